@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * bw_datapath.h - every structure and constant that crosses the kernel/user
+ * boundary. Included by the BPF programs (bpf/bw_*.bpf.c) and by the daemon
+ * (core/datapath.c, core/flow*.c). Fixed-width types, explicit named padding;
+ * the user side asserts the sizes (core/datapath.c).
+ *
+ * Map set (pinned under daemon.bpffs_dir, names are the pin file names):
+ *   bw_endpoints  HASH      u32 ifindex (host-side veth)      -> struct bw_endpoint_info
+ *   bw_ipcache4   LPM_TRIE  struct bw_ipcache4_key             -> struct bw_ipcache_value
+ *   bw_ipcache6   LPM_TRIE  struct bw_ipcache6_key             -> struct bw_ipcache_value
+ *   bw_policy     LPM_TRIE  struct bw_policy_key               -> struct bw_policy_value
+ *   bw_ct         LRU_HASH  struct bw_ct_key                   -> struct bw_ct_entry
+ *   bw_metrics    PERCPU_HASH struct bw_metrics_key            -> struct bw_metrics_value
+ *   bw_config     ARRAY[1]  u32 0                              -> struct bw_config
+ *   bw_events     RINGBUF   struct bw_event records
+ *   bw_events_lost PERCPU_ARRAY[1] u32 0                     -> __u64 events lost
+ *                  because bw_events was full (the daemon sums the CPUs)
+ *   bw_frag       LRU_HASH  struct bw_frag_key                 -> struct bw_frag_value
+ *                  L4 ports of first fragments, so later fragments (which
+ *                  carry no L4 header) get the same CT/policy treatment
+ *
+ * Semantics are documented in docs/datapath.md.
+ */
+#ifndef BW_DATAPATH_H
+#define BW_DATAPATH_H
+
+/* __u8.. __u64, __be16, __be32 on both sides (no private typedefs: they
+ * would clash with <linux/types.h>, which libbpf's headers include). */
+#include <linux/types.h>
+
+#define BW_MAP_ENDPOINTS "bw_endpoints"
+#define BW_MAP_IPCACHE4 "bw_ipcache4"
+#define BW_MAP_IPCACHE6 "bw_ipcache6"
+#define BW_MAP_POLICY "bw_policy"
+#define BW_MAP_CT "bw_ct"
+#define BW_MAP_METRICS "bw_metrics"
+#define BW_MAP_CONFIG "bw_config"
+#define BW_MAP_EVENTS "bw_events"
+#define BW_MAP_EVENTS_LOST "bw_events_lost"
+#define BW_MAP_FRAG "bw_frag"
+
+/* Default capacities (the user side may resize before load). */
+#define BW_ENDPOINTS_MAX 4096
+#define BW_IPCACHE_MAX 131072
+#define BW_POLICY_MAX 262144
+#define BW_CT_MAX 262144
+#define BW_METRICS_MAX 4096
+#define BW_EVENTS_BYTES (8u << 20)
+#define BW_FRAG_MAX 8192
+
+/* Reserved identities (Cilium's numbers). */
+#define BW_ID_UNKNOWN 0
+#define BW_ID_HOST 1
+#define BW_ID_WORLD 2
+#define BW_ID_UNMANAGED 3
+#define BW_ID_HEALTH 4
+#define BW_ID_INIT 5
+#define BW_ID_REMOTE_NODE 6
+#define BW_ID_KUBE_APISERVER 7
+#define BW_ID_INGRESS 8
+#define BW_ID_WORLD_IPV4 9
+#define BW_ID_WORLD_IPV6 10
+#define BW_ID_LOCAL_SCOPE 0x01000000u /* node-local (CIDR/FQDN) identities */
+
+/* Directions, as seen from the endpoint. */
+#define BW_DIR_INGRESS 1
+#define BW_DIR_EGRESS 2
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+#define BW_EP_F_ENFORCE_INGRESS (1u << 0) /* ingress is default-deny */
+#define BW_EP_F_ENFORCE_EGRESS (1u << 1)  /* egress is default-deny */
+#define BW_EP_F_AUDIT (1u << 2)           /* drops become AUDIT verdicts */
+
+struct bw_endpoint_info {
+	__u32 ep_id;    /* endpoint id (never 0) */
+	__u32 identity; /* the endpoint's security identity */
+	__u32 flags;    /* BW_EP_F_* */
+	__u32 policy_rev; /* revision of the policy the entries were computed for */
+};
+
+/* ---- ipcache ------------------------------------------------------------ */
+
+struct bw_ipcache4_key {
+	__u32 prefixlen; /* LPM prefix length in bits, 0..32 */
+	__u8 addr[4];
+};
+
+struct bw_ipcache6_key {
+	__u32 prefixlen; /* 0..128 */
+	__u8 addr[16];
+};
+
+struct bw_ipcache_value {
+	__u32 identity;
+	__u32 ep_id; /* local endpoint owning this address, 0 if none */
+};
+
+/* ---- policy ------------------------------------------------------------- */
+
+/*
+ * One LPM trie for all endpoints. The fixed part (ep_id, identity, direction)
+ * is always matched in full: its 72 bits count in prefixlen. Then protocol
+ * (8 bits) and dport (16 bits, network order) may be wildcarded from the
+ * right, as in Cilium's policy map: prefixlen = 72 (any proto, any port),
+ * 80 (proto exact, any port), 80+n (proto exact, first n bits of dport).
+ * Port ranges are stored as power-of-two aligned blocks. For ICMP/ICMPv6 the
+ * ICMP type is stored in the high byte of dport (dport = type << 8, in network
+ * order, i.e. the first byte), so a type matches with prefixlen 88.
+ * identity 0 means "any peer" (L4-only entries).
+ */
+#define BW_POLICY_FIXED_BITS 72
+#define BW_POLICY_FULL_BITS 96
+
+struct bw_policy_key {
+	__u32 prefixlen;
+	__u32 ep_id;    /* big endian in the trie (written with htonl) */
+	__u32 identity; /* big endian (htonl), 0 = any */
+	__u8 direction; /* BW_DIR_* */
+	__u8 protocol;  /* IPPROTO_*, 0 = any */
+	__be16 dport;   /* network order */
+};
+
+#define BW_POL_F_DENY (1u << 0)
+
+struct bw_policy_value {
+	__u32 rule_ref;  /* index into the daemon's rule table (attribution) */
+	__u8 flags;      /* BW_POL_F_* */
+	__u8 prefix_len; /* the key's prefixlen - 72 (0..24), to rank matches */
+	__be16 proxy_port; /* non-zero: redirect to the L7 proxy (later) */
+};
+
+/* ---- connection tracking ------------------------------------------------ */
+
+/*
+ * One entry per (endpoint, direction, tuple), keyed in the direction of the
+ * connection's first packet as seen by that endpoint's check. Addresses are
+ * IPv4-mapped for IPv4 (::ffff:a.b.c.d) so one map serves both families.
+ */
+struct bw_ct_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport; /* for ICMP echo: the identifier (key of the request) */
+	__be16 dport; /* for ICMP echo: 0 */
+	__u32 ep_id;
+	__u8 protocol;
+	__u8 direction; /* BW_DIR_* of the check that created it */
+	__u8 family;    /* 4 or 6 */
+	__u8 pad0;
+};
+
+#define BW_CT_F_SYN_SEEN (1u << 0)
+#define BW_CT_F_ESTABLISHED (1u << 1)
+#define BW_CT_F_FIN_SEEN (1u << 2)
+#define BW_CT_F_RST_SEEN (1u << 3)
+#define BW_CT_F_REPLY_SEEN (1u << 4)
+#define BW_CT_F_AUDITED (1u << 5)
+/*
+ * Tombstone: the daemon found that policy now denies this connection
+ * (bw_datapath_ct_revalidate). Forward packets are checked against policy
+ * again (and revive the entry if allowed); packets in the reverse direction
+ * never create a new entry from it, so a cut connection cannot come back
+ * through the reply path.
+ */
+#define BW_CT_F_DENIED (1u << 6)
+
+struct bw_ct_entry {
+	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline */
+	__u64 packets_fwd;
+	__u64 bytes_fwd;
+	__u64 packets_rev;
+	__u64 bytes_rev;
+	__u32 rule_ref;    /* policy entry that allowed it */
+	__u32 peer_identity;
+	__u32 flags;       /* BW_CT_F_* */
+	__u8 tcp_flags_seen; /* union of TCP flags seen in the forward direction */
+	__u8 match_type;
+	__u8 tcp_flags_rev;  /* union of TCP flags seen in the reply direction */
+	__u8 pad0;
+};
+
+/* ---- fragments ---------------------------------------------------------- */
+
+struct bw_frag_key {
+	__u8 saddr[16]; /* IPv4-mapped for IPv4 */
+	__u8 daddr[16];
+	__u32 id;       /* IPv4 id (16 bits) or IPv6 fragment id, as on the wire */
+	__u8 protocol;
+	__u8 family;
+	__u8 pad0[2];
+};
+
+struct bw_frag_value {
+	__be16 sport;   /* CT form (ICMP echo: identifier in sport or dport) */
+	__be16 dport;
+	__u8 icmp_type;
+	__u8 flags;     /* internal parse flags of the first fragment */
+	__u8 pad0[2];
+};
+
+/* CT lifetimes in seconds (defaults; the daemon may override in bw_config). */
+#define BW_CT_LIFETIME_TCP_SYN 60
+#define BW_CT_LIFETIME_TCP 21600
+#define BW_CT_LIFETIME_TCP_CLOSE 10
+#define BW_CT_LIFETIME_NONTCP 60
+
+/* ---- config ------------------------------------------------------------- */
+
+#define BW_ENFORCE_DEFAULT 0
+#define BW_ENFORCE_ALWAYS 1
+#define BW_ENFORCE_NEVER 2
+
+#define BW_CFG_F_AUDIT (1u << 0) /* global audit mode */
+
+struct bw_config {
+	__u32 enforcement; /* BW_ENFORCE_*: always/never override the endpoint
+			    * flags in the kernel; default uses them (the user
+			    * side may also fold the mode into the flags) */
+	__u32 flags;       /* BW_CFG_F_* */
+	__u32 ct_tcp_syn_s;
+	__u32 ct_tcp_s;
+	__u32 ct_tcp_close_s;
+	__u32 ct_nontcp_s;
+	__u32 monitor_level; /* aggregation level, see BW_MONITOR_* */
+	__u32 pad0;
+};
+
+#define BW_MONITOR_NONE 0   /* every trace event */
+#define BW_MONITOR_LOW 1
+#define BW_MONITOR_MEDIUM 2 /* default: state changes only */
+#define BW_MONITOR_MAX 3
+/* LOW, MEDIUM and MAX currently behave the same (per-connection traces). */
+
+/* ---- drop reasons (Cilium's codes, see core/dropreason.c for strings) --- */
+
+#define BW_DROP_INVALID_SOURCE_IP 132
+#define BW_DROP_POLICY 133
+#define BW_DROP_INVALID_PACKET 134
+#define BW_DROP_CT_INVALID_HDR 135
+#define BW_DROP_CT_UNKNOWN_PROTO 137
+#define BW_DROP_UNSUPPORTED_L3 139
+#define BW_DROP_UNKNOWN_L4 142
+#define BW_DROP_CT_MAP_INSERT_FAILED 155
+#define BW_DROP_INVALID_IPV6_EXTHDR 156
+#define BW_DROP_FRAG_NOSUPPORT 157
+#define BW_DROP_FRAG_NOT_FOUND 175 /* later fragment, first one not seen */
+#define BW_DROP_NO_CONFIG 165
+#define BW_DROP_POLICY_DENY 181
+
+/* ---- metrics ------------------------------------------------------------ */
+
+struct bw_metrics_key {
+	__u8 reason;    /* 0 = forwarded, else a drop reason */
+	__u8 direction; /* BW_DIR_* */
+	__u8 pad0[2];
+};
+
+struct bw_metrics_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ---- events (ring buffer) ----------------------------------------------- */
+
+#define BW_EVENT_DROP 1           /* Hubble event_type 1 */
+#define BW_EVENT_TRACE 4          /* Hubble event_type 4 */
+#define BW_EVENT_POLICY_VERDICT 5 /* Hubble event_type 5 */
+
+/* trace sub-types (observation points) */
+#define BW_TRACE_TO_ENDPOINT 0   /* TRACE_TO_LXC */
+#define BW_TRACE_FROM_ENDPOINT 5 /* TRACE_FROM_LXC */
+
+/* policy-verdict match types (Cilium's numbering) */
+#define BW_MATCH_NONE 0
+#define BW_MATCH_L3_ONLY 1
+#define BW_MATCH_L3_L4 2
+#define BW_MATCH_L4_ONLY 3
+#define BW_MATCH_ALL 4
+#define BW_MATCH_L3_PROTO 5
+#define BW_MATCH_PROTO_ONLY 6
+
+#define BW_EV_F_AUDITED (1u << 0)
+#define BW_EV_F_IS_REPLY (1u << 1)
+#define BW_EV_F_IPV6 (1u << 2)
+#define BW_EV_F_CT_NEW (1u << 3)
+#define BW_EV_F_CT_CLOSE (1u << 4)
+#define BW_EV_F_CT_RELATED (1u << 5) /* ICMP error of a tracked connection */
+
+/* bw_event.verdict (Hubble's Verdict numbers) */
+#define BW_VERDICT_FORWARDED 1
+#define BW_VERDICT_DROPPED 2
+#define BW_VERDICT_AUDIT 4
+
+/*
+ * What each event type carries:
+ *  DROP            subtype = drop reason; verdict DROPPED; rule_ref and
+ *                  match_type of a deny entry when a deny entry caused it.
+ *  POLICY_VERDICT  one per new connection in an enforced direction:
+ *                  verdict FORWARDED (subtype 0), DROPPED (subtype = drop
+ *                  reason 133/181) or AUDIT (subtype = the reason it would
+ *                  have had, flags BW_EV_F_AUDITED); rule_ref, match_type.
+ *  TRACE           subtype = BW_TRACE_*; verdict FORWARDED; with
+ *                  monitor_level NONE one per packet, otherwise one on CT
+ *                  create (BW_EV_F_CT_NEW), one per TCP flag first seen in a
+ *                  direction, one on close (BW_EV_F_CT_CLOSE, with the
+ *                  connection's packet/byte counts in ct_packets/ct_bytes).
+ */
+
+/* Every record in bw_events is one struct bw_event. */
+struct bw_event {
+	__u8 type;      /* BW_EVENT_* */
+	__u8 subtype;   /* drop reason, trace observation point */
+	__u8 direction; /* BW_DIR_* */
+	__u8 protocol;  /* IPPROTO_* */
+	__u32 flags;    /* BW_EV_F_* */
+	__u64 ts_ns;    /* bpf_ktime_get_ns() (monotonic; user side converts) */
+	__u32 ep_id;    /* the endpoint whose check produced it */
+	__u32 ifindex;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 rule_ref;   /* policy entry behind a verdict, 0 = none */
+	__u8 match_type;  /* BW_MATCH_* */
+	__u8 tcp_flags;   /* TCP flags of this packet */
+	__u8 verdict;     /* 1 forwarded, 2 dropped, 4 audit (Hubble numbers) */
+	__u8 icmp_type;
+	__u8 saddr[16];   /* IPv4 in the first 4 bytes when !BW_EV_F_IPV6 */
+	__u8 daddr[16];
+	__be16 sport;     /* ICMP: the echo identifier (0 for other types) */
+	__be16 dport;     /* ICMP: 0; the type is in icmp_type */
+	__u32 pkt_len;
+	__u64 ct_packets; /* trace on close: packets/bytes of the connection */
+	__u64 ct_bytes;
+};
+
+#endif /* BW_DATAPATH_H */

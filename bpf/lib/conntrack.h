@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * conntrack.h - connection tracking in the bw_ct LRU hash. One entry per
+ * (endpoint, direction of the first packet, tuple). A packet is
+ *   ESTABLISHED  its tuple has an entry in this direction,
+ *   REPLY        the reversed tuple has an entry in the other direction,
+ *   RELATED      an ICMP error quoting a tracked tuple,
+ *   NEW          none of these (policy decides; only allowed NEW packets
+ *                create entries).
+ * Expired entries count as missing; user space garbage-collects them.
+ * Entries flagged BW_CT_F_DENIED are tombstones left by the daemon when a
+ * policy change denied the connection (see bw_datapath.h).
+ */
+#ifndef BW_LIB_CONNTRACK_H
+#define BW_LIB_CONNTRACK_H
+
+#include "lib/maps.h"
+
+enum {
+	BW_CT_NEW = 0,
+	BW_CT_ESTABLISHED,
+	BW_CT_REPLY,
+	BW_CT_RELATED,
+	BW_CT_DENIED_FWD, /* forward hit on a tombstone: re-check policy */
+	BW_CT_DENIED_REV, /* reverse hit on a tombstone: never create */
+};
+
+#define BW_NS 1000000000ull
+
+static __always_inline void bw_ct_key_fill(struct bw_ct_key *k, const __u8 *s, const __u8 *d,
+					   __be16 sp, __be16 dp, __u32 ep, __u8 proto, __u8 dir,
+					   __u8 family)
+{
+	__builtin_memcpy(k->saddr, s, 16);
+	__builtin_memcpy(k->daddr, d, 16);
+	k->sport = sp;
+	k->dport = dp;
+	k->ep_id = ep;
+	k->protocol = proto;
+	k->direction = dir;
+	k->family = family;
+	k->pad0 = 0;
+}
+
+static __always_inline __u8 bw_dir_other(__u8 dir)
+{
+	return dir == BW_DIR_INGRESS ? BW_DIR_EGRESS : BW_DIR_INGRESS;
+}
+
+static __always_inline struct bw_ct_entry *bw_ct_get(struct bw_ct_key *k, __u64 now)
+{
+	struct bw_ct_entry *e = bpf_map_lookup_elem(&bw_ct, k);
+
+	if (e && e->expires_ns < now) {
+		bpf_map_delete_elem(&bw_ct, k);
+		return NULL;
+	}
+	return e;
+}
+
+static __always_inline __u64 bw_ct_lifetime(const struct bw_config *cfg, __u8 proto,
+					    __u32 ct_flags)
+{
+	__u32 s;
+
+	if (proto != IPPROTO_TCP)
+		s = cfg->ct_nontcp_s ? cfg->ct_nontcp_s : BW_CT_LIFETIME_NONTCP;
+	else if (ct_flags & (BW_CT_F_RST_SEEN | BW_CT_F_FIN_SEEN))
+		s = cfg->ct_tcp_close_s ? cfg->ct_tcp_close_s : BW_CT_LIFETIME_TCP_CLOSE;
+	else if (ct_flags & BW_CT_F_ESTABLISHED)
+		s = cfg->ct_tcp_s ? cfg->ct_tcp_s : BW_CT_LIFETIME_TCP;
+	else
+		s = cfg->ct_tcp_syn_s ? cfg->ct_tcp_syn_s : BW_CT_LIFETIME_TCP_SYN;
+	return (__u64)s * BW_NS;
+}
+
+/*
+ * Look the packet up. On ESTABLISHED/REPLY/DENIED_* *ep points to the entry
+ * and @key holds its key.
+ */
+static __always_inline int bw_ct_lookup(const struct bw_pkt *p, __u32 ep_id, __u8 dir, __u64 now,
+					struct bw_ct_key *key, struct bw_ct_entry **ep)
+{
+	struct bw_ct_entry *e;
+
+	*ep = NULL;
+	bw_ct_key_fill(key, p->saddr, p->daddr, p->sport, p->dport, ep_id, p->proto, dir,
+		       p->family);
+	e = bw_ct_get(key, now);
+	if (e) {
+		*ep = e;
+		return (e->flags & BW_CT_F_DENIED) ? BW_CT_DENIED_FWD : BW_CT_ESTABLISHED;
+	}
+	bw_ct_key_fill(key, p->daddr, p->saddr, p->dport, p->sport, ep_id, p->proto,
+		       bw_dir_other(dir), p->family);
+	e = bw_ct_get(key, now);
+	if (e) {
+		*ep = e;
+		return (e->flags & BW_CT_F_DENIED) ? BW_CT_DENIED_REV : BW_CT_REPLY;
+	}
+	if (p->flags & BW_PKT_ICMP_ERR) {
+		/* quote of a packet we sent in the connection's direction ... */
+		bw_ct_key_fill(key, p->in_saddr, p->in_daddr, p->in_sport, p->in_dport, ep_id,
+			       p->in_proto, bw_dir_other(dir), p->family);
+		e = bw_ct_get(key, now);
+		if (e && !(e->flags & BW_CT_F_DENIED))
+			return BW_CT_RELATED;
+		/* ... or of a reply we sent */
+		bw_ct_key_fill(key, p->in_daddr, p->in_saddr, p->in_dport, p->in_sport, ep_id,
+			       p->in_proto, dir, p->family);
+		e = bw_ct_get(key, now);
+		if (e && !(e->flags & BW_CT_F_DENIED))
+			return BW_CT_RELATED;
+	}
+	return BW_CT_NEW;
+}
+
+/*
+ * Whether a NEW packet that policy allowed starts a tracked connection.
+ * ICMP: only echo requests. TCP: a SYN, or a mid-stream packet that an
+ * enforced direction's policy explicitly allowed. A mid-stream TCP packet in
+ * an unenforced direction passes without creating an entry: otherwise the
+ * peer of a connection that policy cut could re-open it as a "reply" by
+ * sending one more segment (retransmit, keepalive).
+ */
+static __always_inline int bw_ct_creates(const struct bw_pkt *p, int enforced)
+{
+	if (p->flags & BW_PKT_ICMP)
+		return (p->flags & BW_PKT_ECHO_REQ) != 0;
+	if (p->proto == IPPROTO_TCP) {
+		if ((p->tcp_flags & (BW_TCP_SYN | BW_TCP_ACK)) == BW_TCP_SYN)
+			return 1;
+		return enforced && !(p->tcp_flags & (BW_TCP_FIN | BW_TCP_RST));
+	}
+	return 1;
+}
+
+static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u8 dir,
+					const struct bw_config *cfg, __u64 now, __u32 peer_id,
+					__u32 rule_ref, __u8 match_type, int audited,
+					struct bw_ct_key *k, struct bw_ct_entry *ne)
+{
+	bw_ct_key_fill(k, p->saddr, p->daddr, p->sport, p->dport, ep_id, p->proto, dir,
+		       p->family);
+	__builtin_memset(ne, 0, sizeof(*ne));
+	ne->packets_fwd = 1;
+	ne->bytes_fwd = p->len;
+	ne->rule_ref = rule_ref;
+	ne->peer_identity = peer_id;
+	ne->match_type = match_type;
+	ne->tcp_flags_seen = p->tcp_flags;
+	if (audited)
+		ne->flags |= BW_CT_F_AUDITED;
+	if (p->proto == IPPROTO_TCP) {
+		if (p->tcp_flags & BW_TCP_SYN)
+			ne->flags |= BW_CT_F_SYN_SEEN;
+		else if (!(p->tcp_flags & (BW_TCP_FIN | BW_TCP_RST)))
+			ne->flags |= BW_CT_F_ESTABLISHED; /* picked up mid-stream */
+		if (p->tcp_flags & BW_TCP_RST)
+			ne->flags |= BW_CT_F_RST_SEEN;
+	}
+	ne->expires_ns = now + bw_ct_lifetime(cfg, p->proto, ne->flags);
+	return bpf_map_update_elem(&bw_ct, k, ne, BPF_ANY);
+}
+
+/*
+ * Account an ESTABLISHED or REPLY packet and advance the TCP state. Returns
+ * a bit set of what a trace should report: 1 = new TCP flags in this
+ * direction, 2 = the connection just started closing.
+ */
+static __always_inline int bw_ct_update(struct bw_ct_entry *e, const struct bw_pkt *p,
+					int is_reply, const struct bw_config *cfg, __u64 now)
+{
+	__u8 fl = p->tcp_flags, newfl;
+	__u32 closing_before, closing_now;
+	int report = 0;
+
+	if (is_reply) {
+		__sync_fetch_and_add(&e->packets_rev, 1);
+		__sync_fetch_and_add(&e->bytes_rev, p->len);
+		newfl = fl & ~e->tcp_flags_rev;
+		if (newfl)
+			e->tcp_flags_rev |= fl;
+		if (!(e->flags & BW_CT_F_REPLY_SEEN))
+			e->flags |= BW_CT_F_REPLY_SEEN;
+	} else {
+		__sync_fetch_and_add(&e->packets_fwd, 1);
+		__sync_fetch_and_add(&e->bytes_fwd, p->len);
+		newfl = fl & ~e->tcp_flags_seen;
+		if (newfl)
+			e->tcp_flags_seen |= fl;
+	}
+	if (p->proto != IPPROTO_TCP) {
+		e->expires_ns = now + bw_ct_lifetime(cfg, p->proto, e->flags);
+		return 0;
+	}
+	if (newfl)
+		report |= 1;
+	closing_before = e->flags & (BW_CT_F_RST_SEEN | BW_CT_F_FIN_SEEN);
+	if (fl & BW_TCP_RST)
+		e->flags |= BW_CT_F_RST_SEEN;
+	/* FIN counts as closing once both directions have sent one */
+	if ((e->tcp_flags_seen & BW_TCP_FIN) && (e->tcp_flags_rev & BW_TCP_FIN))
+		e->flags |= BW_CT_F_FIN_SEEN;
+	closing_now = e->flags & (BW_CT_F_RST_SEEN | BW_CT_F_FIN_SEEN);
+	if (closing_now) {
+		if (!closing_before) {
+			e->expires_ns = now + bw_ct_lifetime(cfg, p->proto, e->flags);
+			report |= 2;
+		}
+		return report;
+	}
+	if (!(e->flags & BW_CT_F_ESTABLISHED) && is_reply && (fl & BW_TCP_ACK))
+		e->flags |= BW_CT_F_ESTABLISHED;
+	e->expires_ns = now + bw_ct_lifetime(cfg, p->proto, e->flags);
+	return report;
+}
+
+#endif /* BW_LIB_CONNTRACK_H */

@@ -1,0 +1,929 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/api.c - the control API: evhttp on a Unix socket, the route table,
+ * JSON replies, NDJSON streams and GET /v1/status.
+ *
+ * The socket is created here rather than by evhttp so that we control what
+ * happens to an existing file (a stale socket is removed only when nothing
+ * answers on it), its mode (0660, set through the umask before bind() so it
+ * is never more open than that) and its group. evhttp is told to accept
+ * every method and to hand us every path, so that all errors that reach a
+ * handler decision - 404, 405, bad bodies - are JSON objects.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "api.h"
+#include "log.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+struct bw_api_route {
+	struct bw_api_route *next;
+	char *method;
+	char *path;
+	size_t len;
+	int prefix;
+	bw_api_fn fn;
+	void *arg;
+	bw_free_fn free_fn;
+	const void *owner;
+};
+
+struct bw_api_status_sec {
+	struct bw_api_status_sec *next;
+	char *key;
+	json_t *(*fn)(void *);
+	void *arg;
+};
+
+struct bw_api_request {
+	struct evhttp_request *evreq;
+	const char *method;
+	char *path;
+	struct evkeyvalq query;
+	int have_query;
+	char *body;
+	size_t body_len;
+	int replied;
+	int streaming;
+	int in_handler; /* the route handler is running: dispatch frees */
+	int ended;      /* bw_api_stream_end() was called */
+	int closed;
+	void (*on_close)(struct bw_api_request *, void *);
+	void *on_close_arg;
+};
+
+static struct {
+	struct event_base *base;
+	struct evhttp *http;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	int ready;
+	int timeout; /* seconds of silence before evhttp drops a connection */
+	struct timespec started;
+	struct bw_api_route *routes;
+	struct bw_api_status_sec *status;
+} api;
+
+static const struct {
+	const char *name;
+	enum evhttp_cmd_type cmd;
+} api_methods[] = {
+	{ "GET", EVHTTP_REQ_GET },
+	{ "POST", EVHTTP_REQ_POST },
+	{ "PUT", EVHTTP_REQ_PUT },
+	{ "DELETE", EVHTTP_REQ_DELETE },
+	{ "HEAD", EVHTTP_REQ_HEAD },
+	{ "PATCH", EVHTTP_REQ_PATCH },
+	{ "OPTIONS", EVHTTP_REQ_OPTIONS },
+	{ "TRACE", EVHTTP_REQ_TRACE },
+	{ "CONNECT", EVHTTP_REQ_CONNECT },
+};
+
+static const char *
+api_method_name(enum evhttp_cmd_type cmd)
+{
+	for (size_t i = 0; i < sizeof(api_methods) / sizeof(api_methods[0]); i++)
+		if (api_methods[i].cmd == cmd)
+			return api_methods[i].name;
+	return "UNKNOWN";
+}
+
+static int
+api_method_valid(const char *m)
+{
+	return !strcmp(m, "GET") || !strcmp(m, "POST") || !strcmp(m, "PUT") ||
+	       !strcmp(m, "DELETE");
+}
+
+/* ---- route table -------------------------------------------------------- */
+
+int
+bw_api_route_add_owned(const char *method, const char *path, bw_api_fn fn,
+		       void *arg, bw_free_fn free_fn, const void *owner)
+{
+	struct bw_api_route *r, **tail;
+
+	if (method == NULL || path == NULL || fn == NULL || path[0] != '/' ||
+	    !api_method_valid(method))
+		return -EINVAL;
+	for (tail = &api.routes; *tail != NULL; tail = &(*tail)->next)
+		if (!strcmp((*tail)->method, method) &&
+		    !strcmp((*tail)->path, path))
+			return -EEXIST;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	r->method = strdup(method);
+	r->path = strdup(path);
+	if (r->method == NULL || r->path == NULL) {
+		free(r->method);
+		free(r->path);
+		free(r);
+		return -ENOMEM;
+	}
+	r->len = strlen(path);
+	r->prefix = path[r->len - 1] == '/';
+	r->fn = fn;
+	r->arg = arg;
+	r->free_fn = free_fn;
+	r->owner = owner;
+	*tail = r;
+	return 0;
+}
+
+int
+bw_api_route_add(const char *method, const char *path, bw_api_fn fn, void *arg)
+{
+	return bw_api_route_add_owned(method, path, fn, arg, NULL, NULL);
+}
+
+static void
+api_route_free(struct bw_api_route *r)
+{
+	if (r->free_fn != NULL)
+		r->free_fn(r->arg);
+	free(r->method);
+	free(r->path);
+	free(r);
+}
+
+int
+bw_api_route_remove(const char *method, const char *path)
+{
+	for (struct bw_api_route **p = &api.routes; *p != NULL; p = &(*p)->next) {
+		struct bw_api_route *r = *p;
+
+		if (!strcmp(r->method, method) && !strcmp(r->path, path)) {
+			*p = r->next;
+			api_route_free(r);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void
+bw_api_route_remove_owner(const void *owner)
+{
+	struct bw_api_route **p = &api.routes;
+
+	if (owner == NULL)
+		return;
+	while (*p != NULL) {
+		struct bw_api_route *r = *p;
+
+		if (r->owner == owner) {
+			*p = r->next;
+			api_route_free(r);
+		} else
+			p = &r->next;
+	}
+}
+
+static int
+api_route_matches(const struct bw_api_route *r, const char *path)
+{
+	if (r->prefix)
+		return !strncmp(r->path, path, r->len);
+	return !strcmp(r->path, path);
+}
+
+/*
+ * Find the route for method and path: the exact route, else the longest
+ * prefix. When some route matches the path but none the method, fill
+ * allow with the methods that would have matched.
+ */
+static struct bw_api_route *
+api_route_find(const char *method, const char *path, char *allow,
+	       size_t allowlen)
+{
+	struct bw_api_route *best = NULL;
+	size_t bestlen = 0;
+	int bestexact = 0, any = 0;
+
+	allow[0] = '\0';
+	for (struct bw_api_route *r = api.routes; r != NULL; r = r->next) {
+		if (!api_route_matches(r, path))
+			continue;
+		any = 1;
+		if (strstr(allow, r->method) == NULL) {
+			if (allow[0] != '\0')
+				strncat(allow, ", ", allowlen - strlen(allow) - 1);
+			strncat(allow, r->method, allowlen - strlen(allow) - 1);
+		}
+		if (strcmp(r->method, method))
+			continue;
+		if (!r->prefix) {
+			best = r;
+			bestexact = 1;
+		} else if (!bestexact && r->len > bestlen) {
+			best = r;
+			bestlen = r->len;
+		}
+	}
+	if (!any)
+		allow[0] = '\0';
+	return best;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+const char *
+bw_api_req_method(struct bw_api_request *req)
+{
+	return req->method;
+}
+
+const char *
+bw_api_req_path(struct bw_api_request *req)
+{
+	return req->path;
+}
+
+const char *
+bw_api_req_query(struct bw_api_request *req, const char *name)
+{
+	if (!req->have_query)
+		return NULL;
+	return evhttp_find_header(&req->query, name);
+}
+
+const char *
+bw_api_req_body(struct bw_api_request *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req->body_len;
+	return req->body;
+}
+
+json_t *
+bw_api_req_json(struct bw_api_request *req)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	if (req->body_len == 0) {
+		bw_api_reply_error(req, 400,
+				   "request body is empty; expected a JSON document");
+		return NULL;
+	}
+	doc = json_loadb(req->body, req->body_len, 0, &jerr);
+	if (doc == NULL) {
+		bw_api_reply_error(req, 400,
+				   "malformed JSON body at line %d, column %d: %s",
+				   jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	return doc;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static const char *
+api_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return status < 400 ? "OK" : "Error";
+	}
+}
+
+int
+bw_api_reply_text(struct bw_api_request *req, int status, const char *json)
+{
+	struct evbuffer *buf;
+
+	if (req->replied || req->streaming)
+		return -EALREADY;
+	req->replied = 1;
+	if (req->closed || req->evreq == NULL)
+		return -EPIPE;
+	if ((buf = evbuffer_new()) == NULL)
+		return -ENOMEM;
+	evbuffer_add(buf, json, strlen(json));
+	evbuffer_add(buf, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
+			  "Content-Type", "application/json");
+	evhttp_send_reply(req->evreq, status, api_reason(status), buf);
+	evbuffer_free(buf);
+	return 0;
+}
+
+int
+bw_api_reply_json(struct bw_api_request *req, int status, json_t *doc)
+{
+	char *text;
+	int rc;
+
+	if (doc == NULL)
+		return bw_api_reply_error(req, 500, "out of memory");
+	text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(doc);
+	if (text == NULL)
+		return bw_api_reply_error(req, 500, "out of memory");
+	rc = bw_api_reply_text(req, status, text);
+	free(text);
+	return rc;
+}
+
+int
+bw_api_reply_verror(struct bw_api_request *req, int status, const char *fmt,
+		    va_list ap)
+{
+	char msg[1024];
+	json_t *doc;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	doc = json_pack("{s:s}", "error", msg);
+	if (doc == NULL)
+		return bw_api_reply_text(req, status,
+					 "{\"error\":\"out of memory\"}");
+	return bw_api_reply_json(req, status, doc);
+}
+
+int
+bw_api_reply_error(struct bw_api_request *req, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = bw_api_reply_verror(req, status, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+static void
+api_stream_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct bw_api_request *req = arg;
+
+	(void)evcon;
+	if (req->closed)
+		return;
+	req->closed = 1;
+	if (req->on_close != NULL)
+		req->on_close(req, req->on_close_arg);
+}
+
+int
+bw_api_stream_begin(struct bw_api_request *req)
+{
+	struct evhttp_connection *evcon;
+
+	if (req->replied || req->streaming)
+		return -EALREADY;
+	req->streaming = 1;
+	evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
+			  "Content-Type", "application/x-ndjson");
+	evhttp_send_reply_start(req->evreq, 200, "OK");
+	evcon = evhttp_request_get_connection(req->evreq);
+	if (evcon != NULL) {
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+		struct timeval wtv = { api.timeout, 0 };
+
+		evhttp_connection_set_closecb(evcon, api_stream_closed, req);
+		/*
+		 * A followed stream may be quiet for hours and the client
+		 * sends nothing: no read timeout, or evhttp would close it.
+		 * Keep the write timeout, so a client that stops reading is
+		 * dropped instead of the daemon buffering for it forever.
+		 */
+		if (bev != NULL)
+			bufferevent_set_timeouts(bev, NULL, &wtv);
+	}
+	return 0;
+}
+
+void
+bw_api_stream_on_close(struct bw_api_request *req,
+		       void (*cb)(struct bw_api_request *, void *), void *arg)
+{
+	req->on_close = cb;
+	req->on_close_arg = arg;
+}
+
+int
+bw_api_stream_text(struct bw_api_request *req, const char *json)
+{
+	struct evbuffer *buf;
+
+	if (!req->streaming || req->ended)
+		return -EINVAL;
+	if (req->closed)
+		return -EPIPE;
+	if ((buf = evbuffer_new()) == NULL)
+		return -ENOMEM;
+	evbuffer_add(buf, json, strlen(json));
+	evbuffer_add(buf, "\n", 1);
+	evhttp_send_reply_chunk(req->evreq, buf);
+	evbuffer_free(buf);
+	return 0;
+}
+
+int
+bw_api_stream_json(struct bw_api_request *req, json_t *line)
+{
+	char *text;
+	int rc;
+
+	if (line == NULL)
+		return -ENOMEM;
+	text = json_dumps(line, JSON_COMPACT);
+	json_decref(line);
+	if (text == NULL)
+		return -ENOMEM;
+	rc = bw_api_stream_text(req, text);
+	free(text);
+	return rc;
+}
+
+static void api_req_free(struct bw_api_request *req);
+
+int
+bw_api_stream_end(struct bw_api_request *req)
+{
+	struct evhttp_connection *evcon;
+	int rc = req->closed ? -EPIPE : 0;
+
+	if (!req->streaming || req->ended)
+		return -EINVAL;
+	evcon = evhttp_request_get_connection(req->evreq);
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	/* Also frees an evhttp request whose connection is gone. */
+	evhttp_send_reply_end(req->evreq);
+	req->evreq = NULL;
+	req->ended = 1;
+	if (!req->in_handler)
+		api_req_free(req);
+	return rc;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static void
+api_req_free(struct bw_api_request *req)
+{
+	if (req->have_query)
+		evhttp_clear_headers(&req->query);
+	free(req->path);
+	free(req->body);
+	free(req);
+}
+
+static int
+api_req_setup(struct bw_api_request *req, struct evhttp_request *evreq)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evbuffer *in = evhttp_request_get_input_buffer(evreq);
+	size_t plen;
+
+	req->evreq = evreq;
+	req->method = api_method_name(evhttp_request_get_command(evreq));
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	req->path = evhttp_uridecode(path, 0, &plen);
+	if (req->path == NULL)
+		return -ENOMEM;
+	if (strlen(req->path) != plen)
+		return -EINVAL;
+	TAILQ_INIT(&req->query);
+	if (q != NULL) {
+		if (evhttp_parse_query_str(q, &req->query) < 0)
+			return -EINVAL;
+		req->have_query = 1;
+	}
+	req->body_len = evbuffer_get_length(in);
+	if ((req->body = malloc(req->body_len + 1)) == NULL)
+		return -ENOMEM;
+	evbuffer_remove(in, req->body, req->body_len);
+	req->body[req->body_len] = '\0';
+	return 0;
+}
+
+static void
+api_dispatch(struct evhttp_request *evreq, void *arg)
+{
+	struct bw_api_request *req;
+	struct bw_api_route *r;
+	const char *method;
+	char allow[64];
+	int rc;
+
+	(void)arg;
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		evhttp_send_error(evreq, 500, "out of memory");
+		return;
+	}
+	rc = api_req_setup(req, evreq);
+	if (rc == -EINVAL) {
+		bw_api_reply_error(req, 400,
+				   "malformed request path or query string");
+		goto done;
+	} else if (rc < 0) {
+		bw_api_reply_error(req, 500, "out of memory");
+		goto done;
+	}
+	/* HEAD is GET without a body; evhttp drops the body for us. */
+	method = strcmp(req->method, "HEAD") ? req->method : "GET";
+	r = api_route_find(method, req->path, allow, sizeof(allow));
+	if (r == NULL) {
+		if (allow[0] != '\0') {
+			evhttp_add_header(evhttp_request_get_output_headers(evreq),
+					  "Allow", allow);
+			bw_api_reply_error(req, 405,
+					   "method %s is not allowed on %s; use %s",
+					   req->method, req->path, allow);
+		} else
+			bw_api_reply_error(req, 404,
+					   "no API endpoint at %s; check the path "
+					   "and that the module serving it is loaded "
+					   "(bulwark modules)",
+					   req->path);
+		goto done;
+	}
+	req->in_handler = 1;
+	rc = r->fn(req, r->arg);
+	req->in_handler = 0;
+	if (req->streaming) {
+		if (req->ended)
+			goto done;
+		return; /* the stream's owner ends it */
+	}
+	if (!req->replied) {
+		if (rc < 0)
+			bw_api_reply_error(req, 500, "%s %s failed: %s",
+					   req->method, req->path, strerror(-rc));
+		else {
+			bw_err("api: handler for %s %s returned without replying",
+			       req->method, req->path);
+			bw_api_reply_error(req, 500,
+					   "internal error: %s %s gave no answer",
+					   req->method, req->path);
+		}
+	}
+done:
+	api_req_free(req);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+int
+bw_api_status_add(const char *key, json_t *(*fn)(void *), void *arg)
+{
+	struct bw_api_status_sec *s, **tail;
+
+	if (key == NULL || fn == NULL)
+		return -EINVAL;
+	for (tail = &api.status; *tail != NULL; tail = &(*tail)->next)
+		if (!strcmp((*tail)->key, key))
+			return -EEXIST;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->key = strdup(key)) == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->fn = fn;
+	s->arg = arg;
+	*tail = s;
+	return 0;
+}
+
+void
+bw_api_status_remove(const char *key)
+{
+	for (struct bw_api_status_sec **p = &api.status; *p != NULL; p = &(*p)->next) {
+		struct bw_api_status_sec *s = *p;
+
+		if (!strcmp(s->key, key)) {
+			*p = s->next;
+			free(s->key);
+			free(s);
+			return;
+		}
+	}
+}
+
+void
+bw_api_set_timeout(int seconds)
+{
+	api.timeout = seconds > 0 ? seconds : BW_API_TIMEOUT;
+	if (api.http != NULL)
+		evhttp_set_timeout(api.http, api.timeout);
+}
+
+void
+bw_api_set_ready(int ready)
+{
+	api.ready = !!ready;
+}
+
+int
+bw_api_is_ready(void)
+{
+	return api.ready;
+}
+
+static int
+api_status(struct bw_api_request *req, void *arg)
+{
+	struct timespec now;
+	json_t *doc;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	doc = json_pack("{s:b, s:s, s:I, s:I}", "ready", api.ready, "version",
+			PACKAGE_VERSION, "uptime_seconds",
+			(json_int_t)(now.tv_sec - api.started.tv_sec), "pid",
+			(json_int_t)getpid());
+	if (doc == NULL)
+		return -ENOMEM;
+	for (struct bw_api_status_sec *s = api.status; s != NULL; s = s->next) {
+		json_t *v = s->fn(s->arg);
+
+		if (v != NULL)
+			json_object_set_new(doc, s->key, v);
+	}
+	return bw_api_reply_json(req, 200, doc);
+}
+
+/* ---- the listener ------------------------------------------------------- */
+
+static int
+api_mkdir_parent(const char *path)
+{
+	char *dir = strdup(path), *p;
+	int rc = 0;
+
+	if (dir == NULL)
+		return -ENOMEM;
+	if ((p = strrchr(dir, '/')) == NULL || p == dir) {
+		free(dir);
+		return 0;
+	}
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				rc = -errno;
+				break;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(dir);
+	return rc;
+}
+
+/*
+ * Decide what to do about an existing file at the socket path: nothing there
+ * or a dead socket (removed) -> 0; a live daemon -> -EADDRINUSE; anything
+ * else -> -EEXIST.
+ */
+static int
+api_clear_stale(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		bw_err("api: %s exists and is not a socket; remove it or set "
+		       "daemon.socket to another path", path);
+		return -EEXIST;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0) {
+		bw_err("api: another daemon is listening on %s; stop it or set "
+		       "daemon.socket to another path", path);
+		return -EADDRINUSE;
+	}
+	if (errno != ECONNREFUSED) {
+		rc = -errno;
+		bw_err("api: cannot tell whether %s is in use: %s", path,
+		       strerror(errno));
+		return rc;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		bw_err("api: cannot remove stale socket %s: %s", path,
+		       strerror(errno));
+		return rc;
+	}
+	bw_info("api: removed stale socket %s", path);
+	return 0;
+}
+
+static int
+api_group_id(const char *group, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	int rc;
+
+	rc = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
+	if (res == NULL) {
+		bw_err("api: daemon.socket_group: no such group '%s'%s%s", group,
+		       rc ? ": " : "", rc ? strerror(rc) : "");
+		return rc ? -rc : -ENOENT;
+	}
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+int
+bw_api_init(struct event_base *base, const char *socket_path,
+	    const char *group)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	gid_t gid = (gid_t)-1;
+	mode_t old;
+	int fd = -1, rc;
+
+	if (api.http != NULL)
+		return -EALREADY;
+	clock_gettime(CLOCK_MONOTONIC, &api.started);
+	if (socket_path == NULL || socket_path[0] == '\0') {
+		bw_err("api: daemon.socket is empty");
+		return -EINVAL;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+		bw_err("api: daemon.socket %s is longer than %zu bytes; choose "
+		       "a shorter path", socket_path, sizeof(sun.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, socket_path);
+	if (group != NULL && group[0] != '\0' &&
+	    (rc = api_group_id(group, &gid)) < 0)
+		return rc;
+	if ((rc = api_mkdir_parent(socket_path)) < 0) {
+		bw_err("api: cannot create the directory of %s: %s", socket_path,
+		       strerror(-rc));
+		return rc;
+	}
+	if ((rc = api_clear_stale(socket_path, &sun)) < 0)
+		return rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		bw_err("api: socket: %s", strerror(errno));
+		return rc;
+	}
+	old = umask(0117);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0) {
+		rc = -errno;
+		bw_err("api: cannot bind %s: %s", socket_path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (chmod(socket_path, 0660) < 0 ||
+	    (gid != (gid_t)-1 && chown(socket_path, (uid_t)-1, gid) < 0)) {
+		rc = -errno;
+		bw_err("api: cannot set the owner or mode of %s: %s", socket_path,
+		       strerror(errno));
+		goto fail;
+	}
+	if (stat(socket_path, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (listen(fd, 64) < 0) {
+		rc = -errno;
+		bw_err("api: listen on %s: %s", socket_path, strerror(errno));
+		goto fail;
+	}
+	if ((api.http = evhttp_new(base)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	evhttp_set_allowed_methods(api.http,
+				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+				   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+				   EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(api.http, BW_API_MAX_BODY);
+	if (api.timeout <= 0)
+		api.timeout = BW_API_TIMEOUT;
+	evhttp_set_timeout(api.http, api.timeout);
+	evhttp_set_gencb(api.http, api_dispatch, NULL);
+	if (evhttp_accept_socket_with_handle(api.http, fd) == NULL) {
+		rc = -EIO;
+		bw_err("api: cannot accept on %s", socket_path);
+		evhttp_free(api.http);
+		api.http = NULL;
+		goto fail;
+	}
+	fd = -1; /* evhttp owns it */
+	if ((api.path = strdup(socket_path)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	api.base = base;
+	api.dev = st.st_dev;
+	api.ino = st.st_ino;
+	rc = bw_api_route_add("GET", "/v1/status", api_status, NULL);
+	if (rc < 0 && rc != -EEXIST)
+		goto fail;
+	bw_info("api: listening on %s", socket_path);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (api.http != NULL) {
+		evhttp_free(api.http);
+		api.http = NULL;
+	}
+	free(api.path);
+	api.path = NULL;
+	unlink(socket_path);
+	return rc;
+}
+
+void
+bw_api_fini(void)
+{
+	struct stat st;
+
+	if (api.http != NULL) {
+		evhttp_free(api.http);
+		api.http = NULL;
+	}
+	/* Remove the socket only if it is still ours. */
+	if (api.path != NULL && stat(api.path, &st) == 0 &&
+	    st.st_dev == api.dev && st.st_ino == api.ino)
+		unlink(api.path);
+	free(api.path);
+	api.path = NULL;
+	while (api.routes != NULL) {
+		struct bw_api_route *r = api.routes;
+
+		api.routes = r->next;
+		api_route_free(r);
+	}
+	while (api.status != NULL) {
+		struct bw_api_status_sec *s = api.status;
+
+		api.status = s->next;
+		free(s->key);
+		free(s);
+	}
+	api.ready = 0;
+}

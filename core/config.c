@@ -1,0 +1,1275 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/config.c - bulwark.conf through inih, key tables, -o, -n printing.
+ *
+ * Reading keeps every line as a raw entry under its section, with the file
+ * and line it came from. Debian's libinih is built without
+ * INI_HANDLER_LINENO, so the file is fed to ini_parse_stream() through a
+ * reader that counts lines itself; the reader also records section headers
+ * (so an empty misspelt section is still caught), notices indented
+ * continuation lines and refuses lines longer than inih can hold.
+ *
+ * Checking is table-driven: struct bw_conf_key (bulwark/module.h) says a
+ * key's type, default, range and place in the destination struct; the same
+ * code applies the core's tables here and the modules' tables in the module
+ * loader. Defaults live in the tables only.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+
+#ifndef BW_SYSCONFDIR
+#define BW_SYSCONFDIR "/etc"
+#endif
+#ifndef BW_MODULEDIR
+#define BW_MODULEDIR "/usr/lib/bulwark/modules"
+#endif
+
+const struct bw_daemon_conf *bw_conf;
+
+/* ---- the core's key tables ------------------------------------------- */
+
+static const char *const conf_log_levels[] = {
+	"err", "warning", "notice", "info", "debug", NULL
+};
+static const char *const conf_log_targets[] = { "stderr", "syslog", NULL };
+static const char *const conf_enforcement[] = {
+	"default", "always", "never", NULL
+};
+static const char *const conf_aggregation[] = {
+	"none", "low", "medium", "maximum", NULL
+};
+
+#define DKEY(n, t, d, field, mn, mx, ev, fl, h) \
+	{ n, t, d, offsetof(struct bw_daemon_conf, field), mn, mx, ev, fl, h }
+
+const struct bw_conf_key bw_conf_daemon_keys[] = {
+	DKEY("socket", BW_CONF_STRING, "/run/bulwark/bulwark.sock", socket,
+	     0, 0, NULL, 0, "control API Unix socket"),
+	DKEY("socket_group", BW_CONF_STRING, "", socket_group, 0, 0, NULL, 0,
+	     "group allowed to use the socket besides root (empty: root only)"),
+	DKEY("state_dir", BW_CONF_STRING, "/var/lib/bulwark", state_dir,
+	     0, 0, NULL, 0, "persistent state (endpoints, identities, caches)"),
+	DKEY("bpffs_dir", BW_CONF_STRING, "/sys/fs/bpf/bulwark", bpffs_dir,
+	     0, 0, NULL, 0, "directory on bpffs where the maps are pinned"),
+	DKEY("module_dir", BW_CONF_STRING, BW_MODULEDIR, module_dir,
+	     0, 0, NULL, 0, "where module shared objects are loaded from"),
+	DKEY("modules", BW_CONF_STRING, "", modules, 0, 0, NULL, 0,
+	     "module instances to load, 'module' or 'module:instance'"),
+	DKEY("log_level", BW_CONF_ENUM, "info", log_level, 0, 0,
+	     conf_log_levels, BW_CONF_F_RELOADABLE, "least important level logged"),
+	DKEY("log_target", BW_CONF_ENUM, "stderr", log_target, 0, 0,
+	     conf_log_targets, BW_CONF_F_RELOADABLE, "stderr or syslog"),
+	BW_CONF_KEY_END
+};
+
+const struct bw_conf_key bw_conf_policy_keys[] = {
+	DKEY("dir", BW_CONF_STRING, BW_SYSCONFDIR "/bulwark/policies", policy_dir,
+	     0, 0, NULL, 0, "directory of policy files, watched for changes"),
+	DKEY("enforcement", BW_CONF_ENUM, "default", enforcement, 0, 0,
+	     conf_enforcement, BW_CONF_F_RELOADABLE,
+	     "default: deny once selected by a policy; always; never"),
+	DKEY("audit", BW_CONF_BOOL, "false", audit, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE, "report drops as AUDIT verdicts and let them pass"),
+	BW_CONF_KEY_END
+};
+
+const struct bw_conf_key bw_conf_flows_keys[] = {
+	DKEY("capacity", BW_CONF_INT, "4096", flows_capacity, 16, 16777216,
+	     NULL, 0, "flows kept in the in-memory flow ring"),
+	DKEY("monitor_aggregation", BW_CONF_ENUM, "medium", monitor_aggregation,
+	     0, 0, conf_aggregation, 0,
+	     "trace event aggregation: none, low, medium, maximum"),
+	BW_CONF_KEY_END
+};
+
+/* The Lua host arrives later; the section exists so DESIGN's layout holds. */
+const struct bw_conf_key bw_conf_lua_keys[] = {
+	BW_CONF_KEY_END
+};
+
+static const struct {
+	const char *name;
+	const struct bw_conf_key *keys;
+} conf_core_sections[] = {
+	{ "daemon", bw_conf_daemon_keys },
+	{ "policy", bw_conf_policy_keys },
+	{ "flows", bw_conf_flows_keys },
+	{ "lua", bw_conf_lua_keys },
+};
+#define CONF_NCORE (sizeof(conf_core_sections) / sizeof(conf_core_sections[0]))
+
+const char *
+bw_conf_default_path(void)
+{
+	return BW_SYSCONFDIR "/bulwark/bulwark.conf";
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static int __attribute__((format(printf, 3, 4)))
+conf_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* "file:line" or, for -o, the option text. */
+static const char *
+conf_where(const char *file, int line, char *buf, size_t len)
+{
+	if (line > 0)
+		snprintf(buf, len, "%s:%d", file, line);
+	else
+		snprintf(buf, len, "%s", file);
+	return buf;
+}
+
+/*
+ * A listen address (BW_CONF_F_LISTEN): "HOST:PORT", "[IPV6]:PORT" or
+ * ":PORT", PORT 1..65535, HOST an IPv4 address or a host name. Returns
+ * NULL when v is one, else what is wrong with it.
+ */
+static const char *
+conf_listen_problem(const char *v)
+{
+	char host[256];
+	const char *colon, *p;
+	size_t hlen;
+	long port = 0;
+
+	if (v[0] == '[') {
+		const char *end = strchr(v, ']');
+
+		if (end == NULL || end[1] != ':')
+			return "expected [IPV6]:PORT";
+		hlen = (size_t)(end - v - 1);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return "bad IPv6 address";
+		memcpy(host, v + 1, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, &(struct in6_addr){ 0 }) != 1)
+			return "bad IPv6 address";
+		colon = end + 1;
+	} else {
+		colon = strrchr(v, ':');
+		if (colon == NULL)
+			return "no :PORT";
+		hlen = (size_t)(colon - v);
+		if (memchr(v, ':', hlen) != NULL)
+			return "an IPv6 address must be in brackets, [ADDR]:PORT";
+		if (hlen >= sizeof(host))
+			return "host name too long";
+		memcpy(host, v, hlen);
+		host[hlen] = '\0';
+		if (hlen > 0 && strspn(host, "0123456789.") == hlen) {
+			if (inet_pton(AF_INET, host, &(struct in_addr){ 0 }) != 1)
+				return "bad IPv4 address";
+		} else if (hlen > 0) {
+			for (p = host; *p != '\0'; p++)
+				if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+					return "bad host name";
+			if (host[0] == '.' || host[0] == '-' || strstr(host, "..") != NULL)
+				return "bad host name";
+		}
+	}
+	p = colon + 1;
+	if (*p == '\0')
+		return "no port";
+	for (; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p))
+			return "the port is not a number";
+		port = port * 10 + (*p - '0');
+		if (port > 65535)
+			return "the port is above 65535";
+	}
+	if (port == 0)
+		return "the port must be 1..65535";
+	return NULL;
+}
+
+static char *
+conf_strdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (d == NULL)
+		abort(); /* config is start-up or SIGHUP: no way to go on */
+	return d;
+}
+
+static void *
+conf_grow(void *p, size_t n, size_t size)
+{
+	void *q = realloc(p, n * size);
+
+	if (q == NULL)
+		abort();
+	return q;
+}
+
+static int
+conf_is_core(const char *name)
+{
+	for (size_t i = 0; i < CONF_NCORE; i++)
+		if (strcmp(conf_core_sections[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static struct bw_conf_section *
+conf_section_get(struct bw_conf *cf, const char *name, const char *file,
+		 int line)
+{
+	struct bw_conf_section *s;
+
+	for (size_t i = 0; i < cf->nsections; i++)
+		if (strcmp(cf->sections[i].name, name) == 0)
+			return &cf->sections[i];
+	cf->sections = conf_grow(cf->sections, cf->nsections + 1,
+				 sizeof(*cf->sections));
+	s = &cf->sections[cf->nsections++];
+	memset(s, 0, sizeof(*s));
+	s->name = conf_strdup(name);
+	s->file = conf_strdup(file);
+	s->line = line;
+	return s;
+}
+
+static struct bw_conf_entry *
+conf_entry_add(struct bw_conf_section *s, const char *key, const char *value,
+	       const char *file, int line)
+{
+	struct bw_conf_entry *e;
+
+	s->entries = conf_grow(s->entries, s->nentries + 1, sizeof(*s->entries));
+	e = &s->entries[s->nentries++];
+	e->key = conf_strdup(key);
+	e->value = conf_strdup(value);
+	e->file = conf_strdup(file);
+	e->line = line;
+	return e;
+}
+
+/* ---- value parsing and formatting ------------------------------------ */
+
+static int
+conf_parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* A decimal integer with an optional suffix left in *rest. */
+static int
+conf_parse_number(const char *v, int64_t *out, const char **rest)
+{
+	char *end;
+	long long n;
+
+	if (!isdigit((unsigned char)*v) && !((*v == '-' || *v == '+') &&
+					      isdigit((unsigned char)v[1])))
+		return -EINVAL;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = n;
+	*rest = end;
+	return 0;
+}
+
+static int
+conf_mul(int64_t n, int64_t m, int64_t *out)
+{
+	if (__builtin_mul_overflow(n, m, out))
+		return -ERANGE;
+	return 0;
+}
+
+static int
+conf_parse_size(const char *v, int64_t *out)
+{
+	const char *rest;
+	int64_t n, m = 1;
+	int rc;
+
+	if ((rc = conf_parse_number(v, &n, &rest)) < 0)
+		return rc;
+	if (strcmp(rest, "") == 0)
+		m = 1;
+	else if (strcmp(rest, "k") == 0 || strcmp(rest, "K") == 0)
+		m = 1024;
+	else if (strcmp(rest, "M") == 0)
+		m = 1024 * 1024;
+	else if (strcmp(rest, "G") == 0)
+		m = 1024 * 1024 * 1024;
+	else
+		return -EINVAL;
+	return conf_mul(n, m, out);
+}
+
+static int
+conf_parse_duration(const char *v, int64_t *out)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 },
+	};
+	const char *rest;
+	int64_t n;
+	int rc;
+
+	if ((rc = conf_parse_number(v, &n, &rest)) < 0)
+		return rc;
+	if (*rest == '\0')
+		return n == 0 ? (*out = 0, 0) : -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(rest, units[i].unit) == 0)
+			return conf_mul(n, units[i].ms, out);
+	return -EINVAL;
+}
+
+static void
+conf_format_size(int64_t v, char *buf, size_t len)
+{
+	static const struct {
+		int64_t m;
+		char s;
+	} u[] = { { 1024LL * 1024 * 1024, 'G' }, { 1024 * 1024, 'M' }, { 1024, 'k' } };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (v != 0 && v % u[i].m == 0) {
+			snprintf(buf, len, "%" PRId64 "%c", v / u[i].m, u[i].s);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRId64, v);
+}
+
+static void
+conf_format_duration(int64_t v, char *buf, size_t len)
+{
+	static const struct {
+		int64_t ms;
+		const char *s;
+	} u[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+	};
+
+	if (v == 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		if (v % u[i].ms == 0) {
+			snprintf(buf, len, "%" PRId64 "%s", v / u[i].ms, u[i].s);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRId64 "ms", v);
+}
+
+static void
+conf_format_number(enum bw_conf_type type, int64_t v, char *buf, size_t len)
+{
+	if (type == BW_CONF_SIZE)
+		conf_format_size(v, buf, len);
+	else if (type == BW_CONF_DURATION)
+		conf_format_duration(v, buf, len);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+}
+
+const char *
+bw_conf_format_value(const struct bw_conf_key *k, const void *src, char *buf,
+		     size_t buflen)
+{
+	const char *p = (const char *)src + k->offset;
+	int iv;
+	int64_t lv;
+	const char *s;
+
+	switch (k->type) {
+	case BW_CONF_BOOL:
+		memcpy(&iv, p, sizeof(iv));
+		snprintf(buf, buflen, "%s", iv ? "true" : "false");
+		break;
+	case BW_CONF_INT:
+	case BW_CONF_SIZE:
+	case BW_CONF_DURATION:
+		memcpy(&lv, p, sizeof(lv));
+		conf_format_number(k->type, lv, buf, buflen);
+		break;
+	case BW_CONF_STRING:
+		memcpy(&s, p, sizeof(s));
+		snprintf(buf, buflen, "%s", s ? s : "");
+		break;
+	case BW_CONF_ENUM: {
+		int n = 0;
+
+		memcpy(&iv, p, sizeof(iv));
+		while (k->enum_values && k->enum_values[n])
+			n++;
+		snprintf(buf, buflen, "%s",
+			 iv >= 0 && iv < n ? k->enum_values[iv] : "?");
+		break;
+	}
+	default:
+		snprintf(buf, buflen, "?");
+		break;
+	}
+	return buf;
+}
+
+/* "a, b, c" */
+static void
+conf_enum_list(const char *const *values, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; values && values[i]; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				 values[i]);
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/*
+ * Parse value into dst for key k. where names the origin ("file:line",
+ * "-o ..." or "default"). On error: message in err, -EINVAL.
+ */
+static int
+conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
+	       const char *value, const char *where, char *err, size_t errlen)
+{
+	char *p = (char *)dst + k->offset;
+	char a[64], b[512];
+	int64_t lv = 0;
+	int iv, rc;
+
+	switch (k->type) {
+	case BW_CONF_BOOL:
+		if (conf_parse_bool(value, &iv) < 0)
+			return conf_error(err, errlen,
+				"%s: [%s] %s: '%s' is not a boolean (true, false, yes, no, on, off, 1, 0)",
+				where, section, k->name, value);
+		memcpy(p, &iv, sizeof(iv));
+		return 0;
+	case BW_CONF_INT:
+	case BW_CONF_SIZE:
+	case BW_CONF_DURATION:
+		if (k->type == BW_CONF_INT) {
+			const char *rest = "";
+
+			rc = conf_parse_number(value, &lv, &rest);
+			if (rc == 0 && *rest != '\0')
+				rc = -EINVAL;
+		} else if (k->type == BW_CONF_SIZE) {
+			rc = conf_parse_size(value, &lv);
+		} else {
+			rc = conf_parse_duration(value, &lv);
+		}
+		if (rc == -ERANGE)
+			return conf_error(err, errlen, "%s: [%s] %s: '%s' is out of range",
+					  where, section, k->name, value);
+		if (rc < 0) {
+			const char *what =
+				k->type == BW_CONF_INT ? "an integer" :
+				k->type == BW_CONF_SIZE ?
+				"a size (a number with an optional k, M or G suffix)" :
+				"a duration (a number with a unit: ms, s, m, h or d)";
+
+			return conf_error(err, errlen, "%s: [%s] %s: '%s' is not %s",
+					  where, section, k->name, value, what);
+		}
+		if (k->min != 0 || k->max != 0) {
+			if (lv < k->min) {
+				conf_format_number(k->type, k->min, a, sizeof(a));
+				return conf_error(err, errlen,
+					"%s: [%s] %s: %s is below the minimum %s",
+					where, section, k->name, value, a);
+			}
+			/* An upper bound below the lower one means none. */
+			if (k->max >= k->min && lv > k->max) {
+				conf_format_number(k->type, k->max, a, sizeof(a));
+				return conf_error(err, errlen,
+					"%s: [%s] %s: %s is above the maximum %s",
+					where, section, k->name, value, a);
+			}
+		}
+		memcpy(p, &lv, sizeof(lv));
+		return 0;
+	case BW_CONF_STRING: {
+		char *old, *s;
+		const char *why;
+
+		if ((k->flags & BW_CONF_F_LISTEN) &&
+		    (why = conf_listen_problem(value)) != NULL)
+			return conf_error(err, errlen,
+				"%s: [%s] %s: '%s' is not a listen address "
+				"(HOST:PORT, [IPV6]:PORT or :PORT): %s",
+				where, section, k->name, value, why);
+		s = conf_strdup(value);
+		memcpy(&old, p, sizeof(old));
+		free(old);
+		memcpy(p, &s, sizeof(s));
+		return 0;
+	}
+	case BW_CONF_ENUM:
+		for (iv = 0; k->enum_values && k->enum_values[iv]; iv++) {
+			if (strcmp(k->enum_values[iv], value) == 0) {
+				memcpy(p, &iv, sizeof(iv));
+				return 0;
+			}
+		}
+		conf_enum_list(k->enum_values, b, sizeof(b));
+		return conf_error(err, errlen, "%s: [%s] %s: '%s' is not one of %s",
+				  where, section, k->name, value, b);
+	}
+	return conf_error(err, errlen, "%s: [%s] %s: key has an unknown type %d",
+			  where, section, k->name, (int)k->type);
+}
+
+static void
+conf_set_zero(const struct bw_conf_key *k, void *dst)
+{
+	char *p = (char *)dst + k->offset;
+
+	switch (k->type) {
+	case BW_CONF_BOOL:
+	case BW_CONF_ENUM:
+		memset(p, 0, sizeof(int));
+		break;
+	case BW_CONF_INT:
+	case BW_CONF_SIZE:
+	case BW_CONF_DURATION:
+		memset(p, 0, sizeof(int64_t));
+		break;
+	case BW_CONF_STRING: {
+		char *null = NULL;
+
+		memcpy(p, &null, sizeof(null));
+		break;
+	}
+	}
+}
+
+void
+bw_conf_free_keys(const struct bw_conf_key *keys, void *dst)
+{
+	for (const struct bw_conf_key *k = keys; k && k->name; k++) {
+		if (k->type == BW_CONF_STRING) {
+			char **p = (char **)(void *)((char *)dst + k->offset);
+
+			free(*p);
+			*p = NULL;
+		}
+	}
+}
+
+static const struct bw_conf_key *
+conf_key_find(const struct bw_conf_key *keys, const char *name)
+{
+	for (const struct bw_conf_key *k = keys; k && k->name; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+static int
+conf_apply(const struct bw_conf_key *keys, void *dst, const char *section,
+	   const struct bw_conf_section *sec, int module_section, char *err,
+	   size_t errlen)
+{
+	char where[PATH_MAX + 32];
+	int rc;
+
+	for (const struct bw_conf_key *k = keys; k && k->name; k++)
+		conf_set_zero(k, dst);
+	for (const struct bw_conf_key *k = keys; k && k->name; k++) {
+		if (k->def == NULL)
+			continue;
+		rc = conf_set_value(k, dst, section, k->def, "default", err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
+	for (size_t i = 0; sec && i < sec->nentries; i++) {
+		const struct bw_conf_entry *e = &sec->entries[i];
+		const struct bw_conf_key *k = conf_key_find(keys, e->key);
+
+		conf_where(e->file, e->line, where, sizeof(where));
+		if (k == NULL) {
+			if (module_section && strcmp(e->key, "required") == 0)
+				continue;
+			rc = conf_error(err, errlen, "%s: unknown key '%s' in [%s]",
+					where, e->key, section);
+			goto fail;
+		}
+		rc = conf_set_value(k, dst, section, e->value, where, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	bw_conf_free_keys(keys, dst);
+	return rc;
+}
+
+int
+bw_conf_apply_keys(const struct bw_conf_key *keys, void *dst,
+		   const char *section, const struct bw_conf_section *sec,
+		   char *err, size_t errlen)
+{
+	return conf_apply(keys, dst, section, sec, 1, err, errlen);
+}
+
+static int conf_print_help;
+
+void
+bw_conf_print_set_help(int on)
+{
+	conf_print_help = on;
+}
+
+void
+bw_conf_print_keys(FILE *f, const char *section, const struct bw_conf_key *keys,
+		   const void *src)
+{
+	char buf[PATH_MAX + 64];
+
+	fprintf(f, "[%s]\n", section);
+	for (const struct bw_conf_key *k = keys; k && k->name; k++) {
+		if (conf_print_help && k->help && *k->help)
+			fprintf(f, "# %s\n", k->help);
+		bw_conf_format_value(k, src, buf, sizeof(buf));
+		/* No trailing blank for an empty value. */
+		fprintf(f, "%s =%s%s\n", k->name, *buf ? " " : "", buf);
+	}
+}
+
+void
+bw_conf_print(FILE *f, const struct bw_conf *cf)
+{
+	for (size_t i = 0; i < CONF_NCORE; i++) {
+		if (i > 0)
+			fputc('\n', f);
+		bw_conf_print_keys(f, conf_core_sections[i].name,
+				   conf_core_sections[i].keys, &cf->daemon);
+	}
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+struct conf_reader {
+	struct bw_conf *cf;
+	const char *name;     /* file name for messages */
+	FILE *f;              /* file, or */
+	const char *text;     /* in-memory text */
+	char *buf;
+	size_t bufsize;
+	int line;             /* line number of the line handed to inih */
+	int continuation;     /* that line starts with blank space */
+	struct bw_conf_section *cur;  /* section of the current line */
+	struct bw_conf_entry *last;   /* last entry (for continuations) */
+	char *err;
+	size_t errlen;
+	int failed;
+	int fail_line;        /* line of the first error found here */
+	int read_errno;       /* the file could not be read */
+};
+
+static int __attribute__((format(printf, 2, 3)))
+conf_reader_fail(struct conf_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->failed)
+		return 0;
+	r->failed = 1;
+	r->fail_line = r->line;
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* Get the next raw line into r->buf (with its newline); 0 at the end. */
+static ssize_t
+conf_reader_next(struct conf_reader *r)
+{
+	if (r->f) {
+		ssize_t n = getline(&r->buf, &r->bufsize, r->f);
+
+		if (n < 0 && ferror(r->f))
+			r->read_errno = errno ? errno : EIO;
+		return n > 0 ? (ssize_t)strlen(r->buf) : 0;
+	}
+	if (r->text == NULL || *r->text == '\0')
+		return 0;
+	const char *nl = strchr(r->text, '\n');
+	size_t n = nl ? (size_t)(nl - r->text) + 1 : strlen(r->text);
+
+	if (n + 1 > r->bufsize) {
+		r->buf = conf_grow(r->buf, n + 1, 1);
+		r->bufsize = n + 1;
+	}
+	memcpy(r->buf, r->text, n);
+	r->buf[n] = '\0';
+	r->text += n;
+	return (ssize_t)n;
+}
+
+/*
+ * The ini_reader: counts lines, notes section headers and continuation
+ * lines, and refuses lines inih would split.
+ */
+static char *
+conf_reader_read(char *str, int num, void *stream)
+{
+	struct conf_reader *r = stream;
+	ssize_t n;
+	char *p;
+
+	n = conf_reader_next(r);
+	if (n <= 0)
+		return NULL;
+	r->line++;
+	/* inih needs room for the newline and the NUL. */
+	if (n > num - 1 || (n == num - 1 && r->buf[n - 1] != '\n')) {
+		conf_reader_fail(r, "%s:%d: line too long (at most %d characters)",
+				 r->name, r->line, num - 2);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
+	memcpy(str, r->buf, (size_t)n + 1);
+
+	p = str;
+	if (r->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3; /* inih skips a UTF-8 byte order mark */
+	r->continuation = (*p == ' ' || *p == '\t');
+	for (; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[' && r->continuation && r->last != NULL) {
+		/* inih would take it as more of the last value. */
+		conf_reader_fail(r,
+			"%s:%d: indented line is read as a continuation of '%s'; remove the indentation",
+			r->name, r->line, r->last->key);
+	} else if (*p == '[') {
+		char *end = strchr(p + 1, ']');
+
+		r->continuation = 0;
+		r->last = NULL;
+		if (end != NULL) {
+			*end = '\0';
+			r->cur = conf_section_get(r->cf, p + 1, r->name, r->line);
+			*end = ']';
+		}
+	}
+	return str;
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+	     const char *value)
+{
+	struct conf_reader *r = user;
+	struct bw_conf_entry *e;
+	size_t len;
+
+	if (r->failed)
+		return 1;
+	if (*section == '\0' || r->cur == NULL)
+		return conf_reader_fail(r, "%s:%d: '%s' is outside of any section",
+					r->name, r->line, name);
+	if (r->continuation && r->last != NULL &&
+	    strcmp(r->last->key, name) == 0) {
+		/* inih hands an indented line over as more of the last value. */
+		if (strchr(value, '=') != NULL)
+			return conf_reader_fail(r,
+				"%s:%d: indented line is read as a continuation of '%s'; remove the indentation",
+				r->name, r->line, name);
+		e = r->last;
+		len = strlen(e->value);
+		e->value = conf_grow(e->value, len + strlen(value) + 2, 1);
+		if (len > 0)
+			e->value[len++] = ' ';
+		strcpy(e->value + len, value);
+		return 1;
+	}
+	if (*name == '\0')
+		return conf_reader_fail(r, "%s:%d: missing key name before '='",
+					r->name, r->line);
+	r->last = conf_entry_add(r->cur, name, value, r->name, r->line);
+	return 1;
+}
+
+static int
+conf_read(struct conf_reader *r)
+{
+	int rc;
+
+	rc = ini_parse_stream(conf_reader_read, r, conf_handler, r);
+	free(r->buf);
+	r->buf = NULL;
+	if (r->read_errno)
+		return conf_error(r->err, r->errlen, "%s: %s", r->name,
+				  strerror(r->read_errno));
+	if (rc == -2)
+		return conf_error(r->err, r->errlen, "%s: out of memory", r->name);
+	/* inih's rc is its first error line; report whichever came first. */
+	if (r->failed && (rc <= 0 || rc >= r->fail_line))
+		return -EINVAL;
+	if (rc > 0)
+		return conf_error(r->err, r->errlen,
+			"%s:%d: syntax error (expected '[section]', 'key = value' or a comment)",
+			r->name, rc);
+	if (rc < 0)
+		return conf_error(r->err, r->errlen, "%s: cannot read", r->name);
+	return 0;
+}
+
+/* ---- overrides --------------------------------------------------------- */
+
+/* Split "SECTION.KEY=VALUE"; the pointers point into buf. */
+static int
+conf_override_split(const char *text, char *buf, size_t len, char **section,
+		    char **key, char **value, char *err, size_t errlen)
+{
+	char *eq, *dot;
+
+	if (snprintf(buf, len, "%s", text) >= (int)len)
+		return conf_error(err, errlen, "-o %.64s...: too long", text);
+	eq = strchr(buf, '=');
+	if (eq != NULL)
+		*eq = '\0';
+	dot = strchr(buf, '.');
+	if (eq == NULL || dot == NULL || dot == buf || dot[1] == '\0' ||
+	    strchr(dot + 1, '.') != NULL)
+		return conf_error(err, errlen, "-o %s: expected SECTION.KEY=VALUE",
+				  text);
+	*dot = '\0';
+	*section = buf;
+	*key = dot + 1;
+	*value = eq + 1;
+	return 0;
+}
+
+int
+bw_conf_override_check(const char *text, char *err, size_t errlen)
+{
+	char buf[PATH_MAX + 256], *s, *k, *v;
+
+	return conf_override_split(text, buf, sizeof(buf), &s, &k, &v, err, errlen);
+}
+
+/* ---- checking ------------------------------------------------------------ */
+
+static int
+conf_instance_name_ok(const char *name)
+{
+	const char *p = name;
+	int colons = 0;
+
+	if (*p == '\0' || *p == ':')
+		return 0;
+	for (; *p; p++) {
+		if (*p == ':') {
+			if (++colons > 1 || p[1] == '\0')
+				return 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return 0;
+	}
+	return 1;
+}
+
+/* Where daemon.modules was set: its last entry, or the default. */
+static const char *
+conf_key_where(const struct bw_conf *cf, const char *section, const char *key,
+	       char *buf, size_t len)
+{
+	const struct bw_conf_section *s = bw_conf_section_find(cf, section);
+	const struct bw_conf_entry *e = NULL;
+
+	for (size_t i = 0; s && i < s->nentries; i++)
+		if (strcmp(s->entries[i].key, key) == 0)
+			e = &s->entries[i];
+	if (e == NULL)
+		return snprintf(buf, len, "%s", cf->path), buf;
+	return conf_where(e->file, e->line, buf, len);
+}
+
+static void
+conf_modules_free(struct bw_daemon_conf *dc)
+{
+	for (size_t i = 0; i < dc->nmodules; i++)
+		free(dc->module_list[i]);
+	free(dc->module_list);
+	dc->module_list = NULL;
+	dc->nmodules = 0;
+}
+
+static int
+conf_modules_split(struct bw_conf *cf, char *err, size_t errlen)
+{
+	struct bw_daemon_conf *dc = &cf->daemon;
+	char where[PATH_MAX + 32];
+	char *copy, *tok, *save = NULL;
+	int rc = 0;
+
+	conf_modules_free(dc);
+	copy = conf_strdup(dc->modules);
+	for (tok = strtok_r(copy, " \t\r\n,", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n,", &save)) {
+		if (!conf_instance_name_ok(tok)) {
+			rc = conf_error(err, errlen,
+				"%s: [daemon] modules: '%s' is not a module instance name (MODULE or MODULE:INSTANCE, letters, digits, '-' and '_')",
+				conf_key_where(cf, "daemon", "modules", where, sizeof(where)),
+				tok);
+			break;
+		}
+		if (conf_is_core(tok)) {
+			rc = conf_error(err, errlen,
+				"%s: [daemon] modules: '%s' is the name of a core section",
+				conf_key_where(cf, "daemon", "modules", where, sizeof(where)),
+				tok);
+			break;
+		}
+		for (size_t i = 0; i < dc->nmodules; i++) {
+			if (strcmp(dc->module_list[i], tok) == 0) {
+				rc = conf_error(err, errlen,
+					"%s: [daemon] modules: '%s' is listed twice",
+					conf_key_where(cf, "daemon", "modules", where,
+						       sizeof(where)), tok);
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+		dc->module_list = conf_grow(dc->module_list, dc->nmodules + 1,
+					    sizeof(char *));
+		dc->module_list[dc->nmodules++] = conf_strdup(tok);
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+conf_is_instance(const struct bw_conf *cf, const char *name)
+{
+	for (size_t i = 0; i < cf->daemon.nmodules; i++)
+		if (strcmp(cf->daemon.module_list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+conf_check_paths(struct bw_conf *cf, char *err, size_t errlen)
+{
+	static const struct {
+		const char *section, *key;
+		size_t off;
+	} paths[] = {
+		{ "daemon", "socket", offsetof(struct bw_daemon_conf, socket) },
+		{ "daemon", "state_dir", offsetof(struct bw_daemon_conf, state_dir) },
+		{ "daemon", "bpffs_dir", offsetof(struct bw_daemon_conf, bpffs_dir) },
+		{ "daemon", "module_dir", offsetof(struct bw_daemon_conf, module_dir) },
+		{ "policy", "dir", offsetof(struct bw_daemon_conf, policy_dir) },
+	};
+	char where[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *v;
+
+		memcpy(&v, (const char *)&cf->daemon + paths[i].off, sizeof(v));
+		if (v == NULL || *v == '\0')
+			return conf_error(err, errlen, "%s: [%s] %s: must not be empty",
+				conf_key_where(cf, paths[i].section, paths[i].key,
+					       where, sizeof(where)),
+				paths[i].section, paths[i].key);
+	}
+	return 0;
+}
+
+static int
+conf_check(struct bw_conf *cf, char *err, size_t errlen)
+{
+	char where[PATH_MAX + 32];
+	int rc;
+
+	for (size_t i = 0; i < CONF_NCORE; i++) {
+		rc = conf_apply(conf_core_sections[i].keys, &cf->daemon,
+				conf_core_sections[i].name,
+				bw_conf_section_find(cf, conf_core_sections[i].name),
+				0, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = conf_check_paths(cf, err, errlen)) < 0)
+		return rc;
+	if ((rc = conf_modules_split(cf, err, errlen)) < 0)
+		return rc;
+
+	for (size_t i = 0; i < cf->nsections; i++) {
+		struct bw_conf_section *s = &cf->sections[i];
+
+		if (conf_is_core(s->name))
+			continue;
+		if (!conf_is_instance(cf, s->name))
+			return conf_error(err, errlen,
+				"%s: unknown section [%s] (not a core section and not a module instance listed in daemon.modules)",
+				conf_where(s->file, s->line, where, sizeof(where)),
+				s->name);
+		s->required = 0;
+		for (size_t j = 0; j < s->nentries; j++) {
+			const struct bw_conf_entry *e = &s->entries[j];
+
+			if (strcmp(e->key, "required") != 0)
+				continue;
+			if (conf_parse_bool(e->value, &s->required) < 0)
+				return conf_error(err, errlen,
+					"%s: [%s] required: '%s' is not a boolean (true, false, yes, no, on, off, 1, 0)",
+					conf_where(e->file, e->line, where, sizeof(where)),
+					s->name, e->value);
+		}
+	}
+	return 0;
+}
+
+static struct bw_conf *
+conf_load(const char *name, FILE *f, const char *text, char *const *overrides,
+	  size_t noverrides, char *err, size_t errlen)
+{
+	struct conf_reader r = {
+		.name = name, .f = f, .text = text, .err = err, .errlen = errlen,
+	};
+	struct bw_conf *cf;
+
+	cf = calloc(1, sizeof(*cf));
+	if (cf == NULL) {
+		conf_error(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	cf->path = conf_strdup(name);
+	r.cf = cf;
+	if (conf_read(&r) < 0)
+		goto fail;
+
+	for (size_t i = 0; i < noverrides; i++) {
+		char buf[PATH_MAX + 256], opt[PATH_MAX + 256], *s, *k, *v;
+
+		if (conf_override_split(overrides[i], buf, sizeof(buf), &s, &k, &v,
+					err, errlen) < 0)
+			goto fail;
+		snprintf(opt, sizeof(opt), "-o %s", overrides[i]);
+		conf_entry_add(conf_section_get(cf, s, opt, 0), k, v, opt, 0);
+	}
+	if (conf_check(cf, err, errlen) < 0)
+		goto fail;
+	return cf;
+fail:
+	bw_conf_free(cf);
+	return NULL;
+}
+
+struct bw_conf *
+bw_conf_load(const char *path, char *const *overrides, size_t noverrides,
+	     char *err, size_t errlen)
+{
+	struct bw_conf *cf;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		conf_error(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	cf = conf_load(path, f, NULL, overrides, noverrides, err, errlen);
+	fclose(f);
+	return cf;
+}
+
+struct bw_conf *
+bw_conf_load_string(const char *name, const char *text, char *const *overrides,
+		    size_t noverrides, char *err, size_t errlen)
+{
+	return conf_load(name, NULL, text, overrides, noverrides, err, errlen);
+}
+
+void
+bw_conf_free(struct bw_conf *cf)
+{
+	if (cf == NULL)
+		return;
+	for (size_t i = 0; i < CONF_NCORE; i++)
+		bw_conf_free_keys(conf_core_sections[i].keys, &cf->daemon);
+	conf_modules_free(&cf->daemon);
+	for (size_t i = 0; i < cf->nsections; i++) {
+		struct bw_conf_section *s = &cf->sections[i];
+
+		for (size_t j = 0; j < s->nentries; j++) {
+			free(s->entries[j].key);
+			free(s->entries[j].value);
+			free(s->entries[j].file);
+		}
+		free(s->entries);
+		free(s->name);
+		free(s->file);
+	}
+	free(cf->sections);
+	free(cf->path);
+	free(cf);
+}
+
+void
+bw_conf_set_current(const struct bw_conf *cf)
+{
+	bw_conf = cf ? &cf->daemon : NULL;
+}
+
+const struct bw_conf_section *
+bw_conf_section_find(const struct bw_conf *cf, const char *name)
+{
+	for (size_t i = 0; cf && i < cf->nsections; i++)
+		if (strcmp(cf->sections[i].name, name) == 0)
+			return &cf->sections[i];
+	return NULL;
+}
+
+int
+bw_conf_section_required(const struct bw_conf_section *sec)
+{
+	return sec ? sec->required : 0;
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+int
+bw_conf_merge_reload(const struct bw_conf *cur, struct bw_conf *next)
+{
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	int changed = 0, modules_kept = 0;
+
+	for (size_t i = 0; i < CONF_NCORE; i++) {
+		const char *section = conf_core_sections[i].name;
+
+		for (const struct bw_conf_key *k = conf_core_sections[i].keys;
+		     k->name; k++) {
+			bw_conf_format_value(k, &cur->daemon, a, sizeof(a));
+			bw_conf_format_value(k, &next->daemon, b, sizeof(b));
+			if (strcmp(a, b) == 0)
+				continue;
+			if (k->flags & BW_CONF_F_RELOADABLE) {
+				bw_notice("%s.%s: %s -> %s", section, k->name, a, b);
+				changed++;
+				continue;
+			}
+			bw_warn("%s.%s changed: needs a restart", section, k->name);
+			/* Keep the running value. */
+			char *dp = (char *)&next->daemon + k->offset;
+			const char *sp = (const char *)&cur->daemon + k->offset;
+
+			if (k->type == BW_CONF_STRING) {
+				char *old, *s;
+
+				memcpy(&old, dp, sizeof(old));
+				memcpy(&s, sp, sizeof(s));
+				free(old);
+				s = conf_strdup(s);
+				memcpy(dp, &s, sizeof(s));
+				if (strcmp(section, "daemon") == 0 &&
+				    strcmp(k->name, "modules") == 0)
+					modules_kept = 1;
+			} else if (k->type == BW_CONF_BOOL || k->type == BW_CONF_ENUM) {
+				memcpy(dp, sp, sizeof(int));
+			} else {
+				memcpy(dp, sp, sizeof(int64_t));
+			}
+		}
+	}
+	if (modules_kept)
+		conf_modules_split(next, NULL, 0); /* was valid as cur's list */
+	return changed;
+}
+
+struct conf_watcher {
+	void (*fn)(const struct bw_daemon_conf *, const struct bw_daemon_conf *,
+		   void *);
+	void *arg;
+};
+
+static struct conf_watcher *conf_watchers;
+static size_t conf_nwatchers;
+
+int
+bw_conf_watch(void (*fn)(const struct bw_daemon_conf *old,
+			 const struct bw_daemon_conf *cur, void *arg),
+	      void *arg)
+{
+	struct conf_watcher *w;
+
+	w = realloc(conf_watchers, (conf_nwatchers + 1) * sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	conf_watchers = w;
+	conf_watchers[conf_nwatchers].fn = fn;
+	conf_watchers[conf_nwatchers].arg = arg;
+	conf_nwatchers++;
+	return 0;
+}
+
+void
+bw_conf_notify(const struct bw_daemon_conf *old)
+{
+	for (size_t i = 0; i < conf_nwatchers; i++)
+		conf_watchers[i].fn(old, bw_conf, conf_watchers[i].arg);
+}
+
+void
+bw_conf_watch_clear(void)
+{
+	free(conf_watchers);
+	conf_watchers = NULL;
+	conf_nwatchers = 0;
+}

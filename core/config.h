@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/config.h - bulwark.conf: reading, key tables, overrides, printing.
+ *
+ * The config file is ini, read with inih through one handler. Every line
+ * read is kept as a raw entry (section, key, value, file, line); the core
+ * sections ([daemon], [policy], [flows], [lua]) are then applied to
+ * struct bw_daemon_conf through declarative key tables (struct bw_conf_key,
+ * the same type modules use), and every other section must be a module
+ * instance named in daemon.modules. The module loader applies a module's
+ * own table to its section with bw_conf_apply_keys() after dlopen.
+ *
+ * Every error names where the value came from and what is wrong, e.g.
+ *   /etc/bulwark/bulwark.conf:12: unknown key 'x' in [daemon]
+ *   /etc/bulwark/bulwark.conf:3: [daemon] log_level: 'loud' is not one of err, warning, notice, info, debug
+ *   -o flows.capacity=5: [flows] capacity: 5 is below the minimum 16
+ *
+ * Values set with -o SECTION.KEY=VALUE are entries like the file's, added
+ * after it; their "file" is the option text and they have no line.
+ */
+#ifndef BW_CONFIG_H
+#define BW_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <bulwark/module.h>
+
+/* policy.enforcement */
+enum bw_enforce {
+	BW_ENFORCE_DEFAULT = 0,
+	BW_ENFORCE_ALWAYS,
+	BW_ENFORCE_NEVER,
+};
+
+/* flows.monitor_aggregation */
+enum bw_aggregation {
+	BW_AGG_NONE = 0,
+	BW_AGG_LOW,
+	BW_AGG_MEDIUM,
+	BW_AGG_MAXIMUM,
+};
+
+/*
+ * The core's effective configuration. Strings are owned by the config and
+ * valid until the next reload has been applied (copy what must live longer).
+ */
+struct bw_daemon_conf {
+	/* [daemon] */
+	char *socket;        /* control API socket path */
+	char *socket_group;  /* group allowed on the socket; "" = root's */
+	char *state_dir;     /* persistent state */
+	char *bpffs_dir;     /* where maps are pinned */
+	char *module_dir;    /* where <module>.so files are */
+	char *modules;       /* the raw list, as written */
+	int log_level;       /* index into err..debug; see bw_conf_log_level() */
+	int log_target;      /* BW_LOG_TARGET_STDERR / _SYSLOG (core/log.h) */
+
+	/* [policy] */
+	char *policy_dir;    /* watched policy files */
+	int enforcement;     /* enum bw_enforce */
+	int audit;           /* bool: drops become AUDIT verdicts */
+
+	/* [flows] */
+	int64_t flows_capacity;   /* flows kept in the in-memory ring */
+	int monitor_aggregation;  /* enum bw_aggregation */
+
+	/* daemon.modules split into instance names ("mod" or "mod:inst"). */
+	char **module_list;
+	size_t nmodules;
+};
+
+/* The syslog-numbered level (BW_LOG_*) of a daemon config. */
+#define bw_conf_log_level(dc) (BW_LOG_ERR + (dc)->log_level)
+
+/* One raw line of a module instance's (or any) section. */
+struct bw_conf_entry {
+	char *key;
+	char *value;
+	char *file;  /* the file, or the -o option text */
+	int line;    /* 0 for -o */
+};
+
+struct bw_conf_section {
+	char *name;
+	char *file;  /* where the section was first seen */
+	int line;    /* 0 when it only comes from -o */
+	struct bw_conf_entry *entries;
+	size_t nentries;
+	int required; /* the common module key 'required' (bool, default false) */
+};
+
+/* A parsed config: the sections as read plus the applied core sections. */
+struct bw_conf {
+	char *path;
+	struct bw_conf_section *sections;
+	size_t nsections;
+	struct bw_daemon_conf daemon;
+};
+
+/*
+ * The running daemon's core configuration (NULL before the first load).
+ * bulwarkd sets it with bw_conf_set_current().
+ */
+extern const struct bw_daemon_conf *bw_conf;
+
+/* Default config file: $(sysconfdir)/bulwark/bulwark.conf. */
+const char *bw_conf_default_path(void);
+
+/*
+ * Read path, add the overrides (each "SECTION.KEY=VALUE"; may be NULL when
+ * noverrides is 0), apply the core sections and check every section.
+ * Returns the config, or NULL with the one error message in err.
+ */
+struct bw_conf *bw_conf_load(const char *path, char *const *overrides,
+			     size_t noverrides, char *err, size_t errlen);
+
+/* Same as bw_conf_load() with the file's text in memory (tests). name is
+ * used in messages as the file name. */
+struct bw_conf *bw_conf_load_string(const char *name, const char *text,
+				    char *const *overrides, size_t noverrides,
+				    char *err, size_t errlen);
+
+void bw_conf_free(struct bw_conf *cf);
+
+/* Make cf the running config: bw_conf then points at cf->daemon. */
+void bw_conf_set_current(const struct bw_conf *cf);
+
+/*
+ * Check one override's form without applying it: 0, or -EINVAL with
+ * "-o TEXT: expected SECTION.KEY=VALUE" in err.
+ */
+int bw_conf_override_check(const char *text, char *err, size_t errlen);
+
+/* The section called name (exact match), or NULL. */
+const struct bw_conf_section *bw_conf_section_find(const struct bw_conf *cf,
+						   const char *name);
+
+/* The value of the section's common key 'required' (0 when sec is NULL). */
+int bw_conf_section_required(const struct bw_conf_section *sec);
+
+/*
+ * Fill dst from a key table: first every key's default, then the section's
+ * entries in order (a later entry wins). sec may be NULL (defaults only).
+ * A key without a default is zero, or NULL for a string, until set.
+ * Unknown keys are refused, except the common module key 'required', which
+ * the core reads itself (bw_conf_section_required()). section names the
+ * section in messages. dst is overwritten: if it held values from an earlier
+ * call, release them with bw_conf_free_keys() first. Returns 0, or -EINVAL
+ * with the message in err and dst left with nothing to free.
+ */
+int bw_conf_apply_keys(const struct bw_conf_key *keys, void *dst,
+		       const char *section, const struct bw_conf_section *sec,
+		       char *err, size_t errlen);
+
+/* Free the strings that bw_conf_apply_keys() stored in dst. */
+void bw_conf_free_keys(const struct bw_conf_key *keys, void *dst);
+
+/*
+ * Print "[section]" then "key = value" for every key of the table, defaults
+ * included, in table order, values written back the way the file takes them
+ * (durations as "30s", sizes as "64M" when exact, enums by name).
+ */
+void bw_conf_print_keys(FILE *f, const char *section,
+			const struct bw_conf_key *keys, const void *src);
+
+/*
+ * With on, bw_conf_print_keys() writes each key's help as a "# " comment
+ * line before it (bulwarkd -n -v).
+ */
+void bw_conf_print_set_help(int on);
+
+/* Print the core sections of cf (what bulwarkd -n shows first). */
+void bw_conf_print(FILE *f, const struct bw_conf *cf);
+
+/*
+ * Format one value of a key the way the file takes it. Returns buf.
+ */
+const char *bw_conf_format_value(const struct bw_conf_key *key, const void *src,
+				 char *buf, size_t buflen);
+
+/*
+ * Compare the running core config with a newly loaded one (SIGHUP). For
+ * every key that differs and cannot be reloaded, log "SECTION.KEY changed:
+ * needs a restart" and keep the running value in next. Returns the number
+ * of keys that will change (reloadable ones).
+ */
+int bw_conf_merge_reload(const struct bw_conf *cur, struct bw_conf *next);
+
+/*
+ * Be told when a reload changes the core config (after bw_conf points at the
+ * new one): policy.enforcement, policy.audit, ... Return value of fn is
+ * ignored; log what fails. Returns 0 or -ENOMEM.
+ */
+int bw_conf_watch(void (*fn)(const struct bw_daemon_conf *old,
+			     const struct bw_daemon_conf *cur, void *arg),
+		  void *arg);
+
+/* Call the watchers (bulwarkd, after bw_conf_set_current() on reload). */
+void bw_conf_notify(const struct bw_daemon_conf *old);
+
+/* Forget every watcher (shutdown, tests). */
+void bw_conf_watch_clear(void);
+
+/* The key tables of the core sections (for tests and documentation). */
+extern const struct bw_conf_key bw_conf_daemon_keys[];
+extern const struct bw_conf_key bw_conf_policy_keys[];
+extern const struct bw_conf_key bw_conf_flows_keys[];
+extern const struct bw_conf_key bw_conf_lua_keys[];
+
+#endif /* BW_CONFIG_H */

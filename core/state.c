@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/state.c - atomic file replacement and mkdir -p.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+int
+bw_state_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t len;
+	char *p;
+
+	len = strlen(path);
+	if (len == 0)
+		return -EINVAL;
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(buf, mode) < 0) {
+			if (errno != EEXIST)
+				return -errno;
+			if (stat(buf, &st) < 0)
+				return -errno;
+			if (!S_ISDIR(st.st_mode))
+				return -ENOTDIR;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+static int
+state_fsync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	int fd, rc = 0;
+
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return -ENAMETOOLONG;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int
+bw_state_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	return state_fsync_dir(path);
+}
+
+int
+bw_state_write_json(const char *path, const json_t *doc)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL)
+		return -ENOMEM;
+	len = strlen(text);
+	/* json_dumps leaves room for nothing: append the newline by hand. */
+	char *line = realloc(text, len + 2);
+
+	if (line == NULL) {
+		free(text);
+		return -ENOMEM;
+	}
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	rc = bw_state_write_file(path, line, len + 1, 0600);
+	free(line);
+	return rc;
+}
+
+json_t *
+bw_state_read_json(const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (f == NULL)
+		return NULL;
+	doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (doc == NULL) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+		errno = EINVAL;
+	}
+	return doc;
+}

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * bulwark/module.h - the interface between bulwarkd and its modules.
+ *
+ * A module is a shared object loaded with dlopen(3) from the daemon's
+ * module_dir. It exports exactly one data symbol, BW_MODULE_SYMBOL, a
+ * struct bw_module descriptor (use BW_MODULE_DEFINE). The daemon checks the
+ * descriptor's ABI major/minor, size and build signature before anything else.
+ *
+ * The daemon loads <module_dir>/<module>.so for each entry "module" or
+ * "module:instance" of daemon.modules, and creates one instance per entry,
+ * named like the entry; the instance's config section has the same name:
+ * [module] or [module:instance]. For each instance it fills a config struct of desc->conf_size bytes
+ * from desc->conf_keys and the section, then calls init() with the core's
+ * service table (struct bw_core_api). Everything a module may ask of the
+ * core goes through that table; a module never relies on symbols exported
+ * by the daemon binary. Every section also accepts "required = true": an
+ * instance that is refused or whose init() fails then stops the daemon's
+ * start instead of being disabled.
+ *
+ * Build a module with -fvisibility=hidden so that bw_module_desc is its only
+ * exported symbol: cc -shared -fPIC -fvisibility=hidden
+ * $(pkg-config --cflags bulwark-module) -o hello.so hello.c
+ *
+ * Compatibility rules:
+ *  - struct bw_core_api and every struct passed across this boundary begin
+ *    with their size and only ever grow at the end. Before calling a member
+ *    added after ABI 1.0, check it with BW_API_HAS(api, member).
+ *  - BW_MODULE_ABI_MAJOR changes only when something is removed or changes
+ *    meaning; the daemon refuses a module of another major, or of a newer
+ *    minor than its own.
+ *
+ * This header is C99 and self-contained: it needs no other bulwark header,
+ * and no libevent, jansson or libbpf header.
+ */
+#ifndef BULWARK_MODULE_H
+#define BULWARK_MODULE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BW_MODULE_ABI_MAJOR 1
+#define BW_MODULE_ABI_MINOR 0
+
+/* The one symbol a module exports. */
+#define BW_MODULE_SYMBOL "bw_module_desc"
+
+/*
+ * Build signature: what must agree between the daemon and a module beyond
+ * the ABI numbers (pointer size, byte order, the bw_conf_key layout).
+ */
+#define BW_STR_(x) #x
+#define BW_STR(x) BW_STR_(x)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BW_MODULE_ENDIAN_ "be"
+#else
+#define BW_MODULE_ENDIAN_ "le"
+#endif
+#define BW_MODULE_SIGNATURE \
+	"bulwark:" BW_STR(BW_MODULE_ABI_MAJOR) ":ptr" BW_STR(__SIZEOF_POINTER__) \
+	":" BW_MODULE_ENDIAN_ ":conf1"
+
+/* Opaque handles. */
+typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
+typedef struct bw_api_request bw_api_request; /* one control API request */
+typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
+
+/* Log levels (syslog numbering). */
+enum bw_log_level {
+	BW_LOG_ERR = 3,
+	BW_LOG_WARNING = 4,
+	BW_LOG_NOTICE = 5,
+	BW_LOG_INFO = 6,
+	BW_LOG_DEBUG = 7,
+};
+
+/* ---- configuration ------------------------------------------------------ */
+
+/*
+ * Types of config keys and where their value lands in the module's config
+ * struct (at bw_conf_key.offset):
+ *   BW_CONF_BOOL      int       "true|false|yes|no|on|off|1|0"
+ *   BW_CONF_INT       int64_t   decimal, within [min, max]
+ *   BW_CONF_SIZE      int64_t   bytes; suffixes k, M, G (powers of 1024)
+ *   BW_CONF_DURATION  int64_t   milliseconds; suffixes ms, s, m, h, d
+ *   BW_CONF_STRING    char *    owned by the core, valid until fini/reload
+ *   BW_CONF_ENUM      int       index into enum_values
+ */
+enum bw_conf_type {
+	BW_CONF_BOOL = 1,
+	BW_CONF_INT,
+	BW_CONF_SIZE,
+	BW_CONF_DURATION,
+	BW_CONF_STRING,
+	BW_CONF_ENUM,
+};
+
+/* Flags of a config key. */
+#define BW_CONF_F_RELOADABLE (1u << 0) /* SIGHUP may change it */
+/*
+ * BW_CONF_STRING only: the value is a listen address, "HOST:PORT" (an IPv4
+ * address or a host name), "[IPV6]:PORT" or ":PORT" (every address), with
+ * PORT 1..65535. The core refuses anything else as a config error naming
+ * the file and line (a daemon that does not know the flag takes any
+ * string: check the value again in init()).
+ */
+#define BW_CONF_F_LISTEN (1u << 1)
+
+struct bw_conf_key {
+	const char *name;
+	enum bw_conf_type type;
+	const char *def;                 /* default, as written in the file; NULL = none */
+	size_t offset;                   /* offsetof() in the config struct */
+	int64_t min, max;                /* range for INT, SIZE, DURATION (0,0 = any) */
+	const char *const *enum_values;  /* NULL-terminated, for BW_CONF_ENUM */
+	unsigned flags;                  /* BW_CONF_F_* */
+	const char *help;                /* one line */
+};
+
+#define BW_CONF_KEY_END { NULL, (enum bw_conf_type)0, NULL, 0, 0, 0, NULL, 0, NULL }
+
+/* ---- control API -------------------------------------------------------- */
+
+/*
+ * A route handler. Return 0 after replying (or after starting a stream);
+ * a negative errno makes the core answer 500 with that error's text.
+ */
+typedef int (*bw_api_handler)(bw_api_request *req, void *user_data);
+typedef void (*bw_free_fn)(void *user_data);
+
+/* ---- policy formats ----------------------------------------------------- */
+
+/*
+ * A policy format turns one document (JSON text, converted from YAML by the
+ * core) into the core's canonical rule model (docs/rule-model.md).
+ * parse() returns 0 and stores a malloc'd JSON string in *out, or returns a
+ * negative errno and writes a message naming the offending field into err.
+ */
+struct bw_policy_format {
+	size_t size;            /* sizeof(struct bw_policy_format) */
+	const char *name;       /* e.g. "kubernetes" */
+	const char *const *api_versions; /* NULL-terminated, e.g. "networking.k8s.io/v1" */
+	const char *const *kinds;        /* NULL-terminated, e.g. "NetworkPolicy" */
+	int (*parse)(void *user_data, const char *json, size_t len, char **out,
+		     char *err, size_t errlen);
+	void *user_data;
+	bw_free_fn free_user_data;
+};
+
+/* ---- identity allocation ------------------------------------------------ */
+
+/*
+ * An identity allocator maps a canonical label set (sorted, one
+ * "source:key=value" per line, '\n'-separated) to a numeric identity.
+ * scope_local selects the node-local range (CIDR/FQDN identities).
+ */
+struct bw_identity_allocator {
+	size_t size; /* sizeof(struct bw_identity_allocator) */
+	const char *name;
+	int (*allocate)(void *user_data, const char *labels, int scope_local,
+			uint32_t *id);
+	int (*release)(void *user_data, uint32_t id);
+	/* Visit every allocated identity (for listing); stop if cb returns non-zero. */
+	int (*foreach)(void *user_data,
+		       int (*cb)(uint32_t id, const char *labels, unsigned refs,
+				 void *arg),
+		       void *arg);
+	void *user_data;
+	bw_free_fn free_user_data;
+};
+
+/* ---- the core's service table ------------------------------------------ */
+
+struct bw_flow;       /* <bulwark/flow.h> */
+struct bw_flow_stats; /* <bulwark/flow.h> */
+struct bw_node_stats; /* below */
+
+struct bw_core_api {
+	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
+
+	/* Logging, prefixed with the module instance name. */
+	void (*log)(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+	void (*vlog)(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt,
+		     va_list ap);
+
+	/* Identity of the instance. */
+	const char *(*module_name)(bw_module_ctx *ctx);
+	const char *(*instance_name)(bw_module_ctx *ctx);
+
+	/* Per-instance private data. */
+	void (*set_data)(bw_module_ctx *ctx, void *data);
+	void *(*get_data)(bw_module_ctx *ctx);
+
+	/* The daemon's libevent loop (a struct event_base *). */
+	void *(*event_base)(bw_module_ctx *ctx);
+
+	/*
+	 * The instance's own state directory, <daemon.state_dir>/<instance>/,
+	 * created (mode 0700) on the first call. Keep the instance's files
+	 * there. Returns NULL and sets errno if it cannot be created.
+	 */
+	const char *(*state_dir)(bw_module_ctx *ctx);
+
+	/*
+	 * The instance's current config struct (the one init() got, or the
+	 * one the last successful reload() got).
+	 */
+	const void *(*conf)(bw_module_ctx *ctx);
+
+	/*
+	 * Control API routes. method is "GET", "POST", "PUT" or "DELETE"; path
+	 * starts with "/v1/" and matches exactly, or as a prefix if it ends in
+	 * '/'. The core calls free_fn(user_data) when it drops the route.
+	 */
+	int (*api_route)(bw_module_ctx *ctx, const char *method, const char *path,
+			 bw_api_handler handler, void *user_data, bw_free_fn free_fn);
+	const char *(*req_method)(bw_api_request *req);
+	const char *(*req_path)(bw_api_request *req);
+	/* Query parameter, URL-decoded, or NULL. */
+	const char *(*req_query)(bw_api_request *req, const char *name);
+	/* Request body (NUL-terminated copy owned by the request). */
+	const char *(*req_body)(bw_api_request *req, size_t *len);
+	/*
+	 * Reply with a JSON document (the text is copied). Text that is not
+	 * JSON is refused with -EINVAL and the client gets a 500 error.
+	 */
+	int (*reply_json)(bw_api_request *req, int status, const char *json);
+	/* Reply {"error": "<message>"} with an HTTP status. */
+	int (*reply_error)(bw_api_request *req, int status, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	/*
+	 * NDJSON streaming: begin, write lines (each one JSON object, without
+	 * a newline), end. A stream may outlive its handler (keep req and end
+	 * it later); stream_end must always be called, and after the client
+	 * has gone stream_line and stream_end return -EPIPE.
+	 */
+	int (*stream_begin)(bw_api_request *req);
+	int (*stream_line)(bw_api_request *req, const char *json);
+	int (*stream_end)(bw_api_request *req);
+
+	/* Policy formats and identity allocation. */
+	int (*policy_format_register)(bw_module_ctx *ctx,
+				      const struct bw_policy_format *fmt);
+	int (*identity_allocator_register)(bw_module_ctx *ctx,
+					   const struct bw_identity_allocator *alloc);
+
+	/*
+	 * Metrics: collect() is called on each scrape and appends Prometheus
+	 * text with metrics_printf(). The core calls free_fn(user_data) on exit.
+	 */
+	int (*metrics_register)(bw_module_ctx *ctx,
+				void (*collect)(bw_metrics_out *out, void *user_data),
+				void *user_data, bw_free_fn free_fn);
+	int (*metrics_printf)(bw_metrics_out *out, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+
+	/*
+	 * Flows (the record is in <bulwark/flow.h>). flow_subscribe: cb runs on
+	 * the loop thread for every flow published after the call; the flow
+	 * and what it points to are valid during the call only. The core
+	 * calls free_fn(user_data) when it drops the subscription (the
+	 * instance stops, or the daemon exits). Returns 0 or a negative errno.
+	 */
+	int (*flow_subscribe)(bw_module_ctx *ctx,
+			      void (*cb)(const struct bw_flow *flow, void *user_data),
+			      void *user_data, bw_free_fn free_fn);
+	/*
+	 * The flow as one Hubble GetFlowsResponse JSON object on one line
+	 * ({"flow": {...}, "node_name": ..., "time": ...}, no newline), what
+	 * `bulwark observe -o json` prints. *out is malloc'd: free() it.
+	 * Returns 0 or -ENOMEM.
+	 */
+	int (*flow_to_json)(const struct bw_flow *flow, char **out);
+	/* Flow pipeline counters; set stats->size = sizeof(*stats) first. */
+	void (*flow_stats)(struct bw_flow_stats *stats);
+
+	/*
+	 * ---- read-only views for metrics exporters ----
+	 *
+	 * metrics_collect: run every collector registered with
+	 * metrics_register() (by any instance) and return their text, for the
+	 * module that serves GET /metrics. *out is malloc'd and NUL-terminated
+	 * (free() it); *len (may be NULL) gets its length. Returns 0 or
+	 * -ENOMEM.
+	 */
+	int (*metrics_collect)(char **out, size_t *len);
+	/* Node-wide counts; set st->size = sizeof(*st) first. */
+	void (*node_stats)(struct bw_node_stats *st);
+	/*
+	 * Visit every endpoint (in id order): its namespace and pod and the
+	 * BW_ENDPOINT_F_* flags of its last policy sync (what the datapath
+	 * enforces). The strings are valid during the call only.
+	 */
+	void (*endpoint_foreach)(void (*cb)(const char *ns, const char *pod,
+					    unsigned flags, void *arg),
+				 void *arg);
+	/*
+	 * The datapath's packet counters, summed over CPUs: one call per
+	 * (reason, direction) seen. reason 0 is "forwarded", anything else a
+	 * drop reason (Cilium's code) with Cilium's human string in
+	 * reason_text (NULL for a code without one); direction is
+	 * BW_FLOW_TRAFFIC_INGRESS or BW_FLOW_TRAFFIC_EGRESS (1, 2), 0 unknown.
+	 * Returns 0, or -ENXIO when the datapath is not loaded.
+	 */
+	int (*datapath_counters)(void (*cb)(uint32_t reason,
+					    const char *reason_text,
+					    uint32_t direction, uint64_t packets,
+					    uint64_t bytes, void *arg),
+				 void *arg);
+	/*
+	 * Fill level of the datapath's maps (endpoints, ipcache4, ipcache6,
+	 * policy, ct), named by their pin names ("bw_policy", ...): entries
+	 * counted by walking the keys (for a busy connection-tracking map an
+	 * approximation) and the map's capacity. Maps that are not pinned are
+	 * left out. Returns 0 or a negative errno.
+	 */
+	int (*map_usage)(void (*cb)(const char *map_name, uint64_t entries,
+				    uint64_t max_entries, void *arg),
+			 void *arg);
+};
+
+/* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */
+#define BW_ENDPOINT_F_ENFORCE_INGRESS (1u << 0) /* ingress is default-deny */
+#define BW_ENDPOINT_F_ENFORCE_EGRESS (1u << 1)  /* egress is default-deny */
+#define BW_ENDPOINT_F_AUDIT (1u << 2)           /* drops become AUDIT verdicts */
+
+/* bw_core_api.node_stats: counts for metrics and status. */
+struct bw_node_stats {
+	size_t size;             /* set by the caller to sizeof(struct bw_node_stats) */
+	uint64_t endpoints;      /* endpoints registered */
+	uint64_t policies;       /* policies in the repository (every source) */
+	uint64_t identities;     /* identities the policy resolver knows */
+	uint64_t selectors;      /* distinct selectors in the selector cache */
+	uint64_t policy_entries; /* resolved policy entries, every endpoint */
+	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
+	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
+	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/* True when the daemon's table has the member (for members added later). */
+#define BW_API_HAS(api, member) \
+	((api)->size >= offsetof(struct bw_core_api, member) + sizeof((api)->member) && \
+	 (api)->member != NULL)
+
+/* ---- the module descriptor ---------------------------------------------- */
+
+struct bw_module {
+	uint32_t abi_major;   /* BW_MODULE_ABI_MAJOR */
+	uint32_t abi_minor;   /* BW_MODULE_ABI_MINOR */
+	uint32_t size;        /* sizeof(struct bw_module) */
+	uint32_t flags;       /* reserved, 0 */
+	const char *name;     /* unique among loaded modules; normally the .so base name */
+	const char *version;  /* the module's own version */
+	const char *signature;/* BW_MODULE_SIGNATURE */
+	const char *description;
+
+	const struct bw_conf_key *conf_keys; /* terminated by BW_CONF_KEY_END; may be NULL */
+	size_t conf_size;                    /* size of the config struct */
+
+	/*
+	 * Lifecycle, each optional but init:
+	 *   init    config parsed; register routes, formats, allocators. A
+	 *           negative errno disables the instance (fatal if required);
+	 *           the core then drops what it registered and does not call
+	 *           fini, so clean up before returning the error.
+	 *   start   every instance is initialised; the loop is about to run.
+	 *   reload  SIGHUP with the instance's new config; return -ENOTSUP for
+	 *           "cannot change without restart" (the core says so).
+	 *   stop    the loop is stopping; release sockets and events.
+	 *   fini    last call; free everything.
+	 */
+	int (*init)(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf);
+	int (*start)(bw_module_ctx *ctx);
+	int (*reload)(bw_module_ctx *ctx, const void *new_conf);
+	void (*stop)(bw_module_ctx *ctx);
+	void (*fini)(bw_module_ctx *ctx);
+};
+
+#if defined(__GNUC__)
+#define BW_MODULE_EXPORT __attribute__((visibility("default")))
+#else
+#define BW_MODULE_EXPORT
+#endif
+
+/*
+ * Define the module's descriptor (the module's one exported symbol):
+ *   BW_MODULE_DEFINE(.name = "hello", .version = "1.0", .init = hello_init);
+ */
+#define BW_MODULE_DEFINE(...)                                  \
+	BW_MODULE_EXPORT const struct bw_module bw_module_desc = { \
+		.abi_major = BW_MODULE_ABI_MAJOR,                  \
+		.abi_minor = BW_MODULE_ABI_MINOR,                  \
+		.size = sizeof(struct bw_module),                  \
+		.signature = BW_MODULE_SIGNATURE,                  \
+		__VA_ARGS__}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BULWARK_MODULE_H */

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * modules/identity-local/identity_local.c - the node-local identity
+ * allocator.
+ *
+ * Maps canonical label sets to numeric identities without a cluster store:
+ * global-scope identities from 256 (Cilium's minimal numeric identity) to
+ * 65535, node-local ones (CIDR, FQDN) from 0x01000001. Equal label sets get
+ * equal numbers. The table is kept in <state_dir>/<instance>/identities.json
+ * (written atomically: temporary file, fsync, rename, directory fsync)
+ * every time a new label set gets a number, so a restart hands out the same
+ * numbers. A label set nobody references any more keeps its number for
+ * keep_released (persisted too), so an endpoint that comes back - or a
+ * daemon that restarts and restores its endpoints - finds its old identity.
+ *
+ * The module relies on nothing but the service table it is given.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <bulwark/module.h>
+
+#define IDL_FILE "identities.json"
+#define IDL_VERSION 1
+#define IDL_MIN_GLOBAL 256u
+#define IDL_MAX_GLOBAL 65535u
+#define IDL_MIN_LOCAL 0x01000001u
+#define IDL_MAX_LOCAL 0x01ffffffu
+
+struct idl_conf {
+	int64_t keep_released; /* ms */
+};
+
+static const struct bw_conf_key idl_keys[] = {
+	{ "keep_released", BW_CONF_DURATION, "24h", offsetof(struct idl_conf, keep_released),
+	  0, 0, NULL, BW_CONF_F_RELOADABLE,
+	  "how long a label set no endpoint uses keeps its number (0 = forget at once)" },
+	BW_CONF_KEY_END,
+};
+
+struct idl_entry {
+	uint32_t id;
+	char *labels;      /* canonical text */
+	unsigned refs;
+	int local;
+	int64_t released;  /* unix time the last reference went, 0 while in use */
+};
+
+struct idl {
+	const struct bw_core_api *api;
+	bw_module_ctx *ctx;
+	char *path;
+	int64_t keep_s;
+	struct idl_entry *v; /* sorted by id */
+	size_t n, cap;
+	struct bw_identity_allocator alloc;
+};
+
+/* The core's table (the same for every instance); reload() needs it. */
+static const struct bw_core_api *idl_api;
+
+#define idl_log(s, lvl, ...) (s)->api->log((s)->ctx, (lvl), __VA_ARGS__)
+
+static int64_t idl_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- persistence ---------------------------------------------------------- */
+
+static int idl_write_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	char *slash;
+	size_t off = 0;
+	int fd, rc = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+static int idl_save(struct idl *s)
+{
+	json_t *a = json_array(), *doc;
+	char *text;
+	int rc;
+
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct idl_entry *e = &s->v[i];
+		json_t *labels = json_array();
+		const char *p = e->labels;
+
+		while (labels && *p) {
+			size_t l = strcspn(p, "\n");
+
+			json_array_append_new(labels, json_stringn(p, l));
+			p += l;
+			if (*p)
+				p++;
+		}
+		json_array_append_new(a, json_pack("{s:I, s:s, s:o, s:I}", "id",
+						   (json_int_t)e->id, "scope",
+						   e->local ? "local" : "global",
+						   "labels", labels, "released",
+						   (json_int_t)(e->refs ? 0 : e->released)));
+	}
+	doc = json_pack("{s:i, s:o}", "version", IDL_VERSION, "identities", a);
+	if (!doc)
+		return -ENOMEM;
+	text = json_dumps(doc, JSON_INDENT(1));
+	json_decref(doc);
+	if (!text)
+		return -ENOMEM;
+	rc = idl_write_atomic(s->path, text, strlen(text));
+	free(text);
+	if (rc < 0)
+		idl_log(s, BW_LOG_ERR, "cannot write %s: %s", s->path, strerror(-rc));
+	return rc;
+}
+
+static int idl_insert(struct idl *s, uint32_t id, char *labels, int local,
+		      int64_t released)
+{
+	size_t pos = 0;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct idl_entry *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	while (pos < s->n && s->v[pos].id < id)
+		pos++;
+	if (pos < s->n && s->v[pos].id == id)
+		return -EEXIST;
+	memmove(&s->v[pos + 1], &s->v[pos], (s->n - pos) * sizeof(s->v[0]));
+	s->v[pos].id = id;
+	s->v[pos].labels = labels;
+	s->v[pos].refs = 0;
+	s->v[pos].local = local;
+	s->v[pos].released = released;
+	s->n++;
+	return 0;
+}
+
+static int idl_load(struct idl *s)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(s->path, 0, &je), *a;
+	int64_t now = idl_now();
+
+	if (!doc) {
+		if (access(s->path, F_OK) < 0 && errno == ENOENT)
+			return 0;
+		idl_log(s, BW_LOG_ERR, "%s:%d: %s", s->path, je.line, je.text);
+		return -EINVAL;
+	}
+	if (json_integer_value(json_object_get(doc, "version")) != IDL_VERSION) {
+		idl_log(s, BW_LOG_ERR, "%s: unknown version (expected %d)", s->path,
+			IDL_VERSION);
+		json_decref(doc);
+		return -EINVAL;
+	}
+	a = json_object_get(doc, "identities");
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *e = json_array_get(a, i), *labels = json_object_get(e, "labels");
+		json_int_t id = json_integer_value(json_object_get(e, "id"));
+		const char *scope = json_string_value(json_object_get(e, "scope"));
+		int local = scope && strcmp(scope, "local") == 0;
+		json_int_t released = json_integer_value(json_object_get(e, "released"));
+		size_t len = 1;
+		char *text;
+		int rc;
+
+		if ((local && (id < IDL_MIN_LOCAL || id > IDL_MAX_LOCAL)) ||
+		    (!local && (id < IDL_MIN_GLOBAL || id > IDL_MAX_GLOBAL)) ||
+		    !json_is_array(labels)) {
+			idl_log(s, BW_LOG_ERR, "%s: identities[%zu] is not valid", s->path, i);
+			json_decref(doc);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < json_array_size(labels); j++)
+			len += strlen(json_string_value(json_array_get(labels, j)) ?: "") + 1;
+		text = calloc(1, len);
+		if (!text) {
+			json_decref(doc);
+			return -ENOMEM;
+		}
+		for (size_t j = 0; j < json_array_size(labels); j++) {
+			if (j)
+				strcat(text, "\n");
+			strcat(text, json_string_value(json_array_get(labels, j)) ?: "");
+		}
+		/* Nothing references anything until the core restores its
+		 * endpoints: the keep period of in-use entries starts now. */
+		rc = idl_insert(s, (uint32_t)id, text, local, released ? released : now);
+		if (rc < 0) {
+			idl_log(s, BW_LOG_ERR, "%s: identity %lld listed twice", s->path,
+				(long long)id);
+			free(text);
+			json_decref(doc);
+			return rc;
+		}
+	}
+	json_decref(doc);
+	idl_log(s, BW_LOG_INFO, "%zu identities restored from %s", s->n, s->path);
+	return 0;
+}
+
+/* ---- allocation ----------------------------------------------------------- */
+
+/* Forget released entries whose keep period is over. */
+static int idl_gc(struct idl *s)
+{
+	int64_t now = idl_now();
+	size_t i = 0;
+	int dropped = 0;
+
+	while (i < s->n) {
+		struct idl_entry *e = &s->v[i];
+
+		if (e->refs == 0 && e->released && now - e->released >= s->keep_s) {
+			free(e->labels);
+			memmove(e, e + 1, (s->n - i - 1) * sizeof(*e));
+			s->n--;
+			dropped++;
+		} else {
+			i++;
+		}
+	}
+	return dropped;
+}
+
+static struct idl_entry *idl_find_id(struct idl *s, uint32_t id)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->v[mid].id == id)
+			return &s->v[mid];
+		if (s->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Lowest number of the range no entry holds, or 0. */
+static uint32_t idl_free_id(struct idl *s, uint32_t min, uint32_t max)
+{
+	uint32_t next = min;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].id < next)
+			continue;
+		if (s->v[i].id > next)
+			break;
+		next++;
+	}
+	return next <= max ? next : 0;
+}
+
+static int idl_allocate(void *user_data, const char *labels, int scope_local,
+			uint32_t *id)
+{
+	struct idl *s = user_data;
+	uint32_t nid;
+	char *copy;
+	int rc;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct idl_entry *e = &s->v[i];
+
+		if (!e->local == !scope_local && strcmp(e->labels, labels) == 0) {
+			e->refs++;
+			e->released = 0;
+			*id = e->id;
+			return 0;
+		}
+	}
+	idl_gc(s);
+	nid = scope_local ? idl_free_id(s, IDL_MIN_LOCAL, IDL_MAX_LOCAL)
+			  : idl_free_id(s, IDL_MIN_GLOBAL, IDL_MAX_GLOBAL);
+	if (!nid) {
+		idl_log(s, BW_LOG_ERR, "no %s identity left", scope_local ? "local" : "global");
+		return -ENOSPC;
+	}
+	copy = strdup(labels);
+	if (!copy)
+		return -ENOMEM;
+	rc = idl_insert(s, nid, copy, scope_local, 0);
+	if (rc < 0) {
+		free(copy);
+		return rc;
+	}
+	idl_find_id(s, nid)->refs = 1;
+	/* The number must survive a crash before anyone uses it. */
+	rc = idl_save(s);
+	if (rc < 0) {
+		struct idl_entry *e = idl_find_id(s, nid);
+		size_t i = (size_t)(e - s->v);
+
+		free(e->labels);
+		memmove(e, e + 1, (s->n - i - 1) * sizeof(*e));
+		s->n--;
+		return rc;
+	}
+	idl_log(s, BW_LOG_DEBUG, "identity %u allocated", nid);
+	*id = nid;
+	return 0;
+}
+
+static int idl_release(void *user_data, uint32_t id)
+{
+	struct idl *s = user_data;
+	struct idl_entry *e = idl_find_id(s, id);
+
+	if (!e || e->refs == 0)
+		return -ENOENT;
+	if (--e->refs == 0) {
+		e->released = idl_now();
+		if (s->keep_s == 0)
+			idl_gc(s);
+		idl_save(s); /* best effort: the number itself is already on disk */
+	}
+	return 0;
+}
+
+static int idl_foreach(void *user_data,
+		       int (*cb)(uint32_t id, const char *labels, unsigned refs, void *arg),
+		       void *arg)
+{
+	struct idl *s = user_data;
+
+	for (size_t i = 0; i < s->n; i++) {
+		int rc = cb(s->v[i].id, s->v[i].labels, s->v[i].refs, arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void idl_destroy(struct idl *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].labels);
+	free(s->v);
+	free(s->path);
+	free(s);
+}
+
+/* The core drops the allocator (instance disabled or finished). */
+static void idl_free(void *user_data)
+{
+	struct idl *s = user_data;
+
+	s->api->set_data(s->ctx, NULL);
+	idl_destroy(s);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+static int idl_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
+{
+	const struct idl_conf *c = conf;
+	struct idl *s;
+	const char *dir;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	idl_api = api;
+	s->api = api;
+	s->ctx = ctx;
+	s->keep_s = c->keep_released / 1000;
+	dir = api->state_dir(ctx);
+	if (!dir) {
+		rc = -errno;
+		api->log(ctx, BW_LOG_ERR, "no state directory: %s", strerror(errno));
+		free(s);
+		return rc ? rc : -ENOENT;
+	}
+	if (asprintf(&s->path, "%s/%s", dir, IDL_FILE) < 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	rc = idl_load(s);
+	if (rc < 0)
+		goto fail;
+	s->alloc.size = sizeof(s->alloc);
+	s->alloc.name = "identity-local";
+	s->alloc.allocate = idl_allocate;
+	s->alloc.release = idl_release;
+	s->alloc.foreach = idl_foreach;
+	s->alloc.user_data = s;
+	s->alloc.free_user_data = idl_free;
+	api->set_data(ctx, s);
+	rc = api->identity_allocator_register(ctx, &s->alloc);
+	if (rc < 0) {
+		api->log(ctx, BW_LOG_ERR, "cannot register the identity allocator: %s",
+			 strerror(-rc));
+		api->set_data(ctx, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	idl_destroy(s);
+	return rc;
+}
+
+static int idl_reload(bw_module_ctx *ctx, const void *new_conf)
+{
+	const struct idl_conf *c = new_conf;
+	struct idl *s = idl_api ? idl_api->get_data(ctx) : NULL;
+
+	if (!s)
+		return -ENOTSUP;
+	s->keep_s = c->keep_released / 1000;
+	return 0;
+}
+
+BW_MODULE_DEFINE(.name = "identity-local", .version = "1.0",
+		 .description = "node-local identity allocator, persisted in the state directory",
+		 .conf_keys = idl_keys, .conf_size = sizeof(struct idl_conf),
+		 .init = idl_init, .reload = idl_reload);

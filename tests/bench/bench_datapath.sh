@@ -1,0 +1,454 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# tests/bench/bench_datapath.sh - the eBPF datapath against a bare veth,
+# iptables and nftables, in one run, interleaved (docs/benchmarks.md).
+#
+# Topology (tests/e2e/lib.sh): a node netns; pods x/srv 10.1.0.1 (nginx and
+# iperf3 servers, pinned to CPU 1), x/cli 10.1.0.2 (iperf3 and wrk clients,
+# pinned to CPU 0) and x/other 10.1.0.3 (only used to check that each mode
+# really blocks a peer that is not allowed). Traffic goes pod -> node -> pod.
+#
+# Modes, measured in turn within each repetition (rotating the order):
+#   bare       no BPF program, no iptables/nft rule in the node netns
+#   bw-allow   bulwark: both pods registered (programs attached), no policy
+#              selects them (not enforced; connection tracking, events)
+#   bw-policy  bulwark: a CiliumNetworkPolicy selects x/srv and allows TCP
+#              80 and 5201 from N peers: x/cli (an endpoint selector) and
+#              N-1 /32 CIDRs (fromCIDR; each a CIDR identity, an ipcache
+#              entry and 2 policy map entries)
+#   iptables   node netns FORWARD: ESTABLISHED,RELATED accept, then a chain
+#              for x/srv with one rule per peer (-s IP/32 -p tcp -m
+#              multiport --dports 80,5201 -j ACCEPT; x/cli's rule last, the
+#              worst case of a linear list, as kube-proxy-style rule sets
+#              have it), then DROP. `iptables` is Debian's default
+#              (nf_tables backend); --iptables iptables-legacy for x_tables.
+#   nft        node netns table ip bwbench: ct state established,related
+#              accept; ip daddr x/srv ip saddr @allowed tcp dport {80,5201}
+#              accept (one set of N addresses); ip daddr x/srv drop
+# For every N in --peers. Figures per sample: iperf3 single stream
+# (SECONDS), wrk connection rate with "Connection: close" (SECONDS, 16
+# connections). Then, per N: BPF run time per program run from bpf_stats
+# (bw-policy, the global sysctl kernel.bpf_stats_enabled enabled only for
+# those runs and restored), and the time to program N peers: bulwark policy
+# import (new CIDR identities) and re-import (changed ports, identities
+# known), iptables-restore and nft -f of the equivalent rules.
+#
+# Usage: bench_datapath.sh [--quick] [--reps R] [--duration S]
+#                          [--peers "10 1000 10000"] [--iptables CMD]
+# Writes tests/bench/results/datapath-DATE.{json,txt} in the build tree.
+
+set -u
+BENCH_NAME=datapath
+REPS=3
+DUR=3
+PEERS="10 1000 10000"
+IPT=iptables
+CONNS=16
+QUICK=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1; REPS=1; DUR=2; PEERS="10 1000" ;;
+	--reps) REPS=$2; shift ;;
+	--duration) DUR=$2; shift ;;
+	--peers) PEERS=$2; shift ;;
+	--iptables) IPT=$2; shift ;;
+	-h | --help) sed -n '3,45p' "$0"; exit 0 ;;
+	*) echo "bench_datapath.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+bench_init
+bw_require_tool "$IPT" iptables
+bw_require_tool iptables-restore iptables
+bw_require_tool nft nftables
+bw_require_tool curl curl
+IPT_RESTORE=${IPT}-restore
+[ "$IPT" = iptables ] && IPT_RESTORE=iptables-restore
+bw_require_tool "$IPT_RESTORE" iptables
+T_START=$(bench_now_ns)
+MACHINE=$(bench_machine_json)
+
+SRV=10.1.0.1
+CLI=10.1.0.2
+bw_start_daemon
+bw_pod_add x srv $SRV app=none >/dev/null || bw_die "endpoint x/srv"
+bw_pod_add x cli $CLI app=client >/dev/null || bw_die "endpoint x/cli"
+bw_pod_add x other 10.1.0.3 app=other >/dev/null || bw_die "endpoint x/other"
+for p in x/srv x/cli x/other; do bench_pod_quiet $p; done
+bench_client_tune x/cli
+bench_nginx x/srv $SRV 1
+bench_iperf3_server x/srv 5201 1
+IF_SRV=${BW_IF_OF[x/srv]}
+IF_CLI=${BW_IF_OF[x/cli]}
+REG=1        # x/srv and x/cli registered with bulwark
+SRV_LABEL=none
+
+# ---- mode switching ---------------------------------------------------------
+
+ep_register() {
+	if [ $REG = 0 ]; then
+		bw_pod_register x/srv app=$SRV_LABEL >/dev/null || bw_die "register x/srv"
+		bw_pod_register x/cli app=client >/dev/null || bw_die "register x/cli"
+		bw_pod_register x/other app=other >/dev/null || bw_die "register x/other"
+		REG=1
+	fi
+}
+ep_unregister() {
+	if [ $REG = 1 ]; then
+		bw endpoint delete x/srv >/dev/null || bw_die "delete x/srv"
+		bw endpoint delete x/cli >/dev/null || bw_die "delete x/cli"
+		bw endpoint delete x/other >/dev/null || bw_die "delete x/other"
+		REG=0
+	fi
+}
+ep_label() {
+	[ "$SRV_LABEL" = "$1" ] && return 0
+	SRV_LABEL=$1
+	if [ $REG = 1 ]; then
+		bw endpoint update x/srv --label app="$1" >/dev/null || bw_die "label x/srv"
+	fi
+}
+IPT_ON=0
+NFT_ON=0
+ipt_clear() {
+	[ $IPT_ON = 1 ] || return 0
+	printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' |
+		nodex "$IPT_RESTORE" || bw_die "iptables clear"
+	# the nf_tables backend leaves its (empty) base chains hooked: remove them
+	[ "$IPT" = iptables ] && nodex nft delete table ip filter 2>/dev/null
+	IPT_ON=0
+}
+ipt_apply() {
+	nodex "$IPT_RESTORE" <"$BW_TMP/ipt-$1.rules" || bw_die "iptables-restore $1"
+	IPT_ON=1
+}
+nft_clear() {
+	[ $NFT_ON = 1 ] || return 0
+	nodex nft delete table ip bwbench || bw_die "nft delete table"
+	NFT_ON=0
+}
+nft_apply() {
+	nodex nft -f "$BW_TMP/nft-$1.nft" || bw_die "nft -f $1"
+	NFT_ON=1
+}
+
+set_mode() { # MODE N
+	case $1 in
+	bare) ep_unregister; ipt_clear; nft_clear ;;
+	bw-allow) ipt_clear; nft_clear; ep_label none; ep_register ;;
+	bw-policy) ipt_clear; nft_clear; ep_label "srv$2"; ep_register ;;
+	iptables) ep_unregister; nft_clear; ipt_apply "$2" ;;
+	nft) ep_unregister; ipt_clear; nft_apply "$2" ;;
+	esac
+}
+
+# curl from a pod to x/srv: 0 answered, 1 not
+http_ok() {
+	[ "$(timeout 3 ip netns exec "$(bw_netns_of "$1")" curl -s -m 1 "http://$SRV/" 2>/dev/null)" = ok ]
+}
+
+# ---- rule sets for N peers ----------------------------------------------------
+
+# peer_addrs N K : the N-1 CIDR peers of block K, one per line
+peer_addrs() {
+	python3 - "$1" "$2" <<'EOF'
+import sys
+n, k = int(sys.argv[1]), int(sys.argv[2])
+for i in range(n - 1):
+    print("10.%d.%d.%d" % (20 + 4 * k + i // 62500, (i // 250) % 250, i % 250 + 1))
+EOF
+}
+
+gen_rules() { # N K
+	local n=$1 k=$2 f=$BW_TMP/peers-$1.txt
+	peer_addrs "$n" "$k" >"$f"
+	# bulwark: the policy (and a variant with one more port: re-import)
+	for variant in a b; do
+		{
+			printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n'
+			printf 'metadata:\n  name: allow-%s\n  namespace: x\n' "$n"
+			printf 'spec:\n  endpointSelector:\n    matchLabels:\n      app: srv%s\n' "$n"
+			printf '  ingress:\n'
+			printf '  - fromEndpoints:\n    - matchLabels:\n        app: client\n'
+			printf '    toPorts:\n    - ports:\n      - port: "80"\n        protocol: TCP\n'
+			printf '      - port: "5201"\n        protocol: TCP\n'
+			[ $variant = b ] && printf '      - port: "8080"\n        protocol: TCP\n'
+			if [ "$n" -gt 1 ]; then
+				printf '  - fromCIDR:\n'
+				sed 's|^|    - |; s|$|/32|' "$f"
+				printf '    toPorts:\n    - ports:\n      - port: "80"\n        protocol: TCP\n'
+				printf '      - port: "5201"\n        protocol: TCP\n'
+				[ $variant = b ] && printf '      - port: "8080"\n        protocol: TCP\n'
+			fi
+		} >"$BW_TMP/policy-$n-$variant.yaml"
+	done
+	# iptables: one rule per peer, x/cli last
+	{
+		printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+		printf ':BW-SRV - [0:0]\n'
+		printf -- '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n'
+		printf -- '-A FORWARD -d %s/32 -j BW-SRV\n' $SRV
+		sed 's|.*|-A BW-SRV -s &/32 -p tcp -m multiport --dports 80,5201 -j ACCEPT|' "$f"
+		printf -- '-A BW-SRV -s %s/32 -p tcp -m multiport --dports 80,5201 -j ACCEPT\n' $CLI
+		printf -- '-A BW-SRV -j DROP\nCOMMIT\n'
+	} >"$BW_TMP/ipt-$n.rules"
+	# nftables: one set (replaces the table atomically)
+	{
+		printf 'table ip bwbench\ndelete table ip bwbench\n'
+		printf 'table ip bwbench {\n\tset allowed {\n\t\ttype ipv4_addr\n\t\telements = {\n'
+		{ cat "$f"; echo $CLI; } | sed 's|.*|\t\t\t&,|'
+		printf '\t\t}\n\t}\n'
+		printf '\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n'
+		printf '\t\tct state established,related accept\n'
+		printf '\t\tip daddr %s ip saddr @allowed tcp dport { 80, 5201 } accept\n' $SRV
+		printf '\t\tip daddr %s drop\n\t}\n}\n' $SRV
+	} >"$BW_TMP/nft-$n.nft"
+}
+
+elapsed_ms() { # CMD... : run CMD, print its wall time in ms (CMD's output discarded)
+	local s e
+	s=$(bench_now_ns)
+	"$@" >/dev/null 2>&1 || { echo "FAILED"; return 1; }
+	e=$(bench_now_ns)
+	echo $(((e - s) / 1000)) | awk '{ printf "%.1f\n", $1 / 1000 }'
+}
+
+# api_import FILE : what `bulwark policy import FILE` sends (POST
+# /v1/policies, the YAML as the body), without the CLI's 300 s reply
+# timeout (importing 10,000 new CIDR identities can take longer); fails
+# unless the daemon answers 200. Like the CLI, it returns when the daemon
+# has written the maps.
+api_import() {
+	local code
+	code=$(curl -s -o "$BW_TMP/import.out" -w '%{http_code}' --max-time 1800 \
+		--unix-socket "$BW_SOCK" -H 'Content-Type: application/yaml' \
+		--data-binary @"$1" "http://localhost/v1/policies?source=bench") || return 1
+	[ "$code" = 200 ]
+}
+
+# ---- per N: program, measure ------------------------------------------------
+
+measure_sample() { # MODE N
+	local bps crr
+	bps=$(bench_iperf3_tcp x/cli $SRV 5201 "$DUR" 0)
+	[ -n "$bps" ] && bench_sample "$1" "$2" throughput_bps "$bps"
+	crr=$(bench_wrk_close x/cli "http://$SRV/" "$DUR" $CONNS 0)
+	if [ -n "$crr" ]; then
+		bench_sample "$1" "$2" conn_per_s "${crr% *}"
+		bench_sample "$1" "$2" conn_errors "${crr#* }"
+	fi
+	bw_log "$1 N=$2: ${bps:-?} bit/s, ${crr:-?} conn/s (errors)"
+}
+
+bpf_cost() { # MODE N : one iperf3 and one wrk run with bpf_stats on
+	local from to a b fa ta fb tb kind
+	from=$(bench_tc_prog_id "$IF_CLI" ingress)
+	to=$(bench_tc_prog_id "$IF_SRV" egress)
+	[ -n "$from" ] && [ -n "$to" ] || { bw_log "no program ids"; return 0; }
+	bench_bpf_stats_on || { bw_log "cannot enable bpf_stats"; return 0; }
+	for kind in stream crr; do
+		fa=$(bench_prog_stats "$from")
+		ta=$(bench_prog_stats "$to")
+		if [ $kind = stream ]; then
+			bench_iperf3_tcp x/cli $SRV 5201 "$DUR" 0 >/dev/null
+		else
+			bench_wrk_close x/cli "http://$SRV/" "$DUR" $CONNS 0 >/dev/null
+		fi
+		fb=$(bench_prog_stats "$from")
+		tb=$(bench_prog_stats "$to")
+		set -- "$1" "$2" $fa $fb $ta $tb
+		bench_sample "$1" "$2" "bpf_from_lxc_ns_${kind}" \
+			"$(awk -v t=$(($5 - $3)) -v c=$(($6 - $4)) 'BEGIN { if (c) printf "%.1f", t / c }')"
+		bench_sample "$1" "$2" "bpf_to_lxc_ns_${kind}" \
+			"$(awk -v t=$(($9 - $7)) -v c=$((${10} - $8)) 'BEGIN { if (c) printf "%.1f", t / c }')"
+		bench_sample "$1" "$2" "bpf_runs_${kind}" $(($6 - $4 + ${10} - $8))
+		# every packet runs one program on each veth it crosses
+		bench_sample "$1" "$2" "bpf_ns_per_packet_${kind}" \
+			"$(awk -v t=$(($5 - $3 + $9 - $7)) -v c=$(($6 - $4 + ${10} - $8)) \
+				'BEGIN { if (c) printf "%.1f", 2 * t / c }')"
+	done
+	bench_bpf_stats_off
+}
+
+MODES=(bare bw-allow bw-policy iptables nft)
+k=0
+for n in $PEERS; do
+	bw_log "N=$n: generating rule sets"
+	gen_rules "$n" $k
+	k=$((k + 1))
+
+	# programming time. bulwark: x/srv selected, so the import writes its
+	# map entries before the CLI returns; the first import allocates N-1
+	# new CIDR identities.
+	set_mode bw-policy "$n"
+	t=$(elapsed_ms api_import "$BW_TMP/policy-$n-a.yaml") || bw_die "import N=$n"
+	bench_sample bulwark "$n" program_import_new_ms "$t"
+	bw_log "N=$n: bulwark import (new identities) $t ms"
+	for i in 1 2 3; do
+		v=b
+		[ $((i % 2)) = 0 ] && v=a
+		t=$(elapsed_ms api_import "$BW_TMP/policy-$n-$v.yaml") || bw_die "re-import"
+		bench_sample bulwark "$n" program_reimport_ms "$t"
+	done
+	[ $v = a ] || api_import "$BW_TMP/policy-$n-a.yaml" || bw_die "import a"
+	entries=$(bw policy resolved x/srv -o json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+e = d.get("entries", [])
+print(len(e), d.get("in_sync"))' 2>/dev/null)
+	bench_sample bulwark "$n" resolved_entries "${entries% *}"
+	bench_sample bulwark "$n" in_sync "${entries#* }"
+	set_mode bare "$n"
+	for i in 1 2 3; do
+		t=$(elapsed_ms nodex "$IPT_RESTORE" "$BW_TMP/ipt-$n.rules") || bw_die "iptables-restore"
+		bench_sample iptables "$n" program_ms "$t"
+		IPT_ON=1
+		ipt_clear
+		t=$(elapsed_ms nodex nft -f "$BW_TMP/nft-$n.nft") || bw_die "nft -f"
+		bench_sample nft "$n" program_ms "$t"
+		NFT_ON=1
+		nft_clear
+	done
+
+	# sanity: each enforcing mode lets x/cli in and keeps x/other out
+	for m in "${MODES[@]}"; do
+		set_mode "$m" "$n"
+		c=0; o=0
+		http_ok x/cli && c=1
+		http_ok x/other && o=1
+		bench_sample "$m" "$n" client_allowed $c
+		bench_sample "$m" "$n" other_allowed $o
+	done
+
+	for r in $(seq "$REPS"); do
+		for j in 0 1 2 3 4; do
+			m=${MODES[$(((j + r - 1) % 5))]}
+			set_mode "$m" "$n"
+			measure_sample "$m" "$n"
+		done
+	done
+	set_mode bw-policy "$n"
+	bpf_cost bw-policy "$n"
+	if [ $k = 1 ]; then
+		set_mode bw-allow "$n"
+		bpf_cost bw-allow "$n"
+	fi
+done
+set_mode bare 0
+T_END=$(bench_now_ns)
+
+# ---- report -----------------------------------------------------------------
+
+OUT=$BENCH_RESULTS_DIR/$BENCH_NAME-$BENCH_DATE
+python3 - "$BENCH_SAMPLES" "$OUT" "$MACHINE" "$REPS" "$DUR" "$CONNS" "$IPT" \
+	"$(((T_END - T_START) / 1000000000))" "$*" <<'EOF'
+import json, statistics, sys
+samples, out, machine, reps, dur, conns, ipt, secs = sys.argv[1:9]
+data = {}
+for line in open(samples):
+    mode, n, metric, value = line.rstrip("\n").split("\t")
+    try:
+        v = float(value)
+    except ValueError:
+        v = value
+    data.setdefault((mode, int(n)), {}).setdefault(metric, []).append(v)
+
+def ratios(mode, n, metric):
+    # per repetition: the mode's i-th sample over bare's i-th (same repetition)
+    a = data.get((mode, n), {}).get(metric, [])
+    b = data.get(("bare", n), {}).get(metric, [])
+    return [x / y for x, y in zip(a, b) if isinstance(x, float) and isinstance(y, float) and y]
+
+def rmed(mode, n, metric):
+    r = ratios(mode, n, metric)
+    return statistics.median(r) if r else None
+
+def med(mode, n, metric):
+    v = [x for x in data.get((mode, n), {}).get(metric, []) if isinstance(x, float)]
+    return statistics.median(v) if v else None
+
+peers = sorted({n for (_, n) in data if n > 0})
+modes = ["bare", "bw-allow", "bw-policy", "iptables", "nft"]
+res = {"benchmark": "datapath", "machine": json.loads(machine), "repetitions": int(reps),
+       "duration_s": int(dur), "wrk_connections": int(conns), "iptables": ipt,
+       "wall_time_s": int(secs), "peers": {}}
+lines = []
+lines.append("Datapath: medians of %s repetitions (%s s runs); ratio = median over repetitions of mode / bare veth" % (reps, dur))
+lines.append("(same repetition, same N); [min-max] of those ratios")
+lines.append("%-7s %-10s %12s %7s %13s %10s %7s %13s %7s %7s" % ("peers", "mode", "iperf3 Gb/s", "ratio", "[spread]",
+             "conn/s", "ratio", "[spread]", "cli ok", "other"))
+for n in peers:
+    pr = res["peers"][str(n)] = {}
+    bt, bc = med("bare", n, "throughput_bps"), med("bare", n, "conn_per_s")
+    for m in modes:
+        t, c = med(m, n, "throughput_bps"), med(m, n, "conn_per_s")
+        tr = rmed(m, n, "throughput_bps")
+        cr = rmed(m, n, "conn_per_s")
+        trs, crs = ratios(m, n, "throughput_bps"), ratios(m, n, "conn_per_s")
+        sp = lambda r: "[%.2f-%.2f]" % (min(r), max(r)) if r else "-"
+        d = data.get((m, n), {})
+        pr[m] = {"throughput_bps": d.get("throughput_bps", []), "conn_per_s": d.get("conn_per_s", []),
+                 "conn_errors": d.get("conn_errors", []),
+                 "throughput_median": t, "conn_median": c, "throughput_ratio": tr, "conn_ratio": cr,
+                 "throughput_ratios": trs, "conn_ratios": crs,
+                 "client_allowed": (d.get("client_allowed") or [None])[0],
+                 "other_allowed": (d.get("other_allowed") or [None])[0]}
+        for k, v in d.items():
+            if k.startswith("bpf_"):
+                pr[m][k] = v[0]
+        lines.append("%-7s %-10s %12s %7s %13s %10s %7s %13s %7s %7s" % (
+            n, m, "%.2f" % (t / 1e9) if t else "-", "%.3f" % tr if tr else "-", sp(trs),
+            "%.0f" % c if c else "-", "%.3f" % cr if cr else "-", sp(crs),
+            {1.0: "yes", 0.0: "NO"}.get(pr[m]["client_allowed"], "-"),
+            {1.0: "yes", 0.0: "no"}.get(pr[m]["other_allowed"], "-")))
+    prog = {"bulwark_import_new_ms": med("bulwark", n, "program_import_new_ms"),
+            "bulwark_reimport_ms": med("bulwark", n, "program_reimport_ms"),
+            "iptables_restore_ms": med("iptables", n, "program_ms"),
+            "nft_f_ms": med("nft", n, "program_ms"),
+            "resolved_entries": med("bulwark", n, "resolved_entries"),
+            "in_sync": (data.get(("bulwark", n), {}).get("in_sync") or [None])[0]}
+    pr["programming"] = prog
+lines.append("")
+lines.append("Scaling (bw-policy at the largest N vs the smallest, and vs iptables/nft at each N, conn/s):")
+if len(peers) > 1:
+    a, b = med("bw-policy", peers[0], "conn_per_s"), med("bw-policy", peers[-1], "conn_per_s")
+    ta, tb = med("bw-policy", peers[0], "throughput_bps"), med("bw-policy", peers[-1], "throughput_bps")
+    if a and b:
+        lines.append("  bw-policy conn/s N=%d / N=%d: %.3f; throughput: %.3f" % (peers[-1], peers[0], b / a, tb / ta if ta and tb else 0))
+        res["scaling_conn_ratio"] = b / a
+        res["scaling_throughput_ratio"] = tb / ta if ta and tb else None
+for n in peers:
+    p, i, f = med("bw-policy", n, "conn_per_s"), med("iptables", n, "conn_per_s"), med("nft", n, "conn_per_s")
+    if p and i and f:
+        lines.append("  N=%-6d bw-policy/iptables %.3f  bw-policy/nft %.3f" % (n, p / i, p / f))
+lines.append("")
+lines.append("BPF cost (bpf_stats, ns per program run; per packet = from_lxc + to_lxc):")
+lines.append("%-7s %-10s %-7s %10s %10s %12s %10s" % ("peers", "mode", "load", "from_lxc", "to_lxc", "per packet", "runs"))
+for n in peers:
+    for m in ("bw-allow", "bw-policy"):
+        d = data.get((m, n), {})
+        for kind in ("stream", "crr"):
+            if "bpf_ns_per_packet_" + kind in d:
+                lines.append("%-7s %-10s %-7s %10s %10s %12s %10d" % (n, m, kind,
+                    d["bpf_from_lxc_ns_" + kind][0], d["bpf_to_lxc_ns_" + kind][0],
+                    d["bpf_ns_per_packet_" + kind][0], d["bpf_runs_" + kind][0]))
+lines.append("")
+lines.append("Programming N peers (ms; bulwark import of new identities: 1 sample; others: median of 3):")
+lines.append("%-7s %14s %14s %14s %10s %9s %8s" % ("peers", "bw import new", "bw re-import", "iptables-rst", "nft -f", "entries", "in_sync"))
+for n in peers:
+    p = res["peers"][str(n)]["programming"]
+    f = lambda x: "%.1f" % x if isinstance(x, float) else "-"
+    lines.append("%-7s %14s %14s %14s %10s %9s %8s" % (n, f(p["bulwark_import_new_ms"]), f(p["bulwark_reimport_ms"]),
+                 f(p["iptables_restore_ms"]), f(p["nft_f_ms"]),
+                 "%d" % p["resolved_entries"] if p["resolved_entries"] else "-", p["in_sync"]))
+lines.append("")
+lines.append("machine: %s; wall time %s s" % (json.dumps(res["machine"]), secs))
+text = "\n".join(lines)
+print(text)
+open(out + ".txt", "w").write(text + "\n")
+json.dump(res, open(out + ".json", "w"), indent=1)
+print("figures written to %s.json and %s.txt" % (out, out))
+EOF

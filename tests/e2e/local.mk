@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/e2e/: end-to-end tests in network namespaces (tests/e2e/lib.sh).
+# Add each test script to TESTS and to dist_check_SCRIPTS with +=.
+
+# Harness (lib.sh), its self-test and the Cilium-semantics tests.
+BW_E2E_CILIUM_TESTS = \
+	tests/e2e/test_lib.sh \
+	tests/e2e/test_cilium_entities.sh \
+	tests/e2e/test_cilium_deny.sh \
+	tests/e2e/test_cilium_cidr_except.sh \
+	tests/e2e/test_cilium_port_ranges.sh \
+	tests/e2e/test_cilium_icmp.sh \
+	tests/e2e/test_cilium_ipv6.sh \
+	tests/e2e/test_cilium_audit.sh \
+	tests/e2e/test_cilium_enforcement_modes.sh \
+	tests/e2e/test_cilium_anti_spoofing.sh
+TESTS += $(BW_E2E_CILIUM_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_CILIUM_TESTS)
+dist_check_DATA += tests/e2e/lib.sh
+
+# The eBPF datapath, driven directly (no daemon) through tests/e2e/bwdp.
+check_PROGRAMS += tests/e2e/bwdp
+tests_e2e_bwdp_SOURCES = tests/e2e/bwdp.c
+tests_e2e_bwdp_LDADD = $(BW_CORE_LIBS)
+TESTS += tests/e2e/test_datapath.sh
+dist_check_SCRIPTS += tests/e2e/test_datapath.sh
+
+# Endpoints, namespaces and identities through the CLI (add/update/delete,
+# refused input, restart restores ids and identity numbers).
+TESTS += tests/e2e/test_endpoint.sh
+dist_check_SCRIPTS += tests/e2e/test_endpoint.sh
+
+# flows: bulwark observe against real traffic (Hubble JSON, filters, attribution)
+TESTS += tests/e2e/test_observe.sh
+dist_check_SCRIPTS += tests/e2e/test_observe.sh
+
+# Policies from policy.dir (drop/change/refuse/remove a file, with traffic)
+# and a daemon restart with unchanged policy (connections survive, denied
+# peers stay denied, the same rule refs).
+TESTS += tests/e2e/test_policy_dir.sh tests/e2e/test_restart.sh
+dist_check_SCRIPTS += tests/e2e/test_policy_dir.sh tests/e2e/test_restart.sh
+
+# prometheus module: GET /metrics against real traffic, promtool, cardinality
+# bounds, listen address errors
+TESTS += tests/e2e/test_metrics.sh
+dist_check_SCRIPTS += tests/e2e/test_metrics.sh
+
+# flowlog: flows to rotated JSONL files (filters, field mask, rotation,
+# restart without loss or duplicates, crash repair, SIGHUP)
+TESTS += tests/e2e/test_flowlog.sh
+dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
+
+# bulwark map: the service map from real traffic (edges, counts, filters,
+# table/json/dot/svg)
+TESTS += tests/e2e/test_map.sh
+dist_check_SCRIPTS += tests/e2e/test_map.sh

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/fuzz/: fuzz targets (libFuzzer's LLVMFuzzerTestOneInput) for every
+# parser. Built here with replay.c, a plain main() that runs each target over
+# its corpus, so `make check` exercises them without libFuzzer. To fuzz for
+# real, see tests/fuzz/README.md.
+
+BW_FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/netpol-k8s
+
+check_PROGRAMS += tests/fuzz/fuzz_policydoc tests/fuzz/fuzz_netpol_k8s \
+	tests/fuzz/fuzz_netpol_cilium
+TESTS += tests/fuzz/fuzz_policydoc tests/fuzz/fuzz_netpol_k8s \
+	tests/fuzz/fuzz_netpol_cilium
+
+tests_fuzz_fuzz_policydoc_SOURCES = tests/fuzz/fuzz_policydoc.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_policydoc_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/policydoc\"
+tests_fuzz_fuzz_policydoc_LDADD = $(BW_CORE_LIBS)
+
+tests_fuzz_fuzz_netpol_k8s_SOURCES = tests/fuzz/fuzz_netpol_k8s.c \
+	tests/fuzz/fuzz_format.h tests/fuzz/replay.c \
+	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
+tests_fuzz_fuzz_netpol_k8s_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/netpol-k8s\"
+tests_fuzz_fuzz_netpol_k8s_LDADD = $(BW_CORE_LIBS)
+
+tests_fuzz_fuzz_netpol_cilium_SOURCES = tests/fuzz/fuzz_netpol_cilium.c \
+	tests/fuzz/fuzz_format.h tests/fuzz/replay.c \
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-k8s/netpol_common.c
+tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/netpol-cilium\"
+tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_CORE_LIBS)
+
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus

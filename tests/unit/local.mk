@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/unit/: Check unit tests, one per core file, linking libbwcore.la.
+# Pattern for a new test:
+#   check_PROGRAMS += tests/unit/test_foo
+#   TESTS += tests/unit/test_foo
+#   tests_unit_test_foo_SOURCES = tests/unit/test_foo.c
+#   tests_unit_test_foo_CFLAGS = $(BW_TEST_CFLAGS)
+#   tests_unit_test_foo_LDADD = $(BW_TEST_LIBS)
+
+# core/policydoc.c and the two policy format modules (their sources are
+# compiled into the tests, which load them through the module descriptor).
+BW_POLICY_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/netpol-k8s \
+	-DBW_TEST_POLICY_DATA=\"$(abs_top_srcdir)/tests/unit/data/policies\" \
+	-DBW_TEST_CONFORMANCE_DIR=\"$(abs_top_srcdir)/tests/conformance/netpol/cases\"
+check_PROGRAMS += tests/unit/test_policydoc tests/unit/test_netpol_k8s \
+	tests/unit/test_netpol_cilium
+TESTS += tests/unit/test_policydoc tests/unit/test_netpol_k8s \
+	tests/unit/test_netpol_cilium
+tests_unit_test_policydoc_SOURCES = tests/unit/test_policydoc.c
+tests_unit_test_policydoc_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_policydoc_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_policydoc_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_netpol_k8s_SOURCES = tests/unit/test_netpol_k8s.c \
+	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
+tests_unit_test_netpol_k8s_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_netpol_k8s_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_netpol_k8s_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_netpol_cilium_SOURCES = tests/unit/test_netpol_cilium.c \
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-k8s/netpol_common.c
+tests_unit_test_netpol_cilium_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_netpol_cilium_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_netpol_cilium_LDADD = $(BW_TEST_LIBS)
+EXTRA_DIST += tests/unit/data/policies
+
+# core/config.c and core/log.c
+check_PROGRAMS += tests/unit/test_config tests/unit/test_log
+TESTS += tests/unit/test_config tests/unit/test_log
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_config_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_log_LDADD = $(BW_TEST_LIBS)
+
+# bulwarkd -n against golden files; every file shipped in etc/ passes -n;
+# the daemon's run/reload/stop cycle.
+TESTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
+check_PROGRAMS += tests/unit/notify-recv
+tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
+dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
+EXTRA_DIST += tests/unit/golden
+
+# core/datapath.c (expansion, precedence, struct sizes) and core/dropreason.c
+check_PROGRAMS += tests/unit/test_datapath
+TESTS += tests/unit/test_datapath
+tests_unit_test_datapath_SOURCES = tests/unit/test_datapath.c
+tests_unit_test_datapath_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_datapath_LDADD = $(BW_TEST_LIBS)
+
+# core/api.c (routing, error bodies, streams, socket) and core/module.c,
+# core/coreapi.c, core/registry.c (loader, lifecycle, registries; loads the
+# test modules of tests/modules/). The CLI against a running daemon.
+check_PROGRAMS += tests/unit/test_api tests/unit/test_module
+TESTS += tests/unit/test_api tests/unit/test_module tests/unit/test_cli.sh
+dist_check_SCRIPTS += tests/unit/test_cli.sh
+tests_unit_test_api_SOURCES = tests/unit/test_api.c
+tests_unit_test_api_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_api_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_module_SOURCES = tests/unit/test_module.c
+tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_module_LDADD = $(BW_TEST_LIBS)
+
+# core/flow.c, core/flowjson.c, core/flowfilter.c (hand-built bw_event
+# records through the pipeline; JSON shape; every filter, --not, either-side)
+check_PROGRAMS += tests/unit/test_flowjson tests/unit/test_flowfilter
+TESTS += tests/unit/test_flowjson tests/unit/test_flowfilter
+tests_unit_test_flowjson_SOURCES = tests/unit/test_flowjson.c
+tests_unit_test_flowjson_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowjson_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_flowfilter_SOURCES = tests/unit/test_flowfilter.c
+tests_unit_test_flowfilter_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowfilter_LDADD = $(BW_TEST_LIBS)
+
+# core/labels.c, core/selector.c, core/identity.c (+ modules/identity-local,
+# compiled into the test), core/endpoint.c (validation, namespaces)
+check_PROGRAMS += tests/unit/test_labels tests/unit/test_selector \
+	tests/unit/test_identity tests/unit/test_endpoint
+TESTS += tests/unit/test_labels tests/unit/test_selector \
+	tests/unit/test_identity tests/unit/test_endpoint
+tests_unit_test_labels_SOURCES = tests/unit/test_labels.c
+tests_unit_test_labels_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_labels_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_selector_SOURCES = tests/unit/test_selector.c
+tests_unit_test_selector_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_selector_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
+tests_unit_test_identity_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_identity_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_endpoint_SOURCES = tests/unit/test_endpoint.c
+tests_unit_test_endpoint_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_endpoint_LDADD = $(BW_TEST_LIBS)
+
+# core/resolver*.c (semantics with hand-built identities and endpoints) and
+# core/policy.c (repository batches, sources, rule table, messages; the
+# Kubernetes format module is compiled in)
+check_PROGRAMS += tests/unit/test_resolver tests/unit/test_policy
+TESTS += tests/unit/test_resolver tests/unit/test_policy
+tests_unit_test_resolver_SOURCES = tests/unit/test_resolver.c
+tests_unit_test_resolver_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_resolver_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.c \
+	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
+tests_unit_test_policy_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_policy_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_policy_LDADD = $(BW_TEST_LIBS)
+
+# Grafana dashboards (etc/grafana/): importable, PromQL parses, every metric
+# they query is one the prometheus module exports (metrics.list), documented.
+TESTS += tests/unit/test_grafana.sh
+dist_check_SCRIPTS += tests/unit/test_grafana.sh
+# prometheus module: config keys through bulwarkd -n (listen address forms)
+TESTS += tests/unit/test_prometheus_conf.sh
+dist_check_SCRIPTS += tests/unit/test_prometheus_conf.sh
+# prometheus module: bounded label vectors and the text format writer
+check_PROGRAMS += tests/unit/test_prom_vec
+TESTS += tests/unit/test_prom_vec
+tests_unit_test_prom_vec_SOURCES = tests/unit/test_prom_vec.c \
+	modules/prometheus/prom_vec.c
+tests_unit_test_prom_vec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
+tests_unit_test_prom_vec_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prom_vec_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
+
+# modules/flowlog: filter lists, field mask, the writer (append, repair,
+# rotation, drops) and the module through its descriptor with a fake core
+check_PROGRAMS += tests/unit/test_flowlog
+TESTS += tests/unit/test_flowlog
+tests_unit_test_flowlog_SOURCES = tests/unit/test_flowlog.c \
+	modules/flowlog/flowlog.c modules/flowlog/flowlog.h \
+	modules/flowlog/flowlog_writer.c modules/flowlog/flowlog_mask.c
+tests_unit_test_flowlog_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_flowlog_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# modules/servicemap: what counts, nodes of peers, memory bounds, the API
+# parameters, through the descriptor with a fake core
+check_PROGRAMS += tests/unit/test_svcmap
+TESTS += tests/unit/test_svcmap
+tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
+	modules/servicemap/servicemap.c
+tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_svcmap_LDADD = $(BW_TEST_LIBS)

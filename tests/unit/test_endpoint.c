@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tests/unit/test_endpoint.c - endpoint and namespace requests that must be
+ * refused: each gives -EINVAL (400), -ENOENT (404) or the reason it cannot
+ * be applied, with a message naming the field, and leaves the registry
+ * exactly as it was (no endpoint, no namespace, no state file).
+ *
+ * Successful adds need the datapath and run in tests/e2e/test_endpoint.sh.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "endpoint.h"
+#include "identity.h"
+#include "labels.h"
+
+static char statedir[256];
+static struct bw_conf *conf;
+
+static void setup(void)
+{
+	char override[300], err[512];
+	char *ov[1] = { override };
+
+	snprintf(statedir, sizeof(statedir), "/tmp/bw-test-endpoint-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(statedir));
+	snprintf(override, sizeof(override), "daemon.state_dir=%s", statedir);
+	conf = bw_conf_load_string("test.conf", "[daemon]\nmodules =\n", ov, 1, err,
+				   sizeof(err));
+	ck_assert_msg(conf != NULL, "%s", err);
+	bw_conf_set_current(conf);
+	ck_assert_int_eq(bw_identity_init(), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+
+	bw_endpoint_fini();
+	bw_identity_fini();
+	bw_conf_set_current(NULL);
+	bw_conf_free(conf);
+	conf = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", statedir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void assert_untouched(void)
+{
+	char path[512];
+
+	ck_assert_uint_eq(bw_endpoint_count(), 0);
+	ck_assert_ptr_null(bw_namespace_labels("x"));
+	ck_assert_ptr_null(bw_endpoint_find("x", "a"));
+	snprintf(path, sizeof(path), "%s/endpoints.json", statedir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+
+/* Add with a body (JSON text); expect rc and a message containing msg. */
+static void add_fails(const char *body, int rc, const char *msg)
+{
+	char err[512] = "";
+	json_error_t je;
+	json_t *j = json_loads(body, 0, &je);
+	struct bw_endpoint *ep = NULL;
+
+	ck_assert_msg(j != NULL, "bad test JSON %s: %s", body, je.text);
+	ck_assert_int_eq(bw_endpoint_add(j, &ep, err, sizeof(err)), rc);
+	json_decref(j);
+	ck_assert_msg(strstr(err, msg) != NULL, "error \"%s\" lacks \"%s\"", err, msg);
+	assert_untouched();
+}
+
+#define GOOD "\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"lo\""
+
+START_TEST(names_are_checked)
+{
+	add_fails("{\"pod\": \"a\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "namespace: missing");
+	add_fails("{\"namespace\": \"X_y\", \"pod\": \"a\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "namespace: \"X_y\" is not a valid DNS label");
+	add_fails("{\"namespace\": \"x\", \"pod\": \"A\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "pod: \"A\" is not a valid DNS subdomain");
+	add_fails("{\"namespace\": \"x\", \"ips\": [\"10.0.0.1\"], \"host_ifname\": \"lo\"}",
+		  -EINVAL, "pod: missing");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"color\": \"red\"}",
+		  -EINVAL, "unknown field \"color\"");
+	add_fails("[]", -EINVAL, "request body must be a JSON object");
+}
+END_TEST
+
+START_TEST(interface_must_exist)
+{
+	add_fails("{\"namespace\": \"x\", \"pod\": \"a\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "host_ifname: missing");
+	add_fails("{\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"bw-nosuchif0\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "host_ifname: no interface \"bw-nosuchif0\" in the daemon's network namespace");
+	add_fails("{\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"a-very-long-interface-name\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "is not a valid interface name");
+}
+END_TEST
+
+START_TEST(addresses_are_checked)
+{
+	add_fails("{" GOOD "}", -EINVAL, "ips: at least one address is needed");
+	add_fails("{" GOOD ", \"ips\": []}", -EINVAL, "ips: at least one address is needed");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.300\"]}", -EINVAL,
+		  "ips[0]: \"10.0.0.300\" is not an IPv4 or IPv6 address");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1/24\"]}", -EINVAL,
+		  "ips[0]: \"10.0.0.1/24\" is not an IPv4 or IPv6 address");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\", \"10.0.0.1\"]}", -EINVAL,
+		  "ips[1]: \"10.0.0.1\" is given twice");
+	add_fails("{" GOOD ", \"ips\": [\"224.0.0.1\"]}", -EINVAL,
+		  "ips[0]: \"224.0.0.1\" is not a unicast address");
+	add_fails("{" GOOD ", \"ips\": [\"0.0.0.0\"]}", -EINVAL, "is not a unicast address");
+	add_fails("{" GOOD ", \"ips\": [\"ff02::1\"]}", -EINVAL, "is not a unicast address");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\", 5]}", -EINVAL, "ips[1]: must be a string");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\", \"10.0.0.2\", \"10.0.0.3\", \"10.0.0.4\", \"10.0.0.5\"]}",
+		  -EINVAL, "ips: at most 4 addresses");
+}
+END_TEST
+
+START_TEST(labels_follow_kubernetes_rules)
+{
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"labels\": {\"-bad\": \"x\"}}", -EINVAL,
+		  "labels: label key \"-bad\"");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"labels\": {\"app\": \"has space\"}}", -EINVAL,
+		  "labels: label value \"has space\"");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"labels\": {\"app\": 3}}", -EINVAL,
+		  "labels: value of \"app\" must be a string");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"labels\": [\"app=web\"]}", -EINVAL,
+		  "labels: must be an object");
+	/* A pod cannot claim another namespace. */
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"labels\": {\"io.kubernetes.pod.namespace\": \"y\"}}",
+		  -EINVAL, "is reserved");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"labels\": {\"io.cilium.k8s.namespace.labels.team\": \"y\"}}",
+		  -EINVAL, "is reserved");
+}
+END_TEST
+
+START_TEST(named_ports_are_checked)
+{
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"http\"]}", -EINVAL,
+		  "named_ports[0]: \"http\" is not NAME=PORT/PROTO");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"http=80/ICMP\"]}", -EINVAL,
+		  "named_ports[0]: protocol \"ICMP\" is not one of TCP, UDP, SCTP");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"http=70000/TCP\"]}", -EINVAL,
+		  "named_ports[0]: port \"70000\" is not a number in 1-65535");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"http=0/TCP\"]}", -EINVAL,
+		  "is not a number in 1-65535");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"Http=80/TCP\"]}", -EINVAL,
+		  "port name \"Http\"");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"8080=80/TCP\"]}", -EINVAL,
+		  "port name \"8080\"");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [\"http=80/TCP\", \"http=81/UDP\"]}",
+		  -EINVAL, "named_ports[1]: port name \"http\" is given twice");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"named_ports\": [{\"name\": \"dns\", \"port\": 0}]}",
+		  -EINVAL, "named_ports[0].port: must be a number in 1-65535");
+}
+END_TEST
+
+START_TEST(audit_must_be_boolean)
+{
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"audit\": \"on\"}", -EINVAL,
+		  "audit: must be true or false");
+}
+END_TEST
+
+START_TEST(valid_add_without_identity_module_changes_nothing)
+{
+	/* Everything is valid, but no identity module is loaded: the add
+	 * fails at its first step and the implicit namespace goes too. */
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\", \"fd00::1\"], \"labels\": {\"app\": \"web\"},"
+		  " \"named_ports\": [\"http=80/TCP\"], \"audit\": true}",
+		  -ENODEV, "no identity module is loaded");
+}
+END_TEST
+
+START_TEST(unknown_endpoints_are_404)
+{
+	char err[256] = "";
+	json_t *j = json_loads("{\"labels\": {\"app\": \"x\"}}", 0, NULL);
+
+	ck_assert_int_eq(bw_endpoint_update("x", "a", j, err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "no endpoint x/a");
+	ck_assert_int_eq(bw_endpoint_http_status(-ENOENT), 404);
+	ck_assert_int_eq(bw_endpoint_delete("x", "a", err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "no endpoint x/a");
+	json_decref(j);
+	/* A bad update body is 400 before the endpoint is looked up. */
+	j = json_loads("{\"labels\": {\"app\": \"x y\"}}", 0, NULL);
+	ck_assert_int_eq(bw_endpoint_update("x", "a", j, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(bw_endpoint_http_status(-EINVAL), 400);
+	json_decref(j);
+	j = json_loads("{\"host_ifname\": \"lo\"}", 0, NULL);
+	ck_assert_int_eq(bw_endpoint_update("x", "a", j, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "unknown field \"host_ifname\"");
+	json_decref(j);
+	ck_assert_int_eq(bw_endpoint_http_status(-EEXIST), 409);
+	assert_untouched();
+}
+END_TEST
+
+START_TEST(namespace_set_is_validated)
+{
+	char err[256] = "";
+	json_t *j = json_loads("{\"labels\": {\"team\": \"a b\"}}", 0, NULL);
+
+	ck_assert_int_eq(bw_namespace_set("x", j, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "labels: label value \"a b\""));
+	json_decref(j);
+	j = json_loads("{\"labels\": {\"kubernetes.io/metadata.name\": \"y\"}}", 0, NULL);
+	ck_assert_int_eq(bw_namespace_set("x", j, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "kubernetes.io/metadata.name must be \"x\""));
+	json_decref(j);
+	j = json_loads("{}", 0, NULL);
+	ck_assert_int_eq(bw_namespace_set("Bad!", j, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "namespace: \"Bad!\" is not a valid DNS label"));
+	json_decref(j);
+	assert_untouched();
+}
+END_TEST
+
+START_TEST(namespace_set_persists_and_keeps_its_name_label)
+{
+	char err[256] = "", path[512];
+	json_t *j = json_loads("{\"labels\": {\"team\": \"blue\"}, \"audit\": true}", 0, NULL);
+	const struct bw_labelset *ls;
+	json_t *doc;
+
+	ck_assert_int_eq(bw_namespace_set("x", j, err, sizeof(err)), 0);
+	json_decref(j);
+	ls = bw_namespace_labels("x");
+	ck_assert_ptr_nonnull(ls);
+	ck_assert_str_eq(bw_labelset_get(ls, "k8s", "kubernetes.io/metadata.name")->value, "x");
+	ck_assert_str_eq(bw_labelset_get(ls, "k8s", "team")->value, "blue");
+	ck_assert_int_eq(bw_namespace_audit("x"), 1);
+	snprintf(path, sizeof(path), "%s/endpoints.json", statedir);
+	doc = json_load_file(path, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+		json_object_get(doc, "namespaces"), 0), "name")), "x");
+	json_decref(doc);
+	/* A fresh registry restores it. */
+	bw_endpoint_fini();
+	ck_assert_ptr_null(bw_namespace_labels("x"));
+	ck_assert_int_eq(bw_endpoint_restore(), 0);
+	ck_assert_str_eq(bw_labelset_get(bw_namespace_labels("x"), "k8s", "team")->value, "blue");
+	ck_assert_int_eq(bw_namespace_audit("x"), 1);
+}
+END_TEST
+
+static Suite *endpoint_suite(void)
+{
+	Suite *s = suite_create("endpoint");
+	TCase *tc = tcase_create("validation");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, names_are_checked);
+	tcase_add_test(tc, interface_must_exist);
+	tcase_add_test(tc, addresses_are_checked);
+	tcase_add_test(tc, labels_follow_kubernetes_rules);
+	tcase_add_test(tc, named_ports_are_checked);
+	tcase_add_test(tc, audit_must_be_boolean);
+	tcase_add_test(tc, valid_add_without_identity_module_changes_nothing);
+	tcase_add_test(tc, unknown_endpoints_are_404);
+	tcase_add_test(tc, namespace_set_is_validated);
+	tcase_add_test(tc, namespace_set_persists_and_keeps_its_name_label);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(endpoint_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,889 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tests/unit/test_flowjson.c - the flow pipeline without the kernel:
+ * hand-built struct bw_event records go through bw_flow_handle_event()
+ * with fake enrichment sources, and the stored flow is rendered with
+ * core/flowjson.c. Each test checks what `bulwark observe -o json` would
+ * print: Hubble's field names, enum names, 64-bit integers as strings, zero
+ * values left out, is_reply printed when known, attribution of verdicts to
+ * policies, and the flow ring's and subscribers' behaviour.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bpf/bw_datapath.h"
+#include "flow.h"
+#include "flowjson.h"
+
+/* ---- fake node: two pods and the policies behind the rules ----------------- */
+
+#define EP_WEB 12   /* shop/web-7d4b9c8f6-lm5vz, 10.0.1.12, identity 51920 */
+#define EP_CLI 7    /* batch/client, 10.0.1.7, identity 38214 */
+#define ID_WEB 51920
+#define ID_CLI 38214
+#define ID_CIDR (BW_ID_LOCAL_SCOPE + 5)
+#define RULE_ALLOW 3
+#define RULE_DENY 4
+
+static int
+fake_endpoint(uint32_t ep_id, struct bw_flow_peer *out)
+{
+	static const char *const web[] = {
+		"k8s:io.kubernetes.pod.namespace=shop", "k8s:app=web",
+		"k8s:io.cilium.k8s.policy.cluster=default",
+	};
+	static const char *const cli[] = {
+		"k8s:io.kubernetes.pod.namespace=batch", "k8s:app=client",
+	};
+	const char *const *l;
+	size_t n;
+
+	if (ep_id == EP_WEB) {
+		out->identity = ID_WEB;
+		out->ns = "shop";
+		out->pod = "web-7d4b9c8f6-lm5vz";
+		out->ifname = "lxcweb";
+		l = web;
+		n = 3;
+	} else if (ep_id == EP_CLI) {
+		out->identity = ID_CLI;
+		out->ns = "batch";
+		out->pod = "client";
+		out->ifname = "lxccli";
+		l = cli;
+		n = 2;
+	} else {
+		return -ENOENT;
+	}
+	out->ep_id = ep_id;
+	for (size_t i = 0; i < n && i < out->labels_cap; i++)
+		out->labels[i] = l[i];
+	out->n_labels = n;
+	return 0;
+}
+
+static int
+fake_ipcache(int family, const uint8_t *addr, uint32_t *identity,
+	     uint32_t *ep_id)
+{
+	static const uint8_t web[4] = {10, 0, 1, 12}, cli[4] = {10, 0, 1, 7};
+
+	*identity = BW_ID_WORLD;
+	*ep_id = 0;
+	if (family == 4 && memcmp(addr, web, 4) == 0) {
+		*identity = ID_WEB;
+		*ep_id = EP_WEB;
+	} else if (family == 4 && memcmp(addr, cli, 4) == 0) {
+		*identity = ID_CLI;
+		*ep_id = EP_CLI;
+	}
+	return 0;
+}
+
+static size_t
+fake_identity_labels(uint32_t id, const char **out, size_t max)
+{
+	if (id == ID_CIDR && max >= 3) {
+		out[0] = "cidr:192.0.2.0/24";
+		out[1] = "reserved:world";
+		out[2] = "cidr:192.0.0.0/16";
+		return 3;
+	}
+	return 0; /* reserved ones: the pipeline's own table */
+}
+
+static int
+fake_rule(uint32_t rule_ref, struct bw_flow_policy *out, int *deny)
+{
+	if (rule_ref == RULE_ALLOW) {
+		out->name = "allow-client";
+		out->ns = "shop";
+		out->kind = "CiliumNetworkPolicy";
+		out->revision = 7;
+		*deny = 0;
+		return 0;
+	}
+	if (rule_ref == RULE_DENY) {
+		out->name = "deny-world";
+		out->ns = "";
+		out->kind = "CiliumClusterwideNetworkPolicy";
+		out->revision = 12345678901ULL;
+		*deny = 1;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int
+fake_isolating(uint32_t ep_id, int dir,
+	       void (*cb)(const struct bw_flow_policy *p, void *arg), void *arg)
+{
+	struct bw_flow_policy p = { .name = "default-deny", .ns = "shop",
+				    .kind = "NetworkPolicy", .revision = 2 };
+
+	if (ep_id != EP_WEB || dir != BW_DIR_INGRESS)
+		return 0;
+	cb(&p, arg);
+	p.name = "web-ingress";
+	p.kind = "CiliumNetworkPolicy";
+	p.revision = 3;
+	cb(&p, arg);
+	return 2;
+}
+
+static const char *
+fake_drop_name(unsigned code)
+{
+	return code == 181 ? "POLICY_DENY" : code == 133 ? "POLICY_DENIED" : NULL;
+}
+
+static uint64_t fake_lost_value;
+
+static uint64_t
+fake_lost(void)
+{
+	return fake_lost_value;
+}
+
+static const struct bw_flow_sources fake_sources = {
+	.endpoint = fake_endpoint,
+	.ipcache = fake_ipcache,
+	.identity_labels = fake_identity_labels,
+	.rule = fake_rule,
+	.isolating = fake_isolating,
+	.drop_reason_name = fake_drop_name,
+	.events_lost = fake_lost,
+};
+
+static void
+setup(void)
+{
+	bw_flow_set_sources(&fake_sources);
+	bw_flow_set_node_name("node-1");
+	ck_assert_int_eq(bw_flow_ring_init(64), 0);
+}
+
+static void
+teardown(void)
+{
+	bw_flow_detach(); /* frees the ring and subscribers */
+}
+
+/* ---- event builders ------------------------------------------------------------- */
+
+static void
+ev_v4(struct bw_event *ev, const char *src, const char *dst, uint8_t proto,
+      uint16_t sport, uint16_t dport)
+{
+	memset(ev, 0, sizeof(*ev));
+	ck_assert_int_eq(inet_pton(AF_INET, src, ev->saddr), 1);
+	ck_assert_int_eq(inet_pton(AF_INET, dst, ev->daddr), 1);
+	ev->protocol = proto;
+	ev->sport = htons(sport);
+	ev->dport = htons(dport);
+	ev->pkt_len = 60;
+}
+
+/* Push ev through the pipeline; return the stored flow's response JSON. */
+static json_t *
+run(const struct bw_event *ev)
+{
+	uint64_t seq = bw_flow_ring_next();
+	const struct bw_flow *f;
+
+	ck_assert_int_eq(bw_flow_handle_event(ev, sizeof(*ev)), 0);
+	f = bw_flow_ring_at(seq);
+	ck_assert_ptr_nonnull(f);
+	return bw_flowjson_response(f);
+}
+
+static const char *
+jstr(json_t *o, const char *path)
+{
+	json_t *v = o;
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok != NULL && v != NULL;
+	     tok = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, tok);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static json_t *
+jget(json_t *o, const char *path)
+{
+	json_t *v = o;
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok != NULL && v != NULL;
+	     tok = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, tok);
+	return v;
+}
+
+static long long
+jint(json_t *o, const char *path)
+{
+	json_t *v = jget(o, path);
+
+	ck_assert_msg(json_is_integer(v), "%s is not an integer", path);
+	return json_integer_value(v);
+}
+
+static void
+assert_matches(const char *s, const char *re)
+{
+	regex_t r;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(regcomp(&r, re, REG_EXTENDED | REG_NOSUB), 0);
+	ck_assert_msg(regexec(&r, s, 0, NULL, 0) == 0, "'%s' does not match %s", s, re);
+	regfree(&r);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+START_TEST(test_trace_syn_to_endpoint)
+{
+	struct bw_event ev;
+	json_t *r, *flow, *labels;
+	char *text;
+
+	/* client -> web:8080 SYN, seen entering web (its ingress) */
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 6, 51644, 8080);
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_TO_ENDPOINT;
+	ev.direction = BW_DIR_INGRESS;
+	ev.flags = BW_EV_F_CT_NEW;
+	ev.ep_id = EP_WEB;
+	ev.ifindex = 17;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_WEB;
+	ev.tcp_flags = 0x02;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+
+	/* GetFlowsResponse shape */
+	ck_assert_ptr_nonnull(flow);
+	ck_assert_str_eq(jstr(r, "node_name"), "node-1");
+	ck_assert_str_eq(jstr(r, "time"), jstr(flow, "time"));
+	assert_matches(jstr(flow, "time"),
+		       "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.([0-9]{3}|[0-9]{6}|[0-9]{9}))?Z$");
+	assert_matches(jstr(flow, "uuid"),
+		       "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+
+	ck_assert_str_eq(jstr(flow, "verdict"), "FORWARDED");
+	ck_assert_str_eq(jstr(flow, "IP.source"), "10.0.1.7");
+	ck_assert_str_eq(jstr(flow, "IP.destination"), "10.0.1.12");
+	ck_assert_str_eq(jstr(flow, "IP.ipVersion"), "IPv4");
+	ck_assert_int_eq(jint(flow, "l4.TCP.source_port"), 51644);
+	ck_assert_int_eq(jint(flow, "l4.TCP.destination_port"), 8080);
+	ck_assert(json_is_true(jget(flow, "l4.TCP.flags.SYN")));
+	ck_assert_ptr_null(jget(flow, "l4.TCP.flags.ACK"));
+
+	/* enrichment: both sides are local pods */
+	ck_assert_int_eq(jint(flow, "source.ID"), EP_CLI);
+	ck_assert_int_eq(jint(flow, "source.identity"), ID_CLI);
+	ck_assert_str_eq(jstr(flow, "source.namespace"), "batch");
+	ck_assert_str_eq(jstr(flow, "source.pod_name"), "client");
+	ck_assert_int_eq(jint(flow, "destination.ID"), EP_WEB);
+	ck_assert_str_eq(jstr(flow, "destination.namespace"), "shop");
+	ck_assert_str_eq(jstr(flow, "destination.pod_name"), "web-7d4b9c8f6-lm5vz");
+	labels = jget(flow, "destination.labels");
+	ck_assert_int_eq(json_array_size(labels), 3);
+	/* sorted */
+	ck_assert_str_eq(json_string_value(json_array_get(labels, 0)), "k8s:app=web");
+	ck_assert_str_eq(json_string_value(json_array_get(labels, 2)),
+			 "k8s:io.kubernetes.pod.namespace=shop");
+
+	ck_assert_str_eq(jstr(flow, "Type"), "L3_L4");
+	ck_assert_str_eq(jstr(flow, "node_name"), "node-1");
+	ck_assert_int_eq(jint(flow, "event_type.type"), 4);
+	ck_assert_ptr_null(jget(flow, "event_type.sub_type")); /* 0: omitted */
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "INGRESS");
+	ck_assert_str_eq(jstr(flow, "trace_observation_point"), "TO_ENDPOINT");
+	ck_assert_str_eq(jstr(flow, "trace_reason"), "NEW");
+	ck_assert(json_is_false(jget(flow, "is_reply")));
+	ck_assert_ptr_null(jget(flow, "reply"));
+	ck_assert_int_eq(jint(flow, "interface.index"), 17);
+	ck_assert_str_eq(jstr(flow, "interface.name"), "lxcweb");
+	ck_assert_str_eq(jstr(flow, "Summary"), "TCP Flags: SYN");
+	/* zero values left out */
+	ck_assert_ptr_null(jget(flow, "drop_reason"));
+	ck_assert_ptr_null(jget(flow, "drop_reason_desc"));
+	ck_assert_ptr_null(jget(flow, "policy_match_type"));
+	ck_assert_ptr_null(jget(flow, "extensions"));
+
+	/* the text keeps proto order: time, uuid, verdict, ... Summary */
+	text = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_matches(text, "^\\{\"flow\":\\{\"time\":\"[^\"]+\",\"uuid\":\"[^\"]+\",\"verdict\":\"FORWARDED\",\"IP\":");
+	ck_assert_ptr_nonnull(strstr(text, "\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"node-1\",\"time\":"));
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_trace_reply_from_endpoint)
+{
+	struct bw_event ev;
+	json_t *r, *flow;
+
+	/* web's SYN-ACK back to the client, leaving web: a reply */
+	ev_v4(&ev, "10.0.1.12", "10.0.1.7", 6, 8080, 51644);
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_FROM_ENDPOINT;
+	ev.direction = BW_DIR_EGRESS;
+	ev.flags = BW_EV_F_IS_REPLY;
+	ev.ep_id = EP_WEB;
+	ev.src_identity = ID_WEB;
+	ev.dst_identity = ID_CLI;
+	ev.tcp_flags = 0x12;
+	ev.ct_packets = 2;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "source.pod_name"), "web-7d4b9c8f6-lm5vz");
+	ck_assert_str_eq(jstr(flow, "destination.pod_name"), "client");
+	ck_assert_int_eq(jint(flow, "event_type.sub_type"), 5);
+	ck_assert_str_eq(jstr(flow, "trace_observation_point"), "FROM_ENDPOINT");
+	ck_assert_str_eq(jstr(flow, "trace_reason"), "REPLY");
+	/* the endpoint is the source, but it is a reply: the connection is ingress */
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "INGRESS");
+	ck_assert(json_is_true(jget(flow, "is_reply")));
+	ck_assert(json_is_true(jget(flow, "reply")));
+	ck_assert_str_eq(jstr(flow, "Summary"), "TCP Flags: SYN, ACK");
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_trace_close_counts)
+{
+	struct bw_event ev;
+	json_t *r, *flow;
+
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 6, 51644, 8080);
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_FROM_ENDPOINT;
+	ev.direction = BW_DIR_EGRESS;
+	ev.flags = BW_EV_F_CT_CLOSE;
+	ev.ep_id = EP_CLI;
+	ev.tcp_flags = 0x11;
+	ev.ct_packets = 10;
+	ev.ct_bytes = 5000000000ULL;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "trace_reason"), "ESTABLISHED");
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "EGRESS");
+	ck_assert_str_eq(jstr(flow, "extensions.@type"), "bulwark.io/FlowExtensions");
+	ck_assert(json_is_true(jget(flow, "extensions.connection.closed")));
+	/* 64-bit integers are strings */
+	ck_assert_str_eq(jstr(flow, "extensions.connection.packets"), "10");
+	ck_assert_str_eq(jstr(flow, "extensions.connection.bytes"), "5000000000");
+	ck_assert_str_eq(jstr(flow, "Summary"), "TCP Flags: ACK, FIN");
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_policy_verdict_allowed)
+{
+	struct bw_event ev;
+	json_t *r, *flow, *by;
+
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 6, 51644, 8080);
+	ev.type = BW_EVENT_POLICY_VERDICT;
+	ev.direction = BW_DIR_INGRESS;
+	ev.verdict = BW_VERDICT_FORWARDED;
+	ev.ep_id = EP_WEB;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_WEB;
+	ev.rule_ref = RULE_ALLOW;
+	ev.match_type = BW_MATCH_L3_L4;
+	ev.tcp_flags = 0x02;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "verdict"), "FORWARDED");
+	ck_assert_int_eq(jint(flow, "event_type.type"), 5);
+	ck_assert_ptr_null(jget(flow, "event_type.sub_type"));
+	ck_assert_int_eq(jint(flow, "policy_match_type"), 2);
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "INGRESS");
+	ck_assert(json_is_false(jget(flow, "is_reply")));
+	ck_assert_ptr_null(jget(flow, "trace_observation_point"));
+	by = jget(flow, "ingress_allowed_by");
+	ck_assert_int_eq(json_array_size(by), 1);
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "name"), "allow-client");
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "namespace"), "shop");
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "kind"), "CiliumNetworkPolicy");
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "revision"), "7");
+	ck_assert_ptr_null(jget(flow, "egress_allowed_by"));
+	ck_assert_ptr_null(jget(flow, "ingress_denied_by"));
+	ck_assert_str_eq(jstr(flow, "extensions.@type"), "bulwark.io/FlowExtensions");
+	ck_assert_int_eq(jint(flow, "extensions.rule_ref"), RULE_ALLOW);
+	ck_assert_ptr_null(jget(flow, "extensions.isolated_by"));
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_policy_verdict_default_deny)
+{
+	struct bw_event ev;
+	json_t *r, *flow, *iso;
+
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 6, 40112, 8080);
+	ev.type = BW_EVENT_POLICY_VERDICT;
+	ev.subtype = BW_DROP_POLICY;
+	ev.direction = BW_DIR_INGRESS;
+	ev.verdict = BW_VERDICT_DROPPED;
+	ev.ep_id = EP_WEB;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_WEB;
+	ev.tcp_flags = 0x02;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "verdict"), "DROPPED");
+	ck_assert_int_eq(jint(flow, "drop_reason"), 133);
+	ck_assert_str_eq(jstr(flow, "drop_reason_desc"), "POLICY_DENIED");
+	ck_assert_ptr_null(jget(flow, "is_reply")); /* unknown for drops */
+	ck_assert_ptr_null(jget(flow, "policy_match_type"));
+	ck_assert_ptr_null(jget(flow, "ingress_denied_by"));
+	iso = jget(flow, "extensions.isolated_by");
+	ck_assert_int_eq(json_array_size(iso), 2);
+	ck_assert_str_eq(jstr(json_array_get(iso, 0), "name"), "default-deny");
+	ck_assert_str_eq(jstr(json_array_get(iso, 0), "kind"), "NetworkPolicy");
+	ck_assert_str_eq(jstr(json_array_get(iso, 0), "revision"), "2");
+	ck_assert_str_eq(jstr(json_array_get(iso, 1), "name"), "web-ingress");
+	ck_assert_ptr_null(jget(flow, "extensions.rule_ref"));
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_policy_verdict_explicit_deny)
+{
+	struct bw_event ev;
+	json_t *r, *flow, *by;
+
+	/* client -> 203.0.113.5:443, denied by a deny rule on its egress */
+	ev_v4(&ev, "10.0.1.7", "203.0.113.5", 6, 40000, 443);
+	ev.type = BW_EVENT_POLICY_VERDICT;
+	ev.subtype = BW_DROP_POLICY_DENY;
+	ev.direction = BW_DIR_EGRESS;
+	ev.verdict = BW_VERDICT_DROPPED;
+	ev.ep_id = EP_CLI;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = BW_ID_WORLD;
+	ev.rule_ref = RULE_DENY;
+	ev.match_type = BW_MATCH_L3_ONLY;
+	ev.tcp_flags = 0x02;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_int_eq(jint(flow, "drop_reason"), 181);
+	ck_assert_str_eq(jstr(flow, "drop_reason_desc"), "POLICY_DENY");
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "EGRESS");
+	ck_assert_int_eq(jint(flow, "policy_match_type"), 1);
+	by = jget(flow, "egress_denied_by");
+	ck_assert_int_eq(json_array_size(by), 1);
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "name"), "deny-world");
+	ck_assert_ptr_null(jget(json_array_get(by, 0), "namespace")); /* "" omitted */
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "kind"), "CiliumClusterwideNetworkPolicy");
+	ck_assert_str_eq(jstr(json_array_get(by, 0), "revision"), "12345678901");
+	/* the peer is the world */
+	ck_assert_int_eq(jint(flow, "destination.identity"), BW_ID_WORLD);
+	ck_assert_int_eq(json_array_size(jget(flow, "destination.labels")), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(jget(flow, "destination.labels"), 0)),
+			 "reserved:world");
+	ck_assert_ptr_null(jget(flow, "destination.namespace"));
+	ck_assert_ptr_null(jget(flow, "destination.ID"));
+	ck_assert_ptr_null(jget(flow, "extensions.isolated_by"));
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_drop_event)
+{
+	struct bw_event ev;
+	json_t *r, *flow;
+
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 6, 40112, 8080);
+	ev.type = BW_EVENT_DROP;
+	ev.subtype = BW_DROP_POLICY;
+	ev.direction = BW_DIR_INGRESS;
+	ev.verdict = BW_VERDICT_DROPPED;
+	ev.ep_id = EP_WEB;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_WEB;
+	ev.tcp_flags = 0x02;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "verdict"), "DROPPED");
+	ck_assert_int_eq(jint(flow, "event_type.type"), 1);
+	ck_assert_int_eq(jint(flow, "event_type.sub_type"), 133);
+	ck_assert_int_eq(jint(flow, "drop_reason"), 133);
+	ck_assert_str_eq(jstr(flow, "drop_reason_desc"), "POLICY_DENIED");
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "INGRESS");
+	ck_assert_ptr_null(jget(flow, "is_reply"));
+	ck_assert_ptr_null(jget(flow, "ingress_denied_by")); /* verdict events only */
+	ck_assert_int_eq(json_array_size(jget(flow, "extensions.isolated_by")), 2);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_audit_verdict)
+{
+	struct bw_event ev;
+	json_t *r, *flow;
+
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 17, 5353, 53);
+	ev.type = BW_EVENT_POLICY_VERDICT;
+	ev.subtype = BW_DROP_POLICY; /* the reason it would have had */
+	ev.direction = BW_DIR_INGRESS;
+	ev.verdict = BW_VERDICT_AUDIT;
+	ev.flags = BW_EV_F_AUDITED;
+	ev.ep_id = EP_WEB;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_WEB;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "verdict"), "AUDIT");
+	ck_assert_ptr_null(jget(flow, "drop_reason"));
+	ck_assert(json_is_false(jget(flow, "is_reply")));
+	ck_assert_int_eq(jint(flow, "l4.UDP.source_port"), 5353);
+	ck_assert_int_eq(jint(flow, "l4.UDP.destination_port"), 53);
+	ck_assert_str_eq(jstr(flow, "Summary"), "UDP");
+	/* audit of a default-deny drop names the isolating policies */
+	ck_assert_int_eq(json_array_size(jget(flow, "extensions.isolated_by")), 2);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_icmp_and_cidr_peer)
+{
+	struct bw_event ev;
+	json_t *r, *flow, *labels;
+
+	ev_v4(&ev, "10.0.1.7", "192.0.2.9", 1, 0, 0);
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_FROM_ENDPOINT;
+	ev.direction = BW_DIR_EGRESS;
+	ev.flags = BW_EV_F_CT_NEW;
+	ev.ep_id = EP_CLI;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_CIDR;
+	ev.icmp_type = 8;
+	ev.sport = htons(77); /* echo identifier: not a port */
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_int_eq(jint(flow, "l4.ICMPv4.type"), 8);
+	ck_assert_ptr_null(jget(flow, "l4.ICMPv4.code"));
+	ck_assert_str_eq(jstr(flow, "Summary"), "ICMPv4 EchoRequest");
+	ck_assert_str_eq(jstr(flow, "traffic_direction"), "EGRESS");
+	/* Hubble keeps only the longest cidr: label of a local identity */
+	labels = jget(flow, "destination.labels");
+	ck_assert_int_eq(json_array_size(labels), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(labels, 0)), "cidr:192.0.2.0/24");
+	ck_assert_str_eq(json_string_value(json_array_get(labels, 1)), "reserved:world");
+	ck_assert_int_eq(jint(flow, "destination.identity"), ID_CIDR);
+	json_decref(r);
+
+	/* echo reply: type 0 still gives the (empty) ICMPv4 message */
+	ev.icmp_type = 0;
+	ev.flags = BW_EV_F_IS_REPLY;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert(json_is_object(jget(flow, "l4.ICMPv4")));
+	ck_assert_int_eq(json_object_size(jget(flow, "l4.ICMPv4")), 0);
+	ck_assert_str_eq(jstr(flow, "Summary"), "ICMPv4 EchoReply");
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_ipv6)
+{
+	struct bw_event ev;
+	json_t *r, *flow;
+
+	memset(&ev, 0, sizeof(ev));
+	ck_assert_int_eq(inet_pton(AF_INET6, "fd00::7", ev.saddr), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", ev.daddr), 1);
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_FROM_ENDPOINT;
+	ev.direction = BW_DIR_EGRESS;
+	ev.flags = BW_EV_F_IPV6 | BW_EV_F_CT_NEW;
+	ev.protocol = 58;
+	ev.icmp_type = 128;
+	ev.ep_id = EP_CLI;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = BW_ID_WORLD_IPV6;
+	r = run(&ev);
+	flow = json_object_get(r, "flow");
+	ck_assert_str_eq(jstr(flow, "IP.source"), "fd00::7");
+	ck_assert_str_eq(jstr(flow, "IP.destination"), "2001:db8::1");
+	ck_assert_str_eq(jstr(flow, "IP.ipVersion"), "IPv6");
+	ck_assert_int_eq(jint(flow, "l4.ICMPv6.type"), 128);
+	ck_assert_str_eq(jstr(flow, "Summary"), "ICMPv6 EchoRequest");
+	ck_assert_str_eq(json_string_value(json_array_get(jget(flow, "destination.labels"), 0)),
+			 "reserved:world-ipv6");
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_time_conversion)
+{
+	struct bw_event ev;
+	struct timespec mono, real;
+	const struct bw_flow *f;
+	uint64_t seq, mono_ns, real_ns, diff;
+	char buf[40];
+
+	/* RFC 3339 as protojson writes it: 0, 3, 6 or 9 fractional digits */
+	bw_flowjson_time(1748942067000000000ULL, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2025-06-03T09:14:27Z");
+	bw_flowjson_time(1748942067512000000ULL, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2025-06-03T09:14:27.512Z");
+	bw_flowjson_time(1748942067512094000ULL, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2025-06-03T09:14:27.512094Z");
+	bw_flowjson_time(1748942067512094871ULL, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2025-06-03T09:14:27.512094871Z");
+
+	/* a monotonic kernel timestamp becomes wall-clock time */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	mono_ns = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
+	real_ns = (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec;
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 17, 1, 2);
+	ev.type = BW_EVENT_TRACE;
+	ev.direction = BW_DIR_INGRESS;
+	ev.ep_id = EP_WEB;
+	ev.ts_ns = mono_ns - 2000000000ULL; /* two seconds ago */
+	seq = bw_flow_ring_next();
+	ck_assert_int_eq(bw_flow_handle_event(&ev, sizeof(ev)), 0);
+	f = bw_flow_ring_at(seq);
+	ck_assert_ptr_nonnull(f);
+	diff = real_ns > f->time_ns ? real_ns - f->time_ns : f->time_ns - real_ns;
+	/* about two seconds before now; a wide margin, this is no timing test */
+	ck_assert_msg(diff > 1000000000ULL && diff < 60000000000ULL,
+		      "converted time is %llu ns away from now", (unsigned long long)diff);
+}
+END_TEST
+
+static int sub_calls;
+static int sub_freed;
+static int sub_id;
+
+static void
+sub_cb(const struct bw_flow *f, void *ud)
+{
+	sub_calls++;
+	ck_assert_ptr_eq(ud, &sub_calls);
+	ck_assert_uint_ge(f->size, sizeof(struct bw_flow));
+	if (sub_calls == 2)
+		bw_flow_unsubscribe(sub_id); /* from inside the callback */
+}
+
+static void
+sub_free(void *ud)
+{
+	sub_freed++;
+}
+
+START_TEST(test_ring_and_subscribers)
+{
+	struct bw_event ev;
+	struct bw_flow_stats st = { .size = sizeof(st) };
+	int other;
+
+	ck_assert_int_eq(bw_flow_ring_init(4), 0);
+	sub_calls = sub_freed = 0;
+	sub_id = bw_flow_subscribe(&sub_calls, sub_cb, &sub_calls, sub_free);
+	ck_assert_int_gt(sub_id, 0);
+	other = bw_flow_subscribe((void *)1, sub_cb, &sub_calls, sub_free);
+	ck_assert_int_gt(other, 0);
+	bw_flow_unsubscribe_owner((void *)1);
+	ck_assert_int_eq(sub_freed, 1);
+
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 17, 1, 2);
+	ev.type = BW_EVENT_TRACE;
+	ev.direction = BW_DIR_INGRESS;
+	ev.ep_id = EP_WEB;
+	uint64_t start = bw_flow_ring_next();
+	for (int i = 0; i < 6; i++) {
+		ev.sport = htons((uint16_t)(1000 + i));
+		ck_assert_int_eq(bw_flow_handle_event(&ev, sizeof(ev)), 0);
+	}
+	/* unsubscribed after its second flow; freed once */
+	ck_assert_int_eq(sub_calls, 2);
+	ck_assert_int_eq(sub_freed, 2);
+	/* capacity 4: the two oldest are gone */
+	ck_assert_ptr_null(bw_flow_ring_at(start));
+	ck_assert_ptr_null(bw_flow_ring_at(start + 1));
+	ck_assert_ptr_nonnull(bw_flow_ring_at(start + 2));
+	ck_assert_uint_eq(bw_flow_ring_at(start + 5)->src_port, 1005);
+	ck_assert_uint_eq(bw_flow_ring_first(), start + 2);
+	ck_assert_uint_eq(bw_flow_ring_next(), start + 6);
+	ck_assert_ptr_null(bw_flow_ring_at(start + 6));
+
+	/* a short record is refused and counted */
+	ck_assert_int_eq(bw_flow_handle_event(&ev, sizeof(ev) - 1), -EINVAL);
+	ev.type = 99;
+	ck_assert_int_eq(bw_flow_handle_event(&ev, sizeof(ev)), -EINVAL);
+	bw_flow_stats_get(&st);
+	ck_assert_uint_ge(st.decode_errors, 2);
+	ck_assert_uint_eq(st.ring_capacity, 4);
+	ck_assert_uint_eq(st.ring_used, 4);
+	ck_assert_uint_ge(st.ring_evicted, 2);
+	ck_assert_uint_eq(st.subscribers, 0);
+}
+END_TEST
+
+START_TEST(test_publish_copies)
+{
+	struct bw_flow f;
+	const struct bw_flow *stored;
+	char ns[] = "shop", pod[] = "web";
+	const char *labels[] = { "k8s:app=web" };
+	char *text;
+	uint64_t seq = bw_flow_ring_next();
+
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.verdict = BW_FLOW_VERDICT_FORWARDED;
+	f.type = BW_FLOW_TYPE_L3_L4;
+	f.is_reply = -1;
+	f.source.ns = ns;
+	f.source.pod_name = pod;
+	f.source.labels = labels;
+	f.source.n_labels = 1;
+	ck_assert_int_eq(bw_flow_publish(&f), 0);
+	strcpy(ns, "XXXX"); /* the stored copy does not follow */
+	labels[0] = "gone";
+	stored = bw_flow_ring_at(seq);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_str_eq(stored->source.ns, "shop");
+	ck_assert_str_eq(stored->source.labels[0], "k8s:app=web");
+	ck_assert_str_eq(stored->node_name, "node-1");
+	ck_assert(stored->uuid[0] != '\0');
+	ck_assert(stored->time_ns != 0);
+	ck_assert_int_eq(bw_flowjson_text(stored, &text), 0);
+	ck_assert_ptr_null(strchr(text, '\n'));
+	ck_assert_ptr_nonnull(strstr(text, "\"source\":{\"namespace\":\"shop\",\"labels\":[\"k8s:app=web\"],\"pod_name\":\"web\"}"));
+	ck_assert_ptr_null(strstr(text, "is_reply"));
+	free(text);
+}
+END_TEST
+
+static char lost_source[64];
+static uint64_t lost_n;
+
+static void
+lost_handler(const char *source, uint64_t n)
+{
+	snprintf(lost_source, sizeof(lost_source), "%s", source);
+	lost_n += n;
+}
+
+START_TEST(test_datapath_lost_events)
+{
+	struct bw_flow_stats st = { .size = sizeof(st) };
+
+	lost_n = 0;
+	lost_source[0] = '\0';
+	bw_flow_set_lost_handler(lost_handler);
+	fake_lost_value = 5;   /* lost before we started: counted, not reported */
+	bw_flow_set_sources(&fake_sources);
+	bw_flow_check_lost();
+	ck_assert_uint_eq(lost_n, 0);
+	fake_lost_value = 12;
+	bw_flow_check_lost();
+	ck_assert_uint_eq(lost_n, 7);
+	ck_assert_str_eq(lost_source, "PERF_EVENT_RING_BUFFER");
+	bw_flow_check_lost();  /* no change, no report */
+	ck_assert_uint_eq(lost_n, 7);
+	bw_flow_stats_get(&st);
+	ck_assert_uint_eq(st.lost_datapath, 12);
+	bw_flow_set_lost_handler(NULL);
+}
+END_TEST
+
+START_TEST(test_lost_events_json)
+{
+	json_t *r = bw_flowjson_lost("HUBBLE_RING_BUFFER", 42, "node-1",
+				     1748942067000000000ULL);
+	char *text = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	ck_assert_str_eq(text, "{\"lost_events\":{\"source\":\"HUBBLE_RING_BUFFER\","
+			       "\"num_events_lost\":\"42\"},\"node_name\":\"node-1\","
+			       "\"time\":\"2025-06-03T09:14:27Z\"}");
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_monitor_levels)
+{
+	ck_assert_int_eq(bw_flow_monitor_level("none"), BW_MONITOR_NONE);
+	ck_assert_int_eq(bw_flow_monitor_level("low"), BW_MONITOR_LOW);
+	ck_assert_int_eq(bw_flow_monitor_level("medium"), BW_MONITOR_MEDIUM);
+	ck_assert_int_eq(bw_flow_monitor_level("maximum"), BW_MONITOR_MAX);
+	ck_assert_int_eq(bw_flow_monitor_level("max"), BW_MONITOR_MAX);
+	ck_assert_int_eq(bw_flow_monitor_level("loud"), -1);
+}
+END_TEST
+
+START_TEST(test_enum_names)
+{
+	ck_assert_str_eq(bw_flowjson_verdict_name(4), "AUDIT");
+	ck_assert_int_eq(bw_flowjson_verdict_parse("dropped"), 2);
+	ck_assert_str_eq(bw_flowjson_obs_point_name(BW_FLOW_OBS_TO_ENDPOINT), "TO_ENDPOINT");
+	ck_assert_str_eq(bw_flowjson_obs_point_name(BW_FLOW_OBS_FROM_ENDPOINT), "FROM_ENDPOINT");
+	ck_assert_str_eq(bw_flowjson_match_name(2), "L3-L4");
+	ck_assert_str_eq(bw_flowjson_match_name(6), "Proto-Only");
+	ck_assert_str_eq(bw_flowjson_trace_reason_name(3), "REPLY");
+	ck_assert_ptr_null(bw_flowjson_verdict_name(99));
+}
+END_TEST
+
+static Suite *
+flowjson_suite(void)
+{
+	Suite *s = suite_create("flowjson");
+	TCase *tc = tcase_create("pipeline");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_trace_syn_to_endpoint);
+	tcase_add_test(tc, test_trace_reply_from_endpoint);
+	tcase_add_test(tc, test_trace_close_counts);
+	tcase_add_test(tc, test_policy_verdict_allowed);
+	tcase_add_test(tc, test_policy_verdict_default_deny);
+	tcase_add_test(tc, test_policy_verdict_explicit_deny);
+	tcase_add_test(tc, test_drop_event);
+	tcase_add_test(tc, test_audit_verdict);
+	tcase_add_test(tc, test_icmp_and_cidr_peer);
+	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_time_conversion);
+	tcase_add_test(tc, test_ring_and_subscribers);
+	tcase_add_test(tc, test_publish_copies);
+	tcase_add_test(tc, test_lost_events_json);
+	tcase_add_test(tc, test_datapath_lost_events);
+	tcase_add_test(tc, test_monitor_levels);
+	tcase_add_test(tc, test_enum_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(flowjson_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

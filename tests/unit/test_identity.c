@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tests/unit/test_identity.c - identities: the reserved numbers and labels,
+ * equal label sets getting equal numbers through the core and the
+ * identity-local module, the local (CIDR) range and Cilium's CIDR label
+ * spelling, and the module's table surviving a fresh instance on the same
+ * state directory.
+ *
+ * The identity-local module is compiled into this test (its source is
+ * included) and driven through its descriptor with a small service table,
+ * the way the daemon drives it.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "ipcache.h"
+#include "labels.h"
+#include "registry.h"
+#include "bpf/bw_datapath.h"
+
+#include "modules/identity-local/identity_local.c"
+
+/* ---- a minimal service table ---------------------------------------------- */
+
+struct fake_ctx {
+	char dir[256];
+	void *data;
+};
+
+static struct fake_ctx ctx1, ctx2;
+
+static void fake_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt,
+		      va_list ap)
+{
+	if (level <= BW_LOG_WARNING) {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+}
+
+static void fake_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fake_vlog(ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+static const char *fake_instance(bw_module_ctx *ctx)
+{
+	return "identity-local";
+}
+
+static void fake_set_data(bw_module_ctx *ctx, void *data)
+{
+	((struct fake_ctx *)(void *)ctx)->data = data;
+}
+
+static void *fake_get_data(bw_module_ctx *ctx)
+{
+	return ((struct fake_ctx *)(void *)ctx)->data;
+}
+
+static const char *fake_state_dir(bw_module_ctx *ctx)
+{
+	return ((struct fake_ctx *)(void *)ctx)->dir;
+}
+
+static int fake_register(bw_module_ctx *ctx, const struct bw_identity_allocator *a)
+{
+	return bw_identity_allocator_set(a, ctx);
+}
+
+static const struct bw_core_api fake_api = {
+	.size = sizeof(struct bw_core_api),
+	.log = fake_log,
+	.vlog = fake_vlog,
+	.module_name = fake_instance,
+	.instance_name = fake_instance,
+	.set_data = fake_set_data,
+	.get_data = fake_get_data,
+	.state_dir = fake_state_dir,
+	.identity_allocator_register = fake_register,
+};
+
+static char statedir[256];
+
+static void start_module(struct fake_ctx *c, const char *keep)
+{
+	struct idl_conf conf = { .keep_released = 0 };
+
+	if (!strcmp(keep, "24h"))
+		conf.keep_released = 24LL * 3600 * 1000;
+	snprintf(c->dir, sizeof(c->dir), "%s", statedir);
+	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)(void *)c, &fake_api, &conf), 0);
+	ck_assert_ptr_nonnull(bw_identity_allocator_get());
+}
+
+static void stop_module(struct fake_ctx *c)
+{
+	bw_registry_drop_owner(c);
+	ck_assert_ptr_null(bw_identity_allocator_get());
+}
+
+static void setup(void)
+{
+	snprintf(statedir, sizeof(statedir), "/tmp/bw-test-identity-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(statedir));
+	ck_assert_int_eq(bw_identity_init(), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+
+	bw_identity_fini();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", statedir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct bw_labelset *ls_of(const char *text)
+{
+	struct bw_labelset *ls = bw_labelset_from_text(text, NULL, 0);
+
+	ck_assert_ptr_nonnull(ls);
+	return ls;
+}
+
+static char *labels_text(uint32_t id)
+{
+	const struct bw_labelset *ls = bw_identity_labels(id);
+
+	ck_assert_msg(ls != NULL, "identity %u has no labels", id);
+	return bw_labelset_text(ls);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+START_TEST(reserved_identities_have_ciliums_numbers)
+{
+	static const struct { uint32_t id; const char *labels; } want[] = {
+		{ 1, "reserved:host" }, { 2, "reserved:world" },
+		{ 3, "reserved:unmanaged" }, { 4, "reserved:health" },
+		{ 5, "reserved:init" }, { 6, "reserved:remote-node" },
+		{ 7, "reserved:kube-apiserver\nreserved:remote-node" },
+		{ 8, "reserved:ingress" }, { 9, "reserved:world-ipv4" },
+		{ 10, "reserved:world-ipv6" }, { 11, "reserved:overlay-to-encrypt" },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char *t = labels_text(want[i].id);
+
+		ck_assert_str_eq(t, want[i].labels);
+		free(t);
+		ck_assert_int_eq(bw_identity_scope_of(want[i].id), BW_IDENTITY_SCOPE_RESERVED);
+	}
+	ck_assert_ptr_null(bw_identity_labels(0));
+	ck_assert_ptr_null(bw_identity_labels(12));
+	ck_assert_ptr_null(bw_identity_labels(256));
+}
+END_TEST
+
+START_TEST(reserved_labels_give_the_reserved_number)
+{
+	struct bw_labelset *ls = ls_of("reserved:host");
+	uint32_t id = 0;
+
+	/* No allocator needed: reserved sets never reach it. */
+	ck_assert_int_eq(bw_identity_acquire(ls, &id), 0);
+	ck_assert_uint_eq(id, BW_ID_HOST);
+	bw_identity_release(id);
+	ck_assert_ptr_nonnull(bw_identity_labels(BW_ID_HOST));
+	bw_labelset_free(ls);
+}
+END_TEST
+
+START_TEST(no_identity_module_is_an_error)
+{
+	struct bw_labelset *ls = ls_of("k8s:app=web");
+	uint32_t id = 0;
+
+	ck_assert_int_eq(bw_identity_acquire(ls, &id), -ENODEV);
+	bw_labelset_free(ls);
+}
+END_TEST
+
+START_TEST(equal_labels_get_equal_numbers)
+{
+	struct bw_labelset *a = ls_of("k8s:app=web\nk8s:io.kubernetes.pod.namespace=x");
+	struct bw_labelset *a2 = ls_of("k8s:io.kubernetes.pod.namespace=x\nk8s:app=web");
+	struct bw_labelset *b = ls_of("k8s:app=db\nk8s:io.kubernetes.pod.namespace=x");
+	uint32_t ia, ia2, ib;
+
+	start_module(&ctx1, "24h");
+	ck_assert_int_eq(bw_identity_acquire(a, &ia), 0);
+	ck_assert_int_eq(bw_identity_acquire(a2, &ia2), 0);
+	ck_assert_int_eq(bw_identity_acquire(b, &ib), 0);
+	ck_assert_uint_eq(ia, 256);
+	ck_assert_uint_eq(ia2, ia);
+	ck_assert_uint_eq(ib, 257);
+	ck_assert_uint_eq(bw_identity_refs(ia), 2);
+	ck_assert_uint_eq(bw_identity_refs(ib), 1);
+	ck_assert_int_eq(bw_identity_scope_of(ia), BW_IDENTITY_SCOPE_GLOBAL);
+	ck_assert(bw_labelset_equal(bw_identity_labels(ia), a));
+	bw_identity_release(ia);
+	ck_assert_uint_eq(bw_identity_refs(ia), 1);
+	bw_identity_release(ia);
+	ck_assert_ptr_null(bw_identity_labels(ia));
+	/* The same labels come back: the same number (kept for 24h). */
+	ck_assert_int_eq(bw_identity_acquire(a, &ia2), 0);
+	ck_assert_uint_eq(ia2, ia);
+	bw_identity_release(ia2);
+	bw_identity_release(ib);
+	stop_module(&ctx1);
+	bw_labelset_free(a);
+	bw_labelset_free(a2);
+	bw_labelset_free(b);
+}
+END_TEST
+
+START_TEST(numbers_survive_a_fresh_allocator)
+{
+	struct bw_labelset *a = ls_of("k8s:app=web"), *b = ls_of("k8s:app=db");
+	struct bw_labelset *c = ls_of("k8s:app=cache");
+	uint32_t ia, ib, ic, ja, jb;
+	char path[512];
+
+	start_module(&ctx1, "24h");
+	ck_assert_int_eq(bw_identity_acquire(a, &ia), 0);
+	ck_assert_int_eq(bw_identity_acquire(b, &ib), 0);
+	ck_assert_int_eq(bw_identity_acquire(c, &ic), 0);
+	bw_identity_release(ic); /* released, but kept */
+	/* Daemon "stops": the core forgets, the module instance goes. */
+	bw_identity_fini();
+	stop_module(&ctx1);
+	snprintf(path, sizeof(path), "%s/identities.json", statedir);
+	ck_assert_int_eq(access(path, R_OK), 0);
+
+	/* "Restart": a new instance on the same directory. Acquire in another
+	 * order; the numbers must be those of the first run. */
+	ck_assert_int_eq(bw_identity_init(), 0);
+	start_module(&ctx2, "24h");
+	ck_assert_int_eq(bw_identity_acquire(b, &jb), 0);
+	ck_assert_int_eq(bw_identity_acquire(a, &ja), 0);
+	ck_assert_uint_eq(ja, ia);
+	ck_assert_uint_eq(jb, ib);
+	ck_assert_int_eq(bw_identity_acquire(c, &ic), 0);
+	ck_assert_uint_eq(ic, 258);
+	/* A new label set does not take a kept number. */
+	{
+		struct bw_labelset *d = ls_of("k8s:app=new");
+		uint32_t id;
+
+		ck_assert_int_eq(bw_identity_acquire(d, &id), 0);
+		ck_assert_uint_eq(id, 259);
+		bw_identity_release(id);
+		bw_labelset_free(d);
+	}
+	bw_identity_release(ja);
+	bw_identity_release(jb);
+	bw_identity_release(ic);
+	stop_module(&ctx2);
+	bw_labelset_free(a);
+	bw_labelset_free(b);
+	bw_labelset_free(c);
+}
+END_TEST
+
+START_TEST(released_numbers_are_reused_when_keep_is_zero)
+{
+	struct bw_labelset *a = ls_of("k8s:app=web"), *b = ls_of("k8s:app=db");
+	uint32_t ia, ib;
+
+	start_module(&ctx1, "0");
+	ck_assert_int_eq(bw_identity_acquire(a, &ia), 0);
+	bw_identity_release(ia);
+	ck_assert_int_eq(bw_identity_acquire(b, &ib), 0);
+	ck_assert_uint_eq(ib, ia);
+	bw_identity_release(ib);
+	stop_module(&ctx1);
+	bw_labelset_free(a);
+	bw_labelset_free(b);
+}
+END_TEST
+
+START_TEST(local_scope_starts_at_0x01000001)
+{
+	const struct bw_identity_allocator *al;
+	uint32_t id, id2, g;
+
+	start_module(&ctx1, "24h");
+	al = bw_identity_allocator_get();
+	ck_assert_int_eq(al->allocate(al->user_data, "cidr:10.0.0.0/8\nreserved:world", 1, &id), 0);
+	ck_assert_uint_eq(id, 0x01000001u);
+	ck_assert_int_eq(bw_identity_scope_of(id), BW_IDENTITY_SCOPE_LOCAL);
+	ck_assert_int_eq(al->allocate(al->user_data, "cidr:10.0.0.0/8\nreserved:world", 1, &id2), 0);
+	ck_assert_uint_eq(id2, id);
+	ck_assert_int_eq(al->allocate(al->user_data, "k8s:app=x", 0, &g), 0);
+	ck_assert_uint_eq(g, 256);
+	ck_assert_int_eq(al->release(al->user_data, id), 0);
+	ck_assert_int_eq(al->release(al->user_data, id), 0);
+	ck_assert_int_eq(al->release(al->user_data, id), -ENOENT);
+	ck_assert_int_eq(al->release(al->user_data, g), 0);
+	stop_module(&ctx1);
+}
+END_TEST
+
+START_TEST(cidr_labels_use_ciliums_spelling)
+{
+	char buf[96];
+
+	ck_assert_int_eq(bw_identity_cidr_label("10.0.0.0/8", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "10.0.0.0/8");
+	ck_assert_int_eq(bw_identity_cidr_label("192.0.2.7", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "192.0.2.7/32");
+	ck_assert_int_eq(bw_identity_cidr_label("2001:db8::/32", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "2001-db8--0/32");
+	ck_assert_int_eq(bw_identity_cidr_label("::/0", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "0--0/0");
+	ck_assert_int_eq(bw_identity_cidr_label("::1/128", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "0--1/128");
+	ck_assert_int_eq(bw_identity_cidr_label("f00d::/16", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "f00d--0/16");
+	ck_assert_int_eq(bw_identity_cidr_label("10.0.0.1/8", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(bw_identity_cidr_label("10.0.0.0/33", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(bw_identity_cidr_label("nope", buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
+START_TEST(prefixes_parse_strictly_and_match_by_length)
+{
+	struct bw_prefix p;
+	uint8_t a[16];
+	char buf[64];
+
+	ck_assert_int_eq(bw_prefix_parse("10.1.0.0/16", 1, &p), 0);
+	ck_assert_int_eq(p.family, 4);
+	ck_assert_int_eq(p.plen, 16);
+	ck_assert_str_eq(bw_prefix_format(&p, 1, buf, sizeof(buf)), "10.1.0.0/16");
+	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/16", 1, &p), -EINVAL);
+	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/16", 0, &p), 0);
+	ck_assert_str_eq(bw_prefix_format(&p, 1, buf, sizeof(buf)), "10.1.0.0/16");
+	ck_assert_int_eq(bw_prefix_parse("10.1.2.3", 1, &p), 0);
+	ck_assert_int_eq(p.plen, 32);
+	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/", 1, &p), -EINVAL);
+	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/-1", 1, &p), -EINVAL);
+	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/33", 1, &p), -EINVAL);
+	ck_assert_int_eq(bw_prefix_parse("2001:db8::/129", 1, &p), -EINVAL);
+	ck_assert_int_eq(bw_prefix_parse("2001:db8::/32", 1, &p), 0);
+	ck_assert_int_eq(p.family, 6);
+	inet_pton(AF_INET6, "2001:db8:ffff::1", a);
+	ck_assert(bw_prefix_contains(&p, 6, a));
+	inet_pton(AF_INET6, "2001:db9::1", a);
+	ck_assert(!bw_prefix_contains(&p, 6, a));
+	ck_assert(!bw_prefix_contains(&p, 4, a));
+	ck_assert_int_eq(bw_prefix_parse("10.0.0.0/9", 1, &p), 0);
+	inet_pton(AF_INET, "10.127.255.255", a);
+	ck_assert(bw_prefix_contains(&p, 4, a));
+	inet_pton(AF_INET, "10.128.0.0", a);
+	ck_assert(!bw_prefix_contains(&p, 4, a));
+	ck_assert_int_eq(bw_prefix_parse("0.0.0.0/0", 1, &p), 0);
+	ck_assert(bw_prefix_contains(&p, 4, a));
+}
+END_TEST
+
+START_TEST(lookup_of_an_unknown_address_is_world)
+{
+	struct bw_ipcache_entry e;
+	uint8_t a[16] = { 192, 0, 2, 1 };
+
+	ck_assert_int_eq(bw_ipcache_lookup(4, a, &e), -ENOENT);
+	ck_assert_uint_eq(e.identity, BW_ID_WORLD);
+	ck_assert_uint_eq(e.ep_id, 0);
+}
+END_TEST
+
+static int count_cb(uint32_t id, const struct bw_labelset *labels, void *arg)
+{
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+START_TEST(foreach_and_json_list_every_identity)
+{
+	struct bw_labelset *a = ls_of("k8s:app=web");
+	unsigned n = 0;
+	uint32_t ia;
+	json_t *j;
+
+	start_module(&ctx1, "24h");
+	ck_assert_int_eq(bw_identity_acquire(a, &ia), 0);
+	bw_identity_foreach(count_cb, &n);
+	ck_assert_uint_eq(n, 12);
+	j = bw_identity_to_json(ia);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "id")), 256);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "refs")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "global");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "labels"), 0)),
+			 "k8s:app=web");
+	json_decref(j);
+	j = bw_identity_to_json(7);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "labels")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "reserved");
+	json_decref(j);
+	bw_identity_release(ia);
+	stop_module(&ctx1);
+	bw_labelset_free(a);
+}
+END_TEST
+
+static Suite *identity_suite(void)
+{
+	Suite *s = suite_create("identity");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, reserved_identities_have_ciliums_numbers);
+	tcase_add_test(tc, reserved_labels_give_the_reserved_number);
+	tcase_add_test(tc, no_identity_module_is_an_error);
+	tcase_add_test(tc, equal_labels_get_equal_numbers);
+	tcase_add_test(tc, numbers_survive_a_fresh_allocator);
+	tcase_add_test(tc, released_numbers_are_reused_when_keep_is_zero);
+	tcase_add_test(tc, local_scope_starts_at_0x01000001);
+	tcase_add_test(tc, cidr_labels_use_ciliums_spelling);
+	tcase_add_test(tc, foreach_and_json_list_every_identity);
+	tcase_add_test(tc, prefixes_parse_strictly_and_match_by_length);
+	tcase_add_test(tc, lookup_of_an_unknown_address_is_world);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(identity_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tests/unit/test_resolver.c - core/resolver*.c: the semantics of resolved
+ * policy entries, with hand-built identities and endpoints and a sync
+ * callback that records what would be written to the maps.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h" /* before bw_datapath.h */
+#include "bpf/bw_datapath.h"
+#include "core/labels.h"
+#include "core/resolver.h"
+
+#define MAX_EP 16
+
+struct synced {
+	int count;          /* sync calls */
+	uint32_t flags;
+	struct bw_rv_entry *e;
+	size_t n;
+	int stricter;
+};
+
+static struct synced S[MAX_EP];
+static uint32_t next_cidr_id;
+static struct bw_resolver *R;
+
+static int t_sync(void *arg, const struct bw_rv_endpoint_desc *ep, uint32_t flags,
+		  const struct bw_rv_entry *e, size_t n, int stricter, int first)
+{
+	struct synced *s = &S[ep->ep_id];
+
+	s->count++;
+	s->flags = flags;
+	s->stricter = stricter;
+	free(s->e);
+	s->e = n ? malloc(n * sizeof(*e)) : NULL;
+	if (n)
+		memcpy(s->e, e, n * sizeof(*e));
+	s->n = n;
+	return 0;
+}
+
+/* CIDR identities: labels cidr:<prefix> + reserved:world, like core/identity.c */
+static int t_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
+			  uint32_t *id)
+{
+	char a[64], key[80];
+	struct bw_labelset *ls = bw_labelset_new();
+
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
+	snprintf(key, sizeof(key), "%s/%d", a, plen);
+	for (char *c = key; family == 6 && *c; c++)
+		if (*c == ':')
+			*c = '-';
+	bw_labelset_add(ls, "cidr", key, "");
+	bw_labelset_add(ls, "reserved", "world", "");
+	*id = next_cidr_id++;
+	bw_resolver_identity_add(R, *id, ls);
+	bw_labelset_free(ls);
+	return 0;
+}
+
+static void t_cidr_release(void *arg, uint32_t id)
+{
+	bw_resolver_identity_remove(R, id);
+}
+
+static void setup(void)
+{
+	struct bw_resolver_ops ops = { .sync = t_sync, .cidr_acquire = t_cidr_acquire,
+				       .cidr_release = t_cidr_release };
+
+	memset(S, 0, sizeof(S));
+	next_cidr_id = BW_ID_LOCAL_SCOPE + 1;
+	R = bw_resolver_new(&ops);
+	ck_assert_ptr_nonnull(R);
+}
+
+static void teardown(void)
+{
+	bw_resolver_free(R);
+	for (int i = 0; i < MAX_EP; i++)
+		free(S[i].e);
+}
+
+/* identity with "k=v,k=v" k8s labels (namespace given separately) */
+static void ident(uint32_t id, const char *ns, const char *labels)
+{
+	struct bw_labelset *ls = bw_labelset_new();
+	char buf[256], *save = NULL;
+
+	if (ns)
+		bw_labelset_add(ls, "k8s", "io.kubernetes.pod.namespace", ns);
+	if (ns)
+		bw_labelset_add(ls, "k8s", "io.cilium.k8s.policy.cluster", "default");
+	snprintf(buf, sizeof(buf), "%s", labels ? labels : "");
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+
+		*eq = '\0';
+		bw_labelset_add(ls, "k8s", t, eq + 1);
+	}
+	ck_assert_int_eq(bw_resolver_identity_add(R, id, ls), 0);
+	bw_labelset_free(ls);
+}
+
+static void reserved(void)
+{
+	static const char *const names[] = { NULL, "host", "world", "unmanaged", "health",
+					     "init", "remote-node", "kube-apiserver",
+					     "ingress", "world-ipv4", "world-ipv6" };
+
+	for (uint32_t id = 1; id <= 10; id++) {
+		struct bw_labelset *ls = bw_labelset_new();
+
+		bw_labelset_add(ls, "reserved", names[id], "");
+		if (id == BW_ID_KUBE_APISERVER)
+			bw_labelset_add(ls, "reserved", "remote-node", "");
+		bw_resolver_identity_add(R, id, ls);
+		bw_labelset_free(ls);
+	}
+}
+
+static void endpoint(uint32_t ep_id, uint32_t identity, const char *ip,
+		     const char *portname, uint16_t port)
+{
+	struct bw_rv_addr a = { 4, { 0 } };
+	struct bw_rv_named_port np = { portname, port, 6 };
+	struct bw_rv_endpoint_desc d = { .ep_id = ep_id, .ifindex = 100 + ep_id,
+					 .identity = identity, .ns = "x", .pod = "p" };
+
+	if (ip) {
+		inet_pton(AF_INET, ip, a.addr);
+		d.addrs = &a;
+		d.naddrs = 1;
+	}
+	if (portname) {
+		d.ports = &np;
+		d.nports = 1;
+	}
+	ck_assert_int_eq(bw_resolver_endpoint_set(R, &d), 0);
+}
+
+static struct bw_rv_policy *policy(const char *rules_json, uint32_t ref_base)
+{
+	char err[512];
+	json_error_t jerr;
+	json_t *rules = json_loads(rules_json, 0, &jerr);
+	struct bw_rv_policy *p;
+	uint32_t ref = ref_base;
+
+	ck_assert_msg(rules != NULL, "bad test JSON: %s", jerr.text);
+	p = bw_rv_policy_compile(rules, err, sizeof(err));
+	ck_assert_msg(p != NULL, "compile: %s", err);
+	json_decref(rules);
+	for (size_t i = 0; i < p->nrules; i++)
+		for (int d = 1; d <= 2; d++)
+			for (size_t j = 0; j < p->rules[i].nentries[d]; j++)
+				p->rules[i].entries[d][j].rule_ref = ref++;
+	p->owner = p;
+	ck_assert_int_eq(bw_resolver_policy_add(R, p), 0);
+	return p;
+}
+
+static const char *compile_error(const char *rules_json)
+{
+	static char err[512];
+	json_t *rules = json_loads(rules_json, 0, NULL);
+	struct bw_rv_policy *p = bw_rv_policy_compile(rules, err, sizeof(err));
+
+	json_decref(rules);
+	ck_assert_ptr_null(p);
+	return err;
+}
+
+/* Is there an entry (identity, dir, proto, lo, hi, deny) for ep? */
+static int has(uint32_t ep, uint32_t id, int dir, int proto, int lo, int hi, int deny)
+{
+	for (size_t i = 0; i < S[ep].n; i++) {
+		const struct bw_rv_entry *e = &S[ep].e[i];
+
+		if (e->identity == id && e->direction == dir && e->protocol == proto &&
+		    e->port_lo == lo && e->port_hi == hi && e->deny == deny)
+			return 1;
+	}
+	return 0;
+}
+
+static int has_peer(uint32_t ep, uint32_t id, int dir)
+{
+	for (size_t i = 0; i < S[ep].n; i++)
+		if (S[ep].e[i].identity == id && S[ep].e[i].direction == dir)
+			return 1;
+	return 0;
+}
+
+#define SUBJ_A "{\"match_labels\":{\"k8s:app\":\"a\"}}"
+#define SEL(app) "{\"selector\":{\"match_labels\":{\"k8s:app\":\"" app "\"}}}"
+#define IN BW_DIR_INGRESS
+#define EG BW_DIR_EGRESS
+
+START_TEST(test_allow_from_selector_tcp_port)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint(1, 1000, "10.0.0.1", NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}]}]",
+	       10);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS);
+	ck_assert_uint_eq(S[1].n, 1);
+	ck_assert(has(1, 1001, IN, 6, 80, 80, 0));
+	ck_assert_uint_eq(S[1].e[0].rule_ref, 10);
+}
+END_TEST
+
+START_TEST(test_deny_beats_allow)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* allow b on TCP 80, deny b on everything: the allow must not survive */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]},"
+	       "{\"deny\":true,\"peers\":[" SEL("b") "]}]}]", 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, 1001, IN, 0, 0, 0, 1));
+	ck_assert(!has(1, 1001, IN, 6, 80, 80, 0));
+	ck_assert_uint_eq(S[1].n, 1);
+}
+END_TEST
+
+START_TEST(test_deny_port_keeps_broader_allow)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* Cilium's example: allow L3, deny 80/TCP: both entries, the LPM prefers the deny */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "]},"
+	       "{\"deny\":true,\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, 1001, IN, 0, 0, 0, 0));
+	ck_assert(has(1, 1001, IN, 6, 80, 80, 1));
+}
+END_TEST
+
+START_TEST(test_default_deny_per_direction)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	endpoint(2, 1000, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":true}}]", 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_EGRESS);
+	ck_assert_uint_eq(S[1].n, 0);
+	/* an additive policy (no default deny) changes no flag */
+	policy("[{\"subject\":" SUBJ_A ",\"ingress\":[{\"peers\":[{\"entity\":\"world\"}]}]}]", 5);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_EGRESS);
+	{
+		void *owners[4];
+
+		ck_assert_uint_eq(bw_resolver_isolating(R, 1, EG, owners, 4), 1);
+		ck_assert_uint_eq(bw_resolver_isolating(R, 1, IN, owners, 4), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_deny_without_default_deny_enforces_with_allow_all)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint(1, 1000, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"ingress\":[{\"deny\":true,\"peers\":[" SEL("b") "]}]}]", 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS);
+	ck_assert(has(1, 1001, IN, 0, 0, 0, 1));
+	ck_assert(has(1, 0, IN, 0, 0, 0, 0));
+}
+END_TEST
+
+START_TEST(test_enforcement_modes)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, 0);
+	bw_resolver_set_mode(R, BW_ENFORCE_ALWAYS, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS | BW_EP_F_ENFORCE_EGRESS);
+	ck_assert(S[1].stricter);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[{\"entity\":\"host\"}]}]}]", 1);
+	bw_resolver_set_mode(R, BW_ENFORCE_NEVER, 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, 0);
+	ck_assert_uint_eq(S[1].n, 0);
+	bw_resolver_set_mode(R, BW_ENFORCE_DEFAULT, 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS | BW_EP_F_AUDIT);
+	ck_assert(has(1, BW_ID_HOST, IN, 0, 0, 0, 0));
+}
+END_TEST
+
+START_TEST(test_entities)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "y", "app=b");
+	endpoint(1, 1000, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true,\"egress\":true},"
+	       "\"ingress\":[{\"peers\":[{\"entity\":\"cluster\"}]}],"
+	       "\"egress\":[{\"peers\":[{\"entity\":\"world\"},{\"entity\":\"kube-apiserver\"}]},"
+	       "{\"peers\":[{\"entity\":\"none\"}]}]}]", 1);
+	policy("[{\"subject\":" SUBJ_A ",\"egress\":[{\"peers\":[{\"entity\":\"all\"}],"
+	       "\"ports\":[{\"port\":53,\"protocol\":\"UDP\"}]}]}]", 50);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* cluster: reserved 1,3..8 and every endpoint identity; not world */
+	ck_assert(has_peer(1, 1, IN));
+	for (uint32_t id = 3; id <= 8; id++)
+		ck_assert_msg(has_peer(1, id, IN), "cluster lacks %u", id);
+	ck_assert(has_peer(1, 1000, IN));
+	ck_assert(has_peer(1, 1001, IN));
+	ck_assert(!has_peer(1, 2, IN));
+	ck_assert(!has_peer(1, 9, IN));
+	/* world: 2, 9, 10 */
+	ck_assert(has_peer(1, 2, EG));
+	ck_assert(has_peer(1, 9, EG));
+	ck_assert(has_peer(1, 10, EG));
+	ck_assert(has_peer(1, 7, EG));
+	ck_assert(!has_peer(1, 1, EG));
+	ck_assert(!has_peer(1, 1001, EG));
+	/* all: the wildcard identity */
+	ck_assert(has(1, 0, EG, 17, 53, 53, 0));
+	ck_assert(!bw_resolver_entity_valid("everything"));
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"entity\":\"everything\"}]}]}]"),
+			 "rules[0].egress[0].peers[0].entity: \"everything\" is not an entity (all, world, world-ipv4, world-ipv6, cluster, host, remote-node, kube-apiserver, ingress, init, health, unmanaged, none)");
+}
+END_TEST
+
+START_TEST(test_cidr_except)
+{
+	uint32_t id8, id16;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* a CIDR identity learned elsewhere (e.g. another policy) inside the range */
+	id8 = next_cidr_id;
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":true},"
+	       "\"egress\":[{\"peers\":[{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\"]}],"
+	       "\"ports\":[{\"port\":443,\"protocol\":\"TCP\"}]}]}]", 1);
+	id16 = id8 + 1;
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, id8, EG, 6, 443, 443, 0));
+	ck_assert(!has_peer(1, id16, EG));
+	ck_assert(!has_peer(1, BW_ID_WORLD, EG));
+	/* a /24 inside the except and one outside appear later */
+	policy("[{\"subject\":{\"match_labels\":{\"k8s:app\":\"nobody\"}},"
+	       "\"egress\":[{\"peers\":[{\"cidr\":\"10.1.2.0/24\"},{\"cidr\":\"10.2.2.0/24\"}]}]}]", 100);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(!has_peer(1, id16 + 1, EG));
+	ck_assert(has(1, id16 + 2, EG, 6, 443, 443, 0));
+	/* 0.0.0.0/0 selects the world identities, minus nothing */
+	policy("[{\"subject\":" SUBJ_A ",\"egress\":[{\"peers\":[{\"cidr\":\"0.0.0.0/0\",\"except\":[\"192.168.0.0/16\"]}],"
+	       "\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}]}]", 200);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, BW_ID_WORLD, EG, 6, 80, 80, 0));
+	ck_assert(has(1, BW_ID_WORLD_IPV4, EG, 6, 80, 80, 0));
+	ck_assert(!has(1, BW_ID_WORLD_IPV6, EG, 6, 80, 80, 0));
+	ck_assert(has(1, id8, EG, 6, 80, 80, 0));
+	ck_assert(!has(1, id16 + 3, EG, 6, 80, 80, 0)); /* the 192.168/16 except identity */
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"cidr\":\"10.0.0.0/33\"}]}]}]"),
+			 "rules[0].egress[0].peers[0].cidr: \"10.0.0.0/33\" is not a valid CIDR");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"cidr\":\"10.0.0.0/8\",\"except\":[\"11.0.0.0/16\"]}]}]}]"),
+			 "rules[0].egress[0].peers[0].except[0]: \"11.0.0.0/16\" is not inside 10.0.0.0/8");
+}
+END_TEST
+
+START_TEST(test_ipblock_matches_endpoints)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	ident(1002, "x", "app=c");
+	endpoint(1, 1000, "10.0.0.1", NULL, 0);
+	endpoint(2, 1001, "10.0.1.5", NULL, 0);
+	endpoint(3, 1002, "10.0.2.5", NULL, 0);
+	/* Kubernetes ipBlock: pods inside cidr minus except match */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[{\"cidr\":\"10.0.0.0/16\",\"except\":[\"10.0.2.0/24\"],"
+	       "\"match_endpoints\":true}]}]}]", 1);
+	/* Cilium CIDR: never pods */
+	policy("[{\"subject\":" SUBJ_A ",\"egress\":[{\"peers\":[{\"cidr\":\"10.0.0.0/16\"}]}]}]", 10);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has_peer(1, 1001, IN));
+	ck_assert(!has_peer(1, 1002, IN));
+	ck_assert(has_peer(1, 1000, IN));
+	ck_assert(!has_peer(1, 1001, EG));
+	/* a pod moving into the range is picked up */
+	S[1].count = 0;
+	endpoint(3, 1002, "10.0.3.5", NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(S[1].count, 1);
+	ck_assert(has_peer(1, 1002, IN));
+}
+END_TEST
+
+START_TEST(test_named_ports)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	ident(1002, "x", "app=c");
+	endpoint(1, 1000, NULL, "http", 8080);
+	endpoint(2, 1001, NULL, "http", 9090);
+	endpoint(3, 1002, NULL, "metrics", 9100);
+	/* ingress: the subject's own port; egress: each peer's */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true,\"egress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\"}]}],"
+	       "\"egress\":[{\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\"}]}]}]", 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, 1001, IN, 6, 8080, 8080, 0));
+	ck_assert(has(1, 1001, EG, 6, 9090, 9090, 0));
+	ck_assert(has(1, 1000, EG, 6, 8080, 8080, 0));
+	ck_assert(!has_peer(1, 1002, EG)); /* no port called http */
+	/* a new peer with the name is picked up on egress */
+	ident(1003, "x", "app=d");
+	endpoint(4, 1003, NULL, "http", 7070);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, 1003, EG, 6, 7070, 7070, 0));
+}
+END_TEST
+
+START_TEST(test_port_ranges_and_icmp)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"ports\":[{\"port\":80,\"end_port\":90,\"protocol\":\"TCP\"},"
+	       "{\"port\":0,\"protocol\":\"UDP\"},{\"port\":5000,\"protocol\":\"ANY\"}]},"
+	       "{\"icmps\":[{\"family\":4,\"type\":8},{\"family\":6,\"type\":128}]}]}]", 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, 0, IN, 6, 80, 87, 0));
+	ck_assert(has(1, 0, IN, 6, 88, 89, 0));
+	ck_assert(has(1, 0, IN, 6, 90, 90, 0));
+	ck_assert(has(1, 0, IN, 17, 0, 0, 0));
+	ck_assert(has(1, 0, IN, 132, 5000, 5000, 0));
+	ck_assert(has(1, 0, IN, 6, 5000, 5000, 0));
+	ck_assert(has(1, 0, IN, 1, 8, 8, 0));
+	ck_assert(has(1, 0, IN, 58, 128, 128, 0));
+	ck_assert_uint_eq(S[1].n, 9); /* ANY 5000 is TCP, UDP and SCTP */
+}
+END_TEST
+
+START_TEST(test_incremental_identity_add)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	ident(1100, "x", "app=other");
+	endpoint(1, 1000, NULL, NULL, 0);
+	endpoint(2, 1100, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[{\"selector\":{\"match_labels\":{\"k8s:role\":\"client\"}}}]}]}]",
+	       1);
+	policy("[{\"subject\":{\"match_labels\":{\"k8s:app\":\"other\"}},\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "]}]}]", 10);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(S[1].count, 1);
+	ck_assert_int_eq(S[2].count, 1);
+	ck_assert_uint_eq(S[1].n, 0);
+	/* a new client identity changes endpoint 1 only */
+	ident(1002, "x", "app=c,role=client");
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(S[1].count, 2);
+	ck_assert_int_eq(S[2].count, 1);
+	ck_assert(has_peer(1, 1002, IN));
+	ck_assert(!S[1].stricter);
+	/* and its removal too; that one may cut connections */
+	bw_resolver_identity_remove(R, 1002);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(S[1].count, 3);
+	ck_assert_int_eq(S[2].count, 1);
+	ck_assert(!has_peer(1, 1002, IN));
+	ck_assert(S[1].stricter);
+}
+END_TEST
+
+START_TEST(test_policy_remove_and_cidr_release)
+{
+	struct bw_rv_policy *p;
+	struct bw_resolver_stats st;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	p = policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":true},"
+		   "\"egress\":[{\"peers\":[{\"cidr\":\"192.0.2.0/24\"}]}]}]", 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(bw_resolver_identity_known(R, BW_ID_LOCAL_SCOPE + 1));
+	ck_assert_uint_eq(bw_resolver_policy_selected(R, p), 1);
+	bw_resolver_policy_remove(R, p);
+	/* the CIDR identity outlives the entries until the flush wrote them */
+	ck_assert(bw_resolver_identity_known(R, BW_ID_LOCAL_SCOPE + 1));
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(!bw_resolver_identity_known(R, BW_ID_LOCAL_SCOPE + 1));
+	ck_assert_uint_eq(S[1].flags, 0);
+	ck_assert_uint_eq(S[1].n, 0);
+	bw_resolver_stats(R, &st);
+	ck_assert_uint_eq(st.selectors, 0);
+}
+END_TEST
+
+START_TEST(test_compile_errors)
+{
+	ck_assert_str_eq(compile_error("[{\"ingress\":[]}]"),
+			 "rules[0].subject: missing (a selector object)");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"ports\":[{\"port\":70000}]}]}]"),
+			 "rules[0].ingress[0].ports[0].port: must be a number from 0 to 65535");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"ports\":[{\"port\":80,\"protocol\":\"ICMP\"}]}]}]"),
+			 "rules[0].ingress[0].ports[0].protocol: \"ICMP\" is not one of TCP, UDP, SCTP, ANY");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"entity\":\"world\",\"cidr\":\"1.0.0.0/8\"}]}]}]"),
+			 "rules[0].egress[0].peers[0]: must have exactly one of selector, entity, cidr");
+	ck_assert_ptr_nonnull(strstr(compile_error("[{\"subject\":{\"match_expressions\":[{\"key\":\"a\",\"operator\":\"Is\"}]}}]"),
+				     "rules[0].subject.match_expressions[0].operator"));
+}
+END_TEST
+
+/* The resolver's part of the benchmark budget: 1,000 rules x 10,000 identities. */
+START_TEST(test_scale_1000_rules_10000_identities)
+{
+	struct timespec a, b;
+	char buf[512];
+	double ms;
+
+	reserved();
+	for (uint32_t i = 0; i < 10000; i++) {
+		snprintf(buf, sizeof(buf), "app=app%u,tier=t%u", i % 1000, i % 7);
+		ident(1000 + i, i % 2 ? "x" : "y", buf);
+	}
+	for (uint32_t e = 1; e < 8; e++)
+		endpoint(e, 1000 + e * 3, NULL, NULL, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(buf, sizeof(buf),
+			 "[{\"subject\":{\"match_labels\":{\"k8s:app\":\"app%d\"}},"
+			 "\"default_deny\":{\"ingress\":true},\"ingress\":[{\"peers\":["
+			 "{\"selector\":{\"match_labels\":{\"k8s:app\":\"app%d\"}}}],"
+			 "\"ports\":[{\"port\":%d,\"protocol\":\"TCP\"}]}]}]",
+			 i, (i + 1) % 1000, 1000 + i);
+		policy(buf, 1 + (uint32_t)i);
+	}
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	printf("resolve 1000 rules x 10000 identities: %.1f ms\n", ms);
+	/* endpoint 1 has identity 1003 = app3: peers are app4 identities (10) */
+	ck_assert_uint_eq(S[1].n, 10);
+}
+END_TEST
+
+static Suite *resolver_suite(void)
+{
+	Suite *s = suite_create("resolver");
+	TCase *tc = tcase_create("semantics");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_allow_from_selector_tcp_port);
+	tcase_add_test(tc, test_deny_beats_allow);
+	tcase_add_test(tc, test_deny_port_keeps_broader_allow);
+	tcase_add_test(tc, test_default_deny_per_direction);
+	tcase_add_test(tc, test_deny_without_default_deny_enforces_with_allow_all);
+	tcase_add_test(tc, test_enforcement_modes);
+	tcase_add_test(tc, test_entities);
+	tcase_add_test(tc, test_cidr_except);
+	tcase_add_test(tc, test_ipblock_matches_endpoints);
+	tcase_add_test(tc, test_named_ports);
+	tcase_add_test(tc, test_port_ranges_and_icmp);
+	tcase_add_test(tc, test_incremental_identity_add);
+	tcase_add_test(tc, test_policy_remove_and_cidr_release);
+	tcase_add_test(tc, test_compile_errors);
+	tcase_add_test(tc, test_scale_1000_rules_10000_identities);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(resolver_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

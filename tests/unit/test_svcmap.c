@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tests/unit/test_svcmap.c - the servicemap module through its descriptor,
+ * with a fake core: which flows count (one per connection, replies never,
+ * every drop, audits), how peers become nodes (world with addresses, CIDR,
+ * host, reserved, bare identity or address), the memory bounds (the least
+ * recently seen edges go first, nodes follow), and GET /v1/map's
+ * namespace and since parameters.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "bulwark/flow.h"
+#include "bulwark/module.h"
+
+extern const struct bw_module bw_module_desc;
+
+/* ---- the fake core --------------------------------------------------------------- */
+
+struct fake {
+	void *data;
+	struct event_base *base;
+	void (*cb)(const struct bw_flow *, void *);
+	void *ud;
+	bw_free_fn free_fn;
+	bw_api_handler handler;
+	void *handler_ud;
+	const char *q_namespace, *q_since;
+	int status;
+	char *reply;
+};
+
+static struct fake fk;
+
+static void
+fk_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, va_list ap)
+{
+	(void)ctx; (void)level; (void)fmt; (void)ap;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+fk_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
+{
+	(void)ctx; (void)level; (void)fmt;
+}
+
+static const char *fk_instance(bw_module_ctx *ctx) { (void)ctx; return "servicemap"; }
+static void fk_set_data(bw_module_ctx *ctx, void *d) { (void)ctx; fk.data = d; }
+static void *fk_get_data(bw_module_ctx *ctx) { (void)ctx; return fk.data; }
+static void *fk_base(bw_module_ctx *ctx) { (void)ctx; return fk.base; }
+
+static int
+fk_route(bw_module_ctx *ctx, const char *m, const char *p, bw_api_handler h,
+	 void *ud, bw_free_fn f)
+{
+	(void)ctx; (void)f;
+	ck_assert_str_eq(m, "GET");
+	ck_assert_str_eq(p, "/v1/map");
+	fk.handler = h;
+	fk.handler_ud = ud;
+	return 0;
+}
+
+static const char *
+fk_query(bw_api_request *req, const char *name)
+{
+	(void)req;
+	if (!strcmp(name, "namespace"))
+		return fk.q_namespace;
+	if (!strcmp(name, "since"))
+		return fk.q_since;
+	return NULL;
+}
+
+static int
+fk_reply_json(bw_api_request *req, int status, const char *json)
+{
+	(void)req;
+	fk.status = status;
+	free(fk.reply);
+	fk.reply = strdup(json);
+	return 0;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fk_reply_error(bw_api_request *req, int status, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[512];
+
+	(void)req;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fk.status = status;
+	free(fk.reply);
+	fk.reply = strdup(buf);
+	return 0;
+}
+
+static int
+fk_subscribe(bw_module_ctx *ctx, void (*cb)(const struct bw_flow *, void *),
+	     void *ud, bw_free_fn f)
+{
+	(void)ctx;
+	fk.cb = cb;
+	fk.ud = ud;
+	fk.free_fn = f;
+	return 0;
+}
+
+static const struct bw_core_api fk_api = {
+	.size = sizeof(struct bw_core_api),
+	.log = fk_log,
+	.vlog = fk_vlog,
+	.instance_name = fk_instance,
+	.set_data = fk_set_data,
+	.get_data = fk_get_data,
+	.event_base = fk_base,
+	.api_route = fk_route,
+	.req_query = fk_query,
+	.reply_json = fk_reply_json,
+	.reply_error = fk_reply_error,
+	.flow_subscribe = fk_subscribe,
+};
+
+struct sm_conf_t {
+	int64_t max_nodes, max_edges, retention;
+};
+
+static void
+sm_setup(int64_t max_nodes, int64_t max_edges)
+{
+	static struct sm_conf_t conf;
+
+	ck_assert_uint_eq(bw_module_desc.conf_size, sizeof(conf));
+	memset(&fk, 0, sizeof(fk));
+	fk.base = event_base_new();
+	conf.max_nodes = max_nodes;
+	conf.max_edges = max_edges;
+	conf.retention = 3600000;
+	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), 0);
+	ck_assert_int_eq(bw_module_desc.start((bw_module_ctx *)&fk), 0);
+	ck_assert_ptr_nonnull(fk.cb);
+	ck_assert_ptr_nonnull(fk.handler);
+}
+
+static void
+sm_teardown(void)
+{
+	bw_module_desc.stop((bw_module_ctx *)&fk);
+	fk.free_fn(fk.ud);
+	event_base_free(fk.base);
+	free(fk.reply);
+	fk.reply = NULL;
+}
+
+/* GET /v1/map with the given parameters; the parsed reply. */
+static json_t *
+sm_get(const char *ns, const char *since)
+{
+	json_t *doc;
+
+	fk.q_namespace = ns;
+	fk.q_since = since;
+	ck_assert_int_eq(fk.handler((bw_api_request *)&fk, fk.handler_ud), 0);
+	ck_assert_int_eq(fk.status, 200);
+	doc = json_loads(fk.reply, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	return doc;
+}
+
+/* The edge SRC -> DST PROTO/PORT, or NULL. */
+static json_t *
+sm_edge(json_t *doc, const char *src, const char *dst, const char *proto, int port)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "edges"), i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "source")), src) &&
+		    !strcmp(json_string_value(json_object_get(e, "destination")), dst) &&
+		    !strcmp(json_string_value(json_object_get(e, "protocol")), proto) &&
+		    json_integer_value(json_object_get(e, "port")) == port)
+			return e;
+	return NULL;
+}
+
+static json_t *
+sm_node(json_t *doc, const char *id)
+{
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "nodes"), i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "id")), id))
+			return n;
+	return NULL;
+}
+
+static long long
+ji(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* ---- flows -------------------------------------------------------------------------- */
+
+static uint64_t now_ns = 1764145592000000000ull; /* 2025-11-26T08:26:32Z */
+
+static const char *const lab_world[] = { "reserved:world" };
+static const char *const lab_cidr[] = { "cidr:203.0.113.0/24", "reserved:world" };
+static const char *const lab_rnode[] = { "reserved:remote-node" };
+
+static void
+ep_pod(struct bw_flow_endpoint *ep, uint32_t id, const char *ns, const char *pod)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->id = id;
+	ep->identity = 256 + id;
+	ep->ns = ns;
+	ep->pod_name = pod;
+}
+
+/* A new-connection trace from SRC to DST (pods unless set after). */
+static void
+flow_base(struct bw_flow *f, int event, enum bw_flow_verdict v, uint8_t proto,
+	  uint16_t port)
+{
+	memset(f, 0, sizeof(*f));
+	f->size = sizeof(*f);
+	f->time_ns = (now_ns += 1000000);
+	f->verdict = v;
+	f->type = BW_FLOW_TYPE_L3_L4;
+	f->event_type = (uint32_t)event;
+	f->ip_version = 4;
+	strcpy(f->src_ip, "10.1.0.2");
+	strcpy(f->dst_ip, "10.1.0.1");
+	f->protocol = proto;
+	f->src_port = 40000;
+	f->dst_port = port;
+	f->is_reply = 0;
+	ep_pod(&f->source, 2, "x", "b");
+	ep_pod(&f->destination, 1, "x", "a");
+	if (event == BW_FLOW_EVENT_TRACE) {
+		f->trace_reason = BW_FLOW_REASON_NEW;
+		f->flags = BW_FLOW_F_CT_NEW;
+		f->trace_observation_point = BW_FLOW_OBS_FROM_ENDPOINT;
+	}
+}
+
+static void
+feed(struct bw_flow *f)
+{
+	fk.cb(f, fk.ud);
+}
+
+START_TEST(test_counts_one_per_connection)
+{
+	struct bw_flow f;
+	json_t *doc, *e;
+
+	sm_setup(100, 100);
+	/* a connection x/b -> x/a:80 seen leaving b and entering a: once */
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	feed(&f);
+	f.trace_observation_point = BW_FLOW_OBS_TO_ENDPOINT;
+	feed(&f);
+	/* the SYN-ACK (a reply) and later packets: no count, no edge a -> b */
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 40000);
+	ep_pod(&f.source, 1, "x", "a");
+	ep_pod(&f.destination, 2, "x", "b");
+	f.is_reply = 1;
+	f.trace_reason = BW_FLOW_REASON_REPLY;
+	f.flags = 0;
+	feed(&f);
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	f.trace_reason = BW_FLOW_REASON_ESTABLISHED;
+	f.flags = 0;
+	feed(&f);
+	/* an allowed policy verdict adds nothing to the trace's count */
+	flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	feed(&f);
+	/* a second connection */
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	feed(&f);
+
+	/* drops: every packet; audits: every verdict */
+	flow_base(&f, BW_FLOW_EVENT_DROP, BW_FLOW_VERDICT_DROPPED, 6, 81);
+	f.is_reply = -1;
+	feed(&f);
+	feed(&f);
+	flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_DROPPED, 6, 81);
+	feed(&f); /* the verdict of a dropped packet: the drop event counts */
+	flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_AUDIT, 17, 53);
+	feed(&f);
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 17, 53);
+	feed(&f);
+	/* L7 flows do not count (their connection did) */
+	flow_base(&f, BW_FLOW_EVENT_L7, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	f.type = BW_FLOW_TYPE_L7;
+	feed(&f);
+
+	doc = sm_get(NULL, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "edges")), 3);
+	e = sm_edge(doc, "x/b", "x/a", "TCP", 80);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(ji(e, "forwarded"), 2);
+	ck_assert_int_eq(ji(e, "dropped"), 0);
+	e = sm_edge(doc, "x/b", "x/a", "TCP", 81);
+	ck_assert_int_eq(ji(e, "dropped"), 2);
+	ck_assert_int_eq(ji(e, "forwarded"), 0);
+	e = sm_edge(doc, "x/b", "x/a", "UDP", 53);
+	ck_assert_int_eq(ji(e, "audit"), 1);
+	ck_assert_int_eq(ji(e, "forwarded"), 1);
+	ck_assert_ptr_null(sm_edge(doc, "x/a", "x/b", "TCP", 40000));
+	ck_assert_int_eq(ji(json_object_get(doc, "stats"), "flows_mapped"), 6);
+	json_decref(doc);
+	sm_teardown();
+}
+END_TEST
+
+START_TEST(test_peers_become_nodes)
+{
+	struct bw_flow f;
+	json_t *doc, *n, *e;
+	char ip[32];
+	int i;
+
+	sm_setup(100, 100);
+	/* x/b -> world on 10 addresses: one node, 8 addresses kept */
+	for (i = 0; i < 10; i++) {
+		flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 443);
+		memset(&f.destination, 0, sizeof(f.destination));
+		f.destination.identity = 2;
+		f.destination.labels = lab_world;
+		f.destination.n_labels = 1;
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 10 + i);
+		strcpy(f.dst_ip, ip);
+		feed(&f);
+	}
+	/* a CIDR identity */
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	memset(&f.destination, 0, sizeof(f.destination));
+	f.destination.identity = 16777217;
+	f.destination.labels = lab_cidr;
+	f.destination.n_labels = 2;
+	strcpy(f.dst_ip, "203.0.113.10");
+	feed(&f);
+	/* host -> x/a: counted where it enters a (the source is no local pod) */
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	memset(&f.source, 0, sizeof(f.source));
+	f.source.identity = 1;
+	strcpy(f.src_ip, "10.0.0.1");
+	f.trace_observation_point = BW_FLOW_OBS_TO_ENDPOINT;
+	feed(&f);
+	/* remote-node, a bare identity, an unknown address */
+	flow_base(&f, BW_FLOW_EVENT_DROP, BW_FLOW_VERDICT_DROPPED, 6, 80);
+	memset(&f.source, 0, sizeof(f.source));
+	f.source.identity = 6;
+	f.source.labels = lab_rnode;
+	f.source.n_labels = 1;
+	feed(&f);
+	flow_base(&f, BW_FLOW_EVENT_DROP, BW_FLOW_VERDICT_DROPPED, 1, 0);
+	memset(&f.source, 0, sizeof(f.source));
+	f.source.identity = 70000;
+	feed(&f);
+	flow_base(&f, BW_FLOW_EVENT_DROP, BW_FLOW_VERDICT_DROPPED, 6, 22);
+	memset(&f.source, 0, sizeof(f.source));
+	strcpy(f.src_ip, "10.9.9.9");
+	feed(&f);
+
+	doc = sm_get(NULL, NULL);
+	n = sm_node(doc, "world");
+	ck_assert_ptr_nonnull(n);
+	ck_assert_str_eq(json_string_value(json_object_get(n, "kind")), "world");
+	ck_assert_int_eq(json_array_size(json_object_get(n, "addresses")), 8);
+	ck_assert_ptr_null(json_object_get(n, "namespace"));
+	e = sm_edge(doc, "x/b", "world", "TCP", 443);
+	ck_assert_int_eq(ji(e, "forwarded"), 10);
+	n = sm_node(doc, "cidr:203.0.113.0/24");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "kind")), "cidr");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "name")), "203.0.113.0/24");
+	ck_assert_int_eq(ji(sm_edge(doc, "host", "x/a", "TCP", 80), "forwarded"), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(sm_node(doc, "host"), "kind")),
+			 "host");
+	ck_assert_str_eq(json_string_value(json_object_get(sm_node(doc, "remote-node"),
+							   "kind")), "reserved");
+	ck_assert_int_eq(ji(sm_edge(doc, "identity:70000", "x/a", "ICMPv4", 0),
+			    "dropped"), 1);
+	ck_assert_int_eq(ji(sm_edge(doc, "ip:10.9.9.9", "x/a", "TCP", 22), "dropped"), 1);
+	n = sm_node(doc, "x/a");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "namespace")), "x");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "name")), "a");
+	ck_assert_int_eq(ji(n, "identity"), 257);
+	json_decref(doc);
+	sm_teardown();
+}
+END_TEST
+
+START_TEST(test_bounds_evict_least_recent)
+{
+	struct bw_flow f;
+	json_t *doc, *st;
+	char pod[16];
+	int i;
+
+	/* 16 edges at most: 20 ports, the first 4 go */
+	sm_setup(100, 16);
+	for (i = 0; i < 20; i++) {
+		flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6,
+			  (uint16_t)(1000 + i));
+		feed(&f);
+		if (i == 10) {
+			/* port 1000 is seen again: it is recent now */
+			flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED,
+				  6, 1000);
+			feed(&f);
+		}
+	}
+	doc = sm_get(NULL, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "edges")), 16);
+	ck_assert_ptr_nonnull(sm_edge(doc, "x/b", "x/a", "TCP", 1000));
+	ck_assert_int_eq(ji(sm_edge(doc, "x/b", "x/a", "TCP", 1000), "forwarded"), 2);
+	for (i = 1; i <= 4; i++)
+		ck_assert_ptr_null(sm_edge(doc, "x/b", "x/a", "TCP", 1000 + i));
+	ck_assert_ptr_nonnull(sm_edge(doc, "x/b", "x/a", "TCP", 1019));
+	st = json_object_get(doc, "stats");
+	ck_assert_int_eq(ji(st, "evicted_edges"), 4);
+	ck_assert_int_eq(ji(st, "edges"), 16);
+	json_decref(doc);
+	sm_teardown();
+
+	/* 16 nodes at most: 20 clients of x/a; old edges go with their nodes */
+	sm_setup(16, 100);
+	for (i = 0; i < 20; i++) {
+		flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+		snprintf(pod, sizeof(pod), "c%02d", i);
+		ep_pod(&f.source, (uint32_t)(10 + i), "y", pod);
+		feed(&f);
+	}
+	doc = sm_get(NULL, NULL);
+	st = json_object_get(doc, "stats");
+	ck_assert_int_le(ji(st, "nodes"), 16);
+	ck_assert_int_eq(ji(st, "nodes"), (long long)json_array_size(json_object_get(doc, "nodes")));
+	ck_assert_ptr_nonnull(sm_edge(doc, "y/c19", "x/a", "TCP", 80));
+	ck_assert_ptr_null(sm_edge(doc, "y/c00", "x/a", "TCP", 80));
+	ck_assert_ptr_null(sm_node(doc, "y/c00"));
+	ck_assert_int_eq(ji(st, "edges") + 1, ji(st, "nodes"));
+	json_decref(doc);
+	sm_teardown();
+}
+END_TEST
+
+START_TEST(test_api_namespace_and_since)
+{
+	struct bw_flow f;
+	json_t *doc;
+	char since[64];
+
+	sm_setup(100, 100);
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	feed(&f); /* x/b -> x/a, at now_ns */
+	now_ns += 5000000000ull;
+	/* a time between the two flows (08:26:32.001 and 08:26:37.002) */
+	snprintf(since, sizeof(since), "2025-11-26T08:26:36.500Z");
+	flow_base(&f, BW_FLOW_EVENT_DROP, BW_FLOW_VERDICT_DROPPED, 6, 80);
+	ep_pod(&f.source, 3, "y", "c");
+	feed(&f); /* y/c -> x/a */
+
+	doc = sm_get("y", NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "edges")), 1);
+	ck_assert_ptr_nonnull(sm_edge(doc, "y/c", "x/a", "TCP", 80));
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "nodes")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "namespace")), "y");
+	json_decref(doc);
+
+	doc = sm_get("x", NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "edges")), 2);
+	/* nodes sorted by namespace, then id */
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "nodes"), 0), "id")), "x/a");
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "nodes"), 2), "id")), "y/c");
+	json_decref(doc);
+
+	doc = sm_get(NULL, since);
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "edges")), 1);
+	ck_assert_ptr_nonnull(sm_edge(doc, "y/c", "x/a", "TCP", 80));
+	json_decref(doc);
+
+	fk.q_since = "soon";
+	ck_assert_int_eq(fk.handler((bw_api_request *)&fk, fk.handler_ud), 0);
+	ck_assert_int_eq(fk.status, 400);
+	ck_assert_ptr_nonnull(strstr(fk.reply, "since: 'soon'"));
+	sm_teardown();
+}
+END_TEST
+
+static Suite *
+svcmap_suite(void)
+{
+	Suite *s = suite_create("servicemap");
+	TCase *tc = tcase_create("map");
+
+	tcase_add_test(tc, test_counts_one_per_connection);
+	tcase_add_test(tc, test_peers_become_nodes);
+	tcase_add_test(tc, test_bounds_evict_least_recent);
+	tcase_add_test(tc, test_api_namespace_and_since);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(svcmap_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
