@@ -1056,6 +1056,13 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 
 		if (conf_is_core(s->name))
 			continue;
+		/*
+		 * An empty section of a module that is not loaded sets nothing:
+		 * the shipped file has one (keys commented out) per module, and
+		 * taking a module out of daemon.modules must not need more.
+		 */
+		if (!conf_is_instance(cf, s->name) && s->nentries == 0)
+			continue;
 		if (!conf_is_instance(cf, s->name))
 			return conf_error(err, errlen,
 				"%s: unknown section [%s] (not a core section and not a module instance listed in daemon.modules)",

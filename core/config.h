@@ -26,12 +26,16 @@
 
 #include <bulwark/module.h>
 
-/* policy.enforcement */
-enum bw_enforce {
-	BW_ENFORCE_DEFAULT = 0,
-	BW_ENFORCE_ALWAYS,
-	BW_ENFORCE_NEVER,
-};
+/*
+ * policy.enforcement: the values are the datapath's BW_ENFORCE_* (defined
+ * once, in bpf/bw_datapath.h, which the kernel side reads too), so this
+ * header may be included before or after that one.
+ */
+#ifndef BW_ENFORCE_DEFAULT
+#define BW_ENFORCE_DEFAULT 0
+#define BW_ENFORCE_ALWAYS 1
+#define BW_ENFORCE_NEVER 2
+#endif
 
 /* flows.monitor_aggregation */
 enum bw_aggregation {
@@ -58,7 +62,7 @@ struct bw_daemon_conf {
 
 	/* [policy] */
 	char *policy_dir;    /* watched policy files */
-	int enforcement;     /* enum bw_enforce */
+	int enforcement;     /* BW_ENFORCE_* */
 	int audit;           /* bool: drops become AUDIT verdicts */
 
 	/* [flows] */

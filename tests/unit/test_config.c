@@ -272,11 +272,21 @@ END_TEST
 
 START_TEST(unknown_section_is_refused)
 {
-	expect_error("[daemon]\n\n[deamon]\n",
+	expect_error("[daemon]\n\n[deamon]\nlog_level = debug\n",
 		     "t.conf:3: unknown section [deamon] (not a core section and not a module instance listed in daemon.modules)");
 	/* Also when it has keys, and when it is a module not listed. */
 	expect_error("[daemon]\nmodules = a\n[a]\n[b]\nx = 1\n",
 		     "t.conf:4: unknown section [b] (not a core section and not a module instance listed in daemon.modules)");
+}
+END_TEST
+
+/* Taking a module out of daemon.modules leaves its (empty) section harmless. */
+START_TEST(empty_section_of_unlisted_module_is_accepted)
+{
+	struct bw_conf *cf = load("[daemon]\nmodules = a\n[a]\n[prometheus]\n# listen = x\n");
+
+	ck_assert_msg(cf != NULL, "config refused: %s", err);
+	bw_conf_free(cf);
 }
 END_TEST
 
@@ -755,6 +765,7 @@ config_suite(void)
 
 	tc = tcase_create("sections");
 	tcase_add_test(tc, unknown_section_is_refused);
+	tcase_add_test(tc, empty_section_of_unlisted_module_is_accepted);
 	tcase_add_test(tc, module_sections_keep_raw_entries);
 	tcase_add_test(tc, module_list_is_checked);
 	suite_add_tcase(s, tc);
