@@ -327,7 +327,8 @@ struct bw_event {
 	__u8 saddr[16];   /* IPv4 in the first 4 bytes when !BW_EV_F_IPV6 */
 	__u8 daddr[16];
 	__be16 sport;     /* ICMP: the echo identifier (0 for other types) */
-	__be16 dport;     /* ICMP: 0; the type is in icmp_type */
+	__be16 dport;     /* ICMP: the code, in network order (ntohs(dport) ==
+			   * code, 0..255); the type is in icmp_type */
 	__u32 pkt_len;
 	__u64 ct_packets; /* trace on close: packets/bytes of the connection */
 	__u64 ct_bytes;

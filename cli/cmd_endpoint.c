@@ -22,7 +22,9 @@ static void endpoint_usage(FILE *f)
 	fprintf(f,
 		"Usage: " CLI_PROG " endpoint add NS/POD --host-ifname IF --ip ADDR [--ip ADDR]\n"
 		"                [--label K=V]... [--named-port NAME=PORT/PROTO]... [--audit on|off]\n"
+		"                [--workload KIND/NAME]\n"
 		"       " CLI_PROG " endpoint update NS/POD [--label K=V]... [--audit on|off]\n"
+		"                [--workload KIND/NAME|none]\n"
 		"       " CLI_PROG " endpoint delete NS/POD\n"
 		"       " CLI_PROG " endpoint list [-o table|json]\n"
 		"       " CLI_PROG " endpoint get NS/POD [-o table|json]\n"
@@ -34,10 +36,10 @@ static void endpoint_usage(FILE *f)
 		"          (PROTO is TCP, UDP or SCTP). The endpoint is enforced when the\n"
 		"          command returns.\n"
 		"  update  replace the pod's labels with the --label options given (no\n"
-		"          --label at all: no labels); with only --audit, the audit mode\n"
-		"          changes and the labels stay.\n"
+		"          --label at all: no labels); with only --audit and/or --workload,\n"
+		"          those change and the labels stay.\n"
 		"  delete  remove the endpoint and its datapath state.\n"
-		"  list    every endpoint: id, addresses, identity, audit, labels.\n"
+		"  list    every endpoint: id, addresses, identity, audit, labels, workload.\n"
 		"  get     one endpoint, with its identity and information labels.\n"
 		"\n"
 		"Options:\n"
@@ -46,6 +48,13 @@ static void endpoint_usage(FILE *f)
 		"  --label K=V               a pod label (repeat); Kubernetes key/value rules\n"
 		"  --named-port N=PORT/PROTO a named container port, e.g. http=8080/TCP\n"
 		"  --audit on|off            audit mode: policy drops become AUDIT verdicts\n"
+		"  --workload KIND/NAME      the workload the pod belongs to, e.g.\n"
+		"                            Deployment/web, StatefulSet/db, DaemonSet/agent\n"
+		"                            (flows show it as `workloads`). Without it, the\n"
+		"                            pod name tells when it is unambiguous:\n"
+		"                            NAME-<hash>-<xxxxx> is Deployment NAME,\n"
+		"                            NAME-<N> is StatefulSet NAME. 'none' (update)\n"
+		"                            forgets a given workload\n"
 		"  -o, --output FMT          table (default) or json\n"
 		"  -h, --help                show this help\n");
 }
@@ -168,6 +177,7 @@ enum {
 	OPT_LABEL,
 	OPT_NAMED_PORT,
 	OPT_AUDIT,
+	OPT_WORKLOAD,
 };
 
 static int ep_add_or_update(int argc, char **argv, int add)
@@ -178,10 +188,12 @@ static int ep_add_or_update(int argc, char **argv, int add)
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "named-port", required_argument, NULL, OPT_NAMED_PORT },
 		{ "audit", required_argument, NULL, OPT_AUDIT },
+		{ "workload", required_argument, NULL, OPT_WORKLOAD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *verb = add ? "endpoint add" : "endpoint update";
+	const char *workload = NULL;
 	json_t *body = json_object(), *labels = json_object(), *ips = json_array(),
 	       *ports = json_array(), *reply = NULL;
 	const char *ifname = NULL, *pod;
@@ -216,6 +228,21 @@ static int ep_add_or_update(int argc, char **argv, int add)
 			if (ep_parse_onoff(verb, optarg, &audit) < 0)
 				goto out;
 			break;
+		case OPT_WORKLOAD: {
+			const char *sl = strchr(optarg, '/');
+
+			if (!add && !strcmp(optarg, "none")) {
+				workload = optarg;
+				break;
+			}
+			if (!sl || sl == optarg || !sl[1] || strchr(sl + 1, '/')) {
+				rc = cli_usage_error(verb, "--workload '%s' is not KIND/NAME (e.g. Deployment/web)%s",
+						     optarg, add ? "" : ", or none");
+				goto out;
+			}
+			workload = optarg;
+			break;
+		}
 		case 'h':
 			endpoint_usage(stdout);
 			rc = 0;
@@ -255,11 +282,14 @@ static int ep_add_or_update(int argc, char **argv, int add)
 			json_object_set(body, "named_ports", ports);
 	}
 	/* update: the labels given replace the pod's; with only --audit
-	 * given, the labels stay as they are. */
-	if (add || nlabels || audit < 0)
+	 * and/or --workload given, the labels stay as they are. */
+	if (add || nlabels || (audit < 0 && !workload))
 		json_object_set(body, "labels", labels);
 	if (audit >= 0)
 		json_object_set_new(body, "audit", json_boolean(audit));
+	if (workload)
+		json_object_set_new(body, "workload", strcmp(workload, "none") ?
+				    json_string(workload) : json_null());
 	if (add) {
 		status = cli_call("POST", "/v1/endpoints", body, &reply);
 	} else {
@@ -348,14 +378,27 @@ static int ep_delete(int argc, char **argv)
 	return 0;
 }
 
+/* "KIND/NAME" of an endpoint's workload, "-" when it has none. */
+static void ep_workload(json_t *ep, char *buf, size_t len)
+{
+	json_t *w = json_object_get(ep, "workload");
+
+	if (!json_is_object(w))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s/%s", cli_json_str(w, "kind", "?"),
+			 cli_json_str(w, "name", "?"));
+}
+
 static void ep_print_one(json_t *ep)
 {
 	char ips[256], labels[2048], idl[4096], info[4096], ports[1024], id[32], ident[32];
 	const char *fl[] = {
 		"Endpoint", "Id", "Interface", "Addresses", "Identity", "Audit",
-		"Labels", "Identity labels", "Information labels", "Named ports", NULL,
+		"Labels", "Identity labels", "Information labels", "Named ports",
+		"Workload", NULL,
 	};
-	char name[600], audit[64];
+	char name[600], audit[64], wl[400];
 	size_t i, off = 0;
 	json_t *p;
 
@@ -382,11 +425,14 @@ static void ep_print_one(json_t *ep)
 	snprintf(audit, sizeof(audit), "%s%s",
 		 json_is_true(json_object_get(ep, "audit")) ? "on" : "off",
 		 json_is_true(json_object_get(ep, "namespace_audit")) ? " (namespace: on)" : "");
+	ep_workload(ep, wl, sizeof(wl));
+	if (json_is_true(json_object_get(ep, "workload_derived")))
+		snprintf(wl + strlen(wl), sizeof(wl) - strlen(wl), " (from the pod name)");
 	{
 		const char *vals[] = {
 			name, id, cli_json_str(ep, "host_ifname", "?"), ips, ident, audit,
 			labels[0] ? labels : "-", idl, info[0] ? info : "-",
-			ports[0] ? ports : "-", NULL,
+			ports[0] ? ports : "-", wl, NULL,
 		};
 
 		cli_print_fields(stdout, fl, vals);
@@ -421,7 +467,8 @@ static int ep_get(int argc, char **argv)
 static int ep_list(int argc, char **argv)
 {
 	static const char *const headers[] = {
-		"ID", "ENDPOINT", "IFNAME", "IPS", "IDENTITY", "AUDIT", "LABELS", NULL,
+		"ID", "ENDPOINT", "IFNAME", "IPS", "IDENTITY", "AUDIT", "LABELS", "WORKLOAD",
+		NULL,
 	};
 	enum cli_format fmt = CLI_OUT_TABLE;
 	json_t *doc = NULL, *list, *ep;
@@ -448,7 +495,7 @@ static int ep_list(int argc, char **argv)
 	}
 	t = cli_table_new(headers);
 	json_array_foreach(list, i, ep) {
-		char id[32], ident[32], name[600], ips[256], labels[2048];
+		char id[32], ident[32], name[600], ips[256], labels[2048], wl[400];
 		const char *audit = json_is_true(json_object_get(ep, "audit")) ? "on" :
 			json_is_true(json_object_get(ep, "namespace_audit")) ? "on (ns)" : "off";
 
@@ -460,10 +507,11 @@ static int ep_list(int argc, char **argv)
 			 cli_json_str(ep, "pod", "?"));
 		ep_join_array(json_object_get(ep, "ips"), ",", ips, sizeof(ips));
 		ep_join_labels(json_object_get(ep, "labels"), labels, sizeof(labels));
+		ep_workload(ep, wl, sizeof(wl));
 		{
 			const char *row[] = {
 				id, name, cli_json_str(ep, "host_ifname", "?"), ips, ident,
-				audit, labels[0] ? labels : "-",
+				audit, labels[0] ? labels : "-", wl,
 			};
 
 			cli_table_row(t, row);

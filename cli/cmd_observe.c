@@ -5,8 +5,8 @@
  * The flags build Hubble FlowFilters exactly as hubble's CLI does
  * (core/flowfilter.c, linked into the CLI): flags naming one side go into
  * every filter, either-side flags (--pod, --ip, --label, --namespace,
- * --identity, --port) give a {source=...} filter OR a {destination=...}
- * one, and --not sends the next flag to the blacklist. The request goes to
+ * --identity, --port, --workload) give a {source=...} filter OR a
+ * {destination=...} one, and --not sends the next flag to the blacklist. The request goes to
  * GET /v1/flows; each NDJSON line is a GetFlowsResponse, printed as it is
  * (-o json) or rendered like hubble's compact, table and dict outputs.
  */
@@ -65,6 +65,9 @@ observe_usage(FILE *f)
 "      --identity ID        --from-identity, --to-identity: number or reserved name\n"
 "                           (host, world, ...)\n"
 "      --port PORT          --from-port, --to-port\n"
+"      --workload [KIND/]NAME  --from-workload, --to-workload: the pod's workload,\n"
+"                           e.g. web, Deployment/web, or Deployment/ (any\n"
+"                           Deployment); names and kinds match exactly\n"
 "      --verdict V          FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR\n"
 "  -t, --type T             trace[:SUBTYPE], drop, policy-verdict, l7, or a number\n"
 "      --protocol P         tcp, udp, sctp, icmp, icmpv4, icmpv6\n"
@@ -419,6 +422,9 @@ static const struct option observe_opts[] = {
 	{"port", required_argument, NULL, OPT_FILTER},
 	{"from-port", required_argument, NULL, OPT_FILTER},
 	{"to-port", required_argument, NULL, OPT_FILTER},
+	{"workload", required_argument, NULL, OPT_FILTER},
+	{"from-workload", required_argument, NULL, OPT_FILTER},
+	{"to-workload", required_argument, NULL, OPT_FILTER},
 	{"verdict", required_argument, NULL, OPT_FILTER},
 	{"protocol", required_argument, NULL, OPT_FILTER},
 	{"traffic-direction", required_argument, NULL, OPT_FILTER},

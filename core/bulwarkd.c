@@ -248,6 +248,7 @@ bwd_run(struct bwd *d)
 	 * before the modules, which may use them from their init().
 	 */
 	bw_policy_datapath_config(&dpcfg);
+	bw_datapath_set_attach_mode(dc->tc_attach); /* daemon.tc_attach */
 	if (bw_datapath_init(dc->bpffs_dir, &dpcfg) < 0)
 		goto out; /* logged */
 	subsys = 1;

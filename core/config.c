@@ -49,6 +49,8 @@ static const char *const conf_log_targets[] = { "stderr", "syslog", NULL };
 static const char *const conf_enforcement[] = {
 	"default", "always", "never", NULL
 };
+/* the order of enum bw_tc_attach_mode (core/datapath.h) */
+static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
 static const char *const conf_aggregation[] = {
 	"none", "low", "medium", "maximum", NULL
 };
@@ -65,6 +67,8 @@ const struct bw_conf_key bw_conf_daemon_keys[] = {
 	     0, 0, NULL, 0, "persistent state (endpoints, identities, caches)"),
 	DKEY("bpffs_dir", BW_CONF_STRING, "/sys/fs/bpf/bulwark", bpffs_dir,
 	     0, 0, NULL, 0, "directory on bpffs where the maps are pinned"),
+	DKEY("tc_attach", BW_CONF_ENUM, "auto", tc_attach, 0, 0, conf_tc_attach, 0,
+	     "how programs attach to endpoint veths: auto (tcx if the kernel has it), tcx, clsact"),
 	DKEY("module_dir", BW_CONF_STRING, BW_MODULEDIR, module_dir,
 	     0, 0, NULL, 0, "where module shared objects are loaded from"),
 	DKEY("modules", BW_CONF_STRING, "", modules, 0, 0, NULL, 0,
@@ -521,6 +525,11 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			return conf_error(err, errlen, "%s: [%s] %s: '%s' is not %s",
 					  where, section, k->name, value, what);
 		}
+		/* A size or a duration is never negative, whatever the range. */
+		if (k->type != BW_CONF_INT && lv < 0)
+			return conf_error(err, errlen,
+				"%s: [%s] %s: '%s' is negative",
+				where, section, k->name, value);
 		if (k->min != 0 || k->max != 0) {
 			if (lv < k->min) {
 				conf_format_number(k->type, k->min, a, sizeof(a));

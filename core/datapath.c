@@ -5,19 +5,15 @@
  * Loads the bw_lxc skeleton (bpf/bw_lxc.bpf.c, generated into
  * bpf/bw_lxc.skel.h by the build), pins every map under daemon.bpffs_dir or
  * reuses the pins a previous run left (so enforcement and connection state
- * survive a restart), attaches the programs with tc clsact filters that stay
- * when the daemon exits, and writes endpoints, ipcache, policy and config.
+ * survive a restart), attaches the programs (core/tcattach.c: pinned tcx
+ * links, or clsact filters) so that they stay when the daemon exits, and
+ * writes endpoints, ipcache, policy and config.
  * The policy-sync algorithm and the user-space mirror of the kernel's policy
  * precedence live here too, so `bulwark policy trace` reads the same entries
  * the kernel uses. docs/datapath.md describes the semantics.
- *
- * Attachment is clsact only: libbpf 1.1 has no tcx API, and a tcx link
- * would have to be pinned per interface to outlive the daemon, while a
- * clsact filter stays attached by itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -32,19 +28,18 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <jansson.h>
 
+#include "api.h"
 #include "datapath.h"
 #include "log.h"
 #include "state.h"
+#include "tcattach.h"
 #include "bpf/bw_lxc.skel.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
-
-/* Our tc filters: fixed handle and priority, so a re-attach replaces them. */
-#define DP_TC_HANDLE 0xb01
-#define DP_TC_PRIO 1
 
 _Static_assert(sizeof(struct bw_endpoint_info) == 16, "bw_endpoint_info layout");
 _Static_assert(sizeof(struct bw_ipcache4_key) == 8, "bw_ipcache4_key layout");
@@ -63,6 +58,8 @@ _Static_assert(sizeof(struct bw_frag_value) == 8, "bw_frag_value layout");
 
 static struct bw_lxc *dp_skel;
 static struct bw_config dp_cfg;
+static char dp_bpffs[PATH_MAX];
+static int dp_attach_mode = BW_TC_ATTACH_AUTO;
 
 static void dp_sets_free(void);
 static int dp_revalidate_all(void);
@@ -150,6 +147,17 @@ static void dp_pin_check(struct bpf_map *map, const char *path)
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
+/* GET /v1/status: "bpf": {"attach_mode": "tcx", "bpffs_dir": ...} (a short
+ * key: `bulwark status` aligns its table on the longest one) */
+static json_t *dp_status(void *arg)
+{
+	(void)arg;
+	if (!dp_skel)
+		return NULL;
+	return json_pack("{s:s, s:s}", "attach_mode", bw_tcattach_mode_name(), "bpffs_dir",
+			 dp_bpffs);
+}
+
 void bw_datapath_config_default(struct bw_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -213,11 +221,17 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 	rc = bw_datapath_set_config(&dp_cfg);
 	if (rc < 0)
 		goto fail;
+	snprintf(dp_bpffs, sizeof(dp_bpffs), "%s", bpffs_dir);
+	rc = bw_tcattach_init(dp_bpffs, dp_attach_mode, bpf_program__fd(dp_skel->progs.bw_from_lxc));
+	if (rc < 0)
+		goto fail;
+	bw_api_status_add("bpf", dp_status, NULL); /* -EEXIST after a re-init: fine */
 	bw_info("datapath: loaded, maps pinned under %s", bpffs_dir);
 	return 0;
 fail:
 	bw_lxc__destroy(dp_skel);
 	dp_skel = NULL;
+	bw_tcattach_close();
 	return rc;
 }
 
@@ -241,34 +255,28 @@ void bw_datapath_close(void)
 {
 	if (!dp_skel)
 		return;
-	bw_lxc__destroy(dp_skel); /* fds only: pins and tc filters stay */
+	bw_lxc__destroy(dp_skel); /* fds only: pins, tcx links and tc filters stay */
 	dp_skel = NULL;
+	bw_tcattach_close();
+	bw_api_status_remove("bpf");
 	dp_sets_free();
 }
 
 /* ---- attachment ---------------------------------------------------------------- */
 
-static int dp_quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+int bw_datapath_set_attach_mode(int mode)
 {
-	return 0;
+	if (mode < BW_TC_ATTACH_AUTO || mode > BW_TC_ATTACH_CLSACT)
+		return -EINVAL;
+	dp_attach_mode = mode;
+	if (!dp_skel)
+		return 0;
+	return bw_tcattach_init(dp_bpffs, mode, bpf_program__fd(dp_skel->progs.bw_from_lxc));
 }
 
-static int dp_tc_attach_one(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+const char *bw_datapath_attach_mode(void)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO,
-			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	libbpf_print_fn_t old;
-	int rc;
-
-	/* an existing clsact qdisc is the normal case: keep libbpf from
-	 * logging the kernel's "exclusivity flag on" for it */
-	old = libbpf_set_print(dp_quiet_print);
-	rc = bpf_tc_hook_create(&hook);
-	libbpf_set_print(old);
-	if (rc < 0 && rc != -EEXIST)
-		return rc;
-	return bpf_tc_attach(&hook, &opts);
+	return dp_skel ? bw_tcattach_mode_name() : "";
 }
 
 int bw_datapath_attach(const char *ifname, int *ifindex_out)
@@ -284,12 +292,11 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 		bw_err("datapath: attach: no interface %s: %s", ifname, strerror(errno));
 		return rc;
 	}
-	rc = dp_tc_attach_one((int)idx, BPF_TC_INGRESS, bpf_program__fd(dp_skel->progs.bw_from_lxc));
-	if (rc == 0)
-		rc = dp_tc_attach_one((int)idx, BPF_TC_EGRESS,
-				      bpf_program__fd(dp_skel->progs.bw_to_lxc));
+	rc = bw_tcattach_attach((int)idx, bpf_program__fd(dp_skel->progs.bw_from_lxc),
+				bpf_program__fd(dp_skel->progs.bw_to_lxc));
 	if (rc < 0) {
-		bw_err("datapath: attach to %s (ifindex %u): %s", ifname, idx, strerror(-rc));
+		bw_err("datapath: attach to %s (ifindex %u, %s): %s", ifname, idx,
+		       bw_tcattach_mode_name(), strerror(-rc));
 		return rc;
 	}
 	if (ifindex_out)
@@ -297,26 +304,10 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 	return 0;
 }
 
-static int dp_tc_detach_one(int ifindex, enum bpf_tc_attach_point where)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO);
-	int rc;
-
-	rc = bpf_tc_detach(&hook, &opts);
-	if (rc == -ENOENT || rc == -ENODEV || rc == -EINVAL)
-		return 0; /* not attached, no qdisc, or the interface is gone */
-	return rc;
-}
-
 int bw_datapath_detach(int ifindex)
 {
-	int rc, rc2;
+	int rc = bw_tcattach_detach(ifindex); /* before init: clsact filters only */
 
-	rc = dp_tc_detach_one(ifindex, BPF_TC_INGRESS);
-	rc2 = dp_tc_detach_one(ifindex, BPF_TC_EGRESS);
-	if (rc == 0)
-		rc = rc2;
 	if (rc < 0)
 		bw_err("datapath: detach from ifindex %d: %s", ifindex, strerror(-rc));
 	return rc;

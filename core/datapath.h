@@ -2,9 +2,10 @@
 /*
  * core/datapath.h - the eBPF datapath's user-space side: loads the
  * bw_lxc skeleton, pins or reuses the maps under daemon.bpffs_dir, attaches
- * the programs to endpoint veths with tc (clsact), and is the only writer of
- * the endpoint, ipcache, policy and config maps. Semantics of the datapath
- * are in docs/datapath.md; the map layout in bpf/bw_datapath.h.
+ * the programs to endpoint veths (tcx links, or tc clsact filters:
+ * core/tcattach.c), and is the only writer of the endpoint, ipcache, policy
+ * and config maps. Semantics of the datapath are in docs/datapath.md; the
+ * map layout in bpf/bw_datapath.h.
  *
  * Everything returns 0 (or a count where said) or a negative errno; the
  * function that fails logs one line naming what failed. Not thread-safe:
@@ -13,8 +14,8 @@
  * return -ENXIO.
  *
  * Enforcement outlives the process: bw_datapath_close() closes file
- * descriptors only; pinned maps and tc filters stay, and the next
- * bw_datapath_init() + bw_datapath_attach() reuse and replace them.
+ * descriptors only; pinned maps, pinned tcx links and tc filters stay, and
+ * the next bw_datapath_init() + bw_datapath_attach() reuse and replace them.
  */
 #ifndef BW_DATAPATH_USER_H
 #define BW_DATAPATH_USER_H
@@ -40,20 +41,44 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg);
 /* Write the config map (global enforcement, audit, CT lifetimes, monitor level). */
 int bw_datapath_set_config(const struct bw_config *cfg);
 
-/* Close every fd. Pins and tc filters stay: enforcement goes on. */
+/* Close every fd. Pins, tcx links and tc filters stay: enforcement goes on. */
 void bw_datapath_close(void);
 
 /* ---- attachment ----------------------------------------------------------- */
 
+/* daemon.tc_attach; core/config.c lists the names in this order. */
+enum bw_tc_attach_mode {
+	BW_TC_ATTACH_AUTO = 0, /* tcx when the kernel has it (6.6+), else clsact */
+	BW_TC_ATTACH_TCX,      /* tcx or fail */
+	BW_TC_ATTACH_CLSACT,   /* clsact filters only */
+};
+
+/*
+ * How the programs are attached (default auto). Call before
+ * bw_datapath_init(); called afterwards it is resolved again (logged) and
+ * applies to the next bw_datapath_attach(). -EINVAL for an unknown mode,
+ * -EOPNOTSUPP for tcx on a kernel without it.
+ */
+int bw_datapath_set_attach_mode(int mode);
+
+/* The mode in use after init: "tcx" or "clsact" ("" before init). */
+const char *bw_datapath_attach_mode(void);
+
 /*
  * Attach bw_from_lxc (tc ingress) and bw_to_lxc (tc egress) to the host-side
- * veth ifname, creating the clsact qdisc if needed and replacing a previous
- * bulwark filter atomically (idempotent; used again after a restart).
+ * veth ifname, replacing bulwark's previous programs there atomically
+ * (idempotent; used again after a restart). tcx: one link per hook, pinned
+ * as <bpffs_dir>/links/<ifindex>-<ingress|egress>, appended behind other
+ * tcx programs; a pinned link is updated to the new program, never
+ * duplicated. clsact: the qdisc is created if needed, the filter (handle
+ * 0xb01, priority 1) replaced. A bulwark attachment of the other kind is
+ * removed once the new one is in place.
  * *ifindex_out (may be NULL) receives the interface index.
  */
 int bw_datapath_attach(const char *ifname, int *ifindex_out);
 
-/* Remove bulwark's filters from the interface; a missing one is not an error. */
+/* Remove bulwark's tcx links (detached, unpinned) and clsact filters from
+ * the interface; a missing one, or a vanished interface, is not an error. */
 int bw_datapath_detach(int ifindex);
 
 /* ---- endpoints and ipcache ------------------------------------------------ */

@@ -70,6 +70,10 @@ struct bw_endpoint {
 	struct endpoint_state st;
 	struct bw_ep_named_port ports[BW_EP_MAX_NAMED_PORTS];
 	size_t nports;
+	struct bw_ep_workload wl;         /* given with the endpoint (wl_set) */
+	int wl_set;
+	struct bw_ep_workload wl_derived; /* from the pod name (wl_derived_ok) */
+	int wl_derived_ok;
 	struct endpoint_ns *nsp;
 	struct bw_endpoint *next; /* sorted by id */
 };
@@ -156,6 +160,29 @@ const struct bw_ep_named_port *bw_endpoint_named_ports(const struct bw_endpoint 
 {
 	*n = ep->nports;
 	return ep->ports;
+}
+
+const struct bw_ep_workload *bw_endpoint_workload(const struct bw_endpoint *ep,
+						  int *derived)
+{
+	if (derived)
+		*derived = !ep->wl_set && ep->wl_derived_ok;
+	if (ep->wl_set)
+		return &ep->wl;
+	return ep->wl_derived_ok ? &ep->wl_derived : NULL;
+}
+
+/* Take the given workload of a request (set: as bw_ep_spec.workload). */
+static void endpoint_set_workload(struct bw_endpoint *ep, int set,
+				  const struct bw_ep_workload *wl)
+{
+	if (set < 0)
+		return;
+	ep->wl_set = set > 0;
+	if (set > 0)
+		ep->wl = *wl;
+	else
+		memset(&ep->wl, 0, sizeof(ep->wl));
 }
 
 int bw_endpoint_named_port(const struct bw_endpoint *ep, const char *name,
@@ -480,16 +507,24 @@ static json_t *endpoint_state_json(const struct bw_endpoint *skip)
 						     n->explicit_set));
 	}
 	for (struct bw_endpoint *ep = endpoints; ep; ep = ep->next) {
+		json_t *o;
+
 		if (ep == skip)
 			continue;
-		json_array_append_new(eps, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b}",
-						     "id", (json_int_t)ep->id,
-						     "namespace", ep->ns, "pod", ep->pod,
-						     "host_ifname", ep->ifname,
-						     "ips", endpoint_ips_json(ep),
-						     "labels", endpoint_labels_obj(ep->st.pod_labels),
-						     "named_ports", endpoint_ports_json(ep),
-						     "audit", ep->st.audit));
+		o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b}",
+			      "id", (json_int_t)ep->id,
+			      "namespace", ep->ns, "pod", ep->pod,
+			      "host_ifname", ep->ifname,
+			      "ips", endpoint_ips_json(ep),
+			      "labels", endpoint_labels_obj(ep->st.pod_labels),
+			      "named_ports", endpoint_ports_json(ep),
+			      "audit", ep->st.audit);
+		/* only a given workload is kept: the pod name's is derived again */
+		if (o && ep->wl_set)
+			json_object_set_new(o, "workload",
+					    json_pack("{s:s, s:s}", "kind", ep->wl.kind,
+						      "name", ep->wl.name));
+		json_array_append_new(eps, o);
 	}
 	return json_pack("{s:i, s:I, s:o, s:o}", "version", ENDPOINT_STATE_VERSION,
 			 "next_id", (json_int_t)endpoint_next_id, "namespaces", nss,
@@ -704,6 +739,8 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	ep->nips = s.nips;
 	memcpy(ep->ports, s.ports, sizeof(s.ports));
 	ep->nports = s.nports;
+	endpoint_set_workload(ep, s.workload, &s.wl);
+	ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
 	ep->nsp = nsp;
 	ep->st.pod_labels = s.labels;
 	s.labels = NULL;
@@ -794,14 +831,16 @@ out_spec:
 int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		       char *err, size_t errlen)
 {
-	static const char *const fields[] = { "labels", "audit", NULL };
+	static const char *const fields[] = { "labels", "audit", "workload", NULL };
 	struct bw_endpoint *ep;
 	struct bw_labelset *labels = NULL;
+	struct bw_ep_workload wl, oldwl;
 	struct endpoint_state st;
-	int rc, audit;
+	int rc, audit, wlset, oldset;
 
 	if ((rc = bw_ep_spec_check_fields(spec, fields, err, errlen)) < 0 ||
-	    (rc = bw_ep_spec_parse_audit(spec, &audit, err, errlen)) < 0)
+	    (rc = bw_ep_spec_parse_audit(spec, &audit, err, errlen)) < 0 ||
+	    (rc = bw_ep_spec_parse_workload(spec, &wl, &wlset, err, errlen)) < 0)
 		return rc;
 	if (json_object_get(spec, "labels") &&
 	    (rc = bw_ep_spec_parse_labels(json_object_get(spec, "labels"), "labels", 0,
@@ -813,6 +852,18 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		bw_labelset_free(labels);
 		return -ENOENT;
 	}
+	oldwl = ep->wl;
+	oldset = ep->wl_set;
+	if (wlset >= 0 && !labels && audit < 0) {
+		/* only the workload: no identity or policy change */
+		endpoint_set_workload(ep, wlset, &wl);
+		rc = endpoint_save(NULL, err, errlen);
+		if (rc < 0) {
+			ep->wl = oldwl;
+			ep->wl_set = oldset;
+		}
+		return rc;
+	}
 	rc = endpoint_prepare_state(ep, labels, ep->nsp->labels, audit, &st, err, errlen);
 	bw_labelset_free(labels);
 	if (rc < 0)
@@ -822,10 +873,13 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		endpoint_state_drop(&st);
 		return rc;
 	}
+	endpoint_set_workload(ep, wlset, &wl);
 	rc = endpoint_save(NULL, err, errlen);
 	if (rc < 0) {
 		char e2[64];
 
+		ep->wl = oldwl;
+		ep->wl_set = oldset;
 		endpoint_apply_state(ep, &st, e2, sizeof(e2));
 		endpoint_state_drop(&st);
 		return rc;
@@ -1054,6 +1108,8 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 		ep->nips = s.nips;
 		memcpy(ep->ports, s.ports, sizeof(s.ports));
 		ep->nports = s.nports;
+		endpoint_set_workload(ep, s.workload, &s.wl);
+		ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
 		ep->nsp = nsp;
 		ep->st.pod_labels = s.labels;
 		ep->st.audit = s.audit > 0;
@@ -1216,7 +1272,9 @@ void bw_endpoint_fini(void)
 
 json_t *bw_endpoint_to_json(const struct bw_endpoint *ep)
 {
-	json_t *info = json_array();
+	json_t *info = json_array(), *o;
+	const struct bw_ep_workload *wl;
+	int derived;
 
 	for (size_t i = 0; info && i < bw_labelset_count(ep->st.labels); i++) {
 		const struct bw_label *l = bw_labelset_at(ep->st.labels, i);
@@ -1224,17 +1282,25 @@ json_t *bw_endpoint_to_json(const struct bw_endpoint *ep)
 		if (!bw_labelset_get(ep->st.id_labels, l->source, l->key))
 			json_array_append_new(info, json_string(l->text));
 	}
-	return json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o, s:I, s:o, s:o, s:o, s:b, s:b}",
-			 "id", (json_int_t)ep->id, "namespace", ep->ns, "pod", ep->pod,
-			 "host_ifname", ep->ifname, "ifindex", ep->ifindex,
-			 "ips", endpoint_ips_json(ep),
-			 "labels", endpoint_labels_obj(ep->st.pod_labels),
-			 "identity", (json_int_t)ep->st.identity,
-			 "identity_labels", bw_labelset_to_json(ep->st.id_labels),
-			 "information_labels", info,
-			 "named_ports", endpoint_ports_json(ep),
-			 "audit", ep->st.audit,
-			 "namespace_audit", bw_endpoint_ns_audit(ep));
+	o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o, s:I, s:o, s:o, s:o, s:b, s:b}",
+		      "id", (json_int_t)ep->id, "namespace", ep->ns, "pod", ep->pod,
+		      "host_ifname", ep->ifname, "ifindex", ep->ifindex,
+		      "ips", endpoint_ips_json(ep),
+		      "labels", endpoint_labels_obj(ep->st.pod_labels),
+		      "identity", (json_int_t)ep->st.identity,
+		      "identity_labels", bw_labelset_to_json(ep->st.id_labels),
+		      "information_labels", info,
+		      "named_ports", endpoint_ports_json(ep),
+		      "audit", ep->st.audit,
+		      "namespace_audit", bw_endpoint_ns_audit(ep));
+	wl = bw_endpoint_workload(ep, &derived);
+	if (o && wl) {
+		/* Hubble's Workload {name, kind}; derived: from the pod name */
+		json_object_set_new(o, "workload", json_pack("{s:s, s:s}", "name", wl->name,
+							     "kind", wl->kind));
+		json_object_set_new(o, "workload_derived", json_boolean(derived));
+	}
+	return o;
 }
 
 static json_t *endpoint_ns_json(const struct endpoint_ns *n)

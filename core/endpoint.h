@@ -4,7 +4,9 @@
  *
  * An endpoint is a workload behind a host-side veth: a small numeric id
  * (never 0, stable across restarts), namespace and pod name, the veth,
- * addresses, pod labels, named ports and an audit option. Its identity
+ * addresses, pod labels, named ports, an audit option and the workload
+ * (Deployment, StatefulSet, ...) the pod belongs to, given or derived from
+ * the pod's name (flows show it as Hubble's `workloads`). Its identity
  * labels are Cilium's: k8s:<each security-relevant pod label>,
  * k8s:io.kubernetes.pod.namespace=NS, k8s:io.cilium.k8s.namespace.labels.
  * <k>=<v> for each namespace label, k8s:io.cilium.k8s.policy.cluster=default.
@@ -39,6 +41,14 @@ struct bw_endpoint;
 struct bw_ep_addr {
 	int family;       /* 4 or 6 */
 	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
+/* The workload (owner) of a pod, as Hubble's Workload {name, kind}. */
+#define BW_EP_WORKLOAD_KIND_MAX 64
+#define BW_EP_WORKLOAD_NAME_MAX 254
+struct bw_ep_workload {
+	char kind[BW_EP_WORKLOAD_KIND_MAX];  /* "Deployment", "StatefulSet", ... */
+	char name[BW_EP_WORKLOAD_NAME_MAX];
 };
 
 struct bw_ep_named_port {
@@ -84,9 +94,12 @@ void bw_endpoint_fini(void);
  *
  * add:    {"namespace", "pod", "host_ifname", "ips": [..],
  *          "labels": {"k": "v"}, "named_ports": ["NAME=PORT/PROTO" |
- *          {"name", "port", "protocol"}], "audit": bool}
- * update: {"labels": {...}, "audit": bool} - labels, when present, replace
- *          the pod's labels; audit, when present, replaces the option
+ *          {"name", "port", "protocol"}], "audit": bool,
+ *          "workload": "KIND/NAME" | {"kind", "name"} | null}
+ * update: {"labels": {...}, "audit": bool, "workload": ...} - labels, when
+ *          present, replace the pod's labels; audit, when present, replaces
+ *          the option; workload, when present, replaces the given workload
+ *          (null or "": none given, the pod name's is used again)
  * namespace_set: {"labels": {...}, "audit": bool} - labels replace the
  *          namespace's labels (kubernetes.io/metadata.name=NS is added)
  */
@@ -141,6 +154,39 @@ int bw_endpoint_named_port(const struct bw_endpoint *ep, const char *name,
 /* The endpoint's own audit option, and its namespace's. */
 int bw_endpoint_audit(const struct bw_endpoint *ep);
 int bw_endpoint_ns_audit(const struct bw_endpoint *ep);
+
+/*
+ * The endpoint's workload: the one given with the endpoint, else the one
+ * its pod name implies (bw_endpoint_workload_derive()), else NULL.
+ * *derived (may be NULL) is set to 1 for a derived one.
+ */
+const struct bw_ep_workload *bw_endpoint_workload(const struct bw_endpoint *ep,
+						  int *derived);
+
+/*
+ * The workload a pod name implies, the way Kubernetes names pods:
+ *   NAME-<pod-template-hash>-<suffix>  -> Deployment NAME
+ *       (hash: 5-10 characters of [bcdfghjklmnpqrstvwxz2456789], at least
+ *        one of them a letter; suffix: 5 characters of the same alphabet)
+ *   NAME-<ordinal>                     -> StatefulSet NAME
+ *       (a decimal number without leading zeros, unless it could also be
+ *        a 5-character random suffix)
+ * Other names (NAME-<5 random characters> of DaemonSets, ReplicaSets and
+ * Jobs, Jobs of CronJobs, bare pods) are ambiguous: 0 and nothing derived.
+ * Returns 1 with *out filled.
+ */
+int bw_endpoint_workload_derive(const char *pod, struct bw_ep_workload *out);
+
+/*
+ * Parse and check "KIND/NAME" (e.g. "Deployment/web"). Well-known kinds
+ * (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+ * Job, CronJob, Pod) are accepted in any case and spelled canonically;
+ * others must look like a Kubernetes kind (CamelCase: a capital letter,
+ * then letters and digits). NAME is a DNS subdomain. 0 or -EINVAL with a
+ * message (without a field name) in err.
+ */
+int bw_endpoint_workload_parse(const char *s, struct bw_ep_workload *out,
+			       char *err, size_t errlen);
 
 /* The endpoint as GET /v1/endpoints shows it (new reference). */
 json_t *bw_endpoint_to_json(const struct bw_endpoint *ep);

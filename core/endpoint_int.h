@@ -25,6 +25,8 @@ struct bw_ep_spec {
 	size_t nports;
 	int audit;      /* -1: not given */
 	int has_labels;
+	int workload;   /* -1: not given, 0: null (none), 1: wl holds it */
+	struct bw_ep_workload wl;
 };
 
 /*
@@ -47,6 +49,13 @@ int bw_ep_spec_parse_labels(const json_t *obj, const char *field,
 /* "audit": absent/null -> -1, true/false -> 1/0, anything else -EINVAL. */
 int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,
 			   size_t errlen);
+
+/*
+ * "workload": absent -> -1; null or "" -> 0; "KIND/NAME" or
+ * {"kind", "name"} -> 1 with *wl filled; anything else -EINVAL.
+ */
+int bw_ep_spec_parse_workload(const json_t *spec, struct bw_ep_workload *wl,
+			      int *set, char *err, size_t errlen);
 
 /* The body is an object with only the allowed (NULL-terminated) fields. */
 int bw_ep_spec_check_fields(const json_t *spec, const char *const *allowed,

@@ -2,11 +2,13 @@
 /*
  * core/endpoint_spec.c - parsing and checking endpoint and namespace
  * requests: Kubernetes names, the host-side interface, addresses, labels,
- * named ports and options. Everything here only reads the request and the
+ * named ports, the workload and options; and the workload a pod name
+ * implies. Everything here only reads the request and the
  * system (if_nametoindex); the registry checks (conflicts) and the changes
  * are core/endpoint.c's. Every message names the field it is about.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -232,6 +234,177 @@ static int endpoint_addr_unicast(const struct bw_ep_addr *a)
 }
 
 
+/* ---- workloads ------------------------------------------------------------ */
+
+/* Kubernetes' rand.String alphabet: no vowels, no 0, 1 or 3. */
+static const char endpoint_wl_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+/* s[0..n) are all characters Kubernetes' random names use. */
+static int endpoint_wl_random(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || !strchr(endpoint_wl_alphabet, s[i]))
+			return 0;
+	return 1;
+}
+
+static int endpoint_wl_set(struct bw_ep_workload *out, const char *kind,
+			   const char *name, size_t namelen)
+{
+	if (namelen == 0 || namelen >= sizeof(out->name))
+		return 0;
+	snprintf(out->kind, sizeof(out->kind), "%s", kind);
+	memcpy(out->name, name, namelen);
+	out->name[namelen] = '\0';
+	return 1;
+}
+
+int bw_endpoint_workload_derive(const char *pod, struct bw_ep_workload *out)
+{
+	const char *last, *prev, *seg;
+	size_t seglen, hlen, i;
+	int letter = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!pod)
+		return 0;
+	last = strrchr(pod, '-');
+	if (!last || last == pod || !last[1])
+		return 0;
+	seg = last + 1;
+	seglen = strlen(seg);
+	/* NAME-<pod-template-hash>-<5 random>: a Deployment's ReplicaSet's pod */
+	if (seglen == 5 && endpoint_wl_random(seg, 5)) {
+		for (prev = last - 1; prev > pod && *prev != '-'; prev--)
+			;
+		hlen = (size_t)(last - prev - 1);
+		if (prev > pod && *prev == '-' && hlen >= 5 && hlen <= 10 &&
+		    endpoint_wl_random(prev + 1, hlen)) {
+			for (i = 0; i < hlen; i++)
+				if (isalpha((unsigned char)prev[1 + i]))
+					letter = 1;
+			/* all digits: as likely a CronJob's Job (NAME-<minute>) */
+			if (letter)
+				return endpoint_wl_set(out, "Deployment", pod,
+						       (size_t)(prev - pod));
+		}
+		/* NAME-<5 random>: DaemonSet, ReplicaSet, Job... ambiguous */
+		return 0;
+	}
+	/* NAME-<ordinal>: a StatefulSet's pod */
+	if (seglen > 9 || (seg[0] == '0' && seglen > 1))
+		return 0;
+	for (i = 0; i < seglen; i++)
+		if (seg[i] < '0' || seg[i] > '9')
+			return 0;
+	return endpoint_wl_set(out, "StatefulSet", pod, (size_t)(last - pod));
+}
+
+int bw_endpoint_workload_parse(const char *s, struct bw_ep_workload *out,
+			       char *err, size_t errlen)
+{
+	static const char *const known[] = {
+		"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+		"ReplicationController", "Job", "CronJob", "Pod",
+	};
+	const char *slash = s ? strchr(s, '/') : NULL;
+	size_t klen, i;
+	char sub[384];
+
+	memset(out, 0, sizeof(*out));
+	if (!slash || slash == s || !slash[1]) {
+		endpoint_err(err, errlen, "\"%s\" is not KIND/NAME (e.g. Deployment/web)",
+			     s ? s : "");
+		return -EINVAL;
+	}
+	klen = (size_t)(slash - s);
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strlen(known[i]) == klen && strncasecmp(s, known[i], klen) == 0) {
+			snprintf(out->kind, sizeof(out->kind), "%s", known[i]);
+			break;
+		}
+	}
+	if (i == sizeof(known) / sizeof(known[0])) {
+		int ok = klen < sizeof(out->kind) && s[0] >= 'A' && s[0] <= 'Z';
+
+		for (size_t j = 1; ok && j < klen; j++)
+			ok = isalnum((unsigned char)s[j]) && (unsigned char)s[j] < 0x80;
+		if (!ok) {
+			endpoint_err(err, errlen,
+				     "kind \"%.*s\" is not a Kubernetes kind (Deployment, "
+				     "StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, or "
+				     "a CamelCase custom kind)", (int)(klen < 80 ? klen : 80), s);
+			return -EINVAL;
+		}
+		memcpy(out->kind, s, klen);
+		out->kind[klen] = '\0';
+	}
+	if (strlen(slash + 1) >= sizeof(out->name) ||
+	    bw_k8s_dns_subdomain_valid(slash + 1, sub, sizeof(sub)) < 0) {
+		if (strlen(slash + 1) >= sizeof(out->name))
+			snprintf(sub, sizeof(sub), "longer than %zu characters",
+				 sizeof(out->name) - 1);
+		endpoint_err(err, errlen, "name: %s", sub);
+		return -EINVAL;
+	}
+	snprintf(out->name, sizeof(out->name), "%s", slash + 1);
+	return 0;
+}
+
+int bw_ep_spec_parse_workload(const json_t *spec, struct bw_ep_workload *wl,
+			      int *set, char *err, size_t errlen)
+{
+	const json_t *w = json_object_get(spec, "workload");
+	char text[BW_EP_WORKLOAD_KIND_MAX + BW_EP_WORKLOAD_NAME_MAX + 2];
+	char sub[512];
+	const char *s;
+
+	memset(wl, 0, sizeof(*wl));
+	*set = -1;
+	if (!w)
+		return 0;
+	*set = 0;
+	if (json_is_null(w) || (json_is_string(w) && !*json_string_value(w)))
+		return 0;
+	if (json_is_string(w)) {
+		s = json_string_value(w);
+	} else if (json_is_object(w)) {
+		const char *k = json_string_value(json_object_get(w, "kind"));
+		const char *n = json_string_value(json_object_get(w, "name"));
+		const char *key;
+		json_t *v;
+
+		json_object_foreach((json_t *)w, key, v) {
+			if (strcmp(key, "kind") != 0 && strcmp(key, "name") != 0) {
+				endpoint_err(err, errlen, "workload: unknown field \"%s\"", key);
+				return -EINVAL;
+			}
+		}
+		if (!k || !n) {
+			endpoint_err(err, errlen,
+				     "workload: \"kind\" and \"name\" are both needed (strings)");
+			return -EINVAL;
+		}
+		if (strlen(k) + strlen(n) + 2 > sizeof(text) || strchr(k, '/')) {
+			endpoint_err(err, errlen, "workload: kind \"%.80s\" is not a Kubernetes kind",
+				     k);
+			return -EINVAL;
+		}
+		snprintf(text, sizeof(text), "%s/%s", k, n);
+		s = text;
+	} else {
+		endpoint_err(err, errlen,
+			     "workload: must be \"KIND/NAME\" or {\"kind\", \"name\"} (or null)");
+		return -EINVAL;
+	}
+	if (bw_endpoint_workload_parse(s, wl, sub, sizeof(sub)) < 0) {
+		endpoint_err(err, errlen, "workload: %s", sub);
+		return -EINVAL;
+	}
+	*set = 1;
+	return 0;
+}
+
 int bw_ep_spec_check_fields(const json_t *spec, const char *const *allowed,
 				 char *err, size_t errlen)
 {
@@ -277,7 +450,7 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 {
 	static const char *const fields[] = {
 		"namespace", "pod", "host_ifname", "ips", "labels", "named_ports",
-		"audit", NULL,
+		"audit", "workload", NULL,
 	};
 	const json_t *ips, *ports;
 	char sub[384];
@@ -393,7 +566,8 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 			s->nports++;
 		}
 	}
-	if ((rc = bw_ep_spec_parse_audit(spec, &s->audit, err, errlen)) < 0)
+	if ((rc = bw_ep_spec_parse_audit(spec, &s->audit, err, errlen)) < 0 ||
+	    (rc = bw_ep_spec_parse_workload(spec, &s->wl, &s->workload, err, errlen)) < 0)
 		return rc;
 	s->has_labels = json_object_get(spec, "labels") != NULL;
 	return bw_ep_spec_parse_labels(json_object_get(spec, "labels"), "labels", 0,

@@ -559,6 +559,10 @@ flow_fill_side(struct bw_flow_endpoint *side, const char **labelbuf,
 		side->id = ep_id;
 		side->ns = peer.ns;
 		side->pod_name = peer.pod;
+		if (peer.workload_name != NULL && *peer.workload_name != '\0') {
+			side->workload_name = peer.workload_name;
+			side->workload_kind = peer.workload_kind;
+		}
 		if (side->identity == 0)
 			side->identity = peer.identity;
 		if (ifname != NULL)
@@ -665,7 +669,9 @@ bw_flow_handle_event(const void *data, size_t len)
 		break;
 	case 1:
 	case 58:
+		/* the datapath puts the code in dport (bpf/bw_datapath.h) */
 		f.icmp_type = ev->icmp_type;
+		f.icmp_code = (uint8_t)ntohs(ev->dport);
 		break;
 	}
 

@@ -5,11 +5,11 @@
  *
  * The pipeline reads the datapath's ring buffer (bw_events) on the event
  * loop, decodes each struct bw_event, enriches it (endpoint, namespace,
- * pod, labels, identity names, the policy behind a verdict), stamps it with
- * wall-clock time, a UUID and the node name, stores it in the in-memory flow
- * ring (flows.capacity records) and hands it to every subscriber: `observe`
- * streams (core/flowapi.c), modules (bw_core_api.flow_subscribe), and
- * later the flow store and Lua.
+ * pod, workload, labels, identity names, the policy behind a verdict),
+ * stamps it with wall-clock time, a UUID and the node name, stores it in
+ * the in-memory flow ring (flows.capacity records) and hands it to every
+ * subscriber: `observe` streams (core/flowapi.c), modules
+ * (bw_core_api.flow_subscribe), and later the flow store and Lua.
  *
  * Everything here runs on the loop thread.
  */
@@ -59,6 +59,9 @@ struct bw_flow_peer {
 	const char **labels;
 	size_t n_labels;
 	size_t labels_cap;
+	/* The pod's workload (Hubble's Workload), NULL when unknown. */
+	const char *workload_name;
+	const char *workload_kind;
 };
 
 /*

@@ -51,6 +51,7 @@ static int
 flowenrich_endpoint(uint32_t ep_id, struct bw_flow_peer *out)
 {
 	const struct bw_endpoint *ep = bw_endpoint_find_by_id(ep_id);
+	const struct bw_ep_workload *wl;
 	const struct bw_labelset *ls;
 
 	if (ep == NULL)
@@ -60,6 +61,11 @@ flowenrich_endpoint(uint32_t ep_id, struct bw_flow_peer *out)
 	out->ns = bw_endpoint_ns(ep);
 	out->pod = bw_endpoint_pod(ep);
 	out->ifname = bw_endpoint_ifname(ep);
+	wl = bw_endpoint_workload(ep, NULL);
+	if (wl != NULL) {
+		out->workload_name = wl->name;
+		out->workload_kind = wl->kind;
+	}
 	/* Hubble shows the identity's labels (security-relevant ones) */
 	ls = bw_identity_labels(out->identity);
 	if (ls == NULL)

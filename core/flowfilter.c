@@ -4,7 +4,7 @@
  * `observe` flag -> FlowFilter builder.
  *
  * A filter is parsed once into typed value lists (CIDRs, namespace/pod
- * prefixes, label selectors, numbers) so that matching a flow costs no
+ * prefixes, label selectors, workloads, numbers) so that matching a flow costs no
  * allocation. Matching follows pkg/hubble/filters: every populated field
  * must match, any value of a field matches.
  *
@@ -53,6 +53,11 @@ struct ff_selector {
 	size_t n_reqs;
 };
 
+struct ff_workload {
+	char *name; /* NULL: any name */
+	char *kind; /* NULL: any kind */
+};
+
 struct ff_event_type {
 	uint32_t type;
 	uint32_t sub_type;
@@ -68,6 +73,8 @@ struct bw_flowfilter {
 	size_t n_src_label, n_dst_label;
 	uint32_t *src_identity, *dst_identity;
 	size_t n_src_identity, n_dst_identity;
+	struct ff_workload *src_wl, *dst_wl;
+	size_t n_src_wl, n_dst_wl;
 	uint32_t *src_port, *dst_port;
 	size_t n_src_port, n_dst_port;
 	int *verdict;
@@ -325,6 +332,70 @@ ff_pod_match(const struct ff_pod *p, const struct bw_flow_endpoint *ep)
 	return strncmp(pod, p->prefix, strlen(p->prefix)) == 0;
 }
 
+/* ---- workloads ------------------------------------------------------------ */
+
+/*
+ * hubble's parseWorkload(): "NAME", or "KIND/NAME" split at the first '/'
+ * ("Deployment/" = any Deployment). Empty parts stay NULL (any).
+ */
+static int
+ff_parse_workload_text(const char *s, struct ff_workload *w)
+{
+	const char *slash = strchr(s, '/');
+
+	if (*s == '\0' || strcmp(s, "/") == 0)
+		return -EINVAL;
+	if (slash == NULL) {
+		w->name = strdup(s);
+		return w->name != NULL ? 0 : -ENOMEM;
+	}
+	if (slash > s && (w->kind = strndup(s, (size_t)(slash - s))) == NULL)
+		return -ENOMEM;
+	if (slash[1] != '\0' && (w->name = strdup(slash + 1)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* A Workload object {"name", "kind"} (either may be absent or ""). */
+static int
+ff_parse_workload_obj(const json_t *v, struct ff_workload *w)
+{
+	const char *k;
+	json_t *x;
+
+	json_object_foreach((json_t *)v, k, x) {
+		char **dst;
+
+		if (strcmp(k, "name") == 0)
+			dst = &w->name;
+		else if (strcmp(k, "kind") == 0)
+			dst = &w->kind;
+		else
+			return -EINVAL;
+		if (json_is_null(x))
+			continue;
+		if (!json_is_string(x))
+			return -EINVAL;
+		if (*json_string_value(x) != '\0' &&
+		    (*dst = strdup(json_string_value(x))) == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* pkg/hubble/filters/workload.go: any workload of the side, name and kind
+ * compared exactly when the filter sets them. */
+static int
+ff_workload_match(const struct ff_workload *w, const struct bw_flow_endpoint *ep)
+{
+	if (ep->workload_name == NULL || *ep->workload_name == '\0')
+		return 0;
+	if (w->name != NULL && strcmp(w->name, ep->workload_name) != 0)
+		return 0;
+	return w->kind == NULL ||
+	       (ep->workload_kind != NULL && strcmp(w->kind, ep->workload_kind) == 0);
+}
+
 /* ---- label selectors (Kubernetes syntax, Cilium source prefixes) ---------- */
 
 static void
@@ -579,6 +650,16 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 	free(ff->dst_label);
 	free(ff->src_identity);
 	free(ff->dst_identity);
+	for (size_t i = 0; i < ff->n_src_wl; i++) {
+		free(ff->src_wl[i].name);
+		free(ff->src_wl[i].kind);
+	}
+	for (size_t i = 0; i < ff->n_dst_wl; i++) {
+		free(ff->dst_wl[i].name);
+		free(ff->dst_wl[i].kind);
+	}
+	free(ff->src_wl);
+	free(ff->dst_wl);
 	free(ff->src_port);
 	free(ff->dst_port);
 	free(ff->verdict);
@@ -676,6 +757,18 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		id = src ? FF_PUSH(ff->src_identity, ff->n_src_identity)
 			 : FF_PUSH(ff->dst_identity, ff->n_dst_identity);
 		*id = u;
+	} else if (strcmp(key, "source_workload") == 0 ||
+		   strcmp(key, "destination_workload") == 0) {
+		struct ff_workload *w;
+
+		w = src ? FF_PUSH(ff->src_wl, ff->n_src_wl)
+			: FF_PUSH(ff->dst_wl, ff->n_dst_wl);
+		rc = json_is_object(v) ? ff_parse_workload_obj(v, w)
+		     : s != NULL ? ff_parse_workload_text(s, w) : -EINVAL;
+		if (rc == -EINVAL)
+			ff_err(err, errlen, "%s: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"", key);
+		if (rc < 0)
+			return rc;
 	} else if (strcmp(key, "source_port") == 0 ||
 		   strcmp(key, "destination_port") == 0) {
 		uint32_t *port;
@@ -909,6 +1002,18 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 	if (ff->n_dst_identity &&
 	    !ff_u32_in(ff->dst_identity, ff->n_dst_identity, f->destination.identity))
 		return 0;
+	if (ff->n_src_wl) {
+		for (ok = 0, i = 0; i < ff->n_src_wl && !ok; i++)
+			ok = ff_workload_match(&ff->src_wl[i], &f->source);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_dst_wl) {
+		for (ok = 0, i = 0; i < ff->n_dst_wl && !ok; i++)
+			ok = ff_workload_match(&ff->dst_wl[i], &f->destination);
+		if (!ok)
+			return 0;
+	}
 	if (ff->n_src_port &&
 	    (!ff_has_ports(f) || !ff_u32_in(ff->src_port, ff->n_src_port, f->src_port)))
 		return 0;
@@ -1071,6 +1176,8 @@ bw_flowfilters_match(const struct bw_flowfilters *fs, const struct bw_flow *f)
 #define FB_PORT_SIDE (1u << 9)
 #define FB_NS (1u << 10)
 #define FB_NS_SIDE (1u << 11)
+#define FB_WL (1u << 12)
+#define FB_WL_SIDE (1u << 13)
 
 enum fb_side { FB_BOTH, FB_EITHER };
 
@@ -1099,6 +1206,9 @@ static const struct {
 	{"port", "source_port", "destination_port", FB_EITHER, FB_PORT, FB_PORT_SIDE},
 	{"from-port", "source_port", NULL, FB_BOTH, FB_PORT_SIDE, FB_PORT},
 	{"to-port", "destination_port", NULL, FB_BOTH, FB_PORT_SIDE, FB_PORT},
+	{"workload", "source_workload", "destination_workload", FB_EITHER, FB_WL, FB_WL_SIDE},
+	{"from-workload", "source_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
+	{"to-workload", "destination_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
 	{"verdict", "verdict", NULL, FB_BOTH, 0, 0},
 	{"type", "event_type", NULL, FB_BOTH, 0, 0},
 	{"protocol", "protocol", NULL, FB_BOTH, 0, 0},
@@ -1204,6 +1314,25 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 			return NULL;
 		}
 		return json_integer(n);
+	}
+	if (strcmp(field, "source_workload") == 0 ||
+	    strcmp(field, "destination_workload") == 0) {
+		struct ff_workload w = { NULL, NULL };
+		json_t *o = NULL;
+
+		/* a Workload message, as hubble sends it: {"name", "kind"} */
+		if (ff_parse_workload_text(v, &w) == 0)
+			o = json_object();
+		if (o != NULL && w.name != NULL)
+			json_object_set_new(o, "name", json_string(w.name));
+		if (o != NULL && w.kind != NULL)
+			json_object_set_new(o, "kind", json_string(w.kind));
+		free(w.name);
+		free(w.kind);
+		if (o == NULL)
+			ff_err(err, errlen, "--%s: '%s' is not [KIND/]NAME (e.g. web, Deployment/web, Deployment/)",
+			       flag, v);
+		return o;
 	}
 	if (strcmp(field, "source_port") == 0 || strcmp(field, "destination_port") == 0) {
 		if (ff_parse_u32(v, 65535, &u) < 0) {

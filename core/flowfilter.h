@@ -66,9 +66,9 @@ void bw_flowfilters_clear(struct bw_flowfilters *fs);
  * Each of whitelist and blacklist is built like hubble's filterTracker: a
  * "left" and a "right" filter. Flags naming one side (--from-pod,
  * --verdict, ...) go into both; either-side flags (--pod, --ip, --label,
- * --namespace, --identity, --port) put the source form into left and the
- * destination form into right, giving {source=x, ...} OR {destination=x,
- * ...}. Identical left and right collapse into one filter.
+ * --namespace, --identity, --port, --workload) put the source form into
+ * left and the destination form into right, giving {source=x, ...} OR
+ * {destination=x, ...}. Identical left and right collapse into one filter.
  */
 struct bw_flowfilter_builder {
 	json_t *allow[2]; /* left, right */

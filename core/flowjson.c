@@ -161,6 +161,64 @@ bw_flowjson_icmp6_name(unsigned type)
 	return NULL;
 }
 
+/*
+ * Code names as gopacket's ICMPv4TypeCode/ICMPv6TypeCode.String() print
+ * them (Hubble's Summary): NULL table = the type has no codes.
+ */
+static const char *const flowjson_icmp4_unreach[] = {
+	"Net", "Host", "Protocol", "Port", "FragmentationNeeded",
+	"SourceRoutingFailed", "NetUnknown", "HostUnknown", "SourceIsolated",
+	"NetAdminProhibited", "HostAdminProhibited", "NetTOS", "HostTOS",
+	"CommAdminProhibited", "HostPrecedence", "PrecedenceCutoff",
+};
+static const char *const flowjson_icmp4_redirect[] = {
+	"Net", "Host", "TOS+Net", "TOS+Host",
+};
+static const char *const flowjson_icmp4_time[] = {
+	"TTLExceeded", "FragmentReassemblyTimeExceeded",
+};
+static const char *const flowjson_icmp4_param[] = {
+	"PointerIndicatesError", "MissingOption", "BadLength",
+};
+static const char *const flowjson_icmp6_unreach[] = {
+	"NoRouteToDst", "AdminProhibited", "BeyondScopeOfSrc",
+	"AddressUnreachable", "PortUnreachable", "SrcAddressFailedPolicy",
+	"RejectRouteToDst",
+};
+static const char *const flowjson_icmp6_time[] = {
+	"HopLimitExceeded", "FragmentReassemblyTimeExceeded",
+};
+static const char *const flowjson_icmp6_param[] = {
+	"ErroneousHeaderField", "UnrecognizedNextHeader", "UnrecognizedIPv6Option",
+};
+
+/* *has_codes: whether the type has a code table; the name or NULL. */
+static const char *
+flowjson_icmp_code_name(int v6, unsigned type, unsigned code, int *has_codes)
+{
+	const char *const *t = NULL;
+	size_t n = 0;
+
+#define FJ_T(a) (t = (a), n = FLOWJSON_N(a))
+	if (!v6) {
+		switch (type) {
+		case 3: FJ_T(flowjson_icmp4_unreach); break;
+		case 5: FJ_T(flowjson_icmp4_redirect); break;
+		case 11: FJ_T(flowjson_icmp4_time); break;
+		case 12: FJ_T(flowjson_icmp4_param); break;
+		}
+	} else {
+		switch (type) {
+		case 1: FJ_T(flowjson_icmp6_unreach); break;
+		case 3: FJ_T(flowjson_icmp6_time); break;
+		case 4: FJ_T(flowjson_icmp6_param); break;
+		}
+	}
+#undef FJ_T
+	*has_codes = t != NULL;
+	return t != NULL && code < n ? t[code] : NULL;
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 void
@@ -254,7 +312,8 @@ bw_flowjson_summary(const struct bw_flow *f, char *buf, size_t len)
 		{BW_FLOW_TCP_FIN, "FIN"}, {BW_FLOW_TCP_PSH, "PSH"}, {BW_FLOW_TCP_URG, "URG"},
 		{BW_FLOW_TCP_ECE, "ECE"}, {BW_FLOW_TCP_CWR, "CWR"},
 	};
-	const char *name;
+	const char *name, *code;
+	int has_codes, v6;
 	size_t n;
 
 	if (len == 0)
@@ -278,20 +337,28 @@ bw_flowjson_summary(const struct bw_flow *f, char *buf, size_t len)
 		snprintf(buf, len, "SCTP");
 		break;
 	case 1:
-		name = bw_flowjson_icmp4_name(f->icmp_type);
-		if (name != NULL)
-			snprintf(buf, len, "ICMPv4 %s", name);
-		else
-			snprintf(buf, len, "ICMPv4 %u(%u)", f->icmp_type,
-				 f->icmp_code);
-		break;
 	case 58:
-		name = bw_flowjson_icmp6_name(f->icmp_type);
-		if (name != NULL)
-			snprintf(buf, len, "ICMPv6 %s", name);
-		else
-			snprintf(buf, len, "ICMPv6 %u(%u)", f->icmp_type,
+		/* gopacket's TypeCode.String(): "EchoRequest",
+		 * "DestinationUnreachable(Port)", "EchoRequest(Code: 1)",
+		 * "42(0)" for an unknown type */
+		v6 = f->protocol == 58;
+		name = v6 ? bw_flowjson_icmp6_name(f->icmp_type)
+			  : bw_flowjson_icmp4_name(f->icmp_type);
+		code = flowjson_icmp_code_name(v6, f->icmp_type, f->icmp_code,
+					       &has_codes);
+		n = (size_t)snprintf(buf, len, "ICMPv%c ", v6 ? '6' : '4');
+		if (n >= len)
+			break;
+		if (name == NULL)
+			snprintf(buf + n, len - n, "%u(%u)", f->icmp_type,
 				 f->icmp_code);
+		else if (code != NULL)
+			snprintf(buf + n, len - n, "%s(%s)", name, code);
+		else if (has_codes || f->icmp_code != 0)
+			snprintf(buf + n, len - n, "%s(Code: %u)", name,
+				 f->icmp_code);
+		else
+			snprintf(buf + n, len - n, "%s", name);
 		break;
 	default:
 		if (f->ip_version != 0)

@@ -22,6 +22,7 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += core/policydoc.c core/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath.c core/datapath.h \
+	core/tcattach.c core/tcattach.h \
 	core/dropreason.c core/dropreason.h
 libbwcore_la_SOURCES += \
 	core/policy.c core/policy.h core/policy_int.h core/policy_api.c \

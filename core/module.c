@@ -13,13 +13,17 @@
  * A module refused at load, or whose init()/start() fails, is kept in the
  * instance list with its reason (GET /v1/modules shows it) and the daemon
  * carries on, unless the instance's section says "required = true".
- * Config errors in a module's section are config errors, and always fatal.
+ * Config errors in a module's section are config errors, and always fatal:
+ * those of its key table and those its check() hook (ABI 1.1) finds in the
+ * filled config struct, which runs for bulwarkd -n, before init() and on
+ * SIGHUP before any instance reloads.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,9 +39,21 @@
 #include "module.h"
 #include "registry.h"
 
-/* The descriptor size ABI 1.0 defines: anything shorter is refused. */
-#define BW_MODULE_DESC_SIZE_1_0 \
-	(offsetof(struct bw_module, fini) + sizeof(void (*)(bw_module_ctx *)))
+/*
+ * The descriptor size ABI 1.0 defines (up to and including fini):
+ * anything shorter is refused. Later minors append members (1.1: check);
+ * they are read only from a descriptor whose size covers them, so modules
+ * of every older minor keep loading.
+ */
+#define BW_MODULE_DESC_SIZE_1_0 offsetof(struct bw_module, check)
+_Static_assert(BW_MODULE_DESC_SIZE_1_0 ==
+	       offsetof(struct bw_module, fini) + sizeof(void (*)(bw_module_ctx *)),
+	       "struct bw_module: check must follow fini directly");
+
+/* True when a descriptor of size bytes holds member (a later minor's). */
+#define BW_MODULE_DESC_HAS(size, member) \
+	((size) >= offsetof(struct bw_module, member) + \
+		   sizeof(((struct bw_module *)0)->member))
 
 /* The three leading uint32_t fields every ABI has. */
 #define BW_MODULE_DESC_HEAD (3 * sizeof(uint32_t))
@@ -210,6 +226,7 @@ mod_open(const char *file, struct bw_loaded_module **out, char *msg,
 	const struct bw_module *desc;
 	struct bw_loaded_module *m, *other;
 	struct stat st;
+	size_t symsize;
 	void *dl;
 	int rc;
 
@@ -240,7 +257,8 @@ mod_open(const char *file, struct bw_loaded_module **out, char *msg,
 		dlclose(dl);
 		return -ENOEXEC;
 	}
-	rc = mod_check_desc(file, desc, mod_symbol_size(desc), msg, msglen);
+	symsize = mod_symbol_size(desc);
+	rc = mod_check_desc(file, desc, symsize, msg, msglen);
 	if (rc < 0) {
 		dlclose(dl);
 		return rc;
@@ -261,6 +279,10 @@ mod_open(const char *file, struct bw_loaded_module **out, char *msg,
 	}
 	m->dl = dl;
 	m->desc = desc;
+	/* An older minor's descriptor ends before check: do not read it. */
+	if (BW_MODULE_DESC_HAS(desc->size, check) &&
+	    (symsize == 0 || BW_MODULE_DESC_HAS(symsize, check)))
+		m->check = desc->check;
 	m->next = ml.mods;
 	ml.mods = m;
 	*out = m;
@@ -316,6 +338,70 @@ mod_inst_new(const char *spec, const char *module_dir)
 		return NULL;
 	}
 	return c;
+}
+
+/*
+ * Where a check() error points: the entry that set key in sec (the last
+ * one, which is the one in force), else the section's header, else the
+ * config file. An entry or a section that only comes from -o is named by
+ * the option text ("-o SECTION.KEY=VALUE"), as the key-table errors do.
+ */
+static const char *
+mod_where(const struct bw_conf *cf, const struct bw_conf_section *sec,
+	  const char *key, char *buf, size_t len)
+{
+	const struct bw_conf_entry *e = NULL;
+	const char *file = cf->path;
+	int line = 0;
+
+	for (size_t i = 0; sec != NULL && key != NULL && i < sec->nentries; i++)
+		if (!strcmp(sec->entries[i].key, key))
+			e = &sec->entries[i];
+	if (e != NULL) {
+		file = e->file;
+		line = e->line;
+	} else if (sec != NULL) {
+		file = sec->file;
+		line = sec->line;
+	}
+	if (line > 0)
+		snprintf(buf, len, "%s:%d", file, line);
+	else
+		snprintf(buf, len, "%s", file);
+	return buf;
+}
+
+/*
+ * Run the module's check() (ABI 1.1) on a config struct its key table has
+ * filled from sec. Returns 0, or -EINVAL with the config error
+ * "WHERE: [instance] key: message" (or "WHERE: [instance]: message" for a
+ * problem of the whole section) in err.
+ */
+static int
+mod_run_check(const struct bw_module_ctx *c, const struct bw_conf *cf,
+	      const struct bw_conf_section *sec, const void *conf, char *err,
+	      size_t errlen)
+{
+	char msg[512], where[PATH_MAX + 64];
+	const char *key = NULL;
+	int rc;
+
+	if (c->mod == NULL || c->mod->check == NULL)
+		return 0;
+	msg[0] = '\0';
+	rc = c->mod->check(conf, msg, sizeof(msg), &key);
+	if (rc >= 0)
+		return 0;
+	msg[sizeof(msg) - 1] = '\0';
+	if (msg[0] == '\0')
+		snprintf(msg, sizeof(msg), "%s", strerror(-rc));
+	mod_where(cf, sec, key, where, sizeof(where));
+	if (key != NULL)
+		snprintf(err, errlen, "%s: [%s] %s: %s", where, c->instance, key,
+			 msg);
+	else
+		snprintf(err, errlen, "%s: [%s]: %s", where, c->instance, msg);
+	return -EINVAL;
 }
 
 static struct bw_module_ctx *
@@ -400,6 +486,13 @@ bw_modules_load(const struct bw_conf *cf, int check_only, char *err,
 		rc = bw_conf_apply_keys(mod_keys(c), c->conf, c->instance, sec,
 					err, errlen);
 		if (rc < 0) {
+			free(c->conf);
+			c->conf = NULL;
+			return rc;
+		}
+		/* A value check() refuses is a config error like the above. */
+		if ((rc = mod_run_check(c, cf, sec, c->conf, err, errlen)) < 0) {
+			bw_conf_free_keys(mod_keys(c), c->conf);
 			free(c->conf);
 			c->conf = NULL;
 			return rc;
@@ -585,7 +678,7 @@ bw_modules_reload(const struct bw_conf *newcf)
 	struct bw_module_ctx *c;
 	size_t n = 0, i;
 	void **next;
-	char err[512];
+	char err[PATH_MAX + 1024];
 	int rc = 0;
 
 	if (!mod_same_list(&newcf->daemon))
@@ -610,6 +703,10 @@ bw_modules_reload(const struct bw_conf *newcf)
 		}
 		rc = bw_conf_apply_keys(mod_keys(c), next[i], c->instance, sec,
 					err, sizeof(err));
+		if (rc == 0 &&
+		    (rc = mod_run_check(c, newcf, sec, next[i], err,
+					sizeof(err))) < 0)
+			bw_conf_free_keys(mod_keys(c), next[i]);
 		if (rc < 0) {
 			free(next[i]);
 			next[i] = NULL;

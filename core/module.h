@@ -40,6 +40,8 @@ struct bw_loaded_module {
 	char *file;                  /* <module_dir>/<module>.so */
 	void *dl;                    /* dlopen handle */
 	const struct bw_module *desc;
+	/* desc->check when the descriptor is long enough to hold it (1.1+) */
+	int (*check)(const void *conf, char *err, size_t errlen, const char **key);
 };
 
 /* One module instance: what a module's bw_module_ctx handle points at. */
@@ -62,13 +64,14 @@ struct bw_module_ctx {
 };
 
 /*
- * Load and check every instance of cf's daemon.modules and apply its
- * config section. A module refused for what it is (missing file, no
- * descriptor, another ABI, short descriptor, another signature, duplicate
- * name) is logged and kept as FAILED unless its section is required; bad
- * config values and duplicate instances are always fatal. Returns 0, or a
- * negative errno with the one-line reason in err. With check_only, nothing
- * is initialised (bulwarkd -n).
+ * Load and check every instance of cf's daemon.modules, apply its config
+ * section and run the module's check() on the result. A module refused
+ * for what it is (missing file, no descriptor, another ABI, short
+ * descriptor, another signature, duplicate name) is logged and kept as
+ * FAILED unless its section is required; bad config values (the key
+ * table's or check()'s) and duplicate instances are always fatal. Returns
+ * 0, or a negative errno with the one-line reason in err. With check_only,
+ * nothing is initialised (bulwarkd -n).
  */
 int bw_modules_load(const struct bw_conf *cf, int check_only, char *err,
 		    size_t errlen);
@@ -84,9 +87,9 @@ int bw_modules_init(struct event_base *base);
 int bw_modules_start(void);
 
 /*
- * Apply newcf's sections to fresh config structs and call reload(). A
- * config error leaves every instance as it was and returns -EINVAL
- * (logged). -ENOTSUP from a module, or a changed key the module cannot
+ * Apply newcf's sections to fresh config structs, check() them and call
+ * reload(). A config error (the key table's or check()'s) leaves every
+ * instance as it was and returns -EINVAL (logged). -ENOTSUP from a module, or a changed key the module cannot
  * take without a restart, is logged as needing a restart.
  */
 int bw_modules_reload(const struct bw_conf *newcf);

@@ -67,6 +67,8 @@ struct bw_pkt {
 	__u8 icmp_type;
 	__u8 flags; /* BW_PKT_* */
 	__u8 in_proto; /* ICMP error: inner protocol */
+	__u8 icmp_code;
+	__u8 pad0[3];
 	__u32 frag_id;
 	__u32 len;
 	/* ICMP error: the embedded (inner) tuple, CT form */

@@ -76,9 +76,10 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, const struct b
 		__builtin_memcpy(e->daddr, &p->daddr[12], 4);
 	}
 	if (p->flags & BW_PKT_ICMP) {
-		/* ICMP: sport = echo identifier, dport = type << 8 | code-less */
+		/* ICMP: sport = echo identifier, dport = the code (the type is in
+		 * icmp_type); a later fragment's code is unknown (0) */
 		e->sport = p->sport ? p->sport : p->dport;
-		e->dport = 0;
+		e->dport = bpf_htons((__u16)p->icmp_code);
 	} else {
 		e->sport = p->sport;
 		e->dport = p->dport;

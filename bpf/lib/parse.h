@@ -114,6 +114,7 @@ static __always_inline int bw_parse_l4(struct __sk_buff *skb, __u32 off, struct 
 			return -BW_DROP_CT_INVALID_HDR;
 		p->flags |= BW_PKT_ICMP;
 		p->icmp_type = b[0];
+		p->icmp_code = b[1];
 		p->pol_port = bpf_htons((__u16)b[0] << 8);
 		if (!is_v6) {
 			switch (b[0]) {

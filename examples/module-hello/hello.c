@@ -80,7 +80,8 @@ hello_init(bw_module_ctx *ctx, const struct bw_core_api *core, void *conf)
 {
 	const struct hello_conf *c = conf;
 
-	/* Members added after ABI 1.0 must be checked before use. */
+	/* Check a table member before use: one added after ABI 1.0 may be
+	 * missing (conf is 1.0's, so this is only the habit). */
 	if (!BW_API_HAS(core, conf))
 		return -ENOTSUP;
 	api = core;

@@ -110,7 +110,11 @@ struct bw_flow_endpoint {
 	/* Labels, sorted, each "source:key=value" ("source:key" when empty). */
 	const char *const *labels;
 	uint32_t n_labels;
-	/* Workload derived from the pod name (e.g. Deployment), or NULL. */
+	/*
+	 * The pod's workload (Hubble's workloads[0]: name, kind such as
+	 * "Deployment"): given with the endpoint (`endpoint add --workload`)
+	 * or derived from the pod name; both NULL when unknown.
+	 */
 	const char *workload_name;
 	const char *workload_kind;
 };
@@ -150,7 +154,7 @@ struct bw_flow {
 	/* L4 */
 	uint8_t protocol;        /* IPPROTO_* (6 TCP, 17 UDP, 132 SCTP, 1 ICMP, 58 ICMPv6) */
 	uint8_t tcp_flags;       /* BW_FLOW_TCP_* of this packet */
-	uint8_t icmp_type;
+	uint8_t icmp_type;       /* ICMP/ICMPv6 type and code */
 	uint8_t icmp_code;
 	uint16_t src_port;       /* host order; 0 when none */
 	uint16_t dst_port;

@@ -29,6 +29,23 @@
  *  - BW_MODULE_ABI_MAJOR changes only when something is removed or changes
  *    meaning; the daemon refuses a module of another major, or of a newer
  *    minor than its own.
+ *  - BW_MODULE_ABI_MINOR grows by one whenever a minor adds a member; the
+ *    daemon still loads modules of every older minor of its major (their
+ *    descriptor is shorter: the core reads a struct bw_module member only
+ *    when the module's descriptor size covers it).
+ *
+ * What each minor added:
+ *  1.0  the first published ABI: struct bw_module up to and including fini;
+ *       struct bw_core_api up to and including map_usage (the flow, metrics
+ *       and read-only view members, flow_subscribe .. map_usage, and conf,
+ *       were appended while 1.0 was being written, before any daemon was
+ *       released, so every 1.x daemon has them; checking them with
+ *       BW_API_HAS stays harmless); struct bw_policy_format,
+ *       struct bw_identity_allocator and struct bw_node_stats as below.
+ *  1.1  bw_module.check (a config check run before init, also by
+ *       bulwarkd -n and on SIGHUP). BW_MODULE_DEFINE marks every module
+ *       built against this header 1.1, which a 1.0 daemon refuses (newer
+ *       minor), so a module never runs without its check being honoured.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -45,7 +62,7 @@ extern "C" {
 #endif
 
 #define BW_MODULE_ABI_MAJOR 1
-#define BW_MODULE_ABI_MINOR 0
+#define BW_MODULE_ABI_MINOR 1 /* see "What each minor added" above */
 
 /* The one symbol a module exports. */
 #define BW_MODULE_SYMBOL "bw_module_desc"
@@ -323,6 +340,11 @@ struct bw_core_api {
 	int (*map_usage)(void (*cb)(const char *map_name, uint64_t entries,
 				    uint64_t max_entries, void *arg),
 			 void *arg);
+
+	/*
+	 * ABI 1.0 ends here. Members of later minors are appended below this
+	 * line, each marked with its minor; test them with BW_API_HAS().
+	 */
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */
@@ -365,10 +387,11 @@ struct bw_module {
 
 	/*
 	 * Lifecycle, each optional but init:
-	 *   init    config parsed; register routes, formats, allocators. A
-	 *           negative errno disables the instance (fatal if required);
-	 *           the core then drops what it registered and does not call
-	 *           fini, so clean up before returning the error.
+	 *   init    config parsed and passed check (below); register routes,
+	 *           formats, allocators. A negative errno disables the
+	 *           instance (fatal if required); the core then drops what it
+	 *           registered and does not call fini, so clean up before
+	 *           returning the error.
 	 *   start   every instance is initialised; the loop is about to run.
 	 *   reload  SIGHUP with the instance's new config; return -ENOTSUP for
 	 *           "cannot change without restart" (the core says so).
@@ -380,6 +403,27 @@ struct bw_module {
 	int (*reload)(bw_module_ctx *ctx, const void *new_conf);
 	void (*stop)(bw_module_ctx *ctx);
 	void (*fini)(bw_module_ctx *ctx);
+
+	/* ---- ABI 1.1 ---- */
+
+	/*
+	 * Optional: check a config's values beyond what the key table can say
+	 * (JSON in a string, paths, keys that must agree with each other). The
+	 * core calls it once the key table has been applied to a section:
+	 * for bulwarkd -n, at start before init(), and on SIGHUP with the new
+	 * config before anything is reloaded. It must only look at conf (no
+	 * core API, no I/O, no side effects) and may be called more than once.
+	 * Return 0, or a negative errno with a one-line message in err and
+	 * *key set to the offending key's name (a string that stays valid,
+	 * e.g. from the key table; NULL for a problem of the whole section).
+	 * The core turns it into a config error naming the file and line
+	 * where the key was set, the section and the key:
+	 *   /etc/bulwark/bulwark.conf:12: [flowlog] field_mask: 'sorce': Flow has no field 'sorce'
+	 * which, like a bad value in the key table, stops a start, fails
+	 * bulwarkd -n and refuses a reload as a whole (the running config is
+	 * kept).
+	 */
+	int (*check)(const void *conf, char *err, size_t errlen, const char **key);
 };
 
 #if defined(__GNUC__)

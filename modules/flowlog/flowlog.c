@@ -13,6 +13,11 @@
  * never waits for the disk. Only live flows are written, never the flow
  * ring's history, so a restart neither loses nor repeats lines.
  *
+ * The filters and the field mask are checked by the module's check() hook
+ * (one function shared with init and reload), so a bad one is a config
+ * error naming the file, line and key: `bulwarkd -n` and a start refuse
+ * it, and SIGHUP keeps the running configuration.
+ *
  * Filters, the field mask, the rotation limits and the queue size change
  * on SIGHUP; the path needs a restart. Lines dropped because the queue was
  * full are logged (once per second at most) and counted in
@@ -100,32 +105,31 @@ static struct flowlog *flowlog_all;
 /* ---- config ----------------------------------------------------------------- */
 
 /*
- * One filter list key: text -> parsed filters. Errors name the key and the
- * filter: "allowlist: filter 2: unsupported FlowFilter field 'verdct'".
+ * One filter list key: text -> parsed filters. The message names the
+ * filter ("filter 2: unsupported FlowFilter field 'verdct'"); the caller
+ * names the key.
  */
 static int
-flowlog_parse_list(struct flowlog *fl, const char *key, const char *text,
-		   struct bw_flowfilter ***out, size_t *n)
+flowlog_parse_list(const char *text, struct bw_flowfilter ***out, size_t *n,
+		   char *err, size_t errlen)
 {
-	char err[512];
+	char msg[512];
 	json_t *list, *v;
 	size_t i;
 
 	*out = NULL;
 	*n = 0;
-	if ((list = flowlog_filters_text(text, err, sizeof(err))) == NULL) {
-		flowlog_log(fl, BW_LOG_ERR, "[%s] %s: %s", fl->instance, key, err);
+	if ((list = flowlog_filters_text(text, err, errlen)) == NULL)
 		return -EINVAL;
-	}
 	if (json_array_size(list) > 0 &&
 	    (*out = calloc(json_array_size(list), sizeof(**out))) == NULL) {
 		json_decref(list);
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	json_array_foreach(list, i, v) {
-		if (bw_flowfilter_parse(v, &(*out)[i], err, sizeof(err)) < 0) {
-			flowlog_log(fl, BW_LOG_ERR, "[%s] %s: filter %zu: %s",
-				    fl->instance, key, i + 1, err);
+		if (bw_flowfilter_parse(v, &(*out)[i], msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "filter %zu: %s", i + 1, msg);
 			while (i-- > 0)
 				bw_flowfilter_free((*out)[i]);
 			free(*out);
@@ -139,30 +143,75 @@ flowlog_parse_list(struct flowlog *fl, const char *key, const char *text,
 	return 0;
 }
 
-/* Parse the keys that are more than numbers; errors name the key. */
+/*
+ * The one check of the keys that are more than numbers (path, allowlist,
+ * denylist, field_mask), shared by check(), init() and reload(): parse
+ * them into fs and mask, or only check them when fs is NULL. Returns 0, or
+ * a negative errno with the message in err and the key's name in *key.
+ */
+static int
+flowlog_conf_parse(const struct flowlog_conf *c, struct bw_flowfilters *fs,
+		   struct flowlog_mask **mask, char *err, size_t errlen,
+		   const char **key)
+{
+	struct bw_flowfilters tmp_fs;
+	struct flowlog_mask *tmp_mask;
+	int rc;
+
+	if (fs == NULL) {
+		fs = &tmp_fs;
+		mask = &tmp_mask;
+	}
+	memset(fs, 0, sizeof(*fs));
+	*mask = NULL;
+	if (c->path == NULL || c->path[0] == '\0') {
+		*key = "path";
+		snprintf(err, errlen, "must not be empty");
+		return -EINVAL;
+	}
+	*key = "allowlist";
+	if ((rc = flowlog_parse_list(c->allowlist, &fs->allow, &fs->n_allow,
+				     err, errlen)) < 0)
+		goto fail;
+	*key = "denylist";
+	if ((rc = flowlog_parse_list(c->denylist, &fs->deny, &fs->n_deny,
+				     err, errlen)) < 0)
+		goto fail;
+	*key = "field_mask";
+	if ((rc = flowlog_mask_parse(c->field_mask, mask, err, errlen)) < 0)
+		goto fail;
+	*key = NULL;
+	if (fs == &tmp_fs) {
+		bw_flowfilters_clear(fs);
+		flowlog_mask_free(*mask);
+	}
+	return 0;
+fail:
+	bw_flowfilters_clear(fs);
+	return rc;
+}
+
+/* check() (ABI 1.1): the daemon's config error, before init and reload. */
+static int
+flowlog_check(const void *conf, char *err, size_t errlen, const char **key)
+{
+	return flowlog_conf_parse(conf, NULL, NULL, err, errlen, key);
+}
+
+/* The same check in init() and reload(), logged naming the key. */
 static int
 flowlog_parse_conf(struct flowlog *fl, const struct flowlog_conf *c,
 		   struct bw_flowfilters *fs, struct flowlog_mask **mask)
 {
 	char err[512];
+	const char *key = NULL;
 	int rc;
 
-	memset(fs, 0, sizeof(*fs));
-	*mask = NULL;
-	if ((rc = flowlog_parse_list(fl, "allowlist", c->allowlist, &fs->allow,
-				     &fs->n_allow)) < 0 ||
-	    (rc = flowlog_parse_list(fl, "denylist", c->denylist, &fs->deny,
-				     &fs->n_deny)) < 0) {
-		bw_flowfilters_clear(fs);
-		return rc;
-	}
-	if (flowlog_mask_parse(c->field_mask, mask, err, sizeof(err)) < 0) {
-		flowlog_log(fl, BW_LOG_ERR, "[%s] field_mask: %s", fl->instance,
-			    err);
-		bw_flowfilters_clear(fs);
-		return -EINVAL;
-	}
-	return 0;
+	rc = flowlog_conf_parse(c, fs, mask, err, sizeof(err), &key);
+	if (rc < 0)
+		flowlog_log(fl, BW_LOG_ERR, "[%s] %s: %s", fl->instance,
+			    key != NULL ? key : "?", err);
+	return rc;
 }
 
 static char *
@@ -171,13 +220,7 @@ flowlog_resolve_path(struct flowlog *fl, const char *path)
 	const char *dir;
 	char *out;
 
-	if (path == NULL || path[0] == '\0') {
-		flowlog_log(fl, BW_LOG_ERR, "[%s] path: must not be empty",
-			    fl->instance);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (path[0] == '/')
+	if (path[0] == '/') /* not empty: flowlog_conf_parse() */
 		return strdup(path);
 	if ((dir = fl->api->state_dir(fl->ctx)) == NULL) {
 		flowlog_log(fl, BW_LOG_ERR, "[%s] path: no state directory for "
@@ -532,4 +575,5 @@ BW_MODULE_DEFINE(
 	.start = flowlog_start,
 	.reload = flowlog_reload,
 	.stop = flowlog_stop,
+	.check = flowlog_check,
 );

@@ -56,8 +56,9 @@ static const struct bw_conf_key prom_keys[] = {
 };
 
 /*
- * Split a listen address into host and port (the same rules the core
- * applies to BW_CONF_F_LISTEN keys; checked again for older daemons).
+ * Split a listen address into host and port, by the rules the core applies
+ * to BW_CONF_F_LISTEN keys (which refuses a bad value first, naming the
+ * file and line; check() and init() keep the module right on its own).
  * ":PORT" listens on every address ("::", dual stack). Returns NULL or
  * what is wrong.
  */
@@ -104,6 +105,9 @@ prom_parse_listen(const char *v, char *host, size_t hostlen, uint16_t *port)
 			for (p = host; *p != '\0'; p++)
 				if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
 					return "bad host name";
+			if (host[0] == '.' || host[0] == '-' ||
+			    strstr(host, "..") != NULL)
+				return "bad host name";
 		}
 	}
 	p = colon + 1;
@@ -120,6 +124,36 @@ prom_parse_listen(const char *v, char *host, size_t hostlen, uint16_t *port)
 		return "the port must be 1..65535";
 	*port = (uint16_t)n;
 	return NULL;
+}
+
+/*
+ * The listen key, for check() and init(): 0 with host and port, or
+ * -EINVAL with the message in err.
+ */
+static int
+prom_listen(const struct prom_conf *conf, char *host, size_t hostlen,
+	    uint16_t *port, char *err, size_t errlen)
+{
+	const char *why = "missing";
+
+	if (conf->listen != NULL &&
+	    (why = prom_parse_listen(conf->listen, host, hostlen, port)) == NULL)
+		return 0;
+	snprintf(err, errlen, "'%s' is not a listen address (HOST:PORT, "
+		 "[IPV6]:PORT or :PORT): %s",
+		 conf->listen != NULL ? conf->listen : "", why);
+	return -EINVAL;
+}
+
+/* check() (ABI 1.1): a config error before init, for -n and on SIGHUP. */
+static int
+prom_check(const void *confp, char *err, size_t errlen, const char **key)
+{
+	char host[256];
+	uint16_t port = 0;
+
+	*key = "listen";
+	return prom_listen(confp, host, sizeof(host), &port, err, errlen);
 }
 
 /* ---- scrape ------------------------------------------------------------------------ */
@@ -257,9 +291,8 @@ prom_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *confp)
 	const struct prom_conf *conf = confp;
 	const char *inst = api->instance_name(ctx);
 	struct prom_state *st;
-	char host[256];
+	char host[256], err[512];
 	uint16_t port = 0;
-	const char *why;
 	int rc;
 
 	if (!BW_API_HAS(api, flow_subscribe) || !BW_API_HAS(api, flow_stats)) {
@@ -267,12 +300,8 @@ prom_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *confp)
 			 "this bulwarkd has no flow interface; upgrade it");
 		return -ENOTSUP;
 	}
-	if (conf->listen == NULL ||
-	    (why = prom_parse_listen(conf->listen, host, sizeof(host), &port)) != NULL) {
-		api->log(ctx, BW_LOG_ERR,
-			 "[%s] listen: '%s' is not a listen address (HOST:PORT, "
-			 "[IPV6]:PORT or :PORT): %s", inst,
-			 conf->listen ? conf->listen : "", why ? why : "missing");
+	if (prom_listen(conf, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+		api->log(ctx, BW_LOG_ERR, "[%s] listen: %s", inst, err);
 		return -EINVAL;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -342,4 +371,5 @@ BW_MODULE_DEFINE(
 	.init = prom_init,
 	.stop = prom_stop,
 	.fini = prom_fini,
+	.check = prom_check,
 );

@@ -32,7 +32,11 @@
 # (bw-policy, the global sysctl kernel.bpf_stats_enabled enabled only for
 # those runs and restored), and the time to program N peers: bulwark policy
 # import (new CIDR identities) and re-import (changed ports, identities
-# known), iptables-restore and nft -f of the equivalent rules.
+# known), iptables-restore and nft -f of the equivalent rules. The bulwark
+# imports are the CLI's request (POST /v1/policies) sent with curl, because
+# `bulwark policy import` gives up after 300 s and a 10,000-identity import
+# takes longer (docs/benchmarks.md). bulwarkd's CPU is sampled during every
+# run (/proc/PID/stat).
 #
 # Usage: bench_datapath.sh [--quick] [--reps R] [--duration S]
 #                          [--peers "10 1000 10000"] [--iptables CMD]
@@ -45,10 +49,10 @@ DUR=3
 PEERS="10 1000 10000"
 IPT=iptables
 CONNS=16
-QUICK=0
+
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1; REPS=1; DUR=2; PEERS="10 1000" ;;
+	--quick) REPS=1; DUR=2; PEERS="10 1000" ;;
 	--reps) REPS=$2; shift ;;
 	--duration) DUR=$2; shift ;;
 	--peers) PEERS=$2; shift ;;
@@ -70,6 +74,7 @@ IPT_RESTORE=${IPT}-restore
 bw_require_tool "$IPT_RESTORE" iptables
 T_START=$(bench_now_ns)
 MACHINE=$(bench_machine_json)
+HZ=$(getconf CLK_TCK)
 
 SRV=10.1.0.1
 CLI=10.1.0.2
@@ -221,21 +226,58 @@ elapsed_ms() { # CMD... : run CMD, print its wall time in ms (CMD's output disca
 # timeout (importing 10,000 new CIDR identities can take longer); fails
 # unless the daemon answers 200. Like the CLI, it returns when the daemon
 # has written the maps.
-api_import() {
+#
+# A request whose handler keeps the daemon's loop busy for more than the
+# API's 60 s idle timeout gets no reply (evhttp closes the connection as
+# soon as the loop runs again) although the import went through. Then the
+# time is still the time until the daemon was done (curl returns when the
+# connection closes), the policy's presence is checked with the CLI, and
+# the run records the missing reply (api_import_noreply).
+api_import() { # FILE N
 	local code
 	code=$(curl -s -o "$BW_TMP/import.out" -w '%{http_code}' --max-time 1800 \
 		--unix-socket "$BW_SOCK" -H 'Content-Type: application/yaml' \
-		--data-binary @"$1" "http://localhost/v1/policies?source=bench") || return 1
-	[ "$code" = 200 ]
+		--data-binary @"$1" "http://localhost/v1/policies?source=bench")
+	[ "$code" = 200 ] && return 0
+	if bw policy get "x/allow-$2" >/dev/null 2>&1; then
+		echo "$2" >>"$BW_TMP/noreply"
+		return 0
+	fi
+	return 1
 }
 
 # ---- per N: program, measure ------------------------------------------------
 
+# cores_since TICKS0 NS0 : bulwarkd's CPU (cores) since that point
+cores_since() {
+	awk -v c="$(($(bench_pid_cpu_ticks "$BW_DAEMON_PID") - $1))" -v hz="$HZ" \
+		-v t="$(($(bench_now_ns) - $2))" 'BEGIN { printf "%.3f", c / hz / (t / 1e9) }'
+}
+
+# flow_counters : "events lost_datapath" from GET /v1/status
+flow_counters() {
+	bw status -o json | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["flows"]
+print(f["events"], f["lost_datapath"])'
+}
+
 measure_sample() { # MODE N
-	local bps crr
+	local bps crr c0 t0 ev0 lost0 ev1 lost1
+	read -r ev0 lost0 < <(flow_counters)
+	c0=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
+	t0=$(bench_now_ns)
 	bps=$(bench_iperf3_tcp x/cli $SRV 5201 "$DUR" 0)
 	[ -n "$bps" ] && bench_sample "$1" "$2" throughput_bps "$bps"
+	bench_sample "$1" "$2" daemon_cpu_stream "$(cores_since "$c0" "$t0")"
+	c0=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
+	t0=$(bench_now_ns)
 	crr=$(bench_wrk_close x/cli "http://$SRV/" "$DUR" $CONNS 0)
+	bench_sample "$1" "$2" daemon_cpu_crr "$(cores_since "$c0" "$t0")"
+	sleep 1.2 # the daemon reads the datapath's lost counter once a second
+	read -r ev1 lost1 < <(flow_counters)
+	bench_sample "$1" "$2" flow_events $((ev1 - ev0))
+	bench_sample "$1" "$2" flow_events_lost $((lost1 - lost0))
 	if [ -n "$crr" ]; then
 		bench_sample "$1" "$2" conn_per_s "${crr% *}"
 		bench_sample "$1" "$2" conn_errors "${crr#* }"
@@ -244,7 +286,7 @@ measure_sample() { # MODE N
 }
 
 bpf_cost() { # MODE N : one iperf3 and one wrk run with bpf_stats on
-	local from to a b fa ta fb tb kind
+	local from to fa ta fb tb kind
 	from=$(bench_tc_prog_id "$IF_CLI" ingress)
 	to=$(bench_tc_prog_id "$IF_SRV" egress)
 	[ -n "$from" ] && [ -n "$to" ] || { bw_log "no program ids"; return 0; }
@@ -284,16 +326,17 @@ for n in $PEERS; do
 	# map entries before the CLI returns; the first import allocates N-1
 	# new CIDR identities.
 	set_mode bw-policy "$n"
-	t=$(elapsed_ms api_import "$BW_TMP/policy-$n-a.yaml") || bw_die "import N=$n"
+	t=$(elapsed_ms api_import "$BW_TMP/policy-$n-a.yaml" "$n") || bw_die "import N=$n"
 	bench_sample bulwark "$n" program_import_new_ms "$t"
 	bw_log "N=$n: bulwark import (new identities) $t ms"
 	for i in 1 2 3; do
 		v=b
 		[ $((i % 2)) = 0 ] && v=a
-		t=$(elapsed_ms api_import "$BW_TMP/policy-$n-$v.yaml") || bw_die "re-import"
+		t=$(elapsed_ms api_import "$BW_TMP/policy-$n-$v.yaml" "$n") || bw_die "re-import"
 		bench_sample bulwark "$n" program_reimport_ms "$t"
 	done
-	[ $v = a ] || api_import "$BW_TMP/policy-$n-a.yaml" || bw_die "import a"
+	[ $v = a ] || api_import "$BW_TMP/policy-$n-a.yaml" "$n" || bw_die "import a"
+	bench_sample bulwark "$n" api_import_noreply "$(cat "$BW_TMP/noreply" 2>/dev/null | grep -c "^$n\$")"
 	entries=$(bw policy resolved x/srv -o json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -343,6 +386,7 @@ T_END=$(bench_now_ns)
 # ---- report -----------------------------------------------------------------
 
 OUT=$BENCH_RESULTS_DIR/$BENCH_NAME-$BENCH_DATE
+cp "$BENCH_SAMPLES" "$OUT.samples.tsv"
 python3 - "$BENCH_SAMPLES" "$OUT" "$MACHINE" "$REPS" "$DUR" "$CONNS" "$IPT" \
 	"$(((T_END - T_START) / 1000000000))" "$*" <<'EOF'
 import json, statistics, sys
@@ -377,9 +421,10 @@ res = {"benchmark": "datapath", "machine": json.loads(machine), "repetitions": i
        "wall_time_s": int(secs), "peers": {}}
 lines = []
 lines.append("Datapath: medians of %s repetitions (%s s runs); ratio = median over repetitions of mode / bare veth" % (reps, dur))
-lines.append("(same repetition, same N); [min-max] of those ratios")
-lines.append("%-7s %-10s %12s %7s %13s %10s %7s %13s %7s %7s" % ("peers", "mode", "iperf3 Gb/s", "ratio", "[spread]",
-             "conn/s", "ratio", "[spread]", "cli ok", "other"))
+lines.append("(same repetition, same N); [min-max] of those ratios; bwd cpu: bulwarkd's CPU (cores) during the wrk runs;")
+lines.append("events: flow events the daemon read over all repetitions; lost %: events the datapath could not queue (ring full)")
+lines.append("%-7s %-10s %12s %7s %13s %10s %7s %13s %7s %7s %9s %10s %8s" % ("peers", "mode", "iperf3 Gb/s", "ratio", "[spread]",
+             "conn/s", "ratio", "[spread]", "cli ok", "other", "bwd cpu", "events", "lost %"))
 for n in peers:
     pr = res["peers"][str(n)] = {}
     bt, bc = med("bare", n, "throughput_bps"), med("bare", n, "conn_per_s")
@@ -399,17 +444,26 @@ for n in peers:
         for k, v in d.items():
             if k.startswith("bpf_"):
                 pr[m][k] = v[0]
-        lines.append("%-7s %-10s %12s %7s %13s %10s %7s %13s %7s %7s" % (
+        dc = med(m, n, "daemon_cpu_crr")
+        pr[m]["flow_events"] = d.get("flow_events", [])
+        pr[m]["flow_events_lost"] = d.get("flow_events_lost", [])
+        ev, lo = sum(d.get("flow_events", [])), sum(d.get("flow_events_lost", []))
+        pr[m]["daemon_cpu_crr"] = d.get("daemon_cpu_crr", [])
+        pr[m]["daemon_cpu_stream"] = d.get("daemon_cpu_stream", [])
+        lines.append("%-7s %-10s %12s %7s %13s %10s %7s %13s %7s %7s %9s %10d %8s" % (
             n, m, "%.2f" % (t / 1e9) if t else "-", "%.3f" % tr if tr else "-", sp(trs),
             "%.0f" % c if c else "-", "%.3f" % cr if cr else "-", sp(crs),
             {1.0: "yes", 0.0: "NO"}.get(pr[m]["client_allowed"], "-"),
-            {1.0: "yes", 0.0: "no"}.get(pr[m]["other_allowed"], "-")))
+            {1.0: "yes", 0.0: "no"}.get(pr[m]["other_allowed"], "-"),
+            "%.2f" % dc if dc is not None else "-", ev,
+            "%.1f" % (100.0 * lo / (ev + lo)) if ev + lo else "-"))
     prog = {"bulwark_import_new_ms": med("bulwark", n, "program_import_new_ms"),
             "bulwark_reimport_ms": med("bulwark", n, "program_reimport_ms"),
             "iptables_restore_ms": med("iptables", n, "program_ms"),
             "nft_f_ms": med("nft", n, "program_ms"),
             "resolved_entries": med("bulwark", n, "resolved_entries"),
-            "in_sync": (data.get(("bulwark", n), {}).get("in_sync") or [None])[0]}
+            "in_sync": (data.get(("bulwark", n), {}).get("in_sync") or [None])[0],
+            "imports_without_reply": med("bulwark", n, "api_import_noreply")}
     pr["programming"] = prog
 lines.append("")
 lines.append("Scaling (bw-policy at the largest N vs the smallest, and vs iptables/nft at each N, conn/s):")
@@ -437,13 +491,14 @@ for n in peers:
                     d["bpf_ns_per_packet_" + kind][0], d["bpf_runs_" + kind][0]))
 lines.append("")
 lines.append("Programming N peers (ms; bulwark import of new identities: 1 sample; others: median of 3):")
-lines.append("%-7s %14s %14s %14s %10s %9s %8s" % ("peers", "bw import new", "bw re-import", "iptables-rst", "nft -f", "entries", "in_sync"))
+lines.append("%-7s %14s %14s %14s %10s %9s %8s %8s" % ("peers", "bw import new", "bw re-import", "iptables-rst", "nft -f", "entries", "in_sync", "noreply"))
 for n in peers:
     p = res["peers"][str(n)]["programming"]
     f = lambda x: "%.1f" % x if isinstance(x, float) else "-"
-    lines.append("%-7s %14s %14s %14s %10s %9s %8s" % (n, f(p["bulwark_import_new_ms"]), f(p["bulwark_reimport_ms"]),
+    lines.append("%-7s %14s %14s %14s %10s %9s %8s %8s" % (n, f(p["bulwark_import_new_ms"]), f(p["bulwark_reimport_ms"]),
                  f(p["iptables_restore_ms"]), f(p["nft_f_ms"]),
-                 "%d" % p["resolved_entries"] if p["resolved_entries"] else "-", p["in_sync"]))
+                 "%d" % p["resolved_entries"] if p["resolved_entries"] else "-", p["in_sync"],
+                 "%d" % p["imports_without_reply"] if p["imports_without_reply"] is not None else "-"))
 lines.append("")
 lines.append("machine: %s; wall time %s s" % (json.dumps(res["machine"]), secs))
 text = "\n".join(lines)

@@ -5,7 +5,11 @@
  * Drives core/datapath.c directly, so the kernel datapath can be tested with
  * real traffic before (and independently of) the policy layer. Usage:
  *
- *   bwdp -d BPFFS_DIR [-v] [-e COMMAND]...      (or commands on stdin)
+ *   bwdp -d BPFFS_DIR [-v] [-m auto|tcx|clsact] [-e COMMAND]...
+ *                                               (or commands on stdin)
+ *
+ * -m (or the environment variable BW_TC_ATTACH) sets the attach mode
+ * (daemon.tc_attach), default auto.
  *
  * One command per -e or per input line; '#' starts a comment. The datapath
  * is opened (pins reused or created) before the first command that needs it,
@@ -16,6 +20,12 @@
  *          [ct_tcp_close=S] [ct_nontcp=S]
  *   attach IFNAME                   prints "ifindex IFNAME N"
  *   detach IFNAME
+ *   attach-mode                     prints "attach-mode tcx" (or clsact)
+ *   tcx IFNAME                      the programs on the interface's tcx hooks
+ *                                   (does not open the datapath)
+ *                                   ("tcx HOOK count=N NAME:PROG_ID...") and
+ *                                   bulwark's pinned links ("link HOOK id=L
+ *                                   prog=P ifindex=I", "link HOOK none")
  *   ep IFNAME EP_ID IDENTITY [ingress] [egress] [audit]
  *   ep-del IFNAME
  *   ipc ADDR[/PLEN] IDENTITY [EP_ID]
@@ -37,6 +47,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "datapath.h"
@@ -56,6 +69,7 @@
 static const char *bwdp_dir;
 static struct bw_config bwdp_cfg;
 static int bwdp_open;
+static int bwdp_mode = BW_TC_ATTACH_AUTO;
 
 static int bwdp_ensure(void)
 {
@@ -63,6 +77,9 @@ static int bwdp_ensure(void)
 
 	if (bwdp_open)
 		return 0;
+	rc = bw_datapath_set_attach_mode(bwdp_mode);
+	if (rc < 0)
+		return rc;
 	rc = bw_datapath_init(bwdp_dir, &bwdp_cfg);
 	if (rc == 0)
 		bwdp_open = 1;
@@ -249,6 +266,66 @@ static int cmd_detach(int argc, char **argv)
 		return -EINVAL;
 	idx = bwdp_ifindex(argv[1]);
 	return idx < 0 ? idx : bw_datapath_detach(idx);
+}
+
+/* uapi 6.6+ (not in Debian 12's linux/bpf.h) */
+#define BWDP_TCX_INGRESS 46
+#define BWDP_TCX_EGRESS 47
+
+static int cmd_tcx(int argc, char **argv)
+{
+	static const char *const hook[] = { "ingress", "egress" };
+	int idx, h;
+
+	if (argc != 2)
+		return -EINVAL;
+	idx = bwdp_ifindex(argv[1]);
+	if (idx < 0)
+		return idx;
+	for (h = 0; h < 2; h++) {
+		__u32 ids[16], cnt = 16, flags = 0, i;
+		struct bpf_link_info li;
+		__u32 len, u[2];
+		char path[PATH_MAX];
+		int rc, fd;
+
+		rc = bpf_prog_query(idx, (enum bpf_attach_type)(h ? BWDP_TCX_EGRESS : BWDP_TCX_INGRESS),
+				    0, &flags, ids, &cnt);
+		if (rc < 0)
+			return rc;
+		printf("tcx %s count=%u", hook[h], cnt);
+		for (i = 0; i < cnt && i < 16; i++) {
+			struct bpf_prog_info pi;
+
+			memset(&pi, 0, sizeof(pi));
+			len = sizeof(pi);
+			fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &pi, &len) == 0)
+				printf(" %s:%u", pi.name, ids[i]);
+			else
+				printf(" ?:%u", ids[i]);
+			if (fd >= 0)
+				close(fd);
+		}
+		printf("\n");
+		snprintf(path, sizeof(path), "%s/links/%d-%s", bwdp_dir, idx, hook[h]);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			printf("link %s none\n", hook[h]);
+			continue;
+		}
+		memset(&li, 0, sizeof(li));
+		len = sizeof(li);
+		rc = bpf_obj_get_info_by_fd(fd, &li, &len);
+		close(fd);
+		if (rc < 0)
+			return rc;
+		/* tcx { ifindex, attach_type } opens the union (xdp.ifindex in 6.1's header) */
+		memcpy(u, (const char *)&li + offsetof(struct bpf_link_info, xdp), sizeof(u));
+		printf("link %s id=%u type=%u prog=%u ifindex=%u\n", hook[h], li.id, li.type,
+		       li.prog_id, u[0]);
+	}
+	return 0;
 }
 
 static int cmd_ep(int argc, char **argv)
@@ -526,6 +603,8 @@ static int bwdp_run(int argc, char **argv)
 		usleep((useconds_t)(argc > 1 ? atoi(argv[1]) : 100) * 1000);
 		return 0;
 	}
+	if (!strcmp(argv[0], "tcx")) /* reads the kernel and the pins only */
+		return cmd_tcx(argc, argv);
 	rc = bwdp_ensure();
 	if (rc < 0)
 		return rc;
@@ -533,6 +612,10 @@ static int bwdp_run(int argc, char **argv)
 		return cmd_attach(argc, argv);
 	if (!strcmp(argv[0], "detach"))
 		return cmd_detach(argc, argv);
+	if (!strcmp(argv[0], "attach-mode")) {
+		printf("attach-mode %s\n", bw_datapath_attach_mode());
+		return 0;
+	}
 	if (!strcmp(argv[0], "ep"))
 		return cmd_ep(argc, argv);
 	if (!strcmp(argv[0], "ep-del"))
@@ -611,9 +694,10 @@ static int bwdp_line(char *line)
 int main(int argc, char **argv)
 {
 	char *cmds[256], line[4096];
+	const char *mode = getenv("BW_TC_ATTACH");
 	int ncmds = 0, c, i, failed = 0, verbose = 0;
 
-	while ((c = getopt(argc, argv, "d:e:v")) != -1) {
+	while ((c = getopt(argc, argv, "d:e:m:v")) != -1) {
 		switch (c) {
 		case 'd':
 			bwdp_dir = optarg;
@@ -622,17 +706,30 @@ int main(int argc, char **argv)
 			if (ncmds < 256)
 				cmds[ncmds++] = optarg;
 			break;
+		case 'm':
+			mode = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: bwdp -d BPFFS_DIR [-v] [-e COMMAND]...\n");
+			fprintf(stderr, "usage: bwdp -d BPFFS_DIR [-v] [-m MODE] [-e COMMAND]...\n");
 			return 2;
 		}
 	}
 	if (!bwdp_dir) {
-		fprintf(stderr, "usage: bwdp -d BPFFS_DIR [-v] [-e COMMAND]...\n");
+		fprintf(stderr, "usage: bwdp -d BPFFS_DIR [-v] [-m MODE] [-e COMMAND]...\n");
 		return 2;
+	}
+	if (mode && *mode) {
+		if (!strcmp(mode, "tcx"))
+			bwdp_mode = BW_TC_ATTACH_TCX;
+		else if (!strcmp(mode, "clsact"))
+			bwdp_mode = BW_TC_ATTACH_CLSACT;
+		else if (strcmp(mode, "auto")) {
+			fprintf(stderr, "bwdp: attach mode must be auto, tcx or clsact\n");
+			return 2;
+		}
 	}
 	bw_log_init(BW_LOG_TARGET_STDERR, verbose ? BW_LOG_DEBUG : BW_LOG_WARNING);
 	bw_log_libbpf();

@@ -7,6 +7,12 @@
 # the host-side veths, maps programmed by bwdp, and assertions on what the
 # pods see plus the events and counters the datapath reports.
 #
+# The programs are attached the way BW_TC_ATTACH says (auto, the default:
+# tcx links where the kernel has them; tcx; clsact); the attachment checks
+# follow the mode in use, everything else is the same in every mode.
+# tests/e2e/test_datapath_clsact.sh runs this script with clsact forced;
+# tests/e2e/test_tcx.sh covers the tcx links themselves.
+#
 # Needs root and BPF (skips with 77 otherwise); tools: iproute2, socat,
 # iputils-ping, bash, coreutils.
 
@@ -16,6 +22,8 @@ bw_init
 
 BWDP=$(bw_find_bin bwdp "${BWDP:-}" "$abs_top_builddir/tests/e2e/bwdp")
 [ -n "$BWDP" ] || bw_die "tests/e2e/bwdp not built (make check builds it)"
+export BW_TC_ATTACH=${BW_TC_ATTACH:-auto}
+bw_log "attach mode requested: $BW_TC_ATTACH"
 
 # dp CMD... : run bwdp in the node namespace on our bpffs, one -e per arg.
 dp() {
@@ -25,6 +33,13 @@ dp() {
 		args+=(-e "$c")
 	done
 	bw_nsx "$BW_NODE" "$BWDP" -d "$BW_BPFFS" "${args[@]}"
+}
+
+# dp_flat CMD... : dp's output on one line (for a regex across lines).
+dp_flat() {
+	local out
+	out=$(dp "$@") || return 1
+	printf '%s\n' "$out" | tr '\n' ' '
 }
 
 # dp_events [WAIT_MS] : drain the ring buffer into $EV (and print nothing).
@@ -101,10 +116,41 @@ bw_check "attach and program the maps" dp "config monitor=medium" \
 	"ipc 10.1.0.1 1001 1" "ipc fd00::a:1 1001 1" \
 	"ipc 10.1.0.2 1002 2" "ipc fd00::a:2 1002 2" \
 	"ipc 10.1.0.3 1003 3" "ipc fd00::a:3 1003 3"
-bw_expect_output "tc filters on the host veth (ingress and egress)" \
-	"bw_from_lxc" bw_nsx "$BW_NODE" tc filter show dev "$IFB" ingress
-bw_expect_output "tc egress filter" "bw_to_lxc" \
-	bw_nsx "$BW_NODE" tc filter show dev "$IFB" egress
+MODE=$(dp attach-mode | sed -n 's/^attach-mode //p')
+case $BW_TC_ATTACH in
+auto) bw_check "attach mode resolved ($MODE)" test "$MODE" = tcx -o "$MODE" = clsact ;;
+*) bw_check "attach mode is the forced one ($MODE)" test "$MODE" = "$BW_TC_ATTACH" ;;
+esac
+bw_log "attaching with $MODE"
+# does this kernel have tcx at all (what auto resolves to)?
+HAVE_TCX=0
+[ "$(BW_TC_ATTACH=auto dp attach-mode)" = "attach-mode tcx" ] && HAVE_TCX=1
+# tc filters of ours on IF's HOOK (ingress|egress), printed
+our_filters() {
+	bw_nsx "$BW_NODE" tc filter show dev "$1" "$2" | grep -E 'bw_(from|to)_lxc' || true
+}
+# attached_as DESC IF : the programs sit on IF's hooks the way $MODE says,
+# and nothing of the other kind is left
+attached_as() {
+	if [ "$MODE" = tcx ]; then
+		bw_expect_output "$1: tcx links on the host veth (ingress)" \
+			"^tcx ingress count=1 bw_from_lxc:" dp "tcx $2"
+		bw_expect_output "$1: tcx link on the host veth (egress)" \
+			"^tcx egress count=1 bw_to_lxc:" dp "tcx $2"
+		bw_expect_output "$1: no clsact filter of ours" "^$" our_filters "$2" ingress
+		bw_expect_output "$1: no clsact egress filter of ours" "^$" our_filters "$2" egress
+	else
+		bw_expect_output "$1: tc filters on the host veth (ingress and egress)" \
+			"bw_from_lxc" bw_nsx "$BW_NODE" tc filter show dev "$2" ingress
+		bw_expect_output "$1: tc egress filter" "bw_to_lxc" \
+			bw_nsx "$BW_NODE" tc filter show dev "$2" egress
+		if [ "$HAVE_TCX" = 1 ]; then
+			bw_expect_output "$1: no tcx program" \
+				"tcx ingress count=0.*tcx egress count=0" dp_flat "tcx $2"
+		fi
+	fi
+}
+attached_as "attach" "$IFB"
 if command -v bpftool >/dev/null 2>&1; then
 	bw_expect_output "an incompatible pinned map was replaced" "key 40B" \
 		bpftool map show pinned "$BW_BPFFS/bw_frag"
@@ -415,10 +461,16 @@ dp "config monitor=medium"
 dp "ep $IFB 2 1002 ingress" "policy 2"
 bw_expect_blocked "enforced before detach" bw_probe_tcp x/a x/b 80
 bw_check "detach" dp "detach $IFB"
-bw_expect_output "no bulwark filter left on the veth" "^$" \
-	bash -c "ip netns exec $BW_NODE tc filter show dev $IFB egress | grep bw_ || true"
+bw_expect_output "no bulwark filter left on the veth" "^$" our_filters "$IFB" egress
+bw_expect_output "no bulwark ingress filter left on the veth" "^$" our_filters "$IFB" ingress
+if [ "$HAVE_TCX" = 1 ]; then
+	bw_expect_output "no tcx program left on the veth" \
+		"tcx ingress count=0.*link ingress none.*tcx egress count=0.*link egress none" \
+		dp_flat "tcx $IFB"
+fi
 bw_expect_ok "after detach traffic passes" bw_probe_tcp x/a x/b 80
 dp "attach $IFB"
+attached_as "re-attached after detach" "$IFB"
 bw_expect_blocked "re-attached: enforced again" bw_probe_tcp x/a x/b 80
 dp "ep-del $IFB"
 bw_expect_ok "endpoint deleted: its interface passes untouched" bw_probe_tcp x/a x/b 80

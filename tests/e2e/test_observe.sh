@@ -10,13 +10,20 @@
 # ingress_denied_by, the isolating policies of a default-deny drop) with
 # Cilium's match types; audit mode gives AUDIT verdicts; --follow streams
 # new flows; the compact, table and dict outputs render like hubble's.
+# Workloads: one given with `endpoint add --workload`, one derived from a
+# Deployment pod's name, shown as Hubble's `workloads` and selected by
+# --workload/--from-workload/--to-workload, kept across a restart. ICMP
+# errors carry their code (restarted with monitor_aggregation=none so that
+# the RELATED port-unreachable is traced).
 #
 # (Audit mode is switched on per endpoint; policy.audit=true is the same
 # datapath flag.)
 #
 # Topology: x/a (app=web, 10.1.0.1 fd00::1:1, TCP 80), x/b (app=client,
 # 10.1.0.2 fd00::1:2),
-# y/c (app=other, 10.2.0.1), external host ext1 (192.0.2.10, TCP 80).
+# y/c (app=other, 10.2.0.1), external host ext1 (192.0.2.10, TCP 80);
+# later x/web-7d4b9c8f6-lm5vz (app=shop, 10.1.0.3, TCP 8080; Deployment web
+# by its name) and x/e (app=batch, 10.1.0.4, --workload StatefulSet/store).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -231,6 +238,97 @@ else
 	sed 's/^/#   | /' "$OUT"
 fi
 
+# ---- workloads ----------------------------------------------------------------
+WEB=web-7d4b9c8f6-lm5vz
+bw_pod_add x "$WEB" 10.1.0.3 app=shop || bw_die "endpoint add x/$WEB"
+bw_pod_add x e 10.1.0.4 app=batch --workload=StatefulSet/store || bw_die "endpoint add x/e"
+bw_server_tcp "x/$WEB" 8080
+
+# ep_json NS/POD JQ : the endpoint in `endpoint list -o json` satisfies JQ.
+ep_json() {
+	bw endpoint list -o json >"$BW_TMP/eps.json" 2>&1 &&
+		jq -e --arg ns "${1%%/*}" --arg pod "${1#*/}" \
+			"(.endpoints[] | select(.namespace == \$ns and .pod == \$pod)) | $2" \
+			"$BW_TMP/eps.json" >/dev/null
+}
+bw_check "endpoint list -o json: x/e has the given workload" \
+	ep_json x/e '.workload == {"name": "store", "kind": "StatefulSet"} and .workload_derived == false'
+bw_check "endpoint list -o json: x/$WEB has Deployment web, from its name" \
+	ep_json "x/$WEB" '.workload == {"name": "web", "kind": "Deployment"} and .workload_derived == true'
+bw_check "endpoint list -o json: x/a has no workload" ep_json x/a 'has("workload") | not'
+bw_expect_output "endpoint list shows the workloads" "x/e .* app=batch +StatefulSet/store" \
+	bw endpoint list
+bw_expect_output "endpoint get shows a derived workload" \
+	'^Workload: +Deployment/web \(from the pod name\)$' bw endpoint get "x/$WEB"
+bw_check_fails "endpoint add --workload without a kind is refused" \
+	bw endpoint add x/f --host-ifname lo --ip 10.1.0.9 --workload web
+if out=$(bw endpoint update x/e --workload 'no such/store' 2>&1); then
+	bw_fail "the daemon refuses a bad workload kind (the update succeeded)"
+elif printf '%s\n' "$out" | grep -q 'workload: kind "no such" is not a Kubernetes kind'; then
+	bw_pass "the daemon refuses a bad workload kind, naming it"
+else
+	bw_fail "the daemon refuses a bad workload kind, naming it"
+	printf '%s\n' "$out" | sed 's/^/#   | /'
+fi
+
+bw_expect_ok "workloads: x/e -> x/$WEB:8080" bw_probe_tcp x/e "x/$WEB" 8080
+bw_wait_for 5 obs_true 'length > 0' --all --from-pod x/e --to-port 8080 ||
+	bw_fail "flows of x/e -> x/$WEB show up"
+obs_check "flows carry both sides' workloads (Hubble's workloads list)" '
+	flows | length > 0 and all(.[];
+		.source.workloads == [{"name": "store", "kind": "StatefulSet"}] and
+		.destination.workloads == [{"name": "web", "kind": "Deployment"}] and
+		pod("destination") == "x/'"$WEB"'")' \
+	--all --from-pod x/e --to-port 8080
+obs_check "a pod without a workload has no workloads field" \
+	'length > 0 and (flows | all(.[]; (.source | has("workloads") | not) and (.destination | has("workloads") | not)))' \
+	--all --from-pod x/b --to-pod x/a
+obs_check "--workload web (either side)" '
+	length > 0 and (flows | all(.[]; ((.source.workloads // []) + (.destination.workloads // [])) |
+		any(.name == "web"))) and
+	(flows | any(.[]; .source.workloads[0].name == "web")) and
+	(flows | any(.[]; .destination.workloads[0].name == "web"))' --all --workload web
+obs_check "--from-workload StatefulSet/store --to-workload Deployment/web" '
+	length > 0 and (flows | all(.[]; .source.workloads[0] == {"name": "store", "kind": "StatefulSet"} and
+		.destination.workloads[0] == {"name": "web", "kind": "Deployment"}))' \
+	--all --from-workload StatefulSet/store --to-workload Deployment/web
+obs_check "--to-workload store: the replies towards x/e" '
+	length > 0 and (flows | all(.[]; pod("destination") == "x/e" and .is_reply == true))' \
+	--all --to-workload store
+obs_check "--workload Deployment/ (any Deployment)" '
+	length > 0 and (flows | all(.[]; pod("source") == "x/'"$WEB"'" or pod("destination") == "x/'"$WEB"'"))' \
+	--all --workload Deployment/
+obs_check "--to-workload DaemonSet/web: kinds must match" 'length == 0' --all --to-workload DaemonSet/web
+obs_check "--not --workload web" '
+	length > 0 and (flows | all(.[]; pod("source") != "x/'"$WEB"'" and pod("destination") != "x/'"$WEB"'"))' \
+	--all --not --workload web
+bw_check_fails "--workload and --from-workload conflict" bw observe --workload a --from-workload b
+if bw observe --from-workload Deployment/web --to-workload db --print-raw-filters >"$OUT" 2>&1 &&
+	[ "$(cat "$OUT")" = "allowlist:
+    - '{\"source_workload\":[{\"name\":\"web\",\"kind\":\"Deployment\"}],\"destination_workload\":[{\"name\":\"db\"}]}'" ]; then
+	bw_pass "--print-raw-filters: workloads as hubble's Workload messages"
+else
+	bw_fail "--print-raw-filters: workloads as hubble's Workload messages"
+	sed 's/^/#   | /' "$OUT"
+fi
+obs_text_check "compact output is unchanged by workloads" \
+	"^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:.]+: x/e:[0-9]+ \\(ID:[0-9]+\\) -> x/$WEB:8080 \\(ID:[0-9]+\\) (to|from)-endpoint FORWARDED \\(TCP Flags: SYN\\)\$" \
+	--all --from-pod x/e --to-port 8080
+
+bw_check "endpoint update x/e --workload Deployment/batch" \
+	bw endpoint update x/e --workload Deployment/batch
+bw_check "an update with only --workload keeps the labels" \
+	ep_json x/e '.workload == {"name": "batch", "kind": "Deployment"} and .labels == {"app": "batch"}'
+bw_expect_ok "workloads: x/e -> x/$WEB:8080 again" bw_probe_tcp x/e "x/$WEB" 8080
+bw_wait_for 5 obs_true 'length > 0' --all --from-workload Deployment/batch ||
+	bw_fail "flows of the re-labelled workload show up"
+obs_check "new flows carry the updated workload" \
+	'length > 0 and (flows | all(.[]; pod("source") == "x/e"))' --all --from-workload Deployment/batch
+bw_check "endpoint update x/e --workload none" bw endpoint update x/e --workload none
+bw_check "... forgets it (x/e's name implies none)" ep_json x/e 'has("workload") | not'
+bw_check "endpoint update x/e --workload StatefulSet/store" \
+	bw endpoint update x/e --workload StatefulSet/store
+
 # ---- the API itself -------------------------------------------------------------
 # api_get QUERY [BODY] : GET /v1/flows?QUERY on the socket; prints "STATUS BODY".
 api_get() {
@@ -422,5 +520,48 @@ obs_check "audit: AUDIT verdict, is_reply false, isolating policy named" '
 		(.extensions.isolated_by | map(.name) | index("allow-client")) != null)' \
 	--all --verdict AUDIT --from-pod y/c
 obs_text_check "compact: AUDITED" 'policy-verdict:none INGRESS AUDITED' --all --verdict AUDIT
+
+# ---- restart: workloads kept; ICMP codes (every packet traced) ------------------
+bw_restart_daemon -o flows.monitor_aggregation=none
+bw_check "after a restart: the given workload is kept" \
+	ep_json x/e '.workload == {"name": "store", "kind": "StatefulSet"} and .workload_derived == false'
+bw_check "after a restart: the derived workload is there" \
+	ep_json "x/$WEB" '.workload == {"name": "web", "kind": "Deployment"} and .workload_derived == true'
+if jq -e '.endpoints[] | select(.pod == "e") | .workload == {"kind": "StatefulSet", "name": "store"}' \
+	"$BW_STATE/endpoints.json" >/dev/null 2>&1 &&
+	jq -e '.endpoints[] | select(.pod == "'"$WEB"'") | has("workload") | not' \
+		"$BW_STATE/endpoints.json" >/dev/null 2>&1; then
+	bw_pass "endpoints.json keeps only given workloads"
+else
+	bw_fail "endpoints.json keeps only given workloads"
+	sed 's/^/#   | /' "$BW_STATE/endpoints.json" | head -30
+fi
+bw_expect_ok "after a restart: x/e -> x/$WEB:8080" bw_probe_tcp x/e "x/$WEB" 8080
+bw_wait_for 5 obs_true 'length > 0' --all --from-workload StatefulSet/store ||
+	bw_fail "after a restart: flows carry the restored workload"
+
+bw_check "UDP x/b -> ext1:9 (closed) is refused: ICMP port unreachable" \
+	bw_probe_udp_refused x/b ext1 9
+bw_wait_for 5 obs_true '(flows | map(select(.l4.ICMPv4.type == 3)) | length) > 0' \
+	--all --protocol icmp --to-pod x/b ||
+	bw_fail "the port unreachable towards x/b shows up"
+obs_check "ICMP port unreachable: type 3, code 3, RELATED, gopacket's summary" '
+	flows | map(select(.l4.ICMPv4.type == 3)) | length > 0 and all(.[];
+		.l4.ICMPv4 == {"type": 3, "code": 3} and .IP.source == "192.0.2.10" and
+		pod("destination") == "x/b" and .trace_reason == "RELATED" and
+		.Summary == "ICMPv4 DestinationUnreachable(Port)")' \
+	--all --protocol icmp --to-pod x/b
+obs_text_check "compact: the ICMP error with its code" \
+	'192\.0\.2\.10 \(world\) -> x/b \(ID:[0-9]+\) to-endpoint FORWARDED \(ICMPv4 DestinationUnreachable\(Port\)\)' \
+	--all --protocol icmp --to-pod x/b
+bw_expect_ok "ping x/b -> ext1" bw_probe_icmp x/b ext1
+bw_wait_for 5 obs_true '(flows | map(select(.l4.ICMPv4.type == 8)) | length) > 0' \
+	--all --protocol icmp --from-pod x/b ||
+	bw_fail "the echo request shows up"
+obs_check "echo request and reply: code 0 is left out" '
+	(flows | map(select(.l4.ICMPv4.type == 8)) | length > 0) and
+	(flows | map(select(.l4.ICMPv4.type != 3)) | all(.[]; .l4.ICMPv4 | has("code") | not)) and
+	(flows | map(select(.l4.ICMPv4.type == 8)) | all(.[]; .Summary == "ICMPv4 EchoRequest"))' \
+	--all --protocol icmp --ip 192.0.2.10
 
 bw_finish

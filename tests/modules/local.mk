@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/modules/: tiny test modules exercising every ABI entry point, and one
-# per way a module can be refused. Built only for `make check` (never
+# per way a module can be refused; test-check has a config check hook (1.1)
+# and test-oldabi an ABI 1.0 descriptor, which must still load. Built only for `make check` (never
 # installed: -rpath /nowhere just makes libtool build a shared object).
 # The .so files end up in tests/modules/.libs/, the tests' module_dir.
 
@@ -15,7 +16,9 @@ check_LTLIBRARIES += \
 	tests/modules/test-badsig.la \
 	tests/modules/test-dupname.la \
 	tests/modules/test-nodesc.la \
-	tests/modules/test-initfail.la
+	tests/modules/test-initfail.la \
+	tests/modules/test-check.la \
+	tests/modules/test-oldabi.la
 
 tests_modules_test_full_la_SOURCES = tests/modules/test-full.c
 tests_modules_test_full_la_CFLAGS = $(BW_TESTMOD_CFLAGS)
@@ -41,6 +44,12 @@ tests_modules_test_nodesc_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
 tests_modules_test_initfail_la_SOURCES = tests/modules/test-initfail.c
 tests_modules_test_initfail_la_CFLAGS = $(BW_TESTMOD_CFLAGS)
 tests_modules_test_initfail_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
+tests_modules_test_check_la_SOURCES = tests/modules/test-check.c
+tests_modules_test_check_la_CFLAGS = $(BW_TESTMOD_CFLAGS)
+tests_modules_test_check_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
+tests_modules_test_oldabi_la_SOURCES = tests/modules/test-oldabi.c
+tests_modules_test_oldabi_la_CFLAGS = $(BW_TESTMOD_CFLAGS)
+tests_modules_test_oldabi_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
 
 # The loader against a real bulwarkd: every rejection message, /v1/modules,
 # lifecycle and reload (SIGHUP); then the CLI against the same daemon.

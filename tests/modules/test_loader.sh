@@ -4,13 +4,16 @@
 # every way a module is refused gives its own one-line message naming the
 # file, /v1/modules reports it, and the daemon still starts; a required
 # instance that fails stops the start; every lifecycle hook, config keys of
-# each type, routes, streams, state dirs and reload (SIGHUP) work.
+# each type, routes, streams, state dirs and reload (SIGHUP) work; a
+# module's config check hook (ABI 1.1) makes a bad value a config error
+# for -n, a start and SIGHUP, naming FILE:LINE, section and key; an ABI
+# 1.0 module (no check member) still loads.
 
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/modules/lib.sh"
 
 D=$TESTMOD_DIR
 for m in test-full test-badmajor test-newminor test-short test-badsig \
-	 test-dupname test-nodesc test-initfail; do
+	 test-dupname test-nodesc test-initfail test-check test-oldabi; do
 	[ -f "$D/$m.so" ] || { echo "missing $D/$m.so (run make check)"; exit 99; }
 done
 command -v curl >/dev/null 2>&1 || { echo "SKIP: curl not found"; exit 77; }
@@ -19,8 +22,13 @@ command -v curl >/dev/null 2>&1 || { echo "SKIP: curl not found"; exit 77; }
 P=$(python3 -c 'import struct; print(struct.calcsize("P"))')
 END=$(python3 -c 'import sys; print("le" if sys.byteorder == "little" else "be")')
 SIG="bulwark:1:ptr$P:$END:conf1"
-DESC=$((16 + 11 * P))   # sizeof(struct bw_module)
+DESC=$((16 + 11 * P))   # the ABI 1.0 descriptor: struct bw_module up to fini
 SHORT=$((16 + P))       # sizeof(struct short_desc) in test-short.c
+# The daemon's ABI minor, as the header it was built with says.
+MINOR=$(sed -n 's/^#define BW_MODULE_ABI_MINOR \([0-9][0-9]*\).*/\1/p' \
+	"$abs_top_srcdir/include/bulwark/module.h")
+[ -n "$MINOR" ] || { echo "cannot read BW_MODULE_ABI_MINOR"; exit 99; }
+NEWER=$((MINOR + 1))
 
 get() {
 	curl -s --unix-socket "$T/bulwark.sock" "http://bulwarkd$1"
@@ -59,11 +67,11 @@ fi
 
 L=$T/daemon.log
 expect_grep "wrong ABI major refused" \
-	"err: modules: $D/test-badmajor.so: built for module ABI 2.0 but this bulwarkd loads ABI 1 (up to 1.0); rebuild the module against this bulwark's module.h; [test-badmajor] not loaded" "$L"
+	"err: modules: $D/test-badmajor.so: built for module ABI 2.0 but this bulwarkd loads ABI 1 (up to 1.$MINOR); rebuild the module against this bulwark's module.h; [test-badmajor] not loaded" "$L"
 expect_grep "newer ABI minor refused" \
-	"err: modules: $D/test-newminor.so: built for module ABI 1.1, newer than this bulwarkd's 1.0; upgrade bulwarkd or rebuild the module against this bulwark's module.h; [test-newminor] not loaded" "$L"
+	"err: modules: $D/test-newminor.so: built for module ABI 1.$NEWER, newer than this bulwarkd's 1.$MINOR; upgrade bulwarkd or rebuild the module against this bulwark's module.h; [test-newminor] not loaded" "$L"
 expect_grep "short descriptor refused" \
-	"err: modules: $D/test-short.so: descriptor is $SHORT bytes, module ABI 1.0 needs at least $DESC; rebuild the module with BW_MODULE_DEFINE; [test-short] not loaded" "$L"
+	"err: modules: $D/test-short.so: descriptor is $SHORT bytes, module ABI 1.$MINOR needs at least $DESC; rebuild the module with BW_MODULE_DEFINE; [test-short] not loaded" "$L"
 expect_grep "bad build signature refused" \
 	"err: modules: $D/test-badsig.so: build signature 'bulwark:1:ptr4:be:conf1' does not match this bulwarkd's '$SIG'; rebuild the module for this system; [test-badsig] not loaded" "$L"
 expect_grep "duplicate module name refused" \
@@ -202,7 +210,7 @@ else
 	ok "a required instance that is refused stops the start"
 fi
 expect_grep "required refusal message" \
-	"$D/test-badmajor.so: built for module ABI 2.0 but this bulwarkd loads ABI 1 (up to 1.0); rebuild the module against this bulwark's module.h ([test-badmajor] is required)" "$T/daemon.log"
+	"$D/test-badmajor.so: built for module ABI 2.0 but this bulwarkd loads ABI 1 (up to 1.$MINOR); rebuild the module against this bulwark's module.h ([test-badmajor] is required)" "$T/daemon.log"
 
 conf=$(bw_conf start1 <<EOF
 modules = test-full
@@ -286,5 +294,150 @@ EOF
 rc=$?
 [ $rc -ne 0 ] && ok "bulwarkd -n fails on a refused module" || fail "bulwarkd -n fails on a refused module"
 expect_grep "-n names the refused file" "$D/test-badsig.so: build signature" "$T/n.err"
+
+# ---- 5. the config check hook (bw_module.check, ABI 1.1) -------------------
+# bw_conf puts "modules = ..." on line 9, so [test-check] is on line 10 and
+# its first key on line 11.
+
+# check_n WHAT ARGS...: bulwarkd -n must fail with exit 1.
+check_n() {
+	what=$1
+	shift
+	"$BULWARKD" -n "$@" > "$T/n.out" 2> "$T/n.err"
+	expect_eq "$what: bulwarkd -n exits 1" 1 "$?"
+}
+
+conf=$(bw_conf chk1 <<EOF
+modules = test-check
+[test-check]
+path = relative/dir
+EOF
+)
+check_n "bad path" -c "$conf"
+expect_eq "-n names FILE:LINE, section, key and the module's message" \
+	"bulwarkd: $conf:11: [test-check] path: 'relative/dir' is not an absolute path" \
+	"$(cat "$T/n.err")"
+expect_no_grep "-n prints no configuration after a check error" "[test-check]" "$T/n.out"
+
+conf=$(bw_conf chk2 <<EOF
+modules = test-check
+[test-check]
+low = 7
+path = /srv/one
+path = also/relative
+high = 3
+EOF
+)
+check_n "a later, bad entry of a key" -c "$conf"
+expect_eq "the error points at the entry in force (the last one)" \
+	"bulwarkd: $conf:13: [test-check] path: 'also/relative' is not an absolute path" \
+	"$(cat "$T/n.err")"
+sed -i 's|^path = also/relative$|path = /srv/two|' "$conf"
+check_n "low above high" -c "$conf"
+expect_eq "a whole-section problem names the section's line" \
+	"bulwarkd: $conf:10: [test-check]: low (7) is above high (3)" \
+	"$(cat "$T/n.err")"
+
+conf=$(bw_conf chk3 <<EOF
+modules = test-check
+[test-check]
+path = /srv/one
+EOF
+)
+check_n "a bad -o value" -c "$conf" -o test-check.path=nope
+expect_eq "-o: the error names the option" \
+	"bulwarkd: -o test-check.path=nope: [test-check] path: 'nope' is not an absolute path" \
+	"$(cat "$T/n.err")"
+
+conf=$(bw_conf chk4 <<EOF
+modules = test-check
+EOF
+)
+check_n "no section, only -o" -c "$conf" -o test-check.low=9 -o test-check.high=8
+expect_eq "a section from -o only: named by the option that made it" \
+	"bulwarkd: -o test-check.low=9: [test-check]: low (9) is above high (8)" \
+	"$(cat "$T/n.err")"
+
+conf=$(bw_conf chk5 <<EOF
+modules = test-check test-check:two test-oldabi
+[test-check]
+path = /srv/one
+[test-check:two]
+low = 4
+high = 4
+EOF
+)
+"$BULWARKD" -n -c "$conf" > "$T/n.out" 2> "$T/n.err"
+expect_eq "good values pass bulwarkd -n" 0 $?
+expect_grep "-n prints the checked value" "path = /srv/one" "$T/n.out"
+expect_grep "-n says the configuration is OK" "$conf: configuration OK" "$T/n.err"
+expect_grep "-n loads the ABI 1.0 module" \
+	"# test-oldabi 1.0: an ABI 1.0 module (no check member)" "$T/n.out"
+expect_no_grep "-n does not init a checked module" "init: path" "$T/n.err"
+
+# A normal start refuses a bad value (before any init).
+sed -i 's|^path = /srv/one$|path = srv/one|' "$conf"
+if bw_start "$conf"; then
+	fail "a value check() refuses stops the start"
+	bw_stop
+else
+	ok "a value check() refuses stops the start"
+	expect_eq "exit status 1" 1 "$BW_RC"
+fi
+expect_grep "the start names FILE:LINE, section and key" \
+	"$conf:11: [test-check] path: 'srv/one' is not an absolute path" "$T/daemon.log"
+expect_no_grep "no instance is initialised" "init:" "$T/daemon.log"
+
+# Good values: the daemon starts, check() ran before init(), the ABI 1.0
+# module runs.
+sed -i 's|^path = srv/one$|path = /srv/one|' "$conf"
+if bw_start "$conf"; then
+	ok "bulwarkd starts with checked values and an ABI 1.0 module"
+else
+	fail "bulwarkd starts with checked values and an ABI 1.0 module"
+	sed 's/^/#   /' "$T/daemon.log"
+	bw_done
+fi
+L=$T/daemon.log
+expect_grep "check() runs before init()" "test-check: init: path=/srv/one (checked)" "$L"
+expect_grep "the ABI 1.0 module is initialised" "test-oldabi: init: an ABI 1.0 module" "$L"
+get /v1/modules > "$T/modules.json"
+expect_eq "the ABI 1.0 module runs" running "$(state test-oldabi state)"
+expect_eq "test-check runs" running "$(state test-check state)"
+expect_eq "test-check:two runs" running "$(state test-check:two state)"
+
+# SIGHUP with a bad value: refused as a whole, the running config kept
+# (also the other instance's good change).
+sed -i 's|^path = /srv/one$|path = nope|; s|^low = 4$|low = 2|' "$conf"
+kill -HUP "$BW_PID"
+if wait_log "reload refused, running config kept"; then
+	ok "SIGHUP with a value check() refuses is refused"
+else
+	fail "SIGHUP with a value check() refuses is refused"
+	sed 's/^/#   /' "$L"
+fi
+expect_grep "SIGHUP logs FILE:LINE, section, key and message" \
+	"$conf:11: [test-check] path: 'nope' is not an absolute path; keeping the running configuration" "$L"
+expect_no_grep "no instance reloads a refused config" "reload: path" "$L"
+expect_eq "the running path is kept" /srv/one \
+	"$(get /v1/test-check/test-check | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')"
+expect_eq "the other instance's change is not applied either" 4 \
+	"$(get /v1/test-check/test-check:two | python3 -c 'import json,sys; print(json.load(sys.stdin)["low"])')"
+
+# SIGHUP with good values: applied.
+sed -i 's|^path = nope$|path = /srv/new|' "$conf"
+kill -HUP "$BW_PID"
+if wait_log "test-check: reload: path=/srv/new"; then
+	ok "SIGHUP with good values reloads"
+else
+	fail "SIGHUP with good values reloads"
+	sed 's/^/#   /' "$L"
+fi
+expect_eq "the new path is in force" /srv/new \
+	"$(get /v1/test-check/test-check | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')"
+expect_eq "the other instance's change is applied" 2 \
+	"$(get /v1/test-check/test-check:two | python3 -c 'import json,sys; print(json.load(sys.stdin)["low"])')"
+bw_stop
+expect_eq "bulwarkd exits 0 after the reloads" 0 "$BW_RC"
 
 bw_done

@@ -139,6 +139,10 @@ tests_unit_test_flowlog_SOURCES = tests/unit/test_flowlog.c \
 	modules/flowlog/flowlog_writer.c modules/flowlog/flowlog_mask.c
 tests_unit_test_flowlog_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_flowlog_LDADD = $(BW_TEST_LIBS) -lpthread
+# modules/flowlog: bad filters, field mask, path refused by bulwarkd -n
+# (the module's check hook), naming file:line, section and key
+TESTS += tests/unit/test_flowlog_conf.sh
+dist_check_SCRIPTS += tests/unit/test_flowlog_conf.sh
 
 # modules/servicemap: what counts, nodes of peers, memory bounds, the API
 # parameters, through the descriptor with a fake core

@@ -480,6 +480,8 @@ START_TEST(durations)
 		"t.conf:4: [m] wait: '5y' is not a duration (a number with a unit: ms, s, m, h or d)");
 	expect_apply_error("wait = s\n",
 		"t.conf:4: [m] wait: 's' is not a duration (a number with a unit: ms, s, m, h or d)");
+	/* No range in the table, still never negative. */
+	expect_apply_error("wait = -5s\n", "t.conf:4: [m] wait: '-5s' is negative");
 }
 END_TEST
 

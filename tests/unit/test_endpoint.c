@@ -3,7 +3,8 @@
  * tests/unit/test_endpoint.c - endpoint and namespace requests that must be
  * refused: each gives -EINVAL (400), -ENOENT (404) or the reason it cannot
  * be applied, with a message naming the field, and leaves the registry
- * exactly as it was (no endpoint, no namespace, no state file).
+ * exactly as it was (no endpoint, no namespace, no state file). Also the
+ * workload: its KIND/NAME validation and what a pod name implies.
  *
  * Successful adds need the datapath and run in tests/e2e/test_endpoint.sh.
  */
@@ -171,6 +172,107 @@ START_TEST(audit_must_be_boolean)
 }
 END_TEST
 
+START_TEST(workload_is_checked)
+{
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"web\"}", -EINVAL,
+		  "workload: \"web\" is not KIND/NAME (e.g. Deployment/web)");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"Deployment/\"}", -EINVAL,
+		  "workload: \"Deployment/\" is not KIND/NAME");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"/web\"}", -EINVAL,
+		  "workload: \"/web\" is not KIND/NAME");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"deploy ment/web\"}", -EINVAL,
+		  "workload: kind \"deploy ment\" is not a Kubernetes kind");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"rollout/web\"}", -EINVAL,
+		  "workload: kind \"rollout\" is not a Kubernetes kind");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"Deployment/Web_1\"}", -EINVAL,
+		  "workload: name: \"Web_1\" is not a valid DNS subdomain");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"Deployment/a/b\"}", -EINVAL,
+		  "workload: name: \"a/b\" is not a valid DNS subdomain");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": 7}", -EINVAL,
+		  "workload: must be \"KIND/NAME\" or {\"kind\", \"name\"} (or null)");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": {\"kind\": \"Deployment\"}}",
+		  -EINVAL, "workload: \"kind\" and \"name\" are both needed");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": {\"kind\": \"Job\", \"name\": \"x\", \"uid\": \"1\"}}",
+		  -EINVAL, "workload: unknown field \"uid\"");
+	/* A valid workload passes validation: the add then fails at the
+	 * identity step (no identity module), as any valid add does here. */
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": \"statefulset/db\"}",
+		  -ENODEV, "no identity module is loaded");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": {\"kind\": \"Rollout\", \"name\": \"web\"}}",
+		  -ENODEV, "no identity module is loaded");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"workload\": null}",
+		  -ENODEV, "no identity module is loaded");
+}
+END_TEST
+
+START_TEST(workload_parse_spells_kinds)
+{
+	struct bw_ep_workload w;
+	char err[256];
+
+	ck_assert_int_eq(bw_endpoint_workload_parse("deployment/web", &w, err, sizeof(err)), 0);
+	ck_assert_str_eq(w.kind, "Deployment");
+	ck_assert_str_eq(w.name, "web");
+	ck_assert_int_eq(bw_endpoint_workload_parse("STATEFULSET/db", &w, err, sizeof(err)), 0);
+	ck_assert_str_eq(w.kind, "StatefulSet");
+	ck_assert_int_eq(bw_endpoint_workload_parse("cronjob/report.daily", &w, err, sizeof(err)), 0);
+	ck_assert_str_eq(w.kind, "CronJob");
+	ck_assert_str_eq(w.name, "report.daily");
+	/* custom kinds keep their spelling */
+	ck_assert_int_eq(bw_endpoint_workload_parse("Rollout/web", &w, err, sizeof(err)), 0);
+	ck_assert_str_eq(w.kind, "Rollout");
+	ck_assert_int_eq(bw_endpoint_workload_parse("Deployment", &w, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "\"Deployment\" is not KIND/NAME (e.g. Deployment/web)");
+	ck_assert_int_eq(bw_endpoint_workload_parse(NULL, &w, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+/* The workload a pod name implies: "KIND/NAME", or "" for none. */
+static const char *derived(const char *pod)
+{
+	static char buf[400];
+	struct bw_ep_workload w;
+
+	buf[0] = '\0';
+	if (bw_endpoint_workload_derive(pod, &w))
+		snprintf(buf, sizeof(buf), "%s/%s", w.kind, w.name);
+	else
+		ck_assert_msg(w.kind[0] == '\0' && w.name[0] == '\0', "%s: left-overs", pod);
+	return buf;
+}
+
+START_TEST(workload_derived_from_pod_name)
+{
+	/* Deployment -> ReplicaSet NAME-<pod-template-hash> -> pod NAME-<hash>-<5> */
+	ck_assert_str_eq(derived("web-7d4b9c8f6-lm5vz"), "Deployment/web");
+	ck_assert_str_eq(derived("coredns-5d78c9869d-4tq8r"), "Deployment/coredns");
+	ck_assert_str_eq(derived("my-shop-frontend-6c9f8d7b5-2xkqp"), "Deployment/my-shop-frontend");
+	ck_assert_str_eq(derived("api-b5f4c-x2z9q"), "Deployment/api");      /* 5-char hash */
+	ck_assert_str_eq(derived("api-bcdfghjk26-x2z9q"), "Deployment/api"); /* 10-char hash */
+	/* StatefulSet pods: NAME-<ordinal> */
+	ck_assert_str_eq(derived("db-0"), "StatefulSet/db");
+	ck_assert_str_eq(derived("redis-cluster-12"), "StatefulSet/redis-cluster");
+	ck_assert_str_eq(derived("web-12345"), "StatefulSet/web"); /* has 1 and 3: not random */
+	/* ambiguous or unknown: nothing */
+	ck_assert_str_eq(derived("client"), "");
+	ck_assert_str_eq(derived("agent-x2z9q"), "");        /* DaemonSet, ReplicaSet or Job */
+	ck_assert_str_eq(derived("web-24567"), "");          /* ordinal or random suffix */
+	ck_assert_str_eq(derived("report-28971234-x8z2k"), ""); /* CronJob's Job: 1 and 3 */
+	ck_assert_str_eq(derived("report-29468456-x8z2k"), ""); /* all digits: maybe a CronJob's */
+	ck_assert_str_eq(derived("api-7d4b-x2z9q"), "");     /* hash too short */
+	ck_assert_str_eq(derived("api-7d4b9c8f6bb-x2z9q"), ""); /* hash too long */
+	ck_assert_str_eq(derived("api-7d4b9c8f6-x2z9a"), ""); /* 'a' is not in the alphabet */
+	ck_assert_str_eq(derived("api-7d4b9c8f6-x2z9"), "");
+	ck_assert_str_eq(derived("7d4b9c8f6-x2z9q"), "");    /* no name */
+	ck_assert_str_eq(derived("db-01"), "");              /* leading zero */
+	ck_assert_str_eq(derived("db-1234567890"), "");
+	ck_assert_str_eq(derived("db-"), "");
+	ck_assert_str_eq(derived("-0"), "");
+	ck_assert_str_eq(derived(""), "");
+	ck_assert_str_eq(derived(NULL), "");
+}
+END_TEST
+
 START_TEST(valid_add_without_identity_module_changes_nothing)
 {
 	/* Everything is valid, but no identity module is loaded: the add
@@ -200,6 +302,13 @@ START_TEST(unknown_endpoints_are_404)
 	j = json_loads("{\"host_ifname\": \"lo\"}", 0, NULL);
 	ck_assert_int_eq(bw_endpoint_update("x", "a", j, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "unknown field \"host_ifname\"");
+	json_decref(j);
+	j = json_loads("{\"workload\": \"Deployment\"}", 0, NULL);
+	ck_assert_int_eq(bw_endpoint_update("x", "a", j, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "workload: \"Deployment\" is not KIND/NAME (e.g. Deployment/web)");
+	json_decref(j);
+	j = json_loads("{\"workload\": \"Deployment/web\"}", 0, NULL);
+	ck_assert_int_eq(bw_endpoint_update("x", "a", j, err, sizeof(err)), -ENOENT);
 	json_decref(j);
 	ck_assert_int_eq(bw_endpoint_http_status(-EEXIST), 409);
 	assert_untouched();
@@ -267,6 +376,9 @@ static Suite *endpoint_suite(void)
 	tcase_add_test(tc, labels_follow_kubernetes_rules);
 	tcase_add_test(tc, named_ports_are_checked);
 	tcase_add_test(tc, audit_must_be_boolean);
+	tcase_add_test(tc, workload_is_checked);
+	tcase_add_test(tc, workload_parse_spells_kinds);
+	tcase_add_test(tc, workload_derived_from_pod_name);
 	tcase_add_test(tc, valid_add_without_identity_module_changes_nothing);
 	tcase_add_test(tc, unknown_endpoints_are_404);
 	tcase_add_test(tc, namespace_set_is_validated);

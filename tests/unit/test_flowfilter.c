@@ -61,6 +61,8 @@ make_flow(void)
 	flow.destination.pod_name = "web-7d4b9c8f6-lm5vz";
 	flow.destination.labels = web_labels;
 	flow.destination.n_labels = 4;
+	flow.destination.workload_name = "web";
+	flow.destination.workload_kind = "Deployment";
 	flow.traffic_direction = BW_FLOW_TRAFFIC_INGRESS;
 	flow.is_reply = 0;
 }
@@ -324,6 +326,49 @@ START_TEST(test_and_or_and_lists)
 }
 END_TEST
 
+START_TEST(test_workload)
+{
+	make_flow();
+	/* Workload objects, as hubble sends them: name and/or kind */
+	ck_assert(m("{\"destination_workload\": [{\"name\": \"web\", \"kind\": \"Deployment\"}]}"));
+	ck_assert(m("{\"destination_workload\": [{\"name\": \"web\"}]}"));
+	ck_assert(m("{\"destination_workload\": [{\"kind\": \"Deployment\"}]}"));
+	ck_assert(m("{\"destination_workload\": [{}]}")); /* any workload */
+	ck_assert(!m("{\"destination_workload\": [{\"name\": \"web\", \"kind\": \"StatefulSet\"}]}"));
+	ck_assert(!m("{\"destination_workload\": [{\"name\": \"we\"}]}")); /* exact, no prefix */
+	ck_assert(!m("{\"destination_workload\": [{\"kind\": \"deployment\"}]}")); /* case matters */
+	/* OR within the field */
+	ck_assert(m("{\"destination_workload\": [{\"name\": \"db\"}, {\"name\": \"web\"}]}"));
+	/* plain strings: NAME or KIND/NAME ("KIND/" any of that kind) */
+	ck_assert(m("{\"destination_workload\": [\"web\"]}"));
+	ck_assert(m("{\"destination_workload\": [\"Deployment/web\"]}"));
+	ck_assert(m("{\"destination_workload\": [\"Deployment/\"]}"));
+	ck_assert(!m("{\"destination_workload\": [\"DaemonSet/web\"]}"));
+	/* the source has no workload: nothing matches it, not even {} */
+	ck_assert(!m("{\"source_workload\": [{}]}"));
+	ck_assert(!m("{\"source_workload\": [\"client\"]}"));
+	flow.source.workload_name = "client";
+	flow.source.workload_kind = "StatefulSet";
+	ck_assert(m("{\"source_workload\": [\"StatefulSet/client\"], "
+		    "\"destination_workload\": [\"web\"]}"));
+	ck_assert(!m("{\"source_workload\": [\"StatefulSet/client\"], "
+		     "\"destination_workload\": [\"db\"]}"));
+	/* a workload without a kind matches a name-only filter only */
+	flow.source.workload_kind = NULL;
+	ck_assert(m("{\"source_workload\": [\"client\"]}"));
+	ck_assert(!m("{\"source_workload\": [\"StatefulSet/client\"]}"));
+
+	ck_assert_str_eq(perr("{\"source_workload\": [{\"name\": \"a\", \"namespace\": \"x\"}]}"),
+			 "source_workload: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"");
+	ck_assert_str_eq(perr("{\"destination_workload\": [42]}"),
+			 "destination_workload: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"");
+	ck_assert_str_eq(perr("{\"destination_workload\": [\"\"]}"),
+			 "destination_workload: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"");
+	ck_assert_str_eq(perr("{\"source_workload\": \"web\"}"),
+			 "FlowFilter field 'source_workload' must be a list");
+}
+END_TEST
+
 /* ---- the flag builder ----------------------------------------------------------- */
 
 /* Run flags ("name", "value", ..., NULL) and compare the JSON lists. */
@@ -374,6 +419,8 @@ START_TEST(test_builder_either_side)
 	const char *const label[] = { "label", "app in (a,b)", NULL };
 	const char *const ident[] = { "identity", "world", NULL };
 	const char *const port[] = { "port", "53", NULL };
+	const char *const wl[] = { "workload", "Deployment/web", NULL };
+	const char *const wl_name[] = { "workload", "web", "workload", "StatefulSet/", NULL };
 
 	/* no namespace means "default"; two filters: source OR destination */
 	build(pod, "[{\"source_pod\":[\"default/web\"]},{\"destination_pod\":[\"default/web\"]}]",
@@ -389,6 +436,13 @@ START_TEST(test_builder_either_side)
 	      "[]", NULL);
 	build(ident, "[{\"source_identity\":[2]},{\"destination_identity\":[2]}]", "[]", NULL);
 	build(port, "[{\"source_port\":[\"53\"]},{\"destination_port\":[\"53\"]}]", "[]", NULL);
+	/* hubble's Workload messages: {name, kind}, empty parts left out */
+	build(wl, "[{\"source_workload\":[{\"name\":\"web\",\"kind\":\"Deployment\"}]},"
+		  "{\"destination_workload\":[{\"name\":\"web\",\"kind\":\"Deployment\"}]}]",
+	      "[]", NULL);
+	build(wl_name, "[{\"source_workload\":[{\"name\":\"web\"},{\"kind\":\"StatefulSet\"}]},"
+		       "{\"destination_workload\":[{\"name\":\"web\"},{\"kind\":\"StatefulSet\"}]}]",
+	      "[]", NULL);
 }
 END_TEST
 
@@ -404,6 +458,7 @@ START_TEST(test_builder_one_side)
 	const char *const id[] = { "from-identity", "1234", "to-identity", "host", NULL };
 	const char *const v[] = { "verdict", "AUDIT", "ip-version", "v6",
 				  "drop-reason-desc", "policy_denied", NULL };
+	const char *const w[] = { "from-workload", "DaemonSet/agent", "to-workload", "web", NULL };
 
 	build(a, "[{\"source_pod\":[\"/web\"],\"destination_pod\":[\"kube-system/\"],"
 		 "\"destination_port\":[\"53\"],\"protocol\":[\"udp\"]}]", "[]", NULL);
@@ -416,6 +471,8 @@ START_TEST(test_builder_one_side)
 	build(id, "[{\"source_identity\":[1234],\"destination_identity\":[1]}]", "[]", NULL);
 	build(v, "[{\"verdict\":[\"AUDIT\"],\"ip_version\":[\"IPv6\"],"
 		 "\"drop_reason_desc\":[\"POLICY_DENIED\"]}]", "[]", NULL);
+	build(w, "[{\"source_workload\":[{\"name\":\"agent\",\"kind\":\"DaemonSet\"}],"
+		 "\"destination_workload\":[{\"name\":\"web\"}]}]", "[]", NULL);
 }
 END_TEST
 
@@ -442,6 +499,8 @@ START_TEST(test_builder_errors)
 	const char *const c1[] = { "ip", "10.0.0.1", "from-ip", "10.0.0.2", NULL };
 	const char *const c2[] = { "to-label", "app=a", "label", "app=b", NULL };
 	const char *const c3[] = { "not", "ip", "10.0.0.1", "from-ip", "10.0.0.2", NULL };
+	const char *const c4[] = { "workload", "web", "to-workload", "db", NULL };
+	const char *const c5[] = { "from-workload", "web", "workload", "db", NULL };
 	const char *const bad[][3] = {
 		{ "ip", "10.0.0.256", NULL },
 		{ "verdict", "ok", NULL },
@@ -453,6 +512,8 @@ START_TEST(test_builder_errors)
 		{ "tcp-flags", "syn,bogus", NULL },
 		{ "traffic-direction", "up", NULL },
 		{ "namespace", "a/b", NULL },
+		{ "workload", "", NULL },
+		{ "to-workload", "/", NULL },
 	};
 	const char *const want[] = {
 		"--ip: '10.0.0.256' is not an IP address or CIDR",
@@ -465,12 +526,16 @@ START_TEST(test_builder_errors)
 		"--tcp-flags: unknown flag 'bogus' (SYN, ACK, FIN, RST, PSH, URG, ECE, CWR, NS)",
 		"--traffic-direction: must be ingress or egress, not 'up'",
 		"--namespace: 'a/b' is not a namespace name",
+		"--workload: '' is not [KIND/]NAME (e.g. web, Deployment/web, Deployment/)",
+		"--to-workload: '/' is not [KIND/]NAME (e.g. web, Deployment/web, Deployment/)",
 	};
 	struct bw_flowfilter_builder b;
 	char err[256];
 
 	build(c1, NULL, NULL, "--from-ip cannot be combined with --ip");
 	build(c2, NULL, NULL, "--label cannot be combined with --from-label or --to-label");
+	build(c4, NULL, NULL, "--to-workload cannot be combined with --workload");
+	build(c5, NULL, NULL, "--workload cannot be combined with --from-workload or --to-workload");
 	/* conflicts are per list: --not ip and from-ip do not clash */
 	build(c3, "[{\"source_ip\":[\"10.0.0.2\"]}]",
 	      "[{\"source_ip\":[\"10.0.0.1\"]},{\"destination_ip\":[\"10.0.0.1\"]}]", NULL);
@@ -489,7 +554,7 @@ START_TEST(test_builder_output_parses)
 	const char *const flags[] = { "pod", "batch/cli", "to-port", "8080",
 				      "label", "k8s:app in (client, web)",
 				      "tcp-flags", "syn", "not", "verdict", "DROPPED",
-				      NULL };
+				      "to-workload", "Deployment/web", NULL };
 	struct bw_flowfilter_builder b;
 	struct bw_flowfilters fs;
 	json_t *wl, *bl;
@@ -512,6 +577,10 @@ START_TEST(test_builder_output_parses)
 	flow.verdict = BW_FLOW_VERDICT_DROPPED;
 	ck_assert(!bw_flowfilters_match(&fs, &flow));
 	flow.verdict = BW_FLOW_VERDICT_FORWARDED;
+	flow.destination.workload_kind = "StatefulSet";
+	ck_assert(!bw_flowfilters_match(&fs, &flow));
+	flow.destination.workload_kind = "Deployment";
+	ck_assert(bw_flowfilters_match(&fs, &flow));
 	flow.dst_port = 9090;
 	ck_assert(!bw_flowfilters_match(&fs, &flow));
 	bw_flowfilters_clear(&fs);
@@ -563,6 +632,7 @@ flowfilter_suite(void)
 	tcase_add_test(tc, test_verdict_type_direction);
 	tcase_add_test(tc, test_tcp_flags_and_more);
 	tcase_add_test(tc, test_and_or_and_lists);
+	tcase_add_test(tc, test_workload);
 	tcase_add_test(tc, test_builder_either_side);
 	tcase_add_test(tc, test_builder_one_side);
 	tcase_add_test(tc, test_builder_not);

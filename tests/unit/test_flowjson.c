@@ -24,7 +24,7 @@
 
 /* ---- fake node: two pods and the policies behind the rules ----------------- */
 
-#define EP_WEB 12   /* shop/web-7d4b9c8f6-lm5vz, 10.0.1.12, identity 51920 */
+#define EP_WEB 12   /* shop/web-7d4b9c8f6-lm5vz (Deployment web), 10.0.1.12, identity 51920 */
 #define EP_CLI 7    /* batch/client, 10.0.1.7, identity 38214 */
 #define ID_WEB 51920
 #define ID_CLI 38214
@@ -50,6 +50,8 @@ fake_endpoint(uint32_t ep_id, struct bw_flow_peer *out)
 		out->ns = "shop";
 		out->pod = "web-7d4b9c8f6-lm5vz";
 		out->ifname = "lxcweb";
+		out->workload_name = "web";
+		out->workload_kind = "Deployment";
 		l = web;
 		n = 3;
 	} else if (ep_id == EP_CLI) {
@@ -304,6 +306,13 @@ START_TEST(test_trace_syn_to_endpoint)
 	ck_assert_str_eq(json_string_value(json_array_get(labels, 0)), "k8s:app=web");
 	ck_assert_str_eq(json_string_value(json_array_get(labels, 2)),
 			 "k8s:io.kubernetes.pod.namespace=shop");
+	/* workloads: Hubble's [{name, kind}]; none known for the client */
+	ck_assert_int_eq(json_array_size(jget(flow, "destination.workloads")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(jget(flow, "destination.workloads"), 0), "name")), "web");
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(jget(flow, "destination.workloads"), 0), "kind")), "Deployment");
+	ck_assert_ptr_null(jget(flow, "source.workloads"));
 
 	ck_assert_str_eq(jstr(flow, "Type"), "L3_L4");
 	ck_assert_str_eq(jstr(flow, "node_name"), "node-1");
@@ -327,6 +336,9 @@ START_TEST(test_trace_syn_to_endpoint)
 	text = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	assert_matches(text, "^\\{\"flow\":\\{\"time\":\"[^\"]+\",\"uuid\":\"[^\"]+\",\"verdict\":\"FORWARDED\",\"IP\":");
 	ck_assert_ptr_nonnull(strstr(text, "\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"node-1\",\"time\":"));
+	/* Endpoint proto order: ..., labels, pod_name, workloads */
+	ck_assert_ptr_nonnull(strstr(text, "\"pod_name\":\"web-7d4b9c8f6-lm5vz\","
+					   "\"workloads\":[{\"name\":\"web\",\"kind\":\"Deployment\"}]}"));
 	free(text);
 	json_decref(r);
 }
@@ -603,6 +615,77 @@ START_TEST(test_icmp_and_cidr_peer)
 }
 END_TEST
 
+/* The datapath puts the ICMP code in dport (network order). */
+static json_t *
+run_icmp(uint8_t proto, uint8_t type, uint8_t code)
+{
+	struct bw_event ev;
+
+	ev_v4(&ev, "192.0.2.9", "10.0.1.7", proto, 0, 0);
+	if (proto == 58) {
+		memset(ev.saddr, 0, sizeof(ev.saddr));
+		memset(ev.daddr, 0, sizeof(ev.daddr));
+		ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::9", ev.saddr), 1);
+		ck_assert_int_eq(inet_pton(AF_INET6, "fd00::7", ev.daddr), 1);
+		ev.flags = BW_EV_F_IPV6;
+	}
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_TO_ENDPOINT;
+	ev.direction = BW_DIR_INGRESS;
+	ev.flags |= BW_EV_F_CT_RELATED;
+	ev.ep_id = EP_CLI;
+	ev.src_identity = BW_ID_WORLD;
+	ev.dst_identity = ID_CLI;
+	ev.icmp_type = type;
+	ev.dport = htons(code);
+	return run(&ev);
+}
+
+START_TEST(test_icmp_code)
+{
+	static const struct {
+		uint8_t proto, type, code;
+		const char *summary;
+	} t[] = {
+		/* gopacket's TypeCode.String(), as Hubble prints it */
+		{1, 3, 3, "ICMPv4 DestinationUnreachable(Port)"},
+		{1, 3, 0, "ICMPv4 DestinationUnreachable(Net)"},
+		{1, 3, 13, "ICMPv4 DestinationUnreachable(CommAdminProhibited)"},
+		{1, 3, 99, "ICMPv4 DestinationUnreachable(Code: 99)"},
+		{1, 11, 0, "ICMPv4 TimeExceeded(TTLExceeded)"},
+		{1, 5, 1, "ICMPv4 Redirect(Host)"},
+		{1, 12, 2, "ICMPv4 ParameterProblem(BadLength)"},
+		{1, 8, 0, "ICMPv4 EchoRequest"},
+		{1, 8, 1, "ICMPv4 EchoRequest(Code: 1)"},
+		{1, 42, 7, "ICMPv4 42(7)"},
+		{58, 1, 4, "ICMPv6 DestinationUnreachable(PortUnreachable)"},
+		{58, 1, 1, "ICMPv6 DestinationUnreachable(AdminProhibited)"},
+		{58, 2, 0, "ICMPv6 PacketTooBig"},
+		{58, 3, 0, "ICMPv6 TimeExceeded(HopLimitExceeded)"},
+		{58, 129, 0, "ICMPv6 EchoReply"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		json_t *r = run_icmp(t[i].proto, t[i].type, t[i].code);
+		json_t *flow = json_object_get(r, "flow");
+		const char *key = t[i].proto == 1 ? "l4.ICMPv4" : "l4.ICMPv6";
+		json_t *l4 = jget(flow, key);
+
+		ck_assert_msg(json_is_object(l4), "%s missing", key);
+		if (t[i].type != 0)
+			ck_assert_int_eq(json_integer_value(json_object_get(l4, "type")), t[i].type);
+		/* protojson: a zero code is left out */
+		if (t[i].code != 0)
+			ck_assert_int_eq(json_integer_value(json_object_get(l4, "code")), t[i].code);
+		else
+			ck_assert_ptr_null(json_object_get(l4, "code"));
+		ck_assert_str_eq(jstr(flow, "Summary"), t[i].summary);
+		ck_assert_str_eq(jstr(flow, "trace_reason"), "RELATED");
+		json_decref(r);
+	}
+}
+END_TEST
+
 START_TEST(test_ipv6)
 {
 	struct bw_event ev;
@@ -864,6 +947,7 @@ flowjson_suite(void)
 	tcase_add_test(tc, test_drop_event);
 	tcase_add_test(tc, test_audit_verdict);
 	tcase_add_test(tc, test_icmp_and_cidr_peer);
+	tcase_add_test(tc, test_icmp_code);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_time_conversion);
 	tcase_add_test(tc, test_ring_and_subscribers);

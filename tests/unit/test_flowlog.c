@@ -6,7 +6,8 @@
  * truncates, cuts a partial last line, rotates into numbered backups
  * without splitting a line, counts what it drops). Then the whole module
  * through its descriptor with a fake core table: filters, mask, reload,
- * stop flushing to the file.
+ * stop flushing to the file, and the config check hook (what it refuses,
+ * and which key it names).
  */
 #include <check.h>
 #include <dirent.h>
@@ -662,6 +663,43 @@ START_TEST(test_module_bad_allowlist_fails_init)
 }
 END_TEST
 
+/* check() (ABI 1.1): the same validation as init, without a core. */
+START_TEST(test_module_check_hook)
+{
+	const char *key = "unset";
+	char err[512];
+	void *conf;
+
+	ck_assert_ptr_nonnull(bw_module_desc.check);
+	ck_assert_uint_ge(bw_module_desc.size,
+			  offsetof(struct bw_module, check) + sizeof(bw_module_desc.check));
+	conf = fk_make_conf("f.log", "{\"verdict\":[\"DROPPED\"]}", "time verdict");
+	ck_assert_int_eq(bw_module_desc.check(conf, err, sizeof(err), &key), 0);
+	free(conf);
+	conf = fk_make_conf("f.log", "", "");
+	ck_assert_int_eq(bw_module_desc.check(conf, err, sizeof(err), &key), 0);
+	free(conf);
+
+	conf = fk_make_conf("f.log", "{\"verdct\":[\"DROPPED\"]}", "");
+	ck_assert_int_eq(bw_module_desc.check(conf, err, sizeof(err), &key), -EINVAL);
+	ck_assert_str_eq(key, "allowlist");
+	ck_assert_str_eq(err, "filter 1: unsupported FlowFilter field 'verdct'");
+	free(conf);
+
+	conf = fk_make_conf("f.log", "", "verdict sorce");
+	ck_assert_int_eq(bw_module_desc.check(conf, err, sizeof(err), &key), -EINVAL);
+	ck_assert_str_eq(key, "field_mask");
+	ck_assert_str_eq(err, "'sorce': Flow has no field 'sorce'");
+	free(conf);
+
+	conf = fk_make_conf("", "", "");
+	ck_assert_int_eq(bw_module_desc.check(conf, err, sizeof(err), &key), -EINVAL);
+	ck_assert_str_eq(key, "path");
+	ck_assert_str_eq(err, "must not be empty");
+	free(conf);
+}
+END_TEST
+
 static Suite *
 flowlog_suite(void)
 {
@@ -682,6 +720,7 @@ flowlog_suite(void)
 	suite_add_tcase(s, tw);
 	tcase_add_test(tm, test_module_filters_mask_reload);
 	tcase_add_test(tm, test_module_bad_allowlist_fails_init);
+	tcase_add_test(tm, test_module_check_hook);
 	suite_add_tcase(s, tm);
 	return s;
 }

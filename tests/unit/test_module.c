@@ -200,21 +200,31 @@ START_TEST(refuse_each_way)
 	char f[600];
 
 	ck_assert_str_eq(refused("test-badmajor", f, sizeof(f)),
-		": built for module ABI 2.0 but this bulwarkd loads ABI 1 (up to 1.0); "
+		": built for module ABI 2.0 but this bulwarkd loads ABI 1 (up to 1."
+		BW_STR(BW_MODULE_ABI_MINOR) "); "
 		"rebuild the module against this bulwark's module.h");
-	teardown(); setup();
-	ck_assert_str_eq(refused("test-newminor", f, sizeof(f)),
-		": built for module ABI 1.1, newer than this bulwarkd's 1.0; "
-		"upgrade bulwarkd or rebuild the module against this bulwark's module.h");
 	teardown(); setup();
 	{
 		char want[200];
 
+		/* test-newminor says BW_MODULE_ABI_MINOR + 1 */
 		snprintf(want, sizeof(want),
-			 ": descriptor is %zu bytes, module ABI 1.0 needs at least "
+			 ": built for module ABI 1.%d, newer than this bulwarkd's "
+			 "1.%d; upgrade bulwarkd or rebuild the module against "
+			 "this bulwark's module.h", BW_MODULE_ABI_MINOR + 1,
+			 BW_MODULE_ABI_MINOR);
+		ck_assert_str_eq(refused("test-newminor", f, sizeof(f)), want);
+	}
+	teardown(); setup();
+	{
+		char want[200];
+
+		/* the threshold stays the ABI 1.0 descriptor (up to fini) */
+		snprintf(want, sizeof(want),
+			 ": descriptor is %zu bytes, module ABI 1.%d needs at least "
 			 "%zu; rebuild the module with BW_MODULE_DEFINE",
-			 4 * sizeof(uint32_t) + sizeof(char *),
-			 sizeof(struct bw_module));
+			 4 * sizeof(uint32_t) + sizeof(char *), BW_MODULE_ABI_MINOR,
+			 offsetof(struct bw_module, fini) + sizeof(void (*)(void)));
 		ck_assert_str_eq(refused("test-short", f, sizeof(f)), want);
 	}
 	teardown(); setup();
@@ -339,6 +349,81 @@ START_TEST(reload_applies_or_keeps)
 	ck_assert_int_eq(bw_modules_reload(next), -EINVAL);
 	fc = inst("test-full")->conf;
 	ck_assert_str_eq(fc->greeting, "two");
+	bw_conf_free(next);
+}
+END_TEST
+
+/* The head of a test-check config struct (tests/modules/test-check.c). */
+struct chk_conf {
+	char *path;
+	int64_t low;
+	int64_t high;
+};
+
+START_TEST(check_hook_refuses_at_load)
+{
+	char err[1024];
+
+	/* -n and a start take the same path: the check is a config error. */
+	for (int check_only = 0; check_only <= 1; check_only++) {
+		cf = conf("test-full test-check",
+			  "[test-check]\nlow = 2\npath = rel\n");
+		ck_assert_int_eq(bw_modules_load(cf, check_only, err, sizeof(err)),
+				 -EINVAL);
+		/* [test-check] is on line 9 of conf()'s text, path on 11. */
+		ck_assert_str_eq(err, "test.conf:11: [test-check] path: 'rel' is "
+				 "not an absolute path");
+		teardown(); setup();
+	}
+	/* A problem of the whole section names the section's line. */
+	cf = conf("test-check", "[test-check]\nlow = 5\nhigh = 4\n");
+	ck_assert_int_eq(bw_modules_load(cf, 1, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "test.conf:9: [test-check]: low (5) is above high (4)");
+	teardown(); setup();
+	/* A section that only -o makes: named by that option. */
+	{
+		char *o[] = { "test-check.path=x" }, text[2048];
+
+		snprintf(text, sizeof(text),
+			 "[daemon]\nsocket = %s/s.sock\nstate_dir = %s/state\n"
+			 "bpffs_dir = %s/bpffs\nmodule_dir = %s\nmodules = test-check\n"
+			 "[policy]\ndir = %s/pol\n", dir, dir, dir, moddir, dir);
+		cf = bw_conf_load_string("o.conf", text, o, 1, err, sizeof(err));
+		ck_assert_ptr_nonnull(cf);
+	}
+	ck_assert_int_eq(bw_modules_load(cf, 0, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "-o test-check.path=x: [test-check] path: 'x' is "
+			 "not an absolute path");
+}
+END_TEST
+
+START_TEST(check_hook_passes_and_guards_reload)
+{
+	char err[1024];
+	struct bw_conf *next;
+	const struct chk_conf *cc;
+
+	cf = conf("test-check test-oldabi", "[test-check]\npath = /a\n");
+	ck_assert_int_eq(bw_modules_load(cf, 0, err, sizeof(err)), 0);
+	/* A 1.1 descriptor's check is used, a 1.0 one's is never read. */
+	ck_assert_ptr_nonnull(inst("test-check")->mod->check);
+	ck_assert_ptr_nonnull(inst("test-oldabi")->mod);
+	ck_assert_ptr_null(inst("test-oldabi")->mod->check);
+	ck_assert_int_eq(bw_modules_init(base), 0);
+	ck_assert_int_eq(inst("test-check")->state, BW_INSTANCE_RUNNING);
+	ck_assert_int_eq(inst("test-oldabi")->state, BW_INSTANCE_RUNNING);
+
+	/* A value the check refuses: the whole reload is refused. */
+	next = conf("test-check test-oldabi", "[test-check]\npath = b\n");
+	ck_assert_int_eq(bw_modules_reload(next), -EINVAL);
+	cc = inst("test-check")->conf;
+	ck_assert_str_eq(cc->path, "/a");
+	bw_conf_free(next);
+
+	next = conf("test-check test-oldabi", "[test-check]\npath = /b\n");
+	ck_assert_int_eq(bw_modules_reload(next), 0);
+	cc = inst("test-check")->conf;
+	ck_assert_str_eq(cc->path, "/b");
 	bw_conf_free(next);
 }
 END_TEST
@@ -474,6 +559,8 @@ module_suite(void)
 	tcase_add_test(tc, init_failure_required_is_fatal);
 	tcase_add_test(tc, config_error_is_fatal);
 	tcase_add_test(tc, reload_applies_or_keeps);
+	tcase_add_test(tc, check_hook_refuses_at_load);
+	tcase_add_test(tc, check_hook_passes_and_guards_reload);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("registry");
