@@ -212,6 +212,12 @@ struct bw_frag_value {
 #define BW_ENFORCE_NEVER 2
 
 #define BW_CFG_F_AUDIT (1u << 0) /* global audit mode */
+/* event classes switched off ([flows] trace_events, drop_events,
+ * policy_verdict_events = false): no record is written to bw_events; drops
+ * are still counted in bw_metrics */
+#define BW_CFG_F_NO_TRACE (1u << 1)
+#define BW_CFG_F_NO_DROP (1u << 2)
+#define BW_CFG_F_NO_POLICY_VERDICT (1u << 3)
 
 struct bw_config {
 	__u32 enforcement; /* BW_ENFORCE_*: always/never override the endpoint
@@ -230,7 +236,19 @@ struct bw_config {
 #define BW_MONITOR_LOW 1
 #define BW_MONITOR_MEDIUM 2 /* default: state changes only */
 #define BW_MONITOR_MAX 3
-/* LOW, MEDIUM and MAX currently behave the same (per-connection traces). */
+/*
+ * LOW, MEDIUM and MAX behave the same (Cilium's medium): a packet is traced
+ * at most once, at its transmit side - bw_to_lxc when it enters a local
+ * endpoint, bw_from_lxc only when its destination is not a local endpoint
+ * (whose bw_to_lxc would trace it again) - and only when conntrack reports:
+ * a new connection, a TCP flag first seen in the packet's direction of the
+ * entry, or the connection starting to close.
+ */
+
+/* The ring buffer is read in batches: a record only wakes the reader when
+ * at least this many bytes wait (or for drops and policy verdicts); the
+ * daemon also reads it on a short timer (core/flow.c). */
+#define BW_EVENTS_WAKEUP_BYTES (64 * 1024)
 
 /* ---- drop reasons (Cilium's codes, see core/dropreason.c for strings) --- */
 

@@ -68,7 +68,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	struct bw_verdict v = {};
 	struct bw_ev_ctx c = {};
 	struct bw_pkt *p;
-	int enforced, audit, rc, state, monitor_all;
+	int enforced, audit, rc, state, monitor_all, tx_side;
 	__u64 now;
 
 	ep = bpf_map_lookup_elem(&bw_endpoints, &ifindex);
@@ -86,6 +86,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	cfg = bpf_map_lookup_elem(&bw_config, &zero);
 	if (!cfg)
 		return bw_drop(p, &c, BW_DROP_NO_CONFIG, 0, 0);
+	c.cfg_flags = cfg->flags;
 	enforced = bw_enforced(ep, cfg, dir);
 	audit = (ep->flags & BW_EP_F_AUDIT) || (cfg->flags & BW_CFG_F_AUDIT);
 	monitor_all = cfg->monitor_level == BW_MONITOR_NONE;
@@ -122,6 +123,18 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		return bw_pass(p, &c);
 
 	peer_id = bw_ipcache_identity(p->family, dir == BW_DIR_EGRESS ? p->daddr : p->saddr);
+	/*
+	 * Aggregated levels trace a packet once, at its transmit side: a packet
+	 * leaving this endpoint for another local endpoint is traced by that
+	 * endpoint's bw_to_lxc, not here.
+	 */
+	tx_side = 1;
+	if (!monitor_all && dir == BW_DIR_EGRESS) {
+		struct bw_ipcache_value *dst = bw_ipcache_lookup(p->family, p->daddr);
+
+		if (dst && dst->ep_id != 0 && dst->ep_id != ep->ep_id)
+			tx_side = 0;
+	}
 	c.src_identity = dir == BW_DIR_EGRESS ? ep->identity : peer_id;
 	c.dst_identity = dir == BW_DIR_EGRESS ? peer_id : ep->identity;
 
@@ -149,7 +162,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		int is_reply = state == BW_CT_REPLY;
 		int rep = bw_ct_update(e, p, is_reply, cfg, now);
 
-		if (monitor_all || rep)
+		if (monitor_all || (rep && tx_side))
 			bw_trace(p, &c,
 				 (is_reply ? BW_EV_F_IS_REPLY : 0) | ((rep & 2) ? BW_EV_F_CT_CLOSE : 0) |
 					 ((e->flags & BW_CT_F_AUDITED) ? BW_EV_F_AUDITED : 0),
@@ -183,8 +196,9 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 
 		bw_ct_create(p, ep->ep_id, dir, cfg, now, peer_id, v.rule_ref, v.match_type,
 			     audited, &s->ct_key, &s->ct_new);
-		bw_trace(p, &c, BW_EV_F_CT_NEW | (audited ? BW_EV_F_AUDITED : 0), v.rule_ref, 1,
-			 p->len);
+		if (monitor_all || tx_side)
+			bw_trace(p, &c, BW_EV_F_CT_NEW | (audited ? BW_EV_F_AUDITED : 0),
+				 v.rule_ref, 1, p->len);
 	} else if (monitor_all) {
 		bw_trace(p, &c, 0, v.rule_ref, 0, 0);
 	}

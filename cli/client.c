@@ -7,6 +7,14 @@
  * headers, and a body framed by Content-Length, chunked encoding or the end
  * of the connection. Streams (NDJSON) are read chunk by chunk and handed on
  * line by line, so `observe --follow` prints flows as they come.
+ *
+ * How long to wait for an answer: a verb that changes state (POST, PUT,
+ * DELETE) returns only once the datapath enforces the change, which for a
+ * large policy import can take long; it waits without a limit. Reads wait
+ * 300 s. BULWARK_TIMEOUT=SECONDS (0 = no limit) sets the wait for every
+ * request; a command that sets its own (status --wait) keeps it. When the
+ * daemon closes the connection before answering a change, the CLI says the
+ * change may or may not have been applied and how to check.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,7 +31,9 @@
 #include "client.h"
 
 const char *cli_socket = CLI_DEFAULT_SOCKET;
-static unsigned cli_timeout = 300;
+#define CLI_READ_TIMEOUT 300 /* seconds, for requests that change nothing */
+static unsigned cli_timeout = CLI_READ_TIMEOUT;
+static int cli_timeout_set; /* a command chose cli_timeout */
 
 struct rd {
 	int fd;
@@ -36,6 +46,51 @@ void
 cli_set_timeout(unsigned seconds)
 {
 	cli_timeout = seconds;
+	cli_timeout_set = 1;
+}
+
+static int
+cli_changes_state(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* Seconds to wait for the daemon (0 = no limit); see the top of the file. */
+static unsigned
+cli_timeout_for(const char *method)
+{
+	const char *env = getenv("BULWARK_TIMEOUT");
+	char *end;
+	unsigned long v;
+
+	if (cli_timeout_set)
+		return cli_timeout;
+	if (env != NULL && env[0] != '\0') {
+		errno = 0;
+		v = strtoul(env, &end, 10);
+		if (errno == 0 && *end == '\0' && env[0] != '-' && v <= 86400UL * 365)
+			return (unsigned)v;
+		fprintf(stderr, CLI_PROG ": ignoring BULWARK_TIMEOUT=%s (not a "
+			"number of seconds)\n", env);
+	}
+	return cli_changes_state(method) ? 0 : CLI_READ_TIMEOUT;
+}
+
+/* The command that shows whether a change to path went through. */
+static const char *
+cli_check_hint(const char *path)
+{
+	static const struct { const char *prefix, *cmd; } hints[] = {
+		{ "/v1/policies", CLI_PROG " policy list" },
+		{ "/v1/endpoints", CLI_PROG " endpoint list" },
+		{ "/v1/namespaces", CLI_PROG " namespace list" },
+		{ "/v1/identities", CLI_PROG " identity list" },
+	};
+
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (!strncmp(path, hints[i].prefix, strlen(hints[i].prefix)))
+			return hints[i].cmd;
+	return CLI_PROG " status";
 }
 
 void
@@ -290,7 +345,8 @@ cli_exchange(const char *method, const char *path, const char *ctype,
 	struct sink s = { NULL, 0, 0, NULL, NULL, 0, 0 };
 	char head[1024], *l;
 	long long clen = -1;
-	int chunked = 0, status, rc, fd;
+	int chunked = 0, status, rc, fd, got_status = 0;
+	unsigned timeout = cli_timeout_for(method);
 
 	if (reply != NULL)
 		*reply = NULL;
@@ -328,17 +384,18 @@ cli_exchange(const char *method, const char *path, const char *ctype,
 		return -ENOMEM;
 	}
 	r->fd = fd;
-	rc = rd_line(r, &l, (int)cli_timeout);
+	rc = rd_line(r, &l, (int)timeout);
 	if (rc < 0)
 		goto fail;
 	if (sscanf(l, "HTTP/1.%*d %d", &status) != 1 || status < 100) {
 		rc = -EPROTO;
 		goto fail;
 	}
+	got_status = 1;
 	for (;;) {
 		char *colon, *v;
 
-		if ((rc = rd_line(r, &l, (int)cli_timeout)) < 0)
+		if ((rc = rd_line(r, &l, (int)timeout)) < 0)
 			goto fail;
 		if (l[0] == '\0')
 			break;
@@ -360,9 +417,9 @@ cli_exchange(const char *method, const char *path, const char *ctype,
 	if (!strcmp(method, "HEAD") || status == 204 || status == 304)
 		rc = 0;
 	else if (chunked)
-		rc = rd_chunked(r, &s, (int)cli_timeout);
+		rc = rd_chunked(r, &s, (int)timeout);
 	else
-		rc = rd_body(r, &s, clen, (int)cli_timeout);
+		rc = rd_body(r, &s, clen, (int)timeout);
 	if (rc < 0)
 		goto fail;
 	if (s.line != NULL) {
@@ -411,21 +468,42 @@ cli_exchange(const char *method, const char *path, const char *ctype,
 	close(fd);
 	return status;
 fail:
-	free(s.data);
-	free(r);
-	close(fd);
-	if (!(flags & CLI_QUIET)) {
+	{
+		/* Nothing at all came back, or the answer was cut short. */
+		int closed = r->eof || rc == -ECONNRESET || rc == -EPIPE;
+		int nothing = closed && !got_status && r->len == 0;
+
+		free(s.data);
+		free(r);
+		close(fd);
+		if (flags & CLI_QUIET)
+			return closed ? -ECONNRESET : rc;
 		if (rc == -ETIMEDOUT)
 			fprintf(stderr, CLI_PROG ": bulwarkd at %s did not "
-				"answer within %u seconds\n", cli_socket,
-				cli_timeout);
+				"answer within %u seconds%s%s%s\n", cli_socket,
+				timeout,
+				cli_changes_state(method) ?
+				" (the change may or may not have been applied; "
+				"check with '" : "",
+				cli_changes_state(method) ? cli_check_hint(path) : "",
+				cli_changes_state(method) ? "')" : "");
+		else if (closed && cli_changes_state(method))
+			fprintf(stderr, CLI_PROG ": bulwarkd closed the connection "
+				"%s (the change may or may not have been applied; "
+				"check with '%s')\n",
+				nothing ? "before answering" : "in the middle of its answer",
+				cli_check_hint(path));
+		else if (closed)
+			fprintf(stderr, CLI_PROG ": bulwarkd closed the connection "
+				"%s; try again\n",
+				nothing ? "before answering" : "in the middle of its answer");
 		else if (rc == -EPROTO)
 			fprintf(stderr, CLI_PROG ": bulwarkd at %s sent a "
 				"malformed HTTP reply\n", cli_socket);
 		else
 			cli_print_unreachable(-rc);
+		return closed ? -ECONNRESET : rc;
 	}
-	return rc;
 }
 
 int
@@ -461,11 +539,13 @@ int
 cli_stream(const char *path, int (*line)(json_t *, void *), void *arg)
 {
 	unsigned saved = cli_timeout;
-	int rc;
+	int saved_set = cli_timeout_set, rc;
 
 	cli_timeout = 0; /* a followed stream may be quiet for long */
+	cli_timeout_set = 1;
 	rc = cli_exchange("GET", path, NULL, NULL, 0, NULL, line, arg, 0);
 	cli_timeout = saved;
+	cli_timeout_set = saved_set;
 	if (rc >= 200 && rc < 300)
 		return 0;
 	return rc;

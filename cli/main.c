@@ -57,7 +57,11 @@ usage(FILE *f)
 		"prints human\n"
 		"output by default and JSON with -o json. Exit status: 0 success, "
 		"1 failure,\n"
-		"2 usage error.\n");
+		"2 usage error.\n"
+		"\n"
+		"Environment: BULWARK_SOCKET (the socket), BULWARK_TIMEOUT (seconds to\n"
+		"wait for an answer; 0 = no limit; default: no limit for changes, 300\n"
+		"for reads).\n");
 }
 
 static const struct cli_verb *

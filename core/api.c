@@ -9,6 +9,17 @@
  * is never more open than that) and its group. evhttp is told to accept
  * every method and to hand us every path, so that all errors that reach a
  * handler decision - 404, 405, bad bodies - are JSON objects.
+ *
+ * Handlers run synchronously on the loop. evhttp's timeout (api.timeout) is
+ * an idle timeout on the connection's reads and writes, and libevent
+ * computes every deadline from the loop's cached time: the time the
+ * current loop turn began. A reply queued at the end of a handler that ran
+ * longer than the timeout therefore got a write deadline already in the
+ * past (and so had the read deadline set while the request was read), and
+ * the next turn dropped the connection instead of sending the answer.
+ * Every reply and stream write first refreshes the cached time and the
+ * connection's deadlines (api_clock_now()), so they count from when the
+ * answer is queued.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -304,6 +315,30 @@ bw_api_req_json(struct bw_api_request *req)
 
 /* ---- replies ------------------------------------------------------------ */
 
+/*
+ * Make libevent's cached time the real time before queueing output, and
+ * restart the connection's read and write deadlines from it, so that they
+ * count from now and not from when the loop turn (and a possibly long
+ * handler) began. See the comment at the top of the file.
+ */
+static void
+api_clock_now(struct bw_api_request *req)
+{
+	struct evhttp_connection *evcon;
+	struct bufferevent *bev;
+	struct timeval tv = { api.timeout, 0 };
+
+	if (api.base != NULL)
+		event_base_update_cache_time(api.base);
+	/* A stream sets its own (no read timeout: bw_api_stream_begin()). */
+	if (req->evreq == NULL || req->closed || req->streaming || api.timeout <= 0)
+		return;
+	evcon = evhttp_request_get_connection(req->evreq);
+	bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	if (bev != NULL)
+		bufferevent_set_timeouts(bev, &tv, &tv);
+}
+
 static const char *
 api_reason(int status)
 {
@@ -338,6 +373,7 @@ bw_api_reply_text(struct bw_api_request *req, int status, const char *json)
 		return -EPIPE;
 	if ((buf = evbuffer_new()) == NULL)
 		return -ENOMEM;
+	api_clock_now(req);
 	evbuffer_add(buf, json, strlen(json));
 	evbuffer_add(buf, "\n", 1);
 	evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
@@ -414,6 +450,7 @@ bw_api_stream_begin(struct bw_api_request *req)
 	if (req->replied || req->streaming)
 		return -EALREADY;
 	req->streaming = 1;
+	api_clock_now(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
 			  "Content-Type", "application/x-ndjson");
 	evhttp_send_reply_start(req->evreq, 200, "OK");
@@ -454,6 +491,7 @@ bw_api_stream_text(struct bw_api_request *req, const char *json)
 		return -EPIPE;
 	if ((buf = evbuffer_new()) == NULL)
 		return -ENOMEM;
+	api_clock_now(req);
 	evbuffer_add(buf, json, strlen(json));
 	evbuffer_add(buf, "\n", 1);
 	evhttp_send_reply_chunk(req->evreq, buf);
@@ -491,6 +529,7 @@ bw_api_stream_end(struct bw_api_request *req)
 	evcon = evhttp_request_get_connection(req->evreq);
 	if (evcon != NULL)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	api_clock_now(req);
 	/* Also frees an evhttp request whose connection is gone. */
 	evhttp_send_reply_end(req->evreq);
 	req->evreq = NULL;

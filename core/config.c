@@ -97,6 +97,14 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 	DKEY("monitor_aggregation", BW_CONF_ENUM, "medium", monitor_aggregation,
 	     0, 0, conf_aggregation, 0,
 	     "trace event aggregation: none, low, medium, maximum"),
+	DKEY("trace_events", BW_CONF_BOOL, "true", trace_events, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE, "the datapath writes trace events (forwarded packets)"),
+	DKEY("drop_events", BW_CONF_BOOL, "true", drop_events, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE,
+	     "the datapath writes drop events (drops are counted in the metrics either way)"),
+	DKEY("policy_verdict_events", BW_CONF_BOOL, "true", policy_verdict_events,
+	     0, 0, NULL, BW_CONF_F_RELOADABLE,
+	     "the datapath writes policy verdict events (one per new connection in an enforced direction)"),
 	BW_CONF_KEY_END
 };
 

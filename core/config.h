@@ -69,6 +69,9 @@ struct bw_daemon_conf {
 	/* [flows] */
 	int64_t flows_capacity;   /* flows kept in the in-memory ring */
 	int monitor_aggregation;  /* enum bw_aggregation */
+	int trace_events;         /* bool: datapath trace events on */
+	int drop_events;          /* bool: datapath drop events on */
+	int policy_verdict_events; /* bool: datapath policy verdict events on */
 
 	/* daemon.modules split into instance names ("mod" or "mod:inst"). */
 	char **module_list;

@@ -16,6 +16,12 @@
  * Everything runs on the loop thread. The ring buffer callback handles a
  * bounded batch per wake-up so that a flood of events cannot starve the
  * control API; the rest is read on the next loop iteration.
+ *
+ * The datapath submits records without a wake-up until the ring holds
+ * BW_EVENTS_WAKEUP_BYTES (bpf/lib/events.h), so the reader also drains the
+ * ring every FLOW_POLL_MS: an event reaches the flow ring (and
+ * `observe --follow`) at most that much later, and a busy ring costs one
+ * wake-up per batch instead of one per event.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +41,7 @@
 #include "log.h"
 
 #define FLOW_BATCH 4096        /* records per loop wake-up */
+#define FLOW_POLL_MS 20        /* ring buffer drained at least this often */
 #define FLOW_LABELS_MAX 256    /* labels kept per side */
 #define FLOW_ISOLATING_MAX 32  /* policies named by one default-deny drop */
 
@@ -73,6 +80,7 @@ static struct {
 	struct ring_buffer *rb;
 	struct event *rb_ev;
 	struct event *tick_ev;
+	struct event *poll_ev;
 	unsigned batch;
 } fl = { .next = 1, .next_sub_id = 1 };
 
@@ -121,17 +129,28 @@ flow_rand(void)
 static void
 flow_uuid(char *out, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
 	uint8_t b[16];
 	uint64_t a = flow_rand(), c = flow_rand();
+	size_t o = 0;
 
+	if (len < 37) {
+		if (len > 0)
+			out[0] = '\0';
+		return;
+	}
 	memcpy(b, &a, 8);
 	memcpy(b + 8, &c, 8);
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, len,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	/* 8-4-4-4-12 hex digits, without snprintf (one per flow) */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 void
@@ -581,7 +600,13 @@ flow_fill_side(struct bw_flow_endpoint *side, const char **labelbuf,
 		if (side->identity >= BW_ID_LOCAL_SCOPE)
 			n = flow_longest_cidr(labelbuf, n);
 	}
-	qsort(labelbuf, n, sizeof(*labelbuf), flow_label_cmp);
+	/* identity label sets are kept sorted: sort only when they are not */
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(labelbuf[i - 1], labelbuf[i]) > 0) {
+			qsort(labelbuf, n, sizeof(*labelbuf), flow_label_cmp);
+			break;
+		}
+	}
 	side->labels = labelbuf;
 	side->n_labels = (uint32_t)n;
 }
@@ -627,7 +652,6 @@ bw_flow_handle_event(const void *data, size_t len)
 	struct bw_flow f;
 	struct bw_flow_endpoint *local, *peer;
 	const char *ifname = NULL;
-	char summary[160];
 	int family, leaving, dir_ingress, deny = 0, is_reply;
 	int default_deny = 0;
 
@@ -782,8 +806,8 @@ bw_flow_handle_event(const void *data, size_t len)
 		f.isolated_by = iso.v;
 		f.n_isolated_by = iso.n;
 	}
-	bw_flowjson_summary(&f, summary, sizeof(summary));
-	f.summary = summary;
+	/* no Summary here: the serialisers (core/flowjson.c) compute it from
+	 * the fields when a flow is written out, most flows never are */
 	return bw_flow_publish(&f);
 }
 
@@ -800,6 +824,13 @@ flow_rb_sample(void *ctx, void *data, size_t size)
 
 static void
 flow_rb_ready(evutil_socket_t fd, short what, void *arg)
+{
+	fl.batch = 0;
+	ring_buffer__consume(fl.rb);
+}
+
+static void
+flow_rb_poll(evutil_socket_t fd, short what, void *arg)
 {
 	fl.batch = 0;
 	ring_buffer__consume(fl.rb);
@@ -843,6 +874,7 @@ int
 bw_flow_attach(struct event_base *base, int ringbuf_fd)
 {
 	struct timeval one = { 1, 0 };
+	struct timeval poll = { 0, FLOW_POLL_MS * 1000 };
 
 	flow_clock_sync();
 	fl.tick_ev = event_new(base, -1, EV_PERSIST, flow_tick, NULL);
@@ -870,6 +902,12 @@ bw_flow_attach(struct event_base *base, int ringbuf_fd)
 		bw_flow_detach();
 		return -ENOMEM;
 	}
+	fl.poll_ev = event_new(base, -1, EV_PERSIST, flow_rb_poll, NULL);
+	if (fl.poll_ev == NULL || event_add(fl.poll_ev, &poll) < 0) {
+		bw_err("flows: cannot create the ring buffer timer");
+		bw_flow_detach();
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -883,6 +921,10 @@ bw_flow_detach(void)
 	if (fl.tick_ev != NULL) {
 		event_free(fl.tick_ev);
 		fl.tick_ev = NULL;
+	}
+	if (fl.poll_ev != NULL) {
+		event_free(fl.poll_ev);
+		fl.poll_ev = NULL;
 	}
 	if (fl.rb != NULL) {
 		/* read what is left so that a restart does not replay it */

@@ -82,7 +82,7 @@ static struct identity_entry *identity_insert(uint32_t id,
 					      struct bw_labelset *labels,
 					      char *text)
 {
-	size_t pos = 0;
+	size_t pos = 0, hi = identity_n;
 
 	if (identity_n == identity_cap) {
 		size_t cap = identity_cap ? identity_cap * 2 : 64;
@@ -93,8 +93,14 @@ static struct identity_entry *identity_insert(uint32_t id,
 		identity_tab = v;
 		identity_cap = cap;
 	}
-	while (pos < identity_n && identity_tab[pos].id < id)
-		pos++;
+	while (pos < hi) { /* first entry with a larger id: bisect */
+		size_t mid = (pos + hi) / 2;
+
+		if (identity_tab[mid].id < id)
+			pos = mid + 1;
+		else
+			hi = mid;
+	}
 	memmove(&identity_tab[pos + 1], &identity_tab[pos],
 		(identity_n - pos) * sizeof(identity_tab[0]));
 	memset(&identity_tab[pos], 0, sizeof(identity_tab[0]));

@@ -1303,14 +1303,35 @@ void bw_policy_datapath_config(struct bw_config *cfg)
 		cfg->enforcement = (uint32_t)dc->enforcement;
 		cfg->flags = dc->audit ? BW_CFG_F_AUDIT : 0;
 	}
-	if (dc)
+	if (dc) {
 		cfg->monitor_level = (uint32_t)dc->monitor_aggregation;
+		if (!dc->trace_events)
+			cfg->flags |= BW_CFG_F_NO_TRACE;
+		if (!dc->drop_events)
+			cfg->flags |= BW_CFG_F_NO_DROP;
+		if (!dc->policy_verdict_events)
+			cfg->flags |= BW_CFG_F_NO_POLICY_VERDICT;
+	}
 }
 
 static void pol_conf_changed(const struct bw_daemon_conf *old,
 			     const struct bw_daemon_conf *cur, void *arg)
 {
 	bw_policy_set_mode(cur->enforcement, cur->audit);
+	if (old && cur && P.ready &&
+	    (!old->trace_events != !cur->trace_events ||
+	     !old->drop_events != !cur->drop_events ||
+	     !old->policy_verdict_events != !cur->policy_verdict_events ||
+	     old->monitor_aggregation != cur->monitor_aggregation)) {
+		struct bw_config cfg;
+
+		/* the event switches: only the datapath's config changes */
+		bw_policy_datapath_config(&cfg);
+		bw_datapath_set_config(&cfg);
+		bw_notice("flows: datapath events: trace %s, drop %s, policy verdict %s",
+			  cur->trace_events ? "on" : "off", cur->drop_events ? "on" : "off",
+			  cur->policy_verdict_events ? "on" : "off");
+	}
 	if (old && cur && strcmp(old->policy_dir ? old->policy_dir : "",
 				 cur->policy_dir ? cur->policy_dir : ""))
 		bw_warn("policy: policy.dir changed: needs a restart");

@@ -2,7 +2,12 @@
 /*
  * events.h - metrics counters (per CPU, by reason and direction) and
  * struct bw_event records to the bw_events ring buffer. A full ring buffer
- * is counted in bw_events_lost, never retried.
+ * is counted in bw_events_lost, never retried. A class of events that the
+ * configuration switched off (BW_CFG_F_NO_*) is not written at all.
+ *
+ * Records are submitted without waking the reader (BPF_RB_NO_WAKEUP) until
+ * BW_EVENTS_WAKEUP_BYTES are waiting: the daemon reads the ring on a short
+ * timer as well, so it wakes per batch, not per event.
  */
 #ifndef BW_LIB_EVENTS_H
 #define BW_LIB_EVENTS_H
@@ -31,9 +36,19 @@ struct bw_ev_ctx {
 	__u32 ifindex;
 	__u32 src_identity;
 	__u32 dst_identity;
+	__u32 cfg_flags; /* struct bw_config flags: the BW_CFG_F_NO_* switches */
 	__u8 dir;
 	__u8 pad[3];
 };
+
+static __always_inline int bw_event_enabled(const struct bw_ev_ctx *c, __u8 type)
+{
+	__u32 off = type == BW_EVENT_TRACE ? BW_CFG_F_NO_TRACE
+		  : type == BW_EVENT_DROP ? BW_CFG_F_NO_DROP
+					  : BW_CFG_F_NO_POLICY_VERDICT;
+
+	return !(c->cfg_flags & off);
+}
 
 static __always_inline void bw_event_send(const struct bw_pkt *p, const struct bw_ev_ctx *c,
 					  __u8 type, __u8 subtype, __u8 verdict, __u32 flags,
@@ -41,7 +56,10 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, const struct b
 					  __u64 ct_bytes)
 {
 	struct bw_event *e;
+	__u64 wake;
 
+	if (!bw_event_enabled(c, type))
+		return;
 	e = bpf_ringbuf_reserve(&bw_events, sizeof(*e), 0);
 	if (!e) {
 		__u32 zero = 0;
@@ -87,7 +105,10 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, const struct b
 	e->pkt_len = p->len;
 	e->ct_packets = ct_packets;
 	e->ct_bytes = ct_bytes;
-	bpf_ringbuf_submit(e, 0);
+	wake = bpf_ringbuf_query(&bw_events, BPF_RB_AVAIL_DATA) >= BW_EVENTS_WAKEUP_BYTES
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
 }
 
 #endif /* BW_LIB_EVENTS_H */

@@ -171,7 +171,8 @@ struct bw_flow {
 	uint32_t ifindex;        /* observing interface (host-side veth) */
 	const char *ifname;      /* NULL when unknown */
 
-	const char *summary;     /* Hubble's Summary string */
+	const char *summary;     /* Hubble's Summary string; NULL for datapath
+				  * flows: the serialisers compute it */
 
 	/* Attribution (policy-verdict flows). */
 	const struct bw_flow_policy *ingress_allowed_by;

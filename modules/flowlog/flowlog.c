@@ -60,10 +60,16 @@ static const struct bw_conf_key flowlog_keys[] = {
 	  offsetof(struct flowlog_conf, max_backups), 0, 1000, NULL,
 	  BW_CONF_F_RELOADABLE,
 	  "rotated files kept (PATH.1 newest .. PATH.N oldest); 0 = none" },
-	{ "allowlist", BW_CONF_STRING, "",
+	/*
+	 * By default the log holds what needs attention (drops, audited
+	 * would-be drops, errors), which keeps its cost and size bounded by
+	 * the denied traffic rather than by all traffic; an empty value logs
+	 * every flow.
+	 */
+	{ "allowlist", BW_CONF_STRING, "{\"verdict\":[\"DROPPED\",\"AUDIT\",\"ERROR\"]}",
 	  offsetof(struct flowlog_conf, allowlist), 0, 0, NULL,
 	  BW_CONF_F_RELOADABLE,
-	  "Hubble FlowFilters (JSON objects, comma-separated, or an array): log only matching flows" },
+	  "Hubble FlowFilters (JSON objects, comma-separated, or an array): log only matching flows; empty = every flow" },
 	{ "denylist", BW_CONF_STRING, "",
 	  offsetof(struct flowlog_conf, denylist), 0, 0, NULL,
 	  BW_CONF_F_RELOADABLE,

@@ -7,13 +7,29 @@
  * global-scope identities from 256 (Cilium's minimal numeric identity) to
  * 65535, node-local ones (CIDR, FQDN) from 0x01000001. Equal label sets get
  * equal numbers. The table is kept in <state_dir>/<instance>/identities.json
- * (written atomically: temporary file, fsync, rename, directory fsync)
- * every time a new label set gets a number, so a restart hands out the same
- * numbers. A label set nobody references any more keeps its number for
- * keep_released (persisted too), so an endpoint that comes back - or a
- * daemon that restarts and restores its endpoints - finds its old identity.
+ * (written atomically: temporary file, fsync, rename, directory fsync), so
+ * a restart hands out the same numbers. A label set nobody references any
+ * more keeps its number for keep_released (persisted too), so an endpoint
+ * that comes back - or a daemon that restarts and restores its endpoints -
+ * finds its old identity.
  *
- * The module relies on nothing but the service table it is given.
+ * Saves are coalesced: a change marks the table dirty and schedules one
+ * zero-delay event on the daemon's loop, so a request that allocates 10,000
+ * CIDR identities writes the file once, after its handler has returned
+ * (instead of 10,000 times, each rewrite as long as the table: quadratic).
+ * The instance's stop and its allocator's release (instance finished or
+ * disabled) write what is pending. What a crash can lose is therefore the
+ * numbers handed out in the last loop turn; see README.md for why the
+ * daemon copes with that. Once a write has failed, new numbers are saved
+ * synchronously again and an allocation whose save fails is refused, until
+ * a save succeeds.
+ *
+ * Lookups are O(1) (label sets hashed per scope) and a new number costs
+ * O(log n) (the lowest free number by bisection of the sorted table), so N
+ * allocations cost O(N log N) plus the table's array inserts.
+ *
+ * The module relies on nothing but the service table it is given (and
+ * libevent for the save event, on the loop the table hands out).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include <bulwark/module.h>
@@ -54,6 +71,8 @@ struct idl_entry {
 	unsigned refs;
 	int local;
 	int64_t released;  /* unix time the last reference went, 0 while in use */
+	uint64_t hash;     /* of (local, labels) */
+	struct idl_entry *hnext; /* hash chain */
 };
 
 struct idl {
@@ -61,8 +80,16 @@ struct idl {
 	bw_module_ctx *ctx;
 	char *path;
 	int64_t keep_s;
-	struct idl_entry *v; /* sorted by id */
+	struct idl_entry **v; /* sorted by id */
 	size_t n, cap;
+	struct idl_entry **hb; /* hash buckets (power of two) */
+	size_t nb;
+	int64_t gc_due;     /* earliest time a released entry expires; INT64_MAX: none */
+	struct event *save_ev; /* zero-delay save on the daemon's loop, or NULL */
+	int dirty;          /* the file is behind the table */
+	int save_failed;    /* the last write failed: save synchronously */
+	int stopped;        /* the loop is stopping: save at free */
+	unsigned long saves; /* files written (tests look at it) */
 	struct bw_identity_allocator alloc;
 };
 
@@ -133,7 +160,7 @@ static int idl_save(struct idl *s)
 	if (!a)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n; i++) {
-		const struct idl_entry *e = &s->v[i];
+		const struct idl_entry *e = s->v[i];
 		json_t *labels = json_array();
 		const char *p = e->labels;
 
@@ -160,36 +187,168 @@ static int idl_save(struct idl *s)
 		return -ENOMEM;
 	rc = idl_write_atomic(s->path, text, strlen(text));
 	free(text);
-	if (rc < 0)
-		idl_log(s, BW_LOG_ERR, "cannot write %s: %s", s->path, strerror(-rc));
-	return rc;
+	if (rc < 0) {
+		if (!s->save_failed)
+			idl_log(s, BW_LOG_ERR, "cannot write %s: %s", s->path, strerror(-rc));
+		s->save_failed = 1;
+		return rc;
+	}
+	if (s->save_failed)
+		idl_log(s, BW_LOG_NOTICE, "%s written again", s->path);
+	s->save_failed = 0;
+	s->dirty = 0;
+	s->saves++;
+	return 0;
 }
 
-static int idl_insert(struct idl *s, uint32_t id, char *labels, int local,
-		      int64_t released)
+/* Write the file now if it is behind the table. */
+static int idl_flush(struct idl *s)
 {
-	size_t pos = 0;
+	return s->dirty ? idl_save(s) : 0;
+}
+
+static void idl_save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	idl_flush(arg); /* logged; retried at the next change and at stop */
+}
+
+/*
+ * The table changed: save at the end of this loop turn (once, however many
+ * changes the turn makes). Without a loop (none handed out), synchronously.
+ */
+static void idl_mark_dirty(struct idl *s)
+{
+	static const struct timeval now = { 0, 0 };
+
+	s->dirty = 1;
+	if (s->stopped)
+		return; /* saved when the allocator is released */
+	if (!s->save_ev || event_add(s->save_ev, &now) < 0)
+		idl_save(s);
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+static uint64_t idl_hash(const char *labels, int local)
+{
+	uint64_t h = local ? 0x84222325cbf29ce4ULL : 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)labels; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int idl_hash_grow(struct idl *s)
+{
+	size_t nb = s->nb ? s->nb * 2 : 256;
+	struct idl_entry **hb = calloc(nb, sizeof(*hb));
+
+	if (!hb)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		struct idl_entry *e = s->v[i];
+
+		e->hnext = hb[e->hash & (nb - 1)];
+		hb[e->hash & (nb - 1)] = e;
+	}
+	free(s->hb);
+	s->hb = hb;
+	s->nb = nb;
+	return 0;
+}
+
+static struct idl_entry *idl_find_labels(struct idl *s, const char *labels, int local)
+{
+	uint64_t h = idl_hash(labels, local);
+
+	if (!s->nb)
+		return NULL;
+	for (struct idl_entry *e = s->hb[h & (s->nb - 1)]; e; e = e->hnext)
+		if (e->hash == h && !e->local == !local && strcmp(e->labels, labels) == 0)
+			return e;
+	return NULL;
+}
+
+/* Index of the first entry whose id is >= id (s->n if none). */
+static size_t idl_lower_bound(struct idl *s, uint32_t id)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->v[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void idl_unhash(struct idl *s, struct idl_entry *e)
+{
+	struct idl_entry **pp = &s->hb[e->hash & (s->nb - 1)];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+}
+
+/* Remove and free the entry at index i. */
+static void idl_remove_at(struct idl *s, size_t i)
+{
+	struct idl_entry *e = s->v[i];
+
+	idl_unhash(s, e);
+	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(s->v[0]));
+	s->n--;
+	free(e->labels);
+	free(e);
+}
+
+/* Add an entry (takes labels on success); -EEXIST if id or labels are taken. */
+static int idl_insert(struct idl *s, uint32_t id, char *labels, int local,
+		      int64_t released, struct idl_entry **out)
+{
+	struct idl_entry *e;
+	size_t pos;
 
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct idl_entry *v = realloc(s->v, cap * sizeof(*v));
+		struct idl_entry **v = realloc(s->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		s->v = v;
 		s->cap = cap;
 	}
-	while (pos < s->n && s->v[pos].id < id)
-		pos++;
-	if (pos < s->n && s->v[pos].id == id)
+	if (s->n >= s->nb && idl_hash_grow(s) < 0)
+		return -ENOMEM;
+	pos = idl_lower_bound(s, id);
+	if ((pos < s->n && s->v[pos]->id == id) || idl_find_labels(s, labels, local))
 		return -EEXIST;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->id = id;
+	e->labels = labels;
+	e->local = local;
+	e->released = released;
+	e->hash = idl_hash(labels, local);
+	e->hnext = s->hb[e->hash & (s->nb - 1)];
+	s->hb[e->hash & (s->nb - 1)] = e;
 	memmove(&s->v[pos + 1], &s->v[pos], (s->n - pos) * sizeof(s->v[0]));
-	s->v[pos].id = id;
-	s->v[pos].labels = labels;
-	s->v[pos].refs = 0;
-	s->v[pos].local = local;
-	s->v[pos].released = released;
+	s->v[pos] = e;
 	s->n++;
+	if (released && released + s->keep_s < s->gc_due)
+		s->gc_due = released + s->keep_s;
+	if (out)
+		*out = e;
 	return 0;
 }
 
@@ -243,10 +402,11 @@ static int idl_load(struct idl *s)
 		}
 		/* Nothing references anything until the core restores its
 		 * endpoints: the keep period of in-use entries starts now. */
-		rc = idl_insert(s, (uint32_t)id, text, local, released ? released : now);
+		rc = idl_insert(s, (uint32_t)id, text, local, released ? released : now,
+				NULL);
 		if (rc < 0) {
-			idl_log(s, BW_LOG_ERR, "%s: identity %lld listed twice", s->path,
-				(long long)id);
+			idl_log(s, BW_LOG_ERR, "%s: identity %lld or its labels listed twice",
+				s->path, (long long)id);
 			free(text);
 			json_decref(doc);
 			return rc;
@@ -259,77 +419,80 @@ static int idl_load(struct idl *s)
 
 /* ---- allocation ----------------------------------------------------------- */
 
-/* Forget released entries whose keep period is over. */
+/*
+ * Forget released entries whose keep period is over. Walks the table only
+ * when one is due (gc_due), so it is not a cost per allocation.
+ */
 static int idl_gc(struct idl *s)
 {
-	int64_t now = idl_now();
+	int64_t now = idl_now(), due = INT64_MAX;
 	size_t i = 0;
 	int dropped = 0;
 
+	if (now < s->gc_due)
+		return 0;
 	while (i < s->n) {
-		struct idl_entry *e = &s->v[i];
+		struct idl_entry *e = s->v[i];
 
 		if (e->refs == 0 && e->released && now - e->released >= s->keep_s) {
-			free(e->labels);
-			memmove(e, e + 1, (s->n - i - 1) * sizeof(*e));
-			s->n--;
+			idl_remove_at(s, i);
 			dropped++;
 		} else {
+			if (e->refs == 0 && e->released && e->released + s->keep_s < due)
+				due = e->released + s->keep_s;
 			i++;
 		}
 	}
+	s->gc_due = due;
+	if (dropped)
+		idl_mark_dirty(s);
 	return dropped;
 }
 
 static struct idl_entry *idl_find_id(struct idl *s, uint32_t id)
 {
-	size_t lo = 0, hi = s->n;
+	size_t i = idl_lower_bound(s, id);
 
+	return i < s->n && s->v[i]->id == id ? s->v[i] : NULL;
+}
+
+/*
+ * Lowest number of [min, max] no entry holds, or 0. The ids are distinct
+ * and sorted, so from the first entry >= min, v[first + k] == min + k for
+ * every k before the first gap: bisect for it.
+ */
+static uint32_t idl_free_id(struct idl *s, uint32_t min, uint32_t max)
+{
+	size_t first = idl_lower_bound(s, min), lo = 0, hi = s->n - first;
+
+	/* Invariant: v[first + k] == min + k for k < lo; not for k >= hi. */
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (s->v[mid].id == id)
-			return &s->v[mid];
-		if (s->v[mid].id < id)
+		if (s->v[first + mid]->id == min + (uint32_t)mid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
-}
-
-/* Lowest number of the range no entry holds, or 0. */
-static uint32_t idl_free_id(struct idl *s, uint32_t min, uint32_t max)
-{
-	uint32_t next = min;
-
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->v[i].id < next)
-			continue;
-		if (s->v[i].id > next)
-			break;
-		next++;
-	}
-	return next <= max ? next : 0;
+	if ((uint64_t)min + lo > max)
+		return 0;
+	return min + (uint32_t)lo;
 }
 
 static int idl_allocate(void *user_data, const char *labels, int scope_local,
 			uint32_t *id)
 {
 	struct idl *s = user_data;
+	struct idl_entry *e = idl_find_labels(s, labels, scope_local);
 	uint32_t nid;
 	char *copy;
 	int rc;
 
-	for (size_t i = 0; i < s->n; i++) {
-		struct idl_entry *e = &s->v[i];
-
-		if (!e->local == !scope_local && strcmp(e->labels, labels) == 0) {
-			e->refs++;
-			e->released = 0;
-			*id = e->id;
-			return 0;
-		}
+	if (e) {
+		e->refs++;
+		e->released = 0;
+		*id = e->id;
+		return 0;
 	}
 	idl_gc(s);
 	nid = scope_local ? idl_free_id(s, IDL_MIN_LOCAL, IDL_MAX_LOCAL)
@@ -341,22 +504,22 @@ static int idl_allocate(void *user_data, const char *labels, int scope_local,
 	copy = strdup(labels);
 	if (!copy)
 		return -ENOMEM;
-	rc = idl_insert(s, nid, copy, scope_local, 0);
+	rc = idl_insert(s, nid, copy, scope_local, 0, &e);
 	if (rc < 0) {
 		free(copy);
 		return rc;
 	}
-	idl_find_id(s, nid)->refs = 1;
-	/* The number must survive a crash before anyone uses it. */
-	rc = idl_save(s);
-	if (rc < 0) {
-		struct idl_entry *e = idl_find_id(s, nid);
-		size_t i = (size_t)(e - s->v);
-
-		free(e->labels);
-		memmove(e, e + 1, (s->n - i - 1) * sizeof(*e));
-		s->n--;
-		return rc;
+	e->refs = 1;
+	if (s->save_failed) {
+		/* The disk refused the last write: do not hand out numbers
+		 * that may not survive a restart while it still refuses. */
+		rc = idl_save(s);
+		if (rc < 0) {
+			idl_remove_at(s, idl_lower_bound(s, nid));
+			return rc;
+		}
+	} else {
+		idl_mark_dirty(s);
 	}
 	idl_log(s, BW_LOG_DEBUG, "identity %u allocated", nid);
 	*id = nid;
@@ -372,9 +535,11 @@ static int idl_release(void *user_data, uint32_t id)
 		return -ENOENT;
 	if (--e->refs == 0) {
 		e->released = idl_now();
+		if (e->released + s->keep_s < s->gc_due)
+			s->gc_due = e->released + s->keep_s;
 		if (s->keep_s == 0)
 			idl_gc(s);
-		idl_save(s); /* best effort: the number itself is already on disk */
+		idl_mark_dirty(s); /* only the keep period: the number is saved */
 	}
 	return 0;
 }
@@ -386,7 +551,7 @@ static int idl_foreach(void *user_data,
 	struct idl *s = user_data;
 
 	for (size_t i = 0; i < s->n; i++) {
-		int rc = cb(s->v[i].id, s->v[i].labels, s->v[i].refs, arg);
+		int rc = cb(s->v[i]->id, s->v[i]->labels, s->v[i]->refs, arg);
 
 		if (rc)
 			return rc;
@@ -396,18 +561,25 @@ static int idl_foreach(void *user_data,
 
 static void idl_destroy(struct idl *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].labels);
+	if (s->save_ev)
+		event_free(s->save_ev);
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i]->labels);
+		free(s->v[i]);
+	}
 	free(s->v);
+	free(s->hb);
 	free(s->path);
 	free(s);
 }
 
-/* The core drops the allocator (instance disabled or finished). */
+/* The core drops the allocator (instance disabled or finished): write what
+ * is pending first. */
 static void idl_free(void *user_data)
 {
 	struct idl *s = user_data;
 
+	idl_flush(s);
 	s->api->set_data(s->ctx, NULL);
 	idl_destroy(s);
 }
@@ -428,15 +600,24 @@ static int idl_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *con
 	s->api = api;
 	s->ctx = ctx;
 	s->keep_s = c->keep_released / 1000;
+	s->gc_due = INT64_MAX;
+	if (BW_API_HAS(api, event_base) && api->event_base(ctx)) {
+		s->save_ev = event_new(api->event_base(ctx), -1, 0, idl_save_cb, s);
+		if (!s->save_ev) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
 	dir = api->state_dir(ctx);
 	if (!dir) {
 		rc = -errno;
 		api->log(ctx, BW_LOG_ERR, "no state directory: %s", strerror(errno));
-		free(s);
+		idl_destroy(s);
 		return rc ? rc : -ENOENT;
 	}
 	if (asprintf(&s->path, "%s/%s", dir, IDL_FILE) < 0) {
-		free(s);
+		s->path = NULL;
+		idl_destroy(s);
 		return -ENOMEM;
 	}
 	rc = idl_load(s);
@@ -471,10 +652,25 @@ static int idl_reload(bw_module_ctx *ctx, const void *new_conf)
 	if (!s)
 		return -ENOTSUP;
 	s->keep_s = c->keep_released / 1000;
+	s->gc_due = INT64_MIN; /* the next allocation sweeps with the new period */
 	return 0;
+}
+
+/* The loop is stopping: write what is pending; later changes (the core's
+ * teardown releasing identities) are written when the allocator goes. */
+static void idl_stop(bw_module_ctx *ctx)
+{
+	struct idl *s = idl_api ? idl_api->get_data(ctx) : NULL;
+
+	if (!s)
+		return;
+	if (s->save_ev)
+		event_del(s->save_ev);
+	s->stopped = 1;
+	idl_flush(s);
 }
 
 BW_MODULE_DEFINE(.name = "identity-local", .version = "1.0",
 		 .description = "node-local identity allocator, persisted in the state directory",
 		 .conf_keys = idl_keys, .conf_size = sizeof(struct idl_conf),
-		 .init = idl_init, .reload = idl_reload);
+		 .init = idl_init, .reload = idl_reload, .stop = idl_stop);

@@ -360,9 +360,12 @@ sm_on_flow(const struct bw_flow *f, void *ud)
 		   f->verdict == BW_FLOW_VERDICT_FORWARDED && f->is_reply != 1 &&
 		   (f->trace_reason == BW_FLOW_REASON_NEW ||
 		    (f->flags & BW_FLOW_F_CT_NEW)) &&
-		   (f->trace_observation_point == BW_FLOW_OBS_FROM_ENDPOINT ||
-		    (f->trace_observation_point == BW_FLOW_OBS_TO_ENDPOINT &&
-		     f->source.id == 0))) {
+		   /* one count per connection at every aggregation level: where
+		    * it enters a local pod, or where it leaves one for a peer
+		    * that is not a local pod (medium traces only there) */
+		   (f->trace_observation_point == BW_FLOW_OBS_TO_ENDPOINT ||
+		    (f->trace_observation_point == BW_FLOW_OBS_FROM_ENDPOINT &&
+		     f->destination.id == 0))) {
 		what = SM_FORWARDED;
 	} else {
 		return;

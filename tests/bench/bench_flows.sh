@@ -20,16 +20,16 @@
 #               delivered or counted as lost);
 #   daemon CPU = utime+stime of bulwarkd over the run / the run's length.
 #
-# Part B, connection rate with events on and off. There is no switch that
-# turns the datapath's events off (policy verdicts and per-connection traces
-# are always written), so "off" is approximated by stopping bulwarkd: the
-# programs and maps stay (enforcement goes on), the ring buffer fills up
-# and every later bpf_ringbuf_reserve() fails and is counted lost. That
-# removes the consumer (the daemon's reading, decoding, enrichment) and the
-# wake-ups, not the reserve attempt. Modes, interleaved: bare (no programs),
-# on (daemon running, monitor_aggregation=medium, an enforced policy
-# allowing x/c1 to x/srv:80), off (the same with the daemon stopped, after a
-# warm-up run that fills the ring). wrk with "Connection: close" to nginx.
+# Part B, connection rate with events on and off. Modes, interleaved: bare
+# (no programs), on (daemon running, monitor_aggregation=medium, an
+# enforced policy allowing x/c1 to x/srv:80), off (the same daemon running
+# with the three [flows] switches trace_events, drop_events and
+# policy_verdict_events false, set by a SIGHUP reload: the datapath writes
+# no event at all; enforcement, conntrack and the metrics map go on), and
+# stopped (the former approximation of "off": bulwarkd stopped after a
+# warm-up run that fills the ring buffer, so every reserve fails and is
+# counted lost). wrk with "Connection: close" to nginx. "on" also reports
+# the events per connection (events read / connections made).
 #
 # Usage: bench_flows.sh [--quick] [--reps R] [--duration S] [--rates "..."]
 # Writes tests/bench/results/flows-DATE.{json,txt} in the build tree.
@@ -61,6 +61,9 @@ MACHINE=$(bench_machine_json)
 HZ=$(getconf CLK_TCK)
 
 SRV=10.1.0.1
+# a private copy of the config: part B flips the event switches with SIGHUP
+cp "$(bw_daemon_conf)" "$BW_TMP/bulwark.conf" || bw_die "no bulwark.conf to copy"
+export BW_CONF=$BW_TMP/bulwark.conf
 bw_start_daemon -o flows.monitor_aggregation=none
 bw_pod_add x srv $SRV app=srv >/dev/null || bw_die "endpoint x/srv"
 bw_pod_add x c1 10.1.0.2 app=client >/dev/null || bw_die "endpoint x/c1"
@@ -181,6 +184,25 @@ ep_set() { # 0|1
 		REG=1
 	fi
 }
+EVENTS=true
+events_set() { # true|false: the three [flows] switches, by SIGHUP
+	local n
+	[ "$1" = "$EVENTS" ] && return 0
+	sed -i -e "s/^trace_events = .*/trace_events = $1/" \
+		-e "s/^drop_events = .*/drop_events = $1/" \
+		-e "s/^policy_verdict_events = .*/policy_verdict_events = $1/" "$BW_CONF"
+	n=$(grep -c 'datapath events:' "$BW_DAEMON_LOG")
+	kill -HUP "$BW_DAEMON_PID"
+	bw_wait_for 5 sh -c "[ \$(grep -c 'datapath events:' '$BW_DAEMON_LOG') -gt $n ]" ||
+		bw_die "SIGHUP did not switch the events to $1"
+	EVENTS=$1
+}
+daemon_up() {
+	if ! bw_daemon_alive; then
+		bw_start_daemon -o flows.monitor_aggregation=medium >/dev/null
+		EVENTS=$(sed -n 's/^trace_events = //p' "$BW_CONF")
+	fi
+}
 crr() { # MODE
 	local r
 	r=$(bench_wrk_close x/c1 "http://$SRV/" "$CDUR" $CONNS 0)
@@ -188,16 +210,17 @@ crr() { # MODE
 	bw_log "$1: ${r:-?} conn/s (errors)"
 }
 for r in $(seq "$REPS"); do
-	for j in 0 1 2; do
-		m=$(echo bare on off | cut -d' ' -f$(((j + r - 1) % 3 + 1)))
+	for j in 0 1 2 3; do
+		m=$(echo bare on off stopped | cut -d' ' -f$(((j + r - 1) % 4 + 1)))
 		case $m in
 		bare)
-			bw_daemon_alive || bw_start_daemon -o flows.monitor_aggregation=medium >/dev/null
+			daemon_up
 			ep_set 0
 			crr bare
 			;;
 		on)
-			bw_daemon_alive || bw_start_daemon -o flows.monitor_aggregation=medium >/dev/null
+			daemon_up
+			events_set true
 			ep_set 1
 			read -r ev0 lost0 < <(status_flows)
 			cpu0=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
@@ -214,18 +237,33 @@ for r in $(seq "$REPS"); do
 			bench_sample on 0 seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
 			;;
 		off)
-			bw_daemon_alive || bw_start_daemon -o flows.monitor_aggregation=medium >/dev/null
+			daemon_up
+			events_set false
+			ep_set 1
+			cpu0=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
+			t0=$(bench_now_ns)
+			crr off
+			t1=$(bench_now_ns)
+			cpu1=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
+			bench_sample off 0 cpu_ticks $((cpu1 - cpu0))
+			bench_sample off 0 hz "$HZ"
+			bench_sample off 0 seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+			events_set true
+			;;
+		stopped)
+			daemon_up
+			events_set true
 			ep_set 1
 			bw_stop_daemon >/dev/null
 			# fill the ring buffer first: afterwards every reserve fails
 			bench_wrk_close x/c1 "http://$SRV/" 2 $CONNS 0 >/dev/null
-			crr off
-			bw_start_daemon -o flows.monitor_aggregation=medium >/dev/null
+			crr stopped
+			daemon_up
 			;;
 		esac
 	done
 done
-bw_daemon_alive || bw_start_daemon -o flows.monitor_aggregation=medium >/dev/null
+daemon_up
 T_END=$(bench_now_ns)
 
 # ---- report -------------------------------------------------------------------
@@ -266,10 +304,11 @@ L.append("(cpu core: bulwarkd utime+stime during the run / run length; cpu total
 L.append(" 2.5 s drain after it, over the run length)")
 L.append("")
 L.append("Part B: wrk Connection: close, %s conns, %s s runs, medians of %s; ratio per repetition vs 'off'" % (conns, cdur, reps))
+L.append("(off: daemon running, [flows] trace/drop/policy_verdict_events false; stopped: daemon stopped, ring full)")
 def rs(m):
     return data.get((m, 0), {}).get("conn_per_s", [])
 L.append("%-6s %10s %10s %14s" % ("mode", "conn/s", "vs off", "vs bare"))
-for m in ("bare", "on", "off"):
+for m in ("bare", "on", "off", "stopped"):
     v = rs(m)
     if not v:
         continue
@@ -288,8 +327,17 @@ if on.get("events"):
     res["crr"]["on"]["events_per_s"] = ev
     res["crr"]["on"]["lost"] = on["lost"]
     res["crr"]["on"]["daemon_cpu_cores"] = cpu
-    L.append("on: %.0f events/s (median), lost %d, daemon CPU %.2f core" % (
-        statistics.median(ev), sum(on["lost"]), statistics.median(cpu)))
+    conns_made = [c * s for c, s in zip(rs("on"), on["seconds"])]
+    epc = [e / c for e, c in zip(on["events"], conns_made) if c]
+    res["crr"]["on"]["events_per_connection"] = epc
+    L.append("on: %.0f events/s (median), %.1f events per connection, lost %d, daemon CPU %.2f core" % (
+        statistics.median(ev), statistics.median(epc) if epc else 0, sum(on["lost"]),
+        statistics.median(cpu)))
+off = data.get(("off", 0), {})
+if off.get("cpu_ticks"):
+    cpu = [a / h / b for a, b, h in zip(off["cpu_ticks"], off["seconds"], off["hz"])]
+    res["crr"]["off"]["daemon_cpu_cores"] = cpu
+    L.append("off: daemon CPU %.2f core" % statistics.median(cpu))
 L.append("")
 L.append("machine: %s; wall time %s s" % (json.dumps(res["machine"]), secs))
 text = "\n".join(L)

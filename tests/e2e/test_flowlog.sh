@@ -4,7 +4,7 @@
 # tests/e2e/test_flowlog.sh - the flowlog module against real traffic.
 #
 # Three instances run side by side:
-#   [flowlog]         every flow, absolute path under the test's temp dir
+#   [flowlog]         every flow (allowlist emptied), absolute path under the test's temp dir
 #   [flowlog:denied]  allowlist {"verdict":["DROPPED","ERROR"]} and a field
 #                     mask, relative path (lands in the instance's state dir)
 #   [flowlog:rot]     max_size 4k, max_backups 2 (rotation)
@@ -54,12 +54,14 @@ write_conf() {
 
 [flowlog]
 path = $EV
+allowlist =
 
 [flowlog:denied]
 $1
 
 [flowlog:rot]
 path = $ROT
+allowlist =
 max_size = 4k
 max_backups = 2
 EOF

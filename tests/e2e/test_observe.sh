@@ -111,23 +111,25 @@ obs_check "every line is a Hubble GetFlowsResponse" '
 		(.flow.Summary | type) == "string" and
 		(.flow.l4 | type) == "object")' --all
 
-obs_check "the SYN x/b -> x/a is traced on both sides, enriched" '
+# medium aggregation traces a pod-to-pod packet once, where it enters the
+# receiving endpoint (TO_ENDPOINT); FROM_ENDPOINT traces of x/b's traffic
+# are checked with the ping to ext1 below and at monitor_aggregation=none.
+obs_check "the SYN x/b -> x/a is traced once (TO_ENDPOINT), enriched" '
 	flows | map(tcp_to(80) | select(.l4.TCP.flags.SYN and (.l4.TCP.flags.ACK | not))) |
-	(map(select(.trace_observation_point == "FROM_ENDPOINT")) | length > 0 and all(.[];
+	(map(select(.trace_observation_point == "FROM_ENDPOINT")) | length == 0) and
+	(map(select(.trace_observation_point == "TO_ENDPOINT")) | length > 0 and all(.[];
 		pod("source") == "x/b" and pod("destination") == "x/a" and
-		.source.ID > 0 and .source.identity >= 256 and
+		.destination.ID > 0 and .source.identity >= 256 and
 		(.source.labels | index("k8s:app=client")) != null and
 		(.source.labels | index("k8s:io.kubernetes.pod.namespace=x")) != null and
 		(.source.labels == (.source.labels | sort)) and
 		(.destination.labels | index("k8s:app=web")) != null and
+		(.destination.labels == (.destination.labels | sort)) and
 		.IP.source == "10.1.0.2" and .IP.destination == "10.1.0.1" and
-		.traffic_direction == "EGRESS" and .trace_reason == "NEW" and
-		.is_reply == false and .event_type == {"type": 4, "sub_type": 5} and
+		.traffic_direction == "INGRESS" and .trace_reason == "NEW" and
+		.is_reply == false and .event_type == {"type": 4} and
 		.Summary == "TCP Flags: SYN" and
-		(.interface.index > 0) and (.interface.name | type) == "string")) and
-	(map(select(.trace_observation_point == "TO_ENDPOINT")) | length > 0 and all(.[];
-		.traffic_direction == "INGRESS" and .event_type == {"type": 4} and
-		pod("destination") == "x/a" and .destination.ID > 0))' --all
+		(.interface.index > 0) and (.interface.name | type) == "string"))' --all
 
 obs_check "the SYN-ACK is a reply: is_reply true, connection direction kept" '
 	flows | map(select(.l4.TCP.source_port == 80 and .l4.TCP.flags.SYN and .l4.TCP.flags.ACK)) |
@@ -539,6 +541,16 @@ fi
 bw_expect_ok "after a restart: x/e -> x/$WEB:8080" bw_probe_tcp x/e "x/$WEB" 8080
 bw_wait_for 5 obs_true 'length > 0' --all --from-workload StatefulSet/store ||
 	bw_fail "after a restart: flows carry the restored workload"
+obs_check "aggregation none: the SYN x/e -> x/$WEB is traced on both sides" '
+	flows | map(select(.l4.TCP.destination_port == 8080 and .l4.TCP.flags.SYN and
+			   (.l4.TCP.flags.ACK | not) and pod("source") == "x/e")) |
+	(map(select(.trace_observation_point == "FROM_ENDPOINT")) | length > 0 and all(.[];
+		.event_type == {"type": 4, "sub_type": 5} and .traffic_direction == "EGRESS" and
+		.source.ID > 0 and (.source.labels == (.source.labels | sort)) and
+		(.interface.index > 0))) and
+	(map(select(.trace_observation_point == "TO_ENDPOINT")) | length > 0 and all(.[];
+		.event_type == {"type": 4} and .traffic_direction == "INGRESS" and
+		.destination.ID > 0))' --all
 
 bw_check "UDP x/b -> ext1:9 (closed) is refused: ICMP port unreachable" \
 	bw_probe_udp_refused x/b ext1 9

@@ -4,7 +4,8 @@
  * evhttp listening on a temporary Unix socket: routing (exact, prefix,
  * longest match, 404, 405 with Allow), JSON error bodies, request bodies
  * and their parse errors, query strings, NDJSON streams, /v1/status and its
- * sections, and what bw_api_init() does with the socket path.
+ * sections, a handler that blocks the loop longer than the idle timeout,
+ * and what bw_api_init() does with the socket path.
  *
  * The test is single-threaded: the client writes its whole request on a
  * connected socket, then the test turns the event loop and reads the
@@ -478,6 +479,31 @@ START_TEST(ndjson_stream_chunked)
 }
 END_TEST
 
+/* A handler that keeps the loop busy longer than the idle timeout. */
+static int
+h_slow(struct bw_api_request *req, void *arg)
+{
+	sleep(2);
+	return bw_api_reply_json(req, 200, json_pack("{s:b}", "done", 1));
+}
+
+START_TEST(a_handler_longer_than_the_idle_timeout_still_answers)
+{
+	struct reply r;
+	json_t *doc;
+
+	ck_assert_int_eq(bw_api_route_add("POST", "/v1/slow", h_slow, NULL), 0);
+	up();
+	bw_api_set_timeout(1);
+	call("POST", "/v1/slow", "{}", &r);
+	ck_assert_int_eq(r.status, 200);
+	doc = body_json(&r);
+	ck_assert(json_is_true(json_object_get(doc, "done")));
+	json_decref(doc);
+	free(r.body);
+}
+END_TEST
+
 static struct bw_api_request *held;
 static int closed_calls;
 
@@ -718,6 +744,7 @@ api_suite(void)
 	tcase_add_test(tc, body_over_limit_refused);
 	tcase_add_test(tc, ndjson_stream_chunked);
 	tcase_add_test(tc, stream_outlives_handler_and_sees_client_go);
+	tcase_add_test(tc, a_handler_longer_than_the_idle_timeout_still_answers);
 	tcase_add_test(tc, status_document_and_sections);
 	suite_add_tcase(s, tc);
 

@@ -860,6 +860,44 @@ START_TEST(test_publish_copies)
 }
 END_TEST
 
+/* Datapath flows store no Summary (the serialiser computes it) and get a
+ * distinct, well-formed v4 UUID each. */
+START_TEST(test_lazy_summary_and_uuids)
+{
+	struct bw_event ev;
+	const struct bw_flow *f;
+	char seen[40][40];
+	json_t *r;
+
+	ck_assert_int_eq(bw_flow_ring_init(64), 0);
+	ev_v4(&ev, "10.0.1.7", "10.0.1.12", 6, 51644, 8080);
+	ev.type = BW_EVENT_TRACE;
+	ev.subtype = BW_TRACE_TO_ENDPOINT;
+	ev.direction = BW_DIR_INGRESS;
+	ev.flags = BW_EV_F_CT_NEW;
+	ev.ep_id = EP_WEB;
+	ev.src_identity = ID_CLI;
+	ev.dst_identity = ID_WEB;
+	ev.tcp_flags = 0x12; /* SYN, ACK */
+	for (int i = 0; i < 40; i++) {
+		uint64_t seq = bw_flow_ring_next();
+
+		ck_assert_int_eq(bw_flow_handle_event(&ev, sizeof(ev)), 0);
+		f = bw_flow_ring_at(seq);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_null(f->summary);
+		assert_matches(f->uuid,
+			       "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+		snprintf(seen[i], sizeof(seen[i]), "%s", f->uuid);
+		for (int j = 0; j < i; j++)
+			ck_assert_str_ne(seen[j], seen[i]);
+	}
+	r = bw_flowjson_response(f);
+	ck_assert_str_eq(jstr(r, "flow.Summary"), "TCP Flags: SYN, ACK");
+	json_decref(r);
+}
+END_TEST
+
 static char lost_source[64];
 static uint64_t lost_n;
 
@@ -956,6 +994,7 @@ flowjson_suite(void)
 	tcase_add_test(tc, test_datapath_lost_events);
 	tcase_add_test(tc, test_monitor_levels);
 	tcase_add_test(tc, test_enum_names);
+	tcase_add_test(tc, test_lazy_summary_and_uuids);
 	suite_add_tcase(s, tc);
 	return s;
 }

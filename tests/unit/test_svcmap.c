@@ -250,9 +250,10 @@ flow_base(struct bw_flow *f, int event, enum bw_flow_verdict v, uint8_t proto,
 	ep_pod(&f->source, 2, "x", "b");
 	ep_pod(&f->destination, 1, "x", "a");
 	if (event == BW_FLOW_EVENT_TRACE) {
+		/* pod to pod: traced where it enters the destination (medium) */
 		f->trace_reason = BW_FLOW_REASON_NEW;
 		f->flags = BW_FLOW_F_CT_NEW;
-		f->trace_observation_point = BW_FLOW_OBS_FROM_ENDPOINT;
+		f->trace_observation_point = BW_FLOW_OBS_TO_ENDPOINT;
 	}
 }
 
@@ -268,8 +269,10 @@ START_TEST(test_counts_one_per_connection)
 	json_t *doc, *e;
 
 	sm_setup(100, 100);
-	/* a connection x/b -> x/a:80 seen leaving b and entering a: once */
+	/* a connection x/b -> x/a:80 seen leaving b and entering a
+	 * (aggregation none): once */
 	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+	f.trace_observation_point = BW_FLOW_OBS_FROM_ENDPOINT;
 	feed(&f);
 	f.trace_observation_point = BW_FLOW_OBS_TO_ENDPOINT;
 	feed(&f);
@@ -288,7 +291,7 @@ START_TEST(test_counts_one_per_connection)
 	/* an allowed policy verdict adds nothing to the trace's count */
 	flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_FORWARDED, 6, 80);
 	feed(&f);
-	/* a second connection */
+	/* a second connection, traced only where it enters a (medium) */
 	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
 	feed(&f);
 
@@ -342,6 +345,7 @@ START_TEST(test_peers_become_nodes)
 		f.destination.identity = 2;
 		f.destination.labels = lab_world;
 		f.destination.n_labels = 1;
+		f.trace_observation_point = BW_FLOW_OBS_FROM_ENDPOINT;
 		snprintf(ip, sizeof(ip), "192.0.2.%d", 10 + i);
 		strcpy(f.dst_ip, ip);
 		feed(&f);
@@ -352,6 +356,7 @@ START_TEST(test_peers_become_nodes)
 	f.destination.identity = 16777217;
 	f.destination.labels = lab_cidr;
 	f.destination.n_labels = 2;
+	f.trace_observation_point = BW_FLOW_OBS_FROM_ENDPOINT;
 	strcpy(f.dst_ip, "203.0.113.10");
 	feed(&f);
 	/* host -> x/a: counted where it enters a (the source is no local pod) */
