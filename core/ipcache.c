@@ -42,6 +42,20 @@ struct ipcache_slot {
 static struct ipcache_slot *ipcache_slots;
 static size_t ipcache_n, ipcache_cap;
 
+/*
+ * Lookup index, for the flow pipeline's per-event address lookups: a hash
+ * of every slot's prefix (family, length, masked address) -> slot position,
+ * and how many slots have each prefix length. A lookup probes only the
+ * lengths present, longest first, so its cost follows the number of
+ * distinct lengths, not the number of prefixes. Any change to the table
+ * marks the index stale; the next lookup rebuilds it (O(n), once per batch
+ * of changes).
+ */
+static uint32_t *ipcache_index;	/* slot position + 1; 0 = empty */
+static size_t ipcache_index_cap;	/* power of two */
+static int ipcache_index_stale = 1;
+static unsigned ipcache_plen_count[2][129];
+
 /* ---- prefixes ------------------------------------------------------------ */
 
 static void ipcache_mask(struct bw_prefix *p)
@@ -149,6 +163,62 @@ int bw_prefix_equal(const struct bw_prefix *a, const struct bw_prefix *b)
 
 /* ---- the table ------------------------------------------------------------ */
 
+static uint32_t ipcache_hash(int family, int plen, const uint8_t *addr)
+{
+	uint32_t h = 2166136261u;
+
+	h = (h ^ (uint32_t)family) * 16777619u;
+	h = (h ^ (uint32_t)plen) * 16777619u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h;
+}
+
+static int ipcache_index_build(void)
+{
+	size_t cap = 64;
+
+	while (cap < ipcache_n * 2)
+		cap *= 2;
+	if (cap != ipcache_index_cap) {
+		uint32_t *v = realloc(ipcache_index, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ipcache_index = v;
+		ipcache_index_cap = cap;
+	}
+	memset(ipcache_index, 0, cap * sizeof(*ipcache_index));
+	memset(ipcache_plen_count, 0, sizeof(ipcache_plen_count));
+	for (size_t i = 0; i < ipcache_n; i++) {
+		const struct bw_prefix *p = &ipcache_slots[i].prefix;
+		size_t h = ipcache_hash(p->family, p->plen, p->addr) & (cap - 1);
+
+		while (ipcache_index[h] != 0)
+			h = (h + 1) & (cap - 1);
+		ipcache_index[h] = (uint32_t)i + 1;
+		ipcache_plen_count[p->family == 4 ? 0 : 1][p->plen]++;
+	}
+	ipcache_index_stale = 0;
+	return 0;
+}
+
+/* The slot whose prefix is exactly (family, plen, masked addr), via the index. */
+static const struct ipcache_slot *ipcache_index_find(const struct bw_prefix *p)
+{
+	size_t h = ipcache_hash(p->family, p->plen, p->addr) &
+		   (ipcache_index_cap - 1);
+
+	while (ipcache_index[h] != 0) {
+		const struct ipcache_slot *s = &ipcache_slots[ipcache_index[h] - 1];
+
+		if (bw_prefix_equal(&s->prefix, p))
+			return s;
+		h = (h + 1) & (ipcache_index_cap - 1);
+	}
+	return NULL;
+}
+
 static const struct ipcache_claim *ipcache_effective(const struct ipcache_slot *s,
 						     enum bw_ipcache_owner *owner)
 {
@@ -240,6 +310,7 @@ int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
 	s->claims[owner].identity = identity;
 	s->claims[owner].ep_id = ep_id;
 	ipcache_n++;
+	ipcache_index_stale = 1;
 	return 0;
 }
 
@@ -275,6 +346,7 @@ int bw_ipcache_remove(const struct bw_prefix *p, enum bw_ipcache_owner owner)
 		memmove(&ipcache_slots[i], &ipcache_slots[i + 1],
 			(ipcache_n - i - 1) * sizeof(ipcache_slots[0]));
 		ipcache_n--;
+		ipcache_index_stale = 1;
 	}
 	return 0;
 }
@@ -282,13 +354,34 @@ int bw_ipcache_remove(const struct bw_prefix *p, enum bw_ipcache_owner owner)
 int bw_ipcache_lookup(int family, const uint8_t *addr,
 		      struct bw_ipcache_entry *out)
 {
-	for (size_t i = 0; i < ipcache_n; i++) {
-		const struct ipcache_slot *s = &ipcache_slots[i];
+	int use_index = (family == 4 || family == 6) &&
+			(!ipcache_index_stale || ipcache_index_build() == 0);
+
+	for (size_t i = 0; use_index ? i <= (family == 4 ? 32u : 128u) : i < ipcache_n; i++) {
+		const struct ipcache_slot *s;
 		const struct ipcache_claim *c;
 		enum bw_ipcache_owner o;
 
-		if (!bw_prefix_contains(&s->prefix, family, addr))
-			continue;
+		if (use_index) {
+			/* lengths from the longest down, only those present */
+			int plen = (family == 4 ? 32 : 128) - (int)i;
+			struct bw_prefix k;
+
+			if (ipcache_plen_count[family == 4 ? 0 : 1][plen] == 0)
+				continue;
+			memset(&k, 0, sizeof(k));
+			k.family = family;
+			k.plen = plen;
+			memcpy(k.addr, addr, family == 4 ? 4 : 16);
+			ipcache_mask(&k);
+			s = ipcache_index_find(&k);
+			if (!s)
+				continue;
+		} else {
+			s = &ipcache_slots[i];
+			if (!bw_prefix_contains(&s->prefix, family, addr))
+				continue;
+		}
 		c = ipcache_effective(s, &o);
 		if (!c)
 			continue;
@@ -506,4 +599,8 @@ void bw_ipcache_fini(void)
 	free(ipcache_slots);
 	ipcache_slots = NULL;
 	ipcache_n = ipcache_cap = 0;
+	free(ipcache_index);
+	ipcache_index = NULL;
+	ipcache_index_cap = 0;
+	ipcache_index_stale = 1;
 }
