@@ -101,8 +101,15 @@ print(d.get("run_time_ns", 0), d.get("run_cnt", 0))'
 # bench_tc_prog_id IFNAME ingress|egress : the id of the BPF program
 # attached to IFNAME (node netns) in that direction, or nothing.
 bench_tc_prog_id() {
-	tc -n "$BW_NODE" filter show dev "$1" "$2" 2>/dev/null |
-		sed -n 's/.* id \([0-9][0-9]*\) .*/\1/p' | head -n 1
+	local id ifx
+	id=$(tc -n "$BW_NODE" filter show dev "$1" "$2" 2>/dev/null |
+		sed -n 's/.* id \([0-9][0-9]*\) .*/\1/p' | head -n 1)
+	if [ -z "$id" ]; then # tcx: the link bulwarkd pinned for (ifindex, hook)
+		ifx=$(ip -n "$BW_NODE" -j link show dev "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ifindex"])')
+		id=$(bpftool -j link show pinned "$BW_BPFFS/links/$ifx-$2" 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])' 2>/dev/null)
+	fi
+	echo "$id"
 }
 
 # bench_pid_cpu_ticks PID : utime+stime of PID in clock ticks.
