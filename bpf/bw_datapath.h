@@ -164,6 +164,9 @@ struct bw_ct_key {
  * through the reply path.
  */
 #define BW_CT_F_DENIED (1u << 6)
+/* the peer is another local endpoint: at aggregated monitor levels its own
+ * program traces what this endpoint sends it */
+#define BW_CT_F_PEER_LOCAL (1u << 7)
 
 struct bw_ct_entry {
 	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline */
@@ -178,6 +181,8 @@ struct bw_ct_entry {
 	__u8 match_type;
 	__u8 tcp_flags_rev;  /* union of TCP flags seen in the reply direction */
 	__u8 pad0;
+	__u32 report_fwd_ms; /* last trace report per direction, in */
+	__u32 report_rev_ms; /* bpf_ktime_get_ns() / 1e6 (wraps; compared as a difference) */
 };
 
 /* ---- fragments ---------------------------------------------------------- */
@@ -229,21 +234,34 @@ struct bw_config {
 	__u32 ct_tcp_close_s;
 	__u32 ct_nontcp_s;
 	__u32 monitor_level; /* aggregation level, see BW_MONITOR_* */
+	__u32 monitor_interval_ms; /* medium/maximum: report a connection again
+				    * after this long in a direction (0: never) */
+	__u32 monitor_tcp_flags;   /* medium/maximum: TCP flags (BW_TCP_*) whose
+				    * first sighting in a direction is reported */
 	__u32 pad0;
 };
 
-#define BW_MONITOR_NONE 0   /* every trace event */
-#define BW_MONITOR_LOW 1
-#define BW_MONITOR_MEDIUM 2 /* default: state changes only */
-#define BW_MONITOR_MAX 3
 /*
- * LOW, MEDIUM and MAX behave the same (Cilium's medium): a packet is traced
- * at most once, at its transmit side - bw_to_lxc when it enters a local
- * endpoint, bw_from_lxc only when its destination is not a local endpoint
- * (whose bw_to_lxc would trace it again) - and only when conntrack reports:
- * a new connection, a TCP flag first seen in the packet's direction of the
- * entry, or the connection starting to close.
+ * Monitor aggregation levels, with Cilium's numbers (--monitor-aggregation):
+ *  NONE    a trace at every observation point: both programs trace a packet
+ *          between two local endpoints;
+ *  LOWEST, LOW  a trace per packet, once, at its transmit side: bw_to_lxc
+ *          when it enters a local endpoint, bw_from_lxc only when its
+ *          destination is not a local endpoint;
+ *  MEDIUM, MAX  at the transmit side, only when conntrack reports: a new
+ *          connection, a TCP flag of monitor_tcp_flags first seen in a
+ *          direction, the start of the close, the first reply, or
+ *          monitor_interval_ms since the last report in that direction.
+ *          Packets without a conntrack entry are not traced. (Cilium's
+ *          maximum acts like medium in its datapath too.)
+ * Drops and policy verdicts are never aggregated.
  */
+#define BW_MONITOR_NONE 0
+#define BW_MONITOR_LOWEST 1
+#define BW_MONITOR_LOW 2
+#define BW_MONITOR_MEDIUM 3
+#define BW_MONITOR_MAX 4
+#define BW_MONITOR_INTERVAL_MS 5000 /* Cilium's --monitor-aggregation-interval */
 
 /* The ring buffer is read in batches: a record only wakes the reader when
  * at least this many bytes wait (or for drops and policy verdicts); the

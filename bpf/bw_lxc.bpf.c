@@ -58,6 +58,27 @@ static __always_inline int bw_enforced(const struct bw_endpoint_info *ep,
 		(dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS : BW_EP_F_ENFORCE_EGRESS)) != 0;
 }
 
+/*
+ * The peer's identity, and whether the peer is another local endpoint (whose
+ * own program traces the packet at aggregated monitor levels).
+ */
+static __always_inline __u32 bw_peer(const struct bw_pkt *p, const struct bw_endpoint_info *ep,
+				     __u8 dir, int *peer_local)
+{
+	struct bw_ipcache_value *v =
+		bw_ipcache_lookup(p->family, dir == BW_DIR_EGRESS ? p->daddr : p->saddr);
+
+	*peer_local = v && v->ep_id != 0 && v->ep_id != ep->ep_id;
+	return v && v->identity ? v->identity : BW_ID_WORLD;
+}
+
+static __always_inline void bw_ctx_peer(struct bw_ev_ctx *c, const struct bw_endpoint_info *ep,
+					__u32 peer_id)
+{
+	c->src_identity = c->dir == BW_DIR_EGRESS ? ep->identity : peer_id;
+	c->dst_identity = c->dir == BW_DIR_EGRESS ? peer_id : ep->identity;
+}
+
 static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 {
 	__u32 ifindex = skb->ifindex, zero = 0, peer_id;
@@ -68,7 +89,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	struct bw_verdict v = {};
 	struct bw_ev_ctx c = {};
 	struct bw_pkt *p;
-	int enforced, audit, rc, state, monitor_all, tx_side;
+	int enforced, audit, rc, state, level, trace_all, per_packet, tx_side, peer_local;
 	__u64 now;
 
 	ep = bpf_map_lookup_elem(&bw_endpoints, &ifindex);
@@ -89,7 +110,15 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	c.cfg_flags = cfg->flags;
 	enforced = bw_enforced(ep, cfg, dir);
 	audit = (ep->flags & BW_EP_F_AUDIT) || (cfg->flags & BW_CFG_F_AUDIT);
-	monitor_all = cfg->monitor_level == BW_MONITOR_NONE;
+	/*
+	 * Monitor aggregation (Cilium's levels): none traces every packet at
+	 * both programs; lowest and low trace every packet once, at its
+	 * transmit side; medium and maximum trace at the transmit side only
+	 * when conntrack reports (bw_ct_update).
+	 */
+	level = cfg->monitor_level;
+	trace_all = level == BW_MONITOR_NONE;
+	per_packet = level < BW_MONITOR_MEDIUM;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP))
 		rc = bw_parse_ipv4(skb, p);
@@ -122,27 +151,13 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	if (p->flags & BW_PKT_NDP)
 		return bw_pass(p, &c);
 
-	peer_id = bw_ipcache_identity(p->family, dir == BW_DIR_EGRESS ? p->daddr : p->saddr);
-	/*
-	 * Aggregated levels trace a packet once, at its transmit side: a packet
-	 * leaving this endpoint for another local endpoint is traced by that
-	 * endpoint's bw_to_lxc, not here.
-	 */
-	tx_side = 1;
-	if (!monitor_all && dir == BW_DIR_EGRESS) {
-		struct bw_ipcache_value *dst = bw_ipcache_lookup(p->family, p->daddr);
-
-		if (dst && dst->ep_id != 0 && dst->ep_id != ep->ep_id)
-			tx_side = 0;
-	}
-	c.src_identity = dir == BW_DIR_EGRESS ? ep->identity : peer_id;
-	c.dst_identity = dir == BW_DIR_EGRESS ? peer_id : ep->identity;
-
 	/* fragments: later ones take the L4 fields of their first fragment */
 	if (p->flags & BW_PKT_FRAG_LATER) {
 		if (bw_frag_resolve(p, &s->frag_key) < 0) {
-			if (enforced && !audit)
+			if (enforced && !audit) {
+				bw_ctx_peer(&c, ep, bw_peer(p, ep, dir, &peer_local));
 				return bw_drop(p, &c, BW_DROP_FRAG_NOT_FOUND, 0, 0);
+			}
 			return bw_pass(p, &c);
 		}
 	} else if (p->flags & BW_PKT_FRAG_FIRST) {
@@ -159,19 +174,30 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		state = BW_CT_NEW;
 	}
 	if ((state == BW_CT_ESTABLISHED || state == BW_CT_REPLY) && e) {
+		/*
+		 * A tracked packet needs no ipcache lookup: the entry keeps the
+		 * peer's identity and whether the peer is a local endpoint.
+		 */
 		int is_reply = state == BW_CT_REPLY;
 		int rep = bw_ct_update(e, p, is_reply, cfg, now);
 
-		if (monitor_all || (rep && tx_side))
+		tx_side = !(dir == BW_DIR_EGRESS && (e->flags & BW_CT_F_PEER_LOCAL));
+		if (trace_all || (tx_side && (per_packet || rep))) {
+			bw_ctx_peer(&c, ep, e->peer_identity);
 			bw_trace(p, &c,
 				 (is_reply ? BW_EV_F_IS_REPLY : 0) | ((rep & 2) ? BW_EV_F_CT_CLOSE : 0) |
 					 ((e->flags & BW_CT_F_AUDITED) ? BW_EV_F_AUDITED : 0),
 				 e->rule_ref, e->packets_fwd + e->packets_rev,
 				 e->bytes_fwd + e->bytes_rev);
+		}
 		return bw_pass(p, &c);
 	}
+
+	peer_id = bw_peer(p, ep, dir, &peer_local);
+	bw_ctx_peer(&c, ep, peer_id);
+	tx_side = !(dir == BW_DIR_EGRESS && peer_local);
 	if (state == BW_CT_RELATED) {
-		if (monitor_all)
+		if (trace_all || (tx_side && per_packet))
 			bw_trace(p, &c, BW_EV_F_CT_RELATED, 0, 0, 0);
 		return bw_pass(p, &c);
 	}
@@ -194,12 +220,12 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	if (state != BW_CT_DENIED_REV && bw_ct_creates(p, enforced)) {
 		int audited = enforced && v.reason;
 
-		bw_ct_create(p, ep->ep_id, dir, cfg, now, peer_id, v.rule_ref, v.match_type,
-			     audited, &s->ct_key, &s->ct_new);
-		if (monitor_all || tx_side)
+		bw_ct_create(p, ep->ep_id, dir, cfg, now, peer_id, peer_local, v.rule_ref,
+			     v.match_type, audited, &s->ct_key, &s->ct_new);
+		if (trace_all || tx_side)
 			bw_trace(p, &c, BW_EV_F_CT_NEW | (audited ? BW_EV_F_AUDITED : 0),
 				 v.rule_ref, 1, p->len);
-	} else if (monitor_all) {
+	} else if (trace_all || (tx_side && per_packet)) {
 		bw_trace(p, &c, 0, v.rule_ref, 0, 0);
 	}
 	return bw_pass(p, &c);

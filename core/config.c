@@ -51,8 +51,8 @@ static const char *const conf_enforcement[] = {
 };
 /* the order of enum bw_tc_attach_mode (core/datapath.h) */
 static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
-static const char *const conf_aggregation[] = {
-	"none", "low", "medium", "maximum", NULL
+static const char *const conf_aggregation[] = { /* = enum bw_aggregation */
+	"none", "lowest", "low", "medium", "maximum", NULL
 };
 
 #define DKEY(n, t, d, field, mn, mx, ev, fl, h) \
@@ -95,8 +95,14 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 	DKEY("capacity", BW_CONF_INT, "4096", flows_capacity, 16, 16777216,
 	     NULL, 0, "flows kept in the in-memory flow ring"),
 	DKEY("monitor_aggregation", BW_CONF_ENUM, "medium", monitor_aggregation,
-	     0, 0, conf_aggregation, 0,
-	     "trace event aggregation: none, low, medium, maximum"),
+	     0, 0, conf_aggregation, BW_CONF_F_RELOADABLE,
+	     "trace event aggregation (Cilium's levels): none, lowest, low, medium, maximum"),
+	DKEY("monitor_interval", BW_CONF_DURATION, "5s", monitor_interval,
+	     0, 3600000, NULL, BW_CONF_F_RELOADABLE,
+	     "medium/maximum: trace a connection again after this long without a report in a direction (0: never)"),
+	DKEY("monitor_flags", BW_CONF_STRING, "all", monitor_flags,
+	     0, 0, NULL, BW_CONF_F_RELOADABLE | BW_CONF_F_TCPFLAGS,
+	     "medium/maximum: TCP flags traced when first seen in a direction: all, none, or a list of syn, fin, rst, psh, ack, urg, ece, cwr"),
 	DKEY("trace_events", BW_CONF_BOOL, "true", trace_events, 0, 0, NULL,
 	     BW_CONF_F_RELOADABLE, "the datapath writes trace events (forwarded packets)"),
 	DKEY("drop_events", BW_CONF_BOOL, "true", drop_events, 0, 0, NULL,
@@ -123,6 +129,58 @@ static const struct {
 	{ "lua", bw_conf_lua_keys },
 };
 #define CONF_NCORE (sizeof(conf_core_sections) / sizeof(conf_core_sections[0]))
+
+int
+bw_conf_tcp_flags(const char *v, unsigned *mask, char *bad, size_t badlen)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} fl[] = {
+		{ "fin", 0x01 }, { "syn", 0x02 }, { "rst", 0x04 }, { "psh", 0x08 },
+		{ "ack", 0x10 }, { "urg", 0x20 }, { "ece", 0x40 }, { "cwr", 0x80 },
+	};
+	const char *p = v;
+
+	*mask = 0;
+	if (bad && badlen)
+		bad[0] = '\0';
+	while (*p) {
+		size_t n, i;
+		char w[16];
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, ", \t");
+		if (n >= sizeof(w))
+			goto bad;
+		memcpy(w, p, n);
+		w[n] = '\0';
+		for (i = 0; w[i]; i++)
+			w[i] = (char)tolower((unsigned char)w[i]);
+		if (!strcmp(w, "all")) {
+			*mask |= 0xff;
+		} else if (!strcmp(w, "none")) {
+			/* nothing */
+		} else {
+			for (i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+				if (!strcmp(w, fl[i].name))
+					break;
+			if (i == sizeof(fl) / sizeof(fl[0]))
+				goto bad;
+			*mask |= fl[i].bit;
+		}
+		p += n;
+		continue;
+bad:
+		if (bad && badlen)
+			snprintf(bad, badlen, "%.*s", (int)(n < 48 ? n : 48), p);
+		return -1;
+	}
+	return 0;
+}
 
 const char *
 bw_conf_default_path(void)
@@ -559,6 +617,15 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 		char *old, *s;
 		const char *why;
 
+		if (k->flags & BW_CONF_F_TCPFLAGS) {
+			unsigned mask;
+			char bad[64];
+
+			if (bw_conf_tcp_flags(value, &mask, bad, sizeof(bad)) < 0)
+				return conf_error(err, errlen,
+					"%s: [%s] %s: '%s' is not a TCP flag (all, none, or a comma-separated list of syn, fin, rst, psh, ack, urg, ece, cwr)",
+					where, section, k->name, bad);
+		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
 		    (why = conf_listen_problem(value)) != NULL)
 			return conf_error(err, errlen,

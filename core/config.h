@@ -37,13 +37,25 @@
 #define BW_ENFORCE_NEVER 2
 #endif
 
+/* A core-only key flag (module keys never carry it): the BW_CONF_STRING
+ * value must parse with bw_conf_tcp_flags(). */
+#define BW_CONF_F_TCPFLAGS (1u << 30)
+
 /* flows.monitor_aggregation */
-enum bw_aggregation {
+enum bw_aggregation { /* Cilium's numbers, = the datapath's BW_MONITOR_* */
 	BW_AGG_NONE = 0,
+	BW_AGG_LOWEST,
 	BW_AGG_LOW,
 	BW_AGG_MEDIUM,
 	BW_AGG_MAXIMUM,
 };
+
+/*
+ * flows.monitor_flags: "all", "none" or a comma-separated list of syn, fin,
+ * rst, psh, ack, urg, ece, cwr -> a mask of TCP header flag bits. Returns 0,
+ * or -1 with *bad pointing at the word that is not a flag.
+ */
+int bw_conf_tcp_flags(const char *v, unsigned *mask, char *bad, size_t badlen);
 
 /*
  * The core's effective configuration. Strings are owned by the config and
@@ -69,6 +81,8 @@ struct bw_daemon_conf {
 	/* [flows] */
 	int64_t flows_capacity;   /* flows kept in the in-memory ring */
 	int monitor_aggregation;  /* enum bw_aggregation */
+	int64_t monitor_interval; /* ms: medium/maximum re-report interval */
+	char *monitor_flags;      /* TCP flags reported when first seen */
 	int trace_events;         /* bool: datapath trace events on */
 	int drop_events;          /* bool: datapath drop events on */
 	int policy_verdict_events; /* bool: datapath policy verdict events on */

@@ -48,8 +48,8 @@ _Static_assert(sizeof(struct bw_ipcache_value) == 8, "bw_ipcache_value layout");
 _Static_assert(sizeof(struct bw_policy_key) == 16, "bw_policy_key layout");
 _Static_assert(sizeof(struct bw_policy_value) == 8, "bw_policy_value layout");
 _Static_assert(sizeof(struct bw_ct_key) == 44, "bw_ct_key layout");
-_Static_assert(sizeof(struct bw_ct_entry) == 56, "bw_ct_entry layout");
-_Static_assert(sizeof(struct bw_config) == 32, "bw_config layout");
+_Static_assert(sizeof(struct bw_ct_entry) == 64, "bw_ct_entry layout");
+_Static_assert(sizeof(struct bw_config) == 40, "bw_config layout");
 _Static_assert(sizeof(struct bw_metrics_key) == 4, "bw_metrics_key layout");
 _Static_assert(sizeof(struct bw_metrics_value) == 16, "bw_metrics_value layout");
 _Static_assert(sizeof(struct bw_event) == 96, "bw_event layout");
@@ -167,6 +167,8 @@ void bw_datapath_config_default(struct bw_config *cfg)
 	cfg->ct_tcp_close_s = BW_CT_LIFETIME_TCP_CLOSE;
 	cfg->ct_nontcp_s = BW_CT_LIFETIME_NONTCP;
 	cfg->monitor_level = BW_MONITOR_MEDIUM;
+	cfg->monitor_interval_ms = BW_MONITOR_INTERVAL_MS;
+	cfg->monitor_tcp_flags = 0xff; /* all */
 }
 
 int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)

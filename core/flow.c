@@ -191,11 +191,12 @@ bw_flow_monitor_level(const char *name)
 		int level;
 	} t[] = {
 		{"none", BW_MONITOR_NONE}, {"disabled", BW_MONITOR_NONE},
-		{"0", BW_MONITOR_NONE}, {"lowest", BW_MONITOR_LOW},
-		{"low", BW_MONITOR_LOW}, {"1", BW_MONITOR_LOW},
-		{"medium", BW_MONITOR_MEDIUM}, {"2", BW_MONITOR_MEDIUM},
+		{"", BW_MONITOR_NONE}, {"0", BW_MONITOR_NONE},
+		{"lowest", BW_MONITOR_LOWEST}, {"1", BW_MONITOR_LOWEST},
+		{"low", BW_MONITOR_LOW}, {"2", BW_MONITOR_LOW},
+		{"medium", BW_MONITOR_MEDIUM}, {"3", BW_MONITOR_MEDIUM},
 		{"maximum", BW_MONITOR_MAX}, {"max", BW_MONITOR_MAX},
-		{"3", BW_MONITOR_MAX},
+		{"4", BW_MONITOR_MAX},
 	};
 
 	if (name == NULL)

@@ -157,9 +157,9 @@ void bw_flow_stats_lost_followers(uint64_t n);
 void bw_flow_stats_followers(int delta);
 
 /*
- * flows.monitor_aggregation value -> the datapath's BW_MONITOR_* level:
- * none 0, low 1, medium 2, maximum 3 (also "max", "lowest" = low,
- * "disabled" = none, and the numbers). -1 when unknown.
+ * A --monitor-aggregation value as Cilium takes it -> the datapath's
+ * BW_MONITOR_* level (Cilium's numbers): none/disabled/"" 0, lowest 1,
+ * low 2, medium 3, maximum/max 4, and the numbers 0-4. -1 when unknown.
  */
 int bw_flow_monitor_level(const char *name);
 

@@ -1304,7 +1304,13 @@ void bw_policy_datapath_config(struct bw_config *cfg)
 		cfg->flags = dc->audit ? BW_CFG_F_AUDIT : 0;
 	}
 	if (dc) {
+		unsigned mask;
+
 		cfg->monitor_level = (uint32_t)dc->monitor_aggregation;
+		cfg->monitor_interval_ms = (uint32_t)dc->monitor_interval;
+		if (bw_conf_tcp_flags(dc->monitor_flags ? dc->monitor_flags : "all", &mask,
+				      NULL, 0) == 0)
+			cfg->monitor_tcp_flags = mask;
 		if (!dc->trace_events)
 			cfg->flags |= BW_CFG_F_NO_TRACE;
 		if (!dc->drop_events)
@@ -1322,15 +1328,19 @@ static void pol_conf_changed(const struct bw_daemon_conf *old,
 	    (!old->trace_events != !cur->trace_events ||
 	     !old->drop_events != !cur->drop_events ||
 	     !old->policy_verdict_events != !cur->policy_verdict_events ||
-	     old->monitor_aggregation != cur->monitor_aggregation)) {
+	     old->monitor_aggregation != cur->monitor_aggregation ||
+	     old->monitor_interval != cur->monitor_interval ||
+	     strcmp(old->monitor_flags ? old->monitor_flags : "",
+		    cur->monitor_flags ? cur->monitor_flags : ""))) {
 		struct bw_config cfg;
 
 		/* the event switches: only the datapath's config changes */
 		bw_policy_datapath_config(&cfg);
 		bw_datapath_set_config(&cfg);
-		bw_notice("flows: datapath events: trace %s, drop %s, policy verdict %s",
+		bw_notice("flows: datapath events: trace %s, drop %s, policy verdict %s; "
+			  "monitor aggregation level %d",
 			  cur->trace_events ? "on" : "off", cur->drop_events ? "on" : "off",
-			  cur->policy_verdict_events ? "on" : "off");
+			  cur->policy_verdict_events ? "on" : "off", cur->monitor_aggregation);
 	}
 	if (old && cur && strcmp(old->policy_dir ? old->policy_dir : "",
 				 cur->policy_dir ? cur->policy_dir : ""))

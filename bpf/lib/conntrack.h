@@ -137,7 +137,7 @@ static __always_inline int bw_ct_creates(const struct bw_pkt *p, int enforced)
 
 static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u8 dir,
 					const struct bw_config *cfg, __u64 now, __u32 peer_id,
-					__u32 rule_ref, __u8 match_type, int audited,
+					int peer_local, __u32 rule_ref, __u8 match_type, int audited,
 					struct bw_ct_key *k, struct bw_ct_entry *ne)
 {
 	bw_ct_key_fill(k, p->saddr, p->daddr, p->sport, p->dport, ep_id, p->proto, dir,
@@ -151,6 +151,9 @@ static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u
 	ne->tcp_flags_seen = p->tcp_flags;
 	if (audited)
 		ne->flags |= BW_CT_F_AUDITED;
+	if (peer_local)
+		ne->flags |= BW_CT_F_PEER_LOCAL;
+	ne->report_fwd_ms = (__u32)(now / 1000000); /* the creation is reported */
 	if (p->proto == IPPROTO_TCP) {
 		if (p->tcp_flags & BW_TCP_SYN)
 			ne->flags |= BW_CT_F_SYN_SEEN;
@@ -165,14 +168,19 @@ static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u
 
 /*
  * Account an ESTABLISHED or REPLY packet and advance the TCP state. Returns
- * a bit set of what a trace should report: 1 = new TCP flags in this
- * direction, 2 = the connection just started closing.
+ * a bit set of what a trace should report at the medium and maximum monitor
+ * levels (Cilium's conntrack "report"): 1 = a TCP flag of
+ * cfg->monitor_tcp_flags first seen in this direction, 2 = the connection
+ * just started closing, 4 = the first packet in the reply direction, or
+ * more than cfg->monitor_interval_ms since the last report in this
+ * direction.
  */
 static __always_inline int bw_ct_update(struct bw_ct_entry *e, const struct bw_pkt *p,
 					int is_reply, const struct bw_config *cfg, __u64 now)
 {
 	__u8 fl = p->tcp_flags, newfl;
-	__u32 closing_before, closing_now;
+	__u32 closing_before, closing_now, now_ms = (__u32)(now / 1000000);
+	__u32 *last = is_reply ? &e->report_rev_ms : &e->report_fwd_ms;
 	int report = 0;
 
 	if (is_reply) {
@@ -181,8 +189,10 @@ static __always_inline int bw_ct_update(struct bw_ct_entry *e, const struct bw_p
 		newfl = fl & ~e->tcp_flags_rev;
 		if (newfl)
 			e->tcp_flags_rev |= fl;
-		if (!(e->flags & BW_CT_F_REPLY_SEEN))
+		if (!(e->flags & BW_CT_F_REPLY_SEEN)) {
 			e->flags |= BW_CT_F_REPLY_SEEN;
+			report |= 4;
+		}
 	} else {
 		__sync_fetch_and_add(&e->packets_fwd, 1);
 		__sync_fetch_and_add(&e->bytes_fwd, p->len);
@@ -190,11 +200,13 @@ static __always_inline int bw_ct_update(struct bw_ct_entry *e, const struct bw_p
 		if (newfl)
 			e->tcp_flags_seen |= fl;
 	}
+	if (cfg->monitor_interval_ms && now_ms - *last >= cfg->monitor_interval_ms)
+		report |= 4;
 	if (p->proto != IPPROTO_TCP) {
 		e->expires_ns = now + bw_ct_lifetime(cfg, p->proto, e->flags);
-		return 0;
+		goto out;
 	}
-	if (newfl)
+	if (newfl & cfg->monitor_tcp_flags)
 		report |= 1;
 	closing_before = e->flags & (BW_CT_F_RST_SEEN | BW_CT_F_FIN_SEEN);
 	if (fl & BW_TCP_RST)
@@ -208,11 +220,14 @@ static __always_inline int bw_ct_update(struct bw_ct_entry *e, const struct bw_p
 			e->expires_ns = now + bw_ct_lifetime(cfg, p->proto, e->flags);
 			report |= 2;
 		}
-		return report;
+		goto out;
 	}
 	if (!(e->flags & BW_CT_F_ESTABLISHED) && is_reply && (fl & BW_TCP_ACK))
 		e->flags |= BW_CT_F_ESTABLISHED;
 	e->expires_ns = now + bw_ct_lifetime(cfg, p->proto, e->flags);
+out:
+	if (report)
+		*last = now_ms;
 	return report;
 }
 

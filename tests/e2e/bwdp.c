@@ -220,6 +220,7 @@ static int cmd_config(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "monitor")) {
 			bwdp_cfg.monitor_level = !strcmp(eq, "none")	? BW_MONITOR_NONE
+						 : !strcmp(eq, "lowest") ? BW_MONITOR_LOWEST
 						 : !strcmp(eq, "low")	? BW_MONITOR_LOW
 						 : !strcmp(eq, "max")	? BW_MONITOR_MAX
 									: BW_MONITOR_MEDIUM;

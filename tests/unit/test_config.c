@@ -130,7 +130,7 @@ START_TEST(bad_enum_lists_the_choices)
 	expect_error("[policy]\nenforcement = sometimes\n",
 		     "t.conf:2: [policy] enforcement: 'sometimes' is not one of default, always, never");
 	expect_error("[flows]\nmonitor_aggregation = Medium\n",
-		     "t.conf:2: [flows] monitor_aggregation: 'Medium' is not one of none, low, medium, maximum");
+		     "t.conf:2: [flows] monitor_aggregation: 'Medium' is not one of none, lowest, low, medium, maximum");
 	expect_error("[daemon]\nlog_target = journal\n",
 		     "t.conf:2: [daemon] log_target: 'journal' is not one of stderr, syslog");
 }

@@ -948,7 +948,12 @@ END_TEST
 START_TEST(test_monitor_levels)
 {
 	ck_assert_int_eq(bw_flow_monitor_level("none"), BW_MONITOR_NONE);
+	ck_assert_int_eq(bw_flow_monitor_level("lowest"), BW_MONITOR_LOWEST);
 	ck_assert_int_eq(bw_flow_monitor_level("low"), BW_MONITOR_LOW);
+	ck_assert_int_eq(bw_flow_monitor_level("2"), BW_MONITOR_LOW);
+	ck_assert_int_eq(bw_flow_monitor_level("3"), BW_MONITOR_MEDIUM);
+	ck_assert_int_eq(bw_flow_monitor_level("4"), BW_MONITOR_MAX);
+	ck_assert_int_eq(bw_flow_monitor_level("5"), -1);
 	ck_assert_int_eq(bw_flow_monitor_level("medium"), BW_MONITOR_MEDIUM);
 	ck_assert_int_eq(bw_flow_monitor_level("maximum"), BW_MONITOR_MAX);
 	ck_assert_int_eq(bw_flow_monitor_level("max"), BW_MONITOR_MAX);
