@@ -46,6 +46,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api.h"
+#include "datapath.h"
 #include "log.h"
 
 #ifndef PACKAGE_VERSION
@@ -625,7 +626,9 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 		goto done;
 	}
 	req->in_handler = 1;
+	bw_datapath_batch_begin(); /* coalesced conntrack revalidation */
 	rc = r->fn(req, r->arg);
+	bw_datapath_batch_end();
 	req->in_handler = 0;
 	if (req->streaming) {
 		if (req->ended)

@@ -201,6 +201,14 @@ int bw_datapath_ct_flush_endpoint(uint32_t ep_id);
  */
 int bw_datapath_ct_revalidate(uint32_t ep_id);
 
+/*
+ * Coalesce the conntrack revalidations that ipcache changes ask for: between
+ * begin and end (nested calls count) they are done once, at the outermost
+ * end. Returns what the revalidation returned (0 or -errno).
+ */
+void bw_datapath_batch_begin(void);
+int bw_datapath_batch_end(void);
+
 int bw_datapath_ct_foreach(int (*fn)(const struct bw_ct_key *, const struct bw_ct_entry *, void *),
 			   void *arg);
 

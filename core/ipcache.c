@@ -3,11 +3,11 @@
  * core/ipcache.c - the user-side ipcache: prefixes claimed by owners, the
  * strongest claim written to the datapath, longest-prefix lookups.
  *
- * The table is an array of prefixes kept sorted by prefix length, longest
- * first, so a lookup returns the first prefix that contains the address.
- * A node has at most a few thousand prefixes (endpoints, CIDR peers, FQDN
- * addresses); a linear scan over them costs less than the JSON encoding of
- * the flow that asks.
+ * The table is an array of slots (each allocated on its own) kept sorted by
+ * prefix length, longest first, for listing, and a hash index of the slots
+ * by exact prefix, kept up to date on every change: finding a prefix costs
+ * O(1) and a longest-prefix lookup probes only the prefix lengths present,
+ * so programming 10,000 CIDR peers costs O(N), not O(N^2).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,21 +39,18 @@ struct ipcache_slot {
 	struct ipcache_claim claims[IPCACHE_NOWNERS];
 };
 
-static struct ipcache_slot *ipcache_slots;
+static struct ipcache_slot **ipcache_slots; /* sorted, longest prefix first */
 static size_t ipcache_n, ipcache_cap;
 
 /*
- * Lookup index, for the flow pipeline's per-event address lookups: a hash
- * of every slot's prefix (family, length, masked address) -> slot position,
- * and how many slots have each prefix length. A lookup probes only the
- * lengths present, longest first, so its cost follows the number of
- * distinct lengths, not the number of prefixes. Any change to the table
- * marks the index stale; the next lookup rebuilds it (O(n), once per batch
- * of changes).
+ * Index: open addressing (linear probing) of slot pointers by prefix
+ * (family, length, masked address), at most half full, updated on insert
+ * and removal (backward-shift deletion); and how many slots have each
+ * prefix length, so a lookup probes only the lengths present, longest
+ * first.
  */
-static uint32_t *ipcache_index;	/* slot position + 1; 0 = empty */
-static size_t ipcache_index_cap;	/* power of two */
-static int ipcache_index_stale = 1;
+static struct ipcache_slot **ipcache_index;
+static size_t ipcache_index_cap; /* power of two, 0 before the first slot */
 static unsigned ipcache_plen_count[2][129];
 
 /* ---- prefixes ------------------------------------------------------------ */
@@ -174,48 +171,73 @@ static uint32_t ipcache_hash(int family, int plen, const uint8_t *addr)
 	return h;
 }
 
-static int ipcache_index_build(void)
+static size_t ipcache_slot_hash(const struct bw_prefix *p)
 {
-	size_t cap = 64;
+	return ipcache_hash(p->family, p->plen, p->addr) & (ipcache_index_cap - 1);
+}
 
-	while (cap < ipcache_n * 2)
+static void ipcache_index_insert(struct ipcache_slot *s)
+{
+	size_t h = ipcache_slot_hash(&s->prefix);
+
+	while (ipcache_index[h])
+		h = (h + 1) & (ipcache_index_cap - 1);
+	ipcache_index[h] = s;
+}
+
+/* Room for one more slot at most half full (rehashes when it grows). */
+static int ipcache_index_reserve(size_t n)
+{
+	size_t cap = ipcache_index_cap ? ipcache_index_cap : 64;
+	struct ipcache_slot **v;
+
+	while (cap < n * 2)
 		cap *= 2;
-	if (cap != ipcache_index_cap) {
-		uint32_t *v = realloc(ipcache_index, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ipcache_index = v;
-		ipcache_index_cap = cap;
-	}
-	memset(ipcache_index, 0, cap * sizeof(*ipcache_index));
-	memset(ipcache_plen_count, 0, sizeof(ipcache_plen_count));
-	for (size_t i = 0; i < ipcache_n; i++) {
-		const struct bw_prefix *p = &ipcache_slots[i].prefix;
-		size_t h = ipcache_hash(p->family, p->plen, p->addr) & (cap - 1);
-
-		while (ipcache_index[h] != 0)
-			h = (h + 1) & (cap - 1);
-		ipcache_index[h] = (uint32_t)i + 1;
-		ipcache_plen_count[p->family == 4 ? 0 : 1][p->plen]++;
-	}
-	ipcache_index_stale = 0;
+	if (cap == ipcache_index_cap)
+		return 0;
+	v = calloc(cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	free(ipcache_index);
+	ipcache_index = v;
+	ipcache_index_cap = cap;
+	for (size_t i = 0; i < ipcache_n; i++)
+		ipcache_index_insert(ipcache_slots[i]);
 	return 0;
 }
 
-/* The slot whose prefix is exactly (family, plen, masked addr), via the index. */
-static const struct ipcache_slot *ipcache_index_find(const struct bw_prefix *p)
+/* Take s out of the index (backward-shift deletion keeps probing exact). */
+static void ipcache_index_remove(const struct ipcache_slot *s)
 {
-	size_t h = ipcache_hash(p->family, p->plen, p->addr) &
-		   (ipcache_index_cap - 1);
+	size_t mask = ipcache_index_cap - 1, i = ipcache_slot_hash(&s->prefix), j;
 
-	while (ipcache_index[h] != 0) {
-		const struct ipcache_slot *s = &ipcache_slots[ipcache_index[h] - 1];
+	while (ipcache_index[i] && ipcache_index[i] != s)
+		i = (i + 1) & mask;
+	if (!ipcache_index[i])
+		return;
+	ipcache_index[i] = NULL;
+	for (j = (i + 1) & mask; ipcache_index[j]; j = (j + 1) & mask) {
+		size_t k = ipcache_slot_hash(&ipcache_index[j]->prefix);
 
-		if (bw_prefix_equal(&s->prefix, p))
-			return s;
-		h = (h + 1) & (ipcache_index_cap - 1);
+		/* move j back to the hole at i unless its home k lies in (i, j] */
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			ipcache_index[i] = ipcache_index[j];
+			ipcache_index[j] = NULL;
+			i = j;
+		}
 	}
+}
+
+/* The slot whose prefix is exactly (family, plen, masked addr). */
+static struct ipcache_slot *ipcache_index_find(const struct bw_prefix *p)
+{
+	size_t h;
+
+	if (!ipcache_index_cap)
+		return NULL;
+	for (h = ipcache_slot_hash(p); ipcache_index[h]; h = (h + 1) & (ipcache_index_cap - 1))
+		if (bw_prefix_equal(&ipcache_index[h]->prefix, p))
+			return ipcache_index[h];
 	return NULL;
 }
 
@@ -234,10 +256,7 @@ static const struct ipcache_claim *ipcache_effective(const struct ipcache_slot *
 
 static struct ipcache_slot *ipcache_find(const struct bw_prefix *p)
 {
-	for (size_t i = 0; i < ipcache_n; i++)
-		if (bw_prefix_equal(&ipcache_slots[i].prefix, p))
-			return &ipcache_slots[i];
-	return NULL;
+	return ipcache_index_find(p);
 }
 
 static int ipcache_dp_put(const struct bw_prefix *p, uint32_t identity,
@@ -287,30 +306,36 @@ int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
 	}
 	if (ipcache_n == ipcache_cap) {
 		size_t cap = ipcache_cap ? ipcache_cap * 2 : 64;
-		struct ipcache_slot *v = realloc(ipcache_slots, cap * sizeof(*v));
+		struct ipcache_slot **v = realloc(ipcache_slots, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		ipcache_slots = v;
 		ipcache_cap = cap;
 	}
+	if (ipcache_index_reserve(ipcache_n + 1) < 0)
+		return -ENOMEM;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
 	rc = ipcache_dp_put(p, identity, ep_id);
-	if (rc < 0)
+	if (rc < 0) {
+		free(s);
 		return rc;
-	/* Keep longest prefixes first. */
-	for (pos = 0; pos < ipcache_n; pos++)
-		if (ipcache_slots[pos].prefix.plen < p->plen)
-			break;
+	}
+	/* Keep longest prefixes first (after the others of the same length). */
+	for (pos = ipcache_n; pos > 0 && ipcache_slots[pos - 1]->prefix.plen < p->plen; pos--)
+		;
 	memmove(&ipcache_slots[pos + 1], &ipcache_slots[pos],
 		(ipcache_n - pos) * sizeof(ipcache_slots[0]));
-	s = &ipcache_slots[pos];
-	memset(s, 0, sizeof(*s));
+	ipcache_slots[pos] = s;
 	s->prefix = *p;
 	s->claims[owner].valid = 1;
 	s->claims[owner].identity = identity;
 	s->claims[owner].ep_id = ep_id;
 	ipcache_n++;
-	ipcache_index_stale = 1;
+	ipcache_index_insert(s);
+	ipcache_plen_count[p->family == 4 ? 0 : 1][p->plen]++;
 	return 0;
 }
 
@@ -341,12 +366,18 @@ int bw_ipcache_remove(const struct bw_prefix *p, enum bw_ipcache_owner owner)
 		return rc;
 	}
 	if (!eff) {
-		size_t i = (size_t)(s - ipcache_slots);
+		size_t i;
 
-		memmove(&ipcache_slots[i], &ipcache_slots[i + 1],
-			(ipcache_n - i - 1) * sizeof(ipcache_slots[0]));
-		ipcache_n--;
-		ipcache_index_stale = 1;
+		for (i = 0; i < ipcache_n && ipcache_slots[i] != s; i++)
+			;
+		if (i < ipcache_n) {
+			memmove(&ipcache_slots[i], &ipcache_slots[i + 1],
+				(ipcache_n - i - 1) * sizeof(ipcache_slots[0]));
+			ipcache_n--;
+		}
+		ipcache_index_remove(s);
+		ipcache_plen_count[s->prefix.family == 4 ? 0 : 1][s->prefix.plen]--;
+		free(s);
 	}
 	return 0;
 }
@@ -354,34 +385,25 @@ int bw_ipcache_remove(const struct bw_prefix *p, enum bw_ipcache_owner owner)
 int bw_ipcache_lookup(int family, const uint8_t *addr,
 		      struct bw_ipcache_entry *out)
 {
-	int use_index = (family == 4 || family == 6) &&
-			(!ipcache_index_stale || ipcache_index_build() == 0);
-
-	for (size_t i = 0; use_index ? i <= (family == 4 ? 32u : 128u) : i < ipcache_n; i++) {
+	if (family != 4 && family != 6)
+		goto miss;
+	for (int plen = family == 4 ? 32 : 128; plen >= 0; plen--) {
+		/* lengths from the longest down, only those present */
 		const struct ipcache_slot *s;
 		const struct ipcache_claim *c;
 		enum bw_ipcache_owner o;
+		struct bw_prefix k;
 
-		if (use_index) {
-			/* lengths from the longest down, only those present */
-			int plen = (family == 4 ? 32 : 128) - (int)i;
-			struct bw_prefix k;
-
-			if (ipcache_plen_count[family == 4 ? 0 : 1][plen] == 0)
-				continue;
-			memset(&k, 0, sizeof(k));
-			k.family = family;
-			k.plen = plen;
-			memcpy(k.addr, addr, family == 4 ? 4 : 16);
-			ipcache_mask(&k);
-			s = ipcache_index_find(&k);
-			if (!s)
-				continue;
-		} else {
-			s = &ipcache_slots[i];
-			if (!bw_prefix_contains(&s->prefix, family, addr))
-				continue;
-		}
+		if (ipcache_plen_count[family == 4 ? 0 : 1][plen] == 0)
+			continue;
+		memset(&k, 0, sizeof(k));
+		k.family = family;
+		k.plen = plen;
+		memcpy(k.addr, addr, family == 4 ? 4 : 16);
+		ipcache_mask(&k);
+		s = ipcache_index_find(&k);
+		if (!s)
+			continue;
 		c = ipcache_effective(s, &o);
 		if (!c)
 			continue;
@@ -393,6 +415,7 @@ int bw_ipcache_lookup(int family, const uint8_t *addr,
 		}
 		return 0;
 	}
+miss:
 	if (out) {
 		memset(out, 0, sizeof(*out));
 		out->prefix.family = family;
@@ -409,10 +432,11 @@ int bw_ipcache_is_host_addr(int family, const uint8_t *addr)
 	p.family = family;
 	p.plen = family == 4 ? 32 : 128;
 	memcpy(p.addr, addr, family == 4 ? 4 : 16);
-	for (size_t i = 0; i < ipcache_n; i++)
-		if (bw_prefix_equal(&ipcache_slots[i].prefix, &p))
-			return ipcache_slots[i].claims[BW_IPCACHE_OWNER_HOST].valid;
-	return 0;
+	{
+		const struct ipcache_slot *s = ipcache_index_find(&p);
+
+		return s ? s->claims[BW_IPCACHE_OWNER_HOST].valid : 0;
+	}
 }
 
 void bw_ipcache_foreach(int (*cb)(const struct bw_ipcache_entry *e, void *arg),
@@ -422,10 +446,10 @@ void bw_ipcache_foreach(int (*cb)(const struct bw_ipcache_entry *e, void *arg),
 		struct bw_ipcache_entry e;
 		const struct ipcache_claim *c;
 
-		c = ipcache_effective(&ipcache_slots[i], &e.owner);
+		c = ipcache_effective(ipcache_slots[i], &e.owner);
 		if (!c)
 			continue;
-		e.prefix = ipcache_slots[i].prefix;
+		e.prefix = ipcache_slots[i]->prefix;
 		e.identity = c->identity;
 		e.ep_id = c->ep_id;
 		if (cb(&e, arg))
@@ -596,11 +620,13 @@ int bw_ipcache_prune(void)
 
 void bw_ipcache_fini(void)
 {
+	for (size_t i = 0; i < ipcache_n; i++)
+		free(ipcache_slots[i]);
 	free(ipcache_slots);
 	ipcache_slots = NULL;
 	ipcache_n = ipcache_cap = 0;
 	free(ipcache_index);
 	ipcache_index = NULL;
 	ipcache_index_cap = 0;
-	ipcache_index_stale = 1;
+	memset(ipcache_plen_count, 0, sizeof(ipcache_plen_count));
 }

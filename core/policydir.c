@@ -25,6 +25,7 @@
 
 #include <event2/event.h>
 
+#include "core/datapath.h"
 #include "core/log.h"
 #include "core/policy_int.h"
 #include "core/state.h"
@@ -172,7 +173,16 @@ static int pd_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void pd_rescan(void);
+
 void bw_policydir_rescan(void)
+{
+	bw_datapath_batch_begin(); /* one conntrack revalidation for the scan */
+	pd_rescan();
+	bw_datapath_batch_end();
+}
+
+static void pd_rescan(void)
 {
 	DIR *d;
 	struct dirent *de;

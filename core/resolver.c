@@ -311,6 +311,55 @@ int rv_prefix_within(int fa, const uint8_t *a, int alen, int fb,
 	return 1;
 }
 
+/* ---- prefix indexes ------------------------------------------------------- */
+
+struct rv_pfx_key {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t addr[16]; /* host bits cleared */
+};
+
+static void rv_pfx_key_make(struct rv_pfx_key *k, int family, const uint8_t *addr, int plen)
+{
+	int full = plen / 8, rem = plen % 8;
+
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)family;
+	k->plen = (uint8_t)plen;
+	if (full > 16)
+		full = 16;
+	memcpy(k->addr, addr, (size_t)full);
+	if (rem && full < 16)
+		k->addr[full] = (uint8_t)(addr[full] & (0xff << (8 - rem)));
+}
+
+static int rv_sellist_add(struct rv_sellist *l, struct bw_rv_sel *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct bw_rv_sel **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+	return 0;
+}
+
+static void rv_sellist_del(struct rv_sellist *l, const struct bw_rv_sel *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == s) {
+			l->v[i] = l->v[--l->n];
+			return;
+		}
+}
+
+/* A CIDR identity of the node-local scope: the prefix indexes hold it. */
+static int rv_ident_indexed(const struct rv_ident *in);
+
 /* ---- identities ------------------------------------------------------------ */
 
 static const char *const rv_entity_names[] = {
@@ -432,6 +481,77 @@ static int rv_index_ident(struct bw_resolver *r, struct rv_ident *in, int add)
 			}
 		}
 		free(k);
+	}
+	return 0;
+}
+
+static int rv_ident_indexed(const struct rv_ident *in)
+{
+	return in->has_cidr && in->id >= BW_ID_LOCAL_SCOPE && !rv_is_endpoint_id(in);
+}
+
+/* Add a CIDR identity to (or take it out of) r->cidr_ids. */
+static int rv_cidr_index_ident(struct bw_resolver *r, const struct rv_ident *in, int add)
+{
+	struct rv_pfx_key k;
+	struct rv_ids *b;
+
+	if (!rv_ident_indexed(in))
+		return 0;
+	rv_pfx_key_make(&k, in->family, in->addr, in->plen);
+	b = rv_map_get(&r->cidr_ids, &k, sizeof(k));
+	if (add) {
+		if (!b) {
+			b = calloc(1, sizeof(*b));
+			if (!b || rv_map_put(&r->cidr_ids, &k, sizeof(k), b) < 0) {
+				free(b);
+				return -ENOMEM;
+			}
+		}
+		return rv_bucket_add(b, in->id);
+	}
+	if (b) {
+		rv_bucket_del(b, in->id);
+		if (!b->n) {
+			rv_map_del(&r->cidr_ids, &k, sizeof(k));
+			free(b->v);
+			free(b);
+		}
+	}
+	return 0;
+}
+
+/* Add a selector to (or take it out of) r->cidr_sels / r->other_sels. */
+static int rv_sel_index(struct bw_resolver *r, struct bw_rv_sel *s, int add)
+{
+	struct rv_pfx_key k;
+	struct rv_sellist *l;
+
+	if (s->type != BW_RV_PEER_CIDR) {
+		if (add)
+			return rv_sellist_add(&r->other_sels, s);
+		rv_sellist_del(&r->other_sels, s);
+		return 0;
+	}
+	rv_pfx_key_make(&k, s->family, s->addr, s->plen);
+	l = rv_map_get(&r->cidr_sels, &k, sizeof(k));
+	if (add) {
+		if (!l) {
+			l = calloc(1, sizeof(*l));
+			if (!l || rv_map_put(&r->cidr_sels, &k, sizeof(k), l) < 0) {
+				free(l);
+				return -ENOMEM;
+			}
+		}
+		return rv_sellist_add(l, s);
+	}
+	if (l) {
+		rv_sellist_del(l, s);
+		if (!l->n) {
+			rv_map_del(&r->cidr_sels, &k, sizeof(k));
+			free(l->v);
+			free(l);
+		}
 	}
 	return 0;
 }
@@ -703,7 +823,25 @@ static int rv_sel_compute(struct bw_resolver *r, struct bw_rv_sel *s)
 			return 0;
 		}
 	}
-	rv_map_foreach(&r->idents, rv_compute_ident_cb, &c);
+	if (s->type == BW_RV_PEER_CIDR && s->plen == (s->family == 4 ? 32 : 128)) {
+		/*
+		 * A host prefix selects only the CIDR identities of that very
+		 * prefix (and, with match_endpoints, endpoints: below).
+		 */
+		struct rv_pfx_key k;
+		const struct rv_ids *b;
+
+		rv_pfx_key_make(&k, s->family, s->addr, s->plen);
+		b = rv_map_get(&r->cidr_ids, &k, sizeof(k));
+		for (size_t i = 0; b && i < b->n; i++) {
+			const struct rv_ident *in = rv_ident_get(r, b->v[i]);
+
+			if (in && rv_cidr_match_ident(s, in) && rv_bucket_add(&s->ids, in->id) < 0)
+				return -ENOMEM;
+		}
+	} else {
+		rv_map_foreach(&r->idents, rv_compute_ident_cb, &c);
+	}
 	if (s->type == BW_RV_PEER_CIDR && s->match_endpoints)
 		rv_map_foreach(&r->eps, rv_compute_ep_cb, &c);
 	rv_ids_sort_uniq(&s->ids);
@@ -745,6 +883,17 @@ static struct bw_rv_sel *rv_sel_intern(struct bw_resolver *r,
 	if (!s->key || (d->type == BW_RV_PEER_SEL && !s->sel) ||
 	    (d->nexcept && !s->except) || rv_sel_compute(r, s) < 0 ||
 	    rv_map_put(&r->sels, s->key, klen, s) < 0) {
+		if (s->key && rv_map_get(&r->sels, s->key, klen) == s)
+			rv_map_del(&r->sels, s->key, klen);
+		bw_selector_free(s->sel);
+		free(s->except);
+		free(s->ids.v);
+		free(s->key);
+		free(s);
+		return NULL;
+	}
+	if (rv_sel_index(r, s, 1) < 0) {
+		rv_map_del(&r->sels, s->key, klen);
 		bw_selector_free(s->sel);
 		free(s->except);
 		free(s->ids.v);
@@ -761,6 +910,7 @@ static void rv_sel_unref(struct bw_resolver *r, struct bw_rv_sel *s)
 	if (!s || --s->refs)
 		return;
 	rv_map_del(&r->sels, s->key, strlen(s->key));
+	rv_sel_index(r, s, 0);
 	bw_selector_free(s->sel);
 	free(s->except);
 	free(s->ids.v);
@@ -840,6 +990,7 @@ struct rv_reeval {
 	uint32_t id;
 	int removed;
 	int err;
+	size_t changed;
 };
 
 static void rv_reeval_cb(void *val, void *arg)
@@ -858,19 +1009,45 @@ static void rv_reeval_cb(void *val, void *arg)
 		rv_ids_del(&s->ids, c->id);
 	}
 	s->changed = 1;
+	c->changed++;
 }
 
-/* Re-test one identity against every cached selector, then propagate. */
+/*
+ * Re-test one identity against the cached selectors, then propagate. @pfx
+ * is the identity as it is (or, when removed, as it was): a CIDR identity
+ * of the local scope can only be selected by the selectors that are not
+ * CIDR ones and by the CIDR selectors whose prefix contains its own, which
+ * the prefix indexes give without visiting every selector. @full visits
+ * every selector (the identity's prefix changed).
+ */
 static int rv_reeval_identity(struct bw_resolver *r, uint32_t id, int removed,
-			      int endpoints_changed)
+			      int endpoints_changed, const struct rv_ident *pfx, int full)
 {
-	struct rv_reeval c = { r, rv_ident_get(r, id), id, removed, 0 };
+	struct rv_reeval c = { r, rv_ident_get(r, id), id, removed, 0, 0 };
 
 	if (!c.in)
 		c.removed = 1;
-	rv_map_foreach(&r->sels, rv_reeval_cb, &c);
-	rv_propagate(r, endpoints_changed);
-	rv_map_foreach(&r->sels, rv_clear_changed_cb, NULL);
+	if (!full && pfx && rv_ident_indexed(pfx)) {
+		int maxlen = pfx->family == 4 ? 32 : 128;
+
+		for (size_t i = 0; i < r->other_sels.n; i++)
+			rv_reeval_cb(r->other_sels.v[i], &c);
+		for (int q = 0; q <= pfx->plen && q <= maxlen; q++) {
+			struct rv_pfx_key k;
+			const struct rv_sellist *l;
+
+			rv_pfx_key_make(&k, pfx->family, pfx->addr, q);
+			l = rv_map_get(&r->cidr_sels, &k, sizeof(k));
+			for (size_t i = 0; l && i < l->n; i++)
+				rv_reeval_cb(l->v[i], &c);
+		}
+	} else {
+		rv_map_foreach(&r->sels, rv_reeval_cb, &c);
+	}
+	if (c.changed || endpoints_changed) {
+		rv_propagate(r, endpoints_changed);
+		rv_map_foreach(&r->sels, rv_clear_changed_cb, NULL);
+	}
 	rv_mark_identity(r, id);
 	return c.err;
 }
@@ -889,6 +1066,8 @@ struct bw_resolver *bw_resolver_new(const struct bw_resolver_ops *ops)
 	rv_map_init(&r->eps);
 	rv_map_init(&r->sels);
 	rv_map_init(&r->index);
+	rv_map_init(&r->cidr_ids);
+	rv_map_init(&r->cidr_sels);
 	r->enforcement = BW_ENFORCE_DEFAULT;
 	return r;
 }
@@ -914,6 +1093,14 @@ static void rv_free_bucket_cb(void *val, void *arg)
 	free(b);
 }
 
+static void rv_free_sellist_cb(void *val, void *arg)
+{
+	struct rv_sellist *l = val;
+
+	free(l->v);
+	free(l);
+}
+
 void bw_resolver_free(struct bw_resolver *r)
 {
 	if (!r)
@@ -932,6 +1119,11 @@ void bw_resolver_free(struct bw_resolver *r)
 	rv_map_foreach(&r->idents, rv_free_ident_cb, NULL);
 	rv_map_foreach(&r->eps, rv_free_ep_cb, NULL);
 	rv_map_foreach(&r->index, rv_free_bucket_cb, NULL);
+	rv_map_foreach(&r->cidr_ids, rv_free_bucket_cb, NULL);
+	rv_map_foreach(&r->cidr_sels, rv_free_sellist_cb, NULL);
+	free(r->other_sels.v);
+	rv_map_clear(&r->cidr_ids);
+	rv_map_clear(&r->cidr_sels);
 	rv_map_clear(&r->idents);
 	rv_map_clear(&r->eps);
 	rv_map_clear(&r->sels);
@@ -951,6 +1143,7 @@ int bw_resolver_identity_add(struct bw_resolver *r, uint32_t id,
 {
 	struct rv_ident *in = rv_ident_get(r, id);
 	struct bw_labelset *ls = labels ? bw_labelset_dup(labels) : bw_labelset_new();
+	int relabel = 0;
 
 	if (!ls)
 		return -ENOMEM;
@@ -960,8 +1153,10 @@ int bw_resolver_identity_add(struct bw_resolver *r, uint32_t id,
 			return 0;
 		}
 		rv_index_ident(r, in, 0);
+		rv_cidr_index_ident(r, in, 0);
 		bw_labelset_free(in->labels);
 		in->labels = ls;
+		relabel = 1;
 	} else {
 		in = calloc(1, sizeof(*in));
 		if (!in) {
@@ -977,9 +1172,9 @@ int bw_resolver_identity_add(struct bw_resolver *r, uint32_t id,
 		}
 	}
 	rv_ident_classify(in);
-	if (rv_index_ident(r, in, 1) < 0)
+	if (rv_index_ident(r, in, 1) < 0 || rv_cidr_index_ident(r, in, 1) < 0)
 		return -ENOMEM;
-	return rv_reeval_identity(r, id, 0, 0);
+	return rv_reeval_identity(r, id, 0, 0, in, relabel);
 }
 
 void bw_resolver_identity_remove(struct bw_resolver *r, uint32_t id)
@@ -989,10 +1184,11 @@ void bw_resolver_identity_remove(struct bw_resolver *r, uint32_t id)
 	if (!in)
 		return;
 	rv_index_ident(r, in, 0);
+	rv_cidr_index_ident(r, in, 0);
 	rv_map_del(&r->idents, &id, sizeof(id));
+	rv_reeval_identity(r, id, 1, 0, in, 0);
 	bw_labelset_free(in->labels);
 	free(in);
-	rv_reeval_identity(r, id, 1, 0);
 }
 
 int bw_resolver_identity_known(struct bw_resolver *r, uint32_t id)
@@ -1063,9 +1259,9 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 	rv_ep_free(old);
 	ep->dirty = 1;
 	/* CIDR peers matching endpoint addresses, named ports of peers */
-	err = rv_reeval_identity(r, ep->identity, 0, 1);
+	err = rv_reeval_identity(r, ep->identity, 0, 1, NULL, 1);
 	if (old_id && old_id != ep->identity)
-		rv_reeval_identity(r, old_id, !rv_ident_get(r, old_id), 1);
+		rv_reeval_identity(r, old_id, !rv_ident_get(r, old_id), 1, NULL, 1);
 	return err;
 nomem:
 	ep->e = NULL;
@@ -1082,7 +1278,7 @@ void bw_resolver_endpoint_remove(struct bw_resolver *r, uint32_t ep_id)
 		return;
 	id = ep->identity;
 	rv_ep_free(ep);
-	rv_reeval_identity(r, id, !rv_ident_get(r, id), 1);
+	rv_reeval_identity(r, id, !rv_ident_get(r, id), 1, NULL, 1);
 }
 
 /* ---- policies -------------------------------------------------------------- */

@@ -116,6 +116,12 @@ struct bw_rv_endpoint {
 	size_t niso[3];
 };
 
+/* A list of selector cache entries (pointers, unordered). */
+struct rv_sellist {
+	struct bw_rv_sel **v;
+	size_t n, cap;
+};
+
 struct bw_resolver {
 	struct bw_resolver_ops ops;
 	int enforcement;
@@ -124,6 +130,16 @@ struct bw_resolver {
 	struct rv_map eps;    /* u32 ep_id -> struct bw_rv_endpoint */
 	struct rv_map sels;   /* key -> struct bw_rv_sel */
 	struct rv_map index;  /* "any:key=value" -> struct rv_ids (unsorted) */
+	/*
+	 * Prefix indexes, so that large CIDR policies cost O(N), not O(N^2):
+	 * cidr_ids maps a CIDR identity's (longest) prefix to its identities,
+	 * cidr_sels a CIDR selector's prefix to the selectors with it;
+	 * other_sels holds every selector that is not a CIDR one. Keys are
+	 * struct rv_pfx_key (resolver.c).
+	 */
+	struct rv_map cidr_ids;   /* prefix -> struct rv_ids (unsorted) */
+	struct rv_map cidr_sels;  /* prefix -> struct rv_sellist */
+	struct rv_sellist other_sels;
 	struct bw_rv_policy *policies;
 	size_t npolicies;
 	uint32_t *pending;    /* CIDR identities to release after the next flush */

@@ -152,3 +152,12 @@ tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 	modules/servicemap/servicemap.c
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_svcmap_LDADD = $(BW_TEST_LIBS)
+
+# core/ipcache.c against a brute-force model; the datapath writes are the
+# test's own recording functions (not core/datapath.c), so the table is
+# tested alone.
+check_PROGRAMS += tests/unit/test_ipcache
+TESTS += tests/unit/test_ipcache
+tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/ipcache.c core/log.c
+tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)

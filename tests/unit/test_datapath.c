@@ -30,8 +30,8 @@ START_TEST(test_struct_layout)
 	ck_assert_uint_eq(offsetof(struct bw_policy_key, dport), 14);
 	ck_assert_uint_eq(sizeof(struct bw_policy_value), 8);
 	ck_assert_uint_eq(sizeof(struct bw_ct_key), 44);
-	ck_assert_uint_eq(sizeof(struct bw_ct_entry), 56);
-	ck_assert_uint_eq(sizeof(struct bw_config), 32);
+	ck_assert_uint_eq(sizeof(struct bw_ct_entry), 64);
+	ck_assert_uint_eq(sizeof(struct bw_config), 40);
 	ck_assert_uint_eq(sizeof(struct bw_metrics_key), 4);
 	ck_assert_uint_eq(sizeof(struct bw_event), 96);
 	ck_assert_uint_eq(offsetof(struct bw_event, saddr), 40);

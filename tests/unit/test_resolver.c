@@ -30,6 +30,34 @@ static struct synced S[MAX_EP];
 static uint32_t next_cidr_id;
 static struct bw_resolver *R;
 
+/* Every CIDR identity the tests created (for the prefix index cross-check). */
+#define MAX_REC 1024
+static struct {
+	uint32_t id;
+	int family, plen, alive;
+	uint8_t addr[16];
+} REC[MAX_REC];
+static size_t NREC;
+
+static void rec_put(uint32_t id, int family, const uint8_t *addr, int plen)
+{
+	size_t i;
+
+	for (i = 0; i < NREC && REC[i].id != id; i++)
+		;
+	if (i == NREC) {
+		if (NREC == MAX_REC)
+			return;
+		NREC++;
+	}
+	REC[i].id = id;
+	REC[i].family = family;
+	REC[i].plen = plen;
+	REC[i].alive = 1;
+	memset(REC[i].addr, 0, 16);
+	memcpy(REC[i].addr, addr, family == 4 ? 4 : 16);
+}
+
 static int t_sync(void *arg, const struct bw_rv_endpoint_desc *ep, uint32_t flags,
 		  const struct bw_rv_entry *e, size_t n, int stricter, int first)
 {
@@ -61,6 +89,7 @@ static int t_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 	bw_labelset_add(ls, "cidr", key, "");
 	bw_labelset_add(ls, "reserved", "world", "");
 	*id = next_cidr_id++;
+	rec_put(*id, family, addr, plen);
 	bw_resolver_identity_add(R, *id, ls);
 	bw_labelset_free(ls);
 	return 0;
@@ -68,6 +97,9 @@ static int t_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 
 static void t_cidr_release(void *arg, uint32_t id)
 {
+	for (size_t i = 0; i < NREC; i++)
+		if (REC[i].id == id)
+			REC[i].alive = 0;
 	bw_resolver_identity_remove(R, id);
 }
 
@@ -77,6 +109,7 @@ static void setup(void)
 				       .cidr_release = t_cidr_release };
 
 	memset(S, 0, sizeof(S));
+	NREC = 0;
 	next_cidr_id = BW_ID_LOCAL_SCOPE + 1;
 	R = bw_resolver_new(&ops);
 	ck_assert_ptr_nonnull(R);
@@ -544,6 +577,175 @@ START_TEST(test_compile_errors)
 END_TEST
 
 /* The resolver's part of the benchmark budget: 1,000 rules x 10,000 identities. */
+/*
+ * The prefix indexes (CIDR identities by prefix, CIDR selectors by prefix)
+ * against a brute-force answer: random IPv4 and IPv6 CIDR identities added
+ * before and after a policy of random CIDR selectors (with excepts, and
+ * /0), then removed and relabelled; after each step every (identity,
+ * selector) pair must be in the endpoint's entries exactly when the
+ * identity's prefix lies in the selector's and in none of its excepts.
+ */
+struct xsel {
+	int family, plen, eplen;
+	uint8_t addr[16], eaddr[16];
+};
+
+static int x_within(int fa, const uint8_t *a, int alen, int fb, const uint8_t *b, int blen)
+{
+	if (fa != fb || alen < blen)
+		return 0;
+	for (int bit = 0; bit < blen; bit++) {
+		int m = 0x80 >> (bit % 8);
+
+		if ((a[bit / 8] & m) != (b[bit / 8] & m))
+			return 0;
+	}
+	return 1;
+}
+
+static void x_random_prefix(unsigned *seed, int *family, uint8_t *addr, int *plen, int sel)
+{
+	static const int p4[] = { 8, 16, 20, 24, 28, 32, 32, 32 };
+	static const int p6[] = { 32, 48, 56, 64, 120, 128, 128, 128 };
+	int k = rand_r(seed) % 8;
+
+	memset(addr, 0, 16);
+	*family = rand_r(seed) % 4 == 0 ? 6 : 4;
+	if (*family == 4) {
+		addr[0] = 10;
+		addr[1] = (uint8_t)(rand_r(seed) % 3);
+		addr[2] = (uint8_t)(rand_r(seed) % 3);
+		addr[3] = (uint8_t)(rand_r(seed) % 8);
+		*plen = p4[k];
+	} else {
+		addr[0] = 0x20;
+		addr[1] = 0x01;
+		addr[2] = 0x0d;
+		addr[3] = 0xb8;
+		addr[5] = (uint8_t)(rand_r(seed) % 3);
+		addr[7] = (uint8_t)(rand_r(seed) % 3);
+		addr[15] = (uint8_t)(rand_r(seed) % 8);
+		*plen = p6[k];
+	}
+	if (sel && rand_r(seed) % 10 == 0)
+		*plen = 0;
+	/* clear the host bits */
+	for (int bit = *plen; bit < (*family == 4 ? 32 : 128); bit++)
+		addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+}
+
+static void x_prefix_str(int family, const uint8_t *addr, int plen, char *out, size_t len)
+{
+	char a[64];
+
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
+	snprintf(out, len, "%s/%d", a, plen);
+}
+
+static void x_cidr_ident(uint32_t id, int family, const uint8_t *addr, int plen)
+{
+	char key[80];
+	struct bw_labelset *ls = bw_labelset_new();
+
+	x_prefix_str(family, addr, plen, key, sizeof(key));
+	for (char *c = key; family == 6 && *c; c++)
+		if (*c == ':')
+			*c = '-';
+	bw_labelset_add(ls, "cidr", key, "");
+	bw_labelset_add(ls, "reserved", "world", "");
+	rec_put(id, family, addr, plen);
+	ck_assert_int_eq(bw_resolver_identity_add(R, id, ls), 0);
+	bw_labelset_free(ls);
+}
+
+static void x_verify(const struct xsel *sel, int nsel, const char *step)
+{
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	for (size_t i = 0; i < NREC; i++) {
+		for (int j = 0; j < nsel; j++) {
+			int want = REC[i].alive &&
+				   x_within(REC[i].family, REC[i].addr, REC[i].plen, sel[j].family,
+					    sel[j].addr, sel[j].plen) &&
+				   !(sel[j].eplen &&
+				     x_within(REC[i].family, REC[i].addr, REC[i].plen,
+					      sel[j].family, sel[j].eaddr, sel[j].eplen));
+			int got = has(1, REC[i].id, EG, 6, 2000 + j, 2000 + j, 0);
+
+			ck_assert_msg(want == got, "%s: identity %u (rec %zu) selector %d: want %d got %d",
+				      step, REC[i].id, i, j, want, got);
+		}
+	}
+}
+
+START_TEST(test_cidr_prefix_index_crosscheck)
+{
+	enum { NSEL = 40 };
+	struct xsel sel[NSEL];
+	unsigned seed = 12345;
+	char *json = malloc(64 * 1024), pfx[80], epfx[80];
+	size_t off = 0;
+	uint32_t id = BW_ID_LOCAL_SCOPE + 100000;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	for (int i = 0; i < 100; i++) {
+		int fam, plen;
+		uint8_t a[16];
+
+		x_random_prefix(&seed, &fam, a, &plen, 0);
+		x_cidr_ident(id++, fam, a, plen);
+	}
+	off += (size_t)snprintf(json + off, 64 * 1024 - off,
+				"[{\"subject\":" SUBJ_A ",\"egress\":[");
+	for (int j = 0; j < NSEL; j++) {
+		x_random_prefix(&seed, &sel[j].family, sel[j].addr, &sel[j].plen, 1);
+		sel[j].eplen = 0;
+		x_prefix_str(sel[j].family, sel[j].addr, sel[j].plen, pfx, sizeof(pfx));
+		epfx[0] = '\0';
+		if (sel[j].plen < (sel[j].family == 4 ? 24 : 120) && rand_r(&seed) % 2) {
+			/* an except: the selector's prefix plus 4 more bits */
+			memcpy(sel[j].eaddr, sel[j].addr, 16);
+			sel[j].eplen = sel[j].plen + 4;
+			sel[j].eaddr[sel[j].plen / 8] |= (uint8_t)((rand_r(&seed) % 2) << (7 - sel[j].plen % 8));
+			x_prefix_str(sel[j].family, sel[j].eaddr, sel[j].eplen, epfx, sizeof(epfx));
+		}
+		off += (size_t)snprintf(json + off, 64 * 1024 - off,
+			"%s{\"peers\":[{\"cidr\":\"%s\"%s%s%s}],"
+			"\"ports\":[{\"port\":%d,\"protocol\":\"TCP\"}]}",
+			j ? "," : "", pfx, epfx[0] ? ",\"except\":[\"" : "", epfx,
+			epfx[0] ? "\"]" : "", 2000 + j);
+	}
+	snprintf(json + off, 64 * 1024 - off, "]}]");
+	policy(json, 1);
+	x_verify(sel, NSEL, "identities before the policy");
+	for (int i = 0; i < 100; i++) {
+		int fam, plen;
+		uint8_t a[16];
+
+		x_random_prefix(&seed, &fam, a, &plen, 0);
+		x_cidr_ident(id++, fam, a, plen);
+	}
+	x_verify(sel, NSEL, "identities after the policy");
+	for (uint32_t k = BW_ID_LOCAL_SCOPE + 100000; k < id; k += 4) {
+		bw_resolver_identity_remove(R, k);
+		for (size_t i = 0; i < NREC; i++)
+			if (REC[i].id == k)
+				REC[i].alive = 0;
+	}
+	x_verify(sel, NSEL, "identities removed");
+	for (uint32_t k = BW_ID_LOCAL_SCOPE + 100001; k < id; k += 8) {
+		int fam, plen;
+		uint8_t a[16];
+
+		x_random_prefix(&seed, &fam, a, &plen, 0);
+		x_cidr_ident(k, fam, a, plen); /* relabelled: another prefix */
+	}
+	x_verify(sel, NSEL, "identities relabelled");
+	free(json);
+}
+END_TEST
+
 START_TEST(test_scale_1000_rules_10000_identities)
 {
 	struct timespec a, b;
@@ -597,6 +799,7 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_incremental_identity_add);
 	tcase_add_test(tc, test_policy_remove_and_cidr_release);
 	tcase_add_test(tc, test_compile_errors);
+	tcase_add_test(tc, test_cidr_prefix_index_crosscheck);
 	tcase_add_test(tc, test_scale_1000_rules_10000_identities);
 	suite_add_tcase(s, tc);
 	return s;
