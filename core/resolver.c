@@ -333,28 +333,68 @@ static void rv_pfx_key_make(struct rv_pfx_key *k, int family, const uint8_t *add
 		k->addr[full] = (uint8_t)(addr[full] & (0xff << (8 - rem)));
 }
 
-static int rv_sellist_add(struct rv_sellist *l, struct bw_rv_sel *s)
+static int rv_ptrlist_add(struct rv_ptrlist *l, void *p)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct bw_rv_sel **v = realloc(l->v, cap * sizeof(*v));
+		void **v = realloc(l->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = s;
+	l->v[l->n++] = p;
 	return 0;
 }
 
-static void rv_sellist_del(struct rv_sellist *l, const struct bw_rv_sel *s)
+static void rv_ptrlist_del(struct rv_ptrlist *l, const void *p)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i] == s) {
+		if (l->v[i] == p) {
 			l->v[i] = l->v[--l->n];
 			return;
 		}
+}
+
+/* Add p to (or take it out of) the list of prefix (family, addr, plen) in m. */
+static int rv_pfx_index(struct rv_map *m, int family, const uint8_t *addr, int plen, void *p,
+			int add)
+{
+	struct rv_pfx_key k;
+	struct rv_ptrlist *l;
+
+	rv_pfx_key_make(&k, family, addr, plen);
+	l = rv_map_get(m, &k, sizeof(k));
+	if (add) {
+		if (!l) {
+			l = calloc(1, sizeof(*l));
+			if (!l || rv_map_put(m, &k, sizeof(k), l) < 0) {
+				free(l);
+				return -ENOMEM;
+			}
+		}
+		return rv_ptrlist_add(l, p);
+	}
+	if (l) {
+		rv_ptrlist_del(l, p);
+		if (!l->n) {
+			rv_map_del(m, &k, sizeof(k));
+			free(l->v);
+			free(l);
+		}
+	}
+	return 0;
+}
+
+/* The list of prefix (family, addr, plen) in m, NULL when empty. */
+static const struct rv_ptrlist *rv_pfx_list(const struct rv_map *m, int family,
+					    const uint8_t *addr, int plen)
+{
+	struct rv_pfx_key k;
+
+	rv_pfx_key_make(&k, family, addr, plen);
+	return rv_map_get(m, &k, sizeof(k));
 }
 
 /* A CIDR identity of the node-local scope: the prefix indexes hold it. */
@@ -491,68 +531,21 @@ static int rv_ident_indexed(const struct rv_ident *in)
 }
 
 /* Add a CIDR identity to (or take it out of) r->cidr_ids. */
-static int rv_cidr_index_ident(struct bw_resolver *r, const struct rv_ident *in, int add)
+static int rv_cidr_index_ident(struct bw_resolver *r, struct rv_ident *in, int add)
 {
-	struct rv_pfx_key k;
-	struct rv_ids *b;
-
 	if (!rv_ident_indexed(in))
 		return 0;
-	rv_pfx_key_make(&k, in->family, in->addr, in->plen);
-	b = rv_map_get(&r->cidr_ids, &k, sizeof(k));
-	if (add) {
-		if (!b) {
-			b = calloc(1, sizeof(*b));
-			if (!b || rv_map_put(&r->cidr_ids, &k, sizeof(k), b) < 0) {
-				free(b);
-				return -ENOMEM;
-			}
-		}
-		return rv_bucket_add(b, in->id);
-	}
-	if (b) {
-		rv_bucket_del(b, in->id);
-		if (!b->n) {
-			rv_map_del(&r->cidr_ids, &k, sizeof(k));
-			free(b->v);
-			free(b);
-		}
-	}
-	return 0;
+	return rv_pfx_index(&r->cidr_ids, in->family, in->addr, in->plen, in, add);
 }
 
 /* Add a selector to (or take it out of) r->cidr_sels / r->other_sels. */
 static int rv_sel_index(struct bw_resolver *r, struct bw_rv_sel *s, int add)
 {
-	struct rv_pfx_key k;
-	struct rv_sellist *l;
-
-	if (s->type != BW_RV_PEER_CIDR) {
-		if (add)
-			return rv_sellist_add(&r->other_sels, s);
-		rv_sellist_del(&r->other_sels, s);
-		return 0;
-	}
-	rv_pfx_key_make(&k, s->family, s->addr, s->plen);
-	l = rv_map_get(&r->cidr_sels, &k, sizeof(k));
-	if (add) {
-		if (!l) {
-			l = calloc(1, sizeof(*l));
-			if (!l || rv_map_put(&r->cidr_sels, &k, sizeof(k), l) < 0) {
-				free(l);
-				return -ENOMEM;
-			}
-		}
-		return rv_sellist_add(l, s);
-	}
-	if (l) {
-		rv_sellist_del(l, s);
-		if (!l->n) {
-			rv_map_del(&r->cidr_sels, &k, sizeof(k));
-			free(l->v);
-			free(l);
-		}
-	}
+	if (s->type == BW_RV_PEER_CIDR)
+		return rv_pfx_index(&r->cidr_sels, s->family, s->addr, s->plen, s, add);
+	if (add)
+		return rv_ptrlist_add(&r->other_sels, s);
+	rv_ptrlist_del(&r->other_sels, s);
 	return 0;
 }
 
@@ -828,15 +821,12 @@ static int rv_sel_compute(struct bw_resolver *r, struct bw_rv_sel *s)
 		 * A host prefix selects only the CIDR identities of that very
 		 * prefix (and, with match_endpoints, endpoints: below).
 		 */
-		struct rv_pfx_key k;
-		const struct rv_ids *b;
+		const struct rv_ptrlist *l = rv_pfx_list(&r->cidr_ids, s->family, s->addr, s->plen);
 
-		rv_pfx_key_make(&k, s->family, s->addr, s->plen);
-		b = rv_map_get(&r->cidr_ids, &k, sizeof(k));
-		for (size_t i = 0; b && i < b->n; i++) {
-			const struct rv_ident *in = rv_ident_get(r, b->v[i]);
+		for (size_t i = 0; l && i < l->n; i++) {
+			const struct rv_ident *in = l->v[i];
 
-			if (in && rv_cidr_match_ident(s, in) && rv_bucket_add(&s->ids, in->id) < 0)
+			if (rv_cidr_match_ident(s, in) && rv_bucket_add(&s->ids, in->id) < 0)
 				return -ENOMEM;
 		}
 	} else {
@@ -882,27 +872,21 @@ static struct bw_rv_sel *rv_sel_intern(struct bw_resolver *r,
 	}
 	if (!s->key || (d->type == BW_RV_PEER_SEL && !s->sel) ||
 	    (d->nexcept && !s->except) || rv_sel_compute(r, s) < 0 ||
-	    rv_map_put(&r->sels, s->key, klen, s) < 0) {
-		if (s->key && rv_map_get(&r->sels, s->key, klen) == s)
-			rv_map_del(&r->sels, s->key, klen);
-		bw_selector_free(s->sel);
-		free(s->except);
-		free(s->ids.v);
-		free(s->key);
-		free(s);
-		return NULL;
-	}
+	    rv_map_put(&r->sels, s->key, klen, s) < 0)
+		goto fail;
 	if (rv_sel_index(r, s, 1) < 0) {
 		rv_map_del(&r->sels, s->key, klen);
-		bw_selector_free(s->sel);
-		free(s->except);
-		free(s->ids.v);
-		free(s->key);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	s->refs = 1;
 	return s;
+fail:
+	bw_selector_free(s->sel);
+	free(s->except);
+	free(s->ids.v);
+	free(s->key);
+	free(s);
+	return NULL;
 }
 
 static void rv_sel_unref(struct bw_resolver *r, struct bw_rv_sel *s)
@@ -1033,11 +1017,9 @@ static int rv_reeval_identity(struct bw_resolver *r, uint32_t id, int removed,
 		for (size_t i = 0; i < r->other_sels.n; i++)
 			rv_reeval_cb(r->other_sels.v[i], &c);
 		for (int q = 0; q <= pfx->plen && q <= maxlen; q++) {
-			struct rv_pfx_key k;
-			const struct rv_sellist *l;
+			const struct rv_ptrlist *l = rv_pfx_list(&r->cidr_sels, pfx->family,
+								 pfx->addr, q);
 
-			rv_pfx_key_make(&k, pfx->family, pfx->addr, q);
-			l = rv_map_get(&r->cidr_sels, &k, sizeof(k));
 			for (size_t i = 0; l && i < l->n; i++)
 				rv_reeval_cb(l->v[i], &c);
 		}
@@ -1093,9 +1075,9 @@ static void rv_free_bucket_cb(void *val, void *arg)
 	free(b);
 }
 
-static void rv_free_sellist_cb(void *val, void *arg)
+static void rv_free_ptrlist_cb(void *val, void *arg)
 {
-	struct rv_sellist *l = val;
+	struct rv_ptrlist *l = val;
 
 	free(l->v);
 	free(l);
@@ -1112,15 +1094,15 @@ void bw_resolver_free(struct bw_resolver *r)
 
 		bw_resolver_policy_remove(r, p);
 	}
-	for (size_t i = 0; i < r->npending; i++)
+	for (size_t i = 0; i < r->pending.n; i++)
 		if (r->ops.cidr_release)
-			r->ops.cidr_release(r->ops.arg, r->pending[i]);
-	free(r->pending);
+			r->ops.cidr_release(r->ops.arg, r->pending.v[i]);
+	free(r->pending.v);
 	rv_map_foreach(&r->idents, rv_free_ident_cb, NULL);
 	rv_map_foreach(&r->eps, rv_free_ep_cb, NULL);
 	rv_map_foreach(&r->index, rv_free_bucket_cb, NULL);
-	rv_map_foreach(&r->cidr_ids, rv_free_bucket_cb, NULL);
-	rv_map_foreach(&r->cidr_sels, rv_free_sellist_cb, NULL);
+	rv_map_foreach(&r->cidr_ids, rv_free_ptrlist_cb, NULL);
+	rv_map_foreach(&r->cidr_sels, rv_free_ptrlist_cb, NULL);
 	free(r->other_sels.v);
 	rv_map_clear(&r->cidr_ids);
 	rv_map_clear(&r->cidr_sels);
@@ -1301,28 +1283,13 @@ static void rv_policy_uncommit(struct bw_resolver *r, struct bw_rv_policy *p)
 	}
 }
 
-static int rv_pending_add(struct bw_resolver *r, uint32_t id)
-{
-	if (r->npending == r->cappending) {
-		size_t cap = r->cappending ? r->cappending * 2 : 16;
-		uint32_t *v = realloc(r->pending, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		r->pending = v;
-		r->cappending = cap;
-	}
-	r->pending[r->npending++] = id;
-	return 0;
-}
-
 static void rv_policy_release_cidrs(struct bw_resolver *r,
 				    struct bw_rv_policy *p, int now)
 {
 	for (size_t i = 0; i < p->ncidr_ids; i++) {
 		if (!r->ops.cidr_release)
 			continue;
-		if (now || rv_pending_add(r, p->cidr_ids[i]) < 0)
+		if (now || rv_bucket_add(&r->pending, p->cidr_ids[i]) < 0)
 			r->ops.cidr_release(r->ops.arg, p->cidr_ids[i]);
 	}
 	free(p->cidr_ids);
@@ -1507,16 +1474,15 @@ int bw_resolver_flush(struct bw_resolver *r)
 		r->regen_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
 			       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
 	}
-	if (!ret && r->npending) {
+	if (!ret && r->pending.n) {
 		/*
 		 * Releasing an identity comes back here through the identity
 		 * event (and may flush again): take the list first.
 		 */
-		uint32_t *pend = r->pending;
-		size_t np = r->npending;
+		uint32_t *pend = r->pending.v;
+		size_t np = r->pending.n;
 
-		r->pending = NULL;
-		r->npending = r->cappending = 0;
+		memset(&r->pending, 0, sizeof(r->pending));
 		for (size_t i = 0; i < np; i++)
 			if (r->ops.cidr_release)
 				r->ops.cidr_release(r->ops.arg, pend[i]);

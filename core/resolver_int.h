@@ -116,9 +116,9 @@ struct bw_rv_endpoint {
 	size_t niso[3];
 };
 
-/* A list of selector cache entries (pointers, unordered). */
-struct rv_sellist {
-	struct bw_rv_sel **v;
+/* An unordered list of pointers (identities, selector cache entries). */
+struct rv_ptrlist {
+	void **v;
 	size_t n, cap;
 };
 
@@ -137,13 +137,12 @@ struct bw_resolver {
 	 * other_sels holds every selector that is not a CIDR one. Keys are
 	 * struct rv_pfx_key (resolver.c).
 	 */
-	struct rv_map cidr_ids;   /* prefix -> struct rv_ids (unsorted) */
-	struct rv_map cidr_sels;  /* prefix -> struct rv_sellist */
-	struct rv_sellist other_sels;
+	struct rv_map cidr_ids;   /* prefix -> struct rv_ptrlist of struct rv_ident */
+	struct rv_map cidr_sels;  /* prefix -> struct rv_ptrlist of struct bw_rv_sel */
+	struct rv_ptrlist other_sels; /* struct bw_rv_sel */
 	struct bw_rv_policy *policies;
 	size_t npolicies;
-	uint32_t *pending;    /* CIDR identities to release after the next flush */
-	size_t npending, cappending;
+	struct rv_ids pending; /* CIDR identities to release after the next flush */
 	uint64_t flushes, syncs;
 	uint64_t regenerations, regen_ns; /* flushes that synced, their time */
 };

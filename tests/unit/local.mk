@@ -143,6 +143,7 @@ tests_unit_test_flowlog_LDADD = $(BW_TEST_LIBS) -lpthread
 # (the module's check hook), naming file:line, section and key
 TESTS += tests/unit/test_flowlog_conf.sh
 dist_check_SCRIPTS += tests/unit/test_flowlog_conf.sh
+EXTRA_DIST += tests/unit/modconf_lib.sh
 
 # modules/servicemap: what counts, nodes of peers, memory bounds, the API
 # parameters, through the descriptor with a fake core

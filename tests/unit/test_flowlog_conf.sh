@@ -9,27 +9,8 @@
 # and printed back; an instance section [flowlog:NAME] is checked the same.
 set -u
 
-: "${abs_top_builddir:?run through make check}"
-bulwarkd=$abs_top_builddir/bulwarkd
-moddir=$abs_top_builddir/modules/.libs
-[ -f "$moddir/flowlog.so" ] || { echo "no $moddir/flowlog.so (build the modules)"; exit 99; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bw-flowlogconf.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-conf=$tmp/f.conf
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "PASS: $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# check [ARG]... : bulwarkd -n -c $conf ARGS; exit status in $rc, output
-# in $tmp/out and $tmp/err.
-check() {
-	"$bulwarkd" -n -c "$conf" -o "daemon.module_dir=$moddir" "$@" \
-		>"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
+MODULE=flowlog
+. "$(dirname "$0")/modconf_lib.sh"
 
 # refused WHAT EXPECTED-LINE [ARG]... : -n exits 1 with that line on stderr
 # (after the info lines of the instances loaded before) and prints no

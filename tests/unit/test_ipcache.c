@@ -228,6 +228,18 @@ START_TEST(test_table_matches_model)
 }
 END_TEST
 
+/* 10.16.x.y/32 for i = x * 256 + y */
+static void host_prefix(int i, struct bw_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = 4;
+	p->plen = 32;
+	p->addr[0] = 10;
+	p->addr[1] = 16;
+	p->addr[2] = (uint8_t)(i / 256);
+	p->addr[3] = (uint8_t)(i % 256);
+}
+
 /* Many host prefixes in, lookups right, all out: the table ends empty. */
 START_TEST(test_many_hosts)
 {
@@ -236,13 +248,7 @@ START_TEST(test_many_hosts)
 
 	memset(DP, 0, sizeof(DP));
 	for (int i = 0; i < 3000; i++) {
-		memset(&p, 0, sizeof(p));
-		p.family = 4;
-		p.plen = 32;
-		p.addr[0] = 10;
-		p.addr[1] = 16;
-		p.addr[2] = (uint8_t)(i / 256);
-		p.addr[3] = (uint8_t)(i % 256);
+		host_prefix(i, &p);
 		ck_assert_int_eq(bw_ipcache_upsert(&p, 0x01000000u + (uint32_t)i, 0,
 						   BW_IPCACHE_OWNER_CIDR), 0);
 	}
@@ -253,13 +259,7 @@ START_TEST(test_many_hosts)
 		ck_assert_uint_eq(e.identity, 0x01000000u + (uint32_t)i);
 	}
 	for (int i = 0; i < 3000; i++) {
-		memset(&p, 0, sizeof(p));
-		p.family = 4;
-		p.plen = 32;
-		p.addr[0] = 10;
-		p.addr[1] = 16;
-		p.addr[2] = (uint8_t)(i / 256);
-		p.addr[3] = (uint8_t)(i % 256);
+		host_prefix(i, &p);
 		ck_assert_int_eq(bw_ipcache_remove(&p, BW_IPCACHE_OWNER_CIDR), 0);
 	}
 	{

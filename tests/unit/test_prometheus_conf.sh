@@ -9,25 +9,8 @@
 # section [prometheus:NAME] takes the same keys.
 set -u
 
-: "${abs_top_builddir:?run through make check}"
-bulwarkd=$abs_top_builddir/bulwarkd
-moddir=$abs_top_builddir/modules/.libs
-[ -f "$moddir/prometheus.so" ] || { echo "no $moddir/prometheus.so (build the modules)"; exit 99; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bw-promconf.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-conf=$tmp/p.conf
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "PASS: $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# check NAME [ARG]... : bulwarkd -n -c $conf ARGS; output in $tmp/out, $tmp/err.
-check() {
-	"$bulwarkd" -n -c "$conf" -o "daemon.module_dir=$moddir" "$@" \
-		>"$tmp/out" 2>"$tmp/err"
-}
+MODULE=prometheus
+. "$(dirname "$0")/modconf_lib.sh"
 
 # The defaults.
 printf '[daemon]\nmodules = prometheus\n' >"$conf"
