@@ -11,11 +11,16 @@
  *   bw_ipcache6   LPM_TRIE  struct bw_ipcache6_key             -> struct bw_ipcache_value
  *   bw_policy     LPM_TRIE  struct bw_policy_key               -> struct bw_policy_value
  *   bw_ct         LRU_HASH  struct bw_ct_key                   -> struct bw_ct_entry
- *   bw_metrics    PERCPU_HASH struct bw_metrics_key            -> struct bw_metrics_value
+ *   bw_metrics    PERCPU_ARRAY u32 BW_METRICS_IDX(reason, dir) -> struct bw_metrics_value
  *   bw_config     ARRAY[1]  u32 0                              -> struct bw_config
  *   bw_events     RINGBUF   struct bw_event records
  *   bw_events_lost PERCPU_ARRAY[1] u32 0                     -> __u64 events lost
  *                  because bw_events was full (the daemon sums the CPUs)
+ *   bw_epaddr     HASH      struct bw_epaddr_key               -> u32 endpoint id
+ *                  the addresses of local endpoints, exact match: the
+ *                  anti-spoofing check (a hash lookup, not an LPM walk);
+ *                  the daemon mirrors every host-prefix ipcache entry with
+ *                  an endpoint id into it
  *   bw_frag       LRU_HASH  struct bw_frag_key                 -> struct bw_frag_value
  *                  L4 ports of first fragments, so later fragments (which
  *                  carry no L4 header) get the same CT/policy treatment
@@ -39,15 +44,17 @@
 #define BW_MAP_EVENTS "bw_events"
 #define BW_MAP_EVENTS_LOST "bw_events_lost"
 #define BW_MAP_FRAG "bw_frag"
+#define BW_MAP_EPADDR "bw_epaddr"
 
 /* Default capacities (the user side may resize before load). */
 #define BW_ENDPOINTS_MAX 4096
 #define BW_IPCACHE_MAX 131072
 #define BW_POLICY_MAX 262144
 #define BW_CT_MAX 262144
-#define BW_METRICS_MAX 4096
+
 #define BW_EVENTS_BYTES (8u << 20)
 #define BW_FRAG_MAX 8192
+#define BW_EPADDR_MAX (BW_ENDPOINTS_MAX * 4)
 
 /* Reserved identities (Cilium's numbers). */
 #define BW_ID_UNKNOWN 0
@@ -95,6 +102,14 @@ struct bw_ipcache6_key {
 struct bw_ipcache_value {
 	__u32 identity;
 	__u32 ep_id; /* local endpoint owning this address, 0 if none */
+};
+
+/* bw_epaddr key: an endpoint's address (IPv4-mapped for IPv4, as in the
+ * packet parser) and its family. */
+struct bw_epaddr_key {
+	__u8 addr[16];
+	__u8 family; /* 4 or 6 */
+	__u8 pad0[3];
 };
 
 /* ---- policy ------------------------------------------------------------- */
@@ -286,11 +301,18 @@ struct bw_config {
 
 /* ---- metrics ------------------------------------------------------------ */
 
+/* What a bw_metrics slot counts (the user side's view of an index). */
 struct bw_metrics_key {
 	__u8 reason;    /* 0 = forwarded, else a drop reason */
 	__u8 direction; /* BW_DIR_* */
 	__u8 pad0[2];
 };
+
+/* bw_metrics is an array (a per-CPU array lookup is a bounds check and an
+ * add, a hash lookup costs tens of ns per packet): slot = direction << 8 |
+ * reason, directions 0..2. */
+#define BW_METRICS_SLOTS (3 * 256)
+#define BW_METRICS_IDX(reason, dir) ((((__u32)(dir)) << 8) | (__u32)(reason))
 
 struct bw_metrics_value {
 	__u64 packets;

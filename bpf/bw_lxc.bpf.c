@@ -142,9 +142,12 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 			if (!(p->flags & BW_PKT_NDP))
 				return bw_drop(p, &c, BW_DROP_INVALID_SOURCE_IP, 0, 0);
 		} else {
-			struct bw_ipcache_value *src = bw_ipcache_lookup(p->family, p->saddr);
+			struct bw_epaddr_key ak = { .family = p->family };
+			__u32 *owner;
 
-			if (!src || src->ep_id != ep->ep_id)
+			__builtin_memcpy(ak.addr, p->saddr, 16);
+			owner = bpf_map_lookup_elem(&bw_epaddr, &ak);
+			if (!owner || *owner != ep->ep_id)
 				return bw_drop(p, &c, BW_DROP_INVALID_SOURCE_IP, 0, 0);
 		}
 	}

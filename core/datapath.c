@@ -55,6 +55,7 @@ _Static_assert(sizeof(struct bw_metrics_value) == 16, "bw_metrics_value layout")
 _Static_assert(sizeof(struct bw_event) == 96, "bw_event layout");
 _Static_assert(sizeof(struct bw_frag_key) == 40, "bw_frag_key layout");
 _Static_assert(sizeof(struct bw_frag_value) == 8, "bw_frag_value layout");
+_Static_assert(sizeof(struct bw_epaddr_key) == 20, "bw_epaddr_key layout");
 
 static struct bw_lxc *dp_skel;
 static struct bw_config dp_cfg;
@@ -475,6 +476,91 @@ static int dp_ipcache_key(int family, const void *addr, int prefixlen, void *key
 	return 0;
 }
 
+/* bw_epaddr key of an address (family AF_INET/AF_INET6 or 4/6). */
+static void dp_epaddr_key(int family, const void *addr, struct bw_epaddr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (family == AF_INET || family == 4) {
+		k->family = 4;
+		k->addr[10] = 0xff;
+		k->addr[11] = 0xff;
+		memcpy(&k->addr[12], addr, 4);
+	} else {
+		k->family = 6;
+		memcpy(k->addr, addr, 16);
+	}
+}
+
+/*
+ * Keep bw_epaddr equal to the ipcache's host prefixes that name a local
+ * endpoint: an entry with an endpoint id is put, one without (or a deleted
+ * one) is removed. Shorter prefixes never name an endpoint's address.
+ */
+static int dp_epaddr_mirror(int family, const void *addr, int prefixlen, uint32_t ep_id)
+{
+	struct bw_epaddr_key k;
+	int full = (family == AF_INET || family == 4) ? 32 : 128;
+
+	if (prefixlen != full)
+		return 0;
+	dp_epaddr_key(family, addr, &k);
+	if (ep_id) {
+		if (bpf_map_update_elem(DP_FD(bw_epaddr), &k, &ep_id, BPF_ANY) < 0) {
+			bw_err("datapath: writing endpoint address %u: %s", ep_id,
+			       strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	if (bpf_map_delete_elem(DP_FD(bw_epaddr), &k) < 0 && errno != ENOENT) {
+		bw_err("datapath: deleting endpoint address: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int bw_datapath_epaddr_prune(int (*keep)(int family, const uint8_t *addr, uint32_t ep_id),
+			     int *pruned)
+{
+	struct bw_epaddr_key key, next, *keys = NULL;
+	size_t n = 0, cap = 0;
+	int fd, rc = dp_ready(), first = 1;
+	uint32_t ep_id;
+
+	if (rc < 0)
+		return rc;
+	fd = DP_FD(bw_epaddr);
+	for (;;) {
+		if (bpf_map_get_next_key(fd, first ? NULL : &key, &next) < 0) {
+			rc = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+		first = 0;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &ep_id) < 0)
+			continue;
+		if (keep(key.family, key.family == 4 ? &key.addr[12] : key.addr, ep_id))
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			struct bw_epaddr_key *v = realloc(keys, c * sizeof(*v));
+
+			if (!v) {
+				rc = -ENOMEM;
+				break;
+			}
+			keys = v;
+			cap = c;
+		}
+		keys[n++] = key;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (bpf_map_delete_elem(fd, &keys[i]) == 0 && pruned)
+			(*pruned)++;
+	free(keys);
+	return rc;
+}
+
 int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 			    const struct bw_ipcache_value *v)
 {
@@ -498,6 +584,9 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 		bw_err("datapath: writing ipcache entry: %s", strerror(errno));
 		return rc;
 	}
+	rc = dp_epaddr_mirror(family, addr, prefixlen, v->ep_id);
+	if (rc < 0)
+		return rc;
 	/* peers whose identity changed may no longer be allowed */
 	if (had && old.identity != v->identity)
 		return dp_revalidate_all_req();
@@ -516,6 +605,9 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 		bw_err("datapath: ipcache: bad family %d or prefix length %d", family, prefixlen);
 		return rc;
 	}
+	rc = dp_epaddr_mirror(family, addr, prefixlen, 0);
+	if (rc < 0)
+		return rc;
 	if (bpf_map_delete_elem(fd, key) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -1389,9 +1481,9 @@ int bw_datapath_metrics_read(int (*fn)(const struct bw_metrics_key *, const stru
 				       void *),
 			     void *arg)
 {
-	struct bw_metrics_key key, next;
+	struct bw_metrics_key key;
 	struct bw_metrics_value *vals, sum;
-	int fd, i, n = dp_ncpus(), rc = dp_ready(), first = 1;
+	int fd, i, n = dp_ncpus(), rc = dp_ready();
 
 	if (rc < 0)
 		return rc;
@@ -1399,20 +1491,21 @@ int bw_datapath_metrics_read(int (*fn)(const struct bw_metrics_key *, const stru
 	if (!vals)
 		return -ENOMEM;
 	fd = DP_FD(bw_metrics);
-	for (;;) {
-		if (bpf_map_get_next_key(fd, first ? NULL : &key, &next) < 0) {
-			rc = errno == ENOENT ? 0 : -errno;
+	for (__u32 idx = 0; idx < BW_METRICS_SLOTS; idx++) {
+		if (bpf_map_lookup_elem(fd, &idx, vals) < 0) {
+			rc = -errno;
 			break;
 		}
-		first = 0;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, vals) < 0)
-			continue;
 		memset(&sum, 0, sizeof(sum));
 		for (i = 0; i < n; i++) {
 			sum.packets += vals[i].packets;
 			sum.bytes += vals[i].bytes;
 		}
+		if (!sum.packets && !sum.bytes)
+			continue; /* never counted: as absent as in a hash */
+		memset(&key, 0, sizeof(key));
+		key.reason = (__u8)(idx & 0xff);
+		key.direction = (__u8)(idx >> 8);
 		rc = fn(&key, &sum, arg);
 		if (rc) {
 			rc = rc < 0 ? rc : 0;

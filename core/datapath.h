@@ -113,6 +113,15 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 			    const struct bw_ipcache_value *v);
 int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen);
 
+/*
+ * bw_epaddr (the anti-spoofing map) follows the ipcache's host prefixes by
+ * itself; after a restart, entries the new table does not keep are removed
+ * with this: keep(family 4|6, addr (4 or 16 bytes), ep_id) says whether an
+ * entry stays. *pruned counts the removed ones. 0 or -errno.
+ */
+int bw_datapath_epaddr_prune(int (*keep)(int family, const uint8_t *addr, uint32_t ep_id),
+			     int *pruned);
+
 /* ---- policy --------------------------------------------------------------- */
 
 struct bw_policy_entry_spec {

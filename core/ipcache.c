@@ -601,6 +601,20 @@ out:
 	return rc;
 }
 
+/* An endpoint address entry stays when its host prefix names that endpoint. */
+static int ipcache_epaddr_keep(int family, const uint8_t *addr, uint32_t ep_id)
+{
+	struct bw_ipcache_entry e;
+	struct bw_prefix p;
+
+	memset(&p, 0, sizeof(p));
+	p.family = family;
+	p.plen = family == 4 ? 32 : 128;
+	memcpy(p.addr, addr, family == 4 ? 4 : 16);
+	return bw_ipcache_lookup(family, addr, &e) == 0 && bw_prefix_equal(&e.prefix, &p) &&
+	       e.ep_id == ep_id;
+}
+
 int bw_ipcache_prune(void)
 {
 	int pruned = 0, rc;
@@ -608,6 +622,8 @@ int bw_ipcache_prune(void)
 	rc = ipcache_prune_map(BW_MAP_IPCACHE4, 4, &pruned);
 	if (rc == 0)
 		rc = ipcache_prune_map(BW_MAP_IPCACHE6, 6, &pruned);
+	if (rc == 0)
+		rc = bw_datapath_epaddr_prune(ipcache_epaddr_keep, &pruned);
 	if (rc < 0) {
 		bw_err("ipcache: cannot remove stale entries: %s", strerror(-rc));
 		return rc;

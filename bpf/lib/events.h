@@ -16,16 +16,14 @@
 
 static __always_inline void bw_metrics_add(__u8 reason, __u8 dir, __u32 len)
 {
-	struct bw_metrics_key k = { .reason = reason, .direction = dir };
-	struct bw_metrics_value *v, zero = {};
+	__u32 idx = BW_METRICS_IDX(reason, dir);
+	struct bw_metrics_value *v;
 
-	v = bpf_map_lookup_elem(&bw_metrics, &k);
-	if (!v) {
-		bpf_map_update_elem(&bw_metrics, &k, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&bw_metrics, &k);
-		if (!v)
-			return;
-	}
+	if (idx >= BW_METRICS_SLOTS)
+		return;
+	v = bpf_map_lookup_elem(&bw_metrics, &idx);
+	if (!v)
+		return;
 	v->packets += 1;
 	v->bytes += len;
 }

@@ -48,9 +48,16 @@ struct {
 } bw_ct SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, BW_METRICS_MAX);
-	__type(key, struct bw_metrics_key);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BW_EPADDR_MAX);
+	__type(key, struct bw_epaddr_key);
+	__type(value, __u32);
+} bw_epaddr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_METRICS_SLOTS);
+	__type(key, __u32);
 	__type(value, struct bw_metrics_value);
 } bw_metrics SEC(".maps");
 

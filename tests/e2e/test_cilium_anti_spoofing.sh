@@ -84,5 +84,24 @@ forge "policy trusts x/a: IPv6, x/b forging x/a's address is dropped" \
 bw_check "x/a's own datagrams still arrive under the policy" \
 	grep -qx legit-$seq "$sink"
 
+# ---- the anti-spoofing map follows the endpoints --------------------------------
+# bw_epaddr (exact match, what the check reads) holds each endpoint's
+# addresses with its id; a deleted endpoint's addresses leave it, so nobody
+# can send from them.
+epaddr_count() {
+	bpftool -j map dump pinned "$BW_BPFFS/bw_epaddr" 2>/dev/null | jq length
+}
+bw_check "bw_epaddr holds the 6 addresses of the 3 endpoints ($(epaddr_count))" \
+	test "$(epaddr_count)" = 6
+# (the policy goes first: x/a's datagrams, the synchronisation point, come
+# from the world once x/a is no endpoint)
+bw policy delete x/c-from-a >/dev/null || bw_fail "policy delete x/c-from-a"
+bw endpoint delete x/a >/dev/null || bw_fail "endpoint delete x/a"
+bw_check "after x/a is deleted bw_epaddr holds 4 ($(epaddr_count))" \
+	test "$(epaddr_count)" = 4
+forge "x/a deleted: x/b forging its former address is dropped" x/b 10.1.0.1
+forge "x/a deleted: IPv6, x/b forging its former address is dropped" \
+	x/b fd00::1:1 6
+
 bw_stop_daemon
 bw_finish

@@ -80,10 +80,11 @@ has_flows() {
 	[ "$(nflows "$1" "$2")" -gt 0 ] 2>/dev/null
 }
 
-# policy drops (reason 133) counted in the datapath's metrics map
+# policy drops (reason 133) counted in the datapath's metrics map (a per-CPU
+# array indexed by direction << 8 | reason)
 map_drops() {
 	bpftool -j map dump pinned "$BW_BPFFS/bw_metrics" 2>/dev/null | jq '
-		[.[] | (.formatted // .) | select(.key.reason == 133) |
+		[.[] | (.formatted // .) | select((.key | tonumber) % 256 == 133) |
 		 .values[] | .value.packets] | add // 0'
 }
 

@@ -81,6 +81,14 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 	return 0;
 }
 
+int bw_datapath_epaddr_prune(int (*keep)(int family, const uint8_t *addr, uint32_t ep_id),
+			     int *pruned)
+{
+	(void)keep;
+	(void)pruned;
+	return 0;
+}
+
 /* ---- the model ------------------------------------------------------------------ */
 
 struct claim {
