@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # Quick start on a fresh Debian 12 machine, as root: install the build
-# dependencies, build bulwark, install it under /usr/local and run bulwarkd
-# in the foreground on the installed default configuration
-# (/usr/local/etc/bulwark/bulwark.conf). Stop it with Ctrl-C.
-# From another shell: bulwark status
+# dependencies, build bulwark, install it under /usr/local, then run bulwarkd
+# on the installed default configuration (/usr/local/etc/bulwark/bulwark.conf)
+# with the demo workload of demo/workload.sh: a shop of three pods and a
+# scanner in network namespaces, four policies, traffic every second. Stop
+# it with Ctrl-C (the demo removes its namespaces and endpoints).
+# From another shell: bulwark status, bulwark observe -f, bulwark map.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -25,5 +27,5 @@ if ! mountpoint -q /sys/fs/bpf; then
 fi
 
 /usr/local/sbin/bulwarkd -n >/dev/null
-echo "demo: starting bulwarkd on /usr/local/etc/bulwark/bulwark.conf (Ctrl-C stops it)"
-exec /usr/local/sbin/bulwarkd
+echo "demo: bulwarkd on /usr/local/etc/bulwark/bulwark.conf with the demo workload (Ctrl-C stops it)"
+exec "$top"/demo/workload.sh

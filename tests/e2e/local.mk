@@ -40,8 +40,8 @@ dist_check_SCRIPTS += tests/e2e/test_observe.sh
 
 # flows: the [flows] trace/drop/policy_verdict_events switches (SIGHUP) and
 # medium aggregation's one trace per packet
-TESTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh
-dist_check_SCRIPTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh
+TESTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh tests/e2e/test_demo.sh
+dist_check_SCRIPTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh tests/e2e/test_demo.sh
 
 # Policies from policy.dir (drop/change/refuse/remove a file, with traffic)
 # and a daemon restart with unchanged policy (connections survive, denied
