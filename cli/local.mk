@@ -13,9 +13,10 @@ bulwark_SOURCES += \
 	cli/cmd_modules.c
 
 # bulwark observe; it shares the FlowFilter builder and the Hubble enum
-# tables with the daemon (core/flowfilter.c, core/flowjson.c: libc+jansson).
+# tables with the daemon (core/flowfilter*.c, core/flowjson.c: libc+jansson).
 bulwark_SOURCES += cli/cmd_observe.c \
-	core/flowfilter.c core/flowfilter.h core/flowfilter_time.c \
+	core/flowfilter.c core/flowfilter.h core/flowfilter_int.h \
+	core/flowfilter_flags.c core/flowfilter_time.c \
 	core/flowjson.c core/flowjson.h \
 	core/dropreason.c core/dropreason.h
 # (per-target flags so these objects differ from libbwcore's libtool ones)

@@ -3,13 +3,16 @@
  * core/flowfilter.c - Hubble FlowFilter parsing and matching, and the
  * `observe` flag -> FlowFilter builder.
  *
+ * The `observe` flag builder is in core/flowfilter_flags.c, --since/--until
+ * in core/flowfilter_time.c; what they share is core/flowfilter_int.h.
+ *
  * A filter is parsed once into typed value lists (CIDRs, namespace/pod
  * prefixes, label selectors, workloads, numbers) so that matching a flow costs no
  * allocation. Matching follows pkg/hubble/filters: every populated field
  * must match, any value of a field matches.
  *
  * Depends on libc and jansson only: the CLI links this file to build its
- * filters. --since/--until parsing is in core/flowfilter_time.c.
+ * filters.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -22,47 +25,9 @@
 #include <strings.h>
 
 #include "flowfilter.h"
+#include "flowfilter_int.h"
 
-#define FF_N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- model --------------------------------------------------------------- */
-
-struct ff_cidr {
-	uint8_t family; /* 4 or 6 */
-	uint8_t plen;
-	uint8_t addr[16];
-};
-
-struct ff_pod {
-	char *ns;     /* NULL: any namespace */
-	char *prefix; /* pod name prefix, "" = every pod */
-};
-
-enum ff_op { FF_EXISTS, FF_NOT_EXISTS, FF_EQ, FF_NEQ, FF_IN, FF_NOTIN };
-
-struct ff_req {
-	char *source; /* NULL: any source */
-	char *key;
-	enum ff_op op;
-	char **values;
-	size_t n_values;
-};
-
-struct ff_selector {
-	struct ff_req *reqs;
-	size_t n_reqs;
-};
-
-struct ff_workload {
-	char *name; /* NULL: any name */
-	char *kind; /* NULL: any kind */
-};
-
-struct ff_event_type {
-	uint32_t type;
-	uint32_t sub_type;
-	int match_sub_type;
-};
+/* ---- the parsed filter ------------------------------------------------------ */
 
 struct bw_flowfilter {
 	struct ff_cidr *src_ip, *dst_ip;
@@ -99,11 +64,7 @@ struct bw_flowfilter {
 	size_t n_uuid;
 };
 
-static void
-ff_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
+void
 ff_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -155,12 +116,13 @@ bw_flowfilter_identity_name(uint32_t id)
 	return id < FF_N(ff_identities) ? ff_identities[id] : NULL;
 }
 
-static const char *const ff_verdicts[] = {
+const char *const ff_verdicts[] = {
 	"VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT",
 	"REDIRECTED", "TRACED", "TRANSLATED",
 };
+const size_t ff_n_verdicts = FF_N(ff_verdicts);
 
-static int
+int
 ff_verdict_parse(const char *s)
 {
 	for (size_t i = 0; i < FF_N(ff_verdicts); i++)
@@ -169,7 +131,7 @@ ff_verdict_parse(const char *s)
 	return -1;
 }
 
-static int
+int
 ff_direction_parse(const char *s)
 {
 	if (strcasecmp(s, "TRAFFIC_DIRECTION_UNKNOWN") == 0)
@@ -181,7 +143,7 @@ ff_direction_parse(const char *s)
 	return -1;
 }
 
-static int
+int
 ff_protocol_parse(const char *s)
 {
 	static const struct {
@@ -199,44 +161,41 @@ ff_protocol_parse(const char *s)
 	return -3;
 }
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} ff_tcp_flag_names[] = {
+const struct ff_name_value ff_tcp_flag_names[] = {
 	{"FIN", BW_FLOW_TCP_FIN}, {"SYN", BW_FLOW_TCP_SYN}, {"RST", BW_FLOW_TCP_RST},
 	{"PSH", BW_FLOW_TCP_PSH}, {"ACK", BW_FLOW_TCP_ACK}, {"URG", BW_FLOW_TCP_URG},
 	{"ECE", BW_FLOW_TCP_ECE}, {"CWR", BW_FLOW_TCP_CWR}, {"NS", 0x100},
 };
+const size_t ff_n_tcp_flag_names = FF_N(ff_tcp_flag_names);
 
-static int
+int
 ff_tcp_flag_parse(const char *s, size_t len)
 {
 	for (size_t i = 0; i < FF_N(ff_tcp_flag_names); i++)
 		if (strlen(ff_tcp_flag_names[i].name) == len &&
 		    strncasecmp(s, ff_tcp_flag_names[i].name, len) == 0)
-			return (int)ff_tcp_flag_names[i].bit;
+			return (int)ff_tcp_flag_names[i].value;
 	return -1;
 }
 
-static const struct {
-	const char *name;
-	uint32_t type;
-} ff_event_types[] = {
+const struct ff_name_value ff_event_types[] = {
 	{"drop", 1}, {"debug", 2}, {"capture", 3}, {"trace", 4},
 	{"policy-verdict", 5}, {"recorder", 6}, {"trace-sock", 7},
 	{"l7", 129}, {"agent", 130},
 };
+const size_t ff_n_event_types = FF_N(ff_event_types);
 
-static const char *const ff_trace_points[] = {
+const char *const ff_trace_points[] = {
 	"to-endpoint", "to-proxy", "to-host", "to-stack", "to-overlay",
 	"from-endpoint", "from-proxy", "from-host", "from-stack",
 	"from-overlay", "from-network", "to-network", "from-crypto",
 	"to-crypto",
 };
+const size_t ff_n_trace_points = FF_N(ff_trace_points);
 
 /* ---- values -------------------------------------------------------------- */
 
-static int
+int
 ff_parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
 	char *end;
@@ -252,7 +211,7 @@ ff_parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-static int
+int
 ff_parse_cidr(const char *s, struct ff_cidr *c)
 {
 	char buf[64];
@@ -338,7 +297,7 @@ ff_pod_match(const struct ff_pod *p, const struct bw_flow_endpoint *ep)
  * hubble's parseWorkload(): "NAME", or "KIND/NAME" split at the first '/'
  * ("Deployment/" = any Deployment). Empty parts stay NULL (any).
  */
-static int
+int
 ff_parse_workload_text(const char *s, struct ff_workload *w)
 {
 	const char *slash = strchr(s, '/');
@@ -398,7 +357,7 @@ ff_workload_match(const struct ff_workload *w, const struct bw_flow_endpoint *ep
 
 /* ---- label selectors (Kubernetes syntax, Cilium source prefixes) ---------- */
 
-static void
+void
 ff_selector_free(struct ff_selector *sel)
 {
 	for (size_t i = 0; i < sel->n_reqs; i++) {
@@ -467,7 +426,7 @@ ff_req_add_value(struct ff_req *r, const char *v, size_t len)
 	return *slot != NULL ? 0 : -ENOMEM;
 }
 
-static int
+int
 ff_selector_parse(const char *s, struct ff_selector *sel)
 {
 	const char *p = ff_skip_ws(s), *k, *ke, *v;
@@ -1159,387 +1118,4 @@ bw_flowfilters_match(const struct bw_flowfilters *fs, const struct bw_flow *f)
 		if (bw_flowfilter_match(fs->deny[i], f))
 			return 0;
 	return 1;
-}
-
-/* ---- the flag builder ------------------------------------------------------ */
-
-/* Flags that conflict with their one-sided forms (bit per family). */
-#define FB_POD (1u << 0)
-#define FB_POD_SIDE (1u << 1)
-#define FB_IP (1u << 2)
-#define FB_IP_SIDE (1u << 3)
-#define FB_LABEL (1u << 4)
-#define FB_LABEL_SIDE (1u << 5)
-#define FB_ID (1u << 6)
-#define FB_ID_SIDE (1u << 7)
-#define FB_PORT (1u << 8)
-#define FB_PORT_SIDE (1u << 9)
-#define FB_NS (1u << 10)
-#define FB_NS_SIDE (1u << 11)
-#define FB_WL (1u << 12)
-#define FB_WL_SIDE (1u << 13)
-
-enum fb_side { FB_BOTH, FB_EITHER };
-
-static const struct {
-	const char *flag;
-	const char *field;  /* FlowFilter field (the source one for FB_EITHER) */
-	const char *field2; /* destination field for FB_EITHER */
-	enum fb_side side;
-	unsigned bit, conflicts;
-} fb_flags[] = {
-	{"pod", "source_pod", "destination_pod", FB_EITHER, FB_POD, FB_POD_SIDE},
-	{"from-pod", "source_pod", NULL, FB_BOTH, FB_POD_SIDE, FB_POD},
-	{"to-pod", "destination_pod", NULL, FB_BOTH, FB_POD_SIDE, FB_POD},
-	{"namespace", "source_pod", "destination_pod", FB_EITHER, FB_NS, FB_NS_SIDE},
-	{"from-namespace", "source_pod", NULL, FB_BOTH, FB_NS_SIDE, FB_NS},
-	{"to-namespace", "destination_pod", NULL, FB_BOTH, FB_NS_SIDE, FB_NS},
-	{"ip", "source_ip", "destination_ip", FB_EITHER, FB_IP, FB_IP_SIDE},
-	{"from-ip", "source_ip", NULL, FB_BOTH, FB_IP_SIDE, FB_IP},
-	{"to-ip", "destination_ip", NULL, FB_BOTH, FB_IP_SIDE, FB_IP},
-	{"label", "source_label", "destination_label", FB_EITHER, FB_LABEL, FB_LABEL_SIDE},
-	{"from-label", "source_label", NULL, FB_BOTH, FB_LABEL_SIDE, FB_LABEL},
-	{"to-label", "destination_label", NULL, FB_BOTH, FB_LABEL_SIDE, FB_LABEL},
-	{"identity", "source_identity", "destination_identity", FB_EITHER, FB_ID, FB_ID_SIDE},
-	{"from-identity", "source_identity", NULL, FB_BOTH, FB_ID_SIDE, FB_ID},
-	{"to-identity", "destination_identity", NULL, FB_BOTH, FB_ID_SIDE, FB_ID},
-	{"port", "source_port", "destination_port", FB_EITHER, FB_PORT, FB_PORT_SIDE},
-	{"from-port", "source_port", NULL, FB_BOTH, FB_PORT_SIDE, FB_PORT},
-	{"to-port", "destination_port", NULL, FB_BOTH, FB_PORT_SIDE, FB_PORT},
-	{"workload", "source_workload", "destination_workload", FB_EITHER, FB_WL, FB_WL_SIDE},
-	{"from-workload", "source_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
-	{"to-workload", "destination_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
-	{"verdict", "verdict", NULL, FB_BOTH, 0, 0},
-	{"type", "event_type", NULL, FB_BOTH, 0, 0},
-	{"protocol", "protocol", NULL, FB_BOTH, 0, 0},
-	{"traffic-direction", "traffic_direction", NULL, FB_BOTH, 0, 0},
-	{"tcp-flags", "tcp_flags", NULL, FB_BOTH, 0, 0},
-	{"drop-reason-desc", "drop_reason_desc", NULL, FB_BOTH, 0, 0},
-	{"node-name", "node_name", NULL, FB_BOTH, 0, 0},
-	{"uuid", "uuid", NULL, FB_BOTH, 0, 0},
-	{"ip-version", "ip_version", NULL, FB_BOTH, 0, 0},
-};
-
-void
-bw_flowfilter_builder_init(struct bw_flowfilter_builder *b)
-{
-	memset(b, 0, sizeof(*b));
-}
-
-void
-bw_flowfilter_builder_free(struct bw_flowfilter_builder *b)
-{
-	for (int i = 0; i < 2; i++) {
-		json_decref(b->allow[i]);
-		json_decref(b->deny[i]);
-	}
-	memset(b, 0, sizeof(*b));
-}
-
-static int
-fb_append(json_t **filter, const char *field, json_t *value)
-{
-	json_t *arr;
-
-	if (*filter == NULL && (*filter = json_object()) == NULL)
-		goto nomem;
-	arr = json_object_get(*filter, field);
-	if (arr == NULL) {
-		arr = json_array();
-		if (arr == NULL || json_object_set_new(*filter, field, arr) < 0)
-			goto nomem;
-	}
-	if (json_array_append(arr, value) < 0)
-		goto nomem;
-	return 0;
-nomem:
-	return -ENOMEM;
-}
-
-/* Convert a flag value into the JSON value of its FlowFilter field. */
-static json_t *
-fb_value(const char *flag, const char *field, const char *v, char *err,
-	 size_t errlen)
-{
-	struct ff_cidr c;
-	struct ff_selector sel;
-	uint32_t u;
-	int n;
-
-	if (strcmp(field, "source_pod") == 0 || strcmp(field, "destination_pod") == 0) {
-		if (strstr(flag, "namespace") != NULL) {
-			char buf[512];
-
-			if (*v == '\0' || strchr(v, '/') != NULL) {
-				ff_err(err, errlen, "--%s: '%s' is not a namespace name", flag, v);
-				return NULL;
-			}
-			snprintf(buf, sizeof(buf), "%s/", v);
-			return json_string(buf);
-		}
-		if (*v == '\0') {
-			ff_err(err, errlen, "--%s: must be [namespace/][pod-name-prefix]", flag);
-			return NULL;
-		}
-		if (strchr(v, '/') == NULL) {
-			/* like hubble: no namespace means "default" */
-			char buf[512];
-
-			snprintf(buf, sizeof(buf), "default/%s", v);
-			return json_string(buf);
-		}
-		return json_string(v);
-	}
-	if (strcmp(field, "source_ip") == 0 || strcmp(field, "destination_ip") == 0) {
-		if (ff_parse_cidr(v, &c) < 0) {
-			ff_err(err, errlen, "--%s: '%s' is not an IP address or CIDR", flag, v);
-			return NULL;
-		}
-		return json_string(v);
-	}
-	if (strcmp(field, "source_label") == 0 || strcmp(field, "destination_label") == 0) {
-		if (ff_selector_parse(v, &sel) < 0) {
-			ff_err(err, errlen, "--%s: invalid label selector '%s'", flag, v);
-			return NULL;
-		}
-		ff_selector_free(&sel);
-		return json_string(v);
-	}
-	if (strcmp(field, "source_identity") == 0 || strcmp(field, "destination_identity") == 0) {
-		if (ff_parse_u32(v, 0xffffffffu, &u) == 0)
-			return json_integer((json_int_t)u);
-		n = bw_flowfilter_identity_parse(v);
-		if (n < 0) {
-			ff_err(err, errlen, "--%s: '%s' is neither a number nor a reserved identity (host, world, unmanaged, health, init, remote-node, kube-apiserver, ingress, world-ipv4, world-ipv6)", flag, v);
-			return NULL;
-		}
-		return json_integer(n);
-	}
-	if (strcmp(field, "source_workload") == 0 ||
-	    strcmp(field, "destination_workload") == 0) {
-		struct ff_workload w = { NULL, NULL };
-		json_t *o = NULL;
-
-		/* a Workload message, as hubble sends it: {"name", "kind"} */
-		if (ff_parse_workload_text(v, &w) == 0)
-			o = json_object();
-		if (o != NULL && w.name != NULL)
-			json_object_set_new(o, "name", json_string(w.name));
-		if (o != NULL && w.kind != NULL)
-			json_object_set_new(o, "kind", json_string(w.kind));
-		free(w.name);
-		free(w.kind);
-		if (o == NULL)
-			ff_err(err, errlen, "--%s: '%s' is not [KIND/]NAME (e.g. web, Deployment/web, Deployment/)",
-			       flag, v);
-		return o;
-	}
-	if (strcmp(field, "source_port") == 0 || strcmp(field, "destination_port") == 0) {
-		if (ff_parse_u32(v, 65535, &u) < 0) {
-			ff_err(err, errlen, "--%s: '%s' is not a port number", flag, v);
-			return NULL;
-		}
-		return json_string(v);
-	}
-	if (strcmp(field, "verdict") == 0) {
-		n = ff_verdict_parse(v);
-		if (n < 0) {
-			ff_err(err, errlen, "--verdict: unknown verdict '%s' (FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED, TRANSLATED)", v);
-			return NULL;
-		}
-		return json_string(ff_verdicts[n]);
-	}
-	if (strcmp(field, "event_type") == 0) {
-		const char *colon = strchr(v, ':');
-		size_t tlen = colon != NULL ? (size_t)(colon - v) : strlen(v);
-		char tbuf[64];
-		int type = -1, sub = -1;
-
-		if (tlen >= sizeof(tbuf))
-			goto bad_type;
-		memcpy(tbuf, v, tlen);
-		tbuf[tlen] = '\0';
-		for (size_t i = 0; i < FF_N(ff_event_types); i++)
-			if (strcasecmp(tbuf, ff_event_types[i].name) == 0)
-				type = (int)ff_event_types[i].type;
-		if (type < 0 && ff_parse_u32(tbuf, 255, &u) == 0)
-			type = (int)u;
-		if (type < 0)
-			goto bad_type;
-		if (colon != NULL) {
-			if (type == 4)
-				for (size_t i = 0; i < FF_N(ff_trace_points); i++)
-					if (strcasecmp(colon + 1, ff_trace_points[i]) == 0)
-						sub = (int)i;
-			if (sub < 0 && ff_parse_u32(colon + 1, 255, &u) == 0)
-				sub = (int)u;
-			if (sub < 0) {
-				ff_err(err, errlen, "--type: unknown sub-type '%s' of '%s'", colon + 1, tbuf);
-				return NULL;
-			}
-			return json_pack("{s:i, s:b, s:i}", "type", type,
-					 "match_sub_type", 1, "sub_type", sub);
-		}
-		return json_pack("{s:i}", "type", type);
-bad_type:
-		ff_err(err, errlen, "--type: unknown event type '%s' (trace[:SUBTYPE], drop, policy-verdict, l7, capture, trace-sock, or a number)", v);
-		return NULL;
-	}
-	if (strcmp(field, "protocol") == 0) {
-		if (ff_protocol_parse(v) == -3) {
-			ff_err(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", v);
-			return NULL;
-		}
-		return json_string(v);
-	}
-	if (strcmp(field, "traffic_direction") == 0) {
-		n = ff_direction_parse(v);
-		if (n != BW_FLOW_TRAFFIC_INGRESS && n != BW_FLOW_TRAFFIC_EGRESS) {
-			ff_err(err, errlen, "--traffic-direction: must be ingress or egress, not '%s'", v);
-			return NULL;
-		}
-		return json_string(n == BW_FLOW_TRAFFIC_INGRESS ? "INGRESS" : "EGRESS");
-	}
-	if (strcmp(field, "tcp_flags") == 0) {
-		json_t *o = json_object();
-		const char *p = v;
-
-		while (o != NULL && *p != '\0') {
-			const char *e = strchr(p, ',');
-			size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-
-			n = ff_tcp_flag_parse(p, len);
-			if (n < 0) {
-				ff_err(err, errlen, "--tcp-flags: unknown flag '%.*s' (SYN, ACK, FIN, RST, PSH, URG, ECE, CWR, NS)", (int)len, p);
-				json_decref(o);
-				return NULL;
-			}
-			for (size_t i = 0; i < FF_N(ff_tcp_flag_names); i++)
-				if (ff_tcp_flag_names[i].bit == (uint32_t)n)
-					json_object_set_new(o, ff_tcp_flag_names[i].name, json_true());
-			p += len + (e != NULL);
-		}
-		if (o != NULL && json_object_size(o) == 0) {
-			ff_err(err, errlen, "--tcp-flags: no flag given");
-			json_decref(o);
-			return NULL;
-		}
-		return o;
-	}
-	if (strcmp(field, "ip_version") == 0) {
-		if (strcasecmp(v, "v4") == 0 || strcasecmp(v, "ipv4") == 0 || strcmp(v, "4") == 0)
-			return json_string("IPv4");
-		if (strcasecmp(v, "v6") == 0 || strcasecmp(v, "ipv6") == 0 || strcmp(v, "6") == 0)
-			return json_string("IPv6");
-		ff_err(err, errlen, "--ip-version: must be v4 or v6");
-		return NULL;
-	}
-	if (strcmp(field, "drop_reason_desc") == 0) {
-		char buf[128];
-		size_t i;
-
-		for (i = 0; v[i] != '\0' && i + 1 < sizeof(buf); i++)
-			buf[i] = (char)toupper((unsigned char)v[i]);
-		buf[i] = '\0';
-		return json_string(buf);
-	}
-	return json_string(v);
-}
-
-int
-bw_flowfilter_builder_add(struct bw_flowfilter_builder *b, const char *flag,
-			  const char *value, char *err, size_t errlen)
-{
-	json_t **side, *val;
-	unsigned *set;
-	size_t i;
-	int rc = 0, deny;
-
-	if (strcmp(flag, "not") == 0) {
-		if (b->negate_next) {
-			ff_err(err, errlen, "--not: two --not in a row");
-			return -EINVAL;
-		}
-		b->negate_next = 1;
-		return 0;
-	}
-	for (i = 0; i < FF_N(fb_flags); i++)
-		if (strcmp(flag, fb_flags[i].flag) == 0)
-			break;
-	if (i == FF_N(fb_flags))
-		return -ENOENT;
-	if (value == NULL) {
-		ff_err(err, errlen, "--%s needs a value", flag);
-		return -EINVAL;
-	}
-	deny = b->negate_next;
-	b->negate_next = 0;
-	side = deny ? b->deny : b->allow;
-	set = deny ? &b->set_deny : &b->set_allow;
-	if (*set & fb_flags[i].conflicts) {
-		const char *base = flag;
-
-		if (fb_flags[i].side == FB_EITHER) {
-			ff_err(err, errlen, "--%s cannot be combined with --from-%s or --to-%s",
-			       flag, flag, flag);
-		} else {
-			base += strncmp(flag, "from-", 5) == 0 ? 5 : 3;
-			ff_err(err, errlen, "--%s cannot be combined with --%s", flag, base);
-		}
-		return -EINVAL;
-	}
-	*set |= fb_flags[i].bit;
-	val = fb_value(flag, fb_flags[i].field, value, err, errlen);
-	if (val == NULL)
-		return -EINVAL;
-	if (fb_flags[i].side == FB_EITHER) {
-		rc = fb_append(&side[0], fb_flags[i].field, val);
-		if (rc == 0)
-			rc = fb_append(&side[1], fb_flags[i].field2, val);
-	} else {
-		rc = fb_append(&side[0], fb_flags[i].field, val);
-		if (rc == 0)
-			rc = fb_append(&side[1], fb_flags[i].field, val);
-	}
-	json_decref(val);
-	return rc;
-}
-
-static json_t *
-fb_list(json_t *filters[2])
-{
-	json_t *a = json_array();
-
-	if (a == NULL)
-		return NULL;
-	if (filters[0] != NULL && filters[1] != NULL &&
-	    json_equal(filters[0], filters[1])) {
-		json_array_append(a, filters[0]);
-		return a;
-	}
-	for (int i = 0; i < 2; i++)
-		if (filters[i] != NULL)
-			json_array_append(a, filters[i]);
-	return a;
-}
-
-int
-bw_flowfilter_builder_finish(struct bw_flowfilter_builder *b,
-			     json_t **whitelist, json_t **blacklist, char *err,
-			     size_t errlen)
-{
-	*whitelist = *blacklist = NULL;
-	if (b->negate_next) {
-		ff_err(err, errlen, "--not must be followed by a filter flag");
-		return -EINVAL;
-	}
-	*whitelist = fb_list(b->allow);
-	*blacklist = fb_list(b->deny);
-	if (*whitelist == NULL || *blacklist == NULL) {
-		json_decref(*whitelist);
-		json_decref(*blacklist);
-		*whitelist = *blacklist = NULL;
-		return -ENOMEM;
-	}
-	return 0;
 }

@@ -34,7 +34,8 @@ EXTRA_DIST += docs/policy-engine.md
 libbwcore_la_SOURCES += \
 	core/flow.c core/flow.h core/flowenrich.c \
 	core/flowjson.c core/flowjson.h \
-	core/flowfilter.c core/flowfilter.h core/flowfilter_time.c \
+	core/flowfilter.c core/flowfilter.h core/flowfilter_int.h \
+	core/flowfilter_flags.c core/flowfilter_time.c \
 	core/flowapi.c
 libbwcore_la_LIBADD = $(DEPS_LIBS)
 

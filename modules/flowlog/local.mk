@@ -9,7 +9,8 @@ modules_flowlog_la_SOURCES = \
 	modules/flowlog/flowlog.h \
 	modules/flowlog/flowlog_writer.c \
 	modules/flowlog/flowlog_mask.c \
-	core/flowfilter.c core/flowfilter.h core/flowfilter_time.c
+	core/flowfilter.c core/flowfilter.h core/flowfilter_int.h \
+	core/flowfilter_time.c
 modules_flowlog_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread
 modules_flowlog_la_LDFLAGS = $(BW_MODULE_LINK) -pthread
 modules_flowlog_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS)
