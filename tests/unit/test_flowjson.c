@@ -824,6 +824,57 @@ START_TEST(test_ring_and_subscribers)
 }
 END_TEST
 
+/*
+ * The ring recycles the memory of evicted flows: flows of growing and
+ * shrinking sizes through a ring of 3 each come back whole.
+ */
+START_TEST(test_ring_recycles_memory)
+{
+	char pods[40][64];
+	char lab[40][8][96];
+	const char *labels[40][8];
+	uint64_t first;
+
+	ck_assert_int_eq(bw_flow_ring_init(3), 0);
+	first = bw_flow_ring_next();
+	for (int i = 0; i < 40; i++) {
+		struct bw_flow f;
+		int nl = (i * 7) % 8 + 1, len = 4 + (i * 13) % 50;
+
+		memset(&f, 0, sizeof(f));
+		f.size = sizeof(f);
+		f.verdict = BW_FLOW_VERDICT_FORWARDED;
+		f.type = BW_FLOW_TYPE_L3_L4;
+		f.is_reply = -1;
+		f.src_port = (uint16_t)i;
+		memset(pods[i], 'a' + i % 26, (size_t)len);
+		pods[i][len] = '\0';
+		f.source.ns = "ns";
+		f.source.pod_name = pods[i];
+		for (int k = 0; k < nl; k++) {
+			snprintf(lab[i][k], sizeof(lab[i][k]), "k8s:l%d=%0*d", k, len, i);
+			labels[i][k] = lab[i][k];
+		}
+		f.source.labels = labels[i];
+		f.source.n_labels = (uint32_t)nl;
+		ck_assert_int_eq(bw_flow_publish(&f), 0);
+		/* every flow still in the ring is intact */
+		for (int j = i > 2 ? i - 2 : 0; j <= i; j++) {
+			const struct bw_flow *g = bw_flow_ring_at(first + (uint64_t)j);
+
+			ck_assert_ptr_nonnull(g);
+			ck_assert_uint_eq(g->src_port, j);
+			ck_assert_str_eq(g->source.pod_name, pods[j]);
+			ck_assert_uint_eq(g->source.n_labels, (j * 7) % 8 + 1);
+			for (uint32_t k = 0; k < g->source.n_labels; k++)
+				ck_assert_str_eq(g->source.labels[k], lab[j][k]);
+		}
+	}
+	ck_assert_ptr_null(bw_flow_ring_at(first + 36));
+	ck_assert_int_eq(bw_flow_ring_init(64), 0);
+}
+END_TEST
+
 START_TEST(test_publish_copies)
 {
 	struct bw_flow f;
@@ -995,6 +1046,7 @@ flowjson_suite(void)
 	tcase_add_test(tc, test_time_conversion);
 	tcase_add_test(tc, test_ring_and_subscribers);
 	tcase_add_test(tc, test_publish_copies);
+	tcase_add_test(tc, test_ring_recycles_memory);
 	tcase_add_test(tc, test_lost_events_json);
 	tcase_add_test(tc, test_datapath_lost_events);
 	tcase_add_test(tc, test_monitor_levels);
