@@ -794,6 +794,31 @@ static int pol_kinds_cb(const struct bw_policy_format *fmt, void *arg)
 	return 0;
 }
 
+/*
+ * "SOURCE: WHERE: MSG", or "SOURCE:LINE: WHERE: MSG" when MSG starts with
+ * the path of a field of document d ("spec.ingress[0].from: ...") that can
+ * be found in the input: LINE is that field's line.
+ */
+static void pol_doc_error(char *err, size_t errlen, const char *buf, size_t len,
+			  const char *source_name, const char *where,
+			  const struct bw_policydoc *d, const char *msg)
+{
+	const char *colon = strstr(msg, ": ");
+	unsigned fl;
+	char path[512];
+
+	if (colon && colon > msg && (size_t)(colon - msg) < sizeof(path) &&
+	    !memchr(msg, ' ', (size_t)(colon - msg))) {
+		memcpy(path, msg, (size_t)(colon - msg));
+		path[colon - msg] = '\0';
+		if (bw_policydoc_locate(buf, len, d->line, d->column, path, &fl) == 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s", source_name, fl, where, msg);
+			return;
+		}
+	}
+	snprintf(err, errlen, "%s: %s: %s", source_name, where, msg);
+}
+
 int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		       struct bw_pol_batch *b, char *err, size_t errlen)
 {
@@ -856,8 +881,8 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		msg[0] = '\0';
 		e = fmt->parse(fmt->user_data, d->json, d->json_len, &out, msg, sizeof(msg));
 		if (e < 0 || !out) {
-			snprintf(err, errlen, "%s: %s: %s", source_name, where,
-				 msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
+			pol_doc_error(err, errlen, buf, len, source_name, where, d,
+				      msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
 			free(out);
 			goto fail;
 		}
@@ -872,7 +897,7 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		e = pol_item_from_doc(doc, it, msg, sizeof(msg));
 		json_decref(doc);
 		if (e < 0) {
-			snprintf(err, errlen, "%s: %s: %s", source_name, where, msg);
+			pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
 			goto fail;
 		}
 		/* the same policy twice in one input */

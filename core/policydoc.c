@@ -996,3 +996,112 @@ bw_policydoc_kind(const char *json, char *api_version, size_t avlen,
 	json_decref(doc);
 	return rc;
 }
+
+/* ---- locating a field of a document ------------------------------------------ */
+
+/* Does s start with the key k (k followed by '.', '[' or the end)? */
+static size_t
+pd_path_key(const char *s, const char *k, size_t klen)
+{
+	if (strncmp(s, k, klen) != 0)
+		return 0;
+	if (s[klen] == '\0' || s[klen] == '.' || s[klen] == '[')
+		return klen;
+	return 0;
+}
+
+/*
+ * Walk `path` (keys separated by '.', sequence indexes as [N]) from node n
+ * of doc; sets *line to the 1-based line of the deepest node reached.
+ */
+static void
+pd_locate_walk(yaml_document_t *doc, yaml_node_t *n, const char *path, unsigned *line)
+{
+	int depth = 0;
+
+	while (n != NULL && *path != '\0' && depth++ < BW_POLICYDOC_MAX_DEPTH) {
+		yaml_node_t *next = NULL;
+		size_t used = 0;
+
+		if (*path == '.')
+			path++;
+		if (*path == '[' && n->type == YAML_SEQUENCE_NODE) {
+			char *end;
+			unsigned long i = strtoul(path + 1, &end, 10);
+			yaml_node_item_t *it = n->data.sequence.items.start;
+
+			if (*end != ']' || it + i >= n->data.sequence.items.top)
+				return;
+			next = yaml_document_get_node(doc, it[i]);
+			used = (size_t)(end + 1 - path);
+		} else if (n->type == YAML_MAPPING_NODE) {
+			yaml_node_pair_t *p;
+
+			/* the longest key that matches (keys may hold dots) */
+			for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+				yaml_node_t *k = yaml_document_get_node(doc, p->key);
+				size_t m;
+
+				if (k == NULL || k->type != YAML_SCALAR_NODE)
+					continue;
+				m = pd_path_key(path, (const char *)k->data.scalar.value,
+						k->data.scalar.length);
+				if (m > used) {
+					used = m;
+					next = yaml_document_get_node(doc, p->value);
+					*line = (unsigned)k->start_mark.line + 1;
+				}
+			}
+		} else {
+			return;
+		}
+		if (next == NULL || used == 0)
+			return;
+		if (n->type == YAML_SEQUENCE_NODE)
+			*line = (unsigned)next->start_mark.line + 1;
+		n = next;
+		path += used;
+	}
+}
+
+int
+bw_policydoc_locate(const char *buf, size_t len, unsigned line, unsigned column,
+		    const char *path, unsigned *out_line)
+{
+	yaml_parser_t parser;
+	int found = 0, ndocs = 0;
+
+	if (buf == NULL || path == NULL || out_line == NULL || line == 0)
+		return -EINVAL;
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!found && ndocs++ < BW_POLICYDOC_MAX_DOCS) {
+		yaml_document_t doc;
+		yaml_node_t *root;
+
+		if (!yaml_parser_load(&parser, &doc))
+			break;
+		root = yaml_document_get_root_node(&doc);
+		if (root == NULL) {
+			yaml_document_delete(&doc);
+			break; /* the end of the stream */
+		}
+		/* the mapping that starts where the policy document does */
+		for (yaml_node_t *n = doc.nodes.start; n < doc.nodes.top; n++) {
+			if (n->type == YAML_MAPPING_NODE &&
+			    n->start_mark.line + 1 == line &&
+			    (column == 0 || n->start_mark.column + 1 == column)) {
+				unsigned l = line;
+
+				pd_locate_walk(&doc, n, path, &l);
+				*out_line = l;
+				found = 1;
+				break;
+			}
+		}
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	return found ? 0 : -ENOENT;
+}

@@ -63,6 +63,18 @@ struct bw_policydoc_set {
 int bw_policydoc_read(const char *buf, size_t len, const char *source_name,
 		      struct bw_policydoc_set *out, char *err, size_t errlen);
 
+/*
+ * The line of a field, for error messages: in buf[0..len) (the input
+ * bw_policydoc_read() read), find the mapping that starts at line:column
+ * (a struct bw_policydoc's position; column 0 = any) and follow path from
+ * it ("spec.ingress[0].from[1].ipBlock": keys, which may hold dots, and
+ * sequence indexes). *out_line is the line of the deepest key or item
+ * reached (the document's line when none is). 0, or -ENOENT when the
+ * document is not found (JSON that YAML cannot read, say).
+ */
+int bw_policydoc_locate(const char *buf, size_t len, unsigned line, unsigned column,
+			const char *path, unsigned *out_line);
+
 /* Free the documents of set (not set itself) and reset it to empty. */
 void bw_policydoc_set_free(struct bw_policydoc_set *set);
 

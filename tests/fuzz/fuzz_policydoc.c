@@ -32,6 +32,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(doc);
 		bw_policydoc_kind(set.docs[i].json, av, sizeof(av), kind,
 				  sizeof(kind));
+		/* locating a field (error messages) on the same input */
+		if (i < 4) {
+			unsigned line = 0;
+
+			if (bw_policydoc_locate((const char *)data, size, set.docs[i].line,
+						set.docs[i].column, "spec.ingress[0].from[0]",
+						&line) == 0 && line == 0)
+				abort();
+		}
 	}
 	bw_policydoc_set_free(&set);
 	return 0;

@@ -120,7 +120,8 @@ START_TEST(test_import_is_all_or_nothing)
 
 	ck_assert_int_eq(load(bad, 0, &changed), -EINVAL);
 	ck_assert_uint_eq(bw_policy_count(), 0);
-	ck_assert_msg(strstr(err, "test.yaml: document 2 (line 9): ") == err, "%s", err);
+	/* the field's own line first, then the document */
+	ck_assert_msg(strstr(err, "test.yaml:19: document 2 (line 9): ") == err, "%s", err);
 	ck_assert_msg(strstr(err, "spec.ingress[0].from[0].ipBlock.cidr") != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "10.0.0.0/33") != NULL, "%s", err);
 	/* an existing policy is not touched by a failed import */
@@ -128,6 +129,38 @@ START_TEST(test_import_is_all_or_nothing)
 	ck_assert_int_eq(load(bad, 0, NULL), -EINVAL);
 	ck_assert_uint_eq(bw_policy_count(), 2);
 	ck_assert_ptr_null(bw_pol_find("x", "one", NULL, NULL));
+}
+END_TEST
+
+/* A field's line is found in List items and in JSON too. */
+START_TEST(test_errors_name_the_field_line)
+{
+	static const char *const list =
+		"apiVersion: networking.k8s.io/v1\n"
+		"kind: NetworkPolicyList\n"
+		"items:\n"
+		"- metadata: {name: a, namespace: x}\n"
+		"  spec:\n"
+		"    podSelector: {}\n"
+		"- metadata: {name: b, namespace: x}\n"
+		"  spec:\n"
+		"    podSelector: {}\n"
+		"    ingress:\n"
+		"    - ports:\n"
+		"      - port: 80\n"
+		"      - port: 99999\n";
+	static const char *const json =
+		"{\"apiVersion\": \"networking.k8s.io/v1\", \"kind\": \"NetworkPolicy\",\n"
+		" \"metadata\": {\"name\": \"j\", \"namespace\": \"x\"},\n"
+		" \"spec\": {\"podSelector\": {},\n"
+		"  \"egress\": [{\"to\": [{\"ipBlock\": {\"cidr\": \"300.0.0.0/8\"}}]}]}}\n";
+
+	ck_assert_int_eq(load(list, 0, NULL), -EINVAL);
+	ck_assert_msg(strstr(err, "test.yaml:13: document 1, item 1 (line 7): spec.ingress[0].ports[1]") == err,
+		      "%s", err);
+	ck_assert_int_eq(load(json, 0, NULL), -EINVAL);
+	ck_assert_msg(strstr(err, "test.yaml:4: document 1 (line 1): spec.egress[0].to[0].ipBlock.cidr") == err,
+		      "%s", err);
 }
 END_TEST
 
@@ -301,6 +334,7 @@ static Suite *policy_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_import_adds_every_document);
 	tcase_add_test(tc, test_import_is_all_or_nothing);
+	tcase_add_test(tc, test_errors_name_the_field_line);
 	tcase_add_test(tc, test_unknown_kind_names_accepted_kinds);
 	tcase_add_test(tc, test_duplicate_in_one_input);
 	tcase_add_test(tc, test_revisions_and_unchanged);
