@@ -126,6 +126,10 @@ ring_flows() {
 nlines() {
 	if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
 }
+# lines_ge A B / lines_gt FILE N : for bw_wait_for, which runs its command
+# anew on each try (a "$(nlines ...)" argument would be counted only once)
+lines_ge() { [ "$(nlines "$1")" -ge "$(nlines "$2")" ]; }
+lines_gt() { [ "$(nlines "$1")" -gt "$2" ]; }
 
 # Every line of every FILE is a JSON GetFlowsResponse; prints
 # "LINES UNIQUE-UUIDS" (uuids counted over all files).
@@ -225,7 +229,7 @@ else
 	bw_fail "denied.log: every line is a JSON GetFlowsResponse"
 fi
 ring_flows --verdict DROPPED
-bw_wait_for 5 test "$(nlines "$DEN")" -ge "$(nlines "$RING")"
+bw_wait_for 5 lines_ge "$DEN" "$RING"
 nd=$(nlines "$DEN")
 [ "$nd" -gt 0 ] && [ "$nd" = "$(nlines "$RING")" ] &&
 	bw_pass "allowlist: denied.log has every DROPPED flow ($nd)" ||
@@ -350,7 +354,7 @@ bw_wait_for 5 grep -q 'flowlog:denied: reloaded: 2 allow' "$BW_DAEMON_LOG" &&
 	bw_fail "SIGHUP: no reload message for [flowlog:denied]"
 burst 3
 bw_wait_for 10 settled
-bw_wait_for 5 test "$(nlines "$DEN")" -gt "$D0"
+bw_wait_for 5 lines_gt "$DEN" "$D0"
 if tail -n +"$((D0 + 1))" "$DEN" | jq -es 'length > 0 and all(.[];
 	(.flow | keys) - ["source", "verdict"] == [] and
 	.flow.source == {"pod_name": "b"})' >/dev/null; then
@@ -372,7 +376,7 @@ bw_wait_for 5 grep -q "field_mask: 'sorce.pod_name': Flow has no field 'sorce'" 
 	bw_fail "SIGHUP with a bad field_mask: no error naming field_mask"
 burst 2
 bw_wait_for 10 settled
-bw_wait_for 5 test "$(nlines "$DEN")" -gt "$D1"
+bw_wait_for 5 lines_gt "$DEN" "$D1"
 tail -n +"$((D1 + 1))" "$DEN" | jq -es 'length > 0 and all(.[];
 	.flow.source == {"pod_name": "b"})' >/dev/null &&
 	bw_pass "SIGHUP with a bad value keeps the running config" ||

@@ -95,9 +95,10 @@ ntraces() {
 # settle SPORT WANT : wait until the exchange's trace count stops at WANT
 # (the reader drains the ring on a short timer)
 settle() {
-	bw_wait_for 5 test "$(ntraces "$1")" -ge "$2" || true
+	bw_wait_for 5 traces_ge "$1" "$2" || true
 	sleep 0.5
 }
+traces_ge() { [ "$(ntraces "$1")" -ge "$2" ]; }
 
 # set_level LEVEL [INTERVAL] [FLAGS] : rewrite [flows] and SIGHUP; waits for
 # the daemon's "monitor aggregation level" notice of this reload
@@ -107,12 +108,16 @@ set_level() {
 	sed -i -e "s/^monitor_aggregation = .*/monitor_aggregation = $1/" \
 		-e "s/^monitor_interval = .*/monitor_interval = ${2:-5s}/" \
 		-e "s/^monitor_flags = .*/monitor_flags = ${3:-all}/" "$CONF"
-	before=$(grep -c "monitor aggregation level" "$BW_DAEMON_LOG")
+	before=$(notices)
 	kill -HUP "$BW_DAEMON_PID"
 	HUPS=$((HUPS + 1))
-	bw_wait_for 5 test "$(grep -c "monitor aggregation level" "$BW_DAEMON_LOG")" -gt "$before" ||
+	bw_wait_for 5 more_notices "$before" ||
 		bw_fail "SIGHUP to level=$1 interval=${2:-5s} flags=${3:-all}: no notice in the log"
 }
+# the daemon's "monitor aggregation level" notices so far (counted anew on
+# every retry of bw_wait_for)
+notices() { grep -c "monitor aggregation level" "$BW_DAEMON_LOG"; }
+more_notices() { [ "$(notices)" -gt "$1" ]; }
 
 N=10
 
