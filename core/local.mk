@@ -21,14 +21,14 @@ libbwcore_la_SOURCES += \
 	core/endpoint_spec.c core/endpoint_api.c
 libbwcore_la_SOURCES += core/policydoc.c core/policydoc.h
 libbwcore_la_SOURCES += \
-	core/datapath.c core/datapath.h \
+	core/datapath.c core/datapath.h core/datapath_int.h core/datapath_ct.c \
 	core/tcattach.c core/tcattach.h \
 	core/dropreason.c core/dropreason.h
 libbwcore_la_SOURCES += \
 	core/policy.c core/policy.h core/policy_int.h core/policy_api.c \
 	core/policydir.c \
 	core/resolver.c core/resolver.h core/resolver_int.h \
-	core/resolver_compile.c core/resolver_entries.c
+	core/resolver_compile.c core/resolver_entries.c core/resolver_util.c
 EXTRA_DIST += docs/policy-engine.md
 # flows (core/flow.h): pipeline, Hubble JSON, filters, GET /v1/flows
 libbwcore_la_SOURCES += \

@@ -52,6 +52,14 @@ struct rv_ids {
 };
 
 int rv_ids_has(const struct rv_ids *s, uint32_t id);
+int rv_ids_add(struct rv_ids *s, uint32_t id);   /* keeps it sorted */
+int rv_ids_del(struct rv_ids *s, uint32_t id);
+void rv_ids_sort_uniq(struct rv_ids *s);
+/* the unsorted use (index buckets): append, remove by swapping */
+int rv_bucket_add(struct rv_ids *b, uint32_t id);
+void rv_bucket_del(struct rv_ids *b, uint32_t id);
+/* every value of m in a new array (NULL when empty or ENOMEM) */
+void **rv_map_values(const struct rv_map *m, size_t *n);
 
 struct rv_prefix_tmp {
 	int family;
@@ -121,6 +129,16 @@ struct rv_ptrlist {
 	void **v;
 	size_t n, cap;
 };
+
+int rv_ptrlist_add(struct rv_ptrlist *l, void *p);
+void rv_ptrlist_del(struct rv_ptrlist *l, const void *p);
+/* Prefix indexes: m maps an exact prefix (family, addr masked to plen) to
+ * a struct rv_ptrlist; add p to (or take it out of) that prefix's list. */
+int rv_pfx_index(struct rv_map *m, int family, const uint8_t *addr, int plen, void *p,
+		 int add);
+/* The list of prefix (family, addr, plen) in m, NULL when empty. */
+const struct rv_ptrlist *rv_pfx_list(const struct rv_map *m, int family,
+				     const uint8_t *addr, int plen);
 
 struct bw_resolver {
 	struct bw_resolver_ops ops;
