@@ -2,8 +2,8 @@
 /*
  * bw_datapath.h - every structure and constant that crosses the kernel/user
  * boundary. Included by the BPF programs (bpf/bw_*.bpf.c) and by the daemon
- * (core/datapath.c, core/flow*.c). Fixed-width types, explicit named padding;
- * the user side asserts the sizes (core/datapath.c).
+ * (core/datapath/datapath.c, core/flow/ files). Fixed-width types, explicit named padding;
+ * the user side asserts the sizes (core/datapath/datapath.c).
  *
  * Map set (pinned under daemon.bpffs_dir, names are the pin file names):
  *   bw_endpoints  HASH      u32 ifindex (host-side veth)      -> struct bw_endpoint_info
@@ -280,10 +280,10 @@ struct bw_config {
 
 /* The ring buffer is read in batches: a record only wakes the reader when
  * at least this many bytes wait (or for drops and policy verdicts); the
- * daemon also reads it on a short timer (core/flow.c). */
+ * daemon also reads it on a short timer (core/flow/flow.c). */
 #define BW_EVENTS_WAKEUP_BYTES (64 * 1024)
 
-/* ---- drop reasons (Cilium's codes, see core/dropreason.c for strings) --- */
+/* ---- drop reasons (Cilium's codes, see lib/dropreason.c for strings) --- */
 
 #define BW_DROP_INVALID_SOURCE_IP 132
 #define BW_DROP_POLICY 133

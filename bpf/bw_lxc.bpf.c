@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * bw_lxc.bpf.c - the endpoint programs, attached to the tc hooks (tcx links
- * where the kernel has them, else clsact; core/tcattach.c) of each
+ * where the kernel has them, else clsact; core/datapath/tcattach.c) of each
  * endpoint's HOST-SIDE veth:
  *   bw_from_lxc  tc ingress: traffic LEAVING the endpoint -> anti-spoofing
  *                and the endpoint's EGRESS policy;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # bpf/: datapath programs built with $(CLANG) -target bpf $(BPF_CPPFLAGS) and
 # turned into skeleton headers with $(BPFTOOL) gen skeleton (docs/internals.md).
-# core/datapath.c includes bpf/bw_lxc.skel.h, which embeds the object, so
+# core/datapath/datapath.c includes bpf/bw_lxc.skel.h, which embeds the object, so
 # nothing BPF is installed.
 
 noinst_HEADERS += bpf/bw_datapath.h

@@ -21,7 +21,7 @@
 #include "cli.h"
 #include "client.h"
 #include "output.h"
-#include "core/flowfilter.h"
+#include "lib/flowfilter.h"
 
 enum map_format { MAP_TABLE, MAP_JSON, MAP_DOT, MAP_SVG };
 

@@ -3,7 +3,7 @@
  * cli/cmd_observe.c - bulwark observe: flows, like `hubble observe`.
  *
  * The flags build Hubble FlowFilters exactly as hubble's CLI does
- * (core/flowfilter.c, linked into the CLI): flags naming one side go into
+ * (lib/flowfilter.c, linked into the CLI): flags naming one side go into
  * every filter, either-side flags (--pod, --ip, --label, --namespace,
  * --identity, --port, --workload) give a {source=...} filter OR a
  * {destination=...} one, and --not sends the next flag to the blacklist. The request goes to
@@ -21,9 +21,10 @@
 #include "cli.h"
 #include "client.h"
 #include "output.h"
-#include "../core/dropreason.h"
-#include "../core/flowfilter.h"
-#include "../core/flowjson.h"
+#include "lib/dropreason.h"
+#include "lib/flowfilter.h"
+#include "cli/flowfilter_flags.h"
+#include "lib/flowjson.h"
 
 enum observe_fmt { OBS_COMPACT, OBS_JSON, OBS_TABLE, OBS_DICT };
 

@@ -4,7 +4,7 @@
 
 bin_PROGRAMS += bulwark
 bulwark_SOURCES =
-bulwark_LDADD = $(DEPS_LIBS)
+bulwark_LDADD = libbw.la $(DEPS_LIBS)
 bulwark_SOURCES += \
 	cli/cli.h cli/main.c \
 	cli/client.c cli/client.h \
@@ -12,15 +12,10 @@ bulwark_SOURCES += \
 	cli/cmd_status.c \
 	cli/cmd_modules.c
 
-# bulwark observe; it shares the FlowFilter builder and the Hubble enum
-# tables with the daemon (core/flowfilter*.c, core/flowjson.c: libc+jansson).
+# bulwark observe: its flags become FlowFilters (cli/flowfilter_flags.c);
+# the filter model and the Hubble enum tables come from lib/ (libbw.la).
 bulwark_SOURCES += cli/cmd_observe.c \
-	core/flowfilter.c core/flowfilter.h core/flowfilter_int.h \
-	core/flowfilter_flags.c core/flowfilter_time.c \
-	core/flowjson.c core/flowjson.h \
-	core/dropreason.c core/dropreason.h
-# (per-target flags so these objects differ from libbwcore's libtool ones)
-bulwark_CPPFLAGS = $(AM_CPPFLAGS)
+	cli/flowfilter_flags.c cli/flowfilter_flags.h
 
 # bulwark endpoint / namespace / identity
 bulwark_SOURCES += cli/cmd_endpoint.c cli/cmd_identity.c

@@ -22,7 +22,7 @@
  * answer is queued.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "core/config.h"
 #endif
 
 #include <errno.h>
@@ -45,9 +45,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "api.h"
-#include "datapath.h"
-#include "log.h"
+#include "core/api.h"
+#include "core/datapath/datapath.h"
+#include "core/log.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"

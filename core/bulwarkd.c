@@ -20,18 +20,18 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "api.h"
-#include "config.h" /* before datapath.h (BW_ENFORCE_* macros) */
-#include "datapath.h"
-#include "endpoint.h"
-#include "flow.h"
-#include "identity.h"
-#include "ipcache.h"
-#include "log.h"
-#include "module.h"
-#include "policy.h"
-#include "registry.h"
-#include "state.h"
+#include "core/api.h"
+#include "core/config.h" /* before datapath.h (BW_ENFORCE_* macros) */
+#include "core/datapath/datapath.h"
+#include "core/node/endpoint.h"
+#include "core/flow/flow.h"
+#include "core/node/identity.h"
+#include "core/node/ipcache.h"
+#include "core/log.h"
+#include "core/module/module.h"
+#include "core/policy/policy.h"
+#include "core/module/registry.h"
+#include "core/state.h"
 
 #define BWD_ERR_MAX 1024
 

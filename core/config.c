@@ -28,8 +28,8 @@
 #include <arpa/inet.h>
 #include <ini.h>
 
-#include "config.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
 
 #ifndef BW_SYSCONFDIR
 #define BW_SYSCONFDIR "/etc"
@@ -49,7 +49,7 @@ static const char *const conf_log_targets[] = { "stderr", "syslog", NULL };
 static const char *const conf_enforcement[] = {
 	"default", "always", "never", NULL
 };
-/* the order of enum bw_tc_attach_mode (core/datapath.h) */
+/* the order of enum bw_tc_attach_mode (core/datapath/datapath.h) */
 static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
 static const char *const conf_aggregation[] = { /* = enum bw_aggregation */
 	"none", "lowest", "low", "medium", "maximum", NULL

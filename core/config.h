@@ -67,7 +67,7 @@ struct bw_daemon_conf {
 	char *socket_group;  /* group allowed on the socket; "" = root's */
 	char *state_dir;     /* persistent state */
 	char *bpffs_dir;     /* where maps are pinned */
-	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath.h): auto, tcx, clsact */
+	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
 	char *module_dir;    /* where <module>.so files are */
 	char *modules;       /* the raw list, as written */
 	int log_level;       /* index into err..debug; see bw_conf_log_level() */

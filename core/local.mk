@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# core/: bulwarkd. libbwcore.la holds every core/*.c except bulwarkd.c, so
-# the unit tests link exactly what the daemon links. Add your files to
+# core/: bulwarkd. libbwcore.la holds every file under core/ except
+# bulwarkd.c, one group per subsystem folder (DESIGN.md section 2), so the
+# unit tests link exactly what the daemon links. Add your files to
 # libbwcore_la_SOURCES (sources and headers) with +=.
 
 noinst_LTLIBRARIES += libbwcore.la
@@ -9,35 +10,31 @@ libbwcore_la_SOURCES = \
 	core/config.c core/config.h \
 	core/state.c core/state.h
 libbwcore_la_SOURCES += \
-	core/module.c core/module.h \
-	core/coreapi.c core/registry.c core/registry.h \
+	core/module/module.c core/module/module.h \
+	core/module/coreapi.c core/module/registry.c core/module/registry.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
-	core/labels.c core/labels.h \
-	core/selector.c core/selector.h \
-	core/identity.c core/identity.h \
-	core/ipcache.c core/ipcache.h \
-	core/endpoint.c core/endpoint.h core/endpoint_int.h \
-	core/endpoint_spec.c core/endpoint_api.c
-libbwcore_la_SOURCES += core/policydoc.c core/policydoc.h
+	core/node/labels.c core/node/labels.h \
+	core/node/selector.c core/node/selector.h \
+	core/node/identity.c core/node/identity.h \
+	core/node/ipcache.c core/node/ipcache.h \
+	core/node/endpoint.c core/node/endpoint.h core/node/endpoint_int.h \
+	core/node/endpoint_spec.c core/node/endpoint_api.c
+libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
-	core/datapath.c core/datapath.h core/datapath_int.h core/datapath_ct.c \
-	core/tcattach.c core/tcattach.h \
-	core/dropreason.c core/dropreason.h
+	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
+	core/datapath/tcattach.c core/datapath/tcattach.h
 libbwcore_la_SOURCES += \
-	core/policy.c core/policy.h core/policy_int.h core/policy_api.c \
-	core/policydir.c \
-	core/resolver.c core/resolver.h core/resolver_int.h \
-	core/resolver_compile.c core/resolver_entries.c core/resolver_util.c
+	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
+	core/policy/policydir.c \
+	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
+	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c
 EXTRA_DIST += docs/policy-engine.md
-# flows (core/flow.h): pipeline, Hubble JSON, filters, GET /v1/flows
+# flows (core/flow/flow.h): pipeline, enrichment, GET /v1/flows
 libbwcore_la_SOURCES += \
-	core/flow.c core/flow.h core/flowenrich.c \
-	core/flowjson.c core/flowjson.h \
-	core/flowfilter.c core/flowfilter.h core/flowfilter_int.h \
-	core/flowfilter_flags.c core/flowfilter_time.c \
-	core/flowapi.c
-libbwcore_la_LIBADD = $(DEPS_LIBS)
+	core/flow/flow.c core/flow/flow.h core/flow/flowenrich.c \
+	core/flow/flowapi.c
+libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
 
 sbin_PROGRAMS += bulwarkd
 bulwarkd_SOURCES = core/bulwarkd.c

@@ -16,7 +16,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "log.h"
+#include "core/log.h"
 
 #define LOG_LINE_MAX 2048
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "core/state.h"
 
 int
 bw_state_mkdir_p(const char *path, mode_t mode)

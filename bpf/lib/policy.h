@@ -7,7 +7,7 @@
  *   2. otherwise the longer protocol/port prefix wins;
  *   3. on a tie the L3 entry wins.
  * No entry is DROP_POLICY (133); a deny entry is DROP_POLICY_DENY (181).
- * core/datapath.c (bw_datapath_policy_lookup) mirrors this in user space
+ * core/datapath/datapath.c (bw_datapath_policy_lookup) mirrors this in user space
  * over the same map; keep the two in step.
  */
 #ifndef BW_LIB_POLICY_H

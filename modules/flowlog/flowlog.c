@@ -5,7 +5,7 @@
  *
  * One instance per section ([flowlog], [flowlog:denied], ...). Each
  * subscribes to the flow pipeline, keeps the flows that pass its allowlist
- * and denylist (Hubble FlowFilters, matched by core/flowfilter.c compiled
+ * and denylist (Hubble FlowFilters, matched by lib/flowfilter.c compiled
  * into the module), renders each as the GetFlowsResponse line `bulwark
  * observe -o json` prints (bw_core_api.flow_to_json), optionally reduced to
  * a field mask, and hands the line to its writer (flowlog_writer.c): a
@@ -36,7 +36,7 @@
 #include <bulwark/flow.h>
 #include <bulwark/module.h>
 
-#include "core/flowfilter.h"
+#include "lib/flowfilter.h"
 #include "flowlog.h"
 
 struct flowlog_conf {

@@ -7,7 +7,7 @@
  * The filter lists take what Hubble's hubble-export-allowlist takes
  * (comma-separated JSON FlowFilters, e.g. {"verdict":["DROPPED","ERROR"]})
  * and also one JSON array of them; the objects themselves are parsed and
- * matched by core/flowfilter.c, compiled into the module.
+ * matched by lib/flowfilter.c, compiled into the module.
  *
  * The field mask is hubble-export-fieldmask: space-separated proto field
  * paths of the Flow message ("time source.namespace l4 verdict"). Paths are

@@ -39,7 +39,7 @@
 #include <bulwark/flow.h>
 #include <bulwark/module.h>
 
-#include "core/flowfilter.h"
+#include "lib/flowfilter.h"
 
 #define SM_MAX_ADDRS 8
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/bench/bench_resolver.c - times core/resolver*.c (the code the daemon
+ * tests/bench/bench_resolver.c - times core/policy/resolver*.c (the code the daemon
  * links, through libbwcore) on synthetic sets, several repetitions, and
  * prints the median, minimum and maximum of each phase. Not a test: nothing
  * is asserted about time; the program only fails if the resolver fails or
@@ -34,8 +34,8 @@
 
 #include "core/config.h" /* before bw_datapath.h */
 #include "bpf/bw_datapath.h"
-#include "core/labels.h"
-#include "core/resolver.h"
+#include "core/node/labels.h"
+#include "core/policy/resolver.h"
 
 #define BR_IDENTITIES 10000
 #define BR_RULES 1000

@@ -2,7 +2,7 @@
 /*
  * tests/e2e/bwdp.c - test driver for the eBPF datapath (not installed).
  *
- * Drives core/datapath.c directly, so the kernel datapath can be tested with
+ * Drives core/datapath/datapath.c directly, so the kernel datapath can be tested with
  * real traffic before (and independently of) the policy layer. Usage:
  *
  *   bwdp -d BPFFS_DIR [-v] [-m auto|tcx|clsact] [-e COMMAND]...
@@ -60,9 +60,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "datapath.h"
-#include "dropreason.h"
-#include "log.h"
+#include "core/datapath/datapath.h"
+#include "lib/dropreason.h"
+#include "core/log.h"
 
 #define MAXARGS 64
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/fuzz/fuzz_policydoc.c - fuzz target for the policy document reader
- * (core/policydoc.c): any bytes, YAML or JSON. Every document it returns
+ * (core/policy/policydoc.c): any bytes, YAML or JSON. Every document it returns
  * must be valid JSON text that bw_policydoc_kind() can read.
  */
 #include <stdint.h>
@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "policydoc.h"
+#include "core/policy/policydoc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #   tests_unit_test_foo_CFLAGS = $(BW_TEST_CFLAGS)
 #   tests_unit_test_foo_LDADD = $(BW_TEST_LIBS)
 
-# core/policydoc.c and the two policy format modules (their sources are
+# core/policy/policydoc.c and the two policy format modules (their sources are
 # compiled into the tests, which load them through the module descriptor).
 BW_POLICY_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/netpol-k8s \
 	-DBW_TEST_POLICY_DATA=\"$(abs_top_srcdir)/tests/unit/data/policies\" \
@@ -50,15 +50,15 @@ tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
 dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
 EXTRA_DIST += tests/unit/golden
 
-# core/datapath.c (expansion, precedence, struct sizes) and core/dropreason.c
+# core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
 check_PROGRAMS += tests/unit/test_datapath
 TESTS += tests/unit/test_datapath
 tests_unit_test_datapath_SOURCES = tests/unit/test_datapath.c
 tests_unit_test_datapath_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_datapath_LDADD = $(BW_TEST_LIBS)
 
-# core/api.c (routing, error bodies, streams, socket) and core/module.c,
-# core/coreapi.c, core/registry.c (loader, lifecycle, registries; loads the
+# core/api.c (routing, error bodies, streams, socket) and core/module/module.c,
+# core/module/coreapi.c, core/module/registry.c (loader, lifecycle, registries; loads the
 # test modules of tests/modules/). The CLI against a running daemon.
 check_PROGRAMS += tests/unit/test_api tests/unit/test_module
 TESTS += tests/unit/test_api tests/unit/test_module tests/unit/test_cli.sh
@@ -70,19 +70,20 @@ tests_unit_test_module_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_module_LDADD = $(BW_TEST_LIBS)
 
-# core/flow.c, core/flowjson.c, core/flowfilter.c (hand-built bw_event
+# core/flow/flow.c, lib/flowjson.c, lib/flowfilter.c (hand-built bw_event
 # records through the pipeline; JSON shape; every filter, --not, either-side)
 check_PROGRAMS += tests/unit/test_flowjson tests/unit/test_flowfilter
 TESTS += tests/unit/test_flowjson tests/unit/test_flowfilter
 tests_unit_test_flowjson_SOURCES = tests/unit/test_flowjson.c
 tests_unit_test_flowjson_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_flowjson_LDADD = $(BW_TEST_LIBS)
-tests_unit_test_flowfilter_SOURCES = tests/unit/test_flowfilter.c
+tests_unit_test_flowfilter_SOURCES = tests/unit/test_flowfilter.c \
+	cli/flowfilter_flags.c cli/flowfilter_flags.h
 tests_unit_test_flowfilter_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_flowfilter_LDADD = $(BW_TEST_LIBS)
 
-# core/labels.c, core/selector.c, core/identity.c (+ modules/identity-local,
-# compiled into the test), core/endpoint.c (validation, namespaces)
+# core/node/labels.c, core/node/selector.c, core/node/identity.c (+ modules/identity-local,
+# compiled into the test), core/node/endpoint.c (validation, namespaces)
 check_PROGRAMS += tests/unit/test_labels tests/unit/test_selector \
 	tests/unit/test_identity tests/unit/test_endpoint
 TESTS += tests/unit/test_labels tests/unit/test_selector \
@@ -100,8 +101,8 @@ tests_unit_test_endpoint_SOURCES = tests/unit/test_endpoint.c
 tests_unit_test_endpoint_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_endpoint_LDADD = $(BW_TEST_LIBS)
 
-# core/resolver*.c (semantics with hand-built identities and endpoints) and
-# core/policy.c (repository batches, sources, rule table, messages; the
+# core/policy/resolver*.c (semantics with hand-built identities and endpoints) and
+# core/policy/policy.c (repository batches, sources, rule table, messages; the
 # Kubernetes format module is compiled in)
 check_PROGRAMS += tests/unit/test_resolver tests/unit/test_policy
 TESTS += tests/unit/test_resolver tests/unit/test_policy
@@ -154,11 +155,11 @@ tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_svcmap_LDADD = $(BW_TEST_LIBS)
 
-# core/ipcache.c against a brute-force model; the datapath writes are the
-# test's own recording functions (not core/datapath.c), so the table is
+# core/node/ipcache.c against a brute-force model; the datapath writes are the
+# test's own recording functions (not core/datapath/datapath.c), so the table is
 # tested alone.
 check_PROGRAMS += tests/unit/test_ipcache
 TESTS += tests/unit/test_ipcache
-tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/ipcache.c core/log.c
+tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c core/log.c
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)

@@ -27,8 +27,8 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "api.h"
-#include "log.h"
+#include "core/api.h"
+#include "core/log.h"
 
 static struct event_base *base;
 static char dir[256], sock[300];

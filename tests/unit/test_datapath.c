@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/unit/test_datapath.c - the parts of core/datapath.c and
- * core/dropreason.c that need no kernel: the layout of the structs shared
+ * tests/unit/test_datapath.c - the parts of core/datapath/datapath.c and
+ * lib/dropreason.c that need no kernel: the layout of the structs shared
  * with the BPF programs, port-range splitting into LPM blocks, the expansion
  * of policy entries into map entries (deny shadowing included), Cilium's
  * precedence between the L3 and L4-only lookups, and the drop reason names.
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datapath.h"
-#include "dropreason.h"
+#include "core/datapath/datapath.h"
+#include "lib/dropreason.h"
 
 START_TEST(test_struct_layout)
 {

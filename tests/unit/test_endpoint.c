@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "endpoint.h"
-#include "identity.h"
-#include "labels.h"
+#include "core/config.h"
+#include "core/node/endpoint.h"
+#include "core/node/identity.h"
+#include "core/node/labels.h"
 
 static char statedir[256];
 static struct bw_conf *conf;

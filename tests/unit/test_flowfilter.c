@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/test_flowfilter.c - Hubble FlowFilter semantics
- * (core/flowfilter.c): every filter field on hand-built flows, AND across
+ * (lib/flowfilter.c): every filter field on hand-built flows, AND across
  * fields and OR within one, whitelist/blacklist, and the `observe` flag
  * builder: either-side flags giving two filters, --not, conflicts, and the
  * exact JSON hubble's --print-raw-filters would show. Also --since/--until
@@ -15,7 +15,8 @@
 
 #include <jansson.h>
 
-#include "flowfilter.h"
+#include "lib/flowfilter.h"
+#include "cli/flowfilter_flags.h"
 
 /* A TCP SYN from batch/client (10.0.1.7:40000) to shop/web (10.0.1.12:8080). */
 static const char *const cli_labels[] = {

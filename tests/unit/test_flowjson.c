@@ -3,7 +3,7 @@
  * tests/unit/test_flowjson.c - the flow pipeline without the kernel:
  * hand-built struct bw_event records go through bw_flow_handle_event()
  * with fake enrichment sources, and the stored flow is rendered with
- * core/flowjson.c. Each test checks what `bulwark observe -o json` would
+ * lib/flowjson.c. Each test checks what `bulwark observe -o json` would
  * print: Hubble's field names, enum names, 64-bit integers as strings, zero
  * values left out, is_reply printed when known, attribution of verdicts to
  * policies, and the flow ring's and subscribers' behaviour.
@@ -19,8 +19,8 @@
 #include <jansson.h>
 
 #include "bpf/bw_datapath.h"
-#include "flow.h"
-#include "flowjson.h"
+#include "core/flow/flow.h"
+#include "lib/flowjson.h"
 
 /* ---- fake node: two pods and the policies behind the rules ----------------- */
 

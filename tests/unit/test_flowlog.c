@@ -24,7 +24,7 @@
 
 #include "bulwark/flow.h"
 #include "bulwark/module.h"
-#include "flowjson.h"
+#include "lib/flowjson.h"
 #include "modules/flowlog/flowlog.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

@@ -24,10 +24,10 @@
 
 #include <event2/event.h>
 
-#include "identity.h"
-#include "ipcache.h"
-#include "labels.h"
-#include "registry.h"
+#include "core/node/identity.h"
+#include "core/node/ipcache.h"
+#include "core/node/labels.h"
+#include "core/module/registry.h"
 #include "bpf/bw_datapath.h"
 
 #include "modules/identity-local/identity_local.c"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/unit/test_ipcache.c - core/ipcache.c's table against a brute-force
+ * tests/unit/test_ipcache.c - core/node/ipcache.c's table against a brute-force
  * model: random IPv4 and IPv6 prefixes claimed and released by the three
  * owners, in random order; after every step a longest-prefix lookup of
  * random addresses must give what a linear scan of the model gives, and the
@@ -8,7 +8,7 @@
  * every claimed prefix.
  *
  * The datapath writes are the two functions below (this test links
- * core/ipcache.c with them instead of core/datapath.c): they record what
+ * core/node/ipcache.c with them instead of core/datapath/datapath.c): they record what
  * would be in the kernel's LPM tries. The kernel side itself is tested by
  * the e2e tests.
  */
@@ -20,8 +20,8 @@
 
 #include "core/config.h" /* before bw_datapath.h */
 #include "bpf/bw_datapath.h"
-#include "core/datapath.h" /* the prototypes of the two functions below */
-#include "core/ipcache.h"
+#include "core/datapath/datapath.h" /* the prototypes of the two functions below */
+#include "core/node/ipcache.h"
 
 /* core/config.c is not linked: no config (bw_ipcache_prune is not used here) */
 const struct bw_daemon_conf *bw_conf;

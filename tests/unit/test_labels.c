@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels.h"
+#include "core/node/labels.h"
 
 START_TEST(parse_prints_source_key_value)
 {

@@ -14,7 +14,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "log.h"
+#include "core/log.h"
 
 static char path[] = "/tmp/bw-test-log-XXXXXX";
 

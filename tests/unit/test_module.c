@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/unit/test_module.c - the module loader (core/module.c), the core
- * API table (core/coreapi.c) and the registries (core/registry.c), with the
+ * tests/unit/test_module.c - the module loader (core/module/module.c), the core
+ * API table (core/module/coreapi.c) and the registries (core/module/registry.c), with the
  * test modules of tests/modules/ loaded for real through dlopen.
  *
  * What a user sees of the same things through a running daemon is tested
@@ -19,11 +19,11 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "api.h"
-#include "config.h"
-#include "log.h"
-#include "module.h"
-#include "registry.h"
+#include "core/api.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/module/module.h"
+#include "core/module/registry.h"
 
 static char moddir[512], dir[64];
 static struct event_base *base;

@@ -18,7 +18,7 @@
 
 #include <bulwark/module.h>
 
-#include "policydoc.h"
+#include "core/policy/policydoc.h"
 
 extern const struct bw_module bw_module_desc;
 

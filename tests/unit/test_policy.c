@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/unit/test_policy.c - core/policy.c: the repository's all-or-nothing
+ * tests/unit/test_policy.c - core/policy/policy.c: the repository's all-or-nothing
  * batches, revisions, sources, the rule table and the error messages a user
  * sees. The Kubernetes format module is compiled in and registered the way
  * the daemon registers it; no datapath is involved (nothing is resolved
@@ -15,10 +15,10 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "bpf/bw_datapath.h"
-#include "core/policy.h"
-#include "core/policy_int.h"
-#include "core/registry.h"
-#include "core/resolver.h"
+#include "core/policy/policy.h"
+#include "core/policy/policy_int.h"
+#include "core/module/registry.h"
+#include "core/policy/resolver.h"
 
 extern const struct bw_module bw_module_desc;
 

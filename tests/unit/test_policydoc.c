@@ -12,7 +12,7 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "policydoc.h"
+#include "core/policy/policydoc.h"
 
 static struct bw_policydoc_set set;
 static char err[512];

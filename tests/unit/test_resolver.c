@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/unit/test_resolver.c - core/resolver*.c: the semantics of resolved
+ * tests/unit/test_resolver.c - core/policy/resolver*.c: the semantics of resolved
  * policy entries, with hand-built identities and endpoints and a sync
  * callback that records what would be written to the maps.
  */
@@ -13,8 +13,8 @@
 
 #include "core/config.h" /* before bw_datapath.h */
 #include "bpf/bw_datapath.h"
-#include "core/labels.h"
-#include "core/resolver.h"
+#include "core/node/labels.h"
+#include "core/policy/resolver.h"
 
 #define MAX_EP 16
 
@@ -74,7 +74,7 @@ static int t_sync(void *arg, const struct bw_rv_endpoint_desc *ep, uint32_t flag
 	return 0;
 }
 
-/* CIDR identities: labels cidr:<prefix> + reserved:world, like core/identity.c */
+/* CIDR identities: labels cidr:<prefix> + reserved:world, like core/node/identity.c */
 static int t_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 			  uint32_t *id)
 {

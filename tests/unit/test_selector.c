@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels.h"
-#include "selector.h"
+#include "core/node/labels.h"
+#include "core/node/selector.h"
 
 static struct bw_labelset *ls_of(const char *text)
 {

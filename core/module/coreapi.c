@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/module/coreapi.c - struct bw_core_api, the table of core services handed
+ * to every module instance's init().
+ *
+ * Each member is a thin wrapper over a core function that tags what the
+ * module registers with its instance (so that disabling the instance drops
+ * it) and checks what comes in from the module. The table is one static
+ * const object; its size field lets a module test for members added later
+ * (BW_API_HAS).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <event2/buffer.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "core/api.h"
+#include "core/config.h"
+#include "core/datapath/datapath.h"
+#include "lib/dropreason.h"
+#include "core/node/endpoint.h"
+#include "core/policy/policy_int.h"
+#include "core/policy/resolver.h"
+#include "core/flow/flow.h"
+#include "lib/flowjson.h"
+#include "core/log.h"
+#include "core/module/module.h"
+#include "core/module/registry.h"
+#include "core/state.h"
+
+static void
+coreapi_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt,
+	     va_list ap)
+{
+	bw_vlogx(ctx != NULL ? ctx->prefix : "module", (int)level, fmt, ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+coreapi_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	coreapi_vlog(ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+coreapi_module_name(bw_module_ctx *ctx)
+{
+	return ctx->mod != NULL ? ctx->mod->desc->name : ctx->module;
+}
+
+static const char *
+coreapi_instance_name(bw_module_ctx *ctx)
+{
+	return ctx->instance;
+}
+
+static void
+coreapi_set_data(bw_module_ctx *ctx, void *data)
+{
+	ctx->data = data;
+}
+
+static void *
+coreapi_get_data(bw_module_ctx *ctx)
+{
+	return ctx->data;
+}
+
+static void *
+coreapi_event_base(bw_module_ctx *ctx)
+{
+	(void)ctx;
+	return bw_modules_event_base();
+}
+
+static const char *
+coreapi_state_dir(bw_module_ctx *ctx)
+{
+	const char *root = bw_modules_state_root();
+	char *dir;
+	int rc;
+
+	if (ctx->state_dir != NULL)
+		return ctx->state_dir;
+	if (root == NULL || root[0] == '\0') {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (asprintf(&dir, "%s/%s", root, ctx->instance) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((rc = bw_state_mkdir_p(dir, 0700)) < 0) {
+		bw_logx(ctx->prefix, BW_LOG_ERR, "cannot create %s: %s", dir,
+			strerror(-rc));
+		free(dir);
+		errno = -rc;
+		return NULL;
+	}
+	ctx->state_dir = dir;
+	return dir;
+}
+
+static const void *
+coreapi_conf(bw_module_ctx *ctx)
+{
+	return ctx->conf;
+}
+
+static int
+coreapi_api_route(bw_module_ctx *ctx, const char *method, const char *path,
+		  bw_api_handler handler, void *user_data, bw_free_fn free_fn)
+{
+	int rc;
+
+	if (path == NULL || strncmp(path, "/v1/", 4)) {
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"API route %s must start with /v1/",
+			path != NULL ? path : "(null)");
+		return -EINVAL;
+	}
+	rc = bw_api_route_add_owned(method, path, handler, user_data, free_fn,
+				    ctx);
+	if (rc == -EEXIST)
+		bw_logx(ctx->prefix, BW_LOG_ERR, "API route %s %s is taken",
+			method, path);
+	return rc;
+}
+
+static const char *
+coreapi_req_method(bw_api_request *req)
+{
+	return bw_api_req_method(req);
+}
+
+static const char *
+coreapi_req_path(bw_api_request *req)
+{
+	return bw_api_req_path(req);
+}
+
+static const char *
+coreapi_req_query(bw_api_request *req, const char *name)
+{
+	return bw_api_req_query(req, name);
+}
+
+static const char *
+coreapi_req_body(bw_api_request *req, size_t *len)
+{
+	return bw_api_req_body(req, len);
+}
+
+/* Modules hand us text: check it is JSON so the CLI never gets garbage. */
+static int
+coreapi_reply_json(bw_api_request *req, int status, const char *json)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	if (json == NULL ||
+	    (doc = json_loads(json, JSON_DECODE_ANY, &jerr)) == NULL) {
+		bw_err("api: %s %s: a module replied with invalid JSON",
+		       bw_api_req_method(req), bw_api_req_path(req));
+		bw_api_reply_error(req, 500,
+				   "internal error: the module serving %s "
+				   "replied with invalid JSON",
+				   bw_api_req_path(req));
+		return -EINVAL;
+	}
+	return bw_api_reply_json(req, status, doc);
+}
+
+static int __attribute__((format(printf, 3, 4)))
+coreapi_reply_error(bw_api_request *req, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = bw_api_reply_verror(req, status, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int
+coreapi_stream_begin(bw_api_request *req)
+{
+	return bw_api_stream_begin(req);
+}
+
+static int
+coreapi_stream_line(bw_api_request *req, const char *json)
+{
+	if (json == NULL || strchr(json, '\n') != NULL)
+		return -EINVAL;
+	return bw_api_stream_text(req, json);
+}
+
+static int
+coreapi_stream_end(bw_api_request *req)
+{
+	return bw_api_stream_end(req);
+}
+
+static int
+coreapi_policy_format_register(bw_module_ctx *ctx,
+			       const struct bw_policy_format *fmt)
+{
+	int rc = bw_policy_format_add(fmt, ctx);
+
+	if (rc == -EEXIST)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"policy format '%s': another format handles one of its "
+			"apiVersion/kind pairs", fmt->name);
+	else if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"policy format: incomplete struct bw_policy_format");
+	return rc;
+}
+
+static int
+coreapi_identity_allocator_register(bw_module_ctx *ctx,
+				    const struct bw_identity_allocator *alloc)
+{
+	int rc = bw_identity_allocator_set(alloc, ctx);
+
+	if (rc == -EEXIST)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"an identity allocator is registered already (%s); load "
+			"only one identity module",
+			bw_identity_allocator_get()->name);
+	else if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"identity allocator: incomplete struct bw_identity_allocator");
+	return rc;
+}
+
+static int
+coreapi_metrics_register(bw_module_ctx *ctx,
+			 void (*collect)(bw_metrics_out *out, void *user_data),
+			 void *user_data, bw_free_fn free_fn)
+{
+	return bw_metrics_register(collect, user_data, free_fn, ctx);
+}
+
+static int __attribute__((format(printf, 2, 3)))
+coreapi_metrics_printf(bw_metrics_out *out, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = bw_metrics_vprintf(out, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int
+coreapi_flow_subscribe(bw_module_ctx *ctx,
+		       void (*cb)(const struct bw_flow *flow, void *user_data),
+		       void *user_data, bw_free_fn free_fn)
+{
+	int rc;
+
+	/* Disabling or finishing the instance drops its subscriptions. */
+	if ((rc = bw_registry_add_dropper(bw_flow_unsubscribe_owner)) < 0)
+		return rc;
+	rc = bw_flow_subscribe(ctx, cb, user_data, free_fn);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+coreapi_flow_to_json(const struct bw_flow *flow, char **out)
+{
+	if (flow == NULL || out == NULL)
+		return -EINVAL;
+	return bw_flowjson_text(flow, out);
+}
+
+/* ---- read-only views for metrics exporters ------------------------------ */
+
+static int
+coreapi_metrics_collect(char **out, size_t *len)
+{
+	struct evbuffer *buf = evbuffer_new();
+	size_t n;
+	char *text;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	bw_metrics_collect_all(buf);
+	n = evbuffer_get_length(buf);
+	if ((text = malloc(n + 1)) == NULL) {
+		evbuffer_free(buf);
+		return -ENOMEM;
+	}
+	evbuffer_remove(buf, text, n);
+	text[n] = '\0';
+	evbuffer_free(buf);
+	*out = text;
+	if (len != NULL)
+		*len = n;
+	return 0;
+}
+
+static void
+coreapi_node_stats(struct bw_node_stats *st)
+{
+	struct bw_node_stats s = { .size = sizeof(s) };
+	struct bw_resolver *rv = bw_pol_resolver();
+	size_t n;
+
+	s.endpoints = bw_endpoint_count();
+	s.policies = bw_policy_count();
+	if (rv != NULL) {
+		struct bw_resolver_stats rs;
+
+		bw_resolver_stats(rv, &rs);
+		s.identities = rs.identities;
+		s.selectors = rs.selectors;
+		s.policy_entries = rs.entries;
+		s.regenerations = rs.regenerations;
+		s.regeneration_ns = rs.regen_ns;
+		s.endpoint_syncs = rs.syncs;
+	}
+	/* Copy what the caller's struct has room for; keep its size. */
+	n = st->size < sizeof(s) ? st->size : sizeof(s);
+	memcpy((char *)st + sizeof(st->size), (char *)&s + sizeof(s.size),
+	       n > sizeof(s.size) ? n - sizeof(s.size) : 0);
+}
+
+struct coreapi_ep_walk {
+	void (*cb)(const char *ns, const char *pod, unsigned flags, void *arg);
+	void *arg;
+};
+
+static int
+coreapi_ep_visit(struct bw_endpoint *ep, void *arg)
+{
+	struct coreapi_ep_walk *w = arg;
+	struct bw_resolver *rv = bw_pol_resolver();
+	uint32_t f = 0;
+	unsigned flags = 0;
+
+	if (rv == NULL ||
+	    bw_resolver_endpoint_state(rv, bw_endpoint_id(ep), &f, NULL, NULL) < 0)
+		f = 0;
+	if (f & BW_EP_F_ENFORCE_INGRESS)
+		flags |= BW_ENDPOINT_F_ENFORCE_INGRESS;
+	if (f & BW_EP_F_ENFORCE_EGRESS)
+		flags |= BW_ENDPOINT_F_ENFORCE_EGRESS;
+	if (f & BW_EP_F_AUDIT)
+		flags |= BW_ENDPOINT_F_AUDIT;
+	w->cb(bw_endpoint_ns(ep), bw_endpoint_pod(ep), flags, w->arg);
+	return 0;
+}
+
+static void
+coreapi_endpoint_foreach(void (*cb)(const char *ns, const char *pod,
+				    unsigned flags, void *arg),
+			 void *arg)
+{
+	struct coreapi_ep_walk w = { cb, arg };
+
+	if (cb != NULL)
+		bw_endpoint_foreach(coreapi_ep_visit, &w);
+}
+
+struct coreapi_dp_walk {
+	void (*cb)(uint32_t reason, const char *reason_text, uint32_t direction,
+		   uint64_t packets, uint64_t bytes, void *arg);
+	void *arg;
+};
+
+static int
+coreapi_dp_visit(const struct bw_metrics_key *k,
+		 const struct bw_metrics_value *v, void *arg)
+{
+	struct coreapi_dp_walk *w = arg;
+
+	w->cb(k->reason, k->reason ? bw_dropreason_string(k->reason) : NULL,
+	      k->direction, v->packets, v->bytes, w->arg);
+	return 0;
+}
+
+static int
+coreapi_datapath_counters(void (*cb)(uint32_t reason, const char *reason_text,
+				     uint32_t direction, uint64_t packets,
+				     uint64_t bytes, void *arg),
+			  void *arg)
+{
+	struct coreapi_dp_walk w = { cb, arg };
+
+	if (cb == NULL)
+		return -EINVAL;
+	return bw_datapath_metrics_read(coreapi_dp_visit, &w);
+}
+
+/*
+ * Count a pinned map's keys. A hash map walked while the datapath adds and
+ * deletes entries may restart from its first key, so the walk stops after
+ * twice the capacity: an approximation, as the API says.
+ */
+static int
+coreapi_map_count(int fd, uint32_t key_size, uint64_t max, uint64_t *count)
+{
+	unsigned char *a, *b, *t;
+	uint64_t n = 0;
+	int first = 1, rc = 0;
+
+	if ((a = calloc(2, key_size ? key_size : 1)) == NULL)
+		return -ENOMEM;
+	b = a + key_size;
+	while (n < 2 * max) {
+		if (bpf_map_get_next_key(fd, first ? NULL : a, b) < 0) {
+			rc = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+		first = 0;
+		n++;
+		t = a, a = b, b = t;
+	}
+	free(a < b ? a : b);
+	*count = n > max ? max : n;
+	return rc;
+}
+
+/*
+ * Hash maps: count with BPF_MAP_LOOKUP_BATCH, a few thousand entries per
+ * system call instead of one (a full connection-tracking map is walked at
+ * every scrape on the loop thread). A negative errno when the kernel
+ * cannot (older than 5.6: the caller walks the keys instead).
+ */
+#define COREAPI_BATCH 4096
+
+static int
+coreapi_map_count_batch(int fd, const struct bpf_map_info *info, uint64_t *count)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t tok = info->key_size > 8 ? info->key_size : 8;
+	unsigned char *keys, *vals, *tin, *tout;
+	uint64_t total = 0;
+	int first = 1, rc = 0;
+
+	keys = malloc((size_t)COREAPI_BATCH * info->key_size);
+	vals = malloc((size_t)COREAPI_BATCH * info->value_size);
+	tin = calloc(2, tok);
+	if (keys == NULL || vals == NULL || tin == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	tout = tin + tok;
+	for (;;) {
+		uint32_t n = COREAPI_BATCH;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : tin, tout, keys, vals,
+					 &n, &opts) < 0) {
+			if (errno == ENOENT) { /* the last, partial batch */
+				total += n;
+				break;
+			}
+			rc = -errno;
+			break;
+		}
+		total += n;
+		memcpy(tin, tout, tok);
+		first = 0;
+		if (total > 2 * (uint64_t)info->max_entries)
+			break; /* the map churns: an approximation */
+	}
+	*count = total > info->max_entries ? info->max_entries : total;
+out:
+	free(keys);
+	free(vals);
+	free(tin);
+	return rc;
+}
+
+static int
+coreapi_map_usage(void (*cb)(const char *map_name, uint64_t entries,
+			     uint64_t max_entries, void *arg),
+		  void *arg)
+{
+	static const char *const maps[] = {
+		BW_MAP_ENDPOINTS, BW_MAP_IPCACHE4, BW_MAP_IPCACHE6,
+		BW_MAP_POLICY, BW_MAP_CT,
+	};
+	char path[PATH_MAX];
+	int rc = 0;
+
+	if (cb == NULL)
+		return -EINVAL;
+	if (bw_conf == NULL || bw_conf->bpffs_dir == NULL)
+		return -ENXIO;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		struct bpf_map_info info;
+		uint32_t ilen = sizeof(info);
+		uint64_t count = 0;
+		int fd, e;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+				     bw_conf->bpffs_dir, maps[i]) >= sizeof(path))
+			return -ENAMETOOLONG;
+		if ((fd = bpf_obj_get(path)) < 0)
+			continue; /* not pinned (no datapath) */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0) {
+			e = -errno;
+			close(fd);
+			if (rc == 0)
+				rc = e;
+			continue;
+		}
+		e = -EINVAL;
+		if (info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH)
+			e = coreapi_map_count_batch(fd, &info, &count);
+		if (e < 0 && e != -ENOMEM) /* no batch ops here: walk the keys */
+			e = coreapi_map_count(fd, info.key_size, info.max_entries,
+					      &count);
+		close(fd);
+		if (e < 0) {
+			if (rc == 0)
+				rc = e;
+			continue;
+		}
+		cb(maps[i], count, info.max_entries, arg);
+	}
+	return rc;
+}
+
+static const struct bw_core_api coreapi = {
+	.size = sizeof(struct bw_core_api),
+	.log = coreapi_log,
+	.vlog = coreapi_vlog,
+	.module_name = coreapi_module_name,
+	.instance_name = coreapi_instance_name,
+	.set_data = coreapi_set_data,
+	.get_data = coreapi_get_data,
+	.event_base = coreapi_event_base,
+	.state_dir = coreapi_state_dir,
+	.conf = coreapi_conf,
+	.api_route = coreapi_api_route,
+	.req_method = coreapi_req_method,
+	.req_path = coreapi_req_path,
+	.req_query = coreapi_req_query,
+	.req_body = coreapi_req_body,
+	.reply_json = coreapi_reply_json,
+	.reply_error = coreapi_reply_error,
+	.stream_begin = coreapi_stream_begin,
+	.stream_line = coreapi_stream_line,
+	.stream_end = coreapi_stream_end,
+	.policy_format_register = coreapi_policy_format_register,
+	.identity_allocator_register = coreapi_identity_allocator_register,
+	.metrics_register = coreapi_metrics_register,
+	.metrics_printf = coreapi_metrics_printf,
+	.flow_subscribe = coreapi_flow_subscribe,
+	.flow_to_json = coreapi_flow_to_json,
+	.flow_stats = bw_flow_stats_get,
+	.metrics_collect = coreapi_metrics_collect,
+	.node_stats = coreapi_node_stats,
+	.endpoint_foreach = coreapi_endpoint_foreach,
+	.datapath_counters = coreapi_datapath_counters,
+	.map_usage = coreapi_map_usage,
+};
+
+const struct bw_core_api *
+bw_coreapi_get(void)
+{
+	return &coreapi;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/node/endpoint_int.h - what core/node/endpoint.c shares with its request
+ * parser (core/node/endpoint_spec.c). Not for other parts of the core.
+ */
+#ifndef BW_ENDPOINT_INT_H
+#define BW_ENDPOINT_INT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/node/endpoint.h"
+
+struct bw_labelset;
+
+/* Everything of an add request, parsed and checked, nothing applied. */
+struct bw_ep_spec {
+	const char *ns, *pod, *ifname; /* point into the request */
+	int ifindex;
+	struct bw_ep_addr ips[BW_EP_MAX_IPS];
+	size_t nips;
+	struct bw_labelset *labels;    /* owned: free it */
+	struct bw_ep_named_port ports[BW_EP_MAX_NAMED_PORTS];
+	size_t nports;
+	int audit;      /* -1: not given */
+	int has_labels;
+	int workload;   /* -1: not given, 0: null (none), 1: wl holds it */
+	struct bw_ep_workload wl;
+};
+
+/*
+ * Parse and check an add request (everything but the registry: names,
+ * interface, addresses, labels, named ports, audit). 0 or -EINVAL with a
+ * message naming the field; on success s->labels must be freed.
+ */
+int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s, char *err,
+			 size_t errlen);
+
+/*
+ * {"k": "v"} -> k8s labels valid per Kubernetes. Pod labels may not use
+ * the keys bulwark derives from the namespace (namespace_labels 0).
+ * *out is a new set (empty for NULL/null obj).
+ */
+int bw_ep_spec_parse_labels(const json_t *obj, const char *field,
+			    int namespace_labels, struct bw_labelset **out,
+			    char *err, size_t errlen);
+
+/* "audit": absent/null -> -1, true/false -> 1/0, anything else -EINVAL. */
+int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,
+			   size_t errlen);
+
+/*
+ * "workload": absent -> -1; null or "" -> 0; "KIND/NAME" or
+ * {"kind", "name"} -> 1 with *wl filled; anything else -EINVAL.
+ */
+int bw_ep_spec_parse_workload(const json_t *spec, struct bw_ep_workload *wl,
+			      int *set, char *err, size_t errlen);
+
+/* The body is an object with only the allowed (NULL-terminated) fields. */
+int bw_ep_spec_check_fields(const json_t *spec, const char *const *allowed,
+			    char *err, size_t errlen);
+
+#endif /* BW_ENDPOINT_INT_H */

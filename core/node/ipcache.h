@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/node/ipcache.h - IP prefix -> identity, the user-side truth of the
+ * datapath's bw_ipcache4/bw_ipcache6 LPM tries.
+ *
+ * Each prefix may be claimed by several owners (an endpoint address, a CIDR
+ * identity, the node itself); the entry written to the kernel is the one of
+ * the strongest owner (host > endpoint > cidr). Lookups follow the kernel's
+ * longest-prefix-match semantics so that trace and flow enrichment give the
+ * same answer the datapath gives. An address no prefix covers belongs to
+ * reserved:world (identity 2), as in the datapath.
+ *
+ * Every change is written through to the datapath (bw_datapath_ipcache_put
+ * / _del) before the call returns; on a datapath error the table is left
+ * as it was. Everything here runs on the loop thread.
+ */
+#ifndef BW_IPCACHE_H
+#define BW_IPCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Owners, weakest first. */
+enum bw_ipcache_owner {
+	BW_IPCACHE_OWNER_CIDR = 1,
+	BW_IPCACHE_OWNER_ENDPOINT,
+	BW_IPCACHE_OWNER_HOST,
+};
+
+struct bw_prefix {
+	int family;       /* 4 or 6 */
+	int plen;         /* 0..32 / 0..128 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
+struct bw_ipcache_entry {
+	struct bw_prefix prefix;
+	uint32_t identity;
+	uint32_t ep_id;   /* local endpoint owning the address, 0 if none */
+	enum bw_ipcache_owner owner;
+};
+
+/*
+ * Parse "ADDR" (host prefix) or "ADDR/LEN". strict: host bits must be zero
+ * (-EINVAL otherwise); not strict: they are cleared. Returns 0 or -EINVAL.
+ */
+int bw_prefix_parse(const char *s, int strict, struct bw_prefix *p);
+/* "10.0.0.0/8", "2001:db8::/32"; with_len 0 prints the address only. */
+const char *bw_prefix_format(const struct bw_prefix *p, int with_len,
+			     char *buf, size_t buflen);
+/* True when p contains the address (family, addr). */
+int bw_prefix_contains(const struct bw_prefix *p, int family,
+		       const uint8_t *addr);
+int bw_prefix_equal(const struct bw_prefix *a, const struct bw_prefix *b);
+
+/*
+ * Start the table and map every address of the daemon's network namespace
+ * (getifaddrs) to reserved:host. Returns 0 or a negative errno.
+ */
+int bw_ipcache_init(void);
+void bw_ipcache_fini(void);
+
+/*
+ * Claim prefix for owner with (identity, ep_id); replaces that owner's
+ * earlier claim. The kernel entry is written when this owner is the
+ * strongest on the prefix. Returns 0 or a negative errno (datapath).
+ */
+int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
+		      uint32_t ep_id, enum bw_ipcache_owner owner);
+
+/*
+ * Drop owner's claim on prefix; the kernel entry falls back to the next
+ * owner or is deleted. Returns 0, -ENOENT, or a negative errno.
+ */
+int bw_ipcache_remove(const struct bw_prefix *p, enum bw_ipcache_owner owner);
+
+/*
+ * Longest-prefix match for an address (family 4 or 6, addr in network
+ * order). Fills out and returns 0; -ENOENT when nothing covers it (out is
+ * then set to reserved:world, identity 2, ep_id 0).
+ */
+int bw_ipcache_lookup(int family, const uint8_t *addr,
+		      struct bw_ipcache_entry *out);
+
+/*
+ * Delete the kernel entries no owner claims (left by an earlier run: a
+ * CIDR peer of a policy removed while the daemon was down, an address of
+ * the node it no longer has). Run once at start, after endpoints and
+ * policies are restored and resolved (bw_endpoint_attach_all() does it
+ * before attaching). Returns 0 or a negative errno.
+ */
+int bw_ipcache_prune(void);
+
+/* True when the address is one of the node's own (owner host). */
+int bw_ipcache_is_host_addr(int family, const uint8_t *addr);
+
+/* Visit the effective entries; stops when cb returns non-zero. */
+void bw_ipcache_foreach(int (*cb)(const struct bw_ipcache_entry *e, void *arg),
+			void *arg);
+
+/* All effective entries as a JSON array (API, tests). */
+json_t *bw_ipcache_to_json(void);
+
+#endif /* BW_IPCACHE_H */

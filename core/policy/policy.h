@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/policy/policy.h - the policy repository.
+ *
+ * Policies come from two sources: the API-managed set (import/replace/delete
+ * through the control API, persisted in <state_dir>/policies.json) and the
+ * files in policy.dir (read at start and whenever the directory changes).
+ * A policy is keyed by (kind, namespace, name); each one carries a revision
+ * that increments on every change, its source ("api" or the file path) and
+ * its canonical rules (docs/rule-model.md), compiled for the resolver.
+ *
+ * Every entry the resolver writes into the policy map carries a rule_ref, an
+ * index into the rule table kept here, so that every verdict can name the
+ * policy, rule and entry behind it. Refs are never reused for another rule.
+ *
+ * The other parts of the core tell the repository when an input of the
+ * resolver changed (endpoints, identities, enforcement mode); each call
+ * returns once the maps hold the new state.
+ *
+ * Everything here runs on the loop thread.
+ */
+#ifndef BW_CORE_POLICY_H
+#define BW_CORE_POLICY_H
+
+#include <stdint.h>
+
+struct event_base;
+struct bw_endpoint;
+struct bw_config;
+
+/* Endpoint events (core/node/endpoint.c -> bw_policy_endpoint_event()). */
+#ifndef BW_EP_EVENT_ADDED
+#define BW_EP_EVENT_ADDED 1   /* new endpoint, or restored at start */
+#define BW_EP_EVENT_UPDATED 2 /* labels, identity, addresses or options changed */
+#define BW_EP_EVENT_DELETED 3 /* about to be freed: drop its state */
+#endif
+
+/* Where a policy comes from. */
+#define BW_POLICY_SOURCE_API "api"
+
+/*
+ * One rule table row: what a rule_ref names. Valid until the next change of
+ * the repository (copy what you keep).
+ */
+struct bw_policy_ruleinfo {
+	uint32_t rule_ref;
+	const char *name;
+	const char *namespace; /* "" for cluster-wide kinds */
+	const char *kind;      /* "NetworkPolicy", "CiliumNetworkPolicy", ... */
+	uint64_t revision;     /* the policy's revision when the rule was compiled */
+	unsigned rule_index;   /* index in the policy's canonical rules[] */
+	int direction;         /* BW_DIR_INGRESS / BW_DIR_EGRESS */
+	unsigned entry_index;  /* index in the rule's ingress[] / egress[] */
+	int deny;              /* entry of an ingressDeny/egressDeny */
+	const char *log;       /* the rule's "log" string or NULL */
+	int current;           /* 0 once the rule was changed or removed */
+};
+
+/*
+ * Start the repository: register the control API routes, restore the
+ * API-managed set from <state_dir>/policies.json, read policy.dir and start
+ * watching it, and watch the config for policy.enforcement/policy.audit
+ * changes on SIGHUP (bw_conf_watch). Call it after bw_modules_init() (the
+ * policy formats and the identity allocator are modules) and after
+ * bw_endpoint_restore(). Nothing is written to the maps yet: the caller runs
+ * bw_policy_recompute() next.
+ * Logs what fails; returns 0 or a negative errno (fatal at start-up).
+ */
+int bw_policy_init(struct event_base *base);
+
+/* Stop watching policy.dir and free everything. */
+void bw_policy_fini(void);
+
+/*
+ * Resolve every endpoint from scratch and sync the maps (only differences
+ * are written; connection tracking is flushed only for endpoints whose
+ * verdicts may have become stricter). Returns 0 or a negative errno.
+ */
+int bw_policy_recompute(void);
+
+/*
+ * Change policy.enforcement (BW_ENFORCE_*) and policy.audit at run time
+ * (SIGHUP); recomputes and syncs. Returns 0 or a negative errno.
+ */
+int bw_policy_set_mode(int enforcement, int audit);
+
+/*
+ * Fill the datapath's global config (bw_datapath_init/_set_config) from the
+ * running config: policy.enforcement, policy.audit, flows.monitor_aggregation,
+ * and the default CT lifetimes. bw_policy_set_mode() writes it again.
+ */
+void bw_policy_datapath_config(struct bw_config *cfg);
+
+/*
+ * An endpoint was added (or restored), updated or is being deleted.
+ * Resolves what depends on it and syncs the maps before returning.
+ * Returns 0 or a negative errno (logged here).
+ */
+int bw_policy_endpoint_event(struct bw_endpoint *ep, int event);
+
+/*
+ * An identity appeared (added != 0) or disappeared. Updates the selector
+ * cache incrementally and re-syncs only the endpoints whose entries depend
+ * on a selector whose identity set changed. Safe to call while the
+ * repository is itself acquiring CIDR identities (the work is batched).
+ */
+void bw_policy_identity_event(uint32_t id, int added);
+
+/*
+ * The rule table row behind rule_ref, or NULL (0 or unknown). Also answers
+ * for refs of rules removed recently (current == 0), so that late events
+ * still name their policy.
+ */
+const struct bw_policy_ruleinfo *bw_policy_rule_lookup(uint32_t rule_ref);
+
+/* Number of policies in the repository (both sources). */
+unsigned bw_policy_count(void);
+
+#endif /* BW_CORE_POLICY_H */

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/policy/policy_int.h - what the policy repository's files share:
+ * core/policy/policy.c (repository, rule table, resolver glue), core/policy/policy_api.c
+ * (control API handlers, trace) and core/policy/policydir.c (policy.dir watcher).
+ */
+#ifndef BW_CORE_POLICY_INT_H
+#define BW_CORE_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/policy/policy.h"
+
+struct bw_resolver;
+struct bw_rv_policy;
+struct event_base;
+
+/* One policy in the repository. */
+struct bw_pol {
+	struct bw_pol *next;
+	char *kind, *ns, *name;
+	char *source;        /* BW_POLICY_SOURCE_API or a file path */
+	uint64_t revision;
+	json_t *doc;         /* canonical policy object (docs/rule-model.md) */
+	char *doc_text;      /* its compact, sorted text (change detection) */
+	struct bw_rv_policy *rv;
+	uint32_t *refs;      /* rule refs this version owns or shares */
+	size_t nrefs;
+	time_t updated;
+};
+
+/* One parsed and compiled document of an input, not yet applied. */
+struct bw_pol_item {
+	char *kind, *ns, *name;
+	json_t *doc;
+	char *doc_text;
+	struct bw_rv_policy *rv;
+	unsigned doc_index;  /* 1-based */
+	unsigned line;
+};
+
+struct bw_pol_batch {
+	struct bw_pol_item *v;
+	size_t n;
+};
+
+/*
+ * Read, translate (format modules) and compile every document of buf.
+ * Nothing changes. On error returns -EINVAL (or -ENOMEM) with
+ * "document N (line L): field: reason" in err; b holds nothing to apply.
+ */
+int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
+		       struct bw_pol_batch *b, char *err, size_t errlen);
+void bw_pol_batch_free(struct bw_pol_batch *b);
+
+/*
+ * Apply a parsed batch for source (API or a file path): every policy of
+ * the batch is added or updated; with replace, the source's policies that
+ * are not in the batch are deleted. All or nothing; the maps are synced
+ * before it returns. Returns 0 or -errno with a message: -EEXIST when a
+ * policy belongs to another source, -EINVAL duplicate in the batch.
+ * *nchanged counts added/updated/deleted policies.
+ */
+int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
+		 unsigned *nchanged, char *err, size_t errlen);
+
+/* Delete every policy of a source (a file went away). */
+int bw_pol_drop_source(const char *source);
+
+/*
+ * Delete the API policy ns/name (kind NULL = any kind). -ENOENT,
+ * -EEXIST (ambiguous between kinds), -EPERM (it comes from a file).
+ */
+int bw_pol_delete(const char *ns, const char *name, const char *kind,
+		  char *err, size_t errlen);
+
+/* Lookup and iteration. */
+struct bw_pol *bw_pol_first(void);
+/*
+ * Find by (ns, name, kind); kind NULL matches any: *ambiguous set when
+ * several kinds match (the first is returned).
+ */
+struct bw_pol *bw_pol_find(const char *ns, const char *name, const char *kind,
+			   int *ambiguous);
+/* The policy a resolver owner pointer stands for. */
+struct bw_pol *bw_pol_of_owner(void *owner);
+
+/* The repository's resolver (NULL before bw_policy_init()). */
+struct bw_resolver *bw_pol_resolver(void);
+int bw_pol_enforcement(void);
+int bw_pol_audit(void);
+
+/* JSON of one policy: metadata (+ rules and the input with full). */
+json_t *bw_pol_to_json(const struct bw_pol *p, int full);
+
+/* core/policy/policy_api.c */
+int bw_policy_api_init(void);
+json_t *bw_policy_status_json(void *arg);
+
+/* core/policy/policydir.c: watch dir; calls bw_pol_file_changed() per file. */
+int bw_policydir_start(struct event_base *base, const char *dir);
+void bw_policydir_stop(void);
+/* Re-scan now (tests, SIGHUP). */
+void bw_policydir_rescan(void);
+/* Files and their last error, as JSON (status). */
+json_t *bw_policydir_to_json(void);
+
+#endif /* BW_CORE_POLICY_INT_H */

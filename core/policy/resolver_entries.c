@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core/policy/resolver_entries.c - one endpoint's policy map entries.
+ *
+ * For each rule whose subject selects the endpoint's identity, each entry of
+ * each direction becomes (peer identities) x (ports, ICMP types, or every
+ * protocol) policy map entries. The result is normalised so that what the
+ * kernel holds is exactly what the rules mean under its LPM lookup:
+ *  - port ranges become power-of-two aligned blocks (one trie entry each);
+ *  - equal keys keep one entry: a deny over an allow, else the lowest ref;
+ *  - an allow that a deny of the same peer identity and direction covers is
+ *    dropped, because the trie would prefer the longer (allow) prefix while
+ *    the rules say the deny wins. Denies of identity 0 need no such help:
+ *    the datapath looks up both the peer's and the wildcard identity and a
+ *    deny in either wins.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h" /* before bw_datapath.h: its BW_ENFORCE_* macros */
+#include "bpf/bw_datapath.h"
+#include "core/policy/resolver.h"
+#include "core/policy/resolver_int.h"
+
+struct rv_vec {
+	struct bw_rv_entry *v;
+	size_t n, cap;
+	int err;
+};
+
+static void rv_vec_push(struct rv_vec *o, const struct bw_rv_entry *e)
+{
+	if (o->err)
+		return;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		struct bw_rv_entry *v = realloc(o->v, cap * sizeof(*v));
+
+		if (!v) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = *e;
+}
+
+/* Push [lo, hi] as aligned blocks. */
+static void rv_emit_range(struct rv_vec *o, uint32_t id, int dir, uint8_t proto,
+			  uint32_t lo, uint32_t hi, int deny, uint32_t ref)
+{
+	struct bw_rv_entry e = { .identity = id, .direction = (uint8_t)dir,
+				 .protocol = proto, .deny = (uint8_t)!!deny,
+				 .rule_ref = ref };
+
+	if (lo == 0 && (hi == 0 || hi >= 65535)) {
+		rv_vec_push(o, &e); /* every port */
+		return;
+	}
+	if (hi < lo)
+		hi = lo;
+	while (lo <= hi) {
+		uint32_t size = 1;
+
+		/* largest aligned block starting at lo that fits */
+		while ((lo & (size * 2 - 1)) == 0 && lo + size * 2 - 1 <= hi &&
+		       size * 2 <= 65536)
+			size *= 2;
+		if (lo == 0 && size == 65536) {
+			rv_vec_push(o, &e);
+			return;
+		}
+		e.port_lo = (uint16_t)lo;
+		e.port_hi = (uint16_t)(lo + size - 1);
+		rv_vec_push(o, &e);
+		lo += size;
+	}
+}
+
+static const struct bw_rv_named_port *rv_named(const struct bw_rv_endpoint *ep,
+					       const char *name, uint8_t proto)
+{
+	for (size_t i = 0; i < ep->nports; i++)
+		if (!strcmp(ep->ports[i].name, name) &&
+		    (!proto || ep->ports[i].protocol == proto))
+			return &ep->ports[i];
+	return NULL;
+}
+
+static const uint8_t rv_any_protos[] = { 6, 17, 132 };
+
+/* Every port/ICMP spec of an entry for one peer identity (not egress named). */
+static void rv_emit_ports(struct rv_vec *o, const struct bw_rv_endpoint *ep,
+			  uint32_t id, int dir, const struct bw_rv_ruleentry *en)
+{
+	if (en->all_ports) {
+		rv_emit_range(o, id, dir, 0, 0, 0, en->deny, en->rule_ref);
+		return;
+	}
+	for (size_t i = 0; i < en->nicmps; i++) {
+		uint8_t proto = en->icmps[i].family == 6 ? 58 : 1;
+
+		rv_emit_range(o, id, dir, proto, en->icmps[i].type,
+			      en->icmps[i].type, en->deny, en->rule_ref);
+	}
+	for (size_t i = 0; i < en->nports; i++) {
+		const struct bw_rv_port *pp = &en->ports[i];
+
+		if (pp->name) {
+			const struct bw_rv_named_port *np;
+
+			if (dir != BW_DIR_INGRESS)
+				continue; /* egress: per peer endpoint, below */
+			np = rv_named(ep, pp->name, pp->protocol);
+			if (np)
+				rv_emit_range(o, id, dir, np->protocol, np->port,
+					      np->port, en->deny, en->rule_ref);
+			continue;
+		}
+		if (pp->protocol) {
+			rv_emit_range(o, id, dir, pp->protocol, pp->lo, pp->hi,
+				      en->deny, en->rule_ref);
+		} else {
+			for (size_t k = 0; k < sizeof(rv_any_protos); k++)
+				rv_emit_range(o, id, dir, rv_any_protos[k], pp->lo,
+					      pp->hi, en->deny, en->rule_ref);
+		}
+	}
+}
+
+static int rv_entry_has_egress_named(const struct bw_rv_ruleentry *en)
+{
+	for (size_t i = 0; i < en->nports; i++)
+		if (en->ports[i].name)
+			return 1;
+	return 0;
+}
+
+struct rv_named_ctx {
+	struct rv_vec *o;
+	const struct bw_rv_ruleentry *en;
+};
+
+/* Egress named ports: resolved on each peer endpoint that has the name. */
+static void rv_named_egress_cb(void *val, void *arg)
+{
+	const struct bw_rv_endpoint *q = val;
+	struct rv_named_ctx *c = arg;
+	const struct bw_rv_ruleentry *en = c->en;
+	int peer = en->any_peer;
+
+	for (size_t k = 0; k < en->npeers && !peer; k++) {
+		const struct bw_rv_sel *s = en->peers[k].cached;
+
+		if (en->peers[k].type == BW_RV_PEER_ANY)
+			peer = 1;
+		else if (s && rv_ids_has(&s->ids, q->identity))
+			peer = 1;
+	}
+	if (!peer || !q->identity)
+		return;
+	for (size_t i = 0; i < en->nports; i++) {
+		const struct bw_rv_named_port *np;
+
+		if (!en->ports[i].name)
+			continue;
+		np = rv_named(q, en->ports[i].name, en->ports[i].protocol);
+		if (np)
+			rv_emit_range(c->o, q->identity, BW_DIR_EGRESS, np->protocol,
+				      np->port, np->port, en->deny, en->rule_ref);
+	}
+}
+
+static void rv_emit_entry(struct bw_resolver *r, struct rv_vec *o,
+			  const struct bw_rv_endpoint *ep, int dir,
+			  const struct bw_rv_ruleentry *en)
+{
+	if (en->any_peer) {
+		rv_emit_ports(o, ep, 0, dir, en);
+	} else {
+		for (size_t k = 0; k < en->npeers; k++) {
+			const struct bw_rv_peerdef *pd = &en->peers[k];
+
+			if (pd->type == BW_RV_PEER_ANY) {
+				rv_emit_ports(o, ep, 0, dir, en);
+				continue;
+			}
+			if (!pd->cached)
+				continue;
+			for (size_t i = 0; i < pd->cached->ids.n; i++)
+				rv_emit_ports(o, ep, pd->cached->ids.v[i], dir, en);
+		}
+	}
+	if (dir == BW_DIR_EGRESS && rv_entry_has_egress_named(en)) {
+		struct rv_named_ctx c = { o, en };
+
+		rv_map_foreach(&r->eps, rv_named_egress_cb, &c);
+	}
+}
+
+/* ---- normalisation ------------------------------------------------------- */
+
+static int rv_key_cmp(const struct bw_rv_entry *a, const struct bw_rv_entry *b)
+{
+	if (a->identity != b->identity)
+		return a->identity < b->identity ? -1 : 1;
+	if (a->direction != b->direction)
+		return a->direction < b->direction ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (a->port_lo != b->port_lo)
+		return a->port_lo < b->port_lo ? -1 : 1;
+	if (a->port_hi != b->port_hi)
+		return a->port_hi < b->port_hi ? -1 : 1;
+	return 0;
+}
+
+static int rv_entry_cmp(const void *pa, const void *pb)
+{
+	const struct bw_rv_entry *a = pa, *b = pb;
+	int c = rv_key_cmp(a, b);
+
+	if (c)
+		return c;
+	if (a->deny != b->deny)
+		return a->deny ? -1 : 1; /* deny first */
+	return a->rule_ref < b->rule_ref ? -1 : a->rule_ref > b->rule_ref;
+}
+
+/* Does deny d cover allow a (same identity and direction)? */
+static int rv_covers(const struct bw_rv_entry *d, const struct bw_rv_entry *a)
+{
+	if (d->protocol == 0)
+		return 1;
+	if (d->protocol != a->protocol)
+		return 0;
+	if (d->port_lo == 0 && d->port_hi == 0)
+		return 1;
+	if (a->port_lo == 0 && a->port_hi == 0)
+		return 0;
+	return d->port_lo <= a->port_lo && a->port_hi <= d->port_hi;
+}
+
+static void rv_normalise(struct rv_vec *o)
+{
+	size_t k = 0, g;
+
+	if (!o->n)
+		return;
+	qsort(o->v, o->n, sizeof(*o->v), rv_entry_cmp);
+	/* unique keys: the first of a run is the deny / lowest ref */
+	for (size_t i = 1; i < o->n; i++)
+		if (rv_key_cmp(&o->v[i], &o->v[k]))
+			o->v[++k] = o->v[i];
+	o->n = k + 1;
+	/* drop allows covered by a deny of the same identity and direction */
+	k = 0;
+	for (size_t i = 0; i < o->n; i = g) {
+		int has_deny = 0;
+
+		for (g = i; g < o->n && o->v[g].identity == o->v[i].identity &&
+			    o->v[g].direction == o->v[i].direction; g++)
+			if (o->v[g].deny)
+				has_deny = 1;
+		for (size_t j = i; j < g; j++) {
+			int drop = 0;
+
+			if (has_deny && !o->v[j].deny)
+				for (size_t x = i; x < g && !drop; x++)
+					if (o->v[x].deny && rv_covers(&o->v[x], &o->v[j]))
+						drop = 1;
+			if (!drop)
+				o->v[k++] = o->v[j];
+		}
+	}
+	o->n = k;
+}
+
+/* Could a connection allowed by (oflags, old) be denied by (nflags, new)? */
+static int rv_stricter(uint32_t oflags, const struct bw_rv_entry *old, size_t on,
+		       uint32_t nflags, const struct bw_rv_entry *nw, size_t nn)
+{
+	size_t i = 0, j = 0;
+
+	if ((nflags & BW_EP_F_ENFORCE_INGRESS) && !(oflags & BW_EP_F_ENFORCE_INGRESS))
+		return 1;
+	if ((nflags & BW_EP_F_ENFORCE_EGRESS) && !(oflags & BW_EP_F_ENFORCE_EGRESS))
+		return 1;
+	if ((oflags & BW_EP_F_AUDIT) && !(nflags & BW_EP_F_AUDIT))
+		return 1;
+	while (i < on || j < nn) {
+		int c = i >= on ? 1 : j >= nn ? -1 : rv_key_cmp(&old[i], &nw[j]);
+
+		if (c < 0) { /* removed */
+			if (!old[i].deny)
+				return 1;
+			i++;
+		} else if (c > 0) { /* added */
+			if (nw[j].deny)
+				return 1;
+			j++;
+		} else {
+			if (!old[i].deny && nw[j].deny)
+				return 1;
+			i++;
+			j++;
+		}
+	}
+	return 0;
+}
+
+static int rv_iso_add(struct bw_rv_endpoint *ep, int dir, void *owner,
+		      size_t *cap)
+{
+	for (size_t i = 0; i < ep->niso[dir]; i++)
+		if (ep->iso[dir][i] == owner)
+			return 0;
+	if (ep->niso[dir] == cap[dir]) {
+		size_t nc = cap[dir] ? cap[dir] * 2 : 4;
+		void **v = realloc(ep->iso[dir], nc * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ep->iso[dir] = v;
+		cap[dir] = nc;
+	}
+	ep->iso[dir][ep->niso[dir]++] = owner;
+	return 0;
+}
+
+int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
+{
+	struct rv_vec o = { 0 };
+	int dd[3] = { 0, 0, 0 };
+	uint32_t flags = 0;
+	size_t cap[3] = { 0, 0, 0 };
+	void **oldiso[3];
+	size_t oldniso[3];
+	struct bw_rv_endpoint_desc d;
+	int stricter, err;
+
+	for (int dir = 1; dir <= 2; dir++) {
+		oldiso[dir] = ep->iso[dir];
+		oldniso[dir] = ep->niso[dir];
+		ep->iso[dir] = NULL;
+		ep->niso[dir] = 0;
+	}
+	if (r->enforcement != BW_ENFORCE_NEVER) {
+		for (struct bw_rv_policy *p = r->policies; p; p = p->next)
+			for (size_t i = 0; i < p->nrules; i++) {
+				const struct bw_rv_rule *ru = &p->rules[i];
+
+				if (!ru->subject || !ep->identity ||
+				    !rv_ids_has(&ru->subject->ids, ep->identity))
+					continue;
+				for (int dir = 1; dir <= 2; dir++) {
+					if (ru->default_deny[dir]) {
+						dd[dir] = 1;
+						if (rv_iso_add(ep, dir, p->owner, cap) < 0)
+							o.err = -ENOMEM;
+					}
+					for (size_t j = 0; j < ru->nentries[dir]; j++)
+						rv_emit_entry(r, &o, ep, dir,
+							      &ru->entries[dir][j]);
+				}
+			}
+		if (r->enforcement == BW_ENFORCE_ALWAYS || dd[BW_DIR_INGRESS])
+			flags |= BW_EP_F_ENFORCE_INGRESS;
+		if (r->enforcement == BW_ENFORCE_ALWAYS || dd[BW_DIR_EGRESS])
+			flags |= BW_EP_F_ENFORCE_EGRESS;
+		if (r->audit || ep->audit)
+			flags |= BW_EP_F_AUDIT;
+		/*
+		 * The datapath looks at the policy map only in enforced
+		 * directions. A direction with deny entries but no default deny
+		 * (Cilium's enableDefaultDeny: false) is enforced with an
+		 * allow-everything entry (rule_ref 0) under the denies.
+		 */
+		for (int dir = 1; dir <= 2; dir++) {
+			uint32_t bit = dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS
+							     : BW_EP_F_ENFORCE_EGRESS;
+			int has_deny = 0;
+
+			if (flags & bit)
+				continue;
+			for (size_t i = 0; i < o.n && !has_deny; i++)
+				if (o.v[i].deny && o.v[i].direction == dir)
+					has_deny = 1;
+			if (has_deny) {
+				struct bw_rv_entry all = { .direction = (uint8_t)dir };
+
+				flags |= bit;
+				rv_vec_push(&o, &all);
+			}
+		}
+	}
+	if (o.err) {
+		free(o.v);
+		for (int dir = 1; dir <= 2; dir++) {
+			free(ep->iso[dir]);
+			ep->iso[dir] = oldiso[dir];
+			ep->niso[dir] = oldniso[dir];
+		}
+		return o.err;
+	}
+	rv_normalise(&o);
+	stricter = rv_stricter(ep->flags, ep->e, ep->n, flags, o.v, o.n);
+	rv_endpoint_desc(ep, &d);
+	err = r->ops.sync ? r->ops.sync(r->ops.arg, &d, flags, o.v, o.n, stricter,
+					!ep->synced)
+			  : 0;
+	if (err < 0) {
+		free(o.v);
+		for (int dir = 1; dir <= 2; dir++) {
+			free(ep->iso[dir]);
+			ep->iso[dir] = oldiso[dir];
+			ep->niso[dir] = oldniso[dir];
+		}
+		return err;
+	}
+	for (int dir = 1; dir <= 2; dir++)
+		free(oldiso[dir]);
+	free(ep->e);
+	ep->e = o.v;
+	ep->n = o.n;
+	ep->flags = flags;
+	ep->synced = 1;
+	ep->dirty = 0;
+	r->syncs++;
+	return 0;
+}

@@ -1,0 +1,1121 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * lib/flowfilter.c - Hubble FlowFilter parsing and matching, and the
+ * `observe` flag -> FlowFilter builder.
+ *
+ * The `observe` flag builder is in cli/flowfilter_flags.c, --since/--until
+ * in lib/flowfilter_time.c; what they share is lib/flowfilter_int.h.
+ *
+ * A filter is parsed once into typed value lists (CIDRs, namespace/pod
+ * prefixes, label selectors, workloads, numbers) so that matching a flow costs no
+ * allocation. Matching follows pkg/hubble/filters: every populated field
+ * must match, any value of a field matches.
+ *
+ * Depends on libc and jansson only: the CLI links this file to build its
+ * filters.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/flowfilter.h"
+#include "lib/flowfilter_int.h"
+
+/* ---- the parsed filter ------------------------------------------------------ */
+
+struct bw_flowfilter {
+	struct ff_cidr *src_ip, *dst_ip;
+	size_t n_src_ip, n_dst_ip;
+	struct ff_pod *src_pod, *dst_pod;
+	size_t n_src_pod, n_dst_pod;
+	struct ff_selector *src_label, *dst_label;
+	size_t n_src_label, n_dst_label;
+	uint32_t *src_identity, *dst_identity;
+	size_t n_src_identity, n_dst_identity;
+	struct ff_workload *src_wl, *dst_wl;
+	size_t n_src_wl, n_dst_wl;
+	uint32_t *src_port, *dst_port;
+	size_t n_src_port, n_dst_port;
+	int *verdict;
+	size_t n_verdict;
+	struct ff_event_type *event_type;
+	size_t n_event_type;
+	int *protocol; /* IPPROTO_*, -1 = any ICMP, -2 = an L7 protocol */
+	size_t n_protocol;
+	int *direction;
+	size_t n_direction;
+	uint32_t *tcp_flags; /* each: mask of flags that must all be set */
+	size_t n_tcp_flags;
+	char **drop_reason_desc;
+	size_t n_drop_reason_desc;
+	int *ip_version; /* 4, 6, 0 */
+	size_t n_ip_version;
+	int *reply;
+	size_t n_reply;
+	char **node_name; /* fnmatch patterns */
+	size_t n_node_name;
+	char **uuid;
+	size_t n_uuid;
+};
+
+void
+ff_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
+static void *
+ff_push(void *arrp, size_t *n, size_t sz)
+{
+	void **arr = arrp;
+	char *p = realloc(*arr, (*n + 1) * sz);
+
+	if (p == NULL)
+		return NULL;
+	*arr = p;
+	memset(p + *n * sz, 0, sz);
+	return p + (*n)++ * sz;
+}
+
+/* ---- reserved identities and enum names ----------------------------------- */
+
+static const char *const ff_identities[] = {
+	"unknown", "host", "world", "unmanaged", "health", "init",
+	"remote-node", "kube-apiserver", "ingress", "world-ipv4", "world-ipv6",
+};
+
+int
+bw_flowfilter_identity_parse(const char *name)
+{
+	const char *n = name;
+
+	if (strncmp(n, "reserved:", 9) == 0)
+		n += 9;
+	for (size_t i = 0; i < FF_N(ff_identities); i++)
+		if (strcmp(n, ff_identities[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+bw_flowfilter_identity_name(uint32_t id)
+{
+	return id < FF_N(ff_identities) ? ff_identities[id] : NULL;
+}
+
+const char *const ff_verdicts[] = {
+	"VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT",
+	"REDIRECTED", "TRACED", "TRANSLATED",
+};
+const size_t ff_n_verdicts = FF_N(ff_verdicts);
+
+int
+ff_verdict_parse(const char *s)
+{
+	for (size_t i = 0; i < FF_N(ff_verdicts); i++)
+		if (strcasecmp(s, ff_verdicts[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+ff_direction_parse(const char *s)
+{
+	if (strcasecmp(s, "TRAFFIC_DIRECTION_UNKNOWN") == 0)
+		return BW_FLOW_TRAFFIC_UNKNOWN;
+	if (strcasecmp(s, "INGRESS") == 0)
+		return BW_FLOW_TRAFFIC_INGRESS;
+	if (strcasecmp(s, "EGRESS") == 0)
+		return BW_FLOW_TRAFFIC_EGRESS;
+	return -1;
+}
+
+int
+ff_protocol_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		int proto;
+	} t[] = {
+		{"tcp", 6}, {"udp", 17}, {"sctp", 132}, {"icmp", -1},
+		{"icmpv4", 1}, {"icmpv6", 58}, {"dns", -2}, {"http", -2},
+		{"kafka", -2}, {"vrrp", 112}, {"igmp", 2},
+	};
+
+	for (size_t i = 0; i < FF_N(t); i++)
+		if (strcasecmp(s, t[i].name) == 0)
+			return t[i].proto;
+	return -3;
+}
+
+const struct ff_name_value ff_tcp_flag_names[] = {
+	{"FIN", BW_FLOW_TCP_FIN}, {"SYN", BW_FLOW_TCP_SYN}, {"RST", BW_FLOW_TCP_RST},
+	{"PSH", BW_FLOW_TCP_PSH}, {"ACK", BW_FLOW_TCP_ACK}, {"URG", BW_FLOW_TCP_URG},
+	{"ECE", BW_FLOW_TCP_ECE}, {"CWR", BW_FLOW_TCP_CWR}, {"NS", 0x100},
+};
+const size_t ff_n_tcp_flag_names = FF_N(ff_tcp_flag_names);
+
+int
+ff_tcp_flag_parse(const char *s, size_t len)
+{
+	for (size_t i = 0; i < FF_N(ff_tcp_flag_names); i++)
+		if (strlen(ff_tcp_flag_names[i].name) == len &&
+		    strncasecmp(s, ff_tcp_flag_names[i].name, len) == 0)
+			return (int)ff_tcp_flag_names[i].value;
+	return -1;
+}
+
+const struct ff_name_value ff_event_types[] = {
+	{"drop", 1}, {"debug", 2}, {"capture", 3}, {"trace", 4},
+	{"policy-verdict", 5}, {"recorder", 6}, {"trace-sock", 7},
+	{"l7", 129}, {"agent", 130},
+};
+const size_t ff_n_event_types = FF_N(ff_event_types);
+
+const char *const ff_trace_points[] = {
+	"to-endpoint", "to-proxy", "to-host", "to-stack", "to-overlay",
+	"from-endpoint", "from-proxy", "from-host", "from-stack",
+	"from-overlay", "from-network", "to-network", "from-crypto",
+	"to-crypto",
+};
+const size_t ff_n_trace_points = FF_N(ff_trace_points);
+
+/* ---- values -------------------------------------------------------------- */
+
+int
+ff_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+ff_parse_cidr(const char *s, struct ff_cidr *c)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	uint32_t plen;
+
+	if (alen == 0 || alen >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1)
+		c->family = 4;
+	else if (inet_pton(AF_INET6, buf, c->addr) == 1)
+		c->family = 6;
+	else
+		return -EINVAL;
+	c->plen = c->family == 4 ? 32 : 128;
+	if (slash != NULL) {
+		if (ff_parse_u32(slash + 1, c->plen, &plen) < 0)
+			return -EINVAL;
+		c->plen = (uint8_t)plen;
+	}
+	return 0;
+}
+
+static int
+ff_cidr_match(const struct ff_cidr *c, uint8_t family, const uint8_t *addr)
+{
+	unsigned full, rem;
+
+	if (c->family != family)
+		return 0;
+	full = c->plen / 8;
+	rem = c->plen % 8;
+	if (memcmp(c->addr, addr, full) != 0)
+		return 0;
+	if (rem != 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rem));
+
+		if ((c->addr[full] & mask) != (addr[full] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+ff_parse_pod(const char *s, struct ff_pod *p)
+{
+	const char *slash = strchr(s, '/');
+
+	if (*s == '\0')
+		return -EINVAL;
+	if (slash == NULL) {
+		p->ns = NULL;
+		p->prefix = strdup(s);
+		return p->prefix != NULL ? 0 : -ENOMEM;
+	}
+	p->ns = slash > s ? strndup(s, (size_t)(slash - s)) : NULL;
+	p->prefix = strdup(slash + 1);
+	if (p->prefix == NULL || (slash > s && p->ns == NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+ff_pod_match(const struct ff_pod *p, const struct bw_flow_endpoint *ep)
+{
+	const char *ns = ep->ns != NULL ? ep->ns : "";
+	const char *pod = ep->pod_name != NULL ? ep->pod_name : "";
+
+	if (*ns == '\0' && *pod == '\0')
+		return 0;
+	if (p->ns != NULL && strcmp(p->ns, ns) != 0)
+		return 0;
+	return strncmp(pod, p->prefix, strlen(p->prefix)) == 0;
+}
+
+/* ---- workloads ------------------------------------------------------------ */
+
+/*
+ * hubble's parseWorkload(): "NAME", or "KIND/NAME" split at the first '/'
+ * ("Deployment/" = any Deployment). Empty parts stay NULL (any).
+ */
+int
+ff_parse_workload_text(const char *s, struct ff_workload *w)
+{
+	const char *slash = strchr(s, '/');
+
+	if (*s == '\0' || strcmp(s, "/") == 0)
+		return -EINVAL;
+	if (slash == NULL) {
+		w->name = strdup(s);
+		return w->name != NULL ? 0 : -ENOMEM;
+	}
+	if (slash > s && (w->kind = strndup(s, (size_t)(slash - s))) == NULL)
+		return -ENOMEM;
+	if (slash[1] != '\0' && (w->name = strdup(slash + 1)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* A Workload object {"name", "kind"} (either may be absent or ""). */
+static int
+ff_parse_workload_obj(const json_t *v, struct ff_workload *w)
+{
+	const char *k;
+	json_t *x;
+
+	json_object_foreach((json_t *)v, k, x) {
+		char **dst;
+
+		if (strcmp(k, "name") == 0)
+			dst = &w->name;
+		else if (strcmp(k, "kind") == 0)
+			dst = &w->kind;
+		else
+			return -EINVAL;
+		if (json_is_null(x))
+			continue;
+		if (!json_is_string(x))
+			return -EINVAL;
+		if (*json_string_value(x) != '\0' &&
+		    (*dst = strdup(json_string_value(x))) == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* pkg/hubble/filters/workload.go: any workload of the side, name and kind
+ * compared exactly when the filter sets them. */
+static int
+ff_workload_match(const struct ff_workload *w, const struct bw_flow_endpoint *ep)
+{
+	if (ep->workload_name == NULL || *ep->workload_name == '\0')
+		return 0;
+	if (w->name != NULL && strcmp(w->name, ep->workload_name) != 0)
+		return 0;
+	return w->kind == NULL ||
+	       (ep->workload_kind != NULL && strcmp(w->kind, ep->workload_kind) == 0);
+}
+
+/* ---- label selectors (Kubernetes syntax, Cilium source prefixes) ---------- */
+
+void
+ff_selector_free(struct ff_selector *sel)
+{
+	for (size_t i = 0; i < sel->n_reqs; i++) {
+		struct ff_req *r = &sel->reqs[i];
+
+		free(r->source);
+		free(r->key);
+		for (size_t j = 0; j < r->n_values; j++)
+			free(r->values[j]);
+		free(r->values);
+	}
+	free(sel->reqs);
+	sel->reqs = NULL;
+	sel->n_reqs = 0;
+}
+
+static const char *
+ff_skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A key: up to whitespace, '=', '!', ',', '(' or ')'. */
+static const char *
+ff_scan_key(const char *p)
+{
+	while (*p != '\0' && !strchr(" \t=!,()", *p))
+		p++;
+	return p;
+}
+
+static int
+ff_req_set_key(struct ff_req *r, const char *k, size_t len)
+{
+	const char *colon = memchr(k, ':', len);
+
+	if (len == 0)
+		return -EINVAL;
+	if (colon != NULL) {
+		size_t slen = (size_t)(colon - k);
+
+		if (slen == 0 || colon + 1 == k + len)
+			return -EINVAL;
+		if (!(slen == 3 && strncmp(k, "any", 3) == 0)) {
+			r->source = strndup(k, slen);
+			if (r->source == NULL)
+				return -ENOMEM;
+		}
+		k = colon + 1;
+		len -= slen + 1;
+	}
+	r->key = strndup(k, len);
+	return r->key != NULL ? 0 : -ENOMEM;
+}
+
+static int
+ff_req_add_value(struct ff_req *r, const char *v, size_t len)
+{
+	char **slot = ff_push(&r->values, &r->n_values, sizeof(char *));
+
+	if (slot == NULL)
+		return -ENOMEM;
+	*slot = strndup(v, len);
+	return *slot != NULL ? 0 : -ENOMEM;
+}
+
+int
+ff_selector_parse(const char *s, struct ff_selector *sel)
+{
+	const char *p = ff_skip_ws(s), *k, *ke, *v;
+	struct ff_req *r;
+
+	memset(sel, 0, sizeof(*sel));
+	if (*p == '\0')
+		return -EINVAL;
+	for (;;) {
+		p = ff_skip_ws(p);
+		r = ff_push(&sel->reqs, &sel->n_reqs, sizeof(*r));
+		if (r == NULL)
+			goto fail;
+		if (*p == '!') {
+			p = ff_skip_ws(p + 1);
+			k = p;
+			ke = ff_scan_key(p);
+			if (ff_req_set_key(r, k, (size_t)(ke - k)) < 0)
+				goto fail;
+			r->op = FF_NOT_EXISTS;
+			p = ff_skip_ws(ke);
+		} else {
+			k = p;
+			ke = ff_scan_key(p);
+			if (ff_req_set_key(r, k, (size_t)(ke - k)) < 0)
+				goto fail;
+			p = ff_skip_ws(ke);
+			if (*p == '=' || (*p == '!' && p[1] == '=')) {
+				r->op = *p == '!' ? FF_NEQ : FF_EQ;
+				p += *p == '!' ? 2 : (p[1] == '=' ? 2 : 1);
+				p = ff_skip_ws(p);
+				v = p;
+				while (*p != '\0' && !strchr(" \t,()=!", *p))
+					p++;
+				if (ff_req_add_value(r, v, (size_t)(p - v)) < 0)
+					goto fail;
+				p = ff_skip_ws(p);
+			} else if ((strncmp(p, "in", 2) == 0 &&
+				    (p[2] == ' ' || p[2] == '(')) ||
+				   (strncmp(p, "notin", 5) == 0 &&
+				    (p[5] == ' ' || p[5] == '('))) {
+				r->op = p[0] == 'i' ? FF_IN : FF_NOTIN;
+				p = ff_skip_ws(p + (r->op == FF_IN ? 2 : 5));
+				if (*p++ != '(')
+					goto fail;
+				for (;;) {
+					p = ff_skip_ws(p);
+					v = p;
+					while (*p != '\0' && !strchr(" \t,()", *p))
+						p++;
+					if (p > v && ff_req_add_value(r, v, (size_t)(p - v)) < 0)
+						goto fail;
+					p = ff_skip_ws(p);
+					if (*p == ',') {
+						p++;
+						continue;
+					}
+					if (*p == ')')
+						break;
+					goto fail;
+				}
+				p = ff_skip_ws(p + 1);
+				if (r->n_values == 0)
+					goto fail;
+			} else {
+				r->op = FF_EXISTS;
+			}
+		}
+		if (*p == '\0')
+			return 0;
+		if (*p != ',')
+			goto fail;
+		p++;
+	}
+fail:
+	ff_selector_free(sel);
+	return -EINVAL;
+}
+
+/*
+ * Find the label with the requirement's key (and source) in a label list;
+ * returns its value ("" when the label has none) or NULL.
+ */
+static const char *
+ff_label_get(const struct ff_req *r, const struct bw_flow_endpoint *ep,
+	     size_t *from)
+{
+	size_t klen = strlen(r->key);
+
+	for (size_t i = *from; i < ep->n_labels; i++) {
+		const char *l = ep->labels[i], *colon, *key, *eq;
+
+		if (l == NULL)
+			continue;
+		colon = strchr(l, ':');
+		eq = strchr(l, '=');
+		if (colon == NULL || (eq != NULL && eq < colon)) {
+			key = l; /* no source */
+			if (r->source != NULL)
+				continue;
+		} else {
+			key = colon + 1;
+			if (r->source != NULL &&
+			    (strlen(r->source) != (size_t)(colon - l) ||
+			     strncmp(r->source, l, (size_t)(colon - l)) != 0))
+				continue;
+		}
+		eq = strchr(key, '=');
+		if ((eq != NULL ? (size_t)(eq - key) : strlen(key)) != klen ||
+		    strncmp(key, r->key, klen) != 0)
+			continue;
+		*from = i + 1;
+		return eq != NULL ? eq + 1 : "";
+	}
+	return NULL;
+}
+
+static int
+ff_req_match(const struct ff_req *r, const struct bw_flow_endpoint *ep)
+{
+	size_t pos = 0;
+	const char *v;
+	int found = 0, hit = 0;
+
+	while ((v = ff_label_get(r, ep, &pos)) != NULL) {
+		found = 1;
+		for (size_t i = 0; i < r->n_values; i++)
+			if (strcmp(v, r->values[i]) == 0)
+				hit = 1;
+	}
+	switch (r->op) {
+	case FF_EXISTS:
+		return found;
+	case FF_NOT_EXISTS:
+		return !found;
+	case FF_EQ:
+	case FF_IN:
+		return hit;
+	case FF_NEQ:
+	case FF_NOTIN:
+		return !hit;
+	}
+	return 0;
+}
+
+static int
+ff_selector_match(const struct ff_selector *sel,
+		  const struct bw_flow_endpoint *ep)
+{
+	for (size_t i = 0; i < sel->n_reqs; i++)
+		if (!ff_req_match(&sel->reqs[i], ep))
+			return 0;
+	return 1;
+}
+
+/* ---- parsing a FlowFilter ------------------------------------------------ */
+
+void
+bw_flowfilter_free(struct bw_flowfilter *ff)
+{
+	if (ff == NULL)
+		return;
+	free(ff->src_ip);
+	free(ff->dst_ip);
+	for (size_t i = 0; i < ff->n_src_pod; i++) {
+		free(ff->src_pod[i].ns);
+		free(ff->src_pod[i].prefix);
+	}
+	for (size_t i = 0; i < ff->n_dst_pod; i++) {
+		free(ff->dst_pod[i].ns);
+		free(ff->dst_pod[i].prefix);
+	}
+	free(ff->src_pod);
+	free(ff->dst_pod);
+	for (size_t i = 0; i < ff->n_src_label; i++)
+		ff_selector_free(&ff->src_label[i]);
+	for (size_t i = 0; i < ff->n_dst_label; i++)
+		ff_selector_free(&ff->dst_label[i]);
+	free(ff->src_label);
+	free(ff->dst_label);
+	free(ff->src_identity);
+	free(ff->dst_identity);
+	for (size_t i = 0; i < ff->n_src_wl; i++) {
+		free(ff->src_wl[i].name);
+		free(ff->src_wl[i].kind);
+	}
+	for (size_t i = 0; i < ff->n_dst_wl; i++) {
+		free(ff->dst_wl[i].name);
+		free(ff->dst_wl[i].kind);
+	}
+	free(ff->src_wl);
+	free(ff->dst_wl);
+	free(ff->src_port);
+	free(ff->dst_port);
+	free(ff->verdict);
+	free(ff->event_type);
+	free(ff->protocol);
+	free(ff->direction);
+	free(ff->tcp_flags);
+	for (size_t i = 0; i < ff->n_drop_reason_desc; i++)
+		free(ff->drop_reason_desc[i]);
+	free(ff->drop_reason_desc);
+	free(ff->ip_version);
+	free(ff->reply);
+	for (size_t i = 0; i < ff->n_node_name; i++)
+		free(ff->node_name[i]);
+	free(ff->node_name);
+	for (size_t i = 0; i < ff->n_uuid; i++)
+		free(ff->uuid[i]);
+	free(ff->uuid);
+	free(ff);
+}
+
+/* Parse one array element of a field; key names the field in errors. */
+static int
+ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
+	       char *err, size_t errlen)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+	int src = strncmp(key, "source_", 7) == 0;
+	uint32_t u;
+	int n, rc;
+
+#define FF_NEED_STRING()                                                    \
+	do {                                                                \
+		if (s == NULL) {                                            \
+			ff_err(err, errlen, "FlowFilter field '%s' takes strings", key); \
+			return -EINVAL;                                     \
+		}                                                           \
+	} while (0)
+#define FF_PUSH(arr, n)                                                     \
+	({                                                                  \
+		void *p_ = ff_push(&(arr), &(n), sizeof(*(arr)));           \
+		if (p_ == NULL)                                             \
+			return -ENOMEM;                                     \
+		(__typeof__(arr))p_;                                        \
+	})
+
+	if (strcmp(key, "source_ip") == 0 || strcmp(key, "destination_ip") == 0) {
+		struct ff_cidr *c;
+
+		FF_NEED_STRING();
+		c = src ? FF_PUSH(ff->src_ip, ff->n_src_ip)
+			: FF_PUSH(ff->dst_ip, ff->n_dst_ip);
+		if (ff_parse_cidr(s, c) < 0) {
+			ff_err(err, errlen, "%s: '%s' is not an IP address or CIDR", key, s);
+			return -EINVAL;
+		}
+	} else if (strcmp(key, "source_pod") == 0 ||
+		   strcmp(key, "destination_pod") == 0) {
+		struct ff_pod *p;
+
+		FF_NEED_STRING();
+		p = src ? FF_PUSH(ff->src_pod, ff->n_src_pod)
+			: FF_PUSH(ff->dst_pod, ff->n_dst_pod);
+		rc = ff_parse_pod(s, p);
+		if (rc < 0) {
+			ff_err(err, errlen, "%s: invalid value '%s', must be [namespace/][pod-prefix]", key, s);
+			return rc;
+		}
+	} else if (strcmp(key, "source_label") == 0 ||
+		   strcmp(key, "destination_label") == 0) {
+		struct ff_selector *sel;
+
+		FF_NEED_STRING();
+		sel = src ? FF_PUSH(ff->src_label, ff->n_src_label)
+			  : FF_PUSH(ff->dst_label, ff->n_dst_label);
+		if (ff_selector_parse(s, sel) < 0) {
+			ff_err(err, errlen, "%s: invalid label selector '%s'", key, s);
+			return -EINVAL;
+		}
+	} else if (strcmp(key, "source_identity") == 0 ||
+		   strcmp(key, "destination_identity") == 0) {
+		uint32_t *id;
+
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= 0xffffffffLL) {
+			u = (uint32_t)json_integer_value(v);
+		} else if (s != NULL && ff_parse_u32(s, 0xffffffffu, &u) == 0) {
+			;
+		} else if (s != NULL && (n = bw_flowfilter_identity_parse(s)) >= 0) {
+			u = (uint32_t)n;
+		} else {
+			ff_err(err, errlen, "%s: identity must be a number or a reserved name", key);
+			return -EINVAL;
+		}
+		id = src ? FF_PUSH(ff->src_identity, ff->n_src_identity)
+			 : FF_PUSH(ff->dst_identity, ff->n_dst_identity);
+		*id = u;
+	} else if (strcmp(key, "source_workload") == 0 ||
+		   strcmp(key, "destination_workload") == 0) {
+		struct ff_workload *w;
+
+		w = src ? FF_PUSH(ff->src_wl, ff->n_src_wl)
+			: FF_PUSH(ff->dst_wl, ff->n_dst_wl);
+		rc = json_is_object(v) ? ff_parse_workload_obj(v, w)
+		     : s != NULL ? ff_parse_workload_text(s, w) : -EINVAL;
+		if (rc == -EINVAL)
+			ff_err(err, errlen, "%s: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"", key);
+		if (rc < 0)
+			return rc;
+	} else if (strcmp(key, "source_port") == 0 ||
+		   strcmp(key, "destination_port") == 0) {
+		uint32_t *port;
+
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= 65535)
+			u = (uint32_t)json_integer_value(v);
+		else if (s == NULL || ff_parse_u32(s, 65535, &u) < 0) {
+			ff_err(err, errlen, "%s: '%s' is not a port number", key,
+			       s != NULL ? s : "?");
+			return -EINVAL;
+		}
+		port = src ? FF_PUSH(ff->src_port, ff->n_src_port)
+			   : FF_PUSH(ff->dst_port, ff->n_dst_port);
+		*port = u;
+	} else if (strcmp(key, "verdict") == 0) {
+		if (json_is_integer(v))
+			n = (int)json_integer_value(v);
+		else
+			n = s != NULL ? ff_verdict_parse(s) : -1;
+		if (n < 0 || n >= (int)FF_N(ff_verdicts)) {
+			ff_err(err, errlen, "verdict: unknown verdict '%s' (FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, ...)",
+			       s != NULL ? s : "?");
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->verdict, ff->n_verdict) = n;
+	} else if (strcmp(key, "event_type") == 0) {
+		struct ff_event_type *et;
+		json_t *t, *st, *ms;
+
+		if (!json_is_object(v) || !json_is_integer(t = json_object_get(v, "type"))) {
+			ff_err(err, errlen, "event_type: each value is an object {\"type\": N[, \"sub_type\": M, \"match_sub_type\": true]}");
+			return -EINVAL;
+		}
+		et = FF_PUSH(ff->event_type, ff->n_event_type);
+		et->type = (uint32_t)json_integer_value(t);
+		st = json_object_get(v, "sub_type");
+		ms = json_object_get(v, "match_sub_type");
+		et->sub_type = json_is_integer(st) ? (uint32_t)json_integer_value(st) : 0;
+		et->match_sub_type = json_is_true(ms) || (ms == NULL && st != NULL);
+	} else if (strcmp(key, "protocol") == 0) {
+		FF_NEED_STRING();
+		n = ff_protocol_parse(s);
+		if (n == -3) {
+			ff_err(err, errlen, "protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", s);
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->protocol, ff->n_protocol) = n;
+	} else if (strcmp(key, "traffic_direction") == 0) {
+		n = json_is_integer(v) ? (int)json_integer_value(v)
+				       : (s != NULL ? ff_direction_parse(s) : -1);
+		if (n < 0 || n > 2) {
+			ff_err(err, errlen, "traffic_direction: must be INGRESS or EGRESS");
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->direction, ff->n_direction) = n;
+	} else if (strcmp(key, "tcp_flags") == 0) {
+		const char *fk;
+		json_t *fv;
+		uint32_t mask = 0;
+
+		if (!json_is_object(v)) {
+			ff_err(err, errlen, "tcp_flags: each value is an object like {\"SYN\": true, \"ACK\": true}");
+			return -EINVAL;
+		}
+		json_object_foreach((json_t *)v, fk, fv) {
+			n = ff_tcp_flag_parse(fk, strlen(fk));
+			if (n < 0) {
+				ff_err(err, errlen, "tcp_flags: unknown flag '%s'", fk);
+				return -EINVAL;
+			}
+			if (json_is_true(fv))
+				mask |= (uint32_t)n;
+		}
+		*FF_PUSH(ff->tcp_flags, ff->n_tcp_flags) = mask;
+	} else if (strcmp(key, "drop_reason_desc") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		d = FF_PUSH(ff->drop_reason_desc, ff->n_drop_reason_desc);
+		if ((*d = strdup(s)) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "ip_version") == 0) {
+		if (s != NULL && strcasecmp(s, "IPv4") == 0)
+			n = 4;
+		else if (s != NULL && strcasecmp(s, "IPv6") == 0)
+			n = 6;
+		else if (s != NULL && strcasecmp(s, "IP_NOT_USED") == 0)
+			n = 0;
+		else if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+			 json_integer_value(v) <= 2)
+			n = (int)json_integer_value(v) == 1 ? 4
+			    : (int)json_integer_value(v) == 2 ? 6 : 0;
+		else {
+			ff_err(err, errlen, "ip_version: must be IPv4 or IPv6");
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->ip_version, ff->n_ip_version) = n;
+	} else if (strcmp(key, "reply") == 0) {
+		if (!json_is_boolean(v)) {
+			ff_err(err, errlen, "reply: values are true or false");
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->reply, ff->n_reply) = json_is_true(v);
+	} else if (strcmp(key, "node_name") == 0 || strcmp(key, "uuid") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		d = key[0] == 'n' ? FF_PUSH(ff->node_name, ff->n_node_name)
+				  : FF_PUSH(ff->uuid, ff->n_uuid);
+		if ((*d = strdup(s)) == NULL)
+			return -ENOMEM;
+	} else {
+		ff_err(err, errlen, "unsupported FlowFilter field '%s'", key);
+		return -EINVAL;
+	}
+	return 0;
+#undef FF_NEED_STRING
+#undef FF_PUSH
+}
+
+int
+bw_flowfilter_parse(const json_t *obj, struct bw_flowfilter **out, char *err,
+		    size_t errlen)
+{
+	struct bw_flowfilter *ff;
+	const char *key;
+	json_t *val;
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(obj)) {
+		ff_err(err, errlen, "a FlowFilter must be a JSON object");
+		return -EINVAL;
+	}
+	ff = calloc(1, sizeof(*ff));
+	if (ff == NULL)
+		return -ENOMEM;
+	json_object_foreach((json_t *)obj, key, val) {
+		if (json_is_null(val))
+			continue;
+		if (!json_is_array(val)) {
+			ff_err(err, errlen, "FlowFilter field '%s' must be a list", key);
+			bw_flowfilter_free(ff);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < json_array_size(val); i++) {
+			rc = ff_parse_value(ff, key, json_array_get(val, i), err,
+					    errlen);
+			if (rc < 0) {
+				bw_flowfilter_free(ff);
+				return rc;
+			}
+		}
+	}
+	*out = ff;
+	return 0;
+}
+
+/* ---- matching ------------------------------------------------------------ */
+
+static int
+ff_u32_in(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+static int
+ff_int_in(const int *v, size_t n, int x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+static int
+ff_has_ports(const struct bw_flow *f)
+{
+	return f->protocol == 6 || f->protocol == 17 || f->protocol == 132;
+}
+
+int
+bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
+{
+	size_t i;
+	int ok;
+
+	if (ff->n_src_ip) {
+		for (ok = 0, i = 0; i < ff->n_src_ip && !ok; i++)
+			ok = ff_cidr_match(&ff->src_ip[i], f->ip_version, f->src_addr);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_dst_ip) {
+		for (ok = 0, i = 0; i < ff->n_dst_ip && !ok; i++)
+			ok = ff_cidr_match(&ff->dst_ip[i], f->ip_version, f->dst_addr);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_src_pod) {
+		for (ok = 0, i = 0; i < ff->n_src_pod && !ok; i++)
+			ok = ff_pod_match(&ff->src_pod[i], &f->source);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_dst_pod) {
+		for (ok = 0, i = 0; i < ff->n_dst_pod && !ok; i++)
+			ok = ff_pod_match(&ff->dst_pod[i], &f->destination);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_src_label) {
+		for (ok = 0, i = 0; i < ff->n_src_label && !ok; i++)
+			ok = ff_selector_match(&ff->src_label[i], &f->source);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_dst_label) {
+		for (ok = 0, i = 0; i < ff->n_dst_label && !ok; i++)
+			ok = ff_selector_match(&ff->dst_label[i], &f->destination);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_src_identity &&
+	    !ff_u32_in(ff->src_identity, ff->n_src_identity, f->source.identity))
+		return 0;
+	if (ff->n_dst_identity &&
+	    !ff_u32_in(ff->dst_identity, ff->n_dst_identity, f->destination.identity))
+		return 0;
+	if (ff->n_src_wl) {
+		for (ok = 0, i = 0; i < ff->n_src_wl && !ok; i++)
+			ok = ff_workload_match(&ff->src_wl[i], &f->source);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_dst_wl) {
+		for (ok = 0, i = 0; i < ff->n_dst_wl && !ok; i++)
+			ok = ff_workload_match(&ff->dst_wl[i], &f->destination);
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_src_port &&
+	    (!ff_has_ports(f) || !ff_u32_in(ff->src_port, ff->n_src_port, f->src_port)))
+		return 0;
+	if (ff->n_dst_port &&
+	    (!ff_has_ports(f) || !ff_u32_in(ff->dst_port, ff->n_dst_port, f->dst_port)))
+		return 0;
+	if (ff->n_verdict && !ff_int_in(ff->verdict, ff->n_verdict, (int)f->verdict))
+		return 0;
+	if (ff->n_event_type) {
+		for (ok = 0, i = 0; i < ff->n_event_type && !ok; i++) {
+			const struct ff_event_type *et = &ff->event_type[i];
+
+			ok = et->type == f->event_type &&
+			     (!et->match_sub_type || et->sub_type == f->event_sub_type);
+		}
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_protocol) {
+		for (ok = 0, i = 0; i < ff->n_protocol && !ok; i++) {
+			int p = ff->protocol[i];
+
+			if (p == -1)
+				ok = f->protocol == 1 || f->protocol == 58;
+			else if (p == -2)
+				ok = f->type == BW_FLOW_TYPE_L7;
+			else
+				ok = f->ip_version != 0 && p == f->protocol;
+		}
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_direction &&
+	    !ff_int_in(ff->direction, ff->n_direction, (int)f->traffic_direction))
+		return 0;
+	if (ff->n_tcp_flags) {
+		if (f->protocol != 6)
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_tcp_flags && !ok; i++)
+			ok = ff->tcp_flags[i] != 0 &&
+			     (f->tcp_flags & ff->tcp_flags[i]) == ff->tcp_flags[i];
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_drop_reason_desc) {
+		for (ok = 0, i = 0; i < ff->n_drop_reason_desc && !ok; i++)
+			ok = f->drop_reason_desc != NULL &&
+			     strcasecmp(f->drop_reason_desc, ff->drop_reason_desc[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_ip_version &&
+	    !ff_int_in(ff->ip_version, ff->n_ip_version, f->ip_version))
+		return 0;
+	if (ff->n_reply && !ff_int_in(ff->reply, ff->n_reply, f->is_reply == 1))
+		return 0;
+	if (ff->n_node_name) {
+		for (ok = 0, i = 0; i < ff->n_node_name && !ok; i++)
+			ok = f->node_name != NULL &&
+			     fnmatch(ff->node_name[i], f->node_name, 0) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_uuid) {
+		for (ok = 0, i = 0; i < ff->n_uuid && !ok; i++)
+			ok = strcmp(ff->uuid[i], f->uuid) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- filter sets ---------------------------------------------------------- */
+
+void
+bw_flowfilters_clear(struct bw_flowfilters *fs)
+{
+	for (size_t i = 0; i < fs->n_allow; i++)
+		bw_flowfilter_free(fs->allow[i]);
+	for (size_t i = 0; i < fs->n_deny; i++)
+		bw_flowfilter_free(fs->deny[i]);
+	free(fs->allow);
+	free(fs->deny);
+	memset(fs, 0, sizeof(*fs));
+}
+
+static int
+ff_parse_list(const json_t *list, const char *what, struct bw_flowfilter ***out,
+	      size_t *n, char *err, size_t errlen)
+{
+	char sub[256];
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list)) {
+		ff_err(err, errlen, "%s must be a list of FlowFilter objects", what);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		struct bw_flowfilter **slot;
+
+		slot = ff_push(out, n, sizeof(**out));
+		if (slot == NULL)
+			return -ENOMEM;
+		rc = bw_flowfilter_parse(json_array_get(list, i), slot, sub,
+					 sizeof(sub));
+		if (rc < 0) {
+			(*n)--;
+			ff_err(err, errlen, "%s[%zu]: %s", what, i, sub);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int
+bw_flowfilters_parse(struct bw_flowfilters *fs, const json_t *whitelist,
+		     const json_t *blacklist, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = ff_parse_list(whitelist, "whitelist", &fs->allow, &fs->n_allow,
+			   err, errlen);
+	if (rc == 0)
+		rc = ff_parse_list(blacklist, "blacklist", &fs->deny,
+				   &fs->n_deny, err, errlen);
+	if (rc < 0)
+		bw_flowfilters_clear(fs);
+	return rc;
+}
+
+int
+bw_flowfilters_match(const struct bw_flowfilters *fs, const struct bw_flow *f)
+{
+	int ok = fs->n_allow == 0;
+
+	for (size_t i = 0; i < fs->n_allow && !ok; i++)
+		ok = bw_flowfilter_match(fs->allow[i], f);
+	if (!ok)
+		return 0;
+	for (size_t i = 0; i < fs->n_deny; i++)
+		if (bw_flowfilter_match(fs->deny[i], f))
+			return 0;
+	return 1;
+}
