@@ -69,8 +69,6 @@ extern const size_t ff_n_trace_points;
 
 /* ---- helpers (lib/flowfilter.c) -------------------------------------------- */
 
-void ff_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 int ff_verdict_parse(const char *s);         /* -1 when unknown */
 int ff_direction_parse(const char *s);       /* -1 when unknown */
 int ff_protocol_parse(const char *s);        /* IPPROTO_*, -1 any ICMP, -2 L7, -3 unknown */
