@@ -16,6 +16,7 @@
 #include "lib/flowfilter_int.h"
 #include "cli/flowfilter_flags.h"
 #include "lib/errbuf.h"
+#include "lib/prefix.h"
 
 /* ---- the flag builder ------------------------------------------------------ */
 
@@ -117,7 +118,7 @@ static json_t *
 fb_value(const char *flag, const char *field, const char *v, char *err,
 	 size_t errlen)
 {
-	struct ff_cidr c;
+	struct bw_prefix c;
 	struct ff_selector sel;
 	uint32_t u;
 	int n;
@@ -147,7 +148,7 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 		return json_string(v);
 	}
 	if (strcmp(field, "source_ip") == 0 || strcmp(field, "destination_ip") == 0) {
-		if (ff_parse_cidr(v, &c) < 0) {
+		if (bw_prefix_parse(v, 0, &c) < 0) {
 			bw_errbuf_set(err, errlen, "--%s: '%s' is not an IP address or CIDR", flag, v);
 			return NULL;
 		}

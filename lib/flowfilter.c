@@ -14,7 +14,6 @@
  * Depends on libc and jansson only: the CLI links this file to build its
  * filters.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -26,11 +25,12 @@
 #include "lib/flowfilter.h"
 #include "lib/flowfilter_int.h"
 #include "lib/errbuf.h"
+#include "lib/prefix.h"
 
 /* ---- the parsed filter ------------------------------------------------------ */
 
 struct bw_flowfilter {
-	struct ff_cidr *src_ip, *dst_ip;
+	struct bw_prefix *src_ip, *dst_ip;
 	size_t n_src_ip, n_dst_ip;
 	struct ff_pod *src_pod, *dst_pod;
 	size_t n_src_pod, n_dst_pod;
@@ -197,54 +197,6 @@ ff_parse_u32(const char *s, uint32_t max, uint32_t *out)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
-}
-
-int
-ff_parse_cidr(const char *s, struct ff_cidr *c)
-{
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	uint32_t plen;
-
-	if (alen == 0 || alen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, alen);
-	buf[alen] = '\0';
-	memset(c, 0, sizeof(*c));
-	if (inet_pton(AF_INET, buf, c->addr) == 1)
-		c->family = 4;
-	else if (inet_pton(AF_INET6, buf, c->addr) == 1)
-		c->family = 6;
-	else
-		return -EINVAL;
-	c->plen = c->family == 4 ? 32 : 128;
-	if (slash != NULL) {
-		if (ff_parse_u32(slash + 1, c->plen, &plen) < 0)
-			return -EINVAL;
-		c->plen = (uint8_t)plen;
-	}
-	return 0;
-}
-
-static int
-ff_cidr_match(const struct ff_cidr *c, uint8_t family, const uint8_t *addr)
-{
-	unsigned full, rem;
-
-	if (c->family != family)
-		return 0;
-	full = c->plen / 8;
-	rem = c->plen % 8;
-	if (memcmp(c->addr, addr, full) != 0)
-		return 0;
-	if (rem != 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rem));
-
-		if ((c->addr[full] & mask) != (addr[full] & mask))
-			return 0;
-	}
-	return 1;
 }
 
 static int
@@ -654,12 +606,12 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 	})
 
 	if (strcmp(key, "source_ip") == 0 || strcmp(key, "destination_ip") == 0) {
-		struct ff_cidr *c;
+		struct bw_prefix *c;
 
 		FF_NEED_STRING();
 		c = src ? FF_PUSH(ff->src_ip, ff->n_src_ip)
 			: FF_PUSH(ff->dst_ip, ff->n_dst_ip);
-		if (ff_parse_cidr(s, c) < 0) {
+		if (bw_prefix_parse(s, 0, c) < 0) {
 			bw_errbuf_set(err, errlen, "%s: '%s' is not an IP address or CIDR", key, s);
 			return -EINVAL;
 		}
@@ -909,13 +861,13 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 
 	if (ff->n_src_ip) {
 		for (ok = 0, i = 0; i < ff->n_src_ip && !ok; i++)
-			ok = ff_cidr_match(&ff->src_ip[i], f->ip_version, f->src_addr);
+			ok = bw_prefix_contains(&ff->src_ip[i], f->ip_version, f->src_addr);
 		if (!ok)
 			return 0;
 	}
 	if (ff->n_dst_ip) {
 		for (ok = 0, i = 0; i < ff->n_dst_ip && !ok; i++)
-			ok = ff_cidr_match(&ff->dst_ip[i], f->ip_version, f->dst_addr);
+			ok = bw_prefix_contains(&ff->dst_ip[i], f->ip_version, f->dst_addr);
 		if (!ok)
 			return 0;
 	}

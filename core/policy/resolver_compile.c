@@ -10,7 +10,6 @@
  * by its path below the policy object, e.g.
  *   rules[0].ingress[1].peers[0].cidr: "10.0.0.0/33" is not a valid CIDR
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,70 +20,7 @@
 #include "core/policy/resolver_int.h"
 #include "core/node/selector.h"
 #include "lib/errbuf.h"
-
-int rv_parse_prefix(const char *s, struct rv_prefix_tmp *p)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	long plen = -1;
-	int max;
-
-	memset(p, 0, sizeof(*p));
-	if (alen == 0 || alen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, p->addr) == 1) {
-		p->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
-		p->family = 6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	if (slash) {
-		char *end;
-
-		if (!slash[1] || slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		plen = strtol(slash + 1, &end, 10);
-		if (*end || plen < 0 || plen > max)
-			return -EINVAL;
-	} else {
-		plen = max;
-	}
-	p->plen = (int)plen;
-	/* clear host bits */
-	for (int bit = p->plen; bit < max; bit++)
-		p->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-	return 0;
-}
-
-int rv_parse_cidr_label(const char *key, struct rv_prefix_tmp *p)
-{
-	char buf[96];
-	size_t n = strlen(key);
-
-	if (n >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, key, n + 1);
-	if (!strchr(buf, '.'))
-		for (char *c = buf; *c; c++)
-			if (*c == '-')
-				*c = ':';
-	return rv_parse_prefix(buf, p);
-}
-
-static void rc_format_prefix(const struct rv_prefix_tmp *p, char *buf,
-			     size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
-	snprintf(buf, len, "%s/%d", a, p->plen);
-}
+#include "lib/prefix.h"
 
 static void rc_entry_free(struct bw_rv_ruleentry *en)
 {
@@ -186,12 +122,12 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		const char *s = json_string_value(cidr);
 		const json_t *exc = json_object_get(obj, "except");
 		const json_t *me = json_object_get(obj, "match_endpoints");
-		struct rv_prefix_tmp p;
+		struct bw_prefix p;
 		char buf[128], *key;
 		size_t klen, i;
 		json_t *v;
 
-		if (!s || rv_parse_prefix(s, &p) < 0)
+		if (!s || bw_prefix_parse(s, 0, &p) < 0)
 			return bw_errbuf_set(err, errlen, "%s.cidr: \"%s\" is not a valid CIDR",
 					     path, s ? s : "(not a string)");
 		pd->type = BW_RV_PEER_CIDR;
@@ -211,9 +147,9 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		}
 		json_array_foreach(exc, i, v) {
 			const char *es = json_string_value(v);
-			struct rv_prefix_tmp ep;
+			struct bw_prefix ep;
 
-			if (!es || rv_parse_prefix(es, &ep) < 0)
+			if (!es || bw_prefix_parse(es, 0, &ep) < 0)
 				return bw_errbuf_set(err, errlen,
 						     "%s.except[%zu]: \"%s\" is not a valid CIDR",
 						     path, i, es ? es : "(not a string)");
@@ -230,18 +166,18 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		if (pd->nexcept)
 			qsort(pd->except, pd->nexcept, sizeof(*pd->except), rc_prefix_cmp);
 		/* key: "cidr:<prefix>[ except <p>...][ endpoints]" */
-		rc_format_prefix(&p, buf, sizeof(buf));
+		bw_prefix_format(&p, 1, buf, sizeof(buf));
 		klen = strlen(buf) + 32 + pd->nexcept * 52;
 		key = malloc(klen);
 		if (!key)
 			return -ENOMEM;
 		snprintf(key, klen, "cidr:%s", buf);
 		for (i = 0; i < pd->nexcept; i++) {
-			struct rv_prefix_tmp ep = { pd->except[i].family, { 0 },
-						    pd->except[i].plen };
+			struct bw_prefix ep = { .family = pd->except[i].family,
+						.plen = pd->except[i].plen };
 
 			memcpy(ep.addr, pd->except[i].addr, 16);
-			rc_format_prefix(&ep, buf, sizeof(buf));
+			bw_prefix_format(&ep, 1, buf, sizeof(buf));
 			strcat(key, i ? "," : " except ");
 			strcat(key, buf);
 		}
