@@ -173,3 +173,9 @@ tests_unit_test_prefix_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_errbuf_SOURCES = tests/unit/test_errbuf.c
 tests_unit_test_errbuf_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
+
+# The layering: no file includes a header of a layer above its own
+# (docs/internals.md, "Layering"); the test first proves the checker fails
+# on a crafted tree.
+TESTS += tests/unit/test_layering.sh
+dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
