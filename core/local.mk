@@ -28,7 +28,8 @@ libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policydir.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
-	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c
+	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
+	core/policy/resolver_util.h
 EXTRA_DIST += docs/policy-engine.md
 # flows (core/flow/flow.h): pipeline, enrichment, GET /v1/flows
 libbwcore_la_SOURCES += \

@@ -43,7 +43,7 @@
 #include "core/policy/policydoc.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
-#include "core/policy/resolver_int.h"
+#include "core/policy/resolver_util.h"
 #include "core/state.h"
 
 #define POL_RETIRED_MAX 8192
