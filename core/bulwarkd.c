@@ -28,6 +28,7 @@
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/log.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
 #include "core/module/registry.h"
@@ -259,7 +260,7 @@ bwd_run(struct bwd *d)
 		goto out;
 	flows_up = 1;
 
-	if (bw_modules_init(d->base) < 0)
+	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;
 	if (bw_modules_start() < 0)
 		goto out;

@@ -11,7 +11,7 @@ libbwcore_la_SOURCES = \
 	core/state.c core/state.h
 libbwcore_la_SOURCES += \
 	core/module/module.c core/module/module.h \
-	core/module/coreapi.c core/module/registry.c core/module/registry.h \
+	core/module/coreapi.c core/module/coreapi.h core/module/registry.c core/module/registry.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
 	core/node/labels.c core/node/labels.h \

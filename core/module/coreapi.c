@@ -32,6 +32,7 @@
 #include "core/flow/flow.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"

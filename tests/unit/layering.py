@@ -34,7 +34,7 @@ import sys
 TOP_RANK = 100
 LAYERS = [
     ("top (composition root)", TOP_RANK,
-     ("core/bulwarkd.c", "core/module/coreapi.c"), ()),
+     ("core/bulwarkd.c", "core/module/coreapi.c", "core/module/coreapi.h"), ()),
     ("L0 lib/, include/bulwark/, bpf/", 0, (), ("lib/", "include/", "bpf/")),
     ("L1 core/{log,config,state,api}", 1, (),
      ("core/log.", "core/config.", "core/state.", "core/api.")),
