@@ -60,7 +60,7 @@ printf '#include "m.h"\n#include "shared.h"\n#include <bulwark/module.h>\n\n#inc
 printf '#include "modules/m/m.h"\n' > "$t/core/datapath/mod.c"
 printf 'int x;\n' > "$t/core/newfile.c"
 
-python3 "$checker" --no-known "$t" > "$tmp/out" 2>&1
+python3 "$checker" "$t" > "$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
 if [ "$rc" -eq 1 ]; then
