@@ -50,7 +50,7 @@ tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
 dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
 EXTRA_DIST += tests/unit/golden
 
-# core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
+# core/datapath/datapath.c (expansion, precedence, struct sizes)
 check_PROGRAMS += tests/unit/test_datapath
 TESTS += tests/unit/test_datapath
 tests_unit_test_datapath_SOURCES = tests/unit/test_datapath.c
@@ -179,3 +179,12 @@ tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
 # on a crafted tree.
 TESTS += tests/unit/test_layering.sh
 dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
+
+# lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
+check_PROGRAMS += tests/unit/test_dropreason
+TESTS += tests/unit/test_dropreason
+tests_unit_test_dropreason_SOURCES = tests/unit/test_dropreason.c
+tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
