@@ -380,6 +380,25 @@ static void pol_refs_retire_orphans(void)
 
 /* ---- datapath glue ----------------------------------------------------------- */
 
+struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
+						size_t n)
+{
+	struct bw_policy_entry_spec *specs = calloc(n ? n : 1, sizeof(*specs));
+
+	if (!specs)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		specs[i].identity = e[i].identity;
+		specs[i].direction = e[i].direction;
+		specs[i].protocol = e[i].protocol;
+		specs[i].port_lo = e[i].port_lo;
+		specs[i].port_hi = e[i].port_hi;
+		specs[i].deny = e[i].deny;
+		specs[i].rule_ref = e[i].rule_ref;
+	}
+	return specs;
+}
+
 static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 		    uint32_t flags, const struct bw_rv_entry *e, size_t n,
 		    int stricter, int first)
@@ -391,20 +410,8 @@ static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 	uint32_t oflags = 0, mid;
 	int err;
 
-	if (n) {
-		specs = calloc(n, sizeof(*specs));
-		if (!specs)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		specs[i].identity = e[i].identity;
-		specs[i].direction = e[i].direction;
-		specs[i].protocol = e[i].protocol;
-		specs[i].port_lo = e[i].port_lo;
-		specs[i].port_hi = e[i].port_hi;
-		specs[i].deny = e[i].deny;
-		specs[i].rule_ref = e[i].rule_ref;
-	}
+	if (n && !(specs = bw_pol_entry_specs(e, n)))
+		return -ENOMEM;
 	/*
 	 * No window of wrong verdicts: enforcement that goes away and audit
 	 * that comes are written before the entries, enforcement that comes

@@ -94,6 +94,16 @@ struct bw_resolver *bw_pol_resolver(void);
 int bw_pol_enforcement(void);
 int bw_pol_audit(void);
 
+/*
+ * The datapath's copy of resolved entries (the one place that converts a
+ * struct bw_rv_entry into a struct bw_policy_entry_spec). malloc'd, the
+ * caller frees; NULL on ENOMEM.
+ */
+struct bw_rv_entry;
+struct bw_policy_entry_spec;
+struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
+						size_t n);
+
 /* JSON of one policy: metadata (+ rules and the input with full). */
 json_t *bw_pol_to_json(const struct bw_pol *p, int full);
 
