@@ -729,15 +729,121 @@ int bw_endpoint_http_status(int rc)
 	return 500;
 }
 
+/* A new endpoint (not linked) from a parsed request; takes s->labels. */
+static struct bw_endpoint *endpoint_new(struct bw_ep_spec *s, uint32_t id,
+					struct endpoint_ns *nsp)
+{
+	struct bw_endpoint *ep = calloc(1, sizeof(*ep));
+
+	if (!ep || !(ep->ns = strdup(s->ns)) || !(ep->pod = strdup(s->pod))) {
+		endpoint_free(ep);
+		return NULL;
+	}
+	ep->id = id;
+	snprintf(ep->ifname, sizeof(ep->ifname), "%s", s->ifname);
+	ep->ifindex = s->ifindex;
+	memcpy(ep->ips, s->ips, sizeof(s->ips));
+	ep->nips = s->nips;
+	memcpy(ep->ports, s->ports, sizeof(s->ports));
+	ep->nports = s->nports;
+	endpoint_set_workload(ep, s->workload, &s->wl);
+	ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
+	ep->nsp = nsp;
+	ep->st.pod_labels = s->labels;
+	s->labels = NULL;
+	ep->st.audit = s->audit > 0;
+	return ep;
+}
+
+/* How far endpoint_bring_up() got, for endpoint_take_down(). */
+struct endpoint_progress {
+	size_t ipcache_done;
+	int linked;
+	int announced;
+};
+
+/*
+ * The steps an add and a restore share, in the order that enforces the
+ * first packet: identity, ipcache entries (with the endpoint id), the
+ * endpoint map entry (put_info; a restore finds it pinned), then the
+ * endpoint becomes visible to lookups and the watchers (the policy
+ * repository) are told. On failure err names the step; the caller undoes
+ * what pr records with endpoint_take_down().
+ */
+static int endpoint_bring_up(struct bw_endpoint *ep, int put_info,
+			     struct endpoint_progress *pr, char *err, size_t errlen)
+{
+	struct bw_endpoint_info info;
+	int rc;
+
+	memset(pr, 0, sizeof(*pr));
+	rc = endpoint_compute_labels(ep->ns, ep->st.pod_labels, ep->nsp->labels, &ep->st);
+	if (rc < 0)
+		return rc;
+	/* 1. identity */
+	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
+	if (rc < 0) {
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		ep->st.identity = 0;
+		return rc;
+	}
+	/* 2. ipcache, with the endpoint id */
+	rc = endpoint_ipcache_set(ep, ep->st.identity, &pr->ipcache_done);
+	if (rc < 0) {
+		bw_errbuf_set(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
+		return rc;
+	}
+	/* 3. the endpoint's entry; the policy sets its flags next */
+	if (put_info) {
+		memset(&info, 0, sizeof(info));
+		info.ep_id = ep->id;
+		info.identity = ep->st.identity;
+		info.flags = (ep->st.audit || ep->nsp->audit) ? BW_EP_F_AUDIT : 0;
+		rc = bw_datapath_endpoint_put(ep->ifindex, &info);
+		if (rc < 0) {
+			bw_errbuf_set(err, errlen, "cannot write the endpoint map: %s",
+				      strerror(-rc));
+			return rc;
+		}
+	}
+	/* 4. the watchers (policy), with the endpoint visible to lookups */
+	endpoint_link(ep);
+	pr->linked = 1;
+	pr->announced = 1;
+	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
+	if (rc < 0)
+		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+			      ep->ns, ep->pod, strerror(-rc));
+	return rc;
+}
+
+/* Undo endpoint_bring_up() as far as it got, and free the endpoint. */
+static void endpoint_take_down(struct bw_endpoint *ep,
+			       const struct endpoint_progress *pr, int put_info)
+{
+	if (pr->announced)
+		endpoint_notify(ep, BW_EP_EVENT_DELETED);
+	if (pr->linked)
+		endpoint_unlink(ep);
+	if (ep->st.identity) {
+		if (put_info)
+			bw_datapath_endpoint_del(ep->ifindex);
+		endpoint_ipcache_clear(ep, pr->ipcache_done);
+		bw_identity_release(ep->st.identity);
+		ep->st.identity = 0;
+	}
+	endpoint_free(ep);
+}
+
 int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		    size_t errlen)
 {
 	struct bw_ep_spec s;
 	struct endpoint_ns *nsp, *newns = NULL;
 	struct bw_endpoint *ep = NULL;
-	struct bw_endpoint_info info;
-	size_t done = 0;
-	int rc, linked = 0, policy = 0, saved = 0, attached = 0, ifidx;
+	struct endpoint_progress pr = { 0 };
+	int rc, saved = 0, attached = 0, ifidx;
 	uint32_t id;
 
 	rc = bw_ep_spec_parse_add(spec, &s, err, errlen);
@@ -762,62 +868,15 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		}
 		endpoint_ns_link(nsp);
 	}
-	ep = calloc(1, sizeof(*ep));
-	if (!ep || !(ep->ns = strdup(s.ns)) || !(ep->pod = strdup(s.pod))) {
+	ep = endpoint_new(&s, id, nsp);
+	if (!ep) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	ep->id = id;
-	snprintf(ep->ifname, sizeof(ep->ifname), "%s", s.ifname);
-	ep->ifindex = s.ifindex;
-	memcpy(ep->ips, s.ips, sizeof(s.ips));
-	ep->nips = s.nips;
-	memcpy(ep->ports, s.ports, sizeof(s.ports));
-	ep->nports = s.nports;
-	endpoint_set_workload(ep, s.workload, &s.wl);
-	ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
-	ep->nsp = nsp;
-	ep->st.pod_labels = s.labels;
-	s.labels = NULL;
-	ep->st.audit = s.audit > 0;
-	rc = endpoint_compute_labels(ep->ns, ep->st.pod_labels, nsp->labels, &ep->st);
+	/* 1-4: identity, ipcache, endpoint map, policy */
+	rc = endpoint_bring_up(ep, 1, &pr, err, errlen);
 	if (rc < 0)
 		goto fail;
-
-	/* 1. identity */
-	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
-		ep->st.identity = 0;
-		goto fail;
-	}
-	/* 2. ipcache, with the endpoint id */
-	rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
-		goto fail;
-	}
-	/* 3. the endpoint's entry; policy sets its flags next */
-	memset(&info, 0, sizeof(info));
-	info.ep_id = ep->id;
-	info.identity = ep->st.identity;
-	info.flags = (ep->st.audit || nsp->audit) ? BW_EP_F_AUDIT : 0;
-	rc = bw_datapath_endpoint_put(ep->ifindex, &info);
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot write the endpoint map: %s", strerror(-rc));
-		goto fail;
-	}
-	/* 4. policy, with the endpoint visible to lookups */
-	endpoint_link(ep);
-	linked = 1;
-	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
-	policy = 1;
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
-			      ep->ns, ep->pod, strerror(-rc));
-		goto fail;
-	}
 	/* 5. state file */
 	if (endpoint_next_id <= id)
 		endpoint_next_id = id + 1 > ENDPOINT_MAX_ID ? 1 : id + 1;
@@ -841,19 +900,17 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 fail:
 	if (attached)
 		bw_datapath_detach(ep->ifindex);
-	if (policy)
-		endpoint_notify(ep, BW_EP_EVENT_DELETED);
-	if (linked)
-		endpoint_unlink(ep);
-	if (saved)
-		endpoint_save(NULL, NULL, 0);
-	if (ep && ep->st.identity) {
-		bw_datapath_endpoint_del(ep->ifindex);
-		endpoint_ipcache_clear(ep, done);
-		bw_identity_release(ep->st.identity);
-		ep->st.identity = 0;
+	if (ep) {
+		if (saved) {
+			/* the file without it: unlink first, then save */
+			endpoint_notify(ep, BW_EP_EVENT_DELETED);
+			pr.announced = 0;
+			endpoint_unlink(ep);
+			pr.linked = 0;
+			endpoint_save(NULL, NULL, 0);
+		}
+		endpoint_take_down(ep, &pr, 1);
 	}
-	endpoint_free(ep);
 	if (newns)
 		endpoint_ns_gc(newns);
 	if (rc == -ENOMEM)
@@ -1083,8 +1140,9 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 	json_t *spec = json_deep_copy(j);
 	struct bw_endpoint *ep;
 	struct endpoint_ns *nsp;
+	struct endpoint_progress pr;
+	struct bw_ep_spec s;
 	uint32_t id;
-	size_t done = 0;
 	char err[512];
 	int rc;
 
@@ -1097,92 +1155,52 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 		json_decref(spec);
 		return -EINVAL;
 	}
-	{
-		struct bw_ep_spec s;
-
-		/* s points into spec: spec lives until s is copied. */
-		rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
-		if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
-			bw_warn("endpoint: dropping endpoint %u: %s", id, err);
-			json_decref(spec);
-			return 1;
-		}
-		if (rc < 0) {
-			bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
-			json_decref(spec);
-			return rc;
-		}
-		rc = endpoint_check_conflicts(&s, err, sizeof(err));
-		if (rc < 0) {
-			bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
-			bw_labelset_free(s.labels);
-			json_decref(spec);
-			return -EINVAL;
-		}
-		nsp = endpoint_ns_find(s.ns);
+	/* s points into spec: spec lives until s is copied. */
+	rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
+	if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
+		bw_warn("endpoint: dropping endpoint %u: %s", id, err);
+		json_decref(spec);
+		return 1;
+	}
+	if (rc < 0) {
+		bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
+		json_decref(spec);
+		return rc;
+	}
+	rc = endpoint_check_conflicts(&s, err, sizeof(err));
+	if (rc < 0) {
+		bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
+		bw_labelset_free(s.labels);
+		json_decref(spec);
+		return -EINVAL;
+	}
+	nsp = endpoint_ns_find(s.ns);
+	if (!nsp) {
+		nsp = endpoint_ns_new(s.ns);
 		if (!nsp) {
-			nsp = endpoint_ns_new(s.ns);
-			if (!nsp) {
-				bw_labelset_free(s.labels);
-				json_decref(spec);
-				return -ENOMEM;
-			}
-			endpoint_ns_link(nsp);
-		}
-		ep = calloc(1, sizeof(*ep));
-		if (!ep || !(ep->ns = strdup(s.ns)) || !(ep->pod = strdup(s.pod))) {
-			endpoint_free(ep);
 			bw_labelset_free(s.labels);
 			json_decref(spec);
 			return -ENOMEM;
 		}
-		ep->id = id;
-		snprintf(ep->ifname, sizeof(ep->ifname), "%s", s.ifname);
-		ep->ifindex = s.ifindex;
-		memcpy(ep->ips, s.ips, sizeof(s.ips));
-		ep->nips = s.nips;
-		memcpy(ep->ports, s.ports, sizeof(s.ports));
-		ep->nports = s.nports;
-		endpoint_set_workload(ep, s.workload, &s.wl);
-		ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
-		ep->nsp = nsp;
-		ep->st.pod_labels = s.labels;
-		ep->st.audit = s.audit > 0;
-		json_decref(spec);
+		endpoint_ns_link(nsp);
 	}
-	rc = endpoint_compute_labels(ep->ns, ep->st.pod_labels, nsp->labels, &ep->st);
-	if (rc == 0)
-		rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
+	ep = endpoint_new(&s, id, nsp);
+	bw_labelset_free(s.labels);
+	json_decref(spec);
+	if (!ep)
+		return -ENOMEM;
+	/* the same steps as an add; the endpoint map entry is pinned */
+	err[0] = '\0';
+	rc = endpoint_bring_up(ep, 0, &pr, err, sizeof(err));
 	if (rc < 0) {
-		bw_err("endpoint: cannot restore %s/%s: identity: %s", ep->ns, ep->pod,
-		       strerror(-rc));
-		ep->st.identity = 0;
-		goto fail;
-	}
-	rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
-	if (rc < 0) {
-		bw_err("endpoint: cannot restore %s/%s: ipcache: %s", ep->ns, ep->pod,
-		       strerror(-rc));
-		goto fail;
-	}
-	endpoint_link(ep);
-	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
-	if (rc < 0) {
-		bw_err("endpoint: cannot restore %s/%s: policy: %s", ep->ns, ep->pod,
-		       strerror(-rc));
-		endpoint_notify(ep, BW_EP_EVENT_DELETED);
-		endpoint_unlink(ep);
-		goto fail;
+		bw_err("endpoint: cannot restore %s/%s: %s", ep->ns, ep->pod,
+		       err[0] ? err : strerror(-rc));
+		endpoint_take_down(ep, &pr, 0);
+		return rc;
 	}
 	bw_info("endpoint %u %s/%s restored, identity %u", ep->id, ep->ns, ep->pod,
 		ep->st.identity);
 	return 0;
-fail:
-	endpoint_ipcache_clear(ep, done);
-	if (ep->st.identity)
-		bw_identity_release(ep->st.identity);
-	endpoint_free(ep);
-	return rc;
 }
 
 int bw_endpoint_restore(void)
