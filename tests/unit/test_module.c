@@ -25,6 +25,7 @@
 #include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
+#include "tests/unit/fake_core.h"
 
 static char moddir[512], dir[64];
 static struct event_base *base;
@@ -544,6 +545,21 @@ START_TEST(core_api_table_complete)
 }
 END_TEST
 
+/* The module tests' fake (tests/unit/fake_core.c) keeps up with the table. */
+START_TEST(fake_core_api_table_complete)
+{
+	const struct bw_core_api *api = fake_core_api();
+
+	ck_assert_uint_eq(api->size, sizeof(struct bw_core_api));
+	for (size_t off = sizeof(size_t); off < sizeof(*api); off += sizeof(void *)) {
+		void *p;
+
+		memcpy(&p, (const char *)api + off, sizeof(p));
+		ck_assert_msg(p != NULL, "fake_core: member at offset %zu is NULL", off);
+	}
+}
+END_TEST
+
 static Suite *
 module_suite(void)
 {
@@ -569,6 +585,7 @@ module_suite(void)
 	tcase_add_test(tc, policy_format_registry);
 	tcase_add_test(tc, identity_allocator_registry);
 	tcase_add_test(tc, core_api_table_complete);
+	tcase_add_test(tc, fake_core_api_table_complete);
 	tcase_add_test(tc, droppers_called_per_owner);
 	suite_add_tcase(s, tc);
 	return s;
