@@ -10,7 +10,7 @@ libbw_la_SOURCES = \
 	lib/errbuf.c lib/errbuf.h \
 	lib/prefix.c lib/prefix.h \
 	lib/dropreason.c lib/dropreason.h \
-	lib/flowjson.c lib/flowjson.h \
+	lib/flowjson.c lib/flowjson.h lib/flowmask.c \
 	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
 	lib/flowfilter_time.c
 libbw_la_LIBADD = $(JANSSON_LIBS)

@@ -144,7 +144,7 @@ check_PROGRAMS += tests/unit/test_flowlog
 TESTS += tests/unit/test_flowlog
 tests_unit_test_flowlog_SOURCES = tests/unit/test_flowlog.c \
 	modules/flowlog/flowlog.c modules/flowlog/flowlog.h \
-	modules/flowlog/flowlog_writer.c modules/flowlog/flowlog_mask.c
+	modules/flowlog/flowlog_writer.c modules/flowlog/flowlog_filters.c
 tests_unit_test_flowlog_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_flowlog_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) -lpthread
 # modules/flowlog: bad filters, field mask, path refused by bulwarkd -n

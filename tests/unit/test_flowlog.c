@@ -159,16 +159,30 @@ static const char *sample =
 	"\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"vm\","
 	"\"time\":\"2026-11-26T08:26:32.684123456Z\"}";
 
+/* A response line with the mask applied to its object (lib/flowmask.c). */
+static char *
+mask_text(const struct bw_flowmask *m, const char *line)
+{
+	json_t *doc = json_loads(line, 0, NULL);
+	char *out;
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(bw_flowmask_apply(m, doc), 0);
+	out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return out;
+}
+
 START_TEST(test_mask_apply_keeps_fields_in_order)
 {
-	struct flowlog_mask *m;
+	struct bw_flowmask *m;
 	char err[256], *out;
 
-	ck_assert_int_eq(flowlog_mask_parse("time source.namespace source.pod_name "
+	ck_assert_int_eq(bw_flowmask_parse("time source.namespace source.pod_name "
 					    "destination.namespace destination.pod_name "
 					    "verdict drop_reason_desc", &m, err,
 					    sizeof(err)), 0);
-	out = flowlog_mask_apply(m, sample);
+	out = mask_text(m, sample);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_str_eq(out,
 		"{\"flow\":{\"time\":\"2026-11-26T08:26:32.684123456Z\","
@@ -178,52 +192,52 @@ START_TEST(test_mask_apply_keeps_fields_in_order)
 		"\"drop_reason_desc\":\"POLICY_DENIED\"},\"node_name\":\"vm\","
 		"\"time\":\"2026-11-26T08:26:32.684123456Z\"}");
 	free(out);
-	flowlog_mask_free(m);
+	bw_flowmask_free(m);
 
 	/* a whole message, and a wider path swallowing a narrower one */
-	ck_assert_int_eq(flowlog_mask_parse("l4.TCP.destination_port,IP l4", &m, err,
+	ck_assert_int_eq(bw_flowmask_parse("l4.TCP.destination_port,IP l4", &m, err,
 					    sizeof(err)), 0);
-	out = flowlog_mask_apply(m, sample);
+	out = mask_text(m, sample);
 	ck_assert_str_eq(out,
 		"{\"flow\":{\"IP\":{\"source\":\"10.2.0.1\",\"destination\":\"10.1.0.1\","
 		"\"ipVersion\":\"IPv4\"},\"l4\":{\"TCP\":{\"source_port\":40000,"
 		"\"destination_port\":80,\"flags\":{\"SYN\":true}}}},\"node_name\":\"vm\","
 		"\"time\":\"2026-11-26T08:26:32.684123456Z\"}");
 	free(out);
-	flowlog_mask_free(m);
+	bw_flowmask_free(m);
 
 	/* a field the flow does not have: the message is left out */
-	ck_assert_int_eq(flowlog_mask_parse("uuid l7.http.code", &m, err, sizeof(err)), 0);
-	out = flowlog_mask_apply(m, sample);
+	ck_assert_int_eq(bw_flowmask_parse("uuid l7.http.code", &m, err, sizeof(err)), 0);
+	out = mask_text(m, sample);
 	ck_assert_str_eq(out, "{\"flow\":{\"uuid\":\"u1\"},\"node_name\":\"vm\","
 			 "\"time\":\"2026-11-26T08:26:32.684123456Z\"}");
 	free(out);
-	flowlog_mask_free(m);
+	bw_flowmask_free(m);
 }
 END_TEST
 
 START_TEST(test_mask_parse_errors)
 {
-	struct flowlog_mask *m = (struct flowlog_mask *)1;
+	struct bw_flowmask *m = (struct bw_flowmask *)1;
 	char err[256];
 
-	ck_assert_int_eq(flowlog_mask_parse("", &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(bw_flowmask_parse("", &m, err, sizeof(err)), 0);
 	ck_assert_ptr_null(m);
-	ck_assert_int_eq(flowlog_mask_parse("  ", &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(bw_flowmask_parse("  ", &m, err, sizeof(err)), 0);
 	ck_assert_ptr_null(m);
 
-	ck_assert_int_eq(flowlog_mask_parse("time sorce.namespace", &m, err,
+	ck_assert_int_eq(bw_flowmask_parse("time sorce.namespace", &m, err,
 					    sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "'sorce.namespace': Flow has no field 'sorce'");
-	ck_assert_int_eq(flowlog_mask_parse("source.podname", &m, err, sizeof(err)),
+	ck_assert_int_eq(bw_flowmask_parse("source.podname", &m, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "'source.podname': source has no field 'podname'");
-	ck_assert_int_eq(flowlog_mask_parse("verdict.x", &m, err, sizeof(err)),
+	ck_assert_int_eq(bw_flowmask_parse("verdict.x", &m, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "'verdict.x': field 'verdict' has no subfields");
-	ck_assert_int_eq(flowlog_mask_parse("source.", &m, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(bw_flowmask_parse("source.", &m, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "'source.' is not a field path");
-	ck_assert_int_eq(flowlog_mask_parse("source..pod_name", &m, err, sizeof(err)),
+	ck_assert_int_eq(bw_flowmask_parse("source..pod_name", &m, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "'source..pod_name' is not a field path");
 }
@@ -496,6 +510,35 @@ fk_flow(struct bw_flow *f, enum bw_flow_verdict v, const char *pod, int n)
 	f->is_reply = -1;
 }
 
+/* The writer with a mask gives what masking its unmasked text gives. */
+START_TEST(test_masked_writer_matches_masking_the_text)
+{
+	static const char *const masks[] = {
+		"time verdict source.pod_name", "l4 IP.source", "source destination",
+		"uuid l7.http.code", "drop_reason_desc Summary node_name",
+	};
+	struct bw_flowmask *m;
+	struct bw_flow f;
+	char err[256], *plain, *masked, *want;
+
+	fk_flow(&f, BW_FLOW_VERDICT_DROPPED, "c", 7);
+	ck_assert_int_eq(bw_flowjson_text_masked(&f, NULL, &masked), 0);
+	ck_assert_int_eq(bw_flowjson_text(&f, &plain), 0);
+	ck_assert_str_eq(masked, plain);
+	free(masked);
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		ck_assert_int_eq(bw_flowmask_parse(masks[i], &m, err, sizeof(err)), 0);
+		ck_assert_int_eq(bw_flowjson_text_masked(&f, m, &masked), 0);
+		want = mask_text(m, plain);
+		ck_assert_str_eq(masked, want);
+		free(want);
+		free(masked);
+		bw_flowmask_free(m);
+	}
+	free(plain);
+}
+END_TEST
+
 START_TEST(test_module_filters_mask_reload)
 {
 	struct bw_flow f;
@@ -632,6 +675,7 @@ flowlog_suite(void)
 	tcase_add_test(tc, test_filters_text_errors);
 	tcase_add_test(tc, test_mask_apply_keeps_fields_in_order);
 	tcase_add_test(tc, test_mask_parse_errors);
+	tcase_add_test(tc, test_masked_writer_matches_masking_the_text);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tw, test_writer_appends_and_repairs);
 	tcase_add_test(tw, test_writer_rotates);
