@@ -451,6 +451,10 @@ bw_api_reply_verror(struct bw_api_request *req, int status, const char *fmt,
 	json_t *doc;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A client's mistake (4xx) is the client's to read; a failure of the
+	 * daemon (5xx) is logged here, once, for whoever runs it. */
+	if (status >= 500)
+		bw_err("api: %s %s: %s", req->method, req->path, msg);
 	doc = json_pack("{s:s}", "error", msg);
 	if (doc == NULL)
 		return bw_api_reply_text(req, status,
@@ -685,13 +689,10 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 		if (rc < 0)
 			bw_api_reply_error(req, 500, "%s %s failed: %s",
 					   req->method, req->path, strerror(-rc));
-		else {
-			bw_err("api: handler for %s %s returned without replying",
-			       req->method, req->path);
+		else
 			bw_api_reply_error(req, 500,
 					   "internal error: %s %s gave no answer",
 					   req->method, req->path);
-		}
 	}
 done:
 	api_req_free(req);

@@ -576,7 +576,7 @@ static int endpoint_state_path(char *buf, size_t len)
 	return 0;
 }
 
-/* Write the registry (without skip) to the state file. */
+/* Write the registry (without skip) to the state file; the caller reports. */
 static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errlen)
 {
 	char path[4096];
@@ -596,11 +596,26 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	if (rc == 0)
 		rc = bw_state_write_json(path, doc);
 	json_decref(doc);
-	if (rc < 0) {
-		bw_err("endpoint: cannot write %s: %s", path, strerror(-rc));
+	if (rc < 0)
 		bw_errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-	}
 	return rc;
+}
+
+/* Why bw_identity_acquire() failed, for the caller's message. */
+static void endpoint_identity_err(int rc, char *err, size_t errlen)
+{
+	bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+		      rc == -ENODEV ? "no identity module is loaded (add identity-local to "
+				      "daemon.modules)" : strerror(-rc));
+}
+
+/* Write the state file where nobody waits for the answer: log a failure. */
+static void endpoint_save_or_warn(void)
+{
+	char err[512];
+
+	if (endpoint_save(NULL, err, sizeof(err)) < 0)
+		bw_warn("endpoint: %s", err);
 }
 
 /* ---- applying ----------------------------------------------------------------- */
@@ -623,17 +638,34 @@ static int endpoint_ipcache_set(struct bw_endpoint *ep, uint32_t identity,
 	return 0;
 }
 
+/* Undo: failures are logged here, the caller carries on. */
 static void endpoint_ipcache_clear(struct bw_endpoint *ep, size_t n)
 {
 	for (size_t i = 0; i < n && i < ep->nips; i++) {
+		char a[INET6_ADDRSTRLEN];
 		struct bw_prefix p;
+		int rc;
 
 		memset(&p, 0, sizeof(p));
 		p.family = ep->ips[i].family;
 		p.plen = p.family == 4 ? 32 : 128;
 		memcpy(p.addr, ep->ips[i].addr, 16);
-		bw_ipcache_remove(&p, BW_IPCACHE_OWNER_ENDPOINT);
+		rc = bw_ipcache_remove(&p, BW_IPCACHE_OWNER_ENDPOINT);
+		if (rc < 0 && rc != -ENOENT && rc != -ENXIO)
+			bw_warn_errno(rc, "endpoint: %s/%s: cannot remove %s from the ipcache",
+				      ep->ns, ep->pod, bw_prefix_format(&p, 0, a, sizeof(a)));
 	}
+}
+
+/* Undo: the ipcache entries of the identity ep has again; failures logged. */
+static void endpoint_ipcache_restore(struct bw_endpoint *ep)
+{
+	size_t done;
+	int rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
+
+	if (rc < 0 && rc != -ENXIO)
+		bw_warn_errno(rc, "endpoint: %s/%s: cannot put its ipcache entries back",
+			      ep->ns, ep->pod);
 }
 
 static void endpoint_state_swap(struct endpoint_state *a, struct endpoint_state *b)
@@ -652,7 +684,7 @@ static void endpoint_state_swap(struct endpoint_state *a, struct endpoint_state 
 static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *st,
 				char *err, size_t errlen)
 {
-	size_t done = 0, redo;
+	size_t done = 0;
 	int rc, idchg;
 
 	endpoint_state_swap(&ep->st, st);
@@ -664,7 +696,7 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 				      strerror(-rc));
 			endpoint_state_swap(&ep->st, st);
 			if (done)
-				endpoint_ipcache_set(ep, ep->st.identity, &redo);
+				endpoint_ipcache_restore(ep);
 			return rc;
 		}
 	}
@@ -674,7 +706,7 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 			      ep->ns, ep->pod, strerror(-rc));
 		endpoint_state_swap(&ep->st, st);
 		if (idchg)
-			endpoint_ipcache_set(ep, ep->st.identity, &redo);
+			endpoint_ipcache_restore(ep);
 		endpoint_notify(ep, BW_EP_EVENT_UPDATED);
 		return rc;
 	}
@@ -703,8 +735,7 @@ static int endpoint_prepare_state(struct bw_endpoint *ep,
 	 * caller always releases the state it swaps out. */
 	rc = bw_identity_acquire(st->id_labels, &st->identity);
 	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		endpoint_identity_err(rc, err, errlen);
 		st->identity = 0;
 		endpoint_state_clear(st);
 	}
@@ -783,8 +814,7 @@ static int endpoint_bring_up(struct bw_endpoint *ep, int put_info,
 	/* 1. identity */
 	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
 	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		endpoint_identity_err(rc, err, errlen);
 		ep->st.identity = 0;
 		return rc;
 	}
@@ -827,8 +857,11 @@ static void endpoint_take_down(struct bw_endpoint *ep,
 	if (pr->linked)
 		endpoint_unlink(ep);
 	if (ep->st.identity) {
-		if (put_info)
-			bw_datapath_endpoint_del(ep->ifindex);
+		int rc = put_info ? bw_datapath_endpoint_del(ep->ifindex) : 0;
+
+		if (rc < 0 && rc != -ENOENT && rc != -ENXIO)
+			bw_warn_errno(rc, "endpoint: %s/%s: cannot remove it from the endpoint map",
+				      ep->ns, ep->pod);
 		endpoint_ipcache_clear(ep, pr->ipcache_done);
 		bw_identity_release(ep->st.identity);
 		ep->st.identity = 0;
@@ -898,8 +931,13 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		*out = ep;
 	return 0;
 fail:
-	if (attached)
-		bw_datapath_detach(ep->ifindex);
+	if (attached) {
+		int e = bw_datapath_detach(ep->ifindex);
+
+		if (e < 0 && e != -ENODEV && e != -ENOENT && e != -ENXIO)
+			bw_warn_errno(e, "endpoint: %s/%s: cannot detach from %s", ep->ns,
+				      ep->pod, ep->ifname);
+	}
 	if (ep) {
 		if (saved) {
 			/* the file without it: unlink first, then save */
@@ -907,7 +945,7 @@ fail:
 			pr.announced = 0;
 			endpoint_unlink(ep);
 			pr.linked = 0;
-			endpoint_save(NULL, NULL, 0);
+			endpoint_save_or_warn();
 		}
 		endpoint_take_down(ep, &pr, 1);
 	}
@@ -1000,7 +1038,11 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 	}
 	rc = endpoint_save(ep, err, errlen);
 	if (rc < 0) {
-		bw_datapath_attach(ep->ifname, &ifidx);
+		int e = bw_datapath_attach(ep->ifname, &ifidx);
+
+		if (e < 0 && e != -ENXIO)
+			bw_warn_errno(e, "endpoint: %s/%s: cannot attach to %s again", ep->ns,
+				      ep->pod, ep->ifname);
 		return rc;
 	}
 	endpoint_notify(ep, BW_EP_EVENT_DELETED);
@@ -1275,7 +1317,7 @@ int bw_endpoint_restore(void)
 		endpoint_ns_gc(n);
 	}
 	if (dropped)
-		endpoint_save(NULL, NULL, 0);
+		endpoint_save_or_warn();
 	bw_notice("endpoint: restored %zu endpoints from %s", bw_endpoint_count(), path);
 	return 0;
 }

@@ -226,18 +226,14 @@ static int identity_take(const struct bw_labelset *labels, int scope_local,
 	int rc;
 
 	*created = 0;
-	if (!a) {
-		bw_err("identity: no identity module is loaded (add identity-local to daemon.modules)");
-		return -ENODEV;
-	}
+	if (!a)
+		return -ENODEV; /* the caller says so, with what it was doing */
 	text = bw_labelset_text(labels);
 	if (!text)
 		return -ENOMEM;
 	rc = a->allocate(a->user_data, text, scope_local, &nid);
 	if (rc < 0) {
-		bw_err("identity: allocator %s cannot allocate an identity for [%s]: %s",
-		       a->name, text, strerror(-rc));
-		free(text);
+		free(text); /* the caller reports it */
 		return rc;
 	}
 	if (nid <= BW_IDENTITY_RESERVED_MAX ||
@@ -392,9 +388,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 	identity_notify(*id, 1);
 	rc = bw_ipcache_upsert(&p, *id, 0, BW_IPCACHE_OWNER_CIDR);
 	if (rc < 0) {
-		bw_err("identity: cannot map %s to CIDR identity %u in the ipcache: %s",
-		       prefix, *id, strerror(-rc));
-		identity_drop(*id);
+		identity_drop(*id); /* the caller reports it, naming the prefix */
 		return rc;
 	}
 	bw_debug("identity: CIDR identity %u for %s", *id, prefix);

@@ -76,6 +76,7 @@ static struct {
 	int refs_dirty;
 	char *state_path;
 	char *refs_path;
+	char cidr_fail[64]; /* the CIDR a failed apply could not get an identity for */
 } P;
 
 static uint64_t pol_hash(const char *s)
@@ -457,9 +458,8 @@ static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen
 	memcpy(p.addr, addr, 16);
 	bw_prefix_format(&p, 1, buf, sizeof(buf));
 	err = bw_identity_cidr_acquire(buf, id);
-	if (err < 0)
-		bw_err("policy: cannot get an identity for CIDR %s: %s", buf,
-		       strerror(-err));
+	if (err < 0) /* bw_pol_apply() reports it with the prefix */
+		snprintf(P.cidr_fail, sizeof(P.cidr_fail), "%s", buf);
 	return err;
 }
 
@@ -949,6 +949,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 
 	if (nchanged)
 		*nchanged = 0;
+	P.cidr_fail[0] = '\0';
 	if (b->n && !ch) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -1094,7 +1095,11 @@ rollback:
 	/* what the failed adds marked resolves to the old state */
 	pol_flush();
 	free(ch);
-	snprintf(err, errlen, "cannot apply the policies: %s", strerror(-e));
+	if (P.cidr_fail[0])
+		snprintf(err, errlen, "cannot apply the policies: no identity for CIDR %s: %s",
+			 P.cidr_fail, strerror(-e));
+	else
+		snprintf(err, errlen, "cannot apply the policies: %s", strerror(-e));
 	return e;
 }
 
