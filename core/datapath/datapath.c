@@ -112,20 +112,21 @@ static int dp_bpffs_prepare(const char *dir)
 
 	rc = bw_state_mkdir_p(dir, 0700);
 	if (rc < 0) {
-		bw_err("datapath: cannot create %s: %s", dir, strerror(-rc));
+		bw_err_errno(rc, "datapath: cannot create %s", dir);
 		return rc;
 	}
 	if (statfs(dir, &sfs) < 0) {
 		rc = -errno;
-		bw_err("datapath: statfs %s: %s", dir, strerror(errno));
+		bw_err_errno(errno, "datapath: statfs %s", dir);
 		return rc;
 	}
 	if ((unsigned long)sfs.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpffs", dir, "bpf", 0, "mode=0700") < 0) {
 		rc = -errno;
-		bw_err("datapath: %s is not on a bpffs and mounting one there failed: %s", dir,
-		       strerror(errno));
+		bw_err_errno(errno,
+			     "datapath: %s is not on a bpffs and mounting one there failed",
+			     dir);
 		return rc;
 	}
 	bw_info("datapath: mounted a bpffs on %s", dir);
@@ -216,7 +217,7 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 	dp_skel = bw_lxc__open();
 	if (!dp_skel) {
 		rc = -errno;
-		bw_err("datapath: cannot open the BPF object: %s", strerror(-rc));
+		bw_err_errno(rc, "datapath: cannot open the BPF object");
 		return rc;
 	}
 	bpf_object__for_each_map(map, dp_skel->obj) {
@@ -232,7 +233,7 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 		dp_pin_check(map, path);
 		rc = bpf_map__set_pin_path(map, path);
 		if (rc < 0) {
-			bw_err("datapath: pin path %s: %s", path, strerror(-rc));
+			bw_err_errno(rc, "datapath: pin path %s", path);
 			goto fail;
 		}
 	}
@@ -276,7 +277,7 @@ int bw_datapath_set_config(const struct bw_config *cfg)
 		return rc;
 	if (bpf_map_update_elem(DP_FD(bw_config), &zero, cfg, BPF_ANY) < 0) {
 		rc = -errno;
-		bw_err("datapath: writing the config map: %s", strerror(errno));
+		bw_err_errno(errno, "datapath: writing the config map");
 		return rc;
 	}
 	dp_cfg = *cfg;

@@ -1050,8 +1050,9 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 	endpoint_ipcache_clear(ep, ep->nips);
 	rc = bw_datapath_endpoint_del(ep->ifindex);
 	if (rc < 0 && rc != -ENOENT)
-		bw_warn("endpoint: cannot remove %s/%s from the endpoint map: %s",
-			ep->ns, ep->pod, strerror(-rc));
+		bw_warn_errno(rc,
+			      "endpoint: cannot remove %s/%s from the endpoint map",
+			      ep->ns, ep->pod);
 	bw_identity_release(ep->st.identity);
 	bw_info("endpoint %u %s/%s deleted", ep->id, ep->ns, ep->pod);
 	endpoint_ns_gc(ep->nsp);
@@ -1335,8 +1336,9 @@ int bw_endpoint_attach_all(void)
 		int ifidx, rc = bw_datapath_attach(ep->ifname, &ifidx);
 
 		if (rc < 0) {
-			bw_err("endpoint: cannot attach to %s (%s/%s): %s", ep->ifname,
-			       ep->ns, ep->pod, strerror(-rc));
+			bw_err_errno(rc,
+				     "endpoint: cannot attach to %s (%s/%s)",
+				     ep->ifname, ep->ns, ep->pod);
 			if (!ret)
 				ret = rc;
 		}

@@ -409,9 +409,10 @@ void bw_identity_cidr_release(uint32_t id)
 		if (rc < 0 && rc != -ENOENT) {
 			char buf[INET6_ADDRSTRLEN + 8];
 
-			bw_err("identity: cannot remove %s (CIDR identity %u) from the ipcache: %s",
-			       bw_prefix_format(&e->prefix, 1, buf, sizeof(buf)), id,
-			       strerror(-rc));
+			bw_err_errno(rc,
+				     "identity: cannot remove %s (CIDR identity %u) from the ipcache",
+				     bw_prefix_format(&e->prefix, 1, buf, sizeof(buf)),
+				     id);
 		}
 	}
 	identity_drop(id);
@@ -487,7 +488,8 @@ int bw_identity_init(void)
 	}
 	rc = bw_api_route_add("GET", "/v1/identities", identity_api_list, NULL);
 	if (rc < 0 && rc != -EEXIST) {
-		bw_err("identity: cannot register GET /v1/identities: %s", strerror(-rc));
+		bw_err_errno(rc,
+			     "identity: cannot register GET /v1/identities");
 		return rc;
 	}
 	return 0;

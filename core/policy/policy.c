@@ -311,7 +311,7 @@ static void pol_refs_save(void)
 	err = bw_state_write_json(P.refs_path, doc);
 	json_decref(doc);
 	if (err < 0)
-		bw_warn("policy: cannot write %s: %s", P.refs_path, strerror(-err));
+		bw_warn_errno(err, "policy: cannot write %s", P.refs_path);
 	else
 		P.refs_dirty = 0;
 }
@@ -440,8 +440,9 @@ static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 out:
 	free(specs);
 	if (err < 0)
-		bw_err("policy: cannot write the policy of endpoint %s/%s (id %u): %s",
-		       ep->ns, ep->pod, ep->ep_id, strerror(-err));
+		bw_err_errno(err,
+			     "policy: cannot write the policy of endpoint %s/%s (id %u)",
+			     ep->ns, ep->pod, ep->ep_id);
 	else
 		bw_debug("policy: endpoint %s/%s: %zu entries, flags 0x%x%s",
 			 ep->ns, ep->pod, n, flags, stricter ? " (stricter)" : "");
@@ -549,16 +550,17 @@ static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 		if (P.ready) {
 			err = bw_datapath_policy_sync(id, NULL, 0);
 			if (err < 0 && err != -ENXIO)
-				bw_warn("policy: cannot remove the policy entries of endpoint %s/%s: %s",
-					bw_endpoint_ns(ep), bw_endpoint_pod(ep),
-					strerror(-err));
+				bw_warn_errno(err,
+					      "policy: cannot remove the policy entries of endpoint %s/%s",
+					      bw_endpoint_ns(ep),
+					      bw_endpoint_pod(ep));
 		}
 		return pol_flush();
 	}
 	err = pol_ep_set(ep);
 	if (err < 0) {
-		bw_err("policy: endpoint %s/%s: %s", bw_endpoint_ns(ep),
-		       bw_endpoint_pod(ep), strerror(-err));
+		bw_err_errno(err, "policy: endpoint %s/%s", bw_endpoint_ns(ep),
+			     bw_endpoint_pod(ep));
 		return err;
 	}
 	return pol_flush();
@@ -1284,8 +1286,8 @@ int bw_policy_recompute(void)
 	bw_resolver_mark_all(P.rv);
 	e = bw_resolver_flush(P.rv);
 	if (e < 0)
-		bw_err("policy: the datapath could not be fully updated: %s",
-		       strerror(-e));
+		bw_err_errno(e,
+			     "policy: the datapath could not be fully updated");
 	return e;
 }
 
