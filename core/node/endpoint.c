@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/state.h"
 #include "lib/errbuf.h"
+#include "lib/watchlist.h"
 
 #define ENDPOINT_STATE_FILE "endpoints.json"
 #define ENDPOINT_STATE_VERSION 1
@@ -83,47 +84,28 @@ static struct endpoint_ns *namespaces;
 static uint32_t endpoint_next_id = 1;
 
 /* Who is told about changes (bw_endpoint_watch). */
-struct endpoint_watcher {
-	int (*fn)(struct bw_endpoint *ep, int event, void *arg);
-	void *arg;
-};
-
-static struct endpoint_watcher *endpoint_watchers;
-static size_t endpoint_nwatchers;
+static struct bw_watchlist endpoint_watchers;
 
 int bw_endpoint_watch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
 		      void *arg)
 {
-	struct endpoint_watcher *w;
-
-	w = realloc(endpoint_watchers, (endpoint_nwatchers + 1) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	endpoint_watchers = w;
-	w[endpoint_nwatchers].fn = fn;
-	w[endpoint_nwatchers].arg = arg;
-	endpoint_nwatchers++;
-	return 0;
+	return bw_watchlist_add(&endpoint_watchers, BW_WATCH_FN(fn), arg);
 }
 
 void bw_endpoint_unwatch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
 			 void *arg)
 {
-	for (size_t i = 0; i < endpoint_nwatchers; i++) {
-		if (endpoint_watchers[i].fn != fn || endpoint_watchers[i].arg != arg)
-			continue;
-		memmove(&endpoint_watchers[i], &endpoint_watchers[i + 1],
-			(endpoint_nwatchers - i - 1) * sizeof(*endpoint_watchers));
-		endpoint_nwatchers--;
-		return;
-	}
+	bw_watchlist_remove(&endpoint_watchers, BW_WATCH_FN(fn), arg);
 }
 
 /* Tell every watcher; the first error of ADDED/UPDATED stops and is returned. */
 static int endpoint_notify(struct bw_endpoint *ep, int event)
 {
-	for (size_t i = 0; i < endpoint_nwatchers; i++) {
-		int rc = endpoint_watchers[i].fn(ep, event, endpoint_watchers[i].arg);
+	for (size_t i = 0; i < endpoint_watchers.n; i++) {
+		const struct bw_watch *w = &endpoint_watchers.v[i];
+		int (*fn)(struct bw_endpoint *, int, void *) =
+			(int (*)(struct bw_endpoint *, int, void *))w->fn;
+		int rc = fn(ep, event, w->arg);
 
 		if (rc < 0 && event != BW_EP_EVENT_DELETED)
 			return rc;
@@ -1363,9 +1345,7 @@ void bw_endpoint_fini(void)
 		free(n);
 	}
 	endpoint_next_id = 1;
-	free(endpoint_watchers);
-	endpoint_watchers = NULL;
-	endpoint_nwatchers = 0;
+	bw_watchlist_clear(&endpoint_watchers);
 }
 
 /* ---- JSON views ------------------------------------------------------------------ */

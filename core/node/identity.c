@@ -23,6 +23,7 @@
 #include "core/node/labels.h"
 #include "core/log.h"
 #include "core/module/registry.h"
+#include "lib/watchlist.h"
 #include "bpf/bw_datapath.h"
 
 struct identity_entry {
@@ -61,44 +62,26 @@ static const struct {
 /* ---- table ----------------------------------------------------------------- */
 
 /* Who is told when an identity appears or disappears (bw_identity_watch). */
-struct identity_watcher {
-	void (*fn)(uint32_t id, int added, void *arg);
-	void *arg;
-};
-
-static struct identity_watcher *identity_watchers;
-static size_t identity_nwatchers;
+static struct bw_watchlist identity_watchers;
 
 int bw_identity_watch(void (*fn)(uint32_t id, int added, void *arg), void *arg)
 {
-	struct identity_watcher *w;
-
-	w = realloc(identity_watchers, (identity_nwatchers + 1) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	identity_watchers = w;
-	w[identity_nwatchers].fn = fn;
-	w[identity_nwatchers].arg = arg;
-	identity_nwatchers++;
-	return 0;
+	return bw_watchlist_add(&identity_watchers, BW_WATCH_FN(fn), arg);
 }
 
 void bw_identity_unwatch(void (*fn)(uint32_t id, int added, void *arg), void *arg)
 {
-	for (size_t i = 0; i < identity_nwatchers; i++) {
-		if (identity_watchers[i].fn != fn || identity_watchers[i].arg != arg)
-			continue;
-		memmove(&identity_watchers[i], &identity_watchers[i + 1],
-			(identity_nwatchers - i - 1) * sizeof(*identity_watchers));
-		identity_nwatchers--;
-		return;
-	}
+	bw_watchlist_remove(&identity_watchers, BW_WATCH_FN(fn), arg);
 }
 
 static void identity_notify(uint32_t id, int added)
 {
-	for (size_t i = 0; i < identity_nwatchers; i++)
-		identity_watchers[i].fn(id, added, identity_watchers[i].arg);
+	for (size_t i = 0; i < identity_watchers.n; i++) {
+		void (*fn)(uint32_t, int, void *) =
+			(void (*)(uint32_t, int, void *))identity_watchers.v[i].fn;
+
+		fn(id, added, identity_watchers.v[i].arg);
+	}
 }
 
 static struct identity_entry *identity_find(uint32_t id)
@@ -509,7 +492,5 @@ void bw_identity_fini(void)
 		bw_labelset_free(identity_reserved[r]);
 		identity_reserved[r] = NULL;
 	}
-	free(identity_watchers);
-	identity_watchers = NULL;
-	identity_nwatchers = 0;
+	bw_watchlist_clear(&identity_watchers);
 }

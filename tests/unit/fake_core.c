@@ -269,13 +269,21 @@ fake_flow_to_json(const struct bw_flow *flow, char **out)
 	return bw_flowjson_text(flow, out);
 }
 
+/* Zero a size-prefixed struct as far as the caller knows it. */
+static void
+fake_zero_sized(void *p)
+{
+	size_t size;
+
+	memcpy(&size, p, sizeof(size));
+	memset(p, 0, size);
+	memcpy(p, &size, sizeof(size));
+}
+
 static void
 fake_flow_stats(struct bw_flow_stats *stats)
 {
-	size_t size = stats->size;
-
-	memset(stats, 0, size);
-	stats->size = size;
+	fake_zero_sized(stats);
 }
 
 static int
@@ -289,10 +297,7 @@ fake_metrics_collect(char **out, size_t *len)
 static void
 fake_node_stats(struct bw_node_stats *st)
 {
-	size_t size = st->size;
-
-	memset(st, 0, size);
-	st->size = size;
+	fake_zero_sized(st);
 }
 
 static void

@@ -171,9 +171,15 @@ tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c 
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
 
-# lib/prefix.c (the one IP prefix parser) and lib/errbuf.c
-check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf
-TESTS += tests/unit/test_prefix tests/unit/test_errbuf
+# lib/prefix.c (the one IP prefix parser), lib/errbuf.c, lib/watchlist.c;
+# tests/unit/check_main.h is the main() of a Check test
+check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf \
+	tests/unit/test_watchlist
+TESTS += tests/unit/test_prefix tests/unit/test_errbuf tests/unit/test_watchlist
+EXTRA_DIST += tests/unit/check_main.h
+tests_unit_test_watchlist_SOURCES = tests/unit/test_watchlist.c
+tests_unit_test_watchlist_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_watchlist_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_prefix_SOURCES = tests/unit/test_prefix.c
 tests_unit_test_prefix_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prefix_LDADD = $(BW_TEST_LIBS)

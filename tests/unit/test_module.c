@@ -528,18 +528,24 @@ START_TEST(droppers_called_per_owner)
 }
 END_TEST
 
-START_TEST(core_api_table_complete)
+/* Every member of the table is set: a module may call any of them. */
+static void
+assert_table_complete(const struct bw_core_api *api, const char *which)
 {
-	const struct bw_core_api *api = bw_coreapi_get();
-
 	ck_assert_uint_eq(api->size, sizeof(struct bw_core_api));
-	/* Every member is set: a module may call any of them. */
 	for (size_t off = sizeof(size_t); off < sizeof(*api); off += sizeof(void *)) {
 		void *p;
 
 		memcpy(&p, (const char *)api + off, sizeof(p));
-		ck_assert_msg(p != NULL, "member at offset %zu is NULL", off);
+		ck_assert_msg(p != NULL, "%s: member at offset %zu is NULL", which, off);
 	}
+}
+
+START_TEST(core_api_table_complete)
+{
+	const struct bw_core_api *api = bw_coreapi_get();
+
+	assert_table_complete(api, "coreapi");
 	ck_assert(BW_API_HAS(api, metrics_printf));
 	ck_assert(BW_API_HAS(api, conf));
 }
@@ -548,15 +554,7 @@ END_TEST
 /* The module tests' fake (tests/unit/fake_core.c) keeps up with the table. */
 START_TEST(fake_core_api_table_complete)
 {
-	const struct bw_core_api *api = fake_core_api();
-
-	ck_assert_uint_eq(api->size, sizeof(struct bw_core_api));
-	for (size_t off = sizeof(size_t); off < sizeof(*api); off += sizeof(void *)) {
-		void *p;
-
-		memcpy(&p, (const char *)api + off, sizeof(p));
-		ck_assert_msg(p != NULL, "fake_core: member at offset %zu is NULL", off);
-	}
+	assert_table_complete(fake_core_api(), "fake_core");
 }
 END_TEST
 
