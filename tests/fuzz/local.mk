@@ -32,3 +32,15 @@ tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) \
 tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_FAKE_CORE) $(BW_CORE_LIBS)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
+
+# lib/prefix.c (the IP prefix parser) and lib/flowmask.c (field masks)
+check_PROGRAMS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
+TESTS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
+tests_fuzz_fuzz_prefix_SOURCES = tests/fuzz/fuzz_prefix.c tests/fuzz/replay.c
+tests_fuzz_fuzz_prefix_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/prefix\"
+tests_fuzz_fuzz_prefix_LDADD = libbw.la $(DEPS_LIBS)
+tests_fuzz_fuzz_flowmask_SOURCES = tests/fuzz/fuzz_flowmask.c tests/fuzz/replay.c
+tests_fuzz_fuzz_flowmask_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowmask\"
+tests_fuzz_fuzz_flowmask_LDADD = libbw.la $(DEPS_LIBS)
