@@ -48,7 +48,9 @@ TESTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
 check_PROGRAMS += tests/unit/notify-recv
 tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
 dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
-EXTRA_DIST += tests/unit/golden
+# (not "golden": make's built-in "%: %.sh" rule would overwrite that
+# directory with a copy of golden.sh whenever the script is newer)
+EXTRA_DIST += tests/unit/golden-conf
 
 # core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
 check_PROGRAMS += tests/unit/test_datapath
