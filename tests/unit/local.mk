@@ -164,4 +164,20 @@ check_PROGRAMS += tests/unit/test_ipcache
 TESTS += tests/unit/test_ipcache
 tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c core/log.c
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
+
+# lib/prefix.c (the one IP prefix parser) and lib/errbuf.c
+check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf
+TESTS += tests/unit/test_prefix tests/unit/test_errbuf
+tests_unit_test_prefix_SOURCES = tests/unit/test_prefix.c
+tests_unit_test_prefix_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prefix_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_errbuf_SOURCES = tests/unit/test_errbuf.c
+tests_unit_test_errbuf_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
+
+# The layering: no file includes a header of a layer above its own
+# (docs/internals.md, "Layering"); the test first proves the checker fails
+# on a crafted tree.
+TESTS += tests/unit/test_layering.sh
+dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
