@@ -163,3 +163,10 @@ TESTS += tests/unit/test_ipcache
 tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c core/log.c
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+
+# core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
+check_PROGRAMS += tests/unit/test_hooks
+TESTS += tests/unit/test_hooks
+tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
+tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
