@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bulwark/hook.h>
+
 #include "lib/flowjson.h"
 #include "tests/unit/fake_core.h"
 
@@ -330,6 +332,53 @@ fake_map_usage(void (*cb)(const char *map_name, uint64_t entries,
 	return 0;
 }
 
+static unsigned
+fake_hook_active(bw_module_ctx *ctx)
+{
+	(void)ctx;
+	return fake_core.hook_flags;
+}
+
+/* hook_dns/http/kafka: counted; BW_HOOK_NONE unless the test says else */
+static int
+fake_hook(uint64_t *ticket)
+{
+	fake_core.hook_calls++;
+	if (ticket != NULL)
+		*ticket = fake_core.hook_calls;
+	return fake_core.hook_rc != 0 ? fake_core.hook_rc : BW_HOOK_NONE;
+}
+
+static int
+fake_hook_dns(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+	      void (*done)(const struct bw_hook_result *res, void *user_data),
+	      void *user_data, uint64_t *ticket)
+{
+	return fake_hook(ticket);
+}
+
+static int
+fake_hook_http(bw_module_ctx *ctx, const struct bw_hook_http *req,
+	       void (*done)(const struct bw_hook_result *res, void *user_data),
+	       void *user_data, uint64_t *ticket)
+{
+	return fake_hook(ticket);
+}
+
+static int
+fake_hook_kafka(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+		void (*done)(const struct bw_hook_result *res, void *user_data),
+		void *user_data, uint64_t *ticket)
+{
+	return fake_hook(ticket);
+}
+
+static void
+fake_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
+{
+	fake_core.hook_cancelled = ticket;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -363,6 +412,12 @@ static const struct bw_core_api fake_api = {
 	.endpoint_foreach = fake_endpoint_foreach,
 	.datapath_counters = fake_datapath_counters,
 	.map_usage = fake_map_usage,
+	/* ABI 1.2 */
+	.hook_active = fake_hook_active,
+	.hook_dns = fake_hook_dns,
+	.hook_http = fake_hook_http,
+	.hook_kafka = fake_hook_kafka,
+	.hook_cancel = fake_hook_cancel,
 };
 
 const struct bw_core_api *

@@ -19,6 +19,7 @@
 #define BW_TEST_FAKE_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <bulwark/module.h>
 
@@ -46,6 +47,10 @@ struct fake_core {
 	int (*format_add)(bw_module_ctx *ctx, const struct bw_policy_format *f);
 	int (*allocator_set)(bw_module_ctx *ctx,
 			     const struct bw_identity_allocator *a);
+	/* decision hooks (ABI 1.2): what hook_active() answers, and what
+	 * hook_dns/http/kafka return (0 means BW_HOOK_NONE: allowed) */
+	unsigned hook_flags;
+	int hook_rc;
 	/* the request fake_core_request() hands to the route's handler */
 	const char *query[FAKE_QUERY_MAX][2]; /* name, value; NULL name ends */
 	const char *body;
@@ -68,6 +73,8 @@ struct fake_core {
 	void (*flow_cb)(const struct bw_flow *flow, void *ud);
 	void *flow_ud;
 	bw_free_fn flow_free;
+	unsigned hook_calls;   /* hook_dns/http/kafka calls */
+	uint64_t hook_cancelled; /* the last hook_cancel() ticket */
 };
 
 extern struct fake_core fake_core;

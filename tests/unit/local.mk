@@ -55,7 +55,9 @@ TESTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
 check_PROGRAMS += tests/unit/notify-recv
 tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
 dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
-EXTRA_DIST += tests/unit/golden
+# (not "golden": make's built-in "%: %.sh" rule would overwrite that
+# directory with a copy of golden.sh whenever the script is newer)
+EXTRA_DIST += tests/unit/golden-conf
 
 # core/datapath/datapath.c (expansion, precedence, struct sizes)
 check_PROGRAMS += tests/unit/test_datapath
@@ -201,3 +203,10 @@ tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
+
+# core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
+check_PROGRAMS += tests/unit/test_hooks
+TESTS += tests/unit/test_hooks
+tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
+tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
