@@ -46,6 +46,9 @@
  *       bulwarkd -n and on SIGHUP). BW_MODULE_DEFINE marks every module
  *       built against this header 1.1, which a 1.0 daemon refuses (newer
  *       minor), so a module never runs without its check being honoured.
+ *  1.2  struct bw_core_api: daemon_info (and struct bw_daemon_info),
+ *       flow_ring_range, flow_ring_at, namespace_foreach,
+ *       flow_followers_account (hubble-observer).
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -62,7 +65,7 @@ extern "C" {
 #endif
 
 #define BW_MODULE_ABI_MAJOR 1
-#define BW_MODULE_ABI_MINOR 1 /* see "What each minor added" above */
+#define BW_MODULE_ABI_MINOR 2 /* see "What each minor added" above */
 
 /* The one symbol a module exports. */
 #define BW_MODULE_SYMBOL "bw_module_desc"
@@ -196,6 +199,7 @@ struct bw_identity_allocator {
 struct bw_flow;       /* <bulwark/flow.h> */
 struct bw_flow_stats; /* <bulwark/flow.h> */
 struct bw_node_stats; /* below */
+struct bw_daemon_info; /* below */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -345,6 +349,39 @@ struct bw_core_api {
 	 * ABI 1.0 ends here. Members of later minors are appended below this
 	 * line, each marked with its minor; test them with BW_API_HAS().
 	 */
+
+	/* ---- ABI 1.2 ---- */
+
+	/* The daemon's version, node name and start time; set
+	 * info->size = sizeof(*info) first. */
+	void (*daemon_info)(struct bw_daemon_info *info);
+	/*
+	 * The flow ring, for readers that replay history and follow it with a
+	 * cursor (as `observe` does): *first is the oldest sequence number
+	 * still held, *next the one the next flow will get; flows first ..
+	 * next-1 can be read with flow_ring_at(). Sequence numbers only grow.
+	 */
+	void (*flow_ring_range)(uint64_t *first, uint64_t *next);
+	/*
+	 * The flow with sequence number seq, or NULL when it was overwritten
+	 * (or is not there yet). The flow is valid until control returns to
+	 * the event loop: the next flow published may reuse its memory.
+	 */
+	const struct bw_flow *(*flow_ring_at)(uint64_t seq);
+	/*
+	 * Visit every namespace the node knows (set with `bulwark namespace
+	 * set`, or holding an endpoint), each once; the string is valid
+	 * during the call only.
+	 */
+	void (*namespace_foreach)(void (*cb)(const char *ns, void *arg),
+				  void *arg);
+	/*
+	 * A module that streams flows to clients (as `observe --follow` does)
+	 * reports them in flow_stats: delta +1 when a follower starts, -1
+	 * when it ends (followers), and flows a slow follower missed
+	 * (lost_followers).
+	 */
+	void (*flow_followers_account)(int delta, uint64_t lost);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */
@@ -363,6 +400,15 @@ struct bw_node_stats {
 	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
 	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
 	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/* bw_core_api.daemon_info (ABI 1.2). */
+struct bw_daemon_info {
+	size_t size;           /* set by the caller to sizeof(struct bw_daemon_info) */
+	const char *version;   /* bulwarkd's version, e.g. "0.1.0" */
+	const char *node_name; /* the node name flows carry */
+	uint64_t start_ns;     /* when the daemon started, wall clock ns (UTC) */
+	uint64_t uptime_ns;    /* since then, monotonic */
 };
 
 /* True when the daemon's table has the member (for members added later). */
