@@ -130,6 +130,13 @@ int hubble_call_full(const struct hubble_call *c);
  * handler must not use the call again, end() is not called. */
 void hubble_call_finish(struct hubble_call *c, enum hubble_code code,
 			const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Drop the call at once (RST_STREAM ENHANCE_YOUR_CALM, which gRPC clients
+ * see as RESOURCE_EXHAUSTED), its queued output discarded; a connection
+ * whose socket drains nothing for stall_timeout is closed. As finish():
+ * the handler must not use the call again.
+ */
+void hubble_call_reset(struct hubble_call *c);
 void hubble_call_set_data(struct hubble_call *c, void *data);
 void *hubble_call_data(const struct hubble_call *c);
 /* A header of the request (lower-case name), or NULL. */

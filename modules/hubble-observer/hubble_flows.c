@@ -343,8 +343,14 @@ flows_tick(evutil_socket_t fd, short what, void *arg)
 			snprintf(msg, sizeof(msg),
 				 "the client read nothing for %lld ms with its buffer full",
 				 (long long)h->conf->stall_timeout);
-			hubble_log(h, BW_LOG_NOTICE, "GetFlows: %s: disconnecting it", msg);
-			flows_call_done(fc, HUBBLE_RESOURCE_EXHAUSTED, msg);
+			hubble_log(h, BW_LOG_NOTICE, "GetFlows: %s: dropping the call", msg);
+			{
+				struct hubble_call *call = fc->call;
+
+				hubble_call_set_data(call, NULL);
+				flows_call_free(fc);
+				hubble_call_reset(call);
+			}
 			continue;
 		}
 		if (fc->follow && fc->until != 0 && now > fc->until) {
@@ -423,9 +429,17 @@ flows_mask(const Observer__GetFlowsRequest *r, struct hubble_mask **out,
 	for (unsigned i = 0; i < r->experimental->base.n_unknown_fields; i++) {
 		const ProtobufCMessageUnknownField *u = &r->experimental->base.unknown_fields[i];
 
+		size_t hl = 0;
+
 		if (u->tag != 1 || u->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
 			continue;
-		old = google__protobuf__field_mask__unpack(NULL, u->len, u->data);
+		/* protobuf-c keeps the field as it came: its length prefix first */
+		while (hl < u->len && hl < 10 && (u->data[hl] & 0x80))
+			hl++;
+		hl++;
+		if (hl <= u->len)
+			old = google__protobuf__field_mask__unpack(NULL, u->len - hl,
+								   u->data + hl);
 		if (old == NULL) {
 			snprintf(err, errlen, "experimental.field_mask is not a FieldMask");
 			return -EINVAL;

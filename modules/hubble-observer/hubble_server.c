@@ -94,6 +94,7 @@ struct hubble_conn {
 	struct hubble_call *calls;
 	unsigned ncalls;
 	struct event *flush_ev;
+	uint64_t stuck_since_ms; /* output at SRV_OUT_HIGH since then, 0 = not */
 	int closing;
 	int tls;
 };
@@ -160,6 +161,7 @@ srv_mono_ms(void)
 }
 
 static void srv_conn_free(struct hubble_conn *cn);
+static void srv_conn_flush2(struct hubble_conn *cn);
 static void srv_trailers_only(struct hubble_call *c, enum hubble_code code,
 			      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void srv_conn_schedule(struct hubble_conn *cn);
@@ -333,6 +335,27 @@ hubble_call_finish(struct hubble_call *c, enum hubble_code code,
 	va_start(ap, fmt);
 	srv_call_vfinish(c, code, fmt, ap);
 	va_end(ap);
+}
+
+void
+hubble_call_reset(struct hubble_call *c)
+{
+	struct hubble_conn *cn = c->conn;
+
+	if (c->finishing)
+		return;
+	c->finishing = c->trailers = 1;
+	c->live = 0;
+	if (c->out != NULL)
+		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+	if (c->deadline != NULL)
+		event_del(c->deadline);
+	cn->srv->st.codes_total[HUBBLE_RESOURCE_EXHAUSTED]++;
+	/* gRPC maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED; RST_STREAM is
+	 * not held back by flow control, trailers would be */
+	nghttp2_submit_rst_stream(cn->ng, NGHTTP2_FLAG_NONE, c->stream_id,
+				  NGHTTP2_ENHANCE_YOUR_CALM);
+	srv_conn_schedule(cn);
 }
 
 /* Finish from the server's side: tell the handler first. */
@@ -712,6 +735,23 @@ srv_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t error_code,
 static void
 srv_conn_flush(struct hubble_conn *cn)
 {
+	if (cn->ng != NULL && cn->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(cn->bev)) >= SRV_OUT_HIGH &&
+	    cn->stuck_since_ms != 0 &&
+	    srv_mono_ms() - cn->stuck_since_ms > (uint64_t)cn->srv->h->conf->stall_timeout) {
+		/* the socket itself takes nothing: nothing we send arrives */
+		hubble_log(cn->srv->h, BW_LOG_NOTICE,
+			   "closing a connection whose client read nothing for %lld ms",
+			   (long long)cn->srv->h->conf->stall_timeout);
+		srv_conn_free(cn);
+		return;
+	}
+	srv_conn_flush2(cn);
+}
+
+static void
+srv_conn_flush2(struct hubble_conn *cn)
+{
 	struct evbuffer *out;
 	int rounds = 0, again;
 
@@ -744,6 +784,10 @@ srv_conn_flush(struct hubble_conn *cn)
 	} while (again && ++rounds < 4);
 	if (again)
 		srv_conn_schedule(cn);
+	if (evbuffer_get_length(out) < SRV_OUT_HIGH)
+		cn->stuck_since_ms = 0;
+	else if (cn->stuck_since_ms == 0)
+		cn->stuck_since_ms = srv_mono_ms();
 	if (!nghttp2_session_want_read(cn->ng) &&
 	    !nghttp2_session_want_write(cn->ng) && evbuffer_get_length(out) == 0)
 		srv_conn_free(cn);
