@@ -173,6 +173,28 @@ def main():
                                   response_deserializer=None)
             r = call(bytes.fromhex(a.args[1]), timeout=10)
             print("OK", r.hex())
+        elif a.cmd == "count":
+            # one follower for SECONDS, counting without decoding flows
+            # (benchmarks): prints {"flows": n, "lost": n, "code": ...}
+            secs = float(a.args[0])
+            call = ch.unary_stream("/observer.Observer/GetFlows", request_serializer=None,
+                                   response_deserializer=None)
+            req = json_format.Parse(a.request, observer_pb2.GetFlowsRequest())
+            it = call(req.SerializeToString())
+            threading.Timer(secs, it.cancel).start()
+            res = {"flows": 0, "lost": 0, "code": "OK"}
+            print("READY", flush=True)
+            try:
+                for b in it:
+                    if b[:1] == b"\x0a":
+                        res["flows"] += 1
+                    else:
+                        r = observer_pb2.GetFlowsResponse.FromString(b)
+                        if r.HasField("lost_events"):
+                            res["lost"] += r.lost_events.num_events_lost
+            except grpc.RpcError as e:
+                res["code"] = e.code().name
+            print(json.dumps(res), flush=True)
         elif a.cmd == "followers":
             nf, secs = int(a.args[0]), float(a.args[1])
             results = [None] * nf
