@@ -141,7 +141,7 @@ void hubble_call_set_data(struct hubble_call *c, void *data);
 void *hubble_call_data(const struct hubble_call *c);
 /* A header of the request (lower-case name), or NULL. */
 const char *hubble_call_header(const struct hubble_call *c, const char *name);
-/* Seconds since the last byte of this call's output was taken by the client. */
+/* Milliseconds since the client last took output of this call (or it started). */
 uint64_t hubble_call_stalled_ms(const struct hubble_call *c);
 
 /* Counters of the server, for status and metrics. */
