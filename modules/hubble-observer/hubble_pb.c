@@ -24,6 +24,7 @@
 #include "lib/flowjson.h"
 #include "bulwark/extensions.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
+#include "google/protobuf/struct.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "google/protobuf/wrappers.pb-c.h"
 
@@ -289,6 +290,77 @@ pb_l4(struct hubble_arena *a, const struct bw_flow *f)
 	return l4;
 }
 
+/* ---- JSON -> google.protobuf.Struct / Value ---------------------------------------- */
+
+static Google__Protobuf__Struct *pb_struct(struct hubble_arena *a, json_t *o);
+
+static Google__Protobuf__Value *
+pb_value(struct hubble_arena *a, json_t *v)
+{
+	Google__Protobuf__Value *pv =
+		ARENA_NEW(a, Google__Protobuf__Value, GOOGLE__PROTOBUF__VALUE__INIT);
+
+	if (pv == NULL)
+		return NULL;
+	if (json_is_object(v)) {
+		pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
+		pv->struct_value = pb_struct(a, v);
+	} else if (json_is_array(v)) {
+		Google__Protobuf__ListValue *l = ARENA_NEW(a, Google__Protobuf__ListValue,
+							   GOOGLE__PROTOBUF__LIST_VALUE__INIT);
+		size_t n = json_array_size(v);
+
+		if (l == NULL)
+			return NULL;
+		l->values = n > 0 ? hubble_arena_alloc(a, n * sizeof(*l->values)) : NULL;
+		for (size_t i = 0; l->values != NULL && i < n; i++)
+			l->values[l->n_values++] = pb_value(a, json_array_get(v, i));
+		pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
+		pv->list_value = l;
+	} else if (json_is_string(v)) {
+		pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
+		pv->string_value = hubble_arena_strdup(a, json_string_value(v));
+	} else if (json_is_number(v)) {
+		pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+		pv->number_value = json_number_value(v);
+	} else if (json_is_boolean(v)) {
+		pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
+		pv->bool_value = json_is_true(v);
+	} else {
+		pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
+		pv->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
+	}
+	return pv;
+}
+
+static Google__Protobuf__Struct *
+pb_struct(struct hubble_arena *a, json_t *o)
+{
+	Google__Protobuf__Struct *st =
+		ARENA_NEW(a, Google__Protobuf__Struct, GOOGLE__PROTOBUF__STRUCT__INIT);
+	size_t n = json_object_size(o);
+	const char *k;
+	json_t *v;
+
+	if (st == NULL || n == 0)
+		return st;
+	st->fields = hubble_arena_alloc(a, n * sizeof(*st->fields));
+	if (st->fields == NULL)
+		return st;
+	json_object_foreach(o, k, v) {
+		Google__Protobuf__Struct__FieldsEntry *e =
+			ARENA_NEW(a, Google__Protobuf__Struct__FieldsEntry,
+				  GOOGLE__PROTOBUF__STRUCT__FIELDS_ENTRY__INIT);
+
+		if (e == NULL)
+			break;
+		e->key = hubble_arena_strdup(a, k);
+		e->value = pb_value(a, v);
+		st->fields[st->n_fields++] = e;
+	}
+	return st;
+}
+
 /* Flow.extensions: bulwark's FlowExtensions in an Any (as flowjson). */
 static Google__Protobuf__Any *
 pb_extensions(struct hubble_arena *a, const struct bw_flow *f)
@@ -299,9 +371,23 @@ pb_extensions(struct hubble_arena *a, const struct bw_flow *f)
 	size_t n;
 	uint8_t *buf;
 
+	json_t *more = NULL, *lua;
+
+	if (BW_FLOW_HAS(f, extensions_json) && f->extensions_json != NULL) {
+		more = json_loads(f->extensions_json, 0, NULL);
+		if (more != NULL && !json_is_object(more)) {
+			json_decref(more);
+			more = NULL;
+		}
+	}
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE))
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && more == NULL)
 		return NULL;
+	/* extra members: "lua" is the one FlowExtensions has a field for */
+	lua = json_object_get(more, "lua");
+	if (json_is_object(lua))
+		x.lua = pb_struct(a, lua);
+	json_decref(more);
 	x.rule_ref = f->rule_ref;
 	x.isolated_by = pb_policies(a, f->isolated_by, f->n_isolated_by,
 				    &x.n_isolated_by);

@@ -16,7 +16,8 @@ HUBBLE_PROTO_FILES = \
 	flow/flow.proto relay/relay.proto observer/observer.proto \
 	peer/peer.proto grpc/health/v1/health.proto bulwark/extensions.proto \
 	google/protobuf/any.proto google/protobuf/wrappers.proto \
-	google/protobuf/timestamp.proto google/protobuf/field_mask.proto
+	google/protobuf/timestamp.proto google/protobuf/field_mask.proto \
+	google/protobuf/struct.proto
 # (spelled out: automake derives the objects from literal names)
 HUBBLE_PB_C = \
 	$(HUBBLE_PB)/flow/flow.pb-c.c \
@@ -28,7 +29,8 @@ HUBBLE_PB_C = \
 	$(HUBBLE_PB)/google/protobuf/any.pb-c.c \
 	$(HUBBLE_PB)/google/protobuf/wrappers.pb-c.c \
 	$(HUBBLE_PB)/google/protobuf/timestamp.pb-c.c \
-	$(HUBBLE_PB)/google/protobuf/field_mask.pb-c.c
+	$(HUBBLE_PB)/google/protobuf/field_mask.pb-c.c \
+	$(HUBBLE_PB)/google/protobuf/struct.pb-c.c
 HUBBLE_PB_H = \
 	$(HUBBLE_PB)/flow/flow.pb-c.h \
 	$(HUBBLE_PB)/relay/relay.pb-c.h \
@@ -39,7 +41,8 @@ HUBBLE_PB_H = \
 	$(HUBBLE_PB)/google/protobuf/any.pb-c.h \
 	$(HUBBLE_PB)/google/protobuf/wrappers.pb-c.h \
 	$(HUBBLE_PB)/google/protobuf/timestamp.pb-c.h \
-	$(HUBBLE_PB)/google/protobuf/field_mask.pb-c.h
+	$(HUBBLE_PB)/google/protobuf/field_mask.pb-c.h \
+	$(HUBBLE_PB)/google/protobuf/struct.pb-c.h
 HUBBLE_PROTO_SRC = \
 	modules/hubble-observer/proto/api/v1/flow/flow.proto \
 	modules/hubble-observer/proto/api/v1/relay/relay.proto \
@@ -76,7 +79,8 @@ nodist_modules_hubble_observer_libhubblepb_la_SOURCES = \
 	modules/hubble-observer/pb/google/protobuf/any.pb-c.c \
 	modules/hubble-observer/pb/google/protobuf/wrappers.pb-c.c \
 	modules/hubble-observer/pb/google/protobuf/timestamp.pb-c.c \
-	modules/hubble-observer/pb/google/protobuf/field_mask.pb-c.c
+	modules/hubble-observer/pb/google/protobuf/field_mask.pb-c.c \
+	modules/hubble-observer/pb/google/protobuf/struct.pb-c.c
 modules_hubble_observer_libhubblepb_la_CPPFLAGS = -I$(HUBBLE_PB) $(PROTOBUF_C_CFLAGS)
 modules_hubble_observer_libhubblepb_la_CFLAGS = -fvisibility=hidden
 modules_hubble_observer_libhubblepb_la_LIBADD = $(PROTOBUF_C_LIBS)

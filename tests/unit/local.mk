@@ -181,3 +181,10 @@ tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
 # on a crafted tree.
 TESTS += tests/unit/test_layering.sh
 dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
+
+# core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
+check_PROGRAMS += tests/unit/test_hooks
+TESTS += tests/unit/test_hooks
+tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
+tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
