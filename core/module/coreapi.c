@@ -33,6 +33,7 @@
 #include "lib/flowjson.h"
 #include "core/log.h"
 #include "core/module/hooks.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"
