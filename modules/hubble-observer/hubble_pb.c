@@ -290,6 +290,101 @@ pb_l4(struct hubble_arena *a, const struct bw_flow *f)
 	return l4;
 }
 
+/* ---- L7 ------------------------------------------------------------------------------ */
+
+/* The flow's L7 record, when it has one the daemon filled far enough. */
+static const struct bw_flow_l7 *
+pb_l7_of(const struct bw_flow *f)
+{
+	if (!BW_FLOW_HAS(f, l7) || f->l7 == NULL ||
+	    f->l7->size < offsetof(struct bw_flow_l7, proto))
+		return NULL;
+	return f->l7;
+}
+
+static Flow__HTTPHeader **
+pb_kv(struct hubble_arena *a, const struct bw_flow_kv *kv, uint32_t n, size_t *out_n)
+{
+	Flow__HTTPHeader **v;
+
+	*out_n = 0;
+	if (kv == NULL || n == 0)
+		return NULL;
+	v = hubble_arena_alloc(a, n * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		Flow__HTTPHeader *h = ARENA_NEW(a, Flow__HTTPHeader, FLOW__HTTPHEADER__INIT);
+
+		if (h == NULL)
+			return NULL;
+		h->key = pb_str(kv[i].key);
+		h->value = pb_str(kv[i].value);
+		v[i] = h;
+	}
+	*out_n = n;
+	return v;
+}
+
+/* Flow.l7 (as flowjson's "l7"). Kafka is deprecated in flow.proto. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static Flow__Layer7 *
+pb_l7(struct hubble_arena *a, const struct bw_flow_l7 *l7)
+{
+	Flow__Layer7 *o = ARENA_NEW(a, Flow__Layer7, FLOW__LAYER7__INIT);
+
+	if (o == NULL)
+		return NULL;
+	o->type = (Flow__L7FlowType)l7->type;
+	o->latency_ns = l7->latency_ns;
+	if (l7->dns != NULL) {
+		const struct bw_flow_dns *d = l7->dns;
+		Flow__DNS *m = ARENA_NEW(a, Flow__DNS, FLOW__DNS__INIT);
+
+		if (m == NULL)
+			return o;
+		m->query = pb_str(d->query);
+		m->ips = pb_strv(a, d->ips, d->n_ips, &m->n_ips);
+		m->ttl = d->ttl;
+		m->cnames = pb_strv(a, d->cnames, d->n_cnames, &m->n_cnames);
+		m->observation_source = pb_str(d->observation_source);
+		m->rcode = d->rcode;
+		m->qtypes = pb_strv(a, d->qtypes, d->n_qtypes, &m->n_qtypes);
+		m->rrtypes = pb_strv(a, d->rrtypes, d->n_rrtypes, &m->n_rrtypes);
+		o->record_case = FLOW__LAYER7__RECORD_DNS;
+		o->dns = m;
+	} else if (l7->http != NULL) {
+		const struct bw_flow_http *h = l7->http;
+		Flow__HTTP *m = ARENA_NEW(a, Flow__HTTP, FLOW__HTTP__INIT);
+
+		if (m == NULL)
+			return o;
+		m->code = h->code;
+		m->method = pb_str(h->method);
+		m->url = pb_str(h->url);
+		m->protocol = pb_str(h->protocol);
+		m->headers = pb_kv(a, h->headers, h->n_headers, &m->n_headers);
+		o->record_case = FLOW__LAYER7__RECORD_HTTP;
+		o->http = m;
+	} else if (l7->kafka != NULL) {
+		const struct bw_flow_kafka *k = l7->kafka;
+		Flow__Kafka *m = ARENA_NEW(a, Flow__Kafka, FLOW__KAFKA__INIT);
+
+		if (m == NULL)
+			return o;
+		m->error_code = k->error_code;
+		m->api_version = k->api_version;
+		m->api_key = pb_str(k->api_key);
+		m->correlation_id = k->correlation_id;
+		m->topic = pb_str(k->topic);
+		o->record_case = FLOW__LAYER7__RECORD_KAFKA;
+		o->kafka = m;
+	}
+	return o;
+}
+#pragma GCC diagnostic pop
+
 /* ---- JSON -> google.protobuf.Struct / Value ---------------------------------------- */
 
 static Google__Protobuf__Struct *pb_struct(struct hubble_arena *a, json_t *o);
@@ -380,9 +475,29 @@ pb_extensions(struct hubble_arena *a, const struct bw_flow *f)
 			more = NULL;
 		}
 	}
+	const struct bw_flow_l7 *l7 = pb_l7_of(f);
+	const char *by = BW_FLOW_HAS(f, verdict_by) ? f->verdict_by : NULL;
+	int l7ext = l7 != NULL && l7->http == NULL && l7->dns == NULL &&
+		    l7->kafka == NULL && (l7->proto != NULL || l7->n_fields > 0);
+	FlowExtensions__VerdictBy vb = FLOW_EXTENSIONS__VERDICT_BY__INIT;
+	FlowExtensions__L7 xl7 = FLOW_EXTENSIONS__L7__INIT;
+
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE) && more == NULL)
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && more == NULL && by == NULL &&
+	    !l7ext) {
+		json_decref(more);
 		return NULL;
+	}
+	if (by != NULL) {
+		vb.by = (char *)by;
+		vb.reason = pb_str(f->verdict_reason);
+		x.verdict_by = &vb;
+	}
+	if (l7ext) {
+		xl7.proto = pb_str(l7->proto);
+		xl7.fields = pb_kv(a, l7->fields, l7->n_fields, &xl7.n_fields);
+		x.l7 = &xl7;
+	}
 	/* extra members: "lua" is the one FlowExtensions has a field for */
 	lua = json_object_get(more, "lua");
 	if (json_is_object(lua))
@@ -440,6 +555,8 @@ hubble_pb_flow(const struct bw_flow *f, int extensions, struct hubble_arena *a,
 	o->destination = pb_endpoint(a, &f->destination);
 	o->type = (Flow__FlowType)f->type;
 	o->node_name = pb_str(f->node_name);
+	if (pb_l7_of(f) != NULL)
+		o->l7 = pb_l7(a, pb_l7_of(f));
 	o->reply = f->is_reply == 1;
 	if (f->event_type != 0) {
 		Flow__CiliumEventType *et =
@@ -476,6 +593,15 @@ hubble_pb_flow(const struct bw_flow *f, int extensions, struct hubble_arena *a,
 	}
 	if (f->summary != NULL) {
 		o->summary = (char *)f->summary;
+	} else if (pb_l7_of(f) != NULL) {
+		/* the L7 summary is lib/flowjson.c's: take it from there */
+		json_t *fj = bw_flowjson_flow(f);
+		const char *sum = json_string_value(json_object_get(fj, "Summary"));
+
+		o->summary = hubble_arena_strdup(a, sum != NULL ? sum : "");
+		if (o->summary == NULL)
+			o->summary = (char *)protobuf_c_empty_string;
+		json_decref(fj);
 	} else {
 		bw_flowjson_summary(f, sbuf, sizeof(sbuf));
 		o->summary = hubble_arena_strdup(a, sbuf);

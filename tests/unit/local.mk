@@ -52,7 +52,7 @@ dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.s
 # directory with a copy of golden.sh whenever the script is newer)
 EXTRA_DIST += tests/unit/golden-conf
 
-# core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
+# core/datapath/datapath.c (expansion, precedence, struct sizes)
 check_PROGRAMS += tests/unit/test_datapath
 TESTS += tests/unit/test_datapath
 tests_unit_test_datapath_SOURCES = tests/unit/test_datapath.c
@@ -188,3 +188,20 @@ TESTS += tests/unit/test_hooks
 tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
 tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
+
+# lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
+check_PROGRAMS += tests/unit/test_dropreason
+TESTS += tests/unit/test_dropreason
+tests_unit_test_dropreason_SOURCES = tests/unit/test_dropreason.c
+tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
+
+# core/proxy/ (the L7 proxy engine) with real sockets on loopback and a
+# line protocol parser standing for a protocol module
+check_PROGRAMS += tests/unit/test_proxy
+TESTS += tests/unit/test_proxy
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
+tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
