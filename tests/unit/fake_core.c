@@ -379,6 +379,64 @@ fake_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
 	fake_core.hook_cancelled = ticket;
 }
 
+static int
+fake_l7_parser_register(bw_module_ctx *ctx, const struct bw_l7_parser *parser)
+{
+	fake_core.l7_parser = parser;
+	return 0;
+}
+
+static int
+fake_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
+{
+	return 0;
+}
+
+/* The verdict the module asked for: no request hook changes it here. */
+static int
+fake_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict, int rule)
+{
+	fake_core.l7_records++;
+	return verdict;
+}
+
+static const struct bw_l7_conn_info *
+fake_l7_conn_info(bw_l7_conn *conn)
+{
+	return NULL;
+}
+
+static void
+fake_daemon_info(struct bw_daemon_info *info)
+{
+	fake_zero_sized(info);
+}
+
+/* An empty flow ring. */
+static void
+fake_flow_ring_range(uint64_t *first, uint64_t *next)
+{
+	*first = *next = 1;
+}
+
+static const struct bw_flow *
+fake_flow_ring_at(uint64_t seq)
+{
+	return NULL;
+}
+
+static void
+fake_namespace_foreach(void (*cb)(const char *ns, void *arg), void *arg)
+{
+}
+
+static void
+fake_flow_followers_account(int delta, uint64_t lost)
+{
+	fake_core.followers += delta;
+	fake_core.followers_lost += lost;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -418,6 +476,15 @@ static const struct bw_core_api fake_api = {
 	.hook_http = fake_hook_http,
 	.hook_kafka = fake_hook_kafka,
 	.hook_cancel = fake_hook_cancel,
+	.l7_parser_register = fake_l7_parser_register,
+	.l7_inject = fake_l7_inject,
+	.l7_record = fake_l7_record,
+	.l7_conn_info = fake_l7_conn_info,
+	.daemon_info = fake_daemon_info,
+	.flow_ring_range = fake_flow_ring_range,
+	.flow_ring_at = fake_flow_ring_at,
+	.namespace_foreach = fake_namespace_foreach,
+	.flow_followers_account = fake_flow_followers_account,
 };
 
 const struct bw_core_api *

@@ -75,6 +75,10 @@ struct fake_core {
 	bw_free_fn flow_free;
 	unsigned hook_calls;   /* hook_dns/http/kafka calls */
 	uint64_t hook_cancelled; /* the last hook_cancel() ticket */
+	const struct bw_l7_parser *l7_parser; /* the last l7_parser_register() */
+	unsigned l7_records;   /* l7_record() calls */
+	int followers;         /* flow_followers_account() deltas summed */
+	uint64_t followers_lost;
 };
 
 extern struct fake_core fake_core;
