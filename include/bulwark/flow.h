@@ -196,6 +196,9 @@ struct bw_flow {
 	uint32_t pkt_len;        /* length of the packet behind the event */
 	uint64_t ct_packets;     /* with BW_FLOW_F_CT_CLOSE: connection totals */
 	uint64_t ct_bytes;
+	/* Hubble's proxy_port: the local proxy a REDIRECTED verdict or a
+	 * to-proxy trace handed the connection to (0 = none) */
+	uint16_t proxy_port;
 };
 
 #define BW_FLOW_HAS(flow, member) \

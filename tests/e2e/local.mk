@@ -63,3 +63,10 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 # table/json/dot/svg)
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
+
+# Proxy redirects (docs/redirect.md): L7 ports handed to local proxies (the
+# relay tests/modules/test-redirect.c), egress and ingress, TCP and UDP,
+# IPv4 and IPv6, the daemon stopped and restarted.
+TESTS += tests/e2e/test_redirect.sh
+dist_check_SCRIPTS += tests/e2e/test_redirect.sh
+dist_check_DATA += tests/e2e/redirect_lib.sh
