@@ -15,8 +15,15 @@
  * applies (the rules list is empty), the connection is closed and the
  * datagram dropped, as a proxy must when nothing is allowed.
  *
+ * With format = true the instance also registers a policy format for
+ * documents written directly in the core's rule model (apiVersion
+ * test.bulwark.io/v1, kind RuleModel, metadata.name/namespace, and
+ * "rules" as in docs/rule-model.md), so tests can write rules no shipped
+ * format produces (DNS rules on ingress: UDP redirected at ingress).
+ *
  * Keys ([test-redirect] or [test-redirect:NAME]):
- *   class  the proxy class to serve (dns, http, kafka or an l7proto name)
+ *   class   the proxy class to serve (dns, http, kafka or an l7proto name)
+ *   format  register the RuleModel policy format (one instance only)
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,16 +36,20 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 #include <bulwark/module.h>
 
 struct rdt_conf {
 	char *proxy_class;
+	int format;
 };
 
 static const struct bw_conf_key rdt_keys[] = {
 	{ "class", BW_CONF_STRING, "http", offsetof(struct rdt_conf, proxy_class), 0, 0, NULL, 0,
 	  "the proxy class whose redirected traffic this instance relays" },
+	{ "format", BW_CONF_BOOL, "false", offsetof(struct rdt_conf, format), 0, 0, NULL, 0,
+	  "also register the test.bulwark.io/v1 RuleModel policy format" },
 	BW_CONF_KEY_END
 };
 
@@ -265,6 +276,42 @@ static void rdt_datagram(struct rdt *t, int sfd)
 	}
 }
 
+/* ---- the RuleModel policy format ----------------------------------------- */
+
+static int rdt_parse(void *user_data, const char *text, size_t len, char **out, char *err,
+		     size_t errlen)
+{
+	json_t *doc = json_loadb(text, len, 0, NULL), *meta, *rules, *pol;
+	const char *name, *ns;
+
+	meta = json_object_get(doc, "metadata");
+	rules = json_object_get(doc, "rules");
+	name = json_string_value(json_object_get(meta, "name"));
+	ns = json_string_value(json_object_get(meta, "namespace"));
+	if (name == NULL || !json_is_array(rules)) {
+		snprintf(err, errlen, "a RuleModel needs metadata.name and rules (a list)");
+		json_decref(doc);
+		return -EINVAL;
+	}
+	pol = json_pack("{s:s,s:s,s:s,s:O}", "kind", "RuleModel", "name", name, "namespace",
+			ns ? ns : "", "rules", rules);
+	json_decref(doc);
+	*out = pol ? json_dumps(pol, JSON_COMPACT) : NULL;
+	json_decref(pol);
+	return *out ? 0 : -ENOMEM;
+}
+
+static const char *const rdt_api_versions[] = { "test.bulwark.io/v1", NULL };
+static const char *const rdt_kinds[] = { "RuleModel", NULL };
+
+static const struct bw_policy_format rdt_format = {
+	.size = sizeof(struct bw_policy_format),
+	.name = "test-rule-model",
+	.api_versions = rdt_api_versions,
+	.kinds = rdt_kinds,
+	.parse = rdt_parse,
+};
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static void rdt_ready(evutil_socket_t fd, short what, void *arg)
@@ -303,6 +350,14 @@ static int rdt_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *con
 	for (int i = 0; i < RDT_SOCKS; i++)
 		t->fd[i] = -1;
 	snprintf(t->log_path, sizeof(t->log_path), "%s/learned.jsonl", dir);
+	if (t->conf->format) {
+		int rc = api->policy_format_register(ctx, &rdt_format);
+
+		if (rc < 0) {
+			free(t);
+			return rc;
+		}
+	}
 	api->set_data(ctx, t);
 	return 0;
 }
