@@ -462,7 +462,7 @@ int bw_redirect_ct_key(struct bw_ct_key *k, int protocol, const struct sockaddr 
 }
 
 int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
-			uint32_t mark, uint32_t ep_id, uint32_t peer_id)
+			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
 {
 	int fd, rc, family = dst->sa_family;
 	int type = protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
@@ -508,7 +508,7 @@ int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct s
 			}
 		}
 	}
-	if (connect(fd, dst, bw_redirect_addrlen(dst)) < 0 && errno != EINPROGRESS)
+	if (do_connect && connect(fd, dst, bw_redirect_addrlen(dst)) < 0 && errno != EINPROGRESS)
 		goto fail;
 	return fd;
 fail:

@@ -83,16 +83,17 @@ int bw_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr
 			  const void *buf, size_t len);
 
 /*
- * A proxy's upstream socket towards dst: non-blocking, SO_MARK mark, and
- * connected (TCP: in progress). With src it is bound to src's address
- * (transparently, any port); with ep_id as well, a connection-tracking
- * entry (endpoint ep_id, egress, src -> dst, BW_CT_F_UPSTREAM, peer
- * identity peer_id) lets the replies that the node itself sends to src
- * reach the socket (they are turned around at ep_id's veth). Returns the
- * fd. Never logs (the caller decides).
+ * A proxy's upstream socket towards dst: non-blocking, SO_MARK mark, and,
+ * with do_connect, connected (TCP: in progress; without it the caller
+ * connects to dst). With src it is bound to src's address (transparently,
+ * any port); with ep_id as well, a connection-tracking entry (endpoint
+ * ep_id, egress, src -> dst, BW_CT_F_UPSTREAM, peer identity peer_id) lets
+ * the replies that the node itself sends to src reach the socket (they are
+ * turned around at ep_id's veth). Returns the fd. Never logs (the caller
+ * decides).
  */
 int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
-			uint32_t mark, uint32_t ep_id, uint32_t peer_id);
+			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect);
 
 /* Length of a sockaddr of family AF_INET / AF_INET6 (0 otherwise). */
 socklen_t bw_redirect_addrlen(const struct sockaddr *sa);

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/api.h"
@@ -35,8 +36,11 @@
 #include "core/policy/proxyconn.h"
 #include "core/policy/resolver.h"
 #include "core/flow/flow.h"
+#include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
+#include "core/module/hooks.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"
@@ -545,6 +549,179 @@ coreapi_map_usage(void (*cb)(const char *map_name, uint64_t entries,
 	return rc;
 }
 
+/* ---- decision hooks (ABI 1.2) -------------------------------------------- */
+
+static unsigned
+coreapi_hook_active(bw_module_ctx *ctx)
+{
+	return bw_hooks_active();
+}
+
+static int
+coreapi_hook_dns(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+		 bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_dns(q, done, user_data, ticket, ctx);
+}
+
+static int
+coreapi_hook_http(bw_module_ctx *ctx, const struct bw_hook_http *req,
+		  bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_http(req, done, user_data, ticket, ctx);
+}
+
+static int
+coreapi_hook_kafka(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+		   bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_kafka(req, done, user_data, ticket, ctx);
+}
+
+static void
+coreapi_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
+{
+	bw_hooks_cancel(ticket);
+}
+
+/* ---- L7 parsers (ABI 1.2) ------------------------------------------------ */
+
+static int
+coreapi_l7_parser_register(bw_module_ctx *ctx, const struct bw_l7_parser *parser)
+{
+	int rc = bw_proxy_parser_add(parser, ctx);
+
+	if (rc == -EEXIST)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"L7 parser '%s': another module registered that name",
+			parser->name);
+	else if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"L7 parser: incomplete struct bw_l7_parser (name, "
+			"conn_open and data are required)");
+	return rc;
+}
+
+static int
+coreapi_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
+{
+	return bw_proxy_inject(conn, dir, data, len);
+}
+
+static int
+coreapi_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict,
+		  int rule)
+{
+	return bw_proxy_record(conn, l7, verdict, rule);
+}
+
+static const struct bw_l7_conn_info *
+coreapi_l7_conn_info(bw_l7_conn *conn)
+{
+	return bw_proxy_conn_info(conn);
+}
+
+/* ---- ABI 1.2: the daemon, the flow ring, namespaces --------------------- */
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+static uint64_t coreapi_start_real, coreapi_start_mono;
+
+static uint64_t
+coreapi_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The daemon's start: when the program was loaded. */
+static void __attribute__((constructor))
+coreapi_mark_start(void)
+{
+	coreapi_start_real = coreapi_clock(CLOCK_REALTIME);
+	coreapi_start_mono = coreapi_clock(CLOCK_MONOTONIC);
+}
+
+static void
+coreapi_daemon_info(struct bw_daemon_info *info)
+{
+	struct bw_daemon_info d = { .size = sizeof(d) };
+	size_t n;
+
+	if (info == NULL)
+		return;
+	d.version = PACKAGE_VERSION;
+	d.node_name = bw_flow_node_name();
+	d.start_ns = coreapi_start_real;
+	d.uptime_ns = coreapi_clock(CLOCK_MONOTONIC) - coreapi_start_mono;
+	n = info->size < sizeof(d) ? info->size : sizeof(d);
+	memcpy((char *)info + sizeof(info->size), (char *)&d + sizeof(d.size),
+	       n > sizeof(d.size) ? n - sizeof(d.size) : 0);
+}
+
+static void
+coreapi_flow_ring_range(uint64_t *first, uint64_t *next)
+{
+	if (first != NULL)
+		*first = bw_flow_ring_first();
+	if (next != NULL)
+		*next = bw_flow_ring_next();
+}
+
+struct coreapi_ns_walk {
+	void (*cb)(const char *ns, void *arg);
+	void *arg;
+	json_t *seen; /* object used as a set */
+};
+
+static void
+coreapi_ns_visit(struct coreapi_ns_walk *w, const char *ns)
+{
+	if (ns == NULL || *ns == '\0' || json_object_get(w->seen, ns) != NULL)
+		return;
+	json_object_set_new(w->seen, ns, json_true());
+	w->cb(ns, w->arg);
+}
+
+static int
+coreapi_ns_ep(struct bw_endpoint *ep, void *arg)
+{
+	coreapi_ns_visit(arg, bw_endpoint_ns(ep));
+	return 0;
+}
+
+static void
+coreapi_namespace_foreach(void (*cb)(const char *ns, void *arg), void *arg)
+{
+	struct coreapi_ns_walk w = { cb, arg, json_object() };
+	json_t *all, *v;
+	size_t i;
+
+	if (cb == NULL || w.seen == NULL) {
+		json_decref(w.seen);
+		return;
+	}
+	all = bw_namespaces_to_json();
+	json_array_foreach(all, i, v)
+		coreapi_ns_visit(&w, json_string_value(json_object_get(v, "name")));
+	json_decref(all);
+	bw_endpoint_foreach(coreapi_ns_ep, &w);
+	json_decref(w.seen);
+}
+
+static void
+coreapi_flow_followers_account(int delta, uint64_t lost)
+{
+	if (delta != 0)
+		bw_flow_stats_followers(delta);
+	if (lost != 0)
+		bw_flow_stats_lost_followers(lost);
+}
+
 /* ---- transparent redirects (ABI 1.2) ------------------------------------ */
 
 /* What a struct bw_redirect_conn's strings point into. */
@@ -743,6 +920,21 @@ static const struct bw_core_api coreapi = {
 	.endpoint_foreach = coreapi_endpoint_foreach,
 	.datapath_counters = coreapi_datapath_counters,
 	.map_usage = coreapi_map_usage,
+	/* 1.2 */
+	.hook_active = coreapi_hook_active,
+	.hook_dns = coreapi_hook_dns,
+	.hook_http = coreapi_hook_http,
+	.hook_kafka = coreapi_hook_kafka,
+	.hook_cancel = coreapi_hook_cancel,
+	.l7_parser_register = coreapi_l7_parser_register,
+	.l7_inject = coreapi_l7_inject,
+	.l7_record = coreapi_l7_record,
+	.l7_conn_info = coreapi_l7_conn_info,
+	.daemon_info = coreapi_daemon_info,
+	.flow_ring_range = coreapi_flow_ring_range,
+	.flow_ring_at = bw_flow_ring_at,
+	.namespace_foreach = coreapi_namespace_foreach,
+	.flow_followers_account = coreapi_flow_followers_account,
 	.redirect_listen = coreapi_redirect_listen,
 	.redirect_lookup = coreapi_redirect_lookup,
 	.redirect_release = coreapi_redirect_release,

@@ -271,7 +271,7 @@ void bw_proxyconn_release(struct bw_proxyconn *c)
 	c->rules = NULL;
 }
 
-int bw_proxyconn_upstream(const struct bw_proxyconn *c)
+static int pc_upstream(const struct bw_proxyconn *c, int do_connect)
 {
 	uint32_t mark = c->direction == BW_DIR_EGRESS ? BW_MARK_FROM_PROXY_EGRESS
 						      : BW_MARK_FROM_PROXY_INGRESS;
@@ -288,7 +288,48 @@ int bw_proxyconn_upstream(const struct bw_proxyconn *c)
 	if (c->server.ep_id)
 		src = (const struct sockaddr *)&c->client.addr;
 	return bw_redirect_connect(c->protocol, src, (const struct sockaddr *)&c->server.addr,
-				   mark, src ? c->client.ep_id : 0, c->server.identity);
+				   mark, src ? c->client.ep_id : 0, c->server.identity, do_connect);
+}
+
+int bw_proxyconn_upstream(const struct bw_proxyconn *c)
+{
+	return pc_upstream(c, 1);
+}
+
+int bw_proxyconn_upstream_socket(const struct bw_proxyconn *c)
+{
+	return pc_upstream(c, 0);
+}
+
+json_t *bw_proxyconn_rule_list(const struct bw_proxyconn *c, const char *kind, json_t **owners)
+{
+	json_t *list = json_array(), *own = json_array(), *it;
+	size_t i;
+
+	*owners = NULL;
+	if (!list || !own) {
+		json_decref(list);
+		json_decref(own);
+		return NULL;
+	}
+	json_array_foreach(c->rules, i, it) {
+		json_t *pol = json_object_get(it, "policy"), *rules, *r;
+		size_t j;
+
+		if (json_is_true(json_object_get(it, "allow_all"))) {
+			/* an empty rule matches every request */
+			json_array_append_new(list, json_object());
+			json_array_append(own, pol);
+			continue;
+		}
+		rules = json_object_get(it, kind);
+		json_array_foreach(rules, j, r) {
+			json_array_append(list, r);
+			json_array_append(own, pol);
+		}
+	}
+	*owners = own;
+	return list;
 }
 
 static json_t *pc_side_json(const struct bw_proxyconn_side *s)

@@ -80,6 +80,19 @@ void bw_proxyconn_release(struct bw_proxyconn *c);
  * Returns the fd or -errno (not logged).
  */
 int bw_proxyconn_upstream(const struct bw_proxyconn *c);
+/* The same socket, bound and marked but not connected (the caller
+ * connects to c->server.addr; the L7 engine's upstream_socket op). */
+int bw_proxyconn_upstream_socket(const struct bw_proxyconn *c);
+
+/*
+ * c's rules of one kind as one flat list, what a parser compiles: every
+ * rule of every item ("http": [...] of each policy rule, in order), an
+ * allow_all item as an empty rule {} (it matches every request). *owners
+ * gets a parallel array with the "policy" object behind each rule (flow
+ * attribution). Returns a new reference (NULL: ENOMEM); for l7proto rules
+ * pass "l7".
+ */
+json_t *bw_proxyconn_rule_list(const struct bw_proxyconn *c, const char *kind, json_t **owners);
 
 /*
  * Append to out the L7 rules that apply to a connection endpoint ep_id's

@@ -46,7 +46,16 @@
  *       bulwarkd -n and on SIGHUP). BW_MODULE_DEFINE marks every module
  *       built against this header 1.1, which a 1.0 daemon refuses (newer
  *       minor), so a module never runs without its check being honoured.
- *  1.2  transparent redirects to proxies (docs/redirect.md):
+ *  1.2  struct bw_core_api: hook_active, hook_dns, hook_http, hook_kafka,
+ *       hook_cancel (decision hooks, <bulwark/hook.h>); struct bw_flow:
+ *       extensions_json. L7 parsers for the proxy engine (<bulwark/l7.h>):
+ *       bw_core_api.l7_parser_register, l7_inject, l7_record,
+ *       l7_conn_info; struct bw_flow gained l7, verdict_by and
+ *       verdict_reason (<bulwark/flow.h>).
+ *       Then daemon_info (and struct bw_daemon_info), flow_ring_range,
+ *       flow_ring_at, namespace_foreach, flow_followers_account
+ *       (hubble-observer).
+ *       Then transparent redirects to proxies (docs/redirect.md):
  *       bw_core_api.redirect_listen, redirect_lookup, redirect_release,
  *       redirect_upstream, redirect_recvmsg, redirect_reply_udp, and
  *       struct bw_redirect_conn.
@@ -90,6 +99,7 @@ extern "C" {
 typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
 typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
+typedef struct bw_l7_conn bw_l7_conn;         /* one proxied connection (<bulwark/l7.h>) */
 
 /* Log levels (syslog numbering). */
 enum bw_log_level {
@@ -254,8 +264,16 @@ struct bw_redirect_conn {
 /* ---- the core's service table ------------------------------------------ */
 
 struct bw_flow;       /* <bulwark/flow.h> */
+struct bw_hook_dns;   /* <bulwark/hook.h> */
+struct bw_hook_http;
+struct bw_hook_kafka;
+struct bw_hook_result;
 struct bw_flow_stats; /* <bulwark/flow.h> */
 struct bw_node_stats; /* below */
+struct bw_flow_l7;    /* <bulwark/flow.h> */
+struct bw_l7_parser;  /* <bulwark/l7.h> */
+struct bw_l7_conn_info; /* <bulwark/l7.h> */
+struct bw_daemon_info; /* below */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -406,7 +424,94 @@ struct bw_core_api {
 	 * line, each marked with its minor; test them with BW_API_HAS().
 	 */
 
-	/* ---- ABI 1.2: transparent redirects (docs/redirect.md) ---- */
+	/* ---- ABI 1.2 ---- */
+
+	/*
+	 * Decision hooks (<bulwark/hook.h>, whose comment has the contract;
+	 * docs/lua.md): ask the rule scripts whether a request that policy
+	 * allowed may go ahead. hook_active() returns the BW_HOOK_F_* of the
+	 * hooks some enabled script defines (skip building a request when its
+	 * bit is clear). hook_dns/http/kafka return BW_HOOK_NONE (allowed,
+	 * done is not called), BW_HOOK_PENDING (done(result, user_data) is
+	 * called later on the loop thread, exactly once, unless hook_cancel()
+	 * is called with *ticket first), or a negative errno (deny). Requests
+	 * still pending when the instance stops are cancelled by the core.
+	 */
+	unsigned (*hook_active)(bw_module_ctx *ctx);
+	int (*hook_dns)(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+			void (*done)(const struct bw_hook_result *res,
+				     void *user_data),
+			void *user_data, uint64_t *ticket);
+	int (*hook_http)(bw_module_ctx *ctx, const struct bw_hook_http *req,
+			 void (*done)(const struct bw_hook_result *res,
+				      void *user_data),
+			 void *user_data, uint64_t *ticket);
+	int (*hook_kafka)(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+			  void (*done)(const struct bw_hook_result *res,
+				       void *user_data),
+			  void *user_data, uint64_t *ticket);
+	void (*hook_cancel)(bw_module_ctx *ctx, uint64_t ticket);
+
+	/* L7 parsers (<bulwark/l7.h>) */
+
+	/*
+	 * Register a protocol parser with the proxy engine (the struct is
+	 * copied; its strings must live until it is dropped, when the
+	 * instance stops: free_user_data(user_data) is then called).
+	 * 0, -EEXIST when a parser of that name is registered, -EINVAL.
+	 */
+	int (*l7_parser_register)(bw_module_ctx *ctx,
+				  const struct bw_l7_parser *parser);
+	/*
+	 * Queue the parser's own bytes in direction dir (enum bw_l7_dir:
+	 * BW_L7_DIR_REPLY goes to the client), copied; see <bulwark/l7.h>
+	 * for where they land. 0, -ENOMEM, -EPIPE when that side is closed.
+	 */
+	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
+	/*
+	 * Record a request or a response of conn as an L7 flow; verdict is an
+	 * enum bw_flow_verdict, rule the index of the matching rule in the
+	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
+	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
+	 * RESPONSE, verdict. A negative errno on a bad record.
+	 */
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
+			 int verdict, int rule);
+	/* What the engine knows of conn (valid while it is open). */
+	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
+
+	/* The daemon's version, node name and start time; set
+	 * info->size = sizeof(*info) first. */
+	void (*daemon_info)(struct bw_daemon_info *info);
+	/*
+	 * The flow ring, for readers that replay history and follow it with a
+	 * cursor (as `observe` does): *first is the oldest sequence number
+	 * still held, *next the one the next flow will get; flows first ..
+	 * next-1 can be read with flow_ring_at(). Sequence numbers only grow.
+	 */
+	void (*flow_ring_range)(uint64_t *first, uint64_t *next);
+	/*
+	 * The flow with sequence number seq, or NULL when it was overwritten
+	 * (or is not there yet). The flow is valid until control returns to
+	 * the event loop: the next flow published may reuse its memory.
+	 */
+	const struct bw_flow *(*flow_ring_at)(uint64_t seq);
+	/*
+	 * Visit every namespace the node knows (set with `bulwark namespace
+	 * set`, or holding an endpoint), each once; the string is valid
+	 * during the call only.
+	 */
+	void (*namespace_foreach)(void (*cb)(const char *ns, void *arg),
+				  void *arg);
+	/*
+	 * A module that streams flows to clients (as `observe --follow` does)
+	 * reports them in flow_stats: delta +1 when a follower starts, -1
+	 * when it ends (followers), and flows a slow follower missed
+	 * (lost_followers).
+	 */
+	void (*flow_followers_account)(int delta, uint64_t lost);
+
+	/* Transparent redirects to proxies (docs/redirect.md) */
 
 	/*
 	 * Open the transparent socket of a proxy class ("dns", "http",
@@ -469,6 +574,15 @@ struct bw_node_stats {
 	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
 	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
 	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/* bw_core_api.daemon_info (ABI 1.2). */
+struct bw_daemon_info {
+	size_t size;           /* set by the caller to sizeof(struct bw_daemon_info) */
+	const char *version;   /* bulwarkd's version, e.g. "0.1.0" */
+	const char *node_name; /* the node name flows carry */
+	uint64_t start_ns;     /* when the daemon started, wall clock ns (UTC) */
+	uint64_t uptime_ns;    /* since then, monotonic */
 };
 
 /* True when the daemon's table has the member (for members added later). */

@@ -18,20 +18,31 @@ bw_rd_modules() {
 	printf '%s\n' "$d"
 }
 
-# bw_rd_start_daemon CLASS... [-o ...]... : start bulwarkd with the
-# identity, Cilium policy and flowlog-free module set plus one
-# test-redirect instance per CLASS (instance name = the class).
+# bw_rd_start_daemon CLASS... [-o ...]... : start bulwarkd with only the
+# identity and policy-format modules plus one test-redirect instance per
+# CLASS (instance name = the class), from a config file of its own (so no
+# shipped proxy module owns a class the relays serve). The -o words go to
+# bulwarkd (e.g. -o test-redirect:dns.format=true).
 bw_rd_start_daemon() {
 	local mods="identity-local netpol-cilium netpol-k8s" c
-	local -a opts=()
+	local conf=$BW_TMP/redirect.conf
+	local -a classes=()
 	while [ $# -gt 0 ] && [ "$1" != -o ]; do
+		classes+=("$1")
 		mods="$mods test-redirect:$1"
-		opts+=(-o "test-redirect:$1.class=$1")
 		shift
 	done
+	{
+		printf '[daemon]\nmodules = %s\n' "$mods"
+		printf '[identity-local]\n[netpol-cilium]\n[netpol-k8s]\n'
+		for c in "${classes[@]}"; do
+			printf '[test-redirect:%s]\nclass = %s\n' "$c" "$c"
+		done
+	} >"$conf"
+	BW_CONF=$conf
 	BW_MODULE_DIR=$(bw_rd_modules)
-	export BW_MODULE_DIR
-	bw_start_daemon -o "daemon.modules=$mods" "${opts[@]}" "$@"
+	export BW_CONF BW_MODULE_DIR
+	bw_start_daemon "$@"
 }
 
 # bw_rd_learned CLASS : print what the CLASS relay recorded (one JSON
