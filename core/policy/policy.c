@@ -34,6 +34,7 @@
 #include "core/config.h" /* before bw_datapath.h: its BW_ENFORCE_* macros */
 #include "core/api.h"
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
@@ -396,6 +397,7 @@ struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
 		specs[i].port_hi = e[i].port_hi;
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
+		specs[i].proxy_class = e[i].proxy_class;
 	}
 	return specs;
 }
@@ -467,6 +469,51 @@ static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen
 static void pol_cidr_release(void *arg, uint32_t id)
 {
 	bw_identity_cidr_release(id);
+}
+
+/* An l7proto name's proxy class (core/datapath/redirect.c numbers them). */
+static uint8_t pol_proxy_class(void *arg, const char *l7proto)
+{
+	int c = bw_redirect_class_id(l7proto, 1);
+
+	if (c < 0) {
+		bw_warn("policy: l7proto \"%s\": no proxy class: %s (its ports allow nothing)",
+			l7proto, strerror(-c));
+		return 0;
+	}
+	return (uint8_t)c;
+}
+
+const char *bw_policy_l7_rules(uint32_t rule_ref, uint32_t port_index)
+{
+	const struct pol_ref *r;
+	const struct bw_rv_rule *ru;
+	const struct bw_rv_ruleentry *en;
+	const struct bw_rv_policy *rv;
+
+	if (!rule_ref || !P.inited)
+		return NULL;
+	r = rv_map_get(&P.refs, &rule_ref, sizeof(rule_ref));
+	if (!r || !r->owner || !(rv = r->owner->rv) || r->info.rule_index >= rv->nrules)
+		return NULL;
+	ru = &rv->rules[r->info.rule_index];
+	if (r->info.direction < 1 || r->info.direction > 2 ||
+	    r->info.entry_index >= ru->nentries[r->info.direction])
+		return NULL;
+	en = &ru->entries[r->info.direction][r->info.entry_index];
+	if (port_index >= en->nports)
+		return NULL;
+	return en->ports[port_index].l7rules;
+}
+
+uint64_t bw_policy_generation(void)
+{
+	struct bw_resolver_stats st;
+
+	if (!P.inited)
+		return 0;
+	bw_resolver_stats(P.rv, &st);
+	return st.syncs;
 }
 
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
@@ -725,211 +772,6 @@ static void pol_save(void)
 out:
 	json_decref(arr);
 	pol_refs_save();
-}
-
-/* Check a canonical policy object; fills kind/ns/name. */
-static int pol_check_doc(const json_t *doc, const char **kind, const char **ns,
-			 const char **name, char *err, size_t errlen)
-{
-	*kind = json_string_value(json_object_get(doc, "kind"));
-	*ns = json_string_value(json_object_get(doc, "namespace"));
-	*name = json_string_value(json_object_get(doc, "name"));
-	if (!json_is_object(doc) || !*kind || !**kind || !*name || !**name) {
-		snprintf(err, errlen, "the policy has no kind or name");
-		return -EINVAL;
-	}
-	if (!*ns)
-		*ns = "";
-	return 0;
-}
-
-static void pol_item_clear(struct bw_pol_item *it)
-{
-	free(it->kind);
-	free(it->ns);
-	free(it->name);
-	json_decref(it->doc);
-	free(it->doc_text);
-	bw_rv_policy_free(it->rv);
-	memset(it, 0, sizeof(*it));
-}
-
-void bw_pol_batch_free(struct bw_pol_batch *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		pol_item_clear(&b->v[i]);
-	free(b->v);
-	b->v = NULL;
-	b->n = 0;
-}
-
-/* Compile a canonical object into an item. */
-static int pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
-			     size_t errlen)
-{
-	const char *kind, *ns, *name;
-	int e = pol_check_doc(doc, &kind, &ns, &name, err, errlen);
-
-	if (e < 0)
-		return e;
-	it->rv = bw_rv_policy_compile(json_object_get(doc, "rules"), err, errlen);
-	if (!it->rv)
-		return errno == ENOMEM ? -ENOMEM : -EINVAL;
-	it->kind = strdup(kind);
-	it->ns = strdup(ns);
-	it->name = strdup(name);
-	it->doc = json_incref(doc);
-	it->doc_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!it->kind || !it->ns || !it->name || !it->doc_text)
-		return -ENOMEM;
-	return 0;
-}
-
-struct pol_kinds {
-	char *buf;
-	size_t len, cap;
-};
-
-static int pol_kinds_cb(const struct bw_policy_format *fmt, void *arg)
-{
-	struct pol_kinds *k = arg;
-
-	for (size_t a = 0; fmt->api_versions && fmt->api_versions[a]; a++)
-		for (size_t i = 0; fmt->kinds && fmt->kinds[i]; i++) {
-			int n = snprintf(k->buf + k->len, k->cap - k->len, "%s%s %s",
-					 k->len ? ", " : "", fmt->api_versions[a],
-					 fmt->kinds[i]);
-
-			if (n > 0 && k->len + (size_t)n < k->cap)
-				k->len += (size_t)n;
-		}
-	return 0;
-}
-
-/*
- * "SOURCE: WHERE: MSG", or "SOURCE:LINE: WHERE: MSG" when MSG starts with
- * the path of a field of document d ("spec.ingress[0].from: ...") that can
- * be found in the input: LINE is that field's line.
- */
-static void pol_doc_error(char *err, size_t errlen, const char *buf, size_t len,
-			  const char *source_name, const char *where,
-			  const struct bw_policydoc *d, const char *msg)
-{
-	const char *colon = strstr(msg, ": ");
-	unsigned fl;
-	char path[512];
-
-	if (colon && colon > msg && (size_t)(colon - msg) < sizeof(path) &&
-	    !memchr(msg, ' ', (size_t)(colon - msg))) {
-		memcpy(path, msg, (size_t)(colon - msg));
-		path[colon - msg] = '\0';
-		if (bw_policydoc_locate(buf, len, d->line, d->column, path, &fl) == 0) {
-			snprintf(err, errlen, "%s:%u: %s: %s", source_name, fl, where, msg);
-			return;
-		}
-	}
-	snprintf(err, errlen, "%s: %s: %s", source_name, where, msg);
-}
-
-int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
-		       struct bw_pol_batch *b, char *err, size_t errlen)
-{
-	struct bw_policydoc_set set = { 0 };
-	char msg[1024];
-	int e;
-
-	memset(b, 0, sizeof(*b));
-	e = bw_policydoc_read(buf, len, source_name, &set, err, errlen);
-	if (e < 0) {
-		bw_policydoc_set_free(&set);
-		return e;
-	}
-	if (set.count) {
-		b->v = calloc(set.count, sizeof(*b->v));
-		if (!b->v) {
-			bw_policydoc_set_free(&set);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	for (size_t i = 0; i < set.count; i++) {
-		struct bw_policydoc *d = &set.docs[i];
-		struct bw_pol_item *it = &b->v[i];
-		char av[128], kind[128], where[96];
-		const struct bw_policy_format *fmt;
-		char *out = NULL;
-		json_t *doc;
-		json_error_t jerr;
-
-		b->n = i + 1;
-		it->doc_index = d->index + 1;
-		it->line = d->line;
-		if (d->item >= 0)
-			snprintf(where, sizeof(where), "document %u, item %d (line %u)",
-				 d->index + 1, d->item, d->line);
-		else
-			snprintf(where, sizeof(where), "document %u (line %u)",
-				 d->index + 1, d->line);
-		e = bw_policydoc_kind(d->json, av, sizeof(av), kind, sizeof(kind));
-		fmt = e == 0 ? bw_policy_format_find(av, kind) : NULL;
-		if (!fmt) {
-			char kinds[1024];
-			struct pol_kinds k = { kinds, 0, sizeof(kinds) };
-
-			kinds[0] = '\0';
-			bw_policy_format_foreach(pol_kinds_cb, &k);
-			if (e < 0)
-				snprintf(err, errlen,
-					 "%s: %s: apiVersion and kind are required; bulwark accepts %s",
-					 source_name, where,
-					 k.len ? kinds : "no kind (no policy format module is loaded)");
-			else
-				snprintf(err, errlen,
-					 "%s: %s: apiVersion \"%s\" kind \"%s\" is not a policy kind bulwark accepts (%s)",
-					 source_name, where, av, kind,
-					 k.len ? kinds : "no policy format module is loaded");
-			goto fail;
-		}
-		msg[0] = '\0';
-		e = fmt->parse(fmt->user_data, d->json, d->json_len, &out, msg, sizeof(msg));
-		if (e < 0 || !out) {
-			pol_doc_error(err, errlen, buf, len, source_name, where, d,
-				      msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
-			free(out);
-			goto fail;
-		}
-		doc = json_loads(out, 0, &jerr);
-		free(out);
-		if (!doc) {
-			snprintf(err, errlen,
-				 "%s: %s: the %s format produced invalid rules: %s",
-				 source_name, where, fmt->name, jerr.text);
-			goto fail;
-		}
-		e = pol_item_from_doc(doc, it, msg, sizeof(msg));
-		json_decref(doc);
-		if (e < 0) {
-			pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
-			goto fail;
-		}
-		/* the same policy twice in one input */
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(b->v[j].kind, it->kind) && !strcmp(b->v[j].ns, it->ns) &&
-			    !strcmp(b->v[j].name, it->name)) {
-				snprintf(err, errlen,
-					 "%s: %s: %s %s%s%s is already defined by document %u (line %u)",
-					 source_name, where, it->kind, it->ns,
-					 *it->ns ? "/" : "", it->name, b->v[j].doc_index,
-					 b->v[j].line);
-				goto fail;
-			}
-	}
-	bw_policydoc_set_free(&set);
-	return 0;
-fail:
-	bw_policydoc_set_free(&set);
-	bw_pol_batch_free(b);
-	return -EINVAL;
 }
 
 /* ---- applying changes ------------------------------------------------------------------ */
@@ -1202,11 +1044,11 @@ static int pol_restore(void)
 	json_array_foreach(arr, i, v) {
 		struct bw_pol_item *it = &b.v[b.n];
 
-		if (pol_item_from_doc(json_object_get(v, "policy"), it, err,
+		if (bw_pol_item_from_doc(json_object_get(v, "policy"), it, err,
 				      sizeof(err)) < 0) {
 			bw_err("policy: %s: policy %zu cannot be restored: %s",
 			       P.state_path, i, err);
-			pol_item_clear(it);
+			bw_pol_item_clear(it);
 			continue;
 		}
 		it->doc_index = (unsigned)i + 1;
@@ -1407,6 +1249,7 @@ int bw_policy_init(struct event_base *base)
 		.sync = pol_sync,
 		.cidr_acquire = pol_cidr_acquire,
 		.cidr_release = pol_cidr_release,
+		.proxy_class = pol_proxy_class,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;

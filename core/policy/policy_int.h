@@ -56,6 +56,10 @@ struct bw_pol_batch {
 int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		       struct bw_pol_batch *b, char *err, size_t errlen);
 void bw_pol_batch_free(struct bw_pol_batch *b);
+/* One canonical policy object into an item (compiled); -errno and err. */
+int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
+			 size_t errlen);
+void bw_pol_item_clear(struct bw_pol_item *it);
 
 /*
  * Apply a parsed batch for source (API or a file path): every policy of

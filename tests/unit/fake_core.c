@@ -3,6 +3,7 @@
  * tests/unit/fake_core.c - the fake struct bw_core_api for module unit
  * tests (tests/unit/fake_core.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +438,46 @@ fake_flow_followers_account(int delta, uint64_t lost)
 	fake_core.followers_lost += lost;
 }
 
+/* Transparent redirects: no datapath here, so none are set up. */
+static int
+fake_redirect_listen(bw_module_ctx *ctx, const char *proxy_class, int protocol,
+		     int family, uint16_t port, uint16_t *bound_port)
+{
+	return -ENXIO;
+}
+
+static int
+fake_redirect_lookup(bw_module_ctx *ctx, int protocol, const struct sockaddr *client,
+		     const struct sockaddr *orig_dst, struct bw_redirect_conn *conn)
+{
+	return -ENOENT;
+}
+
+static void
+fake_redirect_release(struct bw_redirect_conn *conn)
+{
+}
+
+static int
+fake_redirect_upstream(bw_module_ctx *ctx, const struct bw_redirect_conn *conn)
+{
+	return -ENXIO;
+}
+
+static long
+fake_redirect_recvmsg(int fd, void *buf, size_t len, struct sockaddr_storage *client,
+		      struct sockaddr_storage *orig_dst)
+{
+	return -EAGAIN;
+}
+
+static int
+fake_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr *client,
+			const void *buf, size_t len)
+{
+	return -ENXIO;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -485,6 +526,12 @@ static const struct bw_core_api fake_api = {
 	.flow_ring_at = fake_flow_ring_at,
 	.namespace_foreach = fake_namespace_foreach,
 	.flow_followers_account = fake_flow_followers_account,
+	.redirect_listen = fake_redirect_listen,
+	.redirect_lookup = fake_redirect_lookup,
+	.redirect_release = fake_redirect_release,
+	.redirect_upstream = fake_redirect_upstream,
+	.redirect_recvmsg = fake_redirect_recvmsg,
+	.redirect_reply_udp = fake_redirect_reply_udp,
 };
 
 const struct bw_core_api *
