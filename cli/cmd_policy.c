@@ -419,6 +419,17 @@ static int policy_trace(struct policy_opts *o)
 	       (long long)json_integer_value(json_object_get(reply, "to_identity")),
 	       cli_json_str(reply, "protocol", "?"),
 	       (long long)json_integer_value(json_object_get(reply, "port")));
+	/* an ipBlock split the address off its endpoint's identity */
+	if (json_object_get(reply, "from_identity_split_of"))
+		printf("  identity %lld: the address of %s that an ipBlock splits off identity %lld\n",
+		       (long long)json_integer_value(json_object_get(reply, "from_identity")),
+		       cli_json_str(reply, "from", "?"),
+		       (long long)json_integer_value(json_object_get(reply, "from_identity_split_of")));
+	if (json_object_get(reply, "to_identity_split_of"))
+		printf("  identity %lld: the address of %s that an ipBlock splits off identity %lld\n",
+		       (long long)json_integer_value(json_object_get(reply, "to_identity")),
+		       cli_json_str(reply, "to", "?"),
+		       (long long)json_integer_value(json_object_get(reply, "to_identity_split_of")));
 	steps = json_object_get(reply, "steps");
 	json_array_foreach(steps, i, s)
 		policy_print_step(s);

@@ -32,6 +32,7 @@ libbwcore_la_SOURCES += \
 	core/policy/policydir.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
+	core/policy/resolver_split.c \
 	core/policy/resolver_util.h \
 	core/policy/proxyconn.c core/policy/proxyconn.h
 EXTRA_DIST += docs/policy-engine.md docs/redirect.md

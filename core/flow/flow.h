@@ -89,6 +89,12 @@ struct bw_flow_sources {
 			 void *arg);
 	/* Events the datapath failed to queue since it was loaded. */
 	uint64_t (*events_lost)(void);
+	/*
+	 * The endpoint identity a split identity was made from (an address
+	 * a Kubernetes ipBlock splits off, docs/policy.md), else 0: flows
+	 * show a local endpoint under its own identity. May be NULL.
+	 */
+	uint32_t (*identity_base)(uint32_t id);
 };
 
 void bw_flow_set_sources(const struct bw_flow_sources *src);

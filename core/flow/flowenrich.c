@@ -153,6 +153,14 @@ flowenrich_lost(void)
 	return lost;
 }
 
+static uint32_t
+flowenrich_identity_base(uint32_t id)
+{
+	struct bw_resolver *rv = bw_pol_resolver();
+
+	return rv != NULL ? bw_resolver_split_base(rv, id) : 0;
+}
+
 static const struct bw_flow_sources flowenrich_sources = {
 	.endpoint = flowenrich_endpoint,
 	.ipcache = flowenrich_ipcache,
@@ -160,6 +168,7 @@ static const struct bw_flow_sources flowenrich_sources = {
 	.rule = flowenrich_rule,
 	.isolating = flowenrich_isolating,
 	.events_lost = flowenrich_lost,
+	.identity_base = flowenrich_identity_base,
 };
 
 /* GET /v1/status: "flows": {...} */

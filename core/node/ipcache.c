@@ -26,7 +26,7 @@
 #include "core/node/ipcache.h"
 #include "core/log.h"
 
-#define IPCACHE_NOWNERS 4 /* indexed by enum bw_ipcache_owner */
+#define IPCACHE_NOWNERS 5 /* indexed by enum bw_ipcache_owner */
 
 struct ipcache_claim {
 	int valid;
@@ -357,6 +357,7 @@ static const char *ipcache_owner_name(enum bw_ipcache_owner o)
 	switch (o) {
 	case BW_IPCACHE_OWNER_CIDR: return "cidr";
 	case BW_IPCACHE_OWNER_ENDPOINT: return "endpoint";
+	case BW_IPCACHE_OWNER_IPBLOCK: return "ipblock";
 	case BW_IPCACHE_OWNER_HOST: return "host";
 	}
 	return "?";

@@ -5,7 +5,7 @@
  *
  * Each prefix may be claimed by several owners (an endpoint address, a CIDR
  * identity, the node itself); the entry written to the kernel is the one of
- * the strongest owner (host > endpoint > cidr). Lookups follow the kernel's
+ * the strongest owner (host > ipblock > endpoint > cidr). Lookups follow the kernel's
  * longest-prefix-match semantics so that trace and flow enrichment give the
  * same answer the datapath gives. An address no prefix covers belongs to
  * reserved:world (identity 2), as in the datapath.
@@ -24,10 +24,15 @@
 
 #include "lib/prefix.h"
 
-/* Owners, weakest first. */
+/*
+ * Owners, weakest first. IPBLOCK: an endpoint address that Kubernetes
+ * ipBlock peers split off its endpoint's identity (the policy repository
+ * claims it with the split identity and the same endpoint id; docs/policy.md).
+ */
 enum bw_ipcache_owner {
 	BW_IPCACHE_OWNER_CIDR = 1,
 	BW_IPCACHE_OWNER_ENDPOINT,
+	BW_IPCACHE_OWNER_IPBLOCK,
 	BW_IPCACHE_OWNER_HOST,
 };
 

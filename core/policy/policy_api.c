@@ -587,6 +587,15 @@ static int pa_trace(struct bw_api_request *req, void *arg)
 		      "to_identity", (json_int_t)dst.identity, "protocol",
 		      pa_proto_name(proto, pbuf, sizeof(pbuf)), "port", (int)port, "steps",
 		      steps, "verdict", overall);
+	/* an address an ipBlock split off its endpoint identity (docs/policy.md) */
+	if (o && bw_resolver_split_base(bw_pol_resolver(), src.identity))
+		json_object_set_new(o, "from_identity_split_of",
+				    json_integer(bw_resolver_split_base(bw_pol_resolver(),
+									src.identity)));
+	if (o && bw_resolver_split_base(bw_pol_resolver(), dst.identity))
+		json_object_set_new(o, "to_identity_split_of",
+				    json_integer(bw_resolver_split_base(bw_pol_resolver(),
+									dst.identity)));
 	return bw_api_reply_json(req, 200, o);
 }
 
@@ -767,13 +776,14 @@ json_t *bw_policy_status_json(void *arg)
 	int m = bw_pol_enforcement();
 
 	bw_resolver_stats(bw_pol_resolver(), &st);
-	return json_pack("{s:I,s:s,s:b,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "policies",
+	return json_pack("{s:I,s:s,s:b,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "policies",
 			 (json_int_t)bw_policy_count(), "enforcement",
 			 m >= 0 && m <= 2 ? modes[m] : "?", "audit", bw_pol_audit(), "files",
 			 bw_policydir_to_json(), "resolver", "identities",
 			 (json_int_t)st.identities, "endpoints", (json_int_t)st.endpoints,
 			 "selectors", (json_int_t)st.selectors, "entries",
-			 (json_int_t)st.entries, "syncs", (json_int_t)st.syncs);
+			 (json_int_t)st.entries, "syncs", (json_int_t)st.syncs,
+			 "split_identities", (json_int_t)st.splits);
 }
 
 int bw_policy_api_init(void)

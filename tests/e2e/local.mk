@@ -82,3 +82,8 @@ BW_E2E_REDIRECT_TESTS = \
 TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
+
+# Kubernetes ipBlock peers match addresses, not identities: replicas sharing
+# labels told apart in the datapath, trace, flows and policy resolved
+TESTS += tests/e2e/test_ipblock.sh
+dist_check_SCRIPTS += tests/e2e/test_ipblock.sh
