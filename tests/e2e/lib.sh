@@ -255,6 +255,10 @@ bw_init() {
 	ip netns list >/dev/null 2>&1 || bw_skip "ip netns does not work here"
 
 	BW_ID=$(printf 'bw%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
+	# make check's leftover check looks for namespaces named with it
+	if [ -n "${BW_CHECK_DIR:-}" ] && [ -d "$BW_CHECK_DIR" ]; then
+		echo "$BW_ID" >>"$BW_CHECK_DIR/ids"
+	fi
 	BW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-e2e.$BW_ID.XXXXXX") ||
 		bw_die "mktemp failed"
 	BW_INITED=1

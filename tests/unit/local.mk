@@ -179,7 +179,7 @@ tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
 check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf \
 	tests/unit/test_watchlist
 TESTS += tests/unit/test_prefix tests/unit/test_errbuf tests/unit/test_watchlist
-EXTRA_DIST += tests/unit/check_main.h
+EXTRA_DIST += tests/unit/check_main.h tests/unit/tmpdir.h
 tests_unit_test_watchlist_SOURCES = tests/unit/test_watchlist.c
 tests_unit_test_watchlist_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_watchlist_LDADD = $(BW_TEST_LIBS)

@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "tests/unit/tmpdir.h"
 
 static char err[1024];
 
@@ -245,9 +246,9 @@ END_TEST
 
 START_TEST(real_file_reports_its_path_and_lines)
 {
-	char path[] = "/tmp/bw-test-config-XXXXXX";
-	char want[256];
-	int fd = mkstemp(path);
+	char path[256];
+	char want[512];
+	int fd = mkstemp(bw_test_tmp(path, sizeof(path), "bw-test-config-XXXXXX"));
 	FILE *f;
 
 	ck_assert_int_ge(fd, 0);

@@ -19,6 +19,7 @@
 #include "core/node/endpoint.h"
 #include "core/node/identity.h"
 #include "core/node/labels.h"
+#include "tests/unit/tmpdir.h"
 
 static char statedir[256];
 static struct bw_conf *conf;
@@ -28,7 +29,7 @@ static void setup(void)
 	char override[300], err[512];
 	char *ov[1] = { override };
 
-	snprintf(statedir, sizeof(statedir), "/tmp/bw-test-endpoint-XXXXXX");
+	bw_test_tmp(statedir, sizeof(statedir), "bw-test-endpoint-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(statedir));
 	snprintf(override, sizeof(override), "daemon.state_dir=%s", statedir);
 	conf = bw_conf_load_string("test.conf", "[daemon]\nmodules =\n", ov, 1, err,

@@ -16,8 +16,9 @@
 #include <bpf/libbpf.h>
 
 #include "core/log.h"
+#include "tests/unit/tmpdir.h"
 
-static char path[] = "/tmp/bw-test-log-XXXXXX";
+static char path[256];
 
 /* Send stderr to a temporary file. */
 static void
@@ -25,7 +26,7 @@ capture_begin(void)
 {
 	int fd;
 
-	strcpy(path, "/tmp/bw-test-log-XXXXXX");
+	bw_test_tmp(path, sizeof(path), "bw-test-log-XXXXXX");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
