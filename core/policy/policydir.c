@@ -216,7 +216,8 @@ static void pd_rescan(void)
 		}
 		closedir(d);
 	}
-	qsort(names, n, sizeof(*names), pd_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), pd_cmp);
 	for (size_t i = 0; i < n; i++) {
 		size_t plen = strlen(D.dir) + strlen(names[i]) + 2, len = 0;
 		char *path = malloc(plen), *buf;
