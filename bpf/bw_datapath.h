@@ -207,6 +207,10 @@ struct bw_ct_key {
 #define BW_CT_F_PROXY_INGRESS (1u << 8)
 #define BW_CT_F_FROM_PROXY (1u << 9)
 #define BW_CT_F_UPSTREAM (1u << 10)
+/* set with proxy_class != 0, so that one flags test tells a tracked
+ * packet whether a proxy is involved at all */
+#define BW_CT_F_PROXY (1u << 11)
+#define BW_CT_F_PROXY_ANY (BW_CT_F_PROXY | BW_CT_F_FROM_PROXY | BW_CT_F_UPSTREAM)
 
 struct bw_ct_entry {
 	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline */

@@ -239,9 +239,6 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	}
 
 	if (dir == BW_DIR_EGRESS) {
-		/* turned around by bw_to_lxc for a proxy: not the pod's packet */
-		if ((skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_HAIRPIN)
-			return bw_hairpin_in(skb, p, &c);
 		/* anti-spoofing: what leaves the endpoint carries its own address */
 		if (p->family == 6 && (bw_is_v6_linklocal(p->saddr) || bw_is_v6_unspec(p->saddr))) {
 			if (!(p->flags & BW_PKT_NDP))
@@ -252,8 +249,16 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 
 			__builtin_memcpy(ak.addr, p->saddr, 16);
 			owner = bpf_map_lookup_elem(&bw_epaddr, &ak);
-			if (!owner || *owner != ep->ep_id)
+			if (!owner || *owner != ep->ep_id) {
+				/*
+				 * Not the pod's packet: one bw_to_lxc turned
+				 * around for a proxy (marks never cross from
+				 * the pod's namespace), or a spoofed one.
+				 */
+				if ((skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_HAIRPIN)
+					return bw_hairpin_in(skb, p, &c);
 				return bw_drop(p, &c, BW_DROP_INVALID_SOURCE_IP, 0, 0);
+			}
 		}
 	}
 	if (p->flags & BW_PKT_NDP)
@@ -290,7 +295,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		int rep = bw_ct_update(e, p, is_reply, cfg, now);
 		int turn = 0;
 
-		if (e->proxy_class || (e->flags & (BW_CT_F_FROM_PROXY | BW_CT_F_UPSTREAM))) {
+		if (e->flags & BW_CT_F_PROXY_ANY) {
 			turn = bw_redirect_tracked(skb, p, &c, e, is_reply, dir);
 			if (turn < 0) {
 				bw_ctx_peer(&c, ep, e->peer_identity);
