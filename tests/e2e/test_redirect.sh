@@ -115,6 +115,16 @@ if bw_flows_available; then
 		--from-pod x/a --to-port 80 --type trace:to-proxy
 fi
 
+got=$(bw status -o json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["redirect"]
+print(r["table"], sorted(r["classes"]), r["classes"]["dns"]["udp"] > 0)')
+if [ "$got" = "2004 ['dns', 'http'] True" ]; then
+	bw_pass "bulwark status shows the proxy classes and their ports"
+else
+	bw_fail "bulwark status's redirect section: '$got'"
+fi
+
 bw_rd_expect_direct "a port without L7 rules is not redirected (TCP)" http \
 	bw_probe_tcp x/a web 8080
 bw_rd_expect_direct "a port without L7 rules is not redirected (UDP)" dns \
