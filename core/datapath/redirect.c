@@ -254,7 +254,8 @@ static int rd_routing(int add)
 }
 
 /*
- * GET /v1/status "redirect": the routing table and, per class with an open
+ * GET /v1/status "redir" (a short key: `bulwark status` aligns its
+ * table on the longest one): the routing table and, per class with an open
  * socket, its ports: {"table": 2004, "classes": {"dns": {"tcp": 41234,
  * "udp": 41234}}}.
  */
@@ -296,7 +297,7 @@ int bw_redirect_init(uint32_t table, uint32_t priority)
 		if (rc < 0)
 			return rc;
 	}
-	bw_api_status_add("redirect", rd_status, NULL); /* -EEXIST after a re-init: fine */
+	bw_api_status_add("redir", rd_status, NULL); /* -EEXIST after a re-init: fine */
 	bw_info("redirect: proxy traffic (fwmark 0x%x/0x%x) goes to table %u (rule priority %u)",
 		BW_MARK_TO_PROXY, BW_MARK_MAGIC_MASK, table, priority);
 	return 0;
@@ -306,7 +307,7 @@ void bw_redirect_close(void)
 {
 	if (!rd.routes)
 		return;
-	bw_api_status_remove("redirect");
+	bw_api_status_remove("redir");
 	rd_routing(0);
 	rd.routes = 0;
 }

@@ -517,9 +517,10 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			flags |= BW_EP_F_AUDIT;
 		/*
 		 * The datapath looks at the policy map only in enforced
-		 * directions. A direction with deny entries but no default deny
-		 * (Cilium's enableDefaultDeny: false) is enforced with an
-		 * allow-everything entry (rule_ref 0) under the denies.
+		 * directions. A direction with deny or redirect entries but no
+		 * default deny (Cilium's enableDefaultDeny: false) is enforced
+		 * with an allow-everything entry (rule_ref 0) under them: the
+		 * denies and the L7 ports apply, everything else is allowed.
 		 */
 		for (int dir = 1; dir <= 2; dir++) {
 			uint32_t bit = dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS
@@ -529,7 +530,7 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			if (flags & bit)
 				continue;
 			for (size_t i = 0; i < o.n && !has_deny; i++)
-				if (o.v[i].deny && o.v[i].direction == dir)
+				if ((o.v[i].deny || o.v[i].proxy_class) && o.v[i].direction == dir)
 					has_deny = 1;
 			if (has_deny) {
 				struct bw_rv_entry all = { .direction = (uint8_t)dir };

@@ -894,6 +894,23 @@ START_TEST(test_l7_plain_allow_of_the_same_port_allows_all)
 }
 END_TEST
 
+START_TEST(test_l7_without_default_deny_still_redirects)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* enableDefaultDeny: false with an L7 port: the direction is enforced
+	 * (the redirect applies) with an allow-everything entry under it */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":false},"
+	       "\"egress\":[{\"ports\":[{\"port\":80,\"protocol\":\"TCP\"," HTTP_GET "}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_EGRESS);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert(has(1, 0, EG, 0, 0, 0, 0));
+}
+END_TEST
+
 START_TEST(test_l7_port_ranges_stay_blocks)
 {
 	size_t all;
@@ -978,6 +995,7 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_l7_port_is_a_redirect_entry);
 	tcase_add_test(tc, test_l7_rules_of_a_port_are_ored_and_deny_wins);
 	tcase_add_test(tc, test_l7_plain_allow_of_the_same_port_allows_all);
+	tcase_add_test(tc, test_l7_without_default_deny_still_redirects);
 	tcase_add_test(tc, test_l7_port_ranges_stay_blocks);
 	tcase_add_test(tc, test_l7proto_class_and_named_ports);
 	tcase_add_test(tc, test_l7_compile_errors);
