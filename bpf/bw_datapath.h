@@ -147,6 +147,14 @@ struct bw_policy_key {
 };
 
 #define BW_POL_F_DENY (1u << 0)
+/*
+ * Visibility (a per-endpoint setting, docs/redirect.md "Visibility"): an
+ * entry of identity 0 at one port that gives no verdict of its own (the
+ * lookups go on as if it were absent) but sends a connection that the
+ * other entries allow to the proxy of its proxy_class, unless they
+ * redirect it themselves.
+ */
+#define BW_POL_F_VISIBILITY (1u << 1)
 
 struct bw_policy_value {
 	__u32 rule_ref;  /* index into the daemon's rule table (attribution) */

@@ -649,6 +649,7 @@ static int pa_in_sync(uint32_t ep_id, const struct bw_rv_entry *e, size_t n,
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
 		specs[i].proxy_class = e[i].proxy_class;
+		specs[i].visibility = e[i].visibility;
 	}
 	if (bw_datapath_policy_expand(ep_id, specs, n, &want, &nwant) < 0 ||
 	    bw_datapath_policy_foreach(ep_id, pa_mapread_cb, &m) < 0 || m.err) {

@@ -305,6 +305,37 @@ START_TEST(test_decide_redirect_beats_plain_allow)
 }
 END_TEST
 
+START_TEST(test_decide_visibility)
+{
+	struct bw_policy_verdict out;
+	struct bw_policy_value a, vis;
+
+	vis = pv(24, 0, 0);
+	vis.flags = BW_POL_F_VISIBILITY;
+	vis.proxy_class = BW_PROXY_CLASS_HTTP;
+	/* allowed by the identity's entry: redirected for visibility */
+	a = pv(0, 0, 1);
+	bw_datapath_policy_decide(&a, &vis, &out);
+	ck_assert_int_eq(out.allowed, 1);
+	ck_assert_uint_eq(out.rule_ref, 1);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_HTTP);
+	ck_assert_uint_eq(out.match_type, BW_MATCH_L3_ONLY);
+	/* nothing else: the visibility entry allows nothing */
+	bw_datapath_policy_decide(NULL, &vis, &out);
+	ck_assert_int_eq(out.allowed, 0);
+	ck_assert_uint_eq(out.reason, BW_DROP_POLICY);
+	/* the identity's own redirect keeps its class */
+	a.proxy_class = BW_PROXY_CLASS_KAFKA;
+	bw_datapath_policy_decide(&a, &vis, &out);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_KAFKA);
+	/* and its deny wins */
+	a = pv(24, 1, 2);
+	bw_datapath_policy_decide(&a, &vis, &out);
+	ck_assert_int_eq(out.allowed, 0);
+	ck_assert_uint_eq(out.proxy_class, 0);
+}
+END_TEST
+
 START_TEST(test_expand_redirects)
 {
 	struct bw_policy_entry_spec e[] = {
@@ -442,6 +473,7 @@ static Suite *datapath_suite(void)
 	tcase_add_test(tc, test_decide_precedence);
 	tcase_add_test(tc, test_decide_redirect_beats_plain_allow);
 	tcase_add_test(tc, test_expand_redirects);
+	tcase_add_test(tc, test_decide_visibility);
 	tcase_add_test(tc, test_expand_matches_reference);
 	tcase_add_test(tc, test_api_before_init);
 	suite_add_tcase(s, tc);

@@ -954,6 +954,92 @@ START_TEST(test_l7proto_class_and_named_ports)
 }
 END_TEST
 
+/* ---- proxy visibility (an endpoint setting) ------------------------------- */
+
+static void endpoint_vis(uint32_t ep_id, uint32_t identity, const struct bw_rv_visibility *v,
+			 size_t n)
+{
+	struct bw_rv_endpoint_desc d = { .ep_id = ep_id, .ifindex = 100 + ep_id,
+					 .identity = identity, .ns = "x", .pod = "p",
+					 .vis = v, .nvis = n };
+
+	ck_assert_int_eq(bw_resolver_endpoint_set(R, &d), 0);
+}
+
+/* The visibility flag of entry (id, dir, proto, port, port); -1 if none. */
+static int vis_of(uint32_t ep, uint32_t id, int dir, int proto, int port)
+{
+	for (size_t i = 0; i < S[ep].n; i++) {
+		const struct bw_rv_entry *e = &S[ep].e[i];
+
+		if (e->identity == id && e->direction == dir && e->protocol == proto &&
+		    e->port_lo == port && e->port_hi == port)
+			return e->visibility;
+	}
+	return -1;
+}
+
+START_TEST(test_visibility_entries)
+{
+	struct bw_rv_visibility v[] = {
+		{ .direction = IN, .protocol = 6, .port = 80, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .direction = IN, .protocol = 6, .port = 85, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .direction = IN, .protocol = 6, .port = 443, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .direction = IN, .protocol = 6, .port = 22, .proxy_class = BW_PROXY_CLASS_HTTP },
+	};
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint_vis(1, 1000, v, 4);
+	/* b may use 80 (identity-specific); anyone 85 (exact key) and 443-450
+	 * (a range); nobody 22 (deny) */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]},"
+	       "{\"ports\":[{\"port\":85,\"protocol\":\"TCP\"},{\"port\":443,\"end_port\":450,\"protocol\":\"TCP\"}]},"
+	       "{\"deny\":true,\"ports\":[{\"port\":22,\"protocol\":\"TCP\"}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* 80: nothing of identity 0 covers it: a no-verdict visibility entry */
+	ck_assert_int_eq(vis_of(1, 0, IN, 6, 80), 1);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert_int_eq(redirect_of(1, 1001, IN, 6, 80, 80), 0); /* b's allow stays plain */
+	/* 85: the any-peer allow of that very port redirects now */
+	ck_assert_int_eq(vis_of(1, 0, IN, 6, 85), 0);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 85, 85), BW_PROXY_CLASS_HTTP);
+	/* 443: inside the any-peer range: a redirecting allow at that port */
+	ck_assert_int_eq(vis_of(1, 0, IN, 6, 443), 0);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 443, 443), BW_PROXY_CLASS_HTTP);
+	/* 22: denied: nothing added, the deny stays */
+	ck_assert(has(1, 0, IN, 6, 22, 22, 1));
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 22, 22), -1);
+}
+END_TEST
+
+START_TEST(test_visibility_on_an_unenforced_direction)
+{
+	struct bw_rv_visibility v[] = {
+		{ .direction = EG, .protocol = 0, .port = 53, .proxy_class = BW_PROXY_CLASS_DNS },
+	};
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint_vis(1, 1000, v, 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* enforced with an allow-everything entry, DNS on TCP and UDP redirected */
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_EGRESS);
+	ck_assert(has(1, 0, EG, 0, 0, 0, 0));
+	ck_assert_int_eq(redirect_of(1, 0, EG, 6, 53, 53), BW_PROXY_CLASS_DNS);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 17, 53, 53), BW_PROXY_CLASS_DNS);
+	ck_assert_uint_eq(S[1].n, 3);
+	/* cleared: back to nothing */
+	endpoint_vis(1, 1000, NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, 0);
+	ck_assert_uint_eq(S[1].n, 0);
+}
+END_TEST
+
 START_TEST(test_l7_compile_errors)
 {
 	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"ports\":[{\"port\":80,\"protocol\":\"UDP\"," HTTP_GET "}]}]}]"),
@@ -999,6 +1085,8 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_l7_port_ranges_stay_blocks);
 	tcase_add_test(tc, test_l7proto_class_and_named_ports);
 	tcase_add_test(tc, test_l7_compile_errors);
+	tcase_add_test(tc, test_visibility_entries);
+	tcase_add_test(tc, test_visibility_on_an_unenforced_direction);
 	tcase_add_test(tc, test_cidr_prefix_index_crosscheck);
 	tcase_add_test(tc, test_scale_1000_rules_10000_identities);
 	suite_add_tcase(s, tc);
