@@ -439,8 +439,8 @@ out:
 	return err;
 }
 
-static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
-			    uint32_t *id)
+int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
+			uint32_t *id)
 {
 	struct bw_prefix p = { .family = family, .plen = plen };
 	char buf[80];
@@ -455,7 +455,7 @@ static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen
 	return err;
 }
 
-static void pol_cidr_release(void *arg, uint32_t id)
+void bw_pol_cidr_release(void *arg, uint32_t id)
 {
 	bw_identity_cidr_release(id);
 }
@@ -501,8 +501,10 @@ static void pol_identity_ensure(uint32_t id)
 	if (!id || bw_resolver_identity_known(P.rv, id))
 		return;
 	ls = bw_identity_labels(id);
-	if (ls)
+	if (ls) {
 		bw_resolver_identity_add(P.rv, id, ls);
+		bw_pol_staged_identity(id, ls, 1);
+	}
 }
 
 static int pol_ep_set(struct bw_endpoint *ep)
@@ -513,6 +515,7 @@ static int pol_ep_set(struct bw_endpoint *ep)
 
 	pol_ep_desc(ep, &d, addrs, ports);
 	pol_identity_ensure(d.identity);
+	bw_pol_staged_endpoint(&d, 0);
 	return bw_resolver_endpoint_set(P.rv, &d);
 }
 
@@ -523,7 +526,11 @@ static int pol_flush(void)
 
 	if (!P.ready || P.busy)
 		return 0;
+	P.busy++; /* identities it acquires only mark work */
+	bw_pol_staged_reconcile();
+	P.busy--;
 	err = bw_resolver_flush(P.rv);
+	bw_pol_staged_flush();
 	return err;
 }
 
@@ -537,6 +544,7 @@ int bw_policy_endpoint_event(struct bw_endpoint *ep, int event)
 		uint32_t id = bw_endpoint_id(ep);
 
 		bw_resolver_endpoint_remove(P.rv, id);
+		bw_pol_staged_endpoint(NULL, id);
 		if (P.ready) {
 			err = bw_datapath_policy_sync(id, NULL, 0);
 			if (err < 0 && err != -ENXIO)
@@ -564,8 +572,10 @@ void bw_policy_identity_event(uint32_t id, int added)
 
 		if (bw_resolver_identity_add(P.rv, id, ls) < 0)
 			bw_err("policy: identity %u: out of memory", id);
+		bw_pol_staged_identity(id, ls, 1);
 	} else {
 		bw_resolver_identity_remove(P.rv, id);
+		bw_pol_staged_identity(id, NULL, 0);
 	}
 	pol_flush();
 }
@@ -657,7 +667,9 @@ static void pol_remove(struct bw_pol *p)
 {
 	pol_unlink(p);
 	pol_release_refs(p);
-	bw_resolver_policy_remove(P.rv, p->rv);
+	if (!p->staged)
+		bw_resolver_policy_remove(P.rv, p->rv);
+	bw_pol_staged_remove(p); /* a staged p's rules, or p's copy there */
 	p->rv = NULL;
 	pol_free(p);
 }
@@ -671,12 +683,13 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full)
 
 	gmtime_r(&p->updated, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:s}", "name", p->name,
+	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:s,s:b}", "name", p->name,
 		      "namespace", p->ns, "kind", p->kind, "revision",
 		      (json_int_t)p->revision, "source", p->source, "rules_count",
 		      (json_int_t)nrules, "selected_endpoints",
-		      (json_int_t)(p->rv ? bw_resolver_policy_selected(P.rv, p->rv) : 0),
-		      "updated", ts);
+		      (json_int_t)(p->staged ? bw_pol_staged_selected(p)
+				   : p->rv ? bw_resolver_policy_selected(P.rv, p->rv) : 0),
+		      "updated", ts, "staged", p->staged);
 	if (o && full)
 		json_object_set(o, "rules", json_object_get(p->doc, "rules"));
 	return o;
@@ -763,6 +776,7 @@ static int pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
 	it->rv = bw_rv_policy_compile(json_object_get(doc, "rules"), err, errlen);
 	if (!it->rv)
 		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	it->staged = json_is_true(json_object_get(doc, "staged"));
 	it->kind = strdup(kind);
 	it->ns = strdup(ns);
 	it->name = strdup(name);
@@ -894,6 +908,12 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 				 source_name, where, fmt->name, jerr.text);
 			goto fail;
 		}
+		if (bw_pol_staged_annotation(d->json, d->json_len, doc, msg,
+					     sizeof(msg)) < 0) {
+			json_decref(doc);
+			pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
+			goto fail;
+		}
 		e = pol_item_from_doc(doc, it, msg, sizeof(msg));
 		json_decref(doc);
 		if (e < 0) {
@@ -926,6 +946,7 @@ struct pol_change {
 	struct bw_pol_item *it;
 	struct bw_pol *old;  /* version replaced (NULL: new policy) */
 	struct bw_pol *nw;
+	int moved;           /* the item's parts belong to nw */
 };
 
 int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
@@ -981,6 +1002,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		p->doc_text = ch[i].it->doc_text;
 		p->rv = ch[i].it->rv;
 		p->rv->owner = p;
+		p->staged = ch[i].it->staged;
 		p->source = strdup(source);
 		p->revision = ch[i].old ? ch[i].old->revision + 1 : 1;
 		p->updated = now;
@@ -989,7 +1011,8 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 			e = -ENOMEM;
 			goto rollback;
 		}
-		e = bw_resolver_policy_add(P.rv, p->rv);
+		/* a staged policy joins the staged resolver instead (at the flush) */
+		e = p->staged ? 0 : bw_resolver_policy_add(P.rv, p->rv);
 		if (e < 0)
 			goto rollback;
 		/* the item's parts now belong to p */
@@ -997,7 +1020,10 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[i].it->doc = NULL;
 		ch[i].it->doc_text = NULL;
 		ch[i].it->rv = NULL;
+		ch[i].moved = 1;
 	}
+	if (nch)
+		bw_pol_staged_changed();
 	/* 3. swap versions: from here on nothing fails */
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = ch[i].nw;
@@ -1067,8 +1093,11 @@ rollback:
 
 		if (!p)
 			continue;
-		if (p->rv && p->rv->committed) {
-			bw_resolver_policy_remove(P.rv, p->rv); /* frees it */
+		if (ch[i].moved) {
+			if (p->rv && p->rv->committed)
+				bw_resolver_policy_remove(P.rv, p->rv); /* frees it */
+			else
+				bw_rv_policy_free(p->rv);
 			ch[i].it->rv = NULL;
 			ch[i].it->kind = ch[i].it->ns = ch[i].it->name = NULL;
 			ch[i].it->doc = NULL;
@@ -1236,6 +1265,7 @@ static int pol_fill_identity_cb(uint32_t id, const struct bw_labelset *labels,
 
 	if (e < 0)
 		f->err = e;
+	bw_pol_staged_identity(id, labels, 1);
 	return 0;
 }
 
@@ -1266,8 +1296,14 @@ int bw_policy_recompute(void)
 		return f.err;
 	}
 	P.ready = 1;
+	bw_pol_staged_changed();
+	P.busy++;
+	bw_pol_staged_reconcile();
+	P.busy--;
 	bw_resolver_mark_all(P.rv);
+	bw_pol_staged_mark_all();
 	e = bw_resolver_flush(P.rv);
+	bw_pol_staged_flush();
 	if (e < 0)
 		bw_err("policy: the datapath could not be fully updated: %s",
 		       strerror(-e));
@@ -1305,6 +1341,7 @@ int bw_policy_set_mode(int enforcement, int audit)
 			return e;
 	}
 	bw_resolver_set_mode(P.rv, P.enforcement, P.audit);
+	bw_pol_staged_mode(P.enforcement, P.audit);
 	P.repo_rev++;
 	e = pol_flush();
 	if (!loosen && P.ready) {
@@ -1388,8 +1425,8 @@ int bw_policy_init(struct event_base *base)
 {
 	struct bw_resolver_ops ops = {
 		.sync = pol_sync,
-		.cidr_acquire = pol_cidr_acquire,
-		.cidr_release = pol_cidr_release,
+		.cidr_acquire = bw_pol_cidr_acquire,
+		.cidr_release = bw_pol_cidr_release,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;
@@ -1455,6 +1492,7 @@ void bw_policy_fini(void)
 	P.inited = 0; /* no more events from identities torn down after us */
 	bw_policydir_stop();
 	bw_api_status_remove("policy");
+	bw_pol_staged_fini();
 	while (P.list) {
 		struct bw_pol *p = P.list;
 
