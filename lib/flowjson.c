@@ -482,8 +482,11 @@ flowjson_extensions(const struct bw_flow *f)
 {
 	json_t *o;
 
+	int staged = BW_FLOW_HAS(f, n_staged_by) &&
+		     f->staged_verdict != BW_FLOW_VERDICT_UNKNOWN;
+
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE))
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && !staged)
 		return NULL;
 	o = json_object();
 	if (o == NULL)
@@ -498,6 +501,14 @@ flowjson_extensions(const struct bw_flow *f)
 		flowjson_set_u64(c, "packets", f->ct_packets);
 		flowjson_set_u64(c, "bytes", f->ct_bytes);
 		flowjson_set(o, "connection", c);
+	}
+	if (staged) {
+		json_t *st = json_object();
+		const char *v = bw_flowjson_verdict_name(f->staged_verdict);
+
+		flowjson_set_str(st, "verdict", v != NULL ? v : "UNKNOWN");
+		flowjson_set_policies(st, "policies", f->staged_by, f->n_staged_by);
+		flowjson_set(o, "staged", st);
 	}
 	return o;
 }
