@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
+#include "core/module/alertbus.h"
 #include "core/module/registry.h"
 #include "core/state.h"
 
@@ -320,6 +321,7 @@ out:
 		bw_datapath_close();
 	if (loaded)
 		bw_modules_fini();
+	bw_alertbus_fini();
 	bw_registry_fini();
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i])
