@@ -688,6 +688,9 @@ al_reload(bw_module_ctx *ctx, const void *new_conf)
 	if (a == NULL || a->ctx != ctx)
 		return -ENOENT;
 	al_conf_numbers(a, new_conf);
+	al_log(a, BW_LOG_INFO, "reloaded: window %" PRId64 " s, rate %" PRId64 "/s, burst %"
+	       PRId64 "%s", a->conf.window / 1000, a->conf.rate, a->conf.burst,
+	       a->conf.audit ? "" : ", no AUDIT alerts");
 	return 0;
 }
 

@@ -150,8 +150,6 @@ wh_connect(struct alerts_webhook *w)
 	if (c == NULL)
 		return NULL;
 	evhttp_connection_set_timeout(c, (int)((w->timeout_ms + 999) / 1000));
-	/* a kept-alive connection the server closed meanwhile: reconnect once */
-	evhttp_connection_set_retries(c, 1);
 	return c;
 }
 

@@ -83,27 +83,6 @@ static const struct bw_conf_key fs_keys[] = {
 /* Every instance (one is usual), to find it from ctx in start/stop. */
 static struct flowstore *fs_all[8];
 
-int64_t
-fs_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-fs_time_text(int64_t ms, char *buf, size_t len)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&s, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
-}
-
 static struct flowstore *
 fs_of(bw_module_ctx *ctx)
 {

@@ -412,6 +412,11 @@ fs_try_open(struct fs_db *db, const char *path, char *why, size_t whylen)
 	pthread_mutex_lock(&db->mu);
 	db->st.unclean_start = !clean;
 	pthread_mutex_unlock(&db->mu);
+	if (!clean)
+		fs_db_notice(db, "the previous run did not close %s cleanly (killed or "
+			     "crashed): what it had not written yet, at most its last flush "
+			     "interval of flows, is missing; everything written is intact "
+			     "(quick_check ok)", path);
 	return FS_OPEN_OK;
 }
 

@@ -63,3 +63,8 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 # table/json/dot/svg)
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
+
+# zero-trust adoption: flow history (modules/flowstore), exposure, compliance,
+# staged policies, deny alerts (modules/alerts)
+TESTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
+dist_check_SCRIPTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
