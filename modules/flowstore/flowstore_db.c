@@ -38,6 +38,7 @@
  * `max_size`, the oldest bucket, and gives the pages back to the file
  * system (auto_vacuum=INCREMENTAL, WAL checkpoint).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -671,7 +672,9 @@ fs_retention(struct fs_db *db, const struct fs_db_settings *s)
 	if (s->raw_retention > 0)
 		deleted += fs_delete(db, "DELETE FROM raw WHERE time < ?1", now - s->raw_retention);
 	/* size: the oldest bucket goes while the live pages are too many */
-	for (int i = 0; i < 64 && s->max_size > 0; i++) {
+	for (int i = 0; i < 100000 && s->max_size > 0; i++) {
+		int64_t n;
+
 		live = fs_query_int(db->h, "SELECT (page_count - freelist_count) * page_size"
 					   " FROM pragma_page_count, pragma_freelist_count,"
 					   " pragma_page_size", &rc);
@@ -682,9 +685,12 @@ fs_retention(struct fs_db *db, const struct fs_db_settings *s)
 					     " UNION ALL SELECT min(time) FROM raw)", &rc);
 		if (rc != SQLITE_OK || oldest < 0)
 			break;
-		deleted += fs_delete(db, "DELETE FROM flows WHERE bucket <= ?1", oldest);
-		deleted += fs_delete(db, "DELETE FROM denied WHERE bucket <= ?1", oldest);
-		deleted += fs_delete(db, "DELETE FROM raw WHERE time <= ?1", oldest + s->bucket);
+		n = fs_delete(db, "DELETE FROM flows WHERE bucket <= ?1", oldest);
+		n += fs_delete(db, "DELETE FROM denied WHERE bucket <= ?1", oldest);
+		n += fs_delete(db, "DELETE FROM raw WHERE time <= ?1", oldest + s->bucket);
+		if (n == 0)
+			break;
+		deleted += n;
 	}
 	if (deleted > 0) {
 		sqlite3_exec(db->h, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
@@ -706,8 +712,8 @@ struct fs_match_ctx {
 
 /* Fill one side of the flow the filters are matched against. */
 static void
-fs_match_side(struct bw_flow_endpoint *ep, char *ipbuf, size_t iplen, uint8_t *ipv,
-	      const unsigned char *name, int kind, const unsigned char *ns,
+fs_match_side(struct bw_flow_endpoint *ep, char *ipbuf, size_t iplen, uint8_t *addr,
+	      uint8_t *ipv, const unsigned char *name, int kind, const unsigned char *ns,
 	      char *wbuf, size_t wlen)
 {
 	const char *n = (const char *)name, *slash;
@@ -726,6 +732,8 @@ fs_match_side(struct bw_flow_endpoint *ep, char *ipbuf, size_t iplen, uint8_t *i
 		memcpy(ipbuf, n, (size_t)(slash - n));
 		ipbuf[slash - n] = '\0';
 		*ipv = strchr(ipbuf, ':') != NULL ? 6 : 4;
+		if (inet_pton(*ipv == 6 ? AF_INET6 : AF_INET, ipbuf, addr) != 1)
+			*ipv = 0;
 	}
 	if (kind == BW_PEER_HOST)
 		ep->identity = 1;
@@ -746,9 +754,10 @@ fs_match_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	memset(&f, 0, sizeof(f));
 	f.size = sizeof(f);
 	f.type = BW_FLOW_TYPE_L3_L4;
-	fs_match_side(&f.source, f.src_ip, sizeof(f.src_ip), &v4, sqlite3_value_text(argv[0]),
-		      sqlite3_value_int(argv[1]), sqlite3_value_text(argv[2]), sw, sizeof(sw));
-	fs_match_side(&f.destination, f.dst_ip, sizeof(f.dst_ip), &v6,
+	fs_match_side(&f.source, f.src_ip, sizeof(f.src_ip), f.src_addr, &v4,
+		      sqlite3_value_text(argv[0]), sqlite3_value_int(argv[1]),
+		      sqlite3_value_text(argv[2]), sw, sizeof(sw));
+	fs_match_side(&f.destination, f.dst_ip, sizeof(f.dst_ip), f.dst_addr, &v6,
 		      sqlite3_value_text(argv[3]), sqlite3_value_int(argv[4]),
 		      sqlite3_value_text(argv[5]), dw, sizeof(dw));
 	f.ip_version = v4 ? v4 : v6;
