@@ -27,7 +27,7 @@ static void
 compliance_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: " CLI_PROG " compliance [--since DUR] [-o table|json|markdown|html]\n"
+"Usage: " CLI_PROG " compliance [--namespace NS] [--since DUR] [-o table|json|markdown|html]\n"
 "\n"
 "Prove that default deny is enforced: for every endpoint on this node and\n"
 "each direction, whether it is default-deny (what no policy allows is\n"
@@ -38,6 +38,7 @@ compliance_usage(FILE *f)
 "no policy selects (mode none: everything is allowed) come first.\n"
 "\n"
 "Options:\n"
+"  -n, --namespace NS   only the endpoints of this namespace\n"
 "      --since DUR      the window of the denied counts (30m, 24h, 7d or a\n"
 "                       time; default: the flowstore module's window, 24h)\n"
 "  -o, --output FMT     table (default), json, markdown, or html (a\n"
@@ -292,21 +293,27 @@ cmd_compliance(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "since", required_argument, NULL, 's' },
+		{ "namespace", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum comp_fmt fmt = COMP_TABLE;
-	const char *since = NULL;
+	const char *since = NULL, *ns = NULL;
 	struct cli_path path;
 	json_t *doc = NULL;
 	int c, rc = 1;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:n:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			compliance_usage(stdout);
 			return 0;
+		case 'n':
+			if (optarg[0] == '\0')
+				return cli_usage_error("compliance", "--namespace: give a namespace");
+			ns = optarg;
+			break;
 		case 'o':
 			if (!strcmp(optarg, "table"))
 				fmt = COMP_TABLE;
@@ -336,6 +343,8 @@ cmd_compliance(int argc, char **argv)
 		return cli_usage_error("compliance", "unexpected argument '%s'", argv[optind]);
 	if (cli_path_begin(&path, "/v1/compliance") < 0)
 		return 1;
+	if (ns != NULL)
+		cli_path_param(&path, "namespace", ns);
 	if (since != NULL)
 		cli_path_param(&path, "since", since);
 	if (cli_call("GET", cli_path_end(&path), NULL, &doc) == 200) {

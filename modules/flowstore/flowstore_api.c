@@ -5,7 +5,7 @@
  *
  *   GET /v1/history?since=&limit=&whitelist=&blacklist=    bulwark history
  *   GET /v1/exposure?namespace=&since=                     bulwark exposure
- *   GET /v1/compliance?since=                              bulwark compliance
+ *   GET /v1/compliance?namespace=&since=                   bulwark compliance
  *   GET /v1/flowstore                                      the store's state
  *
  * Exposure and compliance read the live policy through the core
@@ -435,6 +435,7 @@ fs_iso_add(const struct bw_flow_policy *p, int staged, void *arg)
 
 struct fs_cwalk {
 	struct flowstore *fs;
+	const char *only_ns;
 	json_t *eps;
 };
 
@@ -446,6 +447,8 @@ fs_compliance_ep(const struct bw_endpoint_view *ep, void *arg)
 	json_t *o;
 	int nd = 0;
 
+	if (w->only_ns != NULL && (ep->ns == NULL || strcmp(ep->ns, w->only_ns)))
+		return;
 	snprintf(name, sizeof(name), "%s/%s", ep->ns, ep->pod);
 	o = json_pack("{s:s}", "endpoint", name);
 	for (int d = BW_FLOW_TRAFFIC_INGRESS; d <= BW_FLOW_TRAFFIC_EGRESS; d++) {
@@ -481,9 +484,9 @@ fs_ep_cmp(const void *a, const void *b)
 
 /* The endpoints, unselected first, then by name. */
 static json_t *
-fs_compliance_base(struct flowstore *fs)
+fs_compliance_base(struct flowstore *fs, const char *ns)
 {
-	struct fs_cwalk w = { fs, json_array() };
+	struct fs_cwalk w = { fs, ns, json_array() };
 	size_t n, i;
 	json_t **v, *out = json_array();
 
@@ -538,6 +541,7 @@ static int
 fs_route_compliance(bw_api_request *req, void *ud)
 {
 	struct flowstore *fs = ud;
+	const char *ns = fs->api->req_query(req, "namespace");
 	char tb[40], ubuf[512];
 	struct fs_query *q;
 	int64_t since;
@@ -546,7 +550,8 @@ fs_route_compliance(bw_api_request *req, void *ud)
 	if (fs_since(fs, req, fs_now_ms() - fs->conf.window, &since) < 0)
 		return 0;
 	fs_time_text(since, tb, sizeof(tb));
-	doc = json_pack("{s:o,s:s}", "endpoints", fs_compliance_base(fs), "since", tb);
+	doc = json_pack("{s:o,s:s}", "endpoints",
+			fs_compliance_base(fs, ns != NULL && *ns ? ns : NULL), "since", tb);
 	fs_time_text(fs_now_ms(), tb, sizeof(tb));
 	json_object_set_new(doc, "generated", json_string(tb));
 	if (fs_unavailable(fs, ubuf, sizeof(ubuf)) != NULL) {
@@ -661,7 +666,7 @@ fs_gauges(struct flowstore *fs)
 	if (fs->gauges != NULL && now - fs->gauges_at < FS_GAUGE_MS)
 		return fs->gauges;
 	exp = fs_exposure_json(fs, NULL, now - fs->conf.window);
-	comp = fs_compliance_base(fs);
+	comp = fs_compliance_base(fs, NULL);
 	/* which namespaces get their own series: by exposure, bounded */
 	keep = json_object();
 	nss = json_object_get(exp, "namespaces");

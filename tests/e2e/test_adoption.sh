@@ -168,6 +168,10 @@ bw_check "compliance -o html: a complete page with the endpoints" \
 	sh -c "grep -q '^<!DOCTYPE html>' '$HTML' && grep -q '</html>' '$HTML' && grep -q '<td>x/a</td>' '$HTML'"
 bw_check_fails "compliance -o html is self-contained (no script, no external resource)" \
 	grep -Eiq '<script|<link|src=|https?://' "$HTML"
+bw_expect_output "compliance --namespace y lists only y's endpoints" '^y/a .*' \
+	bw compliance --namespace y
+bw_check_fails "compliance --namespace y has no x endpoint" \
+	sh -c "\"$BULWARK\" -s \"$BW_SOCK\" compliance --namespace y | grep -q '^x/'"
 bw_expect_output "compliance --since with a bad value names the argument" \
 	"--since: 'yesterday'" sh -c "\"$BULWARK\" -s \"$BW_SOCK\" compliance --since yesterday 2>&1; true"
 
