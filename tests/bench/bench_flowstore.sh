@@ -106,7 +106,8 @@ next_port0() { # sets P0 (not in a subshell: RUN must count)
 run_a() { # MODE RATE REP
 	local mode=$1 rate=$2 rep=$3 r0 s0 l0 q0 b0 r1 s1 l1 q1 b1 p0 p1 ld0 ld1 cpu0 cpu1 cpu2 out i
 	if [ "$mode" = store ]; then
-		start_mode store -o flowstore.path="$BW_TMP/a.db"
+		# a database per run: its size is this run's
+		start_mode store -o flowstore.path="$BW_TMP/a-$rate-$rep.db"
 	else
 		start_mode baseline
 	fi
@@ -139,8 +140,9 @@ run_a() { # MODE RATE REP
 		bench_sample "a-$mode" "$rate" records $((r1 - r0))
 		bench_sample "a-$mode" "$rate" stored $((s1 - s0))
 		bench_sample "a-$mode" "$rate" lost $((l1 - l0))
+		bw_stop_daemon >/dev/null # checkpoint: the file holds it all
 		bench_sample size live_total stored "$s1"
-		bench_sample size live_total bytes "$b1"
+		bench_sample size live_total bytes "$(stat -c %s "$BW_TMP/a-$rate-$rep.db")"
 	fi
 	bw_log "A $mode $rate/s rep $rep: $out, published $((p1 - p0)), cpu $((cpu2 - cpu0)) ticks"
 }
