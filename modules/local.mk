@@ -26,3 +26,4 @@ include modules/servicemap/local.mk
 include modules/prometheus/local.mk
 include modules/flowstore/local.mk
 include modules/alerts/local.mk
+include modules/hubble-observer/local.mk

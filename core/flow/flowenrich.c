@@ -18,7 +18,6 @@
 #include "core/api.h"
 #include "core/config.h"
 #include "core/datapath/datapath.h"
-#include "lib/dropreason.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
 #include "core/node/identity.h"
@@ -196,12 +195,6 @@ flowenrich_staged(uint32_t ep_id, int dir, uint32_t peer_identity,
 	return v.allowed ? BW_FLOW_VERDICT_FORWARDED : BW_FLOW_VERDICT_DROPPED;
 }
 
-static const char *
-flowenrich_drop_name(unsigned code)
-{
-	return bw_dropreason_name((int)code);
-}
-
 static uint64_t
 flowenrich_lost(void)
 {
@@ -220,7 +213,6 @@ static const struct bw_flow_sources flowenrich_sources = {
 	.isolating = flowenrich_isolating,
 	.enforced = flowenrich_enforced,
 	.staged = flowenrich_staged,
-	.drop_reason_name = flowenrich_drop_name,
 	.events_lost = flowenrich_lost,
 };
 

@@ -104,6 +104,8 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full);
 int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 			uint32_t *id);
 void bw_pol_cidr_release(void *arg, uint32_t id);
+/* The redirect class of an L7 protocol (resolver ops of any resolver). */
+uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
 
 /*
  * core/policy/policy_staged.c: staged policies (annotation
@@ -136,12 +138,9 @@ size_t bw_policy_staged_selecting(uint32_t ep_id, int dir, const struct bw_pol *
 int bw_policy_staged_state(uint32_t ep_id, uint32_t *flags);
 
 /* core/policy/policy_api.c */
-int bw_policy_api_init(void);
 json_t *bw_policy_status_json(void *arg);
 
-/* core/policy/policydir.c: watch dir; calls bw_pol_file_changed() per file. */
-int bw_policydir_start(struct event_base *base, const char *dir);
-void bw_policydir_stop(void);
+/* core/policy/policydir.c (start and stop are in policy.h) */
 /* Re-scan now (tests, SIGHUP). */
 void bw_policydir_rescan(void);
 /* Files and their last error, as JSON (status). */

@@ -121,6 +121,7 @@ stg_sync(void *arg, const struct bw_rv_endpoint_desc *ep, uint32_t flags,
 		specs[i].port_hi = e[i].port_hi;
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
+		specs[i].proxy_class = e[i].proxy_class;
 	}
 	rc = bw_datapath_policy_expand(ep->ep_id, specs, n, &kv, &nkv);
 	free(specs);
@@ -153,9 +154,14 @@ stg_copy_ident_cb(void *val, void *arg)
 static void
 stg_copy_ep_cb(void *val, void *arg)
 {
-	struct bw_rv_endpoint_desc d;
+	const struct bw_rv_endpoint *ep = val;
+	struct bw_rv_endpoint_desc d = {
+		.ep_id = ep->ep_id, .ifindex = ep->ifindex, .identity = ep->identity,
+		.ns = ep->ns, .pod = ep->pod, .audit = ep->audit,
+		.addrs = ep->addrs, .naddrs = ep->naddrs,
+		.ports = ep->ports, .nports = ep->nports,
+	};
 
-	rv_endpoint_desc(val, &d);
 	if (bw_resolver_endpoint_set(arg, &d) < 0)
 		bw_err("policy: staged policies: endpoint %s/%s: out of memory",
 		       d.ns, d.pod);
@@ -169,6 +175,7 @@ stg_build(void)
 		.sync = stg_sync,
 		.cidr_acquire = bw_pol_cidr_acquire,
 		.cidr_release = bw_pol_cidr_release,
+		.proxy_class = bw_pol_proxy_class,
 	};
 	struct bw_resolver *main_rv = bw_pol_resolver();
 
@@ -386,7 +393,8 @@ bw_policy_staged_selecting(uint32_t ep_id, int dir, const struct bw_pol **out,
 	size_t n = 0;
 
 	if (S.rv == NULL || dir < 1 || dir > 2 ||
-	    (ep = rv_endpoint_get(S.rv, ep_id)) == NULL || ep->identity == 0)
+	    (ep = rv_map_get(&S.rv->eps, &ep_id, sizeof(ep_id))) == NULL ||
+	    ep->identity == 0)
 		return 0;
 	for (const struct bw_pol *p = bw_pol_first(); p; p = p->next) {
 		int hit = 0;

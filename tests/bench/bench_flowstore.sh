@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # tests/bench/bench_flowstore.sh - the flow store and the adoption verbs
-# (docs/benchmarks.md, benchmark 3; modules/flowstore).
+# (docs/benchmarks.md, benchmark 4; modules/flowstore).
 #
 # Part A, history write rate. A pod (x/gen 10.1.0.2) sends UDP datagrams
 # whose 5-tuples never repeat (tests/bench/bench_newflows: 1,000 destination
@@ -275,7 +275,7 @@ def med(mode, n, metric):
 res = {"benchmark": "flowstore", "machine": json.loads(machine), "repetitions": int(reps),
        "duration_s": float(dur), "seconds": (int(t1) - int(t0)) / 1e9, "part_a": [], "part_b": {},
        "part_c": {}, "samples": [[*k, v] for k, v in S.items()]}
-lines = ["Benchmark 3: flow store (%s, %d repetition(s), %s s runs)" % (machine, int(reps), dur), "",
+lines = ["Benchmark 4: flow store (%s, %d repetition(s), %s s runs)" % (machine, int(reps), dur), "",
          "A. history write rate (medians)", "",
          "| target flows/s | sent/s | stored/s | lost | daemon CPU baseline | daemon CPU with store | store's share |",
          "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
