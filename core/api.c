@@ -543,7 +543,7 @@ bw_api_reply_later(struct bw_api_request *req)
 		return -EALREADY;
 	req->deferred = 1;
 	/* evhttp frees the request if the client goes: remember it */
-	evcon = evhttp_request_get_connection(req->evreq);
+	evcon = req->evreq != NULL ? evhttp_request_get_connection(req->evreq) : NULL;
 	if (evcon != NULL)
 		evhttp_connection_set_closecb(evcon, api_stream_closed, req);
 	return 0;
