@@ -33,3 +33,11 @@ tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) $(PCRE2_CFLAGS) \
 tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_CORE_LIBS) $(PCRE2_LIBS)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
+
+# the adoption tools' inputs: the staged annotation, history filters, --since
+check_PROGRAMS += tests/fuzz/fuzz_adoption
+TESTS += tests/fuzz/fuzz_adoption
+tests_fuzz_fuzz_adoption_SOURCES = tests/fuzz/fuzz_adoption.c tests/fuzz/replay.c
+tests_fuzz_fuzz_adoption_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/adoption\"
+tests_fuzz_fuzz_adoption_LDADD = $(BW_CORE_LIBS)
