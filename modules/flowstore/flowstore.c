@@ -154,22 +154,20 @@ fs_staged_count(struct flowstore *fs, const struct bw_flow *f)
 	const char *change = f->staged_verdict == BW_FLOW_VERDICT_DROPPED
 				     ? (passed ? "would_drop" : "none")
 				     : (passed ? "none" : "would_allow");
-	char key[512], prefix[300];
+	char key[512];
 	json_t *v;
-	size_t nns = 0;
-	const char *k;
-	json_t *x;
 
-	/* bounded: past max_namespaces distinct namespaces, "_other" */
-	snprintf(prefix, sizeof(prefix), "%s\t", ns);
-	json_object_foreach(fs->staged_counts, k, x) {
-		if (!strncmp(k, prefix, strlen(prefix)))
-			goto known;
-		nns++;
+	snprintf(key, sizeof(key), "%s\t%s\t%s", ns, verdict, change);
+	if ((v = json_object_get(fs->staged_counts, key)) != NULL) {
+		json_integer_set(v, json_integer_value(v) + 1);
+		return;
 	}
-	if (nns / 6 >= (size_t)fs->conf.max_namespaces)
-		ns = "_other";
-known:
+	/* a new series: bounded, past max_namespaces namespaces "_other" */
+	if (json_object_get(fs->staged_ns, ns) == NULL) {
+		if (json_object_size(fs->staged_ns) >= (size_t)fs->conf.max_namespaces)
+			ns = "_other";
+		json_object_set_new(fs->staged_ns, ns, json_true());
+	}
 	snprintf(key, sizeof(key), "%s\t%s\t%s", ns, verdict, change);
 	v = json_object_get(fs->staged_counts, key);
 	json_object_set_new(fs->staged_counts, key,
@@ -321,10 +319,17 @@ fs_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct flowstore *fs = arg;
 
+	int64_t now = fs_now_ms();
+
 	(void)fd;
 	(void)what;
 	fs_flush(fs);
 	fs_report(fs);
+	/* workloads gone for longer than the retention leave the seen table */
+	if (now - fs->pruned_at >= 60000) {
+		fs_seen_table_prune(&fs->seen, now - fs->conf.retention);
+		fs->pruned_at = now;
+	}
 }
 
 static void
@@ -372,6 +377,7 @@ fs_free(struct flowstore *fs)
 	fs_batch_free(fs->batch);
 	fs_seen_table_clear(&fs->seen);
 	json_decref(fs->staged_counts);
+	json_decref(fs->staged_ns);
 	json_decref(fs->gauges);
 	free(fs->path);
 	free(fs);
@@ -433,6 +439,7 @@ fs_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
 	if ((fs->path = fs_resolve_path(fs, c->path)) == NULL ||
 	    fs_seen_table_init(&fs->seen) < 0 ||
 	    (fs->staged_counts = json_object()) == NULL ||
+	    (fs->staged_ns = json_object()) == NULL ||
 	    (fs->batch = fs_batch_new((size_t)c->max_keys)) == NULL) {
 		rc = -ENOMEM;
 		goto fail;

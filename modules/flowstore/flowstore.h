@@ -121,6 +121,8 @@ void fs_seen_table_clear(struct fs_seen_table *t);
 /* Max-merge last[path] of workload. */
 int fs_seen_table_note(struct fs_seen_table *t, const char *workload, int path, int64_t ms);
 const struct fs_seen *fs_seen_table_get(const struct fs_seen_table *t, const char *workload);
+/* Forget workloads whose paths were all last used before before (ms). */
+size_t fs_seen_table_prune(struct fs_seen_table *t, int64_t before);
 
 uint64_t fs_hash(const void *p, size_t n, uint64_t h);
 #define FS_HASH_INIT UINT64_C(14695981039346656037)
@@ -216,6 +218,7 @@ struct flowstore {
 	struct event *tick;
 	struct fs_batch *batch;
 	int64_t batch_started;  /* ms */
+	int64_t pruned_at;      /* ms: the seen table's last pruning */
 	struct fs_seen_table seen;
 	int seen_loaded;
 	int running;
@@ -225,6 +228,7 @@ struct flowstore {
 	unsigned reported_error_seq, reported_notice_seq;
 	/* staged verdicts: counted per namespace (bounded) */
 	json_t *staged_counts;  /* "ns\tverdict\tchange" -> count */
+	json_t *staged_ns;      /* namespaces with a series (a set) */
 	struct fs_db_stats last_stats; /* at the last report */
 	/* cached gauges */
 	json_t *gauges;

@@ -349,3 +349,29 @@ fs_seen_table_get(const struct fs_seen_table *t, const char *workload)
 		return NULL;
 	return fs_seen_get(t->v, t->nbuckets, &n, workload, 0);
 }
+
+size_t
+fs_seen_table_prune(struct fs_seen_table *t, int64_t before)
+{
+	size_t removed = 0;
+
+	for (size_t i = 0; t->v != NULL && i < t->nbuckets; i++)
+		for (struct fs_seen **pp = &t->v[i]; *pp != NULL;) {
+			struct fs_seen *s = *pp;
+			int64_t last = 0;
+
+			for (int p = 0; p < FS_NPATHS; p++)
+				if (s->last[p] > last)
+					last = s->last[p];
+			if (last >= before) {
+				pp = &s->hnext;
+				continue;
+			}
+			*pp = s->hnext;
+			free(s->workload);
+			free(s);
+			t->n--;
+			removed++;
+		}
+	return removed;
+}

@@ -89,7 +89,8 @@ struct fs_db {
 	sqlite3_stmt *s_peer_ins, *s_peer_sel, *s_pol_ins, *s_pol_sel,
 		*s_flow, *s_ep_ins, *s_ep_sel, *s_deny, *s_seen, *s_raw;
 	struct fs_idmap peers, pols, eps;
-	int64_t next_check;
+	int64_t next_check;               /* the thread's own */
+	int check_now;                    /* under mu: new settings, check at once */
 };
 
 /* ---- small helpers ----------------------------------------------------------------- */
@@ -967,7 +968,7 @@ fs_thread(void *arg)
 {
 	struct fs_db *db = arg;
 	struct fs_db_settings s;
-	int available;
+	int available, check_now;
 
 	fs_open(db);
 	for (;;) {
@@ -976,7 +977,8 @@ fs_thread(void *arg)
 		int64_t now;
 
 		pthread_mutex_lock(&db->mu);
-		while (!db->stopping && db->qhead == NULL && db->jhead == NULL) {
+		while (!db->stopping && db->qhead == NULL && db->jhead == NULL &&
+		       !db->check_now) {
 			struct timespec ts;
 			int64_t wait = db->next_check - fs_mono_ms();
 
@@ -999,6 +1001,8 @@ fs_thread(void *arg)
 		db->jhead = db->jtail = NULL;
 		s = db->set;
 		available = db->st.available;
+		check_now = db->check_now;
+		db->check_now = 0;
 		if (db->stopping && batches == NULL && queries == NULL) {
 			pthread_mutex_unlock(&db->mu);
 			break;
@@ -1041,7 +1045,7 @@ fs_thread(void *arg)
 			fs_wake_loop(db);
 		}
 		now = fs_mono_ms();
-		if (now >= db->next_check) {
+		if (check_now || now >= db->next_check) {
 			int64_t every = s.retention / 4;
 
 			if (every < 1000)
@@ -1113,7 +1117,7 @@ fs_db_settings_update(struct fs_db *db, const struct fs_db_settings *s)
 {
 	pthread_mutex_lock(&db->mu);
 	fs_settings_copy(&db->set, s);
-	db->next_check = 0; /* apply now */
+	db->check_now = 1; /* apply now */
 	pthread_cond_signal(&db->cv);
 	pthread_mutex_unlock(&db->mu);
 }
