@@ -23,8 +23,8 @@
 static void policy_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " CLI_PROG " policy import FILE|-\n"
-		"       " CLI_PROG " policy replace FILE|-\n"
+		"Usage: " CLI_PROG " policy import FILE|- [--namespace NS]\n"
+		"       " CLI_PROG " policy replace FILE|- [--namespace NS]\n"
 		"       " CLI_PROG " policy delete [NS/]NAME [--kind KIND]\n"
 		"       " CLI_PROG " policy list [-o table|json]\n"
 		"       " CLI_PROG " policy get [NS/]NAME [--kind KIND] [-o json]\n"
@@ -38,7 +38,12 @@ static void policy_usage(FILE *f)
 		"  import    add or update every policy of a YAML/JSON file (several\n"
 		"            documents, `---` separated, or a List), all or nothing.\n"
 		"            Kinds: Kubernetes NetworkPolicy, CiliumNetworkPolicy,\n"
-		"            CiliumClusterwideNetworkPolicy (as the loaded modules accept).\n"
+		"            CiliumClusterwideNetworkPolicy (as the loaded modules accept),\n"
+		"            and `cilium policy import` JSON: a list of Cilium rules with\n"
+		"            their labels; the policy's name is the rule's name label (else\n"
+		"            the file's name), its namespace the rule's\n"
+		"            io.cilium.k8s.policy.namespace label, else --namespace NS,\n"
+		"            else none (a cluster-wide policy).\n"
 		"  replace   make the API-managed set exactly the file's policies (an\n"
 		"            empty file removes them all), all or nothing.\n"
 		"  delete    remove an API-managed policy. Without NS: a cluster-wide\n"
@@ -178,26 +183,56 @@ static void policy_print_table(json_t *arr)
 static int policy_load(const char *verb, int argc, char **argv)
 {
 	const char *method = strcmp(verb, "replace") ? "POST" : "PUT";
-	char *data, *src, path[4096];
-	size_t len = 0;
+	const char *file = NULL, *ns = NULL;
+	char *data, *src, *nsq, *path;
+	size_t len = 0, plen;
 	json_t *reply = NULL;
 	int rc;
 
-	if (argc != 2)
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--namespace") || !strcmp(argv[i], "-n")) {
+			if (i + 1 >= argc)
+				return cli_usage_error("policy", "%s needs a namespace", argv[i]);
+			ns = argv[++i];
+		} else if (!strncmp(argv[i], "--namespace=", 12)) {
+			ns = argv[i] + 12;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage_error("policy", "%s: unknown option %s", verb, argv[i]);
+		} else if (file) {
+			return cli_usage_error("policy", "%s needs one FILE (or - for stdin)", verb);
+		} else {
+			file = argv[i];
+		}
+	}
+	if (!file)
 		return cli_usage_error("policy", "%s needs one FILE (or - for stdin)", verb);
-	data = policy_read_input(argv[1], &len);
+	data = policy_read_input(file, &len);
 	if (!data)
 		return 1;
-	src = policy_urlenc(strcmp(argv[1], "-") ? argv[1] : "stdin");
-	snprintf(path, sizeof(path), "/v1/policies?source=%s", src ? src : "");
+	src = policy_urlenc(strcmp(file, "-") ? file : "stdin");
+	nsq = ns ? policy_urlenc(ns) : NULL;
+	plen = 64 + (src ? strlen(src) : 0) + (nsq ? strlen(nsq) : 0);
+	path = malloc(plen);
+	if (!path || !src || (ns && !nsq)) {
+		free(path);
+		free(src);
+		free(nsq);
+		free(data);
+		fprintf(stderr, "bulwark: out of memory\n");
+		return 1;
+	}
+	snprintf(path, plen, "/v1/policies?source=%s%s%s", src, nsq ? "&namespace=" : "",
+		 nsq ? nsq : "");
 	free(src);
+	free(nsq);
 	rc = cli_call_raw(method, path, "application/yaml", data, len, &reply);
 	free(data);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
 	}
-	printf("%s: %lld policies, %lld changed; %lld policies in total\n", argv[1],
+	printf("%s: %lld policies, %lld changed; %lld policies in total\n", file,
 	       (long long)json_array_size(json_object_get(reply, "policies")),
 	       (long long)json_integer_value(json_object_get(reply, "changed")),
 	       (long long)json_integer_value(json_object_get(reply, "total")));

@@ -3,9 +3,10 @@
  * core/policy/policy_api.c - the policy part of the control API.
  *
  *   GET    /v1/policies                  list (metadata, rule and endpoint counts)
- *   POST   /v1/policies[?source=NAME]    import: add or update every policy of the
- *                                        body (YAML/JSON, multi-document), all or nothing
- *   PUT    /v1/policies[?source=NAME]    replace the API-managed set by the body
+ *   POST   /v1/policies[?source=NAME][&namespace=NS]  import: add or update every
+ *                                        policy of the body (YAML/JSON, multi-document,
+ *                                        or `cilium policy import` rules), all or nothing
+ *   PUT    /v1/policies[?source=NAME][&namespace=NS]  replace the API-managed set
  *   GET    /v1/policies/[NS/]NAME[?kind=K]     one policy with its canonical rules
  *   DELETE /v1/policies/[NS/]NAME[?kind=K]
  *   GET    /v1/policy/trace?from=NS/POD&to=NS/POD|IP&port=N[&protocol=P]
@@ -175,6 +176,7 @@ static int pa_load(struct bw_api_request *req, int replace)
 	size_t len = 0;
 	const char *body = bw_api_req_body(req, &len);
 	const char *src = bw_api_req_query(req, "source");
+	const char *ns = bw_api_req_query(req, "namespace");
 	struct bw_pol_batch b;
 	char err[PA_ERR];
 	unsigned changed = 0;
@@ -184,7 +186,9 @@ static int pa_load(struct bw_api_request *req, int replace)
 
 	if (!src || !*src)
 		src = "request";
-	e = bw_pol_batch_parse(body ? body : "", len, src, &b, err, sizeof(err));
+	/* ?namespace=: of `cilium policy import` rules that name none */
+	e = bw_pol_batch_parse_ns(body ? body : "", len, src, ns && *ns ? ns : NULL, &b, err,
+				  sizeof(err));
 	if (e < 0)
 		return bw_api_reply_error(req, e == -ENOMEM ? 500 : 400,
 					  "nothing changed: %s", err);

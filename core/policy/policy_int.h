@@ -58,6 +58,34 @@ struct bw_pol_batch {
  */
 int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		       struct bw_pol_batch *b, char *err, size_t errlen);
+/* The same with the namespace of `cilium policy import` rules that name
+ * none (NULL: cluster-wide; policy_rulelist.c). */
+int bw_pol_batch_parse_ns(const char *buf, size_t len, const char *source_name,
+			  const char *default_ns, struct bw_pol_batch *b, char *err,
+			  size_t errlen);
+
+/*
+ * Cilium's `cilium policy import` format (policy_rulelist.c): the bare
+ * rules among set's documents become CiliumNetworkPolicy /
+ * CiliumClusterwideNetworkPolicy documents, one per (namespace, name);
+ * *maps gets, per document of the rewritten set, where its specs came
+ * from (n 0 for the documents left as they were). 0, or -EINVAL/-ENOMEM
+ * with err (then set may hold documents without text: free it).
+ */
+struct bw_pol_rule_origin {
+	unsigned index;        /* its document (struct bw_policydoc) */
+	int item;              /* and item there, or -1 */
+	unsigned line, column; /* where the rule starts */
+};
+struct bw_pol_rulelist {
+	struct bw_pol_rule_origin *o; /* one per spec */
+	size_t n;
+};
+struct bw_policydoc_set;
+int bw_pol_rulelist_convert(struct bw_policydoc_set *set, const char *source_name,
+			    const char *default_ns, const char *buf, size_t len,
+			    struct bw_pol_rulelist **maps, char *err, size_t errlen);
+void bw_pol_rulelist_free(struct bw_pol_rulelist *maps, size_t n);
 void bw_pol_batch_free(struct bw_pol_batch *b);
 /* One canonical policy object into an item (compiled); -errno and err. */
 int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,

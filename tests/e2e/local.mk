@@ -13,7 +13,8 @@ BW_E2E_CILIUM_TESTS = \
 	tests/e2e/test_cilium_ipv6.sh \
 	tests/e2e/test_cilium_audit.sh \
 	tests/e2e/test_cilium_enforcement_modes.sh \
-	tests/e2e/test_cilium_anti_spoofing.sh
+	tests/e2e/test_cilium_anti_spoofing.sh \
+	tests/e2e/test_cilium_import.sh
 TESTS += $(BW_E2E_CILIUM_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_CILIUM_TESTS)
 dist_check_DATA += tests/e2e/lib.sh

@@ -237,3 +237,14 @@ TESTS += tests/unit/test_proxy
 tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
 tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# core/policy/policy_rulelist.c: `cilium policy import` JSON (the netpol-cilium
+# format module compiled in)
+check_PROGRAMS += tests/unit/test_rulelist
+TESTS += tests/unit/test_rulelist
+tests_unit_test_rulelist_SOURCES = tests/unit/test_rulelist.c \
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
+	modules/netpol-k8s/netpol_common.c
+tests_unit_test_rulelist_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_rulelist_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_rulelist_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) $(PCRE2_LIBS)
