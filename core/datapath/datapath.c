@@ -20,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,10 +35,6 @@
 #include "core/state.h"
 #include "core/datapath/tcattach.h"
 #include "bpf/bw_lxc.skel.h"
-
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
 
 _Static_assert(sizeof(struct bw_endpoint_info) == 16, "bw_endpoint_info layout");
 _Static_assert(sizeof(struct bw_ipcache4_key) == 8, "bw_ipcache4_key layout");
@@ -113,35 +107,6 @@ static int dp_ncpus(void)
 	int n = libbpf_num_possible_cpus();
 
 	return n > 0 ? n : 1;
-}
-
-/* bpffs_dir exists and is on a bpffs (mount one there if it is not). */
-static int dp_bpffs_prepare(const char *dir)
-{
-	struct statfs sfs;
-	int rc;
-
-	rc = bw_state_mkdir_p(dir, 0700);
-	if (rc < 0) {
-		bw_err_errno(rc, "datapath: cannot create %s", dir);
-		return rc;
-	}
-	if (statfs(dir, &sfs) < 0) {
-		rc = -errno;
-		bw_err_errno(errno, "datapath: statfs %s", dir);
-		return rc;
-	}
-	if ((unsigned long)sfs.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpffs", dir, "bpf", 0, "mode=0700") < 0) {
-		rc = -errno;
-		bw_err_errno(errno,
-			     "datapath: %s is not on a bpffs and mounting one there failed",
-			     dir);
-		return rc;
-	}
-	bw_info("datapath: mounted a bpffs on %s", dir);
-	return 0;
 }
 
 /*

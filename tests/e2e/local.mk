@@ -94,3 +94,8 @@ dist_check_DATA += tests/e2e/redirect_lib.sh
 # labels told apart in the datapath, trace, flows and policy resolved
 TESTS += tests/e2e/test_ipblock.sh
 dist_check_SCRIPTS += tests/e2e/test_ipblock.sh
+
+# the BPF filesystem at start-up: mounted on /sys/fs/bpf when it is not one
+# (ip netns exec), refusals naming daemon.bpffs_dir
+TESTS += tests/e2e/test_bpffs.sh
+dist_check_SCRIPTS += tests/e2e/test_bpffs.sh
