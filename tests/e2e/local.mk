@@ -99,3 +99,8 @@ dist_check_SCRIPTS += tests/e2e/test_ipblock.sh
 # (ip netns exec), refusals naming daemon.bpffs_dir
 TESTS += tests/e2e/test_bpffs.sh
 dist_check_SCRIPTS += tests/e2e/test_bpffs.sh
+
+# state files: a full state_dir refuses policy changes (persist first),
+# damaged files stop the start while the pinned datapath enforces
+TESTS += tests/e2e/test_state.sh
+dist_check_SCRIPTS += tests/e2e/test_state.sh
