@@ -104,3 +104,7 @@ dist_check_SCRIPTS += tests/e2e/test_bpffs.sh
 # damaged files stop the start while the pinned datapath enforces
 TESTS += tests/e2e/test_state.sh
 dist_check_SCRIPTS += tests/e2e/test_state.sh
+
+# policy.dir against a FIFO, half-written, renamed and oversized files
+TESTS += tests/e2e/test_policy_dir_files.sh
+dist_check_SCRIPTS += tests/e2e/test_policy_dir_files.sh
