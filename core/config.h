@@ -58,6 +58,8 @@ struct bw_daemon_conf {
 	/* [daemon] */
 	char *socket;        /* control API socket path */
 	char *socket_group;  /* group allowed on the socket; "" = root's */
+	int64_t api_max_connections; /* control socket connections at once */
+	int64_t api_request_timeout; /* ms: a whole request must come in this time */
 	char *state_dir;     /* persistent state */
 	char *bpffs_dir;     /* where maps are pinned */
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */

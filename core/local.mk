@@ -49,7 +49,7 @@ libbwcore_la_SOURCES += \
 	core/proxy/proxy_api.c
 include_bulwark_HEADERS += include/bulwark/l7.h
 EXTRA_DIST += docs/l7.md
-libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
+libbwcore_la_LIBADD = libbw.la libbwhttp.la $(DEPS_LIBS)
 
 sbin_PROGRAMS += bulwarkd
 bulwarkd_SOURCES = core/bulwarkd.c

@@ -108,3 +108,8 @@ dist_check_SCRIPTS += tests/e2e/test_state.sh
 # policy.dir against a FIFO, half-written, renamed and oversized files
 TESTS += tests/e2e/test_policy_dir_files.sh
 dist_check_SCRIPTS += tests/e2e/test_policy_dir_files.sh
+
+# the control socket and metrics port against slow, many, malformed clients
+# and a daemon out of file descriptors (lib/httpguard.c)
+TESTS += tests/e2e/test_api_limits.sh
+dist_check_SCRIPTS += tests/e2e/test_api_limits.sh
