@@ -46,6 +46,8 @@
  *       bulwarkd -n and on SIGHUP). BW_MODULE_DEFINE marks every module
  *       built against this header 1.1, which a 1.0 daemon refuses (newer
  *       minor), so a module never runs without its check being honoured.
+ *  1.2  struct bw_core_api: api_call, api_call_cancel (in-process calls of
+ *       the control API's routes; enum bw_api_call_event, bw_api_call_fn).
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -62,7 +64,7 @@ extern "C" {
 #endif
 
 #define BW_MODULE_ABI_MAJOR 1
-#define BW_MODULE_ABI_MINOR 1 /* see "What each minor added" above */
+#define BW_MODULE_ABI_MINOR 2 /* see "What each minor added" above */
 
 /* The one symbol a module exports. */
 #define BW_MODULE_SYMBOL "bw_module_desc"
@@ -86,6 +88,7 @@ extern "C" {
 typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
 typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
+typedef struct bw_api_call bw_api_call;       /* an in-process API call (1.2) */
 
 /* Log levels (syslog numbering). */
 enum bw_log_level {
@@ -149,6 +152,26 @@ struct bw_conf_key {
  */
 typedef int (*bw_api_handler)(bw_api_request *req, void *user_data);
 typedef void (*bw_free_fn)(void *user_data);
+
+/*
+ * ABI 1.2: what an in-process call of a control API route (api_call below)
+ * hands back, in this order:
+ *   BW_API_CALL_REPLY         a plain reply: status and the JSON text (an
+ *                             error is {"error": ...} with its status); the
+ *                             last call
+ *   BW_API_CALL_STREAM_BEGIN  an NDJSON stream starts (status 200, no text)
+ *   BW_API_CALL_STREAM_LINE   one line of it (a JSON object, no newline)
+ *   BW_API_CALL_STREAM_END    the stream ended (no text); the last call
+ * text is valid during the call only and is not NUL-terminated past len.
+ */
+enum bw_api_call_event {
+	BW_API_CALL_REPLY = 1,
+	BW_API_CALL_STREAM_BEGIN,
+	BW_API_CALL_STREAM_LINE,
+	BW_API_CALL_STREAM_END,
+};
+typedef void (*bw_api_call_fn)(enum bw_api_call_event ev, int status,
+			       const char *text, size_t len, void *user_data);
 
 /* ---- policy formats ----------------------------------------------------- */
 
@@ -345,6 +368,29 @@ struct bw_core_api {
 	 * ABI 1.0 ends here. Members of later minors are appended below this
 	 * line, each marked with its minor; test them with BW_API_HAS().
 	 */
+
+	/* ---- ABI 1.2 ---- */
+
+	/*
+	 * Call one of the daemon's control API routes in-process, exactly as
+	 * a client of the control socket would (`bulwark` and the web UI use
+	 * the same routes): method "GET", "POST", "PUT" or "DELETE"; target
+	 * the request target as on the wire, "/v1/...?a=b" with its query
+	 * URL-encoded; body and body_len the request body (NULL, 0: none).
+	 * The route runs before api_call returns, and cb gets its reply (see
+	 * enum bw_api_call_event). A stream that outlives its handler sets
+	 * *call (may be NULL if the caller does not take streams; otherwise
+	 * set to NULL for every other reply): cb then gets its lines and end
+	 * later, on the loop thread, and api_call_cancel(*call) stops it
+	 * (cb is not called again). Returns 0 once cb has been called, or a
+	 * negative errno when it was not called at all: -EINVAL (bad
+	 * arguments), -E2BIG (body over the API's limit), -ELOOP (calls
+	 * nested too deep), -ENOMEM.
+	 */
+	int (*api_call)(bw_module_ctx *ctx, const char *method,
+			const char *target, const char *body, size_t body_len,
+			bw_api_call_fn cb, void *user_data, bw_api_call **call);
+	void (*api_call_cancel)(bw_api_call *call);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */

@@ -66,6 +66,12 @@ dist_check_SCRIPTS += tests/unit/test_cli.sh
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
 tests_unit_test_api_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_api_LDADD = $(BW_TEST_LIBS)
+# core/api.c's in-process calls (bw_core_api.api_call, ABI 1.2)
+check_PROGRAMS += tests/unit/test_api_local
+TESTS += tests/unit/test_api_local
+tests_unit_test_api_local_SOURCES = tests/unit/test_api_local.c
+tests_unit_test_api_local_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_api_local_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_module_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_module_LDADD = $(BW_TEST_LIBS)
