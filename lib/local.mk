@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # lib/: code shared by bulwarkd, the bulwark CLI and modules (DESIGN.md
 # section 2): flow filters, the Hubble flow JSON writer and enum tables, drop
-# reasons. libbw.la is a convenience library (libc + jansson only, no core
+# reasons, listen addresses. libbw.la is a convenience library (libc + jansson only, no core
 # state), linked into libbwcore.la, the CLI and the modules that need it.
 
 noinst_LTLIBRARIES += libbw.la
@@ -9,5 +9,6 @@ libbw_la_SOURCES = \
 	lib/dropreason.c lib/dropreason.h \
 	lib/flowjson.c lib/flowjson.h \
 	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
-	lib/flowfilter_time.c
+	lib/flowfilter_time.c \
+	lib/listenaddr.c lib/listenaddr.h
 libbw_la_LIBADD = $(JANSSON_LIBS)
