@@ -161,6 +161,21 @@ tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_svcmap_LDADD = $(BW_TEST_LIBS)
 
+# modules/webui: static files, the API proxy, access checks, live flows
+# (through the descriptor with a fake core and a real listener); the
+# page's committed build and its logic (node --test)
+check_PROGRAMS += tests/unit/test_webui
+TESTS += tests/unit/test_webui tests/unit/test_webui_ui.sh
+dist_check_SCRIPTS += tests/unit/test_webui_ui.sh
+tests_unit_test_webui_SOURCES = tests/unit/test_webui.c \
+	modules/webui/webui.c modules/webui/webui_static.c \
+	modules/webui/webui_proxy.c modules/webui/webui_events.c
+tests_unit_test_webui_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) -DBW_WEBUI_DIR=\"/nonexistent\"
+tests_unit_test_webui_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_webui_LDADD = $(BW_TEST_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(OPENSSL_LIBS)
+
 # core/node/ipcache.c against a brute-force model; the datapath writes are the
 # test's own recording functions (not core/datapath/datapath.c), so the table is
 # tested alone.
