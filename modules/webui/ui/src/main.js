@@ -124,14 +124,15 @@ function askToken(message) {
   const dlg = h('dialog', { class: 'token', 'aria-labelledby': 'token-title' },
     h('form', { method: 'dialog', onSubmit: (e) => { e.preventDefault(); api.setToken(input.value.trim()); dlg.close(); dlg.remove(); start(); } },
       h('h2', { id: 'token-title' }, 'Access token'),
-      h('p', {}, message || 'This web UI needs the bearer token of its [webui] token_file.'),
+      h('p', {}, 'This bulwark web UI asks for its access token: the content of the file its [webui] token_file names.'),
+      message ? h('p', { class: 'hint' }, message) : null,
       h('label', { for: 'token-input' }, 'Token'), input,
       h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Continue'))));
   document.body.append(dlg);
   dlg.showModal();
 }
 
-api.onAuthNeeded((msg) => askToken(api.hasToken() ? 'The token was refused: ' + msg : msg));
+api.onAuthNeeded(() => askToken(api.hasToken() ? 'The token was refused.' : ''));
 
 async function loadNamespaces() {
   try {

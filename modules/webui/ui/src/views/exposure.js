@@ -8,26 +8,14 @@
 import { h, replace, table } from '../dom.js';
 import * as api from '../api.js';
 import { errorNotice, loading, sinceSelect } from './common.js';
+import { MEASURES, exposureScore, rankNamespaces, measureState } from '../adoption.js';
 
-export const MEASURES = [
-  ['ingress_from_world', 'unused_ingress_from_world', 'Reachable from outside the cluster'],
-  ['ingress_from_other_namespaces', 'unused_ingress_from_other_namespaces', 'Reachable from other namespaces'],
-  ['egress_to_world', 'unused_egress_to_world', 'Can reach the outside'],
-];
-
-export function exposureScore(ns) {
-  return MEASURES.reduce((n, [, u]) => n + (Number(ns[u]) || 0), 0);
-}
-
-export function rankNamespaces(doc) {
-  return [...((doc && doc.namespaces) || [])].sort((a, b) => exposureScore(b) - exposureScore(a) || a.namespace.localeCompare(b.namespace));
-}
+const STATE_TEXT = { exposed: 'allowed, unused', used: 'allowed, used', closed: 'closed' };
 
 function cellOf(m) {
   if (!m) return h('td', {}, '-');
-  const unused = m.allowed && !m.seen;
-  return h('td', { class: unused ? 'exposed' : m.allowed ? 'used' : 'closed' },
-    m.allowed ? (m.seen ? 'allowed, used' : 'allowed, unused') : 'closed');
+  const st = measureState(m);
+  return h('td', { class: st, 'data-state': st }, STATE_TEXT[st]);
 }
 
 export function mountExposure(root, ctx) {

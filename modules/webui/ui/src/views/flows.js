@@ -202,14 +202,12 @@ export function mountFlows(root, ctx) {
     replace(detail,
       h('h2', {}, `${sd.source} → ${sd.destination}`),
       h('dl', { class: 'facts' },
-        h('dt', {}, 'Time'), h('dd', {}, f.time || ''),
         h('dt', {}, 'Verdict'), h('dd', {}, h('span', { class: ['verdict', verdictClass(f.verdict)] }, f.verdict || ''),
           f.drop_reason_desc ? ` (${f.drop_reason_desc})` : ''),
         h('dt', {}, 'Type'), h('dd', {}, typeName(f)),
         h('dt', {}, 'Connection'), h('dd', {}, `${sd.proto}${sd.destinationPort ? ' port ' + sd.destinationPort : ''}${f.is_reply ? ' (reply)' : ''}${f.traffic_direction ? ', ' + f.traffic_direction.toLowerCase() : ''}`),
         h('dt', {}, 'Summary'), h('dd', {}, summary(f)),
-        f.source && f.source.labels ? [h('dt', {}, 'Source labels'), h('dd', { class: 'labels' }, f.source.labels.join(' '))] : null,
-        f.destination && f.destination.labels ? [h('dt', {}, 'Destination labels'), h('dd', { class: 'labels' }, f.destination.labels.join(' '))] : null),
+        h('dt', {}, 'Time'), h('dd', {}, f.time || '')),
       h('h3', {}, 'Policy recorded with the flow'),
       att.length
         ? h('ul', { class: 'policies attribution' }, att.map((a) => h('li', {}, `${a.direction} ${a.role} `, h('strong', {}, a.text))))
@@ -217,7 +215,11 @@ export function mountFlows(root, ctx) {
           ? 'No policy named: the direction is not enforced, or no policy selects it.'
           : 'Traces carry no verdict of their own; see the policy verdict of the connection, or the trace below.'),
       h('h3', {}, 'Rule behind the verdict now (policy trace)'),
-      traceBox);
+      traceBox,
+      h('details', { class: 'labels-box' }, h('summary', {}, 'Labels'),
+        h('dl', { class: 'facts' },
+          h('dt', {}, 'Source'), h('dd', { class: 'labels' }, ((f.source && f.source.labels) || []).join(' ') || '-'),
+          h('dt', {}, 'Destination'), h('dd', { class: 'labels' }, ((f.destination && f.destination.labels) || []).join(' ') || '-'))));
     const q = traceQuery(f);
     if (q.why) {
       replace(traceBox, h('p', {}, `Nothing to trace: ${q.why}.`));

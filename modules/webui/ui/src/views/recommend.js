@@ -10,6 +10,7 @@ import { h, replace, notice, table, download } from '../dom.js';
 import * as api from '../api.js';
 import { dump } from 'js-yaml';
 import { errorNotice, field, loading } from './common.js';
+import { simulateSummary } from '../adoption.js';
 
 // The YAML of a recommend reply, whatever its wrapping.
 export function recommendationYAML(doc) {
@@ -30,7 +31,7 @@ export function mountRecommend(root, ctx) {
   const mode = h('select', { id: 'rec-mode' }, h('option', { value: 'coarse' }, 'coarse (per namespace)'), h('option', { value: 'fine' }, 'fine (per workload)'));
   const since = h('select', { id: 'rec-since' }, [['24h', '24 hours'], ['168h', '7 days'], ['1h', '1 hour'], ['', 'all history']].map(([v, t]) => h('option', { value: v }, t)));
   const replaceBox = h('input', { id: 'sim-replace', type: 'checkbox' });
-  const yaml = h('textarea', { id: 'rec-yaml', class: 'yaml', rows: 18, spellcheck: 'false', 'aria-label': 'Recommended policies (YAML)' });
+  const yaml = h('textarea', { id: 'rec-yaml', class: 'yaml', rows: 18, spellcheck: 'false', 'aria-label': 'Recommended policies (YAML)', placeholder: 'The recommended policies appear here. You can also paste policies of your own to simulate them.' });
   const recOut = h('div', { 'aria-live': 'polite' });
   const simOut = h('div', { class: 'simulate-result', 'aria-live': 'polite' });
   const broadOut = h('div', {});
@@ -71,8 +72,7 @@ export function mountRecommend(root, ctx) {
     replace(simOut, loading('the simulation'));
     try {
       const r = await api.send('POST', '/v1/simulate' + api.query({ replace: replaceBox.checked ? 'true' : undefined, since: since.value || undefined }), yaml.value);
-      const dropped = r.newly_dropped || [];
-      const allowed = r.newly_allowed || [];
+      const { dropped, allowed } = simulateSummary(r);
       replace(simOut,
         h('p', { class: 'summary', 'data-testid': 'simulate-summary' },
           h('strong', { class: dropped.length ? 'no' : 'yes' }, `${dropped.length} connection${dropped.length === 1 ? '' : 's'} seen would be dropped`),
