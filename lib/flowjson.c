@@ -480,14 +480,25 @@ flowjson_l4(const struct bw_flow *f)
 static json_t *
 flowjson_extensions(const struct bw_flow *f)
 {
-	json_t *o;
+	json_t *o, *more = NULL;
+	const char *k;
+	json_t *v;
 
+	if (BW_FLOW_HAS(f, extensions_json) && f->extensions_json != NULL) {
+		more = json_loads(f->extensions_json, 0, NULL);
+		if (more != NULL && !json_is_object(more)) {
+			json_decref(more);
+			more = NULL;
+		}
+	}
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE))
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && more == NULL)
 		return NULL;
 	o = json_object();
-	if (o == NULL)
+	if (o == NULL) {
+		json_decref(more);
 		return NULL;
+	}
 	flowjson_set(o, "@type", json_string("bulwark.io/FlowExtensions"));
 	flowjson_set_u32(o, "rule_ref", f->rule_ref);
 	flowjson_set_policies(o, "isolated_by", f->isolated_by, f->n_isolated_by);
@@ -498,6 +509,13 @@ flowjson_extensions(const struct bw_flow *f)
 		flowjson_set_u64(c, "packets", f->ct_packets);
 		flowjson_set_u64(c, "bytes", f->ct_bytes);
 		flowjson_set(o, "connection", c);
+	}
+	if (more != NULL) {
+		/* the core's own members win: a script cannot fake them */
+		json_object_foreach(more, k, v)
+			if (json_object_get(o, k) == NULL)
+				json_object_set(o, k, v);
+		json_decref(more);
 	}
 	return o;
 }

@@ -196,6 +196,17 @@ struct bw_flow {
 	uint32_t pkt_len;        /* length of the packet behind the event */
 	uint64_t ct_packets;     /* with BW_FLOW_F_CT_CLOSE: connection totals */
 	uint64_t ct_bytes;
+
+	/* ---- added in ABI 1.2 (test with BW_FLOW_HAS) ---- */
+
+	/*
+	 * More members of the flow's "extensions" object: a JSON object text
+	 * ("{\"lua\":{...}}"), NULL when none. Set by the Lua host (what an
+	 * on_flow hook returned) and by the proxies (a decision hook's deny,
+	 * bw_hook_result.extensions_json). The core's own members
+	 * ("@type", "rule_ref", ...) win over a member of the same name.
+	 */
+	const char *extensions_json;
 };
 
 #define BW_FLOW_HAS(flow, member) \
