@@ -25,7 +25,7 @@ dist_webuiassets_DATA = \
 	modules/webui/dist/assets/app.js \
 	modules/webui/dist/assets/app.css
 
-EXTRA_DIST += modules/webui/README.md docs/webui.md \
+EXTRA_DIST += modules/webui/README.md docs/webui.md docs/webui \
 	modules/webui/ui/package.json modules/webui/ui/package-lock.json \
 	modules/webui/ui/build.sh modules/webui/ui/vite.config.js \
 	modules/webui/ui/index.html modules/webui/ui/src \

@@ -184,6 +184,8 @@ def main_phase(cfg, b):
     check("live: new flows arrive in the open table", lambda: page.wait_for(
         "%s.length > %d || document.querySelector('.count').textContent.includes('200 flows')" % (rows, grows or 0), timeout=20))
 
+    page.screenshot(os.path.join(shots, "flows-all.png"))
+
     def apply(**fields):
         page.eval("""(() => { const set = (id, v) => { const e = document.getElementById(id); e.value = v; };
             for (const [id, v] of Object.entries(%s)) set(id, v);
