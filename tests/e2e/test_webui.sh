@@ -15,6 +15,7 @@
 #    filters;
 #  - off loopback: refused by bulwarkd -n without TLS and a token; with
 #    them, HTTPS only, and no token (or a wrong one) is a 401 JSON error;
+#    SIGHUP rotates the token; the refusals are counted in the metrics;
 #  - allow_changes = true: a policy imported through the UI is enforced.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -157,7 +158,21 @@ bw_check "the right token over HTTPS (certificate checked): 200 ($got)" test "$g
 got=$(tls /)
 bw_check "the page itself is served without the token, so it can ask for it ($got)" \
 	test "$got" = "200 text/html; charset=utf-8"
-if webui_curl -o /dev/null "http://$OFF/api/v1/status" -H "Authorization: Bearer $TOKEN" 2>/dev/null; then
+# SIGHUP re-reads the token file: a rotated token works at once, the old one no more
+openssl rand -hex 24 >"$BW_TMP/webui.token.new"
+chmod 600 "$BW_TMP/webui.token.new"
+mv "$BW_TMP/webui.token.new" "$BW_TMP/webui.token"
+NEW=$(cat "$BW_TMP/webui.token")
+kill -HUP "$BW_DAEMON_PID"
+rotated() {
+	[ "$(tls /api/v1/status -H "Authorization: Bearer $NEW")" = "200 application/json" ] &&
+	[ "$(tls /api/v1/status -H "Authorization: Bearer $TOKEN")" = "401 application/json" ]
+}
+bw_check "SIGHUP rotates the token: the new one works, the old one is refused" bw_wait_for 10 rotated
+refused=$(webui_curl http://127.0.0.1:9962/metrics |
+	awk '/^bulwark_webui_refused_total\{.*reason="unauthorized"/ {print $2}')
+bw_check "bulwark_webui_refused_total counts the refusals ($refused)" test "${refused:-0}" -ge 3
+if webui_curl -o /dev/null "http://$OFF/api/v1/status" -H "Authorization: Bearer $NEW" 2>/dev/null; then
 	bw_fail "plain HTTP on the TLS listener answered"
 else
 	bw_pass "plain HTTP gets nothing from the TLS listener"
