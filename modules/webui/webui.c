@@ -30,7 +30,9 @@
  *     carry "X-Requested-With: bulwark-webui" (which a cross-origin page
  *     cannot send without a preflight, which is refused) and, if they have
  *     an Origin, the listener's own;
- *   - the control API is read-only through the UI unless allow_changes.
+ *   - the control API is read-only through the UI unless allow_changes,
+ *     which needs a token even on loopback (every local user reaches a
+ *     loopback listener; the control socket is for root and its group).
  * Every error is a JSON object {"error": "..."}.
  */
 #include <errno.h>
@@ -90,7 +92,7 @@ static const struct bw_conf_key webui_keys[] = {
 	{ .name = "allow_changes", .type = BW_CONF_BOOL, .def = "false",
 	  .offset = offsetof(struct webui_conf, allow_changes),
 	  .flags = BW_CONF_F_RELOADABLE,
-	  .help = "let the UI import, replace and delete policies (read-only when false)" },
+	  .help = "let the UI import, replace and delete policies (needs token_file; read-only when false)" },
 	{ .name = "max_clients", .type = BW_CONF_INT, .def = "16",
 	  .offset = offsetof(struct webui_conf, max_clients), .min = 1, .max = 1024,
 	  .help = "live flow streams (/api/events) served at once (1 .. 1024)" },
@@ -137,6 +139,13 @@ webui_check(const void *confp, char *err, size_t errlen, const char **key)
 			 "serves other hosts only over HTTPS with a bearer token; "
 			 "set tls_cert, tls_key and token_file (docs/webui.md)",
 			 conf->listen);
+		return -EINVAL;
+	}
+	if (conf->allow_changes && !webui_set(conf->token_file)) {
+		*key = "allow_changes";
+		snprintf(err, errlen, "policy changes through the web UI need a "
+			 "bearer token, even on loopback (every user of this host "
+			 "can reach it): set token_file");
 		return -EINVAL;
 	}
 	if (conf->assets == NULL || conf->assets[0] != '/') {

@@ -16,7 +16,8 @@
 #  - off loopback: refused by bulwarkd -n without TLS and a token; with
 #    them, HTTPS only, and no token (or a wrong one) is a 401 JSON error;
 #    SIGHUP rotates the token; the refusals are counted in the metrics;
-#  - allow_changes = true: a policy imported through the UI is enforced.
+#  - allow_changes = true needs a token even on loopback; with it, a policy
+#    imported through the UI is enforced.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/webui_lib.sh"
@@ -184,7 +185,16 @@ else
 fi
 
 # ---- allow_changes: the UI imports a policy, and it is enforced ---------------------------
-bw_restart_daemon -o "webui.assets=$WEBUI_ASSETS" -o webui.allow_changes=true
+out=$(bw_nsx "$BW_NODE" "$BULWARKD" -n -c "$(bw_daemon_conf)" -o "daemon.module_dir=$(bw_module_dir)" \
+	-o webui.allow_changes=true 2>&1) && rc=0 || rc=$?
+if [ $rc != 0 ] && [[ $out == *"[webui] allow_changes"*token_file* ]]; then
+	bw_pass "bulwarkd -n refuses allow_changes without a token, even on loopback"
+else
+	bw_fail "bulwarkd -n with allow_changes and no token: exit $rc: $out"
+fi
+bw_restart_daemon -o "webui.assets=$WEBUI_ASSETS" -o webui.allow_changes=true \
+	-o "webui.token_file=$BW_TMP/webui.token"
+AUTH="Authorization: Bearer $(cat "$BW_TMP/webui.token")"
 bw_expect_ok "before: ops/scanner reaches the outside API" bw_probe_tcp ops/scanner api 443
 cat >"$BW_TMP/ops.yaml" <<'EOF'
 apiVersion: cilium.io/v2
@@ -199,9 +209,11 @@ spec:
   - toEndpoints:
     - matchLabels: {app: scanner}
 EOF
-expect_json_error "with allow_changes, an import still needs the UI's header" 403 POST /api/v1/policies \
+expect_json_error "with allow_changes, an import needs the token" 401 POST /api/v1/policies \
+	-H 'X-Requested-With: bulwark-webui' --data-binary @"$BW_TMP/ops.yaml"
+expect_json_error "and the UI's header" 403 POST /api/v1/policies -H "$AUTH" \
 	--data-binary @"$BW_TMP/ops.yaml"
-got=$(reply POST '/api/v1/policies?source=webui' -H 'X-Requested-With: bulwark-webui' \
+got=$(reply POST '/api/v1/policies?source=webui' -H "$AUTH" -H 'X-Requested-With: bulwark-webui' \
 	-H "Origin: $WEBUI_URL" --data-binary @"$BW_TMP/ops.yaml")
 bw_check "with allow_changes, the UI imports a policy ($got)" jq -e '.changed == 1' "$BW_TMP/b"
 bw_expect_output "bulwark policy list shows it" 'ops +scanner-lockdown' bw policy list

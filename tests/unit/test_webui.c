@@ -10,9 +10,9 @@
  *  - /api/v1/... reaches the core's api_call with the method, the target
  *    and the body as sent, and its reply (status, JSON, NDJSON stream) comes
  *    back as it is; a stream that goes on is cancelled; follow is refused;
- *  - read-only unless allow_changes; changes need the UI's header and a
- *    same-origin Origin; no CORS headers; the Host must be loopback
- *    without a token;
+ *  - read-only unless allow_changes, which needs a token; changes need the
+ *    UI's header and a same-origin Origin; no CORS headers; the Host must
+ *    be loopback without a token;
  *  - with a token file: 401 JSON with WWW-Authenticate without the right
  *    bearer token, the page itself still served; token files others can
  *    read, or too short, stop init;
@@ -550,23 +550,29 @@ START_TEST(read_only_unless_allow_changes)
 }
 END_TEST
 
-START_TEST(changes_need_the_ui_header_and_the_same_origin)
+#define AUTH "Authorization: Bearer 3f9a0c5e1b7d42a8b6e0f1c2d3e4f5a6\r\n"
+
+START_TEST(changes_need_a_token_the_ui_header_and_the_same_origin)
 {
 	struct reply r;
 	char hdr[256];
 
 	conf.allow_changes = 1;
+	/* every local user reaches a loopback listener: no token, no changes */
+	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), -EINVAL);
+	put(token_path, "3f9a0c5e1b7d42a8b6e0f1c2d3e4f5a6\n", 0600);
+	conf.token_file = token_path;
 	up();
 	fk.calls = 0;
-	expect_error("POST", "/api/v1/policies", "", 403, "X-Requested-With: bulwark-webui");
+	expect_error("POST", "/api/v1/policies", AUTH, 403, "X-Requested-With: bulwark-webui");
 	expect_error("POST", "/api/v1/policies",
-		     "X-Requested-With: bulwark-webui\r\nOrigin: http://evil.example\r\n",
+		     AUTH "X-Requested-With: bulwark-webui\r\nOrigin: http://evil.example\r\n",
 		     403, "cross-origin");
 	expect_error("OPTIONS", "/api/v1/policies",
-		     "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n",
+		     AUTH "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n",
 		     405, "cross-origin");
 	ck_assert_int_eq(fk.calls, 0);
-	snprintf(hdr, sizeof(hdr), "X-Requested-With: bulwark-webui\r\nOrigin: http://127.0.0.1:%u\r\n",
+	snprintf(hdr, sizeof(hdr), AUTH "X-Requested-With: bulwark-webui\r\nOrigin: http://127.0.0.1:%u\r\n",
 		 port);
 	call("POST", "/api/v1/policies?source=webui", hdr, "kind: NetworkPolicy\n", &r);
 	ck_assert_int_eq(r.status, 200);
@@ -803,6 +809,11 @@ START_TEST(check_refuses_what_is_unsafe_or_incomplete)
 	ck_assert_int_eq(bw_module_desc.check(&conf, err, sizeof(err), &key), -EINVAL);
 	ck_assert_str_eq(key, "listen");
 	conf.listen = "127.0.0.1:9963";
+	conf.allow_changes = 1;
+	ck_assert_int_eq(bw_module_desc.check(&conf, err, sizeof(err), &key), -EINVAL);
+	ck_assert_str_eq(key, "allow_changes");
+	ck_assert_ptr_nonnull(strstr(err, "token_file"));
+	conf.allow_changes = 0;
 	conf.assets = "share/webui";
 	ck_assert_int_eq(bw_module_desc.check(&conf, err, sizeof(err), &key), -EINVAL);
 	ck_assert_str_eq(key, "assets");
@@ -826,7 +837,7 @@ webui_suite(void)
 	tcase_add_test(tc, api_calls_reach_the_core_as_sent);
 	tcase_add_test(tc, streams_are_passed_on_and_follow_is_refused);
 	tcase_add_test(tc, read_only_unless_allow_changes);
-	tcase_add_test(tc, changes_need_the_ui_header_and_the_same_origin);
+	tcase_add_test(tc, changes_need_a_token_the_ui_header_and_the_same_origin);
 	tcase_add_test(tc, a_foreign_host_header_is_refused_without_a_token);
 	suite_add_tcase(s, tc);
 
