@@ -31,6 +31,7 @@
 #include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
+#include "core/proxy/proxy.h"
 #include "core/module/registry.h"
 #include "core/state.h"
 
@@ -211,6 +212,7 @@ bwd_run(struct bwd *d)
 	const struct bw_daemon_conf *dc = &d->cf->daemon;
 	char err[BWD_ERR_MAX];
 	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0, e;
+	int proxy_up = 0;
 	struct event *ct_gc = NULL;
 	struct timeval ct_gc_tv = { BWD_CT_GC_SECONDS, 0 };
 	struct bw_config dpcfg;
@@ -259,6 +261,10 @@ bwd_run(struct bwd *d)
 	if (bw_flow_init(d->base) < 0)
 		goto out;
 	flows_up = 1;
+	/* the L7 proxy engine, before the modules that register parsers */
+	if (bw_proxy_init(d->base, dc) < 0)
+		goto out;
+	proxy_up = 1;
 
 	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;
@@ -310,6 +316,9 @@ out:
 	sd_notify(0, "STOPPING=1");
 	if (api_up)
 		bw_api_set_ready(0);
+	/* in-flight proxied connections end cleanly, while their parsers live */
+	if (proxy_up)
+		bw_proxy_stop();
 	if (loaded)
 		bw_modules_stop();
 	if (flows_up)
@@ -332,6 +341,8 @@ out:
 		bw_datapath_close();
 	if (loaded)
 		bw_modules_fini();
+	if (proxy_up)
+		bw_proxy_fini();
 	bw_registry_fini();
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i])

@@ -36,6 +36,13 @@ EXTRA_DIST += docs/policy-engine.md
 libbwcore_la_SOURCES += \
 	core/flow/flow.c core/flow/flow.h core/flow/flowenrich.c \
 	core/flow/flowapi.c
+# the L7 proxy engine (core/proxy/proxy.h): connections, parsers, L7 flows
+libbwcore_la_SOURCES += \
+	core/proxy/proxy.h core/proxy/proxy_int.h \
+	core/proxy/engine.c core/proxy/parsers.c core/proxy/proxy_flow.c \
+	core/proxy/proxy_api.c
+include_bulwark_HEADERS += include/bulwark/l7.h
+EXTRA_DIST += docs/l7.md
 libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
 
 sbin_PROGRAMS += bulwarkd

@@ -209,6 +209,7 @@ TESTS += tests/unit/test_hooks
 tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
 tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
+
 # lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
 check_PROGRAMS += tests/unit/test_dropreason
 TESTS += tests/unit/test_dropreason
@@ -217,3 +218,11 @@ tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
+
+# core/proxy/ (the L7 proxy engine) with real sockets on loopback and a
+# line protocol parser standing for a protocol module
+check_PROGRAMS += tests/unit/test_proxy
+TESTS += tests/unit/test_proxy
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
+tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
