@@ -5,7 +5,10 @@
  * request's method, target and body, and their reply passed on as it is:
  * the same JSON documents, error objects and statuses `bulwark` gets on
  * the control socket, and NDJSON streams (GET /v1/flows) as chunked
- * application/x-ndjson.
+ * application/x-ndjson. A route may answer after api_call() returned (a
+ * deferred reply, a stream that goes on): the call then waits for it, and
+ * a browser that goes away first cancels it (the route's owner sees its
+ * client go, as on the socket).
  *
  * What the UI may call:
  *   GET                       every route (they only read), except a
@@ -24,17 +27,49 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "webui.h"
 
+/*
+ * One proxied call. It lives until the core's last callback (a reply, or a
+ * stream's end) or until the browser goes: the route may answer after
+ * api_call() returned (a deferred reply, a stream that goes on).
+ */
 struct webui_call {
 	struct webui *w;
 	struct evhttp_request *req;
-	int streaming;
+	bw_api_call *going;  /* the core's handle while an answer is pending */
+	struct event *end_ev;
+	int in_call;         /* api_call() has not returned yet */
+	int streaming;       /* the reply started as a stream */
+	int done;            /* the last callback came */
+	int gone;            /* the browser went away */
 };
+
+static void
+webui_call_free(struct webui_call *c)
+{
+	if (c->end_ev != NULL)
+		event_free(c->end_ev);
+	free(c);
+}
+
+/* The answer is complete (or the browser gone): forget the connection. */
+static void
+webui_call_release(struct webui_call *c)
+{
+	struct evhttp_connection *evcon;
+
+	if (c->gone)
+		return;
+	evcon = evhttp_request_get_connection(c->req);
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+}
 
 static void
 webui_call_cb(enum bw_api_call_event ev, int status, const char *text,
@@ -45,9 +80,11 @@ webui_call_cb(enum bw_api_call_event ev, int status, const char *text,
 
 	switch (ev) {
 	case BW_API_CALL_REPLY:
+		c->done = 1;
+		webui_call_release(c);
 		if ((buf = evbuffer_new()) == NULL) {
 			evhttp_send_error(c->req, 500, NULL);
-			return;
+			break;
 		}
 		evbuffer_add(buf, text, len);
 		evbuffer_add(buf, "\n", 1);
@@ -63,7 +100,7 @@ webui_call_cb(enum bw_api_call_event ev, int status, const char *text,
 		evhttp_add_header(evhttp_request_get_output_headers(c->req),
 				  "Cache-Control", "no-store");
 		evhttp_send_reply_start(c->req, 200, "OK");
-		break;
+		return;
 	case BW_API_CALL_STREAM_LINE:
 		if ((buf = evbuffer_new()) == NULL)
 			return;
@@ -71,12 +108,43 @@ webui_call_cb(enum bw_api_call_event ev, int status, const char *text,
 		evbuffer_add(buf, "\n", 1);
 		evhttp_send_reply_chunk(c->req, buf);
 		evbuffer_free(buf);
-		break;
+		return;
 	case BW_API_CALL_STREAM_END:
+		c->done = 1;
+		webui_call_release(c);
 		evhttp_send_reply_end(c->req);
-		c->streaming = 0;
 		break;
 	}
+	/* after api_call() returned, the last callback ends the call */
+	if (!c->in_call)
+		webui_call_free(c);
+}
+
+/* From the loop: finish a stream whose browser went away. */
+static void
+webui_call_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct webui_call *c = arg;
+
+	/* also frees an evhttp request whose connection is gone */
+	evhttp_send_reply_end(c->req);
+	webui_call_free(c);
+}
+
+/* The browser went away while the answer was pending. */
+static void
+webui_call_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct webui_call *c = arg;
+
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	c->gone = 1;
+	/* no more callbacks: the route's owner sees its client go */
+	c->w->api->api_call_cancel(c->going);
+	if (c->streaming)
+		event_active(c->end_ev, EV_TIMEOUT, 0);
+	else
+		webui_call_free(c); /* evhttp frees a request it never answered */
 }
 
 static int
@@ -157,8 +225,8 @@ webui_proxy(struct webui *w, struct evhttp_request *req, const char *path,
 {
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct webui_call c = { w, req, 0 };
-	bw_api_call *going = NULL;
+	struct evhttp_connection *evcon;
+	struct webui_call *c;
 	char *target, *body;
 	const char *why, *method = webui_method(cmd);
 	size_t len = evbuffer_get_length(in);
@@ -182,28 +250,36 @@ webui_proxy(struct webui *w, struct evhttp_request *req, const char *path,
 		webui_reply_error(req, 500, "out of memory");
 		return;
 	}
-	rc = w->api->api_call(w->ctx, method, target, body, len, webui_call_cb, &c,
-			      &going);
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->end_ev = evtimer_new(w->base, webui_call_end, c)) == NULL) {
+		free(c);
+		free(target);
+		webui_reply_error(req, 500, "out of memory");
+		return;
+	}
+	c->w = w;
+	c->req = req;
+	c->in_call = 1;
+	rc = w->api->api_call(w->ctx, method, target, body, len, webui_call_cb, c,
+			      &c->going);
+	c->in_call = 0;
 	free(target);
 	if (rc < 0) {
+		webui_call_free(c);
 		webui_reply_error(req, rc == -E2BIG ? 413 : 500, "%s %s: %s", method,
 				  path, strerror(-rc));
 		return;
 	}
-	if (going != NULL) {
-		/*
-		 * A stream that goes on (a route of another module that
-		 * follows): c lives on this stack, so stop it here and say so
-		 * in the stream.
-		 */
-		static const char msg[] = "{\"error\":\"streams that go on are "
-					  "served only at /api/events\"}";
-
-		w->api->api_call_cancel(going);
-		if (c.streaming) {
-			webui_call_cb(BW_API_CALL_STREAM_LINE, 200, msg,
-				      sizeof(msg) - 1, &c);
-			webui_call_cb(BW_API_CALL_STREAM_END, 200, NULL, 0, &c);
-		}
+	if (c->done || c->going == NULL) {
+		/* answered in full (a route that answers nothing and keeps
+		 * nothing open would be a core bug: say so rather than hang) */
+		if (!c->done)
+			webui_reply_error(req, 500, "%s %s: no answer", method, path);
+		webui_call_free(c);
+		return;
 	}
+	/* the answer comes later: until then, watch for the browser going */
+	evcon = evhttp_request_get_connection(req);
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, webui_call_closed, c);
 }

@@ -9,7 +9,9 @@
  *    is a 503 JSON error;
  *  - /api/v1/... reaches the core's api_call with the method, the target
  *    and the body as sent, and its reply (status, JSON, NDJSON stream) comes
- *    back as it is; a stream that goes on is cancelled; follow is refused;
+ *    back as it is, also when it comes after api_call returned (a deferred
+ *    reply, a stream that goes on); a browser that goes away cancels what
+ *    is pending; follow is refused;
  *  - read-only unless allow_changes, which needs a token; changes need the
  *    UI's header and a same-origin Origin; no CORS headers; the Host must
  *    be loopback without a token;
@@ -55,7 +57,9 @@ struct fake {
 	/* the last api_call */
 	char method[16], target[1024], body[4096];
 	int calls, cancels;
-	int going; /* the next stream goes on */
+	/* the pending call of /v1/going or /v1/later */
+	bw_api_call_fn pending_cb;
+	void *pending_ud;
 };
 
 static struct fake fk;
@@ -115,10 +119,19 @@ fk_api_call(bw_module_ctx *ctx, const char *method, const char *target,
 	snprintf(fk.body, sizeof(fk.body), "%.*s", (int)body_len, body != NULL ? body : "");
 	if (call != NULL)
 		*call = NULL;
+	if (!strcmp(target, "/v1/later")) {
+		/* answered later (a deferred reply) */
+		fk.pending_cb = cb;
+		fk.pending_ud = ud;
+		*call = (bw_api_call *)&going_handle;
+		return 0;
+	}
 	if (!strncmp(target, "/v1/flows", 9) || !strcmp(target, "/v1/going")) {
 		cb(BW_API_CALL_STREAM_BEGIN, 200, NULL, 0, ud);
 		cb(BW_API_CALL_STREAM_LINE, 200, "{\"n\":1}", 7, ud);
 		if (!strcmp(target, "/v1/going")) {
+			fk.pending_cb = cb;
+			fk.pending_ud = ud;
 			*call = (bw_api_call *)&going_handle;
 			return 0;
 		}
@@ -141,6 +154,7 @@ fk_api_call_cancel(bw_api_call *call)
 {
 	ck_assert_ptr_eq(call, &going_handle);
 	fk.cancels++;
+	fk.pending_cb = NULL;
 }
 
 static const struct bw_core_api fk_api = {
@@ -344,6 +358,16 @@ drain(int fd)
 	return all;
 }
 
+/* Turn the loop for a while (nothing to read). */
+static void
+spin(void)
+{
+	for (int i = 0; i < 50; i++) {
+		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+}
+
 static void
 request(const char *req, struct reply *r)
 {
@@ -519,12 +543,76 @@ START_TEST(streams_are_passed_on_and_follow_is_refused)
 	fk.calls = 0;
 	expect_error("GET", "/api/v1/flows?follow=true", "", 400, "/api/events");
 	ck_assert_int_eq(fk.calls, 0);
-	/* a stream that goes on is stopped, and says so */
-	call("GET", "/api/v1/going", "", NULL, &r);
+}
+END_TEST
+
+START_TEST(answers_that_come_later_are_passed_on)
+{
+	char req[256], *got;
+	int fd;
+
+	up();
+	snprintf(req, sizeof(req), "GET /api/v1/later HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "Connection: close\r\n\r\n");
+	fd = connect_to(0);
+	send_all(fd, req);
+	free(drain(fd));
+	ck_assert_ptr_nonnull(fk.pending_cb);
+	/* the route answers after api_call returned (a deferred reply) */
+	fk.pending_cb(BW_API_CALL_REPLY, 200, "{\"later\":true}", 14, fk.pending_ud);
+	got = read_until(fd, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(got, "HTTP/1.1 200"));
+	ck_assert_ptr_nonnull(strstr(got, "{\"later\":true}\n"));
+	free(got);
+	close(fd);
+
+	/* a stream that goes on: its later lines and its end */
+	snprintf(req, sizeof(req), "GET /api/v1/going HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "Connection: close\r\n\r\n");
+	fd = connect_to(0);
+	send_all(fd, req);
+	free(read_until(fd, "{\"n\":1}\n", NULL));
+	fk.pending_cb(BW_API_CALL_STREAM_LINE, 200, "{\"n\":2}", 7, fk.pending_ud);
+	fk.pending_cb(BW_API_CALL_STREAM_END, 200, NULL, 0, fk.pending_ud);
+	got = read_until(fd, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(got, "{\"n\":2}\n"));
+	ck_assert_ptr_nonnull(strstr(got, "\r\n0\r\n\r\n"));
+	free(got);
+	close(fd);
+	ck_assert_int_eq(fk.cancels, 0);
+}
+END_TEST
+
+START_TEST(a_browser_that_goes_cancels_what_is_pending)
+{
+	static const char req[] = "GET /api/v1/going HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	static const char later[] = "GET /api/v1/later HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	int fd;
+
+	up();
+	/* a stream that goes on is cancelled when its browser goes */
+	fd = connect_to(0);
+	send_all(fd, req);
+	free(read_until(fd, "{\"n\":1}\n", NULL));
+	ck_assert_ptr_nonnull(fk.pending_cb);
+	close(fd);
+	for (int n = 0; n < 2000 && fk.cancels == 0; n++) {
+		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		if (fk.pending_cb != NULL) /* writing is how a gone peer shows */
+			fk.pending_cb(BW_API_CALL_STREAM_LINE, 200, "{}", 2, fk.pending_ud);
+		poll(NULL, 0, 1);
+	}
 	ck_assert_int_eq(fk.cancels, 1);
-	ck_assert_ptr_nonnull(strstr(r.body, "{\"n\":1}\n"));
-	ck_assert_ptr_nonnull(strstr(r.body, "served only at /api/events"));
-	free(r.body);
+	event_base_loop(fk.base, EVLOOP_NONBLOCK); /* ends the stream */
+	/* a deferred reply whose browser went away meanwhile goes nowhere */
+	fd = connect_to(0);
+	send_all(fd, later);
+	free(drain(fd));
+	ck_assert_ptr_nonnull(fk.pending_cb);
+	close(fd);
+	spin();
+	fk.pending_cb(BW_API_CALL_REPLY, 200, "{}", 2, fk.pending_ud);
+	spin();
 }
 END_TEST
 
@@ -836,6 +924,8 @@ webui_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, api_calls_reach_the_core_as_sent);
 	tcase_add_test(tc, streams_are_passed_on_and_follow_is_refused);
+	tcase_add_test(tc, answers_that_come_later_are_passed_on);
+	tcase_add_test(tc, a_browser_that_goes_cancels_what_is_pending);
 	tcase_add_test(tc, read_only_unless_allow_changes);
 	tcase_add_test(tc, changes_need_a_token_the_ui_header_and_the_same_origin);
 	tcase_add_test(tc, a_foreign_host_header_is_refused_without_a_token);
