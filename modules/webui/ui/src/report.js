@@ -61,16 +61,19 @@ export function toMarkdown(doc, meta = {}) {
   lines.push('# Default-deny compliance report');
   lines.push('');
   if (meta.generated) lines.push(`Generated: ${meta.generated}  `);
+  if (meta.since) lines.push(`Denies counted since: ${meta.since}  `);
   if (meta.node) lines.push(`Node: ${mdEscape(meta.node)}  `);
   if (meta.namespace) lines.push(`Namespace: ${mdEscape(meta.namespace)}  `);
   lines.push(`Endpoints: ${c.endpoints}; directions with default deny: ${c.defaultDeny} of ${c.directions} (${c.percent}%), enforced: ${c.enforced}; endpoints default-deny both ways: ${c.fullyCovered}`);
   lines.push('');
   lines.push('| Endpoint | Ingress default deny | Ingress policies | Ingress denied | Egress default deny | Egress policies | Egress denied |');
   lines.push('| --- | --- | --- | ---: | --- | --- | ---: |');
+  const pols = (x) => mdEscape([...(x.policies || []), ...(x.staged || []).map((p) => `${p} (staged)`)].join(', ') || '-');
+  const denied = (x) => `${x.denied || 0}${x.audited ? ` (+${x.audited} audited)` : ''}`;
   for (const ep of sortEndpoints(doc && doc.endpoints)) {
     const i = dirOf(ep, 'ingress');
     const e = dirOf(ep, 'egress');
-    lines.push(`| ${mdEscape(ep.endpoint)} | ${cell(i)} | ${mdEscape((i.policies || []).join(', ') || '-')} | ${i.denied || 0} | ${cell(e)} | ${mdEscape((e.policies || []).join(', ') || '-')} | ${e.denied || 0} |`);
+    lines.push(`| ${mdEscape(ep.endpoint)} | ${cell(i)} | ${pols(i)} | ${denied(i)} | ${cell(e)} | ${pols(e)} | ${denied(e)} |`);
   }
   lines.push('');
   return lines.join('\n');
@@ -88,8 +91,8 @@ export function toHTML(doc, meta = {}) {
       const x = dirOf(ep, d);
       tds.push(`<td class="${x.default_deny ? 'ok' : 'bad'}">${x.default_deny ? 'yes' : 'NO'}</td>`);
       tds.push(`<td>${htmlEscape(x.mode || 'none')}</td>`);
-      tds.push(`<td>${htmlEscape((x.policies || []).join(', ') || '-')}</td>`);
-      tds.push(`<td class="num">${Number(x.denied || 0)}</td>`);
+      tds.push(`<td>${htmlEscape([...(x.policies || []), ...(x.staged || []).map((p) => `${p} (staged)`)].join(', ') || '-')}</td>`);
+      tds.push(`<td class="num">${Number(x.denied || 0)}${x.audited ? ` (+${Number(x.audited)} audited)` : ''}</td>`);
     }
     return `<tr>${tds.join('')}</tr>`;
   };
@@ -103,7 +106,7 @@ table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding
 thead th{background:#f6f8fa}.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}.num{text-align:right}
 </style></head><body>
 <h1>Default-deny compliance report</h1>
-<p>${meta.generated ? `Generated ${htmlEscape(meta.generated)}. ` : ''}${meta.node ? `Node ${htmlEscape(meta.node)}. ` : ''}${meta.namespace ? `Namespace ${htmlEscape(meta.namespace)}. ` : ''}</p>
+<p>${meta.generated ? `Generated ${htmlEscape(meta.generated)}. ` : ''}${meta.since ? `Denies counted since ${htmlEscape(meta.since)}. ` : ''}${meta.node ? `Node ${htmlEscape(meta.node)}. ` : ''}${meta.namespace ? `Namespace ${htmlEscape(meta.namespace)}. ` : ''}</p>
 <p>${c.endpoints} endpoints; directions with default deny: <strong>${c.defaultDeny} of ${c.directions} (${c.percent}%)</strong>, enforced: ${c.enforced}; endpoints default-deny both ways: ${c.fullyCovered}.</p>
 <table><thead><tr><th rowspan="2">Endpoint</th><th colspan="4">Ingress</th><th colspan="4">Egress</th></tr>
 <tr><th>Default deny</th><th>Mode</th><th>Policies</th><th>Denied</th><th>Default deny</th><th>Mode</th><th>Policies</th><th>Denied</th></tr></thead>

@@ -34,6 +34,13 @@ test('Markdown: a table row per endpoint, with policies and denies', () => {
   assert.ok(md.indexOf('ops/scanner') < md.indexOf('shop/cart'));
 });
 
+test('staged policies and audits are in the report', () => {
+  const d = { endpoints: [{ endpoint: 'z/a', ingress: { default_deny: false, mode: 'none', policies: [], denied: 0, audited: 2,
+    staged: ['NetworkPolicy z/deny-ingress'], staged_default_deny: true }, egress: { default_deny: false } }] };
+  assert.match(toMarkdown(d), /\| z\/a \| NO \(none\) \| NetworkPolicy z\/deny-ingress \(staged\) \| 0 \(\+2 audited\) \|/);
+  assert.match(toHTML(d), /NetworkPolicy z\/deny-ingress \(staged\)/);
+});
+
 test('HTML: a self-contained page; names are escaped', () => {
   const html = toHTML({ endpoints: [{ endpoint: 'x/<script>', ingress: { default_deny: false }, egress: { default_deny: true, mode: 'enforce', policies: ['P "q"'], denied: 1 } }] });
   assert.match(html, /^<!DOCTYPE html>/);

@@ -5,7 +5,7 @@
 // which no traffic was seen. Namespaces are ranked by exposure, as
 // `bulwark exposure` ranks them.
 
-import { h, replace, table } from '../dom.js';
+import { h, replace, table, notice } from '../dom.js';
 import * as api from '../api.js';
 import { errorNotice, loading, sinceSelect } from './common.js';
 import { MEASURES, exposureScore, rankNamespaces, measureState } from '../adoption.js';
@@ -15,7 +15,9 @@ const STATE_TEXT = { exposed: 'allowed, unused', used: 'allowed, used', closed: 
 function cellOf(m) {
   if (!m) return h('td', {}, '-');
   const st = measureState(m);
-  return h('td', { class: st, 'data-state': st }, STATE_TEXT[st]);
+  const pols = (m.policies || []).join(', ');
+  return h('td', { class: st, 'data-state': st, title: pols ? `allowed by ${pols}` : null }, STATE_TEXT[st],
+    m.allowed && pols ? h('div', { class: 'by' }, `by ${pols}`) : m.allowed ? h('div', { class: 'by' }, 'not enforced') : null);
 }
 
 export function mountExposure(root, ctx) {
@@ -38,6 +40,7 @@ export function mountExposure(root, ctx) {
         return;
       }
       replace(out,
+        doc.warning ? notice('info', doc.warning) : null,
         table('Unused exposure per namespace (workloads), most exposed first',
           ['Namespace', ...MEASURES.map(([, , t]) => t), 'Total'],
           nss.map((ns) => h('tr', { 'data-namespace': ns.namespace },
