@@ -444,7 +444,7 @@ webui_same_origin(struct webui *w, struct evhttp_request *req)
 	if (xrw == NULL || strcmp(xrw, "bulwark-webui") != 0)
 		return "requests that change or submit something must carry "
 		       "'X-Requested-With: bulwark-webui'";
-	if (origin != NULL && strcmp(origin, "null") != 0) {
+	if (origin != NULL) { /* "null" (a sandboxed or file: page) too */
 		snprintf(want, sizeof(want), "%s://%s", w->scheme,
 			 host != NULL ? host : "");
 		if (host == NULL || strcasecmp(origin, want) != 0)

@@ -656,6 +656,9 @@ START_TEST(changes_need_a_token_the_ui_header_and_the_same_origin)
 	expect_error("POST", "/api/v1/policies",
 		     AUTH "X-Requested-With: bulwark-webui\r\nOrigin: http://evil.example\r\n",
 		     403, "cross-origin");
+	expect_error("POST", "/api/v1/policies",
+		     AUTH "X-Requested-With: bulwark-webui\r\nOrigin: null\r\n",
+		     403, "cross-origin");
 	expect_error("OPTIONS", "/api/v1/policies",
 		     AUTH "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n",
 		     405, "cross-origin");
