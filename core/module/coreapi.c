@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/api.h"
@@ -615,6 +616,107 @@ coreapi_l7_conn_info(bw_l7_conn *conn)
 	return bw_proxy_conn_info(conn);
 }
 
+/* ---- ABI 1.2: the daemon, the flow ring, namespaces --------------------- */
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+static uint64_t coreapi_start_real, coreapi_start_mono;
+
+static uint64_t
+coreapi_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The daemon's start: when the program was loaded. */
+static void __attribute__((constructor))
+coreapi_mark_start(void)
+{
+	coreapi_start_real = coreapi_clock(CLOCK_REALTIME);
+	coreapi_start_mono = coreapi_clock(CLOCK_MONOTONIC);
+}
+
+static void
+coreapi_daemon_info(struct bw_daemon_info *info)
+{
+	struct bw_daemon_info d = { .size = sizeof(d) };
+	size_t n;
+
+	if (info == NULL)
+		return;
+	d.version = PACKAGE_VERSION;
+	d.node_name = bw_flow_node_name();
+	d.start_ns = coreapi_start_real;
+	d.uptime_ns = coreapi_clock(CLOCK_MONOTONIC) - coreapi_start_mono;
+	n = info->size < sizeof(d) ? info->size : sizeof(d);
+	memcpy((char *)info + sizeof(info->size), (char *)&d + sizeof(d.size),
+	       n > sizeof(d.size) ? n - sizeof(d.size) : 0);
+}
+
+static void
+coreapi_flow_ring_range(uint64_t *first, uint64_t *next)
+{
+	if (first != NULL)
+		*first = bw_flow_ring_first();
+	if (next != NULL)
+		*next = bw_flow_ring_next();
+}
+
+struct coreapi_ns_walk {
+	void (*cb)(const char *ns, void *arg);
+	void *arg;
+	json_t *seen; /* object used as a set */
+};
+
+static void
+coreapi_ns_visit(struct coreapi_ns_walk *w, const char *ns)
+{
+	if (ns == NULL || *ns == '\0' || json_object_get(w->seen, ns) != NULL)
+		return;
+	json_object_set_new(w->seen, ns, json_true());
+	w->cb(ns, w->arg);
+}
+
+static int
+coreapi_ns_ep(struct bw_endpoint *ep, void *arg)
+{
+	coreapi_ns_visit(arg, bw_endpoint_ns(ep));
+	return 0;
+}
+
+static void
+coreapi_namespace_foreach(void (*cb)(const char *ns, void *arg), void *arg)
+{
+	struct coreapi_ns_walk w = { cb, arg, json_object() };
+	json_t *all, *v;
+	size_t i;
+
+	if (cb == NULL || w.seen == NULL) {
+		json_decref(w.seen);
+		return;
+	}
+	all = bw_namespaces_to_json();
+	json_array_foreach(all, i, v)
+		coreapi_ns_visit(&w, json_string_value(json_object_get(v, "name")));
+	json_decref(all);
+	bw_endpoint_foreach(coreapi_ns_ep, &w);
+	json_decref(w.seen);
+}
+
+static void
+coreapi_flow_followers_account(int delta, uint64_t lost)
+{
+	if (delta != 0)
+		bw_flow_stats_followers(delta);
+	if (lost != 0)
+		bw_flow_stats_lost_followers(lost);
+}
+
 /* ---- ABI 1.2: in-process control API calls ------------------------------ */
 
 static int
@@ -682,6 +784,11 @@ static const struct bw_core_api coreapi = {
 	.l7_inject = coreapi_l7_inject,
 	.l7_record = coreapi_l7_record,
 	.l7_conn_info = coreapi_l7_conn_info,
+	.daemon_info = coreapi_daemon_info,
+	.flow_ring_range = coreapi_flow_ring_range,
+	.flow_ring_at = bw_flow_ring_at,
+	.namespace_foreach = coreapi_namespace_foreach,
+	.flow_followers_account = coreapi_flow_followers_account,
 	.api_call = coreapi_api_call,
 	.api_call_cancel = coreapi_api_call_cancel,
 };

@@ -52,9 +52,11 @@
  *       bw_core_api.l7_parser_register, l7_inject, l7_record,
  *       l7_conn_info; struct bw_flow gained l7, verdict_by and
  *       verdict_reason (<bulwark/flow.h>).
- *       struct bw_core_api: api_call, api_call_cancel (in-process calls
- *       of the control API's routes; enum bw_api_call_event,
- *       bw_api_call_fn).
+ *       Then daemon_info (and struct bw_daemon_info), flow_ring_range,
+ *       flow_ring_at, namespace_foreach, flow_followers_account
+ *       (hubble-observer).
+ *       Then api_call, api_call_cancel (in-process calls of the control
+ *       API's routes; enum bw_api_call_event, bw_api_call_fn; webui).
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -234,6 +236,7 @@ struct bw_node_stats; /* below */
 struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
+struct bw_daemon_info; /* below */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -440,6 +443,37 @@ struct bw_core_api {
 	/* What the engine knows of conn (valid while it is open). */
 	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
 
+	/* The daemon's version, node name and start time; set
+	 * info->size = sizeof(*info) first. */
+	void (*daemon_info)(struct bw_daemon_info *info);
+	/*
+	 * The flow ring, for readers that replay history and follow it with a
+	 * cursor (as `observe` does): *first is the oldest sequence number
+	 * still held, *next the one the next flow will get; flows first ..
+	 * next-1 can be read with flow_ring_at(). Sequence numbers only grow.
+	 */
+	void (*flow_ring_range)(uint64_t *first, uint64_t *next);
+	/*
+	 * The flow with sequence number seq, or NULL when it was overwritten
+	 * (or is not there yet). The flow is valid until control returns to
+	 * the event loop: the next flow published may reuse its memory.
+	 */
+	const struct bw_flow *(*flow_ring_at)(uint64_t seq);
+	/*
+	 * Visit every namespace the node knows (set with `bulwark namespace
+	 * set`, or holding an endpoint), each once; the string is valid
+	 * during the call only.
+	 */
+	void (*namespace_foreach)(void (*cb)(const char *ns, void *arg),
+				  void *arg);
+	/*
+	 * A module that streams flows to clients (as `observe --follow` does)
+	 * reports them in flow_stats: delta +1 when a follower starts, -1
+	 * when it ends (followers), and flows a slow follower missed
+	 * (lost_followers).
+	 */
+	void (*flow_followers_account)(int delta, uint64_t lost);
+
 	/*
 	 * Call one of the daemon's control API routes in-process, exactly as
 	 * a client of the control socket would (`bulwark` and the web UI use
@@ -478,6 +512,15 @@ struct bw_node_stats {
 	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
 	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
 	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/* bw_core_api.daemon_info (ABI 1.2). */
+struct bw_daemon_info {
+	size_t size;           /* set by the caller to sizeof(struct bw_daemon_info) */
+	const char *version;   /* bulwarkd's version, e.g. "0.1.0" */
+	const char *node_name; /* the node name flows carry */
+	uint64_t start_ns;     /* when the daemon started, wall clock ns (UTC) */
+	uint64_t uptime_ns;    /* since then, monotonic */
 };
 
 /* True when the daemon's table has the member (for members added later). */

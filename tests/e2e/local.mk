@@ -64,6 +64,13 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
 
+# hubble-observer: Hubble's gRPC API with a real gRPC client generated from
+# the module's .proto files (every RPC over Unix, TCP and TLS; GetFlows
+# against observe -o json; filters, windows, masks, followers, limits)
+TESTS += tests/e2e/test_hubble.sh
+dist_check_SCRIPTS += tests/e2e/test_hubble.sh
+dist_check_DATA += tests/e2e/hubble_client.py tests/e2e/hubble_checks.py
+
 # the web UI: its listener (page, traversal, the API as the control socket
 # answers it, JSON errors, read-only, live events, TLS and token off
 # loopback, allow_changes), and the page in a headless Chromium driven over
