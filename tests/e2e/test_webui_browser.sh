@@ -51,10 +51,51 @@ webui_start_daemon
 webui_cluster
 webui_traffic_start
 
-# The adoption routes: their expected views when the daemon serves them.
+# The adoption routes (docs/adoption.md): what their views must show for
+# this cluster when the daemon serves them, else null (the view must say
+# it is not available on this daemon).
+served() {
+	[ "$(webui_curl -o /dev/null -w '%{http_code}' "$WEBUI_URL/api/v1/$1")" != 404 ]
+}
 adoption='{}'
-if webui_curl -o /dev/null -w '%{http_code}' "$WEBUI_URL/api/v1/exposure" | grep -q '^404$'; then
-	bw_log "exposure, compliance, recommend: not served by this daemon; the views must say so"
+if served exposure; then
+	# shop: default deny ingress everywhere, only frontend may leave
+	# unused (cart's egress is enforced, payments uses its API); ops/scanner
+	# is open both ways and has only reached the API (the browser test makes
+	# that connection before it opens this view)
+	adoption=$(jq -n --argjson a "$adoption" '$a + {exposure: {click: null, checks: [
+		["ops, open and unused from the world and other namespaces, ranks first",
+		 "document.querySelector(\".report table tbody tr\")?.dataset.namespace === \"ops\""],
+		["ops: 1 workload reachable from the world, 1 from other namespaces, unused",
+		 "(() => { const r = document.querySelector(\"tr[data-namespace=ops]\"); return r && r.querySelector(\"[data-measure=unused_ingress_from_world]\").textContent === \"1\" && r.querySelector(\"[data-measure=unused_ingress_from_other_namespaces]\").textContent === \"1\"; })()"],
+		["shop: 1 workload (frontend) can reach the outside, unused; nothing reaches it",
+		 "(() => { const r = document.querySelector(\"tr[data-namespace=shop]\"); return r && r.querySelector(\"[data-measure=unused_egress_to_world]\").textContent === \"1\" && r.querySelector(\"[data-measure=unused_ingress_from_world]\").textContent === \"0\" && r.querySelector(\"[data-measure=unused_ingress_from_other_namespaces]\").textContent === \"0\"; })()"],
+		["shop/frontend egress to the world is the exposed path",
+		 "document.querySelector(\"tr[data-workload=\\\"shop/frontend\\\"] td:nth-child(4)\")?.dataset.state === \"exposed\""]]}}')
+else
+	bw_log "exposure: not served by this daemon; the view must say so"
+fi
+if served compliance; then
+	adoption=$(jq -n --argjson a "$adoption" '$a + {compliance: {click: null, checks: [
+		["ops/scanner, default deny nowhere, comes first",
+		 "document.querySelector(\"table tbody tr\")?.dataset.endpoint === \"ops/scanner\""],
+		["shop/cart is default-deny at ingress, by shop-default-deny, and denied the scanner",
+		 "(() => { const r = document.querySelector(\"tr[data-endpoint=\\\"shop/cart\\\"]\"); return r && r.querySelector(\"[data-direction=ingress]\").textContent === \"yes\" && r.textContent.includes(\"shop-default-deny\") && Number(r.cells[4].textContent.match(/\\d+/)[0]) > 0; })()"],
+		["the Markdown export lists the endpoints",
+		 "(document.querySelectorAll(\".toolbar button\")[0].click(), document.querySelector(\"textarea[data-format=md]\")?.value.includes(\"| ops/scanner | NO (none)\"))"],
+		["the HTML export is a page",
+		 "(document.querySelectorAll(\".toolbar button\")[1].click(), document.querySelector(\"textarea[data-format=html]\")?.value.startsWith(\"<!DOCTYPE html>\"))"]]}}')
+else
+	bw_log "compliance: not served by this daemon; the view must say so"
+fi
+if served recommend; then
+	adoption=$(jq -n --argjson a "$adoption" '$a + {recommend: {click: "form.filters button[type=submit]", checks: [
+		["a recommendation is shown as YAML",
+		 "document.getElementById(\"rec-yaml\").value.includes(\"kind:\")"],
+		["simulating it against history drops nothing that was seen",
+		 "(document.querySelector(\".recommend-left .buttons button\").click(), document.querySelector(\"[data-testid=simulate-summary]\")?.textContent.startsWith(\"0 connections seen would be dropped\"))"]]}}')
+else
+	bw_log "recommend: not served by this daemon; the view must say so"
 fi
 
 # run_browser CONFIG-JSON : the browser script; its PASS/FAIL lines count.
