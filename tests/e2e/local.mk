@@ -71,6 +71,18 @@ TESTS += tests/e2e/test_hubble.sh
 dist_check_SCRIPTS += tests/e2e/test_hubble.sh
 dist_check_DATA += tests/e2e/hubble_client.py tests/e2e/hubble_checks.py
 
+# Proxy redirects (docs/redirect.md): L7 ports handed to local proxies (the
+# relay tests/modules/test-redirect.c), egress and ingress, TCP and UDP,
+# IPv4 and IPv6, the daemon stopped and restarted.
+BW_E2E_REDIRECT_TESTS = \
+	tests/e2e/test_redirect.sh \
+	tests/e2e/test_redirect_ingress.sh \
+	tests/e2e/test_redirect_pods.sh \
+	tests/e2e/test_redirect_restart.sh
+TESTS += $(BW_E2E_REDIRECT_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
+dist_check_DATA += tests/e2e/redirect_lib.sh
+
 # the web UI: its listener (page, traversal, the API as the control socket
 # answers it, JSON errors, read-only, live events, TLS and token off
 # loopback, allow_changes), and the page in a headless Chromium driven over
