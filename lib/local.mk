@@ -3,8 +3,7 @@
 # section 2): flow filters, the Hubble flow JSON writer and enum tables, drop
 # reasons, IP prefixes, watch lists, the error-buffer helper, listen
 # addresses. libbw.la is a convenience library (libc + jansson only, no core
-# state), linked into
-# libbwcore.la, the CLI and the modules that need it.
+# state), linked into libbwcore.la, the CLI and the modules that need it.
 
 noinst_LTLIBRARIES += libbw.la
 libbw_la_SOURCES = \
