@@ -183,8 +183,8 @@ tests_unit_test_webui_SOURCES = tests/unit/test_webui.c \
 tests_unit_test_webui_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) -DBW_WEBUI_DIR=\"/nonexistent\"
 tests_unit_test_webui_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_webui_LDADD = $(BW_TEST_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(OPENSSL_LIBS)
+tests_unit_test_webui_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
 
 # core/node/ipcache.c against a brute-force model; the datapath writes are the
 # test's own recording functions (not core/datapath/datapath.c), so the table is

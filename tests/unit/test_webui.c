@@ -44,85 +44,30 @@
 #include "bulwark/flow.h"
 #include "bulwark/module.h"
 #include "modules/webui/webui.h"
+#include "tests/unit/fake_core.h"
 
 extern const struct bw_module bw_module_desc;
 
-/* ---- the fake core ------------------------------------------------------------------ */
+/* ---- what the core answers (tests/unit/fake_core.h) ------------------------------- */
 
-struct fake {
-	void *data;
-	struct event_base *base;
-	void (*flow_cb)(const struct bw_flow *, void *);
-	void *flow_ud;
-	/* the last api_call */
-	char method[16], target[1024], body[4096];
-	int calls, cancels;
-	/* the pending call of /v1/going or /v1/later */
-	bw_api_call_fn pending_cb;
-	void *pending_ud;
-};
-
-static struct fake fk;
+static struct fake_ctx fctx = { .module = "webui", .instance = "webui" };
 static int going_handle;
+/* the pending call of /v1/going or /v1/later */
+static bw_api_call_fn pending_cb;
+static void *pending_ud;
 
-static void
-fk_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, va_list ap)
-{
-	(void)ctx; (void)level; (void)fmt; (void)ap;
-}
-
-static void __attribute__((format(printf, 3, 4)))
-fk_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
-{
-	(void)ctx; (void)level; (void)fmt;
-}
-
-static const char *fk_instance(bw_module_ctx *ctx) { (void)ctx; return "webui"; }
-static void fk_set_data(bw_module_ctx *ctx, void *d) { (void)ctx; fk.data = d; }
-static void *fk_get_data(bw_module_ctx *ctx) { (void)ctx; return fk.data; }
-static void *fk_base(bw_module_ctx *ctx) { (void)ctx; return fk.base; }
+#define W ((struct webui *)fctx.data)
 
 static int
-fk_subscribe(bw_module_ctx *ctx, void (*cb)(const struct bw_flow *, void *),
-	     void *ud, bw_free_fn f)
-{
-	(void)ctx; (void)f;
-	fk.flow_cb = cb;
-	fk.flow_ud = ud;
-	return 0;
-}
-
-static int
-fk_flow_to_json(const struct bw_flow *f, char **out)
-{
-	char buf[512];
-
-	/* padded, so that a few hundred fill a socket */
-	snprintf(buf, sizeof(buf), "{\"flow\":{\"verdict\":\"%s\",\"uuid\":\"%llu\",\"pad\":\"%0200d\"}}",
-		 f->verdict == BW_FLOW_VERDICT_DROPPED ? "DROPPED" : "FORWARDED",
-		 (unsigned long long)f->seq, 0);
-	*out = strdup(buf);
-	return *out ? 0 : -ENOMEM;
-}
-
-static int
-fk_api_call(bw_module_ctx *ctx, const char *method, const char *target,
-	    const char *body, size_t body_len, bw_api_call_fn cb, void *ud,
-	    bw_api_call **call)
+answer(const char *method, const char *target, const char *body, size_t body_len,
+       bw_api_call_fn cb, void *ud, bw_api_call **call)
 {
 	static const char notfound[] = "{\"error\":\"no API endpoint at /v1/nope; check the path\"}";
 
-	(void)ctx;
-	fk.calls++;
-	snprintf(fk.method, sizeof(fk.method), "%s", method);
-	snprintf(fk.target, sizeof(fk.target), "%s", target);
-	snprintf(fk.body, sizeof(fk.body), "%.*s", (int)body_len, body != NULL ? body : "");
-	if (call != NULL)
-		*call = NULL;
 	if (!strcmp(target, "/v1/later")) {
 		/* answered later (a deferred reply) */
-		fk.pending_cb = cb;
-		fk.pending_ud = ud;
+		pending_cb = cb;
+		pending_ud = ud;
 		*call = (bw_api_call *)&going_handle;
 		return 0;
 	}
@@ -130,8 +75,8 @@ fk_api_call(bw_module_ctx *ctx, const char *method, const char *target,
 		cb(BW_API_CALL_STREAM_BEGIN, 200, NULL, 0, ud);
 		cb(BW_API_CALL_STREAM_LINE, 200, "{\"n\":1}", 7, ud);
 		if (!strcmp(target, "/v1/going")) {
-			fk.pending_cb = cb;
-			fk.pending_ud = ud;
+			pending_cb = cb;
+			pending_ud = ud;
 			*call = (bw_api_call *)&going_handle;
 			return 0;
 		}
@@ -148,28 +93,6 @@ fk_api_call(bw_module_ctx *ctx, const char *method, const char *target,
 	}
 	return 0;
 }
-
-static void
-fk_api_call_cancel(bw_api_call *call)
-{
-	ck_assert_ptr_eq(call, &going_handle);
-	fk.cancels++;
-	fk.pending_cb = NULL;
-}
-
-static const struct bw_core_api fk_api = {
-	.size = sizeof(struct bw_core_api),
-	.log = fk_log,
-	.vlog = fk_vlog,
-	.instance_name = fk_instance,
-	.set_data = fk_set_data,
-	.get_data = fk_get_data,
-	.event_base = fk_base,
-	.flow_subscribe = fk_subscribe,
-	.flow_to_json = fk_flow_to_json,
-	.api_call = fk_api_call,
-	.api_call_cancel = fk_api_call_cancel,
-};
 
 /* ---- the module ---------------------------------------------------------------------- */
 
@@ -208,7 +131,9 @@ setup(void)
 	char p[400];
 
 	signal(SIGPIPE, SIG_IGN);
-	memset(&fk, 0, sizeof(fk));
+	fake_core_reset();
+	fctx.data = NULL;
+	pending_cb = NULL;
 	strcpy(dir, "/tmp/bwwebui.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(assets, sizeof(assets), "%s/webui", dir);
@@ -226,7 +151,8 @@ setup(void)
 	put(outside, "SECRET-OUTSIDE", 0644);
 	snprintf(p, sizeof(p), "%s/assets/escape.txt", assets);
 	ck_assert_int_eq(symlink(outside, p), 0);
-	fk.base = event_base_new();
+	fake_core.base = event_base_new();
+	fake_core.api_call_fn = answer;
 	port = free_port();
 	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%u", port);
 	memset(&conf, 0, sizeof(conf));
@@ -244,11 +170,12 @@ teardown(void)
 {
 	char cmd[300];
 
-	if (fk.data != NULL) {
-		bw_module_desc.stop((bw_module_ctx *)&fk);
-		bw_module_desc.fini((bw_module_ctx *)&fk);
+	if (fctx.data != NULL) {
+		bw_module_desc.stop(FAKE_CTX(&fctx));
+		bw_module_desc.fini(FAKE_CTX(&fctx));
 	}
-	event_base_free(fk.base);
+	event_base_free(fake_core.base);
+	fake_core_reset();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -257,8 +184,8 @@ static void
 up(void)
 {
 	ck_assert_uint_eq(bw_module_desc.conf_size, sizeof(conf));
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), 0);
-	ck_assert_ptr_nonnull(fk.flow_cb);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fctx), fake_core_api(), &conf), 0);
+	ck_assert_ptr_nonnull(fake_core.flow_cb);
 }
 
 /* ---- the client ---------------------------------------------------------------------- */
@@ -294,7 +221,7 @@ send_all(int fd, const char *req)
 
 		if (w > 0)
 			off += (size_t)w;
-		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
 	}
 }
 
@@ -310,7 +237,7 @@ read_until(int fd, const char *text, size_t *total)
 		char buf[16384];
 		ssize_t rd;
 
-		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
 		rd = read(fd, buf, sizeof(buf));
 		if (rd > 0) {
 			all = realloc(all, n + (size_t)rd + 1);
@@ -342,7 +269,7 @@ drain(int fd)
 		char buf[16384];
 		ssize_t rd;
 
-		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
 		rd = read(fd, buf, sizeof(buf));
 		if (rd > 0) {
 			all = realloc(all, n + (size_t)rd + 1);
@@ -363,7 +290,7 @@ static void
 spin(void)
 {
 	for (int i = 0; i < 50; i++) {
-		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
 }
@@ -516,8 +443,8 @@ START_TEST(api_calls_reach_the_core_as_sent)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(has_header(&r, "Content-Type: application/json"));
 	ck_assert(has_header(&r, "Cache-Control: no-store"));
-	ck_assert_str_eq(fk.method, "GET");
-	ck_assert_str_eq(fk.target, "/v1/policies/shop/web?kind=NetworkPolicy");
+	ck_assert_str_eq(fake_core.api_call_method, "GET");
+	ck_assert_str_eq(fake_core.api_call_target, "/v1/policies/shop/web?kind=NetworkPolicy");
 	doc = json_loads(r.body, 0, NULL);
 	ck_assert_ptr_nonnull(doc);
 	json_decref(doc);
@@ -540,9 +467,9 @@ START_TEST(streams_are_passed_on_and_follow_is_refused)
 	ck_assert_ptr_nonnull(strstr(r.body, "{\"n\":1}\n"));
 	ck_assert_ptr_nonnull(strstr(r.body, "{\"n\":2}\n"));
 	free(r.body);
-	fk.calls = 0;
+	fake_core.api_calls = 0;
 	expect_error("GET", "/api/v1/flows?follow=true", "", 400, "/api/events");
-	ck_assert_int_eq(fk.calls, 0);
+	ck_assert_int_eq(fake_core.api_calls, 0);
 }
 END_TEST
 
@@ -557,9 +484,9 @@ START_TEST(answers_that_come_later_are_passed_on)
 	fd = connect_to(0);
 	send_all(fd, req);
 	free(drain(fd));
-	ck_assert_ptr_nonnull(fk.pending_cb);
+	ck_assert_ptr_nonnull(pending_cb);
 	/* the route answers after api_call returned (a deferred reply) */
-	fk.pending_cb(BW_API_CALL_REPLY, 200, "{\"later\":true}", 14, fk.pending_ud);
+	pending_cb(BW_API_CALL_REPLY, 200, "{\"later\":true}", 14, pending_ud);
 	got = read_until(fd, NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(got, "HTTP/1.1 200"));
 	ck_assert_ptr_nonnull(strstr(got, "{\"later\":true}\n"));
@@ -572,14 +499,14 @@ START_TEST(answers_that_come_later_are_passed_on)
 	fd = connect_to(0);
 	send_all(fd, req);
 	free(read_until(fd, "{\"n\":1}\n", NULL));
-	fk.pending_cb(BW_API_CALL_STREAM_LINE, 200, "{\"n\":2}", 7, fk.pending_ud);
-	fk.pending_cb(BW_API_CALL_STREAM_END, 200, NULL, 0, fk.pending_ud);
+	pending_cb(BW_API_CALL_STREAM_LINE, 200, "{\"n\":2}", 7, pending_ud);
+	pending_cb(BW_API_CALL_STREAM_END, 200, NULL, 0, pending_ud);
 	got = read_until(fd, NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(got, "{\"n\":2}\n"));
 	ck_assert_ptr_nonnull(strstr(got, "\r\n0\r\n\r\n"));
 	free(got);
 	close(fd);
-	ck_assert_int_eq(fk.cancels, 0);
+	ck_assert_int_eq(fake_core.api_call_cancels, 0);
 }
 END_TEST
 
@@ -594,24 +521,25 @@ START_TEST(a_browser_that_goes_cancels_what_is_pending)
 	fd = connect_to(0);
 	send_all(fd, req);
 	free(read_until(fd, "{\"n\":1}\n", NULL));
-	ck_assert_ptr_nonnull(fk.pending_cb);
+	ck_assert_ptr_nonnull(pending_cb);
 	close(fd);
-	for (int n = 0; n < 2000 && fk.cancels == 0; n++) {
-		event_base_loop(fk.base, EVLOOP_NONBLOCK);
-		if (fk.pending_cb != NULL) /* writing is how a gone peer shows */
-			fk.pending_cb(BW_API_CALL_STREAM_LINE, 200, "{}", 2, fk.pending_ud);
+	for (int n = 0; n < 2000 && fake_core.api_call_cancels == 0; n++) {
+		event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
+		/* writing is how a gone peer shows; never after a cancel */
+		if (fake_core.api_call_cancels == 0)
+			pending_cb(BW_API_CALL_STREAM_LINE, 200, "{}", 2, pending_ud);
 		poll(NULL, 0, 1);
 	}
-	ck_assert_int_eq(fk.cancels, 1);
-	event_base_loop(fk.base, EVLOOP_NONBLOCK); /* ends the stream */
+	ck_assert_int_eq(fake_core.api_call_cancels, 1);
+	event_base_loop(fake_core.base, EVLOOP_NONBLOCK); /* ends the stream */
 	/* a deferred reply whose browser went away meanwhile goes nowhere */
 	fd = connect_to(0);
 	send_all(fd, later);
 	free(drain(fd));
-	ck_assert_ptr_nonnull(fk.pending_cb);
+	ck_assert_ptr_nonnull(pending_cb);
 	close(fd);
 	spin();
-	fk.pending_cb(BW_API_CALL_REPLY, 200, "{}", 2, fk.pending_ud);
+	pending_cb(BW_API_CALL_REPLY, 200, "{}", 2, pending_ud);
 	spin();
 }
 END_TEST
@@ -622,18 +550,18 @@ START_TEST(read_only_unless_allow_changes)
 	struct reply r;
 
 	up();
-	fk.calls = 0;
+	fake_core.api_calls = 0;
 	expect_error("POST", "/api/v1/policies", ui, 403, "allow_changes = true");
 	expect_error("PUT", "/api/v1/policies", ui, 403, "read-only");
 	expect_error("DELETE", "/api/v1/policies/shop/web", ui, 403, "read-only");
 	expect_error("POST", "/api/v1/endpoints", ui, 403, "changes nothing but policies");
-	ck_assert_int_eq(fk.calls, 0);
+	ck_assert_int_eq(fake_core.api_calls, 0);
 	/* a what-if changes nothing: always allowed */
 	call("POST", "/api/v1/simulate?since=1h", ui, "kind: X\n", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(fk.method, "POST");
-	ck_assert_str_eq(fk.target, "/v1/simulate?since=1h");
-	ck_assert_str_eq(fk.body, "kind: X\n");
+	ck_assert_str_eq(fake_core.api_call_method, "POST");
+	ck_assert_str_eq(fake_core.api_call_target, "/v1/simulate?since=1h");
+	ck_assert_str_eq(fake_core.api_call_body, "kind: X\n");
 	free(r.body);
 }
 END_TEST
@@ -647,11 +575,11 @@ START_TEST(changes_need_a_token_the_ui_header_and_the_same_origin)
 
 	conf.allow_changes = 1;
 	/* every local user reaches a loopback listener: no token, no changes */
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), -EINVAL);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fctx), fake_core_api(), &conf), -EINVAL);
 	put(token_path, "3f9a0c5e1b7d42a8b6e0f1c2d3e4f5a6\n", 0600);
 	conf.token_file = token_path;
 	up();
-	fk.calls = 0;
+	fake_core.api_calls = 0;
 	expect_error("POST", "/api/v1/policies", AUTH, 403, "X-Requested-With: bulwark-webui");
 	expect_error("POST", "/api/v1/policies",
 		     AUTH "X-Requested-With: bulwark-webui\r\nOrigin: http://evil.example\r\n",
@@ -662,13 +590,13 @@ START_TEST(changes_need_a_token_the_ui_header_and_the_same_origin)
 	expect_error("OPTIONS", "/api/v1/policies",
 		     AUTH "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n",
 		     405, "cross-origin");
-	ck_assert_int_eq(fk.calls, 0);
+	ck_assert_int_eq(fake_core.api_calls, 0);
 	snprintf(hdr, sizeof(hdr), AUTH "X-Requested-With: bulwark-webui\r\nOrigin: http://127.0.0.1:%u\r\n",
 		 port);
 	call("POST", "/api/v1/policies?source=webui", hdr, "kind: NetworkPolicy\n", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(fk.target, "/v1/policies?source=webui");
-	ck_assert_str_eq(fk.body, "kind: NetworkPolicy\n");
+	ck_assert_str_eq(fake_core.api_call_target, "/v1/policies?source=webui");
+	ck_assert_str_eq(fake_core.api_call_body, "kind: NetworkPolicy\n");
 	ck_assert_ptr_null(strstr(r.head, "Access-Control-Allow-Origin"));
 	free(r.body);
 }
@@ -706,7 +634,7 @@ START_TEST(the_api_needs_the_bearer_token)
 	put(token_path, "3f9a0c5e1b7d42a8b6e0f1c2d3e4f5a6\n", 0600);
 	conf.token_file = token_path;
 	up();
-	fk.calls = 0;
+	fake_core.api_calls = 0;
 	call("GET", "/api/v1/status", "", NULL, &r);
 	ck_assert_int_eq(r.status, 401);
 	ck_assert(has_header(&r, "WWW-Authenticate: Bearer"));
@@ -718,7 +646,7 @@ START_TEST(the_api_needs_the_bearer_token)
 		     401, "token_file");
 	expect_error("GET", "/api/ui", "Authorization: Bearer 3f9a0c5e1b7d42a8b6e0f1c2d3e4f5a\r\n",
 		     401, "token_file");
-	ck_assert_int_eq(fk.calls, 0);
+	ck_assert_int_eq(fake_core.api_calls, 0);
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
 	call("GET", "/api/v1/status", hdr, NULL, &r);
 	ck_assert_int_eq(r.status, 200);
@@ -741,14 +669,14 @@ START_TEST(bad_token_files_stop_init)
 {
 	conf.token_file = token_path;
 	put(token_path, "3f9a0c5e1b7d42a8b6e0f1c2d3e4f5a6\n", 0604);
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), -EPERM);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fctx), fake_core_api(), &conf), -EPERM);
 	put(token_path, "short\n", 0600);
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), -EINVAL);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fctx), fake_core_api(), &conf), -EINVAL);
 	put(token_path, "has a blank in it somewhere\n", 0600);
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), -EINVAL);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fctx), fake_core_api(), &conf), -EINVAL);
 	unlink(token_path);
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), -ENOENT);
-	ck_assert_ptr_null(fk.data);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fctx), fake_core_api(), &conf), -ENOENT);
+	ck_assert_ptr_null(fctx.data);
 }
 END_TEST
 
@@ -762,10 +690,11 @@ push(uint64_t seq, enum bw_flow_verdict v)
 	memset(&f, 0, sizeof(f));
 	f.size = sizeof(f);
 	f.seq = seq;
+	snprintf(f.uuid, sizeof(f.uuid), "%llu", (unsigned long long)seq);
 	f.verdict = v;
 	f.type = BW_FLOW_TYPE_L3_L4;
 	f.ip_version = 4;
-	fk.flow_cb(&f, fk.flow_ud);
+	fake_core.flow_cb(&f, fake_core.flow_ud);
 }
 
 static int
@@ -797,23 +726,24 @@ START_TEST(live_flows_are_server_sent_events_with_filters)
 	push(1, BW_FLOW_VERDICT_FORWARDED);
 	push(2, BW_FLOW_VERDICT_DROPPED);
 	got = read_until(all, "\"uuid\":\"2\"", NULL);
-	ck_assert_ptr_nonnull(strstr(got, "event: flow\ndata: {\"flow\":{\"verdict\":\"FORWARDED\",\"uuid\":\"1\""));
+	ck_assert_ptr_nonnull(strstr(got, "event: flow\ndata: {\"flow\":{\"time\":"));
+	ck_assert_ptr_nonnull(strstr(got, "\"uuid\":\"1\",\"verdict\":\"FORWARDED\""));
 	ck_assert_ptr_nonnull(strstr(got, "\"uuid\":\"2\""));
 	free(got);
 	got = read_until(dropped, "\"uuid\":\"2\"", NULL);
 	ck_assert_ptr_null(strstr(got, "\"uuid\":\"1\""));
-	ck_assert_ptr_nonnull(strstr(got, "\"verdict\":\"DROPPED\",\"uuid\":\"2\""));
+	ck_assert_ptr_nonnull(strstr(got, "\"uuid\":\"2\",\"verdict\":\"DROPPED\""));
 	free(got);
-	ck_assert_uint_eq(((struct webui *)fk.data)->nclients, 2);
+	ck_assert_uint_eq(W->nclients, 2);
 	close(all);
 	close(dropped);
 	/* the server notices the clients went */
-	for (int i = 0; i < 2000 && ((struct webui *)fk.data)->nclients > 0; i++) {
+	for (int i = 0; i < 2000 && W->nclients > 0; i++) {
 		push(3, BW_FLOW_VERDICT_DROPPED);
-		event_base_loop(fk.base, EVLOOP_NONBLOCK);
+		event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
-	ck_assert_uint_eq(((struct webui *)fk.data)->nclients, 0);
+	ck_assert_uint_eq(W->nclients, 0);
 }
 END_TEST
 
@@ -842,14 +772,14 @@ START_TEST(a_slow_client_loses_flows_and_is_told)
 	int fd;
 
 	up();
-	w = fk.data;
+	w = W;
 	fd = sse_open("", 4096);
 	/* the client reads nothing: once its queue holds client_queue bytes,
 	 * its flows are dropped (counted), the pipeline does not wait */
 	while (w->flows_dropped == 0 && seq < 200000) {
 		push(seq++, BW_FLOW_VERDICT_FORWARDED);
 		if (seq % 64 == 0)
-			event_base_loop(fk.base, EVLOOP_NONBLOCK);
+			event_base_loop(fake_core.base, EVLOOP_NONBLOCK);
 	}
 	ck_assert_uint_gt(w->flows_dropped, 0);
 	for (int i = 0; i < 50; i++)
