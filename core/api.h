@@ -159,8 +159,9 @@ void bw_api_stream_on_close(struct bw_api_request *req,
  * errors; the reply goes to cb (see bw_api_call_fn in bulwark/module.h)
  * instead of a socket. The route runs before this returns: a plain reply,
  * an error, or a stream ended by its handler has reached cb by then. A
- * stream that goes on sets *handle (else NULL): cb gets its lines and its
- * end later, from the loop, and bw_api_local_cancel(*handle) stops it.
+ * stream that goes on, or a deferred reply (bw_api_reply_later), sets
+ * *handle (else NULL): cb gets it later, from the loop, and
+ * bw_api_local_cancel(*handle) stops it.
  * Returns 0 once cb has been called at least once, or a negative errno
  * (-EINVAL, -E2BIG, -ELOOP, -ENOMEM) when cb was not called at all.
  */

@@ -646,6 +646,28 @@ struct bw_core_api {
 			       void (*cb)(const char *json, void *user_data),
 			       void *user_data, bw_free_fn free_fn);
 	int (*alert_publish)(bw_module_ctx *ctx, const char *json);
+
+	/*
+	 * Call one of the daemon's control API routes in-process, exactly as
+	 * a client of the control socket would (`bulwark` and the web UI use
+	 * the same routes): method "GET", "POST", "PUT" or "DELETE"; target
+	 * the request target as on the wire, "/v1/...?a=b" with its query
+	 * URL-encoded; body and body_len the request body (NULL, 0: none).
+	 * The route runs before api_call returns, and cb gets its reply (see
+	 * enum bw_api_call_event). An answer that comes after its handler
+	 * returned - a stream that goes on, or a reply the route deferred with
+	 * reply_later - sets *call (may be NULL if the caller takes no such
+	 * answers; otherwise set to NULL for every other reply): cb then gets
+	 * it later, on the loop thread, and api_call_cancel(*call) stops it
+	 * (cb is not called again). Returns 0 once cb has been called, or a
+	 * negative errno when it was not called at all: -EINVAL (bad
+	 * arguments), -E2BIG (body over the API's limit), -ELOOP (calls
+	 * nested too deep), -ENOMEM.
+	 */
+	int (*api_call)(bw_module_ctx *ctx, const char *method,
+			const char *target, const char *body, size_t body_len,
+			bw_api_call_fn cb, void *user_data, bw_api_call **call);
+	void (*api_call_cancel)(bw_api_call *call);
 };
 
 /* bw_core_api.policy_reach peer classes. */
@@ -675,27 +697,6 @@ struct bw_endpoint_view {
 	const char *workload_name;  /* Hubble's workload (given or derived), NULL when unknown */
 	const char *workload_kind;
 	unsigned flags;             /* BW_ENDPOINT_F_* (the datapath's flags) */
-
-	/*
-	 * Call one of the daemon's control API routes in-process, exactly as
-	 * a client of the control socket would (`bulwark` and the web UI use
-	 * the same routes): method "GET", "POST", "PUT" or "DELETE"; target
-	 * the request target as on the wire, "/v1/...?a=b" with its query
-	 * URL-encoded; body and body_len the request body (NULL, 0: none).
-	 * The route runs before api_call returns, and cb gets its reply (see
-	 * enum bw_api_call_event). A stream that outlives its handler sets
-	 * *call (may be NULL if the caller does not take streams; otherwise
-	 * set to NULL for every other reply): cb then gets its lines and end
-	 * later, on the loop thread, and api_call_cancel(*call) stops it
-	 * (cb is not called again). Returns 0 once cb has been called, or a
-	 * negative errno when it was not called at all: -EINVAL (bad
-	 * arguments), -E2BIG (body over the API's limit), -ELOOP (calls
-	 * nested too deep), -ENOMEM.
-	 */
-	int (*api_call)(bw_module_ctx *ctx, const char *method,
-			const char *target, const char *body, size_t body_len,
-			bw_api_call_fn cb, void *user_data, bw_api_call **call);
-	void (*api_call_cancel)(bw_api_call *call);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */

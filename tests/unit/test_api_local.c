@@ -5,9 +5,9 @@
  * a module gets exactly what a client of the socket gets - the handler's
  * reply, 404 and 405 errors as JSON, query strings and bodies decoded the
  * same way, NDJSON streams line by line whether they end in the handler or
- * later - and a stream it cancels tells the stream's owner that its client
- * went away, after which nothing more reaches the caller. Calls nested too
- * deep are refused.
+ * later, and deferred replies (reply_later) - and a stream it cancels tells
+ * the stream's owner that its client went away, after which nothing more
+ * reaches the caller. Calls nested too deep are refused.
  *
  * No listener is needed: the route table is independent of the socket.
  */
@@ -295,6 +295,54 @@ START_TEST(a_cancelled_stream_tells_its_owner_and_stays_quiet)
 }
 END_TEST
 
+/* A handler that answers later (flowstore's reply_later). */
+static struct bw_api_request *later;
+
+static int
+h_later(struct bw_api_request *req, void *arg)
+{
+	ck_assert_int_eq(bw_api_reply_later(req), 0);
+	later = req;
+	return 0;
+}
+
+START_TEST(a_deferred_reply_arrives_later)
+{
+	struct seen s = { 0 };
+	struct bw_api_request *h = NULL;
+
+	later = NULL;
+	ck_assert_int_eq(bw_api_route_add("GET", "/v1/exposure", h_later, NULL), 0);
+	ck_assert_int_eq(bw_api_local_call("GET", "/v1/exposure", NULL, 0, record, &s,
+					   &h), 0);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_ptr_eq(h, later);
+	ck_assert_int_eq(s.replies, 0);
+	ck_assert_int_eq(bw_api_reply_json(later, 200, json_pack("{s:i}", "done", 1)), 0);
+	ck_assert_int_eq(s.replies, 1);
+	ck_assert_int_eq(s.status, 200);
+	ck_assert_str_eq(s.text, "{\"done\":1}");
+}
+END_TEST
+
+START_TEST(a_cancelled_deferred_reply_goes_nowhere)
+{
+	struct seen s = { 0 };
+	struct bw_api_request *h = NULL;
+
+	later = NULL;
+	ck_assert_int_eq(bw_api_route_add("GET", "/v1/exposure", h_later, NULL), 0);
+	ck_assert_int_eq(bw_api_local_call("GET", "/v1/exposure", NULL, 0, record, &s,
+					   &h), 0);
+	ck_assert_ptr_nonnull(h);
+	bw_api_local_cancel(h);
+	/* the owner still answers (and so frees it), as for a gone client */
+	ck_assert_int_eq(bw_api_reply_json(later, 200, json_pack("{s:i}", "done", 1)),
+			 -EPIPE);
+	ck_assert_int_eq(s.replies, 0);
+}
+END_TEST
+
 /* A handler that calls its own route in-process, over and over. */
 static int nested_calls, nested_refusals;
 
@@ -340,6 +388,8 @@ api_local_suite(void)
 	tcase_add_test(tc, a_stream_ended_by_its_handler_arrives_whole);
 	tcase_add_test(tc, a_stream_that_goes_on_delivers_later_lines_and_its_end);
 	tcase_add_test(tc, a_cancelled_stream_tells_its_owner_and_stays_quiet);
+	tcase_add_test(tc, a_deferred_reply_arrives_later);
+	tcase_add_test(tc, a_cancelled_deferred_reply_goes_nowhere);
 	tcase_add_test(tc, nesting_too_deep_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
