@@ -8,6 +8,10 @@
 check_PROGRAMS += tests/bench/bench_resolver
 tests_bench_bench_resolver_SOURCES = tests/bench/bench_resolver.c
 tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
+# BPF_PROG_TEST_RUN of two builds of the endpoint programs (bench_redirect.sh)
+check_PROGRAMS += tests/bench/bench_bpfrun
+tests_bench_bench_bpfrun_SOURCES = tests/bench/bench_bpfrun.c
+tests_bench_bench_bpfrun_LDADD = $(LIBBPF_LIBS)
 
 # the flow store benchmark's helpers: a generator of new connections (raw
 # UDP) and a database filler using the module's own batch and database code
@@ -24,8 +28,9 @@ BW_BENCH_SH = \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_flows.sh \
-	tests/bench/bench_flowstore.sh \
-	tests/bench/bench_hubble.sh
+	tests/bench/bench_hubble.sh \
+	tests/bench/bench_redirect.sh \
+	tests/bench/bench_flowstore.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 

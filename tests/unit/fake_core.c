@@ -478,7 +478,7 @@ fake_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr *
 	return -ENXIO;
 }
 
-/* the adoption tools' members: an empty node, no alert subscriber */
+/* The adoption tools' views: no endpoints or policy map here. */
 static int
 fake_reply_later(bw_api_request *req)
 {
@@ -486,7 +486,8 @@ fake_reply_later(bw_api_request *req)
 }
 
 static void
-fake_endpoint_walk(void (*cb)(const struct bw_endpoint_view *ep, void *arg), void *arg)
+fake_endpoint_walk(void (*cb)(const struct bw_endpoint_view *ep, void *arg),
+		   void *arg)
 {
 }
 
@@ -494,27 +495,36 @@ static int
 fake_policy_reach(uint32_t endpoint_id, int direction, int peer_class,
 		  void (*cb)(const struct bw_flow_policy *p, void *arg), void *arg)
 {
-	return -ENOENT;
+	return -ENXIO;
 }
 
 static int
 fake_policy_isolation(uint32_t endpoint_id, int direction,
-		      void (*cb)(const struct bw_flow_policy *p, int staged, void *arg),
+		      void (*cb)(const struct bw_flow_policy *p, int staged,
+				 void *arg),
 		      void *arg)
 {
-	return -ENOENT;
+	return -ENXIO;
 }
 
+/* The alert bus: one subscriber, called synchronously by alert_publish. */
+static void (*fake_alert_cb)(const char *json, void *user_data);
+static void *fake_alert_ud;
+
 static int
-fake_alert_subscribe(bw_module_ctx *ctx, void (*cb)(const char *json, void *user_data),
+fake_alert_subscribe(bw_module_ctx *ctx, void (*cb)(const char *json, void *ud),
 		     void *user_data, bw_free_fn free_fn)
 {
+	fake_alert_cb = cb;
+	fake_alert_ud = user_data;
 	return 0;
 }
 
 static int
 fake_alert_publish(bw_module_ctx *ctx, const char *json)
 {
+	if (fake_alert_cb != NULL)
+		fake_alert_cb(json, fake_alert_ud);
 	return 0;
 }
 
