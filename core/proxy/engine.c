@@ -92,6 +92,7 @@ struct px_side {
 	unsigned shut : 1;         /* we shut down writing to the destination */
 	unsigned tunnel : 1;
 	unsigned wait : 1;
+	unsigned notify : 1;       /* a long PASS/DROP ended: tell the parser */
 };
 
 struct px_listener {
@@ -699,6 +700,11 @@ px_decide(struct bw_l7_conn *c, int d)
 	while (!c->closing && !c->dead) {
 		uint32_t avail = px_undecided(s), k;
 
+		if (s->eos && avail == 0 && (s->pass_left > 0 || s->drop_left > 0)) {
+			/* the sender closed in the middle of a message */
+			s->pass_left = s->drop_left = 0;
+			s->notify = 1;
+		}
 		if (s->tunnel || s->pass_left > 0) {
 			k = s->tunnel ? avail
 			    : (uint32_t)(s->pass_left < avail ? s->pass_left : avail);
@@ -708,8 +714,10 @@ px_decide(struct bw_l7_conn *c, int d)
 				px_kill(c);
 				break;
 			}
-			if (!s->tunnel)
+			if (!s->tunnel) {
 				s->pass_left -= k;
+				s->notify = s->pass_left == 0;
+			}
 			progress = 1;
 			continue;
 		}
@@ -722,12 +730,13 @@ px_decide(struct bw_l7_conn *c, int d)
 				break;
 			}
 			s->drop_left -= k;
+			s->notify = s->drop_left == 0;
 			progress = 1;
 			continue;
 		}
-		if (avail == 0 && !(s->eos && !s->eos_told))
+		if (avail == 0 && !s->notify && !(s->eos && !s->eos_told))
 			break;
-		if (avail < s->need && !s->eos)
+		if (avail < s->need && !s->eos && !s->notify)
 			break;
 		if (s->wait || c->own > PX_INJECT_MAX)
 			break;
@@ -749,6 +758,7 @@ px_decide(struct bw_l7_conn *c, int d)
 		if (c->dead)
 			break;
 		s->need = 0;
+		s->notify = 0;
 		if (s->eos)
 			s->eos_told = 1;
 		c->side[1 - d].wait = 0; /* the other side may go on */
@@ -763,7 +773,8 @@ px_decide(struct bw_l7_conn *c, int d)
 			}
 			s->need = n > avail ? (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n)
 					    : avail + 1;
-			if (s->since_ms == 0)
+			/* the head timer runs from the first byte of a message */
+			if (s->since_ms == 0 && avail > 0)
 				s->since_ms = px.now_ms;
 			px_post(s);
 			if (s->need > px.lim.max_message_head) {
@@ -783,19 +794,27 @@ px_decide(struct bw_l7_conn *c, int d)
 			else
 				s->drop_left = n - k;
 			s->since_ms = px_undecided(s) > 0 ? px.now_ms : 0;
-			px_post(s);
-			if (n == 0 && avail > 0) { /* no progress possible: a bug */
+			/* PASS 0 with bytes waiting is fine after an injection
+			 * ("inject here"); without one nothing can progress */
+			if (n == 0 && avail > 0 && s->post == NULL) {
 				px_stats.parse_errors++;
 				c->parser->parse_errors++;
 				px_kill(c);
 				goto out;
 			}
+			px_post(s);
 			break;
 		case BW_L7_WAIT:
 			s->wait = 1;
 			px_post(s);
 			goto out;
 		case BW_L7_CLOSE:
+			/* pass *n bytes first (a response before a last word) */
+			k = n < avail ? (uint32_t)n : avail;
+			if (px_take(s, k, 0) < 0) {
+				px_kill(c);
+				goto out;
+			}
 			px_post(s);
 			px_close_soon(c);
 			goto out;

@@ -42,14 +42,21 @@
  *                (a response the parser must see first, a bounded
  *                pipeline): data() is called again for this direction after
  *                the next data() call of the other direction returns.
- *   BW_L7_CLOSE  stop: send what was passed and injected so far, then close
- *                both sides (a smuggling attempt answered with 400).
+ *   BW_L7_CLOSE  stop: pass the next *n bytes (0: none), send what was
+ *                passed and injected, then close both sides (a smuggling
+ *                attempt answered with 400; a last response before a
+ *                "Connection: close" answer).
  *   BW_L7_TUNNEL pass everything of this direction from now on without
  *                calling the parser again (after a permitted upgrade).
  *
  * A negative errno closes the connection at once (a parser bug or no
  * memory; counted as a parse error). After PASS or DROP the engine calls
- * data() again as long as undecided bytes remain. in->eos says the sender
+ * data() again as long as undecided bytes remain, and once more when the
+ * last byte of a PASS or DROP longer than in->len has gone by (then
+ * in->len may be 0): the parser learns that a message it let through
+ * unseen is complete. PASS 0 with bytes waiting is allowed only after an
+ * injection into the same direction ("inject here, then call me again");
+ * otherwise it is an error, as nothing could progress. in->eos says the sender
  * shut down its side after these bytes: no more will come in this
  * direction (what is passed is then flushed and the shutdown propagated;
  * undecided bytes left over are discarded).
