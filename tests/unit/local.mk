@@ -198,3 +198,14 @@ tests_unit_test_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
 	-I$(top_srcdir)/tests/unit
 tests_unit_test_http_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
 tests_unit_test_http_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
+
+# prometheus module: Hubble's HTTP metrics and L7 flows in the policy and
+# processed families
+check_PROGRAMS += tests/unit/test_prom_http
+TESTS += tests/unit/test_prom_http
+tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
+	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
+	modules/prometheus/prom_http.c
+tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
+tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
