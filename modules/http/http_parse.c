@@ -47,6 +47,16 @@ http_value_char(uint8_t c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* The first byte of p[0..n) a field value may not hold, or NULL. */
+static const uint8_t *
+http_value_bad(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+			return p + i;
+	return NULL;
+}
+
 static int
 http_hex(uint8_t c)
 {
@@ -59,32 +69,43 @@ http_hex(uint8_t c)
 	return -1;
 }
 
+/*
+ * Line by line with memchr (a vectorised scan): each LF must follow a CR,
+ * and the line before it must hold no other CR. *scan always points at
+ * the start of a line not yet checked.
+ */
 long
 http_head_end(const uint8_t *buf, size_t len, size_t *scan, const char **err)
 {
 	size_t i = *scan;
 
-	for (; i < len; i++) {
-		uint8_t c = buf[i];
+	while (i < len) {
+		const uint8_t *lf = memchr(buf + i, '\n', len - i);
+		size_t e;
 
-		if (c == '\r') {
-			if (i + 1 == len)
-				break;
-			if (buf[i + 1] != '\n') {
+		if (lf == NULL) {
+			/* an incomplete line: only its last byte may be a CR */
+			const uint8_t *cr = memchr(buf + i, '\r', len - i);
+
+			if (cr != NULL && cr != buf + len - 1) {
 				*err = "bare CR in the message head";
 				return -1;
 			}
-			continue;
+			break;
 		}
-		if (c != '\n')
-			continue;
-		if (i == 0 || buf[i - 1] != '\r') {
+		e = (size_t)(lf - buf);
+		if (e == 0 || buf[e - 1] != '\r') {
 			*err = "bare LF in the message head";
 			return -1;
 		}
+		if (e > i + 1 && memchr(buf + i, '\r', e - 1 - i) != NULL) {
+			*err = "bare CR in the message head";
+			return -1;
+		}
 		/* "\r\n\r\n": the empty line ends the head */
-		if (i >= 3 && buf[i - 2] == '\n')
-			return (long)(i + 1);
+		if (e == i + 1 && i >= 2)
+			return (long)(e + 1);
+		i = e + 1;
 	}
 	*scan = i;
 	return 0;
@@ -95,7 +116,8 @@ http_name_is(const struct http_field *f, const char *name)
 {
 	size_t n = strlen(name);
 
-	return f->name_len == n && strncasecmp(f->name, name, n) == 0;
+	return f->name_len == n && (f->name[0] | 0x20) == name[0] &&
+	       strncasecmp(f->name, name, n) == 0;
 }
 
 const struct http_field *
@@ -191,11 +213,13 @@ static int
 http_parse_fields(const uint8_t *p, const uint8_t *end, struct http_msg *m)
 {
 	while (p < end) {
-		const uint8_t *line_end = p, *v, *ve;
+		const uint8_t *line_end, *v, *ve;
 		struct http_field *f;
 
-		while (line_end < end && *line_end != '\r')
-			line_end++;
+		/* http_head_end() checked that every CR starts a CRLF */
+		line_end = memchr(p, '\r', (size_t)(end - p));
+		if (line_end == NULL)
+			line_end = end;
 		if (p == line_end) { /* the empty line */
 			p += 2;
 			continue;
@@ -223,11 +247,9 @@ http_parse_fields(const uint8_t *p, const uint8_t *end, struct http_msg *m)
 		while (p < line_end && (*p == ' ' || *p == '\t'))
 			p++;
 		v = p;
-		for (; p < line_end; p++) {
-			if (!http_value_char(*p)) {
-				m->error = "a control character in a field value";
-				return 400;
-			}
+		if (http_value_bad(p, (size_t)(line_end - p)) != NULL) {
+			m->error = "a control character in a field value";
+			return 400;
 		}
 		ve = line_end;
 		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
@@ -281,6 +303,18 @@ http_semantics(struct http_msg *m, int request)
 	for (unsigned i = 0; i < m->n_fields; i++) {
 		const struct http_field *f = &m->field[i];
 
+		/* only a few names matter here: skip the rest by length */
+		switch (f->name_len) {
+		case 4:  /* host */
+		case 6:  /* expect */
+		case 7:  /* upgrade */
+		case 10: /* connection */
+		case 14: /* content-length */
+		case 17: /* transfer-encoding */
+			break;
+		default:
+			continue;
+		}
 		if (http_name_is(f, "content-length")) {
 			int64_t v = 0;
 

@@ -9,6 +9,17 @@ check_PROGRAMS += tests/bench/bench_resolver
 tests_bench_bench_resolver_SOURCES = tests/bench/bench_resolver.c
 tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
 
+# modules/http's parser against Debian's http-parser (smuggling shapes and
+# speed); built when libhttp-parser-dev is installed
+if HAVE_HTTP_PARSER
+check_PROGRAMS += tests/bench/bench_http_parser
+tests_bench_bench_http_parser_SOURCES = tests/bench/bench_http_parser.c \
+	modules/http/http_parse.c
+tests_bench_bench_http_parser_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_bench_bench_http_parser_LDADD = -lhttp_parser
+endif
+
 BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
