@@ -28,6 +28,7 @@
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/log.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
 #include "core/proxy/proxy.h"
@@ -210,7 +211,7 @@ bwd_run(struct bwd *d)
 	struct event *sigev[3] = { NULL, NULL, NULL };
 	const struct bw_daemon_conf *dc = &d->cf->daemon;
 	char err[BWD_ERR_MAX];
-	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0;
+	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0, e;
 	int proxy_up = 0;
 	struct event *ct_gc = NULL;
 	struct timeval ct_gc_tv = { BWD_CT_GC_SECONDS, 0 };
@@ -265,7 +266,7 @@ bwd_run(struct bwd *d)
 		goto out;
 	proxy_up = 1;
 
-	if (bw_modules_init(d->base) < 0)
+	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;
 	if (bw_modules_start() < 0)
 		goto out;
@@ -282,7 +283,16 @@ bwd_run(struct bwd *d)
 	if (bw_policy_init(d->base) < 0)
 		goto out;
 	subsys = 3;
-	if (bw_policy_recompute() < 0)
+	if ((e = bw_policy_api_init()) < 0) {
+		bw_err_errno(e, "policy: cannot register the API routes");
+		goto out;
+	}
+	if (dc->policy_dir && *dc->policy_dir &&
+	    (e = bw_policydir_start(d->base, dc->policy_dir)) < 0) {
+		bw_err_errno(e, "policy: cannot start the policy.dir watcher");
+		goto out;
+	}
+	if (bw_policy_start() < 0)
 		goto out;
 	if (bw_endpoint_attach_all() < 0)
 		bw_warn("some endpoints could not be attached (see above)");
@@ -318,8 +328,10 @@ out:
 	/* Subsystem teardown in reverse order goes here. */
 	if (ct_gc)
 		event_free(ct_gc);
-	if (subsys >= 3)
+	if (subsys >= 3) {
+		bw_policydir_stop();
 		bw_policy_fini();
+	}
 	if (subsys >= 2) {
 		bw_endpoint_fini();
 		bw_identity_fini();

@@ -26,16 +26,9 @@
 
 #include <bulwark/module.h>
 
-/*
- * policy.enforcement: the values are the datapath's BW_ENFORCE_* (defined
- * once, in bpf/bw_datapath.h, which the kernel side reads too), so this
- * header may be included before or after that one.
- */
-#ifndef BW_ENFORCE_DEFAULT
-#define BW_ENFORCE_DEFAULT 0
-#define BW_ENFORCE_ALWAYS 1
-#define BW_ENFORCE_NEVER 2
-#endif
+/* policy.enforcement takes the datapath's BW_ENFORCE_* (the kernel side
+ * reads them too), defined once, there. */
+#include "bpf/bw_datapath.h"
 
 /* A core-only key flag (module keys never carry it): the BW_CONF_STRING
  * value must parse with bw_conf_tcp_flags(). */

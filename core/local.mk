@@ -11,7 +11,8 @@ libbwcore_la_SOURCES = \
 	core/state.c core/state.h
 libbwcore_la_SOURCES += \
 	core/module/module.c core/module/module.h \
-	core/module/coreapi.c core/module/registry.c core/module/registry.h \
+	core/module/coreapi.c core/module/coreapi.h core/module/registry.c core/module/registry.h \
+	core/module/hooks.c core/module/hooks.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
 	core/node/labels.c core/node/labels.h \
@@ -28,7 +29,8 @@ libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policydir.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
-	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c
+	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
+	core/policy/resolver_util.h
 EXTRA_DIST += docs/policy-engine.md
 # flows (core/flow/flow.h): pipeline, enrichment, GET /v1/flows
 libbwcore_la_SOURCES += \
@@ -46,5 +48,5 @@ libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
 sbin_PROGRAMS += bulwarkd
 bulwarkd_SOURCES = core/bulwarkd.c
 bulwarkd_LDADD = $(BW_CORE_LIBS)
-include_bulwark_HEADERS += include/bulwark/flow.h
-EXTRA_DIST += docs/flows.md
+include_bulwark_HEADERS += include/bulwark/flow.h include/bulwark/hook.h
+EXTRA_DIST += docs/flows.md docs/lua.md

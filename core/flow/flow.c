@@ -37,6 +37,7 @@
 
 #include "bpf/bw_datapath.h"
 #include "core/flow/flow.h"
+#include "lib/dropreason.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
 
@@ -384,6 +385,7 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 	fc_endpoint(c, &d->destination, &s->destination);
 	d->ifname = fc_str(c, s->ifname);
 	d->summary = fc_str(c, s->summary);
+	d->extensions_json = fc_str(c, s->extensions_json);
 #define FC_POL(m)                                                      \
 	do {                                                           \
 		d->m = fc_policies(c, s->m, s->n_##m);                 \
@@ -785,23 +787,6 @@ flow_isolating_cb(const struct bw_flow_policy *p, void *arg)
 		iso->v[iso->n++] = *p;
 }
 
-static const char *
-flow_drop_name(unsigned code)
-{
-	const char *s = fl.src.drop_reason_name != NULL
-				? fl.src.drop_reason_name(code) : NULL;
-
-	if (s != NULL)
-		return s;
-	switch (code) { /* the common ones, when no table is installed */
-	case BW_DROP_POLICY: return "POLICY_DENIED";
-	case BW_DROP_POLICY_DENY: return "POLICY_DENY";
-	case BW_DROP_INVALID_SOURCE_IP: return "INVALID_SOURCE_IP";
-	case BW_DROP_INVALID_PACKET: return "INVALID_PACKET_DROPPED";
-	}
-	return NULL;
-}
-
 int
 bw_flow_handle_event(const void *data, size_t len)
 {
@@ -958,7 +943,7 @@ bw_flow_handle_event(const void *data, size_t len)
 		break;
 	}
 	if (f.drop_reason != 0)
-		f.drop_reason_desc = flow_drop_name(f.drop_reason);
+		f.drop_reason_desc = bw_dropreason_name((int)f.drop_reason);
 	if (default_deny && fl.src.isolating != NULL) {
 		fl.src.isolating(ev->ep_id, ev->direction, flow_isolating_cb, &iso);
 		f.isolated_by = iso.v;

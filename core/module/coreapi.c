@@ -33,6 +33,8 @@
 #include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
+#include "core/module/hooks.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"
@@ -541,6 +543,41 @@ coreapi_map_usage(void (*cb)(const char *map_name, uint64_t entries,
 	return rc;
 }
 
+/* ---- decision hooks (ABI 1.2) -------------------------------------------- */
+
+static unsigned
+coreapi_hook_active(bw_module_ctx *ctx)
+{
+	return bw_hooks_active();
+}
+
+static int
+coreapi_hook_dns(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+		 bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_dns(q, done, user_data, ticket, ctx);
+}
+
+static int
+coreapi_hook_http(bw_module_ctx *ctx, const struct bw_hook_http *req,
+		  bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_http(req, done, user_data, ticket, ctx);
+}
+
+static int
+coreapi_hook_kafka(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+		   bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_kafka(req, done, user_data, ticket, ctx);
+}
+
+static void
+coreapi_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
+{
+	bw_hooks_cancel(ticket);
+}
+
 /* ---- L7 parsers (ABI 1.2) ------------------------------------------------ */
 
 static int
@@ -611,7 +648,12 @@ static const struct bw_core_api coreapi = {
 	.endpoint_foreach = coreapi_endpoint_foreach,
 	.datapath_counters = coreapi_datapath_counters,
 	.map_usage = coreapi_map_usage,
-	/* ABI 1.2 */
+	/* 1.2 */
+	.hook_active = coreapi_hook_active,
+	.hook_dns = coreapi_hook_dns,
+	.hook_http = coreapi_hook_http,
+	.hook_kafka = coreapi_hook_kafka,
+	.hook_cancel = coreapi_hook_cancel,
 	.l7_parser_register = coreapi_l7_parser_register,
 	.l7_inject = coreapi_l7_inject,
 	.l7_record = coreapi_l7_record,

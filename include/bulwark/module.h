@@ -46,7 +46,9 @@
  *       bulwarkd -n and on SIGHUP). BW_MODULE_DEFINE marks every module
  *       built against this header 1.1, which a 1.0 daemon refuses (newer
  *       minor), so a module never runs without its check being honoured.
- *  1.2  L7 parsers for the proxy engine (<bulwark/l7.h>):
+ *  1.2  struct bw_core_api: hook_active, hook_dns, hook_http, hook_kafka,
+ *       hook_cancel (decision hooks, <bulwark/hook.h>); struct bw_flow:
+ *       extensions_json. L7 parsers for the proxy engine (<bulwark/l7.h>):
  *       bw_core_api.l7_parser_register, l7_inject, l7_record,
  *       l7_conn_info; struct bw_flow gained l7, verdict_by and
  *       verdict_reason (<bulwark/flow.h>).
@@ -199,6 +201,10 @@ struct bw_identity_allocator {
 /* ---- the core's service table ------------------------------------------ */
 
 struct bw_flow;       /* <bulwark/flow.h> */
+struct bw_hook_dns;   /* <bulwark/hook.h> */
+struct bw_hook_http;
+struct bw_hook_kafka;
+struct bw_hook_result;
 struct bw_flow_stats; /* <bulwark/flow.h> */
 struct bw_node_stats; /* below */
 struct bw_flow_l7;    /* <bulwark/flow.h> */
@@ -354,7 +360,35 @@ struct bw_core_api {
 	 * line, each marked with its minor; test them with BW_API_HAS().
 	 */
 
-	/* ---- ABI 1.2: L7 parsers (<bulwark/l7.h>) ---- */
+	/* ---- ABI 1.2 ---- */
+
+	/*
+	 * Decision hooks (<bulwark/hook.h>, whose comment has the contract;
+	 * docs/lua.md): ask the rule scripts whether a request that policy
+	 * allowed may go ahead. hook_active() returns the BW_HOOK_F_* of the
+	 * hooks some enabled script defines (skip building a request when its
+	 * bit is clear). hook_dns/http/kafka return BW_HOOK_NONE (allowed,
+	 * done is not called), BW_HOOK_PENDING (done(result, user_data) is
+	 * called later on the loop thread, exactly once, unless hook_cancel()
+	 * is called with *ticket first), or a negative errno (deny). Requests
+	 * still pending when the instance stops are cancelled by the core.
+	 */
+	unsigned (*hook_active)(bw_module_ctx *ctx);
+	int (*hook_dns)(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+			void (*done)(const struct bw_hook_result *res,
+				     void *user_data),
+			void *user_data, uint64_t *ticket);
+	int (*hook_http)(bw_module_ctx *ctx, const struct bw_hook_http *req,
+			 void (*done)(const struct bw_hook_result *res,
+				      void *user_data),
+			 void *user_data, uint64_t *ticket);
+	int (*hook_kafka)(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+			  void (*done)(const struct bw_hook_result *res,
+				       void *user_data),
+			  void *user_data, uint64_t *ticket);
+	void (*hook_cancel)(bw_module_ctx *ctx, uint64_t ticket);
+
+	/* L7 parsers (<bulwark/l7.h>) */
 
 	/*
 	 * Register a protocol parser with the proxy engine (the struct is

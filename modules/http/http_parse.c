@@ -116,7 +116,7 @@ http_name_is(const struct http_field *f, const char *name)
 {
 	size_t n = strlen(name);
 
-	return f->name_len == n && (f->name[0] | 0x20) == name[0] &&
+	return f->name_len == n && (f->name[0] | 0x20) == (name[0] | 0x20) &&
 	       strncasecmp(f->name, name, n) == 0;
 }
 

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "core/flow/flow.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/proxy/proxy.h"
