@@ -378,40 +378,43 @@ px_conn_parser(const bw_l7_conn *c)
 }
 
 int
-bw_proxy_record(bw_l7_conn *c, const struct bw_flow_l7 *l7, int verdict,
-		int rule)
+bw_proxy_record(bw_l7_conn *c, const struct bw_l7_record *in)
 {
-	struct bw_proxy_request req;
-	const char *by = NULL;
-	char reason[256] = "";
+	struct bw_l7_record rec;
 
-	if (c == NULL || l7 == NULL || l7->size < offsetof(struct bw_flow_l7, proto))
+	if (c == NULL || in == NULL || in->size < offsetof(struct bw_l7_record, verdict_by) ||
+	    in->l7 == NULL || in->l7->size < offsetof(struct bw_flow_l7, proto))
 		return -EINVAL;
-	if (l7->type == BW_FLOW_L7_REQUEST) {
+	memset(&rec, 0, sizeof(rec));
+	memcpy(&rec, in, in->size < sizeof(rec) ? in->size : sizeof(rec));
+	if (rec.l7->type == BW_FLOW_L7_REQUEST) {
 		px_stats.requests++;
 		c->parser->received++;
-		if (verdict == BW_FLOW_VERDICT_FORWARDED) {
-			req.conn = &c->info;
-			req.parser = c->parser->p.name;
-			req.l7 = l7;
-			req.verdict = verdict;
-			if (px_hooks_run(&req, &by, reason, sizeof(reason)) ==
-			    BW_FLOW_VERDICT_DROPPED)
-				verdict = BW_FLOW_VERDICT_DROPPED;
-		}
-		if (verdict == BW_FLOW_VERDICT_FORWARDED) {
+		if (rec.verdict == BW_FLOW_VERDICT_FORWARDED) {
 			px_stats.forwarded++;
 			c->parser->forwarded++;
-		} else if (verdict == BW_FLOW_VERDICT_DROPPED) {
+		} else if (rec.verdict == BW_FLOW_VERDICT_DROPPED) {
 			px_stats.denied++;
 			c->parser->denied++;
 		}
-	} else if (l7->type == BW_FLOW_L7_RESPONSE) {
+	} else if (rec.l7->type == BW_FLOW_L7_RESPONSE) {
 		px_stats.responses++;
 	}
-	px_flow_publish(&c->info, c->parser->p.name, c->rules, l7, verdict,
-			rule, by, by != NULL ? reason : NULL);
-	return verdict;
+	px_flow_publish(&c->info, c->parser->p.name, c->rules, &rec);
+	return 0;
+}
+
+int
+bw_proxy_resume(bw_l7_conn *c, int dir)
+{
+	if (c == NULL || (dir != PX_REQ && dir != PX_REP))
+		return -EINVAL;
+	if (c->dead || c->closing || c->fd[PX_CLIENT] < 0)
+		return -EPIPE;
+	c->side[dir].wait = 0;
+	/* run the connection from the loop, not from inside the caller */
+	event_active(&c->ev[PX_CLIENT], EV_TIMEOUT, 0);
+	return 0;
 }
 
 /* ---- closing ------------------------------------------------------------------------ */

@@ -50,7 +50,7 @@
  *       hook_cancel (decision hooks, <bulwark/hook.h>); struct bw_flow:
  *       extensions_json. L7 parsers for the proxy engine (<bulwark/l7.h>):
  *       bw_core_api.l7_parser_register, l7_inject, l7_record,
- *       l7_conn_info; struct bw_flow gained l7, verdict_by and
+ *       l7_conn_info, l7_resume; struct bw_flow gained l7, verdict_by and
  *       verdict_reason (<bulwark/flow.h>).
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
@@ -210,6 +210,7 @@ struct bw_node_stats; /* below */
 struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
+struct bw_l7_record;  /* <bulwark/l7.h> */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -405,16 +406,19 @@ struct bw_core_api {
 	 */
 	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
 	/*
-	 * Record a request or a response of conn as an L7 flow; verdict is an
-	 * enum bw_flow_verdict, rule the index of the matching rule in the
-	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
-	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
-	 * RESPONSE, verdict. A negative errno on a bad record.
+	 * Record a request or a response of conn as an L7 flow (struct
+	 * bw_l7_record: the l7 message, the verdict, the matching rule's
+	 * index, who decided, extensions). 0, or -EINVAL for a bad record.
 	 */
-	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
-			 int verdict, int rule);
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_l7_record *rec);
 	/* What the engine knows of conn (valid while it is open). */
 	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
+	/*
+	 * Have data() called again for direction dir of conn soon (on the
+	 * loop, never from inside this call): after an asynchronous answer
+	 * (a decision hook's done()) the parser was waiting for. 0 or -EPIPE.
+	 */
+	int (*l7_resume)(bw_l7_conn *conn, int dir);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */

@@ -23,12 +23,14 @@
  * allow_upgrade names the protocol; a permitted one turns the connection
  * into a tunnel once the server answers 101 (or 2xx to CONNECT).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <bulwark/hook.h>
 #include <bulwark/l7.h>
 #include <bulwark/module.h>
 
@@ -74,6 +76,27 @@ struct http_pending {
 	char *method, *url;    /* in the same allocation */
 };
 
+/* A decision hook's answer about the request at the head of the stream. */
+enum { HOOK_NONE, HOOK_PENDING, HOOK_ANSWERED };
+
+struct http_hook {
+	int state;
+	uint64_t ticket;
+	int deny;
+	char *extensions_json;
+	struct http_edit *edits;  /* set_headers / remove_headers of an allow */
+	size_t n_edits;
+};
+
+/* One change to a request head before it is forwarded. */
+enum { EDIT_REMOVE, EDIT_SET, EDIT_ADD };
+
+struct http_edit {
+	int op;
+	char *name;
+	char *value;
+};
+
 struct http_conn {
 	struct http_mod *mod;
 	bw_l7_conn *conn;
@@ -88,6 +111,7 @@ struct http_conn {
 	struct http_chunked rq_ch, rs_ch;
 	struct http_pending *q, *q_tail;
 	unsigned q_len;
+	struct http_hook hook;  /* the decision hook asked about the request at hand */
 };
 
 static const struct bw_core_api *http_api;
@@ -419,14 +443,20 @@ http_flush_answers(struct http_conn *hc)
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
-static int
+static void
 http_record_request(struct http_conn *hc, const struct http_msg *msg,
 		    const char *method, const char *url, int verdict, int rule,
-		    const char *note)
+		    const char *note, const char *by, const char *reason,
+		    const char *extensions)
 {
 	struct bw_flow_http h = { 0 };
 	struct bw_flow_kv field = { "header_mismatch", note };
 	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_REQUEST };
+	struct bw_l7_record rec = {
+		.size = sizeof(rec), .l7 = &l7, .verdict = verdict, .rule = rule,
+		.verdict_by = by, .verdict_reason = reason,
+		.extensions_json = extensions,
+	};
 
 	h.method = method;
 	h.url = url;
@@ -438,7 +468,7 @@ http_record_request(struct http_conn *hc, const struct http_msg *msg,
 		l7.fields = &field;
 		l7.n_fields = 1;
 	}
-	return http_api->l7_record(hc->conn, &l7, verdict, rule);
+	http_api->l7_record(hc->conn, &rec);
 }
 
 static void
@@ -455,7 +485,9 @@ http_record_response(struct http_conn *hc, const struct http_msg *msg,
 	http_flow_headers(hc->mod, msg, &h);
 	l7.http = &h;
 	l7.latency_ns = now > p->start_ns ? now - p->start_ns : 0;
-	http_api->l7_record(hc->conn, &l7, BW_FLOW_VERDICT_FORWARDED, -1);
+	http_api->l7_record(hc->conn, &(struct bw_l7_record){
+		.size = sizeof(struct bw_l7_record), .l7 = &l7,
+		.verdict = BW_FLOW_VERDICT_FORWARDED, .rule = -1 });
 }
 
 /* ---- requests ------------------------------------------------------------------------- */
@@ -494,7 +526,8 @@ http_bad_body(struct http_conn *hc, const struct bw_l7_input *in, size_t *n)
 	http_scratch_begin(hc->mod, 4096);
 	http_record_request(hc, NULL, hc->q_tail != NULL ? hc->q_tail->method : "",
 			    hc->q_tail != NULL ? hc->q_tail->url : "",
-			    BW_FLOW_VERDICT_ERROR, -1, NULL);
+			    BW_FLOW_VERDICT_ERROR, -1, NULL, "http",
+			    "malformed chunked body", NULL);
 	http_answer(hc, 400, 1);
 	hc->stop = 1;
 	*n = 0;
@@ -511,7 +544,8 @@ http_bad_request(struct http_conn *hc, const struct bw_l7_input *in,
 	method = msg != NULL && msg->method_len > 0 && msg->method_len < 1024
 			 ? http_sdup(hc->mod, msg->method, msg->method_len) : "";
 	http_record_request(hc, NULL, method, "", BW_FLOW_VERDICT_ERROR, -1,
-			    NULL);
+			    NULL, "http", msg != NULL && msg->error != NULL ? msg->error
+					  : "malformed request", NULL);
 	*n = in->len;
 	return http_refuse(hc, in, status, 1, "", "", n);
 }
@@ -533,18 +567,18 @@ http_upgrade_ok(struct http_conn *hc, const struct http_msg *msg, int connect)
 	return k > 0 && http_list_has(hc->mod->conf->allow_upgrade, u->value, k);
 }
 
-/* Rebuild the head with the mismatch actions applied (DELETE, REPLACE, ADD). */
+/* Rebuild the head with the edits applied; inject it towards the server. */
 static int
 http_rewrite(struct http_conn *hc, const uint8_t *d, const struct http_msg *msg,
-	     const struct http_action *acts, size_t n_acts)
+	     const struct http_edit *ed, size_t n_ed)
 {
 	size_t cap = msg->head_len + 64, len;
 	const uint8_t *line = (const uint8_t *)memchr(d, '\n', msg->head_len) + 1;
 	char *buf;
 	int rc;
 
-	for (size_t i = 0; i < n_acts; i++)
-		cap += strlen(acts[i].name) + (acts[i].value ? strlen(acts[i].value) : 0) + 4;
+	for (size_t i = 0; i < n_ed; i++)
+		cap += strlen(ed[i].name) + (ed[i].value ? strlen(ed[i].value) : 0) + 4;
 	if ((buf = malloc(cap)) == NULL)
 		return -ENOMEM;
 	len = (size_t)(line - d);
@@ -554,26 +588,162 @@ http_rewrite(struct http_conn *hc, const uint8_t *d, const struct http_msg *msg,
 		const char *end = memchr(f->name, '\n', (size_t)((const char *)d + msg->head_len - f->name));
 		int drop = 0;
 
-		for (size_t k = 0; k < n_acts; k++)
-			if ((acts[k].action == HTTP_MISMATCH_DELETE ||
-			     acts[k].action == HTTP_MISMATCH_REPLACE) &&
-			    http_name_is(f, acts[k].name))
+		for (size_t k = 0; k < n_ed; k++)
+			if (ed[k].op != EDIT_ADD && http_name_is(f, ed[k].name))
 				drop = 1;
 		if (!drop && end != NULL) {
 			memcpy(buf + len, f->name, (size_t)(end + 1 - f->name));
 			len += (size_t)(end + 1 - f->name);
 		}
 	}
-	for (size_t k = 0; k < n_acts; k++)
-		if (acts[k].action == HTTP_MISMATCH_ADD ||
-		    acts[k].action == HTTP_MISMATCH_REPLACE)
-			len += (size_t)sprintf(buf + len, "%s: %s\r\n", acts[k].name,
-					       acts[k].value);
+	for (size_t k = 0; k < n_ed; k++)
+		if (ed[k].op != EDIT_REMOVE)
+			len += (size_t)sprintf(buf + len, "%s: %s\r\n", ed[k].name, ed[k].value);
 	memcpy(buf + len, "\r\n", 2);
 	len += 2;
 	rc = http_api->l7_inject(hc->conn, BW_L7_DIR_REQUEST, buf, len);
 	free(buf);
 	return rc;
+}
+
+static void
+http_hook_clear(struct http_hook *hk)
+{
+	for (size_t i = 0; i < hk->n_edits; i++) {
+		free(hk->edits[i].name);
+		free(hk->edits[i].value);
+	}
+	free(hk->edits);
+	free(hk->extensions_json);
+	memset(hk, 0, sizeof(*hk));
+}
+
+static char *
+http_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* A header value is fine to send: printable text, no CR, LF or NUL. */
+static int
+http_value_ok(const char *v)
+{
+	for (; v != NULL && *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 && *v != '\t')
+			return 0;
+	return v != NULL;
+}
+
+static int
+http_token_ok(const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return 0;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v <= ' ' || *v == ':' || (unsigned char)*v >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The decision hook answered (on the loop, later): keep it, resume. */
+static void
+http_hook_done(const struct bw_hook_result *res, void *ud)
+{
+	struct http_conn *hc = ud;
+	struct http_hook *hk = &hc->hook;
+	size_t n = 0;
+
+	hk->state = HOOK_ANSWERED;
+	hk->deny = res->verdict != BW_HOOK_ALLOW;
+	hk->extensions_json = http_strdup(res->extensions_json);
+	if (!hk->deny && res->n_set_headers + res->n_remove_headers > 0) {
+		hk->edits = calloc(res->n_set_headers + res->n_remove_headers,
+				   sizeof(*hk->edits));
+		for (uint32_t i = 0; hk->edits != NULL && i < res->n_remove_headers; i++)
+			if (http_token_ok(res->remove_headers[i]))
+				hk->edits[n++] = (struct http_edit){ EDIT_REMOVE,
+					strdup(res->remove_headers[i]), NULL };
+		for (uint32_t i = 0; hk->edits != NULL && i < res->n_set_headers; i++)
+			if (http_token_ok(res->set_headers[i].name) &&
+			    http_value_ok(res->set_headers[i].value))
+				hk->edits[n++] = (struct http_edit){ EDIT_SET,
+					strdup(res->set_headers[i].name),
+					strdup(res->set_headers[i].value) };
+		hk->n_edits = n;
+	}
+	http_api->l7_resume(hc->conn, BW_L7_DIR_REQUEST);
+}
+
+static void
+http_hook_peer(struct http_mod *m, struct bw_hook_peer *p, const uint8_t *addr,
+	       uint16_t port, uint32_t identity, const char *ns, const char *pod,
+	       int v6)
+{
+	char *ip = http_scratch(m, 48);
+
+	memset(p, 0, sizeof(*p));
+	if (ip != NULL)
+		inet_ntop(v6 ? AF_INET6 : AF_INET, addr, ip, 48);
+	p->ip = ip;
+	p->port = port;
+	p->identity = identity;
+	p->ns = ns;
+	p->pod = pod;
+}
+
+/*
+ * Ask the rule scripts about a request the rules allow. Returns 1 when
+ * the answer is in hc->hook (or no script hooks HTTP: allowed), 0 when it
+ * will come later (the caller waits), -1 on an error (deny).
+ */
+static int
+http_hook_ask(struct http_conn *hc, const struct http_msg *msg,
+	      const struct http_target *t)
+{
+	struct http_mod *m = hc->mod;
+	const struct bw_l7_conn_info *ci = hc->info;
+	struct bw_hook_http req = { .size = sizeof(req) };
+	struct bw_hook_header *hv;
+	int ingress = ci->direction == BW_FLOW_TRAFFIC_INGRESS, v6 = ci->ip_version == 6;
+	int rc;
+
+	if (hc->hook.state == HOOK_ANSWERED)
+		return 1;
+	if (hc->hook.state == HOOK_PENDING)
+		return 0;
+	if (!BW_API_HAS(http_api, hook_http) ||
+	    !(http_api->hook_active(m->ctx) & BW_HOOK_F_HTTP))
+		return 1;
+	req.method = http_sdup(m, msg->method, msg->method_len);
+	req.path = http_sdup(m, t->path, t->path_len);
+	req.host = t->host != NULL ? http_sdup(m, t->host, t->host_len) : NULL;
+	hv = (struct bw_hook_header *)http_scratch(m, msg->n_fields * sizeof(*hv) + 16);
+	if (hv != NULL) {
+		hv = (struct bw_hook_header *)(((uintptr_t)hv + 15) & ~(uintptr_t)15);
+		for (unsigned i = 0; i < msg->n_fields; i++) {
+			hv[i].name = http_sdup(m, msg->field[i].name, msg->field[i].name_len);
+			hv[i].value = http_sdup(m, msg->field[i].value, msg->field[i].value_len);
+		}
+		req.headers = hv;
+		req.n_headers = msg->n_fields;
+	}
+	http_hook_peer(m, &req.source, ci->client_addr, ci->client_port,
+		       ci->client_identity, ingress ? NULL : ci->endpoint_ns,
+		       ingress ? NULL : ci->endpoint_pod, v6);
+	http_hook_peer(m, &req.destination, ci->server_addr, ci->server_port,
+		       ci->server_identity, ingress ? ci->endpoint_ns : NULL,
+		       ingress ? ci->endpoint_pod : NULL, v6);
+	rc = http_api->hook_http(m->ctx, &req, http_hook_done, hc, &hc->hook.ticket);
+	if (rc == BW_HOOK_NONE)
+		return 1;
+	if (rc == BW_HOOK_PENDING) {
+		if (hc->hook.state == HOOK_NONE) /* not answered in between */
+			hc->hook.state = HOOK_PENDING;
+		return hc->hook.state == HOOK_ANSWERED;
+	}
+	hc->hook.state = HOOK_ANSWERED;
+	hc->hook.deny = 1;
+	return 1;
 }
 
 static int
@@ -582,12 +752,14 @@ http_request_head(struct http_conn *hc, const struct bw_l7_input *in, size_t *n)
 	struct http_mod *m = hc->mod;
 	struct http_msg *msg = &m->msg;
 	struct http_action acts[HTTP_MAX_ACTIONS];
-	size_t n_acts = 0;
+	struct http_edit edits[HTTP_MAX_ACTIONS], *ed = edits;
+	size_t n_acts = 0, n_ed = 0;
 	struct http_target t;
 	struct http_req_view view;
 	struct http_pending *p;
-	const char *method, *url, *err = NULL, *note = NULL;
-	int connect, upgrade, verdict, rule = -1, rewrite = 0;
+	const char *method, *url, *err = NULL, *note = NULL, *by = NULL, *why = NULL;
+	const char *ext = NULL;
+	int connect, upgrade, verdict, rule = -1;
 	long end;
 	int rc;
 
@@ -601,22 +773,21 @@ http_request_head(struct http_conn *hc, const struct bw_l7_input *in, size_t *n)
 		return BW_L7_MORE;
 	}
 	hc->rq_scan = 0;
-	hc->crlf = 0;
 	rc = http_parse_request(in->data, (size_t)end, msg);
 	if (rc != 0)
 		return http_bad_request(hc, in, msg, (unsigned)rc, n);
 
-	/* the flow's strings: method, url, headers (each at most the head) */
-	http_scratch_begin(m, 3 * (size_t)end + msg->n_fields * 2 * sizeof(struct bw_flow_kv) + 4096);
+	/* the flow's and the hook's strings (each at most the head) */
+	http_scratch_begin(m, 5 * (size_t)end + msg->n_fields * 4 * sizeof(struct bw_flow_kv) + 4096);
 	http_target_split(msg, &t);
-	method = http_sdup(m, msg->method, msg->method_len);
-	url = http_url(hc, msg, &t);
 	connect = msg->method_len == 7 && memcmp(msg->method, "CONNECT", 7) == 0;
 	upgrade = connect || msg->upgrade >= 0;
 
 	if (upgrade && !http_upgrade_ok(hc, msg, connect)) {
 		verdict = BW_FLOW_VERDICT_DROPPED;
-		note = "upgrade not allowed";
+		by = "http";
+		why = connect ? "CONNECT is not allowed ([http] allow_upgrade)"
+			      : "this upgrade is not allowed ([http] allow_upgrade)";
 	} else if (in->rules == NULL) {
 		verdict = BW_FLOW_VERDICT_FORWARDED; /* visibility only */
 	} else {
@@ -630,20 +801,53 @@ http_request_head(struct http_conn *hc, const struct bw_l7_input *in, size_t *n)
 		rule = http_rules_match(in->rules, &view, acts, &n_acts);
 		verdict = rule >= 0 ? BW_FLOW_VERDICT_FORWARDED : BW_FLOW_VERDICT_DROPPED;
 		for (size_t k = 0; k < n_acts; k++) {
-			if (acts[k].action == HTTP_MISMATCH_LOG)
+			if (acts[k].action == HTTP_MISMATCH_LOG) {
 				note = acts[k].name;
-			else
-				rewrite = 1;
+				continue;
+			}
+			ed[n_ed].op = acts[k].action == HTTP_MISMATCH_DELETE ? EDIT_REMOVE
+				      : acts[k].action == HTTP_MISMATCH_REPLACE ? EDIT_SET
+				      : EDIT_ADD;
+			ed[n_ed].name = (char *)acts[k].name;
+			ed[n_ed].value = (char *)acts[k].value;
+			n_ed++;
 		}
 	}
-	rc = http_record_request(hc, msg, method, url, verdict, rule,
-				 note != NULL && strcmp(note, "upgrade not allowed") != 0
-					 ? note : NULL);
-	if (rc >= 0)
-		verdict = rc;
+	/* what the rules allow, the rule scripts may still refuse */
+	if (verdict == BW_FLOW_VERDICT_FORWARDED) {
+		rc = http_hook_ask(hc, msg, &t);
+		if (rc == 0)
+			return BW_L7_WAIT; /* http_hook_done() resumes us */
+		if (hc->hook.state == HOOK_ANSWERED) {
+			ext = hc->hook.extensions_json;
+			if (hc->hook.deny) {
+				verdict = BW_FLOW_VERDICT_DROPPED;
+				if (ext == NULL) {
+					by = "lua";
+					why = "a decision hook denied the request";
+				}
+			} else if (hc->hook.n_edits > 0) {
+				/* the scripts' changes, after the rules' */
+				if (n_ed + hc->hook.n_edits > HTTP_MAX_ACTIONS) {
+					ed = calloc(n_ed + hc->hook.n_edits, sizeof(*ed));
+					if (ed == NULL)
+						return -ENOMEM;
+					memcpy(ed, edits, n_ed * sizeof(*ed));
+				}
+				memcpy(ed + n_ed, hc->hook.edits, hc->hook.n_edits * sizeof(*ed));
+				n_ed += hc->hook.n_edits;
+			}
+		}
+	}
+	hc->crlf = 0;
+	method = http_sdup(m, msg->method, msg->method_len);
+	url = http_url(hc, msg, &t);
+	http_record_request(hc, msg, method, url, verdict, rule, note, by, why, ext);
 	p = http_enqueue(hc, method, url, in->now_ns);
-	if (p == NULL)
-		return -ENOMEM;
+	if (p == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	p->version = msg->version;
 	p->head = msg->method_len == 4 && memcmp(msg->method, "HEAD", 4) == 0;
 	p->connect = (uint8_t)connect;
@@ -666,38 +870,41 @@ http_request_head(struct http_conn *hc, const struct bw_l7_input *in, size_t *n)
 		} else {
 			*n = msg->head_len + (msg->content_length > 0 ? (size_t)msg->content_length : 0);
 		}
+		rc = BW_L7_DROP;
 		if (hc->q == p && http_flush_answers(hc)) {
 			*n = 0;
-			return BW_L7_CLOSE;
+			rc = BW_L7_CLOSE;
 		}
-		return BW_L7_DROP;
+		goto out;
 	}
 
 	p->upgrade = (uint8_t)upgrade;
 	hc->rq_drop = 0;
-	if (upgrade)
-		hc->rq = RQ_AWAIT; /* until the server answers */
-	if (rewrite) {
-		if (http_rewrite(hc, in->data, msg, acts, n_acts) < 0)
-			return -ENOMEM;
-		*n = msg->head_len;
-		if (msg->chunked) {
-			hc->rq = RQ_BODY_CHUNKED;
-			http_chunked_init(&hc->rq_ch);
-		} else if (msg->content_length > 0) {
+	rc = BW_L7_PASS;
+	*n = msg->head_len;
+	if (n_ed > 0) {
+		/* drop the head as sent; the rewritten one follows it */
+		if ((rc = http_rewrite(hc, in->data, msg, ed, n_ed)) < 0)
+			goto out;
+		rc = BW_L7_DROP;
+		if (msg->content_length > 0) {
 			hc->rq = RQ_BODY_CL;
 			hc->rq_left = (uint64_t)msg->content_length;
 		}
-		return BW_L7_DROP; /* the original head; the rewritten one follows */
+	} else if (msg->content_length > 0) {
+		*n += (size_t)msg->content_length;
 	}
 	if (msg->chunked) {
 		hc->rq = RQ_BODY_CHUNKED;
 		http_chunked_init(&hc->rq_ch);
-		*n = msg->head_len;
-	} else {
-		*n = msg->head_len + (msg->content_length > 0 ? (size_t)msg->content_length : 0);
+	} else if (upgrade) {
+		hc->rq = RQ_AWAIT; /* until the server answers */
 	}
-	return BW_L7_PASS;
+out:
+	if (ed != edits)
+		free(ed);
+	http_hook_clear(&hc->hook);
+	return rc;
 }
 
 static int
@@ -918,6 +1125,9 @@ http_conn_close(void *state)
 {
 	struct http_conn *hc = state;
 
+	if (hc->hook.state == HOOK_PENDING)
+		http_api->hook_cancel(hc->mod->ctx, hc->hook.ticket);
+	http_hook_clear(&hc->hook);
 	while (hc->q != NULL)
 		http_pop(hc);
 	free(hc);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,6 +30,7 @@
 
 #include "core/flow/flow.h"
 #include "core/module/coreapi.h"
+#include "core/module/hooks.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/proxy/proxy.h"
@@ -161,6 +163,7 @@ nginx_start(void)
 		"  server {\n"
 		"    listen 127.0.0.1:%d;\n"
 		"    location / { return 200 \"$request_method $request_uri\\n\"; }\n"
+		"    location /public/hdr { return 200 \"x-strip=$http_x_strip x-added=$http_x_added\\n\"; }\n"
 		"    location /dav/ { root %s; dav_methods PUT; client_max_body_size 16m; }\n"
 		"  }\n"
 		"}\n",
@@ -677,6 +680,103 @@ START_TEST(test_http10_denied_closes)
 }
 END_TEST
 
+/* ---- decision hooks: a provider standing for the Lua host ------------------- */
+
+struct hook_answer {
+	uint64_t ticket;
+	int deny, strip;
+};
+
+static int hooks_asked;
+
+static void
+hook_answer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hook_answer *a = arg;
+	static const struct bw_hook_header set[] = { { "x-added", "yes" } };
+	static const char *const rm[] = { "x-strip" };
+	struct bw_hook_result res = { .size = sizeof(res) };
+
+	res.verdict = a->deny ? BW_HOOK_DENY : BW_HOOK_ALLOW;
+	if (a->deny) {
+		res.script = "deny-marked";
+		res.hook = "on_http";
+		res.reason = "marked";
+		res.extensions_json = "{\"lua\":{\"script\":\"deny-marked\",\"verdict\":\"deny\"}}";
+	} else if (a->strip) {
+		res.set_headers = set;
+		res.n_set_headers = 1;
+		res.remove_headers = rm;
+		res.n_remove_headers = 1;
+	}
+	bw_hooks_answer(a->ticket, &res);
+	free(a);
+}
+
+static unsigned
+hook_active(void *arg)
+{
+	return BW_HOOK_F_HTTP;
+}
+
+/* Answers later, from the loop, as the Lua host does. */
+static int
+hook_http(void *arg, const struct bw_hook_http *req, uint64_t ticket)
+{
+	struct hook_answer *a = calloc(1, sizeof(*a));
+	struct timeval tv = { 0, 2000 };
+
+	hooks_asked++;
+	a->ticket = ticket;
+	for (uint32_t i = 0; i < req->n_headers; i++) {
+		if (strcasecmp(req->headers[i].name, "x-deny") == 0)
+			a->deny = 1;
+		if (strcasecmp(req->headers[i].name, "x-strip") == 0)
+			a->strip = 1;
+	}
+	/* the peers are filled: the client's address, the server's port */
+	ck_assert_str_eq(req->source.ip, "127.0.0.1");
+	ck_assert_int_eq(req->destination.port, nginx_port);
+	ck_assert_str_eq(req->method, "GET");
+	event_base_once(base, -1, EV_TIMEOUT, hook_answer_cb, a, &tv);
+	return 0;
+}
+
+static void
+hook_cancel(void *arg, uint64_t ticket)
+{
+}
+
+START_TEST(test_decision_hooks)
+{
+	struct bw_hook_provider prov = { .active = hook_active, .http = hook_http,
+					 .cancel = hook_cancel };
+	char out[8192];
+	int closed;
+	const char *a, *b, *c;
+
+	ck_assert_int_eq(bw_hooks_provider_set(&prov), 0);
+	/* a script's deny: 403, the connection usable; answers stay in order */
+	raw_str("GET /public/1 HTTP/1.1\r\nHost: h\r\nX-Deny: 1\r\n\r\n"
+		"GET /public/2 HTTP/1.1\r\nHost: h\r\n\r\n"
+		"GET /private HTTP/1.1\r\nHost: h\r\n\r\n"
+		"GET /public/3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		out, sizeof(out), NULL, 0, &closed);
+	a = strstr(out, "Access denied");
+	b = strstr(out, "GET /public/2\n");
+	c = strstr(out, "GET /public/3\n");
+	ck_assert_msg(a && b && c && a < b && b < c, "%s", out);
+	ck_assert_ptr_nonnull(strstr(b, "Access denied")); /* /private, by the rules */
+	/* the rules' denial is not asked about: only 3 of the 4 */
+	ck_assert_int_eq(hooks_asked, 3);
+	ck_assert_int_eq(count_seen(BW_FLOW_L7_REQUEST, BW_FLOW_VERDICT_DROPPED), 2);
+	/* a script's header changes reach the server */
+	ck_assert_int_eq(CURL(out, "-H", "X-Strip: secret", "URL:/public/hdr"), 0);
+	ck_assert_str_eq(out, "x-strip= x-added=yes\n");
+	bw_hooks_provider_set(NULL);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -698,6 +798,7 @@ http_suite(void)
 	tcase_add_test(tc, test_upgrade_refused);
 	tcase_add_test(tc, test_visibility_only_allows_everything);
 	tcase_add_test(tc, test_http10_denied_closes);
+	tcase_add_test(tc, test_decision_hooks);
 	suite_add_tcase(s, tc);
 	return s;
 }
