@@ -20,15 +20,25 @@ tests_bench_bench_http_parser_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/
 tests_bench_bench_http_parser_LDADD = -lhttp_parser
 endif
 
+# the proxy engine + http module in a process of their own (bench_l7.sh's
+# explicit position, memory per idle connection)
+check_PROGRAMS += tests/bench/bench_l7_proxy
+tests_bench_bench_l7_proxy_SOURCES = tests/bench/bench_l7_proxy.c \
+	modules/http/http.c modules/http/http_parse.c modules/http/http_rules.c
+tests_bench_bench_l7_proxy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http
+tests_bench_bench_l7_proxy_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
+tests_bench_bench_l7_proxy_LDADD = $(BW_CORE_LIBS) $(PCRE2_LIBS)
+
 BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
-	tests/bench/bench_flows.sh
+	tests/bench/bench_flows.sh \
+	tests/bench/bench_l7.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
-bench: all tests/bench/bench_resolver$(EXEEXT)
+bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_l7_proxy$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench
