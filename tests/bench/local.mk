@@ -34,6 +34,7 @@ BW_BENCH_SH = \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_flows.sh \
+	tests/bench/bench_hubble.sh \
 	tests/bench/bench_l7.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
