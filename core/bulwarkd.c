@@ -290,6 +290,7 @@ bwd_run(struct bwd *d)
 	 */
 	bw_policy_datapath_config(&dpcfg);
 	bw_datapath_set_attach_mode(dc->tc_attach); /* daemon.tc_attach */
+	bw_datapath_set_ipcache_max((unsigned)dc->ipcache_max_entries);
 	if (bw_datapath_init(dc->bpffs_dir, &dpcfg) < 0)
 		goto out; /* logged */
 	subsys = 1;

@@ -62,6 +62,7 @@ struct bw_daemon_conf {
 	int64_t api_request_timeout; /* ms: a whole request must come in this time */
 	char *state_dir;     /* persistent state */
 	char *bpffs_dir;     /* where maps are pinned */
+	int64_t ipcache_max_entries; /* ipcache map size per address family */
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
 	int64_t redirect_table;    /* routing table of proxy-bound packets */
 	int64_t redirect_priority; /* priority of its policy-routing rule */

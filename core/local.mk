@@ -31,6 +31,7 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c core/policy/policy_split.c core/policy/policy_rulelist.c \
+	core/policy/policy_room.c \
 	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \

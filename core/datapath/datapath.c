@@ -57,6 +57,7 @@ static struct bw_lxc *dp_skel;
 static struct bw_config dp_cfg;
 static char dp_bpffs[PATH_MAX];
 static int dp_attach_mode = BW_TC_ATTACH_AUTO;
+static unsigned dp_ipcache_max = BW_IPCACHE_MAX; /* entries per address family */
 
 static void dp_sets_free(void);
 
@@ -196,6 +197,13 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 		bw_err_errno(rc, "datapath: cannot open the BPF object");
 		return rc;
 	}
+	/* daemon.ipcache_max_entries (a pin of another size is replaced) */
+	if (bpf_map__set_max_entries(dp_skel->maps.bw_ipcache4, dp_ipcache_max) < 0 ||
+	    bpf_map__set_max_entries(dp_skel->maps.bw_ipcache6, dp_ipcache_max) < 0) {
+		rc = -EINVAL;
+		bw_err("datapath: cannot size the ipcache to %u entries", dp_ipcache_max);
+		goto fail;
+	}
 	bpf_object__for_each_map(map, dp_skel->obj) {
 		const char *name = bpf_map__name(map);
 
@@ -300,6 +308,16 @@ void bw_datapath_close(void)
 }
 
 /* ---- attachment ---------------------------------------------------------------- */
+
+void bw_datapath_set_ipcache_max(unsigned entries)
+{
+	dp_ipcache_max = entries ? entries : BW_IPCACHE_MAX;
+}
+
+unsigned bw_datapath_ipcache_max(void)
+{
+	return dp_ipcache_max;
+}
 
 int bw_datapath_set_attach_mode(int mode)
 {

@@ -1237,7 +1237,8 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 	}
 	/* s points into spec: spec lives until s is copied. */
 	rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
-	if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
+	if (rc == -EINVAL && (strncmp(err, "host_ifname: no interface", 25) == 0 ||
+			      strstr(err, "not an endpoint's host-side veth") != NULL)) {
 		bw_warn("endpoint: dropping endpoint %u: %s", id, err);
 		json_decref(spec);
 		return 1;

@@ -319,6 +319,20 @@ miss:
 	return -ENOENT;
 }
 
+size_t bw_ipcache_count(int family)
+{
+	size_t n = 0;
+
+	for (int l = 0; l <= (family == 4 ? 32 : 128); l++)
+		n += ipcache_plen_count[family == 4 ? 0 : 1][l];
+	return n;
+}
+
+int bw_ipcache_has(const struct bw_prefix *p)
+{
+	return ipcache_index_find(p) != NULL;
+}
+
 int bw_ipcache_is_host_addr(int family, const uint8_t *addr)
 {
 	struct bw_prefix p;

@@ -81,6 +81,11 @@ int bw_ipcache_lookup(int family, const uint8_t *addr,
  */
 int bw_ipcache_prune(void);
 
+/* Prefixes of a family (4 or 6) in the table, each once (= kernel entries). */
+size_t bw_ipcache_count(int family);
+/* True when the exact prefix is in the table. */
+int bw_ipcache_has(const struct bw_prefix *p);
+
 /* True when the address is one of the node's own (owner host). */
 int bw_ipcache_is_host_addr(int family, const uint8_t *addr);
 

@@ -909,6 +909,24 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[nch].old = old;
 		nch++;
 	}
+	/* 2a. room in the ipcache for their CIDR peers, before any is acquired */
+	if (nch) {
+		struct bw_rv_policy **pv = calloc(nch, sizeof(*pv));
+
+		if (!pv) {
+			free(ch);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < nch; i++)
+			pv[i] = ch[i].it->rv;
+		e = bw_pol_ipcache_room(pv, nch, err, errlen);
+		free(pv);
+		if (e < 0) {
+			free(ch);
+			return e;
+		}
+	}
 	/* 2. the new versions join the resolver (CIDR identities acquired) */
 	P.busy++;
 	for (size_t i = 0; i < nch; i++) {

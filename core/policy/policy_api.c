@@ -160,6 +160,7 @@ static int pa_status_of(int e)
 {
 	switch (e) {
 	case -EINVAL:
+	case -E2BIG: /* more than a configured limit takes */
 		return 400;
 	case -ENOENT:
 		return 404;

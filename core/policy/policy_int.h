@@ -151,6 +151,10 @@ uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
 /* Split identities of ipBlock peers (policy_split.c; struct bw_resolver_ops). */
 int bw_pol_split_acquire(void *arg, uint32_t base, const char *sigkey, uint32_t *id);
 void bw_pol_split_release(void *arg, uint32_t id);
+/* Room in the ipcache for the CIDR peers of these compiled policies
+ * (policy_room.c): 0, or -E2BIG with a message naming the limit and key. */
+struct bw_rv_policy;
+int bw_pol_ipcache_room(struct bw_rv_policy *const *pols, size_t n, char *err, size_t errlen);
 struct bw_rv_addr;
 int bw_pol_split_map(void *arg, uint32_t ep_id, const struct bw_rv_addr *a, uint32_t id);
 

@@ -128,3 +128,8 @@ dist_check_SCRIPTS += tests/e2e/test_policy_dir_files.sh
 # and a daemon out of file descriptors (lib/httpguard.c)
 TESTS += tests/e2e/test_api_limits.sh
 dist_check_SCRIPTS += tests/e2e/test_api_limits.sh
+
+# requests that would hurt the node: lo or an address-holding interface as
+# an endpoint's host_ifname; more CIDR peers than the ipcache holds
+TESTS += tests/e2e/test_node_guards.sh
+dist_check_SCRIPTS += tests/e2e/test_node_guards.sh
