@@ -302,20 +302,19 @@ static int policy_opts_parse(int argc, char **argv, struct policy_opts *o)
 	return 0;
 }
 
-static int policy_named_path(const char *name, const char *kind, char *path,
-			     size_t len)
+static char *policy_named_path(const char *name, const char *kind)
 {
-	char *n = policy_urlenc(name), *k = kind ? policy_urlenc(kind) : NULL;
+	char *n = policy_urlenc(name), *k = kind ? policy_urlenc(kind) : NULL, *path;
 
 	if (!n || (kind && !k)) {
 		free(n);
 		free(k);
-		return -1;
+		return NULL;
 	}
-	snprintf(path, len, "/v1/policies/%s%s%s", n, k ? "?kind=" : "", k ? k : "");
+	path = cli_pathf("/v1/policies/%s%s%s", n, k ? "?kind=" : "", k ? k : "");
 	free(n);
 	free(k);
-	return 0;
+	return path;
 }
 
 static int policy_list(struct policy_opts *o)
@@ -337,15 +336,16 @@ static int policy_list(struct policy_opts *o)
 
 static int policy_get_delete(const char *verb, struct policy_opts *o)
 {
-	char path[4096];
+	char *path;
 	json_t *reply = NULL;
 	int rc;
 
 	if (o->nargs != 1)
 		return cli_usage_error("policy", "%s needs [NS/]NAME", verb);
-	if (policy_named_path(o->args[0], o->kind, path, sizeof(path)) < 0)
+	if (!(path = policy_named_path(o->args[0], o->kind)))
 		return 1;
 	rc = cli_call(strcmp(verb, "delete") ? "GET" : "DELETE", path, NULL, &reply);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
@@ -417,7 +417,7 @@ static void policy_print_step(json_t *s)
 
 static int policy_trace(struct policy_opts *o)
 {
-	char path[4096];
+	char *path;
 	char *f, *t, *p, *pr;
 	json_t *reply = NULL, *steps, *s;
 	size_t i;
@@ -434,13 +434,14 @@ static int policy_trace(struct policy_opts *o)
 	t = policy_urlenc(o->to);
 	p = policy_urlenc(o->port ? o->port : "");
 	pr = policy_urlenc(o->proto ? o->proto : "TCP");
-	snprintf(path, sizeof(path), "/v1/policy/trace?from=%s&to=%s&port=%s&protocol=%s",
-		 f ? f : "", t ? t : "", p ? p : "", pr ? pr : "");
+	path = cli_pathf("/v1/policy/trace?from=%s&to=%s&port=%s&protocol=%s", f ? f : "",
+			 t ? t : "", p ? p : "", pr ? pr : "");
 	free(f);
 	free(t);
 	free(p);
 	free(pr);
 	rc = cli_call("GET", path, NULL, &reply);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
@@ -510,7 +511,7 @@ static int policy_resolved(struct policy_opts *o)
 {
 	static const char *const hdr[] = { "DIRECTION", "PEER", "LABELS", "PROTO", "PORTS",
 					   "ACTION", "POLICY", NULL };
-	char path[4096], *n, iso_in[1024], iso_eg[1024];
+	char *path, *n, iso_in[1024], iso_eg[1024];
 	json_t *reply = NULL, *flags, *e;
 	struct cli_table *t;
 	size_t i;
@@ -519,9 +520,10 @@ static int policy_resolved(struct policy_opts *o)
 	if (o->nargs != 1)
 		return cli_usage_error("policy", "resolved needs NS/POD");
 	n = policy_urlenc(o->args[0]);
-	snprintf(path, sizeof(path), "/v1/policy/resolved/%s", n ? n : "");
+	path = cli_pathf("/v1/policy/resolved/%s", n ? n : "");
 	free(n);
 	rc = cli_call("GET", path, NULL, &reply);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
