@@ -24,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -846,6 +850,13 @@ conf_reader_read(char *str, int num, void *stream)
 		r->continuation = 0;
 		r->last = NULL;
 		if (end != NULL) {
+			const char *q = p + 1;
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (q == end)
+				conf_reader_fail(r, "%s:%d: a section needs a name ([daemon], [policy], [MODULE], ...)",
+						 r->name, r->line);
 			*end = '\0';
 			r->cur = conf_section_get(r->cf, p + 1, r->name, r->line);
 			*end = ']';
@@ -1078,6 +1089,28 @@ conf_check_paths(struct bw_conf *cf, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * daemon.socket_group must name a group, for -n as for a start (the start
+ * would refuse it when it creates the socket).
+ */
+static int
+conf_check_group(struct bw_conf *cf, char *err, size_t errlen)
+{
+	const char *g = cf->daemon.socket_group;
+	struct group gr, *res = NULL;
+	char buf[4096], where[PATH_MAX + 32];
+	int rc;
+
+	if (g == NULL || *g == '\0')
+		return 0;
+	rc = getgrnam_r(g, &gr, buf, sizeof(buf), &res);
+	if (res != NULL)
+		return 0;
+	return bw_errbuf_set(err, errlen, "%s: [daemon] socket_group: no such group '%s'%s%s",
+			     conf_key_where(cf, "daemon", "socket_group", where, sizeof(where)),
+			     g, rc ? ": " : "", rc ? strerror(rc) : "");
+}
+
 static int
 conf_check(struct bw_conf *cf, char *err, size_t errlen)
 {
@@ -1093,6 +1126,8 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 			return rc;
 	}
 	if ((rc = conf_check_paths(cf, err, errlen)) < 0)
+		return rc;
+	if ((rc = conf_check_group(cf, err, errlen)) < 0)
 		return rc;
 	if ((rc = conf_modules_split(cf, err, errlen)) < 0)
 		return rc;
@@ -1171,11 +1206,46 @@ bw_conf_load(const char *path, char *const *overrides, size_t noverrides,
 	     char *err, size_t errlen)
 {
 	struct bw_conf *cf;
+	struct stat st;
 	FILE *f;
+	int fd;
 
-	f = fopen(path, "re");
+	/*
+	 * A regular file of sane size (or /dev/null, "no file"): a FIFO or a
+	 * device such as /dev/zero is never read, and is opened without
+	 * blocking.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) && strcmp(path, "/dev/null")) {
+		bw_errbuf_set(err, errlen, "%s: not a regular file (a %s); give a config file",
+			      path,
+			      S_ISDIR(st.st_mode) ? "directory" : S_ISFIFO(st.st_mode) ? "FIFO"
+				      : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device"
+										   : "socket");
+		close(fd);
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > BW_CONF_MAX_BYTES) {
+		bw_errbuf_set(err, errlen, "%s: %lld bytes, larger than a config file may be (%d MiB)",
+			      path, (long long)st.st_size, BW_CONF_MAX_BYTES >> 20);
+		close(fd);
+		return NULL;
+	}
+	/* blocking again for the reads (a regular file never blocks) */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
 	if (f == NULL) {
 		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	cf = conf_load(path, f, NULL, overrides, noverrides, err, errlen);

@@ -50,6 +50,9 @@ enum bw_aggregation { /* Cilium's numbers, = the datapath's BW_MONITOR_* */
  */
 int bw_conf_tcp_flags(const char *v, unsigned *mask, char *bad, size_t badlen);
 
+/* Largest config file read; a larger one (or a FIFO, a device) is refused. */
+#define BW_CONF_MAX_BYTES (4 << 20)
+
 /*
  * The core's effective configuration. Strings are owned by the config and
  * valid until the next reload has been applied (copy what must live longer).

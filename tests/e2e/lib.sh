@@ -498,6 +498,12 @@ bw_stop_daemon() {
 		sleep 0.1
 	done
 	if kill -0 "$BW_DAEMON_PID" 2>/dev/null; then
+		# where it is stuck, for the log (gdb, when installed)
+		if command -v gdb >/dev/null 2>&1; then
+			echo "# ---- bulwarkd did not stop: its threads ----"
+			timeout 20 gdb -q -batch -ex "thread apply all bt" -p "$BW_DAEMON_PID" \
+				2>/dev/null | grep -E '^(#|Thread)' | sed 's/^/# /' | head -n 80
+		fi
 		kill -KILL "$BW_DAEMON_PID"
 		wait "$BW_DAEMON_PID" 2>/dev/null
 		BW_DAEMON_PID=""
