@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/policy/policy.h"
 #include "core/policy/policy_int.h"
+#include "core/policy/quarantine.h"
 #include "core/policy/policydoc.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
@@ -536,6 +537,7 @@ int bw_policy_endpoint_event(struct bw_endpoint *ep, int event)
 	if (event == BW_EP_EVENT_DELETED) {
 		uint32_t id = bw_endpoint_id(ep);
 
+		bw_quarantine_endpoint_deleted(bw_endpoint_ns(ep), bw_endpoint_pod(ep));
 		bw_resolver_endpoint_remove(P.rv, id);
 		if (P.ready) {
 			err = bw_datapath_policy_sync(id, NULL, 0);
@@ -771,6 +773,18 @@ static int pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
 	if (!it->kind || !it->ns || !it->name || !it->doc_text)
 		return -ENOMEM;
 	return 0;
+}
+
+int bw_pol_item_from_canonical(json_t *doc, struct bw_pol_item *it, char *err,
+			       size_t errlen)
+{
+	int e;
+
+	memset(it, 0, sizeof(*it));
+	e = pol_item_from_doc(doc, it, err, errlen);
+	if (e < 0)
+		pol_item_clear(it);
+	return e;
 }
 
 struct pol_kinds {
@@ -1136,6 +1150,13 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 			 "%s%s%s names policies of several kinds (%s); say which with --kind",
 			 ns && *ns ? ns : "", ns && *ns ? "/" : "", name, kinds);
 		return -EEXIST;
+	}
+	if (!strcmp(p->source, BW_POLICY_SOURCE_QUARANTINE)) {
+		snprintf(err, errlen,
+			 "%s %s%s%s is a quarantine; lift it with: bulwark quarantine delete %s%s%s",
+			 p->kind, p->ns, *p->ns ? "/" : "", p->name, p->ns,
+			 *p->ns ? "/" : "", p->name);
+		return -EPERM;
 	}
 	if (strcmp(p->source, BW_POLICY_SOURCE_API)) {
 		snprintf(err, errlen,

@@ -100,6 +100,7 @@ enum bw_flow_trace_reason {
 #define BW_FLOW_F_CT_NEW (1u << 0)   /* first packet of a connection */
 #define BW_FLOW_F_CT_CLOSE (1u << 1) /* connection closed; ct_* are totals */
 #define BW_FLOW_F_AUDITED (1u << 2)  /* audit mode turned a drop into AUDIT */
+#define BW_FLOW_F_SCRIPT (1u << 3)   /* emitted by a Lua script (bulwark.emit_flow) */
 
 /* One side of a flow (Hubble's Endpoint message). */
 struct bw_flow_endpoint {

@@ -170,3 +170,17 @@ TESTS += tests/unit/test_hooks
 tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
 tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
+
+# core/flow/flowstage.c: a stage holds flows back, the ring gets them all, in order
+check_PROGRAMS += tests/unit/test_flowstage
+TESTS += tests/unit/test_flowstage
+tests_unit_test_flowstage_SOURCES = tests/unit/test_flowstage.c
+tests_unit_test_flowstage_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowstage_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luasandbox.c: escapes tried and contained, budgets, hook checks
+check_PROGRAMS += tests/unit/test_luasandbox
+TESTS += tests/unit/test_luasandbox
+tests_unit_test_luasandbox_SOURCES = tests/unit/test_luasandbox.c
+tests_unit_test_luasandbox_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_luasandbox_LDADD = $(BW_TEST_LIBS)
