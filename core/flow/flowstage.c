@@ -265,6 +265,7 @@ bw_flow_stage_set(struct event_base *base, const struct bw_flow_stage *st)
 	}
 	fs.st = *st;
 	fs.head = fs.pub = fs.tail = 1;
+	memset(&fs.stats, 0, sizeof(fs.stats));
 	fs.on = 1;
 	return 0;
 }

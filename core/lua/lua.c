@@ -130,16 +130,20 @@ bw_lua_recompute_active(void)
 	const unsigned decision = (1u << BW_LUA_ON_DNS) | (1u << BW_LUA_ON_HTTP) |
 				  (1u << BW_LUA_ON_KAFKA);
 
-	for (size_t i = 0; i < lh.nwscripts; i++) {
-		const struct lh_script *s = lh.wscripts[i];
+	/*
+	 * Over every script, with the hooks of a version still on its way
+	 * to the worker: a request asked right after a reload is queued
+	 * behind the install and must not be waved through as "no hook".
+	 */
+	for (size_t i = 0; i < lh.nscripts; i++) {
+		const struct lh_script *s = lh.scripts[i];
+		unsigned h = s->hooks | s->pending;
 
-		if (s->sb == NULL)
-			continue;
 		if (s->state == LH_ST_ACTIVE) {
-			act |= s->hooks;
-			dec |= s->hooks & decision;
+			act |= h;
+			dec |= h & decision;
 		} else if (s->state == LH_ST_FAILED && lh.lim.default_deny) {
-			dec |= s->hooks & decision;
+			dec |= h & decision;
 		}
 	}
 	__atomic_store_n(&lh.active, act, __ATOMIC_RELEASE);
@@ -394,6 +398,8 @@ lh_script_new(const char *name, const char *path)
 		free(s);
 		return NULL;
 	}
+	s->state = LH_ST_ERROR; /* until it loads */
+	pthread_mutex_lock(&lh.mu);
 	lh.scripts = n;
 	for (i = 0; i < lh.nscripts; i++)
 		if (strcmp(lh.scripts[i]->name, name) > 0)
@@ -402,7 +408,7 @@ lh_script_new(const char *name, const char *path)
 		(lh.nscripts - i) * sizeof(*n));
 	lh.scripts[i] = s;
 	lh.nscripts++;
-	s->state = LH_ST_ERROR; /* until it loads */
+	pthread_mutex_unlock(&lh.mu);
 	return s;
 }
 
@@ -427,6 +433,7 @@ lh_script_remove(struct lh_script *s)
 {
 	struct lh_cmd *c;
 
+	pthread_mutex_lock(&lh.mu);
 	for (size_t i = 0; i < lh.nscripts; i++)
 		if (lh.scripts[i] == s) {
 			memmove(&lh.scripts[i], &lh.scripts[i + 1],
@@ -434,6 +441,8 @@ lh_script_remove(struct lh_script *s)
 			lh.nscripts--;
 			break;
 		}
+	bw_lua_recompute_active();
+	pthread_mutex_unlock(&lh.mu);
 	lh_hash_forget(s);
 	bw_notice("lua/%s: removed (%s is gone)", s->name, s->path);
 	if (!s->installed || !lh.thread_up) {
@@ -557,6 +566,9 @@ lh_load(struct lh_script *s, const char *text, size_t len, int enable,
 	s->last_error[0] = '\0';
 	s->loaded_ns = bw_lua_wall_ns();
 	s->fail_n = s->fail_next = 0;
+	if (lh.thread_up)
+		s->pending = hk;
+	bw_lua_recompute_active();
 	pthread_mutex_unlock(&lh.mu);
 	c->kind = LH_CMD_INSTALL;
 	c->s = s;
@@ -769,6 +781,11 @@ bw_lua_init(struct event_base *base)
 	};
 	int rc, n;
 
+	if (lh.thread_up < 0) {
+		/* an earlier host's thread never stopped (bw_lua_fini) */
+		bw_err("lua: the previous bw-lua thread is still running");
+		return -EBUSY;
+	}
 	lh.base = base;
 	lh.loop_thread = pthread_self();
 	pthread_mutex_init(&lh.mu, NULL);

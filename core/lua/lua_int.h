@@ -100,7 +100,8 @@ struct lh_script {
 
 	/* under lh.mu */
 	int state;                 /* enum lh_sstate */
-	unsigned hooks;            /* bits of enum bw_lua_hook */
+	unsigned hooks;            /* bits of enum bw_lua_hook: the version the worker runs */
+	unsigned pending;          /* hooks of a version handed over, not yet installed */
 	char last_error[LH_ERR_MAX];
 	uint64_t last_error_ns;    /* wall clock */
 	uint64_t loaded_ns;        /* wall clock */
@@ -205,7 +206,7 @@ struct lh_host {
 	int up;
 	char *dir;
 
-	/* the loop's view: every script, sorted by name */
+	/* every script, sorted by name (changed by the loop under mu) */
 	struct lh_script **scripts;
 	size_t nscripts;
 	int ino_fd, ino_wd;
@@ -246,6 +247,8 @@ struct lh_host {
 	/* loop: decisions in flight, oldest first */
 	struct lh_dec *inflight;
 	struct lh_dec *inflight_tail;
+	struct event *deadline_ev;   /* the oldest decision's deadline */
+	void *dns;                   /* struct evdns_base for webhook host names */
 
 	/* what the worker is doing now (__atomic; stuck detection) */
 	uint64_t busy_since_ns;

@@ -161,6 +161,10 @@ lsb_hook(lua_State *L, lua_Debug *ar)
 	}
 	/* from now on every instruction raises it again */
 	lua_sethook(L, lsb_hook, LUA_MASKCOUNT, 1);
+	/* say where the script was ("x.lua:12: ...") */
+	if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+		luaL_error(L, "%s:%d: %s", ar->short_src, ar->currentline,
+			   sb->trip_msg);
 	luaL_error(L, "%s", sb->trip_msg);
 }
 

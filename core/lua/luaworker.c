@@ -24,7 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <lauxlib.h>
@@ -567,6 +569,7 @@ lw_install(struct lh_cmd *c)
 	s->sb = c->sb;
 	pthread_mutex_lock(&lh.mu);
 	s->hooks = c->hooks;
+	s->pending = 0;
 	s->memory = bw_lsb_memory(c->sb);
 	if (s->state != LH_ST_DISABLED)
 		s->state = LH_ST_ACTIVE;
@@ -708,6 +711,29 @@ bw_luaw_command(struct lh_cmd *c)
 	pthread_mutex_unlock(&lh.mu);
 }
 
+/* Wake up at the earliest deadline of a decision still unanswered. */
+static void
+lw_arm_deadline(void)
+{
+	uint64_t now = bw_lua_now_ns(), first = 0, us;
+	struct timeval tv;
+
+	if (lh.deadline_ev == NULL)
+		return;
+	for (struct lh_dec *d = lh.inflight; d != NULL; d = d->pnext)
+		if (!d->answered && !d->cancelled &&
+		    (first == 0 || d->deadline_ns < first))
+			first = d->deadline_ns;
+	if (first == 0) {
+		event_del(lh.deadline_ev);
+		return;
+	}
+	us = first > now ? (first - now + 999) / 1000 : 0;
+	tv.tv_sec = (time_t)(us / 1000000u);
+	tv.tv_usec = (suseconds_t)(us % 1000000u);
+	event_add(lh.deadline_ev, &tv);
+}
+
 int
 bw_luaw_decide(struct lh_dec *d)
 {
@@ -727,6 +753,7 @@ bw_luaw_decide(struct lh_dec *d)
 	else
 		lh.inflight = d;
 	lh.inflight_tail = d;
+	lw_arm_deadline();
 	return 0;
 }
 
@@ -856,7 +883,17 @@ lw_webhook_send(struct lh_action *a)
 	snprintf(target, sizeof(target), "%s%s%s", path && *path ? path : "/",
 		 query ? "?" : "", query ? query : "");
 	snprintf(hosthdr, sizeof(hosthdr), "%s:%d", host, port);
-	con = evhttp_connection_base_new(lh.base, NULL, host, (unsigned short)port);
+	{
+		uint8_t ip[16];
+		int literal = inet_pton(AF_INET, host, ip) == 1 ||
+			      inet_pton(AF_INET6, host, ip) == 1;
+
+		/* a name is resolved without blocking the loop */
+		if (!literal && lh.dns == NULL)
+			lh.dns = evdns_base_new(lh.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		con = evhttp_connection_base_new(lh.base, literal ? NULL : lh.dns,
+						 host, (unsigned short)port);
+	}
 	if (asprintf(&what, "lua/%s: webhook %s", a->script, a->url) < 0)
 		what = NULL;
 	req = con != NULL && what != NULL ? evhttp_request_new(lw_webhook_done, what) : NULL;
@@ -1008,10 +1045,11 @@ lw_loop_ready(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the loop side: the timer ------------------------------------------------------- */
 
-void
-bw_luaw_tick(void)
+/* Answer the decisions past their deadline with the default verdict. */
+static void
+lw_deadlines(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t now = bw_lua_now_ns(), since, limit;
+	uint64_t now = bw_lua_now_ns();
 	struct lh_dec *d, *next;
 
 	for (d = lh.inflight; d != NULL; d = next) {
@@ -1041,6 +1079,13 @@ bw_luaw_tick(void)
 			: NULL;
 		bw_hooks_answer(d->ticket, &res);
 	}
+	lw_arm_deadline();
+}
+
+void
+bw_luaw_tick(void)
+{
+	uint64_t now = bw_lua_now_ns(), since, limit;
 
 	since = __atomic_load_n(&lh.busy_since_ns, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&lh.mu);
@@ -1079,7 +1124,9 @@ bw_luaw_start(void)
 	lh.dec_tail = &lh.dec_head;
 	lh.efd_ev = event_new(lh.base, lh.efd, EV_READ | EV_PERSIST,
 			      lw_loop_ready, NULL);
-	if (lh.efd_ev == NULL || event_add(lh.efd_ev, NULL) < 0)
+	lh.deadline_ev = evtimer_new(lh.base, lw_deadlines, NULL);
+	if (lh.efd_ev == NULL || lh.deadline_ev == NULL ||
+	    event_add(lh.efd_ev, NULL) < 0)
 		return -ENOMEM;
 	rc = pthread_create(&lh.thread, NULL, lw_main, NULL);
 	if (rc != 0)
@@ -1119,5 +1166,13 @@ bw_luaw_stop(void)
 		lw_loop_ready(lh.efd, 0, NULL);
 		event_free(lh.efd_ev);
 		lh.efd_ev = NULL;
+	}
+	if (lh.deadline_ev != NULL) {
+		event_free(lh.deadline_ev);
+		lh.deadline_ev = NULL;
+	}
+	if (lh.dns != NULL) {
+		evdns_base_free(lh.dns, 1);
+		lh.dns = NULL;
 	}
 }

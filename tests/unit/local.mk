@@ -184,3 +184,13 @@ TESTS += tests/unit/test_luasandbox
 tests_unit_test_luasandbox_SOURCES = tests/unit/test_luasandbox.c
 tests_unit_test_luasandbox_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_luasandbox_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/: every hook, every return value, failures, reloads, the flow
+# queue, the flow table against observe's JSON
+check_PROGRAMS += tests/unit/test_lua
+TESTS += tests/unit/test_lua
+tests_unit_test_lua_SOURCES = tests/unit/test_lua.c
+tests_unit_test_lua_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_lua_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_lua_LDADD = $(BW_TEST_LIBS)
