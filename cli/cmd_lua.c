@@ -341,7 +341,7 @@ cmd_quarantine(int argc, char **argv)
 	opterr = 0;
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "+:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (cli_output_parse("quarantine", optarg, &fmt) < 0)

@@ -63,3 +63,8 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 # table/json/dot/svg)
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
+
+# Lua hooks with real traffic: on_flow extensions, the alert and port-scan
+# quarantine examples, failures, reloads (docs/lua.md)
+TESTS += tests/e2e/test_lua.sh
+dist_check_SCRIPTS += tests/e2e/test_lua.sh
