@@ -29,9 +29,11 @@
 #include "core/node/ipcache.h"
 #include "core/log.h"
 #include "core/lua/lua.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
 #include "core/policy/quarantine.h"
+#include "core/proxy/proxy.h"
 #include "core/module/registry.h"
 #include "core/state.h"
 
@@ -211,7 +213,8 @@ bwd_run(struct bwd *d)
 	struct event *sigev[3] = { NULL, NULL, NULL };
 	const struct bw_daemon_conf *dc = &d->cf->daemon;
 	char err[BWD_ERR_MAX];
-	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0, lua_up = 0;
+	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0, e;
+	int proxy_up = 0, lua_up = 0;
 	struct event *ct_gc = NULL;
 	struct timeval ct_gc_tv = { BWD_CT_GC_SECONDS, 0 };
 	struct bw_config dpcfg;
@@ -260,8 +263,12 @@ bwd_run(struct bwd *d)
 	if (bw_flow_init(d->base) < 0)
 		goto out;
 	flows_up = 1;
+	/* the L7 proxy engine, before the modules that register parsers */
+	if (bw_proxy_init(d->base, dc) < 0)
+		goto out;
+	proxy_up = 1;
 
-	if (bw_modules_init(d->base) < 0)
+	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;
 	if (bw_modules_start() < 0)
 		goto out;
@@ -278,11 +285,20 @@ bwd_run(struct bwd *d)
 	if (bw_policy_init(d->base) < 0)
 		goto out;
 	subsys = 3;
+	if ((e = bw_policy_api_init()) < 0) {
+		bw_err_errno(e, "policy: cannot register the API routes");
+		goto out;
+	}
+	if (dc->policy_dir && *dc->policy_dir &&
+	    (e = bw_policydir_start(d->base, dc->policy_dir)) < 0) {
+		bw_err_errno(e, "policy: cannot start the policy.dir watcher");
+		goto out;
+	}
 	/* quarantines are policies too: restored before the first recompute */
 	if (bw_quarantine_init(d->base) < 0)
 		goto out;
 	subsys = 4;
-	if (bw_policy_recompute() < 0)
+	if (bw_policy_start() < 0)
 		goto out;
 	if (bw_endpoint_attach_all() < 0)
 		bw_warn("some endpoints could not be attached (see above)");
@@ -310,6 +326,9 @@ out:
 	sd_notify(0, "STOPPING=1");
 	if (api_up)
 		bw_api_set_ready(0);
+	/* in-flight proxied connections end cleanly, while their parsers live */
+	if (proxy_up)
+		bw_proxy_stop();
 	if (loaded)
 		bw_modules_stop();
 	if (lua_up)
@@ -323,8 +342,10 @@ out:
 		event_free(ct_gc);
 	if (subsys >= 4)
 		bw_quarantine_fini();
-	if (subsys >= 3)
+	if (subsys >= 3) {
+		bw_policydir_stop();
 		bw_policy_fini();
+	}
 	if (subsys >= 2) {
 		bw_endpoint_fini();
 		bw_identity_fini();
@@ -334,6 +355,8 @@ out:
 		bw_datapath_close();
 	if (loaded)
 		bw_modules_fini();
+	if (proxy_up)
+		bw_proxy_fini();
 	bw_registry_fini();
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i])

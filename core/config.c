@@ -30,6 +30,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "lib/errbuf.h"
 
 #ifndef BW_SYSCONFDIR
 #define BW_SYSCONFDIR "/etc"
@@ -152,6 +153,29 @@ const struct bw_conf_key bw_conf_lua_keys[] = {
 	BW_CONF_KEY_END
 };
 
+/* The L7 proxy engine (core/proxy/, docs/l7.md). */
+const struct bw_conf_key bw_conf_proxy_keys[] = {
+	DKEY("max_connections", BW_CONF_INT, "16384", proxy_max_connections,
+	     1, 1048576, NULL, BW_CONF_F_RELOADABLE,
+	     "connections the L7 proxy holds at once; more are refused with a reset"),
+	DKEY("buffer_size", BW_CONF_SIZE, "16k", proxy_buffer_size, 1024, 16777216,
+	     NULL, BW_CONF_F_RELOADABLE,
+	     "buffer per direction of a proxied connection while bytes are in flight (none while idle)"),
+	DKEY("max_message_head", BW_CONF_SIZE, "64k", proxy_max_message_head,
+	     1024, 16777216, NULL, BW_CONF_F_RELOADABLE,
+	     "longest message head (an HTTP request line and headers) a parser may wait for; longer ones are refused (HTTP 431)"),
+	DKEY("head_timeout", BW_CONF_DURATION, "30s", proxy_head_timeout,
+	     0, 86400000, NULL, BW_CONF_F_RELOADABLE,
+	     "how long an incomplete message head may take to arrive (HTTP 408; slow clients); 0: no limit"),
+	DKEY("idle_timeout", BW_CONF_DURATION, "1h", proxy_idle_timeout,
+	     0, 604800000, NULL, BW_CONF_F_RELOADABLE,
+	     "a proxied connection with no byte in either direction for this long is closed; 0: never"),
+	DKEY("connect_timeout", BW_CONF_DURATION, "5s", proxy_connect_timeout,
+	     100, 600000, NULL, BW_CONF_F_RELOADABLE,
+	     "how long connecting to the original destination may take"),
+	BW_CONF_KEY_END
+};
+
 static const struct {
 	const char *name;
 	const struct bw_conf_key *keys;
@@ -160,6 +184,7 @@ static const struct {
 	{ "policy", bw_conf_policy_keys },
 	{ "flows", bw_conf_flows_keys },
 	{ "lua", bw_conf_lua_keys },
+	{ "proxy", bw_conf_proxy_keys },
 };
 #define CONF_NCORE (sizeof(conf_core_sections) / sizeof(conf_core_sections[0]))
 
@@ -222,19 +247,6 @@ bw_conf_default_path(void)
 }
 
 /* ---- small helpers --------------------------------------------------- */
-
-static int __attribute__((format(printf, 3, 4)))
-conf_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* "file:line" or, for -o, the option text. */
 static const char *
@@ -592,7 +604,7 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 	switch (k->type) {
 	case BW_CONF_BOOL:
 		if (conf_parse_bool(value, &iv) < 0)
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is not a boolean (true, false, yes, no, on, off, 1, 0)",
 				where, section, k->name, value);
 		memcpy(p, &iv, sizeof(iv));
@@ -612,8 +624,8 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			rc = conf_parse_duration(value, &lv);
 		}
 		if (rc == -ERANGE)
-			return conf_error(err, errlen, "%s: [%s] %s: '%s' is out of range",
-					  where, section, k->name, value);
+			return bw_errbuf_set(err, errlen, "%s: [%s] %s: '%s' is out of range",
+					     where, section, k->name, value);
 		if (rc < 0) {
 			const char *what =
 				k->type == BW_CONF_INT ? "an integer" :
@@ -621,25 +633,25 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 				"a size (a number with an optional k, M or G suffix)" :
 				"a duration (a number with a unit: ms, s, m, h or d)";
 
-			return conf_error(err, errlen, "%s: [%s] %s: '%s' is not %s",
-					  where, section, k->name, value, what);
+			return bw_errbuf_set(err, errlen, "%s: [%s] %s: '%s' is not %s",
+					     where, section, k->name, value, what);
 		}
 		/* A size or a duration is never negative, whatever the range. */
 		if (k->type != BW_CONF_INT && lv < 0)
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is negative",
 				where, section, k->name, value);
 		if (k->min != 0 || k->max != 0) {
 			if (lv < k->min) {
 				conf_format_number(k->type, k->min, a, sizeof(a));
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: %s is below the minimum %s",
 					where, section, k->name, value, a);
 			}
 			/* An upper bound below the lower one means none. */
 			if (k->max >= k->min && lv > k->max) {
 				conf_format_number(k->type, k->max, a, sizeof(a));
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: %s is above the maximum %s",
 					where, section, k->name, value, a);
 			}
@@ -655,13 +667,13 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			char bad[64];
 
 			if (bw_conf_tcp_flags(value, &mask, bad, sizeof(bad)) < 0)
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: '%s' is not a TCP flag (all, none, or a comma-separated list of syn, fin, rst, psh, ack, urg, ece, cwr)",
 					where, section, k->name, bad);
 		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
 		    (why = conf_listen_problem(value)) != NULL)
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is not a listen address "
 				"(HOST:PORT, [IPV6]:PORT or :PORT): %s",
 				where, section, k->name, value, why);
@@ -679,11 +691,11 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			}
 		}
 		conf_enum_list(k->enum_values, b, sizeof(b));
-		return conf_error(err, errlen, "%s: [%s] %s: '%s' is not one of %s",
-				  where, section, k->name, value, b);
+		return bw_errbuf_set(err, errlen, "%s: [%s] %s: '%s' is not one of %s",
+				     where, section, k->name, value, b);
 	}
-	return conf_error(err, errlen, "%s: [%s] %s: key has an unknown type %d",
-			  where, section, k->name, (int)k->type);
+	return bw_errbuf_set(err, errlen, "%s: [%s] %s: key has an unknown type %d",
+			     where, section, k->name, (int)k->type);
 }
 
 static void
@@ -757,8 +769,8 @@ conf_apply(const struct bw_conf_key *keys, void *dst, const char *section,
 		if (k == NULL) {
 			if (module_section && strcmp(e->key, "required") == 0)
 				continue;
-			rc = conf_error(err, errlen, "%s: unknown key '%s' in [%s]",
-					where, e->key, section);
+			rc = bw_errbuf_set(err, errlen, "%s: unknown key '%s' in [%s]",
+					   where, e->key, section);
 			goto fail;
 		}
 		rc = conf_set_value(k, dst, section, e->value, where, err, errlen);
@@ -969,19 +981,19 @@ conf_read(struct conf_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	if (r->read_errno)
-		return conf_error(r->err, r->errlen, "%s: %s", r->name,
-				  strerror(r->read_errno));
+		return bw_errbuf_set(r->err, r->errlen, "%s: %s", r->name,
+				     strerror(r->read_errno));
 	if (rc == -2)
-		return conf_error(r->err, r->errlen, "%s: out of memory", r->name);
+		return bw_errbuf_set(r->err, r->errlen, "%s: out of memory", r->name);
 	/* inih's rc is its first error line; report whichever came first. */
 	if (r->failed && (rc <= 0 || rc >= r->fail_line))
 		return -EINVAL;
 	if (rc > 0)
-		return conf_error(r->err, r->errlen,
+		return bw_errbuf_set(r->err, r->errlen,
 			"%s:%d: syntax error (expected '[section]', 'key = value' or a comment)",
 			r->name, rc);
 	if (rc < 0)
-		return conf_error(r->err, r->errlen, "%s: cannot read", r->name);
+		return bw_errbuf_set(r->err, r->errlen, "%s: cannot read", r->name);
 	return 0;
 }
 
@@ -995,15 +1007,15 @@ conf_override_split(const char *text, char *buf, size_t len, char **section,
 	char *eq, *dot;
 
 	if (snprintf(buf, len, "%s", text) >= (int)len)
-		return conf_error(err, errlen, "-o %.64s...: too long", text);
+		return bw_errbuf_set(err, errlen, "-o %.64s...: too long", text);
 	eq = strchr(buf, '=');
 	if (eq != NULL)
 		*eq = '\0';
 	dot = strchr(buf, '.');
 	if (eq == NULL || dot == NULL || dot == buf || dot[1] == '\0' ||
 	    strchr(dot + 1, '.') != NULL)
-		return conf_error(err, errlen, "-o %s: expected SECTION.KEY=VALUE",
-				  text);
+		return bw_errbuf_set(err, errlen, "-o %s: expected SECTION.KEY=VALUE",
+				     text);
 	*dot = '\0';
 	*section = buf;
 	*key = dot + 1;
@@ -1080,14 +1092,14 @@ conf_modules_split(struct bw_conf *cf, char *err, size_t errlen)
 	for (tok = strtok_r(copy, " \t\r\n,", &save); tok;
 	     tok = strtok_r(NULL, " \t\r\n,", &save)) {
 		if (!conf_instance_name_ok(tok)) {
-			rc = conf_error(err, errlen,
+			rc = bw_errbuf_set(err, errlen,
 				"%s: [daemon] modules: '%s' is not a module instance name (MODULE or MODULE:INSTANCE, letters, digits, '-' and '_')",
 				conf_key_where(cf, "daemon", "modules", where, sizeof(where)),
 				tok);
 			break;
 		}
 		if (conf_is_core(tok)) {
-			rc = conf_error(err, errlen,
+			rc = bw_errbuf_set(err, errlen,
 				"%s: [daemon] modules: '%s' is the name of a core section",
 				conf_key_where(cf, "daemon", "modules", where, sizeof(where)),
 				tok);
@@ -1095,7 +1107,7 @@ conf_modules_split(struct bw_conf *cf, char *err, size_t errlen)
 		}
 		for (size_t i = 0; i < dc->nmodules; i++) {
 			if (strcmp(dc->module_list[i], tok) == 0) {
-				rc = conf_error(err, errlen,
+				rc = bw_errbuf_set(err, errlen,
 					"%s: [daemon] modules: '%s' is listed twice",
 					conf_key_where(cf, "daemon", "modules", where,
 						       sizeof(where)), tok);
@@ -1141,7 +1153,7 @@ conf_check_paths(struct bw_conf *cf, char *err, size_t errlen)
 
 		memcpy(&v, (const char *)&cf->daemon + paths[i].off, sizeof(v));
 		if (v == NULL || *v == '\0')
-			return conf_error(err, errlen, "%s: [%s] %s: must not be empty",
+			return bw_errbuf_set(err, errlen, "%s: [%s] %s: must not be empty",
 				conf_key_where(cf, paths[i].section, paths[i].key,
 					       where, sizeof(where)),
 				paths[i].section, paths[i].key);
@@ -1181,7 +1193,7 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 		if (!conf_is_instance(cf, s->name) && s->nentries == 0)
 			continue;
 		if (!conf_is_instance(cf, s->name))
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: unknown section [%s] (not a core section and not a module instance listed in daemon.modules)",
 				conf_where(s->file, s->line, where, sizeof(where)),
 				s->name);
@@ -1192,7 +1204,7 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 			if (strcmp(e->key, "required") != 0)
 				continue;
 			if (conf_parse_bool(e->value, &s->required) < 0)
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] required: '%s' is not a boolean (true, false, yes, no, on, off, 1, 0)",
 					conf_where(e->file, e->line, where, sizeof(where)),
 					s->name, e->value);
@@ -1212,7 +1224,7 @@ conf_load(const char *name, FILE *f, const char *text, char *const *overrides,
 
 	cf = calloc(1, sizeof(*cf));
 	if (cf == NULL) {
-		conf_error(err, errlen, "%s: out of memory", name);
+		bw_errbuf_set(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
 	cf->path = conf_strdup(name);
@@ -1246,7 +1258,7 @@ bw_conf_load(const char *path, char *const *overrides, size_t noverrides,
 
 	f = fopen(path, "re");
 	if (f == NULL) {
-		conf_error(err, errlen, "%s: %s", path, strerror(errno));
+		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	cf = conf_load(path, f, NULL, overrides, noverrides, err, errlen);

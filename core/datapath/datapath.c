@@ -187,6 +187,16 @@ void bw_datapath_config_default(struct bw_config *cfg)
 	cfg->monitor_tcp_flags = 0xff; /* all */
 }
 
+static void dp_batch_begin_hook(void *arg)
+{
+	bw_datapath_batch_begin();
+}
+
+static void dp_batch_end_hook(void *arg)
+{
+	bw_datapath_batch_end();
+}
+
 int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 {
 	struct bpf_map *map;
@@ -244,6 +254,10 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 	if (rc < 0)
 		goto fail;
 	bw_api_status_add("bpf", dp_status, NULL); /* -EEXIST after a re-init: fine */
+	/* one conntrack revalidation per API request, however many it asks for */
+	rc = bw_api_hook_add(dp_batch_begin_hook, dp_batch_end_hook, NULL);
+	if (rc < 0 && rc != -EEXIST)
+		goto fail;
 	bw_info("datapath: loaded, maps pinned under %s", bpffs_dir);
 	return 0;
 fail:
@@ -277,6 +291,7 @@ void bw_datapath_close(void)
 	dp_skel = NULL;
 	bw_tcattach_close();
 	bw_api_status_remove("bpf");
+	bw_api_hook_remove(dp_batch_begin_hook, dp_batch_end_hook, NULL);
 	dp_sets_free();
 }
 

@@ -30,9 +30,11 @@
 #include "core/policy/policy_int.h"
 #include "core/policy/resolver.h"
 #include "core/flow/flow.h"
+#include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
 #include "core/module/hooks.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"
@@ -576,6 +578,43 @@ coreapi_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
 	bw_hooks_cancel(ticket);
 }
 
+/* ---- L7 parsers (ABI 1.2) ------------------------------------------------ */
+
+static int
+coreapi_l7_parser_register(bw_module_ctx *ctx, const struct bw_l7_parser *parser)
+{
+	int rc = bw_proxy_parser_add(parser, ctx);
+
+	if (rc == -EEXIST)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"L7 parser '%s': another module registered that name",
+			parser->name);
+	else if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"L7 parser: incomplete struct bw_l7_parser (name, "
+			"conn_open and data are required)");
+	return rc;
+}
+
+static int
+coreapi_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
+{
+	return bw_proxy_inject(conn, dir, data, len);
+}
+
+static int
+coreapi_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict,
+		  int rule)
+{
+	return bw_proxy_record(conn, l7, verdict, rule);
+}
+
+static const struct bw_l7_conn_info *
+coreapi_l7_conn_info(bw_l7_conn *conn)
+{
+	return bw_proxy_conn_info(conn);
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -615,6 +654,10 @@ static const struct bw_core_api coreapi = {
 	.hook_http = coreapi_hook_http,
 	.hook_kafka = coreapi_hook_kafka,
 	.hook_cancel = coreapi_hook_cancel,
+	.l7_parser_register = coreapi_l7_parser_register,
+	.l7_inject = coreapi_l7_inject,
+	.l7_record = coreapi_l7_record,
+	.l7_conn_info = coreapi_l7_conn_info,
 };
 
 const struct bw_core_api *

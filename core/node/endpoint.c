@@ -13,14 +13,14 @@
  * core/node/endpoint_api.c.
  *
  * Order on add, so that the first packet is already enforced: identity,
- * ipcache entries, bw_endpoint_info, policy (bw_policy_endpoint_event),
- * state file, and the tc programs last. On delete the programs go first.
+ * ipcache entries, bw_endpoint_info, the watchers (the policy repository
+ * resolves and writes the endpoint's entries), state file, and the tc
+ * programs last. On delete the programs go first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +34,8 @@
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/log.h"
-#include "core/policy/policy.h"
 #include "core/state.h"
+#include "lib/errbuf.h"
 
 #define ENDPOINT_STATE_FILE "endpoints.json"
 #define ENDPOINT_STATE_VERSION 1
@@ -82,18 +82,53 @@ static struct bw_endpoint *endpoints;
 static struct endpoint_ns *namespaces;
 static uint32_t endpoint_next_id = 1;
 
-static void endpoint_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Who is told about changes (bw_endpoint_watch). */
+struct endpoint_watcher {
+	int (*fn)(struct bw_endpoint *ep, int event, void *arg);
+	void *arg;
+};
 
-static void endpoint_err(char *err, size_t errlen, const char *fmt, ...)
+static struct endpoint_watcher *endpoint_watchers;
+static size_t endpoint_nwatchers;
+
+int bw_endpoint_watch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
+		      void *arg)
 {
-	va_list ap;
+	struct endpoint_watcher *w;
 
-	if (!err || !errlen)
+	w = realloc(endpoint_watchers, (endpoint_nwatchers + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	endpoint_watchers = w;
+	w[endpoint_nwatchers].fn = fn;
+	w[endpoint_nwatchers].arg = arg;
+	endpoint_nwatchers++;
+	return 0;
+}
+
+void bw_endpoint_unwatch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
+			 void *arg)
+{
+	for (size_t i = 0; i < endpoint_nwatchers; i++) {
+		if (endpoint_watchers[i].fn != fn || endpoint_watchers[i].arg != arg)
+			continue;
+		memmove(&endpoint_watchers[i], &endpoint_watchers[i + 1],
+			(endpoint_nwatchers - i - 1) * sizeof(*endpoint_watchers));
+		endpoint_nwatchers--;
 		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	}
+}
+
+/* Tell every watcher; the first error of ADDED/UPDATED stops and is returned. */
+static int endpoint_notify(struct bw_endpoint *ep, int event)
+{
+	for (size_t i = 0; i < endpoint_nwatchers; i++) {
+		int rc = endpoint_watchers[i].fn(ep, event, endpoint_watchers[i].arg);
+
+		if (rc < 0 && event != BW_EP_EVENT_DELETED)
+			return rc;
+	}
+	return 0;
 }
 
 static const char *endpoint_proto_name(uint8_t p)
@@ -376,28 +411,28 @@ static int endpoint_check_conflicts(const struct bw_ep_spec *s, char *err,
 	char buf[INET6_ADDRSTRLEN];
 
 	if (bw_endpoint_find(s->ns, s->pod)) {
-		endpoint_err(err, errlen, "endpoint %s/%s already exists", s->ns, s->pod);
+		bw_errbuf_set(err, errlen, "endpoint %s/%s already exists", s->ns, s->pod);
 		return -EEXIST;
 	}
 	o = bw_endpoint_find_by_ifindex(s->ifindex);
 	if (o) {
-		endpoint_err(err, errlen,
-			     "host_ifname: interface \"%s\" belongs to endpoint %s/%s",
-			     s->ifname, o->ns, o->pod);
+		bw_errbuf_set(err, errlen,
+			      "host_ifname: interface \"%s\" belongs to endpoint %s/%s",
+			      s->ifname, o->ns, o->pod);
 		return -EEXIST;
 	}
 	for (size_t i = 0; i < s->nips; i++) {
 		endpoint_addr_str(&s->ips[i], buf, sizeof(buf));
 		o = bw_endpoint_find_by_ip(s->ips[i].family, s->ips[i].addr);
 		if (o) {
-			endpoint_err(err, errlen,
-				     "ips[%zu]: %s belongs to endpoint %s/%s", i, buf,
-				     o->ns, o->pod);
+			bw_errbuf_set(err, errlen,
+				      "ips[%zu]: %s belongs to endpoint %s/%s", i, buf,
+				      o->ns, o->pod);
 			return -EEXIST;
 		}
 		if (bw_ipcache_is_host_addr(s->ips[i].family, s->ips[i].addr)) {
-			endpoint_err(err, errlen,
-				     "ips[%zu]: %s is an address of the node itself", i, buf);
+			bw_errbuf_set(err, errlen,
+				      "ips[%zu]: %s is an address of the node itself", i, buf);
 			return -EEXIST;
 		}
 	}
@@ -549,12 +584,12 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	int rc = endpoint_state_path(path, sizeof(path));
 
 	if (rc < 0) {
-		endpoint_err(err, errlen, "no state directory configured");
+		bw_errbuf_set(err, errlen, "no state directory configured");
 		return rc;
 	}
 	doc = endpoint_state_json(skip);
 	if (!doc) {
-		endpoint_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	rc = bw_state_mkdir_p(bw_conf->state_dir, 0700);
@@ -563,7 +598,7 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	json_decref(doc);
 	if (rc < 0) {
 		bw_err("endpoint: cannot write %s: %s", path, strerror(-rc));
-		endpoint_err(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(-rc));
 	}
 	return rc;
 }
@@ -625,22 +660,22 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 	if (idchg) {
 		rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
 		if (rc < 0) {
-			endpoint_err(err, errlen, "cannot update the ipcache: %s",
-				     strerror(-rc));
+			bw_errbuf_set(err, errlen, "cannot update the ipcache: %s",
+				      strerror(-rc));
 			endpoint_state_swap(&ep->st, st);
 			if (done)
 				endpoint_ipcache_set(ep, ep->st.identity, &redo);
 			return rc;
 		}
 	}
-	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_UPDATED);
+	rc = endpoint_notify(ep, BW_EP_EVENT_UPDATED);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot resolve the policy of %s/%s: %s",
-			     ep->ns, ep->pod, strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+			      ep->ns, ep->pod, strerror(-rc));
 		endpoint_state_swap(&ep->st, st);
 		if (idchg)
 			endpoint_ipcache_set(ep, ep->st.identity, &redo);
-		bw_policy_endpoint_event(ep, BW_EP_EVENT_UPDATED);
+		endpoint_notify(ep, BW_EP_EVENT_UPDATED);
 		return rc;
 	}
 	return 0;
@@ -668,8 +703,8 @@ static int endpoint_prepare_state(struct bw_endpoint *ep,
 	 * caller always releases the state it swaps out. */
 	rc = bw_identity_acquire(st->id_labels, &st->identity);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot allocate an identity: %s",
-			     rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
 		st->identity = 0;
 		endpoint_state_clear(st);
 	}
@@ -713,8 +748,8 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		goto out_spec;
 	id = endpoint_alloc_id();
 	if (!id) {
-		endpoint_err(err, errlen, "no endpoint id left (%u endpoints)",
-			     (unsigned)bw_endpoint_count());
+		bw_errbuf_set(err, errlen, "no endpoint id left (%u endpoints)",
+			      (unsigned)bw_endpoint_count());
 		rc = -ENOSPC;
 		goto out_spec;
 	}
@@ -752,15 +787,15 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	/* 1. identity */
 	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot allocate an identity: %s",
-			     rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
 		ep->st.identity = 0;
 		goto fail;
 	}
 	/* 2. ipcache, with the endpoint id */
 	rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
 		goto fail;
 	}
 	/* 3. the endpoint's entry; policy sets its flags next */
@@ -770,17 +805,17 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	info.flags = (ep->st.audit || nsp->audit) ? BW_EP_F_AUDIT : 0;
 	rc = bw_datapath_endpoint_put(ep->ifindex, &info);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot write the endpoint map: %s", strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot write the endpoint map: %s", strerror(-rc));
 		goto fail;
 	}
 	/* 4. policy, with the endpoint visible to lookups */
 	endpoint_link(ep);
 	linked = 1;
-	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_ADDED);
+	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
 	policy = 1;
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot resolve the policy of %s/%s: %s",
-			     ep->ns, ep->pod, strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+			      ep->ns, ep->pod, strerror(-rc));
 		goto fail;
 	}
 	/* 5. state file */
@@ -794,8 +829,8 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	attached = 1;
 	rc = bw_datapath_attach(ep->ifname, &ifidx);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot attach to %s: %s", ep->ifname,
-			     strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot attach to %s: %s", ep->ifname,
+			      strerror(-rc));
 		goto fail;
 	}
 	bw_info("endpoint %u %s/%s added on %s, identity %u", ep->id, ep->ns, ep->pod,
@@ -807,7 +842,7 @@ fail:
 	if (attached)
 		bw_datapath_detach(ep->ifindex);
 	if (policy)
-		bw_policy_endpoint_event(ep, BW_EP_EVENT_DELETED);
+		endpoint_notify(ep, BW_EP_EVENT_DELETED);
 	if (linked)
 		endpoint_unlink(ep);
 	if (saved)
@@ -822,7 +857,7 @@ fail:
 	if (newns)
 		endpoint_ns_gc(newns);
 	if (rc == -ENOMEM)
-		endpoint_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 out_spec:
 	bw_labelset_free(s.labels);
 	return rc;
@@ -848,7 +883,7 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		return rc;
 	ep = bw_endpoint_find(ns, pod);
 	if (!ep) {
-		endpoint_err(err, errlen, "no endpoint %s/%s", ns, pod);
+		bw_errbuf_set(err, errlen, "no endpoint %s/%s", ns, pod);
 		bw_labelset_free(labels);
 		return -ENOENT;
 	}
@@ -897,13 +932,13 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 	int rc, ifidx;
 
 	if (!ep) {
-		endpoint_err(err, errlen, "no endpoint %s/%s", ns, pod);
+		bw_errbuf_set(err, errlen, "no endpoint %s/%s", ns, pod);
 		return -ENOENT;
 	}
 	rc = bw_datapath_detach(ep->ifindex);
 	if (rc < 0 && rc != -ENODEV && rc != -ENOENT) {
-		endpoint_err(err, errlen, "cannot detach from %s: %s", ep->ifname,
-			     strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot detach from %s: %s", ep->ifname,
+			      strerror(-rc));
 		return rc;
 	}
 	rc = endpoint_save(ep, err, errlen);
@@ -911,7 +946,7 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 		bw_datapath_attach(ep->ifname, &ifidx);
 		return rc;
 	}
-	bw_policy_endpoint_event(ep, BW_EP_EVENT_DELETED);
+	endpoint_notify(ep, BW_EP_EVENT_DELETED);
 	endpoint_unlink(ep);
 	endpoint_ipcache_clear(ep, ep->nips);
 	rc = bw_datapath_endpoint_del(ep->ifindex);
@@ -942,7 +977,7 @@ int bw_namespace_set(const char *ns, const json_t *spec, char *err, size_t errle
 	char sub[384];
 
 	if (bw_k8s_dns_label_valid(ns, sub, sizeof(sub)) < 0) {
-		endpoint_err(err, errlen, "namespace: %s", sub);
+		bw_errbuf_set(err, errlen, "namespace: %s", sub);
 		return -EINVAL;
 	}
 	if ((rc = bw_ep_spec_check_fields(spec, fields, err, errlen)) < 0 ||
@@ -955,9 +990,9 @@ int bw_namespace_set(const char *ns, const json_t *spec, char *err, size_t errle
 							   BW_LABEL_NS_NAME);
 
 		if (l && strcmp(l->value, ns) != 0) {
-			endpoint_err(err, errlen,
-				     "labels: %s must be \"%s\" (the namespace's name), not \"%s\"",
-				     BW_LABEL_NS_NAME, ns, l->value);
+			bw_errbuf_set(err, errlen,
+				      "labels: %s must be \"%s\" (the namespace's name), not \"%s\"",
+				      BW_LABEL_NS_NAME, ns, l->value);
 			bw_labelset_free(labels);
 			return -EINVAL;
 		}
@@ -1037,7 +1072,7 @@ fail:
 	if (newns)
 		endpoint_ns_gc(newns);
 	if (rc == -ENOMEM)
-		endpoint_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 	return rc;
 }
 
@@ -1131,11 +1166,11 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 		goto fail;
 	}
 	endpoint_link(ep);
-	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_ADDED);
+	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
 	if (rc < 0) {
 		bw_err("endpoint: cannot restore %s/%s: policy: %s", ep->ns, ep->pod,
 		       strerror(-rc));
-		bw_policy_endpoint_event(ep, BW_EP_EVENT_DELETED);
+		endpoint_notify(ep, BW_EP_EVENT_DELETED);
 		endpoint_unlink(ep);
 		goto fail;
 	}
@@ -1266,6 +1301,9 @@ void bw_endpoint_fini(void)
 		free(n);
 	}
 	endpoint_next_id = 1;
+	free(endpoint_watchers);
+	endpoint_watchers = NULL;
+	endpoint_nwatchers = 0;
 }
 
 /* ---- JSON views ------------------------------------------------------------------ */

@@ -21,7 +21,8 @@
  * answerable for a while so that late events still name their policy.
  *
  * Glue. Identities and endpoints reach the resolver through
- * bw_policy_identity_event() / bw_policy_endpoint_event(); its output goes
+ * pol_identity_event() / pol_endpoint_event(), the watchers it registers
+ * with the identity and endpoint registries; its output goes
  * to the datapath through pol_sync().
  */
 #include <errno.h>
@@ -44,7 +45,7 @@
 #include "core/policy/policydoc.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
-#include "core/policy/resolver_int.h"
+#include "core/policy/resolver_util.h"
 #include "core/state.h"
 
 #define POL_RETIRED_MAX 8192
@@ -528,7 +529,8 @@ static int pol_flush(void)
 	return err;
 }
 
-int bw_policy_endpoint_event(struct bw_endpoint *ep, int event)
+/* The endpoint watcher (bw_endpoint_watch). */
+static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 {
 	int err;
 
@@ -557,7 +559,8 @@ int bw_policy_endpoint_event(struct bw_endpoint *ep, int event)
 	return pol_flush();
 }
 
-void bw_policy_identity_event(uint32_t id, int added)
+/* The identity watcher (bw_identity_watch). */
+static void pol_identity_event(uint32_t id, int added, void *arg)
 {
 	if (!P.inited)
 		return;
@@ -1429,6 +1432,13 @@ int bw_policy_init(struct event_base *base)
 	P.audit = dc ? !!dc->audit : 0;
 	bw_resolver_set_mode(P.rv, P.enforcement, P.audit);
 	P.inited = 1;
+	/* From here on the registries tell us about changes (CIDR identities
+	 * acquired while the API-managed set is restored among them). */
+	if (bw_identity_watch(pol_identity_event, NULL) < 0 ||
+	    bw_endpoint_watch(pol_endpoint_event, NULL) < 0) {
+		bw_policy_fini();
+		return -ENOMEM;
+	}
 	if (dc && dc->state_dir && *dc->state_dir) {
 		P.state_path = pol_path(dc->state_dir, "policies.json");
 		P.refs_path = pol_path(dc->state_dir, "policy-refs.json");
@@ -1438,12 +1448,6 @@ int bw_policy_init(struct event_base *base)
 		}
 		pol_refs_load();
 	}
-	e = bw_policy_api_init();
-	if (e < 0) {
-		bw_err("policy: cannot register the API routes: %s", strerror(-e));
-		bw_policy_fini();
-		return e;
-	}
 	if (P.state_path) {
 		e = pol_restore();
 		if (e < 0) {
@@ -1451,17 +1455,17 @@ int bw_policy_init(struct event_base *base)
 			return e;
 		}
 	}
-	if (dc && dc->policy_dir && *dc->policy_dir) {
-		e = bw_policydir_start(base, dc->policy_dir);
-		if (e < 0) {
-			bw_policy_fini();
-			return e;
-		}
-	}
-	pol_refs_retire_orphans();
-	pol_refs_save();
 	bw_conf_watch(pol_conf_changed, NULL);
 	return 0;
+}
+
+int bw_policy_start(void)
+{
+	if (!P.inited)
+		return -ENXIO;
+	pol_refs_retire_orphans();
+	pol_refs_save();
+	return bw_policy_recompute();
 }
 
 static void pol_free_ref_cb(void *val, void *arg)
@@ -1474,7 +1478,9 @@ void bw_policy_fini(void)
 	if (!P.inited)
 		return;
 	P.inited = 0; /* no more events from identities torn down after us */
-	bw_policydir_stop();
+	bw_identity_unwatch(pol_identity_event, NULL);
+	bw_endpoint_unwatch(pol_endpoint_event, NULL);
+	bw_policydir_stop(); /* bulwarkd stops it first; a guard for the rest */
 	bw_api_status_remove("policy");
 	while (P.list) {
 		struct bw_pol *p = P.list;

@@ -330,6 +330,22 @@ static int rv_iso_add(struct bw_rv_endpoint *ep, int dir, void *owner,
 	return 0;
 }
 
+static void rv_endpoint_desc(const struct bw_rv_endpoint *ep,
+			     struct bw_rv_endpoint_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->ep_id = ep->ep_id;
+	d->ifindex = ep->ifindex;
+	d->identity = ep->identity;
+	d->ns = ep->ns;
+	d->pod = ep->pod;
+	d->audit = ep->audit;
+	d->addrs = ep->addrs;
+	d->naddrs = ep->naddrs;
+	d->ports = ep->ports;
+	d->nports = ep->nports;
+}
+
 int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 {
 	struct rv_vec o = { 0 };

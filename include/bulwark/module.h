@@ -48,7 +48,10 @@
  *       minor), so a module never runs without its check being honoured.
  *  1.2  struct bw_core_api: hook_active, hook_dns, hook_http, hook_kafka,
  *       hook_cancel (decision hooks, <bulwark/hook.h>); struct bw_flow:
- *       extensions_json.
+ *       extensions_json. L7 parsers for the proxy engine (<bulwark/l7.h>):
+ *       bw_core_api.l7_parser_register, l7_inject, l7_record,
+ *       l7_conn_info; struct bw_flow gained l7, verdict_by and
+ *       verdict_reason (<bulwark/flow.h>).
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -89,6 +92,7 @@ extern "C" {
 typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
 typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
+typedef struct bw_l7_conn bw_l7_conn;         /* one proxied connection (<bulwark/l7.h>) */
 
 /* Log levels (syslog numbering). */
 enum bw_log_level {
@@ -203,6 +207,9 @@ struct bw_hook_kafka;
 struct bw_hook_result;
 struct bw_flow_stats; /* <bulwark/flow.h> */
 struct bw_node_stats; /* below */
+struct bw_flow_l7;    /* <bulwark/flow.h> */
+struct bw_l7_parser;  /* <bulwark/l7.h> */
+struct bw_l7_conn_info; /* <bulwark/l7.h> */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -380,6 +387,34 @@ struct bw_core_api {
 				       void *user_data),
 			  void *user_data, uint64_t *ticket);
 	void (*hook_cancel)(bw_module_ctx *ctx, uint64_t ticket);
+
+	/* L7 parsers (<bulwark/l7.h>) */
+
+	/*
+	 * Register a protocol parser with the proxy engine (the struct is
+	 * copied; its strings must live until it is dropped, when the
+	 * instance stops: free_user_data(user_data) is then called).
+	 * 0, -EEXIST when a parser of that name is registered, -EINVAL.
+	 */
+	int (*l7_parser_register)(bw_module_ctx *ctx,
+				  const struct bw_l7_parser *parser);
+	/*
+	 * Queue the parser's own bytes in direction dir (enum bw_l7_dir:
+	 * BW_L7_DIR_REPLY goes to the client), copied; see <bulwark/l7.h>
+	 * for where they land. 0, -ENOMEM, -EPIPE when that side is closed.
+	 */
+	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
+	/*
+	 * Record a request or a response of conn as an L7 flow; verdict is an
+	 * enum bw_flow_verdict, rule the index of the matching rule in the
+	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
+	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
+	 * RESPONSE, verdict. A negative errno on a bad record.
+	 */
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
+			 int verdict, int rule);
+	/* What the engine knows of conn (valid while it is open). */
+	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */

@@ -48,9 +48,11 @@ TESTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
 check_PROGRAMS += tests/unit/notify-recv
 tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
 dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
-EXTRA_DIST += tests/unit/golden
+# (not "golden": make's built-in "%: %.sh" rule would overwrite that
+# directory with a copy of golden.sh whenever the script is newer)
+EXTRA_DIST += tests/unit/golden-conf
 
-# core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
+# core/datapath/datapath.c (expansion, precedence, struct sizes)
 check_PROGRAMS += tests/unit/test_datapath
 TESTS += tests/unit/test_datapath
 tests_unit_test_datapath_SOURCES = tests/unit/test_datapath.c
@@ -162,7 +164,23 @@ check_PROGRAMS += tests/unit/test_ipcache
 TESTS += tests/unit/test_ipcache
 tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c core/log.c
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
+
+# lib/prefix.c (the one IP prefix parser) and lib/errbuf.c
+check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf
+TESTS += tests/unit/test_prefix tests/unit/test_errbuf
+tests_unit_test_prefix_SOURCES = tests/unit/test_prefix.c
+tests_unit_test_prefix_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prefix_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_errbuf_SOURCES = tests/unit/test_errbuf.c
+tests_unit_test_errbuf_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
+
+# The layering: no file includes a header of a layer above its own
+# (docs/internals.md, "Layering"); the test first proves the checker fails
+# on a crafted tree.
+TESTS += tests/unit/test_layering.sh
+dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
 
 # core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
 check_PROGRAMS += tests/unit/test_hooks
@@ -170,6 +188,23 @@ TESTS += tests/unit/test_hooks
 tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
 tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
+
+# lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
+check_PROGRAMS += tests/unit/test_dropreason
+TESTS += tests/unit/test_dropreason
+tests_unit_test_dropreason_SOURCES = tests/unit/test_dropreason.c
+tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
+
+# core/proxy/ (the L7 proxy engine) with real sockets on loopback and a
+# line protocol parser standing for a protocol module
+check_PROGRAMS += tests/unit/test_proxy
+TESTS += tests/unit/test_proxy
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
+tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
 
 # core/flow/flowstage.c: a stage holds flows back, the ring gets them all, in order
 check_PROGRAMS += tests/unit/test_flowstage
