@@ -791,6 +791,14 @@ bw_lua_init(struct event_base *base)
 	pthread_mutex_init(&lh.mu, NULL);
 	pthread_cond_init(&lh.cv, NULL);
 	pthread_cond_init(&lh.rpc_cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&lh.sync_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	lh_limits_from(dc, &lh.lim);
 	lh.dir = strdup(dc != NULL && dc->lua_dir != NULL ? dc->lua_dir : "");
 	lh.webhooks = strdup(dc != NULL && dc->lua_webhooks != NULL ? dc->lua_webhooks : "");
@@ -826,6 +834,12 @@ bw_lua_init(struct event_base *base)
 	}
 	rc = bw_luactl_init();
 	if (rc < 0) {
+		bw_lua_fini();
+		return rc;
+	}
+	rc = bw_luaproxy_init();
+	if (rc < 0) {
+		bw_err("lua: cannot hook into the L7 proxy engine: %s", strerror(-rc));
 		bw_lua_fini();
 		return rc;
 	}
@@ -882,6 +896,7 @@ bw_lua_fini(void)
 		event_free(lh.timer_ev);
 	lh.timer_ev = NULL;
 	bw_luactl_fini();
+	bw_luaproxy_fini();
 	/* whatever is pending is answered (fallback deny) by the hooks layer */
 	bw_hooks_provider_set(NULL);
 	lh.up = 0;
@@ -939,6 +954,7 @@ bw_lua_fini(void)
 	pthread_mutex_destroy(&lh.mu);
 	pthread_cond_destroy(&lh.cv);
 	pthread_cond_destroy(&lh.rpc_cv);
+	pthread_cond_destroy(&lh.sync_cv);
 	memset(&lh, 0, sizeof(lh));
 	lh.efd = lh.ino_fd = lh.ino_wd = -1;
 }

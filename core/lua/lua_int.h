@@ -51,6 +51,7 @@ struct event;
 #define LH_LOG_RATE 20         /* lines a second per script */
 #define LH_WEBHOOK_RATE 10     /* per second per script */
 #define LH_EMIT_RATE 100       /* emitted flows per second per script */
+#define LH_QUARANTINE_RATE 10  /* quarantines asked per second per script */
 
 /* A script's state (docs/lua.md: active, failed, disabled, error). */
 enum lh_sstate {
@@ -115,7 +116,7 @@ struct lh_script {
 	struct bw_lsb *sb;
 	uint64_t *fail_ns;         /* ring of the last failure times */
 	unsigned fail_cap, fail_n, fail_next;
-	struct lh_rate rl_log, rl_webhook, rl_emit;
+	struct lh_rate rl_log, rl_webhook, rl_emit, rl_quarantine;
 	int failed_logged;
 };
 
@@ -143,6 +144,8 @@ struct lh_dec {
 	uint64_t deadline_ns;
 	int answered;                   /* loop: answered by the timeout */
 	int cancelled;                  /* loop sets, worker reads (__atomic) */
+	int sync;                       /* the loop waits for it (the proxy engine) */
+	int done, abandoned;            /* sync: under lh.mu */
 	union {
 		struct bw_hook_dns dns;
 		struct bw_hook_http http;
@@ -182,13 +185,16 @@ struct lh_rpc {
 };
 
 /* Something the worker asks the loop to do, without waiting. */
-enum lh_act_kind { LH_ACT_WEBHOOK, LH_ACT_EMIT };
+enum lh_act_kind { LH_ACT_WEBHOOK, LH_ACT_EMIT, LH_ACT_QUARANTINE };
 struct lh_action {
 	struct lh_action *next;
 	int kind;
 	char script[LH_NAME_MAX];
-	char *url;
-	char *body;                     /* webhook JSON; emit: the flow as JSON */
+	char *url;                      /* webhook URL; quarantine: the endpoint */
+	char *body;                     /* webhook JSON; emit: the flow as JSON;
+					 * quarantine: the reason */
+	char *peer;                     /* quarantine */
+	int64_t seconds;
 };
 
 /* The limits and policies the worker reads (a copy, under lh.mu). */
@@ -218,6 +224,7 @@ struct lh_host {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;       /* wakes the worker */
 	pthread_cond_t rpc_cv;   /* wakes a worker waiting in a host call */
+	pthread_cond_t sync_cv;  /* wakes the loop waiting for a decision */
 	int stop;
 	int idle;                /* the worker waits on cv */
 	struct lh_limits lim;   /* under mu */
@@ -291,6 +298,15 @@ void bw_luaw_stop(void);
 void bw_luaw_command(struct lh_cmd *c);
 int bw_luaw_decide(struct lh_dec *d);
 int bw_luaw_flow(const struct bw_flow *f, uint64_t token);
+/*
+ * Ask and wait (the loop thread, for the proxy engine, whose parsers
+ * decide synchronously): 0 with the answer in d (free it with
+ * bw_luaw_dec_free), or -ETIMEDOUT after decision_timeout (d is then
+ * the worker's to free). Host calls the worker makes meanwhile are run
+ * here, so a script that looks something up cannot deadlock the wait.
+ */
+int bw_luaw_decide_sync(struct lh_dec *d);
+void bw_luaw_dec_free(struct lh_dec *d);
 void bw_luaw_cancel(uint64_t ticket);
 /* Worker -> loop: run r->fn(r) on the loop thread and wait for it
  * (inline when called on the loop thread). 0, or -ECANCELED when the host
@@ -328,6 +344,12 @@ const char *bw_luac_kafka_api_name(unsigned key);
 
 /* open_host for bw_lsb_new(): the bulwark table for script s. */
 int bw_luaapi_open(lua_State *L, void *script);
+
+/* ---- luaproxy.c ------------------------------------------------------------------ */
+
+/* Be (or stop being) a request hook of the L7 proxy engine. */
+int bw_luaproxy_init(void);
+void bw_luaproxy_fini(void);
 
 /* ---- luactl.c ------------------------------------------------------------------- */
 

@@ -33,6 +33,7 @@
 #include "core/node/labels.h"
 #include "core/policy/policy_int.h"
 #include "core/policy/quarantine.h"
+#include "lib/prefix.h"
 #include "lib/flowjson.h"
 
 /* lua/bulwark.lua as a C string: static const char luaapi_helpers[] */
@@ -264,36 +265,94 @@ api_policies(lua_State *L)
 
 /* ---- quarantine -------------------------------------------------------------------- */
 
-static void
-rpc_quarantine(struct lh_rpc *r)
-{
-	char name[64], by[LH_NAME_MAX + 8];
+/* On the loop: apply what a script asked for (the outcome goes to the log). */
+void bw_luaapi_quarantine(const struct lh_action *a);
 
-	snprintf(by, sizeof(by), "lua:%s", r->script->name);
-	r->rc = bw_quarantine_add(r->s1, r->s2, r->n1, r->s3, by,
-				  name, sizeof(name), r->err, sizeof(r->err));
-	r->out = r->rc == 0 ? json_string(name) : NULL;
+void
+bw_luaapi_quarantine(const struct lh_action *a)
+{
+	char name[64], err[512], by[LH_NAME_MAX + 8];
+
+	snprintf(by, sizeof(by), "lua:%s", a->script);
+	if (bw_quarantine_add(a->url, a->peer, a->seconds, a->body, by, name,
+			      sizeof(name), err, sizeof(err)) < 0)
+		bw_logx(by, BW_LOG_ERR, "quarantine of %s from %s refused: %s",
+			a->url, a->peer, err);
 }
 
+/*
+ * bulwark.quarantine(endpoint, peer, seconds, reason): the arguments are
+ * checked here; the quarantine itself is applied by the loop right after
+ * the hook returns (a policy change must not run inside a hook, and the
+ * loop may itself be waiting for this thread). While a script is being
+ * loaded (on the loop) it is applied at once.
+ */
 static int
 api_quarantine(lua_State *L)
 {
-	struct lh_rpc r;
+	struct lh_script *s = api_script(L);
+	const char *ep = luaL_checkstring(L, 1);
+	const char *peer = luaL_checkstring(L, 2);
+	lua_Integer secs = luaL_checkinteger(L, 3);
+	const char *reason = luaL_optstring(L, 4, "");
+	const char *slash = strchr(ep, '/');
+	struct lh_action *a;
+	struct bw_prefix p;
+	int allow;
 
-	memset(&r, 0, sizeof(r));
-	r.fn = rpc_quarantine;
-	r.s1 = luaL_checkstring(L, 1);
-	r.s2 = luaL_checkstring(L, 2);
-	r.n1 = luaL_checkinteger(L, 3);
-	r.s3 = luaL_optstring(L, 4, "");
-	api_rpc(L, &r);
-	if (r.rc < 0 || r.out == NULL) {
+	if (slash == NULL || slash == ep || slash[1] == '\0' || strchr(slash + 1, '/')) {
 		lua_pushnil(L);
-		lua_pushstring(L, r.err[0] ? r.err : "quarantine failed");
+		lua_pushfstring(L, "endpoint '%s': expected \"NAMESPACE/POD\"", ep);
 		return 2;
 	}
-	lua_pushstring(L, json_string_value(r.out));
-	json_decref(r.out);
+	if (bw_prefix_parse(peer, 0, &p) < 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "peer '%s' is not an address or a CIDR", peer);
+		return 2;
+	}
+	if (secs < 1 || secs > BW_QUARANTINE_MAX_SECONDS) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "seconds must be within 1 .. %d",
+				BW_QUARANTINE_MAX_SECONDS);
+		return 2;
+	}
+	pthread_mutex_lock(&lh.mu);
+	allow = bw_lua_rate_allow(&s->rl_quarantine, LH_QUARANTINE_RATE,
+				  LH_QUARANTINE_RATE);
+	pthread_mutex_unlock(&lh.mu);
+	if (!allow) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "rate limited (at most 10 quarantines a second)");
+		return 2;
+	}
+	if (bw_lua_on_loop()) {
+		char name[64], err[512], by[LH_NAME_MAX + 8];
+
+		snprintf(by, sizeof(by), "lua:%s", s->name);
+		if (bw_quarantine_add(ep, peer, secs, reason, by, name, sizeof(name),
+				      err, sizeof(err)) < 0) {
+			lua_pushnil(L);
+			lua_pushstring(L, err);
+			return 2;
+		}
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL || (a->url = strdup(ep)) == NULL || (a->peer = strdup(peer)) == NULL ||
+	    (a->body = strdup(reason)) == NULL) {
+		if (a != NULL) {
+			free(a->url);
+			free(a->peer);
+		}
+		free(a);
+		return luaL_error(L, "bulwark.quarantine: out of memory");
+	}
+	a->kind = LH_ACT_QUARANTINE;
+	a->seconds = secs;
+	snprintf(a->script, sizeof(a->script), "%s", s->name);
+	bw_luaw_action(a);
+	lua_pushboolean(L, 1);
 	return 1;
 }
 

@@ -530,7 +530,8 @@ lw_flow(struct lh_flowjob *job, const struct lh_limits *lim)
 		json_t *ext = json_pack("{s:o}", "lua", lua);
 
 		if (ext != NULL) {
-			job->ext = json_dumps(ext, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			/* sorted: a Lua table has no order, the output should */
+			job->ext = json_dumps(ext, JSON_COMPACT | JSON_SORT_KEYS);
 			json_decref(ext);
 		}
 	}
@@ -651,9 +652,16 @@ lw_main(void *arg)
 			pthread_mutex_unlock(&lh.mu);
 			lw_decide(d, &lim);
 			pthread_mutex_lock(&lh.mu);
-			*lh.ans_tail = d;
-			lh.ans_tail = &d->next;
-			lw_wake_loop();
+			if (d->sync && d->abandoned) {
+				bw_luaw_dec_free(d); /* the loop gave up on it */
+			} else if (d->sync) {
+				d->done = 1;
+				pthread_cond_broadcast(&lh.sync_cv);
+			} else {
+				*lh.ans_tail = d;
+				lh.ans_tail = &d->next;
+				lw_wake_loop();
+			}
 			continue;
 		}
 		if (lh.fq_n > 0) {
@@ -757,6 +765,78 @@ bw_luaw_decide(struct lh_dec *d)
 	return 0;
 }
 
+void
+bw_luaw_dec_free(struct lh_dec *d)
+{
+	for (uint32_t i = 0; i < d->nset; i++) {
+		free((char *)d->set[i].name);
+		free((char *)d->set[i].value);
+	}
+	for (uint32_t i = 0; i < d->nremove; i++)
+		free(d->remove[i]);
+	free(d->set);
+	free(d->remove);
+	free(d->ext);
+	free(d->arena);
+	free(d);
+}
+
+/* Run the host calls the worker is waiting for (lh.mu held, released meanwhile). */
+static void
+lw_run_rpcs_locked(void)
+{
+	while (lh.rpc_head != NULL) {
+		struct lh_rpc *r = lh.rpc_head;
+
+		lh.rpc_head = NULL;
+		lh.rpc_tail = &lh.rpc_head;
+		pthread_mutex_unlock(&lh.mu);
+		while (r != NULL) {
+			struct lh_rpc *next = r->next;
+
+			r->fn(r);
+			pthread_mutex_lock(&lh.mu);
+			r->done = 1;
+			pthread_cond_broadcast(&lh.rpc_cv);
+			pthread_mutex_unlock(&lh.mu);
+			r = next;
+		}
+		pthread_mutex_lock(&lh.mu);
+	}
+}
+
+int
+bw_luaw_decide_sync(struct lh_dec *d)
+{
+	struct timespec ts;
+	uint64_t deadline;
+
+	d->next = NULL;
+	d->sync = 1;
+	pthread_mutex_lock(&lh.mu);
+	deadline = bw_lua_now_ns() + lh.lim.decision_timeout_ns;
+	lh.decisions++;
+	*lh.dec_tail = d;
+	lh.dec_tail = &d->next;
+	lw_wake_worker();
+	ts.tv_sec = (time_t)(deadline / 1000000000u);
+	ts.tv_nsec = (long)(deadline % 1000000000u);
+	while (!d->done && !lh.stop) {
+		lw_run_rpcs_locked();
+		if (d->done || bw_lua_now_ns() >= deadline)
+			break;
+		pthread_cond_timedwait(&lh.sync_cv, &lh.mu, &ts);
+	}
+	if (!d->done) {
+		d->abandoned = 1; /* the worker frees it when it gets there */
+		lh.decision_timeouts++;
+		pthread_mutex_unlock(&lh.mu);
+		return -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&lh.mu);
+	return 0;
+}
+
 int
 bw_luaw_flow(const struct bw_flow *f, uint64_t token)
 {
@@ -833,6 +913,7 @@ bw_luaw_rpc(struct lh_rpc *r)
 	*lh.rpc_tail = r;
 	lh.rpc_tail = &r->next;
 	lw_wake_loop();
+	pthread_cond_broadcast(&lh.sync_cv); /* a loop waiting in a decision */
 	while (!r->done && !lh.stop)
 		pthread_cond_wait(&lh.rpc_cv, &lh.mu);
 	pthread_mutex_unlock(&lh.mu);
@@ -929,8 +1010,10 @@ out:
 		evhttp_uri_free(u);
 }
 
-/* Implemented with the host table (luaapi.c): build and publish a flow. */
+/* Implemented with the host table (luaapi.c): build and publish a flow;
+ * apply a quarantine a script asked for. */
 void bw_luaapi_emit(const char *script, const char *json);
+void bw_luaapi_quarantine(const struct lh_action *a);
 
 /* ---- the loop side: the eventfd --------------------------------------------------------- */
 
@@ -993,17 +1076,7 @@ lw_loop_ready(evutil_socket_t fd, short what, void *arg)
 			ans->res.extensions_json = ans->ext;
 			bw_hooks_answer(ans->ticket, &ans->res);
 		}
-		for (uint32_t i = 0; i < ans->nset; i++) {
-			free((char *)ans->set[i].name);
-			free((char *)ans->set[i].value);
-		}
-		for (uint32_t i = 0; i < ans->nremove; i++)
-			free(ans->remove[i]);
-		free(ans->set);
-		free(ans->remove);
-		free(ans->ext);
-		free(ans->arena);
-		free(ans);
+		bw_luaw_dec_free(ans);
 		ans = next;
 	}
 	for (unsigned i = 0; i < nfdone; i++) {
@@ -1016,10 +1089,13 @@ lw_loop_ready(evutil_socket_t fd, short what, void *arg)
 
 		if (act->kind == LH_ACT_WEBHOOK)
 			lw_webhook_send(act);
-		else
+		else if (act->kind == LH_ACT_EMIT)
 			bw_luaapi_emit(act->script, act->body);
+		else
+			bw_luaapi_quarantine(act);
 		free(act->url);
 		free(act->body);
+		free(act->peer);
 		free(act);
 		act = next;
 	}
@@ -1149,6 +1225,7 @@ bw_luaw_stop(void)
 		lh.rpc_tail = &lh.rpc_head;
 		pthread_cond_broadcast(&lh.cv);
 		pthread_cond_broadcast(&lh.rpc_cv);
+		pthread_cond_broadcast(&lh.sync_cv);
 		pthread_mutex_unlock(&lh.mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 5;

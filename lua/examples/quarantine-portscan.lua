@@ -47,12 +47,13 @@ function on_flow(flow)
   if n <= PORTS then return end
 
   local reason = string.format("port scan: %d destination ports within %ds", n, WINDOW)
-  local name, err = bw.quarantine(pod, PEER, QUARANTINE, reason)
-  if name then
+  -- true once asked: the daemon applies it right after this call returns
+  -- (and logs it; `bulwark quarantine list` shows it)
+  local ok, err = bw.quarantine(pod, PEER, QUARANTINE, reason)
+  if ok then
     until_[pod] = now + QUARANTINE
     seen:reset(pod)
-    bw.log("warning", pod .. " quarantined as " .. src.namespace .. "/" ..
-           name .. " for " .. QUARANTINE .. "s: " .. reason)
+    bw.log("warning", "quarantining " .. pod .. " for " .. QUARANTINE .. "s: " .. reason)
     bw.counter("quarantines", { namespace = src.namespace })
   else
     bw.log("err", "cannot quarantine " .. pod .. ": " .. tostring(err))

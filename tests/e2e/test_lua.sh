@@ -165,15 +165,15 @@ EOF
 install_script tag "$BW_TMP/tag.lua"
 bw_expect_output "lua list shows the hook" "tag +active +on_flow" bw lua list
 bw_expect_ok "x/client reaches x/target:80" bw_probe_tcp x/client x/target 80
-tagged() { bw observe --all -o json --to-pod x/target | grep -q "\"lua\":{\"tag\":{\"$1\""; }
-if bw_wait_for 5 tagged team; then
+tagged() { bw observe --all -o json --to-pod x/target | grep -q '"lua":{"tag":{.*"team":"storefront"'; }
+if bw_wait_for 5 tagged; then
 	bw_pass "observe shows the extension on_flow added"
 else
 	bw_fail "no flow to x/target carries extensions.lua.tag"
 	bw observe --last 5 -o json --to-pod x/target | sed 's/^/#   | /'
 fi
 bw_expect_output "the extension is the Hubble JSON's" \
-	'"extensions":\{"@type":"bulwark.io/FlowExtensions".*"lua":\{"tag":\{"team":"storefront","port":80\}' \
+	'"extensions":\{"@type":"bulwark.io/FlowExtensions".*"lua":\{"tag":\{"port":80,"team":"storefront"\}' \
 	bw observe --all -o json --to-pod x/target --to-port 80
 
 # edited in place: the new version runs

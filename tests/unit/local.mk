@@ -229,3 +229,11 @@ tests_unit_test_lua_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_lua_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
 tests_unit_test_lua_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luaproxy.c: on_http / on_kafka through the L7 proxy engine,
+# real sockets on loopback
+check_PROGRAMS += tests/unit/test_luaproxy
+TESTS += tests/unit/test_luaproxy
+tests_unit_test_luaproxy_SOURCES = tests/unit/test_luaproxy.c
+tests_unit_test_luaproxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
