@@ -319,11 +319,17 @@ void bw_luaw_tick(void);
 
 /* ---- luaconv.c ------------------------------------------------------------------ */
 
-/* Push the flow as Hubble's JSON object (docs/flows.md) as a table. */
-void bw_luac_push_flow(lua_State *L, const struct bw_flow *f);
-void bw_luac_push_dns(lua_State *L, const struct bw_hook_dns *q);
-void bw_luac_push_http(lua_State *L, const struct bw_hook_http *r);
-void bw_luac_push_kafka(lua_State *L, const struct bw_hook_kafka *r);
+/*
+ * Push the flow as Hubble's JSON object (docs/flows.md), or a request as
+ * docs/lua.md describes it, as a table filled on first use. The record
+ * must stay valid until bw_luac_done() is called with the returned handle
+ * (right after the hook call, also when it failed).
+ */
+void *bw_luac_push_flow(lua_State *L, const struct bw_flow *f);
+void *bw_luac_push_dns(lua_State *L, const struct bw_hook_dns *q);
+void *bw_luac_push_http(lua_State *L, const struct bw_hook_http *r);
+void *bw_luac_push_kafka(lua_State *L, const struct bw_hook_kafka *r);
+void bw_luac_done(void *handle);
 /* The value at idx as JSON (tables, strings, numbers, booleans; depth
  * and size bounded): a new reference, or NULL with a message in err. */
 json_t *bw_luac_to_json(lua_State *L, int idx, int max_depth, char *err,

@@ -89,6 +89,18 @@ lc_bool(lua_State *L, const char *k, int v)
 
 /* ---- the flow --------------------------------------------------------------------- */
 
+/* next(t, k) for __pairs (the base library's is not exported). */
+static int
+lc_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
 static void
 lc_endpoint(lua_State *L, const char *k, const struct bw_flow_endpoint *ep)
 {
@@ -211,13 +223,13 @@ lc_extensions(lua_State *L, const struct bw_flow *f)
 	lua_setfield(L, -2, "extensions");
 }
 
-void
-bw_luac_push_flow(lua_State *L, const struct bw_flow *f)
+/* Fill the table at the top of the stack with the flow's fields. */
+static void
+lc_fill_flow(lua_State *L, const struct bw_flow *f)
 {
 	char buf[128];
 	const char *name;
 
-	lua_createtable(L, 0, 24);
 	bw_flowjson_time(f->time_ns, buf, sizeof(buf));
 	lc_str(L, "time", buf);
 	lc_str(L, "uuid", f->uuid);
@@ -285,6 +297,167 @@ bw_luac_push_flow(lua_State *L, const struct bw_flow *f)
 		    f->n_ingress_denied_by);
 }
 
+/*
+ * Records (the flow, a DNS question, an HTTP or Kafka request) reach the
+ * hook as tables filled on first use: a hook that does not look at its
+ * argument, or looks only sometimes, does not pay for the ~80 fields and
+ * tables of a Hubble flow (tests/bench/bench_lua.c counts the
+ * instructions). The table starts with one hidden entry, the call's
+ * generation, and a metatable shared by every record of the state whose
+ * __index and __pairs fill it from the C record, then drop the
+ * metatable: from there on it is a plain table. The C side (one userdata
+ * per state, in the registry) knows the current generation and record;
+ * bw_luac_done() forgets the record when the call returns, so a table
+ * kept unread past its call says so instead of reading freed memory.
+ */
+enum { LC_FLOW = 1, LC_DNS, LC_HTTP, LC_KAFKA };
+
+struct lc_state {
+	uintptr_t gen;
+	int kind;
+	const void *rec;
+};
+
+static const char lc_state_key;  /* registry: the state's struct lc_state */
+static const char lc_mt_key;     /* registry: the shared metatable */
+static const char lc_gen_key;    /* a record table's hidden entry */
+
+#define LC_RECORD_MT_NAME "bulwark.record"
+
+static void lc_fill_dns(lua_State *L, const struct bw_hook_dns *q);
+static void lc_fill_http(lua_State *L, const struct bw_hook_http *r);
+static void lc_fill_kafka(lua_State *L, const struct bw_hook_kafka *r);
+
+/* Fill table t from the state's record if it is this call's; drop the
+ * metatable. */
+static void
+lc_materialize(lua_State *L, int t)
+{
+	struct lc_state *st = lua_touserdata(L, lua_upvalueindex(1));
+	uintptr_t gen;
+
+	t = lua_absindex(L, t);
+	lua_rawgetp(L, t, &lc_gen_key);
+	gen = (uintptr_t)lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (st->rec == NULL || gen != st->gen)
+		luaL_error(L, "this record is gone: a hook's argument is only "
+			      "filled during its call (read what you keep)");
+	lua_pushnil(L);
+	lua_rawsetp(L, t, &lc_gen_key);
+	lua_pushvalue(L, t);
+	switch (st->kind) {
+	case LC_FLOW:
+		lc_fill_flow(L, st->rec);
+		break;
+	case LC_DNS:
+		lc_fill_dns(L, st->rec);
+		break;
+	case LC_HTTP:
+		lc_fill_http(L, st->rec);
+		break;
+	default:
+		lc_fill_kafka(L, st->rec);
+		break;
+	}
+	lua_pop(L, 1);
+	lua_pushnil(L);
+	lua_setmetatable(L, t);
+}
+
+static int
+lc_lazy_index(lua_State *L)
+{
+	lc_materialize(L, 1);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, 1);
+	return 1;
+}
+
+static int
+lc_lazy_pairs(lua_State *L)
+{
+	lc_materialize(L, 1);
+	lua_pushcfunction(L, lc_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+static struct lc_state *
+lc_state(lua_State *L)
+{
+	struct lc_state *st;
+
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &lc_state_key) == LUA_TUSERDATA) {
+		st = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return st;
+	}
+	lua_pop(L, 1);
+	st = lua_newuserdatauv(L, sizeof(*st), 0);
+	memset(st, 0, sizeof(*st));
+	lua_createtable(L, 0, 3); /* the shared metatable */
+	lua_pushvalue(L, -2);
+	lua_pushcclosure(L, lc_lazy_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushvalue(L, -2);
+	lua_pushcclosure(L, lc_lazy_pairs, 1);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushliteral(L, LC_RECORD_MT_NAME);
+	lua_setfield(L, -2, "__name");
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lc_mt_key);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lc_state_key);
+	return st;
+}
+
+/* Push an unfilled record table of this call; the handle for done(). */
+static void *
+lc_push_record(lua_State *L, int kind, const void *rec)
+{
+	struct lc_state *st = lc_state(L);
+
+	st->gen++;
+	st->kind = kind;
+	st->rec = rec;
+	lua_createtable(L, 0, 1);
+	lua_pushlightuserdata(L, (void *)st->gen);
+	lua_rawsetp(L, -2, &lc_gen_key);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lc_mt_key);
+	lua_setmetatable(L, -2);
+	return st;
+}
+
+void *
+bw_luac_push_flow(lua_State *L, const struct bw_flow *f)
+{
+	return lc_push_record(L, LC_FLOW, f);
+}
+
+void
+bw_luac_done(void *handle)
+{
+	if (handle != NULL)
+		((struct lc_state *)handle)->rec = NULL;
+}
+
+/* If the table at idx is a record not yet filled, fill it now. */
+static void
+lc_flow_fill_if_lazy(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (!lua_getmetatable(L, idx))
+		return;
+	if (lua_getfield(L, -1, "__name") == LUA_TSTRING &&
+	    strcmp(lua_tostring(L, -1), LC_RECORD_MT_NAME) == 0) {
+		lua_getfield(L, -2, "__index");
+		lua_pushvalue(L, idx);
+		lua_pushliteral(L, "time");
+		lua_call(L, 2, 0);
+	}
+	lua_pop(L, 2);
+}
+
 /* ---- requests ------------------------------------------------------------------- */
 
 static void
@@ -348,12 +521,11 @@ bw_luac_kafka_api_name(unsigned key)
 	return key < sizeof(names) / sizeof(names[0]) ? names[key] : NULL;
 }
 
-void
-bw_luac_push_dns(lua_State *L, const struct bw_hook_dns *q)
+static void
+lc_fill_dns(lua_State *L, const struct bw_hook_dns *q)
 {
 	char buf[16];
 
-	lua_createtable(L, 0, 5);
 	lc_str(L, "name", q->name);
 	lua_pushstring(L, bw_luac_qtype_name(q->qtype, buf, sizeof(buf)));
 	lua_setfield(L, -2, "qtype");
@@ -363,10 +535,9 @@ bw_luac_push_dns(lua_State *L, const struct bw_hook_dns *q)
 	lc_peer(L, "destination", &q->destination);
 }
 
-void
-bw_luac_push_http(lua_State *L, const struct bw_hook_http *r)
+static void
+lc_fill_http(lua_State *L, const struct bw_hook_http *r)
 {
-	lua_createtable(L, 0, 6);
 	lc_str(L, "method", r->method);
 	lc_str(L, "path", r->path);
 	lc_str(L, "host", r->host);
@@ -392,13 +563,12 @@ bw_luac_push_http(lua_State *L, const struct bw_hook_http *r)
 	lc_peer(L, "destination", &r->destination);
 }
 
-void
-bw_luac_push_kafka(lua_State *L, const struct bw_hook_kafka *r)
+static void
+lc_fill_kafka(lua_State *L, const struct bw_hook_kafka *r)
 {
 	const char *api = bw_luac_kafka_api_name(r->api_key);
 	char buf[16];
 
-	lua_createtable(L, 0, 8);
 	if (api == NULL) {
 		snprintf(buf, sizeof(buf), "%u", r->api_key);
 		api = buf;
@@ -421,6 +591,24 @@ bw_luac_push_kafka(lua_State *L, const struct bw_hook_kafka *r)
 	lua_setfield(L, -2, "topics");
 	lc_peer(L, "source", &r->source);
 	lc_peer(L, "destination", &r->destination);
+}
+
+void *
+bw_luac_push_dns(lua_State *L, const struct bw_hook_dns *q)
+{
+	return lc_push_record(L, LC_DNS, q);
+}
+
+void *
+bw_luac_push_http(lua_State *L, const struct bw_hook_http *r)
+{
+	return lc_push_record(L, LC_HTTP, r);
+}
+
+void *
+bw_luac_push_kafka(lua_State *L, const struct bw_hook_kafka *r)
+{
+	return lc_push_record(L, LC_KAFKA, r);
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
@@ -464,7 +652,7 @@ lc_json(lua_State *L, int idx, int depth, struct lc_jctx *c)
 		return j;
 	}
 	case LUA_TTABLE: {
-		lua_Integer len = (lua_Integer)lua_rawlen(L, idx), count = 0;
+		lua_Integer len, count = 0;
 		int is_array = 1;
 		json_t *o;
 
@@ -472,6 +660,8 @@ lc_json(lua_State *L, int idx, int depth, struct lc_jctx *c)
 			snprintf(c->err, c->errlen, "tables nested too deep");
 			return NULL;
 		}
+		lc_flow_fill_if_lazy(L, idx); /* a flow passed on unread */
+		len = (lua_Integer)lua_rawlen(L, idx);
 		/* an array when the keys are exactly 1..#t */
 		lua_pushnil(L);
 		while (lua_next(L, idx) != 0) {

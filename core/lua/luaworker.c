@@ -69,6 +69,7 @@ lw_wake_worker(void)
 struct lw_call {
 	struct lh_dec *d;
 	int hook;
+	void *box;                  /* the request table's handle */
 	int verdict;                /* BW_HOOK_ALLOW / _DENY */
 	char reason[LH_REASON_MAX];
 	int has_reason;
@@ -208,13 +209,13 @@ lw_call_decision(lua_State *L)
 	bw_lsb_push_hook(L, c->hook);
 	switch (c->hook) {
 	case BW_LUA_ON_DNS:
-		bw_luac_push_dns(L, &c->d->req.dns);
+		c->box = bw_luac_push_dns(L, &c->d->req.dns);
 		break;
 	case BW_LUA_ON_HTTP:
-		bw_luac_push_http(L, &c->d->req.http);
+		c->box = bw_luac_push_http(L, &c->d->req.http);
 		break;
 	default:
-		bw_luac_push_kafka(L, &c->d->req.kafka);
+		c->box = bw_luac_push_kafka(L, &c->d->req.kafka);
 		break;
 	}
 	lua_call(L, 1, 3);
@@ -411,6 +412,7 @@ lw_decide(struct lh_dec *d, const struct lh_limits *lim)
 		lw_busy(s, d->hook);
 		t0 = bw_lua_now_ns();
 		fail = bw_lsb_run(s->sb, lw_call_decision, &c, err, sizeof(err));
+		bw_luac_done(c.box);
 		lw_busy(NULL, 0);
 		lw_stats(s, d->hook, bw_lua_now_ns() - t0,
 			 !fail && c.verdict == BW_HOOK_DENY);
@@ -441,6 +443,7 @@ struct lw_fcall {
 	const struct bw_flow *f;
 	int hook;
 	json_t *out;
+	void *box;   /* the flow table's handle, emptied after the call */
 };
 
 static int
@@ -452,7 +455,7 @@ lw_call_flow(lua_State *L)
 	size_t n;
 
 	bw_lsb_push_hook(L, c->hook);
-	bw_luac_push_flow(L, c->f);
+	c->box = bw_luac_push_flow(L, c->f); /* emptied by the caller after the run */
 	lua_call(L, 1, 1);
 	if (c->hook != BW_LUA_ON_FLOW || lua_isnil(L, -1))
 		return 0; /* on_verdict: whatever it returns is ignored */
@@ -500,7 +503,7 @@ lw_flow(struct lh_flowjob *job, const struct lh_limits *lim)
 			continue;
 		bw_lsb_set_limits(s->sb, &lim->lsb);
 		for (int h = BW_LUA_ON_FLOW; h <= BW_LUA_ON_VERDICT; h++) {
-			struct lw_fcall c = { job->f, h, NULL };
+			struct lw_fcall c = { job->f, h, NULL, NULL };
 			uint64_t t0;
 			int fail;
 
@@ -510,6 +513,7 @@ lw_flow(struct lh_flowjob *job, const struct lh_limits *lim)
 			t0 = bw_lua_now_ns();
 			fail = bw_lsb_run(s->sb, lw_call_flow, &c, err, sizeof(err));
 			lw_busy(NULL, 0);
+			bw_luac_done(c.box); /* also when the call failed */
 			lw_stats(s, h, bw_lua_now_ns() - t0, 0);
 			if (fail) {
 				json_decref(c.out);
