@@ -5,10 +5,11 @@
 # [lua] dir.
 
 bwluadir = $(datadir)/bulwark/lua
-dist_bwlua_DATA = lua/bulwark.lua
+dist_bwlua_DATA = lua/bulwark.lua lua/testing.lua
 dist_bwlua_DATA += \
 	lua/examples/deny-debug-header.lua \
 	lua/examples/alert-repeated-denies.lua \
 	lua/examples/quarantine-portscan.lua \
 	lua/examples/tag-flows.lua \
-	lua/examples/dns-denylist.lua
+	lua/examples/dns-denylist.lua \
+	lua/examples/examples_test.lua

@@ -237,3 +237,7 @@ TESTS += tests/unit/test_luaproxy
 tests_unit_test_luaproxy_SOURCES = tests/unit/test_luaproxy.c
 tests_unit_test_luaproxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# lua/examples/ through lua/testing.lua and lua5.4 (docs/lua.md, "Testing a script")
+TESTS += tests/unit/test_lua_examples.sh
+dist_check_SCRIPTS += tests/unit/test_lua_examples.sh

@@ -1,0 +1,97 @@
+-- SPDX-License-Identifier: BSD-2-Clause
+--
+-- lua/examples/examples_test.lua - the example scripts, tried with
+-- lua/testing.lua and the plain interpreter, as docs/lua.md shows a rule
+-- author testing a script before installing it:
+--   lua5.4 examples_test.lua [DIR-OF-testing.lua]
+-- Prints one line per check; exits 1 if any fails.
+
+local dir = arg and arg[0]:match("^(.*/)") or "./"
+local libdir = arg and arg[1] or (dir .. "../")
+local T = dofile(libdir .. "testing.lua")
+local failed, passed = 0, 0
+
+local function check(desc, ok, extra)
+  if ok then
+    passed = passed + 1
+    print("PASS: " .. desc)
+  else
+    failed = failed + 1
+    print("FAIL: " .. desc .. (extra and (": " .. tostring(extra)) or ""))
+  end
+end
+
+-- deny-debug-header: the header from an ordinary pod is refused, from a
+-- trusted one it passes, a request without it passes.
+do
+  local s = T.load(dir .. "deny-debug-header.lua")
+  local v, why = s.on_http(T.http{ headers = { ["X-Debug"] = "1" } })
+  check("deny-debug-header denies x-debug from an ordinary pod", v == "deny", why)
+  check("... and says why", why and why:find("x%-debug header from default/client"), why)
+  v = s.on_http(T.http{ headers = { ["X-Debug"] = "1" },
+                        source = { labels = { "k8s:app=debugger" } } })
+  check("deny-debug-header lets the debugger send it", v == nil)
+  check("deny-debug-header ignores requests without it", s.on_http(T.http{}) == nil)
+end
+
+-- alert-repeated-denies: 5 denies of one source within the window post one
+-- alert, the 6th does not post again.
+do
+  local now = 1000
+  local s = T.load(dir .. "alert-repeated-denies.lua", { now = 0 })
+  s.bw.now = function() return now end
+  for i = 1, 4 do
+    now = now + 1
+    s.on_verdict(T.flow{ verdict = "DROPPED", dport = 81 })
+  end
+  check("4 denies post nothing", #s.asked.webhooks == 0)
+  now = now + 1
+  s.on_verdict(T.flow{ verdict = "DROPPED", dport = 81 })
+  check("the 5th posts an alert", #s.asked.webhooks == 1)
+  local p = s.asked.webhooks[1] and s.asked.webhooks[1].payload or {}
+  check("the alert names the source and the port",
+        p.source == "default/client" and p.last and p.last.port == 81, p.source)
+  s.on_verdict(T.flow{ verdict = "DROPPED", dport = 81 })
+  check("no second alert within the quiet time", #s.asked.webhooks == 1)
+  s.on_verdict(T.flow{ verdict = "FORWARDED" })
+  check("allowed flows are not counted", #s.asked.webhooks == 1)
+end
+
+-- quarantine-portscan: 11 distinct ports from one pod quarantine it once.
+do
+  local s = T.load(dir .. "quarantine-portscan.lua")
+  for port = 1000, 1009 do
+    s.on_flow(T.flow{ dport = port, source = { namespace = "x", pod_name = "scanner" } })
+  end
+  check("10 ports are not a scan", #s.asked.quarantines == 0)
+  s.on_flow(T.flow{ dport = 1010, source = { namespace = "x", pod_name = "scanner" } })
+  local q = s.asked.quarantines[1]
+  check("the 11th port quarantines the pod",
+        q and q.endpoint == "x/scanner" and q.peer == "0.0.0.0/0" and q.seconds == 300,
+        q and q.endpoint)
+  s.on_flow(T.flow{ dport = 1011, source = { namespace = "x", pod_name = "scanner" } })
+  check("once", #s.asked.quarantines == 1)
+  s.on_flow(T.flow{ dport = 22, flags = { SYN = true, ACK = true },
+                    source = { namespace = "x", pod_name = "other" } })
+  check("a SYN-ACK is not a connection attempt", #s.asked.quarantines == 1)
+end
+
+-- tag-flows and dns-denylist
+do
+  local s = T.load(dir .. "tag-flows.lua")
+  local tag = s.on_flow(T.flow{ destination = { namespace = "payments" },
+                                source = { namespace = "shop" } })
+  check("tag-flows tags a cross-team flow",
+        tag and tag.team == "payments" and tag.cross_team == true)
+  check("tag-flows leaves other flows alone",
+        s.on_flow(T.flow{ destination = { namespace = "other" },
+                          source = { namespace = "other" } }) == nil)
+  local d = T.load(dir .. "dns-denylist.lua")
+  check("dns-denylist refuses a mining pool", d.on_dns(T.dns{ name = "xmr.pool.example." }) == "deny")
+  check("dns-denylist lets other names through", d.on_dns(T.dns{ name = "api.example.com" }) == nil)
+  check("dns-denylist exempts security-tools",
+        d.on_dns(T.dns{ name = "xmr.pool.example", source = { namespace = "security-tools" } }) == nil)
+end
+
+print(string.format("# examples_test.lua: %d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1)
