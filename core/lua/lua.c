@@ -274,12 +274,64 @@ lh_prov_cancel(void *arg, uint64_t ticket)
 	bw_luaw_cancel(ticket);
 }
 
+/* bw_hooks_*_wait(): the loop waits for the worker (bw_luaw_decide_sync). */
+static int
+lh_prov_wait(void *arg, unsigned kind, const void *req, struct bw_hook_answer *a)
+{
+	int hook = kind == BW_HOOK_F_DNS ? BW_LUA_ON_DNS
+		 : kind == BW_HOOK_F_HTTP ? BW_LUA_ON_HTTP : BW_LUA_ON_KAFKA;
+	struct lh_dec *d = lh_dec_new(hook, 0);
+	int rc, deny;
+
+	if (d == NULL)
+		return -ENOMEM;
+	rc = hook == BW_LUA_ON_DNS ? bw_luac_copy_dns(d, req)
+	   : hook == BW_LUA_ON_HTTP ? bw_luac_copy_http(d, req)
+	   : bw_luac_copy_kafka(d, req);
+	if (rc < 0) {
+		free(d->arena);
+		free(d);
+		return -ENOMEM;
+	}
+	if (bw_luaw_decide_sync(d) < 0) {
+		/* d is the worker's now; the default verdict answers */
+		pthread_mutex_lock(&lh.mu);
+		deny = lh.lim.default_deny;
+		pthread_mutex_unlock(&lh.mu);
+		memset(&a->res, 0, sizeof(a->res));
+		a->res.size = sizeof(a->res);
+		a->res.verdict = deny ? BW_HOOK_DENY : BW_HOOK_ALLOW;
+		a->res.hook = bw_lua_hook_name(hook);
+		a->res.reason = "no answer from the scripts within decision_timeout";
+		a->res.fallback = 1;
+		a->res.extensions_json = deny ?
+			"{\"lua_verdict\":{\"verdict\":\"deny\",\"fallback\":true,"
+			"\"reason\":\"no answer from the scripts within decision_timeout\"}}"
+			: NULL;
+		a->priv = NULL;
+		return 0;
+	}
+	bw_luaw_dec_result(d);
+	a->res = d->res;
+	a->priv = d;
+	return 0;
+}
+
+static void
+lh_prov_answer_free(void *arg, struct bw_hook_answer *a)
+{
+	if (a->priv != NULL)
+		bw_luaw_dec_free(a->priv);
+}
+
 static const struct bw_hook_provider lh_provider = {
 	.active = lh_prov_active,
 	.dns = lh_prov_dns,
 	.http = lh_prov_http,
 	.kafka = lh_prov_kafka,
 	.cancel = lh_prov_cancel,
+	.wait = lh_prov_wait,
+	.answer_free = lh_prov_answer_free,
 };
 
 /* ---- the flow stage ----------------------------------------------------------------- */
@@ -837,12 +889,6 @@ bw_lua_init(struct event_base *base)
 		bw_lua_fini();
 		return rc;
 	}
-	rc = bw_luaproxy_init();
-	if (rc < 0) {
-		bw_err("lua: cannot hook into the L7 proxy engine: %s", strerror(-rc));
-		bw_lua_fini();
-		return rc;
-	}
 	lh.timer_ev = event_new(base, -1, EV_PERSIST, lh_tick, NULL);
 	lh.rescan_ev = evtimer_new(base, lh_rescan_cb, NULL);
 	if (lh.timer_ev == NULL || lh.rescan_ev == NULL ||
@@ -896,7 +942,6 @@ bw_lua_fini(void)
 		event_free(lh.timer_ev);
 	lh.timer_ev = NULL;
 	bw_luactl_fini();
-	bw_luaproxy_fini();
 	/* whatever is pending is answered (fallback deny) by the hooks layer */
 	bw_hooks_provider_set(NULL);
 	lh.up = 0;

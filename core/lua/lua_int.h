@@ -306,6 +306,8 @@ int bw_luaw_flow(const struct bw_flow *f, uint64_t token);
  * here, so a script that looks something up cannot deadlock the wait.
  */
 int bw_luaw_decide_sync(struct lh_dec *d);
+/* Point d->res at d's answer (script, reason, header edits, extensions). */
+void bw_luaw_dec_result(struct lh_dec *d);
 void bw_luaw_dec_free(struct lh_dec *d);
 void bw_luaw_cancel(uint64_t ticket);
 /* Worker -> loop: run r->fn(r) on the loop thread and wait for it
@@ -350,12 +352,6 @@ const char *bw_luac_kafka_api_name(unsigned key);
 
 /* open_host for bw_lsb_new(): the bulwark table for script s. */
 int bw_luaapi_open(lua_State *L, void *script);
-
-/* ---- luaproxy.c ------------------------------------------------------------------ */
-
-/* Be (or stop being) a request hook of the L7 proxy engine. */
-int bw_luaproxy_init(void);
-void bw_luaproxy_fini(void);
 
 /* ---- luactl.c ------------------------------------------------------------------- */
 

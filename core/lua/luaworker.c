@@ -770,6 +770,20 @@ bw_luaw_decide(struct lh_dec *d)
 }
 
 void
+bw_luaw_dec_result(struct lh_dec *d)
+{
+	d->res.size = sizeof(d->res);
+	d->res.script = d->res.verdict == BW_HOOK_DENY ? d->script : NULL;
+	d->res.hook = bw_lua_hook_name(d->hook);
+	d->res.reason = d->reason[0] ? d->reason : NULL;
+	d->res.set_headers = d->set;
+	d->res.n_set_headers = d->nset;
+	d->res.remove_headers = (const char *const *)d->remove;
+	d->res.n_remove_headers = d->nremove;
+	d->res.extensions_json = d->ext;
+}
+
+void
 bw_luaw_dec_free(struct lh_dec *d)
 {
 	for (uint32_t i = 0; i < d->nset; i++) {
@@ -1070,14 +1084,7 @@ lw_loop_ready(evutil_socket_t fd, short what, void *arg)
 
 		lw_inflight_unlink(ans);
 		if (!ans->answered && !ans->cancelled) {
-			ans->res.script = ans->res.verdict == BW_HOOK_DENY ? ans->script : NULL;
-			ans->res.hook = bw_lua_hook_name(ans->hook);
-			ans->res.reason = ans->reason[0] ? ans->reason : NULL;
-			ans->res.set_headers = ans->set;
-			ans->res.n_set_headers = ans->nset;
-			ans->res.remove_headers = (const char *const *)ans->remove;
-			ans->res.n_remove_headers = ans->nremove;
-			ans->res.extensions_json = ans->ext;
+			bw_luaw_dec_result(ans);
 			bw_hooks_answer(ans->ticket, &ans->res);
 		}
 		bw_luaw_dec_free(ans);

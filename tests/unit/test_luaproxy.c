@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tests/unit/test_luaproxy.c - on_http and on_kafka through the L7 proxy
- * engine (core/lua/luaproxy.c), with real sockets on loopback: a client,
- * the engine and the Lua host on one event loop, an echo server in a
- * thread. A tiny parser stands for the HTTP and Kafka modules: each line
- * "METHOD URL [name:value]..." is recorded as an HTTP request (l7.http),
- * each line "KAFKA APIKEY TOPIC" as a Kafka request (l7.kafka); a request
- * whose recorded verdict comes back DROPPED is answered "403 Access
- * denied" and not forwarded, as the HTTP module answers a denial. The
- * scripts' answers must decide what the client gets, and the flows must
+ * tests/unit/test_luaproxy.c - on_http and on_kafka asked by a parser of
+ * the L7 proxy engine, with real sockets on loopback: a client, the
+ * engine and the Lua host on one event loop, an echo server in a thread.
+ * A tiny parser stands for the HTTP and Kafka modules and does what they
+ * do with a request policy allowed: it asks the scripts with
+ * bw_hooks_http_wait() / bw_hooks_kafka_wait() (core/module/hooks.h; the
+ * engine's parsers decide synchronously), answers a denial with "403
+ * Access denied" and drops the request, and records the flow DROPPED with
+ * the answer's extensions. Each line "METHOD URL [name:value]..." is an
+ * HTTP request, each line "KAFKA APIKEY TOPIC" a Kafka request. The
+ * scripts' answers must decide what the client gets, and the answer must
  * name the script and its reason.
  */
 #include <arpa/inet.h>
@@ -30,6 +32,7 @@
 #include "core/flow/flow.h"
 #include "core/lua/lua.h"
 #include "core/lua/lua_int.h"
+#include "core/module/hooks.h"
 #include "core/proxy/proxy.h"
 
 static struct event_base *base;
@@ -37,8 +40,8 @@ static struct bw_conf *cf;
 static char sdir[PATH_MAX];
 static int echo_fd = -1;
 static struct sockaddr_in echo_addr, proxy_addr;
-static char last_by[64], last_reason[512];
-static int drops;
+static char last_script[64], last_reason[512], last_ext[1024];
+static int drops, fallbacks;
 
 /* ---- the stand-in parser -------------------------------------------------------- */
 
@@ -71,6 +74,74 @@ tp_open(void *ud, bw_l7_conn *conn, const struct bw_l7_conn_info *info,
 	c->conn = conn;
 	*state = c;
 	return 0;
+}
+
+/* What the HTTP and Kafka modules do with an allowed request: ask. */
+static int
+tp_ask(struct tp_conn *c, const struct bw_flow_l7 *l7)
+{
+	const struct bw_l7_conn_info *ci = bw_proxy_conn_info(c->conn);
+	struct bw_hook_header hdr[8];
+	struct bw_hook_answer a;
+	char sip[64], dip[64];
+	struct bw_hook_peer src = { 0 }, dst = { 0 };
+	int rc, v = BW_FLOW_VERDICT_FORWARDED;
+
+	inet_ntop(AF_INET, ci->client_addr, sip, sizeof(sip));
+	inet_ntop(AF_INET, ci->server_addr, dip, sizeof(dip));
+	src.ip = sip;
+	src.port = ci->client_port;
+	dst.ip = dip;
+	dst.port = ci->server_port;
+	if (l7->http != NULL) {
+		struct bw_hook_http r = { .size = sizeof(r) };
+		const char *path = strchr(l7->http->url + 7, '/');
+		char host[128];
+
+		snprintf(host, sizeof(host), "%.*s",
+			 (int)(path ? path - (l7->http->url + 7) : 0), l7->http->url + 7);
+		r.method = l7->http->method;
+		r.path = path != NULL ? path : "/";
+		r.host = host;
+		for (uint32_t i = 0; i < l7->http->n_headers; i++) {
+			hdr[i].name = l7->http->headers[i].key;
+			hdr[i].value = l7->http->headers[i].value;
+		}
+		r.headers = hdr;
+		r.n_headers = l7->http->n_headers;
+		r.source = src;
+		r.destination = dst;
+		rc = bw_hooks_http_wait(&r, &a);
+	} else {
+		struct bw_hook_kafka k = { .size = sizeof(k) };
+		const char *topic = l7->kafka->topic;
+
+		k.api_key = strcmp(l7->kafka->api_key, "produce") == 0 ? 0 : 1;
+		k.api_version = (uint16_t)l7->kafka->api_version;
+		k.correlation_id = l7->kafka->correlation_id;
+		k.topics = &topic;
+		k.n_topics = 1;
+		k.source = src;
+		k.destination = dst;
+		rc = bw_hooks_kafka_wait(&k, &a);
+	}
+	if (rc == BW_HOOK_NONE)
+		return v;
+	if (rc < 0)
+		return BW_FLOW_VERDICT_DROPPED;
+	if (a.res.verdict == BW_HOOK_DENY) {
+		v = BW_FLOW_VERDICT_DROPPED;
+		drops++;
+		fallbacks += a.res.fallback;
+		snprintf(last_script, sizeof(last_script), "%s",
+			 a.res.script ? a.res.script : "");
+		snprintf(last_reason, sizeof(last_reason), "%s",
+			 a.res.reason ? a.res.reason : "");
+		snprintf(last_ext, sizeof(last_ext), "%s",
+			 a.res.extensions_json ? a.res.extensions_json : "");
+	}
+	bw_hooks_answer_free(&a);
+	return v;
 }
 
 static int
@@ -128,7 +199,8 @@ tp_data(void *state, const struct bw_l7_input *in, size_t *n)
 		l7.http = &http;
 		l7.proto = "http";
 	}
-	v = bw_proxy_record(c->conn, &l7, BW_FLOW_VERDICT_FORWARDED, 0);
+	v = tp_ask(c, &l7);
+	bw_proxy_record(c->conn, &l7, v, 0);
 	*n = len;
 	if (v == BW_FLOW_VERDICT_DROPPED) {
 		bw_proxy_inject(c->conn, BW_L7_DIR_REPLY, "403 Access denied\n", 18);
@@ -159,17 +231,6 @@ static const struct bw_l7_parser tp_parser = {
 	.abort = tp_abort,
 	.conn_close = tp_close,
 };
-
-static void
-on_flow(const struct bw_flow *f, void *ud)
-{
-	if (f->type != BW_FLOW_TYPE_L7 || f->verdict != BW_FLOW_VERDICT_DROPPED)
-		return;
-	drops++;
-	snprintf(last_by, sizeof(last_by), "%s", f->verdict_by ? f->verdict_by : "");
-	snprintf(last_reason, sizeof(last_reason), "%s",
-		 f->verdict_reason ? f->verdict_reason : "");
-}
 
 /* ---- the redirect and the echo server ------------------------------------------------ */
 
@@ -292,8 +353,8 @@ setup(void)
 	pthread_t t;
 	int lfd;
 
-	drops = 0;
-	last_by[0] = last_reason[0] = '\0';
+	drops = fallbacks = 0;
+	last_script[0] = last_reason[0] = last_ext[0] = '\0';
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
 	snprintf(sdir, sizeof(sdir), "%s", tmpl);
 	snprintf(conf, sizeof(conf), "[daemon]\nstate_dir = %s\n[lua]\ndir = %s\n"
@@ -303,7 +364,6 @@ setup(void)
 	bw_conf_set_current(cf);
 	base = event_base_new();
 	ck_assert_int_eq(bw_flow_ring_init(256), 0);
-	ck_assert_int_ge(bw_flow_subscribe(NULL, on_flow, NULL, NULL), 1);
 	ck_assert_int_eq(bw_proxy_init(base, NULL), 0);
 	ck_assert_int_eq(bw_proxy_parser_add(&tp_parser, NULL), 0);
 	ck_assert_int_eq(bw_lua_init(base), 0);
@@ -336,7 +396,6 @@ teardown(void)
 
 	bw_lua_fini();
 	bw_proxy_fini();
-	bw_flow_unsubscribe_owner(NULL);
 	bw_flow_stage_set(NULL, NULL);
 	event_base_free(base);
 	shutdown(echo_fd, SHUT_RDWR);
@@ -378,9 +437,11 @@ START_TEST(on_http_deny_gets_403_and_a_flow_naming_the_script)
 	ask("GET http://web.shop/admin/users\n", out, sizeof(out));
 	ck_assert_str_eq(out, "403 Access denied\n");
 	ck_assert_int_eq(drops, 1);
-	ck_assert_str_eq(last_by, "lua");
-	ck_assert_str_eq(last_reason,
-			 "guard: GET /admin/users needs x-role: admin (host web.shop)");
+	ck_assert_int_eq(fallbacks, 0);
+	ck_assert_str_eq(last_script, "guard");
+	ck_assert_str_eq(last_reason, "GET /admin/users needs x-role: admin (host web.shop)");
+	ck_assert_msg(strstr(last_ext, "\"lua_verdict\":{\"script\":\"guard\",\"hook\":\"on_http\"") != NULL,
+		      "%s", last_ext);
 	/* the same path with the header passes */
 	ask("GET http://web.shop/admin/users X-Role:admin\n", out, sizeof(out));
 	ck_assert_str_eq(out, "GET http://web.shop/admin/users X-Role:admin\n");
@@ -395,7 +456,10 @@ START_TEST(a_failing_on_http_denies_by_default)
 	script("oops", "function on_http(req) error('bug') end\n");
 	ask("GET http://web.shop/\n", out, sizeof(out));
 	ck_assert_str_eq(out, "403 Access denied\n");
-	ck_assert_msg(strstr(last_reason, "oops: script error") != NULL, "%s", last_reason);
+	ck_assert_int_eq(fallbacks, 1);
+	ck_assert_str_eq(last_script, "oops");
+	ck_assert_msg(strstr(last_reason, "script error: oops.lua:1: bug") != NULL, "%s",
+		      last_reason);
 }
 END_TEST
 
@@ -413,7 +477,8 @@ START_TEST(on_http_may_look_things_up_while_the_loop_waits)
 	       "end\n");
 	ask("GET http://web.shop/\n", out, sizeof(out));
 	ck_assert_str_eq(out, "403 Access denied\n");
-	ck_assert_str_eq(last_reason, "lookup: looked up");
+	ck_assert_str_eq(last_script, "lookup");
+	ck_assert_str_eq(last_reason, "looked up");
 }
 END_TEST
 
@@ -430,7 +495,8 @@ START_TEST(on_kafka_sees_the_request)
 	ck_assert_str_eq(out, "KAFKA produce orders\n");
 	ask("KAFKA produce payments\n", out, sizeof(out));
 	ck_assert_str_eq(out, "403 Access denied\n");
-	ck_assert_str_eq(last_reason, "topics: no writes to payments (v9)");
+	ck_assert_str_eq(last_script, "topics");
+	ck_assert_str_eq(last_reason, "no writes to payments (v9)");
 }
 END_TEST
 
