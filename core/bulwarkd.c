@@ -23,6 +23,7 @@
 #include "core/api.h"
 #include "core/config.h" /* before datapath.h (BW_ENFORCE_* macros) */
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
 #include "core/node/identity.h"
@@ -257,6 +258,8 @@ bwd_run(struct bwd *d)
 	if (bw_datapath_init(dc->bpffs_dir, &dpcfg) < 0)
 		goto out; /* logged */
 	subsys = 1;
+	if (bw_redirect_init((uint32_t)dc->redirect_table, (uint32_t)dc->redirect_priority) < 0)
+		goto out; /* logged */
 	if (bw_ipcache_init() < 0 || bw_identity_init() < 0 || bw_endpoint_init() < 0)
 		goto out;
 	subsys = 2;
@@ -351,8 +354,10 @@ out:
 		bw_identity_fini();
 		bw_ipcache_fini();
 	}
-	if (subsys >= 1)
+	if (subsys >= 1) {
+		bw_redirect_close();
 		bw_datapath_close();
+	}
 	if (loaded)
 		bw_modules_fini();
 	if (proxy_up)

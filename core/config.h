@@ -65,6 +65,8 @@ struct bw_daemon_conf {
 	char *state_dir;     /* persistent state */
 	char *bpffs_dir;     /* where maps are pinned */
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
+	int64_t redirect_table;    /* routing table of proxy-bound packets */
+	int64_t redirect_priority; /* priority of its policy-routing rule */
 	char *module_dir;    /* where <module>.so files are */
 	char *modules;       /* the raw list, as written */
 	int log_level;       /* index into err..debug; see bw_conf_log_level() */

@@ -24,14 +24,16 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
-	core/datapath/tcattach.c core/datapath/tcattach.h
+	core/datapath/tcattach.c core/datapath/tcattach.h \
+	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policydir.c core/policy/quarantine.c core/policy/quarantine.h \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
-	core/policy/resolver_util.h
-EXTRA_DIST += docs/policy-engine.md
+	core/policy/resolver_util.h \
+	core/policy/proxyconn.c core/policy/proxyconn.h
+EXTRA_DIST += docs/policy-engine.md docs/redirect.md
 # flows (core/flow/flow.h): pipeline, enrichment, GET /v1/flows
 libbwcore_la_SOURCES += \
 	core/flow/flow.c core/flow/flow.h core/flow/flow_int.h core/flow/flowenrich.c \

@@ -784,6 +784,8 @@ bw_flowjson_flow(const struct bw_flow *f)
 		flowjson_set_str(itf, "name", f->ifname);
 		flowjson_set(o, "interface", itf);
 	}
+	if (BW_FLOW_HAS(f, proxy_port))
+		flowjson_set_u32(o, "proxy_port", f->proxy_port);
 	if (f->summary != NULL) {
 		flowjson_set_str(o, "Summary", f->summary);
 	} else if (l7 != NULL) {

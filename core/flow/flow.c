@@ -882,6 +882,7 @@ bw_flow_handle_event(const void *data, size_t len)
 	f.ifname = ifname;
 	f.rule_ref = ev->rule_ref;
 	f.pkt_len = ev->pkt_len;
+	f.proxy_port = ntohs(ev->proxy_port);
 	if (ev->flags & BW_EV_F_CT_NEW)
 		f.flags |= BW_FLOW_F_CT_NEW;
 	if (ev->flags & BW_EV_F_AUDITED)

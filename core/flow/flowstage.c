@@ -81,9 +81,22 @@ fs_merge(const char *mine, const char *added)
 		json_decref(b);
 		return strdup(json_is_object(a) ? mine : added);
 	}
-	json_object_foreach(b, k, v)
-		if (json_object_get(a, k) == NULL)
+	json_object_foreach(b, k, v) {
+		json_t *have = json_object_get(a, k);
+
+		if (have == NULL) {
 			json_object_set(a, k, v);
+		} else if (json_is_object(have) && json_is_object(v)) {
+			/* one level down too: a proxy's "lua" deny and the
+			 * scripts' on_flow results share the "lua" object */
+			const char *k2;
+			json_t *v2;
+
+			json_object_foreach(v, k2, v2)
+				if (json_object_get(have, k2) == NULL)
+					json_object_set(have, k2, v2);
+		}
+	}
 	out = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(a);
 	json_decref(b);

@@ -305,7 +305,7 @@ lh_prov_wait(void *arg, unsigned kind, const void *req, struct bw_hook_answer *a
 		a->res.reason = "no answer from the scripts within decision_timeout";
 		a->res.fallback = 1;
 		a->res.extensions_json = deny ?
-			"{\"lua_verdict\":{\"verdict\":\"deny\",\"fallback\":true,"
+			"{\"lua\":{\"verdict\":\"deny\",\"fallback\":true,"
 			"\"reason\":\"no answer from the scripts within decision_timeout\"}}"
 			: NULL;
 		a->priv = NULL;
@@ -367,9 +367,18 @@ lh_script_name(const char *file, char *name, size_t len)
 {
 	size_t n = strlen(file);
 
+	static const char *const reserved[] = {
+		/* the members of a decision under extensions.lua */
+		"script", "hook", "verdict", "reason", "fallback", "emitted_by",
+		"extensions", NULL,
+	};
+
 	if (n <= 4 || strcmp(file + n - 4, ".lua") != 0 || file[0] == '.')
 		return 0;
 	n -= 4;
+	for (int i = 0; reserved[i] != NULL; i++)
+		if (strlen(reserved[i]) == n && strncmp(file, reserved[i], n) == 0)
+			return -1;
 	if (n >= len || n >= LH_NAME_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -718,8 +727,10 @@ bw_lua_rescan(void)
 			continue;
 		if (ok < 0) {
 			bw_warn("lua: %s/%s: ignored: a script name is made of "
-				"letters, digits, '_', '-' and '.' (at most %d)",
-				lh.dir, de->d_name, LH_NAME_MAX - 1);
+				"letters, digits, '_', '-' and '.' (at most %d), and is "
+				"none of script, hook, verdict, reason, fallback, "
+				"emitted_by, extensions", lh.dir, de->d_name,
+				LH_NAME_MAX - 1);
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", lh.dir, de->d_name);

@@ -338,10 +338,10 @@ lw_set_deny(struct lh_dec *d, const struct lh_script *s, const char *reason,
 	d->res.fallback = fallback;
 	snprintf(d->script, sizeof(d->script), "%s", s != NULL ? s->name : "");
 	snprintf(d->reason, sizeof(d->reason), "%s", reason != NULL ? reason : "");
-	j = json_pack("{s:{s:s, s:s, s:s}}", "lua_verdict", "script", d->script,
+	j = json_pack("{s:{s:s, s:s, s:s}}", "lua", "script", d->script,
 		      "hook", bw_lua_hook_name(d->hook), "verdict", "deny");
 	if (j != NULL) {
-		json_t *in = json_object_get(j, "lua_verdict");
+		json_t *in = json_object_get(j, "lua");
 
 		if (reason != NULL && *reason != '\0')
 			json_object_set_new(in, "reason", json_string(d->reason));
@@ -1161,7 +1161,7 @@ lw_deadlines(evutil_socket_t fd, short what, void *arg)
 		res.reason = reason;
 		res.fallback = 1;
 		res.extensions_json = deny ?
-			"{\"lua_verdict\":{\"verdict\":\"deny\",\"fallback\":true,"
+			"{\"lua\":{\"verdict\":\"deny\",\"fallback\":true,"
 			"\"reason\":\"no answer from the scripts within decision_timeout\"}}"
 			: NULL;
 		bw_hooks_answer(d->ticket, &res);

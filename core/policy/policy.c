@@ -34,6 +34,7 @@
 #include "core/config.h" /* before bw_datapath.h: its BW_ENFORCE_* macros */
 #include "core/api.h"
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
@@ -405,6 +406,7 @@ static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 		specs[i].port_hi = e[i].port_hi;
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
+		specs[i].proxy_class = e[i].proxy_class;
 	}
 	/*
 	 * No window of wrong verdicts: enforcement that goes away and audit
@@ -460,6 +462,51 @@ static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen
 static void pol_cidr_release(void *arg, uint32_t id)
 {
 	bw_identity_cidr_release(id);
+}
+
+/* An l7proto name's proxy class (core/datapath/redirect.c numbers them). */
+static uint8_t pol_proxy_class(void *arg, const char *l7proto)
+{
+	int c = bw_redirect_class_id(l7proto, 1);
+
+	if (c < 0) {
+		bw_warn("policy: l7proto \"%s\": no proxy class: %s (its ports allow nothing)",
+			l7proto, strerror(-c));
+		return 0;
+	}
+	return (uint8_t)c;
+}
+
+const char *bw_policy_l7_rules(uint32_t rule_ref, uint32_t port_index)
+{
+	const struct pol_ref *r;
+	const struct bw_rv_rule *ru;
+	const struct bw_rv_ruleentry *en;
+	const struct bw_rv_policy *rv;
+
+	if (!rule_ref || !P.inited)
+		return NULL;
+	r = rv_map_get(&P.refs, &rule_ref, sizeof(rule_ref));
+	if (!r || !r->owner || !(rv = r->owner->rv) || r->info.rule_index >= rv->nrules)
+		return NULL;
+	ru = &rv->rules[r->info.rule_index];
+	if (r->info.direction < 1 || r->info.direction > 2 ||
+	    r->info.entry_index >= ru->nentries[r->info.direction])
+		return NULL;
+	en = &ru->entries[r->info.direction][r->info.entry_index];
+	if (port_index >= en->nports)
+		return NULL;
+	return en->ports[port_index].l7rules;
+}
+
+uint64_t bw_policy_generation(void)
+{
+	struct bw_resolver_stats st;
+
+	if (!P.inited)
+		return 0;
+	bw_resolver_stats(P.rv, &st);
+	return st.syncs;
 }
 
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
@@ -1414,6 +1461,7 @@ int bw_policy_init(struct event_base *base)
 		.sync = pol_sync,
 		.cidr_acquire = pol_cidr_acquire,
 		.cidr_release = pol_cidr_release,
+		.proxy_class = pol_proxy_class,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;

@@ -119,6 +119,17 @@ void bw_policy_datapath_config(struct bw_config *cfg);
  */
 const struct bw_policy_ruleinfo *bw_policy_rule_lookup(uint32_t rule_ref);
 
+/*
+ * The canonical "rules" object (JSON text, docs/rule-model.md) of port
+ * port_index of the rule entry behind rule_ref, while that rule is current;
+ * NULL otherwise. Valid until the policy changes.
+ */
+const char *bw_policy_l7_rules(uint32_t rule_ref, uint32_t port_index);
+
+/* A number that changes whenever an endpoint's resolved policy changes
+ * (for caches of what bw_proxyconn_lookup() answers). */
+uint64_t bw_policy_generation(void);
+
 /* Number of policies in the repository (both sources). */
 unsigned bw_policy_count(void);
 

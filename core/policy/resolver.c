@@ -171,6 +171,7 @@ static void rv_ep_free(struct bw_rv_endpoint *ep)
 		free((char *)ep->ports[i].name);
 	free(ep->ports);
 	free(ep->e);
+	free(ep->l7);
 	for (int d = 0; d < 3; d++)
 		free(ep->iso[d]);
 	free(ep);
@@ -1088,6 +1089,18 @@ int bw_resolver_endpoint_state(struct bw_resolver *r, uint32_t ep_id,
 		*e = ep->e;
 	if (n)
 		*n = ep->n;
+	return 0;
+}
+
+int bw_resolver_endpoint_l7(struct bw_resolver *r, uint32_t ep_id,
+			    const struct bw_rv_l7 **l7, size_t *n)
+{
+	const struct bw_rv_endpoint *ep = rv_ep_get(r, ep_id);
+
+	if (!ep)
+		return -ENOENT;
+	*l7 = ep->l7;
+	*n = ep->nl7;
 	return 0;
 }
 

@@ -59,6 +59,8 @@ struct bw_rv_endpoint {
 	uint32_t flags;
 	struct bw_rv_entry *e;
 	size_t n;
+	struct bw_rv_l7 *l7; /* L7 contributions of the redirects */
+	size_t nl7;
 	void **iso[3];   /* owners making it default-deny, per direction */
 	size_t niso[3];
 };

@@ -289,6 +289,11 @@ struct bw_flow {
 	 */
 	const char *verdict_by;
 	const char *verdict_reason;
+	/*
+	 * Hubble's proxy_port: the local proxy a REDIRECTED policy verdict
+	 * or a to-proxy trace handed the connection to (0 = none).
+	 */
+	uint16_t proxy_port;
 };
 
 #define BW_FLOW_HAS(flow, member) \

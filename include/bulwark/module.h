@@ -52,6 +52,13 @@
  *       bw_core_api.l7_parser_register, l7_inject, l7_record,
  *       l7_conn_info; struct bw_flow gained l7, verdict_by and
  *       verdict_reason (<bulwark/flow.h>).
+ *       Then daemon_info (and struct bw_daemon_info), flow_ring_range,
+ *       flow_ring_at, namespace_foreach, flow_followers_account
+ *       (hubble-observer).
+ *       Then transparent redirects to proxies (docs/redirect.md):
+ *       bw_core_api.redirect_listen, redirect_lookup, redirect_release,
+ *       redirect_upstream, redirect_recvmsg, redirect_reply_udp, and
+ *       struct bw_redirect_conn.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -198,6 +205,62 @@ struct bw_identity_allocator {
 	bw_free_fn free_user_data;
 };
 
+/* ---- transparent redirects (ABI 1.2) ----------------------------------- */
+
+/*
+ * A proxy module (the DNS proxy) opens a transparent socket of its proxy
+ * class with redirect_listen(); the datapath then hands it the connections
+ * (TCP) and datagrams (UDP) whose policy entry names that class, with their
+ * addresses untouched: getsockname() of an accepted TCP socket, or
+ * redirect_recvmsg() for UDP, gives the original destination.
+ * redirect_lookup() says who the client and the server are and which L7
+ * rules apply; redirect_upstream() opens the proxy's own connection to the
+ * original destination. docs/redirect.md has the details and an example.
+ */
+struct sockaddr;
+struct sockaddr_storage;
+
+#define BW_REDIRECT_INGRESS 1 /* the server's ingress policy redirected it */
+#define BW_REDIRECT_EGRESS 2  /* the client's egress policy redirected it */
+
+struct bw_redirect_conn {
+	size_t size;            /* set by the caller: sizeof(struct bw_redirect_conn) */
+	/* filled by redirect_lookup(); strings valid until redirect_release() */
+	int protocol;           /* 6 (TCP) or 17 (UDP) */
+	int family;             /* AF_INET or AF_INET6 */
+	int direction;          /* BW_REDIRECT_EGRESS or BW_REDIRECT_INGRESS */
+	const char *proxy_class; /* "dns", "http", "kafka" or the l7proto name */
+	uint16_t proxy_port;    /* the class's listening port */
+	int redirected;         /* 0: the policy no longer redirects this port
+				 * (rules then say what the L3/L4 verdict allows) */
+	const char *client_ip;  /* text */
+	uint16_t client_port;
+	uint32_t client_identity;
+	uint32_t client_endpoint; /* local endpoint id, 0 = none */
+	const char *client_namespace; /* NULL when not a local endpoint */
+	const char *client_pod;
+	const char *server_ip;  /* the original destination */
+	uint16_t server_port;
+	uint32_t server_identity;
+	uint32_t server_endpoint;
+	const char *server_namespace;
+	const char *server_pod;
+	/*
+	 * The L7 rules that apply, a JSON array: one object per policy rule
+	 * behind the redirect, {"rule_ref", "policy": {"kind", "namespace",
+	 * "name", "revision"}, "rule_index", "direction", "entry_index",
+	 * "peer_identity", ...} with either the port's rules ("http": [...],
+	 * "kafka": [...], "dns": [...], or "l7proto" and "l7") or
+	 * "allow_all": true. A request is allowed if any item allows it; "[]"
+	 * allows nothing.
+	 */
+	const char *rules;
+	const char *json;       /* all of the above (and the labels) as one object */
+	uint64_t generation;    /* changes whenever any endpoint's resolved policy
+				 * changes: a cache of lookups keyed by it stays valid */
+	void *core_private;     /* the core's, for redirect_release() */
+};
+
 /* ---- the core's service table ------------------------------------------ */
 
 struct bw_flow;       /* <bulwark/flow.h> */
@@ -210,6 +273,7 @@ struct bw_node_stats; /* below */
 struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
+struct bw_daemon_info; /* below */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -415,6 +479,83 @@ struct bw_core_api {
 			 int verdict, int rule);
 	/* What the engine knows of conn (valid while it is open). */
 	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
+
+	/* The daemon's version, node name and start time; set
+	 * info->size = sizeof(*info) first. */
+	void (*daemon_info)(struct bw_daemon_info *info);
+	/*
+	 * The flow ring, for readers that replay history and follow it with a
+	 * cursor (as `observe` does): *first is the oldest sequence number
+	 * still held, *next the one the next flow will get; flows first ..
+	 * next-1 can be read with flow_ring_at(). Sequence numbers only grow.
+	 */
+	void (*flow_ring_range)(uint64_t *first, uint64_t *next);
+	/*
+	 * The flow with sequence number seq, or NULL when it was overwritten
+	 * (or is not there yet). The flow is valid until control returns to
+	 * the event loop: the next flow published may reuse its memory.
+	 */
+	const struct bw_flow *(*flow_ring_at)(uint64_t seq);
+	/*
+	 * Visit every namespace the node knows (set with `bulwark namespace
+	 * set`, or holding an endpoint), each once; the string is valid
+	 * during the call only.
+	 */
+	void (*namespace_foreach)(void (*cb)(const char *ns, void *arg),
+				  void *arg);
+	/*
+	 * A module that streams flows to clients (as `observe --follow` does)
+	 * reports them in flow_stats: delta +1 when a follower starts, -1
+	 * when it ends (followers), and flows a slow follower missed
+	 * (lost_followers).
+	 */
+	void (*flow_followers_account)(int delta, uint64_t lost);
+
+	/* Transparent redirects to proxies (docs/redirect.md) */
+
+	/*
+	 * Open the transparent socket of a proxy class ("dns", "http",
+	 * "kafka" or an l7proto name) for protocol (6 TCP: a listener, 17 UDP)
+	 * and family (AF_INET or AF_INET6), non-blocking, on port (0: the port
+	 * the class's other sockets have, else any). The datapath hands it the
+	 * class's redirected traffic until it is closed (close it in stop()).
+	 * *bound_port gets the port. Returns the fd, or a negative errno
+	 * (-EBUSY: an open socket serves that class, protocol and family).
+	 */
+	int (*redirect_listen)(bw_module_ctx *ctx, const char *proxy_class, int protocol,
+			       int family, uint16_t port, uint16_t *bound_port);
+	/*
+	 * What the core knows about the redirected connection client ->
+	 * orig_dst (the peer address of an accepted socket and its
+	 * getsockname(), or redirect_recvmsg()'s two addresses). Set
+	 * conn->size first. Returns 0 (call redirect_release() later),
+	 * -ENOENT when the datapath redirected no such connection, or a
+	 * negative errno.
+	 */
+	int (*redirect_lookup)(bw_module_ctx *ctx, int protocol, const struct sockaddr *client,
+			       const struct sockaddr *orig_dst, struct bw_redirect_conn *conn);
+	void (*redirect_release)(struct bw_redirect_conn *conn);
+	/*
+	 * The proxy's connection to conn's original destination: a
+	 * non-blocking socket, connect in progress (TCP) or connected (UDP),
+	 * which the destination's policy sees as coming from the client
+	 * (docs/redirect.md). Returns the fd or a negative errno.
+	 */
+	int (*redirect_upstream)(bw_module_ctx *ctx, const struct bw_redirect_conn *conn);
+	/*
+	 * One datagram from a UDP redirect socket, with the client's address
+	 * and the original destination. Returns its length, or a negative
+	 * errno (-EAGAIN when none waits).
+	 */
+	long (*redirect_recvmsg)(int fd, void *buf, size_t len, struct sockaddr_storage *client,
+				 struct sockaddr_storage *orig_dst);
+	/*
+	 * Answer a UDP client from its original destination's address and
+	 * port (what the client expects to hear from). Returns 0 or a
+	 * negative errno.
+	 */
+	int (*redirect_reply_udp)(const struct sockaddr *orig_dst, const struct sockaddr *client,
+				  const void *buf, size_t len);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */
@@ -433,6 +574,15 @@ struct bw_node_stats {
 	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
 	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
 	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/* bw_core_api.daemon_info (ABI 1.2). */
+struct bw_daemon_info {
+	size_t size;           /* set by the caller to sizeof(struct bw_daemon_info) */
+	const char *version;   /* bulwarkd's version, e.g. "0.1.0" */
+	const char *node_name; /* the node name flows carry */
+	uint64_t start_ns;     /* when the daemon started, wall clock ns (UTC) */
+	uint64_t uptime_ns;    /* since then, monotonic */
 };
 
 /* True when the daemon's table has the member (for members added later). */

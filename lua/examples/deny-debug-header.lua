@@ -15,7 +15,7 @@
 -- Try it: copy it to [lua] dir (/etc/bulwark/lua), then from a pod without
 -- the label app=debugger:
 --   curl -H 'X-Debug: 1' http://web.shop/      -> 403 Access denied
---   bulwark observe --verdict DROPPED -o json   -> "lua_verdict" names this
+--   bulwark observe --verdict DROPPED -o json   -> extensions.lua names this
 --                                                  script and the reason
 
 local bw = require("bulwark")

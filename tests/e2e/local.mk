@@ -64,6 +64,25 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
 
+# hubble-observer: Hubble's gRPC API with a real gRPC client generated from
+# the module's .proto files (every RPC over Unix, TCP and TLS; GetFlows
+# against observe -o json; filters, windows, masks, followers, limits)
+TESTS += tests/e2e/test_hubble.sh
+dist_check_SCRIPTS += tests/e2e/test_hubble.sh
+dist_check_DATA += tests/e2e/hubble_client.py tests/e2e/hubble_checks.py
+
+# Proxy redirects (docs/redirect.md): L7 ports handed to local proxies (the
+# relay tests/modules/test-redirect.c), egress and ingress, TCP and UDP,
+# IPv4 and IPv6, the daemon stopped and restarted.
+BW_E2E_REDIRECT_TESTS = \
+	tests/e2e/test_redirect.sh \
+	tests/e2e/test_redirect_ingress.sh \
+	tests/e2e/test_redirect_pods.sh \
+	tests/e2e/test_redirect_restart.sh
+TESTS += $(BW_E2E_REDIRECT_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
+dist_check_DATA += tests/e2e/redirect_lib.sh
+
 # Lua hooks with real traffic: on_flow extensions, the alert and port-scan
 # quarantine examples, failures, reloads (docs/lua.md)
 TESTS += tests/e2e/test_lua.sh

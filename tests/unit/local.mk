@@ -26,10 +26,11 @@ tests_unit_test_netpol_k8s_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
 tests_unit_test_netpol_k8s_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_netpol_k8s_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_netpol_cilium_SOURCES = tests/unit/test_netpol_cilium.c \
-	modules/netpol-cilium/netpol_cilium.c modules/netpol-k8s/netpol_common.c
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
+	modules/netpol-k8s/netpol_common.c
 tests_unit_test_netpol_cilium_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
-tests_unit_test_netpol_cilium_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_netpol_cilium_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_netpol_cilium_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_netpol_cilium_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
 EXTRA_DIST += tests/unit/data/policies
 
 # core/config.c and core/log.c

@@ -33,7 +33,9 @@ START_TEST(test_struct_layout)
 	ck_assert_uint_eq(sizeof(struct bw_ct_entry), 64);
 	ck_assert_uint_eq(sizeof(struct bw_config), 40);
 	ck_assert_uint_eq(sizeof(struct bw_metrics_key), 4);
-	ck_assert_uint_eq(sizeof(struct bw_event), 96);
+	ck_assert_uint_eq(sizeof(struct bw_event), 104);
+	ck_assert_uint_eq(offsetof(struct bw_event, proxy_port), 96);
+	ck_assert_uint_eq(sizeof(struct bw_proxy_info), 8);
 	ck_assert_uint_eq(offsetof(struct bw_event, saddr), 40);
 	ck_assert_uint_eq(sizeof(struct bw_frag_key), 40);
 	/* the fixed part of the policy key is exactly ep_id|identity|direction */

@@ -538,10 +538,10 @@ START_TEST(on_http_deny_names_the_script_and_reason)
 	ck_assert_str_eq(a.reason, "x-debug from batch/client");
 	ext = json_loads(a.ext, 0, NULL);
 	ck_assert_ptr_nonnull(ext);
-	ck_assert_str_eq(json_string_value(jget(ext, "lua_verdict.script")), "nodebug");
-	ck_assert_str_eq(json_string_value(jget(ext, "lua_verdict.hook")), "on_http");
-	ck_assert_str_eq(json_string_value(jget(ext, "lua_verdict.verdict")), "deny");
-	ck_assert_str_eq(json_string_value(jget(ext, "lua_verdict.reason")),
+	ck_assert_str_eq(json_string_value(jget(ext, "lua.script")), "nodebug");
+	ck_assert_str_eq(json_string_value(jget(ext, "lua.hook")), "on_http");
+	ck_assert_str_eq(json_string_value(jget(ext, "lua.verdict")), "deny");
+	ck_assert_str_eq(json_string_value(jget(ext, "lua.reason")),
 			 "x-debug from batch/client");
 	json_decref(ext);
 	ck_assert_uint_eq(bw_lua_script_find("nodebug")->st[BW_LUA_ON_HTTP].denials, 1);

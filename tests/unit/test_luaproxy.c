@@ -440,7 +440,7 @@ START_TEST(on_http_deny_gets_403_and_a_flow_naming_the_script)
 	ck_assert_int_eq(fallbacks, 0);
 	ck_assert_str_eq(last_script, "guard");
 	ck_assert_str_eq(last_reason, "GET /admin/users needs x-role: admin (host web.shop)");
-	ck_assert_msg(strstr(last_ext, "\"lua_verdict\":{\"script\":\"guard\",\"hook\":\"on_http\"") != NULL,
+	ck_assert_msg(strstr(last_ext, "\"lua\":{\"script\":\"guard\",\"hook\":\"on_http\"") != NULL,
 		      "%s", last_ext);
 	/* the same path with the header passes */
 	ask("GET http://web.shop/admin/users X-Role:admin\n", out, sizeof(out));
