@@ -59,7 +59,7 @@ libbwcore_la_SOURCES += \
 	core/lua/lua.c core/lua/lua.h core/lua/lua_int.h \
 	core/lua/luasandbox.c core/lua/luasandbox.h \
 	core/lua/luaworker.c core/lua/luaconv.c core/lua/luaapi.c \
-	core/lua/luactl.c
+	core/lua/luactl.c core/lua/luaparser.c
 nodist_libbwcore_la_SOURCES = core/lua/bulwark_lua.inc
 BUILT_SOURCES += core/lua/bulwark_lua.inc
 CLEANFILES += core/lua/bulwark_lua.inc core/lua/bulwark_lua.inc.tmp

@@ -194,6 +194,29 @@ function bw.match_labels(labels, want)
 end
 
 ---------------------------------------------------------------------------
+-- Generic L7 rules (protocol parsers): Cilium's l7: [{key: value}, ...]
+---------------------------------------------------------------------------
+
+-- bw.l7_match(rules, fields): the index of the first rule whose every
+-- key = value pair matches fields (values are Lua patterns matched against
+-- the whole field: "public:.*"), or nil. An empty rule {} matches
+-- anything; no rules at all matches nothing.
+function bw.l7_match(rules, fields)
+  for i, rule in ipairs(rules or {}) do
+    local ok = true
+    for k, pat in pairs(rule) do
+      local v = fields[k]
+      if v == nil or not tostring(v):find("^" .. tostring(pat) .. "$") then
+        ok = false
+        break
+      end
+    end
+    if ok then return i end
+  end
+  return nil
+end
+
+---------------------------------------------------------------------------
 -- Rate limits and windows (state lives in the script, across calls)
 ---------------------------------------------------------------------------
 

@@ -12,4 +12,5 @@ dist_bwlua_DATA += \
 	lua/examples/quarantine-portscan.lua \
 	lua/examples/tag-flows.lua \
 	lua/examples/dns-denylist.lua \
+	lua/examples/line-protocol.lua \
 	lua/examples/examples_test.lua

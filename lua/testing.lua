@@ -116,6 +116,25 @@ function T.load(path, opts)
       s[k] = v
     end
   end
+  -- protocol = {name, frame, request [, denied]}: checked as the daemon
+  -- checks it; s.protocol is the table, s.feed() drives it
+  local p = env.protocol
+  if p ~= nil then
+    if type(p) ~= "table" then error("'protocol' must be a table, not a " .. type(p), 2) end
+    if type(p.name) ~= "string" or not p.name:match("^[a-z0-9._-]+$") or #p.name > 63 then
+      error("protocol.name must be a protocol name (1 to 63 of [a-z0-9._-])", 2)
+    end
+    if p.name == "http" or p.name == "kafka" or p.name == "dns" then
+      error("protocol.name '" .. p.name .. "' is built in", 2)
+    end
+    if type(p.frame) ~= "function" then error("protocol.frame must be a function", 2) end
+    if type(p.request) ~= "function" then error("protocol.request must be a function", 2) end
+    if p.denied ~= nil and type(p.denied) ~= "string" and type(p.denied) ~= "function" then
+      error("protocol.denied must be a string or a function", 2)
+    end
+    s.protocol = p
+    s.feed = function(data, rules, conn) return T.feed(p, data, rules, conn) end
+  end
   return s
 end
 
@@ -192,5 +211,40 @@ function T.flow(f)
   end
   return flow
 end
+
+-- T.feed(protocol, data [, rules [, conn]]): what the daemon does with the
+-- bytes a client sent: frame() and request() for each complete request.
+-- rules: the port's l7 rules (a list of {key = pattern}), nil for none.
+-- Returns a list of {verdict, fields, rule, frame, reply} (reply: what the
+-- client gets instead of a denied request) and the undecided rest of data.
+-- As in the daemon, a denied request is dropped (the client gets the reply)
+-- and the next one is decided on its own.
+function T.feed(p, data, rules, conn)
+  conn = conn or { source = { ip = CLIENT.ip, port = CLIENT.port },
+                   destination = { ip = SERVER.ip, port = SERVER.port },
+                   direction = "INGRESS" }
+  local out = {}
+  while #data > 0 do
+    local n = p.frame(data)
+    if n == nil or n == false then break end
+    assert(math.type(n) == "integer" and n >= 1 and n <= #data,
+           "protocol.frame returned " .. tostring(n) .. " (expected nil or 1.." .. #data .. ")")
+    local frame = data:sub(1, n)
+    data = data:sub(n + 1)
+    local v, fields, rule = p.request(frame, rules, conn)
+    assert(v == nil or v == "allow" or v == "deny",
+           "protocol.request returned " .. tostring(v) .. " (expected \"allow\" or \"deny\")")
+    assert(fields == nil or type(fields) == "table", "protocol.request: fields must be a table")
+    assert(rule == nil or (math.type(rule) == "integer" and rule >= 1),
+           "protocol.request: the third value must be the index of the matching rule")
+    local r = { verdict = v or "allow", fields = fields or {}, rule = rule, frame = frame }
+    out[#out + 1] = r
+    if r.verdict == "deny" then
+      r.reply = type(p.denied) == "function" and p.denied(frame) or p.denied
+    end
+  end
+  return out, data
+end
+
 
 return T

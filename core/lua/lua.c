@@ -161,7 +161,7 @@ bw_lua_failure(struct lh_script *s, int hook, int fail, const char *msg)
 	char prefix[LH_NAME_MAX + 8];
 
 	pthread_mutex_lock(&lh.mu);
-	if (hook >= 0 && hook < BW_LUA_NHOOKS && fail > 0 && fail < BW_LSB_NFAIL)
+	if (hook >= 0 && hook <= BW_LUA_PROTOCOL && fail > 0 && fail < BW_LSB_NFAIL)
 		s->st[hook].fails[fail]++;
 	snprintf(s->last_error, sizeof(s->last_error), "%s: %s",
 		 bw_lua_hook_name(hook), msg);
@@ -505,6 +505,7 @@ lh_script_remove(struct lh_script *s)
 	bw_lua_recompute_active();
 	pthread_mutex_unlock(&lh.mu);
 	lh_hash_forget(s);
+	bw_luaparser_forget(s);
 	bw_notice("lua/%s: removed (%s is gone)", s->name, s->path);
 	if (!s->installed || !lh.thread_up) {
 		lh_script_free(s);
@@ -569,7 +570,7 @@ lh_hooks_text(unsigned hooks, char *buf, size_t len)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (int h = 0; h < BW_LUA_NHOOKS; h++)
+	for (int h = 0; h <= BW_LUA_PROTOCOL; h++)
 		if (hooks & (1u << h))
 			o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s",
 					      o ? ", " : "", bw_lua_hook_name(h));
@@ -637,6 +638,8 @@ lh_load(struct lh_script *s, const char *text, size_t len, int enable,
 	c->hooks = hk;
 	s->installed = 1;
 	lh_hooks_text(hk, hooks, sizeof(hooks));
+	/* a protocol = {...}: its engine parser follows this script now */
+	bw_luaparser_script(s, bw_lsb_protocol(sb));
 	if (lh.thread_up) {
 		bw_luaw_command(c);
 	} else {
@@ -986,8 +989,10 @@ bw_lua_fini(void)
 		free(c);
 	}
 	lh.cmd_head = NULL;
-	for (size_t i = 0; i < lh.nscripts; i++)
+	for (size_t i = 0; i < lh.nscripts; i++) {
+		bw_luaparser_forget(lh.scripts[i]);
 		lh_script_free(lh.scripts[i]);
+	}
 	free(lh.scripts);
 	lh.scripts = NULL;
 	lh.nscripts = 0;

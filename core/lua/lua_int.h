@@ -107,7 +107,7 @@ struct lh_script {
 	uint64_t last_error_ns;    /* wall clock */
 	uint64_t loaded_ns;        /* wall clock */
 	uint64_t memory;
-	struct lh_hookstats st[BW_LUA_NHOOKS];
+	struct lh_hookstats st[BW_LUA_NHOOKS + 1]; /* + the protocol parser */
 	struct lh_family *fam;
 	size_t nfam;
 	uint64_t log_dropped;
@@ -160,6 +160,22 @@ struct lh_dec {
 	struct bw_hook_header *set;     /* malloc'd, strings in set_arena */
 	char **remove;
 	uint32_t nset, nremove;
+
+	/* a protocol parser's call (hook BW_LUA_PROTOCOL, luaparser.c) */
+	struct lh_script *pscript;      /* the script providing the protocol */
+	char *pdata;                    /* undecided request bytes (a copy) */
+	size_t plen;
+	char *prules;                   /* the rules in force (JSON), NULL: none */
+	char cip[64], sip[64];          /* client and server addresses */
+	uint16_t cport, sport;
+	int pdir;                       /* BW_FLOW_TRAFFIC_INGRESS / _EGRESS */
+	int pop;                        /* BW_L7_MORE / PASS / DROP / CLOSE */
+	size_t pn;                      /* bytes the op covers */
+	int prule;                      /* matching rule (0-based), -1 */
+	struct bw_flow_kv *fields;      /* malloc'd key/value strings */
+	uint32_t nfields;
+	char *denied;                   /* bytes to answer a denied request */
+	size_t denied_len;
 };
 
 /* A flow the stage handed over, and what the scripts added. */
@@ -306,6 +322,9 @@ int bw_luaw_flow(const struct bw_flow *f, uint64_t token);
  * here, so a script that looks something up cannot deadlock the wait.
  */
 int bw_luaw_decide_sync(struct lh_dec *d);
+/* Count a call (worker); say which call runs now (stuck detection). */
+void bw_luaw_stats(struct lh_script *s, int hook, uint64_t ns, int denied);
+void bw_luaw_busy(struct lh_script *s, int hook);
 /* Point d->res at d's answer (script, reason, header edits, extensions). */
 void bw_luaw_dec_result(struct lh_dec *d);
 void bw_luaw_dec_free(struct lh_dec *d);
@@ -352,6 +371,18 @@ const char *bw_luac_kafka_api_name(unsigned key);
 
 /* open_host for bw_lsb_new(): the bulwark table for script s. */
 int bw_luaapi_open(lua_State *L, void *script);
+
+/* ---- luaparser.c ---------------------------------------------------------------- */
+
+/*
+ * Loop thread: script s was loaded, and defines protocol name (or NULL:
+ * none); register (or re-point) the engine parser of that name.
+ * forget: s is going away or no longer defines a protocol.
+ */
+void bw_luaparser_script(struct lh_script *s, const char *name);
+void bw_luaparser_forget(struct lh_script *s);
+/* Worker: run a protocol parser call. */
+void bw_luaparser_run(struct lh_dec *d, const struct lh_limits *lim);
 
 /* ---- luactl.c ------------------------------------------------------------------- */
 

@@ -36,7 +36,7 @@ luactl_script_json(const struct lh_script *s)
 	json_t *o, *hooks = json_array(), *stats = json_object();
 	uint64_t calls = 0, fails = 0;
 
-	for (int h = 0; h < BW_LUA_NHOOKS; h++) {
+	for (int h = 0; h <= BW_LUA_PROTOCOL; h++) {
 		const struct lh_hookstats *st = &s->st[h];
 		json_t *f = json_object();
 		uint64_t hf = 0;
@@ -220,7 +220,7 @@ luactl_metrics(struct bw_metrics_out *out, void *arg)
 	bw_metrics_printf(out, "# HELP bulwark_lua_calls_total Hook calls.\n"
 			  "# TYPE bulwark_lua_calls_total counter\n");
 	for (size_t i = 0; i < lh.nscripts; i++)
-		for (int h = 0; h < BW_LUA_NHOOKS; h++)
+		for (int h = 0; h <= BW_LUA_PROTOCOL; h++)
 			if (lh.scripts[i]->hooks & (1u << h) || lh.scripts[i]->st[h].calls)
 				bw_metrics_printf(out, "bulwark_lua_calls_total{script=\"%s\",hook=\"%s\"} %llu\n",
 						  lh.scripts[i]->name, bw_lua_hook_name(h),
@@ -228,7 +228,7 @@ luactl_metrics(struct bw_metrics_out *out, void *arg)
 	bw_metrics_printf(out, "# HELP bulwark_lua_failures_total Hook calls that failed, by reason.\n"
 			  "# TYPE bulwark_lua_failures_total counter\n");
 	for (size_t i = 0; i < lh.nscripts; i++)
-		for (int h = 0; h < BW_LUA_NHOOKS; h++)
+		for (int h = 0; h <= BW_LUA_PROTOCOL; h++)
 			for (int r = 1; r < BW_LSB_NFAIL; r++)
 				if (lh.scripts[i]->st[h].fails[r])
 					bw_metrics_printf(out, "bulwark_lua_failures_total{script=\"%s\",hook=\"%s\",reason=\"%s\"} %llu\n",
@@ -238,7 +238,7 @@ luactl_metrics(struct bw_metrics_out *out, void *arg)
 	bw_metrics_printf(out, "# HELP bulwark_lua_call_seconds_total Time spent in hook calls.\n"
 			  "# TYPE bulwark_lua_call_seconds_total counter\n");
 	for (size_t i = 0; i < lh.nscripts; i++)
-		for (int h = 0; h < BW_LUA_NHOOKS; h++)
+		for (int h = 0; h <= BW_LUA_PROTOCOL; h++)
 			if (lh.scripts[i]->st[h].calls)
 				bw_metrics_printf(out, "bulwark_lua_call_seconds_total{script=\"%s\",hook=\"%s\"} %.9f\n",
 						  lh.scripts[i]->name, bw_lua_hook_name(h),
@@ -246,7 +246,7 @@ luactl_metrics(struct bw_metrics_out *out, void *arg)
 	bw_metrics_printf(out, "# HELP bulwark_lua_denials_total Decisions a script denied.\n"
 			  "# TYPE bulwark_lua_denials_total counter\n");
 	for (size_t i = 0; i < lh.nscripts; i++)
-		for (int h = BW_LUA_ON_DNS; h < BW_LUA_NHOOKS; h++)
+		for (int h = BW_LUA_ON_DNS; h <= BW_LUA_PROTOCOL; h++)
 			if (lh.scripts[i]->hooks & (1u << h))
 				bw_metrics_printf(out, "bulwark_lua_denials_total{script=\"%s\",hook=\"%s\"} %llu\n",
 						  lh.scripts[i]->name, bw_lua_hook_name(h),

@@ -66,6 +66,8 @@ struct bw_lsb {
 	char trip_msg[96];
 
 	int hook_ref[BW_LUA_NHOOKS]; /* LUA_NOREF when not defined */
+	int proto_ref;               /* the protocol table, LUA_NOREF: none */
+	char proto_name[64];
 };
 
 static const char *const lsb_fail_names[BW_LSB_NFAIL] = {
@@ -85,6 +87,8 @@ bw_lsb_fail_name(int fail)
 const char *
 bw_lua_hook_name(int hook)
 {
+	if (hook == BW_LUA_PROTOCOL)
+		return "protocol";
 	return hook >= 0 && hook < BW_LUA_NHOOKS ? lsb_hook_names[hook] : "?";
 }
 
@@ -412,6 +416,7 @@ bw_lsb_new(const char *name, const struct bw_lsb_limits *lim,
 	sb->lim = *lim;
 	for (int i = 0; i < BW_LUA_NHOOKS; i++)
 		sb->hook_ref[i] = LUA_NOREF;
+	sb->proto_ref = LUA_NOREF;
 	sb->L = lua_newstate(lsb_alloc, sb);
 	if (sb->L == NULL) {
 		snprintf(err, errlen, "cannot create a Lua state within "
@@ -642,7 +647,68 @@ lsb_load_run(lua_State *L)
 		lr->hooks |= 1u << h;
 		lua_pop(L, 1);
 	}
+	lua_pop(L, 1);
+
+	/* protocol = {name = ..., frame = f, request = f [, denied = f]} */
+	switch (lua_getglobal(L, "protocol")) {
+	case LUA_TNIL:
+		return 0;
+	case LUA_TTABLE:
+		break;
+	default:
+		return luaL_error(L, "'protocol' must be a table, not a %s",
+				  luaL_typename(L, -1));
+	}
+	{
+		size_t n;
+		const char *name;
+
+		if (lua_getfield(L, -1, "name") != LUA_TSTRING)
+			return luaL_error(L, "protocol.name must be a string (the "
+					     "l7proto name policies use)");
+		name = lua_tolstring(L, -1, &n);
+		if (n == 0 || n >= sizeof(sb->proto_name) ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+			return luaL_error(L, "protocol.name '%s' is not a protocol "
+					     "name (1 to 63 of [a-z0-9._-])", name);
+		if (!strcmp(name, "http") || !strcmp(name, "kafka") || !strcmp(name, "dns"))
+			return luaL_error(L, "protocol.name '%s' is built in", name);
+		snprintf(sb->proto_name, sizeof(sb->proto_name), "%s", name);
+		lua_pop(L, 1);
+	}
+	if (lua_getfield(L, -1, "frame") != LUA_TFUNCTION)
+		return luaL_error(L, "protocol.frame must be a function (data) -> "
+				     "length of the next request, or nil");
+	lua_pop(L, 1);
+	if (lua_getfield(L, -1, "request") != LUA_TFUNCTION)
+		return luaL_error(L, "protocol.request must be a function (frame, "
+				     "rules, conn) -> \"allow\" | \"deny\", fields");
+	lua_pop(L, 1);
+	{
+		int t = lua_getfield(L, -1, "denied");
+
+		if (t != LUA_TNIL && t != LUA_TFUNCTION && t != LUA_TSTRING)
+			return luaL_error(L, "protocol.denied must be a string or "
+					     "a function (frame) -> string");
+		lua_pop(L, 1);
+	}
+	sb->proto_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lr->hooks |= 1u << BW_LUA_PROTOCOL;
 	return 0;
+}
+
+const char *
+bw_lsb_protocol(const struct bw_lsb *sb)
+{
+	return sb->proto_ref != LUA_NOREF ? sb->proto_name : NULL;
+}
+
+void
+bw_lsb_push_protocol(lua_State *L)
+{
+	struct bw_lsb *sb = bw_lsb_of(L);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->proto_ref);
 }
 
 int
@@ -672,6 +738,8 @@ bw_lsb_load(struct bw_lsb *sb, const char *text, size_t len,
 			luaL_unref(L, LUA_REGISTRYINDEX, sb->hook_ref[i]);
 			sb->hook_ref[i] = LUA_NOREF;
 		}
+		luaL_unref(L, LUA_REGISTRYINDEX, sb->proto_ref);
+		sb->proto_ref = LUA_NOREF;
 		return rc;
 	}
 	*hooks = lr.hooks;

@@ -52,8 +52,18 @@ enum bw_lua_hook {
 	BW_LUA_NHOOKS
 };
 
+/* Not a hook but checked with them: a `protocol = {...}` table (an L7
+ * protocol parser written in Lua); its bit in the hooks of a script. */
+#define BW_LUA_PROTOCOL BW_LUA_NHOOKS
+
 /* "on_flow", ... */
 const char *bw_lua_hook_name(int hook);
+
+/* The protocol's name when the script defines one, else NULL. */
+struct bw_lsb;
+const char *bw_lsb_protocol(const struct bw_lsb *sb);
+/* Push the script's protocol table (during a run). */
+void bw_lsb_push_protocol(lua_State *L);
 
 struct bw_lsb;
 

@@ -352,8 +352,8 @@ lw_set_deny(struct lh_dec *d, const struct lh_script *s, const char *reason,
 	}
 }
 
-static void
-lw_stats(struct lh_script *s, int hook, uint64_t ns, int denied)
+void
+bw_luaw_stats(struct lh_script *s, int hook, uint64_t ns, int denied)
 {
 	pthread_mutex_lock(&lh.mu);
 	s->st[hook].calls++;
@@ -364,8 +364,8 @@ lw_stats(struct lh_script *s, int hook, uint64_t ns, int denied)
 	pthread_mutex_unlock(&lh.mu);
 }
 
-static void
-lw_busy(struct lh_script *s, int hook)
+void
+bw_luaw_busy(struct lh_script *s, int hook)
 {
 	__atomic_store_n(&lh.busy_script, s, __ATOMIC_RELAXED);
 	__atomic_store_n(&lh.busy_hook, hook, __ATOMIC_RELAXED);
@@ -409,12 +409,12 @@ lw_decide(struct lh_dec *d, const struct lh_limits *lim)
 		c.d = d;
 		c.hook = d->hook;
 		bw_lsb_set_limits(s->sb, &lim->lsb);
-		lw_busy(s, d->hook);
+		bw_luaw_busy(s, d->hook);
 		t0 = bw_lua_now_ns();
 		fail = bw_lsb_run(s->sb, lw_call_decision, &c, err, sizeof(err));
 		bw_luac_done(c.box);
-		lw_busy(NULL, 0);
-		lw_stats(s, d->hook, bw_lua_now_ns() - t0,
+		bw_luaw_busy(NULL, 0);
+		bw_luaw_stats(s, d->hook, bw_lua_now_ns() - t0,
 			 !fail && c.verdict == BW_HOOK_DENY);
 		if (fail) {
 			lw_call_free(&c);
@@ -509,12 +509,12 @@ lw_flow(struct lh_flowjob *job, const struct lh_limits *lim)
 
 			if (!(hooks & (1u << h)) || (h == BW_LUA_ON_VERDICT && !verdict))
 				continue;
-			lw_busy(s, h);
+			bw_luaw_busy(s, h);
 			t0 = bw_lua_now_ns();
 			fail = bw_lsb_run(s->sb, lw_call_flow, &c, err, sizeof(err));
-			lw_busy(NULL, 0);
+			bw_luaw_busy(NULL, 0);
 			bw_luac_done(c.box); /* also when the call failed */
-			lw_stats(s, h, bw_lua_now_ns() - t0, 0);
+			bw_luaw_stats(s, h, bw_lua_now_ns() - t0, 0);
 			if (fail) {
 				json_decref(c.out);
 				bw_lua_failure(s, h, fail, err);
@@ -654,7 +654,10 @@ lw_main(void *arg)
 				lh.dec_tail = &lh.dec_head;
 			d->next = NULL;
 			pthread_mutex_unlock(&lh.mu);
-			lw_decide(d, &lim);
+			if (d->hook == BW_LUA_PROTOCOL)
+				bw_luaparser_run(d, &lim);
+			else
+				lw_decide(d, &lim);
 			pthread_mutex_lock(&lh.mu);
 			if (d->sync && d->abandoned) {
 				bw_luaw_dec_free(d); /* the loop gave up on it */
@@ -786,6 +789,14 @@ bw_luaw_dec_result(struct lh_dec *d)
 void
 bw_luaw_dec_free(struct lh_dec *d)
 {
+	for (uint32_t i = 0; i < d->nfields; i++) {
+		free((char *)d->fields[i].key);
+		free((char *)d->fields[i].value);
+	}
+	free(d->fields);
+	free(d->denied);
+	free(d->pdata);
+	free(d->prules);
 	for (uint32_t i = 0; i < d->nset; i++) {
 		free((char *)d->set[i].name);
 		free((char *)d->set[i].value);

@@ -93,5 +93,27 @@ do
         d.on_dns(T.dns{ name = "xmr.pool.example", source = { namespace = "security-tools" } }) == nil)
 end
 
+-- line-protocol (kvline): framing, rules, the denied reply
+do
+  local s = T.load(dir .. "line-protocol.lua")
+  check("line-protocol defines protocol kvline", s.protocol and s.protocol.name == "kvline")
+  local rules = { { cmd = "GET" }, { cmd = "SET", key = "public:.*" } }
+  local out, rest = s.feed("GET a\r\nSET public:x 1\nSET secret 2\nGET b\n", rules)
+  check("kvline allows GET and SET public:*, by rule",
+        out[1].verdict == "allow" and out[1].rule == 1 and
+        out[2].verdict == "allow" and out[2].rule == 2 and out[2].fields.key == "public:x")
+  check("kvline denies SET secret with its reply, and goes on",
+        #out == 4 and out[3].verdict == "deny" and out[3].fields.cmd == "SET" and
+        out[3].reply == "-ERR access denied by policy\r\n" and
+        out[4].verdict == "allow" and rest == "", #out)
+  out, rest = s.feed("get k\nDEL", rules)
+  check("kvline: commands are case-insensitive, a partial line waits",
+        #out == 1 and out[1].verdict == "allow" and rest == "DEL", rest)
+  out = s.feed("DEL k\n", nil)
+  check("kvline without l7 rules only shows (allows)", #out == 1 and out[1].verdict == "allow")
+  out = s.feed("DEL k\n", {})
+  check("kvline with an empty rule list denies", out[1].verdict == "deny")
+end
+
 print(string.format("# examples_test.lua: %d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1)

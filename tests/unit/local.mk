@@ -237,6 +237,8 @@ check_PROGRAMS += tests/unit/test_luaproxy
 TESTS += tests/unit/test_luaproxy
 tests_unit_test_luaproxy_SOURCES = tests/unit/test_luaproxy.c
 tests_unit_test_luaproxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_luaproxy_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
 tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
 
 # lua/examples/ through lua/testing.lua and lua5.4 (docs/lua.md, "Testing a script")

@@ -42,6 +42,9 @@ static int echo_fd = -1;
 static struct sockaddr_in echo_addr, proxy_addr;
 static char last_script[64], last_reason[512], last_ext[1024];
 static int drops, fallbacks;
+static const char *conn_parser = "http";      /* what classify says */
+static struct bw_proxy_ruleset *conn_rules;   /* and the rules in force */
+static char l7_flows[2048];                   /* "VERDICT proto k=v,..;" */
 
 /* ---- the stand-in parser -------------------------------------------------------- */
 
@@ -232,6 +235,24 @@ static const struct bw_l7_parser tp_parser = {
 	.conn_close = tp_close,
 };
 
+static void
+on_flow(const struct bw_flow *f, void *ud)
+{
+	size_t o = strlen(l7_flows);
+
+	if (f->type != BW_FLOW_TYPE_L7 || f->l7 == NULL || f->l7->proto == NULL ||
+	    strcmp(f->l7->proto, "kvline") != 0)
+		return;
+	o += (size_t)snprintf(l7_flows + o, sizeof(l7_flows) - o, "%s %s",
+			      f->verdict == BW_FLOW_VERDICT_DROPPED ? "DROPPED" : "FORWARDED",
+			      f->l7->proto);
+	for (uint32_t i = 0; i < f->l7->n_fields && o < sizeof(l7_flows); i++)
+		o += (size_t)snprintf(l7_flows + o, sizeof(l7_flows) - o, " %s=%s",
+				      f->l7->fields[i].key, f->l7->fields[i].value);
+	if (o < sizeof(l7_flows) - 1)
+		snprintf(l7_flows + o, sizeof(l7_flows) - o, ";");
+}
+
 /* ---- the redirect and the echo server ------------------------------------------------ */
 
 static int
@@ -249,8 +270,10 @@ tp_classify(void *arg, int fd, const struct sockaddr *peer,
 	t->info.server_port = ntohs(echo_addr.sin_port);
 	t->info.endpoint_ns = "x";
 	t->info.endpoint_pod = "web";
-	t->parser = "http";
-	t->rules = NULL; /* visibility: every request allowed by policy */
+	t->parser = conn_parser;
+	/* http: visibility (every request allowed by policy); a Lua protocol:
+	 * the test's rule set */
+	t->rules = conn_rules != NULL ? bw_proxy_ruleset_ref(conn_rules) : NULL;
 	*u = echo_addr;
 	t->upstream_len = sizeof(*u);
 	return 0;
@@ -355,6 +378,9 @@ setup(void)
 
 	drops = fallbacks = 0;
 	last_script[0] = last_reason[0] = last_ext[0] = '\0';
+	l7_flows[0] = '\0';
+	conn_parser = "http";
+	conn_rules = NULL;
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
 	snprintf(sdir, sizeof(sdir), "%s", tmpl);
 	snprintf(conf, sizeof(conf), "[daemon]\nstate_dir = %s\n[lua]\ndir = %s\n"
@@ -364,6 +390,7 @@ setup(void)
 	bw_conf_set_current(cf);
 	base = event_base_new();
 	ck_assert_int_eq(bw_flow_ring_init(256), 0);
+	ck_assert_int_ge(bw_flow_subscribe(NULL, on_flow, NULL, NULL), 1);
 	ck_assert_int_eq(bw_proxy_init(base, NULL), 0);
 	ck_assert_int_eq(bw_proxy_parser_add(&tp_parser, NULL), 0);
 	ck_assert_int_eq(bw_lua_init(base), 0);
@@ -394,8 +421,11 @@ teardown(void)
 {
 	char cmd[PATH_MAX + 16];
 
+	if (conn_rules != NULL)
+		bw_proxy_ruleset_unref(conn_rules);
 	bw_lua_fini();
 	bw_proxy_fini();
+	bw_flow_unsubscribe_owner(NULL);
 	bw_flow_stage_set(NULL, NULL);
 	event_base_free(base);
 	shutdown(echo_fd, SHUT_RDWR);
@@ -511,6 +541,103 @@ START_TEST(without_a_script_the_engine_is_not_held_up)
 }
 END_TEST
 
+/* The shipped example, as a rule author would install it. */
+static void
+kvline_on(void)
+{
+	struct bw_flow_policy pol = { .name = "cache-readers", .ns = "shop",
+				      .kind = "CiliumNetworkPolicy", .revision = 1 };
+	char path[PATH_MAX], err[256], *text;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/line-protocol.lua", BW_TEST_LUA_EXAMPLES);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	script("line-protocol", text);
+	free(text);
+	/* the engine knows the protocol now: policies can use it */
+	ck_assert_ptr_nonnull(bw_proxy_parser_find("kvline"));
+	conn_parser = "kvline";
+	conn_rules = bw_proxy_ruleset_get("kvline",
+		"[{\"cmd\":\"GET\"},{\"cmd\":\"SET\",\"key\":\"public:.*\"}]",
+		&pol, 1, err, sizeof(err));
+	ck_assert_msg(conn_rules != NULL, "%s", err);
+}
+
+START_TEST(a_protocol_written_in_lua_decides_per_command)
+{
+	char out[256];
+
+	kvline_on();
+	ask("GET secret\n", out, sizeof(out));
+	ck_assert_str_eq(out, "GET secret\n");
+	ask("SET public:greeting hello\r\n", out, sizeof(out));
+	ck_assert_str_eq(out, "SET public:greeting hello\r\n");
+	ask("SET secret x\r\n", out, sizeof(out));
+	ck_assert_str_eq(out, "-ERR access denied by policy\r\n");
+	ask("DEL anything\n", out, sizeof(out));
+	ck_assert_str_eq(out, "-ERR access denied by policy\r\n");
+	/* every command is a flow with the parser's fields */
+	ck_assert_msg(strstr(l7_flows, "FORWARDED kvline") != NULL, "%s", l7_flows);
+	ck_assert_msg(strstr(l7_flows, "DROPPED kvline") != NULL &&
+		      strstr(l7_flows, "cmd=SET") != NULL &&
+		      strstr(l7_flows, "key=secret") != NULL, "%s", l7_flows);
+	ck_assert_uint_eq(bw_lua_script_find("line-protocol")->st[BW_LUA_PROTOCOL].calls, 4);
+	ck_assert_uint_eq(bw_lua_script_find("line-protocol")->st[BW_LUA_PROTOCOL].denials, 2);
+}
+END_TEST
+
+START_TEST(a_request_split_over_segments_is_put_together_first)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char out[256];
+	size_t got = 0;
+
+	kvline_on();
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&proxy_addr, sizeof(proxy_addr)), 0);
+	ck_assert_int_eq(send(fd, "SE", 2, MSG_NOSIGNAL), 2);
+	for (int i = 0; i < 50; i++)
+		pump();
+	ck_assert_int_eq(send(fd, "T secret 1\n", 11, MSG_NOSIGNAL), 11);
+	out[0] = '\0';
+	for (int i = 0; i < 20000 && memchr(out, '\n', got) == NULL; i++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		pump();
+		if (poll(&p, 1, 0) <= 0)
+			continue;
+		n = recv(fd, out + got, sizeof(out) - 1 - got, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		out[got] = '\0';
+	}
+	close(fd);
+	ck_assert_str_eq(out, "-ERR access denied by policy\r\n");
+}
+END_TEST
+
+START_TEST(without_its_script_a_protocol_fails_closed)
+{
+	char out[256], path[PATH_MAX];
+
+	kvline_on();
+	snprintf(path, sizeof(path), "%s/line-protocol.lua", sdir);
+	unlink(path);
+	bw_lua_rescan();
+	ask("GET secret\n", out, sizeof(out));
+	ck_assert_str_eq(out, ""); /* closed, nothing forwarded */
+}
+END_TEST
+
 static Suite *
 luaproxy_suite(void)
 {
@@ -525,6 +652,9 @@ luaproxy_suite(void)
 	tcase_add_test(tc, on_http_may_look_things_up_while_the_loop_waits);
 	tcase_add_test(tc, on_kafka_sees_the_request);
 	tcase_add_test(tc, without_a_script_the_engine_is_not_held_up);
+	tcase_add_test(tc, a_protocol_written_in_lua_decides_per_command);
+	tcase_add_test(tc, a_request_split_over_segments_is_put_together_first);
+	tcase_add_test(tc, without_its_script_a_protocol_fails_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }
