@@ -716,8 +716,9 @@ bw_lua_rescan(void)
 	lh_watch();
 	d = opendir(lh.dir);
 	if (d == NULL && errno != ENOENT) {
-		bw_err("lua: cannot read %s: %s", lh.dir, strerror(errno));
-		return -errno;
+		n = -errno;
+		bw_err_errno(n, "lua: cannot read %s", lh.dir);
+		return n;
 	}
 	for (size_t i = 0; i < lh.nscripts; i++)
 		lh.scripts[i]->seen = 0;
@@ -879,7 +880,7 @@ bw_lua_init(struct event_base *base)
 	}
 	rc = bw_luaw_start();
 	if (rc < 0) {
-		bw_err("lua: cannot start the bw-lua thread: %s", strerror(-rc));
+		bw_err_errno(rc, "lua: cannot start the bw-lua thread");
 		bw_lua_fini();
 		return rc;
 	}
@@ -894,7 +895,7 @@ bw_lua_init(struct event_base *base)
 	stage.max_delay_ns = (dc != NULL ? (uint64_t)dc->lua_flow_delay : 200) * 1000000u;
 	rc = bw_flow_stage_set(base, &stage);
 	if (rc < 0) {
-		bw_err("lua: cannot attach to the flow pipeline: %s", strerror(-rc));
+		bw_err_errno(rc, "lua: cannot attach to the flow pipeline");
 		bw_lua_fini();
 		return rc;
 	}

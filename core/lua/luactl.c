@@ -324,19 +324,19 @@ bw_luactl_init(void)
 		rc = bw_api_route_add(routes[i].method, routes[i].path, routes[i].fn,
 				      NULL);
 		if (rc < 0) {
-			bw_err("lua: cannot register %s %s: %s", routes[i].method,
-			       routes[i].path, strerror(-rc));
+			bw_err_errno(rc, "lua: cannot register %s %s", routes[i].method,
+				     routes[i].path);
 			return rc;
 		}
 	}
 	rc = bw_api_status_add("lua", luactl_status, NULL);
 	if (rc < 0 && rc != -EEXIST)
-		bw_warn("lua: no status section: %s", strerror(-rc));
+		bw_warn_errno(rc, "lua: no status section");
 	if (!luactl_registered) {
 		/* registry collectors live until the daemon exits */
 		rc = bw_metrics_register(luactl_metrics, NULL, NULL, NULL);
 		if (rc < 0)
-			bw_warn("lua: no metrics: %s", strerror(-rc));
+			bw_warn_errno(rc, "lua: no metrics");
 		else
 			luactl_registered = 1;
 	}

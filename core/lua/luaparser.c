@@ -268,8 +268,8 @@ bw_luaparser_script(struct lh_script *s, const char *name)
 	if (bw_proxy_parser_find(name) == NULL) {
 		rc = bw_proxy_parser_add(&lp->p, NULL);
 		if (rc < 0) {
-			bw_err("lua/%s: cannot register protocol %s with the L7 "
-			       "engine: %s", s->name, name, strerror(-rc));
+			bw_err_errno(rc, "lua/%s: cannot register protocol %s with the "
+				     "L7 engine", s->name, name);
 			lp->script = NULL;
 			return;
 		}

@@ -559,8 +559,8 @@ bw_quarantine_init(struct event_base *base)
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		rc = bw_api_route_add(routes[i].method, routes[i].path, routes[i].fn, NULL);
 		if (rc < 0 && rc != -EEXIST) {
-			bw_err("quarantine: cannot register %s %s: %s", routes[i].method,
-			       routes[i].path, strerror(-rc));
+			bw_err_errno(rc, "quarantine: cannot register %s %s", routes[i].method,
+				     routes[i].path);
 			return rc;
 		}
 	}
