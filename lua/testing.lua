@@ -116,7 +116,7 @@ function T.load(path, opts)
       s[k] = v
     end
   end
-  -- protocol = {name, frame, request [, denied]}: checked as the daemon
+  -- protocol = {name, frame, request [, denied] [, response]}: checked as the daemon
   -- checks it; s.protocol is the table, s.feed() drives it
   local p = env.protocol
   if p ~= nil then
@@ -129,6 +129,9 @@ function T.load(path, opts)
     end
     if type(p.frame) ~= "function" then error("protocol.frame must be a function", 2) end
     if type(p.request) ~= "function" then error("protocol.request must be a function", 2) end
+    if p.response ~= nil and type(p.response) ~= "function" then
+      error("protocol.response must be a function", 2)
+    end
     if p.denied ~= nil and type(p.denied) ~= "string" and type(p.denied) ~= "function" then
       error("protocol.denied must be a string or a function", 2)
     end

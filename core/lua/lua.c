@@ -639,7 +639,7 @@ lh_load(struct lh_script *s, const char *text, size_t len, int enable,
 	s->installed = 1;
 	lh_hooks_text(hk, hooks, sizeof(hooks));
 	/* a protocol = {...}: its engine parser follows this script now */
-	bw_luaparser_script(s, bw_lsb_protocol(sb));
+	bw_luaparser_script(s, bw_lsb_protocol(sb), bw_lsb_protocol_response(sb));
 	if (lh.thread_up) {
 		bw_luaw_command(c);
 	} else {

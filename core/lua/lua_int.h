@@ -163,7 +163,8 @@ struct lh_dec {
 
 	/* a protocol parser's call (hook BW_LUA_PROTOCOL, luaparser.c) */
 	struct lh_script *pscript;      /* the script providing the protocol */
-	char *pdata;                    /* undecided request bytes (a copy) */
+	int presp;                      /* 1: frame a response (protocol.response) */
+	char *pdata;                    /* undecided bytes (a copy) */
 	size_t plen;
 	char *prules;                   /* the rules in force (JSON), NULL: none */
 	char cip[64], sip[64];          /* client and server addresses */
@@ -376,10 +377,11 @@ int bw_luaapi_open(lua_State *L, void *script);
 
 /*
  * Loop thread: script s was loaded, and defines protocol name (or NULL:
- * none); register (or re-point) the engine parser of that name.
+ * none); register (or re-point) the engine parser of that name. response:
+ * the protocol frames responses too (protocol.response).
  * forget: s is going away or no longer defines a protocol.
  */
-void bw_luaparser_script(struct lh_script *s, const char *name);
+void bw_luaparser_script(struct lh_script *s, const char *name, int response);
 void bw_luaparser_forget(struct lh_script *s);
 /* Worker: run a protocol parser call. */
 void bw_luaparser_run(struct lh_dec *d, const struct lh_limits *lim);

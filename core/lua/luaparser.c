@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * core/lua/luaparser.c - L7 protocol parsers written in Lua: a script's
- * `protocol = {name, frame, request, denied}` becomes a parser of the L7
- * proxy engine (<bulwark/l7.h>), selected from policy as Cilium's generic
+ * `protocol = {name, frame, request, denied, response}` becomes a parser of
+ * the L7 proxy engine (<bulwark/l7.h>), selected from policy as Cilium's generic
  * L7 rules are (`rules: {l7proto: NAME, l7: [{key: value}, ...]}`), the
  * l7 list handed to request() as a list of tables.
  *
@@ -10,7 +10,10 @@
  * on the bw-lua thread, so each data() call hands a copy of the undecided
  * request bytes to the worker and waits for the answer (frame length,
  * verdict, flow fields, denial bytes), at most [lua] decision_timeout,
- * as bw_hooks_*_wait() do. Responses pass unparsed.
+ * as bw_hooks_*_wait() do. Responses pass unparsed, unless the protocol
+ * frames them (response()): then a denial waits (BW_L7_WAIT) until the
+ * responses to the requests passed before it have gone through, so that
+ * it keeps its place in a pipeline.
  *
  * One engine parser per protocol name, registered the first time a script
  * defines it and kept (the engine has no unregistration): it follows the
@@ -40,6 +43,7 @@ struct lp_parser {
 	char description[96];
 	struct bw_l7_parser p;
 	struct lh_script *script; /* the script defining it now (loop thread) */
+	int response;             /* the script frames responses too */
 	int logged;               /* "no script" said once */
 };
 
@@ -47,6 +51,14 @@ struct lp_conn {
 	bw_l7_conn *conn;
 	struct lp_parser *lp;
 	struct bw_l7_conn_info info;
+	/* with protocol.response: requests passed whose responses have not
+	 * all come back, and a denied request held until they have (so that
+	 * its denial follows the earlier responses) */
+	uint32_t outstanding;
+	int held;
+	size_t held_n;
+	char *held_denied;
+	size_t held_denied_len;
 };
 
 /* Kept for the daemon's life: the engine keeps the parser (and its name). */
@@ -112,7 +124,10 @@ lp_open(void *ud, bw_l7_conn *conn, const struct bw_l7_conn_info *info,
 static void
 lp_close(void *state)
 {
-	free(state);
+	struct lp_conn *c = state;
+
+	free(c->held_denied);
+	free(c);
 }
 
 static void
@@ -134,37 +149,37 @@ lp_active(const struct lh_script *s)
 	return st == LH_ST_ACTIVE;
 }
 
+/* The held denial, once the responses before it have come back. */
 static int
-lp_data(void *state, const struct bw_l7_input *in, size_t *n)
+lp_release(struct lp_conn *c, size_t *n)
 {
-	struct lp_conn *c = state;
-	struct lh_dec *d;
-	struct bw_flow_l7 l7;
-	int v, op;
+	if (c->outstanding > 0)
+		return BW_L7_WAIT;
+	if (c->held_denied != NULL && c->held_denied_len > 0)
+		bw_proxy_inject(c->conn, BW_L7_DIR_REPLY, c->held_denied,
+				c->held_denied_len);
+	*n = c->held_n;
+	free(c->held_denied);
+	c->held_denied = NULL;
+	c->held_denied_len = 0;
+	c->held = 0;
+	return BW_L7_DROP;
+}
 
-	*n = 0;
-	if (in->dir == BW_L7_DIR_REPLY) {
-		*n = in->len;
-		return BW_L7_PASS;
-	}
-	if (in->len == 0)
-		return BW_L7_PASS;
-	if (!lp_active(c->lp->script)) {
-		if (!c->lp->logged)
-			bw_warn("lua: protocol %s: no active script defines it; its "
-				"connections are closed", c->lp->name);
-		c->lp->logged = 1;
-		return BW_L7_CLOSE;
-	}
-	c->lp->logged = 0;
-	d = calloc(1, sizeof(*d));
+/* Ask the script (on the bw-lua thread; the loop waits). NULL: close. */
+static struct lh_dec *
+lp_ask(struct lp_conn *c, const struct bw_l7_input *in, int resp)
+{
+	struct lh_dec *d = calloc(1, sizeof(*d));
+
 	if (d == NULL || (d->pdata = malloc(in->len)) == NULL ||
-	    (in->rules != NULL && (d->prules = strdup(in->rules)) == NULL)) {
+	    (!resp && in->rules != NULL && (d->prules = strdup(in->rules)) == NULL)) {
 		if (d != NULL)
 			bw_luaw_dec_free(d);
-		return BW_L7_CLOSE;
+		return NULL;
 	}
 	d->hook = BW_LUA_PROTOCOL;
+	d->presp = resp;
 	d->pscript = c->lp->script;
 	memcpy(d->pdata, in->data, in->len);
 	d->plen = in->len;
@@ -177,7 +192,52 @@ lp_data(void *state, const struct bw_l7_input *in, size_t *n)
 	d->sport = c->info.server_port;
 	d->pdir = c->info.direction;
 	if (bw_luaw_decide_sync(d) < 0)
-		return BW_L7_CLOSE; /* no answer in time: the worker frees d */
+		return NULL; /* no answer in time: the worker frees d */
+	return d;
+}
+
+static int
+lp_data(void *state, const struct bw_l7_input *in, size_t *n)
+{
+	struct lp_conn *c = state;
+	struct lh_dec *d;
+	struct bw_flow_l7 l7;
+	int v, op;
+
+	*n = 0;
+	if (in->dir == BW_L7_DIR_REPLY) {
+		/* responses are framed only to keep denials in order */
+		if (in->len == 0 || !c->lp->response || c->outstanding == 0 ||
+		    !lp_active(c->lp->script)) {
+			*n = in->len;
+			return BW_L7_PASS;
+		}
+		d = lp_ask(c, in, 1);
+		if (d == NULL)
+			return BW_L7_CLOSE;
+		op = d->pop;
+		if (op == BW_L7_PASS) {
+			*n = d->pn;
+			c->outstanding--;
+		}
+		bw_luaw_dec_free(d);
+		return op == BW_L7_PASS || op == BW_L7_MORE ? op : BW_L7_CLOSE;
+	}
+	if (c->held)
+		return lp_release(c, n);
+	if (in->len == 0)
+		return BW_L7_PASS;
+	if (!lp_active(c->lp->script)) {
+		if (!c->lp->logged)
+			bw_warn("lua: protocol %s: no active script defines it; its "
+				"connections are closed", c->lp->name);
+		c->lp->logged = 1;
+		return BW_L7_CLOSE;
+	}
+	c->lp->logged = 0;
+	d = lp_ask(c, in, 0);
+	if (d == NULL)
+		return BW_L7_CLOSE;
 	op = d->pop;
 	if (op == BW_L7_MORE || op == BW_L7_CLOSE) {
 		bw_luaw_dec_free(d);
@@ -192,12 +252,17 @@ lp_data(void *state, const struct bw_l7_input *in, size_t *n)
 	v = bw_proxy_record(c->conn, &l7, op == BW_L7_PASS ? BW_FLOW_VERDICT_FORWARDED
 							   : BW_FLOW_VERDICT_DROPPED,
 			    d->prule);
-	*n = d->pn;
 	if (v == BW_FLOW_VERDICT_DROPPED) {
-		if (d->denied != NULL && d->denied_len > 0)
-			bw_proxy_inject(c->conn, BW_L7_DIR_REPLY, d->denied, d->denied_len);
-		op = BW_L7_DROP;
+		c->held = 1;
+		c->held_n = d->pn;
+		c->held_denied = d->denied; /* taken over */
+		c->held_denied_len = d->denied_len;
+		d->denied = NULL;
+		op = lp_release(c, n);
 	} else {
+		*n = d->pn;
+		if (c->lp->response)
+			c->outstanding++;
 		op = BW_L7_PASS;
 	}
 	bw_luaw_dec_free(d);
@@ -224,7 +289,7 @@ bw_luaparser_forget(struct lh_script *s)
 }
 
 void
-bw_luaparser_script(struct lh_script *s, const char *name)
+bw_luaparser_script(struct lh_script *s, const char *name, int response)
 {
 	struct lp_parser *lp;
 	int rc;
@@ -265,6 +330,7 @@ bw_luaparser_script(struct lh_script *s, const char *name)
 		lp_list = lp;
 	}
 	lp->script = s;
+	lp->response = response;
 	if (bw_proxy_parser_find(name) == NULL) {
 		rc = bw_proxy_parser_add(&lp->p, NULL);
 		if (rc < 0) {
@@ -345,6 +411,26 @@ lp_call(lua_State *L)
 
 	bw_lsb_push_protocol(L);
 	proto = lua_gettop(L);
+	if (d->presp) {
+		/* response(data): the length of the next complete response */
+		lua_getfield(L, proto, "response");
+		lua_pushlstring(L, d->pdata, d->plen);
+		lua_call(L, 1, 1);
+		if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
+			d->pop = BW_L7_MORE;
+			return 0;
+		}
+		if (!lua_isinteger(L, -1) || (len = lua_tointeger(L, -1)) < 1 ||
+		    (size_t)len > d->plen)
+			return bw_lsb_bad_return(L, "protocol.response returned %s "
+						 "(expected nil, or the response's "
+						 "length 1..#data)",
+						 lua_isinteger(L, -1) ? "a length outside the data"
+								      : luaL_typename(L, -1));
+		d->pn = (size_t)len;
+		d->pop = BW_L7_PASS;
+		return 0;
+	}
 	lua_getfield(L, proto, "frame");
 	lua_pushlstring(L, d->pdata, d->plen);
 	lua_call(L, 1, 1);

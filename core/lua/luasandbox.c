@@ -67,6 +67,7 @@ struct bw_lsb {
 
 	int hook_ref[BW_LUA_NHOOKS]; /* LUA_NOREF when not defined */
 	int proto_ref;               /* the protocol table, LUA_NOREF: none */
+	int proto_response;          /* it has a response() framer */
 	char proto_name[64];
 };
 
@@ -685,6 +686,15 @@ lsb_load_run(lua_State *L)
 				     "rules, conn) -> \"allow\" | \"deny\", fields");
 	lua_pop(L, 1);
 	{
+		int t = lua_getfield(L, -1, "response");
+
+		if (t != LUA_TNIL && t != LUA_TFUNCTION)
+			return luaL_error(L, "protocol.response must be a function (data) "
+					     "-> length of the next response, or nil");
+		sb->proto_response = t == LUA_TFUNCTION;
+		lua_pop(L, 1);
+	}
+	{
 		int t = lua_getfield(L, -1, "denied");
 
 		if (t != LUA_TNIL && t != LUA_TFUNCTION && t != LUA_TSTRING)
@@ -701,6 +711,12 @@ const char *
 bw_lsb_protocol(const struct bw_lsb *sb)
 {
 	return sb->proto_ref != LUA_NOREF ? sb->proto_name : NULL;
+}
+
+int
+bw_lsb_protocol_response(const struct bw_lsb *sb)
+{
+	return sb->proto_ref != LUA_NOREF && sb->proto_response;
 }
 
 void
@@ -740,6 +756,7 @@ bw_lsb_load(struct bw_lsb *sb, const char *text, size_t len,
 		}
 		luaL_unref(L, LUA_REGISTRYINDEX, sb->proto_ref);
 		sb->proto_ref = LUA_NOREF;
+		sb->proto_response = 0;
 		return rc;
 	}
 	*hooks = lr.hooks;

@@ -62,6 +62,8 @@ const char *bw_lua_hook_name(int hook);
 /* The protocol's name when the script defines one, else NULL. */
 struct bw_lsb;
 const char *bw_lsb_protocol(const struct bw_lsb *sb);
+/* 1 when that protocol frames responses too (protocol.response). */
+int bw_lsb_protocol_response(const struct bw_lsb *sb);
 /* Push the script's protocol table (during a run). */
 void bw_lsb_push_protocol(lua_State *L);
 

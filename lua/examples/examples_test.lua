@@ -113,6 +113,8 @@ do
   check("kvline without l7 rules only shows (allows)", #out == 1 and out[1].verdict == "allow")
   out = s.feed("DEL k\n", {})
   check("kvline with an empty rule list denies", out[1].verdict == "deny")
+  check("kvline frames the server's replies by line",
+        s.protocol.response("+OK GET a\r\n+OK") == 11 and s.protocol.response("+OK") == nil)
 end
 
 print(string.format("# examples_test.lua: %d passed, %d failed", passed, failed))

@@ -28,8 +28,9 @@
 -- Type L7 with its fields under extensions.l7 (bulwark observe -t l7).
 --
 -- The daemon calls protocol.frame() with the bytes the client sent that are
--- not decided yet, and protocol.request() with each complete request.
--- Replies from the server pass unparsed.
+-- not decided yet, and protocol.request() with each complete request;
+-- protocol.response() only cuts the server's replies, so that a denial
+-- keeps its place among them.
 
 local bw = require("bulwark")
 
@@ -62,4 +63,15 @@ protocol = {
 
   -- What the client gets instead of a denied request.
   denied = "-ERR access denied by policy\r\n",
+
+  -- The length of the next reply from the server (one line too), or nil
+  -- to wait. Optional: with it, a denial is sent after the replies to the
+  -- requests before it (clients that pipeline match replies by order);
+  -- without it, replies pass unparsed and a denial is sent at once.
+  response = function(data)
+    local nl = data:find("\n", 1, true)
+    if nl then return nl end
+    if #data >= MAX_LINE then return #data end
+    return nil
+  end,
 }

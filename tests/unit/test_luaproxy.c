@@ -335,9 +335,29 @@ script(const char *name, const char *text)
 	ck_assert_int_eq(bw_lua_script_find(name)->state, LH_ST_ACTIVE);
 }
 
+/* Send bytes on a new connection; what comes back until nlines lines. */
+static void
+ask_n(const char *line, char *out, size_t cap, int nlines);
+
 /* Send one line on a new connection; the first line that comes back. */
 static void
 ask(const char *line, char *out, size_t cap)
+{
+	ask_n(line, out, cap, 1);
+}
+
+static int
+lines_in(const char *s, size_t n)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '\n';
+	return k;
+}
+
+static void
+ask_n(const char *line, char *out, size_t cap, int nlines)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	size_t got = 0;
@@ -348,7 +368,7 @@ ask(const char *line, char *out, size_t cap)
 	ck_assert_int_eq(send(fd, line, strlen(line), MSG_NOSIGNAL),
 			 (ssize_t)strlen(line));
 	out[0] = '\0';
-	for (int i = 0; i < 20000 && memchr(out, '\n', got) == NULL; i++) {
+	for (int i = 0; i < 20000 && lines_in(out, got) < nlines; i++) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t n;
 
@@ -589,8 +609,20 @@ START_TEST(a_protocol_written_in_lua_decides_per_command)
 	ck_assert_msg(strstr(l7_flows, "DROPPED kvline") != NULL &&
 		      strstr(l7_flows, "cmd=SET") != NULL &&
 		      strstr(l7_flows, "key=secret") != NULL, "%s", l7_flows);
-	ck_assert_uint_eq(bw_lua_script_find("line-protocol")->st[BW_LUA_PROTOCOL].calls, 4);
+	/* frame+request per command, and response() for each echoed reply */
+	ck_assert_uint_eq(bw_lua_script_find("line-protocol")->st[BW_LUA_PROTOCOL].calls, 6);
 	ck_assert_uint_eq(bw_lua_script_find("line-protocol")->st[BW_LUA_PROTOCOL].denials, 2);
+}
+END_TEST
+
+START_TEST(a_denial_keeps_its_place_among_pipelined_replies)
+{
+	char out[512];
+
+	kvline_on();
+	/* one segment: the denial must come after GET a's reply, before GET b's */
+	ask_n("GET a\nSET secret 1\nGET b\n", out, sizeof(out), 3);
+	ck_assert_str_eq(out, "GET a\n-ERR access denied by policy\r\nGET b\n");
 }
 END_TEST
 
@@ -653,6 +685,7 @@ luaproxy_suite(void)
 	tcase_add_test(tc, on_kafka_sees_the_request);
 	tcase_add_test(tc, without_a_script_the_engine_is_not_held_up);
 	tcase_add_test(tc, a_protocol_written_in_lua_decides_per_command);
+	tcase_add_test(tc, a_denial_keeps_its_place_among_pipelined_replies);
 	tcase_add_test(tc, a_request_split_over_segments_is_put_together_first);
 	tcase_add_test(tc, without_its_script_a_protocol_fails_closed);
 	suite_add_tcase(s, tc);
