@@ -836,40 +836,51 @@ struct lc_peer_info {
 	const char *labels[LC_PEER_LABELS];
 };
 
+/*
+ * Complete a peer: what the caller left out (namespace and pod from the
+ * endpoint with that address, the identity from the endpoint or the
+ * ipcache, the labels from the identity) is filled in; what it gave is
+ * kept. A proxy often knows the identity from the connection and nothing
+ * else.
+ */
 static void
 lc_enrich(struct lc_peer_info *pi, const struct bw_hook_peer *in)
 {
 	const struct bw_labelset *ls = NULL;
 	struct bw_ipcache_entry e;
-	struct bw_endpoint *ep;
+	struct bw_endpoint *ep = NULL;
 	uint8_t addr[16];
-	int family;
+	int family = 0;
 
 	pi->p = *in;
-	if (in->ns != NULL || in->identity != 0 || in->ip == NULL)
+	if (in->ns != NULL && in->labels != NULL && in->identity != 0)
 		return;
 	memset(addr, 0, sizeof(addr));
-	if (inet_pton(AF_INET, in->ip, addr) == 1)
+	if (in->ip != NULL && inet_pton(AF_INET, in->ip, addr) == 1)
 		family = 4;
-	else if (inet_pton(AF_INET6, in->ip, addr) == 1)
+	else if (in->ip != NULL && inet_pton(AF_INET6, in->ip, addr) == 1)
 		family = 6;
-	else
-		return;
-	ep = bw_endpoint_find_by_ip(family, addr);
-	if (ep != NULL) {
+	if (family != 0)
+		ep = bw_endpoint_find_by_ip(family, addr);
+	if (ep != NULL && in->ns == NULL) {
 		pi->p.ns = bw_endpoint_ns(ep);
 		pi->p.pod = bw_endpoint_pod(ep);
-		pi->p.identity = bw_endpoint_identity(ep);
-		ls = bw_identity_labels(pi->p.identity);
-		if (ls == NULL)
-			ls = bw_endpoint_identity_labels(ep);
-	} else {
-		memset(&e, 0, sizeof(e));
-		bw_ipcache_lookup(family, addr, &e);
-		pi->p.identity = e.identity;
-		ls = bw_identity_labels(e.identity);
 	}
-	if (in->labels == NULL && ls != NULL) {
+	if (pi->p.identity == 0) {
+		if (ep != NULL) {
+			pi->p.identity = bw_endpoint_identity(ep);
+		} else if (family != 0) {
+			memset(&e, 0, sizeof(e));
+			bw_ipcache_lookup(family, addr, &e);
+			pi->p.identity = e.identity;
+		}
+	}
+	if (in->labels != NULL)
+		return;
+	ls = pi->p.identity != 0 ? bw_identity_labels(pi->p.identity) : NULL;
+	if (ls == NULL && ep != NULL)
+		ls = bw_endpoint_identity_labels(ep);
+	if (ls != NULL) {
 		uint32_t n = 0;
 
 		for (size_t i = 0; i < bw_labelset_count(ls) && n < LC_PEER_LABELS; i++) {

@@ -34,6 +34,7 @@
 #include "core/lua/lua_int.h"
 #include "core/module/hooks.h"
 #include "core/module/registry.h"
+#include "core/node/identity.h"
 #include "lib/flowjson.h"
 
 static struct event_base *base;
@@ -516,6 +517,37 @@ START_TEST(on_http_sees_the_request)
 	ask_http(&a);
 	ck_assert_msg(a.verdict == BW_HOOK_ALLOW && !a.fallback, "%s",
 		      bw_lua_script_find("inspect")->last_error);
+}
+END_TEST
+
+/* A proxy that knows only the address and the identity of a peer (from
+ * the connection): the host fills in the identity's labels. */
+START_TEST(a_peer_given_by_identity_gets_its_labels)
+{
+	struct bw_hook_http r = an_http();
+	struct answer a;
+
+	ck_assert_int_eq(bw_identity_init(), 0);
+	script("who",
+	       "local bw = require('bulwark')\n"
+	       "function on_http(req)\n"
+	       "  assert(req.source.identity == 2, req.source.identity)\n"
+	       "  assert(bw.has_label(req.source.labels, 'reserved:world'),\n"
+	       "         table.concat(req.source.labels or {}, ','))\n"
+	       "  assert(req.source.namespace == nil and req.source.ip == '192.0.2.1')\n"
+	       "  return 'allow'\n"
+	       "end\n");
+	r.source.ns = r.source.pod = NULL;
+	r.source.labels = NULL;
+	r.source.n_labels = 0;
+	r.source.identity = 2;
+	r.source.ip = "192.0.2.1";
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(bw_hooks_http(&r, got, &a, NULL, NULL), BW_HOOK_PENDING);
+	ck_assert(wait_for(answered, &a));
+	ck_assert_msg(a.verdict == BW_HOOK_ALLOW && !a.fallback, "%s",
+		      bw_lua_script_find("who")->last_error);
+	bw_identity_fini();
 }
 END_TEST
 
@@ -1012,6 +1044,7 @@ lua_suite(void)
 	tcase_add_test(tc, on_flow_garbage_is_a_failure);
 	tcase_add_test(tc, no_decision_hook_means_no_objection);
 	tcase_add_test(tc, on_http_sees_the_request);
+	tcase_add_test(tc, a_peer_given_by_identity_gets_its_labels);
 	tcase_add_test(tc, on_http_deny_names_the_script_and_reason);
 	tcase_add_test(tc, every_allow_form_allows);
 	tcase_add_test(tc, garbage_decisions_fall_back_to_deny);
