@@ -134,6 +134,8 @@ struct bw_policy_entry_spec {
 	uint32_t rule_ref;  /* attribution, copied into verdict events */
 	uint8_t proxy_class; /* an allow that redirects to this proxy class
 			      * (BW_PROXY_CLASS_*, docs/redirect.md); 0 = none */
+	uint8_t visibility;  /* identity 0 only: no verdict, only proxy_class
+			      * for what other entries allow (BW_POL_F_VISIBILITY) */
 };
 
 /* One resolved policy map entry. */

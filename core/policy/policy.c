@@ -399,6 +399,7 @@ struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
 		specs[i].proxy_class = e[i].proxy_class;
+		specs[i].visibility = e[i].visibility;
 	}
 	return specs;
 }
@@ -518,11 +519,13 @@ uint64_t bw_policy_generation(void)
 }
 
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
-			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports)
+			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports,
+			struct bw_rv_visibility *vis)
 {
-	size_t na = 0, np = 0;
+	size_t na = 0, np = 0, nv = 0, k = 0;
 	const struct bw_ep_addr *ips = bw_endpoint_ips(ep, &na);
 	const struct bw_ep_named_port *nps = bw_endpoint_named_ports(ep, &np);
+	const struct bw_ep_visibility *v = bw_endpoint_visibility(ep, &nv);
 
 	memset(d, 0, sizeof(*d));
 	d->ep_id = bw_endpoint_id(ep);
@@ -548,6 +551,24 @@ static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
 	d->naddrs = na;
 	d->ports = ports;
 	d->nports = np;
+	/* proxy visibility: the L7 protocol names a proxy class */
+	for (size_t i = 0; i < nv && k < BW_EP_MAX_VISIBILITY; i++) {
+		int cls = bw_redirect_class_id(v[i].l7, 1);
+
+		if (cls <= 0) {
+			bw_warn("policy: endpoint %s/%s: proxy visibility <%s>: no proxy class: %s",
+				bw_endpoint_ns(ep), bw_endpoint_pod(ep), v[i].l7, strerror(-cls));
+			continue;
+		}
+		memset(&vis[k], 0, sizeof(vis[k]));
+		vis[k].direction = (uint8_t)v[i].direction;
+		vis[k].protocol = v[i].protocol;
+		vis[k].port = v[i].port;
+		vis[k].proxy_class = (uint8_t)cls;
+		k++;
+	}
+	d->vis = vis;
+	d->nvis = k;
 }
 
 /* Make sure the resolver knows an identity the registry has. */
@@ -567,8 +588,9 @@ static int pol_ep_set(struct bw_endpoint *ep)
 	struct bw_rv_endpoint_desc d;
 	struct bw_rv_addr addrs[BW_EP_MAX_IPS];
 	struct bw_rv_named_port ports[BW_EP_MAX_NAMED_PORTS];
+	struct bw_rv_visibility vis[BW_EP_MAX_VISIBILITY];
 
-	pol_ep_desc(ep, &d, addrs, ports);
+	pol_ep_desc(ep, &d, addrs, ports, vis);
 	pol_identity_ensure(d.identity);
 	return bw_resolver_endpoint_set(P.rv, &d);
 }

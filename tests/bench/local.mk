@@ -11,13 +11,18 @@ tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
 check_PROGRAMS += tests/bench/bench_lua
 tests_bench_bench_lua_SOURCES = tests/bench/bench_lua.c
 tests_bench_bench_lua_LDADD = $(BW_CORE_LIBS)
+# BPF_PROG_TEST_RUN of two builds of the endpoint programs (bench_redirect.sh)
+check_PROGRAMS += tests/bench/bench_bpfrun
+tests_bench_bench_bpfrun_SOURCES = tests/bench/bench_bpfrun.c
+tests_bench_bench_bpfrun_LDADD = $(LIBBPF_LIBS)
 
 BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_flows.sh \
-	tests/bench/bench_hubble.sh
+	tests/bench/bench_hubble.sh \
+	tests/bench/bench_redirect.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 

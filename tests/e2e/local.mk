@@ -78,7 +78,8 @@ BW_E2E_REDIRECT_TESTS = \
 	tests/e2e/test_redirect.sh \
 	tests/e2e/test_redirect_ingress.sh \
 	tests/e2e/test_redirect_pods.sh \
-	tests/e2e/test_redirect_restart.sh
+	tests/e2e/test_redirect_restart.sh \
+	tests/e2e/test_redirect_visibility.sh
 TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
