@@ -30,6 +30,9 @@ static const struct cli_verb verbs[] = {
 	{ "map", cmd_map, "service map: who talks to whom (table, json, dot, svg)" },
 	{ "lua", cmd_lua, "Lua rule scripts: list, reload, disable" },
 	{ "quarantine", cmd_quarantine, "time-limited denies of a peer: list, add, delete" },
+	{ "history", cmd_history, "durable flow history: who talked to whom, allowed or denied" },
+	{ "exposure", cmd_exposure, "risk exposure per namespace: allowed paths, used or not" },
+	{ "compliance", cmd_compliance, "default-deny proof per endpoint (table, json, markdown, html)" },
 	/* One line per verb; keep the order of `bulwark --help`. */
 };
 

@@ -192,6 +192,17 @@ int bw_datapath_policy_lookup(uint32_t ep_id, uint32_t identity, uint8_t directi
 void bw_datapath_policy_decide(const struct bw_policy_value *l3, const struct bw_policy_value *l4,
 			       struct bw_policy_verdict *out);
 
+/*
+ * The same decision over entries held in memory (what
+ * bw_datapath_policy_expand() made of a resolver's output that is not in
+ * the map: staged policies, what-if): the LPM trie's longest match and
+ * bw_datapath_policy_decide(). kv need not be sorted. 0 or -EINVAL.
+ */
+int bw_datapath_policy_lookup_set(const struct bw_policy_kv *kv, size_t n,
+				  uint32_t ep_id, uint32_t identity, uint8_t direction,
+				  uint8_t protocol, uint16_t port,
+				  struct bw_policy_verdict *out);
+
 /* Call fn for every policy map entry of ep_id (0: all endpoints). */
 int bw_datapath_policy_foreach(uint32_t ep_id,
 			       int (*fn)(const struct bw_policy_key *, const struct bw_policy_value *,
