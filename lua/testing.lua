@@ -59,7 +59,7 @@ local function host(name, asked, opts)
 end
 
 local HOOKS = { on_flow = true, on_verdict = true, on_dns = true, on_http = true,
-                on_kafka = true }
+                on_kafka = true, on_alert = true }
 
 -- T.load(path [, opts]): the script as the daemon would load it. opts:
 -- now (the clock), endpoints / identities / policies (what the lookups
@@ -108,7 +108,7 @@ function T.load(path, opts)
     if type(k) == "string" and k:sub(1, 3) == "on_" then
       if not HOOKS[k] then
         error("'" .. k .. "' is not a hook (the hooks are on_flow, on_verdict, " ..
-              "on_dns, on_http, on_kafka)", 2)
+              "on_dns, on_http, on_kafka, on_alert)", 2)
       end
       if type(v) ~= "function" then
         error("hook '" .. k .. "' must be a function, not a " .. type(v), 2)
@@ -213,6 +213,25 @@ function T.flow(f)
     flow.drop_reason_desc = "POLICY_DENIED"
   end
   return flow
+end
+
+-- T.alert{source, destination, port, protocol, direction, verdict,
+--         policies, count, ...}: an alert record as on_alert gets it.
+function T.alert(a)
+  a = a or {}
+  return {
+    node = a.node or "node", source = a.source or "default/client",
+    destination = a.destination or "default/server", port = a.port or 80,
+    protocol = a.protocol or "TCP", direction = a.direction or "INGRESS",
+    verdict = a.verdict or "DROPPED",
+    policies = a.policies or { "NetworkPolicy default/deny-all" },
+    default_deny = a.default_deny ~= false,
+    reason = a.reason or "denied by default deny",
+    source_pod = a.source_pod, destination_pod = a.destination_pod,
+    time = a.time or "2026-01-01T00:00:00.000Z", count = a.count or 1,
+    first_seen = a.first_seen or "2026-01-01T00:00:00.000Z",
+    last_seen = a.last_seen or "2026-01-01T00:00:00.000Z",
+  }
 end
 
 -- T.feed(protocol, data [, rules [, conn]]): what the daemon does with the

@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "core/lua/lua.h"
 #include "core/lua/lua_int.h"
+#include "core/module/alertbus.h"
 #include "core/module/hooks.h"
 
 #define LH_MAX_FILE (1024 * 1024)
@@ -899,6 +900,14 @@ bw_lua_init(struct event_base *base)
 		bw_lua_fini();
 		return rc;
 	}
+	/* deny alerts (modules/alerts) for on_alert */
+	rc = bw_alert_subscribe(NULL, bw_luaw_alert, NULL, NULL);
+	if (rc < 0) {
+		bw_err_errno(rc, "lua: cannot subscribe to the alert bus");
+		bw_lua_fini();
+		return rc;
+	}
+	lh.alert_sub = rc;
 	rc = bw_luactl_init();
 	if (rc < 0) {
 		bw_lua_fini();
@@ -957,6 +966,9 @@ bw_lua_fini(void)
 		event_free(lh.timer_ev);
 	lh.timer_ev = NULL;
 	bw_luactl_fini();
+	if (lh.alert_sub > 0)
+		bw_alert_unsubscribe(lh.alert_sub);
+	lh.alert_sub = 0;
 	/* whatever is pending is answered (fallback deny) by the hooks layer */
 	bw_hooks_provider_set(NULL);
 	lh.up = 0;
@@ -990,6 +1002,12 @@ bw_lua_fini(void)
 		free(c);
 	}
 	lh.cmd_head = NULL;
+	for (struct lh_alert *a = lh.al_head, *an; a != NULL; a = an) {
+		an = a->next;
+		free(a);
+	}
+	lh.al_head = NULL;
+	lh.al_n = 0;
 	for (size_t i = 0; i < lh.nscripts; i++) {
 		bw_luaparser_forget(lh.scripts[i]);
 		lh_script_free(lh.scripts[i]);

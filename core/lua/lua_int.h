@@ -179,6 +179,13 @@ struct lh_dec {
 	size_t denied_len;
 };
 
+/* An alert record from the alert bus (core/module/alertbus.h) for on_alert. */
+#define LH_ALERT_QUEUE 256
+struct lh_alert {
+	struct lh_alert *next;
+	char json[];                    /* one JSON object */
+};
+
 /* A flow the stage handed over, and what the scripts added. */
 struct lh_flowjob {
 	const struct bw_flow *f;
@@ -256,6 +263,8 @@ struct lh_host {
 	struct lh_dec *dec_head, **dec_tail;
 	struct lh_flowjob *fq;
 	unsigned fq_cap, fq_head, fq_n;
+	struct lh_alert *al_head, **al_tail; /* alerts for on_alert */
+	unsigned al_n;
 
 	/* worker -> loop, under mu */
 	int efd;
@@ -282,7 +291,9 @@ struct lh_host {
 
 	/* counters (under mu) */
 	uint64_t flows_seen, decisions, decision_timeouts, webhooks_sent,
-		 webhooks_failed, webhooks_dropped, emitted;
+		 webhooks_failed, webhooks_dropped, emitted, alerts_seen,
+		 alerts_dropped;
+	int alert_sub;               /* the alert bus subscription, 0: none */
 	unsigned webhooks_inflight;
 };
 
@@ -313,6 +324,8 @@ int bw_luaw_start(void);
 void bw_luaw_stop(void);
 /* Queue for the worker (loop thread). */
 void bw_luaw_command(struct lh_cmd *c);
+/* The alert bus subscriber: an alert record for on_alert (loop thread). */
+void bw_luaw_alert(const char *json, void *ud);
 int bw_luaw_decide(struct lh_dec *d);
 int bw_luaw_flow(const struct bw_flow *f, uint64_t token);
 /*

@@ -109,6 +109,11 @@ luactl_json(void)
 		      "failed", (json_int_t)lh.webhooks_failed,
 		      "dropped", (json_int_t)lh.webhooks_dropped,
 		      "emitted_flows", (json_int_t)lh.emitted);
+	if (o != NULL)
+		json_object_set_new(o, "alerts",
+				    json_pack("{s:I, s:I, s:I}", "seen", (json_int_t)lh.alerts_seen,
+					      "queued", (json_int_t)lh.al_n,
+					      "dropped", (json_int_t)lh.alerts_dropped));
 	pthread_mutex_unlock(&lh.mu);
 	return o;
 }
@@ -247,7 +252,7 @@ luactl_metrics(struct bw_metrics_out *out, void *arg)
 			  "# TYPE bulwark_lua_denials_total counter\n");
 	for (size_t i = 0; i < lh.nscripts; i++)
 		for (int h = BW_LUA_ON_DNS; h <= BW_LUA_PROTOCOL; h++)
-			if (lh.scripts[i]->hooks & (1u << h))
+			if (h != BW_LUA_ON_ALERT && (lh.scripts[i]->hooks & (1u << h)))
 				bw_metrics_printf(out, "bulwark_lua_denials_total{script=\"%s\",hook=\"%s\"} %llu\n",
 						  lh.scripts[i]->name, bw_lua_hook_name(h),
 						  (unsigned long long)lh.scripts[i]->st[h].denials);
@@ -271,12 +276,16 @@ luactl_metrics(struct bw_metrics_out *out, void *arg)
 		"# TYPE bulwark_lua_webhooks_total counter\n"
 		"bulwark_lua_webhooks_total{result=\"sent\"} %llu\n"
 		"bulwark_lua_webhooks_total{result=\"failed\"} %llu\n"
-		"bulwark_lua_webhooks_total{result=\"dropped\"} %llu\n",
+		"bulwark_lua_webhooks_total{result=\"dropped\"} %llu\n"
+		"# HELP bulwark_lua_alerts_dropped_total Alerts on_alert did not see (queue full).\n"
+		"# TYPE bulwark_lua_alerts_dropped_total counter\n"
+		"bulwark_lua_alerts_dropped_total %llu\n",
 		(unsigned long long)fs.skipped, (unsigned long long)fs.late,
 		(unsigned long long)lh.decision_timeouts,
 		(unsigned long long)lh.webhooks_sent,
 		(unsigned long long)lh.webhooks_failed,
-		(unsigned long long)lh.webhooks_dropped);
+		(unsigned long long)lh.webhooks_dropped,
+		(unsigned long long)lh.alerts_dropped);
 	/* the scripts' own metrics */
 	for (size_t i = 0; i < lh.nscripts; i++) {
 		const struct lh_script *s = lh.scripts[i];

@@ -76,7 +76,7 @@ static const char *const lsb_fail_names[BW_LSB_NFAIL] = {
 };
 
 static const char *const lsb_hook_names[BW_LUA_NHOOKS] = {
-	"on_flow", "on_verdict", "on_dns", "on_http", "on_kafka",
+	"on_flow", "on_verdict", "on_dns", "on_http", "on_kafka", "on_alert",
 };
 
 const char *
@@ -639,7 +639,7 @@ lsb_load_run(lua_State *L)
 		if (h == BW_LUA_NHOOKS)
 			return luaL_error(L, "'%s' is not a hook (the hooks are "
 					     "on_flow, on_verdict, on_dns, on_http, "
-					     "on_kafka)", k);
+					     "on_kafka, on_alert)", k);
 		if (lua_type(L, -1) != LUA_TFUNCTION)
 			return luaL_error(L, "hook '%s' must be a function, not "
 					     "a %s", k, luaL_typename(L, -1));

@@ -49,6 +49,7 @@ enum bw_lua_hook {
 	BW_LUA_ON_DNS,
 	BW_LUA_ON_HTTP,
 	BW_LUA_ON_KAFKA,
+	BW_LUA_ON_ALERT,
 	BW_LUA_NHOOKS
 };
 

@@ -541,6 +541,58 @@ lw_flow(struct lh_flowjob *job, const struct lh_limits *lim)
 	}
 }
 
+/* ---- the worker: alerts ----------------------------------------------------------- */
+
+struct lw_acall {
+	json_t *rec;
+};
+
+static int
+lw_call_alert(lua_State *L)
+{
+	struct lw_acall *c = lua_touserdata(L, 1);
+
+	bw_lsb_push_hook(L, BW_LUA_ON_ALERT);
+	bw_luac_push_json(L, c->rec);
+	lua_call(L, 1, 0); /* whatever it returns is ignored */
+	return 0;
+}
+
+/* One alert record to every active script with on_alert, in name order. */
+static void
+lw_alert(struct lh_alert *a, const struct lh_limits *lim)
+{
+	struct lw_acall c = { json_loads(a->json, 0, NULL) };
+	char err[LH_ERR_MAX];
+
+	if (!json_is_object(c.rec)) {
+		json_decref(c.rec);
+		return;
+	}
+	for (size_t i = 0; i < lh.nwscripts; i++) {
+		struct lh_script *s = lh.wscripts[i];
+		uint64_t t0;
+		unsigned hooks;
+		int st, fail;
+
+		pthread_mutex_lock(&lh.mu);
+		st = s->state;
+		hooks = s->hooks;
+		pthread_mutex_unlock(&lh.mu);
+		if (st != LH_ST_ACTIVE || s->sb == NULL || !(hooks & (1u << BW_LUA_ON_ALERT)))
+			continue;
+		bw_lsb_set_limits(s->sb, &lim->lsb);
+		bw_luaw_busy(s, BW_LUA_ON_ALERT);
+		t0 = bw_lua_now_ns();
+		fail = bw_lsb_run(s->sb, lw_call_alert, &c, err, sizeof(err));
+		bw_luaw_busy(NULL, 0);
+		bw_luaw_stats(s, BW_LUA_ON_ALERT, bw_lua_now_ns() - t0, 0);
+		if (fail)
+			bw_lua_failure(s, BW_LUA_ON_ALERT, fail, err);
+	}
+	json_decref(c.rec);
+}
+
 /* ---- the worker: commands --------------------------------------------------------- */
 
 static void
@@ -671,6 +723,20 @@ lw_main(void *arg)
 			}
 			continue;
 		}
+		if (lh.al_head != NULL) {
+			struct lh_alert *a = lh.al_head;
+
+			lh.al_head = a->next;
+			if (lh.al_head == NULL)
+				lh.al_tail = &lh.al_head;
+			lh.al_n--;
+			pthread_mutex_unlock(&lh.mu);
+			lw_alert(a, &lim);
+			free(a);
+			pthread_mutex_lock(&lh.mu);
+			lh.alerts_seen++;
+			continue;
+		}
 		if (lh.fq_n > 0) {
 			unsigned n = lh.fq_n < LW_FLOW_BATCH ? lh.fq_n : LW_FLOW_BATCH;
 
@@ -714,6 +780,30 @@ lw_main(void *arg)
 }
 
 /* ---- the loop side: queueing ---------------------------------------------------------- */
+
+/* The alert bus's subscriber (loop thread): queue a copy for on_alert. */
+void
+bw_luaw_alert(const char *json, void *ud)
+{
+	size_t n = strlen(json);
+	struct lh_alert *a;
+
+	if (!(__atomic_load_n(&lh.active, __ATOMIC_ACQUIRE) & (1u << BW_LUA_ON_ALERT)))
+		return;
+	pthread_mutex_lock(&lh.mu);
+	if (lh.al_n >= LH_ALERT_QUEUE || (a = malloc(sizeof(*a) + n + 1)) == NULL) {
+		lh.alerts_dropped++;
+		pthread_mutex_unlock(&lh.mu);
+		return;
+	}
+	memcpy(a->json, json, n + 1);
+	a->next = NULL;
+	*lh.al_tail = a;
+	lh.al_tail = &a->next;
+	lh.al_n++;
+	lw_wake_worker();
+	pthread_mutex_unlock(&lh.mu);
+}
 
 void
 bw_luaw_command(struct lh_cmd *c)
@@ -1220,6 +1310,7 @@ bw_luaw_start(void)
 	lh.act_tail = &lh.act_head;
 	lh.cmd_tail = &lh.cmd_head;
 	lh.dec_tail = &lh.dec_head;
+	lh.al_tail = &lh.al_head;
 	lh.efd_ev = event_new(lh.base, lh.efd, EV_READ | EV_PERSIST,
 			      lw_loop_ready, NULL);
 	lh.deadline_ev = evtimer_new(lh.base, lw_deadlines, NULL);

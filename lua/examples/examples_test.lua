@@ -117,5 +117,19 @@ do
         s.protocol.response("+OK GET a\r\n+OK") == 11 and s.protocol.response("+OK") == nil)
 end
 
+-- the testing library's alert records reach an on_alert hook
+do
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write("local bw = require('bulwark')\n",
+          "function on_alert(a) bw.counter('denies', {to = a.destination}, a.count) end\n")
+  f:close()
+  local s = T.load(path)
+  os.remove(path)
+  s.on_alert(T.alert{ destination = "payments/db", count = 3 })
+  local c = s.asked.counters[1]
+  check("T.alert drives on_alert", c and c.labels.to == "payments/db" and c.value == 3)
+end
+
 print(string.format("# examples_test.lua: %d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1)

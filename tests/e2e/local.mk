@@ -91,5 +91,5 @@ dist_check_DATA += tests/e2e/redirect_lib.sh
 
 # Lua hooks with real traffic: on_flow extensions, the alert and port-scan
 # quarantine examples, failures, reloads (docs/lua.md)
-TESTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh
-dist_check_SCRIPTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh
+TESTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+dist_check_SCRIPTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh

@@ -32,6 +32,7 @@
 #include "core/flow/flow.h"
 #include "core/lua/lua.h"
 #include "core/lua/lua_int.h"
+#include "core/module/alertbus.h"
 #include "core/module/hooks.h"
 #include "core/module/registry.h"
 #include "core/node/identity.h"
@@ -359,6 +360,51 @@ START_TEST(on_verdict_sees_verdicts_and_drops_only)
 		ck_assert_uint_eq(s->fam[0].n, 2);
 		pthread_mutex_unlock(&lh.mu);
 	}
+}
+END_TEST
+
+/* on_alert: the alert bus's records (modules/alerts), as tables. */
+static void
+wait_calls(const char *name, int hook, uint64_t n)
+{
+	for (int i = 0; i < 20000 && calls_of(name, hook) < n; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(500);
+	}
+	ck_assert_uint_eq(calls_of(name, hook), n);
+}
+
+START_TEST(on_alert_sees_the_alert_records)
+{
+	static const char rec[] =
+		"{\"source\":\"y/other\",\"destination\":\"x/web\",\"port\":80,"
+		"\"protocol\":\"TCP\",\"verdict\":\"DROPPED\",\"count\":3,"
+		"\"policies\":[\"NetworkPolicy x/deny-all\"]}";
+	struct lh_script *s;
+
+	/* no script with on_alert: nothing is queued */
+	script("flows", "function on_flow(f) end\n");
+	ck_assert_int_eq(bw_alert_publish(rec), 1);
+	ck_assert_uint_eq(lh.al_n, 0);
+	script("pager",
+	       "local bw = require('bulwark')\n"
+	       "function on_alert(a)\n"
+	       "  assert(a.policies[1] == 'NetworkPolicy x/deny-all')\n"
+	       "  bw.counter('denies', {to = a.destination, port = tostring(a.port)}, a.count)\n"
+	       "end\n");
+	script("broken", "function on_alert(a) error('boom') end\n");
+	ck_assert_str_eq(state_of("pager"), "active");
+	ck_assert_int_eq(bw_alert_publish(rec), 1);
+	wait_calls("pager", BW_LUA_ON_ALERT, 1);
+	wait_calls("broken", BW_LUA_ON_ALERT, 1);
+	ck_assert_uint_eq(fails_of("broken", BW_LUA_ON_ALERT, BW_LSB_FAIL_ERROR), 1);
+	ck_assert_uint_eq(fails_of("pager", BW_LUA_ON_ALERT, BW_LSB_FAIL_ERROR), 0);
+	s = bw_lua_script_find("pager");
+	pthread_mutex_lock(&lh.mu);
+	ck_assert_uint_eq(s->nfam, 1);
+	ck_assert_uint_eq(s->fam[0].n, 1);
+	pthread_mutex_unlock(&lh.mu);
+	ck_assert_uint_eq(lh.alerts_dropped, 0);
 }
 END_TEST
 
@@ -1040,6 +1086,7 @@ lua_suite(void)
 	tcase_add_test(tc, on_flow_sees_the_flow_as_observe_prints_it_and_adds_extensions);
 	tcase_add_test(tc, on_flow_returning_nothing_adds_nothing);
 	tcase_add_test(tc, on_verdict_sees_verdicts_and_drops_only);
+	tcase_add_test(tc, on_alert_sees_the_alert_records);
 	tcase_add_test(tc, a_failing_on_flow_is_counted_and_its_flow_still_stored);
 	tcase_add_test(tc, on_flow_garbage_is_a_failure);
 	tcase_add_test(tc, no_decision_hook_means_no_objection);
