@@ -475,6 +475,34 @@ lh_script_new(const char *name, const char *path)
 }
 
 /* Free a script the worker never had (or no longer has). */
+/*
+ * On the alert bus (deny alerts of modules/alerts) while a script defines
+ * on_alert, so that the alerts module counts hook deliveries only when
+ * someone listens. Loop thread, after a script came or went.
+ */
+static void
+lh_alert_sub_update(void)
+{
+	int want = 0, rc;
+
+	pthread_mutex_lock(&lh.mu);
+	for (size_t i = 0; i < lh.nscripts && !want; i++)
+		want = ((lh.scripts[i]->hooks | lh.scripts[i]->pending) &
+			(1u << BW_LUA_ON_ALERT)) != 0;
+	pthread_mutex_unlock(&lh.mu);
+	if (want && lh.alert_sub <= 0) {
+		rc = bw_alert_subscribe(NULL, bw_luaw_alert, NULL, NULL);
+		if (rc < 0)
+			bw_err_errno(rc, "lua: cannot subscribe to the alert bus; "
+				     "on_alert is not called");
+		else
+			lh.alert_sub = rc;
+	} else if (!want && lh.alert_sub > 0) {
+		bw_alert_unsubscribe(lh.alert_sub);
+		lh.alert_sub = 0;
+	}
+}
+
 static void
 lh_script_free(struct lh_script *s)
 {
@@ -507,6 +535,7 @@ lh_script_remove(struct lh_script *s)
 	pthread_mutex_unlock(&lh.mu);
 	lh_hash_forget(s);
 	bw_luaparser_forget(s);
+	lh_alert_sub_update();
 	bw_notice("lua/%s: removed (%s is gone)", s->name, s->path);
 	if (!s->installed || !lh.thread_up) {
 		lh_script_free(s);
@@ -650,6 +679,7 @@ lh_load(struct lh_script *s, const char *text, size_t len, int enable,
 		s->hooks = hk;
 		free(c);
 	}
+	lh_alert_sub_update();
 	bw_logx(prefix, BW_LOG_NOTICE, "loaded %s (hooks: %s)%s", s->path, hooks,
 		hk == 0 ? "; it defines no hook, so it is never called" : "");
 	return 0;
@@ -900,14 +930,6 @@ bw_lua_init(struct event_base *base)
 		bw_lua_fini();
 		return rc;
 	}
-	/* deny alerts (modules/alerts) for on_alert */
-	rc = bw_alert_subscribe(NULL, bw_luaw_alert, NULL, NULL);
-	if (rc < 0) {
-		bw_err_errno(rc, "lua: cannot subscribe to the alert bus");
-		bw_lua_fini();
-		return rc;
-	}
-	lh.alert_sub = rc;
 	rc = bw_luactl_init();
 	if (rc < 0) {
 		bw_lua_fini();

@@ -145,6 +145,18 @@ script(const char *name, const char *text)
 	ck_assert(wait_for(script_installed, (void *)name));
 }
 
+/* Remove a script's file and let the host notice. */
+static void
+remove_script(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s.lua", dir, name);
+	ck_assert_int_eq(unlink(path), 0);
+	bw_lua_rescan();
+	ck_assert_ptr_null(bw_lua_script_find(name));
+}
+
 static const char *
 state_of(const char *name)
 {
@@ -382,10 +394,10 @@ START_TEST(on_alert_sees_the_alert_records)
 		"\"policies\":[\"NetworkPolicy x/deny-all\"]}";
 	struct lh_script *s;
 
-	/* no script with on_alert: nothing is queued */
+	/* no script with on_alert: the host does not listen */
 	script("flows", "function on_flow(f) end\n");
-	ck_assert_int_eq(bw_alert_publish(rec), 1);
-	ck_assert_uint_eq(lh.al_n, 0);
+	ck_assert_int_eq(bw_alert_publish(rec), 0);
+	ck_assert_uint_eq(bw_alert_subscribers(), 0);
 	script("pager",
 	       "local bw = require('bulwark')\n"
 	       "function on_alert(a)\n"
@@ -405,6 +417,12 @@ START_TEST(on_alert_sees_the_alert_records)
 	ck_assert_uint_eq(s->fam[0].n, 1);
 	pthread_mutex_unlock(&lh.mu);
 	ck_assert_uint_eq(lh.alerts_dropped, 0);
+	ck_assert_uint_eq(bw_alert_subscribers(), 1);
+	/* the last script with on_alert gone: off the bus again */
+	remove_script("pager");
+	ck_assert_uint_eq(bw_alert_subscribers(), 1);
+	remove_script("broken");
+	ck_assert_uint_eq(bw_alert_subscribers(), 0);
 }
 END_TEST
 
