@@ -28,3 +28,4 @@ include modules/flowstore/local.mk
 include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
 include modules/webui/local.mk
+include modules/http/local.mk

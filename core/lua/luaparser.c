@@ -202,7 +202,8 @@ lp_data(void *state, const struct bw_l7_input *in, size_t *n)
 	struct lp_conn *c = state;
 	struct lh_dec *d;
 	struct bw_flow_l7 l7;
-	int v, op;
+	struct bw_l7_record rec;
+	int op;
 
 	*n = 0;
 	if (in->dir == BW_L7_DIR_REPLY) {
@@ -249,10 +250,13 @@ lp_data(void *state, const struct bw_l7_input *in, size_t *n)
 	l7.proto = c->lp->name;
 	l7.fields = d->fields;
 	l7.n_fields = d->nfields;
-	v = bw_proxy_record(c->conn, &l7, op == BW_L7_PASS ? BW_FLOW_VERDICT_FORWARDED
-							   : BW_FLOW_VERDICT_DROPPED,
-			    d->prule);
-	if (v == BW_FLOW_VERDICT_DROPPED) {
+	memset(&rec, 0, sizeof(rec));
+	rec.size = sizeof(rec);
+	rec.l7 = &l7;
+	rec.verdict = op == BW_L7_PASS ? BW_FLOW_VERDICT_FORWARDED : BW_FLOW_VERDICT_DROPPED;
+	rec.rule = d->prule;
+	(void)bw_proxy_record(c->conn, &rec);
+	if (op == BW_L7_DROP) {
 		c->held = 1;
 		c->held_n = d->pn;
 		c->held_denied = d->denied; /* taken over */

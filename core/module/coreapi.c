@@ -611,10 +611,15 @@ coreapi_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
 }
 
 static int
-coreapi_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict,
-		  int rule)
+coreapi_l7_record(bw_l7_conn *conn, const struct bw_l7_record *rec)
 {
-	return bw_proxy_record(conn, l7, verdict, rule);
+	return bw_proxy_record(conn, rec);
+}
+
+static int
+coreapi_l7_resume(bw_l7_conn *conn, int dir)
+{
+	return bw_proxy_resume(conn, dir);
 }
 
 static const struct bw_l7_conn_info *
@@ -1140,6 +1145,7 @@ static const struct bw_core_api coreapi = {
 	.alert_publish = coreapi_alert_publish,
 	.api_call = coreapi_api_call,
 	.api_call_cancel = coreapi_api_call_cancel,
+	.l7_resume = coreapi_l7_resume,
 };
 
 const struct bw_core_api *

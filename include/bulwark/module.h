@@ -66,6 +66,8 @@
  *       BW_FLOW_F_INGRESS_ENFORCED, BW_FLOW_F_EGRESS_ENFORCED.
  *       Then api_call, api_call_cancel (in-process calls of the control
  *       API's routes; enum bw_api_call_event, bw_api_call_fn; webui).
+ *       Then l7_resume (the L7 engine: resume a parser after an
+ *       asynchronous answer); l7_record takes a struct bw_l7_record.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -302,6 +304,7 @@ struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
 struct bw_daemon_info; /* below */
+struct bw_l7_record;  /* <bulwark/l7.h> */
 struct bw_flow_policy; /* <bulwark/flow.h> */
 struct bw_endpoint_view; /* below */
 
@@ -499,14 +502,11 @@ struct bw_core_api {
 	 */
 	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
 	/*
-	 * Record a request or a response of conn as an L7 flow; verdict is an
-	 * enum bw_flow_verdict, rule the index of the matching rule in the
-	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
-	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
-	 * RESPONSE, verdict. A negative errno on a bad record.
+	 * Record a request or a response of conn as an L7 flow (struct
+	 * bw_l7_record: the l7 message, the verdict, the matching rule's
+	 * index, who decided, extensions). 0, or -EINVAL for a bad record.
 	 */
-	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
-			 int verdict, int rule);
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_l7_record *rec);
 	/* What the engine knows of conn (valid while it is open). */
 	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
 
@@ -668,6 +668,15 @@ struct bw_core_api {
 			const char *target, const char *body, size_t body_len,
 			bw_api_call_fn cb, void *user_data, bw_api_call **call);
 	void (*api_call_cancel)(bw_api_call *call);
+
+	/* ABI 1.2, the L7 engine */
+
+	/*
+	 * Have data() called again for direction dir of conn soon (on the
+	 * loop, never from inside this call): after an asynchronous answer
+	 * (a decision hook's done()) the parser was waiting for. 0 or -EPIPE.
+	 */
+	int (*l7_resume)(bw_l7_conn *conn, int dir);
 };
 
 /* bw_core_api.policy_reach peer classes. */

@@ -103,3 +103,8 @@ TESTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
 dist_check_SCRIPTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
 dist_check_DATA += tests/e2e/webui_lib.sh tests/e2e/cdp.py tests/e2e/webui_browser.py
 CLEANFILES += tests/e2e/webui-screenshots/*.png
+
+# HTTP policy end to end (docs/l7.md): rules.http through the redirect, the
+# proxy engine and the http module, nginx and curl/wrk/raw sockets
+TESTS += tests/e2e/test_http.sh
+dist_check_SCRIPTS += tests/e2e/test_http.sh

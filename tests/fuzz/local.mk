@@ -46,6 +46,16 @@ tests_fuzz_fuzz_webui_path_LDADD = $(BW_CORE_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
 
+# modules/http: heads, framing, chunked bodies in pieces, rules.http
+check_PROGRAMS += tests/fuzz/fuzz_http
+TESTS += tests/fuzz/fuzz_http
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c tests/fuzz/replay.c \
+	modules/http/http_parse.c modules/http/http_rules.c
+tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/http\"
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
+tests_fuzz_fuzz_http_LDADD = $(PCRE2_LIBS) $(JANSSON_LIBS)
+
 # lib/prefix.c (the IP prefix parser) and lib/flowmask.c (field masks)
 check_PROGRAMS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
 TESTS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask

@@ -296,3 +296,41 @@ tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
 # lua/examples/ through lua/testing.lua and lua5.4 (docs/lua.md, "Testing a script")
 TESTS += tests/unit/test_lua_examples.sh
 dist_check_SCRIPTS += tests/unit/test_lua_examples.sh
+
+# modules/http: the strict parser (every smuggling shape of
+# tests/unit/http_smuggling.h refused) and Cilium's rules.http semantics
+check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_http_rules
+TESTS += tests/unit/test_http_parse tests/unit/test_http_rules
+tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c \
+	tests/unit/http_smuggling.h modules/http/http_parse.c
+tests_unit_test_http_parse_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_http_parse_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_http_parse_LDADD = $(CHECK_LIBS)
+tests_unit_test_http_rules_SOURCES = tests/unit/test_http_rules.c \
+	modules/http/http_parse.c modules/http/http_rules.c
+tests_unit_test_http_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http
+tests_unit_test_http_rules_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_http_rules_LDADD = $(CHECK_LIBS) $(PCRE2_LIBS) $(JANSSON_LIBS)
+
+# modules/http on the proxy engine between curl / raw sockets and a real
+# nginx on loopback (skips without nginx or curl)
+check_PROGRAMS += tests/unit/test_http
+TESTS += tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c \
+	modules/http/http.c modules/http/http_parse.c modules/http/http_rules.c
+tests_unit_test_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_http_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_http_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
+
+# prometheus module: Hubble's HTTP metrics and L7 flows in the policy and
+# processed families
+check_PROGRAMS += tests/unit/test_prom_http
+TESTS += tests/unit/test_prom_http
+tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
+	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
+	modules/prometheus/prom_http.c
+tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
+tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm

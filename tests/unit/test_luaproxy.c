@@ -203,7 +203,12 @@ tp_data(void *state, const struct bw_l7_input *in, size_t *n)
 		l7.proto = "http";
 	}
 	v = tp_ask(c, &l7);
-	bw_proxy_record(c->conn, &l7, v, 0);
+	{
+		struct bw_l7_record rec = { .size = sizeof(rec), .l7 = &l7, .verdict = v,
+					    .rule = 0 };
+
+		bw_proxy_record(c->conn, &rec);
+	}
 	*n = len;
 	if (v == BW_FLOW_VERDICT_DROPPED) {
 		bw_proxy_inject(c->conn, BW_L7_DIR_REPLY, "403 Access denied\n", 18);
