@@ -164,6 +164,16 @@ else
 	bw observe --all -o json -t l7 2>&1 | tail -4 | sed 's/^/#   | /'
 fi
 bw_expect_output "lua list counts the denial" "deny-debug-header +active +on_http" bw lua list
+http_calls() {
+	bw lua list -o json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(s["stats"].get("on_http", {}).get("calls", 0) for s in d["scripts"]))'
+}
+c0=$(http_calls)
+bw_expect_output "a request the rules deny gets policy's 403" '^403$' \
+	cli_curl -o /dev/null -w '%{http_code}' -X POST "http://$SRV/a"
+bw_check "... without asking the script (hooks only narrow what policy allows)" \
+	test "$(http_calls)" = "$c0"
 
 cat >"$BW_TMP/edit.lua" <<'EOF'
 function on_http(req)
