@@ -26,3 +26,4 @@ include modules/servicemap/local.mk
 include modules/prometheus/local.mk
 include modules/hubble-observer/local.mk
 include modules/http/local.mk
+include modules/kafka/local.mk
