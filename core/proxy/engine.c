@@ -1062,6 +1062,8 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	struct bw_l7_conn *c;
 	int sfd = -1, rc;
 
+	if (p == NULL && t->upstream_fd >= 0)
+		close(t->upstream_fd);
 	if (p == NULL) {
 		px_stats.refused++;
 		if (!l->log_once++)
@@ -1073,6 +1075,8 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		if (t->upstream_fd >= 0)
+			close(t->upstream_fd);
 		bw_proxy_ruleset_unref(t->rules);
 		px_close_rst(cfd);
 		px_stats.refused++;
@@ -1104,6 +1108,14 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	c->busy = 1;
 	px_nodelay(cfd);
 
+	if (t->upstream_fd >= 0) {
+		/* the redirect opened it, connect in progress */
+		c->fd[PX_SERVER] = t->upstream_fd;
+		t->upstream_fd = -1;
+		px_nodelay(c->fd[PX_SERVER]);
+		c->connecting = 1;
+		goto opened;
+	}
 	if ((rc = px_upstream_open(l, t, &sfd)) < 0) {
 		bw_debug("proxy: %s: cannot open a socket to the server: %s",
 			 l->name, strerror(-rc));
@@ -1123,6 +1135,7 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	} else {
 		c->writable[PX_SERVER] = 1;
 	}
+opened:
 	if ((rc = p->p.conn_open(p->p.user_data, c, &c->info, &c->state)) < 0) {
 		bw_debug("proxy: parser '%s' refused a connection: %s", p->p.name,
 			 strerror(-rc));
@@ -1188,6 +1201,8 @@ px_accept(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		memset(&t, 0, sizeof(t));
+		t.want_upstream = 1;
+		t.upstream_fd = -1;
 		rc = l->ops.classify(l->ops.arg, cfd, (struct sockaddr *)&peer,
 				     (struct sockaddr *)&local, &t);
 		if (rc < 0) {
@@ -1195,6 +1210,8 @@ px_accept(evutil_socket_t lfd, short what, void *arg)
 			bw_debug("proxy: %s: connection refused by the redirect: %s",
 				 l->name, strerror(-rc));
 			bw_proxy_ruleset_unref(t.rules);
+			if (t.upstream_fd >= 0)
+				close(t.upstream_fd);
 			px_close_rst(cfd);
 			continue;
 		}
@@ -1333,6 +1350,7 @@ bw_proxy_reclassify(void)
 		px_sockaddr(&local, c->info.ip_version, c->info.server_addr,
 			    c->info.server_port);
 		memset(&t, 0, sizeof(t));
+		t.upstream_fd = -1;
 		rc = c->lst->ops.classify(c->lst->ops.arg, c->fd[PX_CLIENT],
 					  (struct sockaddr *)&peer,
 					  (struct sockaddr *)&local, &t);
@@ -1481,6 +1499,7 @@ bw_proxy_stop(void)
 {
 	unsigned n = px_stats.active;
 
+	px_redirect_stop();
 	while (px.listeners != NULL) {
 		struct px_listener *l = px.listeners;
 

@@ -84,6 +84,7 @@ bw_proxy_parser_add(const struct bw_l7_parser *in, const void *owner)
 		;
 	*tail = p;
 	bw_info("proxy: L7 parser '%s' registered", p->p.name);
+	px_redirect_parser_added(p->p.name);
 	return 0;
 }
 
@@ -105,6 +106,7 @@ px_rulesets_detach(struct px_parser *p)
 static void
 px_parser_free(struct px_parser *p)
 {
+	px_redirect_parser_dropped(p->p.name);
 	px_engine_close_parser(p);
 	px_rulesets_detach(p);
 	if (p->p.free_user_data != NULL)

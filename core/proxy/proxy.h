@@ -117,6 +117,14 @@ struct bw_proxy_target {
 	/* Where to connect; normally info.server_addr:server_port. */
 	struct sockaddr_storage upstream;
 	socklen_t upstream_len;
+	/*
+	 * Set by the engine: 1 when classify() runs for a new connection
+	 * (not a reclassify); classify() may then open the socket towards
+	 * the server itself, connect in progress, and put it in upstream_fd
+	 * (the engine preset it to -1 and owns what it gets).
+	 */
+	int want_upstream;
+	int upstream_fd;
 };
 
 struct bw_proxy_redirect_ops {
@@ -163,6 +171,20 @@ int bw_proxy_listen_socket(struct sockaddr_storage *addr, socklen_t *len,
 
 /* Ask the redirect again about every open connection (policy changed). */
 void bw_proxy_reclassify(void);
+
+/*
+ * The datapath's redirect (core/proxy/proxy_redirect.c): from now on
+ * every parser registered (and every one registered later) gets a
+ * transparent listener per address family, for the proxy class of its
+ * name, whose connections are described by core/policy/proxyconn.h; a
+ * policy change re-reads the rules of open connections. bulwarkd calls it
+ * after bw_proxy_init() (unit tests use their own listeners instead).
+ */
+int bw_proxy_redirect_start(struct event_base *base);
+/* Visit the redirect listeners: parser, address family (4, 6), port. */
+void bw_proxy_redirect_ports(void (*cb)(const char *parser, int family, uint16_t port,
+					void *arg),
+			     void *arg);
 
 /* ---- connections (what the bw_core_api members call) --------------------------- */
 

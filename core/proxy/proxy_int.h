@@ -51,6 +51,12 @@ const struct bw_proxy_ruleset *px_conn_ruleset(const bw_l7_conn *c);
 struct px_parser *px_conn_parser(const bw_l7_conn *c);
 extern struct bw_proxy_stats px_stats;
 
+/* ---- proxy_redirect.c ---------------------------------------------------------- */
+
+void px_redirect_parser_added(const char *name);
+void px_redirect_parser_dropped(const char *name);
+void px_redirect_stop(void);
+
 /* ---- proxy_flow.c ---------------------------------------------------------------- */
 
 /* Build and publish the flow of one L7 record (see bw_proxy_record()). */

@@ -82,3 +82,8 @@ BW_E2E_REDIRECT_TESTS = \
 TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
+
+# HTTP policy end to end (docs/l7.md): rules.http through the redirect, the
+# proxy engine and the http module, nginx and curl/wrk/raw sockets
+TESTS += tests/e2e/test_http.sh
+dist_check_SCRIPTS += tests/e2e/test_http.sh
