@@ -74,6 +74,11 @@ struct bw_flowfilter {
 	size_t n_http_url;
 	struct bw_flow_kv *http_header; /* strdup'd key and value */
 	size_t n_http_header;
+	/* L7 Kafka (bulwark extension: Hubble's FlowFilter has none) */
+	char **kafka_topic;     /* exact topic names */
+	size_t n_kafka_topic;
+	char **kafka_api_key;   /* l7.kafka.api_key as flows spell it */
+	size_t n_kafka_api_key;
 };
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
@@ -607,10 +612,49 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 		free((char *)ff->http_header[i].value);
 	}
 	free(ff->http_header);
+	for (size_t i = 0; i < ff->n_kafka_topic; i++)
+		free(ff->kafka_topic[i]);
+	free(ff->kafka_topic);
+	for (size_t i = 0; i < ff->n_kafka_api_key; i++)
+		free(ff->kafka_api_key[i]);
+	free(ff->kafka_api_key);
 	free(ff);
 }
 
 /* Parse one array element of a field; key names the field in errors. */
+/*
+ * Kafka API keys as flows name them (Hubble's l7.kafka.api_key): Cilium's
+ * names for 0..33, the number beyond. A filter value is one of those names,
+ * a number, or "listoffsets" (Kafka's name for Cilium's "offsets").
+ */
+static const char *const ff_kafka_names[] = {
+	"produce", "fetch", "offsets", "metadata", "leaderandisr", "stopreplica",
+	"updatemetadata", "controlledshutdown", "offsetcommit", "offsetfetch",
+	"findcoordinator", "joingroup", "heartbeat", "leavegroup", "syncgroup",
+	"describegroups", "listgroups", "saslhandshake", "apiversions",
+	"createtopics", "deletetopics", "deleterecords", "initproducerid",
+	"offsetforleaderepoch", "addpartitionstotxn", "addoffsetstotxn", "endtxn",
+	"writetxnmarkers", "txnoffsetcommit", "describeacls", "createacls",
+	"deleteacls", "describeconfigs", "alterconfigs",
+};
+
+static int
+ff_kafka_api_key(const char *s)
+{
+	char *end;
+	long n;
+
+	for (size_t i = 0; i < FF_N(ff_kafka_names); i++)
+		if (strcasecmp(s, ff_kafka_names[i]) == 0)
+			return (int)i;
+	if (strcasecmp(s, "listoffsets") == 0)
+		return 2;
+	n = strtol(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && n >= 0 && n <= 32767)
+		return (int)n;
+	return -1;
+}
+
 static int
 ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 	       char *err, size_t errlen)
@@ -856,6 +900,29 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		h->value = strdup(hv != NULL ? hv : "");
 		if (h->key == NULL || h->value == NULL)
 			return -ENOMEM;
+	} else if (strcmp(key, "kafka_topic") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		d = FF_PUSH(ff->kafka_topic, ff->n_kafka_topic);
+		if ((*d = strdup(s)) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "kafka_api_key") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		if ((n = ff_kafka_api_key(s)) < 0) {
+			bw_errbuf_set(err, errlen, "kafka_api_key: unknown API key '%s' (produce, fetch, offsets, metadata, ..., or a number)", s);
+			return -EINVAL;
+		}
+		d = FF_PUSH(ff->kafka_api_key, ff->n_kafka_api_key);
+		if (n < (int)FF_N(ff_kafka_names)) {
+			if ((*d = strdup(ff_kafka_names[n])) == NULL)
+				return -ENOMEM;
+		} else if (asprintf(d, "%d", n) < 0) {
+			*d = NULL;
+			return -ENOMEM;
+		}
 	} else if (strcmp(key, "node_name") == 0 || strcmp(key, "uuid") == 0) {
 		char **d;
 
@@ -873,15 +940,18 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 #undef FF_PUSH
 }
 
-/* Hubble: HTTP fields need an event type filter that lets L7 events in. */
+/* Hubble: HTTP fields need an event type filter that lets L7 events in
+ * (and so do bulwark's Kafka fields). */
 static int
 ff_check_http(const struct bw_flowfilter *ff, char *err, size_t errlen)
 {
 	static const char *const what[] = {
 		"http status code", "http method", "http path", "http url", "http headers",
+		"kafka topic", "kafka api key",
 	};
 	size_t n[] = { ff->n_http_status, ff->n_http_method, ff->n_http_path,
-		       ff->n_http_url, ff->n_http_header };
+		       ff->n_http_url, ff->n_http_header, ff->n_kafka_topic,
+		       ff->n_kafka_api_key };
 
 	if (ff->n_event_type == 0)
 		return 0;
@@ -1087,6 +1157,33 @@ ff_match_http(const struct bw_flowfilter *ff, const struct bw_flow *f)
 }
 
 static int
+ff_match_kafka(const struct bw_flowfilter *ff, const struct bw_flow *f)
+{
+	const struct bw_flow_l7 *l7;
+	const struct bw_flow_kafka *k;
+	size_t i;
+	int ok;
+
+	if (ff->n_kafka_topic == 0 && ff->n_kafka_api_key == 0)
+		return 1;
+	if ((l7 = ff_l7(f)) == NULL || (k = l7->kafka) == NULL)
+		return 0;
+	if (ff->n_kafka_topic) {
+		for (ok = 0, i = 0; i < ff->n_kafka_topic && !ok; i++)
+			ok = k->topic != NULL && strcmp(k->topic, ff->kafka_topic[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_kafka_api_key) {
+		for (ok = 0, i = 0; i < ff->n_kafka_api_key && !ok; i++)
+			ok = k->api_key != NULL && strcasecmp(k->api_key, ff->kafka_api_key[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static int
 ff_has_ports(const struct bw_flow *f)
 {
 	return f->protocol == 6 || f->protocol == 17 || f->protocol == 132;
@@ -1227,7 +1324,7 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 		if (!ok)
 			return 0;
 	}
-	return ff_match_http(ff, f);
+	return ff_match_http(ff, f) && ff_match_kafka(ff, f);
 }
 
 /* ---- filter sets ---------------------------------------------------------- */

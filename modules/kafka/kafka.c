@@ -127,6 +127,7 @@ kafka_mod_free(void *ud)
 	kafka_msg_free(&m->req);
 	kafka_msg_free(&m->rsp);
 	kafka_topics_free(m->ids);
+	kafka_clusters_free(m->clusters);
 	free(m->scratch);
 	free(m);
 	kafka_conn_fini();
@@ -167,7 +168,9 @@ kafka_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
 	m->api = api;
 	m->ctx = ctx;
 	m->conf = c;
-	if ((m->ids = kafka_topics_new((size_t)c->topic_ids_max)) == NULL) {
+	if ((m->ids = kafka_topics_new((size_t)c->topic_ids_max)) == NULL ||
+	    (m->clusters = kafka_clusters_new()) == NULL) {
+		kafka_topics_free(m->ids);
 		free(m);
 		return -ENOMEM;
 	}
@@ -177,6 +180,7 @@ kafka_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
 	    (rc = api->l7_parser_register(ctx, &p)) < 0) {
 		/* the parser owns m once registered; before that we free it */
 		kafka_topics_free(m->ids);
+		kafka_clusters_free(m->clusters);
 		free(m);
 		api->set_data(ctx, NULL);
 		return rc;

@@ -39,6 +39,7 @@ struct kafka_mod {
 	const struct kafka_conf *conf;
 	struct kafka_msg req, rsp;
 	struct kafka_topics *ids;  /* node-wide ID map */
+	struct kafka_clusters *clusters; /* brokers of each scope's Metadata */
 	char *scratch;
 	size_t scratch_len, scratch_cap;
 	uint64_t requests[KAFKA_MAX_KEY + 1][KAFKA_V_N];

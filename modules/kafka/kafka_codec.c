@@ -90,6 +90,7 @@ struct dc {
 	int64_t entry;      /* the entry at hand, -1: none */
 	uint16_t grp;       /* the key at hand */
 	uint8_t incomplete; /* a topic may follow the truncation */
+	int64_t broker;     /* the broker at hand, -1: none */
 };
 
 /* Running out of bytes: a short prefix, or a malformed message. */
@@ -181,6 +182,20 @@ dc_new_key(struct dc *d, const uint8_t *s, uint16_t len, int null)
 	m->keys[m->n_keys].null = (uint8_t)null;
 	d->grp = (uint16_t)(m->n_keys < UINT16_MAX ? m->n_keys : UINT16_MAX);
 	m->n_keys++;
+	return 0;
+}
+
+static int
+dc_new_broker(struct dc *d)
+{
+	struct kafka_msg *m = d->m;
+
+	if (dc_grow(d, (void **)&m->brokers, &m->cap_brokers, m->n_brokers,
+		    sizeof(*m->brokers), KAFKA_MAX_ENTRIES) < 0)
+		return -1;
+	memset(&m->brokers[m->n_brokers], 0, sizeof(m->brokers[0]));
+	m->brokers[m->n_brokers].rack_len = -1;
+	d->broker = m->n_brokers++;
 	return 0;
 }
 
@@ -330,6 +345,15 @@ dc_prim(struct dc *d, uint8_t type, uint8_t role)
 		case KR_SESSID: m->session_id = (int32_t)v; break;
 		case KR_EPOCH: m->session_epoch = (int32_t)v; break;
 		case KR_KEYTYPE: m->keytype = (int8_t)v; break;
+		case KR_NODEID:
+			if (d->broker >= 0)
+				m->brokers[d->broker].node_id = (int32_t)v;
+			break;
+		case KR_PORT:
+			if (d->broker >= 0)
+				m->brokers[d->broker].port = (int32_t)v;
+			break;
+		case KR_CONTROLLER: m->controller = (int32_t)v; break;
 		case KR_RTYPE:
 			if (d->entry >= 0)
 				m->entries[d->entry].rtype = (int8_t)v;
@@ -375,6 +399,22 @@ dc_prim(struct dc *d, uint8_t type, uint8_t role)
 			break;
 		case KR_TXNID: m->txnid = len >= 0; break;
 		case KR_REGEX: m->regex = len >= 0; break;
+		case KR_HOST:
+			if (d->broker >= 0 && len >= 0) {
+				m->brokers[d->broker].host = s;
+				m->brokers[d->broker].host_len = (uint16_t)len;
+			}
+			break;
+		case KR_RACK:
+			if (d->broker >= 0) {
+				m->brokers[d->broker].rack = s;
+				m->brokers[d->broker].rack_len = (int16_t)len;
+			}
+			break;
+		case KR_CLUSTER:
+			m->cluster_id = s;
+			m->cluster_id_len = (int16_t)len;
+			break;
 		}
 		return 0;
 	}
@@ -428,8 +468,14 @@ dc_array(struct dc *d, const struct kafka_field *f)
 				break;
 			}
 			d->entry = -1;
+		} else if (f->role == KR_BROKERS) {
+			if (dc_new_broker(d) < 0) {
+				rc = -1;
+				break;
+			}
 		}
 		rc = dc_fields(d, f->sub, f->n_sub);
+		d->broker = -1;
 		if (rc == 0 && d->flex)
 			rc = dc_tagged(d);
 		if (f->role == KR_RES && d->entry >= 0)
@@ -498,6 +544,10 @@ dc_reset(struct kafka_msg *m)
 	m->complete = 0;
 	m->known = 0;
 	m->top_err = 0;
+	m->n_brokers = 0;
+	m->cluster_id = NULL;
+	m->cluster_id_len = -1;
+	m->controller = -1;
 }
 
 void
@@ -506,6 +556,7 @@ kafka_msg_free(struct kafka_msg *m)
 	free(m->entries);
 	free(m->parts);
 	free(m->keys);
+	free(m->brokers);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -571,7 +622,7 @@ kafka_decode_header(const uint8_t *buf, size_t len, struct kafka_msg *m, size_t 
 	}
 	if (flex > 0) {
 		struct dc d = { .r = { buf + off, buf + len }, .m = m, .flex = 1,
-				.prefix = len < end, .entry = -1 };
+				.prefix = len < end, .entry = -1, .broker = -1 };
 
 		if (dc_tagged(&d) < 0) {
 			if (d.status == KAFKA_SHORT && need != NULL)
@@ -607,6 +658,7 @@ kafka_decode_request(const uint8_t *buf, size_t len, struct kafka_msg *m)
 	d.flex = m->flexible;
 	d.prefix = len < end;
 	d.entry = -1;
+	d.broker = -1;
 	m->known = 1;
 	if (dc_fields(&d, a->req, a->n_req) < 0) {
 		if (d.status != KAFKA_SHORT)
@@ -649,6 +701,7 @@ kafka_decode_response(const uint8_t *buf, size_t len, int16_t key, int16_t versi
 	d.flex = (uint8_t)flex;
 	d.prefix = len < end;
 	d.entry = -1;
+	d.broker = -1;
 	/* ApiVersions answers an unsupported version in v0 (and header v0) */
 	if (key == KAFKA_API_VERSIONS && d.r.end - d.r.p >= 2 && be16(d.r.p) == 35) {
 		version = 0;
@@ -678,6 +731,8 @@ struct en {
 	int64_t entry;      /* the entry being written, -1: none */
 	int64_t key;        /* the key being written, -1: none */
 	int32_t part;       /* the partition being written */
+	const struct kafka_cluster *cl;
+	int64_t broker;     /* the broker being written, -1: none */
 };
 
 static void
@@ -763,7 +818,15 @@ en_prim(struct en *e, const struct kafka_field *f)
 
 	switch (f->type) {
 	case KT_STRING:
-		if (f->role == KR_TOPIC && ent != NULL && (ent->name != NULL || ent->resolved != NULL)) {
+		if ((f->role == KR_HOST || f->role == KR_RACK) && e->broker >= 0) {
+			const char *v = f->role == KR_HOST ? e->cl->brokers[e->broker].host
+							     : e->cl->brokers[e->broker].rack;
+
+			en_string(e, (const uint8_t *)v, v != NULL ? (int64_t)strlen(v) : -1);
+		} else if (f->role == KR_CLUSTER && e->cl != NULL) {
+			en_string(e, (const uint8_t *)e->cl->cluster_id,
+				  e->cl->cluster_id != NULL ? (int64_t)strlen(e->cl->cluster_id) : -1);
+		} else if (f->role == KR_TOPIC && ent != NULL && (ent->name != NULL || ent->resolved != NULL)) {
 			if (ent->name != NULL)
 				en_string(e, ent->name, ent->name_len);
 			else
@@ -794,6 +857,20 @@ en_prim(struct en *e, const struct kafka_field *f)
 	case KR_RTYPE:
 		en_int(e, f->type, ent != NULL ? ent->rtype : f->def);
 		return;
+	case KR_NODEID:
+	case KR_PORT:
+		if (e->broker >= 0) {
+			en_int(e, f->type, f->role == KR_NODEID ? e->cl->brokers[e->broker].node_id
+							      : e->cl->brokers[e->broker].port);
+			return;
+		}
+		break;
+	case KR_CONTROLLER:
+		if (e->cl != NULL) {
+			en_int(e, f->type, e->cl->controller);
+			return;
+		}
+		break;
 	}
 	en_int(e, f->type, f->def);
 }
@@ -849,6 +926,14 @@ en_array(struct en *e, const struct kafka_field *f)
 		}
 		break;
 	}
+	case KR_BROKERS:
+		en_len(e, 1, e->cl != NULL ? e->cl->n_brokers : 0);
+		for (uint32_t i = 0; e->cl != NULL && i < e->cl->n_brokers; i++) {
+			e->broker = i;
+			en_struct_elem(e, f);
+		}
+		e->broker = -1;
+		break;
 	case KR_KEYS:
 		en_len(e, 1, q->n_keys);
 		for (uint32_t i = 0; i < q->n_keys; i++) {
@@ -891,8 +976,8 @@ en_fields(struct en *e, const struct kafka_field *fs, uint16_t n)
 }
 
 int
-kafka_encode_refusal(const struct kafka_msg *req, int16_t top_err, uint8_t **out,
-		     size_t *len)
+kafka_encode_refusal(const struct kafka_msg *req, int16_t top_err,
+		     const struct kafka_cluster *cl, uint8_t **out, size_t *len)
 {
 	const struct kafka_api *a = kafka_api_get(req->api_key);
 	struct en e;
@@ -908,6 +993,8 @@ kafka_encode_refusal(const struct kafka_msg *req, int16_t top_err, uint8_t **out
 	e.top_err = top_err;
 	e.entry = -1;
 	e.key = -1;
+	e.broker = -1;
+	e.cl = cl;
 	en_int(&e, KT_INT32, 0); /* the size, below */
 	en_int(&e, KT_INT32, req->correlation_id);
 	if (e.flex && req->api_key != KAFKA_API_VERSIONS)
@@ -932,7 +1019,7 @@ int
 kafka_cap_api_versions(uint8_t *buf, size_t len, int16_t version)
 {
 	struct kafka_msg m = { 0 };
-	struct dc d = { .m = &m, .entry = -1 };
+	struct dc d = { .m = &m, .entry = -1, .broker = -1 };
 	int64_t count;
 	int lowered = 0;
 

@@ -193,6 +193,14 @@ kc_chk_reserve(uint32_t n)
 
 /* ---- topic IDs ---------------------------------------------------------------------- */
 
+/* The scope of what this connection's answers teach: the broker's
+ * identity node-wide, or 0 in the connection's own map. */
+static uint32_t
+kc_scope(const struct kafka_conn *kc)
+{
+	return kc->ids != NULL ? 0 : kc->info->server_identity;
+}
+
 static const char *
 kc_id_name(struct kafka_conn *kc, const uint8_t id[16])
 {
@@ -653,7 +661,9 @@ kc_refuse(struct kafka_conn *kc, struct kafka_msg *m, const struct kafka_api *a,
 			m->n_entries = 0;
 			top = KAFKA_ERR_SESSION_NOT_FOUND;
 		}
-		if (kafka_encode_refusal(m, top, &ans, &len) < 0)
+		if (kafka_encode_refusal(m, top, kafka_clusters_get(kc->mod->clusters,
+								    kc_scope(kc)),
+					 &ans, &len) < 0)
 			close = 1; /* nothing to answer with: as for an unknown request */
 	}
 	if (close)
@@ -1078,6 +1088,8 @@ kc_response_done(struct kafka_conn *kc, const uint8_t *buf, size_t len, uint64_t
 		r->n_entries = 0;
 	for (uint32_t i = 0; i < r->n_entries; i++)
 		kc_id_learn(kc, &r->entries[i]);
+	if (p->key == KAFKA_METADATA && rc == KAFKA_OK && r->complete)
+		kafka_clusters_put(mod->clusters, kc_scope(kc), r);
 	if (p->key == KAFKA_FETCH && rc == KAFKA_OK && r->known)
 		kc_session_answer(kc, p, r);
 	/* each topic of the request with the error its answer gave it */

@@ -69,6 +69,13 @@ enum kafka_role {
 	KR_TXNID,     /* nullable string: a transactional id */
 	KR_KEYTYPE,   /* int8: FindCoordinator key type */
 	KR_REGEX,     /* nullable string: a subscription regex */
+	KR_BROKERS,   /* array: the cluster's brokers (Metadata) */
+	KR_NODEID,    /* int32: the broker at hand's id */
+	KR_HOST,      /* string: its host */
+	KR_PORT,      /* int32: its port */
+	KR_RACK,      /* nullable string: its rack */
+	KR_CLUSTER,   /* nullable string: the cluster id */
+	KR_CONTROLLER, /* int32: the controller's broker id */
 };
 
 struct kafka_field {
@@ -146,6 +153,31 @@ struct kafka_key {
 	uint8_t null;
 };
 
+/* A broker a Metadata answer lists. */
+struct kafka_broker {
+	int32_t node_id, port;
+	const uint8_t *host;
+	uint16_t host_len;
+	int16_t rack_len;      /* -1: null */
+	const uint8_t *rack;
+};
+
+/*
+ * What a module remembers of a cluster from its Metadata answers, to put
+ * in the Metadata answers it writes itself (clients such as kafka-python
+ * ignore an answer that lists no broker). Strings are NUL-terminated.
+ */
+struct kafka_cluster {
+	uint32_t n_brokers;
+	struct {
+		int32_t node_id, port;
+		char *host;
+		char *rack;        /* NULL: null */
+	} *brokers;
+	char *cluster_id;      /* NULL: null */
+	int32_t controller;
+};
+
 struct kafka_msg {
 	/* header */
 	int16_t api_key, api_version;
@@ -170,6 +202,12 @@ struct kafka_msg {
 	uint32_t n_parts, cap_parts;
 	struct kafka_key *keys;
 	uint32_t n_keys, cap_keys;
+	/* a Metadata answer: its brokers, cluster id and controller */
+	struct kafka_broker *brokers;
+	uint32_t n_brokers, cap_brokers;
+	const uint8_t *cluster_id;
+	int16_t cluster_id_len;     /* -1: null or absent */
+	int32_t controller;
 };
 
 /* Results of kafka_decode_*(). */
@@ -216,11 +254,12 @@ int kafka_decode_response(const uint8_t *buf, size_t len, int16_t key,
  * Write the response to req (a decoded request, complete) that refuses it:
  * the same correlation id, the version's header and encoding, every entry
  * echoed with its err (the caller sets them), top_err in the error fields
- * outside entries, defaults elsewhere. *out is malloc'd. 0, -ENOTSUP (no
+ * outside entries, defaults elsewhere; a Metadata answer lists cl's
+ * brokers (cl may be NULL: none). *out is malloc'd. 0, -ENOTSUP (no
  * response described for this key or version), -ENOMEM.
  */
 int kafka_encode_refusal(const struct kafka_msg *req, int16_t top_err,
-			 uint8_t **out, size_t *len);
+			 const struct kafka_cluster *cl, uint8_t **out, size_t *len);
 
 /*
  * An ApiVersions response body in buf[0..len) (the whole frame): lower

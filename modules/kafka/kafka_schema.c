@@ -37,7 +37,8 @@
  * topic names), part / parts (partitions of the entry at hand), keys / key
  * (group or transactional ids echoed in responses), err (an error code:
  * the entry's inside an entry, the message's outside), acks, sessid,
- * epoch, txnid, keytype, regex.
+ * epoch, txnid, keytype, regex, and a Metadata answer's brokers (brokers,
+ * nodeid, host, port, rack, cluster, controller).
  *
  * Defaults follow the JSON, except where a broker answering an error
  * writes something else: -1 for the offsets and epochs of a failed
@@ -107,8 +108,9 @@ static const struct kafka_def kafka_defs[] = {
 	{ 3, "Metadata", 13, 9, TOP, 0,
 	  "Topics:[TopicId:uuid 10+ @topicid; Name:string @topic] @topics",
 	  "ThrottleTimeMs:int32 3+;"
-	  "Brokers:[NodeId:int32; Host:string; Port:int32; Rack:string 1+ =null];"
-	  "ClusterId:string 2+ =null; ControllerId:int32 1+ =-1;"
+	  "Brokers:[NodeId:int32 @nodeid; Host:string @host; Port:int32 @port;"
+	  " Rack:string 1+ =null @rack] @brokers;"
+	  "ClusterId:string 2+ =null @cluster; ControllerId:int32 1+ =-1 @controller;"
 	  "Topics:[ErrorCode:int16 @err; Name:string @topic; TopicId:uuid 10+ @topicid;"
 	  " IsInternal:bool 1+; Partitions:[ErrorCode:int16 @err; PartitionIndex:int32 @part;"
 	  "  LeaderId:int32; LeaderEpoch:int32 7+ =-1; ReplicaNodes:[int32];"
@@ -497,6 +499,9 @@ ks_role(const char *s, size_t n)
 		{ "keys", KR_KEYS }, { "key", KR_KEY }, { "err", KR_ERR },
 		{ "acks", KR_ACKS }, { "sessid", KR_SESSID }, { "epoch", KR_EPOCH },
 		{ "txnid", KR_TXNID }, { "keytype", KR_KEYTYPE }, { "regex", KR_REGEX },
+		{ "brokers", KR_BROKERS }, { "nodeid", KR_NODEID }, { "host", KR_HOST },
+		{ "port", KR_PORT }, { "rack", KR_RACK }, { "cluster", KR_CLUSTER },
+		{ "controller", KR_CONTROLLER },
 	};
 
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)

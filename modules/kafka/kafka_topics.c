@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka_proto.h"
 #include "kafka_topics.h"
 
 struct kt_entry {
@@ -207,4 +208,111 @@ size_t
 kafka_topics_size(const struct kafka_topics *t)
 {
 	return t != NULL ? t->n : 0;
+}
+
+/* ---- clusters --------------------------------------------------------------------------- */
+
+struct kafka_clusters {
+	struct {
+		uint32_t scope;
+		uint64_t used;     /* 0: free */
+		struct kafka_cluster cl;
+	} e[KAFKA_CLUSTERS_MAX];
+	uint64_t clock;
+};
+
+static void
+kc_cluster_clear(struct kafka_cluster *cl)
+{
+	for (uint32_t i = 0; i < cl->n_brokers; i++) {
+		free(cl->brokers[i].host);
+		free(cl->brokers[i].rack);
+	}
+	free(cl->brokers);
+	free(cl->cluster_id);
+	memset(cl, 0, sizeof(*cl));
+}
+
+struct kafka_clusters *
+kafka_clusters_new(void)
+{
+	return calloc(1, sizeof(struct kafka_clusters));
+}
+
+void
+kafka_clusters_free(struct kafka_clusters *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < KAFKA_CLUSTERS_MAX; i++)
+		kc_cluster_clear(&c->e[i].cl);
+	free(c);
+}
+
+static char *
+kc_strndup(const uint8_t *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+int
+kafka_clusters_put(struct kafka_clusters *c, uint32_t scope, const struct kafka_msg *m)
+{
+	struct kafka_cluster cl = { 0 };
+	int slot = -1;
+
+	if (m->n_brokers == 0)
+		return 0;
+	if ((cl.brokers = calloc(m->n_brokers, sizeof(*cl.brokers))) == NULL)
+		return -ENOMEM;
+	cl.n_brokers = m->n_brokers;
+	for (uint32_t i = 0; i < m->n_brokers; i++) {
+		const struct kafka_broker *b = &m->brokers[i];
+
+		cl.brokers[i].node_id = b->node_id;
+		cl.brokers[i].port = b->port;
+		cl.brokers[i].host = kc_strndup(b->host != NULL ? b->host : (const uint8_t *)"",
+						b->host_len);
+		if (b->rack_len >= 0)
+			cl.brokers[i].rack = kc_strndup(b->rack, (size_t)b->rack_len);
+		if (cl.brokers[i].host == NULL) {
+			kc_cluster_clear(&cl);
+			return -ENOMEM;
+		}
+	}
+	if (m->cluster_id_len >= 0)
+		cl.cluster_id = kc_strndup(m->cluster_id, (size_t)m->cluster_id_len);
+	cl.controller = m->controller;
+	for (int i = 0; i < KAFKA_CLUSTERS_MAX && slot < 0; i++)
+		if (c->e[i].used != 0 && c->e[i].scope == scope)
+			slot = i;
+	for (int i = 0; i < KAFKA_CLUSTERS_MAX && slot < 0; i++)
+		if (c->e[i].used == 0)
+			slot = i;
+	if (slot < 0) {
+		slot = 0;
+		for (int i = 1; i < KAFKA_CLUSTERS_MAX; i++)
+			if (c->e[i].used < c->e[slot].used)
+				slot = i;
+	}
+	kc_cluster_clear(&c->e[slot].cl);
+	c->e[slot].cl = cl;
+	c->e[slot].scope = scope;
+	c->e[slot].used = ++c->clock;
+	return 0;
+}
+
+const struct kafka_cluster *
+kafka_clusters_get(struct kafka_clusters *c, uint32_t scope)
+{
+	for (int i = 0; i < KAFKA_CLUSTERS_MAX; i++)
+		if (c->e[i].used != 0 && c->e[i].scope == scope)
+			return &c->e[i].cl;
+	return NULL;
 }

@@ -29,4 +29,21 @@ int kafka_topics_put(struct kafka_topics *t, uint32_t scope, const uint8_t id[16
 const char *kafka_topics_get(struct kafka_topics *t, uint32_t scope, const uint8_t id[16]);
 size_t kafka_topics_size(const struct kafka_topics *t);
 
+/*
+ * The brokers, cluster id and controller of the last Metadata answer from
+ * each scope (as for IDs: a broker's security identity), for the Metadata
+ * answers the module writes itself. At most KAFKA_CLUSTERS_MAX scopes
+ * (the least recently updated goes).
+ */
+#define KAFKA_CLUSTERS_MAX 64
+struct kafka_msg;
+struct kafka_cluster;
+struct kafka_clusters;
+
+struct kafka_clusters *kafka_clusters_new(void);
+void kafka_clusters_free(struct kafka_clusters *c);
+/* Remember m's brokers (a decoded Metadata answer listing some). */
+int kafka_clusters_put(struct kafka_clusters *c, uint32_t scope, const struct kafka_msg *m);
+const struct kafka_cluster *kafka_clusters_get(struct kafka_clusters *c, uint32_t scope);
+
 #endif /* BW_KAFKA_TOPICS_H */

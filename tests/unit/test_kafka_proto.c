@@ -257,7 +257,7 @@ run_deny(const char *line, struct kafka_msg *req)
 	want = unhex(hex, &wlen);
 	for (uint32_t i = 0; i < req->n_entries; i++)
 		req->entries[i].err = KAFKA_ERR_TOPIC_AUTH;
-	rc = kafka_encode_refusal(req, (int16_t)top, &got, &glen);
+	rc = kafka_encode_refusal(req, (int16_t)top, NULL, &got, &glen);
 	ck_assert_msg(rc == 0, "refusal %d v%d: rc %d", key, ver, rc);
 	if (glen != wlen || memcmp(got, want, wlen) != 0) {
 		size_t k = 0;
