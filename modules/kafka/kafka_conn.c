@@ -51,6 +51,12 @@
 
 /* Frames up to this size are awaited whole in the engine's buffer. */
 #define KAFKA_SMALL_FRAME 16384
+/*
+ * Larger requests are not Kafka's: brokers refuse them (socket.request.
+ * max.bytes, 100 MiB by default) and so does the proxy, at once; a TLS
+ * ClientHello (16 03 01 ..) reads as one of about 369 MB.
+ */
+#define KAFKA_MAX_FRAME (100u << 20)
 #define KAFKA_MAX_SESSIONS 4
 
 enum { RQ_FRAME, RQ_COLLECT };
@@ -1017,6 +1023,9 @@ kc_request(struct kafka_conn *kc, const struct bw_l7_input *in, size_t *n)
 	if (kc->q_len >= (unsigned)kc->mod->conf->max_pipeline)
 		return BW_L7_WAIT; /* answers first */
 	rc = kafka_decode_header(in->data, in->len, m, &need);
+	if (in->len >= 4 && ((uint32_t)in->data[0] << 24 | (uint32_t)in->data[1] << 16 |
+			     (uint32_t)in->data[2] << 8 | in->data[3]) > KAFKA_MAX_FRAME)
+		return kc_bad_request(kc, in, -EBADMSG, n);
 	if (rc == KAFKA_SHORT) {
 		if (in->eos)
 			return kc_bad_request(kc, in, -EBADMSG, n);

@@ -262,3 +262,14 @@ tests_unit_test_kafka_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/ka
 tests_unit_test_kafka_rules_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_kafka_rules_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += tests/unit/data/kafka_vectors.txt tests/unit/kafka_vectors.py
+
+# modules/kafka on the real proxy engine, a raw client and a scripted
+# broker: ordering, large batches, topic IDs, fetch sessions, hooks
+check_PROGRAMS += tests/unit/test_kafka
+TESTS += tests/unit/test_kafka
+tests_unit_test_kafka_SOURCES = tests/unit/test_kafka.c \
+	modules/kafka/kafka.c modules/kafka/kafka_conn.c modules/kafka/kafka_codec.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c modules/kafka/kafka_topics.c
+tests_unit_test_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_LDADD = $(BW_TEST_LIBS)
