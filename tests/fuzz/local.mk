@@ -43,3 +43,13 @@ tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/http\"
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
 tests_fuzz_fuzz_http_LDADD = $(PCRE2_LIBS) $(JANSSON_LIBS)
+
+# modules/kafka: requests read whole and by prefix, refusals read back,
+# responses, ApiVersions capping, rules.kafka
+check_PROGRAMS += tests/fuzz/fuzz_kafka
+TESTS += tests/fuzz/fuzz_kafka
+tests_fuzz_fuzz_kafka_SOURCES = tests/fuzz/fuzz_kafka.c tests/fuzz/replay.c \
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c modules/kafka/kafka_rules.c
+tests_fuzz_fuzz_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/kafka\"
+tests_fuzz_fuzz_kafka_LDADD = $(JANSSON_LIBS)

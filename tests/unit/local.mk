@@ -240,7 +240,7 @@ check_PROGRAMS += tests/unit/test_prom_http
 TESTS += tests/unit/test_prom_http
 tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
 	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
-	modules/prometheus/prom_http.c
+	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c
 tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
 tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
