@@ -75,6 +75,8 @@ struct bw_endpoint {
 	int wl_set;
 	struct bw_ep_workload wl_derived; /* from the pod name (wl_derived_ok) */
 	int wl_derived_ok;
+	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY]; /* proxy visibility */
+	size_t nvis;
 	struct endpoint_ns *nsp;
 	struct bw_endpoint *next; /* sorted by id */
 };
@@ -177,6 +179,23 @@ const struct bw_ep_named_port *bw_endpoint_named_ports(const struct bw_endpoint 
 {
 	*n = ep->nports;
 	return ep->ports;
+}
+
+const struct bw_ep_visibility *bw_endpoint_visibility(const struct bw_endpoint *ep,
+						      size_t *n)
+{
+	*n = ep->nvis;
+	return ep->vis;
+}
+
+/* The proxy visibility of a request (set: as bw_ep_spec.vis_set). */
+static void endpoint_set_visibility(struct bw_endpoint *ep, int set,
+				    const struct bw_ep_visibility *vis, size_t n)
+{
+	if (set < 0)
+		return;
+	memcpy(ep->vis, vis, n * sizeof(*vis));
+	ep->nvis = n;
 }
 
 const struct bw_ep_workload *bw_endpoint_workload(const struct bw_endpoint *ep,
@@ -541,6 +560,12 @@ static json_t *endpoint_state_json(const struct bw_endpoint *skip)
 			json_object_set_new(o, "workload",
 					    json_pack("{s:s, s:s}", "kind", ep->wl.kind,
 						      "name", ep->wl.name));
+		if (o && ep->nvis > 0) {
+			char vis[BW_EP_MAX_VISIBILITY * 64];
+
+			bw_endpoint_visibility_format(ep->vis, ep->nvis, vis, sizeof(vis));
+			json_object_set_new(o, "proxy_visibility", json_string(vis));
+		}
 		json_array_append_new(eps, o);
 	}
 	return json_pack("{s:i, s:I, s:o, s:o}", "version", ENDPOINT_STATE_VERSION,
@@ -761,6 +786,7 @@ static struct bw_endpoint *endpoint_new(struct bw_ep_spec *s, uint32_t id,
 	ep->nports = s->nports;
 	endpoint_set_workload(ep, s->workload, &s->wl);
 	ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
+	endpoint_set_visibility(ep, s->vis_set, s->vis, s->nvis);
 	ep->nsp = nsp;
 	ep->st.pod_labels = s->labels;
 	s->labels = NULL;
@@ -943,16 +969,21 @@ out_spec:
 int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		       char *err, size_t errlen)
 {
-	static const char *const fields[] = { "labels", "audit", "workload", NULL };
+	static const char *const fields[] = {
+		"labels", "audit", "workload", "proxy_visibility", NULL,
+	};
 	struct bw_endpoint *ep;
 	struct bw_labelset *labels = NULL;
 	struct bw_ep_workload wl, oldwl;
+	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY], oldvis[BW_EP_MAX_VISIBILITY];
 	struct endpoint_state st;
-	int rc, audit, wlset, oldset;
+	size_t nvis = 0, oldnvis;
+	int rc, audit, wlset, oldset, visset;
 
 	if ((rc = bw_ep_spec_check_fields(spec, fields, err, errlen)) < 0 ||
 	    (rc = bw_ep_spec_parse_audit(spec, &audit, err, errlen)) < 0 ||
-	    (rc = bw_ep_spec_parse_workload(spec, &wl, &wlset, err, errlen)) < 0)
+	    (rc = bw_ep_spec_parse_workload(spec, &wl, &wlset, err, errlen)) < 0 ||
+	    (rc = bw_ep_spec_parse_visibility(spec, vis, &nvis, &visset, err, errlen)) < 0)
 		return rc;
 	if (json_object_get(spec, "labels") &&
 	    (rc = bw_ep_spec_parse_labels(json_object_get(spec, "labels"), "labels", 0,
@@ -966,6 +997,26 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 	}
 	oldwl = ep->wl;
 	oldset = ep->wl_set;
+	oldnvis = ep->nvis;
+	memcpy(oldvis, ep->vis, sizeof(oldvis));
+	if (visset >= 0 && !labels && audit < 0) {
+		/* only what goes to the proxy (and the workload): policy again */
+		endpoint_set_visibility(ep, visset, vis, nvis);
+		endpoint_set_workload(ep, wlset, &wl);
+		rc = endpoint_notify(ep, BW_EP_EVENT_UPDATED);
+		if (rc < 0)
+			bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+				      ep->ns, ep->pod, strerror(-rc));
+		else
+			rc = endpoint_save(NULL, err, errlen);
+		if (rc < 0) {
+			endpoint_set_visibility(ep, 1, oldvis, oldnvis);
+			ep->wl = oldwl;
+			ep->wl_set = oldset;
+			(void)endpoint_notify(ep, BW_EP_EVENT_UPDATED); /* the old policy back */
+		}
+		return rc;
+	}
 	if (wlset >= 0 && !labels && audit < 0) {
 		/* only the workload: no identity or policy change */
 		endpoint_set_workload(ep, wlset, &wl);
@@ -980,8 +1031,14 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 	bw_labelset_free(labels);
 	if (rc < 0)
 		return rc;
+	/* the visibility goes with the new state: one policy resolution */
+	endpoint_set_visibility(ep, visset, vis, nvis);
 	rc = endpoint_apply_state(ep, &st, err, errlen);
 	if (rc < 0) {
+		if (visset >= 0) {
+			endpoint_set_visibility(ep, 1, oldvis, oldnvis);
+			(void)endpoint_notify(ep, BW_EP_EVENT_UPDATED);
+		}
 		endpoint_state_drop(&st);
 		return rc;
 	}
@@ -992,6 +1049,7 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 
 		ep->wl = oldwl;
 		ep->wl_set = oldset;
+		endpoint_set_visibility(ep, 1, oldvis, oldnvis);
 		endpoint_apply_state(ep, &st, e2, sizeof(e2));
 		endpoint_state_drop(&st);
 		return rc;
@@ -1373,6 +1431,12 @@ json_t *bw_endpoint_to_json(const struct bw_endpoint *ep)
 		      "named_ports", endpoint_ports_json(ep),
 		      "audit", ep->st.audit,
 		      "namespace_audit", bw_endpoint_ns_audit(ep));
+	if (o && ep->nvis > 0) {
+		char vis[BW_EP_MAX_VISIBILITY * 64];
+
+		bw_endpoint_visibility_format(ep->vis, ep->nvis, vis, sizeof(vis));
+		json_object_set_new(o, "proxy_visibility", json_string(vis));
+	}
 	wl = bw_endpoint_workload(ep, &derived);
 	if (o && wl) {
 		/* Hubble's Workload {name, kind}; derived: from the pod name */

@@ -431,12 +431,159 @@ int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,
 	return 0;
 }
 
+/* ---- proxy visibility -------------------------------------------------------- */
+
+int bw_endpoint_visibility_parse(const char *s, struct bw_ep_visibility *out,
+				 size_t max, size_t *n, char *err, size_t errlen)
+{
+	const char *p = s;
+	size_t k = 0;
+
+	*n = 0;
+	while (*p == ' ' || *p == ',')
+		p++;
+	while (*p != '\0') {
+		char item[128], dir[16], proto[16], l7[40];
+		const char *end = strchr(p, '>');
+		unsigned port;
+		int used = 0, both = 0;
+
+		if (*p != '<' || end == NULL || (size_t)(end - p) >= sizeof(item)) {
+			bw_errbuf_set(err, errlen,
+				      "item %zu: expected <Direction/Port/Protocol/L7Protocol>, "
+				      "e.g. <Ingress/80/TCP/HTTP>", k + 1);
+			return -EINVAL;
+		}
+		memcpy(item, p + 1, (size_t)(end - p - 1));
+		item[end - p - 1] = '\0';
+		if (sscanf(item, "%15[^/]/%u/%15[^/]/%39[^/]%n", dir, &port, proto, l7, &used) != 4 ||
+		    item[used] != '\0') {
+			bw_errbuf_set(err, errlen, "<%s>: expected <Direction/Port/Protocol/L7Protocol>",
+				      item);
+			return -EINVAL;
+		}
+		if (k >= max) {
+			bw_errbuf_set(err, errlen, "at most %zu ports", max);
+			return -EINVAL;
+		}
+		memset(&out[k], 0, sizeof(out[k]));
+		if (!strcasecmp(dir, "Ingress")) {
+			out[k].direction = 1;
+		} else if (!strcasecmp(dir, "Egress")) {
+			out[k].direction = 2;
+		} else {
+			bw_errbuf_set(err, errlen, "<%s>: the direction is Ingress or Egress, not \"%s\"",
+				      item, dir);
+			return -EINVAL;
+		}
+		if (port == 0 || port > 65535) {
+			bw_errbuf_set(err, errlen, "<%s>: the port is 1-65535", item);
+			return -EINVAL;
+		}
+		out[k].port = (uint16_t)port;
+		for (char *c = l7; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		for (const char *c = l7; *c; c++) {
+			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
+				bw_errbuf_set(err, errlen, "<%s>: \"%s\" is not an L7 protocol name",
+					      item, l7);
+				return -EINVAL;
+			}
+		}
+		snprintf(out[k].l7, sizeof(out[k].l7), "%s", l7);
+		if (!strcasecmp(proto, "TCP")) {
+			out[k].protocol = IPPROTO_TCP;
+		} else if ((!strcasecmp(proto, "UDP") || !strcasecmp(proto, "ANY")) &&
+			   !strcmp(l7, "dns")) {
+			out[k].protocol = IPPROTO_UDP;
+			both = !strcasecmp(proto, "ANY");
+		} else {
+			bw_errbuf_set(err, errlen,
+				      "<%s>: the protocol is TCP (UDP or ANY only for DNS), not \"%s\"",
+				      item, proto);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < k; j++) {
+			if (out[j].direction == out[k].direction && out[j].port == out[k].port &&
+			    out[j].protocol == out[k].protocol) {
+				bw_errbuf_set(err, errlen, "<%s>: that port is given twice", item);
+				return -EINVAL;
+			}
+		}
+		k++;
+		if (both) {
+			if (k >= max) {
+				bw_errbuf_set(err, errlen, "at most %zu ports", max);
+				return -EINVAL;
+			}
+			out[k] = out[k - 1];
+			out[k].protocol = IPPROTO_TCP;
+			k++;
+		}
+		p = end + 1;
+		while (*p == ' ' || *p == ',')
+			p++;
+	}
+	*n = k;
+	return 0;
+}
+
+void bw_endpoint_visibility_format(const struct bw_ep_visibility *v, size_t n,
+				   char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < len; i++) {
+		char l7[40];
+		size_t j;
+
+		for (j = 0; v[i].l7[j] && j + 1 < sizeof(l7); j++)
+			l7[j] = v[i].l7[j];
+		l7[j] = '\0';
+		if (!strcmp(l7, "http") || !strcmp(l7, "dns"))
+			for (j = 0; l7[j]; j++)
+				l7[j] = (char)toupper((unsigned char)l7[j]);
+		else if (!strcmp(l7, "kafka"))
+			l7[0] = 'K';
+		o += (size_t)snprintf(buf + o, len - o, "%s<%s/%u/%s/%s>", i ? "," : "",
+				      v[i].direction == 1 ? "Ingress" : "Egress", v[i].port,
+				      v[i].protocol == IPPROTO_UDP ? "UDP" : "TCP", l7);
+	}
+}
+
+int bw_ep_spec_parse_visibility(const json_t *spec, struct bw_ep_visibility *vis,
+				size_t *n, int *set, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(spec, "proxy_visibility");
+	char sub[256];
+
+	*set = -1;
+	*n = 0;
+	if (v == NULL)
+		return 0;
+	*set = 1;
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		bw_errbuf_set(err, errlen,
+			      "proxy_visibility: a string like \"<Ingress/80/TCP/HTTP>\", or null");
+		return -EINVAL;
+	}
+	if (bw_endpoint_visibility_parse(json_string_value(v), vis, BW_EP_MAX_VISIBILITY, n,
+					 sub, sizeof(sub)) < 0) {
+		bw_errbuf_set(err, errlen, "proxy_visibility: %s", sub);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 			      char *err, size_t errlen)
 {
 	static const char *const fields[] = {
 		"namespace", "pod", "host_ifname", "ips", "labels", "named_ports",
-		"audit", "workload", NULL,
+		"audit", "workload", "proxy_visibility", NULL,
 	};
 	const json_t *ips, *ports;
 	char sub[384];
@@ -553,7 +700,9 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 		}
 	}
 	if ((rc = bw_ep_spec_parse_audit(spec, &s->audit, err, errlen)) < 0 ||
-	    (rc = bw_ep_spec_parse_workload(spec, &s->wl, &s->workload, err, errlen)) < 0)
+	    (rc = bw_ep_spec_parse_workload(spec, &s->wl, &s->workload, err, errlen)) < 0 ||
+	    (rc = bw_ep_spec_parse_visibility(spec, s->vis, &s->nvis, &s->vis_set, err,
+					      errlen)) < 0)
 		return rc;
 	s->has_labels = json_object_get(spec, "labels") != NULL;
 	return bw_ep_spec_parse_labels(json_object_get(spec, "labels"), "labels", 0,

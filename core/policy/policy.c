@@ -516,8 +516,41 @@ uint64_t bw_policy_generation(void)
 	return st.syncs;
 }
 
+/*
+ * The endpoint's proxy visibility as resolver input. A port whose class has
+ * no open socket for its protocol is left out (the datapath would drop its
+ * connections): bw_policy_proxy_opened() resolves again when one opens.
+ */
+static size_t pol_ep_vis(struct bw_endpoint *ep, struct bw_rv_vis *out)
+{
+	size_t nv = 0, k = 0;
+	const struct bw_ep_visibility *v = bw_endpoint_visibility(ep, &nv);
+
+	for (size_t i = 0; i < nv && k < BW_EP_MAX_VISIBILITY; i++) {
+		int cls = bw_redirect_class_id(v[i].l7, 1);
+
+		if (cls <= 0) {
+			bw_warn_errno(cls, "policy: endpoint %s/%s: proxy visibility for \"%s\": no proxy class",
+				      bw_endpoint_ns(ep), bw_endpoint_pod(ep), v[i].l7);
+			continue;
+		}
+		if (!bw_redirect_port((unsigned)cls, v[i].protocol)) {
+			bw_debug("policy: endpoint %s/%s: proxy visibility of port %u waits for a %s proxy",
+				 bw_endpoint_ns(ep), bw_endpoint_pod(ep), v[i].port, v[i].l7);
+			continue;
+		}
+		out[k].direction = v[i].direction;
+		out[k].protocol = v[i].protocol;
+		out[k].proxy_class = (uint8_t)cls;
+		out[k].port = v[i].port;
+		k++;
+	}
+	return k;
+}
+
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
-			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports)
+			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports,
+			struct bw_rv_vis *vis)
 {
 	size_t na = 0, np = 0;
 	const struct bw_ep_addr *ips = bw_endpoint_ips(ep, &na);
@@ -547,6 +580,8 @@ static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
 	d->naddrs = na;
 	d->ports = ports;
 	d->nports = np;
+	d->vis = vis;
+	d->nvis = pol_ep_vis(ep, vis);
 }
 
 /* Make sure the resolver knows an identity the registry has. */
@@ -566,8 +601,9 @@ static int pol_ep_set(struct bw_endpoint *ep)
 	struct bw_rv_endpoint_desc d;
 	struct bw_rv_addr addrs[BW_EP_MAX_IPS];
 	struct bw_rv_named_port ports[BW_EP_MAX_NAMED_PORTS];
+	struct bw_rv_vis vis[BW_EP_MAX_VISIBILITY];
 
-	pol_ep_desc(ep, &d, addrs, ports);
+	pol_ep_desc(ep, &d, addrs, ports, vis);
 	pol_identity_ensure(d.identity);
 	return bw_resolver_endpoint_set(P.rv, &d);
 }
@@ -1106,6 +1142,34 @@ static int pol_fill_endpoint_cb(struct bw_endpoint *ep, void *arg)
 	if (e < 0)
 		f->err = e;
 	return 0;
+}
+
+static int pol_vis_cb(struct bw_endpoint *ep, void *arg)
+{
+	struct pol_fill *f = arg;
+	size_t n = 0;
+	int e;
+
+	(void)bw_endpoint_visibility(ep, &n);
+	if (!n)
+		return 0;
+	e = pol_ep_set(ep);
+	if (e < 0)
+		f->err = e;
+	return 0;
+}
+
+void bw_policy_proxy_opened(void)
+{
+	struct pol_fill f = { 0 };
+	int e;
+
+	if (!P.inited || !P.ready)
+		return; /* the first recompute sees the socket */
+	bw_endpoint_foreach(pol_vis_cb, &f);
+	e = f.err < 0 ? f.err : pol_flush();
+	if (e < 0)
+		bw_err_errno(e, "policy: cannot resolve the proxy visibility of the endpoints again");
 }
 
 int bw_policy_recompute(void)

@@ -97,6 +97,13 @@ void bw_policy_fini(void);
 int bw_policy_recompute(void);
 
 /*
+ * A proxy opened a transparent socket (bw_proxyconn_listen): endpoints
+ * with proxy visibility are resolved again, since ports whose class had
+ * no socket were left out (docs/l7.md, "Visibility").
+ */
+void bw_policy_proxy_opened(void);
+
+/*
  * Change policy.enforcement (BW_ENFORCE_*) and policy.audit at run time
  * (SIGHUP); recomputes and syncs. Returns 0 or a negative errno.
  */

@@ -59,6 +59,7 @@ int bw_proxyconn_listen(const char *class_name, int protocol, int family, uint16
 	}
 	bw_info("redirect: the %s proxy listens on %s/IPv%d port %u", class_name,
 		pc_proto_name(protocol), family == AF_INET6 ? 6 : 4, *bound);
+	bw_policy_proxy_opened(); /* proxy visibility may wait for it */
 	return fd;
 }
 
@@ -182,6 +183,32 @@ static void pc_add(json_t *arr, uint32_t ref, uint32_t identity, int allow_all,
 		json_array_append_new(arr, o);
 }
 
+/*
+ * The endpoint's proxy visibility redirected the port: every request is
+ * allowed. Behind an allow of a policy, the item names it (rule_ref);
+ * without policy in that direction it has rule_ref 0 and policy null.
+ */
+static void pc_add_visibility(json_t *arr, uint32_t ref, uint32_t identity)
+{
+	size_t i;
+	json_t *v, *o;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_true(json_object_get(v, "visibility")) &&
+		    (uint32_t)json_integer_value(json_object_get(v, "rule_ref")) == ref)
+			return;
+	o = ref ? pc_rule_item(ref, identity, 1, 0) : NULL;
+	if (ref && !o)
+		return; /* its rule is gone */
+	if (!o)
+		o = json_pack("{s:i,s:n,s:I,s:b}", "rule_ref", 0, "policy", "peer_identity",
+			      (json_int_t)identity, "allow_all", 1);
+	if (!o)
+		return;
+	json_object_set_new(o, "visibility", json_true());
+	json_array_append_new(arr, o);
+}
+
 void bw_proxyconn_rules(uint32_t ep_id, int dir, uint32_t peer, int protocol, uint16_t port,
 			unsigned cls, json_t *out)
 {
@@ -200,7 +227,10 @@ void bw_proxyconn_rules(uint32_t ep_id, int dir, uint32_t peer, int protocol, ui
 		    (x->identity != peer && x->identity != 0) || port < x->port_lo ||
 		    port > x->port_hi)
 			continue;
-		pc_add(out, x->rule_ref, x->identity, x->allow_all, x->port_index);
+		if (x->visibility)
+			pc_add_visibility(out, x->rule_ref, x->identity);
+		else
+			pc_add(out, x->rule_ref, x->identity, x->allow_all, x->port_index);
 	}
 	/* plain allows of this port (not of every port) void the L7 rules */
 	for (size_t i = 0; i < n; i++) {

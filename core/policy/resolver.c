@@ -170,6 +170,7 @@ static void rv_ep_free(struct bw_rv_endpoint *ep)
 	for (size_t i = 0; i < ep->nports; i++)
 		free((char *)ep->ports[i].name);
 	free(ep->ports);
+	free(ep->vis);
 	free(ep->e);
 	free(ep->l7);
 	for (int d = 0; d < 3; d++)
@@ -775,7 +776,7 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 	struct bw_rv_endpoint *old = rv_ep_get(r, d->ep_id);
 	struct bw_rv_endpoint *ep = calloc(1, sizeof(*ep));
 	uint32_t old_id = old ? old->identity : 0;
-	int err;
+	int err, moved = 0;
 
 	if (!ep)
 		return -ENOMEM;
@@ -806,6 +807,13 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 				goto nomem;
 		}
 	}
+	if (d->nvis) {
+		ep->vis = calloc(d->nvis, sizeof(*ep->vis));
+		if (!ep->vis)
+			goto nomem;
+		memcpy(ep->vis, d->vis, d->nvis * sizeof(*ep->vis));
+		ep->nvis = d->nvis;
+	}
 	if (old) {
 		/* keep the resolved state: the next sync compares with it */
 		ep->synced = old->synced;
@@ -813,6 +821,10 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 		ep->e = old->e;
 		ep->n = old->n;
 		old->e = NULL;
+		ep->l7 = old->l7; /* proxies read it until the next sync */
+		ep->nl7 = old->nl7;
+		old->l7 = NULL;
+		moved = 1;
 		for (int dd = 0; dd < 3; dd++) {
 			ep->iso[dd] = old->iso[dd];
 			ep->niso[dd] = old->niso[dd];
@@ -829,7 +841,17 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 		rv_reeval_identity(r, old_id, !rv_ident_get(r, old_id), 1, NULL, 1);
 	return err;
 nomem:
+	if (moved) {
+		/* give the resolved state back to the old copy */
+		old->e = ep->e;
+		old->l7 = ep->l7;
+		for (int dd = 0; dd < 3; dd++) {
+			old->iso[dd] = ep->iso[dd];
+			ep->iso[dd] = NULL;
+		}
+	}
 	ep->e = NULL;
+	ep->l7 = NULL;
 	rv_ep_free(ep);
 	return -ENOMEM;
 }

@@ -58,6 +58,7 @@ struct bw_rv_entry {
 struct bw_rv_l7 {
 	uint32_t identity;
 	uint8_t direction, protocol, proxy_class, allow_all;
+	uint8_t visibility; /* from the endpoint's proxy visibility (allow_all too) */
 	uint16_t port_lo, port_hi;
 	uint32_t rule_ref;
 	uint32_t port_index;
@@ -179,6 +180,21 @@ struct bw_rv_named_port {
 	uint8_t protocol;
 };
 
+/*
+ * Proxy visibility (docs/l7.md): the endpoint's connections on port (its
+ * own port at ingress, the server's at egress) go through proxy class
+ * proxy_class, for flows, every request the L3/L4 policy allows allowed at
+ * L7. A direction without policy gets it for every peer; in an enforced
+ * direction, each allow that covers the port (and does not redirect it
+ * already: then its L7 rules apply) redirects it for its peer.
+ */
+struct bw_rv_vis {
+	uint8_t direction;   /* BW_DIR_INGRESS / BW_DIR_EGRESS */
+	uint8_t protocol;    /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t proxy_class; /* non-zero */
+	uint16_t port;
+};
+
 struct bw_rv_endpoint_desc {
 	uint32_t ep_id;
 	uint32_t ifindex;
@@ -189,6 +205,8 @@ struct bw_rv_endpoint_desc {
 	size_t naddrs;
 	const struct bw_rv_named_port *ports;
 	size_t nports;
+	const struct bw_rv_vis *vis;
+	size_t nvis;
 };
 
 struct bw_rv_endpoint; /* the resolver's copy and its resolved state */

@@ -471,6 +471,76 @@ static void rv_endpoint_desc(const struct bw_rv_endpoint *ep,
 	d->naddrs = ep->naddrs;
 	d->ports = ep->ports;
 	d->nports = ep->nports;
+	d->vis = ep->vis;
+	d->nvis = ep->nvis;
+}
+
+/* Does allow or redirect entry a let (proto, port) through? */
+static int rv_entry_has_port(const struct bw_rv_entry *a, uint8_t proto, uint16_t port)
+{
+	if (a->protocol && a->protocol != proto)
+		return 0;
+	if (a->port_lo == 0 && a->port_hi == 0)
+		return 1;
+	return a->port_lo <= port && port <= a->port_hi;
+}
+
+/*
+ * Proxy visibility (struct bw_rv_vis): with enforced[dir], each allow that
+ * lets the port through redirects it for its peer (unless an entry of that
+ * peer redirects it already); without, every peer is redirected and the
+ * direction becomes enforced with an allow-everything entry (rule_ref 0),
+ * so that the datapath reads the redirect. Each redirect contributes an
+ * allow-all L7 item marked visibility.
+ */
+static void rv_apply_visibility(struct rv_vec *o, const struct bw_rv_endpoint *ep,
+				uint32_t *flags)
+{
+	for (size_t v = 0; v < ep->nvis; v++) {
+		const struct bw_rv_vis *vi = &ep->vis[v];
+		uint32_t bit = vi->direction == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS
+							       : BW_EP_F_ENFORCE_EGRESS;
+		struct bw_rv_entry red = { .direction = vi->direction, .protocol = vi->protocol,
+					   .proxy_class = vi->proxy_class,
+					   .port_lo = vi->port, .port_hi = vi->port };
+		size_t n = o->n;
+
+		if (!vi->proxy_class || !vi->port ||
+		    (vi->direction != BW_DIR_INGRESS && vi->direction != BW_DIR_EGRESS))
+			continue;
+		if (!(*flags & bit)) {
+			struct bw_rv_entry all = { .direction = vi->direction };
+
+			*flags |= bit;
+			rv_vec_push(o, &all);
+			rv_vec_push(o, &red);
+			rv_l7_push(o, &red, vi->proxy_class, 0, 1);
+			if (!o->err)
+				o->l7[o->nl7 - 1].visibility = 1;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct bw_rv_entry *a = &o->v[i];
+			int redirected = 0;
+
+			if (a->deny || a->proxy_class || a->direction != vi->direction ||
+			    !rv_entry_has_port(a, vi->protocol, vi->port))
+				continue;
+			for (size_t j = 0; j < o->n && !redirected; j++)
+				if (o->v[j].proxy_class && o->v[j].identity == a->identity &&
+				    o->v[j].direction == vi->direction &&
+				    rv_entry_has_port(&o->v[j], vi->protocol, vi->port))
+					redirected = 1;
+			if (redirected)
+				continue;
+			red.identity = a->identity;
+			red.rule_ref = a->rule_ref;
+			rv_vec_push(o, &red);
+			rv_l7_push(o, &red, vi->proxy_class, 0, 1);
+			if (!o->err)
+				o->l7[o->nl7 - 1].visibility = 1;
+		}
+	}
 }
 
 int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
@@ -539,6 +609,7 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			}
 		}
 	}
+	rv_apply_visibility(&o, ep, &flags);
 	rv_normalise(&o);
 	if (o.err) {
 		free(o.v);

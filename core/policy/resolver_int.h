@@ -53,6 +53,8 @@ struct bw_rv_endpoint {
 	size_t naddrs;
 	struct bw_rv_named_port *ports; /* names owned */
 	size_t nports;
+	struct bw_rv_vis *vis; /* proxy visibility */
+	size_t nvis;
 	int dirty;
 	int synced;
 	/* resolved state as last synced */

@@ -223,12 +223,12 @@ bw_proxy_init(struct event_base *base, const struct bw_daemon_conf *dc)
 	if ((rc = px_engine_start(base)) < 0)
 		return rc;
 	if ((rc = bw_api_route_add("GET", "/v1/proxy", pxa_get, NULL)) < 0 && rc != -EEXIST) {
-		bw_err("proxy: cannot register GET /v1/proxy: %s", strerror(-rc));
+		bw_err_errno(rc, "proxy: cannot register GET /v1/proxy");
 		return rc;
 	}
 	rc = bw_api_status_add("proxy", pxa_status, NULL);
 	if (rc < 0 && rc != -EEXIST)
-		bw_warn("proxy: no status section: %s", strerror(-rc));
+		bw_warn_errno(rc, "proxy: no status section");
 	if (bw_metrics_register(pxa_collect, NULL, NULL, NULL) < 0)
 		bw_warn("proxy: no metrics");
 	if (bw_conf_watch(pxa_conf_changed, NULL) < 0)

@@ -251,7 +251,7 @@ pxr_listen(const char *name)
 		snprintf(lname, sizeof(lname), "%s/IPv%d", name, i ? 6 : 4);
 		if ((id = bw_proxy_listener_add(lname, fd, &ops)) < 0) {
 			close(fd);
-			bw_err("proxy: cannot watch the %s listener: %s", lname, strerror(-id));
+			bw_err_errno(id, "proxy: cannot watch the %s listener", lname);
 			continue;
 		}
 		l->id[i] = id;

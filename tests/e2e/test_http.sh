@@ -405,4 +405,92 @@ fi
 bw_expect_output "egress: x/other, selected by no policy now, reaches x/srv directly" \
 	'^GET /anything$' other_curl "http://$SRV/anything"
 
+# ---- proxy visibility: flows without enforcement --------------------------------------------------
+# x/srv's ingress has no policy now (x/other reached it directly above)
+bw endpoint update x/srv --proxy-visibility '<Ingress/80/TCP/HTTP>' >/dev/null ||
+	bw_fail "endpoint update --proxy-visibility failed"
+bw_expect_output "endpoint get shows the proxy visibility" \
+	'Proxy visibility: +<Ingress/80/TCP/HTTP>' bw endpoint get x/srv
+c0=$(proxy_stat accepted)
+bw_expect_output "visibility: any method and path of any peer is allowed" \
+	'^DELETE /vis/any$' other_curl -X DELETE "http://$SRV/vis/any"
+c1=$(proxy_stat accepted)
+if [ $((c1 - c0)) -ge 1 ]; then
+	bw_pass "visibility: the connection went through the proxy"
+else
+	bw_fail "visibility: the proxy accepted $((c1 - c0)) connections"
+fi
+if bw_flows_available; then
+	bw_expect_flow "visibility: the request is an l7 flow, FORWARDED" \
+		--type l7 --http-method DELETE --http-path '^/vis/any$' --verdict FORWARDED \
+		--from-pod x/other
+	bw_expect_flow "visibility: its response has status 200" \
+		--type l7 --http-status 200 --http-url '/vis/any$' --from-pod x/srv
+fi
+raw_has "visibility: a smuggling shape is still refused with 400 (the parser runs)" \
+	'POST /vis HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' \
+	'HTTP/1.1 400 Bad Request\r\n.*<EOF>$'
+bw endpoint update x/srv --label app=web --proxy-visibility '<Ingress/80/TCP/HTTP>' >/dev/null ||
+	bw_fail "endpoint update with labels and --proxy-visibility failed"
+bw_expect_output "visibility stays with a relabel" \
+	'Proxy visibility: +<Ingress/80/TCP/HTTP>' bw endpoint get x/srv
+
+# an L4 policy: only the peers it allows are redirected, the flows name it
+bw_policy_replace_text web-l4 <<'YAML' || bw_die "policy replace failed"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: web-l4
+  namespace: x
+spec:
+  endpointSelector:
+    matchLabels: {app: web}
+  ingress:
+  - fromEndpoints:
+    - matchLabels: {app: client}
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+YAML
+bw_expect_verdict "visibility + L4 policy: x/cli -> x/srv:80 is REDIRECTED" \
+	REDIRECTED --from x/cli --to x/srv --port 80
+body_is "visibility + L4 policy: the allowed peer gets any path" "PATCH /vis/l4" \
+	-X PATCH "http://$SRV/vis/l4"
+if other_curl -o /dev/null "http://$SRV/vis/other" 2>/dev/null; then
+	bw_fail "visibility + L4 policy: x/other is not allowed and should be dropped"
+else
+	bw_pass "visibility + L4 policy: a peer the policy does not allow is still dropped"
+fi
+if bw_flows_available; then
+	bw_expect_output "visibility + L4 policy: the flow names the policy that allowed it" \
+		'"ingress_allowed_by":\[\{"name":"web-l4","namespace":"x"' \
+		bw observe --all -o json --type l7 --http-path '^/vis/l4$' --verdict FORWARDED
+fi
+
+# with rules.http on the port, they apply
+cp "$BW_TMP/web-l7.yaml" "$BW_TMP/web-l7.src"
+bw_policy_replace_text web-l7-again <"$BW_TMP/web-l7.src" || bw_die "policy replace failed"
+bw_expect_output "visibility + rules.http: the rules still apply" '^403$' \
+	cli_curl -o /dev/null -w '%{http_code}' "http://$SRV/vis/denied"
+body_is "visibility + rules.http: what they allow passes" "GET /public/vis" "http://$SRV/public/vis"
+
+# kept across a restart, then turned off
+bw_restart_daemon -o "prometheus.listen=127.0.0.1:$MPORT"
+bw_expect_output "the proxy visibility is kept across a daemon restart" \
+	'Proxy visibility: +<Ingress/80/TCP/HTTP>' bw endpoint get x/srv
+bw policy delete x/web-l7 >/dev/null || bw_fail "policy delete failed"
+bw_expect_output "after the restart, visibility redirects again" \
+	'^PUT /vis/again$' other_curl -X PUT "http://$SRV/vis/again"
+bw endpoint update x/srv --proxy-visibility none >/dev/null ||
+	bw_fail "endpoint update --proxy-visibility none failed"
+bw_expect_output "endpoint get: no proxy visibility" 'Proxy visibility: +-$' bw endpoint get x/srv
+c0=$(proxy_stat accepted)
+bw_expect_output "visibility off: requests go straight to nginx" \
+	'^GET /vis/off$' other_curl "http://$SRV/vis/off"
+c1=$(proxy_stat accepted)
+if [ "$c1" = "$c0" ]; then
+	bw_pass "visibility off: no connection through the proxy"
+else
+	bw_fail "visibility off: the proxy accepted $((c1 - c0)) connections"
+fi
+
 bw_finish

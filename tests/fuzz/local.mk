@@ -34,6 +34,16 @@ tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_FAKE_CORE) $(BW_CORE_LIBS) $(PCRE2_LI
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
 
+# modules/http: heads, framing, chunked bodies in pieces, rules.http
+check_PROGRAMS += tests/fuzz/fuzz_http
+TESTS += tests/fuzz/fuzz_http
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c tests/fuzz/replay.c \
+	modules/http/http_parse.c modules/http/http_rules.c
+tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/http\"
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
+tests_fuzz_fuzz_http_LDADD = $(PCRE2_LIBS) $(JANSSON_LIBS)
+
 # lib/prefix.c (the IP prefix parser) and lib/flowmask.c (field masks)
 check_PROGRAMS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
 TESTS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
@@ -45,16 +55,6 @@ tests_fuzz_fuzz_flowmask_SOURCES = tests/fuzz/fuzz_flowmask.c tests/fuzz/replay.
 tests_fuzz_fuzz_flowmask_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowmask\"
 tests_fuzz_fuzz_flowmask_LDADD = libbw.la $(DEPS_LIBS)
-
-# modules/http: heads, framing, chunked bodies in pieces, rules.http
-check_PROGRAMS += tests/fuzz/fuzz_http
-TESTS += tests/fuzz/fuzz_http
-tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c tests/fuzz/replay.c \
-	modules/http/http_parse.c modules/http/http_rules.c
-tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
-	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/http\"
-tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
-tests_fuzz_fuzz_http_LDADD = $(PCRE2_LIBS) $(JANSSON_LIBS)
 
 # modules/kafka: requests read whole and by prefix, refusals read back,
 # responses, ApiVersions capping, rules.kafka

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bulwark/hook.h>
+#include <bulwark/l7.h>
 
 #include "lib/flowjson.h"
 #include "tests/unit/fake_core.h"
@@ -395,10 +396,16 @@ fake_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
 
 /* The verdict the module asked for: no request hook changes it here. */
 static int
-fake_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict, int rule)
+fake_l7_record(bw_l7_conn *conn, const struct bw_l7_record *rec)
 {
 	fake_core.l7_records++;
-	return verdict;
+	return rec->verdict;
+}
+
+static int
+fake_l7_resume(bw_l7_conn *conn, int dir)
+{
+	return -EPIPE;
 }
 
 static const struct bw_l7_conn_info *
@@ -532,6 +539,7 @@ static const struct bw_core_api fake_api = {
 	.redirect_upstream = fake_redirect_upstream,
 	.redirect_recvmsg = fake_redirect_recvmsg,
 	.redirect_reply_udp = fake_redirect_reply_udp,
+	.l7_resume = fake_l7_resume,
 };
 
 const struct bw_core_api *

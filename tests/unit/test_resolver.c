@@ -326,6 +326,124 @@ START_TEST(test_deny_without_default_deny_enforces_with_allow_all)
 }
 END_TEST
 
+/* Is there a redirect (identity, dir, TCP, port, class) for ep? */
+static int has_redirect(uint32_t ep, uint32_t id, int dir, int port, int cls)
+{
+	for (size_t i = 0; i < S[ep].n; i++) {
+		const struct bw_rv_entry *e = &S[ep].e[i];
+
+		if (e->identity == id && e->direction == dir && e->protocol == 6 &&
+		    e->port_lo == port && e->port_hi == port && !e->deny &&
+		    e->proxy_class == cls)
+			return 1;
+	}
+	return 0;
+}
+
+/* The visibility contributions of ep for (identity, dir, port). */
+static size_t vis_items(uint32_t ep, uint32_t id, int dir, int port, uint32_t *ref)
+{
+	const struct bw_rv_l7 *l7 = NULL;
+	size_t n = 0, k = 0;
+
+	ck_assert_int_eq(bw_resolver_endpoint_l7(R, ep, &l7, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (l7[i].visibility && l7[i].allow_all && l7[i].identity == id &&
+		    l7[i].direction == dir && l7[i].port_lo == port) {
+			if (ref)
+				*ref = l7[i].rule_ref;
+			k++;
+		}
+	return k;
+}
+
+static void endpoint_vis(uint32_t ep_id, uint32_t identity, const struct bw_rv_vis *v,
+			 size_t nv)
+{
+	struct bw_rv_endpoint_desc d = { .ep_id = ep_id, .ifindex = 100 + ep_id,
+					 .identity = identity, .ns = "x", .pod = "p",
+					 .vis = v, .nvis = nv };
+
+	ck_assert_int_eq(bw_resolver_endpoint_set(R, &d), 0);
+}
+
+START_TEST(test_proxy_visibility)
+{
+	struct bw_rv_vis v[2] = {
+		{ .direction = IN, .protocol = 6, .proxy_class = 2, .port = 80 },
+		{ .direction = EG, .protocol = 6, .proxy_class = 2, .port = 8080 },
+	};
+	uint32_t ref = 99;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	ident(1002, "x", "app=c");
+	/* no policy: both directions enforced with allow-everything, every peer redirected */
+	endpoint_vis(1, 1000, v, 2);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS | BW_EP_F_ENFORCE_EGRESS);
+	ck_assert(has(1, 0, IN, 0, 0, 0, 0));
+	ck_assert(has(1, 0, EG, 0, 0, 0, 0));
+	ck_assert(has_redirect(1, 0, IN, 80, 2));
+	ck_assert(has_redirect(1, 0, EG, 8080, 2));
+	ck_assert_uint_eq(S[1].n, 4);
+	ck_assert_uint_eq(vis_items(1, 0, IN, 80, &ref), 1);
+	ck_assert_uint_eq(ref, 0);
+	/* ingress policy: only the allowed peer (b on 80, c on every port) is
+	 * redirected, with its rule; a peer with L7 rules keeps them */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]},"
+	       "{\"peers\":[" SEL("c") "]}]}]", 10);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(!has(1, 0, IN, 0, 0, 0, 0));
+	ck_assert(!has_redirect(1, 0, IN, 80, 2));
+	ck_assert(has_redirect(1, 1001, IN, 80, 2));
+	ck_assert(has_redirect(1, 1002, IN, 80, 2));
+	ck_assert(has(1, 1002, IN, 0, 0, 0, 0));
+	ck_assert_uint_eq(vis_items(1, 1001, IN, 80, &ref), 1);
+	ck_assert_uint_eq(ref, 10);
+	ck_assert_uint_eq(vis_items(1, 1002, IN, 80, &ref), 1);
+	ck_assert_uint_eq(ref, 11);
+	/* the egress direction still has its own */
+	ck_assert(has_redirect(1, 0, EG, 8080, 2));
+	/* visibility off: the policy alone */
+	endpoint_vis(1, 1000, NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS);
+	ck_assert(has(1, 1001, IN, 6, 80, 80, 0));
+	ck_assert(!has_redirect(1, 1001, IN, 80, 2));
+	ck_assert_uint_eq(S[1].n, 2);
+	ck_assert_uint_eq(vis_items(1, 1001, IN, 80, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_proxy_visibility_keeps_l7_rules)
+{
+	struct bw_rv_vis v = { .direction = IN, .protocol = 6, .proxy_class = 2, .port = 80 };
+	const struct bw_rv_l7 *l7 = NULL;
+	size_t n = 0, vis = 0, rules = 0;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint_vis(1, 1000, &v, 1);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\","
+	       "\"rules\":{\"http\":[{\"method\":\"GET\"}]}}]}]}]", 20);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has_redirect(1, 1001, IN, 80, BW_RV_L7_HTTP));
+	ck_assert_uint_eq(S[1].n, 1);
+	ck_assert_int_eq(bw_resolver_endpoint_l7(R, 1, &l7, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		vis += l7[i].visibility;
+		rules += !l7[i].allow_all && l7[i].rule_ref == 20;
+	}
+	ck_assert_uint_eq(vis, 0); /* the HTTP rules apply, nothing allows all */
+	ck_assert_uint_eq(rules, 1);
+}
+END_TEST
+
 START_TEST(test_enforcement_modes)
 {
 	reserved();
@@ -791,6 +909,8 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_default_deny_per_direction);
 	tcase_add_test(tc, test_deny_without_default_deny_enforces_with_allow_all);
 	tcase_add_test(tc, test_enforcement_modes);
+	tcase_add_test(tc, test_proxy_visibility);
+	tcase_add_test(tc, test_proxy_visibility_keeps_l7_rules);
 	tcase_add_test(tc, test_entities);
 	tcase_add_test(tc, test_cidr_except);
 	tcase_add_test(tc, test_ipblock_matches_endpoints);
