@@ -175,17 +175,16 @@ kafka_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
 		return -ENOMEM;
 	}
 	p.user_data = m;
-	api->set_data(ctx, m);
-	if ((rc = api->metrics_register(ctx, kafka_collect, m, NULL)) < 0 ||
-	    (rc = api->l7_parser_register(ctx, &p)) < 0) {
-		/* the parser owns m once registered; before that we free it */
+	/* the parser owns m once registered (its free_user_data frees it
+	 * when the instance is dropped); before that, a failure frees it here */
+	if ((rc = api->l7_parser_register(ctx, &p)) < 0) {
 		kafka_topics_free(m->ids);
 		kafka_clusters_free(m->clusters);
 		free(m);
-		api->set_data(ctx, NULL);
 		return rc;
 	}
-	return 0;
+	api->set_data(ctx, m);
+	return api->metrics_register(ctx, kafka_collect, m, NULL);
 }
 
 static int
