@@ -20,10 +20,16 @@
 # and metrics the requests leave.
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
+# Optional, to run the same checks with another librdkafka (a newer one
+# built by hand speaks the flexible Produce, Fetch with topic IDs, ...):
+# KAFKA_MOCK=its kafka_mock build, KAFKA_LIBRDKAFKA=the directory of its
+# librdkafka.so.1, which kcat then loads.
 bw_init
 bw_require_tool kcat kcat
-MOCK=$(bw_find_bin kafka_mock "$abs_top_builddir/tests/e2e/kafka_mock")
+MOCK=${KAFKA_MOCK:-$(bw_find_bin kafka_mock "$abs_top_builddir/tests/e2e/kafka_mock")}
 [ -n "$MOCK" ] || bw_skip "tests/e2e/kafka_mock not built (configure without librdkafka-dev)"
+KCAT=(kcat)
+[ -z "${KAFKA_LIBRDKAFKA:-}" ] || KCAT=(env "LD_LIBRARY_PATH=$KAFKA_LIBRDKAFKA" kcat)
 PY=$(bw_find_bin python3 /usr/bin/python3)
 "$PY" -c 'import kafka' 2>/dev/null || bw_die "kafka-python not found: apt-get install python3-kafka"
 MPORT=$((20000 + $$ % 20000))
@@ -73,7 +79,7 @@ done
 kc() {
 	local ns=$1 rc=0
 	shift
-	bw_nsx "$ns" timeout 20 kcat -b "$BOOT" -X socket.timeout.ms=5000 \
+	bw_nsx "$ns" timeout 20 "${KCAT[@]}" -b "$BOOT" -X socket.timeout.ms=5000 \
 		-X message.timeout.ms=8000 "$@" 2>&1 || rc=$?
 	[ $rc = 0 ] || echo "exit $rc"
 }
@@ -142,7 +148,7 @@ bw_expect_output "kcat consuming a topic no rule names gets Topic authorization 
 	'Topic authorization failed' consume "$CLI_NS" secret
 # straight to the mock in its own pod (loopback, not through the proxy)
 bw_expect_output "the refused message never reached the broker" '^$' \
-	bw_nsx "$BROKER_NS" timeout 20 kcat -b "$BOOT" -C -t secret -o beginning -e -q
+	bw_nsx "$BROKER_NS" timeout 20 "${KCAT[@]}" -b "$BOOT" -C -t secret -o beginning -e -q
 
 # ---- client id ------------------------------------------------------------------------------------
 bw_expect_output "clientID: 'auditor' may produce to audit" '^$' \
@@ -167,7 +173,7 @@ bw_expect_output "metadata for a refused topic carries Topic authorization faile
 # v1: the same kcat uses those there.
 legacy() {
 	local rc=0
-	bw_nsx "$CLI_NS" timeout 20 kcat -b "$BOOT_OLD" -X socket.timeout.ms=5000 \
+	bw_nsx "$CLI_NS" timeout 20 "${KCAT[@]}" -b "$BOOT_OLD" -X socket.timeout.ms=5000 \
 		-X message.timeout.ms=8000 "$@" 2>&1 || rc=$?
 	[ $rc = 0 ] || echo "exit $rc"
 }
@@ -195,7 +201,7 @@ bw_expect_output "and its message arrives" 'idem-2' consume "$CLI_NS" orders
 # offset yet: auto.offset.reset), Heartbeat, OffsetCommit, LeaveGroup, all
 # under the consume role.
 group_consume() {
-	bw_nsx "$CLI_NS" timeout 40 kcat -b "$BOOT" -G "$1" -e -q -X auto.offset.reset=earliest \
+	bw_nsx "$CLI_NS" timeout 40 "${KCAT[@]}" -b "$BOOT" -G "$1" -e -q -X auto.offset.reset=earliest \
 		-X socket.timeout.ms=5000 orders 2>&1
 }
 bw_expect_output "a consumer group reads the allowed topic" '^first$' group_consume g1
@@ -304,6 +310,30 @@ if bw_flows_available; then
 	bw_expect_output "old versions in the flows: Fetch v4 of audit DROPPED" \
 		'"kafka":\{"api_version":4,"api_key":"fetch","correlation_id":[0-9]+,"topic":"audit"' \
 		bw observe --all -o json --type l7 --kafka-api-key fetch --kafka-topic audit --verdict DROPPED --to-pod x/legacy
+	# the versions the clients used, for the log; every topic a flow names
+	# is a name (topic IDs, Fetch v13+ with newer librdkafka, were named
+	# from Metadata answers before they were used)
+	bw observe --all -o json --type l7 --protocol kafka >"$BW_TMP/kafka-flows.json"
+	kafka_flow_summary() {
+		"$PY" -c '
+import json, sys
+seen, named, unnamed = set(), 0, 0
+for line in open(sys.argv[1]):
+    k = json.loads(line)["flow"]["l7"]["kafka"]
+    seen.add("%s v%d" % (k["api_key"], k.get("api_version", 0)))
+    if k.get("topic"):
+        if k["topic"] in ("orders", "audit", "secret"):
+            named += 1
+        else:
+            unnamed += 1
+if sys.argv[2] == "versions":
+    print("# Kafka requests and versions seen: " + ", ".join(sorted(seen)))
+else:
+    print("named %d unnamed %d" % (named, unnamed))' "$BW_TMP/kafka-flows.json" "$1"
+	}
+	kafka_flow_summary versions
+	bw_expect_output "every topic in the Kafka flows is a topic name, none an unnamed ID" \
+		'^named [1-9][0-9]* unnamed 0$' kafka_flow_summary names
 	bw_expect_output "ApiVersions v0 (the retry after v3) is in the flows (version 0: no api_version)" \
 		'"kafka":\{"api_key":"apiversions","correlation_id":2\}' \
 		bw observe --all -o json --type l7 --kafka-api-key apiversions
