@@ -55,13 +55,13 @@ static void endpoint_usage(FILE *f)
 		"                            NAME-<hash>-<xxxxx> is Deployment NAME,\n"
 		"                            NAME-<N> is StatefulSet NAME. 'none' (update)\n"
 		"                            forgets a given workload\n"
-		"  --proxy-visibility SPEC   ports whose connections go through an L7 parser\n"
-		"                            for flows only, every request allowed, as\n"
-		"                            Cilium's annotation: <Ingress/80/TCP/HTTP>,\n"
-		"                            <Egress/53/ANY/DNS> (comma-separated; the\n"
-		"                            protocol HTTP, Kafka, DNS or an l7proto name).\n"
-		"                            Policy L7 rules on the port still apply.\n"
-		"                            'none' (update) turns it off\n"
+		"  --proxy-visibility SPEC   send these ports through the local proxies\n"
+		"                            with every request allowed, to see L7 flows\n"
+		"                            before writing L7 rules: Cilium's\n"
+		"                            <Direction/Port/L4Proto/L7Proto>,... e.g.\n"
+		"                            '<Ingress/80/TCP/HTTP>,<Egress/53/ANY/DNS>'\n"
+		"                            ('none' clears it). Never widens policy\n"
+		"                            (docs/redirect.md, \"Visibility\")\n"
 		"  -o, --output FMT          table (default) or json\n"
 		"  -h, --help                show this help\n");
 }
@@ -253,11 +253,6 @@ static int ep_add_or_update(int argc, char **argv, int add)
 			break;
 		}
 		case OPT_VISIBILITY:
-			if (add && !strcmp(optarg, "none")) {
-				rc = cli_usage_error(verb, "--proxy-visibility none is for endpoint update");
-				goto out;
-			}
-			/* the daemon checks the format and names the bad item */
 			visibility = optarg;
 			break;
 		case 'h':
@@ -298,18 +293,17 @@ static int ep_add_or_update(int argc, char **argv, int add)
 		if (json_array_size(ports))
 			json_object_set(body, "named_ports", ports);
 	}
-	/* update: the labels given replace the pod's; with only --audit,
-	 * --workload and/or --proxy-visibility given, the labels stay. */
+	/* update: the labels given replace the pod's; with only --audit
+	 * and/or --workload given, the labels stay as they are. */
 	if (add || nlabels || (audit < 0 && !workload && !visibility))
 		json_object_set(body, "labels", labels);
+	if (visibility)
+		json_object_set_new(body, "proxy_visibility", json_string(visibility));
 	if (audit >= 0)
 		json_object_set_new(body, "audit", json_boolean(audit));
 	if (workload)
 		json_object_set_new(body, "workload", strcmp(workload, "none") ?
 				    json_string(workload) : json_null());
-	if (visibility)
-		json_object_set_new(body, "proxy_visibility", strcmp(visibility, "none") ?
-				    json_string(visibility) : json_null());
 	if (add) {
 		status = cli_call("POST", "/v1/endpoints", body, &reply);
 	} else {

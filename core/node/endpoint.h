@@ -58,30 +58,29 @@ struct bw_ep_named_port {
 };
 
 /*
- * Proxy visibility: a port whose connections go through an L7 parser for
- * flows only, every request allowed (docs/l7.md). Written as Cilium's
- * policy.cilium.io/proxy-visibility annotation: <Ingress/80/TCP/HTTP>.
+ * Proxy visibility (docs/redirect.md "Visibility"): one item of an
+ * endpoint's setting, Cilium's proxy-visibility annotation format
+ * <Direction/Port/L4Protocol/L7Protocol>, e.g. <Ingress/80/TCP/HTTP>.
  */
 #define BW_EP_MAX_VISIBILITY 16
 struct bw_ep_visibility {
-	uint8_t direction;  /* 1 ingress, 2 egress (the datapath's BW_DIR_*) */
-	uint8_t protocol;   /* IPPROTO_TCP, or IPPROTO_UDP (DNS) */
-	uint16_t port;      /* host order */
-	char l7[32];        /* the proxy class: "http", "kafka", "dns", an l7proto name */
+	int direction;    /* 1 ingress, 2 egress (BW_DIR_*) */
+	uint16_t port;    /* 1..65535 */
+	uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, or 0 for ANY */
+	char l7[64];      /* the proxy class: "http", "dns", "kafka", an l7proto name */
 };
 
 /*
- * Parse "<Ingress/80/TCP/HTTP>,<Egress/53/ANY/DNS>" (direction Ingress or
- * Egress, a port 1-65535, TCP, UDP or ANY (UDP and ANY only for DNS; ANY
- * gives TCP and UDP), an L7 protocol HTTP, Kafka, DNS or an l7proto name;
- * case-insensitive) into out[0..max). "" gives none. Returns 0 with *n,
- * or -EINVAL with a message naming the item.
+ * Parse a visibility setting: a comma-separated list of
+ * <Ingress|Egress/PORT/TCP|UDP|ANY/L7PROTOCOL> (case-insensitive words;
+ * HTTP, Kafka, DNS, or another protocol's name), "" or "none" for none.
+ * Fills up to BW_EP_MAX_VISIBILITY items. 0 or -EINVAL with a message.
  */
-int bw_endpoint_visibility_parse(const char *s, struct bw_ep_visibility *out,
-				 size_t max, size_t *n, char *err, size_t errlen);
-/* Write them back in that format ("" when none). */
-void bw_endpoint_visibility_format(const struct bw_ep_visibility *v, size_t n,
-				   char *buf, size_t len);
+int bw_ep_visibility_parse(const char *text, struct bw_ep_visibility *out, size_t *n,
+			   char *err, size_t errlen);
+/* The setting as text, in Cilium's spelling ("" when none). */
+void bw_ep_visibility_format(const struct bw_ep_visibility *v, size_t n, char *buf,
+			     size_t len);
 
 /* ---- watchers ---------------------------------------------------------------- */
 
@@ -142,8 +141,8 @@ void bw_endpoint_fini(void);
  * add:    {"namespace", "pod", "host_ifname", "ips": [..],
  *          "labels": {"k": "v"}, "named_ports": ["NAME=PORT/PROTO" |
  *          {"name", "port", "protocol"}], "audit": bool,
- *          "workload": "KIND/NAME" | {"kind", "name"} | null,
- *          "proxy_visibility": "<Ingress/80/TCP/HTTP>,..." | null}
+ *          "proxy_visibility": "<Ingress/80/TCP/HTTP>,..." (docs/redirect.md),
+ *          "workload": "KIND/NAME" | {"kind", "name"} | null}
  * update: {"labels": {...}, "audit": bool, "workload": ...,
  *          "proxy_visibility": ...} - labels, when
  *          present, replace the pod's labels; audit, when present, replaces
@@ -200,11 +199,11 @@ const struct bw_ep_named_port *bw_endpoint_named_ports(const struct bw_endpoint 
  */
 int bw_endpoint_named_port(const struct bw_endpoint *ep, const char *name,
 			   uint8_t proto, uint16_t *port);
-/* The endpoint's proxy visibility ports. */
-const struct bw_ep_visibility *bw_endpoint_visibility(const struct bw_endpoint *ep,
-						      size_t *n);
 /* The endpoint's own audit option, and its namespace's. */
 int bw_endpoint_audit(const struct bw_endpoint *ep);
+/* The endpoint's proxy visibility items (none: *n = 0). */
+const struct bw_ep_visibility *bw_endpoint_visibility(const struct bw_endpoint *ep,
+						      size_t *n);
 int bw_endpoint_ns_audit(const struct bw_endpoint *ep);
 
 /*

@@ -431,150 +431,152 @@ int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,
 	return 0;
 }
 
-/* ---- proxy visibility -------------------------------------------------------- */
+/* ---- proxy visibility -------------------------------------------------- */
 
-int bw_endpoint_visibility_parse(const char *s, struct bw_ep_visibility *out,
-				 size_t max, size_t *n, char *err, size_t errlen)
+static int ep_vis_word(const char *w, size_t n, const char *want)
 {
-	const char *p = s;
-	size_t k = 0;
+	return strlen(want) == n && strncasecmp(w, want, n) == 0;
+}
+
+int bw_ep_visibility_parse(const char *text, struct bw_ep_visibility *out, size_t *n,
+			   char *err, size_t errlen)
+{
+	const char *p = text ? text : "";
 
 	*n = 0;
-	while (*p == ' ' || *p == ',')
+	while (*p == ' ')
 		p++;
-	while (*p != '\0') {
-		char item[128], dir[16], proto[16], l7[40];
-		const char *end = strchr(p, '>');
-		unsigned port;
-		int used = 0, both = 0;
+	if (!*p || !strcasecmp(p, "none"))
+		return 0;
+	for (;;) {
+		const char *start, *end, *f[4];
+		size_t flen[4], k = 0;
+		struct bw_ep_visibility v;
+		char *e;
+		long port;
 
-		if (*p != '<' || end == NULL || (size_t)(end - p) >= sizeof(item)) {
-			bw_errbuf_set(err, errlen,
-				      "item %zu: expected <Direction/Port/Protocol/L7Protocol>, "
-				      "e.g. <Ingress/80/TCP/HTTP>", k + 1);
-			return -EINVAL;
-		}
-		memcpy(item, p + 1, (size_t)(end - p - 1));
-		item[end - p - 1] = '\0';
-		if (sscanf(item, "%15[^/]/%u/%15[^/]/%39[^/]%n", dir, &port, proto, l7, &used) != 4 ||
-		    item[used] != '\0') {
-			bw_errbuf_set(err, errlen, "<%s>: expected <Direction/Port/Protocol/L7Protocol>",
-				      item);
-			return -EINVAL;
-		}
-		if (k >= max) {
-			bw_errbuf_set(err, errlen, "at most %zu ports", max);
-			return -EINVAL;
-		}
-		memset(&out[k], 0, sizeof(out[k]));
-		if (!strcasecmp(dir, "Ingress")) {
-			out[k].direction = 1;
-		} else if (!strcasecmp(dir, "Egress")) {
-			out[k].direction = 2;
-		} else {
-			bw_errbuf_set(err, errlen, "<%s>: the direction is Ingress or Egress, not \"%s\"",
-				      item, dir);
-			return -EINVAL;
-		}
-		if (port == 0 || port > 65535) {
-			bw_errbuf_set(err, errlen, "<%s>: the port is 1-65535", item);
-			return -EINVAL;
-		}
-		out[k].port = (uint16_t)port;
-		for (char *c = l7; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		for (const char *c = l7; *c; c++) {
-			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
-				bw_errbuf_set(err, errlen, "<%s>: \"%s\" is not an L7 protocol name",
-					      item, l7);
-				return -EINVAL;
-			}
-		}
-		snprintf(out[k].l7, sizeof(out[k].l7), "%s", l7);
-		if (!strcasecmp(proto, "TCP")) {
-			out[k].protocol = IPPROTO_TCP;
-		} else if ((!strcasecmp(proto, "UDP") || !strcasecmp(proto, "ANY")) &&
-			   !strcmp(l7, "dns")) {
-			out[k].protocol = IPPROTO_UDP;
-			both = !strcasecmp(proto, "ANY");
-		} else {
-			bw_errbuf_set(err, errlen,
-				      "<%s>: the protocol is TCP (UDP or ANY only for DNS), not \"%s\"",
-				      item, proto);
-			return -EINVAL;
-		}
-		for (size_t j = 0; j < k; j++) {
-			if (out[j].direction == out[k].direction && out[j].port == out[k].port &&
-			    out[j].protocol == out[k].protocol) {
-				bw_errbuf_set(err, errlen, "<%s>: that port is given twice", item);
-				return -EINVAL;
-			}
-		}
-		k++;
-		if (both) {
-			if (k >= max) {
-				bw_errbuf_set(err, errlen, "at most %zu ports", max);
-				return -EINVAL;
-			}
-			out[k] = out[k - 1];
-			out[k].protocol = IPPROTO_TCP;
-			k++;
-		}
-		p = end + 1;
-		while (*p == ' ' || *p == ',')
+		while (*p == ' ')
 			p++;
+		start = p;
+		if (*p != '<' || !(end = strchr(p, '>')))
+			return bw_errbuf_set(err, errlen,
+					     "\"%s\": expected <Direction/Port/L4Protocol/L7Protocol>, e.g. <Ingress/80/TCP/HTTP>",
+					     start);
+		p++;
+		while (k < 4) {
+			const char *slash = memchr(p, '/', (size_t)(end - p));
+
+			f[k] = p;
+			flen[k] = slash ? (size_t)(slash - p) : (size_t)(end - p);
+			k++;
+			if (!slash)
+				break;
+			p = slash + 1;
+		}
+		if (k != 4 || p + flen[3] != end)
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": expected <Direction/Port/L4Protocol/L7Protocol>",
+					     (int)(end - start + 1), start);
+		memset(&v, 0, sizeof(v));
+		if (ep_vis_word(f[0], flen[0], "Ingress"))
+			v.direction = 1;
+		else if (ep_vis_word(f[0], flen[0], "Egress"))
+			v.direction = 2;
+		else
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the direction must be Ingress or Egress",
+					     (int)(end - start + 1), start);
+		port = strtol(f[1], &e, 10);
+		if (flen[1] == 0 || e != f[1] + flen[1] || port < 1 || port > 65535)
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the port must be a number from 1 to 65535",
+					     (int)(end - start + 1), start);
+		v.port = (uint16_t)port;
+		if (ep_vis_word(f[2], flen[2], "TCP"))
+			v.protocol = 6;
+		else if (ep_vis_word(f[2], flen[2], "UDP"))
+			v.protocol = 17;
+		else if (!ep_vis_word(f[2], flen[2], "ANY"))
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the L4 protocol must be TCP, UDP or ANY",
+					     (int)(end - start + 1), start);
+		if (flen[3] == 0 || flen[3] >= sizeof(v.l7))
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the L7 protocol must be HTTP, Kafka, DNS or a protocol name",
+					     (int)(end - start + 1), start);
+		for (size_t i = 0; i < flen[3]; i++) {
+			char ch = f[3][i];
+
+			if (ch >= 'A' && ch <= 'Z')
+				ch = (char)(ch - 'A' + 'a');
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+			      ch == '_' || ch == '-'))
+				return bw_errbuf_set(err, errlen,
+						     "\"%.*s\": the L7 protocol must be HTTP, Kafka, DNS or a protocol name ([a-z0-9._-])",
+						     (int)(end - start + 1), start);
+			v.l7[i] = ch;
+		}
+		if (strcmp(v.l7, "dns") && v.protocol == 17)
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": only DNS is proxied over UDP",
+					     (int)(end - start + 1), start);
+		for (size_t i = 0; i < *n; i++)
+			if (out[i].direction == v.direction && out[i].port == v.port &&
+			    out[i].protocol == v.protocol)
+				return bw_errbuf_set(err, errlen, "\"%.*s\" is given twice",
+						     (int)(end - start + 1), start);
+		if (*n == BW_EP_MAX_VISIBILITY)
+			return bw_errbuf_set(err, errlen, "at most %d items",
+					     BW_EP_MAX_VISIBILITY);
+		out[(*n)++] = v;
+		p = end + 1;
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return 0;
+		if (*p != ',')
+			return bw_errbuf_set(err, errlen,
+					     "\"%s\": items are separated by commas", p);
+		p++;
 	}
-	*n = k;
-	return 0;
 }
 
-void bw_endpoint_visibility_format(const struct bw_ep_visibility *v, size_t n,
-				   char *buf, size_t len)
+void bw_ep_visibility_format(const struct bw_ep_visibility *v, size_t n, char *buf,
+			     size_t len)
 {
-	size_t o = 0;
+	size_t off = 0;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && o < len; i++) {
-		char l7[40];
-		size_t j;
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		const char *l7 = !strcmp(v[i].l7, "http")    ? "HTTP"
+				 : !strcmp(v[i].l7, "dns")   ? "DNS"
+				 : !strcmp(v[i].l7, "kafka") ? "Kafka"
+							     : v[i].l7;
+		int w = snprintf(buf + off, len - off, "%s<%s/%u/%s/%s>", i ? "," : "",
+				 v[i].direction == 1 ? "Ingress" : "Egress", v[i].port,
+				 v[i].protocol == 6 ? "TCP" : v[i].protocol == 17 ? "UDP" : "ANY", l7);
 
-		for (j = 0; v[i].l7[j] && j + 1 < sizeof(l7); j++)
-			l7[j] = v[i].l7[j];
-		l7[j] = '\0';
-		if (!strcmp(l7, "http") || !strcmp(l7, "dns"))
-			for (j = 0; l7[j]; j++)
-				l7[j] = (char)toupper((unsigned char)l7[j]);
-		else if (!strcmp(l7, "kafka"))
-			l7[0] = 'K';
-		o += (size_t)snprintf(buf + o, len - o, "%s<%s/%u/%s/%s>", i ? "," : "",
-				      v[i].direction == 1 ? "Ingress" : "Egress", v[i].port,
-				      v[i].protocol == IPPROTO_UDP ? "UDP" : "TCP", l7);
+		if (w < 0)
+			break;
+		off += (size_t)w;
 	}
 }
 
-int bw_ep_spec_parse_visibility(const json_t *spec, struct bw_ep_visibility *vis,
-				size_t *n, int *set, char *err, size_t errlen)
+int bw_ep_spec_parse_visibility(const json_t *spec, int *set, struct bw_ep_visibility *vis,
+				size_t *n, char *err, size_t errlen)
 {
 	const json_t *v = json_object_get(spec, "proxy_visibility");
-	char sub[256];
+	char msg[256];
 
-	*set = -1;
+	*set = v != NULL;
 	*n = 0;
-	if (v == NULL)
+	if (!v || json_is_null(v))
 		return 0;
-	*set = 1;
-	if (json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		bw_errbuf_set(err, errlen,
-			      "proxy_visibility: a string like \"<Ingress/80/TCP/HTTP>\", or null");
-		return -EINVAL;
-	}
-	if (bw_endpoint_visibility_parse(json_string_value(v), vis, BW_EP_MAX_VISIBILITY, n,
-					 sub, sizeof(sub)) < 0) {
-		bw_errbuf_set(err, errlen, "proxy_visibility: %s", sub);
-		return -EINVAL;
-	}
+	if (!json_is_string(v))
+		return bw_errbuf_set(err, errlen, "proxy_visibility: must be a string");
+	if (bw_ep_visibility_parse(json_string_value(v), vis, n, msg, sizeof(msg)) < 0)
+		return bw_errbuf_set(err, errlen, "proxy_visibility: %s", msg);
 	return 0;
 }
 
@@ -701,7 +703,7 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 	}
 	if ((rc = bw_ep_spec_parse_audit(spec, &s->audit, err, errlen)) < 0 ||
 	    (rc = bw_ep_spec_parse_workload(spec, &s->wl, &s->workload, err, errlen)) < 0 ||
-	    (rc = bw_ep_spec_parse_visibility(spec, s->vis, &s->nvis, &s->vis_set, err,
+	    (rc = bw_ep_spec_parse_visibility(spec, &s->has_visibility, s->vis, &s->nvis, err,
 					      errlen)) < 0)
 		return rc;
 	s->has_labels = json_object_get(spec, "labels") != NULL;

@@ -776,7 +776,7 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 	struct bw_rv_endpoint *old = rv_ep_get(r, d->ep_id);
 	struct bw_rv_endpoint *ep = calloc(1, sizeof(*ep));
 	uint32_t old_id = old ? old->identity : 0;
-	int err, moved = 0;
+	int err;
 
 	if (!ep)
 		return -ENOMEM;
@@ -821,10 +821,9 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 		ep->e = old->e;
 		ep->n = old->n;
 		old->e = NULL;
-		ep->l7 = old->l7; /* proxies read it until the next sync */
+		ep->l7 = old->l7;
 		ep->nl7 = old->nl7;
 		old->l7 = NULL;
-		moved = 1;
 		for (int dd = 0; dd < 3; dd++) {
 			ep->iso[dd] = old->iso[dd];
 			ep->niso[dd] = old->niso[dd];
@@ -841,15 +840,6 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 		rv_reeval_identity(r, old_id, !rv_ident_get(r, old_id), 1, NULL, 1);
 	return err;
 nomem:
-	if (moved) {
-		/* give the resolved state back to the old copy */
-		old->e = ep->e;
-		old->l7 = ep->l7;
-		for (int dd = 0; dd < 3; dd++) {
-			old->iso[dd] = ep->iso[dd];
-			ep->iso[dd] = NULL;
-		}
-	}
 	ep->e = NULL;
 	ep->l7 = NULL;
 	rv_ep_free(ep);

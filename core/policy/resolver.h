@@ -45,6 +45,8 @@ struct bw_rv_entry {
 	uint16_t port_lo;   /* host order; 0,0 = every port; ICMP: type,type */
 	uint16_t port_hi;   /* always a power-of-two aligned block */
 	uint32_t rule_ref;
+	uint8_t visibility; /* identity 0, one port: no verdict of its own, only
+			     * proxy_class for what other entries allow */
 };
 
 /*
@@ -58,10 +60,10 @@ struct bw_rv_entry {
 struct bw_rv_l7 {
 	uint32_t identity;
 	uint8_t direction, protocol, proxy_class, allow_all;
-	uint8_t visibility; /* from the endpoint's proxy visibility (allow_all too) */
 	uint16_t port_lo, port_hi;
-	uint32_t rule_ref;
+	uint32_t rule_ref;   /* 0: the endpoint's visibility setting, no rule */
 	uint32_t port_index;
+	uint8_t visibility;  /* from the endpoint's visibility setting */
 };
 
 /* ---- compiled rules -------------------------------------------------- */
@@ -181,17 +183,15 @@ struct bw_rv_named_port {
 };
 
 /*
- * Proxy visibility (docs/l7.md): the endpoint's connections on port (its
- * own port at ingress, the server's at egress) go through proxy class
- * proxy_class, for flows, every request the L3/L4 policy allows allowed at
- * L7. A direction without policy gets it for every peer; in an enforced
- * direction, each allow that covers the port (and does not redirect it
- * already: then its L7 rules apply) redirects it for its peer.
+ * Proxy visibility of an endpoint (Cilium's proxy-visibility annotation,
+ * docs/redirect.md "Visibility"): connections on that port that the policy
+ * allows go through the proxy class's proxy, every request allowed.
  */
-struct bw_rv_vis {
-	uint8_t direction;   /* BW_DIR_INGRESS / BW_DIR_EGRESS */
-	uint8_t protocol;    /* IPPROTO_TCP / IPPROTO_UDP */
-	uint8_t proxy_class; /* non-zero */
+struct bw_rv_visibility {
+	uint8_t direction;   /* BW_DIR_* */
+	uint8_t protocol;    /* 6, 17, or 0 = ANY */
+	uint8_t proxy_class; /* BW_PROXY_CLASS_* */
+	uint8_t pad0;
 	uint16_t port;
 };
 
@@ -205,7 +205,7 @@ struct bw_rv_endpoint_desc {
 	size_t naddrs;
 	const struct bw_rv_named_port *ports;
 	size_t nports;
-	const struct bw_rv_vis *vis;
+	const struct bw_rv_visibility *vis;
 	size_t nvis;
 };
 

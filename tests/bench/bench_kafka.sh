@@ -66,6 +66,10 @@ if [ -n "$BUFFER" ]; then
 else
 	bw_start_daemon
 fi
+# the policy is added and removed between runs: a new connection whose
+# tuple matches a TIME_WAIT socket of a proxied one must not be caught by
+# TCP early demux in the node (STATUS-l7.md, tests/bench/bench_l7.sh)
+nodex sysctl -qw net.ipv4.tcp_early_demux=0
 bw_pod_add x broker 10.1.0.1 app=kafka
 bw_pod_add x cli 10.1.0.2 app=producer
 bench_pod_quiet x/broker

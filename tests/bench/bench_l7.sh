@@ -16,14 +16,31 @@
 #   bulwark   wrk -> bulwark's engine and http module (tests/bench/
 #             bench_l7_proxy, one thread, CPU 1) -> nginx, with the rule
 #             as rules.http: [{"method":"GET","path":"/public/.*"}]
-# Both proxies sit in the same, explicit position (the client connects to
-# the proxy's address on the node). For each: wrk keep-alive (CONNS
-# connections, small GETs) and wrk with "Connection: close", requests/s
-# and p99 latency. Then memory per idle connection: IDLE keep-alive
-# connections opened through each proxy after one request each; bulwark:
-# its heap (mallinfo2) and RSS before and after, haproxy: its RSS.
+# Explicit position: the client connects to the proxy's address on the
+# node. Then the transparent position: the client connects to the server's
+# own address, 10.1.0.1:80, and the proxy on the node takes the connection
+# on its way; bulwarkd runs, the pods are its endpoints. Modes, in turn:
+#   direct-dp   wrk -> nginx through bulwark's datapath, no policy
+#   haproxy-t   iptables TPROXY in the node netns (mangle PREROUTING; the
+#               "-m socket --transparent" rule for the rest of the packets),
+#               haproxy "bind ... transparent" and "source 0.0.0.0 usesrc
+#               clientip" (nginx sees the client's address), same ACL;
+#               bulwark's datapath below it without policy
+#   bulwark-l4  bulwarkd, a CiliumNetworkPolicy allowing x/cli -> x/srv:80
+#               at L4 (enforcement, no proxy: the datapath's own cost)
+#   bulwark-t   the same policy with rules.http [{GET, /public/.*}]: the
+#               datapath hands the connection to bulwarkd's engine
+#               (docs/redirect.md, docs/l7.md)
+# bulwarkd, like nginx and haproxy, is pinned to CPU 1.
+# For each: wrk keep-alive (CONNS connections, small GETs) and wrk with
+# "Connection: close", requests/s and p99 latency. Then memory per idle
+# connection: IDLE keep-alive connections opened through each proxy after
+# one request each; bench_l7_proxy: its heap (mallinfo2) and RSS before and
+# after; bulwarkd (transparent; its flow ring is 16 flows, so that its
+# growth is the connections') and haproxy: RSS.
 #
 # Usage: bench_l7.sh [--quick] [--reps R] [--duration S] [--conns C] [--idle N]
+#                    [--position explicit|transparent|both]
 # --quick: 1 repetition of 2 s, 500 idle connections.
 # Writes tests/bench/results/l7-DATE.{json,txt} in the build tree.
 
@@ -33,6 +50,7 @@ REPS=3
 DUR=5
 CONNS=16
 IDLE=2000
+POSITION=both
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,11 +59,16 @@ while [ $# -gt 0 ]; do
 	--duration) DUR=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
 	--idle) IDLE=$2; shift ;;
-	-h | --help) sed -n '3,29p' "$0"; exit 0 ;;
+	--position) POSITION=$2; shift ;;
+	-h | --help) sed -n '3,46p' "$0"; exit 0 ;;
 	*) echo "bench_l7.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
 done
+case $POSITION in
+explicit | transparent | both) ;;
+*) echo "bench_l7.sh: --position is explicit, transparent or both" >&2; exit 2 ;;
+esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -66,6 +89,7 @@ SRV_IP=10.1.0.1
 NODE_IP=$(bw_ip_of node)
 HA_PORT=8081
 BW_PORT=8082
+HA_TPORT=8083
 RULE='[{"method":"GET","path":"/public/.*"}]'
 
 # ---- servers --------------------------------------------------------------------
@@ -97,6 +121,8 @@ EOF
 bw_bg "$(bw_netns_of "$SRV")" taskset -c 1 nginx -p "$NGX" -c "$NGX/nginx.conf"
 bw_wait_listen "$(bw_netns_of "$SRV")" tcp 80
 
+# haproxy: explicit (haproxy.cfg) and transparent (haproxy-t.cfg) instances,
+# so that each one's memory is measured fresh
 cat >"$BW_TMP/haproxy.cfg" <<EOF
 global
 	maxconn 8000
@@ -118,9 +144,15 @@ frontend fe
 backend be
 	server nginx $SRV_IP:80
 EOF
+sed -e "s/bind $NODE_IP:$HA_PORT/bind 0.0.0.0:$HA_TPORT transparent/" \
+	-e "s/server nginx $SRV_IP:80/server nginx $SRV_IP:80 source 0.0.0.0 usesrc clientip/" \
+	"$BW_TMP/haproxy.cfg" >"$BW_TMP/haproxy-t.cfg"
 bw_bg "$BW_NODE" taskset -c 1 haproxy -db -f "$BW_TMP/haproxy.cfg"
 HA_PID=${BW_PIDS[-1]}
 bw_wait_listen "$BW_NODE" tcp $HA_PORT
+bw_bg "$BW_NODE" taskset -c 1 haproxy -db -f "$BW_TMP/haproxy-t.cfg"
+HA_T_PID=${BW_PIDS[-1]}
+bw_wait_listen "$BW_NODE" tcp $HA_TPORT
 bw_bg "$BW_NODE" taskset -c 1 "$PROXY_BIN" -l "$NODE_IP:$BW_PORT" -u "$SRV_IP:80" \
 	-r "$RULE" -s "$BW_TMP/bw-stats"
 BW_PROXY_PID=${BW_PIDS[-1]}
@@ -130,20 +162,38 @@ bw_wait_listen "$BW_NODE" tcp $BW_PORT
 # which exec()s the command, so they are the same)
 url_of() {
 	case $1 in
-	direct) echo "http://$SRV_IP:80/public/bench" ;;
+	direct | direct-dp | haproxy-t | bulwark-l4 | bulwark-t) echo "http://$SRV_IP:80/public/bench" ;;
 	haproxy) echo "http://$NODE_IP:$HA_PORT/public/bench" ;;
 	bulwark) echo "http://$NODE_IP:$BW_PORT/public/bench" ;;
 	esac
 }
 
-# The rule is really there: a denied request gets 403 through each proxy.
-for m in haproxy bulwark; do
-	u=$(url_of $m)
-	code=$(bw_nsx "$(bw_netns_of "$CLI")" curl -s -o /dev/null -w '%{http_code}' "${u%/public/bench}/private")
-	[ "$code" = 403 ] || bw_die "$m: /private should be 403, got $code"
-	code=$(bw_nsx "$(bw_netns_of "$CLI")" curl -s -o /dev/null -w '%{http_code}' "$u")
-	[ "$code" = 200 ] || bw_die "$m: /public/bench should be 200, got $code"
-done
+cli_code() {
+	bw_nsx "$(bw_netns_of "$CLI")" curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$1"
+}
+
+# check_rule MODE : the rule is really there: a denied request gets 403, an
+# allowed one 200.
+check_rule() {
+	local u code
+	u=$(url_of "$1")
+	code=$(cli_code "${u%/public/bench}/private")
+	[ "$code" = 403 ] || bw_die "$1: /private should be 403, got $code"
+	code=$(cli_code "$u")
+	[ "$code" = 200 ] || bw_die "$1: /public/bench should be 200, got $code"
+}
+
+# check_direct MODE : no rule: /private reaches nginx.
+check_direct() {
+	local code
+	code=$(cli_code "http://$SRV_IP/private")
+	if [ "$code" != 200 ]; then
+		nodex iptables -t mangle -S >&2
+		bw policy trace --from x/cli --to x/srv --port 80 >&2
+		bw observe --last 30 >&2
+		bw_die "$1: /private should reach nginx (200), got $code"
+	fi
+}
 
 # ---- throughput ----------------------------------------------------------------------
 # run_wrk MODE KIND : one wrk run; records rps and p99 (ms).
@@ -154,7 +204,7 @@ run_wrk() {
 	bw_nsx "$(bw_netns_of "$CLI")" taskset -c 0 wrk -t 2 -c "$CONNS" -d "${DUR}s" \
 		--latency "${hdr[@]}" "$(url_of "$mode")" >"$out" 2>&1 ||
 		{ cat "$out"; bw_die "wrk failed ($mode $kind)"; }
-	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" <<'EOF'
+	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
@@ -170,19 +220,8 @@ with open(sys.argv[4], "a") as f:
     f.write("%s\t%s\tnon2xx\t%s\n" % (sys.argv[2], sys.argv[3], errs.group(1) if errs else 0))
     if sock:
         f.write("%s\t%s\tsocket_errors\t%d\n" % (sys.argv[2], sys.argv[3], sum(int(x) for x in sock.groups())))
-EOF
+PY
 }
-
-MODES=(direct haproxy bulwark)
-for rep in $(seq "$REPS"); do
-	for i in 0 1 2; do
-		m=${MODES[$(((i + rep) % 3))]}
-		for kind in keepalive close; do
-			bw_log "rep $rep: $m $kind"
-			run_wrk "$m" "$kind"
-		done
-	done
-done
 
 # ---- memory per idle connection ------------------------------------------------------
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -193,11 +232,7 @@ bw_stats() {
 	rm -f "$BW_TMP/bw-stats"
 }
 
-# idle_open MODE : IDLE connections, one request each, then held open until
-# the file $BW_TMP/idle-stop exists.
-idle_open() {
-	rm -f "$BW_TMP/idle-ready" "$BW_TMP/idle-stop"
-	cat >"$BW_TMP/idle.py" <<'EOF'
+cat >"$BW_TMP/idle.py" <<'PY'
 import os, resource, socket, sys, time
 host, port, n, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 resource.setrlimit(resource.RLIMIT_NOFILE, (n + 256, n + 256))
@@ -216,43 +251,161 @@ for i in range(n):
 open(os.path.join(tmp, "idle-ready"), "w").close()
 while not os.path.exists(os.path.join(tmp, "idle-stop")):
     time.sleep(0.1)
-EOF
-	bw_bg "$(bw_netns_of "$CLI")" python3 "$BW_TMP/idle.py" "$NODE_IP" "$1" "$IDLE" "$BW_TMP"
+PY
+
+# idle_open HOST PORT : IDLE connections, one request each, then held open
+# until idle_close.
+idle_open() {
+	rm -f "$BW_TMP/idle-ready" "$BW_TMP/idle-stop"
+	bw_bg "$(bw_netns_of "$CLI")" python3 "$BW_TMP/idle.py" "$1" "$2" "$IDLE" "$BW_TMP"
 	IDLE_PID=${BW_PIDS[-1]}
 	bw_wait_for 120 test -e "$BW_TMP/idle-ready" || {
 		tail -n 5 "$BW_TMP/bg.log"
-		bw_die "$IDLE idle connections could not be opened through port $1"
+		bw_die "$IDLE idle connections could not be opened through $1:$2"
 	}
 }
 
 idle_close() {
 	touch "$BW_TMP/idle-stop"
 	wait "$IDLE_PID" 2>/dev/null
+	sleep 1 # the proxies see the closes
 }
 
-# bulwark: heap and RSS
-heap0=$(bw_stats heap_bytes)
-rss0=$(rss_kb "$BW_PROXY_PID")
-idle_open $BW_PORT
-heap1=$(bw_stats heap_bytes)
-conns=$(bw_stats connections)
-bufs=$(bw_stats buffer_bytes)
-rss1=$(rss_kb "$BW_PROXY_PID")
-idle_close
-bench_sample bulwark idle connections "$conns"
-bench_sample bulwark idle heap_per_conn "$(( (heap1 - heap0) / IDLE ))"
-bench_sample bulwark idle rss_per_conn "$(( (rss1 - rss0) * 1024 / IDLE ))"
-bench_sample bulwark idle buffer_bytes "$bufs"
-# haproxy: RSS
-rss0=$(rss_kb "$HA_PID")
-idle_open $HA_PORT
-rss1=$(rss_kb "$HA_PID")
-idle_close
-bench_sample haproxy idle rss_per_conn "$(( (rss1 - rss0) * 1024 / IDLE ))"
+# ---- explicit position ------------------------------------------------------------------
+if [ "$POSITION" != transparent ]; then
+	check_rule haproxy
+	check_rule bulwark
+	check_direct direct
+	MODES=(direct haproxy bulwark)
+	for rep in $(seq "$REPS"); do
+		for i in 0 1 2; do
+			m=${MODES[$(((i + rep) % 3))]}
+			for kind in keepalive close; do
+				bw_log "rep $rep: $m $kind"
+				run_wrk "$m" "$kind"
+			done
+		done
+	done
+	# memory after the runs: the engine's in-use heap (mallinfo2) in steady
+	# state, its one-time allocations made
+	# bench_l7_proxy: heap and RSS
+	heap0=$(bw_stats heap_bytes)
+	rss0=$(rss_kb "$BW_PROXY_PID")
+	idle_open "$NODE_IP" $BW_PORT
+	heap1=$(bw_stats heap_bytes)
+	conns=$(bw_stats connections)
+	bufs=$(bw_stats buffer_bytes)
+	rss1=$(rss_kb "$BW_PROXY_PID")
+	idle_close
+	bench_sample bulwark idle connections "$conns"
+	bench_sample bulwark idle heap_per_conn "$(((heap1 - heap0) / IDLE))"
+	bench_sample bulwark idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+	bench_sample bulwark idle buffer_bytes "$bufs"
+	# haproxy: RSS
+	rss0=$(rss_kb "$HA_PID")
+	idle_open "$NODE_IP" $HA_PORT
+	rss1=$(rss_kb "$HA_PID")
+	idle_close
+	bench_sample haproxy idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+fi
+
+# ---- transparent position ---------------------------------------------------------------
+# haproxy's TPROXY rules, in the node netns only (nodex)
+TP_RULES=(
+	"PREROUTING -p tcp -m socket --transparent -j MARK --set-xmark 0x1/0x1"
+	"PREROUTING -p tcp -d $SRV_IP --dport 80 -j TPROXY --tproxy-mark 0x1/0x1 --on-port $HA_TPORT"
+)
+# tproxy on|off
+tproxy() {
+	local r
+	for r in "${TP_RULES[@]}"; do
+		if [ "$1" = on ]; then
+			# shellcheck disable=SC2086
+			nodex iptables -t mangle -A $r || bw_die "iptables -A $r failed"
+		else
+			# shellcheck disable=SC2086
+			nodex iptables -t mangle -D $r 2>/dev/null
+		fi
+	done
+}
+
+# set_policy none|l4|l7 : x/srv's ingress policy
+set_policy() {
+	bw policy delete x/bench-l7 >/dev/null 2>&1
+	[ "$1" = none ] && return 0
+	{
+		printf '%s\n' 'apiVersion: cilium.io/v2' 'kind: CiliumNetworkPolicy' \
+			'metadata: {name: bench-l7, namespace: x}' 'spec:' \
+			'  endpointSelector: {matchLabels: {app: web}}' '  ingress:' \
+			'  - fromEndpoints: [{matchLabels: {app: client}}]' '    toPorts:' \
+			'    - ports: [{port: "80", protocol: TCP}]'
+		[ "$1" = l4 ] ||
+			printf '%s\n' '      rules:' '        http: [{method: GET, path: "/public/.*"}]'
+	} | bw_policy_import_text "bench-$1" >/dev/null || bw_die "policy import ($1) failed"
+}
+
+# transparent_mode MODE : the node in MODE's state, checked
+transparent_mode() {
+	tproxy off
+	case $1 in
+	direct-dp) set_policy none; check_direct "$1" ;;
+	haproxy-t) set_policy none; tproxy on; check_rule "$1" ;;
+	bulwark-l4) set_policy l4; check_direct "$1" ;;
+	bulwark-t) set_policy l7; check_rule "$1" ;;
+	esac
+}
+
+if [ "$POSITION" != explicit ]; then
+	BW_CONF=$BW_TMP/bulwark.conf
+	printf '[daemon]\nmodules = identity-local netpol-cilium http\n' >"$BW_CONF"
+	bw_start_daemon -o flows.capacity=16
+	taskset -a -p -c 1 "$BW_DAEMON_PID" >/dev/null
+	bw_pod_register x/srv app=web
+	bw_pod_register x/cli app=client
+	# A proxy that closes first leaves a TIME_WAIT socket for (client
+	# address:port, server:80) on the node; a later connection that is not
+	# proxied (the next mode) from the same client port would meet it in
+	# the kernel's early demux and be dropped as a forwarded packet with a
+	# socket (ip_forward), for up to 60 s. Off in the node netns, for both
+	# proxies alike (Istio's remedy, istio/istio#38982).
+	nodex sysctl -qw net.ipv4.tcp_early_demux=0
+	nodex ip rule add fwmark 0x1/0x1 lookup 100 priority 100 ||
+		bw_die "ip rule for TPROXY failed"
+	nodex ip route add local 0.0.0.0/0 dev lo table 100 ||
+		bw_die "ip route for TPROXY failed"
+	# memory first (fresh processes): bulwarkd's RSS, haproxy's RSS
+	# (bulwarkd's flow ring is 16 flows here, see bw_start_daemon above:
+	# what grows is the connections', not the flows')
+	transparent_mode bulwark-t
+	rss0=$(rss_kb "$BW_DAEMON_PID")
+	idle_open "$SRV_IP" 80
+	rss1=$(rss_kb "$BW_DAEMON_PID")
+	idle_close
+	bench_sample bulwark-t idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+	transparent_mode haproxy-t
+	rss0=$(rss_kb "$HA_T_PID")
+	idle_open "$SRV_IP" 80
+	rss1=$(rss_kb "$HA_T_PID")
+	idle_close
+	bench_sample haproxy-t idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+	TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t)
+	for rep in $(seq "$REPS"); do
+		for i in 0 1 2 3; do
+			m=${TMODES[$(((i + rep) % 4))]}
+			transparent_mode "$m"
+			for kind in keepalive close; do
+				bw_log "rep $rep: $m $kind"
+				run_wrk "$m" "$kind"
+			done
+		done
+	done
+	tproxy off
+	set_policy none
+fi
 
 # ---- report ----------------------------------------------------------------------------
 OUT=$BENCH_RESULTS_DIR/$BENCH_NAME-$BENCH_DATE
-python3 - "$BENCH_SAMPLES" "$OUT" "$(bench_machine_json)" "$REPS" "$DUR" "$CONNS" "$IDLE" <<'EOF'
+python3 - "$BENCH_SAMPLES" "$OUT" "$(bench_machine_json)" "$REPS" "$DUR" "$CONNS" "$IDLE" <<'PY'
 import json, statistics, sys
 samples, out, machine = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 reps, dur, conns, idle = (int(x) for x in sys.argv[4:8])
@@ -265,33 +418,48 @@ def med(mode, kind, metric):
     return statistics.median(v) if v else None
 res = {"machine": machine, "reps": reps, "duration_s": dur, "connections": conns,
        "idle_connections": idle, "runs": {}}
-lines = []
-lines.append("L7 HTTP: wrk -t2 -c%d, %d s x %d, small GETs to nginx; median of runs" % (conns, dur, reps))
-lines.append("%-10s %-10s %12s %9s %10s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy"))
-for kind in ("keepalive", "close"):
-    for mode in ("direct", "haproxy", "bulwark"):
-        rps, p99 = med(mode, kind, "rps"), med(mode, kind, "p99_ms")
-        d, h = med("direct", kind, "rps"), med("haproxy", kind, "rps")
-        res["runs"]["%s/%s" % (mode, kind)] = {
-            "rps": rps, "p99_ms": p99, "rps_samples": data.get((mode, kind, "rps"), []),
-            "non2xx": med(mode, kind, "non2xx"), "socket_errors": med(mode, kind, "socket_errors")}
-        lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s" % (
-            mode, kind, rps, p99, rps / d,
-            "%.2fx" % (rps / h) if mode != "direct" else "-"))
-bw_heap, bw_rss = med("bulwark", "idle", "heap_per_conn"), med("bulwark", "idle", "rss_per_conn")
-ha_rss = med("haproxy", "idle", "rss_per_conn")
-res["idle"] = {"bulwark_heap_bytes_per_conn": bw_heap, "bulwark_rss_bytes_per_conn": bw_rss,
-               "bulwark_buffer_bytes_held": med("bulwark", "idle", "buffer_bytes"),
-               "haproxy_rss_bytes_per_conn": ha_rss}
-lines.append("")
-lines.append("memory per idle keep-alive connection (%d connections, one request each):" % idle)
-lines.append("  bulwark engine: %.0f bytes of heap, %.0f bytes of RSS (buffers held: %.0f bytes)" % (
-    bw_heap, bw_rss, res["idle"]["bulwark_buffer_bytes_held"]))
-lines.append("  haproxy:        %.0f bytes of RSS" % ha_rss)
+lines = ["L7 HTTP: wrk -t2 -c%d, %d s x %d, small GETs to nginx; median of runs" % (conns, dur, reps)]
+tables = (("explicit position (the client connects to the proxy):", "direct", "haproxy",
+           ("direct", "haproxy", "bulwark")),
+          ("transparent position (the client connects to the server; bulwark's datapath on the veths):",
+           "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t")))
+for title, base, ha, modes in tables:
+    if med(base, "keepalive", "rps") is None:
+        continue
+    lines += ["", title,
+              "%-10s %-10s %12s %9s %10s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy")]
+    for kind in ("keepalive", "close"):
+        for mode in modes:
+            rps, p99 = med(mode, kind, "rps"), med(mode, kind, "p99_ms")
+            d, h = med(base, kind, "rps"), med(ha, kind, "rps")
+            res["runs"]["%s/%s" % (mode, kind)] = {
+                "rps": rps, "p99_ms": p99, "rps_samples": data.get((mode, kind, "rps"), []),
+                "non2xx": med(mode, kind, "non2xx"), "socket_errors": med(mode, kind, "socket_errors")}
+            lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s" % (
+                mode, kind, rps, p99, rps / d,
+                "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-"))
+res["idle"] = {}
+lines += ["", "memory per idle keep-alive connection (%d connections, one request each):" % idle]
+if med("bulwark", "idle", "heap_per_conn") is not None:
+    res["idle"].update({
+        "bulwark_heap_bytes_per_conn": med("bulwark", "idle", "heap_per_conn"),
+        "bulwark_rss_bytes_per_conn": med("bulwark", "idle", "rss_per_conn"),
+        "bulwark_buffer_bytes_held": med("bulwark", "idle", "buffer_bytes"),
+        "haproxy_rss_bytes_per_conn": med("haproxy", "idle", "rss_per_conn")})
+    lines.append("  explicit, the engine (bench_l7_proxy): %.0f bytes of heap, %.0f bytes of RSS (buffers held: %.0f bytes)" % (
+        res["idle"]["bulwark_heap_bytes_per_conn"], res["idle"]["bulwark_rss_bytes_per_conn"],
+        res["idle"]["bulwark_buffer_bytes_held"]))
+    lines.append("  explicit, haproxy:                     %.0f bytes of RSS" % res["idle"]["haproxy_rss_bytes_per_conn"])
+if med("bulwark-t", "idle", "rss_per_conn") is not None:
+    res["idle"].update({
+        "bulwarkd_transparent_rss_bytes_per_conn": med("bulwark-t", "idle", "rss_per_conn"),
+        "haproxy_transparent_rss_bytes_per_conn": med("haproxy-t", "idle", "rss_per_conn")})
+    lines.append("  transparent, bulwarkd:                 %.0f bytes of RSS" % res["idle"]["bulwarkd_transparent_rss_bytes_per_conn"])
+    lines.append("  transparent, haproxy:                  %.0f bytes of RSS" % res["idle"]["haproxy_transparent_rss_bytes_per_conn"])
 text = "\n".join(lines) + "\n"
 open(out + ".txt", "w").write(text)
 json.dump(res, open(out + ".json", "w"), indent=1)
 print(text, end="")
 print("written: %s.{txt,json}" % out)
-EOF
+PY
 exit 0

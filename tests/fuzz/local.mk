@@ -56,6 +56,14 @@ tests_fuzz_fuzz_flowmask_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowmask\"
 tests_fuzz_fuzz_flowmask_LDADD = libbw.la $(DEPS_LIBS)
 
+# the adoption tools' inputs: the staged annotation, history filters, --since
+check_PROGRAMS += tests/fuzz/fuzz_adoption
+TESTS += tests/fuzz/fuzz_adoption
+tests_fuzz_fuzz_adoption_SOURCES = tests/fuzz/fuzz_adoption.c tests/fuzz/replay.c
+tests_fuzz_fuzz_adoption_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/adoption\"
+tests_fuzz_fuzz_adoption_LDADD = $(BW_CORE_LIBS)
+
 # modules/kafka: requests read whole and by prefix, refusals read back,
 # responses, ApiVersions capping, rules.kafka
 check_PROGRAMS += tests/fuzz/fuzz_kafka
