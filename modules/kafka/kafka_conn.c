@@ -840,7 +840,19 @@ kc_decide(struct kafka_conn *kc, const struct bw_l7_input *in, const uint8_t *bu
 	a = kafka_api_get(m->api_key);
 	if (a != NULL && m->api_version > a->max_version)
 		a = NULL;
-	kc_scratch_begin(mod, 4096 + (size_t)m->n_entries * 300 + m->client_id_len);
+	{
+		/* room for every name (Kafka's are at most 249 bytes, the wire
+		 * allows 32767), ID texts, pointer arrays, the hook's strings */
+		size_t room = 4096 + m->client_id_len;
+		const struct kafka_session *ss = m->api_key == KAFKA_FETCH && m->session_epoch > 0
+						 ? kc_session(kc, m->session_id) : NULL;
+
+		for (uint32_t i = 0; i < m->n_entries; i++)
+			room += (size_t)m->entries[i].name_len + 300;
+		if (ss != NULL)
+			room += (size_t)ss->n * 300;
+		kc_scratch_begin(mod, room);
+	}
 	if ((rc = kc_check_list(kc, m, a, &n, &n_req, &topic_check)) < 0)
 		return rc;
 	if (in->rules == NULL) {
