@@ -1059,6 +1059,30 @@ coreapi_alert_publish(bw_module_ctx *ctx, const char *json)
 	return rc;
 }
 
+/* ---- ABI 1.2: in-process control API calls ------------------------------ */
+
+static int
+coreapi_api_call(bw_module_ctx *ctx, const char *method, const char *target,
+		 const char *body, size_t body_len, bw_api_call_fn cb,
+		 void *user_data, bw_api_call **call)
+{
+	struct bw_api_request *req = NULL;
+	int rc;
+
+	(void)ctx;
+	rc = bw_api_local_call(method, target, body, body_len, cb, user_data,
+			 call != NULL ? &req : NULL);
+	if (call != NULL)
+		*call = (bw_api_call *)req;
+	return rc;
+}
+
+static void
+coreapi_api_call_cancel(bw_api_call *call)
+{
+	bw_api_local_cancel((struct bw_api_request *)call);
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -1119,6 +1143,8 @@ static const struct bw_core_api coreapi = {
 	.policy_isolation = coreapi_policy_isolation,
 	.alert_subscribe = coreapi_alert_subscribe,
 	.alert_publish = coreapi_alert_publish,
+	.api_call = coreapi_api_call,
+	.api_call_cancel = coreapi_api_call_cancel,
 	.l7_resume = coreapi_l7_resume,
 };
 

@@ -535,6 +535,44 @@ fake_alert_publish(bw_module_ctx *ctx, const char *json)
 	return 0;
 }
 
+/* ---- in-process API calls (webui) ---------------------------------------- */
+
+static int
+fake_api_call(bw_module_ctx *ctx, const char *method, const char *target,
+	      const char *body, size_t body_len, bw_api_call_fn cb, void *ud,
+	      bw_api_call **call)
+{
+	char reply[1400];
+
+	(void)ctx;
+	if (method == NULL || target == NULL || cb == NULL || target[0] != '/')
+		return -EINVAL;
+	fake_core.api_calls++;
+	snprintf(fake_core.api_call_method, sizeof(fake_core.api_call_method), "%s",
+		 method);
+	snprintf(fake_core.api_call_target, sizeof(fake_core.api_call_target), "%s",
+		 target);
+	free(fake_core.api_call_body);
+	fake_core.api_call_body = strndup(body != NULL ? body : "", body_len);
+	if (call != NULL)
+		*call = NULL;
+	if (fake_core.api_call_fn != NULL)
+		return fake_core.api_call_fn(method, target, body, body_len, cb, ud,
+					     call);
+	snprintf(reply, sizeof(reply), "{\"error\":\"no API endpoint at %.*s; "
+		 "check the path and that the module serving it is loaded "
+		 "(bulwark modules)\"}", (int)strcspn(target, "?"), target);
+	cb(BW_API_CALL_REPLY, 404, reply, strlen(reply), ud);
+	return 0;
+}
+
+static void
+fake_api_call_cancel(bw_api_call *call)
+{
+	fake_core.api_call_cancels++;
+	fake_core.api_call_cancelled = call;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -595,6 +633,8 @@ static const struct bw_core_api fake_api = {
 	.policy_isolation = fake_policy_isolation,
 	.alert_subscribe = fake_alert_subscribe,
 	.alert_publish = fake_alert_publish,
+	.api_call = fake_api_call,
+	.api_call_cancel = fake_api_call_cancel,
 	.l7_resume = fake_l7_resume,
 };
 
@@ -610,6 +650,7 @@ fake_core_reset(void)
 	free(fake_core.reply);
 	free(fake_core.stream);
 	free(fake_core.metrics);
+	free(fake_core.api_call_body);
 	memset(&fake_core, 0, sizeof(fake_core));
 }
 

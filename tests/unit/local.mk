@@ -76,6 +76,12 @@ dist_check_SCRIPTS += tests/unit/test_cli.sh
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
 tests_unit_test_api_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_api_LDADD = $(BW_TEST_LIBS)
+# core/api.c's in-process calls (bw_core_api.api_call, ABI 1.2)
+check_PROGRAMS += tests/unit/test_api_local
+TESTS += tests/unit/test_api_local
+tests_unit_test_api_local_SOURCES = tests/unit/test_api_local.c
+tests_unit_test_api_local_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_api_local_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_module_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_module_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
@@ -164,6 +170,21 @@ tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 	modules/servicemap/servicemap.c
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_svcmap_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
+
+# modules/webui: static files, the API proxy, access checks, live flows
+# (through the descriptor with a fake core and a real listener); the
+# page's committed build and its logic (node --test)
+check_PROGRAMS += tests/unit/test_webui
+TESTS += tests/unit/test_webui tests/unit/test_webui_ui.sh
+dist_check_SCRIPTS += tests/unit/test_webui_ui.sh
+tests_unit_test_webui_SOURCES = tests/unit/test_webui.c \
+	modules/webui/webui.c modules/webui/webui_static.c \
+	modules/webui/webui_proxy.c modules/webui/webui_events.c
+tests_unit_test_webui_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) -DBW_WEBUI_DIR=\"/nonexistent\"
+tests_unit_test_webui_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_webui_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
 
 # core/node/ipcache.c against a brute-force model; the datapath writes are the
 # test's own recording functions (not core/datapath/datapath.c), so the table is
