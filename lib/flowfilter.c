@@ -25,6 +25,7 @@
 
 #include "lib/flowfilter.h"
 #include "lib/flowfilter_int.h"
+#include "lib/kafkakeys.h"
 #include "lib/errbuf.h"
 #include "lib/prefix.h"
 
@@ -622,39 +623,6 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 }
 
 /* Parse one array element of a field; key names the field in errors. */
-/*
- * Kafka API keys as flows name them (Hubble's l7.kafka.api_key): Cilium's
- * names for 0..33, the number beyond. A filter value is one of those names,
- * a number, or "listoffsets" (Kafka's name for Cilium's "offsets").
- */
-static const char *const ff_kafka_names[] = {
-	"produce", "fetch", "offsets", "metadata", "leaderandisr", "stopreplica",
-	"updatemetadata", "controlledshutdown", "offsetcommit", "offsetfetch",
-	"findcoordinator", "joingroup", "heartbeat", "leavegroup", "syncgroup",
-	"describegroups", "listgroups", "saslhandshake", "apiversions",
-	"createtopics", "deletetopics", "deleterecords", "initproducerid",
-	"offsetforleaderepoch", "addpartitionstotxn", "addoffsetstotxn", "endtxn",
-	"writetxnmarkers", "txnoffsetcommit", "describeacls", "createacls",
-	"deleteacls", "describeconfigs", "alterconfigs",
-};
-
-static int
-ff_kafka_api_key(const char *s)
-{
-	char *end;
-	long n;
-
-	for (size_t i = 0; i < FF_N(ff_kafka_names); i++)
-		if (strcasecmp(s, ff_kafka_names[i]) == 0)
-			return (int)i;
-	if (strcasecmp(s, "listoffsets") == 0)
-		return 2;
-	n = strtol(s, &end, 10);
-	if (*s != '\0' && *end == '\0' && n >= 0 && n <= 32767)
-		return (int)n;
-	return -1;
-}
-
 static int
 ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 	       char *err, size_t errlen)
@@ -908,21 +876,18 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		if ((*d = strdup(s)) == NULL)
 			return -ENOMEM;
 	} else if (strcmp(key, "kafka_api_key") == 0) {
-		char **d;
+		char **d, kb[16];
 
 		FF_NEED_STRING();
-		if ((n = ff_kafka_api_key(s)) < 0) {
+
+		if ((n = bw_kafka_key_parse(s)) < 0) {
 			bw_errbuf_set(err, errlen, "kafka_api_key: unknown API key '%s' (produce, fetch, offsets, metadata, ..., or a number)", s);
 			return -EINVAL;
 		}
 		d = FF_PUSH(ff->kafka_api_key, ff->n_kafka_api_key);
-		if (n < (int)FF_N(ff_kafka_names)) {
-			if ((*d = strdup(ff_kafka_names[n])) == NULL)
-				return -ENOMEM;
-		} else if (asprintf(d, "%d", n) < 0) {
-			*d = NULL;
+		/* as flows spell it */
+		if ((*d = strdup(bw_kafka_key_flow_name(n, kb, sizeof(kb)))) == NULL)
 			return -ENOMEM;
-		}
 	} else if (strcmp(key, "node_name") == 0 || strcmp(key, "uuid") == 0) {
 		char **d;
 

@@ -51,6 +51,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/kafkakeys.h"
+
 #include "kafka_proto.h"
 
 struct kafka_def {
@@ -374,56 +376,7 @@ static const int16_t kafka_topic_keys[] = {
 /* Keys above the last one Kafka 4.3 has are taken to name topics. */
 #define KAFKA_LAST_KNOWN_KEY 92
 
-/* Kafka's API names by key (0..92; NULL: unassigned). */
-static const char *const kafka_api_names[] = {
-	"Produce", "Fetch", "ListOffsets", "Metadata", "LeaderAndIsr",
-	"StopReplica", "UpdateMetadata", "ControlledShutdown", "OffsetCommit",
-	"OffsetFetch", "FindCoordinator", "JoinGroup", "Heartbeat", "LeaveGroup",
-	"SyncGroup", "DescribeGroups", "ListGroups", "SaslHandshake", "ApiVersions",
-	"CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId",
-	"OffsetForLeaderEpoch", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn",
-	"WriteTxnMarkers", "TxnOffsetCommit", "DescribeAcls", "CreateAcls",
-	"DeleteAcls", "DescribeConfigs", "AlterConfigs", "AlterReplicaLogDirs",
-	"DescribeLogDirs", "SaslAuthenticate", "CreatePartitions",
-	"CreateDelegationToken", "RenewDelegationToken", "ExpireDelegationToken",
-	"DescribeDelegationToken", "DeleteGroups", "ElectLeaders",
-	"IncrementalAlterConfigs", "AlterPartitionReassignments",
-	"ListPartitionReassignments", "OffsetDelete", "DescribeClientQuotas",
-	"AlterClientQuotas", "DescribeUserScramCredentials",
-	"AlterUserScramCredentials", "Vote", "BeginQuorumEpoch", "EndQuorumEpoch",
-	"DescribeQuorum", "AlterPartition", "UpdateFeatures", "Envelope",
-	"FetchSnapshot", "DescribeCluster", "DescribeProducers",
-	"BrokerRegistration", "BrokerHeartbeat", "UnregisterBroker",
-	"DescribeTransactions", "ListTransactions", "AllocateProducerIds",
-	"ConsumerGroupHeartbeat", "ConsumerGroupDescribe", "ControllerRegistration",
-	"GetTelemetrySubscriptions", "PushTelemetry", "AssignReplicasToDirs",
-	"ListConfigResources", "DescribeTopicPartitions", "ShareGroupHeartbeat",
-	"ShareGroupDescribe", "ShareFetch", "ShareAcknowledge", "AddRaftVoter",
-	"RemoveRaftVoter", "UpdateRaftVoter", "InitializeShareGroupState",
-	"ReadShareGroupState", "WriteShareGroupState", "DeleteShareGroupState",
-	"ReadShareGroupStateSummary", "StreamsGroupHeartbeat",
-	"StreamsGroupDescribe", "DescribeShareGroupOffsets",
-	"AlterShareGroupOffsets", "DeleteShareGroupOffsets",
-};
-
-/*
- * Cilium's apiKey names (cilium/proxy pkg/policy/api/kafka: APIKeyMap, keys
- * 0..33), which are also what Hubble's l7.kafka.api_key shows.
- */
-static const char *const kafka_cilium_names[] = {
-	"produce", "fetch", "offsets", "metadata", "leaderandisr", "stopreplica",
-	"updatemetadata", "controlledshutdown", "offsetcommit", "offsetfetch",
-	"findcoordinator", "joingroup", "heartbeat", "leavegroup", "syncgroup",
-	"describegroups", "listgroups", "saslhandshake", "apiversions",
-	"createtopics", "deletetopics", "deleterecords", "initproducerid",
-	"offsetforleaderepoch", "addpartitionstotxn", "addoffsetstotxn", "endtxn",
-	"writetxnmarkers", "txnoffsetcommit", "describeacls", "createacls",
-	"deleteacls", "describeconfigs", "alterconfigs",
-};
-
 #define N_DEFS (sizeof(kafka_defs) / sizeof(kafka_defs[0]))
-#define N_NAMES (sizeof(kafka_api_names) / sizeof(kafka_api_names[0]))
-#define N_CILIUM (sizeof(kafka_cilium_names) / sizeof(kafka_cilium_names[0]))
 
 static struct {
 	int ready;
@@ -744,7 +697,7 @@ kafka_schema_init(char *err, size_t errlen)
 			}
 		a->topic_key = (uint8_t)topic_key;
 		a->resp_topic_err = (uint8_t)ks_topic_err(a->resp, a->n_resp, 0);
-		a->flow_name = d->key < (int16_t)N_CILIUM ? kafka_cilium_names[d->key] : NULL;
+		a->flow_name = bw_kafka_key_cilium(d->key);
 		ks.by_key[d->key] = a;
 	}
 	ks.ready = 1;
@@ -777,25 +730,13 @@ kafka_api_flexible(int16_t key, int16_t version)
 int
 kafka_api_key_by_name(const char *name)
 {
-	if (name == NULL || *name == '\0')
-		return -1;
-	for (size_t i = 0; i < N_CILIUM; i++)
-		if (strcasecmp(name, kafka_cilium_names[i]) == 0)
-			return (int)i;
-	/* Kafka's own names for the keys past Cilium's table */
-	for (size_t i = N_CILIUM; i < N_NAMES; i++)
-		if (kafka_api_names[i] != NULL && strcasecmp(name, kafka_api_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return bw_kafka_key_by_name(name);
 }
 
 const char *
 kafka_api_flow_name(int16_t key, char *buf, size_t len)
 {
-	if (key >= 0 && key < (int16_t)N_CILIUM)
-		return kafka_cilium_names[key];
-	snprintf(buf, len, "%d", key);
-	return buf;
+	return bw_kafka_key_flow_name(key, buf, len);
 }
 
 int

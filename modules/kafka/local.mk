@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # modules/kafka/: Kafka for the L7 proxy engine (rules.kafka, l7.kafka
 # flows). The wire format is read and written from the message definitions
-# in kafka_schema.c; rules are JSON (jansson).
+# in kafka_schema.c; rules are JSON (jansson); API key names come from lib/
+# (libbw.la: lib/kafkakeys.c, shared with the policy format and filters).
 
 module_LTLIBRARIES += modules/kafka.la
 modules_kafka_la_SOURCES = \
@@ -17,5 +18,5 @@ modules_kafka_la_SOURCES = \
 	modules/kafka/kafka_topics.h
 modules_kafka_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 modules_kafka_la_LDFLAGS = $(BW_MODULE_LINK)
-modules_kafka_la_LIBADD = $(JANSSON_LIBS)
+modules_kafka_la_LIBADD = libbw.la $(JANSSON_LIBS)
 EXTRA_DIST += modules/kafka/README.md

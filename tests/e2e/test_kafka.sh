@@ -134,6 +134,9 @@ spec:
           clientID: auditor
         - apiKey: initproducerid
           clientID: idem
+        # a key past Cilium's table, by Kafka's name (a bulwark extension):
+        # the telemetry newer clients send
+        - apiKey: GetTelemetrySubscriptions
 YAML
 
 bw_expect_verdict "policy trace: x/cli -> x/broker:9092 is REDIRECTED to the kafka proxy" \

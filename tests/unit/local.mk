@@ -303,13 +303,13 @@ tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
 check_PROGRAMS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
 TESTS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
 tests_unit_test_kafka_proto_SOURCES = tests/unit/test_kafka_proto.c \
-	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c lib/kafkakeys.c
 tests_unit_test_kafka_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
 	-DKAFKA_VECTORS=\"$(abs_top_srcdir)/tests/unit/data/kafka_vectors.txt\"
 tests_unit_test_kafka_proto_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_kafka_proto_LDADD = $(CHECK_LIBS)
 tests_unit_test_kafka_rules_SOURCES = tests/unit/test_kafka_rules.c \
-	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c lib/kafkakeys.c
 tests_unit_test_kafka_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
 tests_unit_test_kafka_rules_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_kafka_rules_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS)
