@@ -63,6 +63,10 @@ expect_grep "bad -o named" "bulwark status: -o: 'yaml' is not one of table, json
 expect_grep "missing option value named" "bulwark status: option '--wait' needs a value" "$err"
 "$BULWARK" modules extra > "$out" 2> "$err"
 expect_eq "extra argument exits 2" 2 $?
+"$BULWARK" observe --since 99999999999999999h > "$out" 2> "$err"
+expect_eq "an absurd --since exits 2" 2 $?
+expect_grep "an absurd --since is named" \
+	"bulwark observe: --since: '99999999999999999h' is longer than a duration can be (at most 2562047h)" "$err"
 
 # ---- a running daemon ----------------------------------------------------
 conf=$(bw_conf cli <<EOF
