@@ -86,3 +86,27 @@ tests_fuzz_fuzz_kafka_SOURCES = tests/fuzz/fuzz_kafka.c tests/fuzz/replay.c \
 tests_fuzz_fuzz_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/kafka\"
 tests_fuzz_fuzz_kafka_LDADD = $(JANSSON_LIBS)
+
+# the config reader and value parsers (core/config.c); labels and selectors
+# (core/node/labels.c, selector.c); the state-file reader (core/state.c);
+# the endpoint API's request bodies (core/node/endpoint_spec.c)
+check_PROGRAMS += tests/fuzz/fuzz_config tests/fuzz/fuzz_labels \
+	tests/fuzz/fuzz_state tests/fuzz/fuzz_endpoint
+TESTS += tests/fuzz/fuzz_config tests/fuzz/fuzz_labels tests/fuzz/fuzz_state \
+	tests/fuzz/fuzz_endpoint
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/config\"
+tests_fuzz_fuzz_config_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_labels_SOURCES = tests/fuzz/fuzz_labels.c tests/fuzz/replay.c
+tests_fuzz_fuzz_labels_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/labels\"
+tests_fuzz_fuzz_labels_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_state_SOURCES = tests/fuzz/fuzz_state.c tests/fuzz/replay.c
+tests_fuzz_fuzz_state_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/state\"
+tests_fuzz_fuzz_state_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_endpoint_SOURCES = tests/fuzz/fuzz_endpoint.c tests/fuzz/replay.c
+tests_fuzz_fuzz_endpoint_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/endpoint\"
+tests_fuzz_fuzz_endpoint_LDADD = $(BW_CORE_LIBS)
