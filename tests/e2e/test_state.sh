@@ -9,9 +9,10 @@
 #    once there is room, the imported policy survives a restart;
 #  - a state file of the wrong shape (policies.json `[]` or version 99,
 #    endpoints.json without its lists, policy-refs.json a list,
-#    identities.json with identities that are not a list) or a FIFO in its
-#    place stops the start with a message naming the file, never read as
-#    an empty state, and the pinned datapath meanwhile keeps enforcing.
+#    identities.json with identities that are not a list, quarantines.json
+#    a list or without its list) or a FIFO in its place stops the start
+#    with a message naming the file, never read as an empty state, and the
+#    pinned datapath meanwhile keeps enforcing.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -107,6 +108,11 @@ expect_refused "endpoints.json without its lists" "$BW_STATE/endpoints.json" \
 	'{"version":1,"next_id":3}' 'endpoints\.json: "namespaces" is missing'
 expect_refused "policy-refs.json holding []" "$BW_STATE/policy-refs.json" '[]' \
 	'policy-refs\.json: not a bulwark state file'
+expect_refused "quarantines.json holding []" "$BW_STATE/quarantines.json" '[]' \
+	'quarantine: .*quarantines\.json: not a bulwark state file \(a list'
+expect_refused "quarantines.json whose quarantines are not a list" \
+	"$BW_STATE/quarantines.json" '{"version":1,"next":1,"quarantines":{}}' \
+	'quarantines\.json: "quarantines" is something else, not a list'
 idf=$(find "$BW_STATE" -name identities.json | head -n 1)
 [ -n "$idf" ] || bw_die "no identities.json in $BW_STATE"
 expect_refused "identities.json whose identities are not a list" "$idf" \

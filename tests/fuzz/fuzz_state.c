@@ -2,10 +2,10 @@
 /*
  * tests/fuzz/fuzz_state.c - the state-file reader every loader of the
  * daemon's state goes through (bw_state_read_doc, core/state.c), with the
- * shapes of policies.json, policy-refs.json and endpoints.json, and the
- * plain reader (bw_state_read_json). The bytes are a regular file (a
- * memfd). A refusal names the file; an acceptance is an object of the
- * version asked for holding each list asked for.
+ * shapes of policies.json, policy-refs.json, endpoints.json and
+ * quarantines.json, and the plain reader (bw_state_read_json). The bytes
+ * are a regular file (a memfd). A refusal names the file; an acceptance is
+ * an object of the version asked for holding each list asked for.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -47,6 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const policies[] = {"policies", NULL};
 	static const char *const refs[] = {"refs", NULL};
 	static const char *const endpoints[] = {"namespaces", "endpoints", NULL};
+	static const char *const quarantines[] = {"quarantines", NULL};
 	char path[64], err[512];
 	json_t *doc;
 	int fd = memfd_create("fuzz-state", MFD_CLOEXEC);
@@ -59,6 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_shape(path, 1, policies);
 	fuzz_shape(path, 1, refs);
 	fuzz_shape(path, 1, endpoints);
+	fuzz_shape(path, 1, quarantines);
 	doc = bw_state_read_json(path, err, sizeof(err));
 	json_decref(doc);
 	close(fd);
