@@ -110,3 +110,12 @@ tests_fuzz_fuzz_endpoint_SOURCES = tests/fuzz/fuzz_endpoint.c tests/fuzz/replay.
 tests_fuzz_fuzz_endpoint_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/endpoint\"
 tests_fuzz_fuzz_endpoint_LDADD = $(BW_CORE_LIBS)
+
+# the rule-model compiler (core/policy/resolver_compile.c) and `cilium
+# policy import` rule lists (core/policy/policy_rulelist.c)
+check_PROGRAMS += tests/fuzz/fuzz_rulemodel
+TESTS += tests/fuzz/fuzz_rulemodel
+tests_fuzz_fuzz_rulemodel_SOURCES = tests/fuzz/fuzz_rulemodel.c tests/fuzz/replay.c
+tests_fuzz_fuzz_rulemodel_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/rulemodel\"
+tests_fuzz_fuzz_rulemodel_LDADD = $(BW_CORE_LIBS)
