@@ -119,3 +119,11 @@ tests_fuzz_fuzz_rulemodel_SOURCES = tests/fuzz/fuzz_rulemodel.c tests/fuzz/repla
 tests_fuzz_fuzz_rulemodel_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/rulemodel\"
 tests_fuzz_fuzz_rulemodel_LDADD = $(BW_CORE_LIBS)
+
+# the /v1/flows request: query string and body (core/flow/flowapi.c)
+check_PROGRAMS += tests/fuzz/fuzz_flowapi
+TESTS += tests/fuzz/fuzz_flowapi
+tests_fuzz_fuzz_flowapi_SOURCES = tests/fuzz/fuzz_flowapi.c tests/fuzz/replay.c
+tests_fuzz_fuzz_flowapi_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowapi\"
+tests_fuzz_fuzz_flowapi_LDADD = $(BW_CORE_LIBS)
