@@ -127,3 +127,13 @@ tests_fuzz_fuzz_flowapi_SOURCES = tests/fuzz/fuzz_flowapi.c tests/fuzz/replay.c
 tests_fuzz_fuzz_flowapi_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowapi\"
 tests_fuzz_fuzz_flowapi_LDADD = $(BW_CORE_LIBS)
+
+# the CLI's request building: `observe` flags into FlowFilters
+# (cli/flowfilter_flags.c), which the daemon's parser must accept
+check_PROGRAMS += tests/fuzz/fuzz_cli_filters
+TESTS += tests/fuzz/fuzz_cli_filters
+tests_fuzz_fuzz_cli_filters_SOURCES = tests/fuzz/fuzz_cli_filters.c \
+	tests/fuzz/replay.c cli/flowfilter_flags.c cli/flowfilter_flags.h
+tests_fuzz_fuzz_cli_filters_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/cli-filters\"
+tests_fuzz_fuzz_cli_filters_LDADD = libbw.la $(DEPS_LIBS)
