@@ -18,6 +18,7 @@ libbwcore_la_SOURCES += \
 	core/node/selector.c core/node/selector.h \
 	core/node/identity.c core/node/identity.h \
 	core/node/ipcache.c core/node/ipcache.h \
+	core/node/fqdn.c core/node/fqdn.h \
 	core/node/endpoint.c core/node/endpoint.h core/node/endpoint_int.h \
 	core/node/endpoint_spec.c core/node/endpoint_api.c
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h

@@ -9,5 +9,6 @@ libbw_la_SOURCES = \
 	lib/dropreason.c lib/dropreason.h \
 	lib/flowjson.c lib/flowjson.h \
 	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
-	lib/flowfilter_time.c
+	lib/flowfilter_time.c \
+	lib/fqdnmatch.c lib/fqdnmatch.h
 libbw_la_LIBADD = $(JANSSON_LIBS)

@@ -34,6 +34,7 @@
 #include "core/api.h"
 #include "core/datapath/datapath.h"
 #include "core/node/endpoint.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
@@ -460,6 +461,18 @@ static void pol_cidr_release(void *arg, uint32_t id)
 	bw_identity_cidr_release(id);
 }
 
+/* An FQDN selector entered or left the selector cache: the FQDN identities
+ * of the addresses it matches change at the next flush (pol_flush). */
+static void pol_fqdn_selector(void *arg, const char *text, int add)
+{
+	if (!add) {
+		bw_fqdn_selector_unref(text);
+		return;
+	}
+	if (bw_fqdn_selector_ref(text) < 0)
+		bw_err("policy: FQDN selector %s: out of memory", text);
+}
+
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
 			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports)
 {
@@ -519,11 +532,28 @@ static int pol_ep_set(struct bw_endpoint *ep)
 /* Sync what is marked, unless inside a batch or before the first recompute. */
 static int pol_flush(void)
 {
-	int err;
+	int err = 0;
 
 	if (!P.ready || P.busy)
 		return 0;
-	err = bw_resolver_flush(P.rv);
+	/*
+	 * FQDN identities in three steps, so that no address is mapped to an
+	 * identity before the entries allowing it are written: the addresses
+	 * whose selector set changed get their new identities (which join
+	 * the resolver without a flush), the flush writes the entries, then
+	 * the ipcache moves to the new identities and the old ones are
+	 * released (which flushes again, removing their entries). Releasing
+	 * CIDR identities may ask for another round.
+	 */
+	for (int round = 0; round < 3; round++) {
+		P.busy++;
+		bw_fqdn_relabel();
+		P.busy--;
+		err = bw_resolver_flush(P.rv);
+		bw_fqdn_commit();
+		if (err < 0 || !bw_fqdn_pending())
+			break;
+	}
 	return err;
 }
 
@@ -1259,6 +1289,9 @@ int bw_policy_recompute(void)
 	P.busy++;
 	bw_identity_foreach(pol_fill_identity_cb, &f);
 	bw_endpoint_foreach(pol_fill_endpoint_cb, &f);
+	/* addresses restored by the FQDN module get their identities before
+	 * the first flush, so the entries allowing them are never removed */
+	bw_fqdn_relabel();
 	P.busy--;
 	if (f.err < 0) {
 		bw_err("policy: cannot load identities and endpoints: %s",
@@ -1268,6 +1301,7 @@ int bw_policy_recompute(void)
 	P.ready = 1;
 	bw_resolver_mark_all(P.rv);
 	e = bw_resolver_flush(P.rv);
+	bw_fqdn_commit();
 	if (e < 0)
 		bw_err("policy: the datapath could not be fully updated: %s",
 		       strerror(-e));
@@ -1390,6 +1424,7 @@ int bw_policy_init(struct event_base *base)
 		.sync = pol_sync,
 		.cidr_acquire = pol_cidr_acquire,
 		.cidr_release = pol_cidr_release,
+		.fqdn_selector = pol_fqdn_selector,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;

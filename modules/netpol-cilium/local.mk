@@ -12,5 +12,5 @@ modules_netpol_cilium_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/modules/netpol-k8s
 modules_netpol_cilium_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 modules_netpol_cilium_la_LDFLAGS = $(BW_MODULE_LINK)
-modules_netpol_cilium_la_LIBADD = $(JANSSON_LIBS)
+modules_netpol_cilium_la_LIBADD = libbw.la $(JANSSON_LIBS)
 EXTRA_DIST += modules/netpol-cilium/README.md

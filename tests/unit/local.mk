@@ -163,3 +163,20 @@ TESTS += tests/unit/test_ipcache
 tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c core/log.c
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+
+# lib/fqdnmatch.c: Cilium's matchName/matchPattern semantics
+check_PROGRAMS += tests/unit/test_fqdnmatch
+TESTS += tests/unit/test_fqdnmatch
+tests_unit_test_fqdnmatch_SOURCES = tests/unit/test_fqdnmatch.c
+tests_unit_test_fqdnmatch_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdnmatch_LDADD = $(BW_TEST_LIBS)
+
+# core/node/fqdn.c: FQDN identities per selector set, relabelling, the order
+# of identity / ipcache changes (with core/node/ipcache.c and recording
+# stand-ins for the datapath and the identity registry)
+check_PROGRAMS += tests/unit/test_fqdn
+TESTS += tests/unit/test_fqdn
+tests_unit_test_fqdn_SOURCES = tests/unit/test_fqdn.c core/node/fqdn.c \
+	core/node/ipcache.c core/node/labels.c core/log.c lib/fqdnmatch.c
+tests_unit_test_fqdn_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdn_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
