@@ -24,6 +24,7 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
+	core/datapath/ctpeers.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \

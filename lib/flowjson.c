@@ -477,13 +477,185 @@ flowjson_l4(const struct bw_flow *f)
 	return json_pack("{s:o}", key, inner);
 }
 
+/* ---- L7 -------------------------------------------------------------------- */
+
+static const char *const flowjson_l7_types[] = {
+	"UNKNOWN_L7_TYPE", "REQUEST", "RESPONSE", "SAMPLE",
+};
+
+const char *
+bw_flowjson_l7_type_name(unsigned t)
+{
+	return t < FLOWJSON_N(flowjson_l7_types) ? flowjson_l7_types[t] : NULL;
+}
+
+/* The flow's L7 record when it is one we can read (size checked). */
+static const struct bw_flow_l7 *
+flowjson_l7_of(const struct bw_flow *f)
+{
+	if (!BW_FLOW_HAS(f, l7) || f->l7 == NULL ||
+	    f->l7->size < offsetof(struct bw_flow_l7, proto))
+		return NULL;
+	return f->l7;
+}
+
+static json_t *
+flowjson_kv_array(const struct bw_flow_kv *v, uint32_t n)
+{
+	json_t *a = json_array();
+
+	if (a == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		json_t *h = json_object();
+
+		flowjson_set_str(h, "key", v[i].key);
+		flowjson_set_str(h, "value", v[i].value);
+		json_array_append_new(a, h);
+	}
+	return a;
+}
+
+static json_t *
+flowjson_l7(const struct bw_flow_l7 *l7)
+{
+	json_t *o = json_object(), *m;
+	const char *name;
+
+	if (o == NULL)
+		return NULL;
+	if (l7->type != BW_FLOW_L7_UNKNOWN &&
+	    (name = bw_flowjson_l7_type_name(l7->type)) != NULL)
+		flowjson_set_str(o, "type", name);
+	flowjson_set_u64(o, "latency_ns", l7->latency_ns);
+	if (l7->dns != NULL) {
+		const struct bw_flow_dns *d = l7->dns;
+
+		m = json_object();
+		flowjson_set_str(m, "query", d->query);
+		flowjson_set_strv(m, "ips", d->ips, d->n_ips);
+		flowjson_set_u32(m, "ttl", d->ttl);
+		flowjson_set_strv(m, "cnames", d->cnames, d->n_cnames);
+		flowjson_set_str(m, "observation_source", d->observation_source);
+		flowjson_set_u32(m, "rcode", d->rcode);
+		flowjson_set_strv(m, "qtypes", d->qtypes, d->n_qtypes);
+		flowjson_set_strv(m, "rrtypes", d->rrtypes, d->n_rrtypes);
+		flowjson_set(o, "dns", m);
+	}
+	if (l7->http != NULL) {
+		const struct bw_flow_http *h = l7->http;
+
+		m = json_object();
+		flowjson_set_u32(m, "code", h->code);
+		flowjson_set_str(m, "method", h->method);
+		flowjson_set_str(m, "url", h->url);
+		flowjson_set_str(m, "protocol", h->protocol);
+		if (h->n_headers > 0 && h->headers != NULL)
+			flowjson_set(m, "headers",
+				     flowjson_kv_array(h->headers, h->n_headers));
+		flowjson_set(o, "http", m);
+	}
+	if (l7->kafka != NULL) {
+		const struct bw_flow_kafka *k = l7->kafka;
+
+		m = json_object();
+		if (k->error_code != 0)
+			flowjson_set(m, "error_code", json_integer(k->error_code));
+		if (k->api_version != 0)
+			flowjson_set(m, "api_version", json_integer(k->api_version));
+		flowjson_set_str(m, "api_key", k->api_key);
+		if (k->correlation_id != 0)
+			flowjson_set(m, "correlation_id", json_integer(k->correlation_id));
+		flowjson_set_str(m, "topic", k->topic);
+		flowjson_set(o, "kafka", m);
+	}
+	return o;
+}
+
+/* Hubble's Summary of an L7 flow (pkg/hubble/parser/seven). */
+static void
+flowjson_l7_summary(const struct bw_flow *f, const struct bw_flow_l7 *l7,
+		    char *buf, size_t len)
+{
+	int resp = l7->type == BW_FLOW_L7_RESPONSE;
+
+	buf[0] = '\0';
+	if (l7->http != NULL) {
+		const struct bw_flow_http *h = l7->http;
+		const char *proto = h->protocol != NULL ? h->protocol : "";
+
+		if (resp)
+			snprintf(buf, len, "%s %u %llums (%s %s)", proto, h->code,
+				 (unsigned long long)(l7->latency_ns / 1000000u),
+				 h->method != NULL ? h->method : "",
+				 h->url != NULL ? h->url : "");
+		else
+			snprintf(buf, len, "%s %s %s", proto,
+				 h->method != NULL ? h->method : "",
+				 h->url != NULL ? h->url : "");
+	} else if (l7->dns != NULL) {
+		const struct bw_flow_dns *d = l7->dns;
+		char types[128] = "", ips[512] = "";
+		size_t n = 0;
+
+		for (uint32_t i = 0; i < d->n_qtypes && n < sizeof(types); i++)
+			n += (size_t)snprintf(types + n, sizeof(types) - n, "%s%s",
+					      i ? "," : "", d->qtypes[i]);
+		if (!resp) {
+			snprintf(buf, len, "DNS Query %s %s",
+				 d->query != NULL ? d->query : "", types);
+			return;
+		}
+		n = 0;
+		for (uint32_t i = 0; i < d->n_ips && n < sizeof(ips); i++)
+			n += (size_t)snprintf(ips + n, sizeof(ips) - n, "%s%s",
+					      i ? "," : "", d->ips[i]);
+		if (d->rcode != 0)
+			snprintf(buf, len, "DNS Answer RCode: %u (%s %s %s)", d->rcode,
+				 d->observation_source != NULL &&
+				 strcmp(d->observation_source, "proxy") == 0 ? "Proxy" : "Query",
+				 d->query != NULL ? d->query : "", types);
+		else
+			snprintf(buf, len, "DNS Answer \"%s\" TTL: %u (%s %s %s)", ips,
+				 d->ttl,
+				 d->observation_source != NULL &&
+				 strcmp(d->observation_source, "proxy") == 0 ? "Proxy" : "Query",
+				 d->query != NULL ? d->query : "", types);
+	} else if (l7->kafka != NULL) {
+		const struct bw_flow_kafka *k = l7->kafka;
+
+		if (resp)
+			snprintf(buf, len, "Kafka response %s correlation id %d topic '%s' return code %d",
+				 k->api_key != NULL ? k->api_key : "", k->correlation_id,
+				 k->topic != NULL ? k->topic : "", k->error_code);
+		else
+			snprintf(buf, len, "Kafka request %s correlation id %d topic '%s'",
+				 k->api_key != NULL ? k->api_key : "", k->correlation_id,
+				 k->topic != NULL ? k->topic : "");
+	} else {
+		size_t n = (size_t)snprintf(buf, len, "%s %s",
+					    l7->proto != NULL ? l7->proto : "L7",
+					    resp ? "response" : "request");
+
+		for (uint32_t i = 0; i < l7->n_fields && n < len; i++)
+			n += (size_t)snprintf(buf + n, len - n, " %s=%s",
+					      l7->fields[i].key ? l7->fields[i].key : "",
+					      l7->fields[i].value ? l7->fields[i].value : "");
+	}
+	(void)f;
+}
+
 static json_t *
 flowjson_extensions(const struct bw_flow *f)
 {
+	const struct bw_flow_l7 *l7 = flowjson_l7_of(f);
+	const char *by = BW_FLOW_HAS(f, verdict_by) ? f->verdict_by : NULL;
+	int l7ext = l7 != NULL && l7->http == NULL && l7->dns == NULL &&
+		    l7->kafka == NULL && (l7->proto != NULL || l7->n_fields > 0);
 	json_t *o;
 
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE))
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && by == NULL && !l7ext)
 		return NULL;
 	o = json_object();
 	if (o == NULL)
@@ -499,6 +671,22 @@ flowjson_extensions(const struct bw_flow *f)
 		flowjson_set_u64(c, "bytes", f->ct_bytes);
 		flowjson_set(o, "connection", c);
 	}
+	if (by != NULL) {
+		json_t *v = json_object();
+
+		flowjson_set_str(v, "by", by);
+		flowjson_set_str(v, "reason", f->verdict_reason);
+		flowjson_set(o, "verdict_by", v);
+	}
+	if (l7ext) {
+		json_t *v = json_object();
+
+		flowjson_set_str(v, "proto", l7->proto);
+		if (l7->n_fields > 0 && l7->fields != NULL)
+			flowjson_set(v, "fields",
+				     flowjson_kv_array(l7->fields, l7->n_fields));
+		flowjson_set(o, "l7", v);
+	}
 	return o;
 }
 
@@ -506,8 +694,9 @@ json_t *
 bw_flowjson_flow(const struct bw_flow *f)
 {
 	json_t *o = json_object(), *l4, *ext;
+	const struct bw_flow_l7 *l7 = flowjson_l7_of(f);
 	char tbuf[40];
-	char sbuf[128];
+	char sbuf[1024];
 	const char *name;
 
 	if (o == NULL)
@@ -542,6 +731,13 @@ bw_flowjson_flow(const struct bw_flow *f)
 	    (name = bw_flowjson_type_name(f->type)) != NULL)
 		flowjson_set_str(o, "Type", name);
 	flowjson_set_str(o, "node_name", f->node_name);
+	if (BW_FLOW_HAS(f, n_destination_names)) {
+		flowjson_set_strv(o, "source_names", f->source_names, f->n_source_names);
+		flowjson_set_strv(o, "destination_names", f->destination_names,
+				  f->n_destination_names);
+	}
+	if (l7 != NULL)
+		flowjson_set(o, "l7", flowjson_l7(l7));
 	if (f->is_reply == 1)
 		flowjson_set(o, "reply", json_true());
 	if (f->event_type != 0) {
@@ -576,6 +772,9 @@ bw_flowjson_flow(const struct bw_flow *f)
 	}
 	if (f->summary != NULL) {
 		flowjson_set_str(o, "Summary", f->summary);
+	} else if (l7 != NULL) {
+		flowjson_l7_summary(f, l7, sbuf, sizeof(sbuf));
+		flowjson_set_str(o, "Summary", sbuf);
 	} else {
 		bw_flowjson_summary(f, sbuf, sizeof(sbuf));
 		flowjson_set_str(o, "Summary", sbuf);

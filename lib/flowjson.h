@@ -52,6 +52,8 @@ const char *bw_flowjson_direction_name(unsigned d);
 int bw_flowjson_direction_parse(const char *name);
 const char *bw_flowjson_obs_point_name(unsigned p);
 const char *bw_flowjson_trace_reason_name(unsigned r);
+/* "REQUEST", "RESPONSE", ... for bw_flow_l7.type. */
+const char *bw_flowjson_l7_type_name(unsigned t);
 /* ICMP type names as gopacket prints them ("EchoRequest"). */
 const char *bw_flowjson_icmp4_name(unsigned type);
 const char *bw_flowjson_icmp6_name(unsigned type);

@@ -42,7 +42,7 @@
 
 #define FLOW_BATCH 4096        /* records per loop wake-up */
 #define FLOW_POLL_MS 20        /* ring buffer drained at least this often */
-#define FLOW_LABELS_MAX 256    /* labels kept per side */
+#define FLOW_LABELS_MAX BW_FLOW_LABELS_MAX /* labels kept per side */
 #define FLOW_ISOLATING_MAX 32  /* policies named by one default-deny drop */
 
 struct flow_sub {
@@ -295,6 +295,86 @@ fc_policies(struct flow_copy *c, const struct bw_flow_policy *p, uint32_t n)
 	return a;
 }
 
+static const struct bw_flow_kv *
+fc_kv(struct flow_copy *c, const struct bw_flow_kv *v, uint32_t n)
+{
+	struct bw_flow_kv *a;
+
+	if (v == NULL || n == 0)
+		return NULL;
+	a = fc_alloc(c, n * sizeof(*a), alignof(struct bw_flow_kv));
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k = fc_str(c, v[i].key), *val = fc_str(c, v[i].value);
+
+		if (a != NULL) {
+			a[i].key = k;
+			a[i].value = val;
+		}
+	}
+	return a;
+}
+
+/* The L7 record, copied at our size (a shorter one from a module too). */
+static const struct bw_flow_l7 *
+fc_l7(struct flow_copy *c, const struct bw_flow_l7 *s)
+{
+	struct bw_flow_l7 t, *d;
+
+	if (s == NULL)
+		return NULL;
+	memset(&t, 0, sizeof(t));
+	memcpy(&t, s, s->size < sizeof(t) ? s->size : sizeof(t));
+	d = fc_alloc(c, sizeof(*d), alignof(struct bw_flow_l7));
+	if (t.http != NULL) {
+		struct bw_flow_http *h = fc_alloc(c, sizeof(*h), alignof(struct bw_flow_http));
+		struct bw_flow_http ht = *t.http;
+
+		ht.method = fc_str(c, t.http->method);
+		ht.url = fc_str(c, t.http->url);
+		ht.protocol = fc_str(c, t.http->protocol);
+		ht.headers = fc_kv(c, t.http->headers, t.http->n_headers);
+		ht.n_headers = ht.headers != NULL ? t.http->n_headers : 0;
+		if (h != NULL)
+			*h = ht;
+		t.http = h;
+	}
+	if (t.dns != NULL) {
+		struct bw_flow_dns *q = fc_alloc(c, sizeof(*q), alignof(struct bw_flow_dns));
+		struct bw_flow_dns qt = *t.dns;
+
+		qt.query = fc_str(c, t.dns->query);
+		qt.ips = fc_strv(c, t.dns->ips, t.dns->n_ips);
+		qt.n_ips = qt.ips != NULL ? t.dns->n_ips : 0;
+		qt.cnames = fc_strv(c, t.dns->cnames, t.dns->n_cnames);
+		qt.n_cnames = qt.cnames != NULL ? t.dns->n_cnames : 0;
+		qt.observation_source = fc_str(c, t.dns->observation_source);
+		qt.qtypes = fc_strv(c, t.dns->qtypes, t.dns->n_qtypes);
+		qt.n_qtypes = qt.qtypes != NULL ? t.dns->n_qtypes : 0;
+		qt.rrtypes = fc_strv(c, t.dns->rrtypes, t.dns->n_rrtypes);
+		qt.n_rrtypes = qt.rrtypes != NULL ? t.dns->n_rrtypes : 0;
+		if (q != NULL)
+			*q = qt;
+		t.dns = q;
+	}
+	if (t.kafka != NULL) {
+		struct bw_flow_kafka *k = fc_alloc(c, sizeof(*k), alignof(struct bw_flow_kafka));
+		struct bw_flow_kafka kt = *t.kafka;
+
+		kt.api_key = fc_str(c, t.kafka->api_key);
+		kt.topic = fc_str(c, t.kafka->topic);
+		if (k != NULL)
+			*k = kt;
+		t.kafka = k;
+	}
+	t.proto = fc_str(c, t.proto);
+	t.fields = fc_kv(c, t.fields, t.n_fields);
+	t.n_fields = t.fields != NULL ? t.n_fields : 0;
+	t.size = sizeof(t);
+	if (d != NULL)
+		*d = t;
+	return d;
+}
+
 static void
 fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 {
@@ -315,6 +395,13 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 	FC_POL(egress_denied_by);
 	FC_POL(isolated_by);
 #undef FC_POL
+	d->l7 = fc_l7(c, s->l7);
+	d->verdict_by = fc_str(c, s->verdict_by);
+	d->verdict_reason = fc_str(c, s->verdict_reason);
+	d->source_names = fc_strv(c, s->source_names, s->n_source_names);
+	d->n_source_names = d->source_names != NULL ? s->n_source_names : 0;
+	d->destination_names = fc_strv(c, s->destination_names, s->n_destination_names);
+	d->n_destination_names = d->destination_names != NULL ? s->n_destination_names : 0;
 }
 
 static size_t
@@ -674,6 +761,44 @@ flow_fill_side(struct bw_flow_endpoint *side, const char **labelbuf,
 	side->n_labels = (uint32_t)n;
 }
 
+void
+bw_flow_fill_endpoint(struct bw_flow_endpoint *side, const char **labelbuf,
+		      uint32_t ep_id, uint32_t identity, int family,
+		      const uint8_t *addr)
+{
+	flow_fill_side(side, labelbuf, ep_id, identity, family, addr, NULL);
+}
+
+void
+bw_flow_addr_text(int family, const uint8_t *addr, char *out, size_t len)
+{
+	flow_addr_str(family, addr, out, len);
+}
+
+/*
+ * Hubble's source_names / destination_names: the names DNS gave for a side
+ * that is not a local endpoint (the FQDN cache); they point into the
+ * source's table, valid until the flow is published (which copies them).
+ */
+static void
+flow_fill_names(struct bw_flow *f)
+{
+	const char *const *v;
+	int family = f->ip_version == 6 ? 6 : 4;
+	size_t n;
+
+	if (fl.src.names == NULL || f->ip_version == 0)
+		return;
+	if (f->source.id == 0 && (n = fl.src.names(family, f->src_addr, &v)) > 0) {
+		f->source_names = v;
+		f->n_source_names = (uint32_t)n;
+	}
+	if (f->destination.id == 0 && (n = fl.src.names(family, f->dst_addr, &v)) > 0) {
+		f->destination_names = v;
+		f->n_destination_names = (uint32_t)n;
+	}
+}
+
 struct flow_isolating {
 	struct bw_flow_policy *v;
 	uint32_t n;
@@ -771,6 +896,7 @@ bw_flow_handle_event(const void *data, size_t len)
 		       leaving ? ev->dst_identity : ev->src_identity, family,
 		       leaving ? f.dst_addr : f.src_addr, NULL);
 
+	flow_fill_names(&f);
 	f.type = BW_FLOW_TYPE_L3_L4;
 	f.event_type = ev->type;
 	f.ifindex = ev->ifindex;

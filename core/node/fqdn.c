@@ -41,7 +41,8 @@ struct fqdn_group {
 struct fqdn_ip {
 	int family;
 	uint8_t addr[16];
-	char **names;
+	char **names;            /* normalised: lower case, trailing dot */
+	char **shown;            /* the same without the dot (flows) */
 	size_t nnames;
 	struct fqdn_group *cur;  /* what the ipcache says */
 	struct fqdn_group *nxt;  /* prepared by relabel (NULL = none) */
@@ -138,10 +139,15 @@ static struct fqdn_ip *fq_ip_get(int family, const uint8_t *addr)
 
 static void fq_names_free(struct fqdn_ip *ip)
 {
-	for (size_t i = 0; i < ip->nnames; i++)
+	for (size_t i = 0; i < ip->nnames; i++) {
 		free(ip->names[i]);
+		if (ip->shown)
+			free(ip->shown[i]);
+	}
 	free(ip->names);
+	free(ip->shown);
 	ip->names = NULL;
+	ip->shown = NULL;
 	ip->nnames = 0;
 }
 
@@ -240,6 +246,20 @@ int bw_fqdn_ip_set(int family, const uint8_t *addr, const char *const *names,
 		}
 	}
 	fq_names_free(ip);
+	if (n) {
+		ip->shown = calloc(n, sizeof(*ip->shown));
+		for (size_t i = 0; ip->shown && i < n; i++) {
+			size_t l = strlen(v[i]);
+
+			ip->shown[i] = strndup(v[i], l > 1 ? l - 1 : l);
+			if (!ip->shown[i]) {
+				while (i--)
+					free(ip->shown[i]);
+				free(ip->shown);
+				ip->shown = NULL;
+			}
+		}
+	}
 	ip->names = v;
 	ip->nnames = n;
 	if (!n) {
@@ -259,9 +279,9 @@ size_t bw_fqdn_names(int family, const uint8_t *addr, const char *const **names)
 {
 	const struct fqdn_ip *ip = fq_ip_find(family, addr);
 
-	if (!ip || !ip->nnames)
+	if (!ip || !ip->nnames || !ip->shown)
 		return 0;
-	*names = (const char *const *)ip->names;
+	*names = (const char *const *)ip->shown;
 	return ip->nnames;
 }
 
@@ -324,6 +344,12 @@ void bw_fqdn_selector_unref(const char *text)
 void bw_fqdn_cidr_changed(void)
 {
 	fq_mark_all(1);
+}
+
+void bw_fqdn_selector_foreach(void (*cb)(const char *text, void *arg), void *arg)
+{
+	for (struct fqdn_sel *s = F.sels; s; s = s->next)
+		cb(s->text, arg);
 }
 
 int bw_fqdn_pending(void)

@@ -60,6 +60,9 @@ void bw_fqdn_selector_unref(const char *text);
 int bw_fqdn_ip_set(int family, const uint8_t *addr, const char *const *names,
 		   size_t nnames);
 
+/* Visit the selectors in use (canonical text). */
+void bw_fqdn_selector_foreach(void (*cb)(const char *text, void *arg), void *arg);
+
 /* A CIDR identity appeared or went: addresses are relabelled next time. */
 void bw_fqdn_cidr_changed(void);
 
@@ -85,8 +88,10 @@ int bw_fqdn_commit(void);
 int bw_fqdn_sync(void);
 
 /*
- * The names known for an address; *names points into the table (valid
- * until the next change). Returns how many (0 when the address is unknown).
+ * The names known for an address, as flows show them (Hubble's
+ * destination_names: lower case, without the trailing dot); *names points
+ * into the table (valid until the next change). Returns how many (0 when
+ * the address is unknown).
  */
 size_t bw_fqdn_names(int family, const uint8_t *addr, const char *const **names);
 

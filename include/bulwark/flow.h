@@ -101,6 +101,77 @@ enum bw_flow_trace_reason {
 #define BW_FLOW_F_CT_CLOSE (1u << 1) /* connection closed; ct_* are totals */
 #define BW_FLOW_F_AUDITED (1u << 2)  /* audit mode turned a drop into AUDIT */
 
+/* Hubble's L7FlowType enum (l7.type). */
+enum bw_flow_l7_type {
+	BW_FLOW_L7_UNKNOWN = 0,
+	BW_FLOW_L7_REQUEST = 1,
+	BW_FLOW_L7_RESPONSE = 2,
+	BW_FLOW_L7_SAMPLE = 3,
+};
+
+/* One header (Hubble's HTTPHeader) or one key/value field. */
+struct bw_flow_kv {
+	const char *key;
+	const char *value;
+};
+
+/* Hubble's HTTP message (l7.http). */
+struct bw_flow_http {
+	uint32_t code;           /* status code; 0 on requests */
+	const char *method;      /* "GET" */
+	const char *url;         /* "http://host/path?query" */
+	const char *protocol;    /* "HTTP/1.1" */
+	const struct bw_flow_kv *headers;
+	uint32_t n_headers;
+};
+
+/* Hubble's DNS message (l7.dns). */
+struct bw_flow_dns {
+	const char *query;       /* "api.example.com." */
+	const char *const *ips;
+	uint32_t n_ips;
+	uint32_t ttl;
+	const char *const *cnames;
+	uint32_t n_cnames;
+	const char *observation_source; /* "proxy" */
+	uint32_t rcode;
+	const char *const *qtypes;      /* "A" */
+	uint32_t n_qtypes;
+	const char *const *rrtypes;
+	uint32_t n_rrtypes;
+};
+
+/* Hubble's Kafka message (l7.kafka). */
+struct bw_flow_kafka {
+	int32_t error_code;
+	int32_t api_version;
+	const char *api_key;     /* "produce" */
+	int32_t correlation_id;
+	const char *topic;
+};
+
+/*
+ * Hubble's Layer7 message: the L7 part of a flow of Type L7 (event type
+ * BW_FLOW_EVENT_L7), built by a proxy. At most one of dns, http, kafka is
+ * set; a parser of another protocol (a Lua-written one, a third-party
+ * module) names itself in proto and puts its fields in fields, which the
+ * JSON has under extensions.l7 (Hubble has no message for them).
+ */
+struct bw_flow_l7 {
+	size_t size;             /* sizeof(struct bw_flow_l7) */
+	enum bw_flow_l7_type type;
+	uint64_t latency_ns;     /* responses: time since the request */
+	const struct bw_flow_dns *dns;
+	const struct bw_flow_http *http;
+	const struct bw_flow_kafka *kafka;
+	const char *proto;       /* the parser's name ("http", "kafka", ...) */
+	const struct bw_flow_kv *fields;
+	uint32_t n_fields;
+};
+
+#define BW_FLOW_L7_HAS(l7, member) \
+	((l7)->size >= offsetof(struct bw_flow_l7, member) + sizeof((l7)->member))
+
 /* One side of a flow (Hubble's Endpoint message). */
 struct bw_flow_endpoint {
 	uint32_t id;          /* local endpoint id; 0 when not a local endpoint */
@@ -196,6 +267,27 @@ struct bw_flow {
 	uint32_t pkt_len;        /* length of the packet behind the event */
 	uint64_t ct_packets;     /* with BW_FLOW_F_CT_CLOSE: connection totals */
 	uint64_t ct_bytes;
+
+	/* ---- ABI 1.2 (test with BW_FLOW_HAS) ---- */
+
+	/* The L7 record of a Type L7 flow (a proxy's), NULL otherwise. */
+	const struct bw_flow_l7 *l7;
+	/*
+	 * bulwark extension, L7 flows: the verdict came from something other
+	 * than the policy's rules (a Lua hook): its name and reason; NULL when
+	 * the rules decided.
+	 */
+	const char *verdict_by;
+	const char *verdict_reason;
+	/*
+	 * Hubble's source_names / destination_names: the DNS names the node
+	 * learned for an address that is not a local endpoint (through the
+	 * DNS proxy), lower case with the trailing dot.
+	 */
+	const char *const *source_names;
+	uint32_t n_source_names;
+	const char *const *destination_names;
+	uint32_t n_destination_names;
 };
 
 #define BW_FLOW_HAS(flow, member) \

@@ -219,7 +219,7 @@ START_TEST(unselected_names_get_no_identity)
 	ck_assert_int_eq(acquires, 0);
 	addr4("192.0.2.1", a);
 	ck_assert_uint_eq(bw_fqdn_names(4, a, &names), 1);
-	ck_assert_str_eq(names[0], "www.example.com.");
+	ck_assert_str_eq(names[0], "www.example.com");
 	ck_assert_uint_eq(bw_fqdn_ip_identity(4, a), 0);
 }
 END_TEST
