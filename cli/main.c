@@ -28,6 +28,7 @@ static const struct cli_verb verbs[] = {
 	{ "identity", cmd_identity, "list security identities and their labels" },
 	{ "policy", cmd_policy, "import, list, delete policies; trace and resolved verdicts" },
 	{ "map", cmd_map, "service map: who talks to whom (table, json, dot, svg)" },
+	{ "fqdn", cmd_fqdn, "the DNS cache behind toFQDNs policy: list, clean" },
 	/* One line per verb; keep the order of `bulwark --help`. */
 };
 

@@ -24,3 +24,4 @@ include modules/identity-local/local.mk
 include modules/flowlog/local.mk
 include modules/servicemap/local.mk
 include modules/prometheus/local.mk
+include modules/fqdn/local.mk

@@ -180,3 +180,12 @@ tests_unit_test_fqdn_SOURCES = tests/unit/test_fqdn.c core/node/fqdn.c \
 	core/node/ipcache.c core/node/labels.c core/log.c lib/fqdnmatch.c
 tests_unit_test_fqdn_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_fqdn_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+
+# modules/fqdn: the DNS cache (TTL, conntrack-kept zombies, caps, clean,
+# the file across a restart)
+check_PROGRAMS += tests/unit/test_fqdn_cache
+TESTS += tests/unit/test_fqdn_cache
+tests_unit_test_fqdn_cache_SOURCES = tests/unit/test_fqdn_cache.c \
+	modules/fqdn/fqdn_cache.c modules/fqdn/fqdn_cache.h
+tests_unit_test_fqdn_cache_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdn_cache_LDADD = $(BW_TEST_LIBS)
