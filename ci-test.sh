@@ -4,7 +4,8 @@
 # Set up and run bulwark's whole test suite on Debian 12 (as root, so the
 # tests that need network namespaces and BPF run too):
 #   install the packages in .ci/packages, build out of tree in _build/ci
-#   with -Werror, make check, make distcheck.
+#   with -Werror, make check, make distcheck (which builds and unit-tests
+#   the tarball; the e2e tests ran once already, in make check).
 # A failing test's log is printed. CI runs this through .ci/run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")" && pwd)

@@ -15,6 +15,8 @@
 #include "lib/flowfilter.h"
 #include "lib/flowfilter_int.h"
 #include "cli/flowfilter_flags.h"
+#include "lib/errbuf.h"
+#include "lib/prefix.h"
 
 /* ---- the flag builder ------------------------------------------------------ */
 
@@ -122,7 +124,7 @@ static json_t *
 fb_value(const char *flag, const char *field, const char *v, char *err,
 	 size_t errlen)
 {
-	struct ff_cidr c;
+	struct bw_prefix c;
 	struct ff_selector sel;
 	uint32_t u;
 	int n;
@@ -132,14 +134,14 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 			char buf[512];
 
 			if (*v == '\0' || strchr(v, '/') != NULL) {
-				ff_err(err, errlen, "--%s: '%s' is not a namespace name", flag, v);
+				bw_errbuf_set(err, errlen, "--%s: '%s' is not a namespace name", flag, v);
 				return NULL;
 			}
 			snprintf(buf, sizeof(buf), "%s/", v);
 			return json_string(buf);
 		}
 		if (*v == '\0') {
-			ff_err(err, errlen, "--%s: must be [namespace/][pod-name-prefix]", flag);
+			bw_errbuf_set(err, errlen, "--%s: must be [namespace/][pod-name-prefix]", flag);
 			return NULL;
 		}
 		if (strchr(v, '/') == NULL) {
@@ -152,15 +154,15 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 		return json_string(v);
 	}
 	if (strcmp(field, "source_ip") == 0 || strcmp(field, "destination_ip") == 0) {
-		if (ff_parse_cidr(v, &c) < 0) {
-			ff_err(err, errlen, "--%s: '%s' is not an IP address or CIDR", flag, v);
+		if (bw_prefix_parse(v, 0, &c) < 0) {
+			bw_errbuf_set(err, errlen, "--%s: '%s' is not an IP address or CIDR", flag, v);
 			return NULL;
 		}
 		return json_string(v);
 	}
 	if (strcmp(field, "source_label") == 0 || strcmp(field, "destination_label") == 0) {
 		if (ff_selector_parse(v, &sel) < 0) {
-			ff_err(err, errlen, "--%s: invalid label selector '%s'", flag, v);
+			bw_errbuf_set(err, errlen, "--%s: invalid label selector '%s'", flag, v);
 			return NULL;
 		}
 		ff_selector_free(&sel);
@@ -171,7 +173,7 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 			return json_integer((json_int_t)u);
 		n = bw_flowfilter_identity_parse(v);
 		if (n < 0) {
-			ff_err(err, errlen, "--%s: '%s' is neither a number nor a reserved identity (host, world, unmanaged, health, init, remote-node, kube-apiserver, ingress, world-ipv4, world-ipv6)", flag, v);
+			bw_errbuf_set(err, errlen, "--%s: '%s' is neither a number nor a reserved identity (host, world, unmanaged, health, init, remote-node, kube-apiserver, ingress, world-ipv4, world-ipv6)", flag, v);
 			return NULL;
 		}
 		return json_integer(n);
@@ -191,13 +193,13 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 		free(w.name);
 		free(w.kind);
 		if (o == NULL)
-			ff_err(err, errlen, "--%s: '%s' is not [KIND/]NAME (e.g. web, Deployment/web, Deployment/)",
-			       flag, v);
+			bw_errbuf_set(err, errlen, "--%s: '%s' is not [KIND/]NAME (e.g. web, Deployment/web, Deployment/)",
+				      flag, v);
 		return o;
 	}
 	if (strcmp(field, "source_port") == 0 || strcmp(field, "destination_port") == 0) {
 		if (ff_parse_u32(v, 65535, &u) < 0) {
-			ff_err(err, errlen, "--%s: '%s' is not a port number", flag, v);
+			bw_errbuf_set(err, errlen, "--%s: '%s' is not a port number", flag, v);
 			return NULL;
 		}
 		return json_string(v);
@@ -206,11 +208,11 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 		for (const char *p = v; *p; p++)
 			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
 			    *p != '.' && *p != '*') {
-				ff_err(err, errlen, "--%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", flag, v);
+				bw_errbuf_set(err, errlen, "--%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", flag, v);
 				return NULL;
 			}
 		if (*v == '\0' || !strcmp(v, ".")) {
-			ff_err(err, errlen, "--%s: a name or pattern is required", flag);
+			bw_errbuf_set(err, errlen, "--%s: a name or pattern is required", flag);
 			return NULL;
 		}
 		return json_string(v);
@@ -218,7 +220,7 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 	if (strcmp(field, "verdict") == 0) {
 		n = ff_verdict_parse(v);
 		if (n < 0) {
-			ff_err(err, errlen, "--verdict: unknown verdict '%s' (FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED, TRANSLATED)", v);
+			bw_errbuf_set(err, errlen, "--verdict: unknown verdict '%s' (FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED, TRANSLATED)", v);
 			return NULL;
 		}
 		return json_string(ff_verdicts[n]);
@@ -248,7 +250,7 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 			if (sub < 0 && ff_parse_u32(colon + 1, 255, &u) == 0)
 				sub = (int)u;
 			if (sub < 0) {
-				ff_err(err, errlen, "--type: unknown sub-type '%s' of '%s'", colon + 1, tbuf);
+				bw_errbuf_set(err, errlen, "--type: unknown sub-type '%s' of '%s'", colon + 1, tbuf);
 				return NULL;
 			}
 			return json_pack("{s:i, s:b, s:i}", "type", type,
@@ -256,12 +258,12 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 		}
 		return json_pack("{s:i}", "type", type);
 bad_type:
-		ff_err(err, errlen, "--type: unknown event type '%s' (trace[:SUBTYPE], drop, policy-verdict, l7, capture, trace-sock, or a number)", v);
+		bw_errbuf_set(err, errlen, "--type: unknown event type '%s' (trace[:SUBTYPE], drop, policy-verdict, l7, capture, trace-sock, or a number)", v);
 		return NULL;
 	}
 	if (strcmp(field, "protocol") == 0) {
 		if (ff_protocol_parse(v) == -3) {
-			ff_err(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", v);
+			bw_errbuf_set(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", v);
 			return NULL;
 		}
 		return json_string(v);
@@ -269,7 +271,7 @@ bad_type:
 	if (strcmp(field, "traffic_direction") == 0) {
 		n = ff_direction_parse(v);
 		if (n != BW_FLOW_TRAFFIC_INGRESS && n != BW_FLOW_TRAFFIC_EGRESS) {
-			ff_err(err, errlen, "--traffic-direction: must be ingress or egress, not '%s'", v);
+			bw_errbuf_set(err, errlen, "--traffic-direction: must be ingress or egress, not '%s'", v);
 			return NULL;
 		}
 		return json_string(n == BW_FLOW_TRAFFIC_INGRESS ? "INGRESS" : "EGRESS");
@@ -284,7 +286,7 @@ bad_type:
 
 			n = ff_tcp_flag_parse(p, len);
 			if (n < 0) {
-				ff_err(err, errlen, "--tcp-flags: unknown flag '%.*s' (SYN, ACK, FIN, RST, PSH, URG, ECE, CWR, NS)", (int)len, p);
+				bw_errbuf_set(err, errlen, "--tcp-flags: unknown flag '%.*s' (SYN, ACK, FIN, RST, PSH, URG, ECE, CWR, NS)", (int)len, p);
 				json_decref(o);
 				return NULL;
 			}
@@ -294,7 +296,7 @@ bad_type:
 			p += len + (e != NULL);
 		}
 		if (o != NULL && json_object_size(o) == 0) {
-			ff_err(err, errlen, "--tcp-flags: no flag given");
+			bw_errbuf_set(err, errlen, "--tcp-flags: no flag given");
 			json_decref(o);
 			return NULL;
 		}
@@ -305,7 +307,7 @@ bad_type:
 			return json_string("IPv4");
 		if (strcasecmp(v, "v6") == 0 || strcasecmp(v, "ipv6") == 0 || strcmp(v, "6") == 0)
 			return json_string("IPv6");
-		ff_err(err, errlen, "--ip-version: must be v4 or v6");
+		bw_errbuf_set(err, errlen, "--ip-version: must be v4 or v6");
 		return NULL;
 	}
 	if (strcmp(field, "drop_reason_desc") == 0) {
@@ -331,7 +333,7 @@ bw_flowfilter_builder_add(struct bw_flowfilter_builder *b, const char *flag,
 
 	if (strcmp(flag, "not") == 0) {
 		if (b->negate_next) {
-			ff_err(err, errlen, "--not: two --not in a row");
+			bw_errbuf_set(err, errlen, "--not: two --not in a row");
 			return -EINVAL;
 		}
 		b->negate_next = 1;
@@ -343,7 +345,7 @@ bw_flowfilter_builder_add(struct bw_flowfilter_builder *b, const char *flag,
 	if (i == FF_N(fb_flags))
 		return -ENOENT;
 	if (value == NULL) {
-		ff_err(err, errlen, "--%s needs a value", flag);
+		bw_errbuf_set(err, errlen, "--%s needs a value", flag);
 		return -EINVAL;
 	}
 	deny = b->negate_next;
@@ -354,11 +356,11 @@ bw_flowfilter_builder_add(struct bw_flowfilter_builder *b, const char *flag,
 		const char *base = flag;
 
 		if (fb_flags[i].side == FB_EITHER) {
-			ff_err(err, errlen, "--%s cannot be combined with --from-%s or --to-%s",
-			       flag, flag, flag);
+			bw_errbuf_set(err, errlen, "--%s cannot be combined with --from-%s or --to-%s",
+				      flag, flag, flag);
 		} else {
 			base += strncmp(flag, "from-", 5) == 0 ? 5 : 3;
-			ff_err(err, errlen, "--%s cannot be combined with --%s", flag, base);
+			bw_errbuf_set(err, errlen, "--%s cannot be combined with --%s", flag, base);
 		}
 		return -EINVAL;
 	}
@@ -404,7 +406,7 @@ bw_flowfilter_builder_finish(struct bw_flowfilter_builder *b,
 {
 	*whitelist = *blacklist = NULL;
 	if (b->negate_next) {
-		ff_err(err, errlen, "--not must be followed by a filter flag");
+		bw_errbuf_set(err, errlen, "--not must be followed by a filter flag");
 		return -EINVAL;
 	}
 	*whitelist = fb_list(b->allow);

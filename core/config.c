@@ -30,6 +30,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "lib/errbuf.h"
 
 #ifndef BW_SYSCONFDIR
 #define BW_SYSCONFDIR "/etc"
@@ -189,19 +190,6 @@ bw_conf_default_path(void)
 }
 
 /* ---- small helpers --------------------------------------------------- */
-
-static int __attribute__((format(printf, 3, 4)))
-conf_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* "file:line" or, for -o, the option text. */
 static const char *
@@ -559,7 +547,7 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 	switch (k->type) {
 	case BW_CONF_BOOL:
 		if (conf_parse_bool(value, &iv) < 0)
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is not a boolean (true, false, yes, no, on, off, 1, 0)",
 				where, section, k->name, value);
 		memcpy(p, &iv, sizeof(iv));
@@ -579,8 +567,8 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			rc = conf_parse_duration(value, &lv);
 		}
 		if (rc == -ERANGE)
-			return conf_error(err, errlen, "%s: [%s] %s: '%s' is out of range",
-					  where, section, k->name, value);
+			return bw_errbuf_set(err, errlen, "%s: [%s] %s: '%s' is out of range",
+					     where, section, k->name, value);
 		if (rc < 0) {
 			const char *what =
 				k->type == BW_CONF_INT ? "an integer" :
@@ -588,25 +576,25 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 				"a size (a number with an optional k, M or G suffix)" :
 				"a duration (a number with a unit: ms, s, m, h or d)";
 
-			return conf_error(err, errlen, "%s: [%s] %s: '%s' is not %s",
-					  where, section, k->name, value, what);
+			return bw_errbuf_set(err, errlen, "%s: [%s] %s: '%s' is not %s",
+					     where, section, k->name, value, what);
 		}
 		/* A size or a duration is never negative, whatever the range. */
 		if (k->type != BW_CONF_INT && lv < 0)
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is negative",
 				where, section, k->name, value);
 		if (k->min != 0 || k->max != 0) {
 			if (lv < k->min) {
 				conf_format_number(k->type, k->min, a, sizeof(a));
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: %s is below the minimum %s",
 					where, section, k->name, value, a);
 			}
 			/* An upper bound below the lower one means none. */
 			if (k->max >= k->min && lv > k->max) {
 				conf_format_number(k->type, k->max, a, sizeof(a));
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: %s is above the maximum %s",
 					where, section, k->name, value, a);
 			}
@@ -622,13 +610,13 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			char bad[64];
 
 			if (bw_conf_tcp_flags(value, &mask, bad, sizeof(bad)) < 0)
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: '%s' is not a TCP flag (all, none, or a comma-separated list of syn, fin, rst, psh, ack, urg, ece, cwr)",
 					where, section, k->name, bad);
 		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
 		    (why = conf_listen_problem(value)) != NULL)
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is not a listen address "
 				"(HOST:PORT, [IPV6]:PORT or :PORT): %s",
 				where, section, k->name, value, why);
@@ -646,11 +634,11 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 			}
 		}
 		conf_enum_list(k->enum_values, b, sizeof(b));
-		return conf_error(err, errlen, "%s: [%s] %s: '%s' is not one of %s",
-				  where, section, k->name, value, b);
+		return bw_errbuf_set(err, errlen, "%s: [%s] %s: '%s' is not one of %s",
+				     where, section, k->name, value, b);
 	}
-	return conf_error(err, errlen, "%s: [%s] %s: key has an unknown type %d",
-			  where, section, k->name, (int)k->type);
+	return bw_errbuf_set(err, errlen, "%s: [%s] %s: key has an unknown type %d",
+			     where, section, k->name, (int)k->type);
 }
 
 static void
@@ -724,8 +712,8 @@ conf_apply(const struct bw_conf_key *keys, void *dst, const char *section,
 		if (k == NULL) {
 			if (module_section && strcmp(e->key, "required") == 0)
 				continue;
-			rc = conf_error(err, errlen, "%s: unknown key '%s' in [%s]",
-					where, e->key, section);
+			rc = bw_errbuf_set(err, errlen, "%s: unknown key '%s' in [%s]",
+					   where, e->key, section);
 			goto fail;
 		}
 		rc = conf_set_value(k, dst, section, e->value, where, err, errlen);
@@ -936,19 +924,19 @@ conf_read(struct conf_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	if (r->read_errno)
-		return conf_error(r->err, r->errlen, "%s: %s", r->name,
-				  strerror(r->read_errno));
+		return bw_errbuf_set(r->err, r->errlen, "%s: %s", r->name,
+				     strerror(r->read_errno));
 	if (rc == -2)
-		return conf_error(r->err, r->errlen, "%s: out of memory", r->name);
+		return bw_errbuf_set(r->err, r->errlen, "%s: out of memory", r->name);
 	/* inih's rc is its first error line; report whichever came first. */
 	if (r->failed && (rc <= 0 || rc >= r->fail_line))
 		return -EINVAL;
 	if (rc > 0)
-		return conf_error(r->err, r->errlen,
+		return bw_errbuf_set(r->err, r->errlen,
 			"%s:%d: syntax error (expected '[section]', 'key = value' or a comment)",
 			r->name, rc);
 	if (rc < 0)
-		return conf_error(r->err, r->errlen, "%s: cannot read", r->name);
+		return bw_errbuf_set(r->err, r->errlen, "%s: cannot read", r->name);
 	return 0;
 }
 
@@ -962,15 +950,15 @@ conf_override_split(const char *text, char *buf, size_t len, char **section,
 	char *eq, *dot;
 
 	if (snprintf(buf, len, "%s", text) >= (int)len)
-		return conf_error(err, errlen, "-o %.64s...: too long", text);
+		return bw_errbuf_set(err, errlen, "-o %.64s...: too long", text);
 	eq = strchr(buf, '=');
 	if (eq != NULL)
 		*eq = '\0';
 	dot = strchr(buf, '.');
 	if (eq == NULL || dot == NULL || dot == buf || dot[1] == '\0' ||
 	    strchr(dot + 1, '.') != NULL)
-		return conf_error(err, errlen, "-o %s: expected SECTION.KEY=VALUE",
-				  text);
+		return bw_errbuf_set(err, errlen, "-o %s: expected SECTION.KEY=VALUE",
+				     text);
 	*dot = '\0';
 	*section = buf;
 	*key = dot + 1;
@@ -1047,14 +1035,14 @@ conf_modules_split(struct bw_conf *cf, char *err, size_t errlen)
 	for (tok = strtok_r(copy, " \t\r\n,", &save); tok;
 	     tok = strtok_r(NULL, " \t\r\n,", &save)) {
 		if (!conf_instance_name_ok(tok)) {
-			rc = conf_error(err, errlen,
+			rc = bw_errbuf_set(err, errlen,
 				"%s: [daemon] modules: '%s' is not a module instance name (MODULE or MODULE:INSTANCE, letters, digits, '-' and '_')",
 				conf_key_where(cf, "daemon", "modules", where, sizeof(where)),
 				tok);
 			break;
 		}
 		if (conf_is_core(tok)) {
-			rc = conf_error(err, errlen,
+			rc = bw_errbuf_set(err, errlen,
 				"%s: [daemon] modules: '%s' is the name of a core section",
 				conf_key_where(cf, "daemon", "modules", where, sizeof(where)),
 				tok);
@@ -1062,7 +1050,7 @@ conf_modules_split(struct bw_conf *cf, char *err, size_t errlen)
 		}
 		for (size_t i = 0; i < dc->nmodules; i++) {
 			if (strcmp(dc->module_list[i], tok) == 0) {
-				rc = conf_error(err, errlen,
+				rc = bw_errbuf_set(err, errlen,
 					"%s: [daemon] modules: '%s' is listed twice",
 					conf_key_where(cf, "daemon", "modules", where,
 						       sizeof(where)), tok);
@@ -1108,7 +1096,7 @@ conf_check_paths(struct bw_conf *cf, char *err, size_t errlen)
 
 		memcpy(&v, (const char *)&cf->daemon + paths[i].off, sizeof(v));
 		if (v == NULL || *v == '\0')
-			return conf_error(err, errlen, "%s: [%s] %s: must not be empty",
+			return bw_errbuf_set(err, errlen, "%s: [%s] %s: must not be empty",
 				conf_key_where(cf, paths[i].section, paths[i].key,
 					       where, sizeof(where)),
 				paths[i].section, paths[i].key);
@@ -1148,7 +1136,7 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 		if (!conf_is_instance(cf, s->name) && s->nentries == 0)
 			continue;
 		if (!conf_is_instance(cf, s->name))
-			return conf_error(err, errlen,
+			return bw_errbuf_set(err, errlen,
 				"%s: unknown section [%s] (not a core section and not a module instance listed in daemon.modules)",
 				conf_where(s->file, s->line, where, sizeof(where)),
 				s->name);
@@ -1159,7 +1147,7 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 			if (strcmp(e->key, "required") != 0)
 				continue;
 			if (conf_parse_bool(e->value, &s->required) < 0)
-				return conf_error(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					"%s: [%s] required: '%s' is not a boolean (true, false, yes, no, on, off, 1, 0)",
 					conf_where(e->file, e->line, where, sizeof(where)),
 					s->name, e->value);
@@ -1179,7 +1167,7 @@ conf_load(const char *name, FILE *f, const char *text, char *const *overrides,
 
 	cf = calloc(1, sizeof(*cf));
 	if (cf == NULL) {
-		conf_error(err, errlen, "%s: out of memory", name);
+		bw_errbuf_set(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
 	cf->path = conf_strdup(name);
@@ -1213,7 +1201,7 @@ bw_conf_load(const char *path, char *const *overrides, size_t noverrides,
 
 	f = fopen(path, "re");
 	if (f == NULL) {
-		conf_error(err, errlen, "%s: %s", path, strerror(errno));
+		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	cf = conf_load(path, f, NULL, overrides, noverrides, err, errlen);

@@ -12,6 +12,7 @@ libbwcore_la_SOURCES = \
 libbwcore_la_SOURCES += \
 	core/module/module.c core/module/module.h \
 	core/module/coreapi.c core/module/registry.c core/module/registry.h \
+	core/module/hooks.c core/module/hooks.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
 	core/node/labels.c core/node/labels.h \
@@ -41,5 +42,5 @@ libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
 sbin_PROGRAMS += bulwarkd
 bulwarkd_SOURCES = core/bulwarkd.c
 bulwarkd_LDADD = $(BW_CORE_LIBS)
-include_bulwark_HEADERS += include/bulwark/flow.h
-EXTRA_DIST += docs/flows.md
+include_bulwark_HEADERS += include/bulwark/flow.h include/bulwark/hook.h
+EXTRA_DIST += docs/flows.md docs/lua.md

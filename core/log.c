@@ -169,6 +169,39 @@ bw_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+__attribute__((format(printf, 4, 0))) static void
+log_verrno(const char *prefix, int level, int err, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX];
+	int saved = errno;
+
+	if (!bw_log_enabled(level))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	bw_logx(prefix, level, "%s: %s", msg, strerror(err < 0 ? -err : err));
+	errno = saved;
+}
+
+void
+bw_log_errno(int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verrno(NULL, level, err, fmt, ap);
+	va_end(ap);
+}
+
+void
+bw_logx_errno(const char *prefix, int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verrno(prefix, level, err, fmt, ap);
+	va_end(ap);
+}
+
 __attribute__((format(printf, 2, 0))) static int
 log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {

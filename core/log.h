@@ -44,6 +44,18 @@ void bw_logx(const char *prefix, int level, const char *fmt, ...)
 void bw_vlogx(const char *prefix, int level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/*
+ * Log one message followed by ": " and strerror(err). err is an errno
+ * value, positive or negative, so a function's -errno return is passed as
+ * it is: bw_err_errno(rc, "cannot write %s", path). This is the call for
+ * the layer that decides about a failure (CONVENTIONS.md: log once, where
+ * the decision is taken); lower layers return -errno and a message.
+ */
+void bw_log_errno(int level, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void bw_logx_errno(const char *prefix, int level, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Route libbpf's messages into the log (warn, info, debug levels). */
 void bw_log_libbpf(void);
 
@@ -55,5 +67,7 @@ const char *bw_log_level_name(int level);
 #define bw_notice(...) bw_log(BW_LOG_NOTICE, __VA_ARGS__)
 #define bw_info(...) bw_log(BW_LOG_INFO, __VA_ARGS__)
 #define bw_debug(...) bw_log(BW_LOG_DEBUG, __VA_ARGS__)
+#define bw_err_errno(err, ...) bw_log_errno(BW_LOG_ERR, (err), __VA_ARGS__)
+#define bw_warn_errno(err, ...) bw_log_errno(BW_LOG_WARNING, (err), __VA_ARGS__)
 
 #endif /* BW_LOG_H */

@@ -14,12 +14,10 @@
  * Depends on libc and jansson only: the CLI links this file to build its
  * filters.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +25,13 @@
 
 #include "lib/flowfilter.h"
 #include "lib/flowfilter_int.h"
+#include "lib/errbuf.h"
+#include "lib/prefix.h"
 
 /* ---- the parsed filter ------------------------------------------------------ */
 
 struct bw_flowfilter {
-	struct ff_cidr *src_ip, *dst_ip;
+	struct bw_prefix *src_ip, *dst_ip;
 	size_t n_src_ip, n_dst_ip;
 	struct ff_pod *src_pod, *dst_pod;
 	size_t n_src_pod, n_dst_pod;
@@ -149,18 +149,6 @@ ff_names_match(char *const *pats, size_t npats, const char *const *names,
 			if (names[j] != NULL && ff_fqdn_match(pats[i], names[j]))
 				return 1;
 	return 0;
-}
-
-void
-ff_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
@@ -296,54 +284,6 @@ ff_parse_u32(const char *s, uint32_t max, uint32_t *out)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
-}
-
-int
-ff_parse_cidr(const char *s, struct ff_cidr *c)
-{
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	uint32_t plen;
-
-	if (alen == 0 || alen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, alen);
-	buf[alen] = '\0';
-	memset(c, 0, sizeof(*c));
-	if (inet_pton(AF_INET, buf, c->addr) == 1)
-		c->family = 4;
-	else if (inet_pton(AF_INET6, buf, c->addr) == 1)
-		c->family = 6;
-	else
-		return -EINVAL;
-	c->plen = c->family == 4 ? 32 : 128;
-	if (slash != NULL) {
-		if (ff_parse_u32(slash + 1, c->plen, &plen) < 0)
-			return -EINVAL;
-		c->plen = (uint8_t)plen;
-	}
-	return 0;
-}
-
-static int
-ff_cidr_match(const struct ff_cidr *c, uint8_t family, const uint8_t *addr)
-{
-	unsigned full, rem;
-
-	if (c->family != family)
-		return 0;
-	full = c->plen / 8;
-	rem = c->plen % 8;
-	if (memcmp(c->addr, addr, full) != 0)
-		return 0;
-	if (rem != 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rem));
-
-		if ((c->addr[full] & mask) != (addr[full] & mask))
-			return 0;
-	}
-	return 1;
 }
 
 static int
@@ -749,7 +689,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 #define FF_NEED_STRING()                                                    \
 	do {                                                                \
 		if (s == NULL) {                                            \
-			ff_err(err, errlen, "FlowFilter field '%s' takes strings", key); \
+			bw_errbuf_set(err, errlen, "FlowFilter field '%s' takes strings", key); \
 			return -EINVAL;                                     \
 		}                                                           \
 	} while (0)
@@ -762,13 +702,13 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 	})
 
 	if (strcmp(key, "source_ip") == 0 || strcmp(key, "destination_ip") == 0) {
-		struct ff_cidr *c;
+		struct bw_prefix *c;
 
 		FF_NEED_STRING();
 		c = src ? FF_PUSH(ff->src_ip, ff->n_src_ip)
 			: FF_PUSH(ff->dst_ip, ff->n_dst_ip);
-		if (ff_parse_cidr(s, c) < 0) {
-			ff_err(err, errlen, "%s: '%s' is not an IP address or CIDR", key, s);
+		if (bw_prefix_parse(s, 0, c) < 0) {
+			bw_errbuf_set(err, errlen, "%s: '%s' is not an IP address or CIDR", key, s);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "source_pod") == 0 ||
@@ -780,7 +720,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 			: FF_PUSH(ff->dst_pod, ff->n_dst_pod);
 		rc = ff_parse_pod(s, p);
 		if (rc < 0) {
-			ff_err(err, errlen, "%s: invalid value '%s', must be [namespace/][pod-prefix]", key, s);
+			bw_errbuf_set(err, errlen, "%s: invalid value '%s', must be [namespace/][pod-prefix]", key, s);
 			return rc;
 		}
 	} else if (strcmp(key, "source_label") == 0 ||
@@ -791,7 +731,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		sel = src ? FF_PUSH(ff->src_label, ff->n_src_label)
 			  : FF_PUSH(ff->dst_label, ff->n_dst_label);
 		if (ff_selector_parse(s, sel) < 0) {
-			ff_err(err, errlen, "%s: invalid label selector '%s'", key, s);
+			bw_errbuf_set(err, errlen, "%s: invalid label selector '%s'", key, s);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "source_identity") == 0 ||
@@ -806,7 +746,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		} else if (s != NULL && (n = bw_flowfilter_identity_parse(s)) >= 0) {
 			u = (uint32_t)n;
 		} else {
-			ff_err(err, errlen, "%s: identity must be a number or a reserved name", key);
+			bw_errbuf_set(err, errlen, "%s: identity must be a number or a reserved name", key);
 			return -EINVAL;
 		}
 		id = src ? FF_PUSH(ff->src_identity, ff->n_src_identity)
@@ -821,7 +761,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		rc = json_is_object(v) ? ff_parse_workload_obj(v, w)
 		     : s != NULL ? ff_parse_workload_text(s, w) : -EINVAL;
 		if (rc == -EINVAL)
-			ff_err(err, errlen, "%s: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"", key);
+			bw_errbuf_set(err, errlen, "%s: each value is a Workload {\"name\", \"kind\"} or \"[KIND/]NAME\"", key);
 		if (rc < 0)
 			return rc;
 	} else if (strcmp(key, "source_port") == 0 ||
@@ -832,8 +772,8 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		    json_integer_value(v) <= 65535)
 			u = (uint32_t)json_integer_value(v);
 		else if (s == NULL || ff_parse_u32(s, 65535, &u) < 0) {
-			ff_err(err, errlen, "%s: '%s' is not a port number", key,
-			       s != NULL ? s : "?");
+			bw_errbuf_set(err, errlen, "%s: '%s' is not a port number", key,
+				      s != NULL ? s : "?");
 			return -EINVAL;
 		}
 		port = src ? FF_PUSH(ff->src_port, ff->n_src_port)
@@ -845,8 +785,8 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		else
 			n = s != NULL ? ff_verdict_parse(s) : -1;
 		if (n < 0 || n >= (int)FF_N(ff_verdicts)) {
-			ff_err(err, errlen, "verdict: unknown verdict '%s' (FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, ...)",
-			       s != NULL ? s : "?");
+			bw_errbuf_set(err, errlen, "verdict: unknown verdict '%s' (FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, ...)",
+				      s != NULL ? s : "?");
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->verdict, ff->n_verdict) = n;
@@ -855,7 +795,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		json_t *t, *st, *ms;
 
 		if (!json_is_object(v) || !json_is_integer(t = json_object_get(v, "type"))) {
-			ff_err(err, errlen, "event_type: each value is an object {\"type\": N[, \"sub_type\": M, \"match_sub_type\": true]}");
+			bw_errbuf_set(err, errlen, "event_type: each value is an object {\"type\": N[, \"sub_type\": M, \"match_sub_type\": true]}");
 			return -EINVAL;
 		}
 		et = FF_PUSH(ff->event_type, ff->n_event_type);
@@ -868,7 +808,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		FF_NEED_STRING();
 		n = ff_protocol_parse(s);
 		if (n == -3) {
-			ff_err(err, errlen, "protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", s);
+			bw_errbuf_set(err, errlen, "protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", s);
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->protocol, ff->n_protocol) = n;
@@ -876,7 +816,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		n = json_is_integer(v) ? (int)json_integer_value(v)
 				       : (s != NULL ? ff_direction_parse(s) : -1);
 		if (n < 0 || n > 2) {
-			ff_err(err, errlen, "traffic_direction: must be INGRESS or EGRESS");
+			bw_errbuf_set(err, errlen, "traffic_direction: must be INGRESS or EGRESS");
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->direction, ff->n_direction) = n;
@@ -886,13 +826,13 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		uint32_t mask = 0;
 
 		if (!json_is_object(v)) {
-			ff_err(err, errlen, "tcp_flags: each value is an object like {\"SYN\": true, \"ACK\": true}");
+			bw_errbuf_set(err, errlen, "tcp_flags: each value is an object like {\"SYN\": true, \"ACK\": true}");
 			return -EINVAL;
 		}
 		json_object_foreach((json_t *)v, fk, fv) {
 			n = ff_tcp_flag_parse(fk, strlen(fk));
 			if (n < 0) {
-				ff_err(err, errlen, "tcp_flags: unknown flag '%s'", fk);
+				bw_errbuf_set(err, errlen, "tcp_flags: unknown flag '%s'", fk);
 				return -EINVAL;
 			}
 			if (json_is_true(fv))
@@ -918,13 +858,13 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 			n = (int)json_integer_value(v) == 1 ? 4
 			    : (int)json_integer_value(v) == 2 ? 6 : 0;
 		else {
-			ff_err(err, errlen, "ip_version: must be IPv4 or IPv6");
+			bw_errbuf_set(err, errlen, "ip_version: must be IPv4 or IPv6");
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->ip_version, ff->n_ip_version) = n;
 	} else if (strcmp(key, "reply") == 0) {
 		if (!json_is_boolean(v)) {
-			ff_err(err, errlen, "reply: values are true or false");
+			bw_errbuf_set(err, errlen, "reply: values are true or false");
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->reply, ff->n_reply) = json_is_true(v);
@@ -943,7 +883,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		FF_NEED_STRING();
 		rc = ff_fqdn_parse(s, &pat);
 		if (rc == -EINVAL) {
-			ff_err(err, errlen, "%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", key, s);
+			bw_errbuf_set(err, errlen, "%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", key, s);
 			return rc;
 		}
 		if (rc < 0)
@@ -960,7 +900,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 			char why[128];
 
 			regerror(rc, &re, why, sizeof(why));
-			ff_err(err, errlen, "dns_query: '%s' is not a regular expression: %s", s, why);
+			bw_errbuf_set(err, errlen, "dns_query: '%s' is not a regular expression: %s", s, why);
 			return -EINVAL;
 		}
 		{
@@ -973,7 +913,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 			*slot = re;
 		}
 	} else {
-		ff_err(err, errlen, "unsupported FlowFilter field '%s'", key);
+		bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -992,7 +932,7 @@ bw_flowfilter_parse(const json_t *obj, struct bw_flowfilter **out, char *err,
 
 	*out = NULL;
 	if (!json_is_object(obj)) {
-		ff_err(err, errlen, "a FlowFilter must be a JSON object");
+		bw_errbuf_set(err, errlen, "a FlowFilter must be a JSON object");
 		return -EINVAL;
 	}
 	ff = calloc(1, sizeof(*ff));
@@ -1002,7 +942,7 @@ bw_flowfilter_parse(const json_t *obj, struct bw_flowfilter **out, char *err,
 		if (json_is_null(val))
 			continue;
 		if (!json_is_array(val)) {
-			ff_err(err, errlen, "FlowFilter field '%s' must be a list", key);
+			bw_errbuf_set(err, errlen, "FlowFilter field '%s' must be a list", key);
 			bw_flowfilter_free(ff);
 			return -EINVAL;
 		}
@@ -1053,13 +993,13 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 
 	if (ff->n_src_ip) {
 		for (ok = 0, i = 0; i < ff->n_src_ip && !ok; i++)
-			ok = ff_cidr_match(&ff->src_ip[i], f->ip_version, f->src_addr);
+			ok = bw_prefix_contains(&ff->src_ip[i], f->ip_version, f->src_addr);
 		if (!ok)
 			return 0;
 	}
 	if (ff->n_dst_ip) {
 		for (ok = 0, i = 0; i < ff->n_dst_ip && !ok; i++)
-			ok = ff_cidr_match(&ff->dst_ip[i], f->ip_version, f->dst_addr);
+			ok = bw_prefix_contains(&ff->dst_ip[i], f->ip_version, f->dst_addr);
 		if (!ok)
 			return 0;
 	}
@@ -1222,7 +1162,7 @@ ff_parse_list(const json_t *list, const char *what, struct bw_flowfilter ***out,
 	if (list == NULL || json_is_null(list))
 		return 0;
 	if (!json_is_array(list)) {
-		ff_err(err, errlen, "%s must be a list of FlowFilter objects", what);
+		bw_errbuf_set(err, errlen, "%s must be a list of FlowFilter objects", what);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
@@ -1235,7 +1175,7 @@ ff_parse_list(const json_t *list, const char *what, struct bw_flowfilter ***out,
 					 sizeof(sub));
 		if (rc < 0) {
 			(*n)--;
-			ff_err(err, errlen, "%s[%zu]: %s", what, i, sub);
+			bw_errbuf_set(err, errlen, "%s[%zu]: %s", what, i, sub);
 			return rc;
 		}
 	}

@@ -14,12 +14,6 @@
 
 /* ---- model --------------------------------------------------------------- */
 
-struct ff_cidr {
-	uint8_t family; /* 4 or 6 */
-	uint8_t plen;
-	uint8_t addr[16];
-};
-
 struct ff_pod {
 	char *ns;     /* NULL: any namespace */
 	char *prefix; /* pod name prefix, "" = every pod */
@@ -69,14 +63,11 @@ extern const size_t ff_n_trace_points;
 
 /* ---- helpers (lib/flowfilter.c) -------------------------------------------- */
 
-void ff_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 int ff_verdict_parse(const char *s);         /* -1 when unknown */
 int ff_direction_parse(const char *s);       /* -1 when unknown */
 int ff_protocol_parse(const char *s);        /* IPPROTO_*, -1 any ICMP, -2 L7, -3 unknown */
 int ff_tcp_flag_parse(const char *s, size_t len); /* bit, -1 when unknown */
 int ff_parse_u32(const char *s, uint32_t max, uint32_t *out);
-int ff_parse_cidr(const char *s, struct ff_cidr *c);
 int ff_parse_workload_text(const char *s, struct ff_workload *w);
 int ff_selector_parse(const char *s, struct ff_selector *sel);
 void ff_selector_free(struct ff_selector *sel);

@@ -652,14 +652,25 @@ flowjson_extensions(const struct bw_flow *f)
 	const char *by = BW_FLOW_HAS(f, verdict_by) ? f->verdict_by : NULL;
 	int l7ext = l7 != NULL && l7->http == NULL && l7->dns == NULL &&
 		    l7->kafka == NULL && (l7->proto != NULL || l7->n_fields > 0);
-	json_t *o;
+	json_t *o, *more = NULL;
+	const char *k;
+	json_t *v;
 
+	if (BW_FLOW_HAS(f, extensions_json) && f->extensions_json != NULL) {
+		more = json_loads(f->extensions_json, 0, NULL);
+		if (more != NULL && !json_is_object(more)) {
+			json_decref(more);
+			more = NULL;
+		}
+	}
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE) && by == NULL && !l7ext)
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && by == NULL && !l7ext && more == NULL)
 		return NULL;
 	o = json_object();
-	if (o == NULL)
+	if (o == NULL) {
+		json_decref(more);
 		return NULL;
+	}
 	flowjson_set(o, "@type", json_string("bulwark.io/FlowExtensions"));
 	flowjson_set_u32(o, "rule_ref", f->rule_ref);
 	flowjson_set_policies(o, "isolated_by", f->isolated_by, f->n_isolated_by);
@@ -672,20 +683,27 @@ flowjson_extensions(const struct bw_flow *f)
 		flowjson_set(o, "connection", c);
 	}
 	if (by != NULL) {
-		json_t *v = json_object();
+		json_t *vb = json_object();
 
-		flowjson_set_str(v, "by", by);
-		flowjson_set_str(v, "reason", f->verdict_reason);
-		flowjson_set(o, "verdict_by", v);
+		flowjson_set_str(vb, "by", by);
+		flowjson_set_str(vb, "reason", f->verdict_reason);
+		flowjson_set(o, "verdict_by", vb);
 	}
 	if (l7ext) {
-		json_t *v = json_object();
+		json_t *vl = json_object();
 
-		flowjson_set_str(v, "proto", l7->proto);
+		flowjson_set_str(vl, "proto", l7->proto);
 		if (l7->n_fields > 0 && l7->fields != NULL)
-			flowjson_set(v, "fields",
+			flowjson_set(vl, "fields",
 				     flowjson_kv_array(l7->fields, l7->n_fields));
-		flowjson_set(o, "l7", v);
+		flowjson_set(o, "l7", vl);
+	}
+	if (more != NULL) {
+		/* the core's own members win: a script cannot fake them */
+		json_object_foreach(more, k, v)
+			if (json_object_get(o, k) == NULL)
+				json_object_set(o, k, v);
+		json_decref(more);
 	}
 	return o;
 }

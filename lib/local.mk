@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # lib/: code shared by bulwarkd, the bulwark CLI and modules (DESIGN.md
 # section 2): flow filters, the Hubble flow JSON writer and enum tables, drop
-# reasons. libbw.la is a convenience library (libc + jansson only, no core
-# state), linked into libbwcore.la, the CLI and the modules that need it.
+# reasons, IP prefixes, the error-buffer helper. libbw.la is a convenience
+# library (libc + jansson only, no core state), linked into libbwcore.la,
+# the CLI and the modules that need it.
 
 noinst_LTLIBRARIES += libbw.la
 libbw_la_SOURCES = \
+	lib/errbuf.c lib/errbuf.h \
+	lib/prefix.c lib/prefix.h \
 	lib/dropreason.c lib/dropreason.h \
 	lib/flowjson.c lib/flowjson.h \
 	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \

@@ -384,6 +384,7 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 	fc_endpoint(c, &d->destination, &s->destination);
 	d->ifname = fc_str(c, s->ifname);
 	d->summary = fc_str(c, s->summary);
+	d->extensions_json = fc_str(c, s->extensions_json);
 #define FC_POL(m)                                                      \
 	do {                                                           \
 		d->m = fc_policies(c, s->m, s->n_##m);                 \

@@ -33,6 +33,7 @@
 #include "core/flow/flow.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
+#include "core/module/hooks.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"
@@ -541,6 +542,41 @@ coreapi_map_usage(void (*cb)(const char *map_name, uint64_t entries,
 	return rc;
 }
 
+/* ---- decision hooks (ABI 1.2) -------------------------------------------- */
+
+static unsigned
+coreapi_hook_active(bw_module_ctx *ctx)
+{
+	return bw_hooks_active();
+}
+
+static int
+coreapi_hook_dns(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+		 bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_dns(q, done, user_data, ticket, ctx);
+}
+
+static int
+coreapi_hook_http(bw_module_ctx *ctx, const struct bw_hook_http *req,
+		  bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_http(req, done, user_data, ticket, ctx);
+}
+
+static int
+coreapi_hook_kafka(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+		   bw_hook_done_fn done, void *user_data, uint64_t *ticket)
+{
+	return bw_hooks_kafka(req, done, user_data, ticket, ctx);
+}
+
+static void
+coreapi_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
+{
+	bw_hooks_cancel(ticket);
+}
+
 /* ---- ABI 1.2: DNS and FQDN policy -------------------------------------- */
 
 static int
@@ -699,6 +735,12 @@ static const struct bw_core_api coreapi = {
 	.endpoint_foreach = coreapi_endpoint_foreach,
 	.datapath_counters = coreapi_datapath_counters,
 	.map_usage = coreapi_map_usage,
+	/* 1.2 */
+	.hook_active = coreapi_hook_active,
+	.hook_dns = coreapi_hook_dns,
+	.hook_http = coreapi_hook_http,
+	.hook_kafka = coreapi_hook_kafka,
+	.hook_cancel = coreapi_hook_cancel,
 	/* ABI 1.2: DNS and FQDN policy */
 	.fqdn_ip_set = coreapi_fqdn_ip_set,
 	.fqdn_sync = coreapi_fqdn_sync,

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "core/log.h"
 #include "core/policy/policy.h"
 #include "core/state.h"
+#include "lib/errbuf.h"
 
 #define ENDPOINT_STATE_FILE "endpoints.json"
 #define ENDPOINT_STATE_VERSION 1
@@ -81,20 +81,6 @@ struct bw_endpoint {
 static struct bw_endpoint *endpoints;
 static struct endpoint_ns *namespaces;
 static uint32_t endpoint_next_id = 1;
-
-static void endpoint_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void endpoint_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *endpoint_proto_name(uint8_t p)
 {
@@ -376,28 +362,28 @@ static int endpoint_check_conflicts(const struct bw_ep_spec *s, char *err,
 	char buf[INET6_ADDRSTRLEN];
 
 	if (bw_endpoint_find(s->ns, s->pod)) {
-		endpoint_err(err, errlen, "endpoint %s/%s already exists", s->ns, s->pod);
+		bw_errbuf_set(err, errlen, "endpoint %s/%s already exists", s->ns, s->pod);
 		return -EEXIST;
 	}
 	o = bw_endpoint_find_by_ifindex(s->ifindex);
 	if (o) {
-		endpoint_err(err, errlen,
-			     "host_ifname: interface \"%s\" belongs to endpoint %s/%s",
-			     s->ifname, o->ns, o->pod);
+		bw_errbuf_set(err, errlen,
+			      "host_ifname: interface \"%s\" belongs to endpoint %s/%s",
+			      s->ifname, o->ns, o->pod);
 		return -EEXIST;
 	}
 	for (size_t i = 0; i < s->nips; i++) {
 		endpoint_addr_str(&s->ips[i], buf, sizeof(buf));
 		o = bw_endpoint_find_by_ip(s->ips[i].family, s->ips[i].addr);
 		if (o) {
-			endpoint_err(err, errlen,
-				     "ips[%zu]: %s belongs to endpoint %s/%s", i, buf,
-				     o->ns, o->pod);
+			bw_errbuf_set(err, errlen,
+				      "ips[%zu]: %s belongs to endpoint %s/%s", i, buf,
+				      o->ns, o->pod);
 			return -EEXIST;
 		}
 		if (bw_ipcache_is_host_addr(s->ips[i].family, s->ips[i].addr)) {
-			endpoint_err(err, errlen,
-				     "ips[%zu]: %s is an address of the node itself", i, buf);
+			bw_errbuf_set(err, errlen,
+				      "ips[%zu]: %s is an address of the node itself", i, buf);
 			return -EEXIST;
 		}
 	}
@@ -549,12 +535,12 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	int rc = endpoint_state_path(path, sizeof(path));
 
 	if (rc < 0) {
-		endpoint_err(err, errlen, "no state directory configured");
+		bw_errbuf_set(err, errlen, "no state directory configured");
 		return rc;
 	}
 	doc = endpoint_state_json(skip);
 	if (!doc) {
-		endpoint_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	rc = bw_state_mkdir_p(bw_conf->state_dir, 0700);
@@ -563,7 +549,7 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	json_decref(doc);
 	if (rc < 0) {
 		bw_err("endpoint: cannot write %s: %s", path, strerror(-rc));
-		endpoint_err(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(-rc));
 	}
 	return rc;
 }
@@ -625,8 +611,8 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 	if (idchg) {
 		rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
 		if (rc < 0) {
-			endpoint_err(err, errlen, "cannot update the ipcache: %s",
-				     strerror(-rc));
+			bw_errbuf_set(err, errlen, "cannot update the ipcache: %s",
+				      strerror(-rc));
 			endpoint_state_swap(&ep->st, st);
 			if (done)
 				endpoint_ipcache_set(ep, ep->st.identity, &redo);
@@ -635,8 +621,8 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 	}
 	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_UPDATED);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot resolve the policy of %s/%s: %s",
-			     ep->ns, ep->pod, strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+			      ep->ns, ep->pod, strerror(-rc));
 		endpoint_state_swap(&ep->st, st);
 		if (idchg)
 			endpoint_ipcache_set(ep, ep->st.identity, &redo);
@@ -668,8 +654,8 @@ static int endpoint_prepare_state(struct bw_endpoint *ep,
 	 * caller always releases the state it swaps out. */
 	rc = bw_identity_acquire(st->id_labels, &st->identity);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot allocate an identity: %s",
-			     rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
 		st->identity = 0;
 		endpoint_state_clear(st);
 	}
@@ -713,8 +699,8 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		goto out_spec;
 	id = endpoint_alloc_id();
 	if (!id) {
-		endpoint_err(err, errlen, "no endpoint id left (%u endpoints)",
-			     (unsigned)bw_endpoint_count());
+		bw_errbuf_set(err, errlen, "no endpoint id left (%u endpoints)",
+			      (unsigned)bw_endpoint_count());
 		rc = -ENOSPC;
 		goto out_spec;
 	}
@@ -752,15 +738,15 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	/* 1. identity */
 	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot allocate an identity: %s",
-			     rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
 		ep->st.identity = 0;
 		goto fail;
 	}
 	/* 2. ipcache, with the endpoint id */
 	rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
 		goto fail;
 	}
 	/* 3. the endpoint's entry; policy sets its flags next */
@@ -770,7 +756,7 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	info.flags = (ep->st.audit || nsp->audit) ? BW_EP_F_AUDIT : 0;
 	rc = bw_datapath_endpoint_put(ep->ifindex, &info);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot write the endpoint map: %s", strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot write the endpoint map: %s", strerror(-rc));
 		goto fail;
 	}
 	/* 4. policy, with the endpoint visible to lookups */
@@ -779,8 +765,8 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_ADDED);
 	policy = 1;
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot resolve the policy of %s/%s: %s",
-			     ep->ns, ep->pod, strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+			      ep->ns, ep->pod, strerror(-rc));
 		goto fail;
 	}
 	/* 5. state file */
@@ -794,8 +780,8 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	attached = 1;
 	rc = bw_datapath_attach(ep->ifname, &ifidx);
 	if (rc < 0) {
-		endpoint_err(err, errlen, "cannot attach to %s: %s", ep->ifname,
-			     strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot attach to %s: %s", ep->ifname,
+			      strerror(-rc));
 		goto fail;
 	}
 	bw_info("endpoint %u %s/%s added on %s, identity %u", ep->id, ep->ns, ep->pod,
@@ -822,7 +808,7 @@ fail:
 	if (newns)
 		endpoint_ns_gc(newns);
 	if (rc == -ENOMEM)
-		endpoint_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 out_spec:
 	bw_labelset_free(s.labels);
 	return rc;
@@ -848,7 +834,7 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		return rc;
 	ep = bw_endpoint_find(ns, pod);
 	if (!ep) {
-		endpoint_err(err, errlen, "no endpoint %s/%s", ns, pod);
+		bw_errbuf_set(err, errlen, "no endpoint %s/%s", ns, pod);
 		bw_labelset_free(labels);
 		return -ENOENT;
 	}
@@ -897,13 +883,13 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 	int rc, ifidx;
 
 	if (!ep) {
-		endpoint_err(err, errlen, "no endpoint %s/%s", ns, pod);
+		bw_errbuf_set(err, errlen, "no endpoint %s/%s", ns, pod);
 		return -ENOENT;
 	}
 	rc = bw_datapath_detach(ep->ifindex);
 	if (rc < 0 && rc != -ENODEV && rc != -ENOENT) {
-		endpoint_err(err, errlen, "cannot detach from %s: %s", ep->ifname,
-			     strerror(-rc));
+		bw_errbuf_set(err, errlen, "cannot detach from %s: %s", ep->ifname,
+			      strerror(-rc));
 		return rc;
 	}
 	rc = endpoint_save(ep, err, errlen);
@@ -942,7 +928,7 @@ int bw_namespace_set(const char *ns, const json_t *spec, char *err, size_t errle
 	char sub[384];
 
 	if (bw_k8s_dns_label_valid(ns, sub, sizeof(sub)) < 0) {
-		endpoint_err(err, errlen, "namespace: %s", sub);
+		bw_errbuf_set(err, errlen, "namespace: %s", sub);
 		return -EINVAL;
 	}
 	if ((rc = bw_ep_spec_check_fields(spec, fields, err, errlen)) < 0 ||
@@ -955,9 +941,9 @@ int bw_namespace_set(const char *ns, const json_t *spec, char *err, size_t errle
 							   BW_LABEL_NS_NAME);
 
 		if (l && strcmp(l->value, ns) != 0) {
-			endpoint_err(err, errlen,
-				     "labels: %s must be \"%s\" (the namespace's name), not \"%s\"",
-				     BW_LABEL_NS_NAME, ns, l->value);
+			bw_errbuf_set(err, errlen,
+				      "labels: %s must be \"%s\" (the namespace's name), not \"%s\"",
+				      BW_LABEL_NS_NAME, ns, l->value);
 			bw_labelset_free(labels);
 			return -EINVAL;
 		}
@@ -1037,7 +1023,7 @@ fail:
 	if (newns)
 		endpoint_ns_gc(newns);
 	if (rc == -ENOMEM)
-		endpoint_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 	return rc;
 }
 

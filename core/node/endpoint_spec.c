@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +19,7 @@
 
 #include "core/node/endpoint_int.h"
 #include "core/node/labels.h"
-
-static void endpoint_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void endpoint_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "lib/errbuf.h"
 
 /*
  * {"k": "v", ...} -> a set of k8s labels, each key and value valid per
@@ -52,8 +38,8 @@ int bw_ep_spec_parse_labels(const json_t *obj, const char *field,
 
 	*out = NULL;
 	if (obj && !json_is_object(obj) && !json_is_null(obj)) {
-		endpoint_err(err, errlen, "%s: must be an object of \"key\": \"value\" strings",
-			     field);
+		bw_errbuf_set(err, errlen, "%s: must be an object of \"key\": \"value\" strings",
+			      field);
 		return -EINVAL;
 	}
 	ls = bw_labelset_new();
@@ -62,21 +48,21 @@ int bw_ep_spec_parse_labels(const json_t *obj, const char *field,
 	if (json_is_object(obj)) {
 		json_object_foreach((json_t *)obj, k, v) {
 			if (!json_is_string(v)) {
-				endpoint_err(err, errlen, "%s: value of \"%s\" must be a string",
-					     field, k);
+				bw_errbuf_set(err, errlen, "%s: value of \"%s\" must be a string",
+					      field, k);
 				goto inval;
 			}
 			if (bw_k8s_label_key_valid(k, sub, sizeof(sub)) < 0 ||
 			    bw_k8s_label_value_valid(json_string_value(v), sub, sizeof(sub)) < 0) {
-				endpoint_err(err, errlen, "%s: %s", field, sub);
+				bw_errbuf_set(err, errlen, "%s: %s", field, sub);
 				goto inval;
 			}
 			if (!namespace_labels &&
 			    (strcmp(k, BW_LABEL_POD_NAMESPACE) == 0 ||
 			     strncmp(k, "io.cilium.k8s.", 14) == 0)) {
-				endpoint_err(err, errlen,
-					     "%s: label key \"%s\" is reserved: bulwark sets it from the "
-					     "namespace", field, k);
+				bw_errbuf_set(err, errlen,
+					      "%s: label key \"%s\" is reserved: bulwark sets it from the "
+					      "namespace", field, k);
 				goto inval;
 			}
 			if (bw_labelset_add(ls, BW_LABEL_SOURCE_K8S, k,
@@ -153,9 +139,9 @@ static int endpoint_parse_named_port(const json_t *j, const char *field,
 		slash = eq ? strchr(eq, '/') : NULL;
 		if (!eq || !slash || (size_t)(eq - s) >= sizeof(nbuf) ||
 		    (size_t)(slash - eq - 1) >= sizeof(pbuf)) {
-			endpoint_err(err, errlen,
-				     "%s: \"%s\" is not NAME=PORT/PROTO (e.g. http=8080/TCP)",
-				     field, s);
+			bw_errbuf_set(err, errlen,
+				      "%s: \"%s\" is not NAME=PORT/PROTO (e.g. http=8080/TCP)",
+				      field, s);
 			return -EINVAL;
 		}
 		memcpy(nbuf, s, (size_t)(eq - s));
@@ -163,20 +149,20 @@ static int endpoint_parse_named_port(const json_t *j, const char *field,
 		memcpy(pbuf, eq + 1, (size_t)(slash - eq - 1));
 		pbuf[slash - eq - 1] = '\0';
 		if (!endpoint_port_name_ok(nbuf)) {
-			endpoint_err(err, errlen,
-				     "%s: port name \"%s\" must be 1-15 lower-case letters, digits "
-				     "and '-' with at least one letter", field, nbuf);
+			bw_errbuf_set(err, errlen,
+				      "%s: port name \"%s\" must be 1-15 lower-case letters, digits "
+				      "and '-' with at least one letter", field, nbuf);
 			return -EINVAL;
 		}
 		if (endpoint_parse_port_num(pbuf, &port) < 0) {
-			endpoint_err(err, errlen, "%s: port \"%s\" is not a number in 1-65535",
-				     field, pbuf);
+			bw_errbuf_set(err, errlen, "%s: port \"%s\" is not a number in 1-65535",
+				      field, pbuf);
 			return -EINVAL;
 		}
 		if (endpoint_parse_proto(slash + 1, &np->protocol) < 0) {
-			endpoint_err(err, errlen,
-				     "%s: protocol \"%s\" is not one of TCP, UDP, SCTP",
-				     field, slash + 1);
+			bw_errbuf_set(err, errlen,
+				      "%s: protocol \"%s\" is not one of TCP, UDP, SCTP",
+				      field, slash + 1);
 			return -EINVAL;
 		}
 		snprintf(np->name, sizeof(np->name), "%s", nbuf);
@@ -184,30 +170,30 @@ static int endpoint_parse_named_port(const json_t *j, const char *field,
 		return 0;
 	}
 	if (!json_is_object(j)) {
-		endpoint_err(err, errlen,
-			     "%s: must be \"NAME=PORT/PROTO\" or {\"name\", \"port\", \"protocol\"}",
-			     field);
+		bw_errbuf_set(err, errlen,
+			      "%s: must be \"NAME=PORT/PROTO\" or {\"name\", \"port\", \"protocol\"}",
+			      field);
 		return -EINVAL;
 	}
 	name = json_string_value(json_object_get(j, "name"));
 	proto = json_string_value(json_object_get(j, "protocol"));
 	if (!name || !endpoint_port_name_ok(name)) {
-		endpoint_err(err, errlen,
-			     "%s.name: must be 1-15 lower-case letters, digits and '-' with "
-			     "at least one letter", field);
+		bw_errbuf_set(err, errlen,
+			      "%s.name: must be 1-15 lower-case letters, digits and '-' with "
+			      "at least one letter", field);
 		return -EINVAL;
 	}
 	if (!json_is_integer(json_object_get(j, "port")) ||
 	    json_integer_value(json_object_get(j, "port")) < 1 ||
 	    json_integer_value(json_object_get(j, "port")) > 65535) {
-		endpoint_err(err, errlen, "%s.port: must be a number in 1-65535", field);
+		bw_errbuf_set(err, errlen, "%s.port: must be a number in 1-65535", field);
 		return -EINVAL;
 	}
 	if (!proto)
 		proto = "TCP";
 	if (endpoint_parse_proto(proto, &np->protocol) < 0) {
-		endpoint_err(err, errlen, "%s.protocol: \"%s\" is not one of TCP, UDP, SCTP",
-			     field, proto);
+		bw_errbuf_set(err, errlen, "%s.protocol: \"%s\" is not one of TCP, UDP, SCTP",
+			      field, proto);
 		return -EINVAL;
 	}
 	snprintf(np->name, sizeof(np->name), "%s", name);
@@ -313,8 +299,8 @@ int bw_endpoint_workload_parse(const char *s, struct bw_ep_workload *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!slash || slash == s || !slash[1]) {
-		endpoint_err(err, errlen, "\"%s\" is not KIND/NAME (e.g. Deployment/web)",
-			     s ? s : "");
+		bw_errbuf_set(err, errlen, "\"%s\" is not KIND/NAME (e.g. Deployment/web)",
+			      s ? s : "");
 		return -EINVAL;
 	}
 	klen = (size_t)(slash - s);
@@ -330,10 +316,10 @@ int bw_endpoint_workload_parse(const char *s, struct bw_ep_workload *out,
 		for (size_t j = 1; ok && j < klen; j++)
 			ok = isalnum((unsigned char)s[j]) && (unsigned char)s[j] < 0x80;
 		if (!ok) {
-			endpoint_err(err, errlen,
-				     "kind \"%.*s\" is not a Kubernetes kind (Deployment, "
-				     "StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, or "
-				     "a CamelCase custom kind)", (int)(klen < 80 ? klen : 80), s);
+			bw_errbuf_set(err, errlen,
+				      "kind \"%.*s\" is not a Kubernetes kind (Deployment, "
+				      "StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, or "
+				      "a CamelCase custom kind)", (int)(klen < 80 ? klen : 80), s);
 			return -EINVAL;
 		}
 		memcpy(out->kind, s, klen);
@@ -344,7 +330,7 @@ int bw_endpoint_workload_parse(const char *s, struct bw_ep_workload *out,
 		if (strlen(slash + 1) >= sizeof(out->name))
 			snprintf(sub, sizeof(sub), "longer than %zu characters",
 				 sizeof(out->name) - 1);
-		endpoint_err(err, errlen, "name: %s", sub);
+		bw_errbuf_set(err, errlen, "name: %s", sub);
 		return -EINVAL;
 	}
 	snprintf(out->name, sizeof(out->name), "%s", slash + 1);
@@ -376,29 +362,29 @@ int bw_ep_spec_parse_workload(const json_t *spec, struct bw_ep_workload *wl,
 
 		json_object_foreach((json_t *)w, key, v) {
 			if (strcmp(key, "kind") != 0 && strcmp(key, "name") != 0) {
-				endpoint_err(err, errlen, "workload: unknown field \"%s\"", key);
+				bw_errbuf_set(err, errlen, "workload: unknown field \"%s\"", key);
 				return -EINVAL;
 			}
 		}
 		if (!k || !n) {
-			endpoint_err(err, errlen,
-				     "workload: \"kind\" and \"name\" are both needed (strings)");
+			bw_errbuf_set(err, errlen,
+				      "workload: \"kind\" and \"name\" are both needed (strings)");
 			return -EINVAL;
 		}
 		if (strlen(k) + strlen(n) + 2 > sizeof(text) || strchr(k, '/')) {
-			endpoint_err(err, errlen, "workload: kind \"%.80s\" is not a Kubernetes kind",
-				     k);
+			bw_errbuf_set(err, errlen, "workload: kind \"%.80s\" is not a Kubernetes kind",
+				      k);
 			return -EINVAL;
 		}
 		snprintf(text, sizeof(text), "%s/%s", k, n);
 		s = text;
 	} else {
-		endpoint_err(err, errlen,
-			     "workload: must be \"KIND/NAME\" or {\"kind\", \"name\"} (or null)");
+		bw_errbuf_set(err, errlen,
+			      "workload: must be \"KIND/NAME\" or {\"kind\", \"name\"} (or null)");
 		return -EINVAL;
 	}
 	if (bw_endpoint_workload_parse(s, wl, sub, sizeof(sub)) < 0) {
-		endpoint_err(err, errlen, "workload: %s", sub);
+		bw_errbuf_set(err, errlen, "workload: %s", sub);
 		return -EINVAL;
 	}
 	*set = 1;
@@ -412,7 +398,7 @@ int bw_ep_spec_check_fields(const json_t *spec, const char *const *allowed,
 	json_t *v;
 
 	if (!json_is_object(spec)) {
-		endpoint_err(err, errlen, "request body must be a JSON object");
+		bw_errbuf_set(err, errlen, "request body must be a JSON object");
 		return -EINVAL;
 	}
 	json_object_foreach((json_t *)spec, k, v) {
@@ -422,7 +408,7 @@ int bw_ep_spec_check_fields(const json_t *spec, const char *const *allowed,
 			if (strcmp(k, allowed[i]) == 0)
 				break;
 		if (!allowed[i]) {
-			endpoint_err(err, errlen, "unknown field \"%s\"", k);
+			bw_errbuf_set(err, errlen, "unknown field \"%s\"", k);
 			return -EINVAL;
 		}
 	}
@@ -438,7 +424,7 @@ int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,
 	if (!a || json_is_null(a))
 		return 0;
 	if (!json_is_boolean(a)) {
-		endpoint_err(err, errlen, "audit: must be true or false");
+		bw_errbuf_set(err, errlen, "audit: must be true or false");
 		return -EINVAL;
 	}
 	*audit = json_is_true(a);
@@ -464,44 +450,44 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 	s->pod = json_string_value(json_object_get(spec, "pod"));
 	s->ifname = json_string_value(json_object_get(spec, "host_ifname"));
 	if (!s->ns) {
-		endpoint_err(err, errlen, "namespace: missing (a string)");
+		bw_errbuf_set(err, errlen, "namespace: missing (a string)");
 		return -EINVAL;
 	}
 	if (bw_k8s_dns_label_valid(s->ns, sub, sizeof(sub)) < 0) {
-		endpoint_err(err, errlen, "namespace: %s", sub);
+		bw_errbuf_set(err, errlen, "namespace: %s", sub);
 		return -EINVAL;
 	}
 	if (!s->pod) {
-		endpoint_err(err, errlen, "pod: missing (a string)");
+		bw_errbuf_set(err, errlen, "pod: missing (a string)");
 		return -EINVAL;
 	}
 	if (bw_k8s_dns_subdomain_valid(s->pod, sub, sizeof(sub)) < 0) {
-		endpoint_err(err, errlen, "pod: %s", sub);
+		bw_errbuf_set(err, errlen, "pod: %s", sub);
 		return -EINVAL;
 	}
 	if (!s->ifname || !*s->ifname) {
-		endpoint_err(err, errlen, "host_ifname: missing (the host-side interface name)");
+		bw_errbuf_set(err, errlen, "host_ifname: missing (the host-side interface name)");
 		return -EINVAL;
 	}
 	if (strlen(s->ifname) >= IF_NAMESIZE || strchr(s->ifname, '/')) {
-		endpoint_err(err, errlen, "host_ifname: \"%s\" is not a valid interface name",
-			     s->ifname);
+		bw_errbuf_set(err, errlen, "host_ifname: \"%s\" is not a valid interface name",
+			      s->ifname);
 		return -EINVAL;
 	}
 	s->ifindex = (int)if_nametoindex(s->ifname);
 	if (s->ifindex <= 0) {
-		endpoint_err(err, errlen,
-			     "host_ifname: no interface \"%s\" in the daemon's network namespace",
-			     s->ifname);
+		bw_errbuf_set(err, errlen,
+			      "host_ifname: no interface \"%s\" in the daemon's network namespace",
+			      s->ifname);
 		return -EINVAL;
 	}
 	ips = json_object_get(spec, "ips");
 	if (!json_is_array(ips) || json_array_size(ips) == 0) {
-		endpoint_err(err, errlen, "ips: at least one address is needed");
+		bw_errbuf_set(err, errlen, "ips: at least one address is needed");
 		return -EINVAL;
 	}
 	if (json_array_size(ips) > BW_EP_MAX_IPS) {
-		endpoint_err(err, errlen, "ips: at most %d addresses", BW_EP_MAX_IPS);
+		bw_errbuf_set(err, errlen, "ips: at most %d addresses", BW_EP_MAX_IPS);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < json_array_size(ips); i++) {
@@ -509,7 +495,7 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 		struct bw_ep_addr *ea = &s->ips[s->nips];
 
 		if (!a) {
-			endpoint_err(err, errlen, "ips[%zu]: must be a string", i);
+			bw_errbuf_set(err, errlen, "ips[%zu]: must be a string", i);
 			return -EINVAL;
 		}
 		memset(ea, 0, sizeof(*ea));
@@ -518,19 +504,19 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 		} else if (inet_pton(AF_INET6, a, ea->addr) == 1) {
 			ea->family = 6;
 		} else {
-			endpoint_err(err, errlen,
-				     "ips[%zu]: \"%s\" is not an IPv4 or IPv6 address", i, a);
+			bw_errbuf_set(err, errlen,
+				      "ips[%zu]: \"%s\" is not an IPv4 or IPv6 address", i, a);
 			return -EINVAL;
 		}
 		if (!endpoint_addr_unicast(ea)) {
-			endpoint_err(err, errlen,
-				     "ips[%zu]: \"%s\" is not a unicast address", i, a);
+			bw_errbuf_set(err, errlen,
+				      "ips[%zu]: \"%s\" is not a unicast address", i, a);
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < s->nips; j++) {
 			if (s->ips[j].family == ea->family &&
 			    memcmp(s->ips[j].addr, ea->addr, 16) == 0) {
-				endpoint_err(err, errlen, "ips[%zu]: \"%s\" is given twice", i, a);
+				bw_errbuf_set(err, errlen, "ips[%zu]: \"%s\" is given twice", i, a);
 				return -EINVAL;
 			}
 		}
@@ -539,12 +525,12 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 	ports = json_object_get(spec, "named_ports");
 	if (ports && !json_is_null(ports)) {
 		if (!json_is_array(ports)) {
-			endpoint_err(err, errlen, "named_ports: must be an array");
+			bw_errbuf_set(err, errlen, "named_ports: must be an array");
 			return -EINVAL;
 		}
 		if (json_array_size(ports) > BW_EP_MAX_NAMED_PORTS) {
-			endpoint_err(err, errlen, "named_ports: at most %d",
-				     BW_EP_MAX_NAMED_PORTS);
+			bw_errbuf_set(err, errlen, "named_ports: at most %d",
+				      BW_EP_MAX_NAMED_PORTS);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < json_array_size(ports); i++) {
@@ -557,9 +543,9 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 				return rc;
 			for (size_t j = 0; j < s->nports; j++) {
 				if (strcmp(s->ports[j].name, s->ports[s->nports].name) == 0) {
-					endpoint_err(err, errlen,
-						     "%s: port name \"%s\" is given twice",
-						     field, s->ports[j].name);
+					bw_errbuf_set(err, errlen,
+						      "%s: port name \"%s\" is given twice",
+						      field, s->ports[j].name);
 					return -EINVAL;
 				}
 			}

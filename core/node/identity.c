@@ -312,7 +312,7 @@ int bw_identity_cidr_label(const char *prefix, char *buf, size_t buflen)
 	char a[INET6_ADDRSTRLEN], key[INET6_ADDRSTRLEN * 2];
 	size_t n = 0, len;
 
-	if (bw_prefix_parse(prefix, 1, &p) < 0)
+	if (bw_prefix_parse(prefix, BW_PREFIX_STRICT, &p) < 0)
 		return -EINVAL;
 	bw_prefix_format(&p, 0, a, sizeof(a));
 	len = strlen(a);
@@ -343,7 +343,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 	char key[96];
 	int created, rc;
 
-	if (bw_prefix_parse(prefix, 1, &p) < 0 ||
+	if (bw_prefix_parse(prefix, BW_PREFIX_STRICT, &p) < 0 ||
 	    bw_identity_cidr_label(prefix, key, sizeof(key)) < 0)
 		return -EINVAL;
 	ls = bw_labelset_new();

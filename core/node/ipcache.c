@@ -53,111 +53,6 @@ static struct ipcache_slot **ipcache_index;
 static size_t ipcache_index_cap; /* power of two, 0 before the first slot */
 static unsigned ipcache_plen_count[2][129];
 
-/* ---- prefixes ------------------------------------------------------------ */
-
-static void ipcache_mask(struct bw_prefix *p)
-{
-	int bytes = p->family == 4 ? 4 : 16;
-
-	for (int i = 0; i < bytes; i++) {
-		int bits = p->plen - i * 8;
-
-		if (bits >= 8)
-			continue;
-		p->addr[i] &= bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-	}
-	if (p->family == 4)
-		memset(p->addr + 4, 0, 12);
-}
-
-int bw_prefix_parse(const char *s, int strict, struct bw_prefix *p)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash;
-	size_t alen;
-	int max;
-
-	memset(p, 0, sizeof(*p));
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	slash = strchr(s, '/');
-	alen = slash ? (size_t)(slash - s) : strlen(s);
-	memcpy(buf, s, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, p->addr) == 1) {
-		p->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
-		p->family = 6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	if (slash) {
-		const char *q = slash + 1;
-		char *end;
-		long l;
-
-		if (*q < '0' || *q > '9' || strlen(q) > 3)
-			return -EINVAL;
-		l = strtol(q, &end, 10);
-		if (*end || l < 0 || l > max)
-			return -EINVAL;
-		p->plen = (int)l;
-	} else {
-		p->plen = max;
-	}
-	if (strict) {
-		struct bw_prefix m = *p;
-
-		ipcache_mask(&m);
-		if (memcmp(m.addr, p->addr, 16) != 0)
-			return -EINVAL;
-	}
-	ipcache_mask(p);
-	return 0;
-}
-
-const char *bw_prefix_format(const struct bw_prefix *p, int with_len,
-			     char *buf, size_t buflen)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	if (with_len)
-		snprintf(buf, buflen, "%s/%d", a, p->plen);
-	else
-		snprintf(buf, buflen, "%s", a);
-	return buf;
-}
-
-int bw_prefix_contains(const struct bw_prefix *p, int family,
-		       const uint8_t *addr)
-{
-	int full, rest;
-
-	if (p->family != family)
-		return 0;
-	full = p->plen / 8;
-	rest = p->plen % 8;
-	if (memcmp(p->addr, addr, (size_t)full) != 0)
-		return 0;
-	if (rest) {
-		uint8_t m = (uint8_t)(0xff << (8 - rest));
-
-		if ((p->addr[full] & m) != (addr[full] & m))
-			return 0;
-	}
-	return 1;
-}
-
-int bw_prefix_equal(const struct bw_prefix *a, const struct bw_prefix *b)
-{
-	return a->family == b->family && a->plen == b->plen &&
-	       memcmp(a->addr, b->addr, 16) == 0;
-}
-
 /* ---- the table ------------------------------------------------------------ */
 
 static uint32_t ipcache_hash(int family, int plen, const uint8_t *addr)
@@ -400,7 +295,7 @@ int bw_ipcache_lookup(int family, const uint8_t *addr,
 		k.family = family;
 		k.plen = plen;
 		memcpy(k.addr, addr, family == 4 ? 4 : 16);
-		ipcache_mask(&k);
+		bw_prefix_mask(&k);
 		s = ipcache_index_find(&k);
 		if (!s)
 			continue;
@@ -441,7 +336,7 @@ int bw_ipcache_lookup_owner(int family, const uint8_t *addr,
 		k.family = family;
 		k.plen = plen;
 		memcpy(k.addr, addr, family == 4 ? 4 : 16);
-		ipcache_mask(&k);
+		bw_prefix_mask(&k);
 		s = ipcache_index_find(&k);
 		if (!s || !s->claims[owner].valid)
 			continue;

@@ -24,6 +24,8 @@
 
 #include <jansson.h>
 
+#include "lib/prefix.h"
+
 /* Owners, weakest first. */
 enum bw_ipcache_owner {
 	BW_IPCACHE_OWNER_CIDR = 1,
@@ -32,31 +34,12 @@ enum bw_ipcache_owner {
 	BW_IPCACHE_OWNER_HOST,
 };
 
-struct bw_prefix {
-	int family;       /* 4 or 6 */
-	int plen;         /* 0..32 / 0..128 */
-	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
-};
-
 struct bw_ipcache_entry {
 	struct bw_prefix prefix;
 	uint32_t identity;
 	uint32_t ep_id;   /* local endpoint owning the address, 0 if none */
 	enum bw_ipcache_owner owner;
 };
-
-/*
- * Parse "ADDR" (host prefix) or "ADDR/LEN". strict: host bits must be zero
- * (-EINVAL otherwise); not strict: they are cleared. Returns 0 or -EINVAL.
- */
-int bw_prefix_parse(const char *s, int strict, struct bw_prefix *p);
-/* "10.0.0.0/8", "2001:db8::/32"; with_len 0 prints the address only. */
-const char *bw_prefix_format(const struct bw_prefix *p, int with_len,
-			     char *buf, size_t buflen);
-/* True when p contains the address (family, addr). */
-int bw_prefix_contains(const struct bw_prefix *p, int family,
-		       const uint8_t *addr);
-int bw_prefix_equal(const struct bw_prefix *a, const struct bw_prefix *b);
 
 /*
  * Start the table and map every address of the daemon's network namespace

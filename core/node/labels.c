@@ -7,26 +7,12 @@
  * insertion keeps the order so canonical text and comparison are linear.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/node/labels.h"
-
-static void labels_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void labels_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "lib/errbuf.h"
 
 static const char *const labels_sources[] = {
 	"k8s", "reserved", "cidr", "fqdn", "any", "unspec", "container",
@@ -89,32 +75,32 @@ int bw_label_parse(const char *text, const char *default_source,
 		slen = (size_t)(colon - text);
 		key = colon + 1;
 		if (slen == 0) {
-			labels_err(err, errlen, "label \"%s\" has an empty source", text);
+			bw_errbuf_set(err, errlen, "label \"%s\" has an empty source", text);
 			return -EINVAL;
 		}
 	}
 	klen = eq ? (size_t)(eq - key) : strlen(key);
 	if (klen == 0) {
-		labels_err(err, errlen, "label \"%s\" has an empty key", text);
+		bw_errbuf_set(err, errlen, "label \"%s\" has an empty key", text);
 		return -EINVAL;
 	}
 	{
 		char s[32];
 
 		if (slen >= sizeof(s)) {
-			labels_err(err, errlen, "label \"%s\" has an unknown source", text);
+			bw_errbuf_set(err, errlen, "label \"%s\" has an unknown source", text);
 			return -EINVAL;
 		}
 		memcpy(s, src, slen);
 		s[slen] = '\0';
 		if (!bw_label_source_valid(s)) {
-			labels_err(err, errlen,
-				   "label \"%s\" has an unknown source \"%s\"", text, s);
+			bw_errbuf_set(err, errlen,
+				      "label \"%s\" has an unknown source \"%s\"", text, s);
 			return -EINVAL;
 		}
 	}
 	if (labels_fill(out, src, slen, key, klen, eq ? eq + 1 : "") < 0) {
-		labels_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -216,7 +202,7 @@ int bw_labelset_add_text(struct bw_labelset *ls, const char *text,
 	rc = labels_insert(ls, &l);
 	if (rc < 0) {
 		bw_label_clear(&l);
-		labels_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 	}
 	return rc;
 }
@@ -483,29 +469,29 @@ int bw_k8s_label_key_valid(const char *key, char *err, size_t errlen)
 	size_t nlen = strlen(name);
 
 	if (!*key) {
-		labels_err(err, errlen, "label key must not be empty");
+		bw_errbuf_set(err, errlen, "label key must not be empty");
 		return -EINVAL;
 	}
 	if (slash) {
 		size_t plen = (size_t)(slash - key);
 
 		if (!labels_dns_subdomain_ok(key, plen)) {
-			labels_err(err, errlen,
-				   "label key \"%s\": prefix must be a DNS subdomain "
-				   "(lower-case alphanumerics, '-' and '.', at most 253 characters)",
-				   key);
+			bw_errbuf_set(err, errlen,
+				      "label key \"%s\": prefix must be a DNS subdomain "
+				      "(lower-case alphanumerics, '-' and '.', at most 253 characters)",
+				      key);
 			return -EINVAL;
 		}
 	}
 	if (nlen > 63) {
-		labels_err(err, errlen,
-			   "label key \"%s\": name part must be at most 63 characters", key);
+		bw_errbuf_set(err, errlen,
+			      "label key \"%s\": name part must be at most 63 characters", key);
 		return -EINVAL;
 	}
 	if (!labels_qualified_ok(name, nlen)) {
-		labels_err(err, errlen,
-			   "label key \"%s\": name part must consist of alphanumerics, "
-			   "'-', '_' or '.', and start and end with an alphanumeric", key);
+		bw_errbuf_set(err, errlen,
+			      "label key \"%s\": name part must consist of alphanumerics, "
+			      "'-', '_' or '.', and start and end with an alphanumeric", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -518,14 +504,14 @@ int bw_k8s_label_value_valid(const char *value, char *err, size_t errlen)
 	if (n == 0)
 		return 0;
 	if (n > 63) {
-		labels_err(err, errlen,
-			   "label value \"%s\" must be at most 63 characters", value);
+		bw_errbuf_set(err, errlen,
+			      "label value \"%s\" must be at most 63 characters", value);
 		return -EINVAL;
 	}
 	if (!labels_qualified_ok(value, n)) {
-		labels_err(err, errlen,
-			   "label value \"%s\" must consist of alphanumerics, '-', '_' "
-			   "or '.', and start and end with an alphanumeric", value);
+		bw_errbuf_set(err, errlen,
+			      "label value \"%s\" must consist of alphanumerics, '-', '_' "
+			      "or '.', and start and end with an alphanumeric", value);
 		return -EINVAL;
 	}
 	return 0;
@@ -534,10 +520,10 @@ int bw_k8s_label_value_valid(const char *value, char *err, size_t errlen)
 int bw_k8s_dns_label_valid(const char *name, char *err, size_t errlen)
 {
 	if (!labels_dns_label_ok(name, strlen(name))) {
-		labels_err(err, errlen,
-			   "\"%s\" is not a valid DNS label (lower-case alphanumerics "
-			   "and '-', starting and ending with an alphanumeric, at most 63 "
-			   "characters)", name);
+		bw_errbuf_set(err, errlen,
+			      "\"%s\" is not a valid DNS label (lower-case alphanumerics "
+			      "and '-', starting and ending with an alphanumeric, at most 63 "
+			      "characters)", name);
 		return -EINVAL;
 	}
 	return 0;
@@ -546,10 +532,10 @@ int bw_k8s_dns_label_valid(const char *name, char *err, size_t errlen)
 int bw_k8s_dns_subdomain_valid(const char *name, char *err, size_t errlen)
 {
 	if (!labels_dns_subdomain_ok(name, strlen(name))) {
-		labels_err(err, errlen,
-			   "\"%s\" is not a valid DNS subdomain (lower-case alphanumerics, "
-			   "'-' and '.', each part starting and ending with an "
-			   "alphanumeric, at most 253 characters)", name);
+		bw_errbuf_set(err, errlen,
+			      "\"%s\" is not a valid DNS subdomain (lower-case alphanumerics, "
+			      "'-' and '.', each part starting and ending with an "
+			      "alphanumeric, at most 253 characters)", name);
 		return -EINVAL;
 	}
 	return 0;

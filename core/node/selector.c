@@ -7,13 +7,13 @@
  * equality and the hash are computed on, so the three always agree.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/node/labels.h"
 #include "core/node/selector.h"
+#include "lib/errbuf.h"
 
 struct selector_req {
 	char *source; /* "any" when the key had no source */
@@ -29,20 +29,6 @@ struct bw_selector {
 	char *text;    /* canonical text, rebuilt after each change */
 	uint64_t hash;
 };
-
-static void selector_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void selector_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *selector_op_name(enum bw_selector_op op)
 {
@@ -182,17 +168,17 @@ int bw_selector_add(struct bw_selector *sel, const char *key,
 
 	memset(&r, 0, sizeof(r));
 	if (op < BW_SEL_IN || op > BW_SEL_DOES_NOT_EXIST) {
-		selector_err(err, errlen, "unknown operator");
+		bw_errbuf_set(err, errlen, "unknown operator");
 		return -EINVAL;
 	}
 	if ((op == BW_SEL_IN || op == BW_SEL_NOT_IN) && nvalues == 0) {
-		selector_err(err, errlen, "operator %s needs at least one value",
-			     selector_op_name(op));
+		bw_errbuf_set(err, errlen, "operator %s needs at least one value",
+			      selector_op_name(op));
 		return -EINVAL;
 	}
 	if ((op == BW_SEL_EXISTS || op == BW_SEL_DOES_NOT_EXIST) && nvalues) {
-		selector_err(err, errlen, "operator %s takes no values",
-			     selector_op_name(op));
+		bw_errbuf_set(err, errlen, "operator %s takes no values",
+			      selector_op_name(op));
 		return -EINVAL;
 	}
 	if (colon) {
@@ -205,18 +191,18 @@ int bw_selector_add(struct bw_selector *sel, const char *key,
 	if (!r.source || !r.key)
 		goto nomem;
 	if (!*r.key) {
-		selector_err(err, errlen, "key \"%s\" has an empty name", key);
+		bw_errbuf_set(err, errlen, "key \"%s\" has an empty name", key);
 		selector_req_clear(&r);
 		return -EINVAL;
 	}
 	if (!bw_label_source_valid(r.source)) {
-		selector_err(err, errlen, "key \"%s\" has an unknown source \"%s\"",
-			     key, r.source);
+		bw_errbuf_set(err, errlen, "key \"%s\" has an unknown source \"%s\"",
+			      key, r.source);
 		selector_req_clear(&r);
 		return -EINVAL;
 	}
 	if (strpbrk(r.key, " \t\n,()!")) {
-		selector_err(err, errlen, "key \"%s\" contains a space or one of ,()!", key);
+		bw_errbuf_set(err, errlen, "key \"%s\" contains a space or one of ,()!", key);
 		selector_req_clear(&r);
 		return -EINVAL;
 	}
@@ -227,9 +213,9 @@ int bw_selector_add(struct bw_selector *sel, const char *key,
 			goto nomem;
 		for (i = 0; i < nvalues; i++) {
 			if (strpbrk(values[i], " \t\n,()")) {
-				selector_err(err, errlen,
-					     "value \"%s\" contains a space or one of ,()",
-					     values[i]);
+				bw_errbuf_set(err, errlen,
+					      "value \"%s\" contains a space or one of ,()",
+					      values[i]);
 				selector_req_clear(&r);
 				return -EINVAL;
 			}
@@ -275,13 +261,13 @@ int bw_selector_add(struct bw_selector *sel, const char *key,
 	sel->reqs[pos] = r;
 	sel->n++;
 	if (selector_rebuild(sel) < 0) {
-		selector_err(err, errlen, "out of memory");
+		bw_errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
 nomem:
 	selector_req_clear(&r);
-	selector_err(err, errlen, "out of memory");
+	bw_errbuf_set(err, errlen, "out of memory");
 	return -ENOMEM;
 }
 
@@ -321,52 +307,52 @@ static int selector_parse_expr(struct bw_selector *sel, const json_t *e,
 	int rc;
 
 	if (!json_is_object(e)) {
-		selector_err(err, errlen, "%s: must be an object", p);
+		bw_errbuf_set(err, errlen, "%s: must be an object", p);
 		return -EINVAL;
 	}
 	json_object_foreach((json_t *)e, k, v) {
 		if (strcmp(k, "key") == 0) {
 			if (!json_is_string(v)) {
-				selector_err(err, errlen, "%s.key: must be a string", p);
+				bw_errbuf_set(err, errlen, "%s.key: must be a string", p);
 				return -EINVAL;
 			}
 			ks = json_string_value(v);
 		} else if (strcmp(k, "operator") == 0) {
 			if (!json_is_string(v)) {
-				selector_err(err, errlen, "%s.operator: must be a string", p);
+				bw_errbuf_set(err, errlen, "%s.operator: must be a string", p);
 				return -EINVAL;
 			}
 			ops = json_string_value(v);
 		} else if (strcmp(k, "values") == 0) {
 			if (!json_is_array(v) && !json_is_null(v)) {
-				selector_err(err, errlen, "%s.values: must be an array of strings", p);
+				bw_errbuf_set(err, errlen, "%s.values: must be an array of strings", p);
 				return -EINVAL;
 			}
 			vals = v;
 		} else {
-			selector_err(err, errlen, "%s: unknown field \"%s\"", p, k);
+			bw_errbuf_set(err, errlen, "%s: unknown field \"%s\"", p, k);
 			return -EINVAL;
 		}
 	}
 	if (!ks) {
-		selector_err(err, errlen, "%s.key: missing", p);
+		bw_errbuf_set(err, errlen, "%s.key: missing", p);
 		return -EINVAL;
 	}
 	if (!ops) {
-		selector_err(err, errlen, "%s.operator: missing", p);
+		bw_errbuf_set(err, errlen, "%s.operator: missing", p);
 		return -EINVAL;
 	}
 	if (selector_parse_op(ops, &op) < 0) {
-		selector_err(err, errlen,
-			     "%s.operator: \"%s\" is not one of In, NotIn, Exists, DoesNotExist",
-			     p, ops);
+		bw_errbuf_set(err, errlen,
+			      "%s.operator: \"%s\" is not one of In, NotIn, Exists, DoesNotExist",
+			      p, ops);
 		return -EINVAL;
 	}
 	n = json_is_array(vals) ? json_array_size(vals) : 0;
 	if (n) {
 		values = calloc(n, sizeof(char *));
 		if (!values) {
-			selector_err(err, errlen, "out of memory");
+			bw_errbuf_set(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
 	}
@@ -374,28 +360,28 @@ static int selector_parse_expr(struct bw_selector *sel, const json_t *e,
 		const json_t *s = json_array_get(vals, i);
 
 		if (!json_is_string(s)) {
-			selector_err(err, errlen, "%s.values[%zu]: must be a string", p, i);
+			bw_errbuf_set(err, errlen, "%s.values[%zu]: must be a string", p, i);
 			free(values);
 			return -EINVAL;
 		}
 		values[i] = json_string_value(s);
 	}
 	if ((op == BW_SEL_IN || op == BW_SEL_NOT_IN) && n == 0) {
-		selector_err(err, errlen,
-			     "%s.values: operator %s needs at least one value", p, ops);
+		bw_errbuf_set(err, errlen,
+			      "%s.values: operator %s needs at least one value", p, ops);
 		free(values);
 		return -EINVAL;
 	}
 	if ((op == BW_SEL_EXISTS || op == BW_SEL_DOES_NOT_EXIST) && n) {
-		selector_err(err, errlen,
-			     "%s.values: must be empty for operator %s", p, ops);
+		bw_errbuf_set(err, errlen,
+			      "%s.values: must be empty for operator %s", p, ops);
 		free(values);
 		return -EINVAL;
 	}
 	rc = bw_selector_add(sel, ks, op, values, n, sub, sizeof(sub));
 	free(values);
 	if (rc < 0)
-		selector_err(err, errlen, "%s: %s", p, sub);
+		bw_errbuf_set(err, errlen, "%s: %s", p, sub);
 	return rc;
 }
 
@@ -411,7 +397,7 @@ struct bw_selector *bw_selector_parse(const json_t *obj, const char *path,
 	if (!path)
 		path = "selector";
 	if (!json_is_object(obj)) {
-		selector_err(err, errlen, "%s: must be an object", path);
+		bw_errbuf_set(err, errlen, "%s: must be an object", path);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -426,25 +412,25 @@ struct bw_selector *bw_selector_parse(const json_t *obj, const char *path,
 			if (json_is_null(v))
 				continue;
 			if (!json_is_object(v)) {
-				selector_err(err, errlen, "%s.match_labels: must be an object",
-					     path);
+				bw_errbuf_set(err, errlen, "%s.match_labels: must be an object",
+					      path);
 				return selector_fail(sel, EINVAL);
 			}
 			json_object_foreach((json_t *)v, lk, lv) {
 				const char *val;
 
 				if (!json_is_string(lv)) {
-					selector_err(err, errlen,
-						     "%s.match_labels.%s: must be a string",
-						     path, lk);
+					bw_errbuf_set(err, errlen,
+						      "%s.match_labels.%s: must be a string",
+						      path, lk);
 					return selector_fail(sel, EINVAL);
 				}
 				val = json_string_value(lv);
 				rc = bw_selector_add(sel, lk, BW_SEL_IN, &val, 1, sub,
 						     sizeof(sub));
 				if (rc < 0) {
-					selector_err(err, errlen, "%s.match_labels.%s: %s",
-						     path, lk, sub);
+					bw_errbuf_set(err, errlen, "%s.match_labels.%s: %s",
+						      path, lk, sub);
 					return selector_fail(sel, rc);
 				}
 			}
@@ -452,8 +438,8 @@ struct bw_selector *bw_selector_parse(const json_t *obj, const char *path,
 			if (json_is_null(v))
 				continue;
 			if (!json_is_array(v)) {
-				selector_err(err, errlen,
-					     "%s.match_expressions: must be an array", path);
+				bw_errbuf_set(err, errlen,
+					      "%s.match_expressions: must be an array", path);
 				return selector_fail(sel, EINVAL);
 			}
 			for (size_t i = 0; i < json_array_size(v); i++) {
@@ -464,9 +450,9 @@ struct bw_selector *bw_selector_parse(const json_t *obj, const char *path,
 					return selector_fail(sel, rc);
 			}
 		} else {
-			selector_err(err, errlen,
-				     "%s: unknown field \"%s\" (expected match_labels, match_expressions)",
-				     path, k);
+			bw_errbuf_set(err, errlen,
+				      "%s: unknown field \"%s\" (expected match_labels, match_expressions)",
+				      path, k);
 			return selector_fail(sel, EINVAL);
 		}
 	}
@@ -481,7 +467,7 @@ struct bw_selector *bw_selector_parse_text(const char *text, char *err,
 	struct bw_selector *sel;
 
 	if (!j) {
-		selector_err(err, errlen, "selector: line %d: %s", je.line, je.text);
+		bw_errbuf_set(err, errlen, "selector: line %d: %s", je.line, je.text);
 		errno = EINVAL;
 		return NULL;
 	}

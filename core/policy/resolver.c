@@ -27,6 +27,7 @@
 #include "core/policy/resolver.h"
 #include "core/policy/resolver_int.h"
 #include "core/node/selector.h"
+#include "lib/prefix.h"
 
 /* A CIDR identity of the node-local scope: the prefix indexes hold it. */
 static int rv_ident_indexed(const struct rv_ident *in);
@@ -90,9 +91,9 @@ static void rv_ident_classify(struct rv_ident *in)
 		     !strcmp(l->key, "world-ipv6"))) {
 			in->world = 1;
 		} else if (!strcmp(l->source, "cidr")) {
-			struct rv_prefix_tmp p;
+			struct bw_prefix p;
 
-			if (rv_parse_cidr_label(l->key, &p) == 0 &&
+			if (bw_prefix_parse_label(l->key, &p) == 0 &&
 			    (!in->has_cidr || p.plen > in->plen)) {
 				in->has_cidr = 1;
 				in->family = p.family;

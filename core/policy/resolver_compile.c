@@ -10,9 +10,7 @@
  * by its path below the policy object, e.g.
  *   rules[0].ingress[1].peers[0].cidr: "10.0.0.0/33" is not a valid CIDR
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,86 +19,9 @@
 #include "core/policy/resolver.h"
 #include "core/policy/resolver_int.h"
 #include "core/node/selector.h"
+#include "lib/errbuf.h"
+#include "lib/prefix.h"
 #include "lib/fqdnmatch.h"
-
-static int rc_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int rc_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-int rv_parse_prefix(const char *s, struct rv_prefix_tmp *p)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	long plen = -1;
-	int max;
-
-	memset(p, 0, sizeof(*p));
-	if (alen == 0 || alen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, p->addr) == 1) {
-		p->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
-		p->family = 6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	if (slash) {
-		char *end;
-
-		if (!slash[1] || slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		plen = strtol(slash + 1, &end, 10);
-		if (*end || plen < 0 || plen > max)
-			return -EINVAL;
-	} else {
-		plen = max;
-	}
-	p->plen = (int)plen;
-	/* clear host bits */
-	for (int bit = p->plen; bit < max; bit++)
-		p->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-	return 0;
-}
-
-int rv_parse_cidr_label(const char *key, struct rv_prefix_tmp *p)
-{
-	char buf[96];
-	size_t n = strlen(key);
-
-	if (n >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, key, n + 1);
-	if (!strchr(buf, '.'))
-		for (char *c = buf; *c; c++)
-			if (*c == '-')
-				*c = ':';
-	return rv_parse_prefix(buf, p);
-}
-
-static void rc_format_prefix(const struct rv_prefix_tmp *p, char *buf,
-			     size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
-	snprintf(buf, len, "%s/%d", a, p->plen);
-}
 
 static void rc_entry_free(struct bw_rv_ruleentry *en)
 {
@@ -180,15 +101,15 @@ static int rc_fqdn_peer(const json_t *f, const char *path, struct bw_rv_peerdef 
 	const char *text;
 
 	if (!json_is_object(f) || !!mn + !!mp != 1)
-		return rc_err(err, errlen,
+		return bw_errbuf_set(err, errlen,
 			      "%s.fqdn: must be an object with exactly one of match_name, match_pattern",
 			      path);
 	text = json_string_value(mn ? mn : mp);
 	if (!text)
-		return rc_err(err, errlen, "%s.fqdn.%s: must be a string", path, field);
+		return bw_errbuf_set(err, errlen, "%s.fqdn.%s: must be a string", path, field);
 	if (bw_fqdn_selector_check(kind, text, why, sizeof(why)) < 0 ||
 	    bw_fqdn_selector_canonical(kind, text, canon, sizeof(canon)) < 0)
-		return rc_err(err, errlen, "%s.fqdn.%s: %s", path, field, why);
+		return bw_errbuf_set(err, errlen, "%s.fqdn.%s: %s", path, field, why);
 	pd->type = BW_RV_PEER_FQDN;
 	pd->fqdn = strdup(canon);
 	pd->key = rc_strcat3("fqdn:", canon, "");
@@ -206,11 +127,11 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 	int n = !!sel + !!ent + !!cidr + !!fqdn;
 
 	if (!json_is_object(obj))
-		return rc_err(err, errlen, "%s: must be an object", path);
+		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
 	if (n != 1)
-		return rc_err(err, errlen,
-			      "%s: must have exactly one of selector, entity, cidr, fqdn",
-			      path);
+		return bw_errbuf_set(err, errlen,
+				     "%s: must have exactly one of selector, entity, cidr, fqdn",
+				     path);
 	if (fqdn)
 		return rc_fqdn_peer(fqdn, path, pd, err, errlen);
 	if (sel) {
@@ -227,9 +148,9 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		int e = name ? rv_entity_lookup(name) : -1;
 
 		if (e < 0)
-			return rc_err(err, errlen,
-				      "%s.entity: \"%s\" is not an entity (all, world, world-ipv4, world-ipv6, cluster, host, remote-node, kube-apiserver, ingress, init, health, unmanaged, none)",
-				      path, name ? name : "(not a string)");
+			return bw_errbuf_set(err, errlen,
+					     "%s.entity: \"%s\" is not an entity (all, world, world-ipv4, world-ipv6, cluster, host, remote-node, kube-apiserver, ingress, init, health, unmanaged, none)",
+					     path, name ? name : "(not a string)");
 		pd->type = e == RV_ENT_ALL ? BW_RV_PEER_ANY : BW_RV_PEER_ENTITY;
 		pd->entity = e;
 		pd->key = rc_strcat3("entity:", name, "");
@@ -238,24 +159,24 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		const char *s = json_string_value(cidr);
 		const json_t *exc = json_object_get(obj, "except");
 		const json_t *me = json_object_get(obj, "match_endpoints");
-		struct rv_prefix_tmp p;
+		struct bw_prefix p;
 		char buf[128], *key;
 		size_t klen, i;
 		json_t *v;
 
-		if (!s || rv_parse_prefix(s, &p) < 0)
-			return rc_err(err, errlen, "%s.cidr: \"%s\" is not a valid CIDR",
-				      path, s ? s : "(not a string)");
+		if (!s || bw_prefix_parse(s, 0, &p) < 0)
+			return bw_errbuf_set(err, errlen, "%s.cidr: \"%s\" is not a valid CIDR",
+					     path, s ? s : "(not a string)");
 		pd->type = BW_RV_PEER_CIDR;
 		pd->family = p.family;
 		memcpy(pd->addr, p.addr, 16);
 		pd->plen = p.plen;
 		if (me && !json_is_boolean(me))
-			return rc_err(err, errlen, "%s.match_endpoints: must be true or false",
-				      path);
+			return bw_errbuf_set(err, errlen, "%s.match_endpoints: must be true or false",
+					     path);
 		pd->match_endpoints = json_is_true(me);
 		if (exc && !json_is_null(exc) && !json_is_array(exc))
-			return rc_err(err, errlen, "%s.except: must be a list of CIDRs", path);
+			return bw_errbuf_set(err, errlen, "%s.except: must be a list of CIDRs", path);
 		if (json_array_size(exc)) {
 			pd->except = calloc(json_array_size(exc), sizeof(*pd->except));
 			if (!pd->except)
@@ -263,17 +184,17 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		}
 		json_array_foreach(exc, i, v) {
 			const char *es = json_string_value(v);
-			struct rv_prefix_tmp ep;
+			struct bw_prefix ep;
 
-			if (!es || rv_parse_prefix(es, &ep) < 0)
-				return rc_err(err, errlen,
-					      "%s.except[%zu]: \"%s\" is not a valid CIDR",
-					      path, i, es ? es : "(not a string)");
+			if (!es || bw_prefix_parse(es, 0, &ep) < 0)
+				return bw_errbuf_set(err, errlen,
+						     "%s.except[%zu]: \"%s\" is not a valid CIDR",
+						     path, i, es ? es : "(not a string)");
 			if (!rv_prefix_within(ep.family, ep.addr, ep.plen, p.family,
 					      p.addr, p.plen))
-				return rc_err(err, errlen,
-					      "%s.except[%zu]: \"%s\" is not inside %s",
-					      path, i, es, s);
+				return bw_errbuf_set(err, errlen,
+						     "%s.except[%zu]: \"%s\" is not inside %s",
+						     path, i, es, s);
 			pd->except[pd->nexcept].family = ep.family;
 			memcpy(pd->except[pd->nexcept].addr, ep.addr, 16);
 			pd->except[pd->nexcept].plen = ep.plen;
@@ -282,18 +203,18 @@ static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd
 		if (pd->nexcept)
 			qsort(pd->except, pd->nexcept, sizeof(*pd->except), rc_prefix_cmp);
 		/* key: "cidr:<prefix>[ except <p>...][ endpoints]" */
-		rc_format_prefix(&p, buf, sizeof(buf));
+		bw_prefix_format(&p, 1, buf, sizeof(buf));
 		klen = strlen(buf) + 32 + pd->nexcept * 52;
 		key = malloc(klen);
 		if (!key)
 			return -ENOMEM;
 		snprintf(key, klen, "cidr:%s", buf);
 		for (i = 0; i < pd->nexcept; i++) {
-			struct rv_prefix_tmp ep = { pd->except[i].family, { 0 },
-						    pd->except[i].plen };
+			struct bw_prefix ep = { .family = pd->except[i].family,
+						.plen = pd->except[i].plen };
 
 			memcpy(ep.addr, pd->except[i].addr, 16);
-			rc_format_prefix(&ep, buf, sizeof(buf));
+			bw_prefix_format(&ep, 1, buf, sizeof(buf));
 			strcat(key, i ? "," : " except ");
 			strcat(key, buf);
 		}
@@ -329,37 +250,37 @@ static int rc_port(const json_t *obj, const char *path, struct bw_rv_port *pp,
 	json_int_t lo = 0, hi = 0;
 
 	if (!json_is_object(obj))
-		return rc_err(err, errlen, "%s: must be an object", path);
+		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
 	if (proto && !json_is_null(proto) &&
 	    (!json_is_string(proto) || rc_proto(json_string_value(proto), &pp->protocol) < 0))
-		return rc_err(err, errlen,
-			      "%s.protocol: \"%s\" is not one of TCP, UDP, SCTP, ANY",
-			      path, json_is_string(proto) ? json_string_value(proto) : "(not a string)");
+		return bw_errbuf_set(err, errlen,
+				     "%s.protocol: \"%s\" is not one of TCP, UDP, SCTP, ANY",
+				     path, json_is_string(proto) ? json_string_value(proto) : "(not a string)");
 	if (name && !json_is_null(name)) {
 		if (!json_is_string(name) || !*json_string_value(name))
-			return rc_err(err, errlen, "%s.name: must be a non-empty string", path);
+			return bw_errbuf_set(err, errlen, "%s.name: must be a non-empty string", path);
 		if (port && json_integer_value(port))
-			return rc_err(err, errlen, "%s: a named port has no port number", path);
+			return bw_errbuf_set(err, errlen, "%s: a named port has no port number", path);
 		pp->name = strdup(json_string_value(name));
 		return pp->name ? 0 : -ENOMEM;
 	}
 	if (port && !json_is_null(port)) {
 		if (!json_is_integer(port) || json_integer_value(port) < 0 ||
 		    json_integer_value(port) > 65535)
-			return rc_err(err, errlen, "%s.port: must be a number from 0 to 65535",
-				      path);
+			return bw_errbuf_set(err, errlen, "%s.port: must be a number from 0 to 65535",
+					     path);
 		lo = json_integer_value(port);
 	}
 	if (end && !json_is_null(end)) {
 		if (!json_is_integer(end) || json_integer_value(end) < 0 ||
 		    json_integer_value(end) > 65535)
-			return rc_err(err, errlen,
-				      "%s.end_port: must be a number from 0 to 65535", path);
+			return bw_errbuf_set(err, errlen,
+					     "%s.end_port: must be a number from 0 to 65535", path);
 		hi = json_integer_value(end);
 		if (hi && hi < lo)
-			return rc_err(err, errlen,
-				      "%s.end_port: %lld is below port %lld", path,
-				      (long long)hi, (long long)lo);
+			return bw_errbuf_set(err, errlen,
+					     "%s.end_port: %lld is below port %lld", path,
+					     (long long)hi, (long long)lo);
 	}
 	if (lo == 0) {
 		hi = 0; /* every port */
@@ -384,14 +305,14 @@ static int rc_entry(const json_t *obj, const char *path, struct bw_rv_ruleentry 
 	int e;
 
 	if (!json_is_object(obj))
-		return rc_err(err, errlen, "%s: must be an object", path);
+		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
 	if (deny && !json_is_boolean(deny))
-		return rc_err(err, errlen, "%s.deny: must be true or false", path);
+		return bw_errbuf_set(err, errlen, "%s.deny: must be true or false", path);
 	en->deny = json_is_true(deny);
 	if (!peers || json_is_null(peers)) {
 		en->any_peer = 1;
 	} else if (!json_is_array(peers)) {
-		return rc_err(err, errlen, "%s.peers: must be a list", path);
+		return bw_errbuf_set(err, errlen, "%s.peers: must be a list", path);
 	} else if (json_array_size(peers)) {
 		en->peers = calloc(json_array_size(peers), sizeof(*en->peers));
 		if (!en->peers)
@@ -406,17 +327,17 @@ static int rc_entry(const json_t *obj, const char *path, struct bw_rv_ruleentry 
 			    en->peers[i].match_endpoints)
 				ru->endpoint_dep = 1;
 			if (en->peers[i].type == BW_RV_PEER_FQDN && dir != BW_DIR_EGRESS)
-				return rc_err(err, errlen,
+				return bw_errbuf_set(err, errlen,
 					      "%s.fqdn: FQDN peers are egress only (the source address of a connection says nothing about the names it has)",
 					      sub);
 		}
 	}
 	if (ports && !json_is_null(ports) && !json_is_array(ports))
-		return rc_err(err, errlen, "%s.ports: must be a list", path);
+		return bw_errbuf_set(err, errlen, "%s.ports: must be a list", path);
 	if (icmps && !json_is_null(icmps) && !json_is_array(icmps))
-		return rc_err(err, errlen, "%s.icmps: must be a list", path);
+		return bw_errbuf_set(err, errlen, "%s.icmps: must be a list", path);
 	if (json_array_size(ports) && json_array_size(icmps))
-		return rc_err(err, errlen, "%s: ports and icmps cannot both be given", path);
+		return bw_errbuf_set(err, errlen, "%s: ports and icmps cannot both be given", path);
 	if (json_array_size(ports)) {
 		en->ports = calloc(json_array_size(ports), sizeof(*en->ports));
 		if (!en->ports)
@@ -441,16 +362,16 @@ static int rc_entry(const json_t *obj, const char *path, struct bw_rv_ruleentry 
 			json_int_t f = fam ? json_integer_value(fam) : 4;
 
 			if (!json_is_object(v))
-				return rc_err(err, errlen, "%s.icmps[%zu]: must be an object",
-					      path, i);
+				return bw_errbuf_set(err, errlen, "%s.icmps[%zu]: must be an object",
+						     path, i);
 			if ((fam && !json_is_integer(fam)) || (f != 4 && f != 6))
-				return rc_err(err, errlen,
-					      "%s.icmps[%zu].family: must be 4 or 6", path, i);
+				return bw_errbuf_set(err, errlen,
+						     "%s.icmps[%zu].family: must be 4 or 6", path, i);
 			if (!json_is_integer(type) || json_integer_value(type) < 0 ||
 			    json_integer_value(type) > 255)
-				return rc_err(err, errlen,
-					      "%s.icmps[%zu].type: must be a number from 0 to 255",
-					      path, i);
+				return bw_errbuf_set(err, errlen,
+						     "%s.icmps[%zu].type: must be a number from 0 to 255",
+						     path, i);
 			en->icmps[i].family = (int)f;
 			en->icmps[i].type = (uint8_t)json_integer_value(type);
 			en->nicmps = i + 1;
@@ -471,9 +392,9 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 
 	snprintf(path, sizeof(path), "rules[%zu]", idx);
 	if (!json_is_object(obj))
-		return rc_err(err, errlen, "%s: must be an object", path);
+		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
 	if (!json_is_object(subj))
-		return rc_err(err, errlen, "%s.subject: missing (a selector object)", path);
+		return bw_errbuf_set(err, errlen, "%s.subject: missing (a selector object)", path);
 	snprintf(sub, sizeof(sub), "%s.subject", path);
 	ru->subject_sel = bw_selector_parse(subj, sub, err, errlen);
 	if (!ru->subject_sel)
@@ -488,15 +409,15 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 
 		if (!json_is_object(dd) || (in && !json_is_boolean(in)) ||
 		    (eg && !json_is_boolean(eg)))
-			return rc_err(err, errlen,
-				      "%s.default_deny: must be {\"ingress\": bool, \"egress\": bool}",
-				      path);
+			return bw_errbuf_set(err, errlen,
+					     "%s.default_deny: must be {\"ingress\": bool, \"egress\": bool}",
+					     path);
 		ru->default_deny[BW_DIR_INGRESS] = json_is_true(in);
 		ru->default_deny[BW_DIR_EGRESS] = json_is_true(eg);
 	}
 	if (log && !json_is_null(log)) {
 		if (!json_is_string(log))
-			return rc_err(err, errlen, "%s.log: must be a string", path);
+			return bw_errbuf_set(err, errlen, "%s.log: must be a string", path);
 		ru->log = strdup(json_string_value(log));
 		if (!ru->log)
 			return -ENOMEM;
@@ -509,7 +430,7 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 		if (!list || json_is_null(list))
 			continue;
 		if (!json_is_array(list))
-			return rc_err(err, errlen, "%s.%s: must be a list", path, dirname[d]);
+			return bw_errbuf_set(err, errlen, "%s.%s: must be a list", path, dirname[d]);
 		if (!json_array_size(list))
 			continue;
 		ru->entries[d] = calloc(json_array_size(list), sizeof(*ru->entries[d]));
@@ -538,7 +459,7 @@ struct bw_rv_policy *bw_rv_policy_compile(const json_t *rules, char *err,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!json_is_array(rules)) {
-		rc_err(err, errlen, "rules: must be a list");
+		bw_errbuf_set(err, errlen, "rules: must be a list");
 		errno = EINVAL;
 		return NULL;
 	}

@@ -61,17 +61,6 @@ void rv_bucket_del(struct rv_ids *b, uint32_t id);
 /* every value of m in a new array (NULL when empty or ENOMEM) */
 void **rv_map_values(const struct rv_map *m, size_t *n);
 
-struct rv_prefix_tmp {
-	int family;
-	uint8_t addr[16];
-	int plen;
-};
-
-/* Parse a prefix ("10.0.0.0/8", bare address = host prefix); host bits are
- * cleared. Returns 0 or -EINVAL. */
-int rv_parse_prefix(const char *s, struct rv_prefix_tmp *p);
-/* Parse a cidr: label key (IPv6 with '-' for ':'). */
-int rv_parse_cidr_label(const char *key, struct rv_prefix_tmp *p);
 /* a/alen lies inside b/blen. */
 int rv_prefix_within(int fa, const uint8_t *a, int alen, int fb,
 		     const uint8_t *b, int blen);

@@ -268,7 +268,16 @@ struct bw_flow {
 	uint64_t ct_packets;     /* with BW_FLOW_F_CT_CLOSE: connection totals */
 	uint64_t ct_bytes;
 
-	/* ---- ABI 1.2 (test with BW_FLOW_HAS) ---- */
+	/* ---- added in ABI 1.2 (test with BW_FLOW_HAS) ---- */
+
+	/*
+	 * More members of the flow's "extensions" object: a JSON object text
+	 * ("{\"lua\":{...}}"), NULL when none. Set by the Lua host (what an
+	 * on_flow hook returned) and by the proxies (a decision hook's deny,
+	 * bw_hook_result.extensions_json). The core's own members
+	 * ("@type", "rule_ref", ...) win over a member of the same name.
+	 */
+	const char *extensions_json;
 
 	/* The L7 record of a Type L7 flow (a proxy's), NULL otherwise. */
 	const struct bw_flow_l7 *l7;
@@ -282,7 +291,8 @@ struct bw_flow {
 	/*
 	 * Hubble's source_names / destination_names: the DNS names the node
 	 * learned for an address that is not a local endpoint (through the
-	 * DNS proxy), lower case with the trailing dot.
+	 * DNS proxy), lower case, without the trailing dot (as Cilium's
+	 * GetNamesOf gives them).
 	 */
 	const char *const *source_names;
 	uint32_t n_source_names;

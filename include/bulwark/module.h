@@ -46,9 +46,14 @@
  *       bulwarkd -n and on SIGHUP). BW_MODULE_DEFINE marks every module
  *       built against this header 1.1, which a 1.0 daemon refuses (newer
  *       minor), so a module never runs without its check being honoured.
- *  1.2  DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
+ *  1.2  struct bw_core_api: hook_active, hook_dns, hook_http, hook_kafka,
+ *       hook_cancel (decision hooks, <bulwark/hook.h>); struct bw_flow:
+ *       extensions_json.
+ *       DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
  *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach, ct_peers_alive,
- *       dns_subscribe, dns_publish, flow_publish; struct bw_dns_answer.
+ *       dns_subscribe, dns_publish, flow_publish; struct bw_dns_answer;
+ *       struct bw_flow: l7, verdict_by, verdict_reason (with issue 13),
+ *       source_names, destination_names.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -197,6 +202,10 @@ struct bw_identity_allocator {
 /* ---- the core's service table ------------------------------------------ */
 
 struct bw_flow;       /* <bulwark/flow.h> */
+struct bw_hook_dns;   /* <bulwark/hook.h> */
+struct bw_hook_http;
+struct bw_hook_kafka;
+struct bw_hook_result;
 struct bw_flow_stats; /* <bulwark/flow.h> */
 struct bw_node_stats; /* below */
 struct bw_dns_answer; /* below (ABI 1.2) */
@@ -350,7 +359,35 @@ struct bw_core_api {
 	 * line, each marked with its minor; test them with BW_API_HAS().
 	 */
 
-	/* ---- ABI 1.2: DNS and FQDN policy (docs/fqdn.md) ---- */
+	/* ---- ABI 1.2 ---- */
+
+	/*
+	 * Decision hooks (<bulwark/hook.h>, whose comment has the contract;
+	 * docs/lua.md): ask the rule scripts whether a request that policy
+	 * allowed may go ahead. hook_active() returns the BW_HOOK_F_* of the
+	 * hooks some enabled script defines (skip building a request when its
+	 * bit is clear). hook_dns/http/kafka return BW_HOOK_NONE (allowed,
+	 * done is not called), BW_HOOK_PENDING (done(result, user_data) is
+	 * called later on the loop thread, exactly once, unless hook_cancel()
+	 * is called with *ticket first), or a negative errno (deny). Requests
+	 * still pending when the instance stops are cancelled by the core.
+	 */
+	unsigned (*hook_active)(bw_module_ctx *ctx);
+	int (*hook_dns)(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+			void (*done)(const struct bw_hook_result *res,
+				     void *user_data),
+			void *user_data, uint64_t *ticket);
+	int (*hook_http)(bw_module_ctx *ctx, const struct bw_hook_http *req,
+			 void (*done)(const struct bw_hook_result *res,
+				      void *user_data),
+			 void *user_data, uint64_t *ticket);
+	int (*hook_kafka)(bw_module_ctx *ctx, const struct bw_hook_kafka *req,
+			  void (*done)(const struct bw_hook_result *res,
+				       void *user_data),
+			  void *user_data, uint64_t *ticket);
+	void (*hook_cancel)(bw_module_ctx *ctx, uint64_t ticket);
+
+	/* DNS and FQDN policy (docs/fqdn.md) */
 
 	/*
 	 * FQDN identities. fqdn_ip_set records the names DNS gave for one

@@ -10,5 +10,5 @@ modules_netpol_k8s_la_SOURCES = \
 	modules/netpol-k8s/netpol_common.h
 modules_netpol_k8s_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 modules_netpol_k8s_la_LDFLAGS = $(BW_MODULE_LINK)
-modules_netpol_k8s_la_LIBADD = $(JANSSON_LIBS)
+modules_netpol_k8s_la_LIBADD = libbw.la $(JANSSON_LIBS)
 EXTRA_DIST += modules/netpol-k8s/README.md

@@ -6,7 +6,6 @@
  * and CIDR prefixes. Compiled into each module (hidden visibility), so the
  * two shared objects never depend on each other or on the daemon.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/prefix.h"
 #include "netpol_common.h"
 
 void
@@ -547,83 +547,16 @@ np_selector_json(json_t *ml, json_t *me)
 
 /* ---- prefixes ----------------------------------------------------------- */
 
-int
-np_prefix_parse(const char *s, int allow_bare, struct np_prefix *p)
-{
-	char addr[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long len;
-	unsigned maxlen;
-	char *end;
-
-	memset(p, 0, sizeof(*p));
-	if (alen == 0 || alen >= sizeof(addr))
-		return -EINVAL;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, p->addr) == 1) {
-		p->family = 4;
-		maxlen = 32;
-	} else if (inet_pton(AF_INET6, addr, p->addr) == 1) {
-		p->family = 6;
-		maxlen = 128;
-	} else {
-		return -EINVAL;
-	}
-	if (slash == NULL) {
-		if (!allow_bare)
-			return -EINVAL;
-		p->len = maxlen;
-		return 0;
-	}
-	if (!isdigit((unsigned char)slash[1]) || strlen(slash + 1) > 3)
-		return -EINVAL;
-	len = strtoul(slash + 1, &end, 10);
-	if (*end != '\0' || len > maxlen)
-		return -EINVAL;
-	p->len = (unsigned)len;
-	/* Clear host bits. */
-	for (unsigned bit = p->len; bit < maxlen; bit++)
-		p->addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
-	return 0;
-}
-
-void
-np_prefix_format(const struct np_prefix *p, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
-	snprintf(buf, len, "%s/%u", a, p->len);
-}
-
-int
-np_prefix_contains(const struct np_prefix *outer, const struct np_prefix *inner,
-		   int strict)
-{
-	if (outer->family != inner->family)
-		return 0;
-	if (inner->len < outer->len || (strict && inner->len == outer->len))
-		return 0;
-	for (unsigned bit = 0; bit < outer->len; bit++) {
-		unsigned char m = (unsigned char)(0x80u >> (bit % 8));
-
-		if ((outer->addr[bit / 8] & m) != (inner->addr[bit / 8] & m))
-			return 0;
-	}
-	return 1;
-}
-
 static int
 np_prefix_value(struct np_ctx *c, json_t *v, int allow_bare,
-		struct np_prefix *p)
+		struct bw_prefix *p)
 {
 	int rc = np_want_string(c, v);
 
 	if (rc < 0)
 		return rc;
-	if (np_prefix_parse(json_string_value(v), allow_bare, p) < 0)
+	if (bw_prefix_parse(json_string_value(v),
+			    allow_bare ? 0 : BW_PREFIX_NEED_LEN, p) < 0)
 		return np_fail(c, "\"%s\" is not a valid %s",
 			       json_string_value(v),
 			       allow_bare ? "IP address or CIDR" : "CIDR");
@@ -634,14 +567,14 @@ int
 np_cidr_string(struct np_ctx *c, json_t *v, int allow_bare,
 	       int match_endpoints, json_t **peer)
 {
-	struct np_prefix p;
+	struct bw_prefix p;
 	char buf[64];
 	int rc;
 
 	rc = np_prefix_value(c, v, allow_bare, &p);
 	if (rc < 0)
 		return rc;
-	np_prefix_format(&p, buf, sizeof(buf));
+	bw_prefix_format(&p, 1, buf, sizeof(buf));
 	*peer = json_pack("{s:s, s:b}", "cidr", buf, "match_endpoints",
 			  match_endpoints);
 	return *peer ? 0 : np_nomem(c);
@@ -653,7 +586,7 @@ np_cidr_rule(struct np_ctx *c, json_t *obj, int allow_bare, int strict_except,
 {
 	json_t *cidr = np_get(obj, "cidr"), *except = np_get(obj, "except");
 	json_t *out, *oexc, *v;
-	struct np_prefix base, ex;
+	struct bw_prefix base, ex;
 	char buf[64];
 	size_t saved, i;
 	int rc;
@@ -666,7 +599,7 @@ np_cidr_rule(struct np_ctx *c, json_t *obj, int allow_bare, int strict_except,
 	np_pop(c, saved);
 	if (rc < 0)
 		return rc;
-	np_prefix_format(&base, buf, sizeof(buf));
+	bw_prefix_format(&base, 1, buf, sizeof(buf));
 	out = json_pack("{s:s}", "cidr", buf);
 	if (out == NULL)
 		return np_nomem(c);
@@ -681,7 +614,7 @@ np_cidr_rule(struct np_ctx *c, json_t *obj, int allow_bare, int strict_except,
 				break;
 			s2 = np_push_index(c, i);
 			rc = np_prefix_value(c, v, allow_bare, &ex);
-			if (rc == 0 && !np_prefix_contains(&base, &ex, strict_except))
+			if (rc == 0 && !bw_prefix_within(&ex, &base, strict_except))
 				rc = np_fail(c, "\"%s\" is not %s %s",
 					     json_string_value(v),
 					     strict_except ? "a strict subset of"
@@ -690,7 +623,7 @@ np_cidr_rule(struct np_ctx *c, json_t *obj, int allow_bare, int strict_except,
 			if (rc == 0) {
 				char eb[64];
 
-				np_prefix_format(&ex, eb, sizeof(eb));
+				bw_prefix_format(&ex, 1, eb, sizeof(eb));
 				json_array_append_new(oexc, json_string(eb));
 			}
 			np_pop(c, s2);

@@ -87,23 +87,6 @@ int np_selector(struct np_ctx *c, json_t *sel, int mode, const char *prefix,
  * Steals both arguments. */
 json_t *np_selector_json(json_t *match_labels, json_t *match_expressions);
 
-/* An IP prefix. */
-struct np_prefix {
-	int family; /* 4 or 6 */
-	unsigned char addr[16];
-	unsigned len;
-};
-
-/*
- * Parse "addr/len" (and a bare address when allow_bare: /32 or /128).
- * Host bits are cleared. Returns 0 or -EINVAL.
- */
-int np_prefix_parse(const char *s, int allow_bare, struct np_prefix *p);
-void np_prefix_format(const struct np_prefix *p, char *buf, size_t len);
-/* inner lies within outer (strict: and is strictly longer). */
-int np_prefix_contains(const struct np_prefix *outer,
-		       const struct np_prefix *inner, int strict);
-
 /*
  * Translate a CIDR rule object {cidr, except} at the current path into a
  * canonical CIDR peer. strict_except: each except must be strictly longer

@@ -243,6 +243,8 @@ bw_init() {
 	if [ "${BW_E2E_VERBOSE:-0}" = 1 ]; then
 		set -x
 	fi
+	[ "${BW_E2E:-yes}" != no ] ||
+		bw_skip "end-to-end tests are off in this build (configure --disable-e2e, as make distcheck does: they run once, in make check)"
 	[ "$(id -u)" = 0 ] || bw_skip "needs root (network namespaces, BPF)"
 	bw_require_tool ip iproute2
 	bw_require_tool socat socat

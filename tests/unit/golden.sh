@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# bulwarkd -n against golden files in tests/unit/golden/:
+# bulwarkd -n against golden files in tests/unit/golden-conf/:
 #   NAME.conf   the config, read with -c NAME.conf from that directory (so
 #               messages name it as "NAME.conf:LINE")
 #   NAME.args   optional: extra arguments, one per line (e.g. -o x.y=z)
@@ -16,7 +16,7 @@ set -u
 : "${abs_top_builddir:?run through make check}"
 : "${abs_top_srcdir:?run through make check}"
 bulwarkd=$abs_top_builddir/bulwarkd
-golden=$abs_top_srcdir/tests/unit/golden
+golden=$abs_top_srcdir/tests/unit/golden-conf
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bw-golden.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM

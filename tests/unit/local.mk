@@ -48,7 +48,9 @@ TESTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
 check_PROGRAMS += tests/unit/notify-recv
 tests_unit_notify_recv_SOURCES = tests/unit/notify-recv.c
 dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.sh
-EXTRA_DIST += tests/unit/golden
+# (not "golden": make's built-in "%: %.sh" rule would overwrite that
+# directory with a copy of golden.sh whenever the script is newer)
+EXTRA_DIST += tests/unit/golden-conf
 
 # core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
 check_PROGRAMS += tests/unit/test_datapath
@@ -162,7 +164,30 @@ check_PROGRAMS += tests/unit/test_ipcache
 TESTS += tests/unit/test_ipcache
 tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c core/log.c
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_ipcache_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
+
+# lib/prefix.c (the one IP prefix parser) and lib/errbuf.c
+check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf
+TESTS += tests/unit/test_prefix tests/unit/test_errbuf
+tests_unit_test_prefix_SOURCES = tests/unit/test_prefix.c
+tests_unit_test_prefix_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prefix_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_errbuf_SOURCES = tests/unit/test_errbuf.c
+tests_unit_test_errbuf_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
+
+# The layering: no file includes a header of a layer above its own
+# (docs/internals.md, "Layering"); the test first proves the checker fails
+# on a crafted tree.
+TESTS += tests/unit/test_layering.sh
+dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
+
+# core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
+check_PROGRAMS += tests/unit/test_hooks
+TESTS += tests/unit/test_hooks
+tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
+tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
 
 # lib/fqdnmatch.c: Cilium's matchName/matchPattern semantics
 check_PROGRAMS += tests/unit/test_fqdnmatch
@@ -179,7 +204,7 @@ TESTS += tests/unit/test_fqdn
 tests_unit_test_fqdn_SOURCES = tests/unit/test_fqdn.c core/node/fqdn.c \
 	core/node/ipcache.c core/node/labels.c core/log.c lib/fqdnmatch.c
 tests_unit_test_fqdn_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_fqdn_LDADD = $(CHECK_LIBS) $(DEPS_LIBS)
+tests_unit_test_fqdn_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
 
 # modules/fqdn: the DNS cache (TTL, conntrack-kept zombies, caps, clean,
 # the file across a restart)

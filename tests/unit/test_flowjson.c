@@ -911,6 +911,51 @@ START_TEST(test_publish_copies)
 }
 END_TEST
 
+/* Extensions added by a script (or a proxy's decision) are copied with the
+ * flow and merged under "extensions"; the core's own members win. */
+START_TEST(test_extra_extensions)
+{
+	struct bw_flow f;
+	const struct bw_flow *stored;
+	char ext[] = "{\"lua\":{\"tagger\":{\"team\":\"payments\"}},\"rule_ref\":99}";
+	json_t *doc, *flow;
+	char *text;
+	uint64_t seq = bw_flow_ring_next();
+
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.verdict = BW_FLOW_VERDICT_FORWARDED;
+	f.type = BW_FLOW_TYPE_L3_L4;
+	f.is_reply = -1;
+	f.rule_ref = 7;
+	f.extensions_json = ext;
+	ck_assert_int_eq(bw_flow_publish(&f), 0);
+	memset(ext, 'X', sizeof(ext) - 1); /* the stored copy does not follow */
+	stored = bw_flow_ring_at(seq);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_int_eq(bw_flowjson_text(stored, &text), 0);
+	doc = json_loads(text, 0, NULL);
+	free(text);
+	ck_assert_ptr_nonnull(doc);
+	flow = json_object_get(doc, "flow");
+	ck_assert_str_eq(json_string_value(jget(flow, "extensions.lua.tagger.team")),
+			 "payments");
+	ck_assert_str_eq(json_string_value(jget(flow, "extensions.@type")),
+			 "bulwark.io/FlowExtensions");
+	ck_assert_int_eq(json_integer_value(jget(flow, "extensions.rule_ref")), 7);
+	json_decref(doc);
+
+	/* text that is not a JSON object is left out, the flow still renders */
+	f.rule_ref = 0;
+	f.extensions_json = "[1,2]";
+	seq = bw_flow_ring_next();
+	ck_assert_int_eq(bw_flow_publish(&f), 0);
+	ck_assert_int_eq(bw_flowjson_text(bw_flow_ring_at(seq), &text), 0);
+	ck_assert_ptr_null(strstr(text, "extensions"));
+	free(text);
+}
+END_TEST
+
 /* Datapath flows store no Summary (the serialiser computes it) and get a
  * distinct, well-formed v4 UUID each. */
 START_TEST(test_lazy_summary_and_uuids)
@@ -1052,6 +1097,7 @@ flowjson_suite(void)
 	tcase_add_test(tc, test_monitor_levels);
 	tcase_add_test(tc, test_enum_names);
 	tcase_add_test(tc, test_lazy_summary_and_uuids);
+	tcase_add_test(tc, test_extra_extensions);
 	suite_add_tcase(s, tc);
 	return s;
 }

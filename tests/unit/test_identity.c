@@ -352,42 +352,6 @@ START_TEST(cidr_labels_use_ciliums_spelling)
 }
 END_TEST
 
-START_TEST(prefixes_parse_strictly_and_match_by_length)
-{
-	struct bw_prefix p;
-	uint8_t a[16];
-	char buf[64];
-
-	ck_assert_int_eq(bw_prefix_parse("10.1.0.0/16", 1, &p), 0);
-	ck_assert_int_eq(p.family, 4);
-	ck_assert_int_eq(p.plen, 16);
-	ck_assert_str_eq(bw_prefix_format(&p, 1, buf, sizeof(buf)), "10.1.0.0/16");
-	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/16", 1, &p), -EINVAL);
-	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/16", 0, &p), 0);
-	ck_assert_str_eq(bw_prefix_format(&p, 1, buf, sizeof(buf)), "10.1.0.0/16");
-	ck_assert_int_eq(bw_prefix_parse("10.1.2.3", 1, &p), 0);
-	ck_assert_int_eq(p.plen, 32);
-	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/", 1, &p), -EINVAL);
-	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/-1", 1, &p), -EINVAL);
-	ck_assert_int_eq(bw_prefix_parse("10.1.2.3/33", 1, &p), -EINVAL);
-	ck_assert_int_eq(bw_prefix_parse("2001:db8::/129", 1, &p), -EINVAL);
-	ck_assert_int_eq(bw_prefix_parse("2001:db8::/32", 1, &p), 0);
-	ck_assert_int_eq(p.family, 6);
-	inet_pton(AF_INET6, "2001:db8:ffff::1", a);
-	ck_assert(bw_prefix_contains(&p, 6, a));
-	inet_pton(AF_INET6, "2001:db9::1", a);
-	ck_assert(!bw_prefix_contains(&p, 6, a));
-	ck_assert(!bw_prefix_contains(&p, 4, a));
-	ck_assert_int_eq(bw_prefix_parse("10.0.0.0/9", 1, &p), 0);
-	inet_pton(AF_INET, "10.127.255.255", a);
-	ck_assert(bw_prefix_contains(&p, 4, a));
-	inet_pton(AF_INET, "10.128.0.0", a);
-	ck_assert(!bw_prefix_contains(&p, 4, a));
-	ck_assert_int_eq(bw_prefix_parse("0.0.0.0/0", 1, &p), 0);
-	ck_assert(bw_prefix_contains(&p, 4, a));
-}
-END_TEST
-
 START_TEST(lookup_of_an_unknown_address_is_world)
 {
 	struct bw_ipcache_entry e;
@@ -616,7 +580,6 @@ static Suite *identity_suite(void)
 	tcase_add_test(tc, local_scope_starts_at_0x01000001);
 	tcase_add_test(tc, cidr_labels_use_ciliums_spelling);
 	tcase_add_test(tc, foreach_and_json_list_every_identity);
-	tcase_add_test(tc, prefixes_parse_strictly_and_match_by_length);
 	tcase_add_test(tc, lookup_of_an_unknown_address_is_world);
 	tcase_add_test(tc, many_allocations_are_written_once_and_survive);
 	tcase_add_test(tc, pending_changes_are_written_at_stop_and_when_the_allocator_goes);

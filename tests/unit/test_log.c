@@ -6,6 +6,7 @@
  * log's static state starts fresh.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,27 @@ START_TEST(long_message_is_cut_to_one_line)
 }
 END_TEST
 
+START_TEST(errno_variant_appends_the_reason_for_either_sign)
+{
+	char *out;
+
+	unsetenv("JOURNAL_STREAM");
+	capture_begin();
+	bw_log_init(BW_LOG_TARGET_STDERR, BW_LOG_WARNING);
+	errno = EAGAIN;
+	bw_err_errno(-ENOENT, "cannot read %s", "/x/state.json");
+	ck_assert_int_eq(errno, EAGAIN);
+	bw_warn_errno(EACCES, "cannot write");
+	bw_logx_errno("flowlog", BW_LOG_ERR, -ENOSPC, "disk %d", 1);
+	bw_log_errno(BW_LOG_INFO, EIO, "not written (level)");
+	out = capture_end();
+	ck_assert_str_eq(out, "err: cannot read /x/state.json: No such file or directory\n"
+			      "warning: cannot write: Permission denied\n"
+			      "err: flowlog: disk 1: No space left on device\n");
+	free(out);
+}
+END_TEST
+
 START_TEST(level_names)
 {
 	ck_assert_str_eq(bw_log_level_name(BW_LOG_ERR), "err");
@@ -199,6 +221,7 @@ log_suite(void)
 	tcase_add_test(tc, journal_gets_priority_prefix);
 	tcase_add_test(tc, journal_stream_of_another_file_is_ignored);
 	tcase_add_test(tc, long_message_is_cut_to_one_line);
+	tcase_add_test(tc, errno_variant_appends_the_reason_for_either_sign);
 	tcase_add_test(tc, level_names);
 	tcase_add_test(tc, libbpf_messages_are_routed_in);
 	suite_add_tcase(s, tc);
