@@ -25,3 +25,4 @@ include modules/flowlog/local.mk
 include modules/servicemap/local.mk
 include modules/prometheus/local.mk
 include modules/fqdn/local.mk
+include modules/dnsproxy/local.mk

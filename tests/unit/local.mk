@@ -214,3 +214,14 @@ tests_unit_test_fqdn_cache_SOURCES = tests/unit/test_fqdn_cache.c \
 	modules/fqdn/fqdn_cache.c modules/fqdn/fqdn_cache.h
 tests_unit_test_fqdn_cache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_fqdn_cache_LDADD = $(BW_TEST_LIBS)
+
+# modules/dnsproxy: the message path, the rules, and the engine on loopback
+# against a scripted upstream (fresh IDs, REFUSED/NXDOMAIN, SERVFAIL, TC,
+# EDNS0, CNAME chains, TCP pipelining, the concurrency limit, flows)
+check_PROGRAMS += tests/unit/test_dnsproxy
+TESTS += tests/unit/test_dnsproxy
+tests_unit_test_dnsproxy_SOURCES = tests/unit/test_dnsproxy.c \
+	modules/dnsproxy/dnsproxy_engine.c modules/dnsproxy/dnsproxy_msg.c \
+	modules/dnsproxy/dnsproxy_rules.c
+tests_unit_test_dnsproxy_CFLAGS = $(BW_TEST_CFLAGS) $(LDNS_CFLAGS)
+tests_unit_test_dnsproxy_LDADD = $(BW_TEST_LIBS) $(LDNS_LIBS)

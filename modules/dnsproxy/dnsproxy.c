@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * modules/dnsproxy/dnsproxy.c - the transparent DNS proxy (docs/fqdn.md):
+ * the module, its sockets and its metrics.
+ *
+ * The datapath hands DNS traffic of endpoints whose egress policy has
+ * toPorts[].rules.dns to the proxy's sockets (socket assignment from the tc
+ * program; the redirect, docs/redirect.md), keeping the workload's source
+ * address and the server it asked as the packet's destination. The proxy
+ * listens with IP_TRANSPARENT on [dnsproxy] port, UDP and TCP, IPv4 and
+ * IPv6: a UDP datagram's original destination comes with it
+ * (IP_RECVORIGDSTADDR), an accepted TCP connection's local address is the
+ * server's. Answers to UDP queries leave from the server's address and
+ * port, through a transparent socket bound there (kept per server), so the
+ * workload sees them come from the server it asked.
+ *
+ * Which endpoint asked and which DNS rules apply (dnsproxy_origin) come
+ * from the core's redirect service; the lookups then go to the engine
+ * (dnsproxy_engine.c). When the proxy is not running (the daemon restarts),
+ * the datapath finds no socket and lets the query go to the server
+ * directly, under the endpoint's L3/L4 policy.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <bulwark/module.h>
+
+#include "dnsproxy_engine.h"
+
+#ifndef IP_TRANSPARENT
+#define IP_TRANSPARENT 19
+#endif
+#ifndef IP_RECVORIGDSTADDR
+#define IP_RECVORIGDSTADDR 20
+#endif
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT 75
+#endif
+#ifndef IPV6_RECVORIGDSTADDR
+#define IPV6_RECVORIGDSTADDR 74
+#endif
+
+#define DNSP_MAX_REPLY_SOCKS 64
+
+static const char *const dnsp_deny_values[] = { "refused", "nxdomain", NULL };
+
+struct dnsp_conf {
+	int64_t port;
+	int deny_response;          /* index into dnsp_deny_values */
+	int64_t upstream_timeout;   /* ms */
+	int64_t max_inflight;
+	int64_t tcp_idle_timeout;   /* ms */
+	int64_t max_tcp_connections;
+	int flows;
+};
+
+static const struct bw_conf_key dnsp_keys[] = {
+	{ "port", BW_CONF_INT, "10053", offsetof(struct dnsp_conf, port), 1, 65535, NULL, 0,
+	  "port the proxy listens on (UDP and TCP, transparent); the datapath redirects DNS there" },
+	{ "deny_response", BW_CONF_ENUM, "refused", offsetof(struct dnsp_conf, deny_response),
+	  0, 0, dnsp_deny_values, BW_CONF_F_RELOADABLE,
+	  "answer to a query the DNS rules deny: refused (RCODE 5) or nxdomain (RCODE 3)" },
+	{ "upstream_timeout", BW_CONF_DURATION, "4s", offsetof(struct dnsp_conf, upstream_timeout),
+	  10, 60000, NULL, BW_CONF_F_RELOADABLE,
+	  "a server that has not answered by then: the workload gets SERVFAIL" },
+	{ "max_inflight", BW_CONF_INT, "10000", offsetof(struct dnsp_conf, max_inflight),
+	  1, 10000000, NULL, BW_CONF_F_RELOADABLE,
+	  "queries waiting for servers at most; more are answered REFUSED (counted)" },
+	{ "tcp_idle_timeout", BW_CONF_DURATION, "10s", offsetof(struct dnsp_conf, tcp_idle_timeout),
+	  100, 3600000, NULL, BW_CONF_F_RELOADABLE,
+	  "a DNS-over-TCP connection with nothing to do is closed after this long" },
+	{ "max_tcp_connections", BW_CONF_INT, "1000", offsetof(struct dnsp_conf, max_tcp_connections),
+	  1, 1000000, NULL, BW_CONF_F_RELOADABLE,
+	  "DNS-over-TCP connections at most; more are closed at once (counted)" },
+	{ "flows", BW_CONF_BOOL, "true", offsetof(struct dnsp_conf, flows), 0, 0, NULL,
+	  BW_CONF_F_RELOADABLE, "record every query and answer as an L7 DNS flow" },
+	BW_CONF_KEY_END,
+};
+
+struct dnsp_reply_sock {
+	struct sockaddr_storage addr;
+	int fd;
+	uint64_t used;
+};
+
+struct dnsp {
+	const struct bw_core_api *api;
+	bw_module_ctx *ctx;
+	struct dnsp_conf conf;
+	struct dpe *engine;
+	int udp_fd[2], tcp_fd[2];      /* [0] IPv4, [1] IPv6 */
+	struct event *udp_ev[2], *tcp_ev[2];
+	struct dnsp_reply_sock reply[DNSP_MAX_REPLY_SOCKS];
+	uint64_t reply_clock;
+	uint64_t unknown_origin;       /* lookups the redirect service could not place */
+	uint64_t reply_errors;
+};
+
+static const struct bw_core_api *dnsp_api;
+
+#define dnsp_log(p, lvl, ...) (p)->api->log((p)->ctx, (lvl), __VA_ARGS__)
+
+static void dnsp_engine_conf(const struct dnsp_conf *c, struct dpe_conf *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->deny_rcode = c->deny_response == 1 ? DPM_NXDOMAIN : DPM_REFUSED;
+	out->upstream_timeout_ms = c->upstream_timeout;
+	out->max_inflight = c->max_inflight;
+	out->tcp_idle_ms = c->tcp_idle_timeout;
+	out->max_tcp_conns = c->max_tcp_connections;
+	out->flows = c->flows;
+}
+
+/* ---- where a lookup comes from ------------------------------------------- */
+
+/*
+ * The endpoint behind the client address and the DNS rules of the policy
+ * entry that redirected (client -> server). The redirect service of the
+ * core answers this (docs/redirect.md); without one, the lookup has no
+ * rules and is answered as denied.
+ */
+static int dnsp_origin(struct dnsp *p, int proto, struct dpe_origin *o)
+{
+	(void)proto;
+	o->ep_id = 0;
+	o->rule_ref = 0;
+	o->rules = NULL;
+	p->unknown_origin++;
+	return -ENOENT;
+}
+
+/* ---- UDP answers from the server's address ----------------------------------- */
+
+static int dnsp_same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			       &((const struct sockaddr_in *)b)->sin_addr, 4) &&
+		       ((const struct sockaddr_in *)a)->sin_port ==
+			       ((const struct sockaddr_in *)b)->sin_port;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16) &&
+	       ((const struct sockaddr_in6 *)a)->sin6_port ==
+		       ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+/* A transparent socket bound to the server's address and port (cached). */
+static int dnsp_reply_fd(struct dnsp *p, const struct sockaddr_storage *server)
+{
+	struct dnsp_reply_sock *slot = &p->reply[0];
+	int fd, one = 1, v6 = server->ss_family == AF_INET6;
+
+	for (size_t i = 0; i < DNSP_MAX_REPLY_SOCKS; i++) {
+		if (p->reply[i].fd > 0 && dnsp_same_addr(&p->reply[i].addr, server)) {
+			p->reply[i].used = ++p->reply_clock;
+			return p->reply[i].fd;
+		}
+		if (p->reply[i].fd <= 0 || p->reply[i].used < slot->used ||
+		    (slot->fd > 0 && p->reply[i].fd <= 0))
+			slot = &p->reply[i];
+	}
+	fd = socket(server->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT,
+		       &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)server,
+		 v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	if (slot->fd > 0)
+		close(slot->fd);
+	slot->fd = fd;
+	slot->addr = *server;
+	slot->used = ++p->reply_clock;
+	return fd;
+}
+
+static int dnsp_udp_reply(void *arg, const struct sockaddr_storage *server,
+			  const struct sockaddr_storage *client, const uint8_t *buf,
+			  size_t len)
+{
+	struct dnsp *p = arg;
+	int fd = dnsp_reply_fd(p, server);
+
+	if (fd < 0 ||
+	    sendto(fd, buf, len, 0, (const struct sockaddr *)client,
+		   client->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						 : sizeof(struct sockaddr_in)) < 0) {
+		p->reply_errors++;
+		return fd < 0 ? fd : -errno;
+	}
+	return 0;
+}
+
+/* ---- listeners ------------------------------------------------------------------ */
+
+static void dnsp_udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsp *p = arg;
+	uint8_t buf[DPM_MAX_QUERY + 1];
+	char cbuf[256];
+
+	for (int n = 0; n < 64; n++) { /* a batch per wake-up */
+		struct sockaddr_storage from;
+		struct msghdr mh;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct cmsghdr *cm;
+		struct dpe_origin o;
+		ssize_t len;
+		int have_dst = 0;
+
+		memset(&mh, 0, sizeof(mh));
+		memset(&o, 0, sizeof(o));
+		mh.msg_name = &from;
+		mh.msg_namelen = sizeof(from);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		len = recvmsg(fd, &mh, 0);
+		if (len < 0)
+			return;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if ((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVORIGDSTADDR) ||
+			    (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVORIGDSTADDR)) {
+				size_t l = cm->cmsg_len - CMSG_LEN(0);
+
+				memcpy(&o.server, CMSG_DATA(cm), l < sizeof(o.server) ? l : sizeof(o.server));
+				have_dst = 1;
+			}
+		}
+		if (!have_dst)
+			continue;
+		o.client = from;
+		dnsp_origin(p, 17, &o);
+		dpe_udp_query(p->engine, buf, (size_t)len, &o);
+		dpr_unref(o.rules);
+	}
+}
+
+static void dnsp_tcp_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct dnsp *p = arg;
+
+	for (int n = 0; n < 64; n++) {
+		struct dpe_origin o;
+		socklen_t sl = sizeof(o.client), dl = sizeof(o.server);
+		int fd;
+
+		memset(&o, 0, sizeof(o));
+		fd = accept4(lfd, (struct sockaddr *)&o.client, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (getsockname(fd, (struct sockaddr *)&o.server, &dl) < 0) {
+			close(fd);
+			continue;
+		}
+		dnsp_origin(p, 6, &o);
+		dpe_tcp_accept(p->engine, fd, &o);
+		dpr_unref(o.rules);
+	}
+}
+
+static int dnsp_listen(struct dnsp *p, int v6, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, fd, lvl = v6 ? SOL_IPV6 : SOL_IP;
+
+	memset(&ss, 0, sizeof(ss));
+	if (v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((uint16_t)p->conf.port);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		s4->sin_port = htons((uint16_t)p->conf.port);
+		sl = sizeof(*s4);
+	}
+	fd = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (v6 && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    setsockopt(fd, lvl, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    (type == SOCK_DGRAM &&
+	     setsockopt(fd, lvl, v6 ? IPV6_RECVORIGDSTADDR : IP_RECVORIGDSTADDR, &one,
+			sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static void dnsp_close_listeners(struct dnsp *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->udp_ev[i])
+			event_free(p->udp_ev[i]);
+		if (p->tcp_ev[i])
+			event_free(p->tcp_ev[i]);
+		if (p->udp_fd[i] > 0)
+			close(p->udp_fd[i]);
+		if (p->tcp_fd[i] > 0)
+			close(p->tcp_fd[i]);
+		p->udp_ev[i] = p->tcp_ev[i] = NULL;
+		p->udp_fd[i] = p->tcp_fd[i] = -1;
+	}
+	for (size_t i = 0; i < DNSP_MAX_REPLY_SOCKS; i++)
+		if (p->reply[i].fd > 0) {
+			close(p->reply[i].fd);
+			p->reply[i].fd = 0;
+		}
+}
+
+static int dnsp_open_listeners(struct dnsp *p)
+{
+	struct event_base *base = p->api->event_base(p->ctx);
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		int u = dnsp_listen(p, v6, SOCK_DGRAM), t;
+
+		if (u < 0) {
+			if (v6 && (u == -EAFNOSUPPORT || u == -EADDRNOTAVAIL))
+				continue; /* no IPv6 on this node */
+			dnsp_log(p, BW_LOG_ERR, "port: cannot listen on UDP %s port %" PRId64 ": %s",
+				 v6 ? "[::]" : "0.0.0.0", p->conf.port, strerror(-u));
+			return u;
+		}
+		p->udp_fd[v6] = u;
+		t = dnsp_listen(p, v6, SOCK_STREAM);
+		if (t < 0) {
+			dnsp_log(p, BW_LOG_ERR, "port: cannot listen on TCP %s port %" PRId64 ": %s",
+				 v6 ? "[::]" : "0.0.0.0", p->conf.port, strerror(-t));
+			return t;
+		}
+		p->tcp_fd[v6] = t;
+		p->udp_ev[v6] = event_new(base, u, EV_READ | EV_PERSIST, dnsp_udp_cb, p);
+		p->tcp_ev[v6] = event_new(base, t, EV_READ | EV_PERSIST, dnsp_tcp_cb, p);
+		if (!p->udp_ev[v6] || !p->tcp_ev[v6] || event_add(p->udp_ev[v6], NULL) < 0 ||
+		    event_add(p->tcp_ev[v6], NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- metrics ----------------------------------------------------------------------- */
+
+static void dnsp_collect(bw_metrics_out *out, void *arg)
+{
+	static const char *const verdicts[DPE_NVERDICTS] = { "allowed", "denied", "limited" };
+	struct dnsp *p = arg;
+	const struct bw_core_api *api = p->api;
+	const char *inst = api->instance_name(p->ctx);
+	struct dpe_stats st;
+	uint64_t cum = 0;
+
+	dpe_stats(p->engine, &st);
+	api->metrics_printf(out, "# HELP bulwark_dns_proxy_queries_total Queries the DNS proxy received, by transport and outcome (limited: over max_inflight, answered REFUSED).\n"
+			    "# TYPE bulwark_dns_proxy_queries_total counter\n");
+	for (int t = 0; t < 2; t++)
+		for (int v = 0; v < DPE_NVERDICTS; v++)
+			api->metrics_printf(out,
+					    "bulwark_dns_proxy_queries_total{instance=\"%s\",protocol=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+					    inst, t ? "tcp" : "udp", verdicts[v], st.queries[t][v]);
+	api->metrics_printf(out, "# HELP bulwark_dns_proxy_bad_messages_total Messages the proxy could not use, by reason (dropped or answered FORMERR).\n"
+			    "# TYPE bulwark_dns_proxy_bad_messages_total counter\n");
+	for (int r = 1; r < DPM_NERRORS; r++)
+		api->metrics_printf(out,
+				    "bulwark_dns_proxy_bad_messages_total{instance=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+				    inst, dpm_error_name((enum dpm_error)r), st.bad[r]);
+#define C(name, help, val)                                                          \
+	api->metrics_printf(out, "# HELP " name " " help "\n# TYPE " name " counter\n" name \
+			    "{instance=\"%s\"} %" PRIu64 "\n", inst, (uint64_t)(val))
+	C("bulwark_dns_proxy_answers_total", "Answers relayed from servers.", st.answers);
+	C("bulwark_dns_proxy_truncated_total", "Relayed answers with TC set (the client retries over TCP).", st.truncated);
+	C("bulwark_dns_proxy_upstream_timeouts_total", "Queries answered SERVFAIL because the server did not answer in time.", st.timeouts);
+	C("bulwark_dns_proxy_upstream_errors_total", "Queries answered SERVFAIL because the server could not be reached.", st.upstream_errors);
+	C("bulwark_dns_proxy_hook_denied_total", "Queries a decision hook (Lua on_dns) denied.", st.hook_denied);
+	C("bulwark_dns_proxy_tcp_refused_total", "TCP connections closed at once (max_tcp_connections).", st.tcp_refused);
+	C("bulwark_dns_proxy_unplaced_total", "Lookups whose endpoint or rules the redirect service did not know (answered as denied).", p->unknown_origin);
+	C("bulwark_dns_proxy_reply_errors_total", "UDP answers that could not be sent to the workload.", p->reply_errors);
+#undef C
+	api->metrics_printf(out, "# HELP bulwark_dns_proxy_inflight Queries waiting for a server.\n"
+			    "# TYPE bulwark_dns_proxy_inflight gauge\n"
+			    "bulwark_dns_proxy_inflight{instance=\"%s\"} %" PRIu64 "\n"
+			    "# HELP bulwark_dns_proxy_tcp_connections Open DNS-over-TCP connections.\n"
+			    "# TYPE bulwark_dns_proxy_tcp_connections gauge\n"
+			    "bulwark_dns_proxy_tcp_connections{instance=\"%s\"} %" PRIu64 "\n",
+			    inst, st.inflight, inst, st.tcp_conns);
+	api->metrics_printf(out, "# HELP bulwark_dns_proxy_latency_seconds Time from a query's arrival to its answer's release (forwarded queries).\n"
+			    "# TYPE bulwark_dns_proxy_latency_seconds histogram\n");
+	for (int b = 0; b < 11; b++) {
+		cum += st.latency_bucket[b];
+		api->metrics_printf(out,
+				    "bulwark_dns_proxy_latency_seconds_bucket{instance=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+				    inst, dpe_latency_bounds[b], cum);
+	}
+	api->metrics_printf(out,
+			    "bulwark_dns_proxy_latency_seconds_bucket{instance=\"%s\",le=\"+Inf\"} %" PRIu64 "\n"
+			    "bulwark_dns_proxy_latency_seconds_sum{instance=\"%s\"} %.9f\n"
+			    "bulwark_dns_proxy_latency_seconds_count{instance=\"%s\"} %" PRIu64 "\n",
+			    inst, st.latency_count, inst, st.latency_sum, inst, st.latency_count);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+static void dnsp_free(struct dnsp *p)
+{
+	if (!p)
+		return;
+	dnsp_close_listeners(p);
+	dpe_free(p->engine);
+	free(p);
+}
+
+static int dnsp_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
+{
+	struct dnsp *p;
+	struct dpe_conf ec;
+	struct dpe_ops ops;
+	int rc;
+
+	if (!BW_API_HAS(api, dns_publish) || !BW_API_HAS(api, flow_publish)) {
+		api->log(ctx, BW_LOG_ERR, "this daemon has no DNS proxy support (module ABI 1.2 needed)");
+		return -ENOTSUP;
+	}
+	dnsp_api = api;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->api = api;
+	p->ctx = ctx;
+	p->conf = *(const struct dnsp_conf *)conf;
+	for (int i = 0; i < 2; i++)
+		p->udp_fd[i] = p->tcp_fd[i] = -1;
+	dnsp_engine_conf(&p->conf, &ec);
+	ops.udp_reply = dnsp_udp_reply;
+	ops.arg = p;
+	p->engine = dpe_new(api->event_base(ctx), api, ctx, &ec, &ops);
+	if (!p->engine) {
+		free(p);
+		return -ENOMEM;
+	}
+	rc = dnsp_open_listeners(p);
+	if (rc < 0) {
+		dnsp_free(p);
+		return rc;
+	}
+	rc = api->metrics_register(ctx, dnsp_collect, p, NULL);
+	if (rc < 0) {
+		dnsp_free(p);
+		return rc;
+	}
+	api->set_data(ctx, p);
+	dnsp_log(p, BW_LOG_INFO, "listening on port %" PRId64 " (UDP and TCP, transparent)",
+		 p->conf.port);
+	return 0;
+}
+
+static int dnsp_reload(bw_module_ctx *ctx, const void *new_conf)
+{
+	struct dnsp *p = dnsp_api ? dnsp_api->get_data(ctx) : NULL;
+	const struct dnsp_conf *nc = new_conf;
+	struct dpe_conf ec;
+
+	if (!p)
+		return -EINVAL;
+	if (nc->port != p->conf.port)
+		return -ENOTSUP;
+	p->conf = *nc;
+	dnsp_engine_conf(&p->conf, &ec);
+	dpe_set_conf(p->engine, &ec);
+	return 0;
+}
+
+/* The loop stops: close the sockets (the datapath then lets DNS through). */
+static void dnsp_stop(bw_module_ctx *ctx)
+{
+	struct dnsp *p = dnsp_api ? dnsp_api->get_data(ctx) : NULL;
+
+	if (p)
+		dnsp_close_listeners(p);
+}
+
+static void dnsp_fini(bw_module_ctx *ctx)
+{
+	struct dnsp *p = dnsp_api ? dnsp_api->get_data(ctx) : NULL;
+
+	if (!p)
+		return;
+	dnsp_api->set_data(ctx, NULL);
+	dnsp_free(p);
+}
+
+BW_MODULE_DEFINE(.name = "dnsproxy", .version = "1.0",
+		 .description = "transparent DNS proxy: DNS rules, FQDN learning, L7 DNS flows",
+		 .conf_keys = dnsp_keys, .conf_size = sizeof(struct dnsp_conf),
+		 .init = dnsp_init, .reload = dnsp_reload, .stop = dnsp_stop,
+		 .fini = dnsp_fini);
