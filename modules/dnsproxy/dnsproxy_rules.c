@@ -40,12 +40,61 @@ static int dpr_cmp(const void *a, const void *b)
 	return bw_fqdn_matcher_is_name(y->m) - bw_fqdn_matcher_is_name(x->m);
 }
 
+/* Add one {"match_name"|"match_pattern": ...} selector with ref. */
+static int dpr_add(struct dpr_rules *r, size_t *cap, const json_t *el, uint32_t ref,
+		   const char *path, char *err, size_t errlen)
+{
+	const json_t *mn = json_object_get(el, "match_name");
+	const json_t *mp = json_object_get(el, "match_pattern");
+	const char *field = mn ? "match_name" : "match_pattern";
+	struct bw_fqdn_matcher *m;
+	char why[256];
+
+	if (!json_is_object(el) || !!mn + !!mp != 1 || !json_is_string(mn ? mn : mp)) {
+		snprintf(err, errlen, "%s: must be {\"match_name\": NAME} or {\"match_pattern\": PATTERN}",
+			 path);
+		return -EINVAL;
+	}
+	m = bw_fqdn_matcher_new(mn ? BW_FQDN_MATCH_NAME : BW_FQDN_MATCH_PATTERN,
+				json_string_value(mn ? mn : mp), why, sizeof(why));
+	if (!m) {
+		if (errno == ENOMEM)
+			return -ENOMEM;
+		snprintf(err, errlen, "%s.%s: %s", path, field, why);
+		return -EINVAL;
+	}
+	if (r->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct dpr_rule *v = realloc(r->v, nc * sizeof(*v));
+
+		if (!v) {
+			bw_fqdn_matcher_free(m);
+			return -ENOMEM;
+		}
+		r->v = v;
+		*cap = nc;
+	}
+	r->v[r->n].m = m;
+	r->v[r->n].ref = ref;
+	r->n++;
+	return 0;
+}
+
+static uint32_t dpr_ref_of(const json_t *el)
+{
+	const json_t *ref = json_object_get(el, "rule_ref");
+
+	return json_is_integer(ref) ? (uint32_t)json_integer_value(ref) : 0;
+}
+
 struct dpr_rules *dpr_compile(const char *json, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *doc = json_loads(json ? json : "", 0, &jerr), *el;
+	json_t *doc = json_loads(json ? json : "", 0, &jerr), *el, *d;
 	struct dpr_rules *r;
-	size_t i;
+	size_t i, j, cap = 0;
+	char path[64];
+	int rc = 0;
 
 	if (!json_is_array(doc)) {
 		snprintf(err, errlen, "DNS rules must be a JSON list");
@@ -54,49 +103,52 @@ struct dpr_rules *dpr_compile(const char *json, char *err, size_t errlen)
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
-	if (!r || (json_array_size(doc) && !(r->v = calloc(json_array_size(doc), sizeof(*r->v))))) {
-		free(r);
+	if (!r) {
 		json_decref(doc);
 		errno = ENOMEM;
 		return NULL;
 	}
 	r->refs = 1;
 	json_array_foreach(doc, i, el) {
-		const json_t *mn = json_object_get(el, "match_name");
-		const json_t *mp = json_object_get(el, "match_pattern");
-		const json_t *ref = json_object_get(el, "rule_ref");
-		const char *field = mn ? "match_name" : "match_pattern";
-		char why[256];
+		uint32_t ref = dpr_ref_of(el);
+		const json_t *dns = json_object_get(el, "dns");
 
-		if (!json_is_object(el) || !!mn + !!mp != 1 || !json_is_string(mn ? mn : mp)) {
-			snprintf(err, errlen, "[%zu]: must be {\"match_name\": NAME} or {\"match_pattern\": PATTERN}",
-				 i);
-			goto bad;
+		if (json_is_true(json_object_get(el, "allow_all"))) {
+			/* a policy rule behind the redirect without DNS rules */
+			json_t *all = json_pack("{s:s}", "match_pattern", "*");
+
+			rc = all ? dpr_add(r, &cap, all, ref, "", err, errlen) : -ENOMEM;
+			json_decref(all);
+		} else if (dns) {
+			/* the redirect's form: one item per policy rule */
+			if (!json_is_array(dns)) {
+				snprintf(err, errlen, "[%zu].dns: must be a list", i);
+				rc = -EINVAL;
+			}
+			json_array_foreach(dns, j, d) {
+				if (rc < 0)
+					break;
+				snprintf(path, sizeof(path), "[%zu].dns[%zu]", i, j);
+				rc = dpr_add(r, &cap, d, ref, path, err, errlen);
+			}
+		} else if (json_object_get(el, "http") || json_object_get(el, "kafka") ||
+			   json_object_get(el, "l7proto")) {
+			continue; /* rules of another protocol allow no DNS query */
+		} else {
+			snprintf(path, sizeof(path), "[%zu]", i);
+			rc = dpr_add(r, &cap, el, ref, path, err, errlen);
 		}
-		r->v[r->n].m = bw_fqdn_matcher_new(mn ? BW_FQDN_MATCH_NAME : BW_FQDN_MATCH_PATTERN,
-						   json_string_value(mn ? mn : mp), why, sizeof(why));
-		if (!r->v[r->n].m) {
-			if (errno == ENOMEM)
-				goto nomem;
-			snprintf(err, errlen, "[%zu].%s: %s", i, field, why);
-			goto bad;
-		}
-		r->v[r->n].ref = json_is_integer(ref) ? (uint32_t)json_integer_value(ref) : 0;
-		r->n++;
+		if (rc < 0)
+			break;
 	}
 	json_decref(doc);
+	if (rc < 0) {
+		dpr_free(r);
+		errno = -rc;
+		return NULL;
+	}
 	qsort(r->v, r->n, sizeof(*r->v), dpr_cmp);
 	return r;
-bad:
-	json_decref(doc);
-	dpr_free(r);
-	errno = EINVAL;
-	return NULL;
-nomem:
-	json_decref(doc);
-	dpr_free(r);
-	errno = ENOMEM;
-	return NULL;
 }
 
 struct dpr_rules *dpr_ref(struct dpr_rules *r)

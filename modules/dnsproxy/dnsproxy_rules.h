@@ -3,11 +3,16 @@
  * modules/dnsproxy/dnsproxy_rules.h - the DNS rules (toPorts[].rules.dns)
  * that apply to one redirected lookup, compiled once per distinct list.
  *
- * A list is the rule model's JSON array [{"match_name": "..."} |
- * {"match_pattern": "..."}, ...], each element optionally carrying the
- * "rule_ref" of the policy entry it came from (flow attribution). A query
- * is allowed when one element matches its name (Cilium: only the name
- * counts, the type does not).
+ * A list is a JSON array of either
+ *  - the redirect service's items (docs/redirect.md), one per policy rule
+ *    behind the redirect: {"rule_ref": N, "dns": [SELECTOR, ...]}, or
+ *    {"rule_ref": N, "allow_all": true} (an L4 rule on the same port:
+ *    every name); items of other protocols (http, kafka) allow nothing;
+ *  - or plain selectors, each optionally with its "rule_ref":
+ *    {"match_name": "..."} | {"match_pattern": "..."}.
+ * A query is allowed when one selector matches its name (Cilium: only the
+ * name counts, the type does not); the selector's rule_ref names the
+ * policy in the flow.
  */
 #ifndef BW_DNSPROXY_RULES_H
 #define BW_DNSPROXY_RULES_H

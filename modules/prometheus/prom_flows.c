@@ -20,6 +20,7 @@ struct prom_flows {
 	struct prom_vec *ports;     /* hubble_port_distribution_total */
 	struct prom_vec *by_ns;     /* bulwark_policy_verdicts_by_namespace_total */
 	struct prom_vec *denied;    /* bulwark_denied_flows_total */
+	struct prom_dns *dns;       /* hubble_dns_* (prom_dns.c) */
 };
 
 static const char *const processed_labels[] = { "protocol", "type", "subtype", "verdict" };
@@ -182,8 +183,9 @@ prom_flows_new(size_t max_series)
 	f->denied = prom_vec_new("bulwark_denied_flows_total",
 		"Connections denied by policy, by source and destination namespace and workload",
 		"counter", denied_labels, NLABELS(denied_labels), max_series, 0xf);
+	f->dns = prom_dns_new(max_series);
 	if (!f->processed || !f->drop || !f->policy || !f->tcp || !f->ports ||
-	    !f->by_ns || !f->denied) {
+	    !f->by_ns || !f->denied || !f->dns) {
 		prom_flows_free(f);
 		return NULL;
 	}
@@ -202,6 +204,7 @@ prom_flows_free(struct prom_flows *f)
 	prom_vec_free(f->ports);
 	prom_vec_free(f->by_ns);
 	prom_vec_free(f->denied);
+	prom_dns_free(f->dns);
 	free(f);
 }
 
@@ -345,6 +348,7 @@ prom_flows_count(const struct bw_flow *flow, void *arg)
 	flows_count_forwarded(f, flow, proto);
 	if (flow->event_type == BW_FLOW_EVENT_POLICY_VERDICT)
 		flows_count_verdict(f, flow);
+	prom_dns_count(f->dns, flow);
 }
 
 void
@@ -358,6 +362,7 @@ prom_flows_foreach_vec(const struct prom_flows *f,
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		cb(all[i], arg);
+	prom_dns_foreach_vec(f->dns, cb, arg);
 }
 
 void
@@ -370,4 +375,5 @@ prom_flows_write(const struct prom_flows *f, struct evbuffer *out)
 	prom_vec_write(f->ports, out);
 	prom_vec_write(f->by_ns, out);
 	prom_vec_write(f->denied, out);
+	prom_dns_write(f->dns, out);
 }

@@ -279,6 +279,27 @@ START_TEST(rules_match_names_and_patterns)
 	ck_assert_ptr_null(dpr_compile("[{\"match_pattern\":\"a b\"}]", err, sizeof(err)));
 	ck_assert_str_eq(err, "[0].match_pattern: \"a b\": only a-z, A-Z, 0-9, '-', '_', '.' and '*' are allowed in a matchPattern");
 	ck_assert_ptr_null(dpr_compile("{}", err, sizeof(err)));
+	/* the redirect service's form: one item per policy rule */
+	r = dpr_compile("[{\"rule_ref\":3,\"policy\":{\"name\":\"p\"},\"dns\":[{\"match_name\":\"a.example\"}]},"
+			"{\"rule_ref\":4,\"http\":[{\"method\":\"GET\"}]},"
+			"{\"rule_ref\":5,\"dns\":[{\"match_pattern\":\"**.b.example\"}]}]",
+			err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert(dpr_allows(r, "a.example.", &ref));
+	ck_assert_uint_eq(ref, 3);
+	ck_assert(dpr_allows(r, "x.y.b.example.", &ref));
+	ck_assert_uint_eq(ref, 5);
+	ck_assert(!dpr_allows(r, "c.example.", &ref));
+	dpr_unref(r);
+	r = dpr_compile("[{\"rule_ref\":8,\"allow_all\":true}]", err, sizeof(err));
+	ck_assert(dpr_allows(r, "anything.example.", &ref));
+	ck_assert_uint_eq(ref, 8);
+	dpr_unref(r);
+	ck_assert_ptr_null(dpr_compile("[{\"rule_ref\":3,\"dns\":[{\"match_name\":\"*\"}]}]", err, sizeof(err)));
+	ck_assert_str_eq(err, "[0].dns[0].match_name: \"*\": '*' is not allowed in a matchName (use matchPattern)");
+	r = dpr_compile("[]", err, sizeof(err));
+	ck_assert(!dpr_allows(r, "a.example.", &ref)); /* [] allows nothing */
+	dpr_unref(r);
 }
 END_TEST
 
