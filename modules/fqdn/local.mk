@@ -10,4 +10,4 @@ modules_fqdn_la_SOURCES = \
 modules_fqdn_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread
 modules_fqdn_la_LDFLAGS = $(BW_MODULE_LINK)
 modules_fqdn_la_LIBADD = libbw.la $(LIBEVENT_LIBS) $(JANSSON_LIBS) -lpthread
-EXTRA_DIST += modules/fqdn/README.md
+EXTRA_DIST += modules/fqdn/README.md docs/fqdn.md
