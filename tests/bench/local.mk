@@ -13,7 +13,8 @@ BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
-	tests/bench/bench_flows.sh
+	tests/bench/bench_flows.sh \
+	tests/bench/bench_dns.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
