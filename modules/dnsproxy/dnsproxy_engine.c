@@ -242,10 +242,43 @@ static void dpe_flow(struct dpe *e, const struct dpe_origin *o, int tcp,
 
 /* ---- requests -------------------------------------------------------------------- */
 
-static void dpe_origin_copy(struct dpe_origin *d, const struct dpe_origin *s)
+static void dpe_origin_copy(struct dpe *e, struct dpe_origin *d,
+			    const struct dpe_origin *s)
 {
 	*d = *s;
 	dpr_ref(d->rules);
+	if (d->cookie && e->ops.cookie_ref)
+		e->ops.cookie_ref(d->cookie);
+}
+
+static void dpe_origin_clear(struct dpe *e, struct dpe_origin *o)
+{
+	dpr_unref(o->rules);
+	o->rules = NULL;
+	if (o->cookie && e->ops.cookie_unref)
+		e->ops.cookie_unref(o->cookie);
+	o->cookie = NULL;
+}
+
+/* The socket towards the server: the module's (redirect service), or ours. */
+static int dpe_upstream_fd(struct dpe *e, const struct dpe_origin *o, int protocol)
+{
+	int fd;
+
+	if (e->ops.upstream)
+		return e->ops.upstream(e->ops.arg, o, protocol);
+	fd = socket(o->server.ss_family,
+		    (protocol == 6 ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)&o->server, dpe_sslen(&o->server)) < 0 &&
+	    errno != EINPROGRESS) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
 }
 
 static void dpe_req_free(struct dpe_req *r)
@@ -278,7 +311,7 @@ static void dpe_req_free(struct dpe_req *r)
 		close(r->up_fd);
 	if (r->buf)
 		e->st.inflight--;
-	dpr_unref(r->o.rules);
+	dpe_origin_clear(e, &r->o);
 	free(r->buf);
 	free(r);
 }
@@ -454,14 +487,12 @@ static int dpe_req_timer(struct dpe_req *r)
 static int dpe_udp_forward(struct dpe_req *r)
 {
 	struct dpe *e = r->e;
-	int fd;
+	int fd = dpe_upstream_fd(e, &r->o, 17);
 
-	fd = socket(r->o.server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r->up_fd = fd;
-	if (connect(fd, (const struct sockaddr *)&r->o.server, dpe_sslen(&r->o.server)) < 0 ||
-	    send(fd, r->buf, r->len, 0) < 0)
+	if (send(fd, r->buf, r->len, 0) < 0)
 		return -errno;
 	r->up_ev = event_new(e->base, fd, EV_READ | EV_PERSIST, dpe_udp_up_cb, r);
 	if (!r->up_ev || event_add(r->up_ev, NULL) < 0)
@@ -589,7 +620,7 @@ static int dpe_query(struct dpe *e, struct dpe_conn *c, const uint8_t *buf, size
 	r->conn = c;
 	r->up_fd = -1;
 	r->t0 = dpe_mono_ns();
-	dpe_origin_copy(&r->o, o);
+	dpe_origin_copy(e, &r->o, o);
 	r->q = q;
 	r->len = len;
 	memcpy(r->buf, buf, len);
@@ -651,7 +682,7 @@ static void dpe_conn_free(struct dpe_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	e->st.tcp_conns--;
-	dpr_unref(c->o.rules);
+	dpe_origin_clear(e, &c->o);
 	free(c);
 }
 
@@ -724,17 +755,19 @@ static int dpe_tcp_forward(struct dpe_req *r)
 	uint8_t hdr[2] = { (uint8_t)(r->len >> 8), (uint8_t)r->len };
 
 	if (!c->up) {
-		c->up = bufferevent_socket_new(r->e->base, -1, BEV_OPT_CLOSE_ON_FREE);
-		if (!c->up)
+		/* a socket whose connect is in progress: bufferevent writes once
+		 * it is connected and reports a failed connect as an error */
+		int fd = dpe_upstream_fd(r->e, &c->o, 6);
+
+		if (fd < 0)
+			return fd;
+		c->up = bufferevent_socket_new(r->e->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (!c->up) {
+			close(fd);
 			return -ENOMEM;
-		bufferevent_setcb(c->up, dpe_up_read_cb, NULL, dpe_up_event_cb, c);
-		if (bufferevent_socket_connect(c->up, (struct sockaddr *)&c->o.server,
-					       (int)dpe_sslen(&c->o.server)) < 0) {
-			bufferevent_free(c->up);
-			c->up = NULL;
-			return -ECONNREFUSED;
 		}
-		bufferevent_enable(c->up, EV_READ);
+		bufferevent_setcb(c->up, dpe_up_read_cb, NULL, dpe_up_event_cb, c);
+		bufferevent_enable(c->up, EV_READ | EV_WRITE);
 	}
 	if (bufferevent_write(c->up, hdr, 2) < 0 || bufferevent_write(c->up, r->buf, r->len) < 0)
 		return -ENOMEM;
@@ -824,7 +857,7 @@ int dpe_tcp_accept(struct dpe *e, int fd, const struct dpe_origin *o)
 		free(c);
 		return -ENOMEM;
 	}
-	dpe_origin_copy(&c->o, o);
+	dpe_origin_copy(e, &c->o, o);
 	bufferevent_setcb(c->cl, dpe_cl_read_cb, dpe_cl_write_cb, dpe_cl_event_cb, c);
 	bufferevent_set_timeouts(c->cl, &tv, NULL);
 	bufferevent_enable(c->cl, EV_READ);

@@ -44,6 +44,13 @@ struct dpe_origin {
 	struct dpr_rules *rules;          /* NULL: nothing is allowed */
 	struct sockaddr_storage client;   /* the workload's address and port */
 	struct sockaddr_storage server;   /* the original destination */
+	/*
+	 * The module's own handle on the lookup (what the redirect service
+	 * said about it), held by the engine with ops.cookie_ref/unref while
+	 * the lookup (UDP) or the connection (TCP) lives, and handed to
+	 * ops.upstream. NULL: none.
+	 */
+	void *cookie;
 };
 
 struct dpe_ops {
@@ -54,6 +61,14 @@ struct dpe_ops {
 	int (*udp_reply)(void *arg, const struct sockaddr_storage *server,
 			 const struct sockaddr_storage *client, const uint8_t *buf,
 			 size_t len);
+	/*
+	 * The proxy's socket towards o's server for protocol (17: connected;
+	 * 6: connect in progress), non-blocking. NULL: the engine opens a
+	 * plain one from the node's address. Returns the fd or -errno.
+	 */
+	int (*upstream)(void *arg, const struct dpe_origin *o, int protocol);
+	void (*cookie_ref)(void *cookie);
+	void (*cookie_unref)(void *cookie);
 	void *arg;
 };
 
