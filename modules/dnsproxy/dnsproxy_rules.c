@@ -44,9 +44,18 @@ static int dpr_cmp(const void *a, const void *b)
 static int dpr_add(struct dpr_rules *r, size_t *cap, const json_t *el, uint32_t ref,
 		   const char *path, char *err, size_t errlen)
 {
+	/* the rule model's spelling, or Cilium's (as the redirect hands it) */
 	const json_t *mn = json_object_get(el, "match_name");
 	const json_t *mp = json_object_get(el, "match_pattern");
-	const char *field = mn ? "match_name" : "match_pattern";
+	const char *field;
+
+	if (!mn && !mp) {
+		mn = json_object_get(el, "matchName");
+		mp = json_object_get(el, "matchPattern");
+		field = mn ? "matchName" : "matchPattern";
+	} else {
+		field = mn ? "match_name" : "match_pattern";
+	}
 	struct bw_fqdn_matcher *m;
 	char why[256];
 

@@ -282,7 +282,7 @@ START_TEST(rules_match_names_and_patterns)
 	/* the redirect service's form: one item per policy rule */
 	r = dpr_compile("[{\"rule_ref\":3,\"policy\":{\"name\":\"p\"},\"dns\":[{\"match_name\":\"a.example\"}]},"
 			"{\"rule_ref\":4,\"http\":[{\"method\":\"GET\"}]},"
-			"{\"rule_ref\":5,\"dns\":[{\"match_pattern\":\"**.b.example\"}]}]",
+			"{\"rule_ref\":5,\"dns\":[{\"matchPattern\":\"**.b.example.\"}]}]",
 			err, sizeof(err));
 	ck_assert_msg(r != NULL, "%s", err);
 	ck_assert(dpr_allows(r, "a.example.", &ref));
