@@ -19,7 +19,7 @@
 
 #define DPM_HEADER 12
 #define DPM_MAX_QUERY 4096   /* larger queries are dropped (oversized) */
-#define DPM_MAX_IPS 64       /* addresses kept from one answer */
+#define DPM_MAX_IPS 512      /* addresses learned from one answer at most */
 #define DPM_MAX_CNAMES 16    /* CNAME chain length followed */
 #define DPM_MAX_TYPES 8
 
