@@ -24,6 +24,13 @@
  *   bw_frag       LRU_HASH  struct bw_frag_key                 -> struct bw_frag_value
  *                  L4 ports of first fragments, so later fragments (which
  *                  carry no L4 header) get the same CT/policy treatment
+ *   bw_proxy      ARRAY[BW_PROXY_CLASSES] u32 class          -> struct bw_proxy_info
+ *                  per proxy class (dns, http, kafka, named l7proto): the
+ *                  listening port (for events) and what happens without a
+ *                  proxy socket
+ *   bw_proxy_socks SOCKMAP  u32 BW_PROXY_SOCK_KEY(class, udp, v6) -> socket
+ *                  the proxies' listening sockets; a socket leaves the map
+ *                  by itself when it is closed (daemon stopped)
  *
  * Semantics are documented in docs/datapath.md.
  */
@@ -45,6 +52,8 @@
 #define BW_MAP_EVENTS_LOST "bw_events_lost"
 #define BW_MAP_FRAG "bw_frag"
 #define BW_MAP_EPADDR "bw_epaddr"
+#define BW_MAP_PROXY "bw_proxy"
+#define BW_MAP_PROXY_SOCKS "bw_proxy_socks"
 
 /* Default capacities (the user side may resize before load). */
 #define BW_ENDPOINTS_MAX 4096
@@ -143,7 +152,9 @@ struct bw_policy_value {
 	__u32 rule_ref;  /* index into the daemon's rule table (attribution) */
 	__u8 flags;      /* BW_POL_F_* */
 	__u8 prefix_len; /* the key's prefixlen - 72 (0..24), to rank matches */
-	__be16 proxy_port; /* non-zero: redirect to the L7 proxy (later) */
+	__u8 proxy_class; /* non-zero: an allow that redirects new connections
+			   * to this proxy class (BW_PROXY_CLASS_*) */
+	__u8 pad0;
 };
 
 /* ---- connection tracking ------------------------------------------------ */
@@ -182,6 +193,20 @@ struct bw_ct_key {
 /* the peer is another local endpoint: at aggregated monitor levels its own
  * program traces what this endpoint sends it */
 #define BW_CT_F_PEER_LOCAL (1u << 7)
+/*
+ * Proxy redirects (docs/redirect.md). proxy_class != 0: the connection was
+ * handed to that class's proxy; its forward packets keep going there.
+ * PROXY_INGRESS: the redirect was made for the peer's ingress policy (the
+ * peer is a local endpoint; decided at this, the client's, veth).
+ * FROM_PROXY: the connection was opened by a local proxy (its SO_MARK):
+ * replies are delivered to the proxy's socket in the node.
+ * UPSTREAM: written by the daemon for a proxy's upstream socket bound to
+ * this endpoint's address; only replies use it (they are turned around to
+ * the proxy), a forward packet never matches it.
+ */
+#define BW_CT_F_PROXY_INGRESS (1u << 8)
+#define BW_CT_F_FROM_PROXY (1u << 9)
+#define BW_CT_F_UPSTREAM (1u << 10)
 
 struct bw_ct_entry {
 	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline */
@@ -195,7 +220,7 @@ struct bw_ct_entry {
 	__u8 tcp_flags_seen; /* union of TCP flags seen in the forward direction */
 	__u8 match_type;
 	__u8 tcp_flags_rev;  /* union of TCP flags seen in the reply direction */
-	__u8 pad0;
+	__u8 proxy_class;    /* non-zero: redirected to this proxy class */
 	__u32 report_fwd_ms; /* last trace report per direction, in */
 	__u32 report_rev_ms; /* bpf_ktime_get_ns() / 1e6 (wraps; compared as a difference) */
 };
@@ -238,6 +263,10 @@ struct bw_frag_value {
 #define BW_CFG_F_NO_TRACE (1u << 1)
 #define BW_CFG_F_NO_DROP (1u << 2)
 #define BW_CFG_F_NO_POLICY_VERDICT (1u << 3)
+/* some endpoint's ingress policy redirects to a proxy: new connections
+ * between local endpoints look the server's ingress policy up at the
+ * client's veth (docs/redirect.md) */
+#define BW_CFG_F_INGRESS_REDIRECT (1u << 4)
 
 struct bw_config {
 	__u32 enforcement; /* BW_ENFORCE_*: always/never override the endpoint
@@ -297,7 +326,62 @@ struct bw_config {
 #define BW_DROP_FRAG_NOSUPPORT 157
 #define BW_DROP_FRAG_NOT_FOUND 175 /* later fragment, first one not seen */
 #define BW_DROP_NO_CONFIG 165
+#define BW_DROP_SOCKET_LOOKUP_FAILED 178 /* no proxy socket for a redirect */
+#define BW_DROP_SOCKET_ASSIGN_FAILED 179
+#define BW_DROP_PROXY_UNSUPPORTED 180 /* TCP redirect the node cannot do */
 #define BW_DROP_POLICY_DENY 181
+
+/* ---- proxy redirects ---------------------------------------------------- */
+
+/*
+ * Proxy classes: one listening socket per (class, TCP/UDP, IPv4/IPv6).
+ * 0 is "no redirect"; l7proto names get numbers from
+ * BW_PROXY_CLASS_NAMED on, assigned by the daemon (kept in its state dir).
+ */
+#define BW_PROXY_CLASSES 64
+#define BW_PROXY_CLASS_DNS 1
+#define BW_PROXY_CLASS_HTTP 2
+#define BW_PROXY_CLASS_KAFKA 3
+#define BW_PROXY_CLASS_NAMED 4
+#define BW_PROXY_SOCK_KEY(cls, udp, v6) \
+	((((__u32)(cls)) << 2) | (((__u32)!!(udp)) << 1) | (__u32)!!(v6))
+#define BW_PROXY_SOCKS_MAX (BW_PROXY_CLASSES * 4)
+
+/* Without a socket of its class, a redirected connection goes to its
+ * original destination (the L3/L4 verdict stands); without this flag it is
+ * dropped (BW_DROP_SOCKET_LOOKUP_FAILED). */
+#define BW_PROXY_F_PASS (1u << 0)
+
+struct bw_proxy_info {
+	__be16 port;  /* the class's listening port (TCP), for events; 0 = none yet */
+	__u8 flags;   /* BW_PROXY_F_* */
+	__u8 pad0;
+	__be16 port_udp; /* the UDP socket's port */
+	__u8 pad1[2];
+};
+
+/*
+ * skb marks. The magic nibble (BW_MARK_MAGIC_MASK) says what the mark
+ * means; the policy-routing rule the daemon installs matches
+ * BW_MARK_TO_PROXY under that mask and sends the packet to a routing table
+ * whose only route is "local default dev lo", so it is delivered to the
+ * socket the datapath assigned (or the one its tuple names).
+ *   TO_PROXY            deliver locally (to a proxy socket)
+ *   HAIRPIN             bw_to_lxc turned the packet around into the ingress
+ *                       of the same veth; class in BW_MARK_CLASS()
+ *   FROM_PROXY_EGRESS   SO_MARK of a proxy's upstream socket that serves an
+ *                       egress redirect: the server's ingress policy still
+ *                       applies in full (and may redirect again)
+ *   FROM_PROXY_INGRESS  SO_MARK of the upstream of an ingress redirect: the
+ *                       server's ingress L7 rules were applied by the proxy
+ */
+#define BW_MARK_MAGIC_MASK 0x0f00u
+#define BW_MARK_TO_PROXY 0x0b00u
+#define BW_MARK_HAIRPIN 0x0c00u
+#define BW_MARK_FROM_PROXY_EGRESS 0x0d00u
+#define BW_MARK_FROM_PROXY_INGRESS 0x0e00u
+#define BW_MARK_CLASS_SHIFT 16
+#define BW_MARK_CLASS(m) (((m) >> BW_MARK_CLASS_SHIFT) & 0xffu)
 
 /* ---- metrics ------------------------------------------------------------ */
 
@@ -327,6 +411,7 @@ struct bw_metrics_value {
 
 /* trace sub-types (observation points) */
 #define BW_TRACE_TO_ENDPOINT 0   /* TRACE_TO_LXC */
+#define BW_TRACE_TO_PROXY 1      /* TRACE_TO_PROXY: handed to a local proxy */
 #define BW_TRACE_FROM_ENDPOINT 5 /* TRACE_FROM_LXC */
 
 /* policy-verdict match types (Cilium's numbering) */
@@ -349,14 +434,16 @@ struct bw_metrics_value {
 #define BW_VERDICT_FORWARDED 1
 #define BW_VERDICT_DROPPED 2
 #define BW_VERDICT_AUDIT 4
+#define BW_VERDICT_REDIRECTED 5
 
 /*
  * What each event type carries:
  *  DROP            subtype = drop reason; verdict DROPPED; rule_ref and
  *                  match_type of a deny entry when a deny entry caused it.
  *  POLICY_VERDICT  one per new connection in an enforced direction:
- *                  verdict FORWARDED (subtype 0), DROPPED (subtype = drop
- *                  reason 133/181) or AUDIT (subtype = the reason it would
+ *                  verdict FORWARDED (subtype 0), REDIRECTED (handed to a
+ *                  proxy, proxy_port set), DROPPED (subtype = drop
+ *                  reason 133/181/178) or AUDIT (subtype = the reason it would
  *                  have had, flags BW_EV_F_AUDITED); rule_ref, match_type.
  *  TRACE           subtype = BW_TRACE_*; verdict FORWARDED; with
  *                  monitor_level NONE one per packet, otherwise one on CT
@@ -390,6 +477,8 @@ struct bw_event {
 	__u32 pkt_len;
 	__u64 ct_packets; /* trace on close: packets/bytes of the connection */
 	__u64 ct_bytes;
+	__be16 proxy_port; /* REDIRECTED verdicts and to-proxy traces */
+	__u8 pad0[6];
 };
 
 #endif /* BW_DATAPATH_H */

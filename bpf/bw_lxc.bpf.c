@@ -12,6 +12,8 @@
  * spoofing (from_lxc), NDP/MLD pass, peer identity from the ipcache,
  * conntrack; only NEW packets in an enforced direction consult the policy
  * map (ESTABLISHED and REPLY packets do not, see docs/datapath.md).
+ * Connections whose policy entry names a proxy class are handed to that
+ * local proxy (lib/redirect.h, docs/redirect.md).
  */
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -21,6 +23,7 @@
 #include "lib/conntrack.h"
 #include "lib/frag.h"
 #include "lib/events.h"
+#include "lib/redirect.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -43,7 +46,9 @@ static __always_inline void bw_trace(const struct bw_pkt *p, const struct bw_ev_
 				     __u32 flags, __u32 rule_ref, __u64 pk, __u64 by)
 {
 	bw_event_send(p, c, BW_EVENT_TRACE,
-		      c->dir == BW_DIR_EGRESS ? BW_TRACE_FROM_ENDPOINT : BW_TRACE_TO_ENDPOINT,
+		      c->to_proxy		? BW_TRACE_TO_PROXY
+		      : c->dir == BW_DIR_EGRESS ? BW_TRACE_FROM_ENDPOINT
+						: BW_TRACE_TO_ENDPOINT,
 		      BW_VERDICT_FORWARDED, flags, rule_ref, 0, pk, by);
 }
 
@@ -63,12 +68,13 @@ static __always_inline int bw_enforced(const struct bw_endpoint_info *ep,
  * own program traces the packet at aggregated monitor levels).
  */
 static __always_inline __u32 bw_peer(const struct bw_pkt *p, const struct bw_endpoint_info *ep,
-				     __u8 dir, int *peer_local)
+				     __u8 dir, int *peer_local, __u32 *peer_ep)
 {
 	struct bw_ipcache_value *v =
 		bw_ipcache_lookup(p->family, dir == BW_DIR_EGRESS ? p->daddr : p->saddr);
 
 	*peer_local = v && v->ep_id != 0 && v->ep_id != ep->ep_id;
+	*peer_ep = *peer_local ? v->ep_id : 0;
 	return v && v->identity ? v->identity : BW_ID_WORLD;
 }
 
@@ -79,9 +85,103 @@ static __always_inline void bw_ctx_peer(struct bw_ev_ctx *c, const struct bw_end
 	c->dst_identity = c->dir == BW_DIR_EGRESS ? peer_id : ep->identity;
 }
 
+/*
+ * A packet bw_to_lxc turned around into this veth's ingress for a local
+ * proxy (marks never cross from a pod's namespace, so only the node sets
+ * one): hand it to the proxy's socket, or, with class 0 (a reply to a
+ * proxy's upstream socket), only deliver it locally. Counted and traced
+ * where it was turned around.
+ */
+static __always_inline int bw_hairpin_in(struct __sk_buff *skb, const struct bw_pkt *p,
+					 const struct bw_ev_ctx *c)
+{
+	__u8 cls = BW_MARK_CLASS(skb->mark);
+	int rc;
+
+	if (!cls) {
+		skb->mark = BW_MARK_TO_PROXY;
+		return TC_ACT_OK;
+	}
+	rc = bw_redirect_assign(skb, p, cls);
+	if (rc < 0)
+		return bw_drop(p, c, -rc, 0, 0);
+	return TC_ACT_OK;
+}
+
+/*
+ * A tracked packet of a connection that involves a proxy. Returns
+ * TC_ACT_OK to let it go on as usual (with a mark where needed), a
+ * redirect (hairpin), or a negative drop reason.
+ */
+static __always_inline int bw_redirect_tracked(struct __sk_buff *skb, const struct bw_pkt *p,
+					       struct bw_ev_ctx *c, const struct bw_ct_entry *e,
+					       int is_reply, __u8 dir)
+{
+	const struct bw_proxy_info *pi;
+	int rc;
+
+	if (is_reply) {
+		/* the server's reply to a proxy's upstream socket */
+		if (dir == BW_DIR_EGRESS && (e->flags & BW_CT_F_FROM_PROXY))
+			skb->mark = BW_MARK_TO_PROXY;
+		else if (dir == BW_DIR_INGRESS && (e->flags & BW_CT_F_UPSTREAM))
+			return 1; /* turn around, class 0 */
+		return 0;
+	}
+	if (!e->proxy_class)
+		return 0;
+	if (bw_redirect_fragment(p))
+		return -BW_DROP_PROXY_UNSUPPORTED;
+	pi = bw_proxy_info(e->proxy_class);
+	if (!bw_proxy_present(e->proxy_class, p))
+		return bw_proxy_passes(pi) ? 0 : -BW_DROP_SOCKET_LOOKUP_FAILED;
+	c->to_proxy = 1;
+	c->proxy_port = bw_proxy_port(pi, p);
+	if (dir == BW_DIR_INGRESS)
+		return 2; /* turn around, with the class */
+	rc = bw_redirect_assign(skb, p, e->proxy_class);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * The redirect decision for a new connection whose verdict v (allowed, in
+ * an enforced direction) names a proxy class. Returns the class to hand it
+ * to, 0 to let it go on without a proxy (the class passes without its
+ * socket, or the connection comes from the proxy itself), or a negative
+ * drop reason. turn_around: at bw_to_lxc, where the packet has to be turned
+ * around into the veth's ingress to reach the proxy.
+ */
+static __always_inline int bw_redirect_new(struct __sk_buff *skb, const struct bw_pkt *p,
+					   struct bw_ev_ctx *c, __u8 cls, int turn_around)
+{
+	const struct bw_proxy_info *pi;
+
+	if (!bw_redirectable(p))
+		return 0;
+	if (turn_around && (skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_FROM_PROXY_INGRESS)
+		return 0; /* the ingress proxy's own upstream: inspected already */
+	if (bw_redirect_fragment(p))
+		return -BW_DROP_PROXY_UNSUPPORTED;
+	pi = bw_proxy_info(cls);
+	if (!bw_proxy_present(cls, p))
+		return bw_proxy_passes(pi) ? 0 : -BW_DROP_SOCKET_LOOKUP_FAILED;
+	/*
+	 * A TCP connection forwarded from another interface (from outside the
+	 * node) cannot be turned around here: the kernel's early demux would
+	 * find the proxy's socket for its later segments before any program
+	 * of ours sees them, and drop them as forwarded packets with a socket.
+	 * Local pods are redirected at their own veth (bw_ingress_at_client),
+	 * the node's own connections (ingress_ifindex 0) here.
+	 */
+	if (turn_around && p->proto == IPPROTO_TCP && skb->ingress_ifindex != 0)
+		return -BW_DROP_PROXY_UNSUPPORTED;
+	c->proxy_port = bw_proxy_port(pi, p);
+	return cls;
+}
+
 static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 {
-	__u32 ifindex = skb->ifindex, zero = 0, peer_id;
+	__u32 ifindex = skb->ifindex, zero = 0, peer_id, peer_ep = 0, ct_flags = 0;
 	struct bw_endpoint_info *ep;
 	struct bw_config *cfg;
 	struct bw_ct_entry *e;
@@ -90,6 +190,8 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	struct bw_ev_ctx c = {};
 	struct bw_pkt *p;
 	int enforced, audit, rc, state, level, trace_all, per_packet, tx_side, peer_local;
+	int cls = 0;
+	__u8 verdict;
 	__u64 now;
 
 	ep = bpf_map_lookup_elem(&bw_endpoints, &ifindex);
@@ -136,8 +238,11 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		return bw_pass(p, &c);
 	}
 
-	/* anti-spoofing: what leaves the endpoint carries its own address */
 	if (dir == BW_DIR_EGRESS) {
+		/* turned around by bw_to_lxc for a proxy: not the pod's packet */
+		if ((skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_HAIRPIN)
+			return bw_hairpin_in(skb, p, &c);
+		/* anti-spoofing: what leaves the endpoint carries its own address */
 		if (p->family == 6 && (bw_is_v6_linklocal(p->saddr) || bw_is_v6_unspec(p->saddr))) {
 			if (!(p->flags & BW_PKT_NDP))
 				return bw_drop(p, &c, BW_DROP_INVALID_SOURCE_IP, 0, 0);
@@ -158,7 +263,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	if (p->flags & BW_PKT_FRAG_LATER) {
 		if (bw_frag_resolve(p, &s->frag_key) < 0) {
 			if (enforced && !audit) {
-				bw_ctx_peer(&c, ep, bw_peer(p, ep, dir, &peer_local));
+				bw_ctx_peer(&c, ep, bw_peer(p, ep, dir, &peer_local, &peer_ep));
 				return bw_drop(p, &c, BW_DROP_FRAG_NOT_FOUND, 0, 0);
 			}
 			return bw_pass(p, &c);
@@ -183,9 +288,17 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		 */
 		int is_reply = state == BW_CT_REPLY;
 		int rep = bw_ct_update(e, p, is_reply, cfg, now);
+		int turn = 0;
 
+		if (e->proxy_class || (e->flags & (BW_CT_F_FROM_PROXY | BW_CT_F_UPSTREAM))) {
+			turn = bw_redirect_tracked(skb, p, &c, e, is_reply, dir);
+			if (turn < 0) {
+				bw_ctx_peer(&c, ep, e->peer_identity);
+				return bw_drop(p, &c, -turn, e->rule_ref, e->match_type);
+			}
+		}
 		tx_side = !(dir == BW_DIR_EGRESS && (e->flags & BW_CT_F_PEER_LOCAL));
-		if (trace_all || (tx_side && (per_packet || rep))) {
+		if (trace_all || c.to_proxy || (tx_side && (per_packet || rep))) {
 			bw_ctx_peer(&c, ep, e->peer_identity);
 			bw_trace(p, &c,
 				 (is_reply ? BW_EV_F_IS_REPLY : 0) | ((rep & 2) ? BW_EV_F_CT_CLOSE : 0) |
@@ -193,10 +306,13 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 				 e->rule_ref, e->packets_fwd + e->packets_rev,
 				 e->bytes_fwd + e->bytes_rev);
 		}
-		return bw_pass(p, &c);
+		bw_metrics_add(0, c.dir, p->len);
+		if (turn)
+			return bw_hairpin(skb, turn == 2 ? e->proxy_class : 0);
+		return TC_ACT_OK;
 	}
 
-	peer_id = bw_peer(p, ep, dir, &peer_local);
+	peer_id = bw_peer(p, ep, dir, &peer_local, &peer_ep);
 	bw_ctx_peer(&c, ep, peer_id);
 	tx_side = !(dir == BW_DIR_EGRESS && peer_local);
 	if (state == BW_CT_RELATED) {
@@ -209,29 +325,80 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	if ((state == BW_CT_DENIED_FWD || state == BW_CT_DENIED_REV) && e)
 		e->expires_ns = now + bw_ct_lifetime(cfg, IPPROTO_UDP, 0); /* keep it while used */
 	if (enforced) {
-		__u8 verdict;
-
 		bw_policy_check(ep->ep_id, peer_id, dir, p->proto, p->pol_port, &v);
-		verdict = !v.reason ? BW_VERDICT_FORWARDED : audit ? BW_VERDICT_AUDIT
-								   : BW_VERDICT_DROPPED;
+		if (!v.reason && v.proxy_class) {
+			cls = bw_redirect_new(skb, p, &c, v.proxy_class, dir == BW_DIR_INGRESS);
+			if (cls < 0) {
+				v.reason = (__u8)-cls;
+				cls = 0;
+			}
+		}
+		verdict = !v.reason ? (cls ? BW_VERDICT_REDIRECTED : BW_VERDICT_FORWARDED)
+		      : audit	    ? BW_VERDICT_AUDIT
+				    : BW_VERDICT_DROPPED;
 		bw_event_send(p, &c, BW_EVENT_POLICY_VERDICT, v.reason, verdict,
 			      verdict == BW_VERDICT_AUDIT ? BW_EV_F_AUDITED : 0, v.rule_ref,
 			      v.match_type, 0, 0);
 		if (v.reason && !audit)
 			return bw_drop(p, &c, v.reason, v.rule_ref, v.match_type);
 	}
+	/*
+	 * The server is a local endpoint whose ingress policy may redirect
+	 * this connection to a proxy: that is decided here, at the client's
+	 * veth, before the kernel routes the packet (see bw_redirect_new).
+	 */
+	if (dir == BW_DIR_EGRESS && !cls && peer_local && (cfg->flags & BW_CFG_F_INGRESS_REDIRECT) &&
+	    bw_redirectable(p)) {
+		struct bw_verdict vi = {};
+
+		bw_policy_check(peer_ep, ep->identity, BW_DIR_INGRESS, p->proto, p->pol_port, &vi);
+		if (!vi.reason && vi.proxy_class) {
+			struct bw_ev_ctx ci = c;
+			int r = bw_redirect_new(skb, p, &ci, vi.proxy_class, 0);
+
+			ci.ep_id = peer_ep;
+			ci.dir = BW_DIR_INGRESS;
+			bw_event_send(p, &ci, BW_EVENT_POLICY_VERDICT, r < 0 ? (__u8)-r : 0,
+				      r < 0 ? BW_VERDICT_DROPPED
+				      : r   ? BW_VERDICT_REDIRECTED
+					    : BW_VERDICT_FORWARDED,
+				      0, vi.rule_ref, vi.match_type, 0, 0);
+			if (r < 0)
+				return bw_drop(p, &ci, -r, vi.rule_ref, vi.match_type);
+			if (r) {
+				cls = r;
+				ct_flags = BW_CT_F_PROXY_INGRESS;
+				c.proxy_port = ci.proxy_port;
+				v.rule_ref = v.rule_ref ? v.rule_ref : vi.rule_ref;
+			}
+		}
+	}
+	if (cls && dir == BW_DIR_EGRESS) {
+		rc = bw_redirect_assign(skb, p, (__u8)cls);
+		if (rc < 0)
+			return bw_drop(p, &c, -rc, v.rule_ref, v.match_type);
+	}
+	if (cls)
+		c.to_proxy = 1;
+	if (dir == BW_DIR_INGRESS &&
+	    ((skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_FROM_PROXY_EGRESS ||
+	     (skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_FROM_PROXY_INGRESS))
+		ct_flags |= BW_CT_F_FROM_PROXY;
 	if (state != BW_CT_DENIED_REV && bw_ct_creates(p, enforced)) {
 		int audited = enforced && v.reason;
 
 		bw_ct_create(p, ep->ep_id, dir, cfg, now, peer_id, peer_local, v.rule_ref,
-			     v.match_type, audited, &s->ct_key, &s->ct_new);
-		if (trace_all || tx_side)
+			     v.match_type, audited, ct_flags, (__u8)cls, &s->ct_key, &s->ct_new);
+		if (trace_all || tx_side || cls)
 			bw_trace(p, &c, BW_EV_F_CT_NEW | (audited ? BW_EV_F_AUDITED : 0),
 				 v.rule_ref, 1, p->len);
 	} else if (trace_all || (tx_side && per_packet)) {
 		bw_trace(p, &c, 0, v.rule_ref, 0, 0);
 	}
-	return bw_pass(p, &c);
+	bw_metrics_add(0, c.dir, p->len);
+	if (cls && dir == BW_DIR_INGRESS)
+		return bw_hairpin(skb, (__u8)cls);
+	return TC_ACT_OK;
 }
 
 SEC("tc")

@@ -14,7 +14,8 @@ BW_BPF_LIB_H = \
 	bpf/lib/policy.h \
 	bpf/lib/conntrack.h \
 	bpf/lib/frag.h \
-	bpf/lib/events.h
+	bpf/lib/events.h \
+	bpf/lib/redirect.h
 
 EXTRA_DIST += bpf/bw_lxc.bpf.c $(BW_BPF_LIB_H) docs/datapath.md
 

@@ -336,6 +336,33 @@ static void policy_print_step(json_t *s)
 	if (json_object_get(s, "match_type") && strcmp(cli_json_str(s, "match_type", "none"), "none"))
 		printf(" (match %s)", cli_json_str(s, "match_type", ""));
 	printf("\n    %s\n", cli_json_str(s, "reason", ""));
+	if (json_is_object(json_object_get(s, "proxy"))) {
+		json_t *px = json_object_get(s, "proxy"), *r;
+		size_t i;
+
+		printf("    proxy: %s, port %lld\n", cli_json_str(px, "class", "?"),
+		       (long long)json_integer_value(json_object_get(px, "port")));
+		json_array_foreach(json_object_get(px, "l7_rules"), i, r) {
+			char *txt;
+			json_t *copy = json_deep_copy(r);
+
+			json_object_del(copy, "policy");
+			json_object_del(copy, "rule_ref");
+			json_object_del(copy, "rule_index");
+			json_object_del(copy, "direction");
+			json_object_del(copy, "entry_index");
+			json_object_del(copy, "port_index");
+			txt = json_dumps(copy, JSON_COMPACT);
+			printf("    L7 rule of %s %s%s%s: %s\n",
+			       cli_json_str(json_object_get(r, "policy"), "kind", "?"),
+			       cli_json_str(json_object_get(r, "policy"), "namespace", ""),
+			       *cli_json_str(json_object_get(r, "policy"), "namespace", "") ? "/" : "",
+			       cli_json_str(json_object_get(r, "policy"), "name", "?"),
+			       txt ? txt : "?");
+			free(txt);
+			json_decref(copy);
+		}
+	}
 	if (json_is_object(pol)) {
 		const char *ns = cli_json_str(pol, "namespace", "");
 
@@ -472,7 +499,7 @@ static int policy_resolved(struct policy_opts *o)
 	printf("  audit:   %s\n", json_is_true(json_object_get(flags, "audit")) ? "on" : "off");
 	t = cli_table_new(hdr);
 	json_array_foreach(json_object_get(reply, "entries"), i, e) {
-		char peer[32], labels[1024], ports[32], pol[512];
+		char peer[32], labels[1024], ports[32], pol[512], action[80];
 		json_t *p = json_object_get(e, "policy");
 		long long lo = json_integer_value(json_object_get(e, "port_lo"));
 		long long hi = json_integer_value(json_object_get(e, "port_hi"));
@@ -502,7 +529,13 @@ static int policy_resolved(struct policy_opts *o)
 		cells[2] = labels;
 		cells[3] = cli_json_str(e, "protocol", "?");
 		cells[4] = ports;
-		cells[5] = cli_json_str(e, "action", "?");
+		if (json_is_string(json_object_get(e, "proxy_class"))) {
+			snprintf(action, sizeof(action), "redirect:%s",
+				 cli_json_str(e, "proxy_class", "?"));
+			cells[5] = action;
+		} else {
+			cells[5] = cli_json_str(e, "action", "?");
+		}
 		cells[6] = pol;
 		cli_table_row(t, cells);
 	}

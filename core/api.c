@@ -46,7 +46,6 @@
 #include <event2/keyvalq_struct.h>
 
 #include "core/api.h"
-#include "core/datapath/datapath.h"
 #include "core/log.h"
 
 #ifndef PACKAGE_VERSION
@@ -89,6 +88,12 @@ struct bw_api_request {
 	void *on_close_arg;
 };
 
+struct api_hook {
+	void (*before)(void *arg);
+	void (*after)(void *arg);
+	void *arg;
+};
+
 static struct {
 	struct event_base *base;
 	struct evhttp *http;
@@ -100,6 +105,8 @@ static struct {
 	struct timespec started;
 	struct bw_api_route *routes;
 	struct bw_api_status_sec *status;
+	struct api_hook *hooks;
+	size_t nhooks;
 } api;
 
 static const struct {
@@ -214,6 +221,41 @@ bw_api_route_remove_owner(const void *owner)
 			api_route_free(r);
 		} else
 			p = &r->next;
+	}
+}
+
+int
+bw_api_hook_add(void (*before)(void *arg), void (*after)(void *arg), void *arg)
+{
+	struct api_hook *h;
+
+	for (size_t i = 0; i < api.nhooks; i++)
+		if (api.hooks[i].before == before && api.hooks[i].after == after &&
+		    api.hooks[i].arg == arg)
+			return -EEXIST;
+	h = realloc(api.hooks, (api.nhooks + 1) * sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	api.hooks = h;
+	h[api.nhooks].before = before;
+	h[api.nhooks].after = after;
+	h[api.nhooks].arg = arg;
+	api.nhooks++;
+	return 0;
+}
+
+void
+bw_api_hook_remove(void (*before)(void *arg), void (*after)(void *arg),
+		   void *arg)
+{
+	for (size_t i = 0; i < api.nhooks; i++) {
+		struct api_hook *h = &api.hooks[i];
+
+		if (h->before != before || h->after != after || h->arg != arg)
+			continue;
+		memmove(h, h + 1, (api.nhooks - i - 1) * sizeof(*h));
+		api.nhooks--;
+		return;
 	}
 }
 
@@ -626,9 +668,13 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 		goto done;
 	}
 	req->in_handler = 1;
-	bw_datapath_batch_begin(); /* coalesced conntrack revalidation */
+	for (size_t i = 0; i < api.nhooks; i++)
+		if (api.hooks[i].before != NULL)
+			api.hooks[i].before(api.hooks[i].arg);
 	rc = r->fn(req, r->arg);
-	bw_datapath_batch_end();
+	for (size_t i = api.nhooks; i-- > 0;)
+		if (api.hooks[i].after != NULL)
+			api.hooks[i].after(api.hooks[i].arg);
 	req->in_handler = 0;
 	if (req->streaming) {
 		if (req->ended)
@@ -967,5 +1013,8 @@ bw_api_fini(void)
 		free(s->key);
 		free(s);
 	}
+	free(api.hooks);
+	api.hooks = NULL;
+	api.nhooks = 0;
 	api.ready = 0;
 }

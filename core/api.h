@@ -74,6 +74,20 @@ int bw_api_route_remove(const char *method, const char *path);
 /* Drop every route added with this owner. */
 void bw_api_route_remove_owner(const void *owner);
 
+/*
+ * Request hooks: before(arg) runs just before every route handler and
+ * after(arg) just after it returns (for a stream, after its first part),
+ * before the loop runs again. The transport knows no subsystem; a layer
+ * that must act per request registers a hook (the datapath coalesces the
+ * conntrack revalidations a request asks for). Hooks run in registration
+ * order, the after ones in reverse. Returns 0, -EEXIST for the same
+ * (before, after, arg) twice, -ENOMEM. bw_api_fini() drops them all.
+ */
+int bw_api_hook_add(void (*before)(void *arg), void (*after)(void *arg),
+		    void *arg);
+void bw_api_hook_remove(void (*before)(void *arg), void (*after)(void *arg),
+			void *arg);
+
 /* ---- requests ---------------------------------------------------------- */
 
 const char *bw_api_req_method(struct bw_api_request *req);

@@ -23,14 +23,17 @@
 #include "core/api.h"
 #include "core/config.h" /* before datapath.h (BW_ENFORCE_* macros) */
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
 #include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/log.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
+#include "core/proxy/proxy.h"
 #include "core/module/registry.h"
 #include "core/state.h"
 
@@ -210,7 +213,8 @@ bwd_run(struct bwd *d)
 	struct event *sigev[3] = { NULL, NULL, NULL };
 	const struct bw_daemon_conf *dc = &d->cf->daemon;
 	char err[BWD_ERR_MAX];
-	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0;
+	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0, e;
+	int proxy_up = 0;
 	struct event *ct_gc = NULL;
 	struct timeval ct_gc_tv = { BWD_CT_GC_SECONDS, 0 };
 	struct bw_config dpcfg;
@@ -253,14 +257,20 @@ bwd_run(struct bwd *d)
 	if (bw_datapath_init(dc->bpffs_dir, &dpcfg) < 0)
 		goto out; /* logged */
 	subsys = 1;
+	if (bw_redirect_init((uint32_t)dc->redirect_table, (uint32_t)dc->redirect_priority) < 0)
+		goto out; /* logged */
 	if (bw_ipcache_init() < 0 || bw_identity_init() < 0 || bw_endpoint_init() < 0)
 		goto out;
 	subsys = 2;
 	if (bw_flow_init(d->base) < 0)
 		goto out;
 	flows_up = 1;
+	/* the L7 proxy engine, before the modules that register parsers */
+	if (bw_proxy_init(d->base, dc) < 0)
+		goto out;
+	proxy_up = 1;
 
-	if (bw_modules_init(d->base) < 0)
+	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;
 	if (bw_modules_start() < 0)
 		goto out;
@@ -277,7 +287,16 @@ bwd_run(struct bwd *d)
 	if (bw_policy_init(d->base) < 0)
 		goto out;
 	subsys = 3;
-	if (bw_policy_recompute() < 0)
+	if ((e = bw_policy_api_init()) < 0) {
+		bw_err_errno(e, "policy: cannot register the API routes");
+		goto out;
+	}
+	if (dc->policy_dir && *dc->policy_dir &&
+	    (e = bw_policydir_start(d->base, dc->policy_dir)) < 0) {
+		bw_err_errno(e, "policy: cannot start the policy.dir watcher");
+		goto out;
+	}
+	if (bw_policy_start() < 0)
 		goto out;
 	if (bw_endpoint_attach_all() < 0)
 		bw_warn("some endpoints could not be attached (see above)");
@@ -301,6 +320,9 @@ out:
 	sd_notify(0, "STOPPING=1");
 	if (api_up)
 		bw_api_set_ready(0);
+	/* in-flight proxied connections end cleanly, while their parsers live */
+	if (proxy_up)
+		bw_proxy_stop();
 	if (loaded)
 		bw_modules_stop();
 	if (flows_up)
@@ -310,18 +332,24 @@ out:
 	/* Subsystem teardown in reverse order goes here. */
 	if (ct_gc)
 		event_free(ct_gc);
-	if (subsys >= 3)
+	if (subsys >= 3) {
+		bw_policydir_stop();
 		bw_policy_fini();
+	}
 	if (subsys >= 2) {
 		bw_fqdn_fini();
 		bw_endpoint_fini();
 		bw_identity_fini();
 		bw_ipcache_fini();
 	}
-	if (subsys >= 1)
+	if (subsys >= 1) {
+		bw_redirect_close();
 		bw_datapath_close();
+	}
 	if (loaded)
 		bw_modules_fini();
+	if (proxy_up)
+		bw_proxy_fini();
 	bw_registry_fini();
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i])

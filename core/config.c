@@ -70,6 +70,10 @@ const struct bw_conf_key bw_conf_daemon_keys[] = {
 	     0, 0, NULL, 0, "directory on bpffs where the maps are pinned"),
 	DKEY("tc_attach", BW_CONF_ENUM, "auto", tc_attach, 0, 0, conf_tc_attach, 0,
 	     "how programs attach to endpoint veths: auto (tcx if the kernel has it), tcx, clsact"),
+	DKEY("redirect_table", BW_CONF_INT, "2004", redirect_table, 256, 4294967294LL, NULL, 0,
+	     "routing table (256 and up) for packets the datapath hands to a local proxy; its only route: local default dev lo"),
+	DKEY("redirect_rule_priority", BW_CONF_INT, "9", redirect_priority, 1, 32765, NULL, 0,
+	     "priority of the policy-routing rule that sends them there (fwmark 0xb00/0xf00)"),
 	DKEY("module_dir", BW_CONF_STRING, BW_MODULEDIR, module_dir,
 	     0, 0, NULL, 0, "where module shared objects are loaded from"),
 	DKEY("modules", BW_CONF_STRING, "", modules, 0, 0, NULL, 0,
@@ -120,6 +124,29 @@ const struct bw_conf_key bw_conf_lua_keys[] = {
 	BW_CONF_KEY_END
 };
 
+/* The L7 proxy engine (core/proxy/, docs/l7.md). */
+const struct bw_conf_key bw_conf_proxy_keys[] = {
+	DKEY("max_connections", BW_CONF_INT, "16384", proxy_max_connections,
+	     1, 1048576, NULL, BW_CONF_F_RELOADABLE,
+	     "connections the L7 proxy holds at once; more are refused with a reset"),
+	DKEY("buffer_size", BW_CONF_SIZE, "16k", proxy_buffer_size, 1024, 16777216,
+	     NULL, BW_CONF_F_RELOADABLE,
+	     "buffer per direction of a proxied connection while bytes are in flight (none while idle)"),
+	DKEY("max_message_head", BW_CONF_SIZE, "64k", proxy_max_message_head,
+	     1024, 16777216, NULL, BW_CONF_F_RELOADABLE,
+	     "longest message head (an HTTP request line and headers) a parser may wait for; longer ones are refused (HTTP 431)"),
+	DKEY("head_timeout", BW_CONF_DURATION, "30s", proxy_head_timeout,
+	     0, 86400000, NULL, BW_CONF_F_RELOADABLE,
+	     "how long an incomplete message head may take to arrive (HTTP 408; slow clients); 0: no limit"),
+	DKEY("idle_timeout", BW_CONF_DURATION, "1h", proxy_idle_timeout,
+	     0, 604800000, NULL, BW_CONF_F_RELOADABLE,
+	     "a proxied connection with no byte in either direction for this long is closed; 0: never"),
+	DKEY("connect_timeout", BW_CONF_DURATION, "5s", proxy_connect_timeout,
+	     100, 600000, NULL, BW_CONF_F_RELOADABLE,
+	     "how long connecting to the original destination may take"),
+	BW_CONF_KEY_END
+};
+
 static const struct {
 	const char *name;
 	const struct bw_conf_key *keys;
@@ -128,6 +155,7 @@ static const struct {
 	{ "policy", bw_conf_policy_keys },
 	{ "flows", bw_conf_flows_keys },
 	{ "lua", bw_conf_lua_keys },
+	{ "proxy", bw_conf_proxy_keys },
 };
 #define CONF_NCORE (sizeof(conf_core_sections) / sizeof(conf_core_sections[0]))
 

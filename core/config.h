@@ -4,7 +4,7 @@
  *
  * The config file is ini, read with inih through one handler. Every line
  * read is kept as a raw entry (section, key, value, file, line); the core
- * sections ([daemon], [policy], [flows], [lua]) are then applied to
+ * sections ([daemon], [policy], [flows], [lua], [proxy]) are then applied to
  * struct bw_daemon_conf through declarative key tables (struct bw_conf_key,
  * the same type modules use), and every other section must be a module
  * instance named in daemon.modules. The module loader applies a module's
@@ -26,16 +26,9 @@
 
 #include <bulwark/module.h>
 
-/*
- * policy.enforcement: the values are the datapath's BW_ENFORCE_* (defined
- * once, in bpf/bw_datapath.h, which the kernel side reads too), so this
- * header may be included before or after that one.
- */
-#ifndef BW_ENFORCE_DEFAULT
-#define BW_ENFORCE_DEFAULT 0
-#define BW_ENFORCE_ALWAYS 1
-#define BW_ENFORCE_NEVER 2
-#endif
+/* policy.enforcement takes the datapath's BW_ENFORCE_* (the kernel side
+ * reads them too), defined once, there. */
+#include "bpf/bw_datapath.h"
 
 /* A core-only key flag (module keys never carry it): the BW_CONF_STRING
  * value must parse with bw_conf_tcp_flags(). */
@@ -68,6 +61,8 @@ struct bw_daemon_conf {
 	char *state_dir;     /* persistent state */
 	char *bpffs_dir;     /* where maps are pinned */
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
+	int64_t redirect_table;    /* routing table of proxy-bound packets */
+	int64_t redirect_priority; /* priority of its policy-routing rule */
 	char *module_dir;    /* where <module>.so files are */
 	char *modules;       /* the raw list, as written */
 	int log_level;       /* index into err..debug; see bw_conf_log_level() */
@@ -86,6 +81,14 @@ struct bw_daemon_conf {
 	int trace_events;         /* bool: datapath trace events on */
 	int drop_events;          /* bool: datapath drop events on */
 	int policy_verdict_events; /* bool: datapath policy verdict events on */
+
+	/* [proxy] (the L7 proxy engine, core/proxy/) */
+	int64_t proxy_max_connections;  /* proxied connections at once */
+	int64_t proxy_buffer_size;      /* per-direction buffer, bytes */
+	int64_t proxy_max_message_head; /* longest message head a parser may wait for */
+	int64_t proxy_head_timeout;     /* ms: an incomplete message head may wait */
+	int64_t proxy_idle_timeout;     /* ms: no byte either way (0: never) */
+	int64_t proxy_connect_timeout;  /* ms: connecting to the original destination */
 
 	/* daemon.modules split into instance names ("mod" or "mod:inst"). */
 	char **module_list;
@@ -229,5 +232,6 @@ extern const struct bw_conf_key bw_conf_daemon_keys[];
 extern const struct bw_conf_key bw_conf_policy_keys[];
 extern const struct bw_conf_key bw_conf_flows_keys[];
 extern const struct bw_conf_key bw_conf_lua_keys[];
+extern const struct bw_conf_key bw_conf_proxy_keys[];
 
 #endif /* BW_CONFIG_H */

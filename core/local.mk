@@ -11,7 +11,7 @@ libbwcore_la_SOURCES = \
 	core/state.c core/state.h
 libbwcore_la_SOURCES += \
 	core/module/module.c core/module/module.h \
-	core/module/coreapi.c core/module/registry.c core/module/registry.h \
+	core/module/coreapi.c core/module/coreapi.h core/module/registry.c core/module/registry.h \
 	core/module/hooks.c core/module/hooks.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
@@ -26,17 +26,27 @@ libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
 	core/datapath/ctpeers.c \
-	core/datapath/tcattach.c core/datapath/tcattach.h
+	core/datapath/tcattach.c core/datapath/tcattach.h \
+	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policydir.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
-	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c
-EXTRA_DIST += docs/policy-engine.md
+	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
+	core/policy/resolver_util.h \
+	core/policy/proxyconn.c core/policy/proxyconn.h
+EXTRA_DIST += docs/policy-engine.md docs/redirect.md
 # flows (core/flow/flow.h): pipeline, enrichment, GET /v1/flows
 libbwcore_la_SOURCES += \
 	core/flow/flow.c core/flow/flow.h core/flow/flowenrich.c \
 	core/flow/flowapi.c
+# the L7 proxy engine (core/proxy/proxy.h): connections, parsers, L7 flows
+libbwcore_la_SOURCES += \
+	core/proxy/proxy.h core/proxy/proxy_int.h \
+	core/proxy/engine.c core/proxy/parsers.c core/proxy/proxy_flow.c \
+	core/proxy/proxy_api.c
+include_bulwark_HEADERS += include/bulwark/l7.h
+EXTRA_DIST += docs/l7.md
 libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
 
 sbin_PROGRAMS += bulwarkd

@@ -5,12 +5,18 @@
  * reason label and the CLI show). Codes and strings from the compatibility
  * sheet (shared/reference/cilium-hubble.md, section 6). Two codes keep their
  * old proto names but changed strings in 1.19: 136 and 161.
+ *
+ * The one table of drop reasons: the codes the datapath emits are written
+ * as their BW_DROP_* constants (bpf/bw_datapath.h), the others as Cilium's
+ * numbers; tests/unit/test_dropreason.c checks that every BW_DROP_* of the
+ * header has a name here.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bpf/bw_datapath.h"
 #include "lib/dropreason.h"
 
 struct dropreason {
@@ -22,17 +28,17 @@ struct dropreason {
 static const struct dropreason dropreasons[] = {
 	{ 130, "INVALID_SOURCE_MAC", "Invalid source mac" },
 	{ 131, "INVALID_DESTINATION_MAC", "Invalid destination mac" },
-	{ 132, "INVALID_SOURCE_IP", "Invalid source ip" },
-	{ 133, "POLICY_DENIED", "Policy denied" },
-	{ 134, "INVALID_PACKET_DROPPED", "Invalid packet" },
-	{ 135, "CT_TRUNCATED_OR_INVALID_HEADER", "CT: Truncated or invalid header" },
+	{ BW_DROP_INVALID_SOURCE_IP, "INVALID_SOURCE_IP", "Invalid source ip" },
+	{ BW_DROP_POLICY, "POLICY_DENIED", "Policy denied" },
+	{ BW_DROP_INVALID_PACKET, "INVALID_PACKET_DROPPED", "Invalid packet" },
+	{ BW_DROP_CT_INVALID_HDR, "CT_TRUNCATED_OR_INVALID_HEADER", "CT: Truncated or invalid header" },
 	{ 136, "CT_MISSING_TCP_ACK_FLAG", "Fragmentation needed" },
-	{ 137, "CT_UNKNOWN_L4_PROTOCOL", "CT: Unknown L4 protocol" },
+	{ BW_DROP_CT_UNKNOWN_PROTO, "CT_UNKNOWN_L4_PROTOCOL", "CT: Unknown L4 protocol" },
 	{ 138, "CT_CANNOT_CREATE_ENTRY_FROM_PACKET", "CT: Can't create entry from packet" },
-	{ 139, "UNSUPPORTED_L3_PROTOCOL", "Unsupported L3 protocol" },
+	{ BW_DROP_UNSUPPORTED_L3, "UNSUPPORTED_L3_PROTOCOL", "Unsupported L3 protocol" },
 	{ 140, "MISSED_TAIL_CALL", "Missed tail call" },
 	{ 141, "ERROR_WRITING_TO_PACKET", "Error writing to packet" },
-	{ 142, "UNKNOWN_L4_PROTOCOL", "Unknown L4 protocol" },
+	{ BW_DROP_UNKNOWN_L4, "UNKNOWN_L4_PROTOCOL", "Unknown L4 protocol" },
 	{ 143, "UNKNOWN_ICMPV4_CODE", "Unknown ICMPv4 code" },
 	{ 144, "UNKNOWN_ICMPV4_TYPE", "Unknown ICMPv4 type" },
 	{ 145, "UNKNOWN_ICMPV6_CODE", "Unknown ICMPv6 code" },
@@ -45,16 +51,16 @@ static const struct dropreason dropreasons[] = {
 	{ 152, "NO_MATCHING_LOCAL_CONTAINER_FOUND", "No matching local container found" },
 	{ 153, "ERROR_WHILE_CORRECTING_L3_CHECKSUM", "Error while correcting L3 checksum" },
 	{ 154, "ERROR_WHILE_CORRECTING_L4_CHECKSUM", "Error while correcting L4 checksum" },
-	{ 155, "CT_MAP_INSERTION_FAILED", "CT: Map insertion failed" },
-	{ 156, "INVALID_IPV6_EXTENSION_HEADER", "Invalid IPv6 extension header" },
-	{ 157, "IP_FRAGMENTATION_NOT_SUPPORTED", "IP fragmentation not supported" },
+	{ BW_DROP_CT_MAP_INSERT_FAILED, "CT_MAP_INSERTION_FAILED", "CT: Map insertion failed" },
+	{ BW_DROP_INVALID_IPV6_EXTHDR, "INVALID_IPV6_EXTENSION_HEADER", "Invalid IPv6 extension header" },
+	{ BW_DROP_FRAG_NOSUPPORT, "IP_FRAGMENTATION_NOT_SUPPORTED", "IP fragmentation not supported" },
 	{ 158, "SERVICE_BACKEND_NOT_FOUND", "Service backend not found" },
 	{ 160, "NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT", "No tunnel/encapsulation endpoint (datapath BUG!)" },
 	{ 161, "FAILED_TO_INSERT_INTO_PROXYMAP", "NAT 46/64 not enabled" },
 	{ 162, "REACHED_EDT_RATE_LIMITING_DROP_HORIZON", "Reached EDT rate-limiting drop horizon" },
 	{ 163, "UNKNOWN_CONNECTION_TRACKING_STATE", "Unknown connection tracking state" },
 	{ 164, "LOCAL_HOST_IS_UNREACHABLE", "Local host is unreachable" },
-	{ 165, "NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION", "No configuration available to perform policy decision" },
+	{ BW_DROP_NO_CONFIG, "NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION", "No configuration available to perform policy decision" },
 	{ 166, "UNSUPPORTED_L2_PROTOCOL", "Unsupported L2 protocol" },
 	{ 167, "NO_MAPPING_FOR_NAT_MASQUERADE", "No mapping for NAT masquerade" },
 	{ 168, "UNSUPPORTED_PROTOCOL_FOR_NAT_MASQUERADE", "Unsupported protocol for NAT masquerade" },
@@ -64,13 +70,13 @@ static const struct dropreason dropreasons[] = {
 	{ 172, "UNKNOWN_SENDER", "Unknown sender" },
 	{ 173, "NAT_NOT_NEEDED", "NAT not needed" },
 	{ 174, "IS_A_CLUSTERIP", "Is a ClusterIP" },
-	{ 175, "FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND", "First logical datagram fragment not found" },
+	{ BW_DROP_FRAG_NOT_FOUND, "FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND", "First logical datagram fragment not found" },
 	{ 176, "FORBIDDEN_ICMPV6_MESSAGE", "Forbidden ICMPv6 message" },
 	{ 177, "DENIED_BY_LB_SRC_RANGE_CHECK", "Denied by LB src range check" },
 	{ 178, "SOCKET_LOOKUP_FAILED", "Socket lookup failed" },
 	{ 179, "SOCKET_ASSIGN_FAILED", "Socket assign failed" },
 	{ 180, "PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL", "Proxy redirection not supported for protocol" },
-	{ 181, "POLICY_DENY", "Policy denied by denylist" },
+	{ BW_DROP_POLICY_DENY, "POLICY_DENY", "Policy denied by denylist" },
 	{ 182, "VLAN_FILTERED", "VLAN traffic disallowed by VLAN filter" },
 	{ 183, "INVALID_VNI", "Incorrect VNI from VTEP" },
 	{ 184, "INVALID_TC_BUFFER", "Failed to update or lookup TC buffer" },

@@ -664,7 +664,8 @@ flowjson_extensions(const struct bw_flow *f)
 		}
 	}
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
-	    !(f->flags & BW_FLOW_F_CT_CLOSE) && by == NULL && !l7ext && more == NULL)
+	    !(f->flags & BW_FLOW_F_CT_CLOSE) && by == NULL && !l7ext &&
+	    more == NULL)
 		return NULL;
 	o = json_object();
 	if (o == NULL) {
@@ -683,20 +684,20 @@ flowjson_extensions(const struct bw_flow *f)
 		flowjson_set(o, "connection", c);
 	}
 	if (by != NULL) {
-		json_t *vb = json_object();
+		json_t *b = json_object();
 
-		flowjson_set_str(vb, "by", by);
-		flowjson_set_str(vb, "reason", f->verdict_reason);
-		flowjson_set(o, "verdict_by", vb);
+		flowjson_set_str(b, "by", by);
+		flowjson_set_str(b, "reason", f->verdict_reason);
+		flowjson_set(o, "verdict_by", b);
 	}
 	if (l7ext) {
-		json_t *vl = json_object();
+		json_t *x = json_object();
 
-		flowjson_set_str(vl, "proto", l7->proto);
+		flowjson_set_str(x, "proto", l7->proto);
 		if (l7->n_fields > 0 && l7->fields != NULL)
-			flowjson_set(vl, "fields",
+			flowjson_set(x, "fields",
 				     flowjson_kv_array(l7->fields, l7->n_fields));
-		flowjson_set(o, "l7", vl);
+		flowjson_set(o, "l7", x);
 	}
 	if (more != NULL) {
 		/* the core's own members win: a script cannot fake them */
@@ -788,6 +789,8 @@ bw_flowjson_flow(const struct bw_flow *f)
 		flowjson_set_str(itf, "name", f->ifname);
 		flowjson_set(o, "interface", itf);
 	}
+	if (BW_FLOW_HAS(f, proxy_port))
+		flowjson_set_u32(o, "proxy_port", f->proxy_port);
 	if (f->summary != NULL) {
 		flowjson_set_str(o, "Summary", f->summary);
 	} else if (l7 != NULL) {

@@ -26,3 +26,4 @@ include modules/servicemap/local.mk
 include modules/prometheus/local.mk
 include modules/fqdn/local.mk
 include modules/dnsproxy/local.mk
+include modules/hubble-observer/local.mk

@@ -88,8 +88,17 @@ static __always_inline int bw_ct_lookup(const struct bw_pkt *p, __u32 ep_id, __u
 		       p->family);
 	e = bw_ct_get(key, now);
 	if (e) {
-		*ep = e;
-		return (e->flags & BW_CT_F_DENIED) ? BW_CT_DENIED_FWD : BW_CT_ESTABLISHED;
+		__u32 f = e->flags;
+
+		if (!(f & (BW_CT_F_DENIED | BW_CT_F_UPSTREAM))) {
+			*ep = e;
+			return BW_CT_ESTABLISHED;
+		}
+		if (f & BW_CT_F_DENIED) {
+			*ep = e;
+			return BW_CT_DENIED_FWD;
+		}
+		/* a proxy's upstream entry serves its replies only */
 	}
 	bw_ct_key_fill(key, p->daddr, p->saddr, p->dport, p->sport, ep_id, p->proto,
 		       bw_dir_other(dir), p->family);
@@ -138,7 +147,8 @@ static __always_inline int bw_ct_creates(const struct bw_pkt *p, int enforced)
 static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u8 dir,
 					const struct bw_config *cfg, __u64 now, __u32 peer_id,
 					int peer_local, __u32 rule_ref, __u8 match_type, int audited,
-					struct bw_ct_key *k, struct bw_ct_entry *ne)
+					__u32 extra_flags, __u8 proxy_class, struct bw_ct_key *k,
+					struct bw_ct_entry *ne)
 {
 	bw_ct_key_fill(k, p->saddr, p->daddr, p->sport, p->dport, ep_id, p->proto, dir,
 		       p->family);
@@ -149,6 +159,8 @@ static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u
 	ne->peer_identity = peer_id;
 	ne->match_type = match_type;
 	ne->tcp_flags_seen = p->tcp_flags;
+	ne->proxy_class = proxy_class;
+	ne->flags = extra_flags;
 	if (audited)
 		ne->flags |= BW_CT_F_AUDITED;
 	if (peer_local)

@@ -36,7 +36,8 @@ struct bw_ev_ctx {
 	__u32 dst_identity;
 	__u32 cfg_flags; /* struct bw_config flags: the BW_CFG_F_NO_* switches */
 	__u8 dir;
-	__u8 pad[3];
+	__u8 to_proxy;    /* traces say TO_PROXY */
+	__be16 proxy_port; /* copied into the events (REDIRECTED, to-proxy) */
 };
 
 static __always_inline int bw_event_enabled(const struct bw_ev_ctx *c, __u8 type)
@@ -103,6 +104,8 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, const struct b
 	e->pkt_len = p->len;
 	e->ct_packets = ct_packets;
 	e->ct_bytes = ct_bytes;
+	e->proxy_port = c->proxy_port;
+	__builtin_memset(e->pad0, 0, sizeof(e->pad0));
 	wake = bpf_ringbuf_query(&bw_events, BPF_RB_AVAIL_DATA) >= BW_EVENTS_WAKEUP_BYTES
 		       ? BPF_RB_FORCE_WAKEUP
 		       : BPF_RB_NO_WAKEUP;

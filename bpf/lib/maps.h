@@ -87,6 +87,20 @@ struct {
 	__type(value, struct bw_frag_value);
 } bw_frag SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_PROXY_CLASSES);
+	__type(key, __u32);
+	__type(value, struct bw_proxy_info);
+} bw_proxy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, BW_PROXY_SOCKS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} bw_proxy_socks SEC(".maps");
+
 /* Per-CPU scratch space (the BPF stack is 512 bytes); not pinned. */
 struct bw_scratch {
 	struct bw_pkt pkt;

@@ -4,8 +4,10 @@
  * bw_policy LPM trie, one with the exact peer identity (L3) and one with
  * identity 0 (L4-only), combined with Cilium's precedence:
  *   1. a deny entry in either lookup wins (L3 first);
- *   2. otherwise the longer protocol/port prefix wins;
- *   3. on a tie the L3 entry wins.
+ *   2. otherwise a redirect to a proxy beats a plain allow (Cilium's
+ *      proxy_port_priority);
+ *   3. otherwise the longer protocol/port prefix wins;
+ *   4. on a tie the L3 entry wins.
  * No entry is DROP_POLICY (133); a deny entry is DROP_POLICY_DENY (181).
  * core/datapath/datapath.c (bw_datapath_policy_lookup) mirrors this in user space
  * over the same map; keep the two in step.
@@ -19,7 +21,8 @@ struct bw_verdict {
 	__u32 rule_ref;
 	__u8 reason;     /* 0 allowed, else BW_DROP_POLICY or BW_DROP_POLICY_DENY */
 	__u8 match_type; /* BW_MATCH_* */
-	__u8 pad[2];
+	__u8 proxy_class; /* allowed and redirected to this proxy class */
+	__u8 pad;
 };
 
 static __always_inline __u8 bw_policy_match_type(int is_l3, __u8 plen)
@@ -59,7 +62,10 @@ static __always_inline void bw_policy_check(__u32 ep_id, __u32 peer_id, __u8 dir
 		return;
 	}
 	if (l3 && l4) {
-		is_l3 = l3->prefix_len >= l4->prefix_len;
+		if (!l3->proxy_class != !l4->proxy_class)
+			is_l3 = l3->proxy_class != 0;
+		else
+			is_l3 = l3->prefix_len >= l4->prefix_len;
 		win = is_l3 ? l3 : l4;
 	} else if (l3) {
 		is_l3 = 1;
@@ -76,6 +82,7 @@ static __always_inline void bw_policy_check(__u32 ep_id, __u32 peer_id, __u8 dir
 	v->reason = 0;
 	v->rule_ref = win->rule_ref;
 	v->match_type = bw_policy_match_type(is_l3, win->prefix_len);
+	v->proxy_class = win->proxy_class;
 }
 
 #endif /* BW_LIB_POLICY_H */

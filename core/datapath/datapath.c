@@ -53,7 +53,8 @@ _Static_assert(sizeof(struct bw_ct_entry) == 64, "bw_ct_entry layout");
 _Static_assert(sizeof(struct bw_config) == 40, "bw_config layout");
 _Static_assert(sizeof(struct bw_metrics_key) == 4, "bw_metrics_key layout");
 _Static_assert(sizeof(struct bw_metrics_value) == 16, "bw_metrics_value layout");
-_Static_assert(sizeof(struct bw_event) == 96, "bw_event layout");
+_Static_assert(sizeof(struct bw_event) == 104, "bw_event layout");
+_Static_assert(sizeof(struct bw_proxy_info) == 8, "bw_proxy_info layout");
 _Static_assert(sizeof(struct bw_frag_key) == 40, "bw_frag_key layout");
 _Static_assert(sizeof(struct bw_frag_value) == 8, "bw_frag_value layout");
 _Static_assert(sizeof(struct bw_epaddr_key) == 20, "bw_epaddr_key layout");
@@ -90,6 +91,16 @@ int dp_fd_ct(void)
 int dp_fd_endpoints(void)
 {
 	return DP_FD(bw_endpoints);
+}
+
+int dp_fd_proxy(void)
+{
+	return DP_FD(bw_proxy);
+}
+
+int dp_fd_proxy_socks(void)
+{
+	return DP_FD(bw_proxy_socks);
 }
 
 const struct bw_config *dp_config(void)
@@ -187,6 +198,16 @@ void bw_datapath_config_default(struct bw_config *cfg)
 	cfg->monitor_tcp_flags = 0xff; /* all */
 }
 
+static void dp_batch_begin_hook(void *arg)
+{
+	bw_datapath_batch_begin();
+}
+
+static void dp_batch_end_hook(void *arg)
+{
+	bw_datapath_batch_end();
+}
+
 int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 {
 	struct bpf_map *map;
@@ -236,6 +257,7 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 		dp_cfg = *cfg;
 	else
 		bw_datapath_config_default(&dp_cfg);
+	dp_cfg.flags &= ~BW_CFG_F_INGRESS_REDIRECT; /* until the policy map is read */
 	rc = bw_datapath_set_config(&dp_cfg);
 	if (rc < 0)
 		goto fail;
@@ -244,6 +266,10 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 	if (rc < 0)
 		goto fail;
 	bw_api_status_add("bpf", dp_status, NULL); /* -EEXIST after a re-init: fine */
+	/* one conntrack revalidation per API request, however many it asks for */
+	rc = bw_api_hook_add(dp_batch_begin_hook, dp_batch_end_hook, NULL);
+	if (rc < 0 && rc != -EEXIST)
+		goto fail;
 	bw_info("datapath: loaded, maps pinned under %s", bpffs_dir);
 	return 0;
 fail:
@@ -255,17 +281,45 @@ fail:
 
 int bw_datapath_set_config(const struct bw_config *cfg)
 {
+	struct bw_config c = *cfg;
 	uint32_t zero = 0;
 	int rc = dp_ready();
 
 	if (rc < 0)
 		return rc;
-	if (bpf_map_update_elem(DP_FD(bw_config), &zero, cfg, BPF_ANY) < 0) {
+	/* the datapath's own flag (policy_sync keeps it), not the caller's */
+	c.flags = (c.flags & ~BW_CFG_F_INGRESS_REDIRECT) |
+		  (dp_cfg.flags & BW_CFG_F_INGRESS_REDIRECT);
+	if (bpf_map_update_elem(DP_FD(bw_config), &zero, &c, BPF_ANY) < 0) {
 		rc = -errno;
 		bw_err("datapath: writing the config map: %s", strerror(errno));
 		return rc;
 	}
-	dp_cfg = *cfg;
+	dp_cfg = c;
+	return 0;
+}
+
+/*
+ * BW_CFG_F_INGRESS_REDIRECT: on while some endpoint's ingress entries
+ * redirect to a proxy (the clients' veths then look the server's ingress
+ * policy up for new connections between local endpoints).
+ */
+static int dp_ingress_redirect_set(int on)
+{
+	struct bw_config c = dp_cfg;
+	uint32_t zero = 0;
+
+	if (!!(dp_cfg.flags & BW_CFG_F_INGRESS_REDIRECT) == !!on)
+		return 0;
+	if (on)
+		c.flags |= BW_CFG_F_INGRESS_REDIRECT;
+	else
+		c.flags &= ~BW_CFG_F_INGRESS_REDIRECT;
+	if (bpf_map_update_elem(DP_FD(bw_config), &zero, &c, BPF_ANY) < 0) {
+		bw_err("datapath: writing the config map: %s", strerror(errno));
+		return -errno;
+	}
+	dp_cfg = c;
 	return 0;
 }
 
@@ -277,6 +331,7 @@ void bw_datapath_close(void)
 	dp_skel = NULL;
 	bw_tcattach_close();
 	bw_api_status_remove("bpf");
+	bw_api_hook_remove(dp_batch_begin_hook, dp_batch_end_hook, NULL);
 	dp_sets_free();
 }
 
@@ -295,6 +350,33 @@ int bw_datapath_set_attach_mode(int mode)
 const char *bw_datapath_attach_mode(void)
 {
 	return dp_skel ? bw_tcattach_mode_name() : "";
+}
+
+/*
+ * The node's own connections to a pod port that an ingress policy
+ * redirects to a proxy are turned around into the pod's veth with the
+ * node's (local) source address (docs/redirect.md): the veth must accept
+ * local sources. A failure only costs that case, so it is a warning.
+ */
+static void dp_veth_sysctls(const char *ifname)
+{
+	char path[128];
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local",
+			     ifname) >= sizeof(path))
+		return;
+	f = fopen(path, "w");
+	if (f) {
+		int bad = fputs("1\n", f) < 0;
+
+		if (fclose(f) != 0 || bad)
+			f = NULL;
+	}
+	if (!f) {
+		bw_warn("datapath: cannot set accept_local on %s: %s (the node's own connections to ports that ingress policies redirect to a proxy will fail)",
+			ifname, strerror(errno));
+	}
 }
 
 int bw_datapath_attach(const char *ifname, int *ifindex_out)
@@ -317,6 +399,7 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 		       bw_tcattach_mode_name(), strerror(-rc));
 		return rc;
 	}
+	dp_veth_sysctls(ifname);
 	if (ifindex_out)
 		*ifindex_out = (int)idx;
 	return 0;
@@ -719,9 +802,14 @@ static int dp_kv_cmp(const void *pa, const void *pb)
 		return a->value.prefix_len < b->value.prefix_len ? -1 : 1;
 	if (va != vb)
 		return va < vb ? -1 : 1;
-	/* same key: the deny first, then the lowest rule_ref (deterministic) */
+	/* same key: the deny first, then a redirect (the lowest class), then
+	 * the lowest rule_ref (deterministic) */
 	if ((a->value.flags & BW_POL_F_DENY) != (b->value.flags & BW_POL_F_DENY))
 		return (a->value.flags & BW_POL_F_DENY) ? -1 : 1;
+	if (!a->value.proxy_class != !b->value.proxy_class)
+		return a->value.proxy_class ? -1 : 1;
+	if (a->value.proxy_class != b->value.proxy_class)
+		return a->value.proxy_class < b->value.proxy_class ? -1 : 1;
 	if (a->value.rule_ref != b->value.rule_ref)
 		return a->value.rule_ref < b->value.rule_ref ? -1 : 1;
 	return 0;
@@ -808,6 +896,7 @@ int bw_datapath_policy_expand(uint32_t ep_id, const struct bw_policy_entry_spec 
 			k->value.rule_ref = e->rule_ref;
 			k->value.flags = e->deny ? BW_POL_F_DENY : 0;
 			k->value.prefix_len = (uint8_t)plen;
+			k->value.proxy_class = e->deny ? 0 : e->proxy_class;
 		}
 	}
 	if (cnt == 0)
@@ -847,6 +936,7 @@ int bw_datapath_policy_expand(uint32_t ep_id, const struct bw_policy_entry_spec 
 			if (best) {
 				kv[i].value.flags |= BW_POL_F_DENY;
 				kv[i].value.rule_ref = best->value.rule_ref;
+				kv[i].value.proxy_class = 0;
 			}
 		}
 	}
@@ -916,6 +1006,7 @@ struct dp_epset {
 	uint32_t ep_id;
 	struct bw_policy_kv *kv;
 	size_t n, cap;
+	int in_redirect; /* an ingress entry redirects to a proxy */
 };
 
 static struct dp_epset *dp_sets;
@@ -979,6 +1070,23 @@ static int dp_set_load_one(const struct bw_policy_key *k, const struct bw_policy
 	return 0;
 }
 
+static int dp_kv_in_redirect(const struct bw_policy_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kv[i].key.direction == BW_DIR_INGRESS && kv[i].value.proxy_class &&
+		    !(kv[i].value.flags & BW_POL_F_DENY))
+			return 1;
+	return 0;
+}
+
+static int dp_sets_in_redirect(void)
+{
+	for (size_t i = 0; i < dp_nsets; i++)
+		if (dp_sets[i].in_redirect)
+			return 1;
+	return 0;
+}
+
 static int dp_sets_load(void)
 {
 	int rc;
@@ -991,11 +1099,13 @@ static int dp_sets_load(void)
 		dp_sets_free();
 		return rc;
 	}
-	for (size_t i = 0; i < dp_nsets; i++)
+	for (size_t i = 0; i < dp_nsets; i++) {
 		if (dp_sets[i].n)
 			qsort(dp_sets[i].kv, dp_sets[i].n, sizeof(*dp_sets[i].kv), dp_kv_bytes_cmp);
+		dp_sets[i].in_redirect = dp_kv_in_redirect(dp_sets[i].kv, dp_sets[i].n);
+	}
 	dp_sets_loaded = 1;
-	return 0;
+	return dp_ingress_redirect_set(dp_sets_in_redirect());
 }
 
 int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, size_t n)
@@ -1031,6 +1141,12 @@ int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *e
 	old = set->kv;
 	nold = set->n;
 	fd = DP_FD(bw_policy);
+	/* the clients' veths must look for ingress redirects before there are any */
+	if (dp_kv_in_redirect(want, nwant)) {
+		rc = dp_ingress_redirect_set(1);
+		if (rc < 0)
+			goto out;
+	}
 	/* pass 0 writes denies, pass 1 allows */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < nwant; i++) {
@@ -1076,7 +1192,10 @@ int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *e
 	set->kv = want;
 	set->n = set->cap = nwant;
 	want = NULL;
-	rc = 0;
+	set->in_redirect = dp_kv_in_redirect(set->kv, set->n);
+	rc = dp_ingress_redirect_set(dp_sets_in_redirect());
+	if (rc < 0)
+		goto out;
 	if (changed && may_deny) {
 		int cut = bw_datapath_ct_revalidate(ep_id);
 
@@ -1109,7 +1228,11 @@ void bw_datapath_policy_decide(const struct bw_policy_value *l3, const struct bw
 		win = l4;
 		is_l3 = 0;
 	} else if (l3 && l4) {
-		is_l3 = l3->prefix_len >= l4->prefix_len;
+		/* a redirect beats a plain allow (bpf/lib/policy.h) */
+		if (!l3->proxy_class != !l4->proxy_class)
+			is_l3 = l3->proxy_class != 0;
+		else
+			is_l3 = l3->prefix_len >= l4->prefix_len;
 		win = is_l3 ? l3 : l4;
 	} else if (l3 || l4) {
 		is_l3 = l3 != NULL;
@@ -1134,6 +1257,7 @@ void bw_datapath_policy_decide(const struct bw_policy_value *l3, const struct bw
 		out->reason = BW_DROP_POLICY_DENY;
 	} else {
 		out->allowed = 1;
+		out->proxy_class = win->proxy_class;
 	}
 }
 

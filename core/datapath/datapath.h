@@ -132,6 +132,8 @@ struct bw_policy_entry_spec {
 				    * ICMP/ICMPv6: the type range (0,0 = all types) */
 	int deny;           /* non-zero: deny entry */
 	uint32_t rule_ref;  /* attribution, copied into verdict events */
+	uint8_t proxy_class; /* an allow that redirects to this proxy class
+			      * (BW_PROXY_CLASS_*, docs/redirect.md); 0 = none */
 };
 
 /* One resolved policy map entry. */
@@ -142,7 +144,8 @@ struct bw_policy_kv {
 
 /*
  * Make the policy map's entries for ep_id exactly the given set (n == 0
- * removes them all). Port ranges become aligned power-of-two LPM blocks;
+ * removes them all). Equal keys keep one entry: a deny, else a redirect,
+ * else the lowest rule_ref. Port ranges become aligned power-of-two LPM blocks;
  * an allow block inside a deny block of the same peer becomes a deny (so
  * the longest-prefix lookup cannot hide the deny). The update has no window
  * of wrong verdicts: deny entries are written first, then allows, then
@@ -169,6 +172,7 @@ struct bw_policy_verdict {
 	int allowed;        /* 1 allowed, 0 denied */
 	uint8_t reason;     /* 0, BW_DROP_POLICY (no entry) or BW_DROP_POLICY_DENY */
 	uint8_t match_type; /* BW_MATCH_* */
+	uint8_t proxy_class; /* allowed and redirected to this proxy class */
 	uint32_t rule_ref;  /* entry behind the verdict, 0 = default deny */
 };
 
@@ -229,6 +233,11 @@ int bw_datapath_ct_foreach(int (*fn)(const struct bw_ct_key *, const struct bw_c
  */
 int bw_datapath_ct_peers_alive(const uint8_t (*addrs)[16], size_t n,
 			       uint8_t *alive);
+
+/* One entry by key: 0, -ENOENT (none, or expired) or -errno. */
+int bw_datapath_ct_get(const struct bw_ct_key *k, struct bw_ct_entry *e);
+/* Write one entry (the proxies' upstream entries, core/datapath/redirect.c). */
+int bw_datapath_ct_put(const struct bw_ct_key *k, const struct bw_ct_entry *e);
 
 /* ---- events and metrics --------------------------------------------------- */
 

@@ -163,7 +163,9 @@ static int dp_ct_select(const struct bw_ct_key *k, const struct bw_ct_entry *v, 
 		take = k->ep_id == s->ep_id;
 		break;
 	default:
-		take = (!s->ep_id || k->ep_id == s->ep_id) && !(v->flags & BW_CT_F_DENIED) &&
+		/* a proxy's upstream entry was not made by the endpoint's policy */
+		take = (!s->ep_id || k->ep_id == s->ep_id) &&
+		       !(v->flags & (BW_CT_F_DENIED | BW_CT_F_UPSTREAM)) &&
 		       v->expires_ns >= s->now && dp_ct_denied_now(s, k);
 		break;
 	}
@@ -314,4 +316,31 @@ int bw_datapath_batch_end(void)
 		return 0;
 	dp_batch_reval_all = 0;
 	return dp_ready() < 0 ? 0 : dp_revalidate_all();
+}
+
+int bw_datapath_ct_get(const struct bw_ct_key *k, struct bw_ct_entry *e)
+{
+	int rc = dp_ready();
+
+	if (rc < 0)
+		return rc;
+	if (bpf_map_lookup_elem(dp_fd_ct(), k, e) < 0)
+		return -errno;
+	if (e->expires_ns < dp_now_ns())
+		return -ENOENT;
+	return 0;
+}
+
+int bw_datapath_ct_put(const struct bw_ct_key *k, const struct bw_ct_entry *e)
+{
+	int rc = dp_ready();
+
+	if (rc < 0)
+		return rc;
+	if (bpf_map_update_elem(dp_fd_ct(), k, e, BPF_ANY) < 0) {
+		rc = -errno;
+		bw_err("datapath: writing a connection tracking entry: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
 }

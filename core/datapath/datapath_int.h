@@ -15,6 +15,8 @@ int dp_ready(void);                     /* 0, or -ENXIO before init */
 uint64_t dp_now_ns(void);               /* CLOCK_MONOTONIC = bpf_ktime_get_ns() */
 int dp_fd_ct(void);                     /* bw_ct */
 int dp_fd_endpoints(void);              /* bw_endpoints */
+int dp_fd_proxy(void);                  /* bw_proxy */
+int dp_fd_proxy_socks(void);            /* bw_proxy_socks */
 const struct bw_config *dp_config(void); /* what bw_config holds */
 /* identity of an address (IPv4-mapped when family is 4), as the kernel sees it */
 uint32_t dp_ipcache_identity(uint8_t family, const uint8_t *addr);

@@ -37,6 +37,7 @@
 
 #include "bpf/bw_datapath.h"
 #include "core/flow/flow.h"
+#include "lib/dropreason.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
 
@@ -814,23 +815,6 @@ flow_isolating_cb(const struct bw_flow_policy *p, void *arg)
 		iso->v[iso->n++] = *p;
 }
 
-static const char *
-flow_drop_name(unsigned code)
-{
-	const char *s = fl.src.drop_reason_name != NULL
-				? fl.src.drop_reason_name(code) : NULL;
-
-	if (s != NULL)
-		return s;
-	switch (code) { /* the common ones, when no table is installed */
-	case BW_DROP_POLICY: return "POLICY_DENIED";
-	case BW_DROP_POLICY_DENY: return "POLICY_DENY";
-	case BW_DROP_INVALID_SOURCE_IP: return "INVALID_SOURCE_IP";
-	case BW_DROP_INVALID_PACKET: return "INVALID_PACKET_DROPPED";
-	}
-	return NULL;
-}
-
 int
 bw_flow_handle_event(const void *data, size_t len)
 {
@@ -904,6 +888,7 @@ bw_flow_handle_event(const void *data, size_t len)
 	f.ifname = ifname;
 	f.rule_ref = ev->rule_ref;
 	f.pkt_len = ev->pkt_len;
+	f.proxy_port = ntohs(ev->proxy_port);
 	if (ev->flags & BW_EV_F_CT_NEW)
 		f.flags |= BW_FLOW_F_CT_NEW;
 	if (ev->flags & BW_EV_F_AUDITED)
@@ -988,7 +973,7 @@ bw_flow_handle_event(const void *data, size_t len)
 		break;
 	}
 	if (f.drop_reason != 0)
-		f.drop_reason_desc = flow_drop_name(f.drop_reason);
+		f.drop_reason_desc = bw_dropreason_name((int)f.drop_reason);
 	if (default_deny && fl.src.isolating != NULL) {
 		fl.src.isolating(ev->ep_id, ev->direction, flow_isolating_cb, &iso);
 		f.isolated_by = iso.v;

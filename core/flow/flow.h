@@ -87,8 +87,6 @@ struct bw_flow_sources {
 	int (*isolating)(uint32_t ep_id, int dir,
 			 void (*cb)(const struct bw_flow_policy *p, void *arg),
 			 void *arg);
-	/* Drop reason code -> DropReason enum name ("POLICY_DENIED"), or NULL. */
-	const char *(*drop_reason_name)(unsigned code);
 	/* Events the datapath failed to queue since it was loaded. */
 	uint64_t (*events_lost)(void);
 	/*

@@ -19,7 +19,6 @@
 #include "core/api.h"
 #include "core/config.h"
 #include "core/datapath/datapath.h"
-#include "lib/dropreason.h"
 #include "core/node/endpoint.h"
 #include "core/node/fqdn.h"
 #include "core/flow/flow.h"
@@ -146,12 +145,6 @@ flowenrich_isolating(uint32_t ep_id, int dir,
 	return (int)n;
 }
 
-static const char *
-flowenrich_drop_name(unsigned code)
-{
-	return bw_dropreason_name((int)code);
-}
-
 static uint64_t
 flowenrich_lost(void)
 {
@@ -174,7 +167,6 @@ static const struct bw_flow_sources flowenrich_sources = {
 	.identity_labels = flowenrich_identity_labels,
 	.rule = flowenrich_rule,
 	.isolating = flowenrich_isolating,
-	.drop_reason_name = flowenrich_drop_name,
 	.events_lost = flowenrich_lost,
 	.names = flowenrich_names,
 };

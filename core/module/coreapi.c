@@ -9,9 +9,12 @@
  * const object; its size field lets a module test for members added later
  * (BW_API_HAS).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,20 +23,25 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/api.h"
 #include "core/config.h"
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "lib/dropreason.h"
 #include "core/node/endpoint.h"
 #include "core/node/fqdn.h"
 #include "core/policy/policy_int.h"
+#include "core/policy/proxyconn.h"
 #include "core/policy/resolver.h"
 #include "core/flow/flow.h"
+#include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
 #include "core/module/hooks.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "core/state.h"
@@ -577,6 +585,309 @@ coreapi_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
 	bw_hooks_cancel(ticket);
 }
 
+/* ---- L7 parsers (ABI 1.2) ------------------------------------------------ */
+
+static int
+coreapi_l7_parser_register(bw_module_ctx *ctx, const struct bw_l7_parser *parser)
+{
+	int rc = bw_proxy_parser_add(parser, ctx);
+
+	if (rc == -EEXIST)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"L7 parser '%s': another module registered that name",
+			parser->name);
+	else if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"L7 parser: incomplete struct bw_l7_parser (name, "
+			"conn_open and data are required)");
+	return rc;
+}
+
+static int
+coreapi_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
+{
+	return bw_proxy_inject(conn, dir, data, len);
+}
+
+static int
+coreapi_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict,
+		  int rule)
+{
+	return bw_proxy_record(conn, l7, verdict, rule);
+}
+
+static const struct bw_l7_conn_info *
+coreapi_l7_conn_info(bw_l7_conn *conn)
+{
+	return bw_proxy_conn_info(conn);
+}
+
+/* ---- ABI 1.2: the daemon, the flow ring, namespaces --------------------- */
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+static uint64_t coreapi_start_real, coreapi_start_mono;
+
+static uint64_t
+coreapi_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The daemon's start: when the program was loaded. */
+static void __attribute__((constructor))
+coreapi_mark_start(void)
+{
+	coreapi_start_real = coreapi_clock(CLOCK_REALTIME);
+	coreapi_start_mono = coreapi_clock(CLOCK_MONOTONIC);
+}
+
+static void
+coreapi_daemon_info(struct bw_daemon_info *info)
+{
+	struct bw_daemon_info d = { .size = sizeof(d) };
+	size_t n;
+
+	if (info == NULL)
+		return;
+	d.version = PACKAGE_VERSION;
+	d.node_name = bw_flow_node_name();
+	d.start_ns = coreapi_start_real;
+	d.uptime_ns = coreapi_clock(CLOCK_MONOTONIC) - coreapi_start_mono;
+	n = info->size < sizeof(d) ? info->size : sizeof(d);
+	memcpy((char *)info + sizeof(info->size), (char *)&d + sizeof(d.size),
+	       n > sizeof(d.size) ? n - sizeof(d.size) : 0);
+}
+
+static void
+coreapi_flow_ring_range(uint64_t *first, uint64_t *next)
+{
+	if (first != NULL)
+		*first = bw_flow_ring_first();
+	if (next != NULL)
+		*next = bw_flow_ring_next();
+}
+
+struct coreapi_ns_walk {
+	void (*cb)(const char *ns, void *arg);
+	void *arg;
+	json_t *seen; /* object used as a set */
+};
+
+static void
+coreapi_ns_visit(struct coreapi_ns_walk *w, const char *ns)
+{
+	if (ns == NULL || *ns == '\0' || json_object_get(w->seen, ns) != NULL)
+		return;
+	json_object_set_new(w->seen, ns, json_true());
+	w->cb(ns, w->arg);
+}
+
+static int
+coreapi_ns_ep(struct bw_endpoint *ep, void *arg)
+{
+	coreapi_ns_visit(arg, bw_endpoint_ns(ep));
+	return 0;
+}
+
+static void
+coreapi_namespace_foreach(void (*cb)(const char *ns, void *arg), void *arg)
+{
+	struct coreapi_ns_walk w = { cb, arg, json_object() };
+	json_t *all, *v;
+	size_t i;
+
+	if (cb == NULL || w.seen == NULL) {
+		json_decref(w.seen);
+		return;
+	}
+	all = bw_namespaces_to_json();
+	json_array_foreach(all, i, v)
+		coreapi_ns_visit(&w, json_string_value(json_object_get(v, "name")));
+	json_decref(all);
+	bw_endpoint_foreach(coreapi_ns_ep, &w);
+	json_decref(w.seen);
+}
+
+static void
+coreapi_flow_followers_account(int delta, uint64_t lost)
+{
+	if (delta != 0)
+		bw_flow_stats_followers(delta);
+	if (lost != 0)
+		bw_flow_stats_lost_followers(lost);
+}
+
+/* ---- transparent redirects (ABI 1.2) ------------------------------------ */
+
+/* What a struct bw_redirect_conn's strings point into. */
+struct coreapi_rconn {
+	struct bw_proxyconn pc;
+	char client_ip[INET6_ADDRSTRLEN], server_ip[INET6_ADDRSTRLEN];
+	char *ns[2], *pod[2];
+	char *rules, *json;
+};
+
+static int
+coreapi_redirect_listen(bw_module_ctx *ctx, const char *proxy_class, int protocol,
+			int family, uint16_t port, uint16_t *bound_port)
+{
+	uint16_t b = 0;
+	int fd;
+
+	if (proxy_class == NULL)
+		return -EINVAL;
+	fd = bw_proxyconn_listen(proxy_class, protocol, family, port, &b);
+	if (fd >= 0 && bound_port != NULL)
+		*bound_port = b;
+	return fd;
+}
+
+static void
+coreapi_rconn_free(struct coreapi_rconn *rc)
+{
+	if (rc == NULL)
+		return;
+	bw_proxyconn_release(&rc->pc);
+	for (int i = 0; i < 2; i++) {
+		free(rc->ns[i]);
+		free(rc->pod[i]);
+	}
+	free(rc->rules);
+	free(rc->json);
+	free(rc);
+}
+
+static void
+coreapi_redirect_release(struct bw_redirect_conn *conn)
+{
+	if (conn == NULL || conn->size < offsetof(struct bw_redirect_conn, core_private) +
+					     sizeof(conn->core_private))
+		return;
+	coreapi_rconn_free(conn->core_private);
+	conn->core_private = NULL;
+}
+
+static const char *
+coreapi_side_ip(const struct bw_proxyconn_side *s, char *buf, uint16_t *port)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&s->addr;
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+			  INET6_ADDRSTRLEN);
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+			  INET6_ADDRSTRLEN);
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	return buf;
+}
+
+static int
+coreapi_redirect_lookup(bw_module_ctx *ctx, int protocol, const struct sockaddr *client,
+			const struct sockaddr *orig_dst, struct bw_redirect_conn *conn)
+{
+	struct bw_redirect_conn out;
+	struct coreapi_rconn *rc;
+	const struct bw_proxyconn_side *side[2];
+	json_t *doc;
+	size_t size;
+	int e;
+
+	if (conn == NULL || conn->size < offsetof(struct bw_redirect_conn, core_private) +
+					     sizeof(conn->core_private))
+		return -EINVAL;
+	rc = calloc(1, sizeof(*rc));
+	if (rc == NULL)
+		return -ENOMEM;
+	e = bw_proxyconn_lookup(protocol, client, orig_dst, &rc->pc);
+	if (e < 0) {
+		coreapi_rconn_free(rc);
+		return e;
+	}
+	side[0] = &rc->pc.client;
+	side[1] = &rc->pc.server;
+	for (int i = 0; i < 2; i++) {
+		if (side[i]->ns != NULL) {
+			rc->ns[i] = strdup(side[i]->ns);
+			rc->pod[i] = strdup(side[i]->pod);
+		}
+	}
+	rc->rules = json_dumps(rc->pc.rules, JSON_COMPACT);
+	doc = bw_proxyconn_to_json(&rc->pc);
+	rc->json = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (rc->rules == NULL || rc->json == NULL) {
+		coreapi_rconn_free(rc);
+		return -ENOMEM;
+	}
+	memset(&out, 0, sizeof(out));
+	out.protocol = rc->pc.protocol;
+	out.family = rc->pc.family;
+	out.direction = rc->pc.direction == BW_DIR_INGRESS ? BW_REDIRECT_INGRESS
+							   : BW_REDIRECT_EGRESS;
+	out.proxy_class = rc->pc.class_name;
+	out.proxy_port = rc->pc.proxy_port;
+	out.redirected = rc->pc.redirected;
+	out.client_ip = coreapi_side_ip(side[0], rc->client_ip, &out.client_port);
+	out.client_identity = side[0]->identity;
+	out.client_endpoint = side[0]->ep_id;
+	out.client_namespace = rc->ns[0];
+	out.client_pod = rc->pod[0];
+	out.server_ip = coreapi_side_ip(side[1], rc->server_ip, &out.server_port);
+	out.server_identity = side[1]->identity;
+	out.server_endpoint = side[1]->ep_id;
+	out.server_namespace = rc->ns[1];
+	out.server_pod = rc->pod[1];
+	out.rules = rc->rules;
+	out.json = rc->json;
+	out.generation = rc->pc.generation;
+	out.core_private = rc;
+	/* a module built against an older header has a shorter struct */
+	size = conn->size < sizeof(out) ? conn->size : sizeof(out);
+	out.size = conn->size;
+	memcpy(conn, &out, size);
+	return 0;
+}
+
+static int
+coreapi_redirect_upstream(bw_module_ctx *ctx, const struct bw_redirect_conn *conn)
+{
+	const struct coreapi_rconn *rc;
+
+	if (conn == NULL || conn->size < offsetof(struct bw_redirect_conn, core_private) +
+					     sizeof(conn->core_private) ||
+	    conn->core_private == NULL)
+		return -EINVAL;
+	rc = conn->core_private;
+	return bw_proxyconn_upstream(&rc->pc);
+}
+
+static long
+coreapi_redirect_recvmsg(int fd, void *buf, size_t len, struct sockaddr_storage *client,
+			 struct sockaddr_storage *orig_dst)
+{
+	if (buf == NULL || client == NULL || orig_dst == NULL)
+		return -EINVAL;
+	return bw_redirect_recvmsg(fd, buf, len, client, orig_dst);
+}
+
+static int
+coreapi_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr *client,
+			   const void *buf, size_t len)
+{
+	if (orig_dst == NULL || client == NULL || (buf == NULL && len))
+		return -EINVAL;
+	return bw_redirect_reply_udp(orig_dst, client, buf, len);
+}
+
 /* ---- ABI 1.2: DNS and FQDN policy -------------------------------------- */
 
 static int
@@ -741,6 +1052,21 @@ static const struct bw_core_api coreapi = {
 	.hook_http = coreapi_hook_http,
 	.hook_kafka = coreapi_hook_kafka,
 	.hook_cancel = coreapi_hook_cancel,
+	.l7_parser_register = coreapi_l7_parser_register,
+	.l7_inject = coreapi_l7_inject,
+	.l7_record = coreapi_l7_record,
+	.l7_conn_info = coreapi_l7_conn_info,
+	.daemon_info = coreapi_daemon_info,
+	.flow_ring_range = coreapi_flow_ring_range,
+	.flow_ring_at = bw_flow_ring_at,
+	.namespace_foreach = coreapi_namespace_foreach,
+	.flow_followers_account = coreapi_flow_followers_account,
+	.redirect_listen = coreapi_redirect_listen,
+	.redirect_lookup = coreapi_redirect_lookup,
+	.redirect_release = coreapi_redirect_release,
+	.redirect_upstream = coreapi_redirect_upstream,
+	.redirect_recvmsg = coreapi_redirect_recvmsg,
+	.redirect_reply_udp = coreapi_redirect_reply_udp,
 	/* ABI 1.2: DNS and FQDN policy */
 	.fqdn_ip_set = coreapi_fqdn_ip_set,
 	.fqdn_sync = coreapi_fqdn_sync,

@@ -570,9 +570,8 @@ mod_api_list(struct bw_api_request *req, void *arg)
 }
 
 int
-bw_modules_init(struct event_base *base)
+bw_modules_init(struct event_base *base, const struct bw_core_api *api)
 {
-	const struct bw_core_api *api = bw_coreapi_get();
 	int rc;
 
 	ml.base = base;

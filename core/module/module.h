@@ -77,11 +77,13 @@ int bw_modules_load(const struct bw_conf *cf, int check_only, char *err,
 		    size_t errlen);
 
 /*
- * Initialise every loaded instance (in daemon.modules order) and register
- * GET /v1/modules and the "modules" part of /v1/status. Returns 0, or
- * -errno when a required instance failed (logged).
+ * Initialise every loaded instance (in daemon.modules order) with api, the
+ * core's service table (bulwarkd passes bw_coreapi_get(); the loader does
+ * not reach for it), and register GET /v1/modules and the "modules" part
+ * of /v1/status. Returns 0, or -errno when a required instance failed
+ * (logged).
  */
-int bw_modules_init(struct event_base *base);
+int bw_modules_init(struct event_base *base, const struct bw_core_api *api);
 
 /* Call start() of every running instance; same error rule as init. */
 int bw_modules_start(void);
@@ -105,8 +107,6 @@ struct bw_module_ctx *bw_modules_first(void);
 size_t bw_modules_count(enum bw_instance_state state);
 const char *bw_instance_state_name(enum bw_instance_state state);
 
-/* The table handed to modules (core/module/coreapi.c). */
-const struct bw_core_api *bw_coreapi_get(void);
 /* The event base given to bw_modules_init() (for coreapi.c). */
 struct event_base *bw_modules_event_base(void);
 /* daemon.state_dir as loaded (for coreapi.c). */

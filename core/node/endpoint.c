@@ -13,8 +13,9 @@
  * core/node/endpoint_api.c.
  *
  * Order on add, so that the first packet is already enforced: identity,
- * ipcache entries, bw_endpoint_info, policy (bw_policy_endpoint_event),
- * state file, and the tc programs last. On delete the programs go first.
+ * ipcache entries, bw_endpoint_info, the watchers (the policy repository
+ * resolves and writes the endpoint's entries), state file, and the tc
+ * programs last. On delete the programs go first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,7 +34,6 @@
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/log.h"
-#include "core/policy/policy.h"
 #include "core/state.h"
 #include "lib/errbuf.h"
 
@@ -81,6 +81,55 @@ struct bw_endpoint {
 static struct bw_endpoint *endpoints;
 static struct endpoint_ns *namespaces;
 static uint32_t endpoint_next_id = 1;
+
+/* Who is told about changes (bw_endpoint_watch). */
+struct endpoint_watcher {
+	int (*fn)(struct bw_endpoint *ep, int event, void *arg);
+	void *arg;
+};
+
+static struct endpoint_watcher *endpoint_watchers;
+static size_t endpoint_nwatchers;
+
+int bw_endpoint_watch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
+		      void *arg)
+{
+	struct endpoint_watcher *w;
+
+	w = realloc(endpoint_watchers, (endpoint_nwatchers + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	endpoint_watchers = w;
+	w[endpoint_nwatchers].fn = fn;
+	w[endpoint_nwatchers].arg = arg;
+	endpoint_nwatchers++;
+	return 0;
+}
+
+void bw_endpoint_unwatch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
+			 void *arg)
+{
+	for (size_t i = 0; i < endpoint_nwatchers; i++) {
+		if (endpoint_watchers[i].fn != fn || endpoint_watchers[i].arg != arg)
+			continue;
+		memmove(&endpoint_watchers[i], &endpoint_watchers[i + 1],
+			(endpoint_nwatchers - i - 1) * sizeof(*endpoint_watchers));
+		endpoint_nwatchers--;
+		return;
+	}
+}
+
+/* Tell every watcher; the first error of ADDED/UPDATED stops and is returned. */
+static int endpoint_notify(struct bw_endpoint *ep, int event)
+{
+	for (size_t i = 0; i < endpoint_nwatchers; i++) {
+		int rc = endpoint_watchers[i].fn(ep, event, endpoint_watchers[i].arg);
+
+		if (rc < 0 && event != BW_EP_EVENT_DELETED)
+			return rc;
+	}
+	return 0;
+}
 
 static const char *endpoint_proto_name(uint8_t p)
 {
@@ -619,14 +668,14 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 			return rc;
 		}
 	}
-	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_UPDATED);
+	rc = endpoint_notify(ep, BW_EP_EVENT_UPDATED);
 	if (rc < 0) {
 		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
 			      ep->ns, ep->pod, strerror(-rc));
 		endpoint_state_swap(&ep->st, st);
 		if (idchg)
 			endpoint_ipcache_set(ep, ep->st.identity, &redo);
-		bw_policy_endpoint_event(ep, BW_EP_EVENT_UPDATED);
+		endpoint_notify(ep, BW_EP_EVENT_UPDATED);
 		return rc;
 	}
 	return 0;
@@ -762,7 +811,7 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	/* 4. policy, with the endpoint visible to lookups */
 	endpoint_link(ep);
 	linked = 1;
-	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_ADDED);
+	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
 	policy = 1;
 	if (rc < 0) {
 		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
@@ -793,7 +842,7 @@ fail:
 	if (attached)
 		bw_datapath_detach(ep->ifindex);
 	if (policy)
-		bw_policy_endpoint_event(ep, BW_EP_EVENT_DELETED);
+		endpoint_notify(ep, BW_EP_EVENT_DELETED);
 	if (linked)
 		endpoint_unlink(ep);
 	if (saved)
@@ -897,7 +946,7 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 		bw_datapath_attach(ep->ifname, &ifidx);
 		return rc;
 	}
-	bw_policy_endpoint_event(ep, BW_EP_EVENT_DELETED);
+	endpoint_notify(ep, BW_EP_EVENT_DELETED);
 	endpoint_unlink(ep);
 	endpoint_ipcache_clear(ep, ep->nips);
 	rc = bw_datapath_endpoint_del(ep->ifindex);
@@ -1117,11 +1166,11 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 		goto fail;
 	}
 	endpoint_link(ep);
-	rc = bw_policy_endpoint_event(ep, BW_EP_EVENT_ADDED);
+	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
 	if (rc < 0) {
 		bw_err("endpoint: cannot restore %s/%s: policy: %s", ep->ns, ep->pod,
 		       strerror(-rc));
-		bw_policy_endpoint_event(ep, BW_EP_EVENT_DELETED);
+		endpoint_notify(ep, BW_EP_EVENT_DELETED);
 		endpoint_unlink(ep);
 		goto fail;
 	}
@@ -1252,6 +1301,9 @@ void bw_endpoint_fini(void)
 		free(n);
 	}
 	endpoint_next_id = 1;
+	free(endpoint_watchers);
+	endpoint_watchers = NULL;
+	endpoint_nwatchers = 0;
 }
 
 /* ---- JSON views ------------------------------------------------------------------ */

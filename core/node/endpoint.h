@@ -57,6 +57,27 @@ struct bw_ep_named_port {
 	uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
 };
 
+/* ---- watchers ---------------------------------------------------------------- */
+
+/* Endpoint events, for the watchers. */
+#define BW_EP_EVENT_ADDED 1   /* new endpoint, or restored at start */
+#define BW_EP_EVENT_UPDATED 2 /* labels, identity, addresses or options changed */
+#define BW_EP_EVENT_DELETED 3 /* about to be freed: drop its state */
+
+/*
+ * Watch endpoints: fn(ep, event, arg) is called for every change, in
+ * registration order, once the endpoint is visible to lookups. This is how
+ * higher layers (the policy repository) learn about endpoints; endpoints
+ * never call them directly. A watcher returning -errno for ADDED or UPDATED
+ * fails the change: the change is undone, and the watchers see DELETED
+ * (for ADDED) or UPDATED again with the old state. The return value for
+ * DELETED is ignored. Returns 0 or -ENOMEM; unwatch with the same fn, arg.
+ */
+int bw_endpoint_watch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
+		      void *arg);
+void bw_endpoint_unwatch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
+			 void *arg);
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 /* Register the control API routes. Returns 0 or a negative errno. */

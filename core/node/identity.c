@@ -7,8 +7,9 @@
  * calls allocate() for every reference and release() for every release, so
  * the allocator's own reference counts agree with the core's; the core's
  * table exists so that id -> labels needs no module call on the hot paths
- * (flow enrichment, resolver) and so that the policy repository hears about
- * an identity exactly when it appears and disappears.
+ * (flow enrichment, resolver) and so that the watchers (the policy
+ * repository) hear about an identity exactly when it appears and
+ * disappears.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +23,6 @@
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/log.h"
-#include "core/policy/policy.h"
 #include "core/module/registry.h"
 #include "bpf/bw_datapath.h"
 
@@ -60,6 +60,47 @@ static const struct {
 };
 
 /* ---- table ----------------------------------------------------------------- */
+
+/* Who is told when an identity appears or disappears (bw_identity_watch). */
+struct identity_watcher {
+	void (*fn)(uint32_t id, int added, void *arg);
+	void *arg;
+};
+
+static struct identity_watcher *identity_watchers;
+static size_t identity_nwatchers;
+
+int bw_identity_watch(void (*fn)(uint32_t id, int added, void *arg), void *arg)
+{
+	struct identity_watcher *w;
+
+	w = realloc(identity_watchers, (identity_nwatchers + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	identity_watchers = w;
+	w[identity_nwatchers].fn = fn;
+	w[identity_nwatchers].arg = arg;
+	identity_nwatchers++;
+	return 0;
+}
+
+void bw_identity_unwatch(void (*fn)(uint32_t id, int added, void *arg), void *arg)
+{
+	for (size_t i = 0; i < identity_nwatchers; i++) {
+		if (identity_watchers[i].fn != fn || identity_watchers[i].arg != arg)
+			continue;
+		memmove(&identity_watchers[i], &identity_watchers[i + 1],
+			(identity_nwatchers - i - 1) * sizeof(*identity_watchers));
+		identity_nwatchers--;
+		return;
+	}
+}
+
+static void identity_notify(uint32_t id, int added)
+{
+	for (size_t i = 0; i < identity_nwatchers; i++)
+		identity_watchers[i].fn(id, added, identity_watchers[i].arg);
+}
 
 static struct identity_entry *identity_find(uint32_t id)
 {
@@ -173,7 +214,7 @@ int bw_identity_exists(uint32_t id)
 /*
  * Ask the allocator for the number of labels and take one reference in the
  * table. *created says whether the identity is new to the table (the caller
- * then tells the policy repository).
+ * then tells the watchers).
  */
 static int identity_take(const struct bw_labelset *labels, int scope_local,
 			 uint32_t *id, struct identity_entry **out, int *created)
@@ -238,7 +279,7 @@ static int identity_take(const struct bw_labelset *labels, int scope_local,
 	return 0;
 }
 
-/* Drop one reference; on the last one tell policy, then free the number. */
+/* Drop one reference; on the last one tell the watchers, then free the number. */
 static void identity_drop(uint32_t id)
 {
 	const struct bw_identity_allocator *a = bw_identity_allocator_get();
@@ -255,7 +296,7 @@ static void identity_drop(uint32_t id)
 		return;
 	}
 	e->refs = 0;
-	bw_policy_identity_event(id, 0);
+	identity_notify(id, 0);
 	identity_remove(id);
 	if (a)
 		a->release(a->user_data, id);
@@ -277,7 +318,7 @@ int bw_identity_acquire(const struct bw_labelset *labels, uint32_t *id)
 		return rc;
 	if (created) {
 		bw_debug("identity: %u appeared", *id);
-		bw_policy_identity_event(*id, 1);
+		identity_notify(*id, 1);
 	}
 	return 0;
 }
@@ -292,7 +333,7 @@ int bw_identity_local_acquire(const struct bw_labelset *labels, uint32_t *id)
 		return rc;
 	if (created) {
 		bw_debug("identity: local identity %u appeared", *id);
-		bw_policy_identity_event(*id, 1);
+		identity_notify(*id, 1);
 	}
 	return 0;
 }
@@ -364,7 +405,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 	e->prefix = p;
 	/* Policy first, so that the first packet mapped to the new identity
 	 * already meets entries that allow it. */
-	bw_policy_identity_event(*id, 1);
+	identity_notify(*id, 1);
 	rc = bw_ipcache_upsert(&p, *id, 0, BW_IPCACHE_OWNER_CIDR);
 	if (rc < 0) {
 		bw_err("identity: cannot map %s to CIDR identity %u in the ipcache: %s",
@@ -490,4 +531,7 @@ void bw_identity_fini(void)
 		bw_labelset_free(identity_reserved[r]);
 		identity_reserved[r] = NULL;
 	}
+	free(identity_watchers);
+	identity_watchers = NULL;
+	identity_nwatchers = 0;
 }

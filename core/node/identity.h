@@ -16,9 +16,9 @@
  *    reserved:world, and own an ipcache entry for their prefix.
  *
  * Whenever an identity appears (first reference) or disappears (last
- * release) the policy repository is told with bw_policy_identity_event(),
- * before the ipcache maps any address to a new identity and after it stops
- * mapping addresses to a vanished one.
+ * release) the watchers (bw_identity_watch(); the policy repository is
+ * one) are told, before the ipcache maps any address to a new identity and
+ * after it stops mapping addresses to a vanished one.
  *
  * Everything here runs on the loop thread.
  */
@@ -48,6 +48,17 @@ enum bw_identity_scope {
 };
 
 /*
+ * Watch identities: fn(id, added, arg) is called when an identity appears
+ * (added 1, its labels readable) or disappears (added 0), in registration
+ * order. This is how higher layers (the policy repository) learn about
+ * identities; identities never call them directly. A watcher may acquire
+ * identities itself (CIDR identities), so it must cope with being called
+ * again from within. Returns 0 or -ENOMEM; unwatch with the same fn, arg.
+ */
+int bw_identity_watch(void (*fn)(uint32_t id, int added, void *arg), void *arg);
+void bw_identity_unwatch(void (*fn)(uint32_t id, int added, void *arg), void *arg);
+
+/*
  * Create the reserved identities and register GET /v1/identities.
  * Returns 0 or a negative errno.
  */
@@ -61,17 +72,17 @@ void bw_identity_fini(void);
  * already filtered with bw_labelset_filter_identity()). A set equal to a
  * reserved identity's labels gives that reserved id. Otherwise the
  * allocator is asked for a global-scope number and the reference count is
- * raised; a first reference adds the identity to the table and calls
- * bw_policy_identity_event(id, 1) before returning.
+ * raised; a first reference adds the identity to the table and tells the
+ * watchers (id, added 1) before returning.
  * Returns 0, -ENODEV when no identity module is loaded, -ENOMEM, or the
  * allocator's error.
  */
 int bw_identity_acquire(const struct bw_labelset *labels, uint32_t *id);
 
 /*
- * Drop one reference. On the last one the policy repository is told
- * (bw_policy_identity_event(id, 0), labels still readable during the call),
- * then the allocator releases the number. Reserved ids are ignored.
+ * Drop one reference. On the last one the watchers are told (id, added 0;
+ * the labels are still readable during the call), then the allocator
+ * releases the number. Reserved ids are ignored.
  */
 void bw_identity_release(uint32_t id);
 
@@ -85,8 +96,8 @@ int bw_identity_local_acquire(const struct bw_labelset *labels, uint32_t *id);
 /*
  * Node-local CIDR identity for prefix ("10.0.0.0/8", "2001:db8::/32"; a
  * bare address means a host prefix). Host bits must be zero (-EINVAL
- * otherwise). The first reference allocates the identity, tells the policy
- * repository, and then maps the prefix to it in the ipcache (owner
+ * otherwise). The first reference allocates the identity, tells the
+ * watchers, and then maps the prefix to it in the ipcache (owner
  * BW_IPCACHE_OWNER_CIDR). Returns 0, -EINVAL, -ENODEV, -ENOMEM, or the
  * datapath's error (then nothing is kept).
  */
@@ -94,7 +105,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id);
 
 /*
  * Drop one reference of a CIDR identity; the last one removes the ipcache
- * entry first, then tells the policy repository, then releases the number.
+ * entry first, then tells the watchers, then releases the number.
  */
 void bw_identity_cidr_release(uint32_t id);
 

@@ -21,7 +21,8 @@
  * answerable for a while so that late events still name their policy.
  *
  * Glue. Identities and endpoints reach the resolver through
- * bw_policy_identity_event() / bw_policy_endpoint_event(); its output goes
+ * pol_identity_event() / pol_endpoint_event(), the watchers it registers
+ * with the identity and endpoint registries; its output goes
  * to the datapath through pol_sync().
  */
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include "core/config.h" /* before bw_datapath.h: its BW_ENFORCE_* macros */
 #include "core/api.h"
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/node/fqdn.h"
 #include "core/node/identity.h"
@@ -44,7 +46,7 @@
 #include "core/policy/policydoc.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
-#include "core/policy/resolver_int.h"
+#include "core/policy/resolver_util.h"
 #include "core/state.h"
 
 #define POL_RETIRED_MAX 8192
@@ -404,6 +406,7 @@ static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 		specs[i].port_hi = e[i].port_hi;
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
+		specs[i].proxy_class = e[i].proxy_class;
 	}
 	/*
 	 * No window of wrong verdicts: enforcement that goes away and audit
@@ -471,6 +474,51 @@ static void pol_fqdn_selector(void *arg, const char *text, int add)
 	}
 	if (bw_fqdn_selector_ref(text) < 0)
 		bw_err("policy: FQDN selector %s: out of memory", text);
+}
+
+/* An l7proto name's proxy class (core/datapath/redirect.c numbers them). */
+static uint8_t pol_proxy_class(void *arg, const char *l7proto)
+{
+	int c = bw_redirect_class_id(l7proto, 1);
+
+	if (c < 0) {
+		bw_warn("policy: l7proto \"%s\": no proxy class: %s (its ports allow nothing)",
+			l7proto, strerror(-c));
+		return 0;
+	}
+	return (uint8_t)c;
+}
+
+const char *bw_policy_l7_rules(uint32_t rule_ref, uint32_t port_index)
+{
+	const struct pol_ref *r;
+	const struct bw_rv_rule *ru;
+	const struct bw_rv_ruleentry *en;
+	const struct bw_rv_policy *rv;
+
+	if (!rule_ref || !P.inited)
+		return NULL;
+	r = rv_map_get(&P.refs, &rule_ref, sizeof(rule_ref));
+	if (!r || !r->owner || !(rv = r->owner->rv) || r->info.rule_index >= rv->nrules)
+		return NULL;
+	ru = &rv->rules[r->info.rule_index];
+	if (r->info.direction < 1 || r->info.direction > 2 ||
+	    r->info.entry_index >= ru->nentries[r->info.direction])
+		return NULL;
+	en = &ru->entries[r->info.direction][r->info.entry_index];
+	if (port_index >= en->nports)
+		return NULL;
+	return en->ports[port_index].l7rules;
+}
+
+uint64_t bw_policy_generation(void)
+{
+	struct bw_resolver_stats st;
+
+	if (!P.inited)
+		return 0;
+	bw_resolver_stats(P.rv, &st);
+	return st.syncs;
 }
 
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
@@ -557,7 +605,8 @@ static int pol_flush(void)
 	return err;
 }
 
-int bw_policy_endpoint_event(struct bw_endpoint *ep, int event)
+/* The endpoint watcher (bw_endpoint_watch). */
+static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 {
 	int err;
 
@@ -585,7 +634,8 @@ int bw_policy_endpoint_event(struct bw_endpoint *ep, int event)
 	return pol_flush();
 }
 
-void bw_policy_identity_event(uint32_t id, int added)
+/* The identity watcher (bw_identity_watch). */
+static void pol_identity_event(uint32_t id, int added, void *arg)
 {
 	if (!P.inited)
 		return;
@@ -1425,6 +1475,7 @@ int bw_policy_init(struct event_base *base)
 		.cidr_acquire = pol_cidr_acquire,
 		.cidr_release = pol_cidr_release,
 		.fqdn_selector = pol_fqdn_selector,
+		.proxy_class = pol_proxy_class,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;
@@ -1443,6 +1494,13 @@ int bw_policy_init(struct event_base *base)
 	P.audit = dc ? !!dc->audit : 0;
 	bw_resolver_set_mode(P.rv, P.enforcement, P.audit);
 	P.inited = 1;
+	/* From here on the registries tell us about changes (CIDR identities
+	 * acquired while the API-managed set is restored among them). */
+	if (bw_identity_watch(pol_identity_event, NULL) < 0 ||
+	    bw_endpoint_watch(pol_endpoint_event, NULL) < 0) {
+		bw_policy_fini();
+		return -ENOMEM;
+	}
 	if (dc && dc->state_dir && *dc->state_dir) {
 		P.state_path = pol_path(dc->state_dir, "policies.json");
 		P.refs_path = pol_path(dc->state_dir, "policy-refs.json");
@@ -1452,12 +1510,6 @@ int bw_policy_init(struct event_base *base)
 		}
 		pol_refs_load();
 	}
-	e = bw_policy_api_init();
-	if (e < 0) {
-		bw_err("policy: cannot register the API routes: %s", strerror(-e));
-		bw_policy_fini();
-		return e;
-	}
 	if (P.state_path) {
 		e = pol_restore();
 		if (e < 0) {
@@ -1465,17 +1517,17 @@ int bw_policy_init(struct event_base *base)
 			return e;
 		}
 	}
-	if (dc && dc->policy_dir && *dc->policy_dir) {
-		e = bw_policydir_start(base, dc->policy_dir);
-		if (e < 0) {
-			bw_policy_fini();
-			return e;
-		}
-	}
-	pol_refs_retire_orphans();
-	pol_refs_save();
 	bw_conf_watch(pol_conf_changed, NULL);
 	return 0;
+}
+
+int bw_policy_start(void)
+{
+	if (!P.inited)
+		return -ENXIO;
+	pol_refs_retire_orphans();
+	pol_refs_save();
+	return bw_policy_recompute();
 }
 
 static void pol_free_ref_cb(void *val, void *arg)
@@ -1488,7 +1540,9 @@ void bw_policy_fini(void)
 	if (!P.inited)
 		return;
 	P.inited = 0; /* no more events from identities torn down after us */
-	bw_policydir_stop();
+	bw_identity_unwatch(pol_identity_event, NULL);
+	bw_endpoint_unwatch(pol_endpoint_event, NULL);
+	bw_policydir_stop(); /* bulwarkd stops it first; a guard for the rest */
 	bw_api_status_remove("policy");
 	while (P.list) {
 		struct bw_pol *p = P.list;

@@ -13,9 +13,9 @@
  * index into the rule table kept here, so that every verdict can name the
  * policy, rule and entry behind it. Refs are never reused for another rule.
  *
- * The other parts of the core tell the repository when an input of the
- * resolver changed (endpoints, identities, enforcement mode); each call
- * returns once the maps hold the new state.
+ * The repository watches the inputs of the resolver (identities and
+ * endpoints through their watch lists, the enforcement mode through the
+ * config's); each change returns once the maps hold the new state.
  *
  * Everything here runs on the loop thread.
  */
@@ -27,13 +27,6 @@
 struct event_base;
 struct bw_endpoint;
 struct bw_config;
-
-/* Endpoint events (core/node/endpoint.c -> bw_policy_endpoint_event()). */
-#ifndef BW_EP_EVENT_ADDED
-#define BW_EP_EVENT_ADDED 1   /* new endpoint, or restored at start */
-#define BW_EP_EVENT_UPDATED 2 /* labels, identity, addresses or options changed */
-#define BW_EP_EVENT_DELETED 3 /* about to be freed: drop its state */
-#endif
 
 /* Where a policy comes from. */
 #define BW_POLICY_SOURCE_API "api"
@@ -57,16 +50,41 @@ struct bw_policy_ruleinfo {
 };
 
 /*
- * Start the repository: register the control API routes, restore the
- * API-managed set from <state_dir>/policies.json, read policy.dir and start
- * watching it, and watch the config for policy.enforcement/policy.audit
- * changes on SIGHUP (bw_conf_watch). Call it after bw_modules_init() (the
- * policy formats and the identity allocator are modules) and after
- * bw_endpoint_restore(). Nothing is written to the maps yet: the caller runs
- * bw_policy_recompute() next.
+ * Start the repository: restore the API-managed set from
+ * <state_dir>/policies.json, register as a watcher of identities and
+ * endpoints (bw_identity_watch, bw_endpoint_watch) and of the config for
+ * policy.enforcement/policy.audit changes on SIGHUP (bw_conf_watch). Call
+ * it after bw_modules_init() (the policy formats and the identity
+ * allocator are modules) and after bw_endpoint_restore(). bulwarkd then
+ * registers the API routes (bw_policy_api_init), starts the policy.dir
+ * watcher (bw_policydir_start) and calls bw_policy_start(); nothing is
+ * written to the maps before that.
  * Logs what fails; returns 0 or a negative errno (fatal at start-up).
  */
 int bw_policy_init(struct event_base *base);
+
+/*
+ * Every source is loaded: forget the rule refs of the previous run that no
+ * policy claims any more, then resolve every endpoint and sync the maps
+ * (bw_policy_recompute). Returns 0 or a negative errno (logged).
+ */
+int bw_policy_start(void);
+
+/*
+ * The control API routes (/v1/policies, /v1/policy/trace,
+ * /v1/policy/resolved/) and the "policy" status section
+ * (core/policy/policy_api.c). Returns 0 or a negative errno.
+ */
+int bw_policy_api_init(void);
+
+/*
+ * Read every policy file of dir and watch it (inotify, with a short
+ * settle timer); each file is a source of its own (core/policy/policydir.c).
+ * A directory that cannot be watched is logged and read on SIGHUP only.
+ * Returns 0 or -ENOMEM. Stop it before bw_policy_fini().
+ */
+int bw_policydir_start(struct event_base *base, const char *dir);
+void bw_policydir_stop(void);
 
 /* Stop watching policy.dir and free everything. */
 void bw_policy_fini(void);
@@ -92,26 +110,22 @@ int bw_policy_set_mode(int enforcement, int audit);
 void bw_policy_datapath_config(struct bw_config *cfg);
 
 /*
- * An endpoint was added (or restored), updated or is being deleted.
- * Resolves what depends on it and syncs the maps before returning.
- * Returns 0 or a negative errno (logged here).
- */
-int bw_policy_endpoint_event(struct bw_endpoint *ep, int event);
-
-/*
- * An identity appeared (added != 0) or disappeared. Updates the selector
- * cache incrementally and re-syncs only the endpoints whose entries depend
- * on a selector whose identity set changed. Safe to call while the
- * repository is itself acquiring CIDR identities (the work is batched).
- */
-void bw_policy_identity_event(uint32_t id, int added);
-
-/*
  * The rule table row behind rule_ref, or NULL (0 or unknown). Also answers
  * for refs of rules removed recently (current == 0), so that late events
  * still name their policy.
  */
 const struct bw_policy_ruleinfo *bw_policy_rule_lookup(uint32_t rule_ref);
+
+/*
+ * The canonical "rules" object (JSON text, docs/rule-model.md) of port
+ * port_index of the rule entry behind rule_ref, while that rule is current;
+ * NULL otherwise. Valid until the policy changes.
+ */
+const char *bw_policy_l7_rules(uint32_t rule_ref, uint32_t port_index);
+
+/* A number that changes whenever an endpoint's resolved policy changes
+ * (for caches of what bw_proxyconn_lookup() answers). */
+uint64_t bw_policy_generation(void);
 
 /* Number of policies in the repository (both sources). */
 unsigned bw_policy_count(void);

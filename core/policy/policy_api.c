@@ -26,6 +26,7 @@
 #include "core/config.h" /* before bw_datapath.h: its BW_ENFORCE_* macros */
 #include "core/api.h"
 #include "core/datapath/datapath.h"
+#include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
@@ -33,6 +34,7 @@
 #include "core/log.h"
 #include "core/policy/policy.h"
 #include "core/policy/policy_int.h"
+#include "core/policy/proxyconn.h"
 #include "core/policy/resolver.h"
 
 #define PA_ERR 2048
@@ -477,18 +479,38 @@ static json_t *pa_trace_dir(struct bw_endpoint *ep, int dir, uint32_t peer_id,
 		json_object_set_new(o, "reason", json_string(why));
 		return o;
 	}
-	*verdict = v.allowed ? "ALLOWED" : audit ? "AUDIT" : "DENIED";
+	*verdict = v.allowed ? (v.proxy_class ? "REDIRECTED" : "ALLOWED") : audit ? "AUDIT" : "DENIED";
 	json_object_set_new(o, "verdict", json_string(*verdict));
+	if (v.allowed && v.proxy_class) {
+		const char *cname = bw_redirect_class_name(v.proxy_class);
+		json_t *rules = json_array();
+
+		if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && rules)
+			bw_proxyconn_rules(ep_id, dir, peer_id, proto, port, v.proxy_class, rules);
+		json_object_set_new(o, "proxy",
+				    json_pack("{s:s,s:i,s:o}", "class", cname ? cname : "?", "port",
+					      (int)bw_redirect_port(v.proxy_class, proto), "l7_rules",
+					      rules ? rules : json_array()));
+	}
 	json_object_set_new(o, "match_type", json_string(pa_match_name(v.match_type)));
 	json_object_set_new(o, "rule_ref", json_integer(v.rule_ref));
 	json_object_set_new(o, "policy", v.rule_ref ? pa_ruleinfo_json(v.rule_ref) : json_null());
 	if (v.allowed && v.rule_ref) {
 		const struct bw_policy_ruleinfo *ri = bw_policy_rule_lookup(v.rule_ref);
 
-		snprintf(why, sizeof(why), "allowed by %s %s%s%s rule %u",
-			 ri ? ri->kind : "?", ri ? ri->namespace : "",
-			 ri && *ri->namespace ? "/" : "", ri ? ri->name : "?",
-			 ri ? ri->rule_index : 0);
+		const char *cname = bw_redirect_class_name(v.proxy_class);
+
+		if (v.proxy_class)
+			snprintf(why, sizeof(why),
+				 "allowed by %s %s%s%s rule %u and redirected to the %s proxy, which applies the L7 rules",
+				 ri ? ri->kind : "?", ri ? ri->namespace : "",
+				 ri && *ri->namespace ? "/" : "", ri ? ri->name : "?",
+				 ri ? ri->rule_index : 0, cname ? cname : "?");
+		else
+			snprintf(why, sizeof(why), "allowed by %s %s%s%s rule %u",
+				 ri ? ri->kind : "?", ri ? ri->namespace : "",
+				 ri && *ri->namespace ? "/" : "", ri ? ri->name : "?",
+				 ri ? ri->rule_index : 0);
 	} else if (v.allowed) {
 		snprintf(why, sizeof(why),
 			 "allowed: the direction is not default-deny (only deny rules apply)");
@@ -556,6 +578,8 @@ static int pa_trace(struct bw_api_request *req, void *arg)
 		overall = "UNKNOWN";
 	else if ((v_eg && !strcmp(v_eg, "AUDIT")) || (v_in && !strcmp(v_in, "AUDIT")))
 		overall = "AUDIT";
+	else if ((v_eg && !strcmp(v_eg, "REDIRECTED")) || (v_in && !strcmp(v_in, "REDIRECTED")))
+		overall = "REDIRECTED";
 	else
 		overall = "ALLOWED";
 	o = json_pack("{s:s,s:I,s:s,s:I,s:s,s:i,s:o,s:s}", "from", src.name,
@@ -624,6 +648,7 @@ static int pa_in_sync(uint32_t ep_id, const struct bw_rv_entry *e, size_t n,
 		specs[i].port_hi = e[i].port_hi;
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
+		specs[i].proxy_class = e[i].proxy_class;
 	}
 	if (bw_datapath_policy_expand(ep_id, specs, n, &want, &nwant) < 0 ||
 	    bw_datapath_policy_foreach(ep_id, pa_mapread_cb, &m) < 0 || m.err) {
@@ -639,12 +664,46 @@ static int pa_in_sync(uint32_t ep_id, const struct bw_rv_entry *e, size_t n,
 	for (size_t i = 0; same && i < nwant; i++)
 		if (memcmp(&want[i].key, &m.v[i].key, sizeof(want[i].key)) ||
 		    want[i].value.rule_ref != m.v[i].value.rule_ref ||
-		    want[i].value.flags != m.v[i].value.flags)
+		    want[i].value.flags != m.v[i].value.flags ||
+		    want[i].value.proxy_class != m.v[i].value.proxy_class)
 			same = 0;
 	free(specs);
 	free(want);
 	free(m.v);
 	return same;
+}
+
+/* The rules behind an endpoint's redirects (docs/redirect.md). */
+static json_t *pa_l7_json(uint32_t ep_id)
+{
+	const struct bw_rv_l7 *l7 = NULL;
+	json_t *arr = json_array();
+	size_t n = 0;
+	char pbuf[8];
+
+	if (bw_resolver_endpoint_l7(bw_pol_resolver(), ep_id, &l7, &n) < 0)
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		const char *cname = bw_redirect_class_name(l7[i].proxy_class);
+		const char *txt = l7[i].allow_all ? NULL
+						  : bw_policy_l7_rules(l7[i].rule_ref, l7[i].port_index);
+		json_t *x = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:I,s:o}", "direction",
+				      pa_dir_name(l7[i].direction), "identity",
+				      (json_int_t)l7[i].identity, "protocol",
+				      pa_proto_name(l7[i].protocol, pbuf, sizeof(pbuf)), "port_lo",
+				      (int)l7[i].port_lo, "port_hi", (int)l7[i].port_hi, "proxy_class",
+				      cname ? cname : "?", "rule_ref", (json_int_t)l7[i].rule_ref,
+				      "policy", pa_ruleinfo_json(l7[i].rule_ref));
+
+		if (!x)
+			continue;
+		if (l7[i].allow_all)
+			json_object_set_new(x, "allow_all", json_true());
+		else
+			json_object_set_new(x, "rules", txt ? json_loads(txt, 0, NULL) : json_null());
+		json_array_append_new(arr, x);
+	}
+	return arr;
 }
 
 static int pa_resolved(struct bw_api_request *req, void *arg)
@@ -656,7 +715,7 @@ static int pa_resolved(struct bw_api_request *req, void *arg)
 	size_t n = 0, map_n = 0;
 	uint32_t flags = 0, ep_id;
 	char ns[256], names[1024], pbuf[8];
-	json_t *o, *arr, *iso;
+	json_t *o, *arr, *iso, *l7;
 	int sync;
 
 	if (!slash || (size_t)(slash - rest) >= sizeof(ns) || !slash[1])
@@ -677,8 +736,9 @@ static int pa_resolved(struct bw_api_request *req, void *arg)
 				      (json_int_t)e[i].identity, "protocol",
 				      pa_proto_name(e[i].protocol, pbuf, sizeof(pbuf)),
 				      "port_lo", (int)e[i].port_lo, "port_hi", (int)e[i].port_hi,
-				      "action", e[i].deny ? "deny" : "allow", "rule_ref",
-				      (json_int_t)e[i].rule_ref);
+				      "action", e[i].deny ? "deny" : e[i].proxy_class ? "redirect" : "allow",
+				      "rule_ref", (json_int_t)e[i].rule_ref);
+		const char *cname = bw_redirect_class_name(e[i].proxy_class);
 
 		json_object_set_new(x, "labels",
 				    e[i].identity == 0 ? json_pack("[s]", "(any)")
@@ -686,8 +746,11 @@ static int pa_resolved(struct bw_api_request *req, void *arg)
 							: json_array());
 		json_object_set_new(x, "policy", e[i].rule_ref ? pa_ruleinfo_json(e[i].rule_ref)
 							       : json_null());
+		if (e[i].proxy_class)
+			json_object_set_new(x, "proxy_class", json_string(cname ? cname : "?"));
 		json_array_append_new(arr, x);
 	}
+	l7 = pa_l7_json(ep_id);
 	sync = pa_in_sync(ep_id, e, n, &map_n);
 	o = json_pack("{s:s,s:I,s:I,s:{s:b,s:b,s:b}}", "endpoint", rest, "endpoint_id",
 		      (json_int_t)ep_id, "identity", (json_int_t)bw_endpoint_identity(ep),
@@ -699,6 +762,7 @@ static int pa_resolved(struct bw_api_request *req, void *arg)
 	json_object_set_new(iso, "egress", pa_isolating(ep_id, BW_DIR_EGRESS, names, sizeof(names)));
 	json_object_set_new(o, "isolated_by", iso);
 	json_object_set_new(o, "entries", arr);
+	json_object_set_new(o, "l7", l7);
 	json_object_set_new(o, "map_entries", json_integer((json_int_t)map_n));
 	json_object_set_new(o, "in_sync", sync < 0 ? json_null() : json_boolean(sync));
 	return bw_api_reply_json(req, 200, o);

@@ -98,12 +98,9 @@ int bw_pol_audit(void);
 json_t *bw_pol_to_json(const struct bw_pol *p, int full);
 
 /* core/policy/policy_api.c */
-int bw_policy_api_init(void);
 json_t *bw_policy_status_json(void *arg);
 
-/* core/policy/policydir.c: watch dir; calls bw_pol_file_changed() per file. */
-int bw_policydir_start(struct event_base *base, const char *dir);
-void bw_policydir_stop(void);
+/* core/policy/policydir.c (start and stop are in policy.h) */
 /* Re-scan now (tests, SIGHUP). */
 void bw_policydir_rescan(void);
 /* Files and their last error, as JSON (status). */

@@ -34,40 +34,6 @@ static int rv_ident_indexed(const struct rv_ident *in);
 
 /* ---- identities ------------------------------------------------------------ */
 
-static const char *const rv_entity_names[] = {
-	[RV_ENT_ALL] = "all",
-	[RV_ENT_WORLD] = "world",
-	[RV_ENT_WORLD4] = "world-ipv4",
-	[RV_ENT_WORLD6] = "world-ipv6",
-	[RV_ENT_CLUSTER] = "cluster",
-	[RV_ENT_HOST] = "host",
-	[RV_ENT_REMOTE_NODE] = "remote-node",
-	[RV_ENT_KUBE_APISERVER] = "kube-apiserver",
-	[RV_ENT_INGRESS] = "ingress",
-	[RV_ENT_INIT] = "init",
-	[RV_ENT_HEALTH] = "health",
-	[RV_ENT_UNMANAGED] = "unmanaged",
-	[RV_ENT_NONE] = "none",
-};
-
-int rv_entity_lookup(const char *name)
-{
-	for (size_t i = 0; i < sizeof(rv_entity_names) / sizeof(*rv_entity_names); i++)
-		if (rv_entity_names[i] && !strcmp(rv_entity_names[i], name))
-			return (int)i;
-	return -1;
-}
-
-int bw_resolver_entity_valid(const char *name)
-{
-	return rv_entity_lookup(name) >= 0;
-}
-
-const char *rv_entity_name(int ent)
-{
-	return rv_entity_names[ent];
-}
-
 static int rv_is_endpoint_id(const struct rv_ident *in)
 {
 	if (in->id >= 256 && in->id < BW_ID_LOCAL_SCOPE)
@@ -205,25 +171,10 @@ static void rv_ep_free(struct bw_rv_endpoint *ep)
 		free((char *)ep->ports[i].name);
 	free(ep->ports);
 	free(ep->e);
+	free(ep->l7);
 	for (int d = 0; d < 3; d++)
 		free(ep->iso[d]);
 	free(ep);
-}
-
-static void rv_ep_desc(const struct bw_rv_endpoint *ep,
-		       struct bw_rv_endpoint_desc *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->ep_id = ep->ep_id;
-	d->ifindex = ep->ifindex;
-	d->identity = ep->identity;
-	d->ns = ep->ns;
-	d->pod = ep->pod;
-	d->audit = ep->audit;
-	d->addrs = ep->addrs;
-	d->naddrs = ep->naddrs;
-	d->ports = ep->ports;
-	d->nports = ep->nports;
 }
 
 /* ---- selector membership --------------------------------------------------- */
@@ -1176,6 +1127,18 @@ int bw_resolver_endpoint_state(struct bw_resolver *r, uint32_t ep_id,
 	return 0;
 }
 
+int bw_resolver_endpoint_l7(struct bw_resolver *r, uint32_t ep_id,
+			    const struct bw_rv_l7 **l7, size_t *n)
+{
+	const struct bw_rv_endpoint *ep = rv_ep_get(r, ep_id);
+
+	if (!ep)
+		return -ENOENT;
+	*l7 = ep->l7;
+	*n = ep->nl7;
+	return 0;
+}
+
 size_t bw_resolver_isolating(struct bw_resolver *r, uint32_t ep_id, int dir,
 			     void **owners, size_t max)
 {
@@ -1206,16 +1169,4 @@ void bw_resolver_stats(struct bw_resolver *r, struct bw_resolver_stats *st)
 	st->regenerations = r->regenerations;
 	st->regen_ns = r->regen_ns;
 	rv_map_foreach(&r->eps, rv_stats_cb, st);
-}
-
-void rv_endpoint_desc(const struct bw_rv_endpoint *ep,
-		      struct bw_rv_endpoint_desc *d)
-{
-	rv_ep_desc(ep, d);
-}
-
-const struct bw_rv_endpoint *rv_endpoint_get(const struct bw_resolver *r,
-					     uint32_t ep_id)
-{
-	return rv_ep_get(r, ep_id);
 }

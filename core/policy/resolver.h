@@ -40,10 +40,27 @@ struct bw_rv_entry {
 	uint8_t direction;  /* BW_DIR_INGRESS / BW_DIR_EGRESS */
 	uint8_t protocol;   /* IPPROTO_*, 0 = any */
 	uint8_t deny;
-	uint8_t pad0;
+	uint8_t proxy_class; /* an allow that redirects to this proxy class
+			      * (BW_PROXY_CLASS_*, docs/redirect.md); 0 = none */
 	uint16_t port_lo;   /* host order; 0,0 = every port; ICMP: type,type */
 	uint16_t port_hi;   /* always a power-of-two aligned block */
 	uint32_t rule_ref;
+};
+
+/*
+ * What an L7 port contributes to an endpoint's redirects: the entries above
+ * keep one winner per key, these keep every rule behind it, so that the
+ * proxy can OR the L7 rules of all of them (docs/redirect.md). allow_all:
+ * a plain allow of the same key (no L7 rules: every request is allowed).
+ * port_index names the PORT of the rule entry behind rule_ref whose
+ * "rules" apply.
+ */
+struct bw_rv_l7 {
+	uint32_t identity;
+	uint8_t direction, protocol, proxy_class, allow_all;
+	uint16_t port_lo, port_hi;
+	uint32_t rule_ref;
+	uint32_t port_index;
 };
 
 /* ---- compiled rules -------------------------------------------------- */
@@ -55,10 +72,20 @@ struct bw_rv_sel; /* a selector cache entry */
 #define BW_RV_PEER_CIDR 3   /* CIDR peer (a selector cache entry too) */
 #define BW_RV_PEER_FQDN 5   /* toFQDNs selector: identities labelled fqdn:<text> */
 
+/* bw_rv_port.l7: the kind of L7 rules a port carries */
+#define BW_RV_L7_NONE 0
+#define BW_RV_L7_DNS 1   /* = BW_PROXY_CLASS_DNS */
+#define BW_RV_L7_HTTP 2  /* = BW_PROXY_CLASS_HTTP */
+#define BW_RV_L7_KAFKA 3 /* = BW_PROXY_CLASS_KAFKA */
+#define BW_RV_L7_NAMED 4 /* l7proto: the class is looked up by name */
+
 struct bw_rv_port {
 	uint8_t protocol;   /* 6, 17, 132; 0 = ANY (TCP, UDP and SCTP) */
 	uint16_t lo, hi;    /* 0,0 = every port */
 	char *name;         /* named port, or NULL */
+	int l7;             /* BW_RV_L7_*: the port is an L7 port */
+	char *l7proto;      /* BW_RV_L7_NAMED: the protocol's name */
+	char *l7rules;      /* the port's canonical "rules" object (JSON text) */
 };
 
 struct bw_rv_icmp {
@@ -185,6 +212,11 @@ struct bw_resolver_ops {
 	int (*cidr_acquire)(void *arg, int family, const uint8_t *addr, int plen,
 			    uint32_t *id);
 	void (*cidr_release)(void *arg, uint32_t id);
+	/*
+	 * The proxy class of an l7proto name (may be NULL: such ports then
+	 * allow nothing); 0 when no class can be had.
+	 */
+	uint8_t (*proxy_class)(void *arg, const char *l7proto);
 	void *arg;
 	/*
 	 * An FQDN selector (canonical text) entered (add 1) or left (add 0)
@@ -249,6 +281,13 @@ unsigned bw_resolver_policy_selected(struct bw_resolver *r,
 int bw_resolver_endpoint_state(struct bw_resolver *r, uint32_t ep_id,
 			       uint32_t *flags, const struct bw_rv_entry **e,
 			       size_t *n);
+
+/*
+ * The L7 contributions of an endpoint's redirects as last synced, sorted by
+ * (identity, direction, protocol, port_lo). Returns 0 or -ENOENT.
+ */
+int bw_resolver_endpoint_l7(struct bw_resolver *r, uint32_t ep_id,
+			    const struct bw_rv_l7 **l7, size_t *n);
 
 /*
  * The policies (owners) whose rules select the endpoint and make it

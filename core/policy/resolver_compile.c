@@ -11,6 +11,7 @@
  *   rules[0].ingress[1].peers[0].cidr: "10.0.0.0/33" is not a valid CIDR
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,11 @@ static void rc_entry_free(struct bw_rv_ruleentry *en)
 		free(en->peers[k].fqdn);
 	}
 	free(en->peers);
-	for (size_t k = 0; k < en->nports; k++)
+	for (size_t k = 0; k < en->nports; k++) {
 		free(en->ports[k].name);
+		free(en->ports[k].l7proto);
+		free(en->ports[k].l7rules);
+	}
 	free(en->ports);
 	free(en->icmps);
 }
@@ -240,6 +244,85 @@ static int rc_proto(const char *s, uint8_t *proto)
 	return 0;
 }
 
+/* A list of objects (the items of an L7 rule list). */
+static int rc_l7_list(const json_t *list, const char *path, const char *what, char *err,
+		      size_t errlen)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(list))
+		return bw_errbuf_set(err, errlen, "%s.rules.%s: must be a list", path, what);
+	json_array_foreach(list, i, v)
+		if (!json_is_object(v))
+			return bw_errbuf_set(err, errlen, "%s.rules.%s[%zu]: must be an object", path,
+				      what, i);
+	return 0;
+}
+
+/*
+ * PORT.rules (docs/rule-model.md): exactly one kind of L7 rules. The
+ * format module checked their fields with its format's meaning; the core
+ * checks the shape and what the datapath needs: a port, and a transport
+ * the proxy of that kind speaks.
+ */
+static int rc_port_rules(const json_t *rules, const char *path, struct bw_rv_port *pp,
+			 char *err, size_t errlen)
+{
+	static const char *const kinds[] = { "dns", "http", "kafka" };
+	const json_t *l7proto = json_object_get(rules, "l7proto");
+	const json_t *l7 = json_object_get(rules, "l7");
+	const char *kind = NULL, *key;
+	json_t *v;
+	int n = 0, e;
+
+	if (!json_is_object(rules))
+		return bw_errbuf_set(err, errlen, "%s.rules: must be an object", path);
+	json_object_foreach((json_t *)rules, key, v) {
+		int known = !strcmp(key, "l7proto") || !strcmp(key, "l7");
+
+		for (int k = 0; k < 3; k++)
+			if (!strcmp(key, kinds[k])) {
+				known = 1;
+				kind = kinds[k];
+				pp->l7 = k + 1; /* BW_RV_L7_DNS, _HTTP, _KAFKA */
+				n++;
+			}
+		if (!known)
+			return bw_errbuf_set(err, errlen,
+				      "%s.rules.%s: unknown kind of L7 rules (dns, http, kafka, l7proto)",
+				      path, key);
+	}
+	if (l7proto) {
+		if (!json_is_string(l7proto) || !*json_string_value(l7proto))
+			return bw_errbuf_set(err, errlen, "%s.rules.l7proto: must be a non-empty string",
+				      path);
+		n++;
+		kind = "l7";
+		pp->l7 = BW_RV_L7_NAMED;
+		pp->l7proto = strdup(json_string_value(l7proto));
+		if (!pp->l7proto)
+			return -ENOMEM;
+		if (l7 && !json_is_null(l7) && (e = rc_l7_list(l7, path, "l7", err, errlen)) < 0)
+			return e;
+	} else if (l7) {
+		return bw_errbuf_set(err, errlen, "%s.rules.l7: needs l7proto", path);
+	}
+	if (n != 1)
+		return bw_errbuf_set(err, errlen,
+			      "%s.rules: must have exactly one of dns, http, kafka, l7proto", path);
+	if (pp->l7 != BW_RV_L7_NAMED &&
+	    (e = rc_l7_list(json_object_get(rules, kind), path, kind, err, errlen)) < 0)
+		return e;
+	if (pp->l7 == BW_RV_L7_DNS ? pp->protocol == IPPROTO_SCTP
+				   : pp->protocol != 0 && pp->protocol != IPPROTO_TCP)
+		return bw_errbuf_set(err, errlen, "%s.protocol: %s rules need %s", path,
+			      pp->l7 == BW_RV_L7_NAMED ? "l7proto" : kind,
+			      pp->l7 == BW_RV_L7_DNS ? "TCP, UDP or ANY" : "TCP or ANY");
+	pp->l7rules = json_dumps(rules, JSON_COMPACT);
+	return pp->l7rules ? 0 : -ENOMEM;
+}
+
 static int rc_port(const json_t *obj, const char *path, struct bw_rv_port *pp,
 		   char *err, size_t errlen)
 {
@@ -247,7 +330,9 @@ static int rc_port(const json_t *obj, const char *path, struct bw_rv_port *pp,
 	const json_t *end = json_object_get(obj, "end_port");
 	const json_t *proto = json_object_get(obj, "protocol");
 	const json_t *name = json_object_get(obj, "name");
+	const json_t *rules = json_object_get(obj, "rules");
 	json_int_t lo = 0, hi = 0;
+	int e;
 
 	if (!json_is_object(obj))
 		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
@@ -256,6 +341,9 @@ static int rc_port(const json_t *obj, const char *path, struct bw_rv_port *pp,
 		return bw_errbuf_set(err, errlen,
 				     "%s.protocol: \"%s\" is not one of TCP, UDP, SCTP, ANY",
 				     path, json_is_string(proto) ? json_string_value(proto) : "(not a string)");
+	if (rules && !json_is_null(rules) &&
+	    (e = rc_port_rules(rules, path, pp, err, errlen)) < 0)
+		return e;
 	if (name && !json_is_null(name)) {
 		if (!json_is_string(name) || !*json_string_value(name))
 			return bw_errbuf_set(err, errlen, "%s.name: must be a non-empty string", path);
@@ -283,10 +371,15 @@ static int rc_port(const json_t *obj, const char *path, struct bw_rv_port *pp,
 					     (long long)hi, (long long)lo);
 	}
 	if (lo == 0) {
+		if (pp->l7)
+			return bw_errbuf_set(err, errlen, "%s.port: L7 rules need a port (not 0)", path);
 		hi = 0; /* every port */
 	} else if (hi == 0) {
 		hi = lo;
 	}
+	if (pp->l7 == BW_RV_L7_DNS && hi > lo)
+		return bw_errbuf_set(err, errlen, "%s.end_port: DNS rules take a single port, not a range",
+			      path);
 	pp->lo = (uint16_t)lo;
 	pp->hi = (uint16_t)hi;
 	return 0;

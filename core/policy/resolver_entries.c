@@ -15,6 +15,7 @@
  *    deny in either wins.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +27,47 @@
 struct rv_vec {
 	struct bw_rv_entry *v;
 	size_t n, cap;
+	struct bw_rv_l7 *l7; /* what the L7 ports contributed */
+	size_t nl7, capl7;
 	int err;
 };
+
+/* The L7 port an emitted range comes from. */
+struct rv_l7src {
+	uint8_t cls;         /* proxy class */
+	uint32_t port_index; /* in the rule entry's ports[] */
+};
+
+static void rv_l7_push(struct rv_vec *o, const struct bw_rv_entry *e, uint8_t cls,
+		       uint32_t port_index, int allow_all)
+{
+	struct bw_rv_l7 *x;
+
+	if (o->err)
+		return;
+	if (o->nl7 == o->capl7) {
+		size_t cap = o->capl7 ? o->capl7 * 2 : 16;
+		struct bw_rv_l7 *v = realloc(o->l7, cap * sizeof(*v));
+
+		if (!v) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->l7 = v;
+		o->capl7 = cap;
+	}
+	x = &o->l7[o->nl7++];
+	memset(x, 0, sizeof(*x));
+	x->identity = e->identity;
+	x->direction = e->direction;
+	x->protocol = e->protocol;
+	x->proxy_class = cls;
+	x->allow_all = (uint8_t)!!allow_all;
+	x->port_lo = e->port_lo;
+	x->port_hi = e->port_hi;
+	x->rule_ref = e->rule_ref;
+	x->port_index = port_index;
+}
 
 static void rv_vec_push(struct rv_vec *o, const struct bw_rv_entry *e)
 {
@@ -47,16 +87,21 @@ static void rv_vec_push(struct rv_vec *o, const struct bw_rv_entry *e)
 	o->v[o->n++] = *e;
 }
 
-/* Push [lo, hi] as aligned blocks. */
+/* Push [lo, hi] as aligned blocks; l7: the blocks redirect to a proxy. */
 static void rv_emit_range(struct rv_vec *o, uint32_t id, int dir, uint8_t proto,
-			  uint32_t lo, uint32_t hi, int deny, uint32_t ref)
+			  uint32_t lo, uint32_t hi, int deny, uint32_t ref,
+			  const struct rv_l7src *l7)
 {
 	struct bw_rv_entry e = { .identity = id, .direction = (uint8_t)dir,
 				 .protocol = proto, .deny = (uint8_t)!!deny,
 				 .rule_ref = ref };
 
+	if (l7 && !deny)
+		e.proxy_class = l7->cls;
+	else
+		l7 = NULL;
 	if (lo == 0 && (hi == 0 || hi >= 65535)) {
-		rv_vec_push(o, &e); /* every port */
+		rv_vec_push(o, &e); /* every port (never an L7 port) */
 		return;
 	}
 	if (hi < lo)
@@ -75,6 +120,8 @@ static void rv_emit_range(struct rv_vec *o, uint32_t id, int dir, uint8_t proto,
 		e.port_lo = (uint16_t)lo;
 		e.port_hi = (uint16_t)(lo + size - 1);
 		rv_vec_push(o, &e);
+		if (l7)
+			rv_l7_push(o, &e, l7->cls, l7->port_index, 0);
 		lo += size;
 	}
 }
@@ -91,23 +138,69 @@ static const struct bw_rv_named_port *rv_named(const struct bw_rv_endpoint *ep,
 
 static const uint8_t rv_any_protos[] = { 6, 17, 132 };
 
+/*
+ * The proxy class of an L7 port (0: a plain port, or an l7proto without a
+ * class: then the port allows nothing), in src.
+ */
+static int rv_port_l7(struct bw_resolver *r, const struct bw_rv_port *pp, struct rv_l7src *src,
+		      uint32_t port_index)
+{
+	src->port_index = port_index;
+	src->cls = 0;
+	if (pp->l7 == BW_RV_L7_NONE)
+		return 0;
+	if (pp->l7 != BW_RV_L7_NAMED)
+		src->cls = (uint8_t)pp->l7; /* the builtin classes share the numbers */
+	else if (r->ops.proxy_class)
+		src->cls = r->ops.proxy_class(r->ops.arg, pp->l7proto);
+	return src->cls ? 1 : -1;
+}
+
+/* Does an L7 port of this kind cover protocol proto? (DNS: TCP and UDP;
+ * the others TCP only; ANY never reaches the datapath for an L7 port.) */
+static int rv_l7_proto(int l7, uint8_t proto)
+{
+	return proto == IPPROTO_TCP || (l7 == BW_RV_L7_DNS && proto == IPPROTO_UDP);
+}
+
+/* One port spec (a number or range, protocol as written) of an entry. */
+static void rv_emit_port(struct rv_vec *o, uint32_t id, int dir,
+			 const struct bw_rv_ruleentry *en, const struct bw_rv_port *pp,
+			 uint8_t proto, uint32_t lo, uint32_t hi, const struct rv_l7src *l7)
+{
+	if (proto) {
+		if (!l7 || rv_l7_proto(pp->l7, proto))
+			rv_emit_range(o, id, dir, proto, lo, hi, en->deny, en->rule_ref, l7);
+		return;
+	}
+	for (size_t k = 0; k < sizeof(rv_any_protos); k++)
+		if (!l7 || rv_l7_proto(pp->l7, rv_any_protos[k]))
+			rv_emit_range(o, id, dir, rv_any_protos[k], lo, hi, en->deny,
+				      en->rule_ref, l7);
+}
+
 /* Every port/ICMP spec of an entry for one peer identity (not egress named). */
-static void rv_emit_ports(struct rv_vec *o, const struct bw_rv_endpoint *ep,
-			  uint32_t id, int dir, const struct bw_rv_ruleentry *en)
+static void rv_emit_ports(struct bw_resolver *r, struct rv_vec *o,
+			  const struct bw_rv_endpoint *ep, uint32_t id, int dir,
+			  const struct bw_rv_ruleentry *en)
 {
 	if (en->all_ports) {
-		rv_emit_range(o, id, dir, 0, 0, 0, en->deny, en->rule_ref);
+		rv_emit_range(o, id, dir, 0, 0, 0, en->deny, en->rule_ref, NULL);
 		return;
 	}
 	for (size_t i = 0; i < en->nicmps; i++) {
 		uint8_t proto = en->icmps[i].family == 6 ? 58 : 1;
 
 		rv_emit_range(o, id, dir, proto, en->icmps[i].type,
-			      en->icmps[i].type, en->deny, en->rule_ref);
+			      en->icmps[i].type, en->deny, en->rule_ref, NULL);
 	}
 	for (size_t i = 0; i < en->nports; i++) {
 		const struct bw_rv_port *pp = &en->ports[i];
+		struct rv_l7src src;
+		int l7 = rv_port_l7(r, pp, &src, (uint32_t)i);
 
+		if (l7 < 0)
+			continue;
 		if (pp->name) {
 			const struct bw_rv_named_port *np;
 
@@ -115,18 +208,12 @@ static void rv_emit_ports(struct rv_vec *o, const struct bw_rv_endpoint *ep,
 				continue; /* egress: per peer endpoint, below */
 			np = rv_named(ep, pp->name, pp->protocol);
 			if (np)
-				rv_emit_range(o, id, dir, np->protocol, np->port,
-					      np->port, en->deny, en->rule_ref);
+				rv_emit_port(o, id, dir, en, pp, np->protocol, np->port,
+					     np->port, l7 ? &src : NULL);
 			continue;
 		}
-		if (pp->protocol) {
-			rv_emit_range(o, id, dir, pp->protocol, pp->lo, pp->hi,
-				      en->deny, en->rule_ref);
-		} else {
-			for (size_t k = 0; k < sizeof(rv_any_protos); k++)
-				rv_emit_range(o, id, dir, rv_any_protos[k], pp->lo,
-					      pp->hi, en->deny, en->rule_ref);
-		}
+		rv_emit_port(o, id, dir, en, pp, pp->protocol, pp->lo, pp->hi,
+			     l7 ? &src : NULL);
 	}
 }
 
@@ -139,6 +226,7 @@ static int rv_entry_has_egress_named(const struct bw_rv_ruleentry *en)
 }
 
 struct rv_named_ctx {
+	struct bw_resolver *r;
 	struct rv_vec *o;
 	const struct bw_rv_ruleentry *en;
 };
@@ -163,13 +251,18 @@ static void rv_named_egress_cb(void *val, void *arg)
 		return;
 	for (size_t i = 0; i < en->nports; i++) {
 		const struct bw_rv_named_port *np;
+		struct rv_l7src src;
+		int l7;
 
 		if (!en->ports[i].name)
 			continue;
+		l7 = rv_port_l7(c->r, &en->ports[i], &src, (uint32_t)i);
+		if (l7 < 0)
+			continue;
 		np = rv_named(q, en->ports[i].name, en->ports[i].protocol);
 		if (np)
-			rv_emit_range(c->o, q->identity, BW_DIR_EGRESS, np->protocol,
-				      np->port, np->port, en->deny, en->rule_ref);
+			rv_emit_port(c->o, q->identity, BW_DIR_EGRESS, en, &en->ports[i],
+				     np->protocol, np->port, np->port, l7 ? &src : NULL);
 	}
 }
 
@@ -178,23 +271,23 @@ static void rv_emit_entry(struct bw_resolver *r, struct rv_vec *o,
 			  const struct bw_rv_ruleentry *en)
 {
 	if (en->any_peer) {
-		rv_emit_ports(o, ep, 0, dir, en);
+		rv_emit_ports(r, o, ep, 0, dir, en);
 	} else {
 		for (size_t k = 0; k < en->npeers; k++) {
 			const struct bw_rv_peerdef *pd = &en->peers[k];
 
 			if (pd->type == BW_RV_PEER_ANY) {
-				rv_emit_ports(o, ep, 0, dir, en);
+				rv_emit_ports(r, o, ep, 0, dir, en);
 				continue;
 			}
 			if (!pd->cached)
 				continue;
 			for (size_t i = 0; i < pd->cached->ids.n; i++)
-				rv_emit_ports(o, ep, pd->cached->ids.v[i], dir, en);
+				rv_emit_ports(r, o, ep, pd->cached->ids.v[i], dir, en);
 		}
 	}
 	if (dir == BW_DIR_EGRESS && rv_entry_has_egress_named(en)) {
-		struct rv_named_ctx c = { o, en };
+		struct rv_named_ctx c = { r, o, en };
 
 		rv_map_foreach(&r->eps, rv_named_egress_cb, &c);
 	}
@@ -226,7 +319,28 @@ static int rv_entry_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->deny != b->deny)
 		return a->deny ? -1 : 1; /* deny first */
+	if (!a->proxy_class != !b->proxy_class)
+		return a->proxy_class ? -1 : 1; /* then a redirect (Cilium's priority) */
+	if (a->proxy_class != b->proxy_class)
+		return a->proxy_class < b->proxy_class ? -1 : 1;
 	return a->rule_ref < b->rule_ref ? -1 : a->rule_ref > b->rule_ref;
+}
+
+static int rv_l7_cmp(const void *pa, const void *pb)
+{
+	const struct bw_rv_l7 *a = pa, *b = pb;
+
+	if (a->identity != b->identity)
+		return a->identity < b->identity ? -1 : 1;
+	if (a->direction != b->direction)
+		return a->direction < b->direction ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (a->port_lo != b->port_lo)
+		return a->port_lo < b->port_lo ? -1 : 1;
+	if (a->rule_ref != b->rule_ref)
+		return a->rule_ref < b->rule_ref ? -1 : 1;
+	return a->port_index < b->port_index ? -1 : a->port_index > b->port_index;
 }
 
 /* Does deny d cover allow a (same identity and direction)? */
@@ -250,11 +364,24 @@ static void rv_normalise(struct rv_vec *o)
 	if (!o->n)
 		return;
 	qsort(o->v, o->n, sizeof(*o->v), rv_entry_cmp);
-	/* unique keys: the first of a run is the deny / lowest ref */
-	for (size_t i = 1; i < o->n; i++)
-		if (rv_key_cmp(&o->v[i], &o->v[k]))
+	/*
+	 * unique keys: the first of a run is the deny, else a redirect, else
+	 * the lowest ref. A plain allow under a redirect of the same key
+	 * makes every request on it allowed at L7 (Cilium: an L4 rule and an
+	 * L4+L7 rule for the same port and peer: the L7 part has no effect);
+	 * the connection is still redirected, for visibility.
+	 */
+	for (size_t i = 1; i < o->n; i++) {
+		if (rv_key_cmp(&o->v[i], &o->v[k])) {
 			o->v[++k] = o->v[i];
+			continue;
+		}
+		if (o->v[k].proxy_class && !o->v[i].deny && !o->v[i].proxy_class)
+			rv_l7_push(o, &o->v[i], o->v[k].proxy_class, 0, 1);
+	}
 	o->n = k + 1;
+	if (o->nl7)
+		qsort(o->l7, o->nl7, sizeof(*o->l7), rv_l7_cmp);
 	/* drop allows covered by a deny of the same identity and direction */
 	k = 0;
 	for (size_t i = 0; i < o->n; i = g) {
@@ -330,6 +457,22 @@ static int rv_iso_add(struct bw_rv_endpoint *ep, int dir, void *owner,
 	return 0;
 }
 
+static void rv_endpoint_desc(const struct bw_rv_endpoint *ep,
+			     struct bw_rv_endpoint_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->ep_id = ep->ep_id;
+	d->ifindex = ep->ifindex;
+	d->identity = ep->identity;
+	d->ns = ep->ns;
+	d->pod = ep->pod;
+	d->audit = ep->audit;
+	d->addrs = ep->addrs;
+	d->naddrs = ep->naddrs;
+	d->ports = ep->ports;
+	d->nports = ep->nports;
+}
+
 int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 {
 	struct rv_vec o = { 0 };
@@ -396,8 +539,10 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			}
 		}
 	}
+	rv_normalise(&o);
 	if (o.err) {
 		free(o.v);
+		free(o.l7);
 		for (int dir = 1; dir <= 2; dir++) {
 			free(ep->iso[dir]);
 			ep->iso[dir] = oldiso[dir];
@@ -405,7 +550,6 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 		}
 		return o.err;
 	}
-	rv_normalise(&o);
 	stricter = rv_stricter(ep->flags, ep->e, ep->n, flags, o.v, o.n);
 	rv_endpoint_desc(ep, &d);
 	err = r->ops.sync ? r->ops.sync(r->ops.arg, &d, flags, o.v, o.n, stricter,
@@ -413,6 +557,7 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			  : 0;
 	if (err < 0) {
 		free(o.v);
+		free(o.l7);
 		for (int dir = 1; dir <= 2; dir++) {
 			free(ep->iso[dir]);
 			ep->iso[dir] = oldiso[dir];
@@ -425,6 +570,9 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 	free(ep->e);
 	ep->e = o.v;
 	ep->n = o.n;
+	free(ep->l7);
+	ep->l7 = o.l7;
+	ep->nl7 = o.nl7;
 	ep->flags = flags;
 	ep->synced = 1;
 	ep->dirty = 0;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * core/policy/resolver_int.h - what the resolver's files (resolver.c,
- * resolver_compile.c, resolver_entries.c) share and nothing else includes.
+ * resolver_compile.c, resolver_entries.c) share and nothing else includes:
+ * the resolver's state. Calls go one way: resolver.c uses
+ * resolver_compile.c and resolver_entries.c, and all three use
+ * resolver_util.c (resolver_util.h), which uses none of them.
  */
 #ifndef BW_CORE_RESOLVER_INT_H
 #define BW_CORE_RESOLVER_INT_H
@@ -10,63 +13,10 @@
 #include <stdint.h>
 
 #include "core/policy/resolver.h"
-
-/* Entities, in the order of the rule model's list. */
-enum {
-	RV_ENT_ALL = 0,
-	RV_ENT_WORLD,
-	RV_ENT_WORLD4,
-	RV_ENT_WORLD6,
-	RV_ENT_CLUSTER,
-	RV_ENT_HOST,
-	RV_ENT_REMOTE_NODE,
-	RV_ENT_KUBE_APISERVER,
-	RV_ENT_INGRESS,
-	RV_ENT_INIT,
-	RV_ENT_HEALTH,
-	RV_ENT_UNMANAGED,
-	RV_ENT_NONE,
-};
+#include "core/policy/resolver_util.h"
 
 /* Internal peer type: any peer (peers absent, or entity "all"). */
 #define BW_RV_PEER_ANY 4
-
-/* Hash map with byte-string keys (copied) and pointer values. */
-struct rv_map {
-	struct rv_mentry **b;
-	size_t nb, n;
-};
-
-void rv_map_init(struct rv_map *m);
-void rv_map_clear(struct rv_map *m);
-void *rv_map_get(const struct rv_map *m, const void *key, size_t klen);
-int rv_map_put(struct rv_map *m, const void *key, size_t klen, void *val);
-void *rv_map_del(struct rv_map *m, const void *key, size_t klen);
-void rv_map_foreach(const struct rv_map *m, void (*cb)(void *val, void *arg),
-		    void *arg);
-
-/* Sorted set of identities (also used unsorted for index buckets). */
-struct rv_ids {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-int rv_ids_has(const struct rv_ids *s, uint32_t id);
-int rv_ids_add(struct rv_ids *s, uint32_t id);   /* keeps it sorted */
-int rv_ids_del(struct rv_ids *s, uint32_t id);
-void rv_ids_sort_uniq(struct rv_ids *s);
-/* the unsorted use (index buckets): append, remove by swapping */
-int rv_bucket_add(struct rv_ids *b, uint32_t id);
-void rv_bucket_del(struct rv_ids *b, uint32_t id);
-/* every value of m in a new array (NULL when empty or ENOMEM) */
-void **rv_map_values(const struct rv_map *m, size_t *n);
-
-/* a/alen lies inside b/blen. */
-int rv_prefix_within(int fa, const uint8_t *a, int alen, int fb,
-		     const uint8_t *b, int blen);
-
-int rv_entity_lookup(const char *name);
-const char *rv_entity_name(int ent);
 
 struct rv_ident {
 	uint32_t id;
@@ -110,25 +60,11 @@ struct bw_rv_endpoint {
 	uint32_t flags;
 	struct bw_rv_entry *e;
 	size_t n;
+	struct bw_rv_l7 *l7; /* L7 contributions of the redirects */
+	size_t nl7;
 	void **iso[3];   /* owners making it default-deny, per direction */
 	size_t niso[3];
 };
-
-/* An unordered list of pointers (identities, selector cache entries). */
-struct rv_ptrlist {
-	void **v;
-	size_t n, cap;
-};
-
-int rv_ptrlist_add(struct rv_ptrlist *l, void *p);
-void rv_ptrlist_del(struct rv_ptrlist *l, const void *p);
-/* Prefix indexes: m maps an exact prefix (family, addr masked to plen) to
- * a struct rv_ptrlist; add p to (or take it out of) that prefix's list. */
-int rv_pfx_index(struct rv_map *m, int family, const uint8_t *addr, int plen, void *p,
-		 int add);
-/* The list of prefix (family, addr, plen) in m, NULL when empty. */
-const struct rv_ptrlist *rv_pfx_list(const struct rv_map *m, int family,
-				     const uint8_t *addr, int plen);
 
 struct bw_resolver {
 	struct bw_resolver_ops ops;
@@ -157,9 +93,5 @@ struct bw_resolver {
 
 /* resolver_entries.c */
 int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep);
-void rv_endpoint_desc(const struct bw_rv_endpoint *ep,
-		      struct bw_rv_endpoint_desc *d);
-const struct bw_rv_endpoint *rv_endpoint_get(const struct bw_resolver *r,
-					     uint32_t ep_id);
 
 #endif /* BW_CORE_RESOLVER_INT_H */

@@ -3,13 +3,16 @@
  * core/policy/resolver_util.c - the resolver's small containers (a hash map with
  * byte-string keys, sorted identity sets, pointer lists), prefix
  * containment, and the prefix indexes (exact prefix -> list) behind its
- * CIDR identities and selectors. Declared in core/policy/resolver_int.h.
+ * CIDR identities and selectors, and the entity names. The bottom of the
+ * resolver's files: it calls none of the others. Declared in
+ * core/policy/resolver_util.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/policy/resolver_int.h"
+#include "core/policy/resolver.h"
+#include "core/policy/resolver_util.h"
 
 /* ---- small containers ---------------------------------------------------- */
 
@@ -378,4 +381,35 @@ const struct rv_ptrlist *rv_pfx_list(const struct rv_map *m, int family,
 
 	rv_pfx_key_make(&k, family, addr, plen);
 	return rv_map_get(m, &k, sizeof(k));
+}
+
+/* ---- entities --------------------------------------------------------------- */
+
+static const char *const rv_entity_names[] = {
+	[RV_ENT_ALL] = "all",
+	[RV_ENT_WORLD] = "world",
+	[RV_ENT_WORLD4] = "world-ipv4",
+	[RV_ENT_WORLD6] = "world-ipv6",
+	[RV_ENT_CLUSTER] = "cluster",
+	[RV_ENT_HOST] = "host",
+	[RV_ENT_REMOTE_NODE] = "remote-node",
+	[RV_ENT_KUBE_APISERVER] = "kube-apiserver",
+	[RV_ENT_INGRESS] = "ingress",
+	[RV_ENT_INIT] = "init",
+	[RV_ENT_HEALTH] = "health",
+	[RV_ENT_UNMANAGED] = "unmanaged",
+	[RV_ENT_NONE] = "none",
+};
+
+int rv_entity_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof(rv_entity_names) / sizeof(*rv_entity_names); i++)
+		if (rv_entity_names[i] && !strcmp(rv_entity_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+int bw_resolver_entity_valid(const char *name)
+{
+	return rv_entity_lookup(name) >= 0;
 }

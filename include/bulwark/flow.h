@@ -289,6 +289,11 @@ struct bw_flow {
 	const char *verdict_by;
 	const char *verdict_reason;
 	/*
+	 * Hubble's proxy_port: the local proxy a REDIRECTED policy verdict
+	 * or a to-proxy trace handed the connection to (0 = none).
+	 */
+	uint16_t proxy_port;
+	/*
 	 * Hubble's source_names / destination_names: the DNS names the node
 	 * learned for an address that is not a local endpoint (through the
 	 * DNS proxy), lower case, without the trailing dot (as Cilium's

@@ -48,12 +48,22 @@
  *       minor), so a module never runs without its check being honoured.
  *  1.2  struct bw_core_api: hook_active, hook_dns, hook_http, hook_kafka,
  *       hook_cancel (decision hooks, <bulwark/hook.h>); struct bw_flow:
- *       extensions_json.
- *       DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
- *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach, ct_peers_alive,
- *       dns_subscribe, dns_publish, flow_publish; struct bw_dns_answer;
- *       struct bw_flow: l7, verdict_by, verdict_reason (with issue 13),
- *       source_names, destination_names.
+ *       extensions_json. L7 parsers for the proxy engine (<bulwark/l7.h>):
+ *       bw_core_api.l7_parser_register, l7_inject, l7_record,
+ *       l7_conn_info; struct bw_flow gained l7, verdict_by and
+ *       verdict_reason (<bulwark/flow.h>).
+ *       Then daemon_info (and struct bw_daemon_info), flow_ring_range,
+ *       flow_ring_at, namespace_foreach, flow_followers_account
+ *       (hubble-observer).
+ *       Then transparent redirects to proxies (docs/redirect.md):
+ *       bw_core_api.redirect_listen, redirect_lookup, redirect_release,
+ *       redirect_upstream, redirect_recvmsg, redirect_reply_udp, and
+ *       struct bw_redirect_conn.
+ *       Then DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
+ *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach,
+ *       ct_peers_alive, dns_subscribe, dns_publish, flow_publish;
+ *       struct bw_dns_answer; struct bw_flow: source_names,
+ *       destination_names.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -94,6 +104,7 @@ extern "C" {
 typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
 typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
+typedef struct bw_l7_conn bw_l7_conn;         /* one proxied connection (<bulwark/l7.h>) */
 
 /* Log levels (syslog numbering). */
 enum bw_log_level {
@@ -199,6 +210,62 @@ struct bw_identity_allocator {
 	bw_free_fn free_user_data;
 };
 
+/* ---- transparent redirects (ABI 1.2) ----------------------------------- */
+
+/*
+ * A proxy module (the DNS proxy) opens a transparent socket of its proxy
+ * class with redirect_listen(); the datapath then hands it the connections
+ * (TCP) and datagrams (UDP) whose policy entry names that class, with their
+ * addresses untouched: getsockname() of an accepted TCP socket, or
+ * redirect_recvmsg() for UDP, gives the original destination.
+ * redirect_lookup() says who the client and the server are and which L7
+ * rules apply; redirect_upstream() opens the proxy's own connection to the
+ * original destination. docs/redirect.md has the details and an example.
+ */
+struct sockaddr;
+struct sockaddr_storage;
+
+#define BW_REDIRECT_INGRESS 1 /* the server's ingress policy redirected it */
+#define BW_REDIRECT_EGRESS 2  /* the client's egress policy redirected it */
+
+struct bw_redirect_conn {
+	size_t size;            /* set by the caller: sizeof(struct bw_redirect_conn) */
+	/* filled by redirect_lookup(); strings valid until redirect_release() */
+	int protocol;           /* 6 (TCP) or 17 (UDP) */
+	int family;             /* AF_INET or AF_INET6 */
+	int direction;          /* BW_REDIRECT_EGRESS or BW_REDIRECT_INGRESS */
+	const char *proxy_class; /* "dns", "http", "kafka" or the l7proto name */
+	uint16_t proxy_port;    /* the class's listening port */
+	int redirected;         /* 0: the policy no longer redirects this port
+				 * (rules then say what the L3/L4 verdict allows) */
+	const char *client_ip;  /* text */
+	uint16_t client_port;
+	uint32_t client_identity;
+	uint32_t client_endpoint; /* local endpoint id, 0 = none */
+	const char *client_namespace; /* NULL when not a local endpoint */
+	const char *client_pod;
+	const char *server_ip;  /* the original destination */
+	uint16_t server_port;
+	uint32_t server_identity;
+	uint32_t server_endpoint;
+	const char *server_namespace;
+	const char *server_pod;
+	/*
+	 * The L7 rules that apply, a JSON array: one object per policy rule
+	 * behind the redirect, {"rule_ref", "policy": {"kind", "namespace",
+	 * "name", "revision"}, "rule_index", "direction", "entry_index",
+	 * "peer_identity", ...} with either the port's rules ("http": [...],
+	 * "kafka": [...], "dns": [...], or "l7proto" and "l7") or
+	 * "allow_all": true. A request is allowed if any item allows it; "[]"
+	 * allows nothing.
+	 */
+	const char *rules;
+	const char *json;       /* all of the above (and the labels) as one object */
+	uint64_t generation;    /* changes whenever any endpoint's resolved policy
+				 * changes: a cache of lookups keyed by it stays valid */
+	void *core_private;     /* the core's, for redirect_release() */
+};
+
 /* ---- the core's service table ------------------------------------------ */
 
 struct bw_flow;       /* <bulwark/flow.h> */
@@ -208,6 +275,10 @@ struct bw_hook_kafka;
 struct bw_hook_result;
 struct bw_flow_stats; /* <bulwark/flow.h> */
 struct bw_node_stats; /* below */
+struct bw_flow_l7;    /* <bulwark/flow.h> */
+struct bw_l7_parser;  /* <bulwark/l7.h> */
+struct bw_l7_conn_info; /* <bulwark/l7.h> */
+struct bw_daemon_info; /* below */
 struct bw_dns_answer; /* below (ABI 1.2) */
 
 struct bw_core_api {
@@ -387,6 +458,111 @@ struct bw_core_api {
 			  void *user_data, uint64_t *ticket);
 	void (*hook_cancel)(bw_module_ctx *ctx, uint64_t ticket);
 
+	/* L7 parsers (<bulwark/l7.h>) */
+
+	/*
+	 * Register a protocol parser with the proxy engine (the struct is
+	 * copied; its strings must live until it is dropped, when the
+	 * instance stops: free_user_data(user_data) is then called).
+	 * 0, -EEXIST when a parser of that name is registered, -EINVAL.
+	 */
+	int (*l7_parser_register)(bw_module_ctx *ctx,
+				  const struct bw_l7_parser *parser);
+	/*
+	 * Queue the parser's own bytes in direction dir (enum bw_l7_dir:
+	 * BW_L7_DIR_REPLY goes to the client), copied; see <bulwark/l7.h>
+	 * for where they land. 0, -ENOMEM, -EPIPE when that side is closed.
+	 */
+	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
+	/*
+	 * Record a request or a response of conn as an L7 flow; verdict is an
+	 * enum bw_flow_verdict, rule the index of the matching rule in the
+	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
+	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
+	 * RESPONSE, verdict. A negative errno on a bad record.
+	 */
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
+			 int verdict, int rule);
+	/* What the engine knows of conn (valid while it is open). */
+	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
+
+	/* The daemon's version, node name and start time; set
+	 * info->size = sizeof(*info) first. */
+	void (*daemon_info)(struct bw_daemon_info *info);
+	/*
+	 * The flow ring, for readers that replay history and follow it with a
+	 * cursor (as `observe` does): *first is the oldest sequence number
+	 * still held, *next the one the next flow will get; flows first ..
+	 * next-1 can be read with flow_ring_at(). Sequence numbers only grow.
+	 */
+	void (*flow_ring_range)(uint64_t *first, uint64_t *next);
+	/*
+	 * The flow with sequence number seq, or NULL when it was overwritten
+	 * (or is not there yet). The flow is valid until control returns to
+	 * the event loop: the next flow published may reuse its memory.
+	 */
+	const struct bw_flow *(*flow_ring_at)(uint64_t seq);
+	/*
+	 * Visit every namespace the node knows (set with `bulwark namespace
+	 * set`, or holding an endpoint), each once; the string is valid
+	 * during the call only.
+	 */
+	void (*namespace_foreach)(void (*cb)(const char *ns, void *arg),
+				  void *arg);
+	/*
+	 * A module that streams flows to clients (as `observe --follow` does)
+	 * reports them in flow_stats: delta +1 when a follower starts, -1
+	 * when it ends (followers), and flows a slow follower missed
+	 * (lost_followers).
+	 */
+	void (*flow_followers_account)(int delta, uint64_t lost);
+
+	/* Transparent redirects to proxies (docs/redirect.md) */
+
+	/*
+	 * Open the transparent socket of a proxy class ("dns", "http",
+	 * "kafka" or an l7proto name) for protocol (6 TCP: a listener, 17 UDP)
+	 * and family (AF_INET or AF_INET6), non-blocking, on port (0: the port
+	 * the class's other sockets have, else any). The datapath hands it the
+	 * class's redirected traffic until it is closed (close it in stop()).
+	 * *bound_port gets the port. Returns the fd, or a negative errno
+	 * (-EBUSY: an open socket serves that class, protocol and family).
+	 */
+	int (*redirect_listen)(bw_module_ctx *ctx, const char *proxy_class, int protocol,
+			       int family, uint16_t port, uint16_t *bound_port);
+	/*
+	 * What the core knows about the redirected connection client ->
+	 * orig_dst (the peer address of an accepted socket and its
+	 * getsockname(), or redirect_recvmsg()'s two addresses). Set
+	 * conn->size first. Returns 0 (call redirect_release() later),
+	 * -ENOENT when the datapath redirected no such connection, or a
+	 * negative errno.
+	 */
+	int (*redirect_lookup)(bw_module_ctx *ctx, int protocol, const struct sockaddr *client,
+			       const struct sockaddr *orig_dst, struct bw_redirect_conn *conn);
+	void (*redirect_release)(struct bw_redirect_conn *conn);
+	/*
+	 * The proxy's connection to conn's original destination: a
+	 * non-blocking socket, connect in progress (TCP) or connected (UDP),
+	 * which the destination's policy sees as coming from the client
+	 * (docs/redirect.md). Returns the fd or a negative errno.
+	 */
+	int (*redirect_upstream)(bw_module_ctx *ctx, const struct bw_redirect_conn *conn);
+	/*
+	 * One datagram from a UDP redirect socket, with the client's address
+	 * and the original destination. Returns its length, or a negative
+	 * errno (-EAGAIN when none waits).
+	 */
+	long (*redirect_recvmsg)(int fd, void *buf, size_t len, struct sockaddr_storage *client,
+				 struct sockaddr_storage *orig_dst);
+	/*
+	 * Answer a UDP client from its original destination's address and
+	 * port (what the client expects to hear from). Returns 0 or a
+	 * negative errno.
+	 */
+	int (*redirect_reply_udp)(const struct sockaddr *orig_dst, const struct sockaddr *client,
+				  const void *buf, size_t len);
+
 	/* DNS and FQDN policy (docs/fqdn.md) */
 
 	/*
@@ -496,6 +672,15 @@ struct bw_dns_answer {
 	uint32_t ttl;            /* the smallest TTL along the chain */
 	const char *const *cnames;
 	size_t n_cnames;
+};
+
+/* bw_core_api.daemon_info (ABI 1.2). */
+struct bw_daemon_info {
+	size_t size;           /* set by the caller to sizeof(struct bw_daemon_info) */
+	const char *version;   /* bulwarkd's version, e.g. "0.1.0" */
+	const char *node_name; /* the node name flows carry */
+	uint64_t start_ns;     /* when the daemon started, wall clock ns (UTC) */
+	uint64_t uptime_ns;    /* since then, monotonic */
 };
 
 /* True when the daemon's table has the member (for members added later). */

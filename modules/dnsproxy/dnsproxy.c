@@ -6,13 +6,15 @@
  * The datapath hands DNS traffic of endpoints whose egress policy has
  * toPorts[].rules.dns to the proxy's sockets (socket assignment from the tc
  * program; the redirect, docs/redirect.md), keeping the workload's source
- * address and the server it asked as the packet's destination. The proxy
- * listens with IP_TRANSPARENT on [dnsproxy] port, UDP and TCP, IPv4 and
- * IPv6: a UDP datagram's original destination comes with it
- * (IP_RECVORIGDSTADDR), an accepted TCP connection's local address is the
- * server's. Answers to UDP queries leave from the server's address and
- * port, through a transparent socket bound there (kept per server), so the
- * workload sees them come from the server it asked.
+ * address and the server it asked as the packet's destination. The sockets
+ * are the redirect service's class "dns" sockets (redirect_listen) on
+ * [dnsproxy] port, UDP and TCP, IPv4 and IPv6: a UDP datagram's original
+ * destination comes with it (redirect_recvmsg), an accepted TCP
+ * connection's local address is the server's. Answers to UDP queries leave
+ * from the server's address and port, through a transparent socket bound
+ * there (kept per server), so the workload sees them come from the server
+ * it asked. Queries go to the server through redirect_upstream sockets,
+ * which the server's side sees as coming from the workload.
  *
  * Which endpoint asked and which DNS rules apply (dnsproxy_origin) come
  * from the core's redirect service; the lookups then go to the engine
@@ -103,6 +105,10 @@ struct dnsp {
 	uint64_t reply_clock;
 	uint64_t unknown_origin;       /* lookups the redirect service could not place */
 	uint64_t reply_errors;
+	char *rule_text[256];          /* compiled rule lists by text (dnsp_rules) */
+	struct dpr_rules *rule_set[256];
+	size_t nrules;
+	int rules_err_logged;
 };
 
 static const struct bw_core_api *dnsp_api;
@@ -122,20 +128,116 @@ static void dnsp_engine_conf(const struct dnsp_conf *c, struct dpe_conf *out)
 
 /* ---- where a lookup comes from ------------------------------------------- */
 
+/* What the redirect service said about one lookup (the engine's cookie). */
+struct dnsp_lookup {
+	unsigned refs;
+	const struct bw_core_api *api;
+	struct bw_redirect_conn conn;
+};
+
+static void dnsp_lookup_ref(void *cookie)
+{
+	((struct dnsp_lookup *)cookie)->refs++;
+}
+
+static void dnsp_lookup_unref(void *cookie)
+{
+	struct dnsp_lookup *l = cookie;
+
+	if (!l || --l->refs)
+		return;
+	l->api->redirect_release(&l->conn);
+	free(l);
+}
+
+/* The proxy's socket towards the server, as the redirect service makes it. */
+static int dnsp_upstream(void *arg, const struct dpe_origin *o, int protocol)
+{
+	struct dnsp *p = arg;
+	struct dnsp_lookup *l = o->cookie;
+
+	if (!l)
+		return -ENOENT;
+	return p->api->redirect_upstream(p->ctx, &l->conn);
+}
+
+/*
+ * Compiled rule lists by their JSON text: a list is compiled once however
+ * many lookups it applies to (the cache is emptied when it grows past
+ * DNSP_RULE_CACHE: policies changed a lot).
+ */
+#define DNSP_RULE_CACHE 256
+
+static struct dpr_rules *dnsp_rules(struct dnsp *p, const char *json)
+{
+	char err[256];
+	struct dpr_rules *r;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (!strcmp(p->rule_text[i], json))
+			return dpr_ref(p->rule_set[i]);
+	r = dpr_compile(json, err, sizeof(err));
+	if (!r) {
+		if (!p->rules_err_logged)
+			dnsp_log(p, BW_LOG_ERR, "cannot use the DNS rules of a redirect: %s", err);
+		p->rules_err_logged = 1;
+		return NULL;
+	}
+	if (p->nrules == DNSP_RULE_CACHE) {
+		for (size_t i = 0; i < p->nrules; i++) {
+			free(p->rule_text[i]);
+			dpr_unref(p->rule_set[i]);
+		}
+		p->nrules = 0;
+	}
+	p->rule_text[p->nrules] = strdup(json);
+	if (p->rule_text[p->nrules])
+		p->rule_set[p->nrules++] = dpr_ref(r);
+	return r;
+}
+
+/* The rule_ref of the first item of a rules list (denials name it). */
+static uint32_t dnsp_first_ref(const char *json)
+{
+	const char *k = strstr(json, "\"rule_ref\":");
+
+	return k ? (uint32_t)strtoul(k + 11, NULL, 10) : 0;
+}
+
 /*
  * The endpoint behind the client address and the DNS rules of the policy
- * entry that redirected (client -> server). The redirect service of the
- * core answers this (docs/redirect.md); without one, the lookup has no
- * rules and is answered as denied.
+ * entries that redirected client -> server, from the core's redirect
+ * service (docs/redirect.md). A lookup it does not know (a race with a
+ * policy change) gets no rules: it is answered as denied, and counted.
  */
 static int dnsp_origin(struct dnsp *p, int proto, struct dpe_origin *o)
 {
-	(void)proto;
+	struct dnsp_lookup *l;
+	int rc;
+
 	o->ep_id = 0;
 	o->rule_ref = 0;
 	o->rules = NULL;
-	p->unknown_origin++;
-	return -ENOENT;
+	o->cookie = NULL;
+	if (!BW_API_HAS(p->api, redirect_lookup) || !(l = calloc(1, sizeof(*l)))) {
+		p->unknown_origin++;
+		return -ENOENT;
+	}
+	l->refs = 1;
+	l->api = p->api;
+	l->conn.size = sizeof(l->conn);
+	rc = p->api->redirect_lookup(p->ctx, proto, (const struct sockaddr *)&o->client,
+				     (const struct sockaddr *)&o->server, &l->conn);
+	if (rc < 0) {
+		free(l);
+		p->unknown_origin++;
+		return rc;
+	}
+	o->ep_id = l->conn.client_endpoint;
+	o->rules = l->conn.rules ? dnsp_rules(p, l->conn.rules) : NULL;
+	o->rule_ref = l->conn.rules ? dnsp_first_ref(l->conn.rules) : 0;
+	o->cookie = l;
+	return 0;
 }
 
 /* ---- UDP answers from the server's address ----------------------------------- */
@@ -214,43 +316,19 @@ static void dnsp_udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dnsp *p = arg;
 	uint8_t buf[DPM_MAX_QUERY + 1];
-	char cbuf[256];
 
 	for (int n = 0; n < 64; n++) { /* a batch per wake-up */
-		struct sockaddr_storage from;
-		struct msghdr mh;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct cmsghdr *cm;
 		struct dpe_origin o;
-		ssize_t len;
-		int have_dst = 0;
+		long len;
 
-		memset(&mh, 0, sizeof(mh));
 		memset(&o, 0, sizeof(o));
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		len = recvmsg(fd, &mh, 0);
+		len = p->api->redirect_recvmsg(fd, buf, sizeof(buf), &o.client, &o.server);
 		if (len < 0)
 			return;
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-			if ((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVORIGDSTADDR) ||
-			    (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVORIGDSTADDR)) {
-				size_t l = cm->cmsg_len - CMSG_LEN(0);
-
-				memcpy(&o.server, CMSG_DATA(cm), l < sizeof(o.server) ? l : sizeof(o.server));
-				have_dst = 1;
-			}
-		}
-		if (!have_dst)
-			continue;
-		o.client = from;
 		dnsp_origin(p, 17, &o);
 		dpe_udp_query(p->engine, buf, (size_t)len, &o);
 		dpr_unref(o.rules);
+		dnsp_lookup_unref(o.cookie);
 	}
 }
 
@@ -274,47 +352,20 @@ static void dnsp_tcp_cb(evutil_socket_t lfd, short what, void *arg)
 		dnsp_origin(p, 6, &o);
 		dpe_tcp_accept(p->engine, fd, &o);
 		dpr_unref(o.rules);
+		dnsp_lookup_unref(o.cookie);
 	}
 }
 
+/* The class "dns" socket of the redirect service for (family, type). */
 static int dnsp_listen(struct dnsp *p, int v6, int type)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1, fd, lvl = v6 ? SOL_IPV6 : SOL_IP;
+	uint16_t bound = 0;
+	int fd = p->api->redirect_listen(p->ctx, "dns", type == SOCK_DGRAM ? 17 : 6,
+					 v6 ? AF_INET6 : AF_INET, (uint16_t)p->conf.port, &bound);
 
-	memset(&ss, 0, sizeof(ss));
-	if (v6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = in6addr_any;
-		s6->sin6_port = htons((uint16_t)p->conf.port);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		s4->sin_port = htons((uint16_t)p->conf.port);
-		sl = sizeof(*s4);
-	}
-	fd = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (v6 && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    setsockopt(fd, lvl, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    (type == SOCK_DGRAM &&
-	     setsockopt(fd, lvl, v6 ? IPV6_RECVORIGDSTADDR : IP_RECVORIGDSTADDR, &one,
-			sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
+	if (fd >= 0 && bound != p->conf.port)
+		dnsp_log(p, BW_LOG_WARNING, "listening on port %u, not %" PRId64,
+			 (unsigned)bound, p->conf.port);
 	return fd;
 }
 
@@ -437,6 +488,10 @@ static void dnsp_free(struct dnsp *p)
 		return;
 	dnsp_close_listeners(p);
 	dpe_free(p->engine);
+	for (size_t i = 0; i < p->nrules; i++) {
+		free(p->rule_text[i]);
+		dpr_unref(p->rule_set[i]);
+	}
 	free(p);
 }
 
@@ -447,7 +502,8 @@ static int dnsp_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *co
 	struct dpe_ops ops;
 	int rc;
 
-	if (!BW_API_HAS(api, dns_publish) || !BW_API_HAS(api, flow_publish)) {
+	if (!BW_API_HAS(api, dns_publish) || !BW_API_HAS(api, flow_publish) ||
+	    !BW_API_HAS(api, redirect_listen) || !BW_API_HAS(api, redirect_lookup)) {
 		api->log(ctx, BW_LOG_ERR, "this daemon has no DNS proxy support (module ABI 1.2 needed)");
 		return -ENOTSUP;
 	}
@@ -461,7 +517,11 @@ static int dnsp_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *co
 	for (int i = 0; i < 2; i++)
 		p->udp_fd[i] = p->tcp_fd[i] = -1;
 	dnsp_engine_conf(&p->conf, &ec);
+	memset(&ops, 0, sizeof(ops));
 	ops.udp_reply = dnsp_udp_reply;
+	ops.upstream = dnsp_upstream;
+	ops.cookie_ref = dnsp_lookup_ref;
+	ops.cookie_unref = dnsp_lookup_unref;
 	ops.arg = p;
 	p->engine = dpe_new(api->event_base(ctx), api, ctx, &ec, &ops);
 	if (!p->engine) {

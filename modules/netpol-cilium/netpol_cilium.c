@@ -8,8 +8,9 @@
  * implicit namespace scoping of subjects and peer selectors, nil versus
  * empty peer lists, per-direction default deny with enableDefaultDeny, CIDR
  * peers that never select in-cluster endpoints, toFQDNs selectors (checked
- * with lib/fqdnmatch.c, written in canonical form). Features bulwark does
- * not have (L7 rules, host policies, services, groups, ...) are
+ * with lib/fqdnmatch.c, written in canonical form). L7 rules
+ * (toPorts[].rules) are checked in cilium_l7.c and carried on each port.
+ * Features bulwark does not have (host policies, services, groups, ...) are
  * refused with a message saying so, never ignored; every message names the
  * field by its path in the document.
  */
@@ -23,6 +24,7 @@
 #include <bulwark/module.h>
 
 #include "lib/fqdnmatch.h"
+#include "cilium_l7.h"
 #include "netpol_common.h"
 
 #define CIL_API_VERSION "cilium.io/v2"
@@ -144,7 +146,6 @@ static const struct cil_refusal cil_refusals[] = {
 };
 
 static const struct cil_refusal cil_port_refusals[] = {
-	{ "rules", "L7 rules (toPorts[].rules) are not supported yet" },
 	{ "terminatingTLS", "terminatingTLS is not supported yet" },
 	{ "originatingTLS", "originatingTLS is not supported yet" },
 	{ "serverNames", "serverNames is not supported yet" },
@@ -481,18 +482,113 @@ cil_port(struct np_ctx *c, json_t *p, json_t **out)
 	return *out ? 0 : np_nomem(c);
 }
 
+/*
+ * An L7 port rule's ports: L7 needs a port (not 0); HTTP, Kafka and
+ * l7proto rules speak TCP, DNS rules TCP or UDP and take no range
+ * (Cilium's validation). Each port gets the rules.
+ */
 static int
-cil_port_rules(struct np_ctx *c, json_t *list, int deny, json_t **ports)
+cil_l7_ports(struct np_ctx *c, json_t *ports, size_t from, int kind,
+	     json_t *l7)
 {
-	json_t *pr, *pl, *p, *o;
-	size_t i, j, saved, s2, s3;
-	int rc;
+	size_t saved = np_push_key(c, "ports"), j;
+	int rc = 0;
+
+	for (j = from; rc == 0 && j < json_array_size(ports); j++) {
+		json_t *o = json_array_get(ports, j);
+		const char *proto = json_string_value(json_object_get(o, "protocol"));
+		size_t s2 = np_push_index(c, j - from);
+
+		if (json_object_get(o, "name") == NULL &&
+		    json_integer_value(json_object_get(o, "port")) == 0)
+			rc = np_fail_at(c, "port",
+					"%s rules need a port number or name (not 0)",
+					cil_l7_kind_name(kind));
+		else if (kind == CIL_L7_DNS && !strcmp(proto, "SCTP"))
+			rc = np_fail_at(c, "protocol",
+					"DNS rules apply to TCP, UDP or ANY, not SCTP");
+		else if (kind != CIL_L7_DNS && strcmp(proto, "TCP") &&
+			 strcmp(proto, "ANY"))
+			rc = np_fail_at(c, "protocol",
+					"L7 rules can only apply to TCP (not %s) except for DNS rules",
+					proto);
+		else if (kind == CIL_L7_DNS && json_object_get(o, "end_port"))
+			rc = np_fail_at(c, "endPort",
+					"DNS rules do not support port ranges");
+		else
+			json_object_set(o, "rules", l7);
+		np_pop(c, s2);
+	}
+	np_pop(c, saved);
+	return rc;
+}
+
+/* Field key is equal (or absent) in both. */
+static int
+cil_same(json_t *a, json_t *b, const char *key)
+{
+	json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+
+	return (x == NULL && y == NULL) || json_equal(x, y);
+}
+
+/*
+ * Cilium refuses two port rules of one element with the same port and
+ * protocol and L7 rules of different kinds (those of one kind are merged).
+ */
+static int
+cil_l7_conflict(struct np_ctx *c, json_t *ports)
+{
+	size_t i, j;
+
+	for (i = 0; i < json_array_size(ports); i++) {
+		json_t *a = json_array_get(ports, i), *ra = json_object_get(a, "rules");
+
+		for (j = i + 1; ra != NULL && j < json_array_size(ports); j++) {
+			json_t *b = json_array_get(ports, j);
+			json_t *rb = json_object_get(b, "rules");
+			const char *ka, *kb;
+
+			if (rb == NULL || !cil_same(a, b, "port") || !cil_same(a, b, "name") ||
+			    !cil_same(a, b, "protocol"))
+				continue;
+			ka = json_object_iter_key(json_object_iter(ra));
+			kb = json_object_iter_key(json_object_iter(rb));
+			if (ka != NULL && kb != NULL && strcmp(ka, kb) != 0 &&
+			    strcmp(ka, "l7") && strcmp(kb, "l7")) {
+				char port[32];
+
+				if (json_object_get(a, "name") != NULL)
+					snprintf(port, sizeof(port), "%s",
+						 json_string_value(json_object_get(a, "name")));
+				else
+					snprintf(port, sizeof(port), "%lld",
+						 (long long)json_integer_value(json_object_get(a, "port")));
+				return np_fail(c,
+					       "port %s/%s has %s rules in one port rule and %s rules in another; one port takes one kind of L7 rules",
+					       port, json_string_value(json_object_get(a, "protocol")),
+					       ka, kb);
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+cil_port_rules(struct np_ctx *c, json_t *list, int ingress, int deny, json_t **ports)
+{
+	json_t *pr, *pl, *p, *o, *l7;
+	size_t i, j, saved, s2, s3, from;
+	int rc, kind;
 
 	*ports = json_array();
 	if (*ports == NULL)
 		return np_nomem(c);
 	json_array_foreach(list, i, pr) {
 		saved = np_push_index(c, i);
+		l7 = NULL;
+		kind = CIL_L7_NONE;
+		from = json_array_size(*ports);
 		rc = np_want_object(c, pr);
 		if (rc == 0 && deny) {
 			if (np_get(pr, "rules") != NULL)
@@ -504,6 +600,8 @@ cil_port_rules(struct np_ctx *c, json_t *list, int deny, json_t **ports)
 			rc = np_check_fields(c, pr, cil_portrule_fields);
 			if (rc == 0)
 				rc = cil_refuse(c, pr, cil_port_refusals);
+			if (rc == 0 && np_get(pr, "rules") != NULL)
+				rc = cil_l7_rules(c, np_get(pr, "rules"), ingress, &kind, &l7);
 		}
 		pl = np_get(pr, "ports");
 		if (rc == 0 && json_array_size(pl) == 0 && !json_is_array(pl) &&
@@ -527,6 +625,9 @@ cil_port_rules(struct np_ctx *c, json_t *list, int deny, json_t **ports)
 			}
 			np_pop(c, s2);
 		}
+		if (rc == 0 && l7 != NULL)
+			rc = cil_l7_ports(c, *ports, from, kind, l7);
+		json_decref(l7);
 		np_pop(c, saved);
 		if (rc < 0) {
 			json_decref(*ports);
@@ -534,7 +635,12 @@ cil_port_rules(struct np_ctx *c, json_t *list, int deny, json_t **ports)
 			return rc;
 		}
 	}
-	return 0;
+	rc = cil_l7_conflict(c, *ports);
+	if (rc < 0) {
+		json_decref(*ports);
+		*ports = NULL;
+	}
+	return rc;
 }
 
 static int
@@ -690,7 +796,7 @@ cil_element(struct np_ctx *c, json_t *el, int egress, int deny,
 		return rc;
 	if (json_array_size(tp) > 0) {
 		saved = np_push_key(c, "toPorts");
-		rc = cil_port_rules(c, tp, deny, &ports);
+		rc = cil_port_rules(c, tp, !egress, deny, &ports);
 		np_pop(c, saved);
 	}
 	if (rc == 0 && json_array_size(ic) > 0) {

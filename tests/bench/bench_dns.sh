@@ -36,6 +36,9 @@
 #
 # Usage: bench_dns.sh [--quick] [--reps R] [--duration S] [--first N]
 # Writes tests/bench/results/dns-DATE.{json,txt} in the build tree.
+# Environment: BENCH_DAEMON_OPTS extra bulwarkd options (e.g.
+# "-o dnsproxy.flows=false"); BENCH_PERF=FILE records bulwarkd with perf
+# during its qps runs.
 
 set -u
 BENCH_NAME=dns
@@ -84,7 +87,7 @@ for i in $(seq 1 "$FIRST"); do
 done
 
 PROM=9962
-bw_start_daemon -o "prometheus.listen=127.0.0.1:$PROM" -o dnsproxy.flows=true
+bw_start_daemon -o "prometheus.listen=127.0.0.1:$PROM" ${BENCH_DAEMON_OPTS:-}
 fqdn_dns_start "$ZONE"
 fqdn_web_start 203.0.113.1
 for i in $(seq 2 250); do
@@ -114,7 +117,7 @@ EOF
 # dnsdist on the node, forwarding to unbound
 cat >"$BW_TMP/dnsdist.conf" <<EOF
 setLocal("$BW_NODE_IP4:53")
-newServer({address="$BW_DNS_IP:53"})
+newServer({address="$BW_DNS_IP:53", checkName="a.example."})
 setSecurityPollSuffix("")
 EOF
 bw_bg "$BW_NODE" dnsdist --supervised --disable-syslog -C "$BW_TMP/dnsdist.conf"
@@ -147,8 +150,14 @@ run_qps() { # MODE REP
 	ns=$(bw_netns_of "$(mode_pod "$m")")
 	c0=$(cpu_ticks "$BW_DAEMON_PID")
 	d0=$(cpu_ticks "${DNSDIST_PID:-0}")
+	local pp=""
+	if [ "$m" = bulwark ] && [ -n "${BENCH_PERF:-}" ]; then
+		perf record -F 999 -g -p "$BW_DAEMON_PID" -o "$BENCH_PERF" -- sleep "$DUR" >/dev/null 2>&1 &
+		pp=$!
+	fi
 	out=$(ip netns exec "$ns" dnsperf -s "$(mode_server "$m")" -d "$QUERIES" -c 20 \
 		-q 200 -l "$DUR" 2>&1)
+	[ -z "$pp" ] || wait "$pp"
 	c1=$(cpu_ticks "$BW_DAEMON_PID")
 	d1=$(cpu_ticks "${DNSDIST_PID:-0}")
 	qps=$(printf '%s\n' "$out" | awk '/Queries per second:/{print $4}')

@@ -14,7 +14,8 @@ BW_BENCH_SH = \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_flows.sh \
-	tests/bench/bench_dns.sh
+	tests/bench/bench_dns.sh \
+	tests/bench/bench_hubble.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 

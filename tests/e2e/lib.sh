@@ -73,6 +73,7 @@ BW_SOCK=""        # control socket path
 BW_STATE=""       # daemon.state_dir
 BW_POLICY_DIR=""  # policy.dir
 BW_DAEMON_LOG=""  # bulwarkd's stdout+stderr (all starts appended)
+BW_HUBBLE_SOCK="" # the hubble-observer module's gRPC socket (when it is loaded)
 BW_DAEMON_PID=""
 BW_DAEMON_OPTS_CUR=() # the -o words of the running daemon (restart reuses them)
 BW_NODE_IP4=10.0.0.1
@@ -265,6 +266,7 @@ bw_init() {
 	BW_STATE=$BW_TMP/state
 	BW_POLICY_DIR=$BW_TMP/policies
 	BW_DAEMON_LOG=$BW_TMP/bulwarkd.log
+	BW_HUBBLE_SOCK=$BW_TMP/hubble.sock
 	mkdir -p "$BW_STATE" "$BW_POLICY_DIR" || bw_die "mkdir in $BW_TMP failed"
 
 	# A private bpffs instance: pins live exactly as long as the test, and
@@ -423,6 +425,11 @@ bw_start_daemon() {
 		-o "daemon.bpffs_dir=$BW_BPFFS"
 		-o "policy.dir=$BW_POLICY_DIR"
 		-o "daemon.module_dir=$moddir")
+	# The Hubble API's Unix socket is a file: keep it in the test's
+	# directory (the default, /var/run/bulwark/hubble.sock, is the host's).
+	if grep -Eq '^modules *=.*(^| |=)hubble-observer( |$)' "$conf"; then
+		cmd+=(-o "hubble-observer.socket=$BW_HUBBLE_SOCK")
+	fi
 	# shellcheck disable=SC2206
 	local -a extra=(${BW_DAEMON_OPTS:-})
 	cmd+=("${extra[@]}" "$@")

@@ -63,3 +63,35 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 # table/json/dot/svg)
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
+
+# hubble-observer: Hubble's gRPC API with a real gRPC client generated from
+# the module's .proto files (every RPC over Unix, TCP and TLS; GetFlows
+# against observe -o json; filters, windows, masks, followers, limits)
+TESTS += tests/e2e/test_hubble.sh
+dist_check_SCRIPTS += tests/e2e/test_hubble.sh
+dist_check_DATA += tests/e2e/hubble_client.py tests/e2e/hubble_checks.py
+
+# Proxy redirects (docs/redirect.md): L7 ports handed to local proxies (the
+# relay tests/modules/test-redirect.c), egress and ingress, TCP and UDP,
+# IPv4 and IPv6, the daemon stopped and restarted.
+BW_E2E_REDIRECT_TESTS = \
+	tests/e2e/test_redirect.sh \
+	tests/e2e/test_redirect_ingress.sh \
+	tests/e2e/test_redirect_pods.sh \
+	tests/e2e/test_redirect_restart.sh
+TESTS += $(BW_E2E_REDIRECT_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
+dist_check_DATA += tests/e2e/redirect_lib.sh
+
+# DNS proxy and toFQDNs (docs/fqdn.md) with real DNS servers (unbound) in an
+# "external" namespace: rules and wildcards, CNAME chains, TCP, truncation,
+# EDNS0, a silent server, flows and metrics (test_fqdn.sh); TTL expiry with
+# and without a live connection, IP caps, cache clean (test_fqdn_ttl.sh);
+# the daemon stopped and restarted (test_fqdn_restart.sh).
+BW_E2E_FQDN_TESTS = \
+	tests/e2e/test_fqdn.sh \
+	tests/e2e/test_fqdn_ttl.sh \
+	tests/e2e/test_fqdn_restart.sh
+TESTS += $(BW_E2E_FQDN_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_FQDN_TESTS)
+dist_check_DATA += tests/e2e/fqdn_lib.sh

@@ -33,6 +33,7 @@ BULWARKD=$BULWARKD BULWARK=$BULWARK BW_DEMO_PREFIX=$prefix "$demo" --duration 12
 	-c "$(bw_daemon_conf)" -o "daemon.module_dir=$(bw_module_dir)" \
 	-o "daemon.socket=$BW_SOCK" -o "daemon.state_dir=$BW_STATE" \
 	-o "daemon.bpffs_dir=$BW_BPFFS" -o "policy.dir=$BW_POLICY_DIR" \
+	-o "hubble-observer.socket=$BW_HUBBLE_SOCK" \
 	>"$BW_TMP/demo.log" 2>&1 &
 demo_pid=$!
 trap 'rc=$?; kill "$demo_pid" 2>/dev/null; wait "$demo_pid" 2>/dev/null; demo_cleanup; (exit $rc); bw_cleanup' EXIT

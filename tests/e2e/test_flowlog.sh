@@ -391,7 +391,8 @@ run_bulwarkd() {
 	out=$(timeout 30 ip netns exec "$BW_NODE" "$BULWARKD" -c "$CONF" \
 		-o "daemon.socket=$BW_SOCK" -o "daemon.state_dir=$BW_STATE" \
 		-o "daemon.bpffs_dir=$BW_BPFFS" -o "policy.dir=$BW_POLICY_DIR" \
-		-o "daemon.module_dir=$(bw_module_dir)" "${START_OPTS[@]}" "$@" 2>&1) || rc=$?
+		-o "daemon.module_dir=$(bw_module_dir)" \
+		-o "hubble-observer.socket=$BW_HUBBLE_SOCK" "${START_OPTS[@]}" "$@" 2>&1) || rc=$?
 }
 
 write_conf 'allowlist = {"verdct":["DROPPED"]}'

@@ -26,10 +26,11 @@ tests_fuzz_fuzz_netpol_k8s_LDADD = $(BW_CORE_LIBS)
 
 tests_fuzz_fuzz_netpol_cilium_SOURCES = tests/fuzz/fuzz_netpol_cilium.c \
 	tests/fuzz/fuzz_format.h tests/fuzz/replay.c \
-	modules/netpol-cilium/netpol_cilium.c modules/netpol-k8s/netpol_common.c
-tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) \
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
+	modules/netpol-k8s/netpol_common.c
+tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) $(PCRE2_CFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/netpol-cilium\"
-tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_CORE_LIBS) $(PCRE2_LIBS)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
 

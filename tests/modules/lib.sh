@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/modules/lib.sh - helpers for tests that run a real bulwarkd in a
 # temporary directory (its own socket, state dir, bpffs dir and policy dir;
-# no BPF is touched by these tests), sourced by the loader, CLI and
-# module-hello tests. Everything is removed on exit, also after a failure.
+# no BPF program is attached by these tests, but the daemon mounts a bpffs
+# on its bpffs dir when run as root), sourced by the loader, CLI and
+# module-hello tests. Everything is removed on exit, also after a failure,
+# mounts included.
 #
 # Provides: T (the temp dir), BULWARKD, BULWARK, TESTMOD_DIR, ok/fail/
 # expect_* assertions with a TAP-like log, bw_start CONF [ARGS...],
@@ -24,6 +26,10 @@ bw_cleanup() {
 		kill -TERM "$BW_PID" 2>/dev/null
 		wait "$BW_PID" 2>/dev/null
 	fi
+	# The daemon mounts a bpffs on a bpffs_dir that is not on one: take
+	# every mount below $T away (deepest first) so that nothing is left.
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
 	rm -rf "$T"
 }
 trap bw_cleanup EXIT

@@ -18,7 +18,8 @@ check_LTLIBRARIES += \
 	tests/modules/test-nodesc.la \
 	tests/modules/test-initfail.la \
 	tests/modules/test-check.la \
-	tests/modules/test-oldabi.la
+	tests/modules/test-oldabi.la \
+	tests/modules/test-redirect.la
 
 tests_modules_test_full_la_SOURCES = tests/modules/test-full.c
 tests_modules_test_full_la_CFLAGS = $(BW_TESTMOD_CFLAGS)
@@ -50,6 +51,12 @@ tests_modules_test_check_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
 tests_modules_test_oldabi_la_SOURCES = tests/modules/test-oldabi.c
 tests_modules_test_oldabi_la_CFLAGS = $(BW_TESTMOD_CFLAGS)
 tests_modules_test_oldabi_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
+# a transparent relay for one proxy class (the redirect ABI, 1.2), used by
+# tests/e2e/test_redirect*.sh
+tests_modules_test_redirect_la_SOURCES = tests/modules/test-redirect.c
+tests_modules_test_redirect_la_CFLAGS = $(BW_TESTMOD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
+tests_modules_test_redirect_la_LDFLAGS = $(BW_TESTMOD_LDFLAGS)
+tests_modules_test_redirect_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS)
 
 # The loader against a real bulwarkd: every rejection message, /v1/modules,
 # lifecycle and reload (SIGHUP); then the CLI against the same daemon.

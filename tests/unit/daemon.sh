@@ -160,7 +160,9 @@ stop INT
 
 # The shipped default config, every module loaded (module_dir: the build tree).
 conf=$abs_top_builddir/etc/bulwark.conf
-start -o "daemon.module_dir=$abs_top_builddir/modules/.libs"
+# (the Hubble API's Unix socket goes to the test's directory, not /var/run)
+start -o "daemon.module_dir=$abs_top_builddir/modules/.libs" \
+	-o "hubble-observer.socket=$tmp/hubble.sock"
 nmod=$(sed -n 's/^modules = //p' "$conf" | wc -w)
 if grep -Eq "\"loaded\": *$nmod," "$tmp/status" && grep -Eq '"failed": *0' "$tmp/status"; then
 	ok "shipped config: $nmod modules loaded, none failed"

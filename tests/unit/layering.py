@@ -24,7 +24,7 @@ netpol-k8s/netpol_common.h, compiled into each). A file of core/ that no
 rule places (a new file at the top of core/) is an error too: give it a
 folder, or a line in LAYERS below.
 
-usage: layering.py [--no-known] [TOP_SRCDIR]   exit 0 clean, 1 violations, 2 usage
+usage: layering.py [TOP_SRCDIR]   exit 0 clean, 1 violations, 2 usage
 """
 import os
 import re
@@ -34,7 +34,7 @@ import sys
 TOP_RANK = 100
 LAYERS = [
     ("top (composition root)", TOP_RANK,
-     ("core/bulwarkd.c", "core/module/coreapi.c"), ()),
+     ("core/bulwarkd.c", "core/module/coreapi.c", "core/module/coreapi.h"), ()),
     ("L0 lib/, include/bulwark/, bpf/", 0, (), ("lib/", "include/", "bpf/")),
     ("L1 core/{log,config,state,api}", 1, (),
      ("core/log.", "core/config.", "core/state.", "core/api.")),
@@ -51,13 +51,6 @@ SIDE = [
     ("cli/", ("cli/",)),
     ("modules/", ("modules/",)),
 ]
-# Upward includes being removed (issue 7); each one listed must still
-# occur, so the list only shrinks. Empty once the cycles are gone.
-KNOWN = {
-    ("core/api.c", "core/datapath/datapath.h"),
-    ("core/node/endpoint.c", "core/policy/policy.h"),
-    ("core/node/identity.c", "core/policy/policy.h"),
-}
 CHECKED = ("core/", "lib/", "include/", "bpf/", "cli/", "modules/")
 SUFFIXES = (".c", ".h")
 
@@ -124,9 +117,6 @@ def resolve(top, rel, kind, name):
     return None
 
 
-known = set()
-
-
 def check_file(top, rel):
     errors = []
     with open(os.path.join(top, rel), encoding="utf-8", errors="replace") as f:
@@ -160,9 +150,6 @@ def check_file(top, rel):
                           "include" % (what, hside[0] if hside else inc, rel,
                                        own[0]))
         elif hl[1] > own[1]:
-            if (rel, inc) in KNOWN:
-                known.add((rel, inc))
-                continue
             errors.append("%s (%s), a layer above %s's own (%s)" %
                           (what, hl[0], rel, own[0]))
     return errors
@@ -179,9 +166,6 @@ def files(top):
 
 
 def main(argv):
-    if len(argv) > 1 and argv[1] == "--no-known":  # the self-check's tree
-        KNOWN.clear()
-        argv = argv[:1] + argv[2:]
     if len(argv) > 2 or (len(argv) == 2 and argv[1] in ("-h", "--help")):
         print(__doc__)
         return 0 if len(argv) == 2 else 2
@@ -193,17 +177,13 @@ def main(argv):
     for rel in files(top):
         n += 1
         errors += check_file(top, rel)
-    for rel, inc in sorted(KNOWN - known):
-        errors.append("%s: no longer includes %s: take it out of KNOWN "
-                      "(tests/unit/layering.py)" % (rel, inc))
     for e in errors:
         print(e)
     if errors:
         print("layering: %d violation(s) in %d files (docs/internals.md, "
               "\"Layering\")" % (len(errors), n))
         return 1
-    print("layering: %d files, every include goes down or sideways%s" %
-          (n, " but the %d KNOWN ones" % len(known) if known else ""))
+    print("layering: %d files, every include goes down or sideways" % n)
     return 0
 
 

@@ -26,10 +26,11 @@ tests_unit_test_netpol_k8s_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
 tests_unit_test_netpol_k8s_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_netpol_k8s_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_netpol_cilium_SOURCES = tests/unit/test_netpol_cilium.c \
-	modules/netpol-cilium/netpol_cilium.c modules/netpol-k8s/netpol_common.c
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
+	modules/netpol-k8s/netpol_common.c
 tests_unit_test_netpol_cilium_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
-tests_unit_test_netpol_cilium_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_netpol_cilium_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_netpol_cilium_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_netpol_cilium_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
 EXTRA_DIST += tests/unit/data/policies
 
 # core/config.c and core/log.c
@@ -52,7 +53,7 @@ dist_check_SCRIPTS += tests/unit/golden.sh tests/unit/etc.sh tests/unit/daemon.s
 # directory with a copy of golden.sh whenever the script is newer)
 EXTRA_DIST += tests/unit/golden-conf
 
-# core/datapath/datapath.c (expansion, precedence, struct sizes) and lib/dropreason.c
+# core/datapath/datapath.c (expansion, precedence, struct sizes)
 check_PROGRAMS += tests/unit/test_datapath
 TESTS += tests/unit/test_datapath
 tests_unit_test_datapath_SOURCES = tests/unit/test_datapath.c
@@ -225,3 +226,19 @@ tests_unit_test_dnsproxy_SOURCES = tests/unit/test_dnsproxy.c \
 	modules/dnsproxy/dnsproxy_rules.c
 tests_unit_test_dnsproxy_CFLAGS = $(BW_TEST_CFLAGS) $(LDNS_CFLAGS)
 tests_unit_test_dnsproxy_LDADD = $(BW_TEST_LIBS) $(LDNS_LIBS)
+# lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
+check_PROGRAMS += tests/unit/test_dropreason
+TESTS += tests/unit/test_dropreason
+tests_unit_test_dropreason_SOURCES = tests/unit/test_dropreason.c
+tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
+
+# core/proxy/ (the L7 proxy engine) with real sockets on loopback and a
+# line protocol parser standing for a protocol module
+check_PROGRAMS += tests/unit/test_proxy
+TESTS += tests/unit/test_proxy
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
+tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread

@@ -201,6 +201,54 @@ START_TEST(exact_route_answers)
 }
 END_TEST
 
+/* Request hooks: what ran, in order ("b1 b2 h a2 a1 "). */
+static char hook_log[256];
+
+static void
+hook_note(const char *what)
+{
+	strncat(hook_log, what, sizeof(hook_log) - strlen(hook_log) - 1);
+}
+
+static void hook_b1(void *arg) { hook_note("b1 "); }
+static void hook_a1(void *arg) { hook_note("a1 "); }
+static void hook_b2(void *arg) { hook_note(arg); }
+static void hook_a2(void *arg) { hook_note("a2 "); }
+
+static int
+h_logged(struct bw_api_request *req, void *arg)
+{
+	hook_note("h ");
+	return h_name(req, arg);
+}
+
+START_TEST(request_hooks_run_around_every_handler)
+{
+	struct reply r;
+
+	hook_log[0] = '\0';
+	ck_assert_int_eq(bw_api_route_add("GET", "/v1/thing", h_logged, "thing"), 0);
+	ck_assert_int_eq(bw_api_hook_add(hook_b1, hook_a1, NULL), 0);
+	ck_assert_int_eq(bw_api_hook_add(hook_b2, hook_a2, "b2 "), 0);
+	ck_assert_int_eq(bw_api_hook_add(hook_b1, hook_a1, NULL), -EEXIST);
+	up();
+	call("GET", "/v1/thing", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	free(r.body);
+	ck_assert_str_eq(hook_log, "b1 b2 h a2 a1 ");
+	/* no handler, no hooks */
+	call("GET", "/v1/nothing", NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	free(r.body);
+	ck_assert_str_eq(hook_log, "b1 b2 h a2 a1 ");
+	bw_api_hook_remove(hook_b1, hook_a1, NULL);
+	hook_log[0] = '\0';
+	call("GET", "/v1/thing", NULL, &r);
+	free(r.body);
+	ck_assert_str_eq(hook_log, "b2 h a2 ");
+}
+END_TEST
+
 START_TEST(prefix_routes_longest_wins_exact_beats_prefix)
 {
 	struct reply r;
@@ -729,6 +777,7 @@ api_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, exact_route_answers);
+	tcase_add_test(tc, request_hooks_run_around_every_handler);
 	tcase_add_test(tc, prefix_routes_longest_wins_exact_beats_prefix);
 	tcase_add_test(tc, unknown_path_is_404_json);
 	tcase_add_test(tc, wrong_method_is_405_with_allow);

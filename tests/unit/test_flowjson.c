@@ -140,12 +140,6 @@ fake_isolating(uint32_t ep_id, int dir,
 	return 2;
 }
 
-static const char *
-fake_drop_name(unsigned code)
-{
-	return code == 181 ? "POLICY_DENY" : code == 133 ? "POLICY_DENIED" : NULL;
-}
-
 static uint64_t fake_lost_value;
 
 static uint64_t
@@ -160,7 +154,6 @@ static const struct bw_flow_sources fake_sources = {
 	.identity_labels = fake_identity_labels,
 	.rule = fake_rule,
 	.isolating = fake_isolating,
-	.drop_reason_name = fake_drop_name,
 	.events_lost = fake_lost,
 };
 

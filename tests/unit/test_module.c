@@ -22,6 +22,7 @@
 #include "core/api.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
 
@@ -130,7 +131,7 @@ START_TEST(full_module_lifecycle)
 	/* One .so, two instances. */
 	ck_assert_ptr_eq(inst("test-full:two")->mod, c->mod);
 
-	ck_assert_int_eq(bw_modules_init(base), 0);
+	ck_assert_int_eq(bw_modules_init(base, bw_coreapi_get()), 0);
 	ck_assert_int_eq(bw_modules_count(BW_INSTANCE_RUNNING), 2);
 	/* Its routes are in the table. */
 	ck_assert_int_eq(bw_api_route_add("GET", "/v1/test-full/test-full",
@@ -277,7 +278,7 @@ START_TEST(init_failure_disables)
 
 	cf = conf("test-initfail test-full", NULL);
 	ck_assert_int_eq(bw_modules_load(cf, 0, err, sizeof(err)), 0);
-	ck_assert_int_eq(bw_modules_init(base), 0);
+	ck_assert_int_eq(bw_modules_init(base, bw_coreapi_get()), 0);
 	c = inst("test-initfail");
 	ck_assert_int_eq(c->state, BW_INSTANCE_DISABLED);
 	snprintf(want, sizeof(want),
@@ -298,7 +299,7 @@ START_TEST(init_failure_required_is_fatal)
 
 	cf = conf("test-initfail", "[test-initfail]\nrequired = yes\n");
 	ck_assert_int_eq(bw_modules_load(cf, 0, err, sizeof(err)), 0);
-	ck_assert_int_eq(bw_modules_init(base), -EHOSTUNREACH);
+	ck_assert_int_eq(bw_modules_init(base, bw_coreapi_get()), -EHOSTUNREACH);
 }
 END_TEST
 
@@ -321,7 +322,7 @@ START_TEST(reload_applies_or_keeps)
 
 	cf = conf("test-full", "[test-full]\ngreeting = one\n");
 	ck_assert_int_eq(bw_modules_load(cf, 0, err, sizeof(err)), 0);
-	ck_assert_int_eq(bw_modules_init(base), 0);
+	ck_assert_int_eq(bw_modules_init(base, bw_coreapi_get()), 0);
 
 	next = conf("test-full", "[test-full]\ngreeting = two\n");
 	ck_assert_int_eq(bw_modules_reload(next), 0);
@@ -409,7 +410,7 @@ START_TEST(check_hook_passes_and_guards_reload)
 	ck_assert_ptr_nonnull(inst("test-check")->mod->check);
 	ck_assert_ptr_nonnull(inst("test-oldabi")->mod);
 	ck_assert_ptr_null(inst("test-oldabi")->mod->check);
-	ck_assert_int_eq(bw_modules_init(base), 0);
+	ck_assert_int_eq(bw_modules_init(base, bw_coreapi_get()), 0);
 	ck_assert_int_eq(inst("test-check")->state, BW_INSTANCE_RUNNING);
 	ck_assert_int_eq(inst("test-oldabi")->state, BW_INSTANCE_RUNNING);
 

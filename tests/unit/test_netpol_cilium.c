@@ -128,7 +128,9 @@ expect_ok(const char *yaml)
 static void
 expect_refused(const char *yaml, const char *message)
 {
-	ck_assert_int_eq(tr(yaml), -EINVAL);
+	int rc = tr(yaml);
+
+	ck_assert_msg(rc == -EINVAL, "accepted (%d), expected: %s", rc, message);
 	ck_assert_str_eq(err, message);
 }
 
@@ -391,10 +393,6 @@ END_TEST
 
 START_TEST(unsupported_features_are_refused)
 {
-	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules:\n        http: [{method: GET}]\n",
-		       "spec.ingress[0].toPorts[0].rules: L7 rules (toPorts[].rules) are not supported yet");
-	expect_refused(CNP SPEC "  egress:\n  - toPorts:\n    - ports: [{port: '53', protocol: ANY}]\n      rules:\n        dns: [{matchPattern: '*'}]\n",
-		       "spec.egress[0].toPorts[0].rules: L7 rules (toPorts[].rules) are not supported yet");
 	expect_refused(CNP SPEC "  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
 		       "spec.egress[0].toServices: toServices is not supported yet");
 	expect_refused(CNP SPEC "  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
@@ -557,6 +555,103 @@ START_TEST(example_file_translates)
 }
 END_TEST
 
+/* ---- L7 rules (toPorts[].rules) -------------------------------------- */
+
+static json_t *
+port0(const char *dir)
+{
+	return json_array_get(json_object_get(json_array_get(field0(dir), 0), "ports"), 0);
+}
+
+START_TEST(l7_http_rules_are_carried_on_each_port)
+{
+	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: TCP}, {port: '8080'}]\n"
+		  "      rules:\n        http:\n        - {method: GET, path: '/public/.*'}\n"
+		  "        - {method: POST, host: 'api\\.example', headers: ['X-Token'],\n"
+		  "           headerMatches: [{name: X-Env, value: prod, mismatch: LOG}]}\n");
+	expect_json(json_object_get(field0("ingress"), "ports") ? field0("ingress")
+							      : json_array_get(field0("ingress"), 0),
+		    "{\"deny\":false,\"ports\":["
+		    "{\"port\":80,\"protocol\":\"TCP\",\"rules\":{\"http\":["
+		    "{\"method\":\"GET\",\"path\":\"/public/.*\"},"
+		    "{\"method\":\"POST\",\"host\":\"api\\\\.example\",\"headers\":[\"X-Token\"],"
+		    "\"headerMatches\":[{\"name\":\"X-Env\",\"value\":\"prod\",\"mismatch\":\"LOG\"}]}]}},"
+		    "{\"port\":8080,\"protocol\":\"ANY\",\"rules\":{\"http\":["
+		    "{\"method\":\"GET\",\"path\":\"/public/.*\"},"
+		    "{\"method\":\"POST\",\"host\":\"api\\\\.example\",\"headers\":[\"X-Token\"],"
+		    "\"headerMatches\":[{\"name\":\"X-Env\",\"value\":\"prod\",\"mismatch\":\"LOG\"}]}]}}]}");
+}
+END_TEST
+
+START_TEST(l7_dns_kafka_and_l7proto_rules)
+{
+	expect_ok(CNP SPEC "  egress:\n  - toPorts:\n    - ports: [{port: '53', protocol: ANY}]\n"
+		  "      rules:\n        dns: [{matchName: API.Example}, {matchPattern: '*.Example.'}]\n");
+	expect_json(json_object_get(port0("egress"), "rules"),
+		    "{\"dns\":[{\"matchName\":\"api.example.\"},{\"matchPattern\":\"*.example.\"}]}");
+	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092', protocol: TCP}]\n"
+		  "      rules:\n        kafka: [{role: Produce, topic: orders}, {apiKey: Metadata, apiVersion: '3', clientID: c1}]\n");
+	expect_json(json_object_get(port0("ingress"), "rules"),
+		    "{\"kafka\":[{\"role\":\"produce\",\"topic\":\"orders\"},"
+		    "{\"apiKey\":\"metadata\",\"apiVersion\":\"3\",\"clientID\":\"c1\"}]}");
+	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '4040', protocol: TCP}]\n"
+		  "      rules:\n        l7proto: r2d2\n        l7: [{cmd: READ, file: '/public/.*'}]\n");
+	expect_json(json_object_get(port0("ingress"), "rules"),
+		    "{\"l7proto\":\"r2d2\",\"l7\":[{\"cmd\":\"READ\",\"file\":\"/public/.*\"}]}");
+	/* empty lists are no L7 rules (Cilium's IsEmpty): a plain port */
+	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: []}\n");
+	ck_assert_ptr_null(json_object_get(port0("ingress"), "rules"));
+}
+END_TEST
+
+START_TEST(l7_rules_are_validated)
+{
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: UDP}]\n      rules: {http: [{method: GET}]}\n",
+		       "spec.ingress[0].toPorts[0].ports[0].protocol: L7 rules can only apply to TCP (not UDP) except for DNS rules");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '0', protocol: TCP}]\n      rules: {http: [{method: GET}]}\n",
+		       "spec.ingress[0].toPorts[0].ports[0].port: http rules need a port number or name (not 0)");
+	expect_refused(CNP SPEC "  egress:\n  - toPorts:\n    - ports: [{port: '53', endPort: 54}]\n      rules: {dns: [{matchName: a.example}]}\n",
+		       "spec.egress[0].toPorts[0].ports[0].endPort: DNS rules do not support port ranges");
+	expect_refused(CNP SPEC "  egress:\n  - toPorts:\n    - ports: [{port: '53', protocol: SCTP}]\n      rules: {dns: [{matchName: a.example}]}\n",
+		       "spec.egress[0].toPorts[0].ports[0].protocol: DNS rules apply to TCP, UDP or ANY, not SCTP");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '53'}]\n      rules: {dns: [{matchName: a.example}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.dns: DNS rules are not allowed in ingress rules");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {http: [{path: '/('}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.http[0].path: \"/(\" is not a valid regular expression: missing closing parenthesis at offset 2");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {http: [{verb: GET}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.http[0].verb: unknown field");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {http: [{headerMatches: [{name: X, mismatch: DROP}]}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.http[0].headerMatches[0].mismatch: \"DROP\" is not one of LOG, ADD, DELETE, REPLACE");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {http: [{headerMatches: [{name: X, secret: {name: s}}]}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.http[0].headerMatches[0].secret: header values from Kubernetes secrets are not supported");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {http: [{method: GET}], kafka: [{topic: t}]}\n",
+		       "spec.ingress[0].toPorts[0].rules: http and kafka cannot be combined in one port rule");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092'}]\n      rules: {kafka: [{role: produce, apiKey: fetch}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.kafka[0]: role and apiKey cannot both be set");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092'}]\n      rules: {kafka: [{role: write}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.kafka[0].role: \"write\" is not produce or consume");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092'}]\n      rules: {kafka: [{apiKey: teleport}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.kafka[0].apiKey: \"teleport\" is not a Kafka API key name (produce, fetch, offsets, metadata, ...)");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092'}]\n      rules: {kafka: [{topic: 'a b'}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.kafka[0].topic: \"a b\" is not a valid topic (1 to 255 characters of [a-zA-Z0-9._-])");
+	expect_refused(CNP SPEC "  egress:\n  - toPorts:\n    - ports: [{port: '53'}]\n      rules: {dns: [{matchName: a.example, matchPattern: '*'}]}\n",
+		       "spec.egress[0].toPorts[0].rules.dns[0]: exactly one of matchName and matchPattern is required");
+	expect_refused(CNP SPEC "  egress:\n  - toPorts:\n    - ports: [{port: '53'}]\n      rules: {dns: [{matchName: 'a*.example'}]}\n",
+		       "spec.egress[0].toPorts[0].rules.dns[0].matchName: \"a*.example\" has a character that is not allowed ([-a-zA-Z0-9_.])");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {l7: [{a: b}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.l7: needs l7proto (the name of the L7 protocol)");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {l7proto: R2D2}\n",
+		       "spec.ingress[0].toPorts[0].rules.l7proto: \"R2D2\" is not a valid protocol name (at most 63 characters of [a-z0-9._-])");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {l7proto: r2d2, l7: [{a: 1}]}\n",
+		       "spec.ingress[0].toPorts[0].rules.l7[0].a: expected a string, got an integer");
+	expect_refused(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: [{method: GET}]}\n"
+		       "    - ports: [{port: '80', protocol: TCP}]\n      rules: {kafka: [{topic: t}]}\n",
+		       "spec.ingress[0].toPorts: port 80/TCP has http rules in one port rule and kafka rules in another; one port takes one kind of L7 rules");
+	expect_refused(CNP SPEC "  ingressDeny:\n  - toPorts:\n    - ports: [{port: '80'}]\n      rules: {http: [{method: GET}]}\n",
+		       "spec.ingressDeny[0].toPorts[0].rules: L7 rules are not allowed in deny rules");
+}
+END_TEST
+
 static Suite *
 netpol_cilium_suite(void)
 {
@@ -581,6 +676,9 @@ netpol_cilium_suite(void)
 	tcase_add_test(tc, ports_and_protocols);
 	tcase_add_test(tc, bad_ports_are_refused);
 	tcase_add_test(tc, unsupported_features_are_refused);
+	tcase_add_test(tc, l7_http_rules_are_carried_on_each_port);
+	tcase_add_test(tc, l7_dns_kafka_and_l7proto_rules);
+	tcase_add_test(tc, l7_rules_are_validated);
 	tcase_add_test(tc, icmp_types_by_number_and_name);
 	tcase_add_test(tc, deny_rules_follow_allow_rules);
 	tcase_add_test(tc, enable_default_deny_overrides_per_direction);

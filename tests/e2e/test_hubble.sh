@@ -1,0 +1,163 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# tests/e2e/test_hubble.sh - the hubble-observer module (Hubble's gRPC API)
+# against real traffic, with a real gRPC client generated now from the
+# module's own .proto files (python3-grpcio, python3-grpc-tools):
+#   - every RPC over the Unix socket, over plain TCP on loopback and over
+#     TLS off loopback (a second instance, [hubble-observer:tls], with a
+#     certificate made here, max_streams = 2);
+#   - GetFlows and `bulwark observe -o json` agree field for field on the
+#     same flows (forwarded, dropped, policy names, bulwark's extensions);
+#   - each FlowFilter field bulwark supports, in whitelists and
+#     blacklists and combined, gives the flows that match (and what GET
+#     /v1/flows gives); unsupported ones are refused naming the filter;
+#   - number, first, since, until, field_mask and the older
+#     experimental.field_mask; follow with flows arriving; a stream
+#     cancelled mid-way; a deadline; 50 concurrent followers; a client
+#     that stops reading (raw HTTP/2, python3-h2) is disconnected and
+#     counted; a call over max_streams is refused;
+#   - the module's files: the socket in the test's directory, removed at
+#     stop; bulwarkd -n refuses a TCP listener off loopback without TLS.
+# The checks themselves are tests/e2e/hubble_checks.py.
+#
+# Topology: x/a (app=web, 10.1.0.1 fd00::1:1, TCP 80 and 8080), x/b
+# (app=client, 10.1.0.2 fd00::1:2), y/c (app=other, 10.2.0.1), x/e
+# (--workload StatefulSet/store, 10.1.0.4), external ext1 (192.0.2.10).
+# Policy: x/a accepts app=client and the store on TCP 80/8080 only.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+bw_init
+bw_require_tool curl curl
+bw_require_tool openssl openssl
+PY=/usr/bin/python3
+$PY -c 'import grpc, grpc_tools' 2>/dev/null ||
+	bw_die "python3 grpc not found: apt-get install python3-grpcio python3-grpc-tools"
+$PY -c 'import h2' 2>/dev/null || bw_die "python3 h2 not found: apt-get install python3-h2"
+
+PROTO=$abs_top_srcdir/modules/hubble-observer/proto
+STUBS=$BW_TMP/stubs
+mkdir -p "$STUBS"
+$PY "$BW_LIB_DIR/hubble_client.py" --proto "$PROTO" --stubs "$STUBS" gen ||
+	bw_die "cannot generate the gRPC client from $PROTO"
+bw_pass "the gRPC client is generated from modules/hubble-observer/proto"
+
+# ---- configuration: [hubble-observer] on a Unix socket and loopback TCP,
+# [hubble-observer:tls] off loopback with TLS -------------------------------
+BASECONF=$(bw_daemon_conf) || bw_die "no bulwark.conf"
+grep -Eq '^modules *=.*hubble-observer' "$BASECONF" ||
+	bw_die "the default bulwark.conf does not load hubble-observer"
+freeport() {
+	bw_nsx "$BW_NODE" $PY -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+TCP_PORT=$(freeport)
+TLS_PORT=$(freeport)
+CERT=$BW_TMP/tls.crt
+KEY=$BW_TMP/tls.key
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=node.example" \
+	-addext "subjectAltName=DNS:node.example,IP:$BW_NODE_IP4" \
+	-keyout "$KEY" -out "$CERT" >/dev/null 2>&1 || bw_die "openssl req failed"
+CONF=$BW_TMP/bulwark.conf
+sed -e 's/^modules = \(.*\)$/modules = \1 hubble-observer:tls/' "$BASECONF" >"$CONF"
+cat >>"$CONF" <<EOF
+
+[hubble-observer]
+listen = 127.0.0.1:$TCP_PORT
+client_buffer = 64k
+stall_timeout = 2s
+
+[hubble-observer:tls]
+socket =
+listen = $BW_NODE_IP4:$TLS_PORT
+tls_cert = $CERT
+tls_key = $KEY
+max_streams = 2
+EOF
+export BW_CONF=$CONF
+
+# bulwarkd -n: off loopback without TLS is a config error naming the key
+cat >"$BW_TMP/bad.conf" <<EOF
+[daemon]
+modules = hubble-observer
+module_dir = $(bw_module_dir)
+
+[hubble-observer]
+listen = :4245
+EOF
+BULWARKD_BIN=$(bw_find_bin bulwarkd "${BULWARKD:-}" "$abs_top_builddir/bulwarkd")
+bw_expect_output "bulwarkd -n refuses listen off loopback without TLS, naming file, line and key" \
+	"bad.conf:6: \[hubble-observer\] listen: ':4245' is not a loopback address: .*TLS" \
+	sh -c "! '$BULWARKD_BIN' -n -c '$BW_TMP/bad.conf'"
+
+bw_start_daemon -o flows.monitor_aggregation=medium
+
+bw_check "the Hubble socket is in the test's directory" test -S "$BW_HUBBLE_SOCK"
+
+bw namespace set x || bw_die "namespace set x"
+bw namespace set y || bw_die "namespace set y"
+bw_pod_add x a 10.1.0.1 fd00::1:1 app=web || bw_die "endpoint add x/a"
+bw_pod_add x b 10.1.0.2 fd00::1:2 app=client || bw_die "endpoint add x/b"
+bw_pod_add y c 10.2.0.1 app=other || bw_die "endpoint add y/c"
+bw_pod_add x e 10.1.0.4 app=batch --workload=StatefulSet/store || bw_die "endpoint add x/e"
+bw_external_add ext1 192.0.2.10
+bw_server_tcp x/a 80
+bw_server_tcp x/a 8080
+bw_server_tcp x/e 80
+
+bw_policy_import_text allow-web <<'EOF' || bw_die "import allow-web"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: allow-web
+  namespace: x
+spec:
+  endpointSelector:
+    matchLabels:
+      app: web
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: client
+    - matchLabels:
+        app: batch
+    toPorts:
+    - ports:
+      - port: "80"
+        protocol: TCP
+      - port: "8080"
+        protocol: TCP
+EOF
+
+# Flows of every kind: allowed TCP (v4, v6), a denied peer (drops with the
+# isolating policy), ICMP to the world, a workload on both sides.
+bw_expect_ok "x/b -> x/a:80" bw_probe_tcp x/b x/a 80
+bw_expect_ok "x/b -> x/a:80 over IPv6" bw_probe_tcp6 x/b x/a 80
+bw_expect_blocked "y/c -> x/a:80 is denied" bw_probe_tcp y/c x/a 80
+bw_expect_ok "x/b pings ext1" bw_probe_icmp x/b ext1
+bw_expect_ok "x/e -> x/a:80" bw_probe_tcp x/e x/a 80
+bw_expect_ok "x/b -> x/e:80" bw_probe_tcp x/b x/e 80
+bw_expect_flow "a drop is recorded" --verdict DROPPED
+bw_expect_flow "the workload's flows are recorded" --to-workload store
+
+# ---- the checks -------------------------------------------------------------
+env HUBBLE_STUBS="$STUBS" BULWARK="$BULWARK" BW_SOCK="$BW_SOCK" \
+	HUBBLE_UNIX="unix://$BW_HUBBLE_SOCK" HUBBLE_TCP="127.0.0.1:$TCP_PORT" \
+	HUBBLE_TLS="$BW_NODE_IP4:$TLS_PORT" HUBBLE_TLS_CA="$CERT" \
+	HUBBLE_TLS_NAME=node.example NS_B="$(bw_netns_of x/b)" \
+	NS_C="$(bw_netns_of y/c)" IP_A=10.1.0.1 TRAFFIC_PORT=8080 \
+	ip netns exec "$BW_NODE" $PY "$BW_LIB_DIR/hubble_checks.py" >"$BW_TMP/checks.out" 2>&1
+rc=$?
+cat "$BW_TMP/checks.out"
+BW_PASSED=$((BW_PASSED + $(grep -c '^PASS: ' "$BW_TMP/checks.out")))
+BW_FAILED=$((BW_FAILED + $(grep -c '^FAIL: ' "$BW_TMP/checks.out")))
+if [ $rc != 0 ] && ! grep -q '^FAIL: ' "$BW_TMP/checks.out"; then
+	bw_fail "hubble_checks.py exited with status $rc"
+fi
+
+# the daemon is still well, and a clean stop removes the socket
+bw_check "bulwarkd still answers" bw status
+bw_stop_daemon
+bw_check "the Hubble socket is removed at stop" test ! -e "$BW_HUBBLE_SOCK"
+bw_finish
