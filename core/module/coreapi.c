@@ -1013,6 +1013,12 @@ coreapi_flow_publish(bw_module_ctx *ctx, const struct bw_flow *flow)
 	return bw_flow_publish_module(flow);
 }
 
+static uint64_t
+coreapi_redirect_generation(void)
+{
+	return bw_policy_generation();
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -1076,6 +1082,7 @@ static const struct bw_core_api coreapi = {
 	.dns_subscribe = coreapi_dns_subscribe,
 	.dns_publish = coreapi_dns_publish,
 	.flow_publish = coreapi_flow_publish,
+	.redirect_generation = coreapi_redirect_generation,
 };
 
 const struct bw_core_api *

@@ -61,7 +61,8 @@
  *       struct bw_redirect_conn.
  *       Then DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
  *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach,
- *       ct_peers_alive, dns_subscribe, dns_publish, flow_publish;
+ *       ct_peers_alive, dns_subscribe, dns_publish, flow_publish,
+ *       redirect_generation;
  *       struct bw_dns_answer; struct bw_flow: source_names,
  *       destination_names.
  *
@@ -624,6 +625,13 @@ struct bw_core_api {
 	 * verdict. The flow is copied. Returns 0 or a negative errno.
 	 */
 	int (*flow_publish)(bw_module_ctx *ctx, const struct bw_flow *flow);
+	/*
+	 * The generation redirect_lookup() would report now (struct
+	 * bw_redirect_conn.generation): a proxy may keep using what a lookup
+	 * said about a client and server while the generation is unchanged,
+	 * instead of asking again for every datagram.
+	 */
+	uint64_t (*redirect_generation)(void);
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */

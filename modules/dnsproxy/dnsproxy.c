@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -88,6 +89,8 @@ static const struct bw_conf_key dnsp_keys[] = {
 	BW_CONF_KEY_END,
 };
 
+struct dnsp_lent;
+
 struct dnsp_reply_sock {
 	struct sockaddr_storage addr;
 	int fd;
@@ -105,6 +108,8 @@ struct dnsp {
 	uint64_t reply_clock;
 	uint64_t unknown_origin;       /* lookups the redirect service could not place */
 	uint64_t reply_errors;
+	struct dnsp_lent *lcache;      /* recent UDP lookups (dnsp_origin) */
+	uint64_t lcache_hits, lcache_misses;
 	char *rule_text[256];          /* compiled rule lists by text (dnsp_rules) */
 	struct dpr_rules *rule_set[256];
 	size_t nrules;
@@ -162,6 +167,48 @@ static int dnsp_upstream(void *arg, const struct dpe_origin *o, int protocol)
 }
 
 /*
+ * What the redirect service's UDP socket for a lookup is: towards which
+ * server, for which direction (the socket's mark), and, towards a local
+ * endpoint, bound to which client address (docs/redirect.md). Lookups
+ * with equal keys may share sockets (the engine's pool).
+ */
+static size_t dnsp_upstream_key(void *arg, const struct dpe_origin *o, uint8_t *key,
+				size_t len)
+{
+	struct dnsp_lookup *l = o->cookie;
+	uint8_t addr[16];
+	size_t n = 0;
+	uint16_t port;
+
+	if (!l || len < 2 + 2 * 18)
+		return 0;
+	key[n++] = (uint8_t)l->conn.direction;
+	key[n++] = o->server.ss_family == AF_INET6 ? 6 : 4;
+	memset(addr, 0, sizeof(addr));
+	if (o->server.ss_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)&o->server)->sin6_addr, 16);
+		port = ((const struct sockaddr_in6 *)&o->server)->sin6_port;
+	} else {
+		memcpy(addr, &((const struct sockaddr_in *)&o->server)->sin_addr, 4);
+		port = ((const struct sockaddr_in *)&o->server)->sin_port;
+	}
+	memcpy(key + n, addr, 16);
+	n += 16;
+	memcpy(key + n, &port, 2);
+	n += 2;
+	if (l->conn.server_endpoint) {
+		memset(addr, 0, sizeof(addr));
+		if (o->client.ss_family == AF_INET6)
+			memcpy(addr, &((const struct sockaddr_in6 *)&o->client)->sin6_addr, 16);
+		else
+			memcpy(addr, &((const struct sockaddr_in *)&o->client)->sin_addr, 4);
+		memcpy(key + n, addr, 16);
+		n += 16;
+	}
+	return n;
+}
+
+/*
  * Compiled rule lists by their JSON text: a list is compiled once however
  * many lookups it applies to (the cache is emptied when it grows past
  * DNSP_RULE_CACHE: policies changed a lot).
@@ -205,20 +252,124 @@ static uint32_t dnsp_first_ref(const char *json)
 }
 
 /*
+ * Recent UDP lookups by (client address, server address and port): a
+ * workload sends many queries to one server, each from its own port, and
+ * what the redirect service says about them is the same while the policy
+ * generation is (redirect_generation) and for at most DNSP_LCACHE_NS (an
+ * address that changed hands without a policy change). Direct-mapped.
+ */
+#define DNSP_LCACHE 256
+#define DNSP_LCACHE_NS 1000000000ull
+
+struct dnsp_lent {
+	struct sockaddr_storage client; /* port 0 */
+	struct sockaddr_storage server;
+	struct dnsp_lookup *l;          /* NULL: empty */
+	struct dpr_rules *rules;
+	uint32_t rule_ref;
+	uint64_t gen, born;
+};
+
+static uint64_t dnsp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The key of a lookup: the client's address without its port, the server's. */
+static size_t dnsp_lkey(const struct dpe_origin *o, struct sockaddr_storage *client)
+{
+	const uint8_t *b;
+	size_t n, h = 1469598103934665603ull;
+
+	memset(client, 0, sizeof(*client));
+	if (o->client.ss_family == AF_INET6) {
+		struct sockaddr_in6 *c6 = (struct sockaddr_in6 *)client;
+
+		c6->sin6_family = AF_INET6;
+		c6->sin6_addr = ((const struct sockaddr_in6 *)&o->client)->sin6_addr;
+		b = (const uint8_t *)&c6->sin6_addr;
+		n = 16;
+	} else {
+		struct sockaddr_in *c4 = (struct sockaddr_in *)client;
+
+		c4->sin_family = AF_INET;
+		c4->sin_addr = ((const struct sockaddr_in *)&o->client)->sin_addr;
+		b = (const uint8_t *)&c4->sin_addr;
+		n = 4;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	if (o->server.ss_family == AF_INET6) {
+		b = (const uint8_t *)&((const struct sockaddr_in6 *)&o->server)->sin6_addr;
+		n = 16;
+	} else {
+		b = (const uint8_t *)&((const struct sockaddr_in *)&o->server)->sin_addr;
+		n = 4;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	h ^= h >> 29;
+	return (size_t)(h % DNSP_LCACHE);
+}
+
+static int dnsp_same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+static void dnsp_lent_clear(struct dnsp_lent *le)
+{
+	if (!le->l)
+		return;
+	dpr_unref(le->rules);
+	dnsp_lookup_unref(le->l);
+	le->l = NULL;
+	le->rules = NULL;
+}
+
+static void dnsp_lcache_clear(struct dnsp *p)
+{
+	if (!p->lcache)
+		return;
+	for (size_t i = 0; i < DNSP_LCACHE; i++)
+		dnsp_lent_clear(&p->lcache[i]);
+}
+
+/*
  * The endpoint behind the client address and the DNS rules of the policy
  * entries that redirected client -> server, from the core's redirect
- * service (docs/redirect.md). A lookup it does not know (a race with a
- * policy change) gets no rules: it is answered as denied, and counted.
+ * service (docs/redirect.md), or from a recent lookup of the same client
+ * and server (UDP). A lookup it does not know (a race with a policy
+ * change) gets no rules: it is answered as denied, and counted.
  */
 static int dnsp_origin(struct dnsp *p, int proto, struct dpe_origin *o)
 {
 	struct dnsp_lookup *l;
+	struct dnsp_lent *le = NULL;
+	struct sockaddr_storage ckey;
+	uint64_t gen = 0, now = 0;
 	int rc;
 
 	o->ep_id = 0;
 	o->rule_ref = 0;
 	o->rules = NULL;
 	o->cookie = NULL;
+	if (proto == 17 && p->lcache && BW_API_HAS(p->api, redirect_generation)) {
+		le = &p->lcache[dnsp_lkey(o, &ckey)];
+		gen = p->api->redirect_generation();
+		now = dnsp_mono_ns();
+		if (le->l && le->gen == gen && now - le->born < DNSP_LCACHE_NS &&
+		    dnsp_same_addr(&le->client, &ckey) && dnsp_same_addr(&le->server, &o->server)) {
+			p->lcache_hits++;
+			o->ep_id = le->l->conn.client_endpoint;
+			o->rules = dpr_ref(le->rules);
+			o->rule_ref = le->rule_ref;
+			dnsp_lookup_ref(le->l);
+			o->cookie = le->l;
+			return 0;
+		}
+		p->lcache_misses++;
+	}
 	if (!BW_API_HAS(p->api, redirect_lookup) || !(l = calloc(1, sizeof(*l)))) {
 		p->unknown_origin++;
 		return -ENOENT;
@@ -237,6 +388,17 @@ static int dnsp_origin(struct dnsp *p, int proto, struct dpe_origin *o)
 	o->rules = l->conn.rules ? dnsp_rules(p, l->conn.rules) : NULL;
 	o->rule_ref = l->conn.rules ? dnsp_first_ref(l->conn.rules) : 0;
 	o->cookie = l;
+	if (le && l->conn.generation == gen) {
+		dnsp_lent_clear(le);
+		le->client = ckey;
+		le->server = o->server;
+		le->l = l;
+		dnsp_lookup_ref(l);
+		le->rules = dpr_ref(o->rules);
+		le->rule_ref = o->rule_ref;
+		le->gen = gen;
+		le->born = now;
+	}
 	return 0;
 }
 
@@ -454,9 +616,12 @@ static void dnsp_collect(bw_metrics_out *out, void *arg)
 	C("bulwark_dns_proxy_upstream_timeouts_total", "Queries answered SERVFAIL because the server did not answer in time.", st.timeouts);
 	C("bulwark_dns_proxy_upstream_errors_total", "Queries answered SERVFAIL because the server could not be reached.", st.upstream_errors);
 	C("bulwark_dns_proxy_hook_denied_total", "Queries a decision hook (Lua on_dns) denied.", st.hook_denied);
+	C("bulwark_dns_proxy_upstream_sockets_total", "UDP sockets opened towards servers (each carries up to 64 queries, for up to 2 s).", st.upstream_sockets);
 	C("bulwark_dns_proxy_tcp_refused_total", "TCP connections closed at once (max_tcp_connections).", st.tcp_refused);
 	C("bulwark_dns_proxy_unplaced_total", "Lookups whose endpoint or rules the redirect service did not know (answered as denied).", p->unknown_origin);
 	C("bulwark_dns_proxy_reply_errors_total", "UDP answers that could not be sent to the workload.", p->reply_errors);
+	C("bulwark_dns_proxy_origin_cache_hits_total", "UDP queries whose endpoint and rules came from a recent lookup of the same client and server.", p->lcache_hits);
+	C("bulwark_dns_proxy_origin_cache_misses_total", "UDP queries that asked the redirect service.", p->lcache_misses);
 #undef C
 	api->metrics_printf(out, "# HELP bulwark_dns_proxy_inflight Queries waiting for a server.\n"
 			    "# TYPE bulwark_dns_proxy_inflight gauge\n"
@@ -488,6 +653,8 @@ static void dnsp_free(struct dnsp *p)
 		return;
 	dnsp_close_listeners(p);
 	dpe_free(p->engine);
+	dnsp_lcache_clear(p);
+	free(p->lcache);
 	for (size_t i = 0; i < p->nrules; i++) {
 		free(p->rule_text[i]);
 		dpr_unref(p->rule_set[i]);
@@ -516,10 +683,12 @@ static int dnsp_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *co
 	p->conf = *(const struct dnsp_conf *)conf;
 	for (int i = 0; i < 2; i++)
 		p->udp_fd[i] = p->tcp_fd[i] = -1;
+	p->lcache = calloc(DNSP_LCACHE, sizeof(*p->lcache)); /* NULL: no cache */
 	dnsp_engine_conf(&p->conf, &ec);
 	memset(&ops, 0, sizeof(ops));
 	ops.udp_reply = dnsp_udp_reply;
 	ops.upstream = dnsp_upstream;
+	ops.upstream_key = dnsp_upstream_key;
 	ops.cookie_ref = dnsp_lookup_ref;
 	ops.cookie_unref = dnsp_lookup_unref;
 	ops.arg = p;
@@ -565,8 +734,10 @@ static void dnsp_stop(bw_module_ctx *ctx)
 {
 	struct dnsp *p = dnsp_api ? dnsp_api->get_data(ctx) : NULL;
 
-	if (p)
+	if (p) {
 		dnsp_close_listeners(p);
+		dnsp_lcache_clear(p);
+	}
 }
 
 static void dnsp_fini(bw_module_ctx *ctx)

@@ -3,9 +3,14 @@
  * modules/dnsproxy/dnsproxy_engine.c - lookups in flight (see
  * dnsproxy_engine.h).
  *
- * UDP: each forwarded query gets its own connected socket towards the
- * server (a fresh source port and a fresh random ID, so an off-path
- * attacker has 32 bits to guess), a read event and a timer. TCP: a client
+ * UDP: forwarded queries go out through connected sockets towards the
+ * server, shared by lookups whose sockets would be alike (ops.upstream_key:
+ * the same server, direction and, towards a local endpoint, client
+ * address); a socket carries at most DPE_USOCK_USES queries and takes new
+ * ones for at most DPE_USOCK_AGE_MS, so source ports keep changing, and
+ * each query has a fresh random ID no other query waiting on its socket
+ * has; answers are matched by ID and question. Each query has a timer.
+ * TCP: a client
  * connection gets one connection to its server, opened with the first
  * query it forwards; queries are written to it as they come (pipelined)
  * and answers are matched by ID, in whatever order the server sends them.
@@ -43,6 +48,7 @@ const double dpe_latency_bounds[11] = {
 };
 
 struct dpe_conn;
+struct dpe_usock;
 
 struct dpe_req {
 	struct dpe *e;
@@ -56,7 +62,9 @@ struct dpe_req {
 	uint16_t client_id, up_id;
 	uint32_t rule_ref;            /* the rule that allowed it */
 	uint64_t t0;                  /* arrival, CLOCK_MONOTONIC ns */
-	int up_fd;                    /* UDP: the socket towards the server */
+	int up_fd;                    /* UDP: a socket of its own towards the server */
+	struct dpe_usock *usock;      /* UDP: or a shared one */
+	struct dpe_req *uprev, *unext; /* the shared socket's queries */
 	struct event *up_ev;
 	struct event *timer;
 	uint64_t hook_ticket;         /* a decision hook is asked (hook_pending) */
@@ -74,6 +82,22 @@ struct dpe_conn {
 	struct dpe_conn *prev, *next;
 };
 
+/* A UDP socket towards a server, shared by queries (ops.upstream_key). */
+struct dpe_usock {
+	struct dpe *e;
+	int fd;
+	struct event *ev;
+	uint8_t key[DPE_USOCK_KEY];
+	size_t klen;
+	unsigned uses;                /* queries sent through it */
+	unsigned ninflight;
+	uint64_t born;                /* CLOCK_MONOTONIC ns */
+	int open;                     /* takes new queries */
+	int busy;                     /* in its read callback: do not free */
+	struct dpe_req *inflight;
+	struct dpe_usock *prev, *next;
+};
+
 struct dpe {
 	struct event_base *base;
 	const struct bw_core_api *api;
@@ -82,6 +106,7 @@ struct dpe {
 	struct dpe_ops ops;
 	struct dpe_req *reqs;
 	struct dpe_conn *conns;
+	struct dpe_usock *usocks;
 	struct dpe_stats st;
 	uint8_t rnd[256];
 	size_t rnd_left;
@@ -281,6 +306,41 @@ static int dpe_upstream_fd(struct dpe *e, const struct dpe_origin *o, int protoc
 	return fd;
 }
 
+static void dpe_usock_free(struct dpe_usock *u)
+{
+	struct dpe *e = u->e;
+
+	if (u->prev)
+		u->prev->next = u->next;
+	else if (e->usocks == u)
+		e->usocks = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	if (u->ev)
+		event_free(u->ev);
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u);
+}
+
+/* r no longer waits on its shared socket; a retired socket goes when idle. */
+static void dpe_usock_unlink(struct dpe_req *r)
+{
+	struct dpe_usock *u = r->usock;
+
+	if (r->uprev)
+		r->uprev->unext = r->unext;
+	else if (u->inflight == r)
+		u->inflight = r->unext;
+	if (r->unext)
+		r->unext->uprev = r->uprev;
+	r->usock = NULL;
+	r->uprev = r->unext = NULL;
+	u->ninflight--;
+	if (!u->open && !u->ninflight && !u->busy)
+		dpe_usock_free(u);
+}
+
 static void dpe_req_free(struct dpe_req *r)
 {
 	struct dpe *e = r->e;
@@ -309,6 +369,8 @@ static void dpe_req_free(struct dpe_req *r)
 		event_free(r->timer);
 	if (r->up_fd >= 0)
 		close(r->up_fd);
+	if (r->usock)
+		dpe_usock_unlink(r);
 	if (r->buf)
 		e->st.inflight--;
 	dpe_origin_clear(e, &r->o);
@@ -484,13 +546,145 @@ static int dpe_req_timer(struct dpe_req *r)
 	return 0;
 }
 
+/* Answers on a shared socket: each goes to the query waiting with its ID. */
+static void dpe_usock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dpe_usock *u = arg;
+	uint8_t buf[DPE_MAX_MSG];
+
+	u->busy = 1;
+	for (int n = 0; n < 64; n++) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct dpe_req *r;
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			/* ECONNREFUSED: nothing listens there; every query on it fails */
+			u->open = 0;
+			while (u->inflight)
+				dpe_req_fail(u->inflight, 0);
+			break;
+		}
+		if ((size_t)len < DPM_HEADER)
+			continue;
+		for (r = u->inflight; r; r = r->unext)
+			if (r->up_id == dpm_get_id(buf))
+				break;
+		if (r)
+			dpe_req_answer(r, buf, (size_t)len);
+	}
+	u->busy = 0;
+	if (!u->open && !u->ninflight)
+		dpe_usock_free(u);
+}
+
+/*
+ * A shared socket for r (opened when none takes queries), NULL when r's
+ * lookup gets a socket of its own; *err is set on failure.
+ */
+static struct dpe_usock *dpe_usock_get(struct dpe_req *r, int *err)
+{
+	struct dpe *e = r->e;
+	struct dpe_usock *u, *next;
+	uint8_t key[DPE_USOCK_KEY];
+	size_t klen = 0;
+	uint64_t now;
+	int fd;
+
+	*err = 0;
+	if (e->ops.upstream_key) {
+		klen = e->ops.upstream_key(e->ops.arg, &r->o, key, sizeof(key));
+	} else if (!e->ops.upstream) {
+		klen = dpe_sslen(&r->o.server);
+		memcpy(key, &r->o.server, klen);
+	}
+	if (!klen || klen > sizeof(key))
+		return NULL;
+	now = dpe_mono_ns();
+	for (u = e->usocks; u; u = next) {
+		next = u->next;
+		if (!u->open)
+			continue;
+		if (u->uses >= DPE_USOCK_USES ||
+		    now - u->born > (uint64_t)DPE_USOCK_AGE_MS * 1000000u) {
+			u->open = 0;
+			if (!u->ninflight && !u->busy)
+				dpe_usock_free(u);
+			continue;
+		}
+		if (u->klen == klen && !memcmp(u->key, key, klen))
+			return u;
+	}
+	fd = dpe_upstream_fd(e, &r->o, 17);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u || !(u->ev = event_new(e->base, fd, EV_READ | EV_PERSIST, dpe_usock_cb, u)) ||
+	    event_add(u->ev, NULL) < 0) {
+		if (u && u->ev)
+			event_free(u->ev);
+		free(u);
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	e->st.upstream_sockets++;
+	u->e = e;
+	u->fd = fd;
+	memcpy(u->key, key, klen);
+	u->klen = klen;
+	u->born = now;
+	u->open = 1;
+	u->next = e->usocks;
+	if (e->usocks)
+		e->usocks->prev = u;
+	e->usocks = u;
+	return u;
+}
+
 static int dpe_udp_forward(struct dpe_req *r)
 {
 	struct dpe *e = r->e;
-	int fd = dpe_upstream_fd(e, &r->o, 17);
+	struct dpe_usock *u;
+	int fd, err, clash;
 
+	u = dpe_usock_get(r, &err);
+	if (err < 0)
+		return err;
+	if (u) {
+		/* an ID no other query waiting on this socket has */
+		do {
+			r->up_id = dpe_random16(e);
+			clash = 0;
+			for (struct dpe_req *p = u->inflight; p && !clash; p = p->unext)
+				clash = p->up_id == r->up_id;
+		} while (clash);
+		dpm_set_id(r->buf, r->up_id);
+		if (send(u->fd, r->buf, r->len, 0) < 0) {
+			err = -errno;
+			u->open = 0; /* a pending error (ECONNREFUSED): start afresh */
+			if (!u->ninflight && !u->busy)
+				dpe_usock_free(u);
+			return err;
+		}
+		u->uses++;
+		u->ninflight++;
+		r->usock = u;
+		r->unext = u->inflight;
+		if (u->inflight)
+			u->inflight->uprev = r;
+		u->inflight = r;
+		return dpe_req_timer(r);
+	}
+	fd = dpe_upstream_fd(e, &r->o, 17);
 	if (fd < 0)
 		return fd;
+	e->st.upstream_sockets++;
 	r->up_fd = fd;
 	if (send(fd, r->buf, r->len, 0) < 0)
 		return -errno;
@@ -899,6 +1093,8 @@ void dpe_free(struct dpe *e)
 		return;
 	while (e->conns)
 		dpe_conn_free(e->conns);
+	for (struct dpe_usock *u = e->usocks; u; u = u->next)
+		u->open = 0; /* each goes with its last query */
 	while (e->reqs) {
 		struct dpe_req *r = e->reqs;
 
@@ -907,6 +1103,8 @@ void dpe_free(struct dpe *e)
 			       DPM_SERVFAIL);
 		dpe_req_free(r);
 	}
+	while (e->usocks)
+		dpe_usock_free(e->usocks);
 	free(e);
 }
 

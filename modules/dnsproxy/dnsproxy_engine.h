@@ -28,6 +28,10 @@
 
 struct event_base;
 
+#define DPE_USOCK_USES 64
+#define DPE_USOCK_AGE_MS 2000
+#define DPE_USOCK_KEY 64
+
 struct dpe_conf {
 	int deny_rcode;             /* DPM_REFUSED or DPM_NXDOMAIN */
 	int64_t upstream_timeout_ms;
@@ -67,6 +71,15 @@ struct dpe_ops {
 	 * plain one from the node's address. Returns the fd or -errno.
 	 */
 	int (*upstream)(void *arg, const struct dpe_origin *o, int protocol);
+	/*
+	 * What o's UDP socket from ops.upstream is, as a key: lookups with
+	 * equal keys may share one socket (each socket carries at most
+	 * DPE_USOCK_USES queries and lives at most DPE_USOCK_AGE_MS, so the
+	 * source port keeps changing). Returns the key's length (at most
+	 * len); 0: this lookup gets a socket of its own. NULL with
+	 * ops.upstream NULL: the server's address is the key.
+	 */
+	size_t (*upstream_key)(void *arg, const struct dpe_origin *o, uint8_t *key, size_t len);
 	void (*cookie_ref)(void *cookie);
 	void (*cookie_unref)(void *cookie);
 	void *arg;
@@ -90,6 +103,7 @@ struct dpe_stats {
 	uint64_t inflight;
 	uint64_t tcp_conns;
 	uint64_t tcp_refused;                /* connections over max_tcp_conns */
+	uint64_t upstream_sockets;           /* UDP sockets opened towards servers */
 	/* time from a query's arrival to its answer's release, per bucket */
 	uint64_t latency_bucket[12];
 	uint64_t latency_count;

@@ -41,21 +41,21 @@ const char *dpm_error_name(enum dpm_error e)
 /*
  * Walk the name at *off in full, following compression pointers, as ldns
  * will: every pointer must land inside the message on a label (not on
- * another pointer, not on an extended label type), and the labels may add
- * up to 255 bytes at most. Each jump then adds at least two bytes to the
+ * another pointer, not on an extended label type), what it leads to must
+ * lie before the pointer, and the labels may add up to 255 bytes at most. Each jump then adds at least two bytes to the
  * name, so no name, however crafted (loops, long pointer chains), costs
  * more than about 128 steps here or in ldns. *off is moved past the name's
  * own bytes.
  */
 static int dpm_walk_name(const uint8_t *b, size_t len, size_t *off)
 {
-	size_t p = *off, total = 0, end = 0;
+	size_t p = *off, total = 0, end = 0, limit = len;
 	int jumped = 0;
 
 	for (;;) {
 		uint8_t l;
 
-		if (p >= len)
+		if (p >= limit)
 			return -1;
 		l = b[p];
 		if (l == 0) {
@@ -67,22 +67,29 @@ static int dpm_walk_name(const uint8_t *b, size_t len, size_t *off)
 		if ((l & 0xc0) == 0xc0) {
 			size_t t;
 
-			if (p + 1 >= len)
+			if (p + 1 >= limit)
 				return -1;
 			t = (size_t)(l & 0x3f) << 8 | b[p + 1];
-			/* backwards (RFC 1035: a prior occurrence), at a label */
+			/*
+			 * backwards (RFC 1035: a prior occurrence), at a label;
+			 * what it leads to must lie wholly before the pointer (a
+			 * label overlapping it would make the name depend on
+			 * bytes after it: a question copied up to its end would
+			 * no longer hold the same name)
+			 */
 			if (t < DPM_HEADER || t >= p || (b[t] & 0xc0) != 0)
 				return -1;
 			if (!jumped)
 				end = p + 2;
 			jumped = 1;
+			limit = p;
 			p = t;
 			continue;
 		}
 		if (l & 0xc0)
 			return -1; /* 0x40/0x80: extended label types */
 		total += l + 1u;
-		if (total > 255)
+		if (total > 255 || p + 1u + l >= limit)
 			return -1;
 		p += 1u + l;
 	}
@@ -183,29 +190,54 @@ static int dpm_precheck(const uint8_t *b, size_t len)
 
 /* ---- names ---------------------------------------------------------------- */
 
-/* An owner or target name as lower-case text with the trailing dot. */
+/*
+ * An owner or target name as lower-case text with the trailing dot, from
+ * the uncompressed wire form ldns keeps, escaped as ldns_rdf2str() does
+ * ("\\." for a dot inside a label, "\\DDD" for what is not printable)
+ * without its printf machinery.
+ */
 static int dpm_name_text(const ldns_rdf *rdf, char *out, size_t outlen)
 {
-	char *s;
-	size_t n;
+	const uint8_t *d;
+	size_t len, i = 0, n = 0;
 
-	if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
+	if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME || outlen < 2)
 		return -1;
-	s = ldns_rdf2str(rdf);
-	if (!s)
+	d = ldns_rdf_data(rdf);
+	len = ldns_rdf_size(rdf);
+	if (!d || len == 0)
 		return -1;
-	n = strlen(s);
-	if (n + 1 > outlen || n == 0) {
-		free(s);
-		return -1;
+	if (len == 1 && d[0] == 0) {
+		out[0] = '.';
+		out[1] = '\0';
+		return 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
+	while (i < len && d[i] != 0) {
+		size_t l = d[i++];
+
+		if (l > 63 || i + l > len)
+			return -1;
+		for (size_t k = 0; k < l; k++) {
+			uint8_t c = d[i + k];
+
+			if (n + 5 >= outlen)
+				return -1;
+			if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+				out[n++] = '\\';
+				out[n++] = (char)c;
+			} else if (!(isascii(c) && isgraph(c))) {
+				n += (size_t)snprintf(out + n, outlen - n, "\\%03u", (unsigned)c);
+			} else {
+				out[n++] = (char)tolower(c);
+			}
+		}
+		i += l;
+		if (n + 2 >= outlen)
+			return -1;
+		out[n++] = '.';
+	}
 	out[n] = '\0';
-	free(s);
-	if (out[n - 1] != '.')
-		return -1;
-	return 0;
+	return n ? 0 : -1;
 }
 
 /* ---- queries -------------------------------------------------------------- */

@@ -38,7 +38,7 @@
 # Writes tests/bench/results/dns-DATE.{json,txt} in the build tree.
 # Environment: BENCH_DAEMON_OPTS extra bulwarkd options (e.g.
 # "-o dnsproxy.flows=false"); BENCH_PERF=FILE records bulwarkd with perf
-# during its qps runs.
+# during its qps runs (BENCH_PERF_CG: perf call graph options, default -g).
 
 set -u
 BENCH_NAME=dns
@@ -152,7 +152,7 @@ run_qps() { # MODE REP
 	d0=$(cpu_ticks "${DNSDIST_PID:-0}")
 	local pp=""
 	if [ "$m" = bulwark ] && [ -n "${BENCH_PERF:-}" ]; then
-		perf record -F 999 -g -p "$BW_DAEMON_PID" -o "$BENCH_PERF" -- sleep "$DUR" >/dev/null 2>&1 &
+		perf record -F 999 ${BENCH_PERF_CG:--g} -p "$BW_DAEMON_PID" -o "$BENCH_PERF" -- sleep "$DUR" >/dev/null 2>&1 &
 		pp=$!
 	fi
 	out=$(ip netns exec "$ns" dnsperf -s "$(mode_server "$m")" -d "$QUERIES" -c 20 \

@@ -208,7 +208,12 @@ START_TEST(pointer_loops_and_chains_are_refused_quickly)
 	uint8_t b[2048];
 	size_t o;
 
+	/* a pointer back into a label that runs over the pointer itself */
+	static const uint8_t overlap[] = { 0, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+					   1, 3, 0xc0, 0x0d, 'x', 0, 0, 1, 0, 1 };
+
 	ck_assert_int_eq(dpm_parse_query(loop, sizeof(loop), &q), DPM_MALFORMED);
+	ck_assert_int_eq(dpm_parse_query(overlap, sizeof(overlap), &q), DPM_MALFORMED);
 	/* an answer whose records' owners point at pointers */
 	o = mk_query(b, 1, "a.example", 1, 0);
 	ck_assert_int_eq(dpm_parse_query(b, o, &q), DPM_OK);
@@ -458,9 +463,22 @@ static void up_accept_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(UP_CONN_EV, NULL);
 }
 
+/* every UDP answer: how many, and how many answered another query's ID */
+static int NANS, NANS_WRONG;
+
 static int t_udp_reply(void *arg, const struct sockaddr_storage *server,
 		       const struct sockaddr_storage *client, const uint8_t *buf, size_t len)
 {
+	struct dpm_query q;
+	char want[32];
+
+	NANS++;
+	/* shared-socket test: the workload's ID i asked p(1 + i % 3).example */
+	if (len > DPM_HEADER && dpm_get_id(buf) >= 1000 &&
+	    dpm_parse_query(buf, len, &q) == DPM_OK) {
+		snprintf(want, sizeof(want), "p%d.example.", 1 + (dpm_get_id(buf) - 1000) % 3);
+		NANS_WRONG += strcmp(q.qname, want) != 0;
+	}
 	if (NGOT < 8) {
 		memcpy(GOT[NGOT], buf, len < 1024 ? len : 1024);
 		GOT_LEN[NGOT++] = len;
@@ -536,7 +554,7 @@ static void eng_setup(void)
 	UP_TCP_EV = event_new(BASE, UP_TCP, EV_READ | EV_PERSIST, up_accept_cb, NULL);
 	event_add(UP_UDP_EV, NULL);
 	event_add(UP_TCP_EV, NULL);
-	NGOT = NPUB = NFLOWS = UP_QUERIES = 0;
+	NGOT = NPUB = NFLOWS = UP_QUERIES = NANS = NANS_WRONG = 0;
 	UP_CONN_EV = NULL;
 }
 
@@ -778,6 +796,38 @@ START_TEST(concurrency_limit_answers_refused)
 }
 END_TEST
 
+START_TEST(udp_queries_share_upstream_sockets)
+{
+	struct dpr_rules *r = rules("[{\"match_pattern\":\"*\"}]");
+	struct dpe_origin o = origin(&UP_ADDR_U, r);
+	uint8_t qb[512];
+	struct dpe_stats st;
+	char name[32];
+	int n = 90; /* under max_inflight (100) */
+
+	for (int i = 0; i < n; i++) {
+		size_t qn;
+
+		snprintf(name, sizeof(name), "p%d.example", 1 + i % 3);
+		qn = mk_query(qb, (uint16_t)(1000 + i), name, 1, 0);
+		((struct sockaddr_in *)&o.client)->sin_port = htons((uint16_t)(40000 + i));
+		ck_assert_int_eq(dpe_udp_query(E, qb, qn, &o), 0);
+	}
+	dpe_stats(E, &st);
+	/* 64 queries a socket: two sockets for 90 queries sent at once */
+	ck_assert_uint_eq(st.upstream_sockets, (n + DPE_USOCK_USES - 1) / DPE_USOCK_USES);
+	ck_assert_uint_eq(st.inflight, n);
+	run_until(&NANS, n);
+	ck_assert_int_eq(NANS, n);
+	ck_assert_int_eq(NANS_WRONG, 0); /* each answer went to its own query */
+	dpe_stats(E, &st);
+	ck_assert_uint_eq(st.answers, n);
+	ck_assert_uint_eq(st.inflight, 0);
+	ck_assert_int_eq(UP_QUERIES, n);
+	dpr_unref(r);
+}
+END_TEST
+
 /* complete length-prefixed messages in buf */
 static int frames(const uint8_t *buf, size_t len)
 {
@@ -864,6 +914,7 @@ static Suite *dnsproxy_suite(void)
 	tcase_add_test(eng, servers_that_fail_get_servfail);
 	tcase_add_test(eng, bad_queries_are_counted_and_answered_formerr);
 	tcase_add_test(eng, concurrency_limit_answers_refused);
+	tcase_add_test(eng, udp_queries_share_upstream_sockets);
 	tcase_add_test(eng, tcp_pipelined_queries_are_answered_out_of_order);
 	suite_add_tcase(s, eng);
 	return s;
