@@ -500,11 +500,12 @@ static int dpe_req_answer(struct dpe_req *r, uint8_t *buf, size_t len)
 		da.n_cnames = a.n_cnames;
 		e->api->dns_publish(e->ctx, &da);
 	}
-	dpe_flow(e, &r->o, r->conn != NULL, BW_FLOW_VERDICT_FORWARDED, 1, &r->q, &a,
-		 a.rcode, r->rule_ref);
 	dpm_set_id(buf, r->client_id);
 	dpe_send(e, r->conn, &r->o, buf, len);
 	dpe_latency(e, r->t0);
+	/* the record after the answer is out: it costs no latency */
+	dpe_flow(e, &r->o, r->conn != NULL, BW_FLOW_VERDICT_FORWARDED, 1, &r->q, &a,
+		 a.rcode, r->rule_ref);
 	dpe_req_done(r);
 	return 0;
 }
@@ -701,9 +702,10 @@ static void dpe_req_go(struct dpe_req *r)
 {
 	int rc;
 
+	rc = r->conn ? dpe_tcp_forward(r) : dpe_udp_forward(r);
+	/* the REQUEST record once the query is on its way (before any answer) */
 	dpe_flow(r->e, &r->o, r->conn != NULL, BW_FLOW_VERDICT_FORWARDED, 0, &r->q, NULL,
 		 0, r->rule_ref);
-	rc = r->conn ? dpe_tcp_forward(r) : dpe_udp_forward(r);
 	if (rc < 0)
 		dpe_req_fail(r, 0);
 }

@@ -133,6 +133,9 @@ for i in $(seq 1 "$NFRESH"); do printf 'n%d.fresh.example AAAA\n' "$i"; done >"$
 cpu_ticks() { # PID: utime+stime
 	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+sys_ticks() { # PID: stime
+	awk '{print $15}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
 
 mode_pod() {
 	case $1 in
@@ -146,10 +149,12 @@ mode_server() {
 }
 
 run_qps() { # MODE REP
-	local m=$1 r=$2 ns out qps lost c0 d0 c1 d1
+	local m=$1 r=$2 ns out qps lost c0 d0 c1 d1 s0 s1 e0 e1
 	ns=$(bw_netns_of "$(mode_pod "$m")")
 	c0=$(cpu_ticks "$BW_DAEMON_PID")
+	s0=$(sys_ticks "$BW_DAEMON_PID")
 	d0=$(cpu_ticks "${DNSDIST_PID:-0}")
+	e0=$(sys_ticks "${DNSDIST_PID:-0}")
 	local pp=""
 	if [ "$m" = bulwark ] && [ -n "${BENCH_PERF:-}" ]; then
 		perf record -F 999 ${BENCH_PERF_CG:--g} -p "$BW_DAEMON_PID" -o "$BENCH_PERF" -- sleep "$DUR" >/dev/null 2>&1 &
@@ -159,15 +164,21 @@ run_qps() { # MODE REP
 		-q 200 -l "$DUR" 2>&1)
 	[ -z "$pp" ] || wait "$pp"
 	c1=$(cpu_ticks "$BW_DAEMON_PID")
+	s1=$(sys_ticks "$BW_DAEMON_PID")
 	d1=$(cpu_ticks "${DNSDIST_PID:-0}")
+	e1=$(sys_ticks "${DNSDIST_PID:-0}")
 	qps=$(printf '%s\n' "$out" | awk '/Queries per second:/{print $4}')
 	lost=$(printf '%s\n' "$out" | awk '/Queries lost:/{print $3}')
 	bench_sample "$m" "$r" qps "${qps:-0}"
 	bench_sample "$m" "$r" lost "${lost:-0}"
 	bench_sample "$m" "$r" bulwarkd_cpu_pct \
 		"$(awk -v a="$c0" -v b="$c1" -v d="$DUR" 'BEGIN{printf "%.1f", (b-a)/d}')"
+	bench_sample "$m" "$r" bulwarkd_sys_pct \
+		"$(awk -v a="$s0" -v b="$s1" -v d="$DUR" 'BEGIN{printf "%.1f", (b-a)/d}')"
 	[ "$m" = dnsdist ] && bench_sample "$m" "$r" dnsdist_cpu_pct \
 		"$(awk -v a="$d0" -v b="$d1" -v d="$DUR" 'BEGIN{printf "%.1f", (b-a)/d}')"
+	[ "$m" = dnsdist ] && bench_sample "$m" "$r" dnsdist_sys_pct \
+		"$(awk -v a="$e0" -v b="$e1" -v d="$DUR" 'BEGIN{printf "%.1f", (b-a)/d}')"
 	bw_log "$m rep $r: $qps qps, $lost lost"
 }
 
@@ -273,13 +284,18 @@ out["ratios"] = {
     "dnsdist_added_median_latency_us": p50["dnsdist"] - p50["direct"],
 }
 json.dump(out, open(base + ".json", "w"), indent=1)
-lines = ["mode      qps (median)  lost  p50 latency us  p99 latency us  bulwarkd cpu %",
-         "--------  ------------  ----  --------------  --------------  --------------"]
+lines = ["mode      qps (median)  lost  p50 latency us  p99 latency us  proxy cpu % (sys)  proxy cpu us/query",
+         "--------  ------------  ----  --------------  --------------  -----------------  ------------------"]
 for m in ("direct", "dnsdist", "bulwark"):
     d = out["modes"].get(m, {})
-    lines.append("%-8s  %12.0f  %4.0f  %14.1f  %14.1f  %14s" % (
+    who = {"dnsdist": "dnsdist", "bulwark": "bulwarkd"}.get(m)
+    cpu = d.get(who + "_cpu_pct") if who else None
+    sysp = d.get(who + "_sys_pct") if who else None
+    per = "%.1f" % (cpu * 1e4 / d["qps"]) if cpu is not None and d.get("qps") else "-"
+    lines.append("%-8s  %12.0f  %4.0f  %14.1f  %14.1f  %17s  %18s" % (
         m, d.get("qps") or 0, d.get("lost") or 0, d.get("latency_p50_us") or 0,
-        d.get("latency_p99_us") or 0, d.get("bulwarkd_cpu_pct")))
+        d.get("latency_p99_us") or 0,
+        "%.1f (%.1f)" % (cpu, sysp or 0) if cpu is not None else "-", per))
 r = out["ratios"]
 lines.append("")
 lines.append("bulwark / dnsdist qps: %.2f   bulwark / direct qps: %.2f   added median latency: %.0f us (dnsdist: %.0f us)" % (
