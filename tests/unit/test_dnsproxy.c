@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include <bulwark/flow.h>
+#include <bulwark/hook.h>
 #include <bulwark/module.h>
 
 #include "modules/dnsproxy/dnsproxy_engine.h"
@@ -332,6 +333,7 @@ static int PUB_AT_GOT;
 static enum bw_flow_verdict FLOW_VERDICT[32];
 static int FLOW_RESPONSE[32];
 static uint32_t FLOW_REF[32];
+static char FLOW_EXT[32][128];
 
 static void up_answer(const uint8_t *qb, size_t qn, uint8_t *out, size_t *outn, int tcp,
 		      int *skip)
@@ -502,6 +504,8 @@ static int t_flow_publish(bw_module_ctx *ctx, const struct bw_flow *f)
 		FLOW_VERDICT[NFLOWS] = f->verdict;
 		FLOW_RESPONSE[NFLOWS] = f->l7 && f->l7->type == BW_FLOW_L7_RESPONSE;
 		FLOW_REF[NFLOWS] = f->rule_ref;
+		snprintf(FLOW_EXT[NFLOWS], sizeof(FLOW_EXT[0]), "%s",
+			 f->extensions_json ? f->extensions_json : "");
 		ck_assert_ptr_nonnull(f->l7);
 		ck_assert_ptr_nonnull(f->l7->dns);
 		ck_assert_str_eq(f->l7->dns->observation_source, "proxy");
@@ -534,6 +538,12 @@ static int bind_lo(int type, struct sockaddr_storage *ss)
 	return fd;
 }
 
+/* a decision hook (Lua on_dns) that answers later */
+static void (*HOOK_DONE)(const struct bw_hook_result *res, void *user_data);
+static void *HOOK_ARG;
+static char HOOK_NAME[256];
+static int HOOK_CANCELLED;
+
 static void eng_setup(void)
 {
 	struct dpe_conf c = { .deny_rcode = DPM_REFUSED, .upstream_timeout_ms = 300,
@@ -554,7 +564,7 @@ static void eng_setup(void)
 	UP_TCP_EV = event_new(BASE, UP_TCP, EV_READ | EV_PERSIST, up_accept_cb, NULL);
 	event_add(UP_UDP_EV, NULL);
 	event_add(UP_TCP_EV, NULL);
-	NGOT = NPUB = NFLOWS = UP_QUERIES = NANS = NANS_WRONG = 0;
+	NGOT = NPUB = NFLOWS = UP_QUERIES = NANS = NANS_WRONG = HOOK_CANCELLED = 0;
 	UP_CONN_EV = NULL;
 }
 
@@ -796,6 +806,81 @@ START_TEST(concurrency_limit_answers_refused)
 }
 END_TEST
 
+static unsigned t_hook_active(bw_module_ctx *ctx)
+{
+	return BW_HOOK_F_DNS;
+}
+
+static int t_hook_dns(bw_module_ctx *ctx, const struct bw_hook_dns *q,
+		      void (*done)(const struct bw_hook_result *res, void *user_data),
+		      void *user_data, uint64_t *ticket)
+{
+	snprintf(HOOK_NAME, sizeof(HOOK_NAME), "%s", q->name);
+	HOOK_DONE = done;
+	HOOK_ARG = user_data;
+	*ticket = 7;
+	return BW_HOOK_PENDING;
+}
+
+static void t_hook_cancel(bw_module_ctx *ctx, uint64_t ticket)
+{
+	HOOK_CANCELLED++;
+}
+
+START_TEST(decision_hooks_narrow_what_policy_allows)
+{
+	struct dpr_rules *r = rules("[{\"match_pattern\":\"*.example\",\"rule_ref\":21}]");
+	struct dpe_origin o = origin(&UP_ADDR_U, r);
+	struct bw_hook_result deny = { .size = sizeof(deny), .verdict = BW_HOOK_DENY,
+				       .script = "s", .hook = "on_dns", .reason = "no",
+				       .extensions_json = "{\"lua\":{\"verdict\":\"deny\"}}" };
+	struct bw_hook_result allow = { .size = sizeof(allow), .verdict = BW_HOOK_ALLOW };
+	uint8_t qb[512];
+	size_t qn;
+	struct dpe_stats st;
+
+	API.hook_active = t_hook_active;
+	API.hook_dns = t_hook_dns;
+	API.hook_cancel = t_hook_cancel;
+	/* denied by the script: REFUSED, a DROPPED flow carrying its extensions */
+	qn = mk_query(qb, 0x4444, "a.example", 1, 0);
+	ck_assert_int_eq(dpe_udp_query(E, qb, qn, &o), 0);
+	ck_assert_str_eq(HOOK_NAME, "a.example.");
+	ck_assert_int_eq(NGOT, 0); /* waiting for the script */
+	HOOK_DONE(&deny, HOOK_ARG);
+	ck_assert_int_eq(NGOT, 1);
+	ck_assert_uint_eq(dpm_get_id(GOT[0]), 0x4444);
+	ck_assert_uint_eq(GOT[0][3] & 0x0f, DPM_REFUSED);
+	ck_assert_int_eq(UP_QUERIES, 0);
+	ck_assert_int_eq(NFLOWS, 1);
+	ck_assert_int_eq(FLOW_VERDICT[0], BW_FLOW_VERDICT_DROPPED);
+	ck_assert_str_eq(FLOW_EXT[0], "{\"lua\":{\"verdict\":\"deny\"}}");
+	dpe_stats(E, &st);
+	ck_assert_uint_eq(st.hook_denied, 1);
+	ck_assert_uint_eq(st.queries[0][DPE_DENIED], 1);
+	/* allowed by the script: forwarded as usual */
+	qn = mk_query(qb, 0x4445, "a.example", 1, 0);
+	ck_assert_int_eq(dpe_udp_query(E, qb, qn, &o), 0);
+	HOOK_DONE(&allow, HOOK_ARG);
+	run_until(&NGOT, 2);
+	ck_assert_int_eq(NGOT, 2);
+	ck_assert_uint_eq(GOT[1][3] & 0x0f, 0);
+	ck_assert_int_eq(UP_QUERIES, 1);
+	/* a query denied by policy never reaches the script */
+	HOOK_NAME[0] = '\0';
+	qn = mk_query(qb, 0x4446, "a.example.org", 1, 0);
+	ck_assert_int_eq(dpe_udp_query(E, qb, qn, &o), 0);
+	ck_assert_str_eq(HOOK_NAME, "");
+	/* a query still waiting for its script when the engine goes: cancelled */
+	qn = mk_query(qb, 0x4447, "a.example", 1, 0);
+	ck_assert_int_eq(dpe_udp_query(E, qb, qn, &o), 0);
+	dpe_free(E);
+	E = NULL;
+	ck_assert_int_eq(HOOK_CANCELLED, 1);
+	dpr_unref(r);
+}
+END_TEST
+
 START_TEST(udp_queries_share_upstream_sockets)
 {
 	struct dpr_rules *r = rules("[{\"match_pattern\":\"*\"}]");
@@ -915,6 +1000,7 @@ static Suite *dnsproxy_suite(void)
 	tcase_add_test(eng, bad_queries_are_counted_and_answered_formerr);
 	tcase_add_test(eng, concurrency_limit_answers_refused);
 	tcase_add_test(eng, udp_queries_share_upstream_sockets);
+	tcase_add_test(eng, decision_hooks_narrow_what_policy_allows);
 	tcase_add_test(eng, tcp_pipelined_queries_are_answered_out_of_order);
 	suite_add_tcase(s, eng);
 	return s;
