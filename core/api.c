@@ -451,6 +451,10 @@ bw_api_reply_verror(struct bw_api_request *req, int status, const char *fmt,
 	json_t *doc;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A client's mistake (4xx) is the client's to read; a failure of the
+	 * daemon (5xx) is logged here, once, for whoever runs it. */
+	if (status >= 500)
+		bw_err("api: %s %s: %s", req->method, req->path, msg);
 	doc = json_pack("{s:s}", "error", msg);
 	if (doc == NULL)
 		return bw_api_reply_text(req, status,
@@ -685,13 +689,10 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 		if (rc < 0)
 			bw_api_reply_error(req, 500, "%s %s failed: %s",
 					   req->method, req->path, strerror(-rc));
-		else {
-			bw_err("api: handler for %s %s returned without replying",
-			       req->method, req->path);
+		else
 			bw_api_reply_error(req, 500,
 					   "internal error: %s %s gave no answer",
 					   req->method, req->path);
-		}
 	}
 done:
 	api_req_free(req);
@@ -839,14 +840,13 @@ api_clear_stale(const char *path, const struct sockaddr_un *sun)
 	}
 	if (errno != ECONNREFUSED) {
 		rc = -errno;
-		bw_err("api: cannot tell whether %s is in use: %s", path,
-		       strerror(errno));
+		bw_err_errno(errno, "api: cannot tell whether %s is in use",
+			     path);
 		return rc;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		rc = -errno;
-		bw_err("api: cannot remove stale socket %s: %s", path,
-		       strerror(errno));
+		bw_err_errno(errno, "api: cannot remove stale socket %s", path);
 		return rc;
 	}
 	bw_info("api: removed stale socket %s", path);
@@ -899,8 +899,8 @@ bw_api_init(struct event_base *base, const char *socket_path,
 	    (rc = api_group_id(group, &gid)) < 0)
 		return rc;
 	if ((rc = api_mkdir_parent(socket_path)) < 0) {
-		bw_err("api: cannot create the directory of %s: %s", socket_path,
-		       strerror(-rc));
+		bw_err_errno(rc, "api: cannot create the directory of %s",
+			     socket_path);
 		return rc;
 	}
 	if ((rc = api_clear_stale(socket_path, &sun)) < 0)
@@ -909,7 +909,7 @@ bw_api_init(struct event_base *base, const char *socket_path,
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		bw_err("api: socket: %s", strerror(errno));
+		bw_err_errno(errno, "api: socket");
 		return rc;
 	}
 	old = umask(0117);
@@ -917,15 +917,15 @@ bw_api_init(struct event_base *base, const char *socket_path,
 	umask(old);
 	if (rc < 0) {
 		rc = -errno;
-		bw_err("api: cannot bind %s: %s", socket_path, strerror(errno));
+		bw_err_errno(errno, "api: cannot bind %s", socket_path);
 		close(fd);
 		return rc;
 	}
 	if (chmod(socket_path, 0660) < 0 ||
 	    (gid != (gid_t)-1 && chown(socket_path, (uid_t)-1, gid) < 0)) {
 		rc = -errno;
-		bw_err("api: cannot set the owner or mode of %s: %s", socket_path,
-		       strerror(errno));
+		bw_err_errno(errno, "api: cannot set the owner or mode of %s",
+			     socket_path);
 		goto fail;
 	}
 	if (stat(socket_path, &st) < 0) {
@@ -934,7 +934,7 @@ bw_api_init(struct event_base *base, const char *socket_path,
 	}
 	if (listen(fd, 64) < 0) {
 		rc = -errno;
-		bw_err("api: listen on %s: %s", socket_path, strerror(errno));
+		bw_err_errno(errno, "api: listen on %s", socket_path);
 		goto fail;
 	}
 	if ((api.http = evhttp_new(base)) == NULL) {

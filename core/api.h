@@ -112,7 +112,9 @@ int bw_api_reply_text(struct bw_api_request *req, int status,
 		      const char *json);
 /*
  * Reply {"error": "<message>"}; 400 bad input, 404 unknown object,
- * 409 conflict, 500 internal.
+ * 409 conflict, 500 internal. A 5xx reply is also logged here ("api:
+ * METHOD PATH: message"): a handler that replies 5xx does not log the
+ * failure itself (log once).
  */
 int bw_api_reply_error(struct bw_api_request *req, int status,
 		       const char *fmt, ...)

@@ -93,13 +93,13 @@ bwd_make_dirs(const struct bw_daemon_conf *dc)
 	int rc;
 
 	if ((rc = bw_state_mkdir_p(dc->state_dir, 0700)) < 0) {
-		bw_err("daemon.state_dir %s: cannot create: %s", dc->state_dir,
-		       strerror(-rc));
+		bw_err_errno(rc, "daemon.state_dir %s: cannot create",
+			     dc->state_dir);
 		return rc;
 	}
 	bwd_dirname(dc->socket, dir, sizeof(dir));
 	if ((rc = bw_state_mkdir_p(dir, 0755)) < 0) {
-		bw_err("daemon.socket: cannot create %s: %s", dir, strerror(-rc));
+		bw_err_errno(rc, "daemon.socket: cannot create %s", dir);
 		return rc;
 	}
 	return 0;

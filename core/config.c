@@ -31,6 +31,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "lib/errbuf.h"
+#include "lib/watchlist.h"
 
 #ifndef BW_SYSCONFDIR
 #define BW_SYSCONFDIR "/etc"
@@ -1340,43 +1341,31 @@ bw_conf_merge_reload(const struct bw_conf *cur, struct bw_conf *next)
 	return changed;
 }
 
-struct conf_watcher {
-	void (*fn)(const struct bw_daemon_conf *, const struct bw_daemon_conf *,
-		   void *);
-	void *arg;
-};
-
-static struct conf_watcher *conf_watchers;
-static size_t conf_nwatchers;
+static struct bw_watchlist conf_watchers;
 
 int
 bw_conf_watch(void (*fn)(const struct bw_daemon_conf *old,
 			 const struct bw_daemon_conf *cur, void *arg),
 	      void *arg)
 {
-	struct conf_watcher *w;
-
-	w = realloc(conf_watchers, (conf_nwatchers + 1) * sizeof(*w));
-	if (w == NULL)
-		return -ENOMEM;
-	conf_watchers = w;
-	conf_watchers[conf_nwatchers].fn = fn;
-	conf_watchers[conf_nwatchers].arg = arg;
-	conf_nwatchers++;
-	return 0;
+	return bw_watchlist_add(&conf_watchers, BW_WATCH_FN(fn), arg);
 }
 
 void
 bw_conf_notify(const struct bw_daemon_conf *old)
 {
-	for (size_t i = 0; i < conf_nwatchers; i++)
-		conf_watchers[i].fn(old, bw_conf, conf_watchers[i].arg);
+	for (size_t i = 0; i < conf_watchers.n; i++) {
+		void (*fn)(const struct bw_daemon_conf *, const struct bw_daemon_conf *,
+			   void *) = (void (*)(const struct bw_daemon_conf *,
+					       const struct bw_daemon_conf *,
+					       void *))conf_watchers.v[i].fn;
+
+		fn(old, bw_conf, conf_watchers.v[i].arg);
+	}
 }
 
 void
 bw_conf_watch_clear(void)
 {
-	free(conf_watchers);
-	conf_watchers = NULL;
-	conf_nwatchers = 0;
+	bw_watchlist_clear(&conf_watchers);
 }

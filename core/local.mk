@@ -30,6 +30,7 @@ libbwcore_la_SOURCES += \
 	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
+	core/policy/policy_batch.c \
 	core/policy/policydir.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \

@@ -26,6 +26,39 @@ json_t *bw_flowjson_response(const struct bw_flow *f);
 /* The response as compact text, malloc'd in *out. 0 or -ENOMEM. */
 int bw_flowjson_text(const struct bw_flow *f, char **out);
 
+/* ---- field masks (lib/flowmask.c) ------------------------------------- */
+
+/*
+ * A Hubble field mask (hubble-export-fieldmask): Flow field paths
+ * ("time", "source.namespace", "l4", "IP.source") separated by blank space
+ * or commas, checked against the fields of Hubble's Flow message. Parse it
+ * once; pass it to the writer for every flow.
+ */
+struct bw_flowmask;
+
+/*
+ * Parse text into *out; "" (or only separators) gives *out = NULL, no mask.
+ * Returns 0, or -EINVAL / -ENOMEM with a message naming the bad path in err
+ * ("'sorce.namespace': Flow has no field 'sorce'").
+ */
+int bw_flowmask_parse(const char *text, struct bw_flowmask **out, char *err,
+		      size_t errlen);
+void bw_flowmask_free(struct bw_flowmask *m);
+
+/*
+ * Keep only the masked fields of a GetFlowsResponse object's "flow", in
+ * their order (node_name and time of the response stay). m NULL: nothing
+ * changes. Returns 0 or -ENOMEM.
+ */
+int bw_flowmask_apply(const struct bw_flowmask *m, json_t *response);
+
+/*
+ * bw_flowjson_text() with a field mask applied to the object before it is
+ * written (m NULL: every field). 0 or -ENOMEM.
+ */
+int bw_flowjson_text_masked(const struct bw_flow *f, const struct bw_flowmask *m,
+			    char **out);
+
 /*
  * {"lost_events": {"source": SOURCE, "num_events_lost": "N"},
  *  "node_name": ..., "time": ...}; source is a LostEventSource name

@@ -123,20 +123,21 @@ static int dp_bpffs_prepare(const char *dir)
 
 	rc = bw_state_mkdir_p(dir, 0700);
 	if (rc < 0) {
-		bw_err("datapath: cannot create %s: %s", dir, strerror(-rc));
+		bw_err_errno(rc, "datapath: cannot create %s", dir);
 		return rc;
 	}
 	if (statfs(dir, &sfs) < 0) {
 		rc = -errno;
-		bw_err("datapath: statfs %s: %s", dir, strerror(errno));
+		bw_err_errno(errno, "datapath: statfs %s", dir);
 		return rc;
 	}
 	if ((unsigned long)sfs.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpffs", dir, "bpf", 0, "mode=0700") < 0) {
 		rc = -errno;
-		bw_err("datapath: %s is not on a bpffs and mounting one there failed: %s", dir,
-		       strerror(errno));
+		bw_err_errno(errno,
+			     "datapath: %s is not on a bpffs and mounting one there failed",
+			     dir);
 		return rc;
 	}
 	bw_info("datapath: mounted a bpffs on %s", dir);
@@ -227,7 +228,7 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 	dp_skel = bw_lxc__open();
 	if (!dp_skel) {
 		rc = -errno;
-		bw_err("datapath: cannot open the BPF object: %s", strerror(-rc));
+		bw_err_errno(rc, "datapath: cannot open the BPF object");
 		return rc;
 	}
 	bpf_object__for_each_map(map, dp_skel->obj) {
@@ -243,7 +244,7 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 		dp_pin_check(map, path);
 		rc = bpf_map__set_pin_path(map, path);
 		if (rc < 0) {
-			bw_err("datapath: pin path %s: %s", path, strerror(-rc));
+			bw_err_errno(rc, "datapath: pin path %s", path);
 			goto fail;
 		}
 	}
@@ -292,7 +293,7 @@ int bw_datapath_set_config(const struct bw_config *cfg)
 		  (dp_cfg.flags & BW_CFG_F_INGRESS_REDIRECT);
 	if (bpf_map_update_elem(DP_FD(bw_config), &zero, &c, BPF_ANY) < 0) {
 		rc = -errno;
-		bw_err("datapath: writing the config map: %s", strerror(errno));
+		bw_err_errno(errno, "datapath: writing the config map");
 		return rc;
 	}
 	dp_cfg = c;
@@ -315,10 +316,8 @@ static int dp_ingress_redirect_set(int on)
 		c.flags |= BW_CFG_F_INGRESS_REDIRECT;
 	else
 		c.flags &= ~BW_CFG_F_INGRESS_REDIRECT;
-	if (bpf_map_update_elem(DP_FD(bw_config), &zero, &c, BPF_ANY) < 0) {
-		bw_err("datapath: writing the config map: %s", strerror(errno));
-		return -errno;
-	}
+	if (bpf_map_update_elem(DP_FD(bw_config), &zero, &c, BPF_ANY) < 0)
+		return -errno; /* the caller (policy sync) reports it */
 	dp_cfg = c;
 	return 0;
 }
@@ -387,18 +386,12 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 	if (rc < 0)
 		return rc;
 	idx = if_nametoindex(ifname);
-	if (!idx) {
-		rc = -errno;
-		bw_err("datapath: attach: no interface %s: %s", ifname, strerror(errno));
-		return rc;
-	}
+	if (!idx)
+		return -errno;
 	rc = bw_tcattach_attach((int)idx, bpf_program__fd(dp_skel->progs.bw_from_lxc),
 				bpf_program__fd(dp_skel->progs.bw_to_lxc));
-	if (rc < 0) {
-		bw_err("datapath: attach to %s (ifindex %u, %s): %s", ifname, idx,
-		       bw_tcattach_mode_name(), strerror(-rc));
+	if (rc < 0)
 		return rc;
-	}
 	dp_veth_sysctls(ifname);
 	if (ifindex_out)
 		*ifindex_out = (int)idx;
@@ -407,11 +400,7 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 
 int bw_datapath_detach(int ifindex)
 {
-	int rc = bw_tcattach_detach(ifindex); /* before init: clsact filters only */
-
-	if (rc < 0)
-		bw_err("datapath: detach from ifindex %d: %s", ifindex, strerror(-rc));
-	return rc;
+	return bw_tcattach_detach(ifindex); /* before init: clsact filters only */
 }
 
 /* ---- endpoints and ipcache ----------------------------------------------------- */
@@ -424,18 +413,11 @@ int bw_datapath_endpoint_put(int ifindex, const struct bw_endpoint_info *info)
 
 	if (rc < 0)
 		return rc;
-	if (!info->ep_id || ifindex <= 0) {
-		bw_err("datapath: endpoint %u on ifindex %d: invalid id or interface", info->ep_id,
-		       ifindex);
+	if (!info->ep_id || ifindex <= 0)
 		return -EINVAL;
-	}
 	had = bpf_map_lookup_elem(DP_FD(bw_endpoints), &key, &old) == 0;
-	if (bpf_map_update_elem(DP_FD(bw_endpoints), &key, info, BPF_ANY) < 0) {
-		rc = -errno;
-		bw_err("datapath: writing endpoint %u (ifindex %d): %s", info->ep_id, ifindex,
-		       strerror(errno));
-		return rc;
-	}
+	if (bpf_map_update_elem(DP_FD(bw_endpoints), &key, info, BPF_ANY) < 0)
+		return -errno;
 	if (had && (old.flags != info->flags || old.identity != info->identity ||
 		    old.ep_id != info->ep_id)) {
 		rc = bw_datapath_ct_revalidate(info->ep_id);
@@ -454,11 +436,8 @@ int bw_datapath_endpoint_del(int ifindex)
 	if (rc < 0)
 		return rc;
 	had = bpf_map_lookup_elem(DP_FD(bw_endpoints), &key, &old) == 0;
-	if (bpf_map_delete_elem(DP_FD(bw_endpoints), &key) < 0 && errno != ENOENT) {
-		rc = -errno;
-		bw_err("datapath: deleting endpoint of ifindex %d: %s", ifindex, strerror(errno));
-		return rc;
-	}
+	if (bpf_map_delete_elem(DP_FD(bw_endpoints), &key) < 0 && errno != ENOENT)
+		return -errno;
 	if (!had)
 		return 0;
 	/* nothing of the endpoint may outlive it: its policy entries and connections */
@@ -601,18 +580,10 @@ static int dp_epaddr_mirror(int family, const void *addr, int prefixlen, uint32_
 	if (prefixlen != full)
 		return 0;
 	dp_epaddr_key(family, addr, &k);
-	if (ep_id) {
-		if (bpf_map_update_elem(DP_FD(bw_epaddr), &k, &ep_id, BPF_ANY) < 0) {
-			bw_err("datapath: writing endpoint address %u: %s", ep_id,
-			       strerror(errno));
-			return -errno;
-		}
-		return 0;
-	}
-	if (bpf_map_delete_elem(DP_FD(bw_epaddr), &k) < 0 && errno != ENOENT) {
-		bw_err("datapath: deleting endpoint address: %s", strerror(errno));
+	if (ep_id)
+		return bpf_map_update_elem(DP_FD(bw_epaddr), &k, &ep_id, BPF_ANY) < 0 ? -errno : 0;
+	if (bpf_map_delete_elem(DP_FD(bw_epaddr), &k) < 0 && errno != ENOENT)
 		return -errno;
-	}
 	return 0;
 }
 
@@ -670,17 +641,12 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 	int had;
 
 	rc = dp_ipcache_key(family, addr, prefixlen, key, &fd);
-	if (rc < 0) {
-		bw_err("datapath: ipcache: bad family %d or prefix length %d", family, prefixlen);
-		return rc;
-	}
+	if (rc < 0)
+		return rc; /* bad family or prefix length */
 	/* what these addresses resolved to so far (this prefix or a shorter one) */
 	had = bpf_map_lookup_elem(fd, key, &old) == 0;
-	if (bpf_map_update_elem(fd, key, v, BPF_ANY) < 0) {
-		rc = -errno;
-		bw_err("datapath: writing ipcache entry: %s", strerror(errno));
-		return rc;
-	}
+	if (bpf_map_update_elem(fd, key, v, BPF_ANY) < 0)
+		return -errno;
 	rc = dp_epaddr_mirror(family, addr, prefixlen, v->ep_id);
 	if (rc < 0)
 		return rc;
@@ -698,20 +664,13 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 	if (rc < 0)
 		return rc;
 	rc = dp_ipcache_key(family, addr, prefixlen, key, &fd);
-	if (rc < 0) {
-		bw_err("datapath: ipcache: bad family %d or prefix length %d", family, prefixlen);
-		return rc;
-	}
+	if (rc < 0)
+		return rc; /* bad family or prefix length */
 	rc = dp_epaddr_mirror(family, addr, prefixlen, 0);
 	if (rc < 0)
 		return rc;
-	if (bpf_map_delete_elem(fd, key) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		rc = -errno;
-		bw_err("datapath: deleting ipcache entry: %s", strerror(errno));
-		return rc;
-	}
+	if (bpf_map_delete_elem(fd, key) < 0)
+		return errno == ENOENT ? 0 : -errno;
 	/* the addresses now resolve to a shorter prefix or to world */
 	return dp_revalidate_all_req();
 }
@@ -1119,23 +1078,16 @@ int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *e
 	if (rc < 0)
 		return rc;
 	rc = bw_datapath_policy_expand(ep_id, entries, n, &want, &nwant);
-	if (rc < 0) {
-		bw_err("datapath: policy for endpoint %u: %s", ep_id,
-		       rc == -EINVAL ? "invalid entry (direction, protocol or port range)"
-				     : strerror(-rc));
-		return rc;
-	}
+	if (rc < 0)
+		return rc; /* -EINVAL: an invalid direction, protocol or port range */
 	if (nwant)
 		qsort(want, nwant, sizeof(*want), dp_kv_bytes_cmp);
 	rc = dp_sets_load();
-	if (rc < 0) {
-		bw_err("datapath: reading the policy map: %s", strerror(-rc));
+	if (rc < 0)
 		goto out;
-	}
 	set = dp_set_get(ep_id, 1);
 	if (!set) {
 		rc = -ENOMEM;
-		bw_err("datapath: policy for endpoint %u: %s", ep_id, strerror(ENOMEM));
 		goto out;
 	}
 	old = set->kv;
@@ -1160,8 +1112,6 @@ int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *e
 				continue;
 			if (bpf_map_update_elem(fd, &want[i].key, &want[i].value, BPF_ANY) < 0) {
 				rc = -errno;
-				bw_err("datapath: writing a policy entry of endpoint %u: %s", ep_id,
-				       strerror(errno));
 				goto fail;
 			}
 			changed = 1;
@@ -1179,8 +1129,6 @@ int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *e
 				continue;
 			if (bpf_map_delete_elem(fd, &old[i].key) < 0 && errno != ENOENT) {
 				rc = -errno;
-				bw_err("datapath: deleting a policy entry of endpoint %u: %s", ep_id,
-				       strerror(errno));
 				goto fail;
 			}
 			changed = 1;

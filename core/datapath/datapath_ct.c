@@ -256,7 +256,7 @@ static int dp_ct_run(int mode, uint32_t ep_id)
 	rc = done;
 out:
 	if (rc < 0)
-		bw_err("datapath: conntrack %s: %s", what[mode], strerror(-rc));
+		bw_err_errno(rc, "datapath: conntrack %s", what[mode]);
 	free(s.keys);
 	free(s.vals);
 	free(s.eps);

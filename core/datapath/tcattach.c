@@ -315,7 +315,7 @@ int bw_tcattach_init(const char *bpffs_dir, int mode, int prog_fd)
 	}
 	if (mkdir(tca_dir, 0700) < 0 && errno != EEXIST) {
 		rc = -errno;
-		bw_err("datapath: cannot create %s: %s", tca_dir, strerror(errno));
+		bw_err_errno(errno, "datapath: cannot create %s", tca_dir);
 		tca_dir[0] = 0;
 		return rc;
 	}
@@ -380,8 +380,9 @@ static int tca_attach_clsact(int ifindex, int from_fd, int to_fd)
 	 * the filters are in place */
 	rc = tca_tcx_detach(ifindex);
 	if (rc < 0)
-		bw_warn("datapath: ifindex %d: cannot remove the earlier tcx links: %s", ifindex,
-			strerror(-rc));
+		bw_warn_errno(rc,
+			      "datapath: ifindex %d: cannot remove the earlier tcx links",
+			      ifindex);
 	return 0;
 }
 
@@ -410,8 +411,9 @@ int bw_tcattach_attach(int ifindex, int from_fd, int to_fd)
 	 * reached any more and can go */
 	rc = tca_clsact_detach(ifindex);
 	if (rc < 0)
-		bw_warn("datapath: ifindex %d: cannot remove the earlier clsact filters: %s",
-			ifindex, strerror(-rc));
+		bw_warn_errno(rc,
+			      "datapath: ifindex %d: cannot remove the earlier clsact filters",
+			      ifindex);
 	return 0;
 }
 

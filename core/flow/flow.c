@@ -1063,8 +1063,7 @@ bw_flow_attach(struct event_base *base, int ringbuf_fd)
 	if (fl.rb == NULL) {
 		int rc = -errno;
 
-		bw_err("flows: cannot read the events ring buffer: %s",
-		       strerror(-rc));
+		bw_err_errno(rc, "flows: cannot read the events ring buffer");
 		bw_flow_detach();
 		return rc;
 	}

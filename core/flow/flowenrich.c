@@ -275,13 +275,13 @@ bw_flow_init(struct event_base *base)
 		return rc;
 	rc = bw_flowapi_init(base);
 	if (rc < 0) {
-		bw_err("flows: cannot register GET /v1/flows: %s", strerror(-rc));
+		bw_err_errno(rc, "flows: cannot register GET /v1/flows");
 		bw_flow_detach();
 		return rc;
 	}
 	rc = bw_api_status_add("flows", flowenrich_status, NULL);
 	if (rc < 0 && rc != -EEXIST)
-		bw_warn("flows: no status section: %s", strerror(-rc));
+		bw_warn_errno(rc, "flows: no status section");
 	bw_info("flows: ring of %u flows, node name %s", cap, bw_flow_node_name());
 	return 0;
 }

@@ -580,7 +580,7 @@ bw_modules_init(struct event_base *base, const struct bw_core_api *api)
 		if (rc == 0)
 			rc = bw_api_status_add("modules", mod_status, NULL);
 		if (rc < 0) {
-			bw_err("modules: cannot register the API: %s", strerror(-rc));
+			bw_err_errno(rc, "modules: cannot register the API");
 			return rc;
 		}
 		ml.routes = 1;

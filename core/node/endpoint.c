@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/state.h"
 #include "lib/errbuf.h"
+#include "lib/watchlist.h"
 
 #define ENDPOINT_STATE_FILE "endpoints.json"
 #define ENDPOINT_STATE_VERSION 1
@@ -83,47 +84,28 @@ static struct endpoint_ns *namespaces;
 static uint32_t endpoint_next_id = 1;
 
 /* Who is told about changes (bw_endpoint_watch). */
-struct endpoint_watcher {
-	int (*fn)(struct bw_endpoint *ep, int event, void *arg);
-	void *arg;
-};
-
-static struct endpoint_watcher *endpoint_watchers;
-static size_t endpoint_nwatchers;
+static struct bw_watchlist endpoint_watchers;
 
 int bw_endpoint_watch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
 		      void *arg)
 {
-	struct endpoint_watcher *w;
-
-	w = realloc(endpoint_watchers, (endpoint_nwatchers + 1) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	endpoint_watchers = w;
-	w[endpoint_nwatchers].fn = fn;
-	w[endpoint_nwatchers].arg = arg;
-	endpoint_nwatchers++;
-	return 0;
+	return bw_watchlist_add(&endpoint_watchers, BW_WATCH_FN(fn), arg);
 }
 
 void bw_endpoint_unwatch(int (*fn)(struct bw_endpoint *ep, int event, void *arg),
 			 void *arg)
 {
-	for (size_t i = 0; i < endpoint_nwatchers; i++) {
-		if (endpoint_watchers[i].fn != fn || endpoint_watchers[i].arg != arg)
-			continue;
-		memmove(&endpoint_watchers[i], &endpoint_watchers[i + 1],
-			(endpoint_nwatchers - i - 1) * sizeof(*endpoint_watchers));
-		endpoint_nwatchers--;
-		return;
-	}
+	bw_watchlist_remove(&endpoint_watchers, BW_WATCH_FN(fn), arg);
 }
 
 /* Tell every watcher; the first error of ADDED/UPDATED stops and is returned. */
 static int endpoint_notify(struct bw_endpoint *ep, int event)
 {
-	for (size_t i = 0; i < endpoint_nwatchers; i++) {
-		int rc = endpoint_watchers[i].fn(ep, event, endpoint_watchers[i].arg);
+	for (size_t i = 0; i < endpoint_watchers.n; i++) {
+		const struct bw_watch *w = &endpoint_watchers.v[i];
+		int (*fn)(struct bw_endpoint *, int, void *) =
+			(int (*)(struct bw_endpoint *, int, void *))w->fn;
+		int rc = fn(ep, event, w->arg);
 
 		if (rc < 0 && event != BW_EP_EVENT_DELETED)
 			return rc;
@@ -576,7 +558,7 @@ static int endpoint_state_path(char *buf, size_t len)
 	return 0;
 }
 
-/* Write the registry (without skip) to the state file. */
+/* Write the registry (without skip) to the state file; the caller reports. */
 static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errlen)
 {
 	char path[4096];
@@ -596,11 +578,26 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	if (rc == 0)
 		rc = bw_state_write_json(path, doc);
 	json_decref(doc);
-	if (rc < 0) {
-		bw_err("endpoint: cannot write %s: %s", path, strerror(-rc));
+	if (rc < 0)
 		bw_errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-	}
 	return rc;
+}
+
+/* Why bw_identity_acquire() failed, for the caller's message. */
+static void endpoint_identity_err(int rc, char *err, size_t errlen)
+{
+	bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
+		      rc == -ENODEV ? "no identity module is loaded (add identity-local to "
+				      "daemon.modules)" : strerror(-rc));
+}
+
+/* Write the state file where nobody waits for the answer: log a failure. */
+static void endpoint_save_or_warn(void)
+{
+	char err[512];
+
+	if (endpoint_save(NULL, err, sizeof(err)) < 0)
+		bw_warn("endpoint: %s", err);
 }
 
 /* ---- applying ----------------------------------------------------------------- */
@@ -623,17 +620,34 @@ static int endpoint_ipcache_set(struct bw_endpoint *ep, uint32_t identity,
 	return 0;
 }
 
+/* Undo: failures are logged here, the caller carries on. */
 static void endpoint_ipcache_clear(struct bw_endpoint *ep, size_t n)
 {
 	for (size_t i = 0; i < n && i < ep->nips; i++) {
+		char a[INET6_ADDRSTRLEN];
 		struct bw_prefix p;
+		int rc;
 
 		memset(&p, 0, sizeof(p));
 		p.family = ep->ips[i].family;
 		p.plen = p.family == 4 ? 32 : 128;
 		memcpy(p.addr, ep->ips[i].addr, 16);
-		bw_ipcache_remove(&p, BW_IPCACHE_OWNER_ENDPOINT);
+		rc = bw_ipcache_remove(&p, BW_IPCACHE_OWNER_ENDPOINT);
+		if (rc < 0 && rc != -ENOENT && rc != -ENXIO)
+			bw_warn_errno(rc, "endpoint: %s/%s: cannot remove %s from the ipcache",
+				      ep->ns, ep->pod, bw_prefix_format(&p, 0, a, sizeof(a)));
 	}
+}
+
+/* Undo: the ipcache entries of the identity ep has again; failures logged. */
+static void endpoint_ipcache_restore(struct bw_endpoint *ep)
+{
+	size_t done;
+	int rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
+
+	if (rc < 0 && rc != -ENXIO)
+		bw_warn_errno(rc, "endpoint: %s/%s: cannot put its ipcache entries back",
+			      ep->ns, ep->pod);
 }
 
 static void endpoint_state_swap(struct endpoint_state *a, struct endpoint_state *b)
@@ -652,7 +666,7 @@ static void endpoint_state_swap(struct endpoint_state *a, struct endpoint_state 
 static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *st,
 				char *err, size_t errlen)
 {
-	size_t done = 0, redo;
+	size_t done = 0;
 	int rc, idchg;
 
 	endpoint_state_swap(&ep->st, st);
@@ -664,7 +678,7 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 				      strerror(-rc));
 			endpoint_state_swap(&ep->st, st);
 			if (done)
-				endpoint_ipcache_set(ep, ep->st.identity, &redo);
+				endpoint_ipcache_restore(ep);
 			return rc;
 		}
 	}
@@ -674,7 +688,7 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 			      ep->ns, ep->pod, strerror(-rc));
 		endpoint_state_swap(&ep->st, st);
 		if (idchg)
-			endpoint_ipcache_set(ep, ep->st.identity, &redo);
+			endpoint_ipcache_restore(ep);
 		endpoint_notify(ep, BW_EP_EVENT_UPDATED);
 		return rc;
 	}
@@ -703,8 +717,7 @@ static int endpoint_prepare_state(struct bw_endpoint *ep,
 	 * caller always releases the state it swaps out. */
 	rc = bw_identity_acquire(st->id_labels, &st->identity);
 	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
+		endpoint_identity_err(rc, err, errlen);
 		st->identity = 0;
 		endpoint_state_clear(st);
 	}
@@ -729,15 +742,123 @@ int bw_endpoint_http_status(int rc)
 	return 500;
 }
 
+/* A new endpoint (not linked) from a parsed request; takes s->labels. */
+static struct bw_endpoint *endpoint_new(struct bw_ep_spec *s, uint32_t id,
+					struct endpoint_ns *nsp)
+{
+	struct bw_endpoint *ep = calloc(1, sizeof(*ep));
+
+	if (!ep || !(ep->ns = strdup(s->ns)) || !(ep->pod = strdup(s->pod))) {
+		endpoint_free(ep);
+		return NULL;
+	}
+	ep->id = id;
+	snprintf(ep->ifname, sizeof(ep->ifname), "%s", s->ifname);
+	ep->ifindex = s->ifindex;
+	memcpy(ep->ips, s->ips, sizeof(s->ips));
+	ep->nips = s->nips;
+	memcpy(ep->ports, s->ports, sizeof(s->ports));
+	ep->nports = s->nports;
+	endpoint_set_workload(ep, s->workload, &s->wl);
+	ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
+	ep->nsp = nsp;
+	ep->st.pod_labels = s->labels;
+	s->labels = NULL;
+	ep->st.audit = s->audit > 0;
+	return ep;
+}
+
+/* How far endpoint_bring_up() got, for endpoint_take_down(). */
+struct endpoint_progress {
+	size_t ipcache_done;
+	int linked;
+	int announced;
+};
+
+/*
+ * The steps an add and a restore share, in the order that enforces the
+ * first packet: identity, ipcache entries (with the endpoint id), the
+ * endpoint map entry (put_info; a restore finds it pinned), then the
+ * endpoint becomes visible to lookups and the watchers (the policy
+ * repository) are told. On failure err names the step; the caller undoes
+ * what pr records with endpoint_take_down().
+ */
+static int endpoint_bring_up(struct bw_endpoint *ep, int put_info,
+			     struct endpoint_progress *pr, char *err, size_t errlen)
+{
+	struct bw_endpoint_info info;
+	int rc;
+
+	memset(pr, 0, sizeof(*pr));
+	rc = endpoint_compute_labels(ep->ns, ep->st.pod_labels, ep->nsp->labels, &ep->st);
+	if (rc < 0)
+		return rc;
+	/* 1. identity */
+	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
+	if (rc < 0) {
+		endpoint_identity_err(rc, err, errlen);
+		ep->st.identity = 0;
+		return rc;
+	}
+	/* 2. ipcache, with the endpoint id */
+	rc = endpoint_ipcache_set(ep, ep->st.identity, &pr->ipcache_done);
+	if (rc < 0) {
+		bw_errbuf_set(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
+		return rc;
+	}
+	/* 3. the endpoint's entry; the policy sets its flags next */
+	if (put_info) {
+		memset(&info, 0, sizeof(info));
+		info.ep_id = ep->id;
+		info.identity = ep->st.identity;
+		info.flags = (ep->st.audit || ep->nsp->audit) ? BW_EP_F_AUDIT : 0;
+		rc = bw_datapath_endpoint_put(ep->ifindex, &info);
+		if (rc < 0) {
+			bw_errbuf_set(err, errlen, "cannot write the endpoint map: %s",
+				      strerror(-rc));
+			return rc;
+		}
+	}
+	/* 4. the watchers (policy), with the endpoint visible to lookups */
+	endpoint_link(ep);
+	pr->linked = 1;
+	pr->announced = 1;
+	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
+	if (rc < 0)
+		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
+			      ep->ns, ep->pod, strerror(-rc));
+	return rc;
+}
+
+/* Undo endpoint_bring_up() as far as it got, and free the endpoint. */
+static void endpoint_take_down(struct bw_endpoint *ep,
+			       const struct endpoint_progress *pr, int put_info)
+{
+	if (pr->announced)
+		endpoint_notify(ep, BW_EP_EVENT_DELETED);
+	if (pr->linked)
+		endpoint_unlink(ep);
+	if (ep->st.identity) {
+		int rc = put_info ? bw_datapath_endpoint_del(ep->ifindex) : 0;
+
+		if (rc < 0 && rc != -ENOENT && rc != -ENXIO)
+			bw_warn_errno(rc, "endpoint: %s/%s: cannot remove it from the endpoint map",
+				      ep->ns, ep->pod);
+		endpoint_ipcache_clear(ep, pr->ipcache_done);
+		bw_identity_release(ep->st.identity);
+		ep->st.identity = 0;
+	}
+	endpoint_free(ep);
+}
+
 int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		    size_t errlen)
 {
 	struct bw_ep_spec s;
 	struct endpoint_ns *nsp, *newns = NULL;
 	struct bw_endpoint *ep = NULL;
-	struct bw_endpoint_info info;
-	size_t done = 0;
-	int rc, linked = 0, policy = 0, saved = 0, attached = 0, ifidx;
+	struct endpoint_progress pr = { 0 };
+	int rc, saved = 0, attached = 0, ifidx;
 	uint32_t id;
 
 	rc = bw_ep_spec_parse_add(spec, &s, err, errlen);
@@ -762,62 +883,15 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		}
 		endpoint_ns_link(nsp);
 	}
-	ep = calloc(1, sizeof(*ep));
-	if (!ep || !(ep->ns = strdup(s.ns)) || !(ep->pod = strdup(s.pod))) {
+	ep = endpoint_new(&s, id, nsp);
+	if (!ep) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	ep->id = id;
-	snprintf(ep->ifname, sizeof(ep->ifname), "%s", s.ifname);
-	ep->ifindex = s.ifindex;
-	memcpy(ep->ips, s.ips, sizeof(s.ips));
-	ep->nips = s.nips;
-	memcpy(ep->ports, s.ports, sizeof(s.ports));
-	ep->nports = s.nports;
-	endpoint_set_workload(ep, s.workload, &s.wl);
-	ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
-	ep->nsp = nsp;
-	ep->st.pod_labels = s.labels;
-	s.labels = NULL;
-	ep->st.audit = s.audit > 0;
-	rc = endpoint_compute_labels(ep->ns, ep->st.pod_labels, nsp->labels, &ep->st);
+	/* 1-4: identity, ipcache, endpoint map, policy */
+	rc = endpoint_bring_up(ep, 1, &pr, err, errlen);
 	if (rc < 0)
 		goto fail;
-
-	/* 1. identity */
-	rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-			      rc == -ENODEV ? "no identity module is loaded" : strerror(-rc));
-		ep->st.identity = 0;
-		goto fail;
-	}
-	/* 2. ipcache, with the endpoint id */
-	rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot write the ipcache: %s", strerror(-rc));
-		goto fail;
-	}
-	/* 3. the endpoint's entry; policy sets its flags next */
-	memset(&info, 0, sizeof(info));
-	info.ep_id = ep->id;
-	info.identity = ep->st.identity;
-	info.flags = (ep->st.audit || nsp->audit) ? BW_EP_F_AUDIT : 0;
-	rc = bw_datapath_endpoint_put(ep->ifindex, &info);
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot write the endpoint map: %s", strerror(-rc));
-		goto fail;
-	}
-	/* 4. policy, with the endpoint visible to lookups */
-	endpoint_link(ep);
-	linked = 1;
-	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
-	policy = 1;
-	if (rc < 0) {
-		bw_errbuf_set(err, errlen, "cannot resolve the policy of %s/%s: %s",
-			      ep->ns, ep->pod, strerror(-rc));
-		goto fail;
-	}
 	/* 5. state file */
 	if (endpoint_next_id <= id)
 		endpoint_next_id = id + 1 > ENDPOINT_MAX_ID ? 1 : id + 1;
@@ -839,21 +913,24 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 		*out = ep;
 	return 0;
 fail:
-	if (attached)
-		bw_datapath_detach(ep->ifindex);
-	if (policy)
-		endpoint_notify(ep, BW_EP_EVENT_DELETED);
-	if (linked)
-		endpoint_unlink(ep);
-	if (saved)
-		endpoint_save(NULL, NULL, 0);
-	if (ep && ep->st.identity) {
-		bw_datapath_endpoint_del(ep->ifindex);
-		endpoint_ipcache_clear(ep, done);
-		bw_identity_release(ep->st.identity);
-		ep->st.identity = 0;
+	if (attached) {
+		int e = bw_datapath_detach(ep->ifindex);
+
+		if (e < 0 && e != -ENODEV && e != -ENOENT && e != -ENXIO)
+			bw_warn_errno(e, "endpoint: %s/%s: cannot detach from %s", ep->ns,
+				      ep->pod, ep->ifname);
 	}
-	endpoint_free(ep);
+	if (ep) {
+		if (saved) {
+			/* the file without it: unlink first, then save */
+			endpoint_notify(ep, BW_EP_EVENT_DELETED);
+			pr.announced = 0;
+			endpoint_unlink(ep);
+			pr.linked = 0;
+			endpoint_save_or_warn();
+		}
+		endpoint_take_down(ep, &pr, 1);
+	}
 	if (newns)
 		endpoint_ns_gc(newns);
 	if (rc == -ENOMEM)
@@ -943,7 +1020,11 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 	}
 	rc = endpoint_save(ep, err, errlen);
 	if (rc < 0) {
-		bw_datapath_attach(ep->ifname, &ifidx);
+		int e = bw_datapath_attach(ep->ifname, &ifidx);
+
+		if (e < 0 && e != -ENXIO)
+			bw_warn_errno(e, "endpoint: %s/%s: cannot attach to %s again", ep->ns,
+				      ep->pod, ep->ifname);
 		return rc;
 	}
 	endpoint_notify(ep, BW_EP_EVENT_DELETED);
@@ -951,8 +1032,9 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 	endpoint_ipcache_clear(ep, ep->nips);
 	rc = bw_datapath_endpoint_del(ep->ifindex);
 	if (rc < 0 && rc != -ENOENT)
-		bw_warn("endpoint: cannot remove %s/%s from the endpoint map: %s",
-			ep->ns, ep->pod, strerror(-rc));
+		bw_warn_errno(rc,
+			      "endpoint: cannot remove %s/%s from the endpoint map",
+			      ep->ns, ep->pod);
 	bw_identity_release(ep->st.identity);
 	bw_info("endpoint %u %s/%s deleted", ep->id, ep->ns, ep->pod);
 	endpoint_ns_gc(ep->nsp);
@@ -1083,8 +1165,9 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 	json_t *spec = json_deep_copy(j);
 	struct bw_endpoint *ep;
 	struct endpoint_ns *nsp;
+	struct endpoint_progress pr;
+	struct bw_ep_spec s;
 	uint32_t id;
-	size_t done = 0;
 	char err[512];
 	int rc;
 
@@ -1097,92 +1180,52 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 		json_decref(spec);
 		return -EINVAL;
 	}
-	{
-		struct bw_ep_spec s;
-
-		/* s points into spec: spec lives until s is copied. */
-		rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
-		if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
-			bw_warn("endpoint: dropping endpoint %u: %s", id, err);
-			json_decref(spec);
-			return 1;
-		}
-		if (rc < 0) {
-			bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
-			json_decref(spec);
-			return rc;
-		}
-		rc = endpoint_check_conflicts(&s, err, sizeof(err));
-		if (rc < 0) {
-			bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
-			bw_labelset_free(s.labels);
-			json_decref(spec);
-			return -EINVAL;
-		}
-		nsp = endpoint_ns_find(s.ns);
+	/* s points into spec: spec lives until s is copied. */
+	rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
+	if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
+		bw_warn("endpoint: dropping endpoint %u: %s", id, err);
+		json_decref(spec);
+		return 1;
+	}
+	if (rc < 0) {
+		bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
+		json_decref(spec);
+		return rc;
+	}
+	rc = endpoint_check_conflicts(&s, err, sizeof(err));
+	if (rc < 0) {
+		bw_err("endpoint: state file: endpoints[%zu]: %s", idx, err);
+		bw_labelset_free(s.labels);
+		json_decref(spec);
+		return -EINVAL;
+	}
+	nsp = endpoint_ns_find(s.ns);
+	if (!nsp) {
+		nsp = endpoint_ns_new(s.ns);
 		if (!nsp) {
-			nsp = endpoint_ns_new(s.ns);
-			if (!nsp) {
-				bw_labelset_free(s.labels);
-				json_decref(spec);
-				return -ENOMEM;
-			}
-			endpoint_ns_link(nsp);
-		}
-		ep = calloc(1, sizeof(*ep));
-		if (!ep || !(ep->ns = strdup(s.ns)) || !(ep->pod = strdup(s.pod))) {
-			endpoint_free(ep);
 			bw_labelset_free(s.labels);
 			json_decref(spec);
 			return -ENOMEM;
 		}
-		ep->id = id;
-		snprintf(ep->ifname, sizeof(ep->ifname), "%s", s.ifname);
-		ep->ifindex = s.ifindex;
-		memcpy(ep->ips, s.ips, sizeof(s.ips));
-		ep->nips = s.nips;
-		memcpy(ep->ports, s.ports, sizeof(s.ports));
-		ep->nports = s.nports;
-		endpoint_set_workload(ep, s.workload, &s.wl);
-		ep->wl_derived_ok = bw_endpoint_workload_derive(ep->pod, &ep->wl_derived);
-		ep->nsp = nsp;
-		ep->st.pod_labels = s.labels;
-		ep->st.audit = s.audit > 0;
-		json_decref(spec);
+		endpoint_ns_link(nsp);
 	}
-	rc = endpoint_compute_labels(ep->ns, ep->st.pod_labels, nsp->labels, &ep->st);
-	if (rc == 0)
-		rc = bw_identity_acquire(ep->st.id_labels, &ep->st.identity);
+	ep = endpoint_new(&s, id, nsp);
+	bw_labelset_free(s.labels);
+	json_decref(spec);
+	if (!ep)
+		return -ENOMEM;
+	/* the same steps as an add; the endpoint map entry is pinned */
+	err[0] = '\0';
+	rc = endpoint_bring_up(ep, 0, &pr, err, sizeof(err));
 	if (rc < 0) {
-		bw_err("endpoint: cannot restore %s/%s: identity: %s", ep->ns, ep->pod,
-		       strerror(-rc));
-		ep->st.identity = 0;
-		goto fail;
-	}
-	rc = endpoint_ipcache_set(ep, ep->st.identity, &done);
-	if (rc < 0) {
-		bw_err("endpoint: cannot restore %s/%s: ipcache: %s", ep->ns, ep->pod,
-		       strerror(-rc));
-		goto fail;
-	}
-	endpoint_link(ep);
-	rc = endpoint_notify(ep, BW_EP_EVENT_ADDED);
-	if (rc < 0) {
-		bw_err("endpoint: cannot restore %s/%s: policy: %s", ep->ns, ep->pod,
-		       strerror(-rc));
-		endpoint_notify(ep, BW_EP_EVENT_DELETED);
-		endpoint_unlink(ep);
-		goto fail;
+		bw_err("endpoint: cannot restore %s/%s: %s", ep->ns, ep->pod,
+		       err[0] ? err : strerror(-rc));
+		endpoint_take_down(ep, &pr, 0);
+		return rc;
 	}
 	bw_info("endpoint %u %s/%s restored, identity %u", ep->id, ep->ns, ep->pod,
 		ep->st.identity);
 	return 0;
-fail:
-	endpoint_ipcache_clear(ep, done);
-	if (ep->st.identity)
-		bw_identity_release(ep->st.identity);
-	endpoint_free(ep);
-	return rc;
 }
 
 int bw_endpoint_restore(void)
@@ -1257,7 +1300,7 @@ int bw_endpoint_restore(void)
 		endpoint_ns_gc(n);
 	}
 	if (dropped)
-		endpoint_save(NULL, NULL, 0);
+		endpoint_save_or_warn();
 	bw_notice("endpoint: restored %zu endpoints from %s", bw_endpoint_count(), path);
 	return 0;
 }
@@ -1275,8 +1318,9 @@ int bw_endpoint_attach_all(void)
 		int ifidx, rc = bw_datapath_attach(ep->ifname, &ifidx);
 
 		if (rc < 0) {
-			bw_err("endpoint: cannot attach to %s (%s/%s): %s", ep->ifname,
-			       ep->ns, ep->pod, strerror(-rc));
+			bw_err_errno(rc,
+				     "endpoint: cannot attach to %s (%s/%s)",
+				     ep->ifname, ep->ns, ep->pod);
 			if (!ret)
 				ret = rc;
 		}
@@ -1301,9 +1345,7 @@ void bw_endpoint_fini(void)
 		free(n);
 	}
 	endpoint_next_id = 1;
-	free(endpoint_watchers);
-	endpoint_watchers = NULL;
-	endpoint_nwatchers = 0;
+	bw_watchlist_clear(&endpoint_watchers);
 }
 
 /* ---- JSON views ------------------------------------------------------------------ */

@@ -166,8 +166,8 @@ int bw_endpoint_init(void)
 					  NULL);
 
 		if (rc < 0 && rc != -EEXIST) {
-			bw_err("endpoint: cannot register %s %s: %s", routes[i].method,
-			       routes[i].path, strerror(-rc));
+			bw_err_errno(rc, "endpoint: cannot register %s %s",
+				     routes[i].method, routes[i].path);
 			return rc;
 		}
 	}

@@ -24,6 +24,7 @@
 #include "core/node/labels.h"
 #include "core/log.h"
 #include "core/module/registry.h"
+#include "lib/watchlist.h"
 #include "bpf/bw_datapath.h"
 
 struct identity_entry {
@@ -62,44 +63,26 @@ static const struct {
 /* ---- table ----------------------------------------------------------------- */
 
 /* Who is told when an identity appears or disappears (bw_identity_watch). */
-struct identity_watcher {
-	void (*fn)(uint32_t id, int added, void *arg);
-	void *arg;
-};
-
-static struct identity_watcher *identity_watchers;
-static size_t identity_nwatchers;
+static struct bw_watchlist identity_watchers;
 
 int bw_identity_watch(void (*fn)(uint32_t id, int added, void *arg), void *arg)
 {
-	struct identity_watcher *w;
-
-	w = realloc(identity_watchers, (identity_nwatchers + 1) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	identity_watchers = w;
-	w[identity_nwatchers].fn = fn;
-	w[identity_nwatchers].arg = arg;
-	identity_nwatchers++;
-	return 0;
+	return bw_watchlist_add(&identity_watchers, BW_WATCH_FN(fn), arg);
 }
 
 void bw_identity_unwatch(void (*fn)(uint32_t id, int added, void *arg), void *arg)
 {
-	for (size_t i = 0; i < identity_nwatchers; i++) {
-		if (identity_watchers[i].fn != fn || identity_watchers[i].arg != arg)
-			continue;
-		memmove(&identity_watchers[i], &identity_watchers[i + 1],
-			(identity_nwatchers - i - 1) * sizeof(*identity_watchers));
-		identity_nwatchers--;
-		return;
-	}
+	bw_watchlist_remove(&identity_watchers, BW_WATCH_FN(fn), arg);
 }
 
 static void identity_notify(uint32_t id, int added)
 {
-	for (size_t i = 0; i < identity_nwatchers; i++)
-		identity_watchers[i].fn(id, added, identity_watchers[i].arg);
+	for (size_t i = 0; i < identity_watchers.n; i++) {
+		void (*fn)(uint32_t, int, void *) =
+			(void (*)(uint32_t, int, void *))identity_watchers.v[i].fn;
+
+		fn(id, added, identity_watchers.v[i].arg);
+	}
 }
 
 static struct identity_entry *identity_find(uint32_t id)
@@ -227,18 +210,14 @@ static int identity_take(const struct bw_labelset *labels, int scope_local,
 	int rc;
 
 	*created = 0;
-	if (!a) {
-		bw_err("identity: no identity module is loaded (add identity-local to daemon.modules)");
-		return -ENODEV;
-	}
+	if (!a)
+		return -ENODEV; /* the caller says so, with what it was doing */
 	text = bw_labelset_text(labels);
 	if (!text)
 		return -ENOMEM;
 	rc = a->allocate(a->user_data, text, scope_local, &nid);
 	if (rc < 0) {
-		bw_err("identity: allocator %s cannot allocate an identity for [%s]: %s",
-		       a->name, text, strerror(-rc));
-		free(text);
+		free(text); /* the caller reports it */
 		return rc;
 	}
 	if (nid <= BW_IDENTITY_RESERVED_MAX ||
@@ -408,9 +387,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 	identity_notify(*id, 1);
 	rc = bw_ipcache_upsert(&p, *id, 0, BW_IPCACHE_OWNER_CIDR);
 	if (rc < 0) {
-		bw_err("identity: cannot map %s to CIDR identity %u in the ipcache: %s",
-		       prefix, *id, strerror(-rc));
-		identity_drop(*id);
+		identity_drop(*id); /* the caller reports it, naming the prefix */
 		return rc;
 	}
 	bw_debug("identity: CIDR identity %u for %s", *id, prefix);
@@ -432,9 +409,10 @@ void bw_identity_cidr_release(uint32_t id)
 		if (rc < 0 && rc != -ENOENT) {
 			char buf[INET6_ADDRSTRLEN + 8];
 
-			bw_err("identity: cannot remove %s (CIDR identity %u) from the ipcache: %s",
-			       bw_prefix_format(&e->prefix, 1, buf, sizeof(buf)), id,
-			       strerror(-rc));
+			bw_err_errno(rc,
+				     "identity: cannot remove %s (CIDR identity %u) from the ipcache",
+				     bw_prefix_format(&e->prefix, 1, buf, sizeof(buf)),
+				     id);
 		}
 		bw_fqdn_cidr_changed();
 	}
@@ -511,7 +489,8 @@ int bw_identity_init(void)
 	}
 	rc = bw_api_route_add("GET", "/v1/identities", identity_api_list, NULL);
 	if (rc < 0 && rc != -EEXIST) {
-		bw_err("identity: cannot register GET /v1/identities: %s", strerror(-rc));
+		bw_err_errno(rc,
+			     "identity: cannot register GET /v1/identities");
 		return rc;
 	}
 	return 0;
@@ -531,7 +510,5 @@ void bw_identity_fini(void)
 		bw_labelset_free(identity_reserved[r]);
 		identity_reserved[r] = NULL;
 	}
-	free(identity_watchers);
-	identity_watchers = NULL;
-	identity_nwatchers = 0;
+	bw_watchlist_clear(&identity_watchers);
 }

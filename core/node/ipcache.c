@@ -427,7 +427,7 @@ int bw_ipcache_init(void)
 	if (getifaddrs(&ifa) < 0) {
 		int e = errno;
 
-		bw_err("ipcache: cannot list the node's addresses: %s", strerror(e));
+		bw_err_errno(e, "ipcache: cannot list the node's addresses");
 		return -e;
 	}
 	for (i = ifa; i; i = i->ifa_next) {
@@ -451,8 +451,9 @@ int bw_ipcache_init(void)
 		}
 		rc = bw_ipcache_upsert(&p, BW_ID_HOST, 0, BW_IPCACHE_OWNER_HOST);
 		if (rc < 0) {
-			bw_err("ipcache: cannot map node address %s to the host identity: %s",
-			       bw_prefix_format(&p, 0, buf, sizeof(buf)), strerror(-rc));
+			bw_err_errno(rc,
+				     "ipcache: cannot map node address %s to the host identity",
+				     bw_prefix_format(&p, 0, buf, sizeof(buf)));
 			freeifaddrs(ifa);
 			return rc;
 		}
@@ -553,7 +554,7 @@ int bw_ipcache_prune(void)
 	if (rc == 0)
 		rc = bw_datapath_epaddr_prune(ipcache_epaddr_keep, &pruned);
 	if (rc < 0) {
-		bw_err("ipcache: cannot remove stale entries: %s", strerror(-rc));
+		bw_err_errno(rc, "ipcache: cannot remove stale entries");
 		return rc;
 	}
 	if (pruned)

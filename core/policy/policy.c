@@ -78,6 +78,7 @@ static struct {
 	int refs_dirty;
 	char *state_path;
 	char *refs_path;
+	char cidr_fail[64]; /* the CIDR a failed apply could not get an identity for */
 } P;
 
 static uint64_t pol_hash(const char *s)
@@ -312,7 +313,7 @@ static void pol_refs_save(void)
 	err = bw_state_write_json(P.refs_path, doc);
 	json_decref(doc);
 	if (err < 0)
-		bw_warn("policy: cannot write %s: %s", P.refs_path, strerror(-err));
+		bw_warn_errno(err, "policy: cannot write %s", P.refs_path);
 	else
 		P.refs_dirty = 0;
 }
@@ -382,6 +383,26 @@ static void pol_refs_retire_orphans(void)
 
 /* ---- datapath glue ----------------------------------------------------------- */
 
+struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
+						size_t n)
+{
+	struct bw_policy_entry_spec *specs = calloc(n ? n : 1, sizeof(*specs));
+
+	if (!specs)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		specs[i].identity = e[i].identity;
+		specs[i].direction = e[i].direction;
+		specs[i].protocol = e[i].protocol;
+		specs[i].port_lo = e[i].port_lo;
+		specs[i].port_hi = e[i].port_hi;
+		specs[i].deny = e[i].deny;
+		specs[i].rule_ref = e[i].rule_ref;
+		specs[i].proxy_class = e[i].proxy_class;
+	}
+	return specs;
+}
+
 static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 		    uint32_t flags, const struct bw_rv_entry *e, size_t n,
 		    int stricter, int first)
@@ -393,21 +414,8 @@ static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 	uint32_t oflags = 0, mid;
 	int err;
 
-	if (n) {
-		specs = calloc(n, sizeof(*specs));
-		if (!specs)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		specs[i].identity = e[i].identity;
-		specs[i].direction = e[i].direction;
-		specs[i].protocol = e[i].protocol;
-		specs[i].port_lo = e[i].port_lo;
-		specs[i].port_hi = e[i].port_hi;
-		specs[i].deny = e[i].deny;
-		specs[i].rule_ref = e[i].rule_ref;
-		specs[i].proxy_class = e[i].proxy_class;
-	}
+	if (n && !(specs = bw_pol_entry_specs(e, n)))
+		return -ENOMEM;
 	/*
 	 * No window of wrong verdicts: enforcement that goes away and audit
 	 * that comes are written before the entries, enforcement that comes
@@ -435,8 +443,9 @@ static int pol_sync(void *arg, const struct bw_rv_endpoint_desc *ep,
 out:
 	free(specs);
 	if (err < 0)
-		bw_err("policy: cannot write the policy of endpoint %s/%s (id %u): %s",
-		       ep->ns, ep->pod, ep->ep_id, strerror(-err));
+		bw_err_errno(err,
+			     "policy: cannot write the policy of endpoint %s/%s (id %u)",
+			     ep->ns, ep->pod, ep->ep_id);
 	else
 		bw_debug("policy: endpoint %s/%s: %zu entries, flags 0x%x%s",
 			 ep->ns, ep->pod, n, flags, stricter ? " (stricter)" : "");
@@ -453,9 +462,8 @@ static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen
 	memcpy(p.addr, addr, 16);
 	bw_prefix_format(&p, 1, buf, sizeof(buf));
 	err = bw_identity_cidr_acquire(buf, id);
-	if (err < 0)
-		bw_err("policy: cannot get an identity for CIDR %s: %s", buf,
-		       strerror(-err));
+	if (err < 0) /* bw_pol_apply() reports it with the prefix */
+		snprintf(P.cidr_fail, sizeof(P.cidr_fail), "%s", buf);
 	return err;
 }
 
@@ -619,16 +627,17 @@ static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 		if (P.ready) {
 			err = bw_datapath_policy_sync(id, NULL, 0);
 			if (err < 0 && err != -ENXIO)
-				bw_warn("policy: cannot remove the policy entries of endpoint %s/%s: %s",
-					bw_endpoint_ns(ep), bw_endpoint_pod(ep),
-					strerror(-err));
+				bw_warn_errno(err,
+					      "policy: cannot remove the policy entries of endpoint %s/%s",
+					      bw_endpoint_ns(ep),
+					      bw_endpoint_pod(ep));
 		}
 		return pol_flush();
 	}
 	err = pol_ep_set(ep);
 	if (err < 0) {
-		bw_err("policy: endpoint %s/%s: %s", bw_endpoint_ns(ep),
-		       bw_endpoint_pod(ep), strerror(-err));
+		bw_err_errno(err, "policy: endpoint %s/%s", bw_endpoint_ns(ep),
+			     bw_endpoint_pod(ep));
 		return err;
 	}
 	return pol_flush();
@@ -795,211 +804,6 @@ out:
 	pol_refs_save();
 }
 
-/* Check a canonical policy object; fills kind/ns/name. */
-static int pol_check_doc(const json_t *doc, const char **kind, const char **ns,
-			 const char **name, char *err, size_t errlen)
-{
-	*kind = json_string_value(json_object_get(doc, "kind"));
-	*ns = json_string_value(json_object_get(doc, "namespace"));
-	*name = json_string_value(json_object_get(doc, "name"));
-	if (!json_is_object(doc) || !*kind || !**kind || !*name || !**name) {
-		snprintf(err, errlen, "the policy has no kind or name");
-		return -EINVAL;
-	}
-	if (!*ns)
-		*ns = "";
-	return 0;
-}
-
-static void pol_item_clear(struct bw_pol_item *it)
-{
-	free(it->kind);
-	free(it->ns);
-	free(it->name);
-	json_decref(it->doc);
-	free(it->doc_text);
-	bw_rv_policy_free(it->rv);
-	memset(it, 0, sizeof(*it));
-}
-
-void bw_pol_batch_free(struct bw_pol_batch *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		pol_item_clear(&b->v[i]);
-	free(b->v);
-	b->v = NULL;
-	b->n = 0;
-}
-
-/* Compile a canonical object into an item. */
-static int pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
-			     size_t errlen)
-{
-	const char *kind, *ns, *name;
-	int e = pol_check_doc(doc, &kind, &ns, &name, err, errlen);
-
-	if (e < 0)
-		return e;
-	it->rv = bw_rv_policy_compile(json_object_get(doc, "rules"), err, errlen);
-	if (!it->rv)
-		return errno == ENOMEM ? -ENOMEM : -EINVAL;
-	it->kind = strdup(kind);
-	it->ns = strdup(ns);
-	it->name = strdup(name);
-	it->doc = json_incref(doc);
-	it->doc_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!it->kind || !it->ns || !it->name || !it->doc_text)
-		return -ENOMEM;
-	return 0;
-}
-
-struct pol_kinds {
-	char *buf;
-	size_t len, cap;
-};
-
-static int pol_kinds_cb(const struct bw_policy_format *fmt, void *arg)
-{
-	struct pol_kinds *k = arg;
-
-	for (size_t a = 0; fmt->api_versions && fmt->api_versions[a]; a++)
-		for (size_t i = 0; fmt->kinds && fmt->kinds[i]; i++) {
-			int n = snprintf(k->buf + k->len, k->cap - k->len, "%s%s %s",
-					 k->len ? ", " : "", fmt->api_versions[a],
-					 fmt->kinds[i]);
-
-			if (n > 0 && k->len + (size_t)n < k->cap)
-				k->len += (size_t)n;
-		}
-	return 0;
-}
-
-/*
- * "SOURCE: WHERE: MSG", or "SOURCE:LINE: WHERE: MSG" when MSG starts with
- * the path of a field of document d ("spec.ingress[0].from: ...") that can
- * be found in the input: LINE is that field's line.
- */
-static void pol_doc_error(char *err, size_t errlen, const char *buf, size_t len,
-			  const char *source_name, const char *where,
-			  const struct bw_policydoc *d, const char *msg)
-{
-	const char *colon = strstr(msg, ": ");
-	unsigned fl;
-	char path[512];
-
-	if (colon && colon > msg && (size_t)(colon - msg) < sizeof(path) &&
-	    !memchr(msg, ' ', (size_t)(colon - msg))) {
-		memcpy(path, msg, (size_t)(colon - msg));
-		path[colon - msg] = '\0';
-		if (bw_policydoc_locate(buf, len, d->line, d->column, path, &fl) == 0) {
-			snprintf(err, errlen, "%s:%u: %s: %s", source_name, fl, where, msg);
-			return;
-		}
-	}
-	snprintf(err, errlen, "%s: %s: %s", source_name, where, msg);
-}
-
-int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
-		       struct bw_pol_batch *b, char *err, size_t errlen)
-{
-	struct bw_policydoc_set set = { 0 };
-	char msg[1024];
-	int e;
-
-	memset(b, 0, sizeof(*b));
-	e = bw_policydoc_read(buf, len, source_name, &set, err, errlen);
-	if (e < 0) {
-		bw_policydoc_set_free(&set);
-		return e;
-	}
-	if (set.count) {
-		b->v = calloc(set.count, sizeof(*b->v));
-		if (!b->v) {
-			bw_policydoc_set_free(&set);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	for (size_t i = 0; i < set.count; i++) {
-		struct bw_policydoc *d = &set.docs[i];
-		struct bw_pol_item *it = &b->v[i];
-		char av[128], kind[128], where[96];
-		const struct bw_policy_format *fmt;
-		char *out = NULL;
-		json_t *doc;
-		json_error_t jerr;
-
-		b->n = i + 1;
-		it->doc_index = d->index + 1;
-		it->line = d->line;
-		if (d->item >= 0)
-			snprintf(where, sizeof(where), "document %u, item %d (line %u)",
-				 d->index + 1, d->item, d->line);
-		else
-			snprintf(where, sizeof(where), "document %u (line %u)",
-				 d->index + 1, d->line);
-		e = bw_policydoc_kind(d->json, av, sizeof(av), kind, sizeof(kind));
-		fmt = e == 0 ? bw_policy_format_find(av, kind) : NULL;
-		if (!fmt) {
-			char kinds[1024];
-			struct pol_kinds k = { kinds, 0, sizeof(kinds) };
-
-			kinds[0] = '\0';
-			bw_policy_format_foreach(pol_kinds_cb, &k);
-			if (e < 0)
-				snprintf(err, errlen,
-					 "%s: %s: apiVersion and kind are required; bulwark accepts %s",
-					 source_name, where,
-					 k.len ? kinds : "no kind (no policy format module is loaded)");
-			else
-				snprintf(err, errlen,
-					 "%s: %s: apiVersion \"%s\" kind \"%s\" is not a policy kind bulwark accepts (%s)",
-					 source_name, where, av, kind,
-					 k.len ? kinds : "no policy format module is loaded");
-			goto fail;
-		}
-		msg[0] = '\0';
-		e = fmt->parse(fmt->user_data, d->json, d->json_len, &out, msg, sizeof(msg));
-		if (e < 0 || !out) {
-			pol_doc_error(err, errlen, buf, len, source_name, where, d,
-				      msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
-			free(out);
-			goto fail;
-		}
-		doc = json_loads(out, 0, &jerr);
-		free(out);
-		if (!doc) {
-			snprintf(err, errlen,
-				 "%s: %s: the %s format produced invalid rules: %s",
-				 source_name, where, fmt->name, jerr.text);
-			goto fail;
-		}
-		e = pol_item_from_doc(doc, it, msg, sizeof(msg));
-		json_decref(doc);
-		if (e < 0) {
-			pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
-			goto fail;
-		}
-		/* the same policy twice in one input */
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(b->v[j].kind, it->kind) && !strcmp(b->v[j].ns, it->ns) &&
-			    !strcmp(b->v[j].name, it->name)) {
-				snprintf(err, errlen,
-					 "%s: %s: %s %s%s%s is already defined by document %u (line %u)",
-					 source_name, where, it->kind, it->ns,
-					 *it->ns ? "/" : "", it->name, b->v[j].doc_index,
-					 b->v[j].line);
-				goto fail;
-			}
-	}
-	bw_policydoc_set_free(&set);
-	return 0;
-fail:
-	bw_policydoc_set_free(&set);
-	bw_pol_batch_free(b);
-	return -EINVAL;
-}
-
 /* ---- applying changes ------------------------------------------------------------------ */
 
 struct pol_change {
@@ -1019,6 +823,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 
 	if (nchanged)
 		*nchanged = 0;
+	P.cidr_fail[0] = '\0';
 	if (b->n && !ch) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -1164,7 +969,11 @@ rollback:
 	/* what the failed adds marked resolves to the old state */
 	pol_flush();
 	free(ch);
-	snprintf(err, errlen, "cannot apply the policies: %s", strerror(-e));
+	if (P.cidr_fail[0])
+		snprintf(err, errlen, "cannot apply the policies: no identity for CIDR %s: %s",
+			 P.cidr_fail, strerror(-e));
+	else
+		snprintf(err, errlen, "cannot apply the policies: %s", strerror(-e));
 	return e;
 }
 
@@ -1265,11 +1074,11 @@ static int pol_restore(void)
 	json_array_foreach(arr, i, v) {
 		struct bw_pol_item *it = &b.v[b.n];
 
-		if (pol_item_from_doc(json_object_get(v, "policy"), it, err,
+		if (bw_pol_item_from_doc(json_object_get(v, "policy"), it, err,
 				      sizeof(err)) < 0) {
 			bw_err("policy: %s: policy %zu cannot be restored: %s",
 			       P.state_path, i, err);
-			pol_item_clear(it);
+			bw_pol_item_clear(it);
 			continue;
 		}
 		it->doc_index = (unsigned)i + 1;
@@ -1353,8 +1162,8 @@ int bw_policy_recompute(void)
 	e = bw_resolver_flush(P.rv);
 	bw_fqdn_commit();
 	if (e < 0)
-		bw_err("policy: the datapath could not be fully updated: %s",
-		       strerror(-e));
+		bw_err_errno(e,
+			     "policy: the datapath could not be fully updated");
 	return e;
 }
 

@@ -631,7 +631,7 @@ static int pa_mapread_cb(const struct bw_policy_key *k, const struct bw_policy_v
 static int pa_in_sync(uint32_t ep_id, const struct bw_rv_entry *e, size_t n,
 		      size_t *map_entries)
 {
-	struct bw_policy_entry_spec *specs = n ? calloc(n, sizeof(*specs)) : NULL;
+	struct bw_policy_entry_spec *specs = n ? bw_pol_entry_specs(e, n) : NULL;
 	struct bw_policy_kv *want = NULL;
 	size_t nwant = 0;
 	struct pa_mapread m = { 0 };
@@ -640,16 +640,6 @@ static int pa_in_sync(uint32_t ep_id, const struct bw_rv_entry *e, size_t n,
 	*map_entries = 0;
 	if (n && !specs)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		specs[i].identity = e[i].identity;
-		specs[i].direction = e[i].direction;
-		specs[i].protocol = e[i].protocol;
-		specs[i].port_lo = e[i].port_lo;
-		specs[i].port_hi = e[i].port_hi;
-		specs[i].deny = e[i].deny;
-		specs[i].rule_ref = e[i].rule_ref;
-		specs[i].proxy_class = e[i].proxy_class;
-	}
 	if (bw_datapath_policy_expand(ep_id, specs, n, &want, &nwant) < 0 ||
 	    bw_datapath_policy_foreach(ep_id, pa_mapread_cb, &m) < 0 || m.err) {
 		free(specs);

@@ -56,6 +56,10 @@ struct bw_pol_batch {
 int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		       struct bw_pol_batch *b, char *err, size_t errlen);
 void bw_pol_batch_free(struct bw_pol_batch *b);
+/* One canonical policy object into an item (compiled); -errno and err. */
+int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
+			 size_t errlen);
+void bw_pol_item_clear(struct bw_pol_item *it);
 
 /*
  * Apply a parsed batch for source (API or a file path): every policy of
@@ -93,6 +97,16 @@ struct bw_pol *bw_pol_of_owner(void *owner);
 struct bw_resolver *bw_pol_resolver(void);
 int bw_pol_enforcement(void);
 int bw_pol_audit(void);
+
+/*
+ * The datapath's copy of resolved entries (the one place that converts a
+ * struct bw_rv_entry into a struct bw_policy_entry_spec). malloc'd, the
+ * caller frees; NULL on ENOMEM.
+ */
+struct bw_rv_entry;
+struct bw_policy_entry_spec;
+struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
+						size_t n);
 
 /* JSON of one policy: metadata (+ rules and the input with full). */
 json_t *bw_pol_to_json(const struct bw_pol *p, int full);

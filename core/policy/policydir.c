@@ -195,7 +195,8 @@ static void pd_rescan(void)
 		D.files[i].seen = 0;
 	d = opendir(D.dir);
 	if (!d) {
-		bw_warn("policy: cannot read policy.dir %s: %s", D.dir, strerror(errno));
+		bw_warn_errno(errno, "policy: cannot read policy.dir %s",
+			      D.dir);
 	} else {
 		while ((de = readdir(d)) != NULL) {
 			if (!pd_wanted(de->d_name))
@@ -229,7 +230,8 @@ static void pd_rescan(void)
 		buf = pd_read(path, &len, &e);
 		if (!buf) {
 			if (e != -ENOENT && e != -EISDIR)
-				bw_warn("policy: cannot read %s: %s", path, strerror(-e));
+				bw_warn_errno(e, "policy: cannot read %s",
+					      path);
 			f = pd_find(path);
 			if (f && e != -ENOENT)
 				f->seen = 1; /* unreadable for now: keep its policies */
@@ -299,7 +301,7 @@ int bw_policydir_start(struct event_base *base, const char *dir)
 		return -ENOMEM;
 	e = bw_state_mkdir_p(dir, 0755);
 	if (e < 0)
-		bw_warn("policy: cannot create policy.dir %s: %s", dir, strerror(-e));
+		bw_warn_errno(e, "policy: cannot create policy.dir %s", dir);
 	if (base) {
 		D.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (D.fd < 0 ||

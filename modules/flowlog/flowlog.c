@@ -37,6 +37,7 @@
 #include <bulwark/module.h>
 
 #include "lib/flowfilter.h"
+#include "lib/flowjson.h"
 #include "flowlog.h"
 
 struct flowlog_conf {
@@ -91,7 +92,7 @@ struct flowlog {
 	const char *instance;
 	char *path;                     /* resolved */
 	struct bw_flowfilters filters;
-	struct flowlog_mask *mask;
+	struct bw_flowmask *mask;
 	struct flowlog_writer *w;
 	struct event *tick;
 	int running;
@@ -157,11 +158,11 @@ flowlog_parse_list(const char *text, struct bw_flowfilter ***out, size_t *n,
  */
 static int
 flowlog_conf_parse(const struct flowlog_conf *c, struct bw_flowfilters *fs,
-		   struct flowlog_mask **mask, char *err, size_t errlen,
+		   struct bw_flowmask **mask, char *err, size_t errlen,
 		   const char **key)
 {
 	struct bw_flowfilters tmp_fs;
-	struct flowlog_mask *tmp_mask;
+	struct bw_flowmask *tmp_mask;
 	int rc;
 
 	if (fs == NULL) {
@@ -184,12 +185,12 @@ flowlog_conf_parse(const struct flowlog_conf *c, struct bw_flowfilters *fs,
 				     err, errlen)) < 0)
 		goto fail;
 	*key = "field_mask";
-	if ((rc = flowlog_mask_parse(c->field_mask, mask, err, errlen)) < 0)
+	if ((rc = bw_flowmask_parse(c->field_mask, mask, err, errlen)) < 0)
 		goto fail;
 	*key = NULL;
 	if (fs == &tmp_fs) {
 		bw_flowfilters_clear(fs);
-		flowlog_mask_free(*mask);
+		bw_flowmask_free(*mask);
 	}
 	return 0;
 fail:
@@ -207,7 +208,7 @@ flowlog_check(const void *conf, char *err, size_t errlen, const char **key)
 /* The same check in init() and reload(), logged naming the key. */
 static int
 flowlog_parse_conf(struct flowlog *fl, const struct flowlog_conf *c,
-		   struct bw_flowfilters *fs, struct flowlog_mask **mask)
+		   struct bw_flowfilters *fs, struct bw_flowmask **mask)
 {
 	char err[512];
 	const char *key = NULL;
@@ -245,24 +246,20 @@ static void
 flowlog_on_flow(const struct bw_flow *f, void *ud)
 {
 	struct flowlog *fl = ud;
-	char *line = NULL, *masked;
+	char *line = NULL;
+	int rc;
 
 	if (!fl->running || fl->w == NULL)
 		return;
 	if (!bw_flowfilters_match(&fl->filters, f))
 		return;
 	fl->matched++;
-	if (fl->api->flow_to_json(f, &line) < 0) {
+	/* the mask, parsed once, goes into the writer: no text round trip */
+	rc = fl->mask != NULL ? bw_flowjson_text_masked(f, fl->mask, &line)
+			      : fl->api->flow_to_json(f, &line);
+	if (rc < 0) {
 		fl->render_errors++;
 		return;
-	}
-	if (fl->mask != NULL) {
-		masked = flowlog_mask_apply(fl->mask, line);
-		free(line);
-		if ((line = masked) == NULL) {
-			fl->render_errors++;
-			return;
-		}
 	}
 	(void)flowlog_writer_push(fl->w, line, strlen(line));
 	free(line);
@@ -419,7 +416,7 @@ flowlog_free(struct flowlog *fl)
 		event_free(fl->tick);
 	flowlog_writer_close(fl->w, NULL);
 	bw_flowfilters_clear(&fl->filters);
-	flowlog_mask_free(fl->mask);
+	bw_flowmask_free(fl->mask);
 	free(fl->path);
 	free(fl);
 }
@@ -525,7 +522,7 @@ flowlog_reload(bw_module_ctx *ctx, const void *new_conf)
 	struct flowlog *fl = NULL;
 	const struct flowlog_conf *c = new_conf;
 	struct bw_flowfilters fs;
-	struct flowlog_mask *mask;
+	struct bw_flowmask *mask;
 
 	for (fl = flowlog_all; fl != NULL && fl->ctx != ctx; fl = fl->next)
 		;
@@ -535,7 +532,7 @@ flowlog_reload(bw_module_ctx *ctx, const void *new_conf)
 		return -EINVAL; /* logged, naming the key */
 	bw_flowfilters_clear(&fl->filters);
 	fl->filters = fs;
-	flowlog_mask_free(fl->mask);
+	bw_flowmask_free(fl->mask);
 	fl->mask = mask;
 	if (fl->w != NULL)
 		flowlog_writer_set_limits(fl->w, c->max_size, (int)c->max_backups,

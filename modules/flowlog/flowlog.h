@@ -8,7 +8,8 @@
  *                    metrics, the status route, reload
  *  flowlog_writer.c  the file: a worker thread that owns it, a bounded
  *                    queue from the loop thread, rotation, crash repair
- *  flowlog_mask.c    the config values: FlowFilter lists and field masks
+ *  flowlog_filters.c the allowlist and denylist values: FlowFilter lists
+ *                    (the field mask is lib/flowmask.c's)
  */
 #ifndef BW_MODULES_FLOWLOG_H
 #define BW_MODULES_FLOWLOG_H
@@ -61,7 +62,7 @@ void flowlog_writer_stats(struct flowlog_writer *w,
 void flowlog_writer_close(struct flowlog_writer *w,
 			  struct flowlog_writer_stats *final);
 
-/* ---- config values (flowlog_mask.c) ------------------------------------------ */
+/* ---- config values (flowlog_filters.c) --------------------------------------- */
 
 /*
  * Parse a list of FlowFilter objects as hubble-export-allowlist takes
@@ -70,23 +71,5 @@ void flowlog_writer_close(struct flowlog_writer *w,
  * array, or NULL with a message in err.
  */
 json_t *flowlog_filters_text(const char *text, char *err, size_t errlen);
-
-struct flowlog_mask;
-
-/*
- * Parse a field mask: Flow field paths ("time", "source.namespace", "l4",
- * "IP.source") separated by blank space or commas, checked against the
- * fields of Hubble's Flow message. "" gives NULL with *out = NULL (no
- * mask). Returns 0, or -EINVAL with a message naming the bad path.
- */
-int flowlog_mask_parse(const char *text, struct flowlog_mask **out,
-		       char *err, size_t errlen);
-void flowlog_mask_free(struct flowlog_mask *m);
-/*
- * Apply the mask to one GetFlowsResponse line: keep only the masked
- * fields of "flow" (node_name and time of the response stay). Returns a
- * malloc'd line, or NULL on allocation failure or when line is not JSON.
- */
-char *flowlog_mask_apply(const struct flowlog_mask *m, const char *line);
 
 #endif /* BW_MODULES_FLOWLOG_H */

@@ -8,7 +8,7 @@ modules_flowlog_la_SOURCES = \
 	modules/flowlog/flowlog.c \
 	modules/flowlog/flowlog.h \
 	modules/flowlog/flowlog_writer.c \
-	modules/flowlog/flowlog_mask.c
+	modules/flowlog/flowlog_filters.c
 modules_flowlog_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread
 modules_flowlog_la_LDFLAGS = $(BW_MODULE_LINK) -pthread
 modules_flowlog_la_LIBADD = libbw.la $(LIBEVENT_LIBS) $(JANSSON_LIBS)

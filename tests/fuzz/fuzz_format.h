@@ -2,7 +2,7 @@
 /*
  * tests/fuzz/fuzz_format.h - the body of a policy format fuzz target: the
  * module under test is compiled in, registered through its descriptor with
- * a minimal core API, and fed the input both as raw JSON and as every
+ * the tests' fake core API (tests/unit/fake_core.h), and fed the input both as raw JSON and as every
  * document the policy document reader finds in it. A successful parse must
  * give a JSON object with the canonical policy fields.
  */
@@ -18,19 +18,13 @@
 #include <bulwark/module.h>
 
 #include "core/policy/policydoc.h"
+#include "tests/unit/fake_core.h"
 
 extern const struct bw_module bw_module_desc;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct bw_policy_format *fuzz_fmt;
-
-static int
-fuzz_register(bw_module_ctx *ctx, const struct bw_policy_format *fmt)
-{
-	fuzz_fmt = fmt;
-	return 0;
-}
 
 static void
 fuzz_parse(const char *json, size_t len)
@@ -61,10 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 
 	if (fuzz_fmt == NULL) {
-		struct bw_core_api api = { .size = sizeof(api),
-					   .policy_format_register = fuzz_register };
-
-		if (bw_module_desc.init(NULL, &api, NULL) < 0 || fuzz_fmt == NULL)
+		if (bw_module_desc.init(NULL, fake_core_api(), NULL) < 0 ||
+		    (fuzz_fmt = fake_core.format) == NULL)
 			abort();
 	}
 	fuzz_parse((const char *)data, size);

@@ -22,7 +22,7 @@ tests_fuzz_fuzz_netpol_k8s_SOURCES = tests/fuzz/fuzz_netpol_k8s.c \
 	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
 tests_fuzz_fuzz_netpol_k8s_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/netpol-k8s\"
-tests_fuzz_fuzz_netpol_k8s_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_netpol_k8s_LDADD = $(BW_FAKE_CORE) $(BW_CORE_LIBS)
 
 tests_fuzz_fuzz_netpol_cilium_SOURCES = tests/fuzz/fuzz_netpol_cilium.c \
 	tests/fuzz/fuzz_format.h tests/fuzz/replay.c \
@@ -30,7 +30,7 @@ tests_fuzz_fuzz_netpol_cilium_SOURCES = tests/fuzz/fuzz_netpol_cilium.c \
 	modules/netpol-k8s/netpol_common.c
 tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) $(PCRE2_CFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/netpol-cilium\"
-tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_CORE_LIBS) $(PCRE2_LIBS)
+tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_FAKE_CORE) $(BW_CORE_LIBS) $(PCRE2_LIBS)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
 
@@ -42,3 +42,15 @@ tests_fuzz_fuzz_dns_SOURCES = tests/fuzz/fuzz_dns.c tests/fuzz/replay.c \
 tests_fuzz_fuzz_dns_CPPFLAGS = $(AM_CPPFLAGS) $(LDNS_CFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/dns\"
 tests_fuzz_fuzz_dns_LDADD = libbw.la $(LDNS_LIBS)
+
+# lib/prefix.c (the IP prefix parser) and lib/flowmask.c (field masks)
+check_PROGRAMS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
+TESTS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
+tests_fuzz_fuzz_prefix_SOURCES = tests/fuzz/fuzz_prefix.c tests/fuzz/replay.c
+tests_fuzz_fuzz_prefix_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/prefix\"
+tests_fuzz_fuzz_prefix_LDADD = libbw.la $(DEPS_LIBS)
+tests_fuzz_fuzz_flowmask_SOURCES = tests/fuzz/fuzz_flowmask.c tests/fuzz/replay.c
+tests_fuzz_fuzz_flowmask_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowmask\"
+tests_fuzz_fuzz_flowmask_LDADD = libbw.la $(DEPS_LIBS)

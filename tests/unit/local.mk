@@ -7,6 +7,13 @@
 #   tests_unit_test_foo_CFLAGS = $(BW_TEST_CFLAGS)
 #   tests_unit_test_foo_LDADD = $(BW_TEST_LIBS)
 
+# The one fake of struct bw_core_api for module unit tests and the fuzz
+# targets that drive a module (tests/unit/fake_core.h): put $(BW_FAKE_CORE)
+# before $(BW_TEST_LIBS) in a test's LDADD.
+check_LTLIBRARIES += tests/unit/libfakecore.la
+tests_unit_libfakecore_la_SOURCES = tests/unit/fake_core.c tests/unit/fake_core.h
+BW_FAKE_CORE = tests/unit/libfakecore.la
+
 # core/policy/policydoc.c and the two policy format modules (their sources are
 # compiled into the tests, which load them through the module descriptor).
 BW_POLICY_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/netpol-k8s \
@@ -24,13 +31,13 @@ tests_unit_test_netpol_k8s_SOURCES = tests/unit/test_netpol_k8s.c \
 	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
 tests_unit_test_netpol_k8s_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
 tests_unit_test_netpol_k8s_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_netpol_k8s_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_netpol_k8s_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 tests_unit_test_netpol_cilium_SOURCES = tests/unit/test_netpol_cilium.c \
 	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
 	modules/netpol-k8s/netpol_common.c
 tests_unit_test_netpol_cilium_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
 tests_unit_test_netpol_cilium_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
-tests_unit_test_netpol_cilium_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
+tests_unit_test_netpol_cilium_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) $(PCRE2_LIBS)
 EXTRA_DIST += tests/unit/data/policies
 
 # core/config.c and core/log.c
@@ -71,7 +78,7 @@ tests_unit_test_api_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_api_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_module_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_module_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_module_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 
 # core/flow/flow.c, lib/flowjson.c, lib/flowfilter.c (hand-built bw_event
 # records through the pipeline; JSON shape; every filter, --not, either-side)
@@ -99,7 +106,7 @@ tests_unit_test_selector_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_selector_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
 tests_unit_test_identity_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_identity_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_identity_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 tests_unit_test_endpoint_SOURCES = tests/unit/test_endpoint.c
 tests_unit_test_endpoint_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_endpoint_LDADD = $(BW_TEST_LIBS)
@@ -116,7 +123,7 @@ tests_unit_test_policy_SOURCES = tests/unit/test_policy.c \
 	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
 tests_unit_test_policy_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
 tests_unit_test_policy_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_policy_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_policy_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 
 # Grafana dashboards (etc/grafana/): importable, PromQL parses, every metric
 # they query is one the prometheus module exports (metrics.list), documented.
@@ -140,9 +147,9 @@ check_PROGRAMS += tests/unit/test_flowlog
 TESTS += tests/unit/test_flowlog
 tests_unit_test_flowlog_SOURCES = tests/unit/test_flowlog.c \
 	modules/flowlog/flowlog.c modules/flowlog/flowlog.h \
-	modules/flowlog/flowlog_writer.c modules/flowlog/flowlog_mask.c
+	modules/flowlog/flowlog_writer.c modules/flowlog/flowlog_filters.c
 tests_unit_test_flowlog_CFLAGS = $(BW_TEST_CFLAGS) -pthread
-tests_unit_test_flowlog_LDADD = $(BW_TEST_LIBS) -lpthread
+tests_unit_test_flowlog_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) -lpthread
 # modules/flowlog: bad filters, field mask, path refused by bulwarkd -n
 # (the module's check hook), naming file:line, section and key
 TESTS += tests/unit/test_flowlog_conf.sh
@@ -156,7 +163,7 @@ TESTS += tests/unit/test_svcmap
 tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 	modules/servicemap/servicemap.c
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_svcmap_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_svcmap_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 
 # core/node/ipcache.c against a brute-force model; the datapath writes are the
 # test's own recording functions (not core/datapath/datapath.c), so the table is
@@ -167,9 +174,15 @@ tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c 
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
 
-# lib/prefix.c (the one IP prefix parser) and lib/errbuf.c
-check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf
-TESTS += tests/unit/test_prefix tests/unit/test_errbuf
+# lib/prefix.c (the one IP prefix parser), lib/errbuf.c, lib/watchlist.c;
+# tests/unit/check_main.h is the main() of a Check test
+check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf \
+	tests/unit/test_watchlist
+TESTS += tests/unit/test_prefix tests/unit/test_errbuf tests/unit/test_watchlist
+EXTRA_DIST += tests/unit/check_main.h
+tests_unit_test_watchlist_SOURCES = tests/unit/test_watchlist.c
+tests_unit_test_watchlist_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_watchlist_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_prefix_SOURCES = tests/unit/test_prefix.c
 tests_unit_test_prefix_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prefix_LDADD = $(BW_TEST_LIBS)
@@ -182,13 +195,6 @@ tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
 # on a crafted tree.
 TESTS += tests/unit/test_layering.sh
 dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
-
-# core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
-check_PROGRAMS += tests/unit/test_hooks
-TESTS += tests/unit/test_hooks
-tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
-tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
-tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
 
 # lib/fqdnmatch.c: Cilium's matchName/matchPattern semantics
 check_PROGRAMS += tests/unit/test_fqdnmatch
@@ -234,6 +240,13 @@ tests_unit_test_dropreason_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBW_TEST_TOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_dropreason_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_dropreason_LDADD = $(BW_TEST_LIBS)
+
+# core/module/hooks.c: the decision-hook contract (include/bulwark/hook.h)
+check_PROGRAMS += tests/unit/test_hooks
+TESTS += tests/unit/test_hooks
+tests_unit_test_hooks_SOURCES = tests/unit/test_hooks.c
+tests_unit_test_hooks_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hooks_LDADD = $(BW_TEST_LIBS)
 
 # core/proxy/ (the L7 proxy engine) with real sockets on loopback and a
 # line protocol parser standing for a protocol module

@@ -13,6 +13,7 @@
 
 #include "bpf/bw_datapath.h"
 #include "lib/dropreason.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(names_and_strings_follow_cilium)
 {
@@ -59,26 +60,6 @@ START_TEST(every_bw_drop_constant_has_a_name_and_a_string)
 }
 END_TEST
 
-static Suite *
-dropreason_suite(void)
-{
-	Suite *s = suite_create("dropreason");
-	TCase *tc = tcase_create("dropreason");
-
-	tcase_add_test(tc, names_and_strings_follow_cilium);
-	tcase_add_test(tc, every_bw_drop_constant_has_a_name_and_a_string);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(dropreason_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+BW_CHECK_MAIN("dropreason",
+	      names_and_strings_follow_cilium,
+	      every_bw_drop_constant_has_a_name_and_a_string)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/errbuf.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(the_message_is_formatted_and_minus_einval_returned)
 {
@@ -39,27 +40,7 @@ START_TEST(no_buffer_means_nothing_is_written)
 }
 END_TEST
 
-static Suite *
-errbuf_suite(void)
-{
-	Suite *s = suite_create("errbuf");
-	TCase *tc = tcase_create("errbuf");
-
-	tcase_add_test(tc, the_message_is_formatted_and_minus_einval_returned);
-	tcase_add_test(tc, a_long_message_is_truncated_and_terminated);
-	tcase_add_test(tc, no_buffer_means_nothing_is_written);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(errbuf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+BW_CHECK_MAIN("errbuf",
+	      the_message_is_formatted_and_minus_einval_returned,
+	      a_long_message_is_truncated_and_terminated,
+	      no_buffer_means_nothing_is_written)

@@ -26,6 +26,7 @@
 #include "bulwark/module.h"
 #include "lib/flowjson.h"
 #include "modules/flowlog/flowlog.h"
+#include "tests/unit/fake_core.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -158,16 +159,30 @@ static const char *sample =
 	"\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"vm\","
 	"\"time\":\"2026-11-26T08:26:32.684123456Z\"}";
 
+/* A response line with the mask applied to its object (lib/flowmask.c). */
+static char *
+mask_text(const struct bw_flowmask *m, const char *line)
+{
+	json_t *doc = json_loads(line, 0, NULL);
+	char *out;
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(bw_flowmask_apply(m, doc), 0);
+	out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return out;
+}
+
 START_TEST(test_mask_apply_keeps_fields_in_order)
 {
-	struct flowlog_mask *m;
+	struct bw_flowmask *m;
 	char err[256], *out;
 
-	ck_assert_int_eq(flowlog_mask_parse("time source.namespace source.pod_name "
+	ck_assert_int_eq(bw_flowmask_parse("time source.namespace source.pod_name "
 					    "destination.namespace destination.pod_name "
 					    "verdict drop_reason_desc", &m, err,
 					    sizeof(err)), 0);
-	out = flowlog_mask_apply(m, sample);
+	out = mask_text(m, sample);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_str_eq(out,
 		"{\"flow\":{\"time\":\"2026-11-26T08:26:32.684123456Z\","
@@ -177,52 +192,52 @@ START_TEST(test_mask_apply_keeps_fields_in_order)
 		"\"drop_reason_desc\":\"POLICY_DENIED\"},\"node_name\":\"vm\","
 		"\"time\":\"2026-11-26T08:26:32.684123456Z\"}");
 	free(out);
-	flowlog_mask_free(m);
+	bw_flowmask_free(m);
 
 	/* a whole message, and a wider path swallowing a narrower one */
-	ck_assert_int_eq(flowlog_mask_parse("l4.TCP.destination_port,IP l4", &m, err,
+	ck_assert_int_eq(bw_flowmask_parse("l4.TCP.destination_port,IP l4", &m, err,
 					    sizeof(err)), 0);
-	out = flowlog_mask_apply(m, sample);
+	out = mask_text(m, sample);
 	ck_assert_str_eq(out,
 		"{\"flow\":{\"IP\":{\"source\":\"10.2.0.1\",\"destination\":\"10.1.0.1\","
 		"\"ipVersion\":\"IPv4\"},\"l4\":{\"TCP\":{\"source_port\":40000,"
 		"\"destination_port\":80,\"flags\":{\"SYN\":true}}}},\"node_name\":\"vm\","
 		"\"time\":\"2026-11-26T08:26:32.684123456Z\"}");
 	free(out);
-	flowlog_mask_free(m);
+	bw_flowmask_free(m);
 
 	/* a field the flow does not have: the message is left out */
-	ck_assert_int_eq(flowlog_mask_parse("uuid l7.http.code", &m, err, sizeof(err)), 0);
-	out = flowlog_mask_apply(m, sample);
+	ck_assert_int_eq(bw_flowmask_parse("uuid l7.http.code", &m, err, sizeof(err)), 0);
+	out = mask_text(m, sample);
 	ck_assert_str_eq(out, "{\"flow\":{\"uuid\":\"u1\"},\"node_name\":\"vm\","
 			 "\"time\":\"2026-11-26T08:26:32.684123456Z\"}");
 	free(out);
-	flowlog_mask_free(m);
+	bw_flowmask_free(m);
 }
 END_TEST
 
 START_TEST(test_mask_parse_errors)
 {
-	struct flowlog_mask *m = (struct flowlog_mask *)1;
+	struct bw_flowmask *m = (struct bw_flowmask *)1;
 	char err[256];
 
-	ck_assert_int_eq(flowlog_mask_parse("", &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(bw_flowmask_parse("", &m, err, sizeof(err)), 0);
 	ck_assert_ptr_null(m);
-	ck_assert_int_eq(flowlog_mask_parse("  ", &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(bw_flowmask_parse("  ", &m, err, sizeof(err)), 0);
 	ck_assert_ptr_null(m);
 
-	ck_assert_int_eq(flowlog_mask_parse("time sorce.namespace", &m, err,
+	ck_assert_int_eq(bw_flowmask_parse("time sorce.namespace", &m, err,
 					    sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "'sorce.namespace': Flow has no field 'sorce'");
-	ck_assert_int_eq(flowlog_mask_parse("source.podname", &m, err, sizeof(err)),
+	ck_assert_int_eq(bw_flowmask_parse("source.podname", &m, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "'source.podname': source has no field 'podname'");
-	ck_assert_int_eq(flowlog_mask_parse("verdict.x", &m, err, sizeof(err)),
+	ck_assert_int_eq(bw_flowmask_parse("verdict.x", &m, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "'verdict.x': field 'verdict' has no subfields");
-	ck_assert_int_eq(flowlog_mask_parse("source.", &m, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(bw_flowmask_parse("source.", &m, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "'source.' is not a field path");
-	ck_assert_int_eq(flowlog_mask_parse("source..pod_name", &m, err, sizeof(err)),
+	ck_assert_int_eq(bw_flowmask_parse("source..pod_name", &m, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "'source..pod_name' is not a field path");
 }
@@ -418,99 +433,19 @@ END_TEST
 
 extern const struct bw_module bw_module_desc;
 
-struct fake {
-	void *conf;
-	void *data;
-	struct event_base *base;
-	void (*cb)(const struct bw_flow *, void *);
-	void *ud;
-	bw_free_fn free_fn;
-	char log[8192];
-};
-
-static struct fake fk;
+/* The instance, driven through the tests' fake core (tests/unit/fake_core.h). */
+static struct fake_ctx fk_ctx;
 
 static void
-fk_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, va_list ap)
+fk_begin(void)
 {
-	size_t n = strlen(fk.log);
-
-	(void)ctx;
-	(void)level;
-	vsnprintf(fk.log + n, sizeof(fk.log) - n, fmt, ap);
-	n = strlen(fk.log);
-	if (n + 1 < sizeof(fk.log))
-		strcat(fk.log, "\n");
+	fake_core_reset();
+	fake_core.base = event_base_new();
+	memset(&fk_ctx, 0, sizeof(fk_ctx));
+	fk_ctx.module = "flowlog";
+	fk_ctx.instance = "flowlog:t";
+	fk_ctx.state_dir = tmpdir;
 }
-
-static void __attribute__((format(printf, 3, 4)))
-fk_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fk_vlog(ctx, level, fmt, ap);
-	va_end(ap);
-}
-
-static const char *fk_instance(bw_module_ctx *ctx) { (void)ctx; return "flowlog:t"; }
-static const char *fk_module(bw_module_ctx *ctx) { (void)ctx; return "flowlog"; }
-static void fk_set_data(bw_module_ctx *ctx, void *d) { (void)ctx; fk.data = d; }
-static void *fk_get_data(bw_module_ctx *ctx) { (void)ctx; return fk.data; }
-static void *fk_base(bw_module_ctx *ctx) { (void)ctx; return fk.base; }
-static const char *fk_state_dir(bw_module_ctx *ctx) { (void)ctx; return tmpdir; }
-static const void *fk_conf(bw_module_ctx *ctx) { (void)ctx; return fk.conf; }
-
-static int
-fk_route(bw_module_ctx *ctx, const char *m, const char *p, bw_api_handler h,
-	 void *ud, bw_free_fn f)
-{
-	(void)ctx; (void)m; (void)h; (void)ud; (void)f;
-	ck_assert_str_eq(p, "/v1/flowlog/flowlog:t");
-	return 0;
-}
-
-static int
-fk_metrics(bw_module_ctx *ctx, void (*c)(bw_metrics_out *, void *), void *ud,
-	   bw_free_fn f)
-{
-	(void)ctx; (void)c; (void)ud; (void)f;
-	return 0;
-}
-
-static int
-fk_subscribe(bw_module_ctx *ctx, void (*cb)(const struct bw_flow *, void *),
-	     void *ud, bw_free_fn f)
-{
-	(void)ctx;
-	fk.cb = cb;
-	fk.ud = ud;
-	fk.free_fn = f;
-	return 0;
-}
-
-static int
-fk_to_json(const struct bw_flow *f, char **out)
-{
-	return bw_flowjson_text(f, out);
-}
-
-static const struct bw_core_api fk_api = {
-	.size = sizeof(struct bw_core_api),
-	.log = fk_log,
-	.vlog = fk_vlog,
-	.module_name = fk_module,
-	.instance_name = fk_instance,
-	.set_data = fk_set_data,
-	.get_data = fk_get_data,
-	.event_base = fk_base,
-	.state_dir = fk_state_dir,
-	.conf = fk_conf,
-	.api_route = fk_route,
-	.metrics_register = fk_metrics,
-	.flow_subscribe = fk_subscribe,
-	.flow_to_json = fk_to_json,
-};
 
 /* A config struct filled from the module's own key table defaults. */
 static void *
@@ -575,6 +510,35 @@ fk_flow(struct bw_flow *f, enum bw_flow_verdict v, const char *pod, int n)
 	f->is_reply = -1;
 }
 
+/* The writer with a mask gives what masking its unmasked text gives. */
+START_TEST(test_masked_writer_matches_masking_the_text)
+{
+	static const char *const masks[] = {
+		"time verdict source.pod_name", "l4 IP.source", "source destination",
+		"uuid l7.http.code", "drop_reason_desc Summary node_name",
+	};
+	struct bw_flowmask *m;
+	struct bw_flow f;
+	char err[256], *plain, *masked, *want;
+
+	fk_flow(&f, BW_FLOW_VERDICT_DROPPED, "c", 7);
+	ck_assert_int_eq(bw_flowjson_text_masked(&f, NULL, &masked), 0);
+	ck_assert_int_eq(bw_flowjson_text(&f, &plain), 0);
+	ck_assert_str_eq(masked, plain);
+	free(masked);
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		ck_assert_int_eq(bw_flowmask_parse(masks[i], &m, err, sizeof(err)), 0);
+		ck_assert_int_eq(bw_flowjson_text_masked(&f, m, &masked), 0);
+		want = mask_text(m, plain);
+		ck_assert_str_eq(masked, want);
+		free(want);
+		free(masked);
+		bw_flowmask_free(m);
+	}
+	free(plain);
+}
+END_TEST
+
 START_TEST(test_module_filters_mask_reload)
 {
 	struct bw_flow f;
@@ -583,36 +547,36 @@ START_TEST(test_module_filters_mask_reload)
 	json_t *doc;
 
 	mk_tmp();
-	memset(&fk, 0, sizeof(fk));
-	fk.base = event_base_new();
+	fk_begin();
 	conf = fk_make_conf("out/f.log", "{\"verdict\":[\"DROPPED\"]}",
 			    "verdict source.pod_name");
-	fk.conf = conf;
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, conf), 0);
-	ck_assert_ptr_nonnull(fk.cb);
-	ck_assert_int_eq(bw_module_desc.start((bw_module_ctx *)&fk), 0);
+	fk_ctx.conf = conf;
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fk_ctx), fake_core_api(), conf), 0);
+	ck_assert_str_eq(fake_core.route_path, "/v1/flowlog/flowlog:t");
+	ck_assert_ptr_nonnull(fake_core.flow_cb);
+	ck_assert_int_eq(bw_module_desc.start(FAKE_CTX(&fk_ctx)), 0);
 
 	fk_flow(&f, BW_FLOW_VERDICT_FORWARDED, "c", 1);
-	fk.cb(&f, fk.ud);
+	fake_core.flow_cb(&f, fake_core.flow_ud);
 	fk_flow(&f, BW_FLOW_VERDICT_DROPPED, "c", 2);
-	fk.cb(&f, fk.ud);
+	fake_core.flow_cb(&f, fake_core.flow_ud);
 
 	/* reload: all flows, full records; a bad mask is refused first */
 	conf2 = fk_make_conf("out/f.log", "", "verdict sorce");
-	ck_assert_int_eq(bw_module_desc.reload((bw_module_ctx *)&fk, conf2), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(fk.log, "[flowlog:t] field_mask: 'sorce': "
+	ck_assert_int_eq(bw_module_desc.reload(FAKE_CTX(&fk_ctx), conf2), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(fake_core.log, "[flowlog:t] field_mask: 'sorce': "
 					     "Flow has no field 'sorce'"));
 	free(conf2);
 	fk_flow(&f, BW_FLOW_VERDICT_FORWARDED, "c", 3);
-	fk.cb(&f, fk.ud); /* still the old filter: not written */
+	fake_core.flow_cb(&f, fake_core.flow_ud); /* still the old filter: not written */
 	conf2 = fk_make_conf("out/f.log", "", "");
-	ck_assert_int_eq(bw_module_desc.reload((bw_module_ctx *)&fk, conf2), 0);
-	fk.conf = conf2;
+	ck_assert_int_eq(bw_module_desc.reload(FAKE_CTX(&fk_ctx), conf2), 0);
+	fk_ctx.conf = conf2;
 	fk_flow(&f, BW_FLOW_VERDICT_FORWARDED, "d", 4);
-	fk.cb(&f, fk.ud);
+	fake_core.flow_cb(&f, fake_core.flow_ud);
 
-	bw_module_desc.stop((bw_module_ctx *)&fk);
-	fk.free_fn(fk.ud);
+	bw_module_desc.stop(FAKE_CTX(&fk_ctx));
+	fake_core.flow_free(fake_core.flow_ud);
 
 	snprintf(path, sizeof(path), "%s/out/f.log", tmpdir);
 	text = slurp(path, NULL);
@@ -638,7 +602,7 @@ START_TEST(test_module_filters_mask_reload)
 	free(text);
 	free(conf);
 	free(conf2);
-	event_base_free(fk.base);
+	event_base_free(fake_core.base);
 	rm_tmp();
 }
 END_TEST
@@ -648,17 +612,16 @@ START_TEST(test_module_bad_allowlist_fails_init)
 	void *conf;
 
 	mk_tmp();
-	memset(&fk, 0, sizeof(fk));
-	fk.base = event_base_new();
+	fk_begin();
 	conf = fk_make_conf("f.log", "{\"verdct\":[\"DROPPED\"]}", "");
-	fk.conf = conf;
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, conf),
+	fk_ctx.conf = conf;
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fk_ctx), fake_core_api(), conf),
 			 -EINVAL);
-	ck_assert_ptr_nonnull(strstr(fk.log, "[flowlog:t] allowlist: filter 1: "
+	ck_assert_ptr_nonnull(strstr(fake_core.log, "[flowlog:t] allowlist: filter 1: "
 					     "unsupported FlowFilter field 'verdct'"));
-	ck_assert_ptr_null(fk.cb);
+	ck_assert_ptr_null(fake_core.flow_cb);
 	free(conf);
-	event_base_free(fk.base);
+	event_base_free(fake_core.base);
 	rm_tmp();
 }
 END_TEST
@@ -712,6 +675,7 @@ flowlog_suite(void)
 	tcase_add_test(tc, test_filters_text_errors);
 	tcase_add_test(tc, test_mask_apply_keeps_fields_in_order);
 	tcase_add_test(tc, test_mask_parse_errors);
+	tcase_add_test(tc, test_masked_writer_matches_masking_the_text);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tw, test_writer_appends_and_repairs);
 	tcase_add_test(tw, test_writer_rotates);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/fqdnmatch.h"
+#include "tests/unit/check_main.h"
 
 #define PAT BW_FQDN_MATCH_PATTERN
 #define NAME BW_FQDN_MATCH_NAME
@@ -181,30 +182,8 @@ START_TEST(names_that_are_not_names_never_match)
 }
 END_TEST
 
-static Suite *fqdnmatch_suite(void)
-{
-	Suite *s = suite_create("fqdnmatch");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, names_are_lower_case_with_a_trailing_dot);
-	tcase_add_test(tc, match_name_is_exact_and_case_insensitive);
-	tcase_add_test(tc, star_stays_inside_one_label);
-	tcase_add_test(tc, stars_only_match_every_name);
-	tcase_add_test(tc, leading_double_star_covers_one_or_more_labels);
-	tcase_add_test(tc, selectors_are_checked);
-	tcase_add_test(tc, canonical_text_is_the_identity_label);
-	tcase_add_test(tc, names_that_are_not_names_never_match);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(fqdnmatch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+BW_CHECK_MAIN("fqdnmatch", names_are_lower_case_with_a_trailing_dot,
+	      match_name_is_exact_and_case_insensitive, star_stays_inside_one_label,
+	      stars_only_match_every_name, leading_double_star_covers_one_or_more_labels,
+	      selectors_are_checked, canonical_text_is_the_identity_label,
+	      names_that_are_not_names_never_match)

@@ -8,8 +8,8 @@
  * pending changes written at stop and when the allocator goes.
  *
  * The identity-local module is compiled into this test (its source is
- * included) and driven through its descriptor with a small service table,
- * the way the daemon drives it.
+ * included) and driven through its descriptor with the tests' fake core
+ * (tests/unit/fake_core.h), the way the daemon drives it.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -28,82 +28,24 @@
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/module/registry.h"
+#include "tests/unit/fake_core.h"
 #include "bpf/bw_datapath.h"
 
 #include "modules/identity-local/identity_local.c"
 
-/* ---- a minimal service table ---------------------------------------------- */
+/* ---- the module, driven through the tests' fake core ------------------------ */
 
-struct fake_ctx {
-	char dir[256];
-	void *data;
-};
-
-static struct fake_ctx ctx1, ctx2;
-
-static void fake_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt,
-		      va_list ap)
-{
-	if (level <= BW_LOG_WARNING) {
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-}
-
-static void fake_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fake_vlog(ctx, level, fmt, ap);
-	va_end(ap);
-}
-
-static const char *fake_instance(bw_module_ctx *ctx)
-{
-	return "identity-local";
-}
-
-static void fake_set_data(bw_module_ctx *ctx, void *data)
-{
-	((struct fake_ctx *)(void *)ctx)->data = data;
-}
-
-static void *fake_get_data(bw_module_ctx *ctx)
-{
-	return ((struct fake_ctx *)(void *)ctx)->data;
-}
-
-static const char *fake_state_dir(bw_module_ctx *ctx)
-{
-	return ((struct fake_ctx *)(void *)ctx)->dir;
-}
+static struct fake_ctx ctx1 = { .module = "identity-local" },
+		       ctx2 = { .module = "identity-local" };
 
 /* The "daemon's loop": the tests turn it by hand (loop_turn()). */
 static struct event_base *fake_base;
 
-static void *fake_event_base(bw_module_ctx *ctx)
-{
-	return fake_base;
-}
-
-static int fake_register(bw_module_ctx *ctx, const struct bw_identity_allocator *a)
+/* Into the core's real registry, with the instance as the owner. */
+static int allocator_set(bw_module_ctx *ctx, const struct bw_identity_allocator *a)
 {
 	return bw_identity_allocator_set(a, ctx);
 }
-
-static const struct bw_core_api fake_api = {
-	.size = sizeof(struct bw_core_api),
-	.log = fake_log,
-	.vlog = fake_vlog,
-	.module_name = fake_instance,
-	.instance_name = fake_instance,
-	.set_data = fake_set_data,
-	.get_data = fake_get_data,
-	.state_dir = fake_state_dir,
-	.event_base = fake_event_base,
-	.identity_allocator_register = fake_register,
-};
 
 static char statedir[256];
 
@@ -113,8 +55,9 @@ static void start_module(struct fake_ctx *c, const char *keep)
 
 	if (!strcmp(keep, "24h"))
 		conf.keep_released = 24LL * 3600 * 1000;
-	snprintf(c->dir, sizeof(c->dir), "%s", statedir);
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)(void *)c, &fake_api, &conf), 0);
+	c->state_dir = statedir;
+	c->data = NULL;
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(c), fake_core_api(), &conf), 0);
 	ck_assert_ptr_nonnull(bw_identity_allocator_get());
 }
 
@@ -129,6 +72,10 @@ static void setup(void)
 	snprintf(statedir, sizeof(statedir), "/tmp/bw-test-identity-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(statedir));
 	ck_assert_ptr_nonnull(fake_base = event_base_new());
+	fake_core_reset();
+	fake_core.base = fake_base;
+	fake_core.log_stderr = 1;
+	fake_core.allocator_set = allocator_set;
 	ck_assert_int_eq(bw_identity_init(), 0);
 }
 

@@ -25,6 +25,7 @@
 #include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
+#include "tests/unit/fake_core.h"
 
 static char moddir[512], dir[64];
 static struct event_base *base;
@@ -527,20 +528,33 @@ START_TEST(droppers_called_per_owner)
 }
 END_TEST
 
-START_TEST(core_api_table_complete)
+/* Every member of the table is set: a module may call any of them. */
+static void
+assert_table_complete(const struct bw_core_api *api, const char *which)
 {
-	const struct bw_core_api *api = bw_coreapi_get();
-
 	ck_assert_uint_eq(api->size, sizeof(struct bw_core_api));
-	/* Every member is set: a module may call any of them. */
 	for (size_t off = sizeof(size_t); off < sizeof(*api); off += sizeof(void *)) {
 		void *p;
 
 		memcpy(&p, (const char *)api + off, sizeof(p));
-		ck_assert_msg(p != NULL, "member at offset %zu is NULL", off);
+		ck_assert_msg(p != NULL, "%s: member at offset %zu is NULL", which, off);
 	}
+}
+
+START_TEST(core_api_table_complete)
+{
+	const struct bw_core_api *api = bw_coreapi_get();
+
+	assert_table_complete(api, "coreapi");
 	ck_assert(BW_API_HAS(api, metrics_printf));
 	ck_assert(BW_API_HAS(api, conf));
+}
+END_TEST
+
+/* The module tests' fake (tests/unit/fake_core.c) keeps up with the table. */
+START_TEST(fake_core_api_table_complete)
+{
+	assert_table_complete(fake_core_api(), "fake_core");
 }
 END_TEST
 
@@ -569,6 +583,7 @@ module_suite(void)
 	tcase_add_test(tc, policy_format_registry);
 	tcase_add_test(tc, identity_allocator_registry);
 	tcase_add_test(tc, core_api_table_complete);
+	tcase_add_test(tc, fake_core_api_table_complete);
 	tcase_add_test(tc, droppers_called_per_owner);
 	suite_add_tcase(s, tc);
 	return s;

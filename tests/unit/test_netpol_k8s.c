@@ -19,6 +19,7 @@
 #include <bulwark/module.h>
 
 #include "core/policy/policydoc.h"
+#include "tests/unit/fake_core.h"
 
 extern const struct bw_module bw_module_desc;
 
@@ -26,21 +27,12 @@ static const struct bw_policy_format *fmt;
 static char err[1024];
 static json_t *policy;
 
-static int
-fake_register(bw_module_ctx *ctx, const struct bw_policy_format *f)
-{
-	fmt = f;
-	return 0;
-}
-
 static void
 setup(void)
 {
-	struct bw_core_api api = { .size = sizeof(api),
-				   .policy_format_register = fake_register };
-
-	fmt = NULL;
-	ck_assert_int_eq(bw_module_desc.init(NULL, &api, NULL), 0);
+	fake_core_reset();
+	ck_assert_int_eq(bw_module_desc.init(NULL, fake_core_api(), NULL), 0);
+	fmt = fake_core.format;
 	ck_assert_ptr_nonnull(fmt);
 }
 

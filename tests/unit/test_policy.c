@@ -19,23 +19,23 @@
 #include "core/policy/policy_int.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
+#include "tests/unit/fake_core.h"
 
 extern const struct bw_module bw_module_desc;
 
 static char err[4096];
 
-static int fake_register(bw_module_ctx *ctx, const struct bw_policy_format *f)
+static int format_add(bw_module_ctx *ctx, const struct bw_policy_format *f)
 {
 	return bw_policy_format_add(f, NULL);
 }
 
 static void setup(void)
 {
-	struct bw_core_api api = { .size = sizeof(api),
-				   .policy_format_register = fake_register };
-
 	bw_log_set_level(BW_LOG_WARNING);
-	ck_assert_int_eq(bw_module_desc.init(NULL, &api, NULL), 0);
+	fake_core_reset();
+	fake_core.format_add = format_add; /* into the core's real registry */
+	ck_assert_int_eq(bw_module_desc.init(NULL, fake_core_api(), NULL), 0);
 	ck_assert_int_eq(bw_policy_init(NULL), 0);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/prefix.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(prefixes_parse_strictly_and_match_by_length)
 {
@@ -112,29 +113,9 @@ START_TEST(within_compares_families_lengths_and_bits)
 }
 END_TEST
 
-static Suite *
-prefix_suite(void)
-{
-	Suite *s = suite_create("prefix");
-	TCase *tc = tcase_create("prefix");
-
-	tcase_add_test(tc, prefixes_parse_strictly_and_match_by_length);
-	tcase_add_test(tc, a_bare_address_is_a_host_prefix_unless_a_length_is_needed);
-	tcase_add_test(tc, malformed_prefixes_are_refused);
-	tcase_add_test(tc, cidr_label_keys_write_ipv6_colons_as_dashes);
-	tcase_add_test(tc, within_compares_families_lengths_and_bits);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(prefix_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+BW_CHECK_MAIN("prefix",
+	      prefixes_parse_strictly_and_match_by_length,
+	      a_bare_address_is_a_host_prefix_unless_a_length_is_needed,
+	      malformed_prefixes_are_refused,
+	      cidr_label_keys_write_ipv6_colons_as_dashes,
+	      within_compares_families_lengths_and_bits)

@@ -9,7 +9,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,117 +18,24 @@
 
 #include "bulwark/flow.h"
 #include "bulwark/module.h"
+#include "tests/unit/fake_core.h"
 
 extern const struct bw_module bw_module_desc;
 
-/* ---- the fake core --------------------------------------------------------------- */
+/* ---- the instance, on the tests' fake core (tests/unit/fake_core.h) ---------------- */
 
-struct fake {
-	void *data;
-	struct event_base *base;
-	void (*cb)(const struct bw_flow *, void *);
-	void *ud;
-	bw_free_fn free_fn;
-	bw_api_handler handler;
-	void *handler_ud;
-	const char *q_namespace, *q_since;
-	int status;
-	char *reply;
-};
+static struct fake_ctx fk_ctx = { .module = "servicemap" };
 
-static struct fake fk;
-
+/* GET /v1/map's parameters for the next fake_core_request() */
 static void
-fk_vlog(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, va_list ap)
+fk_query(const char *ns, const char *since)
 {
-	(void)ctx; (void)level; (void)fmt; (void)ap;
+	memset(fake_core.query, 0, sizeof(fake_core.query));
+	fake_core.query[0][0] = "namespace";
+	fake_core.query[0][1] = ns;
+	fake_core.query[1][0] = "since";
+	fake_core.query[1][1] = since;
 }
-
-static void __attribute__((format(printf, 3, 4)))
-fk_log(bw_module_ctx *ctx, enum bw_log_level level, const char *fmt, ...)
-{
-	(void)ctx; (void)level; (void)fmt;
-}
-
-static const char *fk_instance(bw_module_ctx *ctx) { (void)ctx; return "servicemap"; }
-static void fk_set_data(bw_module_ctx *ctx, void *d) { (void)ctx; fk.data = d; }
-static void *fk_get_data(bw_module_ctx *ctx) { (void)ctx; return fk.data; }
-static void *fk_base(bw_module_ctx *ctx) { (void)ctx; return fk.base; }
-
-static int
-fk_route(bw_module_ctx *ctx, const char *m, const char *p, bw_api_handler h,
-	 void *ud, bw_free_fn f)
-{
-	(void)ctx; (void)f;
-	ck_assert_str_eq(m, "GET");
-	ck_assert_str_eq(p, "/v1/map");
-	fk.handler = h;
-	fk.handler_ud = ud;
-	return 0;
-}
-
-static const char *
-fk_query(bw_api_request *req, const char *name)
-{
-	(void)req;
-	if (!strcmp(name, "namespace"))
-		return fk.q_namespace;
-	if (!strcmp(name, "since"))
-		return fk.q_since;
-	return NULL;
-}
-
-static int
-fk_reply_json(bw_api_request *req, int status, const char *json)
-{
-	(void)req;
-	fk.status = status;
-	free(fk.reply);
-	fk.reply = strdup(json);
-	return 0;
-}
-
-static int __attribute__((format(printf, 3, 4)))
-fk_reply_error(bw_api_request *req, int status, const char *fmt, ...)
-{
-	va_list ap;
-	char buf[512];
-
-	(void)req;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fk.status = status;
-	free(fk.reply);
-	fk.reply = strdup(buf);
-	return 0;
-}
-
-static int
-fk_subscribe(bw_module_ctx *ctx, void (*cb)(const struct bw_flow *, void *),
-	     void *ud, bw_free_fn f)
-{
-	(void)ctx;
-	fk.cb = cb;
-	fk.ud = ud;
-	fk.free_fn = f;
-	return 0;
-}
-
-static const struct bw_core_api fk_api = {
-	.size = sizeof(struct bw_core_api),
-	.log = fk_log,
-	.vlog = fk_vlog,
-	.instance_name = fk_instance,
-	.set_data = fk_set_data,
-	.get_data = fk_get_data,
-	.event_base = fk_base,
-	.api_route = fk_route,
-	.req_query = fk_query,
-	.reply_json = fk_reply_json,
-	.reply_error = fk_reply_error,
-	.flow_subscribe = fk_subscribe,
-};
 
 struct sm_conf_t {
 	int64_t max_nodes, max_edges, retention;
@@ -141,25 +47,26 @@ sm_setup(int64_t max_nodes, int64_t max_edges)
 	static struct sm_conf_t conf;
 
 	ck_assert_uint_eq(bw_module_desc.conf_size, sizeof(conf));
-	memset(&fk, 0, sizeof(fk));
-	fk.base = event_base_new();
+	fake_core_reset();
+	fake_core.base = event_base_new();
 	conf.max_nodes = max_nodes;
 	conf.max_edges = max_edges;
 	conf.retention = 3600000;
-	ck_assert_int_eq(bw_module_desc.init((bw_module_ctx *)&fk, &fk_api, &conf), 0);
-	ck_assert_int_eq(bw_module_desc.start((bw_module_ctx *)&fk), 0);
-	ck_assert_ptr_nonnull(fk.cb);
-	ck_assert_ptr_nonnull(fk.handler);
+	ck_assert_int_eq(bw_module_desc.init(FAKE_CTX(&fk_ctx), fake_core_api(), &conf), 0);
+	ck_assert_int_eq(bw_module_desc.start(FAKE_CTX(&fk_ctx)), 0);
+	ck_assert_ptr_nonnull(fake_core.flow_cb);
+	ck_assert_ptr_nonnull(fake_core.handler);
+	ck_assert_str_eq(fake_core.route_method, "GET");
+	ck_assert_str_eq(fake_core.route_path, "/v1/map");
 }
 
 static void
 sm_teardown(void)
 {
-	bw_module_desc.stop((bw_module_ctx *)&fk);
-	fk.free_fn(fk.ud);
-	event_base_free(fk.base);
-	free(fk.reply);
-	fk.reply = NULL;
+	bw_module_desc.stop(FAKE_CTX(&fk_ctx));
+	fake_core.flow_free(fake_core.flow_ud);
+	event_base_free(fake_core.base);
+	fake_core_reset();
 }
 
 /* GET /v1/map with the given parameters; the parsed reply. */
@@ -168,11 +75,10 @@ sm_get(const char *ns, const char *since)
 {
 	json_t *doc;
 
-	fk.q_namespace = ns;
-	fk.q_since = since;
-	ck_assert_int_eq(fk.handler((bw_api_request *)&fk, fk.handler_ud), 0);
-	ck_assert_int_eq(fk.status, 200);
-	doc = json_loads(fk.reply, 0, NULL);
+	fk_query(ns, since);
+	ck_assert_int_eq(fake_core_request(), 0);
+	ck_assert_int_eq(fake_core.status, 200);
+	doc = json_loads(fake_core.reply, 0, NULL);
 	ck_assert_ptr_nonnull(doc);
 	return doc;
 }
@@ -260,7 +166,7 @@ flow_base(struct bw_flow *f, int event, enum bw_flow_verdict v, uint8_t proto,
 static void
 feed(struct bw_flow *f)
 {
-	fk.cb(f, fk.ud);
+	fake_core.flow_cb(f, fake_core.flow_ud);
 }
 
 START_TEST(test_counts_one_per_connection)
@@ -501,10 +407,10 @@ START_TEST(test_api_namespace_and_since)
 	ck_assert_ptr_nonnull(sm_edge(doc, "y/c", "x/a", "TCP", 80));
 	json_decref(doc);
 
-	fk.q_since = "soon";
-	ck_assert_int_eq(fk.handler((bw_api_request *)&fk, fk.handler_ud), 0);
-	ck_assert_int_eq(fk.status, 400);
-	ck_assert_ptr_nonnull(strstr(fk.reply, "since: 'soon'"));
+	fk_query(NULL, "soon");
+	ck_assert_int_eq(fake_core_request(), 0);
+	ck_assert_int_eq(fake_core.status, 400);
+	ck_assert_ptr_nonnull(strstr(fake_core.reply, "since: 'soon'"));
 	sm_teardown();
 }
 END_TEST
