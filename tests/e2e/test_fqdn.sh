@@ -17,7 +17,8 @@
 #   - a server that never answers: SERVFAIL after upstream_timeout;
 #   - a pod without DNS rules: its DNS is not touched;
 #   - flows (l7.dns fields, --dns-query, --to-fqdn with destination_names),
-#     metrics, bulwark fqdn cache and clean.
+#     metrics, bulwark fqdn cache and clean;
+#   - DNS rules narrowed by a policy replace apply to the next query.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fqdn_lib.sh"
@@ -244,6 +245,35 @@ bw_expect_output "clean with a pattern" 'removed [1-9][0-9]* cache entries' \
 	bw fqdn cache clean '*.shop.example'
 bw_expect_output "bad patterns are refused" 'not a name or pattern' \
 	clean_bad
+
+# ---- the DNS rules change: the next query sees the new ones ---------------------------------
+# (the proxy keeps what the redirect service said about a client and server
+# while the policy generation is unchanged)
+fqdn_expect_status "other.example is allowed by *.example" NOERROR x/a other.example
+bw_policy_replace_text fqdn <<'EOF' || bw_fail "policy replace"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: a-egress-by-name
+  namespace: x
+spec:
+  endpointSelector:
+    matchLabels: {app: a}
+  egress:
+  - toCIDR: [192.0.2.53/32, 192.0.2.54/32]
+    toPorts:
+    - ports: [{port: "53", protocol: ANY}]
+      rules:
+        dns:
+        - matchName: api.example
+  - toFQDNs:
+    - matchName: api.example
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+EOF
+fqdn_expect_status "right after the DNS rules narrowed: other.example REFUSED" \
+	REFUSED x/a other.example
+fqdn_expect_status "api.example still resolves" NOERROR x/a api.example
 
 
 bw_finish
