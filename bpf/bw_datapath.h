@@ -147,6 +147,14 @@ struct bw_policy_key {
 };
 
 #define BW_POL_F_DENY (1u << 0)
+/*
+ * Visibility (a per-endpoint setting, docs/redirect.md "Visibility"): an
+ * entry of identity 0 at one port that gives no verdict of its own (the
+ * lookups go on as if it were absent) but sends a connection that the
+ * other entries allow to the proxy of its proxy_class, unless they
+ * redirect it themselves.
+ */
+#define BW_POL_F_VISIBILITY (1u << 1)
 
 struct bw_policy_value {
 	__u32 rule_ref;  /* index into the daemon's rule table (attribution) */
@@ -207,6 +215,10 @@ struct bw_ct_key {
 #define BW_CT_F_PROXY_INGRESS (1u << 8)
 #define BW_CT_F_FROM_PROXY (1u << 9)
 #define BW_CT_F_UPSTREAM (1u << 10)
+/* set with proxy_class != 0, so that one flags test tells a tracked
+ * packet whether a proxy is involved at all */
+#define BW_CT_F_PROXY (1u << 11)
+#define BW_CT_F_PROXY_ANY (BW_CT_F_PROXY | BW_CT_F_FROM_PROXY | BW_CT_F_UPSTREAM)
 
 struct bw_ct_entry {
 	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline */

@@ -149,10 +149,12 @@ static __always_inline int bw_redirect_tracked(struct __sk_buff *skb, const stru
  * to, 0 to let it go on without a proxy (the class passes without its
  * socket, or the connection comes from the proxy itself), or a negative
  * drop reason. turn_around: at bw_to_lxc, where the packet has to be turned
- * around into the veth's ingress to reach the proxy.
+ * around into the veth's ingress to reach the proxy. *later gets the class
+ * of a UDP flow that goes on without its proxy now.
  */
 static __always_inline int bw_redirect_new(struct __sk_buff *skb, const struct bw_pkt *p,
-					   struct bw_ev_ctx *c, __u8 cls, int turn_around)
+					   struct bw_ev_ctx *c, __u8 cls, int turn_around,
+					   int *later)
 {
 	const struct bw_proxy_info *pi;
 
@@ -163,8 +165,15 @@ static __always_inline int bw_redirect_new(struct __sk_buff *skb, const struct b
 	if (bw_redirect_fragment(p))
 		return -BW_DROP_PROXY_UNSUPPORTED;
 	pi = bw_proxy_info(cls);
-	if (!bw_proxy_present(cls, p))
-		return bw_proxy_passes(pi) ? 0 : -BW_DROP_SOCKET_LOOKUP_FAILED;
+	if (!bw_proxy_present(cls, p)) {
+		if (!bw_proxy_passes(pi))
+			return -BW_DROP_SOCKET_LOOKUP_FAILED;
+		/* a UDP flow remembers its class: its next datagram goes to the
+		 * proxy once it is back (a TCP connection stays direct) */
+		if (p->proto == IPPROTO_UDP)
+			*later = cls;
+		return 0;
+	}
 	/*
 	 * A TCP connection forwarded from another interface (from outside the
 	 * node) cannot be turned around here: the kernel's early demux would
@@ -190,7 +199,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	struct bw_ev_ctx c = {};
 	struct bw_pkt *p;
 	int enforced, audit, rc, state, level, trace_all, per_packet, tx_side, peer_local;
-	int cls = 0;
+	int cls = 0, later = 0;
 	__u8 verdict;
 	__u64 now;
 
@@ -239,9 +248,6 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	}
 
 	if (dir == BW_DIR_EGRESS) {
-		/* turned around by bw_to_lxc for a proxy: not the pod's packet */
-		if ((skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_HAIRPIN)
-			return bw_hairpin_in(skb, p, &c);
 		/* anti-spoofing: what leaves the endpoint carries its own address */
 		if (p->family == 6 && (bw_is_v6_linklocal(p->saddr) || bw_is_v6_unspec(p->saddr))) {
 			if (!(p->flags & BW_PKT_NDP))
@@ -252,8 +258,16 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 
 			__builtin_memcpy(ak.addr, p->saddr, 16);
 			owner = bpf_map_lookup_elem(&bw_epaddr, &ak);
-			if (!owner || *owner != ep->ep_id)
+			if (!owner || *owner != ep->ep_id) {
+				/*
+				 * Not the pod's packet: one bw_to_lxc turned
+				 * around for a proxy (marks never cross from
+				 * the pod's namespace), or a spoofed one.
+				 */
+				if ((skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_HAIRPIN)
+					return bw_hairpin_in(skb, p, &c);
 				return bw_drop(p, &c, BW_DROP_INVALID_SOURCE_IP, 0, 0);
+			}
 		}
 	}
 	if (p->flags & BW_PKT_NDP)
@@ -290,7 +304,7 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		int rep = bw_ct_update(e, p, is_reply, cfg, now);
 		int turn = 0;
 
-		if (e->proxy_class || (e->flags & (BW_CT_F_FROM_PROXY | BW_CT_F_UPSTREAM))) {
+		if (e->flags & BW_CT_F_PROXY_ANY) {
 			turn = bw_redirect_tracked(skb, p, &c, e, is_reply, dir);
 			if (turn < 0) {
 				bw_ctx_peer(&c, ep, e->peer_identity);
@@ -327,7 +341,8 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 	if (enforced) {
 		bw_policy_check(ep->ep_id, peer_id, dir, p->proto, p->pol_port, &v);
 		if (!v.reason && v.proxy_class) {
-			cls = bw_redirect_new(skb, p, &c, v.proxy_class, dir == BW_DIR_INGRESS);
+			cls = bw_redirect_new(skb, p, &c, v.proxy_class, dir == BW_DIR_INGRESS,
+					      &later);
 			if (cls < 0) {
 				v.reason = (__u8)-cls;
 				cls = 0;
@@ -354,7 +369,8 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		bw_policy_check(peer_ep, ep->identity, BW_DIR_INGRESS, p->proto, p->pol_port, &vi);
 		if (!vi.reason && vi.proxy_class) {
 			struct bw_ev_ctx ci = c;
-			int r = bw_redirect_new(skb, p, &ci, vi.proxy_class, 0);
+			int later_in = 0;
+			int r = bw_redirect_new(skb, p, &ci, vi.proxy_class, 0, &later_in);
 
 			ci.ep_id = peer_ep;
 			ci.dir = BW_DIR_INGRESS;
@@ -365,9 +381,12 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 				      0, vi.rule_ref, vi.match_type, 0, 0);
 			if (r < 0)
 				return bw_drop(p, &ci, -r, vi.rule_ref, vi.match_type);
+			if (r || later_in) {
+				ct_flags = BW_CT_F_PROXY_INGRESS;
+				later = later_in;
+			}
 			if (r) {
 				cls = r;
-				ct_flags = BW_CT_F_PROXY_INGRESS;
 				c.proxy_port = ci.proxy_port;
 				v.rule_ref = v.rule_ref ? v.rule_ref : vi.rule_ref;
 			}
@@ -388,7 +407,8 @@ static __always_inline int bw_handle(struct __sk_buff *skb, __u8 dir)
 		int audited = enforced && v.reason;
 
 		bw_ct_create(p, ep->ep_id, dir, cfg, now, peer_id, peer_local, v.rule_ref,
-			     v.match_type, audited, ct_flags, (__u8)cls, &s->ct_key, &s->ct_new);
+			     v.match_type, audited, ct_flags, (__u8)(cls ? cls : later),
+			     &s->ct_key, &s->ct_new);
 		if (trace_all || tx_side || cls)
 			bw_trace(p, &c, BW_EV_F_CT_NEW | (audited ? BW_EV_F_AUDITED : 0),
 				 v.rule_ref, 1, p->len);

@@ -22,9 +22,9 @@ static void endpoint_usage(FILE *f)
 	fprintf(f,
 		"Usage: " CLI_PROG " endpoint add NS/POD --host-ifname IF --ip ADDR [--ip ADDR]\n"
 		"                [--label K=V]... [--named-port NAME=PORT/PROTO]... [--audit on|off]\n"
-		"                [--workload KIND/NAME]\n"
+		"                [--workload KIND/NAME] [--proxy-visibility SPEC]\n"
 		"       " CLI_PROG " endpoint update NS/POD [--label K=V]... [--audit on|off]\n"
-		"                [--workload KIND/NAME|none]\n"
+		"                [--workload KIND/NAME|none] [--proxy-visibility SPEC|none]\n"
 		"       " CLI_PROG " endpoint delete NS/POD\n"
 		"       " CLI_PROG " endpoint list [-o table|json]\n"
 		"       " CLI_PROG " endpoint get NS/POD [-o table|json]\n"
@@ -36,8 +36,8 @@ static void endpoint_usage(FILE *f)
 		"          (PROTO is TCP, UDP or SCTP). The endpoint is enforced when the\n"
 		"          command returns.\n"
 		"  update  replace the pod's labels with the --label options given (no\n"
-		"          --label at all: no labels); with only --audit and/or --workload,\n"
-		"          those change and the labels stay.\n"
+		"          --label at all: no labels); with only --audit, --workload and/or\n"
+		"          --proxy-visibility, those change and the labels stay.\n"
 		"  delete  remove the endpoint and its datapath state.\n"
 		"  list    every endpoint: id, addresses, identity, audit, labels, workload.\n"
 		"  get     one endpoint, with its identity and information labels.\n"
@@ -55,6 +55,13 @@ static void endpoint_usage(FILE *f)
 		"                            NAME-<hash>-<xxxxx> is Deployment NAME,\n"
 		"                            NAME-<N> is StatefulSet NAME. 'none' (update)\n"
 		"                            forgets a given workload\n"
+		"  --proxy-visibility SPEC   send these ports through the local proxies\n"
+		"                            with every request allowed, to see L7 flows\n"
+		"                            before writing L7 rules: Cilium's\n"
+		"                            <Direction/Port/L4Proto/L7Proto>,... e.g.\n"
+		"                            '<Ingress/80/TCP/HTTP>,<Egress/53/ANY/DNS>'\n"
+		"                            ('none' clears it). Never widens policy\n"
+		"                            (docs/redirect.md, \"Visibility\")\n"
 		"  -o, --output FMT          table (default) or json\n"
 		"  -h, --help                show this help\n");
 }
@@ -178,6 +185,7 @@ enum {
 	OPT_NAMED_PORT,
 	OPT_AUDIT,
 	OPT_WORKLOAD,
+	OPT_VISIBILITY,
 };
 
 static int ep_add_or_update(int argc, char **argv, int add)
@@ -189,11 +197,12 @@ static int ep_add_or_update(int argc, char **argv, int add)
 		{ "named-port", required_argument, NULL, OPT_NAMED_PORT },
 		{ "audit", required_argument, NULL, OPT_AUDIT },
 		{ "workload", required_argument, NULL, OPT_WORKLOAD },
+		{ "proxy-visibility", required_argument, NULL, OPT_VISIBILITY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *verb = add ? "endpoint add" : "endpoint update";
-	const char *workload = NULL;
+	const char *workload = NULL, *visibility = NULL;
 	json_t *body = json_object(), *labels = json_object(), *ips = json_array(),
 	       *ports = json_array(), *reply = NULL;
 	const char *ifname = NULL, *pod;
@@ -243,6 +252,9 @@ static int ep_add_or_update(int argc, char **argv, int add)
 			workload = optarg;
 			break;
 		}
+		case OPT_VISIBILITY:
+			visibility = optarg;
+			break;
 		case 'h':
 			endpoint_usage(stdout);
 			rc = 0;
@@ -283,8 +295,10 @@ static int ep_add_or_update(int argc, char **argv, int add)
 	}
 	/* update: the labels given replace the pod's; with only --audit
 	 * and/or --workload given, the labels stay as they are. */
-	if (add || nlabels || (audit < 0 && !workload))
+	if (add || nlabels || (audit < 0 && !workload && !visibility))
 		json_object_set(body, "labels", labels);
+	if (visibility)
+		json_object_set_new(body, "proxy_visibility", json_string(visibility));
 	if (audit >= 0)
 		json_object_set_new(body, "audit", json_boolean(audit));
 	if (workload)
@@ -396,7 +410,7 @@ static void ep_print_one(json_t *ep)
 	const char *fl[] = {
 		"Endpoint", "Id", "Interface", "Addresses", "Identity", "Audit",
 		"Labels", "Identity labels", "Information labels", "Named ports",
-		"Workload", NULL,
+		"Workload", "Proxy visibility", NULL,
 	};
 	char name[600], audit[64], wl[400];
 	size_t i, off = 0;
@@ -432,7 +446,8 @@ static void ep_print_one(json_t *ep)
 		const char *vals[] = {
 			name, id, cli_json_str(ep, "host_ifname", "?"), ips, ident, audit,
 			labels[0] ? labels : "-", idl, info[0] ? info : "-",
-			ports[0] ? ports : "-", wl, NULL,
+			ports[0] ? ports : "-", wl,
+			cli_json_str(ep, "proxy_visibility", "-"), NULL,
 		};
 
 		cli_print_fields(stdout, fl, vals);

@@ -155,7 +155,7 @@ static void policy_print_table(json_t *arr)
 	json_t *p;
 
 	json_array_foreach(arr, i, p) {
-		char rev[32], rules[32], eps[32];
+		char rev[32], rules[32], eps[32], src[512];
 		const char *ns = cli_json_str(p, "namespace", "");
 		const char *cells[] = {
 			*ns ? ns : "(cluster)",
@@ -164,9 +164,12 @@ static void policy_print_table(json_t *arr)
 			policy_int_str(json_object_get(p, "revision"), rev, sizeof(rev)),
 			policy_int_str(json_object_get(p, "rules_count"), rules, sizeof(rules)),
 			policy_int_str(json_object_get(p, "selected_endpoints"), eps, sizeof(eps)),
-			cli_json_str(p, "source", "-"),
+			src,
 		};
 
+		/* a staged policy is resolved, not enforced: say so where it is listed */
+		snprintf(src, sizeof(src), "%s%s", cli_json_str(p, "source", "-"),
+			 json_is_true(json_object_get(p, "staged")) ? " (staged)" : "");
 		cli_table_row(t, cells);
 	}
 	cli_table_print(t, stdout);

@@ -83,6 +83,7 @@ struct bw_api_request {
 	int streaming;
 	int in_handler; /* the route handler is running: dispatch frees */
 	int ended;      /* bw_api_stream_end() was called */
+	int deferred;   /* bw_api_reply_later(): a later reply frees it */
 	int closed;
 	void (*on_close)(struct bw_api_request *, void *);
 	void *on_close_arg;
@@ -404,18 +405,21 @@ api_reason(int status)
 	}
 }
 
-int
-bw_api_reply_text(struct bw_api_request *req, int status, const char *json)
+static void api_req_free(struct bw_api_request *req);
+
+static int
+api_reply_send(struct bw_api_request *req, int status, const char *json)
 {
+	struct evhttp_connection *evcon;
 	struct evbuffer *buf;
 
-	if (req->replied || req->streaming)
-		return -EALREADY;
-	req->replied = 1;
 	if (req->closed || req->evreq == NULL)
 		return -EPIPE;
 	if ((buf = evbuffer_new()) == NULL)
 		return -ENOMEM;
+	if (req->deferred &&
+	    (evcon = evhttp_request_get_connection(req->evreq)) != NULL)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
 	api_clock_now(req);
 	evbuffer_add(buf, json, strlen(json));
 	evbuffer_add(buf, "\n", 1);
@@ -424,6 +428,21 @@ bw_api_reply_text(struct bw_api_request *req, int status, const char *json)
 	evhttp_send_reply(req->evreq, status, api_reason(status), buf);
 	evbuffer_free(buf);
 	return 0;
+}
+
+int
+bw_api_reply_text(struct bw_api_request *req, int status, const char *json)
+{
+	int rc;
+
+	if (req->replied || req->streaming)
+		return -EALREADY;
+	req->replied = 1;
+	rc = api_reply_send(req, status, json);
+	/* a deferred request answered after its handler returned is ours */
+	if (req->deferred && !req->in_handler)
+		api_req_free(req);
+	return rc;
 }
 
 int
@@ -474,7 +493,7 @@ bw_api_reply_error(struct bw_api_request *req, int status, const char *fmt, ...)
 	return rc;
 }
 
-/* ---- streams ------------------------------------------------------------ */
+/* ---- streams and deferred replies ---------------------------------------- */
 
 static void
 api_stream_closed(struct evhttp_connection *evcon, void *arg)
@@ -516,6 +535,21 @@ bw_api_stream_begin(struct bw_api_request *req)
 		if (bev != NULL)
 			bufferevent_set_timeouts(bev, NULL, &wtv);
 	}
+	return 0;
+}
+
+int
+bw_api_reply_later(struct bw_api_request *req)
+{
+	struct evhttp_connection *evcon;
+
+	if (req->replied || req->streaming)
+		return -EALREADY;
+	req->deferred = 1;
+	/* evhttp frees the request if the client goes: remember it */
+	evcon = req->evreq != NULL ? evhttp_request_get_connection(req->evreq) : NULL;
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, api_stream_closed, req);
 	return 0;
 }
 
@@ -562,8 +596,6 @@ bw_api_stream_json(struct bw_api_request *req, json_t *line)
 	free(text);
 	return rc;
 }
-
-static void api_req_free(struct bw_api_request *req);
 
 int
 bw_api_stream_end(struct bw_api_request *req)
@@ -685,6 +717,8 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 			goto done;
 		return; /* the stream's owner ends it */
 	}
+	if (req->deferred && !req->replied && rc >= 0)
+		return; /* a later reply answers and frees it */
 	if (!req->replied) {
 		if (rc < 0)
 			bw_api_reply_error(req, 500, "%s %s failed: %s",

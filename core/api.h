@@ -124,6 +124,16 @@ int bw_api_reply_verror(struct bw_api_request *req, int status,
 	__attribute__((format(printf, 3, 0)));
 
 /*
+ * Answer later: a handler that waits for something off the loop thread
+ * (a database query on a worker thread) calls this and returns 0; the
+ * request stays open until one of the reply functions above answers it,
+ * later and on the loop thread, exactly once. When the client went away in
+ * the meantime that reply returns -EPIPE and only frees the request.
+ * Returns 0, or -EALREADY after a reply or a stream began.
+ */
+int bw_api_reply_later(struct bw_api_request *req);
+
+/*
  * NDJSON streaming (chunked reply, Content-Type application/x-ndjson).
  * After bw_api_stream_begin() the request outlives its handler until
  * bw_api_stream_end(), which the owner must always call, also after the

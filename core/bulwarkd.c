@@ -33,6 +33,7 @@
 #include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
+#include "core/module/alertbus.h"
 #include "core/proxy/proxy.h"
 #include "core/module/registry.h"
 #include "core/state.h"
@@ -350,6 +351,7 @@ out:
 		bw_modules_fini();
 	if (proxy_up)
 		bw_proxy_fini();
+	bw_alertbus_fini();
 	bw_registry_fini();
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i])

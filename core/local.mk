@@ -13,6 +13,7 @@ libbwcore_la_SOURCES += \
 	core/module/module.c core/module/module.h \
 	core/module/coreapi.c core/module/coreapi.h core/module/registry.c core/module/registry.h \
 	core/module/hooks.c core/module/hooks.h \
+	core/module/alertbus.c core/module/alertbus.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
 	core/node/labels.c core/node/labels.h \
@@ -26,12 +27,13 @@ libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
 	core/datapath/ctpeers.c \
+	core/datapath/datapath_lookup.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c \
-	core/policy/policydir.c \
+	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
 	core/policy/resolver_util.h \

@@ -50,4 +50,5 @@ install-etc-policies:
 grafanadir = $(datadir)/bulwark/grafana
 dist_grafana_DATA = \
 	etc/grafana/bulwark-policy-verdicts.json \
-	etc/grafana/bulwark-node.json
+	etc/grafana/bulwark-node.json \
+	etc/grafana/bulwark-adoption.json

@@ -655,6 +655,8 @@ flowjson_extensions(const struct bw_flow *f)
 	json_t *o, *more = NULL;
 	const char *k;
 	json_t *v;
+	int staged = BW_FLOW_HAS(f, n_staged_by) &&
+		     f->staged_verdict != BW_FLOW_VERDICT_UNKNOWN;
 
 	if (BW_FLOW_HAS(f, extensions_json) && f->extensions_json != NULL) {
 		more = json_loads(f->extensions_json, 0, NULL);
@@ -665,7 +667,7 @@ flowjson_extensions(const struct bw_flow *f)
 	}
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
 	    !(f->flags & BW_FLOW_F_CT_CLOSE) && by == NULL && !l7ext &&
-	    more == NULL)
+	    more == NULL && !staged)
 		return NULL;
 	o = json_object();
 	if (o == NULL) {
@@ -682,6 +684,14 @@ flowjson_extensions(const struct bw_flow *f)
 		flowjson_set_u64(c, "packets", f->ct_packets);
 		flowjson_set_u64(c, "bytes", f->ct_bytes);
 		flowjson_set(o, "connection", c);
+	}
+	if (staged) {
+		json_t *st = json_object();
+		const char *vn = bw_flowjson_verdict_name(f->staged_verdict);
+
+		flowjson_set_str(st, "verdict", vn != NULL ? vn : "UNKNOWN");
+		flowjson_set_policies(st, "policies", f->staged_by, f->n_staged_by);
+		flowjson_set(o, "staged", st);
 	}
 	if (by != NULL) {
 		json_t *b = json_object();

@@ -26,4 +26,6 @@ include modules/servicemap/local.mk
 include modules/prometheus/local.mk
 include modules/fqdn/local.mk
 include modules/dnsproxy/local.mk
+include modules/flowstore/local.mk
+include modules/alerts/local.mk
 include modules/hubble-observer/local.mk

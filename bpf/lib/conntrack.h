@@ -160,7 +160,7 @@ static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u
 	ne->match_type = match_type;
 	ne->tcp_flags_seen = p->tcp_flags;
 	ne->proxy_class = proxy_class;
-	ne->flags = extra_flags;
+	ne->flags = extra_flags | (proxy_class ? BW_CT_F_PROXY : 0);
 	if (audited)
 		ne->flags |= BW_CT_F_AUDITED;
 	if (peer_local)

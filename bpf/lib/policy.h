@@ -9,6 +9,9 @@
  *   3. otherwise the longer protocol/port prefix wins;
  *   4. on a tie the L3 entry wins.
  * No entry is DROP_POLICY (133); a deny entry is DROP_POLICY_DENY (181).
+ * A visibility entry (BW_POL_F_VISIBILITY, identity 0 only) takes no part
+ * in the verdict; an allowed connection that no entry redirects goes to
+ * its proxy class.
  * core/datapath/datapath.c (bw_datapath_policy_lookup) mirrors this in user space
  * over the same map; keep the two in step.
  */
@@ -44,6 +47,7 @@ static __always_inline void bw_policy_check(__u32 ep_id, __u32 peer_id, __u8 dir
 		.dport = port,
 	};
 	struct bw_policy_value *l3, *l4, *win;
+	__u8 vis = 0;
 	int is_l3;
 
 	l3 = bpf_map_lookup_elem(&bw_policy, &k);
@@ -55,6 +59,11 @@ static __always_inline void bw_policy_check(__u32 ep_id, __u32 peer_id, __u8 dir
 	}
 	k.identity = 0;
 	l4 = bpf_map_lookup_elem(&bw_policy, &k);
+	if (l4 && (l4->flags & BW_POL_F_VISIBILITY)) {
+		/* no verdict of its own: only a proxy for what is allowed */
+		vis = l4->proxy_class;
+		l4 = NULL;
+	}
 	if (l4 && (l4->flags & BW_POL_F_DENY)) {
 		v->reason = BW_DROP_POLICY_DENY;
 		v->rule_ref = l4->rule_ref;
@@ -82,7 +91,7 @@ static __always_inline void bw_policy_check(__u32 ep_id, __u32 peer_id, __u8 dir
 	v->reason = 0;
 	v->rule_ref = win->rule_ref;
 	v->match_type = bw_policy_match_type(is_l3, win->prefix_len);
-	v->proxy_class = win->proxy_class;
+	v->proxy_class = win->proxy_class ? win->proxy_class : vis;
 }
 
 #endif /* BW_LIB_POLICY_H */

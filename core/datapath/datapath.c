@@ -853,7 +853,8 @@ int bw_datapath_policy_expand(uint32_t ep_id, const struct bw_policy_entry_spec 
 			k->key.protocol = e->protocol ? e->protocol : 0;
 			k->key.dport = plen > 8 ? htons((uint16_t)starts[b]) : 0;
 			k->value.rule_ref = e->rule_ref;
-			k->value.flags = e->deny ? BW_POL_F_DENY : 0;
+			k->value.flags = e->deny ? BW_POL_F_DENY
+				       : e->visibility ? BW_POL_F_VISIBILITY : 0;
 			k->value.prefix_len = (uint8_t)plen;
 			k->value.proxy_class = e->deny ? 0 : e->proxy_class;
 		}
@@ -893,7 +894,7 @@ int bw_datapath_policy_expand(uint32_t ep_id, const struct bw_policy_entry_spec 
 					best = &kv[j];
 			}
 			if (best) {
-				kv[i].value.flags |= BW_POL_F_DENY;
+				kv[i].value.flags = BW_POL_F_DENY;
 				kv[i].value.rule_ref = best->value.rule_ref;
 				kv[i].value.proxy_class = 0;
 			}
@@ -1166,9 +1167,14 @@ void bw_datapath_policy_decide(const struct bw_policy_value *l3, const struct bw
 			       struct bw_policy_verdict *out)
 {
 	const struct bw_policy_value *win;
+	uint8_t vis = 0;
 	int is_l3;
 
 	memset(out, 0, sizeof(*out));
+	if (l4 && (l4->flags & BW_POL_F_VISIBILITY)) {
+		vis = l4->proxy_class; /* no verdict of its own (bpf/lib/policy.h) */
+		l4 = NULL;
+	}
 	if (l3 && (l3->flags & BW_POL_F_DENY)) {
 		win = l3;
 		is_l3 = 1;
@@ -1205,7 +1211,7 @@ void bw_datapath_policy_decide(const struct bw_policy_value *l3, const struct bw
 		out->reason = BW_DROP_POLICY_DENY;
 	} else {
 		out->allowed = 1;
-		out->proxy_class = win->proxy_class;
+		out->proxy_class = win->proxy_class ? win->proxy_class : vis;
 	}
 }
 

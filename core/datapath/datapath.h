@@ -134,6 +134,8 @@ struct bw_policy_entry_spec {
 	uint32_t rule_ref;  /* attribution, copied into verdict events */
 	uint8_t proxy_class; /* an allow that redirects to this proxy class
 			      * (BW_PROXY_CLASS_*, docs/redirect.md); 0 = none */
+	uint8_t visibility;  /* identity 0 only: no verdict, only proxy_class
+			      * for what other entries allow (BW_POL_F_VISIBILITY) */
 };
 
 /* One resolved policy map entry. */
@@ -189,6 +191,17 @@ int bw_datapath_policy_lookup(uint32_t ep_id, uint32_t identity, uint8_t directi
  * (either may be NULL). Shared by the lookup above and the unit tests. */
 void bw_datapath_policy_decide(const struct bw_policy_value *l3, const struct bw_policy_value *l4,
 			       struct bw_policy_verdict *out);
+
+/*
+ * The same decision over entries held in memory (what
+ * bw_datapath_policy_expand() made of a resolver's output that is not in
+ * the map: staged policies, what-if): the LPM trie's longest match and
+ * bw_datapath_policy_decide(). kv need not be sorted. 0 or -EINVAL.
+ */
+int bw_datapath_policy_lookup_set(const struct bw_policy_kv *kv, size_t n,
+				  uint32_t ep_id, uint32_t identity, uint8_t direction,
+				  uint8_t protocol, uint16_t port,
+				  struct bw_policy_verdict *out);
 
 /* Call fn for every policy map entry of ep_id (0: all endpoints). */
 int bw_datapath_policy_foreach(uint32_t ep_id,

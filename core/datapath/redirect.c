@@ -21,10 +21,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <jansson.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 
+#include "core/api.h"
 #include "core/config.h" /* before bw_datapath.h: its BW_ENFORCE_* macros */
 #include "core/datapath/datapath.h"
 #include "core/datapath/datapath_int.h"
@@ -251,6 +253,31 @@ static int rd_routing(int add)
 	return rc;
 }
 
+/*
+ * GET /v1/status "redir" (a short key: `bulwark status` aligns its
+ * table on the longest one): the routing table and, per class with an open
+ * socket, its ports: {"table": 2004, "classes": {"dns": {"tcp": 41234,
+ * "udp": 41234}}}.
+ */
+static json_t *rd_status(void *arg)
+{
+	json_t *o = json_pack("{s:I,s:o}", "table", (json_int_t)rd.table, "classes", json_object());
+	json_t *classes = json_object_get(o, "classes");
+
+	(void)arg;
+	for (unsigned c = 1; c < BW_PROXY_CLASSES && classes; c++) {
+		struct bw_proxy_info pi;
+		const char *name = bw_redirect_class_name(c);
+
+		if (!name || rd_info_get(c, &pi) < 0 || (!pi.port && !pi.port_udp))
+			continue;
+		json_object_set_new(classes, name,
+				    json_pack("{s:i,s:i}", "tcp", (int)ntohs(pi.port), "udp",
+					      (int)ntohs(pi.port_udp)));
+	}
+	return o;
+}
+
 int bw_redirect_init(uint32_t table, uint32_t priority)
 {
 	int rc = dp_ready();
@@ -270,6 +297,7 @@ int bw_redirect_init(uint32_t table, uint32_t priority)
 		if (rc < 0)
 			return rc;
 	}
+	bw_api_status_add("redir", rd_status, NULL); /* -EEXIST after a re-init: fine */
 	bw_info("redirect: proxy traffic (fwmark 0x%x/0x%x) goes to table %u (rule priority %u)",
 		BW_MARK_TO_PROXY, BW_MARK_MAGIC_MASK, table, priority);
 	return 0;
@@ -279,6 +307,7 @@ void bw_redirect_close(void)
 {
 	if (!rd.routes)
 		return;
+	bw_api_status_remove("redir");
 	rd_routing(0);
 	rd.routes = 0;
 }

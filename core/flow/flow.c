@@ -396,6 +396,7 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 	FC_POL(ingress_denied_by);
 	FC_POL(egress_denied_by);
 	FC_POL(isolated_by);
+	FC_POL(staged_by);
 #undef FC_POL
 	d->l7 = fc_l7(c, s->l7);
 	d->verdict_by = fc_str(c, s->verdict_by);
@@ -815,6 +816,66 @@ flow_isolating_cb(const struct bw_flow_policy *p, void *arg)
 		iso->v[iso->n++] = *p;
 }
 
+/* One staged check of the flow: combine it into f (a drop wins). */
+static void
+flow_staged_check(struct bw_flow *f, struct flow_isolating *acc, uint32_t ep_id,
+		  int dir, uint32_t peer_id)
+{
+	uint16_t port = f->protocol == 1 || f->protocol == 58 ? f->icmp_type : f->dst_port;
+	int v;
+
+	if (fl.src.staged == NULL || ep_id == 0)
+		return;
+	v = fl.src.staged(ep_id, dir, peer_id, f->protocol, port,
+			  flow_isolating_cb, acc);
+	if (v == BW_FLOW_VERDICT_DROPPED ||
+	    (v == BW_FLOW_VERDICT_FORWARDED &&
+	     f->staged_verdict != BW_FLOW_VERDICT_DROPPED))
+		f->staged_verdict = (enum bw_flow_verdict)v;
+}
+
+/*
+ * Which sides of a new connection were checked against policy, and what
+ * the staged policies would say where they apply: on a policy verdict its
+ * own check; on the trace of a new connection (taken once, where the
+ * connection is first seen: entering a local pod, or leaving one for a
+ * peer that is not a local pod) the checks that made no verdict event.
+ */
+static void
+flow_connection_checks(struct bw_flow *f, const struct bw_event *ev,
+		       struct flow_isolating *stg)
+{
+	int tx_side;
+
+	if (ev->type == BW_EVENT_POLICY_VERDICT) {
+		int ingress = ev->direction == BW_DIR_INGRESS;
+
+		f->flags |= ingress ? BW_FLOW_F_INGRESS_ENFORCED : BW_FLOW_F_EGRESS_ENFORCED;
+		flow_staged_check(f, stg, ev->ep_id, ev->direction,
+				  ingress ? f->source.identity : f->destination.identity);
+		return;
+	}
+	if (ev->type != BW_EVENT_TRACE || !(ev->flags & BW_EV_F_CT_NEW) ||
+	    f->is_reply == 1 || fl.src.enforced == NULL)
+		return;
+	if (f->destination.id != 0 &&
+	    fl.src.enforced(f->destination.id, BW_DIR_INGRESS))
+		f->flags |= BW_FLOW_F_INGRESS_ENFORCED;
+	if (f->source.id != 0 && fl.src.enforced(f->source.id, BW_DIR_EGRESS))
+		f->flags |= BW_FLOW_F_EGRESS_ENFORCED;
+	tx_side = f->trace_observation_point == BW_FLOW_OBS_TO_ENDPOINT ||
+		  (f->trace_observation_point == BW_FLOW_OBS_FROM_ENDPOINT &&
+		   f->destination.id == 0);
+	if (!tx_side)
+		return;
+	if (f->destination.id != 0 && !(f->flags & BW_FLOW_F_INGRESS_ENFORCED))
+		flow_staged_check(f, stg, f->destination.id, BW_DIR_INGRESS,
+				  f->source.identity);
+	if (f->source.id != 0 && !(f->flags & BW_FLOW_F_EGRESS_ENFORCED))
+		flow_staged_check(f, stg, f->source.id, BW_DIR_EGRESS,
+				  f->destination.identity);
+}
+
 int
 bw_flow_handle_event(const void *data, size_t len)
 {
@@ -822,6 +883,8 @@ bw_flow_handle_event(const void *data, size_t len)
 	static const char *labels[2][FLOW_LABELS_MAX];
 	struct bw_flow_policy rule_pol, iso_pol[FLOW_ISOLATING_MAX];
 	struct flow_isolating iso = { iso_pol, 0 };
+	struct bw_flow_policy stg_pol[FLOW_ISOLATING_MAX];
+	struct flow_isolating stg = { stg_pol, 0 };
 	struct bw_flow f;
 	struct bw_flow_endpoint *local, *peer;
 	const char *ifname = NULL;
@@ -978,6 +1041,11 @@ bw_flow_handle_event(const void *data, size_t len)
 		fl.src.isolating(ev->ep_id, ev->direction, flow_isolating_cb, &iso);
 		f.isolated_by = iso.v;
 		f.n_isolated_by = iso.n;
+	}
+	flow_connection_checks(&f, ev, &stg);
+	if (f.staged_verdict != BW_FLOW_VERDICT_UNKNOWN) {
+		f.staged_by = stg.v;
+		f.n_staged_by = stg.n;
 	}
 	/* no Summary here: the serialisers (lib/flowjson.c) compute it from
 	 * the fields when a flow is written out, most flows never are */

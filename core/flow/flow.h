@@ -87,6 +87,22 @@ struct bw_flow_sources {
 	int (*isolating)(uint32_t ep_id, int dir,
 			 void (*cb)(const struct bw_flow_policy *p, void *arg),
 			 void *arg);
+	/*
+	 * Whether endpoint ep_id's direction dir is enforced (new connections
+	 * get a policy verdict there): 1 or 0.
+	 */
+	int (*enforced)(uint32_t ep_id, int dir);
+	/*
+	 * What the staged policies would decide for a new connection of
+	 * ep_id in direction dir with that peer identity, protocol and port
+	 * (ICMP: the type): 0 when no staged policy applies, else
+	 * BW_FLOW_VERDICT_FORWARDED or _DROPPED, with cb once per policy
+	 * behind the verdict.
+	 */
+	int (*staged)(uint32_t ep_id, int dir, uint32_t peer_identity,
+		      uint8_t protocol, uint16_t port,
+		      void (*cb)(const struct bw_flow_policy *p, void *arg),
+		      void *arg);
 	/* Events the datapath failed to queue since it was loaded. */
 	uint64_t (*events_lost)(void);
 	/*

@@ -145,6 +145,58 @@ flowenrich_isolating(uint32_t ep_id, int dir,
 	return (int)n;
 }
 
+static int
+flowenrich_enforced(uint32_t ep_id, int dir)
+{
+	struct bw_resolver *rv = bw_pol_resolver();
+	int mode = bw_pol_enforcement();
+	uint32_t flags = 0;
+
+	if (rv == NULL || mode == BW_ENFORCE_NEVER)
+		return 0;
+	if (mode == BW_ENFORCE_ALWAYS)
+		return 1;
+	if (bw_resolver_endpoint_state(rv, ep_id, &flags, NULL, NULL) < 0)
+		return 0;
+	return (flags & (dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS
+					       : BW_EP_F_ENFORCE_EGRESS)) != 0;
+}
+
+static void
+flowenrich_pol(const struct bw_pol *pol, struct bw_flow_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = pol->name;
+	p->ns = pol->ns;
+	p->kind = pol->kind;
+	p->revision = pol->revision;
+}
+
+static int
+flowenrich_staged(uint32_t ep_id, int dir, uint32_t peer_identity,
+		  uint8_t protocol, uint16_t port,
+		  void (*cb)(const struct bw_flow_policy *p, void *arg), void *arg)
+{
+	struct bw_policy_staged_verdict v;
+	struct bw_flow_policy p;
+
+	if (!bw_policy_staged_active() ||
+	    bw_policy_staged_verdict(ep_id, dir, peer_identity, protocol, port, &v) <= 0)
+		return 0;
+	if (v.rule_ref != 0) {
+		int deny = 0;
+
+		memset(&p, 0, sizeof(p));
+		if (flowenrich_rule(v.rule_ref, &p, &deny) == 0)
+			cb(&p, arg);
+	}
+	for (size_t i = 0; i < v.nisolating; i++) {
+		flowenrich_pol(v.isolating[i], &p);
+		cb(&p, arg);
+	}
+	return v.allowed ? BW_FLOW_VERDICT_FORWARDED : BW_FLOW_VERDICT_DROPPED;
+}
+
 static uint64_t
 flowenrich_lost(void)
 {
@@ -167,6 +219,8 @@ static const struct bw_flow_sources flowenrich_sources = {
 	.identity_labels = flowenrich_identity_labels,
 	.rule = flowenrich_rule,
 	.isolating = flowenrich_isolating,
+	.enforced = flowenrich_enforced,
+	.staged = flowenrich_staged,
 	.events_lost = flowenrich_lost,
 	.names = flowenrich_names,
 };

@@ -40,10 +40,12 @@
 #include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
+#include "core/module/alertbus.h"
 #include "core/module/coreapi.h"
 #include "core/module/hooks.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
+#include "core/node/labels.h"
 #include "core/state.h"
 
 static void
@@ -888,6 +890,171 @@ coreapi_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockadd
 	return bw_redirect_reply_udp(orig_dst, client, buf, len);
 }
 
+/* ---- ABI 1.2 ---------------------------------------------------------------- */
+
+static int
+coreapi_reply_later(bw_api_request *req)
+{
+	return bw_api_reply_later(req);
+}
+
+struct coreapi_view_walk {
+	void (*cb)(const struct bw_endpoint_view *ep, void *arg);
+	void *arg;
+	const char **labels;
+	size_t cap;
+};
+
+static int
+coreapi_view_visit(struct bw_endpoint *ep, void *arg)
+{
+	struct coreapi_view_walk *w = arg;
+	const struct bw_labelset *ls = bw_endpoint_pod_labels(ep);
+	const struct bw_ep_workload *wl = bw_endpoint_workload(ep, NULL);
+	struct bw_resolver *rv = bw_pol_resolver();
+	struct bw_endpoint_view v = { .size = sizeof(v) };
+	size_t n = bw_labelset_count(ls);
+	uint32_t f = 0;
+
+	if (n > w->cap) {
+		const char **nl = realloc(w->labels, n * sizeof(*nl));
+
+		if (nl == NULL)
+			n = w->cap;
+		else {
+			w->labels = nl;
+			w->cap = n;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		w->labels[i] = bw_labelset_at(ls, i)->text;
+	if (rv == NULL || bw_resolver_endpoint_state(rv, bw_endpoint_id(ep), &f, NULL, NULL) < 0)
+		f = 0;
+	v.id = bw_endpoint_id(ep);
+	v.identity = bw_endpoint_identity(ep);
+	v.ns = bw_endpoint_ns(ep);
+	v.pod = bw_endpoint_pod(ep);
+	v.labels = w->labels;
+	v.n_labels = (uint32_t)n;
+	v.workload_name = wl != NULL ? wl->name : NULL;
+	v.workload_kind = wl != NULL ? wl->kind : NULL;
+	if (f & BW_EP_F_ENFORCE_INGRESS)
+		v.flags |= BW_ENDPOINT_F_ENFORCE_INGRESS;
+	if (f & BW_EP_F_ENFORCE_EGRESS)
+		v.flags |= BW_ENDPOINT_F_ENFORCE_EGRESS;
+	if (f & BW_EP_F_AUDIT)
+		v.flags |= BW_ENDPOINT_F_AUDIT;
+	w->cb(&v, w->arg);
+	return 0;
+}
+
+static void
+coreapi_endpoint_walk(void (*cb)(const struct bw_endpoint_view *ep, void *arg),
+		      void *arg)
+{
+	struct coreapi_view_walk w = { cb, arg, NULL, 0 };
+
+	if (cb == NULL)
+		return;
+	bw_endpoint_foreach(coreapi_view_visit, &w);
+	free(w.labels);
+}
+
+static void
+coreapi_flow_policy(const struct bw_pol *pol, struct bw_flow_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	bw_policy_describe(pol, &p->kind, &p->ns, &p->name, &p->revision);
+}
+
+static int
+coreapi_policy_reach(uint32_t endpoint_id, int direction, int peer_class,
+		     void (*cb)(const struct bw_flow_policy *p, void *arg),
+		     void *arg)
+{
+	struct bw_policy_reach r;
+	int cls = peer_class == BW_PEER_CLASS_WORLD ? BW_POLICY_PEER_WORLD
+		  : peer_class == BW_PEER_CLASS_OTHER_NAMESPACES
+			  ? BW_POLICY_PEER_OTHER_NAMESPACES
+			  : 0;
+	int rc = bw_policy_reach(endpoint_id, direction, cls, &r);
+	const void *seen[BW_POLICY_REACH_REFS];
+	size_t nseen = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; cb != NULL && i < r.nrefs; i++) {
+		const struct bw_policy_ruleinfo *ri = bw_policy_rule_lookup(r.refs[i]);
+		struct bw_flow_policy p;
+		size_t j;
+
+		if (ri == NULL)
+			continue;
+		/* one call per policy, not per rule */
+		for (j = 0; j < nseen; j++)
+			if (seen[j] == ri->name)
+				break;
+		if (j < nseen)
+			continue;
+		seen[nseen++] = ri->name;
+		memset(&p, 0, sizeof(p));
+		p.name = ri->name;
+		p.ns = ri->namespace;
+		p.kind = ri->kind;
+		p.revision = ri->revision;
+		cb(&p, arg);
+	}
+	return (r.allowed ? BW_REACH_ALLOWED : 0) | (r.enforced ? BW_REACH_ENFORCED : 0) |
+	       (r.audit ? BW_REACH_AUDIT : 0);
+}
+
+static int
+coreapi_policy_isolation(uint32_t endpoint_id, int direction,
+			 void (*cb)(const struct bw_flow_policy *p, int staged,
+				    void *arg),
+			 void *arg)
+{
+	struct bw_policy_isolation iso;
+	struct bw_flow_policy p;
+	int rc = bw_policy_isolation(endpoint_id, direction, &iso);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; cb != NULL && i < iso.npolicies; i++) {
+		coreapi_flow_policy(iso.policies[i], &p);
+		cb(&p, 0, arg);
+	}
+	for (size_t i = 0; cb != NULL && i < iso.nstaged; i++) {
+		coreapi_flow_policy(iso.staged[i], &p);
+		cb(&p, 1, arg);
+	}
+	return (iso.default_deny ? BW_ISOLATION_DEFAULT_DENY : 0) |
+	       (iso.audit ? BW_ISOLATION_AUDIT : 0) |
+	       (iso.enforcement_always ? BW_ISOLATION_ALWAYS : 0) |
+	       (iso.staged_default_deny ? BW_ISOLATION_STAGED_DEFAULT_DENY : 0);
+}
+
+static int
+coreapi_alert_subscribe(bw_module_ctx *ctx,
+			void (*cb)(const char *json, void *user_data),
+			void *user_data, bw_free_fn free_fn)
+{
+	int rc = bw_alert_subscribe(ctx, cb, user_data, free_fn);
+
+	return rc < 0 ? rc : 0;
+}
+
+static int
+coreapi_alert_publish(bw_module_ctx *ctx, const char *json)
+{
+	int rc = bw_alert_publish(json);
+
+	if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"alert_publish: the record is not one JSON object on one line");
+	return rc;
+}
+
 /* ---- ABI 1.2: DNS and FQDN policy -------------------------------------- */
 
 static int
@@ -1073,6 +1240,12 @@ static const struct bw_core_api coreapi = {
 	.redirect_upstream = coreapi_redirect_upstream,
 	.redirect_recvmsg = coreapi_redirect_recvmsg,
 	.redirect_reply_udp = coreapi_redirect_reply_udp,
+	.reply_later = coreapi_reply_later,
+	.endpoint_walk = coreapi_endpoint_walk,
+	.policy_reach = coreapi_policy_reach,
+	.policy_isolation = coreapi_policy_isolation,
+	.alert_subscribe = coreapi_alert_subscribe,
+	.alert_publish = coreapi_alert_publish,
 	/* ABI 1.2: DNS and FQDN policy */
 	.fqdn_ip_set = coreapi_fqdn_ip_set,
 	.fqdn_sync = coreapi_fqdn_sync,

@@ -58,6 +58,8 @@ struct endpoint_state {
 	struct bw_labelset *id_labels;
 	uint32_t identity;
 	int audit;
+	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY]; /* proxy visibility */
+	size_t nvis;
 };
 
 struct bw_endpoint {
@@ -149,6 +151,20 @@ const char *bw_endpoint_ifname(const struct bw_endpoint *ep) { return ep->ifname
 int bw_endpoint_ifindex(const struct bw_endpoint *ep) { return ep->ifindex; }
 uint32_t bw_endpoint_identity(const struct bw_endpoint *ep) { return ep->st.identity; }
 int bw_endpoint_audit(const struct bw_endpoint *ep) { return ep->st.audit; }
+
+const struct bw_ep_visibility *bw_endpoint_visibility(const struct bw_endpoint *ep, size_t *n)
+{
+	*n = ep->st.nvis;
+	return ep->st.vis;
+}
+
+static json_t *endpoint_visibility_json(const struct bw_endpoint *ep)
+{
+	char buf[BW_EP_MAX_VISIBILITY * 96];
+
+	bw_ep_visibility_format(ep->st.vis, ep->st.nvis, buf, sizeof(buf));
+	return json_string(buf);
+}
 int bw_endpoint_ns_audit(const struct bw_endpoint *ep) { return ep->nsp ? ep->nsp->audit : 0; }
 
 const struct bw_ep_addr *bw_endpoint_ips(const struct bw_endpoint *ep, size_t *n)
@@ -536,6 +552,8 @@ static json_t *endpoint_state_json(const struct bw_endpoint *skip)
 			      "labels", endpoint_labels_obj(ep->st.pod_labels),
 			      "named_ports", endpoint_ports_json(ep),
 			      "audit", ep->st.audit);
+		if (o && ep->st.nvis)
+			json_object_set_new(o, "proxy_visibility", endpoint_visibility_json(ep));
 		/* only a given workload is kept: the pod name's is derived again */
 		if (o && ep->wl_set)
 			json_object_set_new(o, "workload",
@@ -695,10 +713,12 @@ static int endpoint_apply_state(struct bw_endpoint *ep, struct endpoint_state *s
 	return 0;
 }
 
-/* New state for ep with pod labels (NULL: keep) and audit (-1: keep). */
+/* New state for ep with pod labels (NULL: keep), audit (-1: keep) and
+ * proxy visibility (vis NULL: keep). */
 static int endpoint_prepare_state(struct bw_endpoint *ep,
 				  const struct bw_labelset *pod_labels,
 				  const struct bw_labelset *nslabels, int audit,
+				  const struct bw_ep_visibility *vis, size_t nvis,
 				  struct endpoint_state *st, char *err, size_t errlen)
 {
 	int rc;
@@ -713,6 +733,12 @@ static int endpoint_prepare_state(struct bw_endpoint *ep,
 		return rc;
 	}
 	st->audit = audit < 0 ? ep->st.audit : audit;
+	if (!vis) {
+		vis = ep->st.vis;
+		nvis = ep->st.nvis;
+	}
+	memcpy(st->vis, vis, nvis * sizeof(*vis));
+	st->nvis = nvis;
 	/* Equal labels give the same number with one more reference: the
 	 * caller always releases the state it swaps out. */
 	rc = bw_identity_acquire(st->id_labels, &st->identity);
@@ -765,6 +791,8 @@ static struct bw_endpoint *endpoint_new(struct bw_ep_spec *s, uint32_t id,
 	ep->st.pod_labels = s->labels;
 	s->labels = NULL;
 	ep->st.audit = s->audit > 0;
+	memcpy(ep->st.vis, s->vis, sizeof(s->vis));
+	ep->st.nvis = s->nvis;
 	return ep;
 }
 
@@ -943,16 +971,20 @@ out_spec:
 int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		       char *err, size_t errlen)
 {
-	static const char *const fields[] = { "labels", "audit", "workload", NULL };
+	static const char *const fields[] = { "labels", "audit", "workload",
+					      "proxy_visibility", NULL };
 	struct bw_endpoint *ep;
 	struct bw_labelset *labels = NULL;
 	struct bw_ep_workload wl, oldwl;
+	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY];
 	struct endpoint_state st;
-	int rc, audit, wlset, oldset;
+	size_t nvis = 0;
+	int rc, audit, wlset, oldset, visset;
 
 	if ((rc = bw_ep_spec_check_fields(spec, fields, err, errlen)) < 0 ||
 	    (rc = bw_ep_spec_parse_audit(spec, &audit, err, errlen)) < 0 ||
-	    (rc = bw_ep_spec_parse_workload(spec, &wl, &wlset, err, errlen)) < 0)
+	    (rc = bw_ep_spec_parse_workload(spec, &wl, &wlset, err, errlen)) < 0 ||
+	    (rc = bw_ep_spec_parse_visibility(spec, &visset, vis, &nvis, err, errlen)) < 0)
 		return rc;
 	if (json_object_get(spec, "labels") &&
 	    (rc = bw_ep_spec_parse_labels(json_object_get(spec, "labels"), "labels", 0,
@@ -966,7 +998,7 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 	}
 	oldwl = ep->wl;
 	oldset = ep->wl_set;
-	if (wlset >= 0 && !labels && audit < 0) {
+	if (wlset >= 0 && !labels && audit < 0 && !visset) {
 		/* only the workload: no identity or policy change */
 		endpoint_set_workload(ep, wlset, &wl);
 		rc = endpoint_save(NULL, err, errlen);
@@ -976,7 +1008,8 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		}
 		return rc;
 	}
-	rc = endpoint_prepare_state(ep, labels, ep->nsp->labels, audit, &st, err, errlen);
+	rc = endpoint_prepare_state(ep, labels, ep->nsp->labels, audit, visset ? vis : NULL,
+				    nvis, &st, err, errlen);
 	bw_labelset_free(labels);
 	if (rc < 0)
 		return rc;
@@ -1104,7 +1137,8 @@ int bw_namespace_set(const char *ns, const json_t *spec, char *err, size_t errle
 		if (ep->nsp != nsp)
 			continue;
 		ch[n].ep = ep;
-		rc = endpoint_prepare_state(ep, NULL, labels, -1, &ch[n].st, err, errlen);
+		rc = endpoint_prepare_state(ep, NULL, labels, -1, NULL, 0, &ch[n].st, err,
+					    errlen);
 		if (rc < 0)
 			goto fail;
 		n++;
@@ -1373,6 +1407,8 @@ json_t *bw_endpoint_to_json(const struct bw_endpoint *ep)
 		      "named_ports", endpoint_ports_json(ep),
 		      "audit", ep->st.audit,
 		      "namespace_audit", bw_endpoint_ns_audit(ep));
+	if (o && ep->st.nvis)
+		json_object_set_new(o, "proxy_visibility", endpoint_visibility_json(ep));
 	wl = bw_endpoint_workload(ep, &derived);
 	if (o && wl) {
 		/* Hubble's Workload {name, kind}; derived: from the pod name */

@@ -57,6 +57,31 @@ struct bw_ep_named_port {
 	uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
 };
 
+/*
+ * Proxy visibility (docs/redirect.md "Visibility"): one item of an
+ * endpoint's setting, Cilium's proxy-visibility annotation format
+ * <Direction/Port/L4Protocol/L7Protocol>, e.g. <Ingress/80/TCP/HTTP>.
+ */
+#define BW_EP_MAX_VISIBILITY 16
+struct bw_ep_visibility {
+	int direction;    /* 1 ingress, 2 egress (BW_DIR_*) */
+	uint16_t port;    /* 1..65535 */
+	uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, or 0 for ANY */
+	char l7[64];      /* the proxy class: "http", "dns", "kafka", an l7proto name */
+};
+
+/*
+ * Parse a visibility setting: a comma-separated list of
+ * <Ingress|Egress/PORT/TCP|UDP|ANY/L7PROTOCOL> (case-insensitive words;
+ * HTTP, Kafka, DNS, or another protocol's name), "" or "none" for none.
+ * Fills up to BW_EP_MAX_VISIBILITY items. 0 or -EINVAL with a message.
+ */
+int bw_ep_visibility_parse(const char *text, struct bw_ep_visibility *out, size_t *n,
+			   char *err, size_t errlen);
+/* The setting as text, in Cilium's spelling ("" when none). */
+void bw_ep_visibility_format(const struct bw_ep_visibility *v, size_t n, char *buf,
+			     size_t len);
+
 /* ---- watchers ---------------------------------------------------------------- */
 
 /* Endpoint events, for the watchers. */
@@ -116,8 +141,10 @@ void bw_endpoint_fini(void);
  * add:    {"namespace", "pod", "host_ifname", "ips": [..],
  *          "labels": {"k": "v"}, "named_ports": ["NAME=PORT/PROTO" |
  *          {"name", "port", "protocol"}], "audit": bool,
+ *          "proxy_visibility": "<Ingress/80/TCP/HTTP>,..." (docs/redirect.md),
  *          "workload": "KIND/NAME" | {"kind", "name"} | null}
- * update: {"labels": {...}, "audit": bool, "workload": ...} - labels, when
+ * update: {"labels": {...}, "audit": bool, "workload": ...,
+ *          "proxy_visibility": ...} - labels, when
  *          present, replace the pod's labels; audit, when present, replaces
  *          the option; workload, when present, replaces the given workload
  *          (null or "": none given, the pod name's is used again)
@@ -174,6 +201,9 @@ int bw_endpoint_named_port(const struct bw_endpoint *ep, const char *name,
 			   uint8_t proto, uint16_t *port);
 /* The endpoint's own audit option, and its namespace's. */
 int bw_endpoint_audit(const struct bw_endpoint *ep);
+/* The endpoint's proxy visibility items (none: *n = 0). */
+const struct bw_ep_visibility *bw_endpoint_visibility(const struct bw_endpoint *ep,
+						      size_t *n);
 int bw_endpoint_ns_audit(const struct bw_endpoint *ep);
 
 /*

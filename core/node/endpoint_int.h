@@ -27,6 +27,9 @@ struct bw_ep_spec {
 	int has_labels;
 	int workload;   /* -1: not given, 0: null (none), 1: wl holds it */
 	struct bw_ep_workload wl;
+	int has_visibility;
+	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY];
+	size_t nvis;
 };
 
 /*
@@ -45,6 +48,13 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s, char *err,
 int bw_ep_spec_parse_labels(const json_t *obj, const char *field,
 			    int namespace_labels, struct bw_labelset **out,
 			    char *err, size_t errlen);
+
+/*
+ * "proxy_visibility": absent -> *set 0; null, "" or "none" -> *set 1 and
+ * no items; a setting (bw_ep_visibility_parse) -> *set 1 and the items.
+ */
+int bw_ep_spec_parse_visibility(const json_t *spec, int *set, struct bw_ep_visibility *vis,
+				size_t *n, char *err, size_t errlen);
 
 /* "audit": absent/null -> -1, true/false -> 1/0, anything else -EINVAL. */
 int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,

@@ -431,12 +431,161 @@ int bw_ep_spec_parse_audit(const json_t *spec, int *audit, char *err,
 	return 0;
 }
 
+/* ---- proxy visibility -------------------------------------------------- */
+
+static int ep_vis_word(const char *w, size_t n, const char *want)
+{
+	return strlen(want) == n && strncasecmp(w, want, n) == 0;
+}
+
+int bw_ep_visibility_parse(const char *text, struct bw_ep_visibility *out, size_t *n,
+			   char *err, size_t errlen)
+{
+	const char *p = text ? text : "";
+
+	*n = 0;
+	while (*p == ' ')
+		p++;
+	if (!*p || !strcasecmp(p, "none"))
+		return 0;
+	for (;;) {
+		const char *start, *end, *f[4];
+		size_t flen[4], k = 0;
+		struct bw_ep_visibility v;
+		char *e;
+		long port;
+
+		while (*p == ' ')
+			p++;
+		start = p;
+		if (*p != '<' || !(end = strchr(p, '>')))
+			return bw_errbuf_set(err, errlen,
+					     "\"%s\": expected <Direction/Port/L4Protocol/L7Protocol>, e.g. <Ingress/80/TCP/HTTP>",
+					     start);
+		p++;
+		while (k < 4) {
+			const char *slash = memchr(p, '/', (size_t)(end - p));
+
+			f[k] = p;
+			flen[k] = slash ? (size_t)(slash - p) : (size_t)(end - p);
+			k++;
+			if (!slash)
+				break;
+			p = slash + 1;
+		}
+		if (k != 4 || p + flen[3] != end)
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": expected <Direction/Port/L4Protocol/L7Protocol>",
+					     (int)(end - start + 1), start);
+		memset(&v, 0, sizeof(v));
+		if (ep_vis_word(f[0], flen[0], "Ingress"))
+			v.direction = 1;
+		else if (ep_vis_word(f[0], flen[0], "Egress"))
+			v.direction = 2;
+		else
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the direction must be Ingress or Egress",
+					     (int)(end - start + 1), start);
+		port = strtol(f[1], &e, 10);
+		if (flen[1] == 0 || e != f[1] + flen[1] || port < 1 || port > 65535)
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the port must be a number from 1 to 65535",
+					     (int)(end - start + 1), start);
+		v.port = (uint16_t)port;
+		if (ep_vis_word(f[2], flen[2], "TCP"))
+			v.protocol = 6;
+		else if (ep_vis_word(f[2], flen[2], "UDP"))
+			v.protocol = 17;
+		else if (!ep_vis_word(f[2], flen[2], "ANY"))
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the L4 protocol must be TCP, UDP or ANY",
+					     (int)(end - start + 1), start);
+		if (flen[3] == 0 || flen[3] >= sizeof(v.l7))
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": the L7 protocol must be HTTP, Kafka, DNS or a protocol name",
+					     (int)(end - start + 1), start);
+		for (size_t i = 0; i < flen[3]; i++) {
+			char ch = f[3][i];
+
+			if (ch >= 'A' && ch <= 'Z')
+				ch = (char)(ch - 'A' + 'a');
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+			      ch == '_' || ch == '-'))
+				return bw_errbuf_set(err, errlen,
+						     "\"%.*s\": the L7 protocol must be HTTP, Kafka, DNS or a protocol name ([a-z0-9._-])",
+						     (int)(end - start + 1), start);
+			v.l7[i] = ch;
+		}
+		if (strcmp(v.l7, "dns") && v.protocol == 17)
+			return bw_errbuf_set(err, errlen,
+					     "\"%.*s\": only DNS is proxied over UDP",
+					     (int)(end - start + 1), start);
+		for (size_t i = 0; i < *n; i++)
+			if (out[i].direction == v.direction && out[i].port == v.port &&
+			    out[i].protocol == v.protocol)
+				return bw_errbuf_set(err, errlen, "\"%.*s\" is given twice",
+						     (int)(end - start + 1), start);
+		if (*n == BW_EP_MAX_VISIBILITY)
+			return bw_errbuf_set(err, errlen, "at most %d items",
+					     BW_EP_MAX_VISIBILITY);
+		out[(*n)++] = v;
+		p = end + 1;
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return 0;
+		if (*p != ',')
+			return bw_errbuf_set(err, errlen,
+					     "\"%s\": items are separated by commas", p);
+		p++;
+	}
+}
+
+void bw_ep_visibility_format(const struct bw_ep_visibility *v, size_t n, char *buf,
+			     size_t len)
+{
+	size_t off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		const char *l7 = !strcmp(v[i].l7, "http")    ? "HTTP"
+				 : !strcmp(v[i].l7, "dns")   ? "DNS"
+				 : !strcmp(v[i].l7, "kafka") ? "Kafka"
+							     : v[i].l7;
+		int w = snprintf(buf + off, len - off, "%s<%s/%u/%s/%s>", i ? "," : "",
+				 v[i].direction == 1 ? "Ingress" : "Egress", v[i].port,
+				 v[i].protocol == 6 ? "TCP" : v[i].protocol == 17 ? "UDP" : "ANY", l7);
+
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+int bw_ep_spec_parse_visibility(const json_t *spec, int *set, struct bw_ep_visibility *vis,
+				size_t *n, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(spec, "proxy_visibility");
+	char msg[256];
+
+	*set = v != NULL;
+	*n = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return bw_errbuf_set(err, errlen, "proxy_visibility: must be a string");
+	if (bw_ep_visibility_parse(json_string_value(v), vis, n, msg, sizeof(msg)) < 0)
+		return bw_errbuf_set(err, errlen, "proxy_visibility: %s", msg);
+	return 0;
+}
+
 int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 			      char *err, size_t errlen)
 {
 	static const char *const fields[] = {
 		"namespace", "pod", "host_ifname", "ips", "labels", "named_ports",
-		"audit", "workload", NULL,
+		"audit", "workload", "proxy_visibility", NULL,
 	};
 	const json_t *ips, *ports;
 	char sub[384];
@@ -553,7 +702,9 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 		}
 	}
 	if ((rc = bw_ep_spec_parse_audit(spec, &s->audit, err, errlen)) < 0 ||
-	    (rc = bw_ep_spec_parse_workload(spec, &s->wl, &s->workload, err, errlen)) < 0)
+	    (rc = bw_ep_spec_parse_workload(spec, &s->wl, &s->workload, err, errlen)) < 0 ||
+	    (rc = bw_ep_spec_parse_visibility(spec, &s->has_visibility, s->vis, &s->nvis, err,
+					      errlen)) < 0)
 		return rc;
 	s->has_labels = json_object_get(spec, "labels") != NULL;
 	return bw_ep_spec_parse_labels(json_object_get(spec, "labels"), "labels", 0,

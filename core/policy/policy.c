@@ -399,6 +399,7 @@ struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
 		specs[i].deny = e[i].deny;
 		specs[i].rule_ref = e[i].rule_ref;
 		specs[i].proxy_class = e[i].proxy_class;
+		specs[i].visibility = e[i].visibility;
 	}
 	return specs;
 }
@@ -452,8 +453,8 @@ out:
 	return err;
 }
 
-static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
-			    uint32_t *id)
+int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
+			uint32_t *id)
 {
 	struct bw_prefix p = { .family = family, .plen = plen };
 	char buf[80];
@@ -467,14 +468,14 @@ static int pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen
 	return err;
 }
 
-static void pol_cidr_release(void *arg, uint32_t id)
+void bw_pol_cidr_release(void *arg, uint32_t id)
 {
 	bw_identity_cidr_release(id);
 }
 
-/* An FQDN selector entered or left the selector cache: the FQDN identities
+/* An FQDN selector entered or left a selector cache: the FQDN identities
  * of the addresses it matches change at the next flush (pol_flush). */
-static void pol_fqdn_selector(void *arg, const char *text, int add)
+void bw_pol_fqdn_selector(void *arg, const char *text, int add)
 {
 	if (!add) {
 		bw_fqdn_selector_unref(text);
@@ -485,7 +486,7 @@ static void pol_fqdn_selector(void *arg, const char *text, int add)
 }
 
 /* An l7proto name's proxy class (core/datapath/redirect.c numbers them). */
-static uint8_t pol_proxy_class(void *arg, const char *l7proto)
+uint8_t bw_pol_proxy_class(void *arg, const char *l7proto)
 {
 	int c = bw_redirect_class_id(l7proto, 1);
 
@@ -530,11 +531,13 @@ uint64_t bw_policy_generation(void)
 }
 
 static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
-			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports)
+			struct bw_rv_addr *addrs, struct bw_rv_named_port *ports,
+			struct bw_rv_visibility *vis)
 {
-	size_t na = 0, np = 0;
+	size_t na = 0, np = 0, nv = 0, k = 0;
 	const struct bw_ep_addr *ips = bw_endpoint_ips(ep, &na);
 	const struct bw_ep_named_port *nps = bw_endpoint_named_ports(ep, &np);
+	const struct bw_ep_visibility *v = bw_endpoint_visibility(ep, &nv);
 
 	memset(d, 0, sizeof(*d));
 	d->ep_id = bw_endpoint_id(ep);
@@ -560,6 +563,24 @@ static void pol_ep_desc(struct bw_endpoint *ep, struct bw_rv_endpoint_desc *d,
 	d->naddrs = na;
 	d->ports = ports;
 	d->nports = np;
+	/* proxy visibility: the L7 protocol names a proxy class */
+	for (size_t i = 0; i < nv && k < BW_EP_MAX_VISIBILITY; i++) {
+		int cls = bw_redirect_class_id(v[i].l7, 1);
+
+		if (cls <= 0) {
+			bw_warn("policy: endpoint %s/%s: proxy visibility <%s>: no proxy class: %s",
+				bw_endpoint_ns(ep), bw_endpoint_pod(ep), v[i].l7, strerror(-cls));
+			continue;
+		}
+		memset(&vis[k], 0, sizeof(vis[k]));
+		vis[k].direction = (uint8_t)v[i].direction;
+		vis[k].protocol = v[i].protocol;
+		vis[k].port = v[i].port;
+		vis[k].proxy_class = (uint8_t)cls;
+		k++;
+	}
+	d->vis = vis;
+	d->nvis = k;
 }
 
 /* Make sure the resolver knows an identity the registry has. */
@@ -570,8 +591,10 @@ static void pol_identity_ensure(uint32_t id)
 	if (!id || bw_resolver_identity_known(P.rv, id))
 		return;
 	ls = bw_identity_labels(id);
-	if (ls)
+	if (ls) {
 		bw_resolver_identity_add(P.rv, id, ls);
+		bw_pol_staged_identity(id, ls, 1);
+	}
 }
 
 static int pol_ep_set(struct bw_endpoint *ep)
@@ -579,9 +602,11 @@ static int pol_ep_set(struct bw_endpoint *ep)
 	struct bw_rv_endpoint_desc d;
 	struct bw_rv_addr addrs[BW_EP_MAX_IPS];
 	struct bw_rv_named_port ports[BW_EP_MAX_NAMED_PORTS];
+	struct bw_rv_visibility vis[BW_EP_MAX_VISIBILITY];
 
-	pol_ep_desc(ep, &d, addrs, ports);
+	pol_ep_desc(ep, &d, addrs, ports, vis);
 	pol_identity_ensure(d.identity);
+	bw_pol_staged_endpoint(&d, 0);
 	return bw_resolver_endpoint_set(P.rv, &d);
 }
 
@@ -602,10 +627,12 @@ static int pol_flush(void)
 	 * CIDR identities may ask for another round.
 	 */
 	for (int round = 0; round < 3; round++) {
-		P.busy++;
+		P.busy++; /* identities they acquire only mark work */
 		bw_fqdn_relabel();
+		bw_pol_staged_reconcile();
 		P.busy--;
 		err = bw_resolver_flush(P.rv);
+		bw_pol_staged_flush();
 		bw_fqdn_commit();
 		if (err < 0 || !bw_fqdn_pending())
 			break;
@@ -624,6 +651,7 @@ static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 		uint32_t id = bw_endpoint_id(ep);
 
 		bw_resolver_endpoint_remove(P.rv, id);
+		bw_pol_staged_endpoint(NULL, id);
 		if (P.ready) {
 			err = bw_datapath_policy_sync(id, NULL, 0);
 			if (err < 0 && err != -ENXIO)
@@ -653,8 +681,10 @@ static void pol_identity_event(uint32_t id, int added, void *arg)
 
 		if (bw_resolver_identity_add(P.rv, id, ls) < 0)
 			bw_err("policy: identity %u: out of memory", id);
+		bw_pol_staged_identity(id, ls, 1);
 	} else {
 		bw_resolver_identity_remove(P.rv, id);
+		bw_pol_staged_identity(id, NULL, 0);
 	}
 	pol_flush();
 }
@@ -746,7 +776,9 @@ static void pol_remove(struct bw_pol *p)
 {
 	pol_unlink(p);
 	pol_release_refs(p);
-	bw_resolver_policy_remove(P.rv, p->rv);
+	if (!p->staged)
+		bw_resolver_policy_remove(P.rv, p->rv);
+	bw_pol_staged_remove(p); /* a staged p's rules, or p's copy there */
 	p->rv = NULL;
 	pol_free(p);
 }
@@ -760,12 +792,13 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full)
 
 	gmtime_r(&p->updated, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:s}", "name", p->name,
+	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:s,s:b}", "name", p->name,
 		      "namespace", p->ns, "kind", p->kind, "revision",
 		      (json_int_t)p->revision, "source", p->source, "rules_count",
 		      (json_int_t)nrules, "selected_endpoints",
-		      (json_int_t)(p->rv ? bw_resolver_policy_selected(P.rv, p->rv) : 0),
-		      "updated", ts);
+		      (json_int_t)(p->staged ? bw_pol_staged_selected(p)
+				   : p->rv ? bw_resolver_policy_selected(P.rv, p->rv) : 0),
+		      "updated", ts, "staged", p->staged);
 	if (o && full)
 		json_object_set(o, "rules", json_object_get(p->doc, "rules"));
 	return o;
@@ -810,6 +843,7 @@ struct pol_change {
 	struct bw_pol_item *it;
 	struct bw_pol *old;  /* version replaced (NULL: new policy) */
 	struct bw_pol *nw;
+	int moved;           /* the item's parts belong to nw */
 };
 
 int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
@@ -866,6 +900,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		p->doc_text = ch[i].it->doc_text;
 		p->rv = ch[i].it->rv;
 		p->rv->owner = p;
+		p->staged = ch[i].it->staged;
 		p->source = strdup(source);
 		p->revision = ch[i].old ? ch[i].old->revision + 1 : 1;
 		p->updated = now;
@@ -874,7 +909,8 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 			e = -ENOMEM;
 			goto rollback;
 		}
-		e = bw_resolver_policy_add(P.rv, p->rv);
+		/* a staged policy joins the staged resolver instead (at the flush) */
+		e = p->staged ? 0 : bw_resolver_policy_add(P.rv, p->rv);
 		if (e < 0)
 			goto rollback;
 		/* the item's parts now belong to p */
@@ -882,7 +918,10 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[i].it->doc = NULL;
 		ch[i].it->doc_text = NULL;
 		ch[i].it->rv = NULL;
+		ch[i].moved = 1;
 	}
+	if (nch)
+		bw_pol_staged_changed();
 	/* 3. swap versions: from here on nothing fails */
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = ch[i].nw;
@@ -952,8 +991,11 @@ rollback:
 
 		if (!p)
 			continue;
-		if (p->rv && p->rv->committed) {
-			bw_resolver_policy_remove(P.rv, p->rv); /* frees it */
+		if (ch[i].moved) {
+			if (p->rv && p->rv->committed)
+				bw_resolver_policy_remove(P.rv, p->rv); /* frees it */
+			else
+				bw_rv_policy_free(p->rv);
 			ch[i].it->rv = NULL;
 			ch[i].it->kind = ch[i].it->ns = ch[i].it->name = NULL;
 			ch[i].it->doc = NULL;
@@ -1125,6 +1167,7 @@ static int pol_fill_identity_cb(uint32_t id, const struct bw_labelset *labels,
 
 	if (e < 0)
 		f->err = e;
+	bw_pol_staged_identity(id, labels, 1);
 	return 0;
 }
 
@@ -1158,8 +1201,14 @@ int bw_policy_recompute(void)
 		return f.err;
 	}
 	P.ready = 1;
+	bw_pol_staged_changed();
+	P.busy++;
+	bw_pol_staged_reconcile();
+	P.busy--;
 	bw_resolver_mark_all(P.rv);
+	bw_pol_staged_mark_all();
 	e = bw_resolver_flush(P.rv);
+	bw_pol_staged_flush();
 	bw_fqdn_commit();
 	if (e < 0)
 		bw_err_errno(e,
@@ -1198,6 +1247,7 @@ int bw_policy_set_mode(int enforcement, int audit)
 			return e;
 	}
 	bw_resolver_set_mode(P.rv, P.enforcement, P.audit);
+	bw_pol_staged_mode(P.enforcement, P.audit);
 	P.repo_rev++;
 	e = pol_flush();
 	if (!loosen && P.ready) {
@@ -1281,10 +1331,10 @@ int bw_policy_init(struct event_base *base)
 {
 	struct bw_resolver_ops ops = {
 		.sync = pol_sync,
-		.cidr_acquire = pol_cidr_acquire,
-		.cidr_release = pol_cidr_release,
-		.fqdn_selector = pol_fqdn_selector,
-		.proxy_class = pol_proxy_class,
+		.cidr_acquire = bw_pol_cidr_acquire,
+		.cidr_release = bw_pol_cidr_release,
+		.fqdn_selector = bw_pol_fqdn_selector,
+		.proxy_class = bw_pol_proxy_class,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;
@@ -1353,6 +1403,7 @@ void bw_policy_fini(void)
 	bw_endpoint_unwatch(pol_endpoint_event, NULL);
 	bw_policydir_stop(); /* bulwarkd stops it first; a guard for the rest */
 	bw_api_status_remove("policy");
+	bw_pol_staged_fini();
 	while (P.list) {
 		struct bw_pol *p = P.list;
 

@@ -130,4 +130,82 @@ uint64_t bw_policy_generation(void);
 /* Number of policies in the repository (both sources). */
 unsigned bw_policy_count(void);
 
+/* ---- questions of the adoption tools (core/policy/policy_query.c) --------- */
+
+/* Peer classes of bw_policy_reach(). */
+#define BW_POLICY_PEER_WORLD 1            /* outside the cluster (reserved:world, CIDR, FQDN) */
+#define BW_POLICY_PEER_OTHER_NAMESPACES 2 /* pods of another namespace */
+
+#define BW_POLICY_REACH_REFS 16
+
+struct bw_policy_reach {
+	int enforced;  /* the direction is default-deny for the endpoint */
+	int audit;     /* audit mode: denied connections pass as AUDIT */
+	int allowed;   /* a peer of the class gets an allow on some port (always
+			* when not enforced) */
+	uint32_t refs[BW_POLICY_REACH_REFS]; /* rule refs of the allows found */
+	size_t nrefs;
+};
+
+/*
+ * Can a peer of class cls reach endpoint ep_id in direction dir (BW_DIR_*:
+ * ingress = the peer connects to the endpoint, egress = the endpoint
+ * connects to the peer)? Answered from the endpoint flags the datapath
+ * holds and lookups in the pinned policy map (the kernel's precedence),
+ * at the ports where the answer can change. 0, -ENOENT (no resolved state
+ * yet), -EINVAL.
+ */
+int bw_policy_reach(uint32_t ep_id, int dir, int cls, struct bw_policy_reach *out);
+
+#define BW_POLICY_ISOLATION_MAX 32
+
+struct bw_policy_isolation {
+	int default_deny;       /* enforced: what no entry allows is dropped */
+	int audit;              /* ... and becomes AUDIT instead */
+	int enforcement_always; /* policy.enforcement=always (no policy needed) */
+	const struct bw_pol *policies[BW_POLICY_ISOLATION_MAX]; /* making it default-deny */
+	size_t npolicies;
+	int staged_default_deny; /* with the staged policies it would be */
+	const struct bw_pol *staged[BW_POLICY_ISOLATION_MAX]; /* staged ones isolating it */
+	size_t nstaged;
+};
+
+/* Default deny of endpoint ep_id in direction dir. 0, -ENOENT, -EINVAL. */
+int bw_policy_isolation(uint32_t ep_id, int dir, struct bw_policy_isolation *out);
+
+/* Kind, namespace ("" when cluster-wide) and name of a policy. */
+void bw_policy_describe(const struct bw_pol *p, const char **kind, const char **ns,
+			const char **name, uint64_t *revision);
+
+/* ---- staged policies (core/policy/policy_staged.c) ----------------------- */
+
+#define BW_POLICY_STAGED_MAX 32
+
+struct bw_pol;
+
+/* What the staged policies would decide for one connection check. */
+struct bw_policy_staged_verdict {
+	int applies;          /* a staged policy selects the endpoint in that direction */
+	int allowed;          /* the would-be verdict */
+	uint32_t rule_ref;    /* the entry behind it; 0 = default deny (or not enforced) */
+	/* default deny: the policies (staged or not) that would isolate it */
+	const struct bw_pol *isolating[BW_POLICY_STAGED_MAX];
+	size_t nisolating;
+};
+
+/* Non-zero while at least one staged policy exists. */
+int bw_policy_staged_active(void);
+
+/*
+ * The verdict the datapath would give a new connection of endpoint ep_id
+ * in direction dir (BW_DIR_*) with peer identity peer_id, proto, port (ICMP:
+ * the type), if the staged policies were enforced, read from the staged
+ * resolver's entries with the datapath's lookup. Returns 1 and fills out
+ * when a staged policy selects the endpoint in that direction, else 0
+ * (out->applies 0).
+ */
+int bw_policy_staged_verdict(uint32_t ep_id, int dir, uint32_t peer_id,
+			     uint8_t proto, uint16_t port,
+			     struct bw_policy_staged_verdict *out);
+
 #endif /* BW_CORE_POLICY_H */

@@ -67,6 +67,7 @@ int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
 	it->rv = bw_rv_policy_compile(json_object_get(doc, "rules"), err, errlen);
 	if (!it->rv)
 		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	it->staged = json_is_true(json_object_get(doc, "staged"));
 	it->kind = strdup(kind);
 	it->ns = strdup(ns);
 	it->name = strdup(name);
@@ -196,6 +197,13 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 			snprintf(err, errlen,
 				 "%s: %s: the %s format produced invalid rules: %s",
 				 source_name, where, fmt->name, jerr.text);
+			goto fail;
+		}
+		/* bulwark.io/staged: the core reads it from the input itself */
+		if (bw_pol_staged_annotation(d->json, d->json_len, doc, msg,
+					     sizeof(msg)) < 0) {
+			json_decref(doc);
+			pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
 			goto fail;
 		}
 		e = bw_pol_item_from_doc(doc, it, msg, sizeof(msg));

@@ -31,6 +31,8 @@ struct bw_pol {
 	uint32_t *refs;      /* rule refs this version owns or shares */
 	size_t nrefs;
 	time_t updated;
+	int staged;          /* resolved apart, never enforced (policy_staged.c) */
+	struct bw_rv_policy *srv; /* a copy of rv in the staged resolver */
 };
 
 /* One parsed and compiled document of an input, not yet applied. */
@@ -41,6 +43,7 @@ struct bw_pol_item {
 	struct bw_rv_policy *rv;
 	unsigned doc_index;  /* 1-based */
 	unsigned line;
+	int staged;
 };
 
 struct bw_pol_batch {
@@ -110,6 +113,46 @@ struct bw_policy_entry_spec *bw_pol_entry_specs(const struct bw_rv_entry *e,
 
 /* JSON of one policy: metadata (+ rules and the input with full). */
 json_t *bw_pol_to_json(const struct bw_pol *p, int full);
+
+/* The CIDR identity hooks of the enforcing resolver (any resolver may use them). */
+int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
+			uint32_t *id);
+void bw_pol_cidr_release(void *arg, uint32_t id);
+/* toFQDNs selectors entering or leaving a resolver's selector cache (the
+ * resolver ops of any resolver: core/node/fqdn.c counts references). */
+void bw_pol_fqdn_selector(void *arg, const char *text, int add);
+/* The redirect class of an L7 protocol (resolver ops of any resolver). */
+uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
+
+/*
+ * core/policy/policy_staged.c: staged policies (annotation
+ * bulwark.io/staged: "true"), resolved in a second resolver that never
+ * writes the datapath. policy.c calls these where it feeds its own
+ * resolver.
+ */
+struct bw_labelset;
+struct bw_rv_endpoint_desc;
+/* Read the annotation of one input document (JSON text) into the
+ * canonical object's "staged" member. 0, or -EINVAL with a message. */
+int bw_pol_staged_annotation(const char *input, size_t len, json_t *canon,
+			     char *err, size_t errlen);
+/* The repository changed: reconcile the staged resolver at the next flush. */
+void bw_pol_staged_changed(void);
+void bw_pol_staged_reconcile(void);
+/* p leaves the repository: its staged rules or its copy go (rv freed if staged). */
+void bw_pol_staged_remove(struct bw_pol *p);
+void bw_pol_staged_identity(uint32_t id, const struct bw_labelset *ls, int added);
+/* d: an endpoint set; NULL: endpoint removed_id went away. */
+void bw_pol_staged_endpoint(const struct bw_rv_endpoint_desc *d, uint32_t removed_id);
+void bw_pol_staged_mode(int enforcement, int audit);
+void bw_pol_staged_mark_all(void);
+void bw_pol_staged_flush(void);
+/* Endpoints a staged policy selects. */
+unsigned bw_pol_staged_selected(const struct bw_pol *p);
+void bw_pol_staged_fini(void);
+size_t bw_policy_staged_selecting(uint32_t ep_id, int dir, const struct bw_pol **out,
+				  size_t max, int isolating_only);
+int bw_policy_staged_state(uint32_t ep_id, uint32_t *flags);
 
 /* core/policy/policy_api.c */
 json_t *bw_policy_status_json(void *arg);

@@ -126,6 +126,9 @@ static json_t *pc_rule_item(uint32_t ref, uint32_t identity, int allow_all, uint
 	json_t *o, *rules;
 	const char *txt;
 
+	if (!ri && !ref && allow_all) /* the endpoint's visibility setting alone */
+		return json_pack("{s:b,s:I}", "allow_all", 1, "peer_identity",
+				 (json_int_t)identity);
 	if (!ri)
 		return NULL;
 	o = json_pack("{s:I,s:o,s:i,s:s,s:i,s:I}", "rule_ref", (json_int_t)ref, "policy",
@@ -171,13 +174,21 @@ static int pc_has(json_t *arr, uint32_t ref, int allow_all, uint32_t port_index)
 }
 
 static void pc_add(json_t *arr, uint32_t ref, uint32_t identity, int allow_all,
-		   uint32_t port_index)
+		   uint32_t port_index, int visibility)
 {
 	json_t *o;
+	size_t i;
 
-	if (pc_has(arr, ref, allow_all, port_index))
+	if (pc_has(arr, ref, allow_all, port_index)) {
+		json_array_foreach(arr, i, o)
+			if (visibility && json_is_true(json_object_get(o, "allow_all")) &&
+			    (uint32_t)json_integer_value(json_object_get(o, "rule_ref")) == ref)
+				json_object_set_new(o, "visibility", json_true());
 		return;
+	}
 	o = pc_rule_item(ref, identity, allow_all, port_index);
+	if (o && visibility)
+		json_object_set_new(o, "visibility", json_true());
 	if (o)
 		json_array_append_new(arr, o);
 }
@@ -193,14 +204,18 @@ void bw_proxyconn_rules(uint32_t ep_id, int dir, uint32_t peer, int protocol, ui
 	if (!r || bw_resolver_endpoint_l7(r, ep_id, &l7, &nl7) < 0 ||
 	    bw_resolver_endpoint_state(r, ep_id, NULL, &e, &n) < 0)
 		return;
+	int have_rules = 0;
+
 	for (size_t i = 0; i < nl7; i++) {
 		const struct bw_rv_l7 *x = &l7[i];
 
-		if (x->direction != dir || x->protocol != protocol || x->proxy_class != cls ||
-		    (x->identity != peer && x->identity != 0) || port < x->port_lo ||
-		    port > x->port_hi)
+		if (x->visibility || x->direction != dir || x->protocol != protocol ||
+		    x->proxy_class != cls || (x->identity != peer && x->identity != 0) ||
+		    port < x->port_lo || port > x->port_hi)
 			continue;
-		pc_add(out, x->rule_ref, x->identity, x->allow_all, x->port_index);
+		pc_add(out, x->rule_ref, x->identity, x->allow_all, x->port_index, 0);
+		if (!x->allow_all)
+			have_rules = 1;
 	}
 	/* plain allows of this port (not of every port) void the L7 rules */
 	for (size_t i = 0; i < n; i++) {
@@ -210,7 +225,27 @@ void bw_proxyconn_rules(uint32_t ep_id, int dir, uint32_t peer, int protocol, ui
 		    (x->identity != peer && x->identity != 0) ||
 		    (x->port_lo == 0 && x->port_hi == 0) || port < x->port_lo || port > x->port_hi)
 			continue;
-		pc_add(out, x->rule_ref, x->identity, 1, 0);
+		pc_add(out, x->rule_ref, x->identity, 1, 0, 0);
+	}
+	/*
+	 * The endpoint's visibility setting, where no L7 rules of the policy
+	 * apply: every request allowed, the items say so (those of the rules
+	 * that allow the port keep naming their policy).
+	 */
+	for (size_t i = 0; i < nl7 && !have_rules; i++) {
+		const struct bw_rv_l7 *x = &l7[i];
+		json_t *it;
+		size_t j;
+
+		if (!x->visibility || x->direction != dir || x->protocol != protocol ||
+		    x->proxy_class != cls || port < x->port_lo || port > x->port_hi)
+			continue;
+		if (json_array_size(out) == 0) {
+			pc_add(out, x->rule_ref, x->identity, 1, 0, 1);
+			continue;
+		}
+		json_array_foreach(out, j, it)
+			json_object_set_new(it, "visibility", json_true());
 	}
 }
 
@@ -258,7 +293,7 @@ int bw_proxyconn_lookup(int protocol, const struct sockaddr *client,
 				   c->rules);
 	} else if (v.allowed && v.rule_ref) {
 		/* the policy changed: this port is plainly allowed now */
-		pc_add(c->rules, v.rule_ref, peer, 1, 0);
+		pc_add(c->rules, v.rule_ref, peer, 1, 0, 0);
 	}
 	return 0;
 }

@@ -170,6 +170,7 @@ static void rv_ep_free(struct bw_rv_endpoint *ep)
 	for (size_t i = 0; i < ep->nports; i++)
 		free((char *)ep->ports[i].name);
 	free(ep->ports);
+	free(ep->vis);
 	free(ep->e);
 	free(ep->l7);
 	for (int d = 0; d < 3; d++)
@@ -840,6 +841,13 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 				goto nomem;
 		}
 	}
+	if (d->nvis) {
+		ep->vis = calloc(d->nvis, sizeof(*ep->vis));
+		if (!ep->vis)
+			goto nomem;
+		memcpy(ep->vis, d->vis, d->nvis * sizeof(*ep->vis));
+		ep->nvis = d->nvis;
+	}
 	if (old) {
 		/* keep the resolved state: the next sync compares with it */
 		ep->synced = old->synced;
@@ -847,6 +855,9 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 		ep->e = old->e;
 		ep->n = old->n;
 		old->e = NULL;
+		ep->l7 = old->l7;
+		ep->nl7 = old->nl7;
+		old->l7 = NULL;
 		for (int dd = 0; dd < 3; dd++) {
 			ep->iso[dd] = old->iso[dd];
 			ep->niso[dd] = old->niso[dd];
@@ -864,6 +875,7 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 	return err;
 nomem:
 	ep->e = NULL;
+	ep->l7 = NULL;
 	rv_ep_free(ep);
 	return -ENOMEM;
 }

@@ -45,6 +45,8 @@ struct bw_rv_entry {
 	uint16_t port_lo;   /* host order; 0,0 = every port; ICMP: type,type */
 	uint16_t port_hi;   /* always a power-of-two aligned block */
 	uint32_t rule_ref;
+	uint8_t visibility; /* identity 0, one port: no verdict of its own, only
+			     * proxy_class for what other entries allow */
 };
 
 /*
@@ -59,8 +61,9 @@ struct bw_rv_l7 {
 	uint32_t identity;
 	uint8_t direction, protocol, proxy_class, allow_all;
 	uint16_t port_lo, port_hi;
-	uint32_t rule_ref;
+	uint32_t rule_ref;   /* 0: the endpoint's visibility setting, no rule */
 	uint32_t port_index;
+	uint8_t visibility;  /* from the endpoint's visibility setting */
 };
 
 /* ---- compiled rules -------------------------------------------------- */
@@ -182,6 +185,19 @@ struct bw_rv_named_port {
 	uint8_t protocol;
 };
 
+/*
+ * Proxy visibility of an endpoint (Cilium's proxy-visibility annotation,
+ * docs/redirect.md "Visibility"): connections on that port that the policy
+ * allows go through the proxy class's proxy, every request allowed.
+ */
+struct bw_rv_visibility {
+	uint8_t direction;   /* BW_DIR_* */
+	uint8_t protocol;    /* 6, 17, or 0 = ANY */
+	uint8_t proxy_class; /* BW_PROXY_CLASS_* */
+	uint8_t pad0;
+	uint16_t port;
+};
+
 struct bw_rv_endpoint_desc {
 	uint32_t ep_id;
 	uint32_t ifindex;
@@ -192,6 +208,8 @@ struct bw_rv_endpoint_desc {
 	size_t naddrs;
 	const struct bw_rv_named_port *ports;
 	size_t nports;
+	const struct bw_rv_visibility *vis;
+	size_t nvis;
 };
 
 struct bw_rv_endpoint; /* the resolver's copy and its resolved state */

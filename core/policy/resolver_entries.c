@@ -39,7 +39,7 @@ struct rv_l7src {
 };
 
 static void rv_l7_push(struct rv_vec *o, const struct bw_rv_entry *e, uint8_t cls,
-		       uint32_t port_index, int allow_all)
+		       uint32_t port_index, int allow_all, int visibility)
 {
 	struct bw_rv_l7 *x;
 
@@ -67,6 +67,7 @@ static void rv_l7_push(struct rv_vec *o, const struct bw_rv_entry *e, uint8_t cl
 	x->port_hi = e->port_hi;
 	x->rule_ref = e->rule_ref;
 	x->port_index = port_index;
+	x->visibility = (uint8_t)!!visibility;
 }
 
 static void rv_vec_push(struct rv_vec *o, const struct bw_rv_entry *e)
@@ -121,7 +122,7 @@ static void rv_emit_range(struct rv_vec *o, uint32_t id, int dir, uint8_t proto,
 		e.port_hi = (uint16_t)(lo + size - 1);
 		rv_vec_push(o, &e);
 		if (l7)
-			rv_l7_push(o, &e, l7->cls, l7->port_index, 0);
+			rv_l7_push(o, &e, l7->cls, l7->port_index, 0, 0);
 		lo += size;
 	}
 }
@@ -377,7 +378,7 @@ static void rv_normalise(struct rv_vec *o)
 			continue;
 		}
 		if (o->v[k].proxy_class && !o->v[i].deny && !o->v[i].proxy_class)
-			rv_l7_push(o, &o->v[i], o->v[k].proxy_class, 0, 1);
+			rv_l7_push(o, &o->v[i], o->v[k].proxy_class, 0, 1, 0);
 	}
 	o->n = k + 1;
 	if (o->nl7)
@@ -403,6 +404,93 @@ static void rv_normalise(struct rv_vec *o)
 		}
 	}
 	o->n = k;
+}
+
+/* ---- visibility --------------------------------------------------------- */
+
+/* Does entry e (identity 0 or not) cover (dir, proto, port)? */
+static int rv_entry_covers(const struct bw_rv_entry *e, int dir, uint8_t proto, uint16_t port)
+{
+	if (e->direction != dir || (e->protocol && e->protocol != proto))
+		return 0;
+	if (e->port_lo == 0 && e->port_hi == 0)
+		return 1;
+	return e->protocol && port >= e->port_lo && port <= e->port_hi;
+}
+
+/* Prefix length of an entry's (protocol, port) part, as the LPM ranks it. */
+static int rv_entry_plen(const struct bw_rv_entry *e)
+{
+	int bits = 0;
+
+	if (!e->protocol)
+		return 0;
+	if (e->port_lo == 0 && e->port_hi == 0)
+		return 8;
+	for (uint32_t size = (uint32_t)e->port_hi - e->port_lo + 1; size > 1; size >>= 1)
+		bits++;
+	return 24 - bits;
+}
+
+/*
+ * One visibility port (docs/redirect.md "Visibility"): look at what the
+ * any-peer lookup finds for it (the longest identity-0 entry, as the LPM
+ * does). A plain allow gets a redirect at exactly that port (its verdict
+ * and rule stay); a deny or an L7 port stays as it is (visibility never
+ * widens policy, and rules.http from policy are enforced as they are);
+ * with nothing there, an entry that gives no verdict (BW_POL_F_VISIBILITY)
+ * redirects whatever the identity-specific entries allow.
+ */
+static void rv_visibility_port(struct rv_vec *o, int dir, uint8_t proto, uint16_t port,
+			       uint8_t cls)
+{
+	struct bw_rv_entry *best = NULL, add = { .direction = (uint8_t)dir, .protocol = proto,
+						 .port_lo = port, .port_hi = port,
+						 .proxy_class = cls };
+	size_t n = o->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bw_rv_entry *e = &o->v[i];
+
+		if (e->identity != 0 || !rv_entry_covers(e, dir, proto, port))
+			continue;
+		if (!best || rv_entry_plen(e) > rv_entry_plen(best))
+			best = e;
+	}
+	if (best && (best->deny || best->proxy_class))
+		return;
+	if (best && best->protocol == proto && best->port_lo == port && best->port_hi == port) {
+		best->proxy_class = cls; /* this very key: it redirects now */
+		rv_l7_push(o, best, cls, 0, 1, 1);
+		return;
+	}
+	if (best)
+		add.rule_ref = best->rule_ref;
+	else
+		add.visibility = 1;
+	rv_vec_push(o, &add);
+	rv_l7_push(o, &add, cls, 0, 1, 1);
+}
+
+static void rv_visibility(struct rv_vec *o, const struct bw_rv_endpoint *ep)
+{
+	for (size_t i = 0; i < ep->nvis; i++) {
+		const struct bw_rv_visibility *v = &ep->vis[i];
+
+		if (v->protocol) {
+			rv_visibility_port(o, v->direction, v->protocol, v->port, v->proxy_class);
+			continue;
+		}
+		/* ANY: TCP, and UDP for DNS (the kinds' transports, as for rules) */
+		rv_visibility_port(o, v->direction, IPPROTO_TCP, v->port, v->proxy_class);
+		if (v->proxy_class == BW_PROXY_CLASS_DNS)
+			rv_visibility_port(o, v->direction, IPPROTO_UDP, v->port, v->proxy_class);
+	}
+	if (ep->nvis && !o->err) {
+		qsort(o->v, o->n, sizeof(*o->v), rv_entry_cmp);
+		if (o->nl7)
+			qsort(o->l7, o->nl7, sizeof(*o->l7), rv_l7_cmp);
+	}
 }
 
 /* Could a connection allowed by (oflags, old) be denied by (nflags, new)? */
@@ -517,9 +605,10 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			flags |= BW_EP_F_AUDIT;
 		/*
 		 * The datapath looks at the policy map only in enforced
-		 * directions. A direction with deny entries but no default deny
-		 * (Cilium's enableDefaultDeny: false) is enforced with an
-		 * allow-everything entry (rule_ref 0) under the denies.
+		 * directions. A direction with deny or redirect entries but no
+		 * default deny (Cilium's enableDefaultDeny: false) is enforced
+		 * with an allow-everything entry (rule_ref 0) under them: the
+		 * denies and the L7 ports apply, everything else is allowed.
 		 */
 		for (int dir = 1; dir <= 2; dir++) {
 			uint32_t bit = dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS
@@ -529,8 +618,11 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			if (flags & bit)
 				continue;
 			for (size_t i = 0; i < o.n && !has_deny; i++)
-				if (o.v[i].deny && o.v[i].direction == dir)
+				if ((o.v[i].deny || o.v[i].proxy_class) && o.v[i].direction == dir)
 					has_deny = 1;
+			for (size_t i = 0; i < ep->nvis && !has_deny; i++)
+				if (ep->vis[i].direction == dir)
+					has_deny = 1; /* visibility needs the lookups too */
 			if (has_deny) {
 				struct bw_rv_entry all = { .direction = (uint8_t)dir };
 
@@ -540,6 +632,8 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 		}
 	}
 	rv_normalise(&o);
+	if (r->enforcement != BW_ENFORCE_NEVER)
+		rv_visibility(&o, ep);
 	if (o.err) {
 		free(o.v);
 		free(o.l7);

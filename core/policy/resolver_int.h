@@ -54,6 +54,8 @@ struct bw_rv_endpoint {
 	size_t naddrs;
 	struct bw_rv_named_port *ports; /* names owned */
 	size_t nports;
+	struct bw_rv_visibility *vis;
+	size_t nvis;
 	int dirty;
 	int synced;
 	/* resolved state as last synced */

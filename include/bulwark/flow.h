@@ -100,6 +100,18 @@ enum bw_flow_trace_reason {
 #define BW_FLOW_F_CT_NEW (1u << 0)   /* first packet of a connection */
 #define BW_FLOW_F_CT_CLOSE (1u << 1) /* connection closed; ct_* are totals */
 #define BW_FLOW_F_AUDITED (1u << 2)  /* audit mode turned a drop into AUDIT */
+/*
+ * ABI 1.2. On policy verdicts (their own direction) and on the trace of a
+ * new connection (BW_FLOW_F_CT_NEW): the connection was checked against
+ * policy at that side, so a policy-verdict flow names the verdict there:
+ *   INGRESS_ENFORCED  the destination is a local endpoint whose ingress is
+ *                     enforced (default deny, or deny rules)
+ *   EGRESS_ENFORCED   the source is a local endpoint whose egress is
+ * A side without its flag was not checked: nothing selects the endpoint
+ * in that direction and the connection passed without a verdict event.
+ */
+#define BW_FLOW_F_INGRESS_ENFORCED (1u << 3)
+#define BW_FLOW_F_EGRESS_ENFORCED (1u << 4)
 
 /* Hubble's L7FlowType enum (l7.type). */
 enum bw_flow_l7_type {
@@ -293,6 +305,21 @@ struct bw_flow {
 	 * or a to-proxy trace handed the connection to (0 = none).
 	 */
 	uint16_t proxy_port;
+
+	/*
+	 * bulwark extension, staged policies (annotation bulwark.io/staged:
+	 * "true"): the verdict they would give this connection if they were
+	 * enforced, BW_FLOW_VERDICT_FORWARDED or BW_FLOW_VERDICT_DROPPED;
+	 * BW_FLOW_VERDICT_UNKNOWN (0) when no staged policy selects a local
+	 * endpoint of the flow in the direction checked. Set on policy
+	 * verdicts and on the trace of a new connection at the side where it
+	 * is first seen. staged_by: the policies behind it (the rule's
+	 * policy; for a default deny, the policies that would isolate the
+	 * endpoint).
+	 */
+	enum bw_flow_verdict staged_verdict;
+	const struct bw_flow_policy *staged_by;
+	uint32_t n_staged_by;
 	/*
 	 * Hubble's source_names / destination_names: the DNS names the node
 	 * learned for an address that is not a local endpoint (through the

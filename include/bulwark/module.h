@@ -59,6 +59,11 @@
  *       bw_core_api.redirect_listen, redirect_lookup, redirect_release,
  *       redirect_upstream, redirect_recvmsg, redirect_reply_udp, and
  *       struct bw_redirect_conn.
+ *       Then the adoption tools (flowstore, alerts): bw_core_api.reply_later,
+ *       endpoint_walk (struct bw_endpoint_view), policy_reach,
+ *       policy_isolation, alert_subscribe, alert_publish; struct bw_flow:
+ *       staged_verdict, staged_by, n_staged_by and the flags
+ *       BW_FLOW_F_INGRESS_ENFORCED, BW_FLOW_F_EGRESS_ENFORCED.
  *       Then DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
  *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach,
  *       ct_peers_alive, dns_subscribe, dns_publish, flow_publish,
@@ -280,6 +285,8 @@ struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
 struct bw_daemon_info; /* below */
+struct bw_flow_policy; /* <bulwark/flow.h> */
+struct bw_endpoint_view; /* below */
 struct bw_dns_answer; /* below (ABI 1.2) */
 
 struct bw_core_api {
@@ -564,6 +571,66 @@ struct bw_core_api {
 	int (*redirect_reply_udp)(const struct sockaddr *orig_dst, const struct sockaddr *client,
 				  const void *buf, size_t len);
 
+	/* ABI 1.2, the adoption tools (flowstore, alerts) */
+
+	/*
+	 * Answer a request later: a handler that waits for its own worker
+	 * thread (a database query) calls this and returns 0; it answers
+	 * afterwards, on the loop thread, with reply_json or reply_error,
+	 * exactly once. If the client went away meanwhile, that reply
+	 * returns -EPIPE (and only frees the request). 0 or -EALREADY.
+	 */
+	int (*reply_later)(bw_api_request *req);
+
+	/*
+	 * Visit every endpoint (in id order) with its labels and workload
+	 * (struct bw_endpoint_view below, valid during the call only).
+	 */
+	void (*endpoint_walk)(void (*cb)(const struct bw_endpoint_view *ep,
+					 void *arg),
+			      void *arg);
+
+	/*
+	 * Exposure: can a peer of class peer_class (BW_PEER_CLASS_*) reach
+	 * endpoint endpoint_id in direction (BW_FLOW_TRAFFIC_INGRESS: the
+	 * peer connects to the endpoint; _EGRESS: the endpoint connects to
+	 * the peer)? Read from the policy the datapath holds (the endpoint's
+	 * enforcement flags and lookups in the kernel's policy map, as
+	 * `bulwark policy trace` does), never from a second evaluation of the
+	 * rules. Returns a BW_REACH_* mask, or a negative errno (-ENOENT: no
+	 * such endpoint or no resolved policy yet). cb (may be NULL) gets
+	 * each policy whose rule allows such a peer.
+	 */
+	int (*policy_reach)(uint32_t endpoint_id, int direction, int peer_class,
+			    void (*cb)(const struct bw_flow_policy *p, void *arg),
+			    void *arg);
+
+	/*
+	 * Compliance: is endpoint endpoint_id default-deny in direction, and
+	 * by which policies? Returns a BW_ISOLATION_* mask or a negative
+	 * errno. cb (may be NULL) gets each policy that makes it default-deny
+	 * (staged 0) and each staged policy that would (staged 1).
+	 */
+	int (*policy_isolation)(uint32_t endpoint_id, int direction,
+				void (*cb)(const struct bw_flow_policy *p,
+					   int staged, void *arg),
+				void *arg);
+
+	/*
+	 * The alert bus: alert records (one JSON object per alert, on one
+	 * line; docs/adoption.md gives the fields) published by the module
+	 * that raises deny alerts, handed to every subscriber (other modules,
+	 * the Lua host) on the loop thread, the text valid during the call.
+	 * The core calls free_fn(user_data) when it drops the subscription.
+	 * alert_subscribe returns 0 or a negative errno; alert_publish the
+	 * number of subscribers reached, or -EINVAL for text that is not one
+	 * JSON object on one line.
+	 */
+	int (*alert_subscribe)(bw_module_ctx *ctx,
+			       void (*cb)(const char *json, void *user_data),
+			       void *user_data, bw_free_fn free_fn);
+	int (*alert_publish)(bw_module_ctx *ctx, const char *json);
+
 	/* DNS and FQDN policy (docs/fqdn.md) */
 
 	/*
@@ -632,6 +699,35 @@ struct bw_core_api {
 	 * instead of asking again for every datagram.
 	 */
 	uint64_t (*redirect_generation)(void);
+};
+
+/* bw_core_api.policy_reach peer classes. */
+#define BW_PEER_CLASS_WORLD 1            /* outside the cluster: world, CIDR, FQDN identities */
+#define BW_PEER_CLASS_OTHER_NAMESPACES 2 /* pods of a namespace other than the endpoint's */
+
+/* bw_core_api.policy_reach result bits. */
+#define BW_REACH_ALLOWED (1 << 0)  /* such a peer gets through on some port */
+#define BW_REACH_ENFORCED (1 << 1) /* the direction is default-deny (else all is allowed) */
+#define BW_REACH_AUDIT (1 << 2)    /* audit mode: what policy denies passes as AUDIT */
+
+/* bw_core_api.policy_isolation result bits. */
+#define BW_ISOLATION_DEFAULT_DENY (1 << 0)        /* enforced in that direction */
+#define BW_ISOLATION_AUDIT (1 << 1)               /* audit mode: drops pass as AUDIT */
+#define BW_ISOLATION_ALWAYS (1 << 2)              /* policy.enforcement=always */
+#define BW_ISOLATION_STAGED_DEFAULT_DENY (1 << 3) /* with the staged policies it would be */
+
+/* bw_core_api.endpoint_walk: one endpoint. */
+struct bw_endpoint_view {
+	size_t size;                /* sizeof(struct bw_endpoint_view) as the daemon knows it */
+	uint32_t id;                /* endpoint id */
+	uint32_t identity;
+	const char *ns;
+	const char *pod;
+	const char *const *labels;  /* the pod's labels, "k8s:key=value", sorted */
+	uint32_t n_labels;
+	const char *workload_name;  /* Hubble's workload (given or derived), NULL when unknown */
+	const char *workload_kind;
+	unsigned flags;             /* BW_ENDPOINT_F_* (the datapath's flags) */
 };
 
 /* bw_core_api.endpoint_foreach flags (the datapath's endpoint flags). */

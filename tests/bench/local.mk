@@ -8,6 +8,20 @@
 check_PROGRAMS += tests/bench/bench_resolver
 tests_bench_bench_resolver_SOURCES = tests/bench/bench_resolver.c
 tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
+# BPF_PROG_TEST_RUN of two builds of the endpoint programs (bench_redirect.sh)
+check_PROGRAMS += tests/bench/bench_bpfrun
+tests_bench_bench_bpfrun_SOURCES = tests/bench/bench_bpfrun.c
+tests_bench_bench_bpfrun_LDADD = $(LIBBPF_LIBS)
+
+# the flow store benchmark's helpers: a generator of new connections (raw
+# UDP) and a database filler using the module's own batch and database code
+check_PROGRAMS += tests/bench/bench_newflows tests/bench/bench_flowstore_fill
+tests_bench_bench_newflows_SOURCES = tests/bench/bench_newflows.c
+tests_bench_bench_flowstore_fill_SOURCES = tests/bench/bench_flowstore_fill.c \
+	modules/flowstore/flowstore.h modules/flowstore/flowstore_batch.c \
+	modules/flowstore/flowstore_db.c
+tests_bench_bench_flowstore_fill_CFLAGS = $(AM_CFLAGS) -pthread
+tests_bench_bench_flowstore_fill_LDADD = $(BW_CORE_LIBS) -lpthread
 
 BW_BENCH_SH = \
 	tests/bench/run.sh \
@@ -15,11 +29,14 @@ BW_BENCH_SH = \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_flows.sh \
 	tests/bench/bench_dns.sh \
-	tests/bench/bench_hubble.sh
+	tests/bench/bench_hubble.sh \
+	tests/bench/bench_redirect.sh \
+	tests/bench/bench_flowstore.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
-bench: all tests/bench/bench_resolver$(EXEEXT)
+bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_newflows$(EXEEXT) \
+		tests/bench/bench_flowstore_fill$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench

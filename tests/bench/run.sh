@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # tests/bench/run.sh - run the benchmark suite (docs/benchmarks.md): the
-# resolver timing (no root needed), the datapath comparison and the flow
-# pipeline (root: network namespaces, BPF). Each writes its figures to
+# resolver timing (no root needed), the datapath comparison, the flow
+# pipeline and the flow store (root: network namespaces, BPF). Each writes its figures to
 # tests/bench/results/NAME-DATE.{json,txt} under the build tree and prints
 # its table. Benchmarks report; they never fail on a figure. The exit
 # status is non-zero only if a benchmark could not run.
 #
 # Usage (from the build directory, or through `make bench`):
-#   tests/bench/run.sh [--quick] [--only resolver|datapath|flows|hubble|dns]...
+#   tests/bench/run.sh [--quick] [--only resolver|datapath|flows|hubble|redirect|flowstore|dns]...
 # --quick: fewer repetitions, shorter runs, N up to 1,000 peers (about 3
 # minutes instead of about 15).
 
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver datapath flows hubble dns)
+[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver datapath flows hubble redirect flowstore dns)
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${abs_top_srcdir:=$(cd "$HERE/../.." && pwd)}"
@@ -52,7 +52,7 @@ for b in "${ONLY[@]}"; do
 			-o "$RESULTS/resolver-$DATE.json" | tee "$RESULTS/resolver-$DATE.txt" ||
 			status=1
 		;;
-	datapath | flows | hubble | dns)
+	datapath | flows | hubble | redirect | flowstore | dns)
 		if [ "$(id -u)" != 0 ]; then
 			echo "SKIP: $b needs root (network namespaces, BPF)"
 			continue

@@ -64,6 +64,11 @@ dist_check_SCRIPTS += tests/e2e/test_flowlog.sh
 TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
 
+# zero-trust adoption: flow history (modules/flowstore), exposure, compliance,
+# staged policies, deny alerts (modules/alerts)
+TESTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
+dist_check_SCRIPTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
+
 # hubble-observer: Hubble's gRPC API with a real gRPC client generated from
 # the module's .proto files (every RPC over Unix, TCP and TLS; GetFlows
 # against observe -o json; filters, windows, masks, followers, limits)
@@ -78,7 +83,8 @@ BW_E2E_REDIRECT_TESTS = \
 	tests/e2e/test_redirect.sh \
 	tests/e2e/test_redirect_ingress.sh \
 	tests/e2e/test_redirect_pods.sh \
-	tests/e2e/test_redirect_restart.sh
+	tests/e2e/test_redirect_restart.sh \
+	tests/e2e/test_redirect_visibility.sh
 TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh

@@ -15,6 +15,50 @@ bw_pod_add x a 10.1.0.1 fd00::1:1 app=client
 bw_external_add web 192.0.2.10 2001:db8::10
 bw_server_tcp web 80 53 8080
 bw_server_udp web 53 5353
+# real servers: dnsmasq for api.example, nginx
+bw_external_add ns1 192.0.2.53 2001:db8::53
+bw_external_add www 198.51.100.80 2001:db8::80
+bw_require_tool dnsmasq dnsmasq
+bw_require_tool dig bind9-dnsutils
+bw_require_tool nginx nginx-light
+bw_require_tool curl curl
+bw_bg "$(bw_netns_of ns1)" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv \
+	--no-hosts --bind-interfaces --listen-address=192.0.2.53 --port=53 \
+	--pid-file="$BW_TMP/dnsmasq.pid" --address=/api.example/198.51.100.80
+bw_wait_listen "$(bw_netns_of ns1)" udp 53
+mkdir -p "$BW_TMP/nginx"
+cat >"$BW_TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $BW_TMP/nginx/nginx.pid;
+error_log $BW_TMP/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $BW_TMP/nginx/body;
+	proxy_temp_path $BW_TMP/nginx/proxy;
+	fastcgi_temp_path $BW_TMP/nginx/fastcgi;
+	uwsgi_temp_path $BW_TMP/nginx/uwsgi;
+	scgi_temp_path $BW_TMP/nginx/scgi;
+	server {
+		listen 80;
+		location / { return 200 "hello from nginx\n"; }
+	}
+}
+EOF
+bw_bg "$(bw_netns_of www)" nginx -p "$BW_TMP/nginx" -c "$BW_TMP/nginx/nginx.conf"
+bw_wait_listen "$(bw_netns_of www)" tcp 80
+
+# dig_a [+tcp] : the A record of api.example, asked from x/a to ns1
+dig_a() {
+	timeout 6 ip netns exec "$(bw_netns_of x/a)" dig +short +time=2 +tries=1 "$@" \
+		@192.0.2.53 api.example A 2>/dev/null | grep -qx 198.51.100.80
+}
+# curl_www : the page of www, from x/a
+curl_www() {
+	timeout 6 ip netns exec "$(bw_netns_of x/a)" curl -s --max-time 3 \
+		http://198.51.100.80/ 2>/dev/null | grep -qx 'hello from nginx'
+}
 
 bw_policy_import_text l7 <<'YAML' || bw_die "policy import failed"
 apiVersion: cilium.io/v2
@@ -114,6 +158,22 @@ if bw_flows_available; then
 	bw_expect_flow "the connection is traced to the proxy" \
 		--from-pod x/a --to-port 80 --type trace:to-proxy
 fi
+
+got=$(bw status -o json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["redir"]
+print(r["table"], sorted(r["classes"]), r["classes"]["dns"]["udp"] > 0)')
+if [ "$got" = "2004 ['dns', 'http'] True" ]; then
+	bw_pass "bulwark status (redir) shows the proxy classes and their ports"
+else
+	bw_fail "bulwark status's redirect section: '$got'"
+fi
+
+bw_rd_expect_relayed "dig gets its answer from dnsmasq through the DNS proxy (UDP)" dns dig_a
+bw_rd_expect_relayed "dig over TCP through the DNS proxy" dns dig_a +tcp
+bw_rd_expect_relayed "curl gets nginx's page through the HTTP proxy" http curl_www
+bw_rd_expect_last "the HTTP proxy saw the original destination" http \
+	'r["server"]["ip"] + ":" + str(r["server"]["port"])' "198.51.100.80:80"
 
 bw_rd_expect_direct "a port without L7 rules is not redirected (TCP)" http \
 	bw_probe_tcp x/a web 8080

@@ -47,6 +47,14 @@ spec:
         protocol: TCP
 YAML
 
+# one datagram from a fixed source port (the same UDP flow each time)
+udp_from_5555() {
+	local out
+	out=$(echo probe | timeout 4 ip netns exec "$(bw_netns_of x/a)" \
+		socat -T 1 - "UDP4:192.0.2.53:53,sourceport=5555,reuseaddr,readbytes=3" 2>/dev/null)
+	[ "$out" = ok ]
+}
+
 rules_in_node() {
 	ip -n "$BW_NODE" -"$1" rule list | grep -c 'fwmark 0xb00/0xf00 lookup 2004'
 }
@@ -64,6 +72,7 @@ bw_check "stopped: the routing rule is gone (IPv6)" test "$(rules_in_node 6)" = 
 bw_expect_ok "stopped: DNS over UDP goes straight to the server" bw_probe_udp x/a dns 53
 bw_expect_ok "stopped: ... over IPv6" bw_probe_udp6 x/a dns 53
 bw_expect_ok "stopped: DNS over TCP goes straight to the server" bw_probe_tcp x/a dns 53
+bw_expect_ok "stopped: a UDP flow from a fixed port goes straight to the server" udp_from_5555
 bw_expect_blocked "stopped: HTTP (its proxy enforces L7 rules) is dropped" \
 	bw_probe_tcp x/a dns 80
 bw_expect_ok "stopped: a plain allowed port keeps working" bw_probe_tcp x/a dns 8080
@@ -76,6 +85,8 @@ bw_start_daemon "${BW_DAEMON_OPTS_CUR[@]}"
 bw_check "restarted: the routing rule is back" test "$(rules_in_node 4)" = 1
 bw_rd_expect_relayed "restarted: DNS goes through the DNS proxy again" dns bw_probe_udp x/a dns 53
 bw_rd_expect_relayed "restarted: ... over IPv6" dns bw_probe_udp6 x/a dns 53
+bw_rd_expect_relayed "restarted: the UDP flow that went direct goes to the proxy again" dns \
+	udp_from_5555
 bw_rd_expect_relayed "restarted: HTTP goes through the HTTP proxy again" http \
 	bw_probe_tcp x/a dns 80
 bw_expect_blocked "restarted: the L3/L4 policy still applies" bw_probe_tcp x/a dns 9999

@@ -54,3 +54,11 @@ tests_fuzz_fuzz_flowmask_SOURCES = tests/fuzz/fuzz_flowmask.c tests/fuzz/replay.
 tests_fuzz_fuzz_flowmask_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowmask\"
 tests_fuzz_fuzz_flowmask_LDADD = libbw.la $(DEPS_LIBS)
+
+# the adoption tools' inputs: the staged annotation, history filters, --since
+check_PROGRAMS += tests/fuzz/fuzz_adoption
+TESTS += tests/fuzz/fuzz_adoption
+tests_fuzz_fuzz_adoption_SOURCES = tests/fuzz/fuzz_adoption.c tests/fuzz/replay.c
+tests_fuzz_fuzz_adoption_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/adoption\"
+tests_fuzz_fuzz_adoption_LDADD = $(BW_CORE_LIBS)

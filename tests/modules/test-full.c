@@ -8,6 +8,12 @@
  * (its config and counters as JSON) and GET /v1/test-full/<inst>/stream (3
  * NDJSON lines), exports a metric, and writes a file in its state dir.
  * reload() refuses (-ENOTSUP) a new config whose refuse_reload is true.
+ *
+ * ABI 1.2: GET /v1/test-full/<inst>/later is answered only when
+ * GET /v1/test-full/<inst>/release comes (reply_later); each instance
+ * subscribes to the alert bus (alert_subscribe) and counts what it gets,
+ * and GET /v1/test-full/<inst>/alert publishes one record (alert_publish);
+ * GET /v1/test-full/<inst>/endpoints counts endpoint_walk's endpoints.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +39,9 @@ struct full_state {
 	const struct full_conf *conf;
 	int inits, starts, reloads, stops;
 	char route[128], stream[128];
+	bw_api_request *waiting;   /* a request answered later */
+	int alerts_seen;
+	char last_alert[256];
 };
 
 /* The core's table is the same for every instance. */
@@ -75,13 +84,13 @@ full_json(struct full_state *st)
 		"{\"module\":\"%s\",\"instance\":\"%s\",\"greeting\":\"%s\","
 		"\"enabled\":%s,\"count\":%lld,\"buffer\":%lld,\"interval_ms\":%lld,"
 		"\"color\":\"%s\",\"inits\":%d,\"starts\":%d,\"reloads\":%d,"
-		"\"same_conf\":%s}",
+		"\"same_conf\":%s,\"alerts_seen\":%d}",
 		st->api->module_name(st->ctx), st->api->instance_name(st->ctx),
 		st->conf->greeting, st->conf->enabled ? "true" : "false",
 		(long long)st->conf->count, (long long)st->conf->buffer,
 		(long long)st->conf->interval, full_colors[st->conf->color],
 		st->inits, st->starts, st->reloads,
-		st->api->conf(st->ctx) == st->conf ? "true" : "false");
+		st->api->conf(st->ctx) == st->conf ? "true" : "false", st->alerts_seen);
 	fclose(f);
 	return out;
 }
@@ -115,6 +124,76 @@ full_stream(bw_api_request *req, void *user_data)
 		st->api->stream_line(req, line);
 	}
 	return st->api->stream_end(req);
+}
+
+/* ABI 1.2: answer later (when /release comes) */
+static int
+full_later(bw_api_request *req, void *user_data)
+{
+	struct full_state *st = user_data;
+
+	if (!BW_API_HAS(st->api, reply_later))
+		return st->api->reply_error(req, 501, "no reply_later in this daemon");
+	if (st->waiting != NULL)
+		return st->api->reply_error(req, 409, "a request is waiting already");
+	st->waiting = req;
+	return st->api->reply_later(req);
+}
+
+static int
+full_release(bw_api_request *req, void *user_data)
+{
+	struct full_state *st = user_data;
+	int waited = st->waiting != NULL;
+
+	if (waited) {
+		st->api->reply_json(st->waiting, 200, "{\"answered\":\"later\"}");
+		st->waiting = NULL;
+	}
+	return st->api->reply_json(req, 200, waited ? "{\"released\":1}" : "{\"released\":0}");
+}
+
+/* ABI 1.2: the alert bus */
+static void
+full_on_alert(const char *json, void *user_data)
+{
+	struct full_state *st = user_data;
+
+	st->alerts_seen++;
+	snprintf(st->last_alert, sizeof(st->last_alert), "%s", json);
+}
+
+static int
+full_alert(bw_api_request *req, void *user_data)
+{
+	struct full_state *st = user_data;
+	char rec[256], reply[64];
+	int n;
+
+	snprintf(rec, sizeof(rec), "{\"source\":\"%s\",\"count\":1}",
+		 st->api->instance_name(st->ctx));
+	n = st->api->alert_publish(st->ctx, rec);
+	snprintf(reply, sizeof(reply), "{\"subscribers\":%d}", n);
+	return st->api->reply_json(req, 200, reply);
+}
+
+static void
+full_count_ep(const struct bw_endpoint_view *ep, void *arg)
+{
+	if (ep->size >= sizeof(*ep) && ep->ns != NULL && ep->pod != NULL)
+		(*(int *)arg)++;
+}
+
+static int
+full_endpoints(bw_api_request *req, void *user_data)
+{
+	struct full_state *st = user_data;
+	char reply[64];
+	int n = 0;
+
+	st->api->endpoint_walk(full_count_ep, &n);
+	snprintf(reply, sizeof(reply), "{\"endpoints\":%d}", n);
+	return st->api->reply_json(req, 200, reply);
 }
 
 static void
@@ -168,6 +247,24 @@ full_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
 	    (rc = api->metrics_register(ctx, full_collect, st, NULL)) < 0) {
 		free(st);
 		return rc;
+	}
+	if (BW_API_HAS(api, alert_subscribe)) {
+		static const char *const sub[] = { "later", "release", "alert", "endpoints" };
+		static bw_api_handler const fn[] = { full_later, full_release, full_alert,
+						     full_endpoints };
+		char sp[160];
+
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(sp, sizeof(sp), "%s/%s", st->route, sub[i]);
+			if ((rc = api->api_route(ctx, "GET", sp, fn[i], st, NULL)) < 0) {
+				free(st);
+				return rc;
+			}
+		}
+		if ((rc = api->alert_subscribe(ctx, full_on_alert, st, NULL)) < 0) {
+			free(st);
+			return rc;
+		}
 	}
 	if ((dir = api->state_dir(ctx)) != NULL) {
 		snprintf(path, sizeof(path), "%s/greeting", dir);

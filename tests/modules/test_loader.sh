@@ -130,6 +130,23 @@ expect_eq "module error reply is JSON with the module's message" \
 	'{"error":"asked to fail: yes"}' "$(get '/v1/test-full/test-full?fail=yes')"
 expect_eq "module stream gives NDJSON lines" '{"n":1}|{"n":2}|{"n":3}' \
 	"$(get /v1/test-full/test-full/stream | paste -sd'|')"
+# ABI 1.2: an answer given later, the alert bus, the endpoint view.
+get /v1/test-full/test-full/later >"$T/later.json" &
+later_pid=$!
+i=0
+until [ "$(get /v1/test-full/test-full/release)" = '{"released":1}' ] || [ $i -ge 50 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+wait "$later_pid"
+expect_eq "reply_later: the request is answered when the module replies" \
+	'{"answered":"later"}' "$(cat "$T/later.json")"
+expect_eq "alert_publish reaches both instances' subscriptions" '{"subscribers":2}' \
+	"$(get /v1/test-full/test-full:second/alert)"
+expect_eq "alert_subscribe: the instance got the record" 1 \
+	"$(get /v1/test-full/test-full | python3 -c 'import json,sys; print(json.load(sys.stdin)["alerts_seen"])')"
+expect_eq "endpoint_walk: no endpoints yet" '{"endpoints":0}' \
+	"$(get /v1/test-full/test-full/endpoints)"
 expect_eq "state dir created per instance" bonjour "$(cat "$T/state/test-full/greeting" 2>/dev/null)"
 expect_eq "state dir is private" 700 "$(stat -c %a "$T/state/test-full" 2>/dev/null)"
 expect_eq "route of a failed init is dropped" 404 \

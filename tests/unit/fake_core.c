@@ -478,6 +478,56 @@ fake_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr *
 	return -ENXIO;
 }
 
+/* The adoption tools' views: no endpoints or policy map here. */
+static int
+fake_reply_later(bw_api_request *req)
+{
+	return 0;
+}
+
+static void
+fake_endpoint_walk(void (*cb)(const struct bw_endpoint_view *ep, void *arg),
+		   void *arg)
+{
+}
+
+static int
+fake_policy_reach(uint32_t endpoint_id, int direction, int peer_class,
+		  void (*cb)(const struct bw_flow_policy *p, void *arg), void *arg)
+{
+	return -ENXIO;
+}
+
+static int
+fake_policy_isolation(uint32_t endpoint_id, int direction,
+		      void (*cb)(const struct bw_flow_policy *p, int staged,
+				 void *arg),
+		      void *arg)
+{
+	return -ENXIO;
+}
+
+/* The alert bus: one subscriber, called synchronously by alert_publish. */
+static void (*fake_alert_cb)(const char *json, void *user_data);
+static void *fake_alert_ud;
+
+static int
+fake_alert_subscribe(bw_module_ctx *ctx, void (*cb)(const char *json, void *ud),
+		     void *user_data, bw_free_fn free_fn)
+{
+	fake_alert_cb = cb;
+	fake_alert_ud = user_data;
+	return 0;
+}
+
+static int
+fake_alert_publish(bw_module_ctx *ctx, const char *json)
+{
+	if (fake_alert_cb != NULL)
+		fake_alert_cb(json, fake_alert_ud);
+	return 0;
+}
+
 /* DNS and FQDN policy: recorded; no datapath, nothing tracked. */
 static int
 fake_fqdn_ip_set(bw_module_ctx *ctx, int family, const uint8_t *addr,
@@ -600,6 +650,12 @@ static const struct bw_core_api fake_api = {
 	.redirect_upstream = fake_redirect_upstream,
 	.redirect_recvmsg = fake_redirect_recvmsg,
 	.redirect_reply_udp = fake_redirect_reply_udp,
+	.reply_later = fake_reply_later,
+	.endpoint_walk = fake_endpoint_walk,
+	.policy_reach = fake_policy_reach,
+	.policy_isolation = fake_policy_isolation,
+	.alert_subscribe = fake_alert_subscribe,
+	.alert_publish = fake_alert_publish,
 	.fqdn_ip_set = fake_fqdn_ip_set,
 	.fqdn_sync = fake_fqdn_sync,
 	.fqdn_ip_identity = fake_fqdn_ip_identity,

@@ -174,6 +174,24 @@ tests_unit_test_ipcache_SOURCES = tests/unit/test_ipcache.c core/node/ipcache.c 
 tests_unit_test_ipcache_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_ipcache_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
 
+# modules/flowstore: the batch aggregation and the database thread (writes,
+# history query and filters, denied counts, retention by age and size, a
+# damaged file, an unclean stop, a full queue); lib/flowpeer.c (names);
+# core/datapath/datapath_lookup.c (the datapath's decision in memory)
+check_PROGRAMS += tests/unit/test_flowstore tests/unit/test_flowpeer tests/unit/test_policy_lookup
+TESTS += tests/unit/test_flowstore tests/unit/test_flowpeer tests/unit/test_policy_lookup
+tests_unit_test_flowstore_SOURCES = tests/unit/test_flowstore.c \
+	modules/flowstore/flowstore.h modules/flowstore/flowstore_batch.c \
+	modules/flowstore/flowstore_db.c
+tests_unit_test_flowstore_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_flowstore_LDADD = $(BW_TEST_LIBS) -lpthread
+tests_unit_test_flowpeer_SOURCES = tests/unit/test_flowpeer.c
+tests_unit_test_flowpeer_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowpeer_LDADD = $(BW_TEST_LIBS)
+tests_unit_test_policy_lookup_SOURCES = tests/unit/test_policy_lookup.c
+tests_unit_test_policy_lookup_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_policy_lookup_LDADD = $(BW_TEST_LIBS)
+
 # lib/prefix.c (the one IP prefix parser), lib/errbuf.c, lib/watchlist.c;
 # tests/unit/check_main.h is the main() of a Check test
 check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf \

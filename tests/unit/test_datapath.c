@@ -274,6 +274,100 @@ START_TEST(test_decide_precedence)
 }
 END_TEST
 
+START_TEST(test_decide_redirect_beats_plain_allow)
+{
+	struct bw_policy_verdict out;
+	struct bw_policy_value a, b;
+
+	/* a more specific plain allow (L3-L4) loses to an L4-only redirect */
+	a = pv(24, 0, 1);
+	b = pv(24, 0, 2);
+	b.proxy_class = BW_PROXY_CLASS_HTTP;
+	bw_datapath_policy_decide(&a, &b, &out);
+	ck_assert_int_eq(out.allowed, 1);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_HTTP);
+	ck_assert_uint_eq(out.rule_ref, 2);
+	/* even an L3-only allow of every port */
+	a = pv(0, 0, 1);
+	bw_datapath_policy_decide(&a, &b, &out);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_HTTP);
+	/* two redirects: the longer prefix, as for allows */
+	a = pv(16, 0, 1);
+	a.proxy_class = BW_PROXY_CLASS_DNS;
+	bw_datapath_policy_decide(&a, &b, &out);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_HTTP);
+	/* a deny still beats a redirect */
+	a = pv(0, 1, 3);
+	bw_datapath_policy_decide(&a, &b, &out);
+	ck_assert_int_eq(out.allowed, 0);
+	ck_assert_uint_eq(out.proxy_class, 0);
+	ck_assert_uint_eq(out.reason, BW_DROP_POLICY_DENY);
+}
+END_TEST
+
+START_TEST(test_decide_visibility)
+{
+	struct bw_policy_verdict out;
+	struct bw_policy_value a, vis;
+
+	vis = pv(24, 0, 0);
+	vis.flags = BW_POL_F_VISIBILITY;
+	vis.proxy_class = BW_PROXY_CLASS_HTTP;
+	/* allowed by the identity's entry: redirected for visibility */
+	a = pv(0, 0, 1);
+	bw_datapath_policy_decide(&a, &vis, &out);
+	ck_assert_int_eq(out.allowed, 1);
+	ck_assert_uint_eq(out.rule_ref, 1);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_HTTP);
+	ck_assert_uint_eq(out.match_type, BW_MATCH_L3_ONLY);
+	/* nothing else: the visibility entry allows nothing */
+	bw_datapath_policy_decide(NULL, &vis, &out);
+	ck_assert_int_eq(out.allowed, 0);
+	ck_assert_uint_eq(out.reason, BW_DROP_POLICY);
+	/* the identity's own redirect keeps its class */
+	a.proxy_class = BW_PROXY_CLASS_KAFKA;
+	bw_datapath_policy_decide(&a, &vis, &out);
+	ck_assert_uint_eq(out.proxy_class, BW_PROXY_CLASS_KAFKA);
+	/* and its deny wins */
+	a = pv(24, 1, 2);
+	bw_datapath_policy_decide(&a, &vis, &out);
+	ck_assert_int_eq(out.allowed, 0);
+	ck_assert_uint_eq(out.proxy_class, 0);
+}
+END_TEST
+
+START_TEST(test_expand_redirects)
+{
+	struct bw_policy_entry_spec e[] = {
+		/* the same port: a plain allow and a redirect -> the redirect */
+		{ .identity = 7, .direction = BW_DIR_EGRESS, .protocol = 6, .port_lo = 80,
+		  .port_hi = 80, .rule_ref = 1 },
+		{ .identity = 7, .direction = BW_DIR_EGRESS, .protocol = 6, .port_lo = 80,
+		  .port_hi = 80, .rule_ref = 2, .proxy_class = BW_PROXY_CLASS_HTTP },
+		/* a redirect inside a deny block becomes the deny */
+		{ .identity = 8, .direction = BW_DIR_EGRESS, .protocol = 6, .port_lo = 443,
+		  .port_hi = 443, .rule_ref = 3, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .identity = 8, .direction = BW_DIR_EGRESS, .protocol = 6, .deny = 1, .rule_ref = 4 },
+	};
+	struct bw_policy_kv *kv = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(bw_datapath_policy_expand(5, e, 4, &kv, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		if (ntohl(kv[i].key.identity) == 7) {
+			ck_assert_uint_eq(kv[i].value.proxy_class, BW_PROXY_CLASS_HTTP);
+			ck_assert_uint_eq(kv[i].value.rule_ref, 2);
+		} else {
+			ck_assert(kv[i].value.flags & BW_POL_F_DENY);
+			ck_assert_uint_eq(kv[i].value.proxy_class, 0);
+			ck_assert_uint_eq(kv[i].value.rule_ref, 4);
+		}
+	}
+	free(kv);
+}
+END_TEST
+
 /* ---- model of the kernel: LPM lookups over the expanded entries ---------- */
 
 static const struct bw_policy_kv *lpm(const struct bw_policy_kv *kv, size_t n, uint32_t id,
@@ -377,6 +471,9 @@ static Suite *datapath_suite(void)
 	tcase_add_test(tc, test_port_blocks);
 	tcase_add_test(tc, test_expand_keys);
 	tcase_add_test(tc, test_decide_precedence);
+	tcase_add_test(tc, test_decide_redirect_beats_plain_allow);
+	tcase_add_test(tc, test_expand_redirects);
+	tcase_add_test(tc, test_decide_visibility);
 	tcase_add_test(tc, test_expand_matches_reference);
 	tcase_add_test(tc, test_api_before_init);
 	suite_add_tcase(s, tc);

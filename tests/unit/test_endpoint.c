@@ -227,6 +227,59 @@ START_TEST(workload_parse_spells_kinds)
 }
 END_TEST
 
+START_TEST(proxy_visibility_is_parsed_like_cilium)
+{
+	struct bw_ep_visibility v[BW_EP_MAX_VISIBILITY];
+	char err[256], buf[512];
+	size_t n;
+
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/80/TCP/HTTP>, <egress/53/any/dns>,"
+						"<Ingress/9092/TCP/Kafka>,<Egress/4040/TCP/r2d2>",
+						v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(v[0].direction, 1);
+	ck_assert_uint_eq(v[0].port, 80);
+	ck_assert_uint_eq(v[0].protocol, 6);
+	ck_assert_str_eq(v[0].l7, "http");
+	ck_assert_int_eq(v[1].direction, 2);
+	ck_assert_uint_eq(v[1].protocol, 0);
+	ck_assert_str_eq(v[1].l7, "dns");
+	bw_ep_visibility_format(v, n, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "<Ingress/80/TCP/HTTP>,<Egress/53/ANY/DNS>,<Ingress/9092/TCP/Kafka>,"
+			      "<Egress/4040/TCP/r2d2>");
+	ck_assert_int_eq(bw_ep_visibility_parse("none", v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(bw_ep_visibility_parse("", v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+
+	ck_assert_int_eq(bw_ep_visibility_parse("<Sideways/80/TCP/HTTP>", v, &n, err,
+						sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "\"<Sideways/80/TCP/HTTP>\": the direction must be Ingress or Egress");
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/0/TCP/HTTP>", v, &n, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "\"<Ingress/0/TCP/HTTP>\": the port must be a number from 1 to 65535");
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/80/SCTP/HTTP>", v, &n, err,
+						sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "\"<Ingress/80/SCTP/HTTP>\": the L4 protocol must be TCP, UDP or ANY");
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/80/UDP/HTTP>", v, &n, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "\"<Ingress/80/UDP/HTTP>\": only DNS is proxied over UDP");
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/80/TCP>", v, &n, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "\"<Ingress/80/TCP>\": expected <Direction/Port/L4Protocol/L7Protocol>");
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/80/TCP/HTTP> <Egress/53/UDP/DNS>", v, &n,
+						err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "\"<Egress/53/UDP/DNS>\": items are separated by commas");
+	ck_assert_int_eq(bw_ep_visibility_parse("<Ingress/80/TCP/HTTP>,<ingress/80/tcp/http>", v,
+						&n, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "\"<ingress/80/tcp/http>\" is given twice");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"proxy_visibility\": 80}", -EINVAL,
+		  "proxy_visibility: must be a string");
+	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"proxy_visibility\": \"<In/80/TCP/HTTP>\"}",
+		  -EINVAL, "proxy_visibility: \"<In/80/TCP/HTTP>\": the direction must be Ingress or Egress");
+}
+END_TEST
+
 /* The workload a pod name implies: "KIND/NAME", or "" for none. */
 static const char *derived(const char *pod)
 {
@@ -378,6 +431,7 @@ static Suite *endpoint_suite(void)
 	tcase_add_test(tc, audit_must_be_boolean);
 	tcase_add_test(tc, workload_is_checked);
 	tcase_add_test(tc, workload_parse_spells_kinds);
+	tcase_add_test(tc, proxy_visibility_is_parsed_like_cilium);
 	tcase_add_test(tc, workload_derived_from_pod_name);
 	tcase_add_test(tc, valid_add_without_identity_module_changes_nothing);
 	tcase_add_test(tc, unknown_endpoints_are_404);

@@ -8,14 +8,18 @@
 #    ${DS_PROMETHEUS}), schemaVersion >= 36, unique uid and panel ids;
 #  - every PromQL expression (panel targets and template variables) parses
 #    (promtool check rules, Grafana's $variables replaced by sample values);
-#  - every metric those expressions name is one the prometheus module
-#    exports: modules/prometheus/metrics.list, the module's declared
-#    families, which tests/e2e/test_metrics.sh checks against a real scrape
-#    (a summary's NAME_sum / NAME_count count as NAME);
+#  - every metric those expressions name is one a module exports: the
+#    modules' declared families, modules/*/metrics.list (the prometheus
+#    module's, which tests/e2e/test_metrics.sh checks against a real
+#    scrape, and those of the modules that register metrics through it:
+#    flowstore, alerts, checked by their e2e tests) (a summary's NAME_sum /
+#    NAME_count count as NAME);
 #  - the dashboards cover what the module is for: verdicts per namespace,
 #    top denied source -> destination, drop reasons, lost events,
 #    enforcement status;
-#  - docs/metrics.md documents every metric of metrics.list.
+#  - the adoption dashboard covers exposure per namespace over time,
+#    default-deny coverage, top denied source -> destination and alerts;
+#  - docs/metrics.md documents every metric of every metrics.list.
 set -u
 
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -40,13 +44,14 @@ def check(ok, desc, detail=""):
         failed += 1
         print("FAIL: " + desc + (": " + detail if detail else ""))
 
-# The module's declared families.
+# The modules' declared families.
 declared = {}
-for line in open(os.path.join(top, "modules/prometheus/metrics.list")):
-    if line.strip() and not line.startswith("#"):
-        name, mtype = line.split()[:2]
-        declared[name] = mtype
-check(len(declared) >= 20, "metrics.list declares the module's families (%d)" % len(declared))
+for path in sorted(glob.glob(os.path.join(top, "modules/*/metrics.list"))):
+    for line in open(path):
+        if line.strip() and not line.startswith("#"):
+            name, mtype = line.split()[:2]
+            declared[name] = mtype
+check(len(declared) >= 20, "the metrics.list files declare the modules' families (%d)" % len(declared))
 
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right",
             "bool", "and", "or", "unless", "offset", "inf", "nan"}
@@ -161,9 +166,9 @@ check(r.returncode == 0, "promtool parses all %d dashboard queries" % len(all_ex
 # Every queried metric is exported.
 check(len(queried) >= 10, "the dashboards query metrics (%d distinct)" % len(queried))
 for n in sorted(queried):
-    check(known(n), "%s (queried by %s) is exported by the prometheus module"
+    check(known(n), "%s (queried by %s) is exported by a module"
           % (n, sorted(queried[n])[0]),
-          "not in modules/prometheus/metrics.list")
+          "not in any modules/*/metrics.list")
 
 # What the dashboards are for.
 def some_expr(pattern):
@@ -176,6 +181,13 @@ check(some_expr(r"sum by \(reason\) \(rate\(hubble_drop_total"), "a panel shows 
 check(some_expr(r"hubble_lost_events_total"), "a panel shows lost events")
 check(some_expr(r"bulwark_endpoints\{") and some_expr(r"bulwark_policy_endpoint_enforcement_status"),
       "panels show the enforcement status")
+
+check(some_expr(r"sum by \(namespace\) \(bulwark_exposure_unused_workloads"),
+      "a panel shows exposure per namespace over time")
+check(some_expr(r"bulwark_compliance_endpoints\{[^}]*mode!=\"none\"\}\) / sum by \(direction\) \(bulwark_compliance_endpoints"),
+      "a panel shows default-deny coverage")
+check(some_expr(r"bulwark_alerts_raised_total") and some_expr(r"bulwark_alerts_sent_total"),
+      "panels show deny alerts raised and delivered")
 
 # Every declared metric is documented.
 doc = open(os.path.join(top, "docs/metrics.md")).read()

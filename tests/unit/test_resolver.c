@@ -882,6 +882,285 @@ START_TEST(test_scale_1000_rules_10000_identities)
 }
 END_TEST
 
+/* ---- L7 ports: redirect entries and their contributions ---------------- */
+
+static uint8_t t_proxy_class(void *arg, const char *name)
+{
+	return strcmp(name, "r2d2") == 0 ? BW_PROXY_CLASS_NAMED : 0;
+}
+
+/* The proxy class of the entry (identity, dir, proto, lo, hi); -1 if none. */
+static int redirect_of(uint32_t ep, uint32_t id, int dir, int proto, int lo, int hi)
+{
+	for (size_t i = 0; i < S[ep].n; i++) {
+		const struct bw_rv_entry *e = &S[ep].e[i];
+
+		if (e->identity == id && e->direction == dir && e->protocol == proto &&
+		    e->port_lo == lo && e->port_hi == hi && !e->deny)
+			return e->proxy_class;
+	}
+	return -1;
+}
+
+/* How many L7 contributions of ep match (id, dir, proto, port), and how
+ * many of them are allow_all. */
+static size_t l7_count(uint32_t ep, uint32_t id, int dir, int proto, int port, size_t *all)
+{
+	const struct bw_rv_l7 *l7;
+	size_t n, k = 0;
+
+	*all = 0;
+	ck_assert_int_eq(bw_resolver_endpoint_l7(R, ep, &l7, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (l7[i].identity == id && l7[i].direction == dir && l7[i].protocol == proto &&
+		    port >= l7[i].port_lo && port <= l7[i].port_hi) {
+			k++;
+			if (l7[i].allow_all)
+				(*all)++;
+		}
+	return k;
+}
+
+#define HTTP_GET "\"rules\":{\"http\":[{\"method\":\"GET\"}]}"
+
+START_TEST(test_l7_port_is_a_redirect_entry)
+{
+	size_t all;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint(1, 1000, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true,\"egress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"," HTTP_GET "}]}],"
+	       "\"egress\":[{\"ports\":[{\"port\":53,\"protocol\":\"ANY\",\"rules\":{\"dns\":[{\"matchPattern\":\"*\"}]}},"
+	       "{\"port\":8080,\"protocol\":\"ANY\"," HTTP_GET "}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(redirect_of(1, 1001, IN, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	/* DNS on ANY: TCP and UDP redirect to the DNS proxy, SCTP gets nothing */
+	ck_assert_int_eq(redirect_of(1, 0, EG, 17, 53, 53), BW_PROXY_CLASS_DNS);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 6, 53, 53), BW_PROXY_CLASS_DNS);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 132, 53, 53), -1);
+	/* HTTP on ANY: TCP only */
+	ck_assert_int_eq(redirect_of(1, 0, EG, 6, 8080, 8080), BW_PROXY_CLASS_HTTP);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 17, 8080, 8080), -1);
+	ck_assert_uint_eq(S[1].n, 4);
+	ck_assert_uint_eq(l7_count(1, 1001, IN, 6, 80, &all), 1);
+	ck_assert_uint_eq(all, 0);
+}
+END_TEST
+
+START_TEST(test_l7_rules_of_a_port_are_ored_and_deny_wins)
+{
+	size_t all;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	ident(1002, "x", "app=c");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* two rules redirect b's port 80 (OR-ed); a deny of c beats the redirect */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "," SEL("c") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"," HTTP_GET "}]},"
+	       "{\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"rules\":{\"http\":[{\"path\":\"/x\"}]}}]},"
+	       "{\"deny\":true,\"peers\":[" SEL("c") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}]}]",
+	       10);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(redirect_of(1, 1001, IN, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert(has(1, 1002, IN, 6, 80, 80, 1));
+	ck_assert_int_eq(redirect_of(1, 1002, IN, 6, 80, 80), -1);
+	/* b's connection: its own rule and the any-peer rule */
+	ck_assert_uint_eq(l7_count(1, 1001, IN, 6, 80, &all) + l7_count(1, 0, IN, 6, 80, &all), 2);
+}
+END_TEST
+
+START_TEST(test_l7_plain_allow_of_the_same_port_allows_all)
+{
+	size_t all;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* Cilium: an L4 rule and an L4+L7 rule for the same port and peer:
+	 * still redirected, every request allowed (an allow_all contribution) */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"," HTTP_GET "}]},"
+	       "{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}]}]",
+	       20);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(redirect_of(1, 1001, IN, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert_uint_eq(S[1].n, 1);
+	ck_assert_uint_eq(l7_count(1, 1001, IN, 6, 80, &all), 2);
+	ck_assert_uint_eq(all, 1);
+}
+END_TEST
+
+START_TEST(test_l7_without_default_deny_still_redirects)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	/* enableDefaultDeny: false with an L7 port: the direction is enforced
+	 * (the redirect applies) with an allow-everything entry under it */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":false},"
+	       "\"egress\":[{\"ports\":[{\"port\":80,\"protocol\":\"TCP\"," HTTP_GET "}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_EGRESS);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert(has(1, 0, EG, 0, 0, 0, 0));
+}
+END_TEST
+
+START_TEST(test_l7_port_ranges_stay_blocks)
+{
+	size_t all;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":true},"
+	       "\"egress\":[{\"ports\":[{\"port\":8000,\"end_port\":8999,\"protocol\":\"TCP\"," HTTP_GET "}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* 8000-8999: aligned blocks, not 1000 entries */
+	ck_assert_uint_le(S[1].n, 16);
+	for (size_t i = 0; i < S[1].n; i++)
+		ck_assert_int_eq(S[1].e[i].proxy_class, BW_PROXY_CLASS_HTTP);
+	ck_assert_uint_eq(l7_count(1, 0, EG, 6, 8500, &all), 1);
+	ck_assert_uint_eq(l7_count(1, 0, EG, 6, 9000, &all), 0);
+}
+END_TEST
+
+START_TEST(test_l7proto_class_and_named_ports)
+{
+	struct bw_resolver_ops ops = { .sync = t_sync, .cidr_acquire = t_cidr_acquire,
+				       .cidr_release = t_cidr_release,
+				       .proxy_class = t_proxy_class };
+
+	bw_resolver_free(R);
+	R = bw_resolver_new(&ops);
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, "r2d2", 4040);
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"ports\":[{\"name\":\"r2d2\",\"protocol\":\"TCP\",\"rules\":{\"l7proto\":\"r2d2\",\"l7\":[{\"cmd\":\"READ\"}]}},"
+	       "{\"port\":5000,\"protocol\":\"TCP\",\"rules\":{\"l7proto\":\"unknown\"}}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 4040, 4040), BW_PROXY_CLASS_NAMED);
+	/* a protocol without a class allows nothing (fail closed) */
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 5000, 5000), -1);
+	ck_assert_uint_eq(S[1].n, 1);
+}
+END_TEST
+
+/* ---- proxy visibility (an endpoint setting) ------------------------------- */
+
+static void endpoint_vis(uint32_t ep_id, uint32_t identity, const struct bw_rv_visibility *v,
+			 size_t n)
+{
+	struct bw_rv_endpoint_desc d = { .ep_id = ep_id, .ifindex = 100 + ep_id,
+					 .identity = identity, .ns = "x", .pod = "p",
+					 .vis = v, .nvis = n };
+
+	ck_assert_int_eq(bw_resolver_endpoint_set(R, &d), 0);
+}
+
+/* The visibility flag of entry (id, dir, proto, port, port); -1 if none. */
+static int vis_of(uint32_t ep, uint32_t id, int dir, int proto, int port)
+{
+	for (size_t i = 0; i < S[ep].n; i++) {
+		const struct bw_rv_entry *e = &S[ep].e[i];
+
+		if (e->identity == id && e->direction == dir && e->protocol == proto &&
+		    e->port_lo == port && e->port_hi == port)
+			return e->visibility;
+	}
+	return -1;
+}
+
+START_TEST(test_visibility_entries)
+{
+	struct bw_rv_visibility v[] = {
+		{ .direction = IN, .protocol = 6, .port = 80, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .direction = IN, .protocol = 6, .port = 85, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .direction = IN, .protocol = 6, .port = 443, .proxy_class = BW_PROXY_CLASS_HTTP },
+		{ .direction = IN, .protocol = 6, .port = 22, .proxy_class = BW_PROXY_CLASS_HTTP },
+	};
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=b");
+	endpoint_vis(1, 1000, v, 4);
+	/* b may use 80 (identity-specific); anyone 85 (exact key) and 443-450
+	 * (a range); nobody 22 (deny) */
+	policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+	       "\"ingress\":[{\"peers\":[" SEL("b") "],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]},"
+	       "{\"ports\":[{\"port\":85,\"protocol\":\"TCP\"},{\"port\":443,\"end_port\":450,\"protocol\":\"TCP\"}]},"
+	       "{\"deny\":true,\"ports\":[{\"port\":22,\"protocol\":\"TCP\"}]}]}]",
+	       1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* 80: nothing of identity 0 covers it: a no-verdict visibility entry */
+	ck_assert_int_eq(vis_of(1, 0, IN, 6, 80), 1);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 80, 80), BW_PROXY_CLASS_HTTP);
+	ck_assert_int_eq(redirect_of(1, 1001, IN, 6, 80, 80), 0); /* b's allow stays plain */
+	/* 85: the any-peer allow of that very port redirects now */
+	ck_assert_int_eq(vis_of(1, 0, IN, 6, 85), 0);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 85, 85), BW_PROXY_CLASS_HTTP);
+	/* 443: inside the any-peer range: a redirecting allow at that port */
+	ck_assert_int_eq(vis_of(1, 0, IN, 6, 443), 0);
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 443, 443), BW_PROXY_CLASS_HTTP);
+	/* 22: denied: nothing added, the deny stays */
+	ck_assert(has(1, 0, IN, 6, 22, 22, 1));
+	ck_assert_int_eq(redirect_of(1, 0, IN, 6, 22, 22), -1);
+}
+END_TEST
+
+START_TEST(test_visibility_on_an_unenforced_direction)
+{
+	struct bw_rv_visibility v[] = {
+		{ .direction = EG, .protocol = 0, .port = 53, .proxy_class = BW_PROXY_CLASS_DNS },
+	};
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint_vis(1, 1000, v, 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* enforced with an allow-everything entry, DNS on TCP and UDP redirected */
+	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_EGRESS);
+	ck_assert(has(1, 0, EG, 0, 0, 0, 0));
+	ck_assert_int_eq(redirect_of(1, 0, EG, 6, 53, 53), BW_PROXY_CLASS_DNS);
+	ck_assert_int_eq(redirect_of(1, 0, EG, 17, 53, 53), BW_PROXY_CLASS_DNS);
+	ck_assert_uint_eq(S[1].n, 3);
+	/* cleared: back to nothing */
+	endpoint_vis(1, 1000, NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].flags, 0);
+	ck_assert_uint_eq(S[1].n, 0);
+}
+END_TEST
+
+START_TEST(test_l7_compile_errors)
+{
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"ports\":[{\"port\":80,\"protocol\":\"UDP\"," HTTP_GET "}]}]}]"),
+			 "rules[0].ingress[0].ports[0].protocol: http rules need TCP or ANY");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"ports\":[{\"port\":0,\"protocol\":\"TCP\"," HTTP_GET "}]}]}]"),
+			 "rules[0].ingress[0].ports[0].port: L7 rules need a port (not 0)");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"ports\":[{\"port\":53,\"end_port\":54,\"rules\":{\"dns\":[]}}]}]}]"),
+			 "rules[0].egress[0].ports[0].end_port: DNS rules take a single port, not a range");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"ports\":[{\"port\":53,\"rules\":{\"dns\":[],\"http\":[]}}]}]}]"),
+			 "rules[0].egress[0].ports[0].rules: must have exactly one of dns, http, kafka, l7proto");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"ports\":[{\"port\":53,\"rules\":{\"ftp\":[]}}]}]}]"),
+			 "rules[0].egress[0].ports[0].rules.ftp: unknown kind of L7 rules (dns, http, kafka, l7proto)");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"ports\":[{\"port\":53,\"rules\":{\"dns\":[1]}}]}]}]"),
+			 "rules[0].egress[0].ports[0].rules.dns[0]: must be an object");
+}
+END_TEST
+
 static Suite *resolver_suite(void)
 {
 	Suite *s = suite_create("resolver");
@@ -904,6 +1183,15 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_incremental_identity_add);
 	tcase_add_test(tc, test_policy_remove_and_cidr_release);
 	tcase_add_test(tc, test_compile_errors);
+	tcase_add_test(tc, test_l7_port_is_a_redirect_entry);
+	tcase_add_test(tc, test_l7_rules_of_a_port_are_ored_and_deny_wins);
+	tcase_add_test(tc, test_l7_plain_allow_of_the_same_port_allows_all);
+	tcase_add_test(tc, test_l7_without_default_deny_still_redirects);
+	tcase_add_test(tc, test_l7_port_ranges_stay_blocks);
+	tcase_add_test(tc, test_l7proto_class_and_named_ports);
+	tcase_add_test(tc, test_l7_compile_errors);
+	tcase_add_test(tc, test_visibility_entries);
+	tcase_add_test(tc, test_visibility_on_an_unenforced_direction);
 	tcase_add_test(tc, test_cidr_prefix_index_crosscheck);
 	tcase_add_test(tc, test_scale_1000_rules_10000_identities);
 	suite_add_tcase(s, tc);
