@@ -29,3 +29,5 @@ include modules/dnsproxy/local.mk
 include modules/flowstore/local.mk
 include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
+include modules/webui/local.mk
+include modules/http/local.mk
