@@ -153,7 +153,10 @@ bw_expect_blocked "203.0.113.2 is blocked again" bw_probe_tcp x/a 203.0.113.2 80
 fqdn_cached rot.example 203.0.113.1 && bw_pass "203.0.113.1 stays: its connection lives" ||
 	bw_fail "203.0.113.1 was dropped under its live connection"
 bw_expect_ok "the last round's addresses are allowed (203.0.113.100)" \
-	bw_probe_tcp x/a 203.0.113.100 80
+	bw_probe_tcp x/a 203.0.113.100 80 3
+bw_flow_seen --verdict DROPPED --to-ip 203.0.113.100 &&
+	bw_fail "packets to 203.0.113.100 were dropped" ||
+	bw_pass "no packet to the last round's addresses was dropped"
 echo_stop rot "$ROT_PID" &&
 	bw_pass "the round-0 connection survived all ten rounds ($(echo_count rot) echoes)" ||
 	bw_fail "the round-0 connection was cut (status $?)"
