@@ -18,7 +18,8 @@
 #   - a pod without DNS rules: its DNS is not touched;
 #   - flows (l7.dns fields, --dns-query, --to-fqdn with destination_names),
 #     metrics, bulwark fqdn cache and clean;
-#   - DNS rules narrowed by a policy replace apply to the next query.
+#   - DNS rules narrowed by a policy replace apply to the next query;
+#   - a Lua rule script's on_dns denies names and types the rules allow.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fqdn_lib.sh"
@@ -27,8 +28,21 @@ bw_init
 fqdn_require
 bw_require_tool curl curl
 PROM_PORT=9962 # the node netns is this test's own
+# a rule script (docs/lua.md): on_dns narrows what the DNS rules allow
+LUA=$BW_TMP/lua
+mkdir -p "$LUA"
+cat >"$LUA/dnsguard.lua" <<'EOF'
+function on_dns(q)
+  if q.name == "luadeny.example" then
+    return "deny", "no lookups of luadeny"
+  end
+  if q.name == "api.example" and q.qtype == "TXT" then
+    return "deny", "no TXT for api"
+  end
+end
+EOF
 bw_start_daemon -o dnsproxy.upstream_timeout=1s -o fqdn.gc_interval=1s \
-	-o "prometheus.listen=127.0.0.1:$PROM_PORT"
+	-o "prometheus.listen=127.0.0.1:$PROM_PORT" -o "lua.dir=$LUA"
 
 BIG=""
 for i in $(seq 1 100); do
@@ -44,6 +58,7 @@ origin.cdn IN A 198.51.100.14
 other IN A 198.51.100.15
 API2 IN A 198.51.100.16
 x.y.denied IN A 198.51.100.17
+luadeny IN A 198.51.100.18
 $BIG"
 # a second "server" that reads queries and never answers
 bw_external_add mute 192.0.2.54
@@ -114,6 +129,15 @@ bw_expect_flow "the refused query is a DROPPED L7 DNS flow" \
 	--type l7 --verdict DROPPED --dns-query 'denied\.example\.$'
 bw_expect_output "the DROPPED flow names the policy" 'a-egress-by-name' \
 	bw observe --all -o json --type l7 --verdict DROPPED
+
+# ---- names the DNS rules allow and a rule script denies --------------------------
+fqdn_expect_status "luadeny.example: allowed by *.example, denied by on_dns: REFUSED" \
+	REFUSED x/a luadeny.example
+bw_expect_output "the script's denial is a DROPPED flow naming the script and its reason" \
+	'"dnsguard".*no lookups of luadeny|no lookups of luadeny.*"dnsguard"' \
+	bw observe --all -o json --type l7 --verdict DROPPED --dns-query '^luadeny'
+fqdn_expect_status "on_dns sees the type: api.example TXT REFUSED" REFUSED x/a api.example TXT
+fqdn_expect_status "on_dns lets the rest through: api.example AAAA" NOERROR x/a api.example AAAA
 
 # ---- allowed names: the first connection is allowed ------------------------------
 drops_to() {
