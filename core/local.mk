@@ -20,17 +20,20 @@ libbwcore_la_SOURCES += \
 	core/node/selector.c core/node/selector.h \
 	core/node/identity.c core/node/identity.h \
 	core/node/ipcache.c core/node/ipcache.h \
+	core/node/fqdn.c core/node/fqdn.h \
 	core/node/endpoint.c core/node/endpoint.h core/node/endpoint_int.h \
 	core/node/endpoint_spec.c core/node/endpoint_api.c
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
-	core/datapath/datapath_lookup.c core/datapath/bpffs.c \
+	core/datapath/ctpeers.c core/datapath/bpffs.c \
+	core/datapath/datapath_lookup.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c core/policy/policy_split.c core/policy/policy_rulelist.c \
+	core/policy/policy_persist.c \
 	core/policy/policy_room.c \
 	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
 	core/policy/quarantine.c core/policy/quarantine.h \

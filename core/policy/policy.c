@@ -37,6 +37,7 @@
 #include "core/datapath/datapath.h"
 #include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
@@ -484,6 +485,18 @@ void bw_pol_cidr_release(void *arg, uint32_t id)
 	bw_identity_cidr_release(id);
 }
 
+/* An FQDN selector entered or left a selector cache: the FQDN identities
+ * of the addresses it matches change at the next flush (pol_flush). */
+void bw_pol_fqdn_selector(void *arg, const char *text, int add)
+{
+	if (!add) {
+		bw_fqdn_selector_unref(text);
+		return;
+	}
+	if (bw_fqdn_selector_ref(text) < 0)
+		bw_err("policy: FQDN selector %s: out of memory", text);
+}
+
 /* An l7proto name's proxy class (core/datapath/redirect.c numbers them). */
 uint8_t bw_pol_proxy_class(void *arg, const char *l7proto)
 {
@@ -612,15 +625,30 @@ static int pol_ep_set(struct bw_endpoint *ep)
 /* Sync what is marked, unless inside a batch or before the first recompute. */
 static int pol_flush(void)
 {
-	int err;
+	int err = 0;
 
 	if (!P.ready || P.busy)
 		return 0;
-	P.busy++; /* identities it acquires only mark work */
-	bw_pol_staged_reconcile();
-	P.busy--;
-	err = bw_resolver_flush(P.rv);
-	bw_pol_staged_flush();
+	/*
+	 * FQDN identities in three steps, so that no address is mapped to an
+	 * identity before the entries allowing it are written: the addresses
+	 * whose selector set changed get their new identities (which join
+	 * the resolver without a flush), the flush writes the entries, then
+	 * the ipcache moves to the new identities and the old ones are
+	 * released (which flushes again, removing their entries). Releasing
+	 * CIDR identities may ask for another round.
+	 */
+	for (int round = 0; round < 3; round++) {
+		P.busy++; /* identities they acquire only mark work */
+		bw_fqdn_relabel();
+		bw_pol_staged_reconcile();
+		P.busy--;
+		err = bw_resolver_flush(P.rv);
+		bw_pol_staged_flush();
+		bw_fqdn_commit();
+		if (err < 0 || !bw_fqdn_pending())
+			break;
+	}
 	return err;
 }
 
@@ -791,44 +819,6 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full)
 
 /* ---- persistence of the API set ---------------------------------------------------- */
 
-/*
- * Write the API-managed set to policies.json as it will be: the current
- * API policies that keep(p, arg) keeps (all when keep is NULL), then the
- * extra versions. 0 or -errno (nothing written: the old file stays).
- */
-static int pol_state_write(int (*keep)(const struct bw_pol *p, void *arg), void *arg,
-			   struct bw_pol *const *extra, size_t nextra)
-{
-	json_t *arr = json_array(), *doc;
-	int err;
-
-	if (!arr)
-		return -ENOMEM;
-	for (size_t k = 0; k <= nextra; k++) {
-		for (struct bw_pol *p = k ? extra[k - 1] : P.list; p; p = k ? NULL : p->next) {
-			if (strcmp(p->source, BW_POLICY_SOURCE_API))
-				continue;
-			if (!k && keep && !keep(p, arg))
-				continue;
-			if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:O}", "kind",
-								 p->kind, "namespace", p->ns,
-								 "name", p->name, "revision",
-								 (json_int_t)p->revision, "updated",
-								 (json_int_t)p->updated, "policy",
-								 p->doc)) < 0) {
-				json_decref(arr);
-				return -ENOMEM;
-			}
-		}
-	}
-	doc = json_pack("{s:i,s:o}", "version", 1, "policies", arr);
-	if (!doc)
-		return -ENOMEM;
-	err = bw_state_write_json(P.state_path, doc);
-	json_decref(doc);
-	return err;
-}
-
 /* After a change that was already stored: the rule refs only. */
 static void pol_save(void)
 {
@@ -844,7 +834,7 @@ struct pol_change {
 	int moved;           /* the item's parts belong to nw */
 };
 
-/* Which current policies a batch keeps (pol_state_write's keep()). */
+/* Which current policies a batch keeps (bw_pol_state_write's keep()). */
 struct pol_keep_ctx {
 	const struct bw_pol_batch *b;
 	const struct pol_change *ch;
@@ -985,7 +975,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		}
 		for (size_t i = 0; i < nch; i++)
 			nw[i] = ch[i].nw;
-		e = nch || deleting ? pol_state_write(pol_keeps, &kc, nw, nch) : 0;
+		e = nch || deleting ? bw_pol_state_write(P.state_path, pol_keeps, &kc, nw, nch) : 0;
 		free(nw);
 		if (e < 0) {
 			snprintf(P.persist_fail, sizeof(P.persist_fail), "%s", P.state_path);
@@ -1158,7 +1148,7 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 		struct pol_keep_ctx kc = { NULL, NULL, 0, 0, BW_POLICY_SOURCE_API, p };
 
 		/* persist first: a delete that cannot be stored is not done */
-		e = pol_state_write(pol_keeps, &kc, NULL, 0);
+		e = bw_pol_state_write(P.state_path, pol_keeps, &kc, NULL, 0);
 		if (e < 0) {
 			snprintf(err, errlen,
 				 "nothing changed: cannot store the API-managed policies in %s: %s (make room in daemon.state_dir)",
@@ -1182,76 +1172,15 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 	return 0;
 }
 
-/* Restore the API-managed set from policies.json. */
+/* Restore the API-managed set from policies.json (policy_persist.c). */
 static int pol_restore(void)
 {
-	static const char *const lists[] = { "policies", NULL };
-	char err[1024];
-	json_t *doc = bw_state_read_doc(P.state_path, 1, lists, err, sizeof(err));
-	struct bw_pol_batch b = { 0 };
-	json_t *arr, *v;
-	size_t i, n;
-	time_t now = time(NULL);
 	int e;
 
-	if (!doc) {
-		if (errno == ENOENT)
-			return 0;
-		bw_err("policy: cannot restore the API-managed policies: %s; bulwarkd does not start (the pinned datapath keeps enforcing); move the file away to start without them, or restore it",
-		       err);
-		return -EINVAL;
-	}
-	arr = json_object_get(doc, "policies");
-	n = json_array_size(arr);
-	b.v = n ? calloc(n, sizeof(*b.v)) : NULL;
-	if (n && !b.v) {
-		json_decref(doc);
-		return -ENOMEM;
-	}
-	json_array_foreach(arr, i, v) {
-		struct bw_pol_item *it = &b.v[b.n];
-
-		if (bw_pol_item_from_doc(json_object_get(v, "policy"), it, err,
-				      sizeof(err)) < 0) {
-			/* never drop an acknowledged policy quietly */
-			bw_err("policy: %s: policies[%zu] cannot be restored: %s; bulwarkd does not start (the pinned datapath keeps enforcing); fix or remove that entry",
-			       P.state_path, i, err);
-			bw_pol_item_clear(it);
-			bw_pol_batch_free(&b);
-			json_decref(doc);
-			return -EINVAL;
-		}
-		it->doc_index = (unsigned)i + 1;
-		b.n++;
-	}
-	P.restoring = 1;
-	e = bw_pol_apply(&b, BW_POLICY_SOURCE_API, 0, NULL, err, sizeof(err));
+	P.restoring = 1; /* the set comes from the file: not written back */
+	e = bw_pol_state_restore(P.state_path);
 	P.restoring = 0;
-	if (e < 0) {
-		bw_err("policy: cannot restore %s: %s", P.state_path, err);
-		bw_pol_batch_free(&b);
-		json_decref(doc);
-		return -EINVAL;
-	}
-	/* keep the persisted revisions and times */
-	json_array_foreach(arr, i, v) {
-		const json_t *pd = json_object_get(v, "policy");
-		struct bw_pol *p = bw_pol_find(json_string_value(json_object_get(pd, "namespace")),
-					       json_string_value(json_object_get(pd, "name")),
-					       json_string_value(json_object_get(pd, "kind")),
-					       NULL);
-		json_int_t rev = json_integer_value(json_object_get(v, "revision"));
-		json_int_t upd = json_integer_value(json_object_get(v, "updated"));
-
-		if (p && rev > 0)
-			p->revision = (uint64_t)rev;
-		if (p)
-			p->updated = upd > 0 ? (time_t)upd : now;
-	}
-	bw_info("policy: restored %zu API-managed policies from %s", b.n, P.state_path);
-	bw_pol_batch_free(&b);
-	json_decref(doc);
-	return 0;
+	return e;
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -1292,6 +1221,9 @@ int bw_policy_recompute(void)
 	P.busy++;
 	bw_identity_foreach(pol_fill_identity_cb, &f);
 	bw_endpoint_foreach(pol_fill_endpoint_cb, &f);
+	/* addresses restored by the FQDN module get their identities before
+	 * the first flush, so the entries allowing them are never removed */
+	bw_fqdn_relabel();
 	P.busy--;
 	if (f.err < 0) {
 		bw_err("policy: cannot load identities and endpoints: %s",
@@ -1307,6 +1239,7 @@ int bw_policy_recompute(void)
 	bw_pol_staged_mark_all();
 	e = bw_resolver_flush(P.rv);
 	bw_pol_staged_flush();
+	bw_fqdn_commit();
 	if (e < 0)
 		bw_err_errno(e,
 			     "policy: the datapath could not be fully updated");
@@ -1430,6 +1363,7 @@ int bw_policy_init(struct event_base *base)
 		.sync = pol_sync,
 		.cidr_acquire = bw_pol_cidr_acquire,
 		.cidr_release = bw_pol_cidr_release,
+		.fqdn_selector = bw_pol_fqdn_selector,
 		.proxy_class = bw_pol_proxy_class,
 		.split_acquire = bw_pol_split_acquire,
 		.split_release = bw_pol_split_release,

@@ -125,6 +125,17 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 
 /* Lookup and iteration. */
 struct bw_pol *bw_pol_first(void);
+
+/*
+ * policies.json (policy_persist.c). bw_pol_state_write() writes the API
+ * policies that keep(p, arg) keeps (all when keep is NULL), then extra: 0
+ * or -errno with the old file untouched. bw_pol_state_restore() applies
+ * the file's set as source "api": 0 (also when there is none) or -errno,
+ * logged, when the start must stop.
+ */
+int bw_pol_state_write(const char *path, int (*keep)(const struct bw_pol *p, void *arg),
+		       void *arg, struct bw_pol *const *extra, size_t nextra);
+int bw_pol_state_restore(const char *path);
 /*
  * Find by (ns, name, kind); kind NULL matches any: *ambiguous set when
  * several kinds match (the first is returned).
@@ -156,6 +167,9 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full);
 int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 			uint32_t *id);
 void bw_pol_cidr_release(void *arg, uint32_t id);
+/* toFQDNs selectors entering or leaving a resolver's selector cache (the
+ * resolver ops of any resolver: core/node/fqdn.c counts references). */
+void bw_pol_fqdn_selector(void *arg, const char *text, int add);
 /* The redirect class of an L7 protocol (resolver ops of any resolver). */
 uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
 /* Split identities of ipBlock peers (policy_split.c; struct bw_resolver_ops). */
