@@ -74,6 +74,14 @@ struct bw_flowfilter {
 	size_t n_http_url;
 	struct bw_flow_kv *http_header; /* strdup'd key and value */
 	size_t n_http_header;
+	/* Hubble's interface (NetworkInterface) and encrypted */
+	struct ff_iface {
+		uint32_t index; /* 0: any */
+		char *name;     /* NULL: any */
+	} *iface;
+	size_t n_iface;
+	int *encrypted;
+	size_t n_encrypted;
 };
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
@@ -607,7 +615,43 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 		free((char *)ff->http_header[i].value);
 	}
 	free(ff->http_header);
+	for (size_t i = 0; i < ff->n_iface; i++)
+		free(ff->iface[i].name);
+	free(ff->iface);
+	free(ff->encrypted);
 	free(ff);
+}
+
+/*
+ * FlowFilter fields of Hubble's that no bulwark flow can satisfy: the
+ * record has nothing they could match. Refused by name (a filter that
+ * silently matches nothing would look like an empty node).
+ */
+static const struct {
+	const char *field;
+	const char *why;
+} ff_unmatchable[] = {
+	{"source_ip_xlated", "bulwark translates no addresses: flows have no IP.source_xlated"},
+	{"source_service", "bulwark's flows name no Kubernetes services"},
+	{"destination_service", "bulwark's flows name no Kubernetes services"},
+	{"source_cluster_name", "bulwark's flows carry no cluster name"},
+	{"destination_cluster_name", "bulwark's flows carry no cluster name"},
+	{"node_labels", "bulwark's flows carry no node labels"},
+	{"trace_id", "bulwark's flows carry no trace context"},
+	{"ip_trace_id", "bulwark's flows carry no IP trace ID"},
+};
+
+static void
+ff_unsupported(const char *key, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < FF_N(ff_unmatchable); i++) {
+		if (strcmp(key, ff_unmatchable[i].field) == 0) {
+			bw_errbuf_set(err, errlen, "FlowFilter field '%s' is not supported: %s",
+				      key, ff_unmatchable[i].why);
+			return;
+		}
+	}
+	bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
 }
 
 /* Parse one array element of a field; key names the field in errors. */
@@ -864,8 +908,31 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 				  : FF_PUSH(ff->uuid, ff->n_uuid);
 		if ((*d = strdup(s)) == NULL)
 			return -ENOMEM;
+	} else if (strcmp(key, "interface") == 0) {
+		struct ff_iface *fi;
+		json_t *ix = json_object_get(v, "index"), *nm = json_object_get(v, "name");
+
+		if (!json_is_object(v) || (ix != NULL && !json_is_integer(ix)) ||
+		    (nm != NULL && !json_is_string(nm)) ||
+		    json_object_size(v) != (size_t)(ix != NULL) + (nm != NULL) ||
+		    (ix != NULL && (json_integer_value(ix) < 0 ||
+				    json_integer_value(ix) > 0xffffffffLL))) {
+			bw_errbuf_set(err, errlen, "interface: each value is an object {\"index\": N, \"name\": \"...\"}");
+			return -EINVAL;
+		}
+		fi = FF_PUSH(ff->iface, ff->n_iface);
+		fi->index = ix != NULL ? (uint32_t)json_integer_value(ix) : 0;
+		if (nm != NULL && *json_string_value(nm) != '\0' &&
+		    (fi->name = strdup(json_string_value(nm))) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "encrypted") == 0) {
+		if (!json_is_boolean(v)) {
+			bw_errbuf_set(err, errlen, "encrypted: values are true or false");
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->encrypted, ff->n_encrypted) = json_is_true(v);
 	} else {
-		bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
+		ff_unsupported(key, err, errlen);
 		return -EINVAL;
 	}
 	return 0;
@@ -1227,6 +1294,22 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 		if (!ok)
 			return 0;
 	}
+	if (ff->n_iface) {
+		/* pkg/hubble/filters: a flow without an interface matches none;
+		 * a filter's zero index or empty name matches any */
+		const char *ifn = f->ifname != NULL ? f->ifname : "";
+
+		if (f->ifindex == 0 && *ifn == '\0')
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_iface && !ok; i++)
+			ok = (ff->iface[i].index == 0 || ff->iface[i].index == f->ifindex) &&
+			     (ff->iface[i].name == NULL || strcmp(ff->iface[i].name, ifn) == 0);
+		if (!ok)
+			return 0;
+	}
+	/* bulwark encrypts nothing: every flow is IP.encrypted false */
+	if (ff->n_encrypted && !ff_int_in(ff->encrypted, ff->n_encrypted, 0))
+		return 0;
 	return ff_match_http(ff, f);
 }
 

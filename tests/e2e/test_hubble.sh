@@ -8,10 +8,15 @@
 #     TLS off loopback (a second instance, [hubble-observer:tls], with a
 #     certificate made here, max_streams = 2);
 #   - GetFlows and `bulwark observe -o json` agree field for field on the
-#     same flows (forwarded, dropped, policy names, bulwark's extensions);
+#     same flows (forwarded, dropped, policy names, bulwark's extensions,
+#     L7 HTTP requests and responses from nginx and curl through an HTTP
+#     rule: Flow.l7 with l7.http, its type and latency);
 #   - each FlowFilter field bulwark supports, in whitelists and
 #     blacklists and combined, gives the flows that match (and what GET
-#     /v1/flows gives); unsupported ones are refused naming the filter;
+#     /v1/flows gives), the HTTP ones included; every field of Hubble's
+#     FlowFilter is either matched as GET /v1/flows matches it or refused
+#     by both naming it; bulwark's own fields (FlowFilterExtensions) work
+#     inside a FlowFilter, an unknown field number is refused;
 #   - number, first, since, until, field_mask and the older
 #     experimental.field_mask; follow with flows arriving; a stream
 #     cancelled mid-way; a deadline; 50 concurrent followers; a client
@@ -23,13 +28,16 @@
 #
 # Topology: x/a (app=web, 10.1.0.1 fd00::1:1, TCP 80 and 8080), x/b
 # (app=client, 10.1.0.2 fd00::1:2), y/c (app=other, 10.2.0.1), x/e
-# (--workload StatefulSet/store, 10.1.0.4), external ext1 (192.0.2.10).
-# Policy: x/a accepts app=client and the store on TCP 80/8080 only.
+# (--workload StatefulSet/store, 10.1.0.4), x/w (app=www, 10.1.0.5, nginx
+# on TCP 80), external ext1 (192.0.2.10).
+# Policy: x/a accepts app=client and the store on TCP 80/8080 only; x/w
+# accepts app=client on TCP 80 for GET /public... only (rules.http).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 bw_init
 bw_require_tool curl curl
+bw_require_tool nginx nginx-light
 bw_require_tool openssl openssl
 PY=/usr/bin/python3
 $PY -c 'import grpc, grpc_tools' 2>/dev/null ||
@@ -141,12 +149,74 @@ bw_expect_ok "x/b -> x/e:80" bw_probe_tcp x/b x/e 80
 bw_expect_flow "a drop is recorded" --verdict DROPPED
 bw_expect_flow "the workload's flows are recorded" --to-workload store
 
+# L7: nginx in x/w behind an HTTP rule (the http module, in the shipped
+# config), curl from x/b: a request allowed (request and response flows)
+# and one denied (a DROPPED request flow, curl gets 403)
+bw_pod_add x w 10.1.0.5 app=www || bw_die "endpoint add x/w"
+NGX=$BW_TMP/nginx
+mkdir -p "$NGX"
+cat >"$NGX/nginx.conf" <<EOF
+user root root;
+worker_processes 1;
+daemon off;
+error_log $NGX/error.log;
+pid $NGX/nginx.pid;
+events { worker_connections 64; }
+http {
+	access_log $NGX/access.log;
+	client_body_temp_path $NGX/body;
+	proxy_temp_path $NGX/proxy;
+	fastcgi_temp_path $NGX/fastcgi;
+	uwsgi_temp_path $NGX/uwsgi;
+	scgi_temp_path $NGX/scgi;
+	server {
+		listen 10.1.0.5:80;
+		location / { return 200 "\$request_method \$request_uri\n"; }
+		location /public/missing { return 404; }
+	}
+}
+EOF
+bw_bg "$(bw_netns_of x/w)" nginx -p "$NGX" -c "$NGX/nginx.conf"
+bw_wait_listen "$(bw_netns_of x/w)" tcp 80 || bw_die "nginx does not listen in x/w"
+bw_policy_import_text www-l7 <<'EOF' || bw_die "import www-l7"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: www-l7
+  namespace: x
+spec:
+  endpointSelector:
+    matchLabels:
+      app: www
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: client
+    toPorts:
+    - ports:
+      - port: "80"
+        protocol: TCP
+      rules:
+        http:
+        - method: GET
+          path: "/public(/.*)?"
+EOF
+B_NS=$(bw_netns_of x/b)
+bw_expect_output "curl x/b -> x/w GET /public/a?x=1 through the HTTP rule: 200 from nginx" \
+	'^GET /public/a\?x=1$' bw_nsx "$B_NS" curl -sS --max-time 10 "http://10.1.0.5/public/a?x=1"
+bw_expect_output "curl x/b -> x/w GET /private: 403 from the proxy" '^403$' \
+	bw_nsx "$B_NS" curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://10.1.0.5/private"
+bw_expect_output "curl x/b -> x/w GET /public/missing: 404 from nginx" '^404$' \
+	bw_nsx "$B_NS" curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://10.1.0.5/public/missing"
+bw_expect_flow "the HTTP response flows are recorded" --type l7 --http-status 404
+bw_expect_flow "the denied HTTP request flow is recorded" --type l7 --verdict DROPPED
+
 # ---- the checks -------------------------------------------------------------
 env HUBBLE_STUBS="$STUBS" BULWARK="$BULWARK" BW_SOCK="$BW_SOCK" \
 	HUBBLE_UNIX="unix://$BW_HUBBLE_SOCK" HUBBLE_TCP="127.0.0.1:$TCP_PORT" \
 	HUBBLE_TLS="$BW_NODE_IP4:$TLS_PORT" HUBBLE_TLS_CA="$CERT" \
 	HUBBLE_TLS_NAME=node.example NS_B="$(bw_netns_of x/b)" \
-	NS_C="$(bw_netns_of y/c)" IP_A=10.1.0.1 TRAFFIC_PORT=8080 \
+	NS_C="$(bw_netns_of y/c)" IP_A=10.1.0.1 TRAFFIC_PORT=8080 IP_W=10.1.0.5 \
 	ip netns exec "$BW_NODE" $PY "$BW_LIB_DIR/hubble_checks.py" >"$BW_TMP/checks.out" 2>&1
 rc=$?
 cat "$BW_TMP/checks.out"
