@@ -583,7 +583,15 @@ hubble_pb_flow(const struct bw_flow *f, int extensions, struct hubble_arena *a,
 	o->policy_match_type = f->policy_match_type;
 	o->trace_observation_point = (Flow__TraceObservationPoint)f->trace_observation_point;
 	o->trace_reason = (Flow__TraceReason)f->trace_reason;
-	o->drop_reason_desc = (Flow__DropReason)f->drop_reason;
+	/* DropReason by the name flowjson prints (the same number for every
+	 * code lib/dropreason.c names); unset when the code has no name */
+	if (f->drop_reason != 0 && f->drop_reason_desc != NULL) {
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
+			&flow__drop_reason__descriptor, f->drop_reason_desc);
+
+		o->drop_reason_desc = (Flow__DropReason)(ev != NULL ? (uint32_t)ev->value
+								    : f->drop_reason);
+	}
 	if (f->is_reply >= 0) {
 		Google__Protobuf__BoolValue *b =
 			ARENA_NEW(a, Google__Protobuf__BoolValue, GOOGLE__PROTOBUF__BOOL_VALUE__INIT);
