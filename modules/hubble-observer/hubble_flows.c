@@ -82,6 +82,7 @@ struct hubble_flows {
 	uint64_t lost_datapath;
 	int lost_primed;
 	struct hubble_flows_stats st;
+	struct hubble_ff_stats ff;
 };
 
 /* ---- encodings --------------------------------------------------------------- */
@@ -275,6 +276,11 @@ flows_pump(struct flows_call *fc)
 			return 1;
 		}
 		fl->st.flows_sent++;
+		if (BW_FLOW_HAS(f, l7) && f->l7 != NULL)
+			fl->st.l7_sent[f->l7->http != NULL ? HUBBLE_L7_HTTP
+				       : f->l7->dns != NULL ? HUBBLE_L7_DNS
+				       : f->l7->kafka != NULL ? HUBBLE_L7_KAFKA
+				       : HUBBLE_L7_OTHER]++;
 		fc->sent++;
 		if (!fc->follow && fc->number > 0 && fc->sent >= fc->number) {
 			flows_call_done(fc, HUBBLE_OK, NULL);
@@ -394,7 +400,7 @@ hubble_getflows_start(struct hubble *h, struct hubble_call *call,
 	}
 	fc->h = h;
 	fc->call = call;
-	if (hubble_req_filters(r, &fc->filters, err, sizeof(err)) < 0 ||
+	if (hubble_req_filters(r, &fc->filters, &fl->ff, err, sizeof(err)) < 0 ||
 	    hubble_req_mask(r, &mask, err, sizeof(err)) < 0) {
 		bw_flowfilters_clear(&fc->filters);
 		free(fc);
@@ -518,4 +524,12 @@ hubble_flows_stats(struct hubble *h, struct hubble_flows_stats *st)
 		*st = h->flows->st;
 	else
 		memset(st, 0, sizeof(*st));
+}
+
+const struct hubble_ff_stats *
+hubble_flows_ff_stats(struct hubble *h)
+{
+	static const struct hubble_ff_stats none;
+
+	return h->flows != NULL ? &h->flows->ff : &none;
 }

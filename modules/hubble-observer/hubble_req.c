@@ -42,35 +42,123 @@ hubble_grpc_timeout_ms(const char *v)
 	return -1;
 }
 
+/* ---- FlowFilter fields, counted ------------------------------------------------- */
+
+const char *
+hubble_ff_field_name(size_t i)
+{
+	const ProtobufCMessageDescriptor *a = &flow__flow_filter__descriptor;
+	const ProtobufCMessageDescriptor *b = &flow_filter_extensions__descriptor;
+
+	if (i < a->n_fields)
+		return a->fields[i].name;
+	i -= a->n_fields;
+	if (i < b->n_fields)
+		return b->fields[i].name;
+	return i == b->n_fields && i + a->n_fields < HUBBLE_FF_MAX ? "unknown_field_number" : NULL;
+}
+
+static size_t
+req_ff_index(const char *name)
+{
+	const char *n;
+	size_t i;
+
+	for (i = 0; (n = hubble_ff_field_name(i)) != NULL; i++)
+		if (strcmp(n, name) == 0)
+			return i;
+	return i - 1; /* unknown_field_number */
+}
+
+/* The field of a filter lib/flowfilter.c refuses: the first one refused
+ * on its own, else (a refusal of the combination, HTTP fields without an
+ * l7 event type) event_type. */
+static const char *
+req_ff_guilty(json_t *o)
+{
+	struct bw_flowfilter *one;
+	char err[8];
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		json_t *single = json_pack("{s:O}", k, v);
+		int bad;
+
+		if (single == NULL)
+			break;
+		bad = bw_flowfilter_parse(single, &one, err, sizeof(err)) < 0;
+		json_decref(single);
+		if (bad)
+			return k;
+		bw_flowfilter_free(one);
+	}
+	return json_object_get(o, "event_type") != NULL ? "event_type" : "unknown_field_number";
+}
+
+/* One list into arr; counts the fields used (and the one refused). */
+static int
+req_filter_list(Flow__FlowFilter **v, size_t n, const char *what, json_t *arr,
+		struct hubble_ff_stats *st, char *err, size_t errlen)
+{
+	char sub[400];
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = hubble_pb_filter_json(v[i], sub, sizeof(sub));
+		const char *k;
+		json_t *x;
+
+		if (o == NULL) {
+			if (st != NULL)
+				st->refused[req_ff_index(
+					v[i]->experimental != NULL &&
+					v[i]->experimental->n_cel_expression > 0
+						? "experimental" : "unknown_field_number")]++;
+			snprintf(err, errlen, "%s[%zu]: %s", what, i, sub);
+			return -EINVAL;
+		}
+		if (st != NULL)
+			json_object_foreach(o, k, x)
+				st->used[req_ff_index(k)]++;
+		json_array_append_new(arr, o);
+	}
+	return 0;
+}
+
 int
 hubble_req_filters(const Observer__GetFlowsRequest *r, struct bw_flowfilters *fs,
-		   char *err, size_t errlen)
+		   struct hubble_ff_stats *st, char *err, size_t errlen)
 {
 	json_t *wl = json_array(), *bl = json_array();
-	char sub[400];
-	int rc = -EINVAL;
+	int rc = -ENOMEM;
 
-	if (wl == NULL || bl == NULL)
+	if (wl == NULL || bl == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
-	for (size_t i = 0; i < r->n_whitelist; i++) {
-		json_t *o = hubble_pb_filter_json(r->whitelist[i], sub, sizeof(sub));
-
-		if (o == NULL) {
-			snprintf(err, errlen, "whitelist[%zu]: %s", i, sub);
-			goto out;
-		}
-		json_array_append_new(wl, o);
 	}
-	for (size_t i = 0; i < r->n_blacklist; i++) {
-		json_t *o = hubble_pb_filter_json(r->blacklist[i], sub, sizeof(sub));
+	rc = req_filter_list(r->whitelist, r->n_whitelist, "whitelist", wl, st, err, errlen);
+	if (rc == 0)
+		rc = req_filter_list(r->blacklist, r->n_blacklist, "blacklist", bl, st, err,
+				     errlen);
+	if (rc == 0 && (rc = bw_flowfilters_parse(fs, wl, bl, err, errlen)) < 0 && st != NULL) {
+		/* which filter: find the first lib/flowfilter.c refuses */
+		for (int l = 0; l < 2; l++) {
+			json_t *arr = l == 0 ? wl : bl, *o;
+			size_t i;
 
-		if (o == NULL) {
-			snprintf(err, errlen, "blacklist[%zu]: %s", i, sub);
-			goto out;
+			json_array_foreach(arr, i, o) {
+				struct bw_flowfilter *one;
+				char e2[8];
+
+				if (bw_flowfilter_parse(o, &one, e2, sizeof(e2)) == 0) {
+					bw_flowfilter_free(one);
+					continue;
+				}
+				st->refused[req_ff_index(req_ff_guilty(o))]++;
+				goto out;
+			}
 		}
-		json_array_append_new(bl, o);
 	}
-	rc = bw_flowfilters_parse(fs, wl, bl, err, errlen);
 out:
 	json_decref(wl);
 	json_decref(bl);

@@ -14,7 +14,8 @@ Prints "PASS: ..." / "FAIL: ..." lines (counted by the shell test).
 Environment: HUBBLE_STUBS, BULWARK, BW_SOCK, HUBBLE_UNIX, HUBBLE_TCP,
 HUBBLE_TLS, HUBBLE_TLS_CA, HUBBLE_TLS_NAME, NS_B, NS_C, IP_A (x/a's
 address, TCP 80 open), TRAFFIC_PORT, IP_W (x/w's address: nginx behind an
-HTTP rule, with L7 flows already recorded).
+HTTP rule, with L7 flows already recorded), METRICS_URL (the prometheus
+module's /metrics).
 """
 import json
 import os
@@ -538,6 +539,38 @@ def check_filter_extensions(stub):
               "a FlowFilter field number bulwark does not know: INVALID_ARGUMENT naming it (%s)" % e.details())
 
 
+def metric(name, **labels):
+    """The value of one sample of the prometheus module's /metrics, or None."""
+    out = subprocess.run(["curl", "-s", E["METRICS_URL"]], capture_output=True, text=True, timeout=30)
+    want = ",".join('%s="%s"' % kv for kv in sorted(dict(instance="hubble-observer", **labels).items()))
+    for line in out.stdout.splitlines():
+        m = re.match(r'^%s\{([^}]*)\} (\S+)$' % re.escape(name), line)
+        if m and ",".join(sorted(m.group(1).split(","))) == want:
+            return float(m.group(2))
+    return None
+
+
+def check_metrics():
+    st = module_status()
+    l7 = metric("bulwark_hubble_l7_flows_sent_total", protocol="http")
+    check(l7 is not None and l7 > 0 and l7 == st["flows"]["l7_sent"]["http"] and
+          l7 <= metric("bulwark_hubble_flows_sent_total"),
+          "bulwark_hubble_l7_flows_sent_total{protocol=http}: the L7 HTTP flows sent (%s), as status says" % l7,
+          json.dumps(st["flows"]))
+    used = metric("bulwark_hubble_filter_fields_total", field="http_status_code")
+    check(used is not None and used >= 2 and used == st["filters"]["used"]["http_status_code"],
+          "bulwark_hubble_filter_fields_total{field=http_status_code}: filters that used it (%s)" % used)
+    problems = []
+    for field in ("source_service", "experimental", "unknown_field_number", "source_ip", "node_labels"):
+        v = metric("bulwark_hubble_filter_refused_total", field=field)
+        if not v or v != st["filters"]["refused"].get(field):
+            problems.append("%s: %s (status %s)" % (field, v, st["filters"]["refused"].get(field)))
+    check(not problems, "bulwark_hubble_filter_refused_total by field: a field bulwark cannot match, CEL, "
+          "an unknown field number, a bad value", "\n".join(problems))
+    check(metric("bulwark_hubble_filter_refused_total", field="source_pod") is None,
+          "... and not the fields that only shared a refused request's filter list")
+
+
 # ---- number, first, since, until, field masks ----------------------------------------
 
 def check_window(stub):
@@ -815,6 +848,7 @@ def main():
     check_filters(stub)
     check_every_filter_field(stub)
     check_filter_extensions(stub)
+    check_metrics()
     check_window(stub)
     check_follow(stub)
     check_many_followers(50)

@@ -17,6 +17,8 @@
 #     FlowFilter is either matched as GET /v1/flows matches it or refused
 #     by both naming it; bulwark's own fields (FlowFilterExtensions) work
 #     inside a FlowFilter, an unknown field number is refused;
+#   - bulwark_hubble_* metrics: L7 flows sent by protocol, the FlowFilter
+#     fields clients use and the ones refused;
 #   - number, first, since, until, field_mask and the older
 #     experimental.field_mask; follow with flows arriving; a stream
 #     cancelled mid-way; a deadline; 50 concurrent followers; a client
@@ -99,7 +101,8 @@ bw_expect_output "bulwarkd -n refuses listen off loopback without TLS, naming fi
 	"bad.conf:6: \[hubble-observer\] listen: ':4245' is not a loopback address: .*TLS" \
 	sh -c "! '$BULWARKD_BIN' -n -c '$BW_TMP/bad.conf'"
 
-bw_start_daemon -o flows.monitor_aggregation=medium
+MPORT=$(freeport)
+bw_start_daemon -o flows.monitor_aggregation=medium -o "prometheus.listen=127.0.0.1:$MPORT"
 
 bw_check "the Hubble socket is in the test's directory" test -S "$BW_HUBBLE_SOCK"
 
@@ -217,6 +220,7 @@ env HUBBLE_STUBS="$STUBS" BULWARK="$BULWARK" BW_SOCK="$BW_SOCK" \
 	HUBBLE_TLS="$BW_NODE_IP4:$TLS_PORT" HUBBLE_TLS_CA="$CERT" \
 	HUBBLE_TLS_NAME=node.example NS_B="$(bw_netns_of x/b)" \
 	NS_C="$(bw_netns_of y/c)" IP_A=10.1.0.1 TRAFFIC_PORT=8080 IP_W=10.1.0.5 \
+	METRICS_URL="http://127.0.0.1:$MPORT/metrics" \
 	ip netns exec "$BW_NODE" $PY "$BW_LIB_DIR/hubble_checks.py" >"$BW_TMP/checks.out" 2>&1
 rc=$?
 cat "$BW_TMP/checks.out"

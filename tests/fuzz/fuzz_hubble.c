@@ -135,6 +135,7 @@ static void
 fz_request(const uint8_t *p, size_t n)
 {
 	Observer__GetFlowsRequest *r = observer__get_flows_request__unpack(NULL, n, p);
+	static struct hubble_ff_stats st;
 	struct bw_flowfilters fs = { 0 };
 	struct hubble_mask *mask = NULL;
 	char err[512] = "";
@@ -142,7 +143,7 @@ fz_request(const uint8_t *p, size_t n)
 
 	if (r == NULL)
 		return;
-	if (hubble_req_filters(r, &fs, err, sizeof(err)) < 0) {
+	if (hubble_req_filters(r, &fs, &st, err, sizeof(err)) < 0) {
 		if (err[0] == '\0' || fs.n_allow != 0 || fs.n_deny != 0)
 			abort(); /* a refusal says why and keeps nothing */
 	} else {

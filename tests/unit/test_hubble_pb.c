@@ -721,6 +721,18 @@ START_TEST(test_filter_json)
 }
 END_TEST
 
+static size_t
+ff_slot(const char *name)
+{
+	const char *n;
+
+	for (size_t i = 0; (n = hubble_ff_field_name(i)) != NULL; i++)
+		if (strcmp(n, name) == 0)
+			return i;
+	ck_abort_msg("no FlowFilter field slot %s", name);
+	return 0;
+}
+
 /* The request: filters refused by lib/flowfilter.c name the list and index. */
 START_TEST(test_request_filters)
 {
@@ -729,6 +741,7 @@ START_TEST(test_request_filters)
 	Flow__FlowFilter *wl[] = { &a }, *bl[] = { &a, &b };
 	char *ok[] = { "x/b" }, *svc[] = { "x/web" };
 	struct bw_flowfilters fs = { 0 };
+	struct hubble_ff_stats st = { 0 };
 	struct bw_flow f;
 	char err[512];
 
@@ -738,7 +751,7 @@ START_TEST(test_request_filters)
 	b.n_source_service = 1;
 	r.whitelist = wl;
 	r.n_whitelist = 1;
-	ck_assert_int_eq(hubble_req_filters(&r, &fs, err, sizeof(err)), 0);
+	ck_assert_int_eq(hubble_req_filters(&r, &fs, &st, err, sizeof(err)), 0);
 	base_flow(&f);
 	f.source.ns = "x";
 	f.source.pod_name = "b";
@@ -748,10 +761,34 @@ START_TEST(test_request_filters)
 	bw_flowfilters_clear(&fs);
 	r.blacklist = bl;
 	r.n_blacklist = 2;
-	ck_assert_int_eq(hubble_req_filters(&r, &fs, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(hubble_req_filters(&r, &fs, &st, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "blacklist[1]: FlowFilter field 'source_service' is not supported: "
 			      "bulwark's flows name no Kubernetes services");
 	ck_assert_uint_eq(fs.n_allow + fs.n_deny, 0);
+	/* counted: filters using each field, the field a request was refused for */
+	ck_assert_uint_eq(st.used[ff_slot("source_pod")], 3);
+	ck_assert_uint_eq(st.used[ff_slot("source_service")], 1);
+	ck_assert_uint_eq(st.refused[ff_slot("source_service")], 1);
+	ck_assert_uint_eq(st.refused[ff_slot("source_pod")], 0);
+	/* an HTTP field without an l7 event type: the combination, event_type */
+	{
+		Flow__FlowFilter c = FLOW__FLOW_FILTER__INIT, *cv[] = { &c };
+		Flow__EventTypeFilter et = FLOW__EVENT_TYPE_FILTER__INIT, *etv[] = { &et };
+		char *get[] = { "GET" };
+
+		et.type = 4;
+		c.event_type = etv;
+		c.n_event_type = 1;
+		c.http_method = get;
+		c.n_http_method = 1;
+		r.whitelist = cv;
+		r.n_blacklist = 0;
+		ck_assert_int_eq(hubble_req_filters(&r, &fs, &st, err, sizeof(err)), -EINVAL);
+		ck_assert_uint_eq(st.refused[ff_slot("event_type")], 1);
+	}
+	ck_assert_str_eq(hubble_ff_field_name(ff_slot("kafka_topic")), "kafka_topic");
+	ck_assert_str_eq(hubble_ff_field_name(ff_slot("unknown_field_number")), "unknown_field_number");
+	ck_assert_ptr_null(hubble_ff_field_name(ff_slot("unknown_field_number") + 1));
 }
 END_TEST
 
