@@ -10,7 +10,10 @@
 #   - GetFlows and `bulwark observe -o json` agree field for field on the
 #     same flows (forwarded, dropped, policy names, bulwark's extensions,
 #     L7 HTTP requests and responses from nginx and curl through an HTTP
-#     rule: Flow.l7 with l7.http, its type and latency);
+#     rule: Flow.l7 with l7.http, its type and latency; with the DNS proxy
+#     in the build, l7.dns from dig through a DNS rule (unbound behind)
+#     and destination_names; with the kafka module, l7.kafka from kcat
+#     through a Kafka rule (librdkafka's mock broker behind));
 #   - each FlowFilter field bulwark supports, in whitelists and
 #     blacklists and combined, gives the flows that match (and what GET
 #     /v1/flows gives), the HTTP ones included; every field of Hubble's
@@ -31,7 +34,9 @@
 # Topology: x/a (app=web, 10.1.0.1 fd00::1:1, TCP 80 and 8080), x/b
 # (app=client, 10.1.0.2 fd00::1:2), y/c (app=other, 10.2.0.1), x/e
 # (--workload StatefulSet/store, 10.1.0.4), x/w (app=www, 10.1.0.5, nginx
-# on TCP 80), external ext1 (192.0.2.10).
+# on TCP 80), x/d (app=resolver, 10.1.0.6, DNS), x/k (app=kafka, 10.1.0.7,
+# the mock Kafka broker), external ext1 (192.0.2.10), dns (192.0.2.53,
+# unbound), web (198.51.100.10, api.example).
 # Policy: x/a accepts app=client and the store on TCP 80/8080 only; x/w
 # accepts app=client on TCP 80 for GET /public... only (rules.http).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -214,13 +219,104 @@ bw_expect_output "curl x/b -> x/w GET /public/missing: 404 from nginx" '^404$' \
 bw_expect_flow "the HTTP response flows are recorded" --type l7 --http-status 404
 bw_expect_flow "the denied HTTP request flow is recorded" --type l7 --verdict DROPPED
 
+# DNS (when the build has the DNS proxy): unbound for example. on
+# 192.0.2.53, dig from x/d through a DNS rule (one name allowed, one
+# refused), then a connection to the name's address (destination_names)
+HAVE_DNS=0
+if [ -e "$(bw_module_dir)/dnsproxy.so" ] && [ -f "$BW_LIB_DIR/fqdn_lib.sh" ]; then
+	HAVE_DNS=1
+	. "$BW_LIB_DIR/fqdn_lib.sh"
+	fqdn_dns_start "api IN A 198.51.100.10"
+	fqdn_web_start 198.51.100.10
+	bw_pod_add x d 10.1.0.6 app=resolver || bw_die "endpoint add x/d"
+	bw_policy_import_text d-dns <<'EOF' || bw_die "import d-dns"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: d-dns
+  namespace: x
+spec:
+  endpointSelector:
+    matchLabels: {app: resolver}
+  egress:
+  - toCIDR: [192.0.2.53/32]
+    toPorts:
+    - ports: [{port: "53", protocol: ANY}]
+      rules:
+        dns:
+        - matchName: api.example
+  - toFQDNs:
+    - matchName: api.example
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+EOF
+	fqdn_expect_status "dig x/d api.example through the DNS rule: NOERROR" NOERROR x/d api.example
+	fqdn_expect_status "dig x/d other.example: REFUSED by the DNS rule" REFUSED x/d other.example
+	bw_expect_ok "x/d -> api.example (198.51.100.10:80), allowed by toFQDNs" \
+		bw_probe_tcp x/d 198.51.100.10 80
+	bw_expect_flow "the DNS answer flow is recorded" --type l7 --dns-query '^api\.example\.$'
+	bw_expect_flow "the connection's flows name api.example" --to-fqdn api.example
+fi
+
+# Kafka (when the build has the kafka module and its mock broker):
+# librdkafka's mock cluster in x/k behind a Kafka rule, kcat in x/b
+# (produce to orders allowed, to secret refused), socat relays as in
+# tests/e2e/test_kafka.sh
+HAVE_KAFKA=0
+MOCK=$(bw_find_bin kafka_mock "$abs_top_builddir/tests/e2e/kafka_mock")
+if [ -e "$(bw_module_dir)/kafka.so" ] && [ -n "$MOCK" ] && command -v kcat >/dev/null; then
+	HAVE_KAFKA=1
+	bw_pod_add x k 10.1.0.7 app=kafka || bw_die "endpoint add x/k"
+	K_NS=$(bw_netns_of x/k)
+	bw_bg "$K_NS" "$MOCK" -t orders -t secret -p "$BW_TMP/mock.port"
+	mock_ready() { test -s "$BW_TMP/mock.port"; }
+	bw_wait_for 10 mock_ready || bw_die "the mock broker did not start"
+	BOOT=$(cat "$BW_TMP/mock.port")
+	bw_bg "$K_NS" socat "TCP-LISTEN:9092,bind=10.1.0.7,fork,reuseaddr" "TCP:$BOOT"
+	bw_wait_listen "$K_NS" tcp 9092
+	bw_bg "$B_NS" socat "TCP-LISTEN:${BOOT##*:},bind=127.0.0.1,fork,reuseaddr" "TCP:10.1.0.7:9092"
+	bw_wait_listen "$B_NS" tcp "${BOOT##*:}"
+	bw_policy_import_text k-kafka <<'EOF' || bw_die "import k-kafka"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: k-kafka
+  namespace: x
+spec:
+  endpointSelector:
+    matchLabels: {app: kafka}
+  ingress:
+  - fromEndpoints:
+    - matchLabels: {app: client}
+    toPorts:
+    - ports: [{port: "9092", protocol: TCP}]
+      rules:
+        kafka:
+        - role: produce
+          topic: orders
+EOF
+	kc() {
+		local rc=0
+		bw_nsx "$B_NS" timeout 20 kcat -b "$BOOT" -X socket.timeout.ms=5000 \
+			-X message.timeout.ms=8000 "$@" 2>&1 || rc=$?
+		[ $rc = 0 ] || echo "exit $rc"
+	}
+	produce() { printf '%s\n' "$2" | kc -P -t "$1"; }
+	bw_expect_output "kcat x/b produces to orders through the Kafka rule" '^$' produce orders m1
+	bw_expect_output "kcat x/b cannot produce to secret: Topic authorization failed" \
+		'Topic authorization failed' produce secret m2
+	bw_expect_flow "the Kafka produce to orders is recorded" --type l7 --kafka-topic orders
+	bw_expect_flow "the refused produce to secret is recorded, DROPPED" --type l7 \
+		--kafka-topic secret --verdict DROPPED
+fi
+
 # ---- the checks -------------------------------------------------------------
 env HUBBLE_STUBS="$STUBS" BULWARK="$BULWARK" BW_SOCK="$BW_SOCK" \
 	HUBBLE_UNIX="unix://$BW_HUBBLE_SOCK" HUBBLE_TCP="127.0.0.1:$TCP_PORT" \
 	HUBBLE_TLS="$BW_NODE_IP4:$TLS_PORT" HUBBLE_TLS_CA="$CERT" \
 	HUBBLE_TLS_NAME=node.example NS_B="$(bw_netns_of x/b)" \
 	NS_C="$(bw_netns_of y/c)" IP_A=10.1.0.1 TRAFFIC_PORT=8080 IP_W=10.1.0.5 \
-	METRICS_URL="http://127.0.0.1:$MPORT/metrics" \
+	METRICS_URL="http://127.0.0.1:$MPORT/metrics" HAVE_DNS=$HAVE_DNS HAVE_KAFKA=$HAVE_KAFKA \
 	ip netns exec "$BW_NODE" $PY "$BW_LIB_DIR/hubble_checks.py" >"$BW_TMP/checks.out" 2>&1
 rc=$?
 cat "$BW_TMP/checks.out"
