@@ -558,10 +558,14 @@ def check_filter_extensions(stub):
         for hubble, ext, what, pred in (
                 ({}, {"kafka_topic": ["orders"]}, "kafka_topic orders",
                  lambda f: f.get("l7", {}).get("kafka", {}).get("topic") == "orders"),
-                ({"verdict": ["DROPPED"]}, {"kafka_topic": ["secret"], "kafka_api_key": ["produce"]},
-                 "verdict DROPPED AND kafka_topic secret AND kafka_api_key produce",
+                ({"verdict": ["DROPPED"]}, {"kafka_topic": ["secret"]},
+                 "verdict DROPPED AND kafka_topic secret",
                  lambda f: f.get("verdict") == "DROPPED" and
-                 f.get("l7", {}).get("kafka", {}).get("topic") == "secret" and
+                 f.get("l7", {}).get("kafka", {}).get("topic") == "secret"),
+                ({"source_pod": ["x/b"]}, {"kafka_topic": ["orders"], "kafka_api_key": ["produce"]},
+                 "source_pod x/b AND kafka_topic orders AND kafka_api_key produce",
+                 lambda f: f.get("source", {}).get("pod_name") == "b" and
+                 f.get("l7", {}).get("kafka", {}).get("topic") == "orders" and
                  f["l7"]["kafka"].get("api_key") == "produce")):
             got = uuids(flows_only(raw_get_flows(whitelist_req(ff_ext_bytes(hubble=hubble, **ext)))))
             code, api = api_query(whitelist=[dict(hubble, **ext)])
