@@ -12,7 +12,7 @@ libbw_la_SOURCES = \
 	lib/watchlist.c lib/watchlist.h \
 	lib/dropreason.c lib/dropreason.h \
 	lib/flowjson.c lib/flowjson.h lib/flowmask.c \
-	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
+	lib/flowfilter.c lib/flowfilter_label.c lib/flowfilter.h lib/flowfilter_int.h \
 	lib/flowfilter_time.c \
 	lib/flowpeer.c lib/flowpeer.h \
 	lib/listenaddr.c lib/listenaddr.h
