@@ -454,8 +454,7 @@ FIELD_SAMPLES = {
     "ip_version": ["IPv4"], "trace_id": ["4bf92f3577b34da6a3ce929d0e0e4736"], "ip_trace_id": ["1"],
     "encrypted": [False], "experimental": {"cel_expression": ["true"]},
 }
-# what bulwark refuses (lib/flowfilter.c says why); dns_query and the FQDN
-# fields are matched once the DNS proxy is in (GET /v1/flows says which)
+# what bulwark refuses (lib/flowfilter.c says why)
 REFUSED = {"source_ip_xlated", "source_service", "destination_service", "source_cluster_name",
            "destination_cluster_name", "node_labels", "trace_id", "ip_trace_id", "experimental"}
 
@@ -504,7 +503,7 @@ def check_every_filter_field(stub):
     empty = [m for m in matched if m.endswith("(0)")]
     check(len(empty) <= 1, "... and all but at most one of them (source_fqdn: replies from named "
           "addresses) match some of this test's flows", empty)
-    check(set(refused) - {"source_fqdn", "destination_fqdn", "dns_query"} == REFUSED,
+    check(set(refused) == REFUSED,
           "refused are only the fields no bulwark flow can match (and CEL): %s" % " ".join(sorted(REFUSED)),
           sorted(refused))
 
