@@ -414,6 +414,18 @@ START_TEST(test_same_l3l4)
 	f.protocol = 0;
 	memset(&f.source, 0, sizeof(f.source));
 	assert_same(&f, "no IP, no source");
+
+	/* the names the DNS proxy learnt for the peers (Hubble's
+	 * source_names / destination_names) */
+	base_flow(&f);
+	f.destination_names = (const char *const[]){ "api.example", "edge.api.example" };
+	f.n_destination_names = 2;
+	assert_same(&f, "a connection to an address with two learnt names");
+	f.source_names = (const char *const[]){ "db.example" };
+	f.n_source_names = 1;
+	f.destination_names = NULL;
+	f.n_destination_names = 0;
+	assert_same(&f, "a reply from an address with a learnt name");
 }
 END_TEST
 
