@@ -596,14 +596,16 @@ def metric(name, **labels):
 
 def check_metrics():
     st = module_status()
-    l7 = metric("bulwark_hubble_l7_flows_sent_total", protocol="http")
-    check(l7 is not None and l7 > 0 and l7 == st["flows"]["l7_sent"]["http"] and
-          l7 <= metric("bulwark_hubble_flows_sent_total"),
-          "bulwark_hubble_l7_flows_sent_total{protocol=http}: the L7 HTTP flows sent (%s), as status says" % l7,
-          json.dumps(st["flows"]))
-    used = metric("bulwark_hubble_filter_fields_total", field="http_status_code")
-    check(used is not None and used >= 2 and used == st["filters"]["used"]["http_status_code"],
-          "bulwark_hubble_filter_fields_total{field=http_status_code}: filters that used it (%s)" % used)
+    for proto in ["http", "dns"] + (["kafka"] if E.get("HAVE_KAFKA") == "1" else []):
+        l7 = metric("bulwark_hubble_l7_flows_sent_total", protocol=proto)
+        check(l7 is not None and l7 > 0 and l7 == st["flows"]["l7_sent"][proto] and
+              l7 <= metric("bulwark_hubble_flows_sent_total"),
+              "bulwark_hubble_l7_flows_sent_total{protocol=%s}: the L7 flows sent (%s), as status says"
+              % (proto, l7), json.dumps(st["flows"]))
+    for field in ("http_status_code", "destination_fqdn", "dns_query"):
+        used = metric("bulwark_hubble_filter_fields_total", field=field)
+        check(used is not None and used >= 2 and used == st["filters"]["used"][field],
+              "bulwark_hubble_filter_fields_total{field=%s}: filters that used it (%s)" % (field, used))
     problems = []
     for field in ("source_service", "experimental", "unknown_field_number", "source_ip", "node_labels"):
         v = metric("bulwark_hubble_filter_refused_total", field=field)
