@@ -24,6 +24,7 @@
 #include "core/config.h" /* before datapath.h (BW_ENFORCE_* macros) */
 #include "core/datapath/datapath.h"
 #include "core/datapath/redirect.h"
+#include "core/datapath/earlydemux.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
 #include "core/node/identity.h"
@@ -259,6 +260,11 @@ bwd_run(struct bwd *d)
 	subsys = 1;
 	if (bw_redirect_init((uint32_t)dc->redirect_table, (uint32_t)dc->redirect_priority) < 0)
 		goto out; /* logged */
+	bw_earlydemux_apply(dc->early_demux, dc->state_dir); /* warns */
+	if ((e = bw_earlydemux_watch()) < 0) {
+		bw_err_errno(e, "cannot follow daemon.early_demux");
+		goto out;
+	}
 	if (bw_ipcache_init() < 0 || bw_identity_init() < 0 || bw_endpoint_init() < 0)
 		goto out;
 	subsys = 2;
@@ -345,6 +351,7 @@ out:
 		bw_ipcache_fini();
 	}
 	if (subsys >= 1) {
+		bw_earlydemux_restore();
 		bw_redirect_close();
 		bw_datapath_close();
 	}

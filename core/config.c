@@ -53,6 +53,8 @@ static const char *const conf_enforcement[] = {
 };
 /* the order of enum bw_tc_attach_mode (core/datapath/datapath.h) */
 static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
+/* the order of enum bw_earlydemux_mode (core/datapath/earlydemux.h) */
+static const char *const conf_early_demux[] = { "off", "keep", NULL };
 static const char *const conf_aggregation[] = { /* = enum bw_aggregation */
 	"none", "lowest", "low", "medium", "maximum", NULL
 };
@@ -75,6 +77,9 @@ const struct bw_conf_key bw_conf_daemon_keys[] = {
 	     "routing table (256 and up) for packets the datapath hands to a local proxy; its only route: local default dev lo"),
 	DKEY("redirect_rule_priority", BW_CONF_INT, "9", redirect_priority, 1, 32765, NULL, 0,
 	     "priority of the policy-routing rule that sends them there (fwmark 0xb00/0xf00)"),
+	DKEY("early_demux", BW_CONF_ENUM, "off", early_demux, 0, 0, conf_early_demux,
+	     BW_CONF_F_RELOADABLE,
+	     "off: TCP/UDP early demux off in bulwarkd's netns while it runs (connections reusing a proxy's TIME_WAIT tuple are forwarded); keep: leave the kernel's setting"),
 	DKEY("module_dir", BW_CONF_STRING, BW_MODULEDIR, module_dir,
 	     0, 0, NULL, 0, "where module shared objects are loaded from"),
 	DKEY("modules", BW_CONF_STRING, "", modules, 0, 0, NULL, 0,
@@ -120,6 +125,13 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 	BW_CONF_KEY_END
 };
 
+/* The datapath beyond the endpoints' veths (docs/datapath.md). */
+const struct bw_conf_key bw_conf_datapath_keys[] = {
+	DKEY("uplinks", BW_CONF_STRING, "", datapath_uplinks, 0, 0, NULL, BW_CONF_F_RELOADABLE,
+	     "interfaces traffic from outside the node arrives on (IF[,IF...]): a program there hands TCP connections that a pod's ingress L7 policy redirects to the local proxy; empty: none"),
+	BW_CONF_KEY_END
+};
+
 /* The Lua host arrives later; the section exists so DESIGN's layout holds. */
 const struct bw_conf_key bw_conf_lua_keys[] = {
 	BW_CONF_KEY_END
@@ -155,6 +167,7 @@ static const struct {
 	{ "daemon", bw_conf_daemon_keys },
 	{ "policy", bw_conf_policy_keys },
 	{ "flows", bw_conf_flows_keys },
+	{ "datapath", bw_conf_datapath_keys },
 	{ "lua", bw_conf_lua_keys },
 	{ "proxy", bw_conf_proxy_keys },
 };

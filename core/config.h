@@ -63,6 +63,7 @@ struct bw_daemon_conf {
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
 	int64_t redirect_table;    /* routing table of proxy-bound packets */
 	int64_t redirect_priority; /* priority of its policy-routing rule */
+	int early_demux;     /* enum bw_earlydemux_mode: off, keep */
 	char *module_dir;    /* where <module>.so files are */
 	char *modules;       /* the raw list, as written */
 	int log_level;       /* index into err..debug; see bw_conf_log_level() */
@@ -81,6 +82,9 @@ struct bw_daemon_conf {
 	int trace_events;         /* bool: datapath trace events on */
 	int drop_events;          /* bool: datapath drop events on */
 	int policy_verdict_events; /* bool: datapath policy verdict events on */
+
+	/* [datapath] */
+	char *datapath_uplinks; /* "IF[,IF...]": the uplink program's interfaces */
 
 	/* [proxy] (the L7 proxy engine, core/proxy/) */
 	int64_t proxy_max_connections;  /* proxied connections at once */
@@ -231,6 +235,7 @@ void bw_conf_watch_clear(void);
 extern const struct bw_conf_key bw_conf_daemon_keys[];
 extern const struct bw_conf_key bw_conf_policy_keys[];
 extern const struct bw_conf_key bw_conf_flows_keys[];
+extern const struct bw_conf_key bw_conf_datapath_keys[];
 extern const struct bw_conf_key bw_conf_lua_keys[];
 extern const struct bw_conf_key bw_conf_proxy_keys[];
 
