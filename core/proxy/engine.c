@@ -796,7 +796,11 @@ px_decide(struct bw_l7_conn *c, int d)
 				s->pass_left = n - k;
 			else
 				s->drop_left = n - k;
-			s->since_ms = px_undecided(s) > 0 ? px.now_ms : 0;
+			/* a message is decided: the next one's head timer starts
+			 * when the parser asks for more of it (MORE), not while
+			 * it waits for the other direction (a pipelined request
+			 * behind a slow response) */
+			s->since_ms = 0;
 			/* PASS 0 with bytes waiting is fine after an injection
 			 * ("inject here"); without one nothing can progress */
 			if (n == 0 && avail > 0 && s->post == NULL) {
@@ -809,6 +813,7 @@ px_decide(struct bw_l7_conn *c, int d)
 			break;
 		case BW_L7_WAIT:
 			s->wait = 1;
+			s->since_ms = 0; /* the bytes are complete; the other side is slow */
 			px_post(s);
 			goto out;
 		case BW_L7_CLOSE:
