@@ -25,6 +25,7 @@
 #include "core/datapath/datapath.h"
 #include "core/datapath/redirect.h"
 #include "core/datapath/earlydemux.h"
+#include "core/datapath/uplink.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
 #include "core/node/identity.h"
@@ -265,6 +266,13 @@ bwd_run(struct bwd *d)
 		bw_err_errno(e, "cannot follow daemon.early_demux");
 		goto out;
 	}
+	/* datapath.uplinks: L7 ingress redirects of traffic from outside */
+	if (bw_uplink_init(dc->bpffs_dir, dc->state_dir, dc->datapath_uplinks) < 0)
+		goto out; /* logged */
+	if ((e = bw_uplink_watch()) < 0) {
+		bw_err_errno(e, "cannot follow datapath.uplinks");
+		goto out;
+	}
 	if (bw_ipcache_init() < 0 || bw_identity_init() < 0 || bw_endpoint_init() < 0)
 		goto out;
 	subsys = 2;
@@ -351,6 +359,7 @@ out:
 		bw_ipcache_fini();
 	}
 	if (subsys >= 1) {
+		bw_uplink_close();
 		bw_earlydemux_restore();
 		bw_redirect_close();
 		bw_datapath_close();

@@ -127,7 +127,8 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 
 /* The datapath beyond the endpoints' veths (docs/datapath.md). */
 const struct bw_conf_key bw_conf_datapath_keys[] = {
-	DKEY("uplinks", BW_CONF_STRING, "", datapath_uplinks, 0, 0, NULL, BW_CONF_F_RELOADABLE,
+	DKEY("uplinks", BW_CONF_STRING, "", datapath_uplinks, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE | BW_CONF_F_IFLIST,
 	     "interfaces traffic from outside the node arrives on (IF[,IF...]): a program there hands TCP connections that a pod's ingress L7 policy redirects to the local proxy; empty: none"),
 	BW_CONF_KEY_END
 };
@@ -223,6 +224,42 @@ bad:
 		return -1;
 	}
 	return 0;
+}
+
+int
+bw_conf_iflist(const char *v, char names[][16], int max, char *bad, size_t badlen)
+{
+	const char *p = v ? v : "";
+	int n = 0;
+
+	if (bad && badlen)
+		bad[0] = '\0';
+	while (*p) {
+		size_t len;
+		int dup = 0;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, ", \t");
+		if (len >= 16 || memchr(p, '/', len) != NULL || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.') || n >= max) {
+			if (bad && badlen)
+				snprintf(bad, badlen, "%.*s", (int)(len < 48 ? len : 48), p);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			if (strlen(names[i]) == len && !memcmp(names[i], p, len))
+				dup = 1;
+		if (!dup) {
+			memcpy(names[n], p, len);
+			names[n][len] = '\0';
+			n++;
+		}
+		p += len;
+	}
+	return n;
 }
 
 const char *
@@ -592,6 +629,14 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: '%s' is not a TCP flag (all, none, or a comma-separated list of syn, fin, rst, psh, ack, urg, ece, cwr)",
 					where, section, k->name, bad);
+		}
+		if (k->flags & BW_CONF_F_IFLIST) {
+			char names[BW_CONF_IFLIST_MAX][16], bad[64];
+
+			if (bw_conf_iflist(value, names, BW_CONF_IFLIST_MAX, bad, sizeof(bad)) < 0)
+				return bw_errbuf_set(err, errlen,
+					"%s: [%s] %s: '%s' is not an interface name (at most 15 characters, no '/'; at most %d interfaces, separated by commas)",
+					where, section, k->name, bad, BW_CONF_IFLIST_MAX);
 		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
 		    (why = bw_listen_parse(value, NULL, 0, NULL)) != NULL)

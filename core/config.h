@@ -33,6 +33,20 @@
 /* A core-only key flag (module keys never carry it): the BW_CONF_STRING
  * value must parse with bw_conf_tcp_flags(). */
 #define BW_CONF_F_TCPFLAGS (1u << 30)
+/* A core-only key flag: the BW_CONF_STRING value must parse with
+ * bw_conf_iflist() (a list of interface names). */
+#define BW_CONF_F_IFLIST (1u << 29)
+
+/* datapath.uplinks: at most this many interfaces */
+#define BW_CONF_IFLIST_MAX 16
+
+/*
+ * An interface list "IF[,IF...]" (commas and/or blanks; empty: none) into
+ * names[] (each at most 15 characters, no '/', not "." or ".."; duplicates
+ * are kept once). Returns the number of names, or -1 with *bad holding the
+ * offending word (too many: the first one that does not fit).
+ */
+int bw_conf_iflist(const char *v, char names[][16], int max, char *bad, size_t badlen);
 
 /* flows.monitor_aggregation */
 enum bw_aggregation { /* Cilium's numbers, = the datapath's BW_MONITOR_* */

@@ -490,14 +490,12 @@ int bw_redirect_ct_key(struct bw_ct_key *k, int protocol, const struct sockaddr 
 	return 0;
 }
 
-int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
-			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
+static int rd_connect_once(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
+			   uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
 {
 	int fd, rc, family = dst->sa_family;
 	int type = protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
-	if (!bw_redirect_addrlen(dst) || (src && src->sa_family != family))
-		return -EINVAL;
 	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -514,13 +512,20 @@ int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct s
 			((struct sockaddr_in6 *)&b)->sin6_port = 0;
 		if (rd_transparent(fd, family) < 0 || bind(fd, (struct sockaddr *)&b, blen) < 0)
 			goto fail;
+		blen = sizeof(b);
+		if (getsockname(fd, (struct sockaddr *)&b, &blen) < 0)
+			goto fail;
+		if ((family == AF_INET &&
+		     ((struct sockaddr_in *)&b)->sin_port == ((const struct sockaddr_in *)src)->sin_port) ||
+		    (family == AF_INET6 &&
+		     ((struct sockaddr_in6 *)&b)->sin6_port == ((const struct sockaddr_in6 *)src)->sin6_port)) {
+			close(fd);
+			return -EADDRINUSE; /* the client's port: the caller tries again */
+		}
 		if (ep_id) {
 			struct bw_ct_key k;
 			struct bw_ct_entry e;
 
-			blen = sizeof(b);
-			if (getsockname(fd, (struct sockaddr *)&b, &blen) < 0)
-				goto fail;
 			bw_redirect_ct_key(&k, protocol, (struct sockaddr *)&b, dst, ep_id,
 					   BW_DIR_EGRESS);
 			memset(&e, 0, sizeof(e));
@@ -544,4 +549,26 @@ fail:
 	rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
+			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
+{
+	int fd;
+
+	if (!bw_redirect_addrlen(dst) || (src && src->sa_family != dst->sa_family))
+		return -EINVAL;
+	for (int attempt = 0; src && attempt < 4; attempt++) {
+		/*
+		 * Never the client's own port: the upstream connection would
+		 * have the client connection's tuple, and share its tracking
+		 * entries (the client's, at its veth or the uplink).
+		 */
+		fd = rd_connect_once(protocol, src, dst, mark, ep_id, peer_id, do_connect);
+		if (fd != -EADDRINUSE)
+			return fd;
+	}
+	if (src)
+		return -EADDRINUSE;
+	return rd_connect_once(protocol, NULL, dst, mark, 0, peer_id, do_connect);
 }

@@ -106,5 +106,5 @@ dist_check_SCRIPTS += tests/e2e/test_http.sh
 # the proxy's TIME_WAIT tuples reused once the L7 rule is gone (early demux
 # off in the daemon's netns, daemon.early_demux), and HTTP policy on
 # traffic from outside the node through the uplink program (datapath.uplinks)
-TESTS += tests/e2e/test_l7_timewait.sh
-dist_check_SCRIPTS += tests/e2e/test_l7_timewait.sh
+TESTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
+dist_check_SCRIPTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
