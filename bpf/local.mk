@@ -49,3 +49,17 @@ bpf/bw_uplink.skel.h: bpf/bw_uplink.bpf.o
 BUILT_SOURCES += bpf/bw_uplink.skel.h
 core/datapath/uplink.lo: bpf/bw_uplink.skel.h
 CLEANFILES += bpf/bw_uplink.bpf.o bpf/bw_uplink.skel.h bpf/bw_uplink.skel.h.tmp
+
+# the sk_lookup program on the daemon's netns (core/datapath/sklookup.c)
+EXTRA_DIST += bpf/bw_sklookup.bpf.c
+bpf/bw_sklookup.bpf.o: $(srcdir)/bpf/bw_sklookup.bpf.c $(srcdir)/bpf/bw_datapath.h \
+		$(BW_BPF_LIB_H:%=$(srcdir)/%)
+	@$(MKDIR_P) bpf
+	$(AM_V_GEN)$(CLANG) $(BW_BPF_CFLAGS) -c $(srcdir)/bpf/bw_sklookup.bpf.c -o $@
+
+bpf/bw_sklookup.skel.h: bpf/bw_sklookup.bpf.o
+	$(AM_V_GEN)$(BPFTOOL) gen skeleton bpf/bw_sklookup.bpf.o name bw_sklookup > $@.tmp && mv $@.tmp $@
+
+BUILT_SOURCES += bpf/bw_sklookup.skel.h
+core/datapath/sklookup.lo: bpf/bw_sklookup.skel.h
+CLEANFILES += bpf/bw_sklookup.bpf.o bpf/bw_sklookup.skel.h bpf/bw_sklookup.skel.h.tmp

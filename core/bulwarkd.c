@@ -25,6 +25,7 @@
 #include "core/datapath/datapath.h"
 #include "core/datapath/redirect.h"
 #include "core/datapath/earlydemux.h"
+#include "core/datapath/sklookup.h"
 #include "core/datapath/uplink.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
@@ -266,6 +267,9 @@ bwd_run(struct bwd *d)
 		bw_err_errno(e, "cannot follow daemon.early_demux");
 		goto out;
 	}
+	/* SYNs of redirected clients that reuse a port in TIME_WAIT */
+	if (bw_sklookup_init(dc->bpffs_dir) < 0)
+		goto out; /* logged */
 	/* datapath.uplinks: L7 ingress redirects of traffic from outside */
 	if (bw_uplink_init(dc->bpffs_dir, dc->state_dir, dc->datapath_uplinks) < 0)
 		goto out; /* logged */
@@ -360,6 +364,7 @@ out:
 	}
 	if (subsys >= 1) {
 		bw_uplink_close();
+		bw_sklookup_close();
 		bw_earlydemux_restore();
 		bw_redirect_close();
 		bw_datapath_close();

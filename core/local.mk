@@ -29,7 +29,8 @@ libbwcore_la_SOURCES += \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += core/datapath/earlydemux.c core/datapath/earlydemux.h \
-	core/datapath/uplink.c core/datapath/uplink.h
+	core/datapath/uplink.c core/datapath/uplink.h core/datapath/pins.h \
+	core/datapath/sklookup.c core/datapath/sklookup.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c \

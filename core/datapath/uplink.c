@@ -28,6 +28,7 @@
 #include "core/api.h"
 #include "core/config.h"
 #include "core/datapath/datapath.h"
+#include "core/datapath/pins.h"
 #include "core/datapath/uplink.h"
 #include "core/log.h"
 #include "core/state.h"
@@ -62,8 +63,6 @@ static int ul_quiet_print(enum libbpf_print_level level, const char *fmt, va_lis
 
 static int ul_load(void)
 {
-	struct bpf_map *map;
-	char path[PATH_MAX];
 	int rc;
 
 	if (ul.skel)
@@ -75,27 +74,16 @@ static int ul_load(void)
 		return rc;
 	}
 	/* the endpoint programs' maps, by their pins (bw_datapath_init made them) */
-	bpf_object__for_each_map(map, ul.skel->obj) {
-		const char *name = bpf_map__name(map);
-
-		if (strncmp(name, "bw_", 3) != 0 || strcmp(name, "bw_scratch") == 0)
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", ul.bpffs, name) >= sizeof(path) ||
-		    (rc = bpf_map__set_pin_path(map, path)) < 0) {
-			rc = -ENAMETOOLONG;
-			goto fail;
-		}
-	}
-	rc = bw_uplink__load(ul.skel);
+	rc = dp_reuse_pins(ul.skel->obj, ul.bpffs);
+	if (rc == 0)
+		rc = bw_uplink__load(ul.skel);
 	if (rc < 0) {
 		bw_err_errno(rc, "uplink: cannot load the uplink program");
-		goto fail;
+		bw_uplink__destroy(ul.skel);
+		ul.skel = NULL;
+		return rc;
 	}
 	return 0;
-fail:
-	bw_uplink__destroy(ul.skel);
-	ul.skel = NULL;
-	return rc;
 }
 
 /* ---- attachment ----------------------------------------------------------------- */

@@ -40,8 +40,8 @@
 # growth is the connections') and haproxy: RSS.
 #
 # Usage: bench_l7.sh [--quick] [--reps R] [--duration S] [--conns C] [--idle N]
-#                    [--position explicit|transparent|both]
-# --quick: 1 repetition of 2 s, 500 idle connections.
+#                    [--position explicit|transparent|both] [--kinds keepalive,close]
+# --quick: 1 repetition of 2 s, 500 idle connections. --idle 0: no memory runs.
 # Writes tests/bench/results/l7-DATE.{json,txt} in the build tree.
 
 set -u
@@ -51,6 +51,7 @@ DUR=5
 CONNS=16
 IDLE=2000
 POSITION=both
+KINDS="keepalive close"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -60,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--conns) CONNS=$2; shift ;;
 	--idle) IDLE=$2; shift ;;
 	--position) POSITION=$2; shift ;;
+	--kinds) KINDS=${2//,/ }; shift ;;
 	-h | --help) sed -n '3,46p' "$0"; exit 0 ;;
 	*) echo "bench_l7.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -197,14 +199,27 @@ check_direct() {
 
 # ---- throughput ----------------------------------------------------------------------
 # run_wrk MODE KIND : one wrk run; records rps and p99 (ms).
+# proxy_pid MODE : the pid of the proxy process of MODE (none for direct modes)
+proxy_pid() {
+	case $1 in
+	haproxy) echo "$HA_PID" ;;
+	haproxy-t) echo "$HA_T_PID" ;;
+	bulwark) echo "$BW_PROXY_PID" ;;
+	bulwark-l4 | bulwark-t) echo "$BW_DAEMON_PID" ;;
+	esac
+}
+
 run_wrk() {
-	local mode=$1 kind=$2 out=$BW_TMP/wrk.out
+	local mode=$1 kind=$2 out=$BW_TMP/wrk.out pid c0=0 c1=0
 	local -a hdr=()
 	[ "$kind" = close ] && hdr=(-H "Connection: close")
+	pid=$(proxy_pid "$mode")
+	[ -z "$pid" ] || c0=$(bench_pid_cpu_ticks "$pid")
 	bw_nsx "$(bw_netns_of "$CLI")" taskset -c 0 wrk -t 2 -c "$CONNS" -d "${DUR}s" \
 		--latency "${hdr[@]}" "$(url_of "$mode")" >"$out" 2>&1 ||
 		{ cat "$out"; bw_die "wrk failed ($mode $kind)"; }
-	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" <<'PY'
+	[ -z "$pid" ] || c1=$(bench_pid_cpu_ticks "$pid")
+	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" "$((c1 - c0))" "$(getconf CLK_TCK)" "$pid" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
@@ -220,6 +235,12 @@ with open(sys.argv[4], "a") as f:
     f.write("%s\t%s\tnon2xx\t%s\n" % (sys.argv[2], sys.argv[3], errs.group(1) if errs else 0))
     if sock:
         f.write("%s\t%s\tsocket_errors\t%d\n" % (sys.argv[2], sys.argv[3], sum(int(x) for x in sock.groups())))
+    # the proxy process's CPU time (user + system, its own and the kernel
+    # work done in its context) per request
+    nreq = re.search(r"^\s*(\d+) requests in", text, re.M)
+    if sys.argv[7] and nreq and int(nreq.group(1)) > 0:
+        f.write("%s\t%s\tcpu_us_per_req\t%.2f\n" % (sys.argv[2], sys.argv[3],
+                int(sys.argv[5]) * 1e6 / int(sys.argv[6]) / int(nreq.group(1))))
 PY
 }
 
@@ -280,7 +301,7 @@ if [ "$POSITION" != transparent ]; then
 	for rep in $(seq "$REPS"); do
 		for i in 0 1 2; do
 			m=${MODES[$(((i + rep) % 3))]}
-			for kind in keepalive close; do
+			for kind in $KINDS; do
 				bw_log "rep $rep: $m $kind"
 				run_wrk "$m" "$kind"
 			done
@@ -289,6 +310,7 @@ if [ "$POSITION" != transparent ]; then
 	# memory after the runs: the engine's in-use heap (mallinfo2) in steady
 	# state, its one-time allocations made
 	# bench_l7_proxy: heap and RSS
+	[ "$IDLE" -gt 0 ] && {
 	heap0=$(bw_stats heap_bytes)
 	rss0=$(rss_kb "$BW_PROXY_PID")
 	idle_open "$NODE_IP" $BW_PORT
@@ -307,6 +329,7 @@ if [ "$POSITION" != transparent ]; then
 	rss1=$(rss_kb "$HA_PID")
 	idle_close
 	bench_sample haproxy idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+	}
 fi
 
 # ---- transparent position ---------------------------------------------------------------
@@ -376,6 +399,7 @@ if [ "$POSITION" != explicit ]; then
 	# memory first (fresh processes): bulwarkd's RSS, haproxy's RSS
 	# (bulwarkd's flow ring is 16 flows here, see bw_start_daemon above:
 	# what grows is the connections', not the flows')
+	[ "$IDLE" -gt 0 ] && {
 	transparent_mode bulwark-t
 	rss0=$(rss_kb "$BW_DAEMON_PID")
 	idle_open "$SRV_IP" 80
@@ -388,12 +412,13 @@ if [ "$POSITION" != explicit ]; then
 	rss1=$(rss_kb "$HA_T_PID")
 	idle_close
 	bench_sample haproxy-t idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+	}
 	TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t)
 	for rep in $(seq "$REPS"); do
 		for i in 0 1 2 3; do
 			m=${TMODES[$(((i + rep) % 4))]}
 			transparent_mode "$m"
-			for kind in keepalive close; do
+			for kind in $KINDS; do
 				bw_log "rep $rep: $m $kind"
 				run_wrk "$m" "$kind"
 			done
@@ -424,20 +449,27 @@ tables = (("explicit position (the client connects to the proxy):", "direct", "h
           ("transparent position (the client connects to the server; bulwark's datapath on the veths):",
            "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t")))
 for title, base, ha, modes in tables:
-    if med(base, "keepalive", "rps") is None:
+    if med(base, "keepalive", "rps") is None and med(base, "close", "rps") is None:
         continue
     lines += ["", title,
-              "%-10s %-10s %12s %9s %10s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy")]
+              "%-10s %-10s %12s %9s %10s %10s %11s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy",
+                                                  "CPU us/req", "CPU vs ha")]
     for kind in ("keepalive", "close"):
         for mode in modes:
+            if med(mode, kind, "rps") is None:
+                continue
             rps, p99 = med(mode, kind, "rps"), med(mode, kind, "p99_ms")
             d, h = med(base, kind, "rps"), med(ha, kind, "rps")
+            cpu, hcpu = med(mode, kind, "cpu_us_per_req"), med(ha, kind, "cpu_us_per_req")
             res["runs"]["%s/%s" % (mode, kind)] = {
                 "rps": rps, "p99_ms": p99, "rps_samples": data.get((mode, kind, "rps"), []),
+                "cpu_us_per_req": cpu, "cpu_samples": data.get((mode, kind, "cpu_us_per_req"), []),
                 "non2xx": med(mode, kind, "non2xx"), "socket_errors": med(mode, kind, "socket_errors")}
-            lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s" % (
+            lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s %11s %10s" % (
                 mode, kind, rps, p99, rps / d,
-                "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-"))
+                "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-",
+                "%.1f" % cpu if cpu is not None else "-",
+                "%.2fx" % (cpu / hcpu) if cpu is not None and hcpu and mode.startswith("bulwark") else "-"))
 res["idle"] = {}
 lines += ["", "memory per idle keep-alive connection (%d connections, one request each):" % idle]
 if med("bulwark", "idle", "heap_per_conn") is not None:

@@ -11,7 +11,10 @@
 # TIME_WAIT socket to its packets, which ip_forward then drops. bulwarkd
 # turns early demux off in its own network namespace while it runs
 # (daemon.early_demux = off, the default; docs/redirect.md "TIME_WAIT and
-# early demux") and puts the previous values back when it stops.
+# early demux") and puts the previous values back when it stops. While
+# the rule is still there, a client reusing such a port is handed to the
+# proxy at its first SYN (bpf/bw_sklookup.bpf.c) instead of meeting the
+# TIME_WAIT socket and retrying a second later.
 #
 # Checked with real peers (nginx in x/srv, curl in x/cli with --local-port):
 # every TIME_WAIT tuple the proxy left, reused right after the L7 rule is
@@ -88,6 +91,13 @@ get() {
 	bw_nsx "$CLI_NS" curl -s --connect-timeout 2 --max-time 4 --local-port "$port" "$@" "$url"
 }
 
+# syn_retrans : x/cli's count of retransmitted SYNs (TcpExt TCPSynRetrans)
+syn_retrans() {
+	bw_nsx "$CLI_NS" cat /proc/net/netstat | awk '
+		$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) f[i] = $i; h = 1; next }
+		$1 == "TcpExt:" && h { for (i = 2; i <= NF; i++) if (f[i] == "TCPSynRetrans") print $i }'
+}
+
 # tw_ports FAMILY SIDE : the client ports of the node's TIME_WAIT sockets
 # on SIDE "client" (local address = the server: the proxy's accepted
 # socket) or "upstream" (local address = the client: the proxy's socket
@@ -143,14 +153,39 @@ round() {
 	else
 		bw_fail "IPv$fam: expected TIME_WAIT sockets of the proxy's upstream side, got: $tw_u"
 	fi
+	# the same client ports again while the rule still redirects: the
+	# proxy's TIME_WAIT sockets give way at the first SYN (the sk_lookup
+	# program hands it to the proxy's listener), no SYN is retransmitted
+	r0=$(syn_retrans)
+	n=0
+	ok=0
+	for p in $tw_c; do
+		n=$((n + 1))
+		[ "$(get "$p" "${url}again-$p" -H 'Connection: close')" = "ok /again-$p" ] &&
+			ok=$((ok + 1))
+	done
+	r1=$(syn_retrans)
+	if [ $n -gt 0 ] && [ $ok = $n ] && [ "$r1" = "$r0" ]; then
+		bw_pass "IPv$fam: $n new connections through the proxy from ports in TIME_WAIT, each accepted at its first SYN"
+	else
+		bw_fail "IPv$fam: reusing ports in TIME_WAIT through the proxy: $ok of $n answered, $((r1 - r0)) SYN retransmits"
+	fi
 	policy l4 || bw_die "policy l4 failed"
 	bw_expect_verdict "IPv$fam: with the L4 rule, x/cli -> x/srv:80 is ALLOWED (not redirected)" \
 		ALLOWED --from x/cli --to x/srv --port 80
 	n=0
 	ok=0
 	for p in $tw_c $tw_u; do
+		# a port whose last connection the client closed first is in
+		# TIME_WAIT in the client itself: it cannot use it (not ours)
+		[ -z "$(bw_nsx "$CLI_NS" ss -Htan state time-wait "( sport = :$p )")" ] || continue
 		n=$((n + 1))
-		[ "$(get "$p" "${url}l4-$p")" = "ok /l4-$p" ] && ok=$((ok + 1))
+		if [ "$(get "$p" "${url}l4-$p")" = "ok /l4-$p" ]; then
+			ok=$((ok + 1))
+		else
+			bw_log "port $p failed; node: $(bw_nsx "$BW_NODE" ss -Htan "( sport = :$p or dport = :$p )" | tr '\n' '|')"
+			bw_log "client: $(bw_nsx "$CLI_NS" ss -Htan "( sport = :$p )" | tr '\n' '|')"
+		fi
 	done
 	if [ $n -gt 0 ] && [ $ok = $n ]; then
 		bw_pass "IPv$fam: right after the L7 rule is gone, all $n connections reusing a TIME_WAIT tuple get through"
