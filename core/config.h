@@ -48,6 +48,10 @@
  */
 int bw_conf_iflist(const char *v, char names[][16], int max, char *bad, size_t badlen);
 
+/* lua.default_verdict (the order of its enum values) */
+#define BW_LUA_VERDICT_DENY 0
+#define BW_LUA_VERDICT_ALLOW 1
+
 /* flows.monitor_aggregation */
 enum bw_aggregation { /* Cilium's numbers, = the datapath's BW_MONITOR_* */
 	BW_AGG_NONE = 0,
@@ -99,6 +103,19 @@ struct bw_daemon_conf {
 
 	/* [datapath] */
 	char *datapath_uplinks; /* "IF[,IF...]": the uplink program's interfaces */
+
+	/* [lua] (docs/lua.md) */
+	char *lua_dir;               /* watched scripts (*.lua) */
+	int64_t lua_memory_limit;    /* bytes per script state */
+	int64_t lua_instruction_limit; /* VM instructions per call */
+	int64_t lua_time_limit;      /* ms, wall clock per call */
+	int64_t lua_max_failures;    /* failures within lua_failure_window that fail a script */
+	int64_t lua_failure_window;  /* ms */
+	int lua_default_verdict;     /* BW_LUA_VERDICT_DENY / _ALLOW */
+	int64_t lua_decision_timeout; /* ms */
+	int64_t lua_flow_queue;      /* flows held for on_flow / on_verdict */
+	int64_t lua_flow_delay;      /* ms a flow may wait for on_flow */
+	char *lua_webhooks;          /* URL prefixes bw.webhook may post to */
 
 	/* [proxy] (the L7 proxy engine, core/proxy/) */
 	int64_t proxy_max_connections;  /* proxied connections at once */

@@ -31,6 +31,9 @@
 #   bulwark-t   the same policy with rules.http [{GET, /public/.*}]: the
 #               datapath hands the connection to bulwarkd's engine
 #               (docs/redirect.md, docs/l7.md)
+#   bulwark-lua bulwark-t with a trivial Lua on_http loaded (docs/lua.md):
+#               every request the rule allows is also asked of the script
+#               (on the bw-lua thread) before it goes on
 # bulwarkd, like nginx and haproxy, is pinned to CPU 1.
 # For each: wrk keep-alive (CONNS connections, small GETs) and wrk with
 # "Connection: close", requests/s and p99 latency. Then memory per idle
@@ -41,6 +44,7 @@
 #
 # Usage: bench_l7.sh [--quick] [--reps R] [--duration S] [--conns C] [--idle N]
 #                    [--position explicit|transparent|both] [--kinds keepalive,close]
+#                    [--tmodes MODE,...] (transparent modes, default all five)
 # --quick: 1 repetition of 2 s, 500 idle connections. --idle 0: no memory runs.
 # Writes tests/bench/results/l7-DATE.{json,txt} in the build tree.
 
@@ -52,6 +56,7 @@ CONNS=16
 IDLE=2000
 POSITION=both
 KINDS="keepalive close"
+TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t bulwark-lua)
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -62,7 +67,8 @@ while [ $# -gt 0 ]; do
 	--idle) IDLE=$2; shift ;;
 	--position) POSITION=$2; shift ;;
 	--kinds) KINDS=${2//,/ }; shift ;;
-	-h | --help) sed -n '3,46p' "$0"; exit 0 ;;
+	--tmodes) IFS=, read -r -a TMODES <<<"$2"; shift ;;
+	-h | --help) sed -n '3,50p' "$0"; exit 0 ;;
 	*) echo "bench_l7.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -164,7 +170,7 @@ bw_wait_listen "$BW_NODE" tcp $BW_PORT
 # which exec()s the command, so they are the same)
 url_of() {
 	case $1 in
-	direct | direct-dp | haproxy-t | bulwark-l4 | bulwark-t) echo "http://$SRV_IP:80/public/bench" ;;
+	direct | direct-dp | haproxy-t | bulwark-l4 | bulwark-t | bulwark-lua) echo "http://$SRV_IP:80/public/bench" ;;
 	haproxy) echo "http://$NODE_IP:$HA_PORT/public/bench" ;;
 	bulwark) echo "http://$NODE_IP:$BW_PORT/public/bench" ;;
 	esac
@@ -205,7 +211,7 @@ proxy_pid() {
 	haproxy) echo "$HA_PID" ;;
 	haproxy-t) echo "$HA_T_PID" ;;
 	bulwark) echo "$BW_PROXY_PID" ;;
-	bulwark-l4 | bulwark-t) echo "$BW_DAEMON_PID" ;;
+	bulwark-l4 | bulwark-t | bulwark-lua) echo "$BW_DAEMON_PID" ;;
 	esac
 }
 
@@ -367,31 +373,52 @@ set_policy() {
 	} | bw_policy_import_text "bench-$1" >/dev/null || bw_die "policy import ($1) failed"
 }
 
+# lua_script on|off : the trivial on_http script in [lua] dir, loaded or gone
+LUA_DIR=$BW_TMP/lua
+lua_loaded() {
+	bw lua list -o json 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(s["name"] == "trivial" and s["state"] == "active" for s in d["scripts"]) else 1)'
+}
+lua_gone() { ! lua_loaded; }
+lua_script() {
+	if [ "$1" = on ]; then
+		printf 'function on_http(req) end\n' >"$LUA_DIR/.trivial.tmp"
+		mv -f "$LUA_DIR/.trivial.tmp" "$LUA_DIR/trivial.lua"
+		bw_wait_for 10 lua_loaded || bw_die "the on_http script did not load"
+	elif [ -e "$LUA_DIR/trivial.lua" ]; then
+		rm -f "$LUA_DIR/trivial.lua"
+		bw_wait_for 10 lua_gone || bw_die "the on_http script did not go"
+	fi
+}
+
 # transparent_mode MODE : the node in MODE's state, checked
 transparent_mode() {
 	tproxy off
+	[ "$1" = bulwark-lua ] || lua_script off
 	case $1 in
 	direct-dp) set_policy none; check_direct "$1" ;;
 	haproxy-t) set_policy none; tproxy on; check_rule "$1" ;;
 	bulwark-l4) set_policy l4; check_direct "$1" ;;
 	bulwark-t) set_policy l7; check_rule "$1" ;;
+	bulwark-lua) set_policy l7; lua_script on; check_rule "$1" ;;
 	esac
 }
 
 if [ "$POSITION" != explicit ]; then
 	BW_CONF=$BW_TMP/bulwark.conf
 	printf '[daemon]\nmodules = identity-local netpol-cilium http\n' >"$BW_CONF"
-	bw_start_daemon -o flows.capacity=16
+	mkdir -p "$LUA_DIR"
+	bw_start_daemon -o flows.capacity=16 -o "lua.dir=$LUA_DIR"
 	taskset -a -p -c 1 "$BW_DAEMON_PID" >/dev/null
 	bw_pod_register x/srv app=web
 	bw_pod_register x/cli app=client
-	# A proxy that closes first leaves a TIME_WAIT socket for (client
-	# address:port, server:80) on the node; a later connection that is not
-	# proxied (the next mode) from the same client port would meet it in
-	# the kernel's early demux and be dropped as a forwarded packet with a
-	# socket (ip_forward), for up to 60 s. Off in the node netns, for both
-	# proxies alike (Istio's remedy, istio/istio#38982).
-	nodex sysctl -qw net.ipv4.tcp_early_demux=0
+	# bulwarkd turns TCP early demux off in its netns (daemon.early_demux,
+	# docs/redirect.md): a later connection that is not proxied (the next
+	# mode) from a client port a proxy's TIME_WAIT socket holds is then
+	# forwarded; the same holds for haproxy's TIME_WAIT sockets.
+	[ "$(nodex sysctl -n net.ipv4.tcp_early_demux)" = 0 ] ||
+		bw_die "bulwarkd did not turn tcp_early_demux off"
 	nodex ip rule add fwmark 0x1/0x1 lookup 100 priority 100 ||
 		bw_die "ip rule for TPROXY failed"
 	nodex ip route add local 0.0.0.0/0 dev lo table 100 ||
@@ -413,10 +440,9 @@ if [ "$POSITION" != explicit ]; then
 	idle_close
 	bench_sample haproxy-t idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
 	}
-	TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t)
 	for rep in $(seq "$REPS"); do
-		for i in 0 1 2 3; do
-			m=${TMODES[$(((i + rep) % 4))]}
+		for ((i = 0; i < ${#TMODES[@]}; i++)); do
+			m=${TMODES[$(((i + rep) % ${#TMODES[@]}))]}
 			transparent_mode "$m"
 			for kind in $KINDS; do
 				bw_log "rep $rep: $m $kind"
@@ -425,6 +451,7 @@ if [ "$POSITION" != explicit ]; then
 		done
 	done
 	tproxy off
+	lua_script off
 	set_policy none
 fi
 
@@ -447,7 +474,8 @@ lines = ["L7 HTTP: wrk -t2 -c%d, %d s x %d, small GETs to nginx; median of runs"
 tables = (("explicit position (the client connects to the proxy):", "direct", "haproxy",
            ("direct", "haproxy", "bulwark")),
           ("transparent position (the client connects to the server; bulwark's datapath on the veths):",
-           "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t")))
+           "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t",
+                                      "bulwark-lua")))
 for title, base, ha, modes in tables:
     if med(base, "keepalive", "rps") is None and med(base, "close", "rps") is None:
         continue
@@ -470,6 +498,14 @@ for title, base, ha, modes in tables:
                 "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-",
                 "%.1f" % cpu if cpu is not None else "-",
                 "%.2fx" % (cpu / hcpu) if cpu is not None and hcpu and mode.startswith("bulwark") else "-"))
+if med("bulwark-lua", "keepalive", "rps") is not None or med("bulwark-lua", "close", "rps") is not None:
+    lines += ["", "a trivial Lua on_http (bulwark-lua) vs none (bulwark-t):"]
+    for kind in ("keepalive", "close"):
+        if med("bulwark-lua", kind, "rps") is None or med("bulwark-t", kind, "rps") is None:
+            continue
+        r = med("bulwark-lua", kind, "rps") / med("bulwark-t", kind, "rps")
+        res["runs"]["lua_vs_none/%s" % kind] = r
+        lines.append("  %-10s %.2fx requests/s" % (kind, r))
 res["idle"] = {}
 lines += ["", "memory per idle keep-alive connection (%d connections, one request each):" % idle]
 if med("bulwark", "idle", "heap_per_conn") is not None:

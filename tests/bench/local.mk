@@ -8,6 +8,9 @@
 check_PROGRAMS += tests/bench/bench_resolver
 tests_bench_bench_resolver_SOURCES = tests/bench/bench_resolver.c
 tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
+check_PROGRAMS += tests/bench/bench_lua
+tests_bench_bench_lua_SOURCES = tests/bench/bench_lua.c
+tests_bench_bench_lua_LDADD = $(BW_CORE_LIBS)
 # BPF_PROG_TEST_RUN of two builds of the endpoint programs (bench_redirect.sh)
 check_PROGRAMS += tests/bench/bench_bpfrun
 tests_bench_bench_bpfrun_SOURCES = tests/bench/bench_bpfrun.c
@@ -55,8 +58,9 @@ BW_BENCH_SH = \
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
-bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_newflows$(EXEEXT) \
-		tests/bench/bench_flowstore_fill$(EXEEXT) tests/bench/bench_l7_proxy$(EXEEXT)
+bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_lua$(EXEEXT) \
+		tests/bench/bench_newflows$(EXEEXT) tests/bench/bench_flowstore_fill$(EXEEXT) \
+		tests/bench/bench_l7_proxy$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench

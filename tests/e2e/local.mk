@@ -89,6 +89,11 @@ TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
 
+# Lua hooks with real traffic: on_flow extensions, the alert and port-scan
+# quarantine examples, failures, reloads (docs/lua.md)
+TESTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+dist_check_SCRIPTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+
 # the web UI: its listener (page, traversal, the API as the control socket
 # answers it, JSON errors, read-only, live events, TLS and token off
 # loopback, allow_changes), and the page in a headless Chromium driven over

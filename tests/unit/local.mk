@@ -259,6 +259,44 @@ tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
 tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
 
+# core/flow/flowstage.c: a stage holds flows back, the ring gets them all, in order
+check_PROGRAMS += tests/unit/test_flowstage
+TESTS += tests/unit/test_flowstage
+tests_unit_test_flowstage_SOURCES = tests/unit/test_flowstage.c
+tests_unit_test_flowstage_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowstage_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luasandbox.c: escapes tried and contained, budgets, hook checks
+check_PROGRAMS += tests/unit/test_luasandbox
+TESTS += tests/unit/test_luasandbox
+tests_unit_test_luasandbox_SOURCES = tests/unit/test_luasandbox.c
+tests_unit_test_luasandbox_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_luasandbox_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/: every hook, every return value, failures, reloads, the flow
+# queue, the flow table against observe's JSON
+check_PROGRAMS += tests/unit/test_lua
+TESTS += tests/unit/test_lua
+tests_unit_test_lua_SOURCES = tests/unit/test_lua.c
+tests_unit_test_lua_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_lua_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_lua_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luaproxy.c: on_http / on_kafka through the L7 proxy engine,
+# real sockets on loopback
+check_PROGRAMS += tests/unit/test_luaproxy
+TESTS += tests/unit/test_luaproxy
+tests_unit_test_luaproxy_SOURCES = tests/unit/test_luaproxy.c
+tests_unit_test_luaproxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_luaproxy_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# lua/examples/ through lua/testing.lua and lua5.4 (docs/lua.md, "Testing a script")
+TESTS += tests/unit/test_lua_examples.sh
+dist_check_SCRIPTS += tests/unit/test_lua_examples.sh
+
 # modules/http: the strict parser (every smuggling shape of
 # tests/unit/http_smuggling.h refused) and Cilium's rules.http semantics
 check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_http_rules
