@@ -639,6 +639,14 @@ px_read(struct bw_l7_conn *c, int d, uint32_t *budget)
 			 * more (or the FIN) arrives */
 			if ((uint32_t)n < room && px.has_rdhup && !s->rdhup)
 				s->readable = 0;
+			/* after EPOLLRDHUP every byte before the FIN was queued:
+			 * a short read took them all, the FIN is next (no
+			 * read() returning 0 needed) */
+			if ((uint32_t)n < room && s->rdhup) {
+				s->eos = 1;
+				s->readable = 0;
+				break;
+			}
 			continue;
 		}
 		if (n == 0) {
@@ -963,7 +971,10 @@ px_check_done(struct bw_l7_conn *c)
 		if (!px_side_flushed(s) || c->fd[1 - d] < 0 ||
 		    (d == PX_REQ && c->connecting))
 			continue;
-		shutdown(c->fd[1 - d], SHUT_WR);
+		/* the last direction: close() both sockets right after sends
+		 * this FIN (everything from that socket was read) */
+		if (!c->side[1 - d].shut)
+			shutdown(c->fd[1 - d], SHUT_WR);
 		s->shut = 1;
 	}
 	if (c->side[PX_REQ].shut && c->side[PX_REP].shut)
@@ -991,18 +1002,14 @@ px_run(struct bw_l7_conn *c)
 
 /* ---- events --------------------------------------------------------------------------- */
 
+/*
+ * The upstream connect finished. Whether it failed shows in the first
+ * read or send on the socket (ECONNREFUSED, ...), which end in
+ * px_upstream_failed() like any upstream error: no SO_ERROR round trip.
+ */
 static void
 px_connected(struct bw_l7_conn *c)
 {
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(c->fd[PX_SERVER], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err != 0) {
-		px_upstream_failed(c, err);
-		return;
-	}
 	c->connecting = 0;
 }
 
@@ -1110,8 +1117,7 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	px_stats.accepted++;
 	p->conns++;
 	p->active++;
-	c->busy = 1;
-	px_nodelay(cfd);
+	c->busy = 1; /* cfd has TCP_NODELAY from the listener */
 
 	if (t->upstream_fd >= 0) {
 		/* the redirect opened it, connect in progress */
@@ -1274,6 +1280,9 @@ bw_proxy_listener_add(const char *name, int fd,
 		return -ENOMEM;
 	}
 	evutil_make_socket_nonblocking(fd);
+	/* accepted sockets inherit it: one setsockopt per listener, not per
+	 * connection */
+	px_nodelay(fd);
 	l->fd = fd;
 	l->ops = *ops;
 	l->id = px.next_listener++;

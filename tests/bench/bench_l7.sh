@@ -215,17 +215,35 @@ proxy_pid() {
 	esac
 }
 
+# server_ticks PROXY-PID : CPU clock ticks of everything on the server's
+# side of the run, all pinned to CPU 1: nginx's processes, the proxy, and
+# bulwarkd when it runs (its flow pipeline reads the datapath's events in
+# every transparent mode, proxied or not)
+server_ticks() {
+	local t=0 p seen=" "
+	for p in $(ip netns pids "$(bw_netns_of "$SRV")") $1 ${BW_DAEMON_PID:-}; do
+		[ -r "/proc/$p/stat" ] || continue
+		case $seen in *" $p "*) continue ;; esac
+		seen="$seen$p "
+		t=$((t + $(bench_pid_cpu_ticks "$p")))
+	done
+	echo "$t"
+}
+
 run_wrk() {
-	local mode=$1 kind=$2 out=$BW_TMP/wrk.out pid c0=0 c1=0
+	local mode=$1 kind=$2 out=$BW_TMP/wrk.out pid c0=0 c1=0 s0 s1
 	local -a hdr=()
 	[ "$kind" = close ] && hdr=(-H "Connection: close")
 	pid=$(proxy_pid "$mode")
 	[ -z "$pid" ] || c0=$(bench_pid_cpu_ticks "$pid")
+	s0=$(server_ticks "$pid")
 	bw_nsx "$(bw_netns_of "$CLI")" taskset -c 0 wrk -t 2 -c "$CONNS" -d "${DUR}s" \
 		--latency "${hdr[@]}" "$(url_of "$mode")" >"$out" 2>&1 ||
 		{ cat "$out"; bw_die "wrk failed ($mode $kind)"; }
 	[ -z "$pid" ] || c1=$(bench_pid_cpu_ticks "$pid")
-	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" "$((c1 - c0))" "$(getconf CLK_TCK)" "$pid" <<'PY'
+	s1=$(server_ticks "$pid")
+	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" "$((c1 - c0))" "$(getconf CLK_TCK)" "$pid" \
+		"$((s1 - s0))" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
@@ -247,6 +265,9 @@ with open(sys.argv[4], "a") as f:
     if sys.argv[7] and nreq and int(nreq.group(1)) > 0:
         f.write("%s\t%s\tcpu_us_per_req\t%.2f\n" % (sys.argv[2], sys.argv[3],
                 int(sys.argv[5]) * 1e6 / int(sys.argv[6]) / int(nreq.group(1))))
+    if nreq and int(nreq.group(1)) > 0:
+        f.write("%s\t%s\tserver_cpu_us_per_req\t%.2f\n" % (sys.argv[2], sys.argv[3],
+                int(sys.argv[8]) * 1e6 / int(sys.argv[6]) / int(nreq.group(1))))
 PY
 }
 
@@ -477,11 +498,11 @@ tables = (("explicit position (the client connects to the proxy):", "direct", "h
            "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t",
                                       "bulwark-lua")))
 for title, base, ha, modes in tables:
-    if med(base, "keepalive", "rps") is None and med(base, "close", "rps") is None:
+    if all(med(m, k, "rps") is None for m in modes for k in ("keepalive", "close")):
         continue
     lines += ["", title,
-              "%-10s %-10s %12s %9s %10s %10s %11s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy",
-                                                  "CPU us/req", "CPU vs ha")]
+              "%-10s %-10s %12s %9s %10s %10s %11s %10s %11s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy",
+                                                  "proxy us/r", "vs ha", "server us/r", "vs ha")]
     for kind in ("keepalive", "close"):
         for mode in modes:
             if med(mode, kind, "rps") is None:
@@ -489,15 +510,20 @@ for title, base, ha, modes in tables:
             rps, p99 = med(mode, kind, "rps"), med(mode, kind, "p99_ms")
             d, h = med(base, kind, "rps"), med(ha, kind, "rps")
             cpu, hcpu = med(mode, kind, "cpu_us_per_req"), med(ha, kind, "cpu_us_per_req")
+            scpu, hscpu = med(mode, kind, "server_cpu_us_per_req"), med(ha, kind, "server_cpu_us_per_req")
             res["runs"]["%s/%s" % (mode, kind)] = {
                 "rps": rps, "p99_ms": p99, "rps_samples": data.get((mode, kind, "rps"), []),
                 "cpu_us_per_req": cpu, "cpu_samples": data.get((mode, kind, "cpu_us_per_req"), []),
+                "server_cpu_us_per_req": scpu,
+                "server_cpu_samples": data.get((mode, kind, "server_cpu_us_per_req"), []),
                 "non2xx": med(mode, kind, "non2xx"), "socket_errors": med(mode, kind, "socket_errors")}
-            lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s %11s %10s" % (
-                mode, kind, rps, p99, rps / d,
-                "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-",
+            lines.append("%-10s %-10s %12.0f %9.2f %10s %9s %11s %10s %11s %10s" % (
+                mode, kind, rps, p99, "%.2fx" % (rps / d) if d else "-",
+                "%.2fx" % (rps / h) if h and mode.startswith("bulwark") else "-",
                 "%.1f" % cpu if cpu is not None else "-",
-                "%.2fx" % (cpu / hcpu) if cpu is not None and hcpu and mode.startswith("bulwark") else "-"))
+                "%.2fx" % (cpu / hcpu) if cpu is not None and hcpu and mode.startswith("bulwark") else "-",
+                "%.1f" % scpu if scpu is not None else "-",
+                "%.2fx" % (scpu / hscpu) if scpu is not None and hscpu and mode.startswith("bulwark") else "-"))
 if med("bulwark-lua", "keepalive", "rps") is not None or med("bulwark-lua", "close", "rps") is not None:
     lines += ["", "a trivial Lua on_http (bulwark-lua) vs none (bulwark-t):"]
     for kind in ("keepalive", "close"):

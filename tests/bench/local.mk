@@ -54,7 +54,8 @@ BW_BENCH_SH = \
 	tests/bench/bench_hubble.sh \
 	tests/bench/bench_redirect.sh \
 	tests/bench/bench_flowstore.sh \
-	tests/bench/bench_l7.sh
+	tests/bench/bench_l7.sh \
+	tests/bench/bench_demux.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
