@@ -113,3 +113,14 @@ dist_check_SCRIPTS += tests/e2e/test_http.sh
 # traffic from outside the node through the uplink program (datapath.uplinks)
 TESTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
 dist_check_SCRIPTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
+
+# Kafka policy end to end: librdkafka's mock cluster as the broker (built
+# when librdkafka-dev is installed), kcat and kafka-python as clients.
+if HAVE_RDKAFKA
+check_PROGRAMS += tests/e2e/kafka_mock
+tests_e2e_kafka_mock_SOURCES = tests/e2e/kafka_mock.c
+tests_e2e_kafka_mock_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_e2e_kafka_mock_LDADD = $(RDKAFKA_LIBS)
+endif
+TESTS += tests/e2e/test_kafka.sh
+dist_check_SCRIPTS += tests/e2e/test_kafka.sh
