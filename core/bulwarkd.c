@@ -29,6 +29,7 @@
 #include "core/datapath/uplink.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/log.h"
@@ -372,6 +373,7 @@ out:
 		bw_policy_fini();
 	}
 	if (subsys >= 2) {
+		bw_fqdn_fini();
 		bw_endpoint_fini();
 		bw_identity_fini();
 		bw_ipcache_fini();

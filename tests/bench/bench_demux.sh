@@ -3,7 +3,7 @@
 #
 # tests/bench/bench_demux.sh - what TCP early demux off costs in bulwarkd's
 # network namespace (daemon.early_demux, docs/redirect.md "TIME_WAIT and
-# early demux"; docs/benchmarks.md, benchmark 9).
+# early demux"; docs/benchmarks.md, benchmark 10).
 #
 # Early demux finds a received packet's socket before the routing decision
 # and takes the route cached on the socket; off, every packet for a local
