@@ -1107,16 +1107,21 @@ static void rv_any_dirty_cb(void *val, void *arg)
  * ipcache pointed at the split identities, then what is no longer used
  * released (split identities, CIDR identities of removed policies). The
  * releases come back through the identity watcher and mark endpoints
- * again, which the next round syncs; a flush called from inside one (an
- * identity event) only marks.
+ * again, which the next round syncs.
  */
 int bw_resolver_flush(struct bw_resolver *r)
 {
 	int ret = 0, regen = 0;
 	struct timespec t0, t1;
 
+	/*
+	 * A flush from inside one (an identity event: a release, or an FQDN
+	 * identity its caller maps in the ipcache right after) writes the
+	 * marked entries now, as callers expect of a flush; the address pass
+	 * stays the outer flush's.
+	 */
 	if (r->flushing)
-		return 0;
+		return rv_sync_marked(r, &regen);
 	r->flushing = 1;
 	r->flushes++;
 	if (r->split_retry) {
