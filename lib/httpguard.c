@@ -169,8 +169,8 @@ static void hg_sweep(struct bw_httpguard *g)
 		/*
 		 * evhttp set the callbacks right after the bevcb returned, in
 		 * the same call; a sweep always runs later: no callbacks now
-		 * means bufferevent_free(). (The object still holds the old
-		 * socket number, which evhttp closed: it is never used again.)
+		 * means bufferevent_free(). The socket is still open (closed
+		 * on free, with the last reference: this one).
 		 */
 		bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &cbarg);
 		if (!ecb && !rcb) { /* evhttp freed the connection */
@@ -213,7 +213,14 @@ static void hg_tick_cb(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *hg_bevcb(struct event_base *base, void *arg)
 {
 	struct bw_httpguard *g = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	/*
+	 * Closed on free, not by evhttp: this guard keeps a reference, so
+	 * the socket stays open until the sweep lets the bufferevent go. Had
+	 * evhttp closed it, its number could be reused by another socket (a
+	 * proxy's upstream) while this bufferevent's read event, still
+	 * registered under that number, took the new socket's data.
+	 */
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	struct hg_conn *c;
 
 	if (!bev)

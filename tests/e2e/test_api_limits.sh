@@ -146,8 +146,19 @@ bw_check "status counts connections closed at their deadline" test "$(api_stat t
 # ---- out of file descriptors ----------------------------------------------------------
 pid=$BW_DAEMON_PID
 lines_before=$(wc -l <"$BW_DAEMON_LOG")
-# the lowest free descriptor number: with the limit there, no new one can be had
-lowest=$(ls /proc/"$pid"/fd | sort -n | awk 'BEGIN { n = 0 } $1 == n { n++ } END { print n }')
+# the lowest free descriptor number: with the limit there, no new one can be had.
+# The guard closes a finished connection's socket at its next sweep (every
+# 250 ms): measure once the descriptors have settled.
+fd_lowest() { ls /proc/"$pid"/fd | sort -n | awk 'BEGIN { n = 0 } $1 == n { n++ } END { print n }'; }
+fds_settled() {
+	local a b
+	a=$(ls /proc/"$pid"/fd | sort -n | tr '\n' ' ')
+	sleep 0.6
+	b=$(ls /proc/"$pid"/fd | sort -n | tr '\n' ' ')
+	[ "$a" = "$b" ]
+}
+bw_wait_for 10 fds_settled || bw_die "the daemon's descriptors do not settle"
+lowest=$(fd_lowest)
 old_limit=$(prlimit --pid "$pid" --nofile --output SOFT --noheadings | tr -d ' ')
 prlimit --pid "$pid" --nofile="$lowest:" || bw_die "prlimit"
 # a client gets nowhere while the daemon cannot accept
