@@ -27,3 +27,4 @@ include modules/prometheus/local.mk
 include modules/flowstore/local.mk
 include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
+include modules/advisor/local.mk

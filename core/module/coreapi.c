@@ -35,12 +35,14 @@
 #include "core/policy/policy_int.h"
 #include "core/policy/proxyconn.h"
 #include "core/policy/resolver.h"
+#include "core/policy/whatif.h"
 #include "core/flow/flow.h"
 #include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
 #include "core/module/alertbus.h"
 #include "core/module/coreapi.h"
+#include "core/module/history.h"
 #include "core/module/hooks.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
@@ -1054,6 +1056,59 @@ coreapi_alert_publish(bw_module_ctx *ctx, const char *json)
 	return rc;
 }
 
+/* ---- the advisor: history between modules, what-if, the rules ---------------------- */
+
+static int
+coreapi_history_provider_register(bw_module_ctx *ctx, const struct bw_history_provider *p)
+{
+	int rc = bw_history_provider_add(p, ctx);
+
+	if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"history_provider_register: the provider has no scan function");
+	return rc;
+}
+
+static int
+coreapi_history_scan(bw_module_ctx *ctx, int64_t since_ms,
+		     int (*row)(const struct bw_history_row *r, void *arg),
+		     void (*done)(int err, const char *message, void *arg), void *arg)
+{
+	return bw_history_scan(since_ms, row, done, arg);
+}
+
+static bw_whatif *
+coreapi_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, unsigned flags,
+		   char *err, size_t errlen)
+{
+	return (bw_whatif *)bw_whatif_new(candidate, len,
+					  (flags & BW_WHATIF_REPLACE) ? BW_WHATIF_F_REPLACE : 0,
+					  err, errlen);
+}
+
+static int
+coreapi_whatif_replay(bw_whatif *w, const struct bw_whatif_conn *conns, size_t n,
+		      struct bw_whatif_result *out)
+{
+	return bw_whatif_replay((struct bw_whatif *)w, conns, n, out);
+}
+
+static void
+coreapi_whatif_free(bw_whatif *w)
+{
+	bw_whatif_free((struct bw_whatif *)w);
+}
+
+static int
+coreapi_policy_export(char **out)
+{
+	json_t *doc = bw_policy_export();
+
+	*out = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	return *out != NULL ? 0 : -ENOMEM;
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -1114,6 +1169,12 @@ static const struct bw_core_api coreapi = {
 	.policy_isolation = coreapi_policy_isolation,
 	.alert_subscribe = coreapi_alert_subscribe,
 	.alert_publish = coreapi_alert_publish,
+	.history_provider_register = coreapi_history_provider_register,
+	.history_scan = coreapi_history_scan,
+	.whatif_new = coreapi_whatif_new,
+	.whatif_replay = coreapi_whatif_replay,
+	.whatif_free = coreapi_whatif_free,
+	.policy_export = coreapi_policy_export,
 };
 
 const struct bw_core_api *

@@ -51,6 +51,18 @@ struct fake_core {
 	 * hook_dns/http/kafka return (0 means BW_HOOK_NONE: allowed) */
 	unsigned hook_flags;
 	int hook_rc;
+	/* the advisor's members (ABI 1.2): history_scan() hands these rows
+	 * to row() and then calls done(history_err); history_rc < 0 is
+	 * returned instead. whatif_replay() answers FORWARDED in both sets
+	 * unless whatif_judge changes a result; whatif_error makes
+	 * whatif_new() fail with that message. policy_export() returns
+	 * policies (NULL: no policy). */
+	const struct bw_history_row *history;
+	size_t n_history;
+	int history_rc, history_err;
+	void (*whatif_judge)(const struct bw_whatif_conn *c, struct bw_whatif_result *r);
+	const char *whatif_error;
+	const char *policies;
 	/* the request fake_core_request() hands to the route's handler */
 	const char *query[FAKE_QUERY_MAX][2]; /* name, value; NULL name ends */
 	const char *body;
@@ -78,6 +90,11 @@ struct fake_core {
 	const struct bw_l7_parser *l7_parser; /* the last l7_parser_register() */
 	unsigned l7_records;   /* l7_record() calls */
 	int followers;         /* flow_followers_account() deltas summed */
+	const struct bw_history_provider *history_provider; /* the last registered */
+	int64_t history_since; /* the last history_scan() */
+	char *whatif_candidate; /* the last whatif_new() candidate */
+	unsigned whatif_flags;
+	unsigned whatif_news, whatif_frees;
 	uint64_t followers_lost;
 };
 
