@@ -75,6 +75,11 @@ static const struct {
 	{"node-name", "node_name", NULL, FB_BOTH, 0, 0},
 	{"uuid", "uuid", NULL, FB_BOTH, 0, 0},
 	{"ip-version", "ip_version", NULL, FB_BOTH, 0, 0},
+	{"http-status", "http_status_code", NULL, FB_BOTH, 0, 0},
+	{"http-method", "http_method", NULL, FB_BOTH, 0, 0},
+	{"http-path", "http_path", NULL, FB_BOTH, 0, 0},
+	{"http-url", "http_url", NULL, FB_BOTH, 0, 0},
+	{"http-header", "http_header", NULL, FB_BOTH, 0, 0},
 };
 
 void
@@ -244,7 +249,7 @@ bad_type:
 	}
 	if (strcmp(field, "protocol") == 0) {
 		if (ff_protocol_parse(v) == -3) {
-			bw_errbuf_set(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", v);
+			bw_errbuf_set(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka)", v);
 			return NULL;
 		}
 		return json_string(v);
@@ -290,6 +295,31 @@ bad_type:
 			return json_string("IPv6");
 		bw_errbuf_set(err, errlen, "--ip-version: must be v4 or v6");
 		return NULL;
+	}
+	if (strcmp(field, "http_header") == 0) {
+		const char *colon = strchr(v, ':');
+
+		/* hubble: key:value */
+		if (colon == NULL || colon == v) {
+			bw_errbuf_set(err, errlen, "--http-header: '%s' is not key:value", v);
+			return NULL;
+		}
+		return json_pack("{s:s%, s:s}", "key", v, (size_t)(colon - v),
+				 "value", colon + 1);
+	}
+	if (strcmp(field, "http_status_code") == 0 || strcmp(field, "http_path") == 0 ||
+	    strcmp(field, "http_url") == 0) {
+		/* checked by the FlowFilter parser, with Hubble's messages */
+		json_t *o = json_pack("{s:[s]}", field, v);
+		struct bw_flowfilter *ff;
+
+		if (o == NULL || bw_flowfilter_parse(o, &ff, err, errlen) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+		bw_flowfilter_free(ff);
+		json_decref(o);
+		return json_string(v);
 	}
 	if (strcmp(field, "drop_reason_desc") == 0) {
 		char buf[128];

@@ -269,6 +269,9 @@ bwd_run(struct bwd *d)
 	if (bw_proxy_init(d->base, dc) < 0)
 		goto out;
 	proxy_up = 1;
+	/* each L7 parser the modules register gets its redirect listeners */
+	if (bw_proxy_redirect_start(d->base) < 0)
+		goto out;
 
 	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;

@@ -25,12 +25,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <arpa/inet.h>
 #include <ini.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "lib/errbuf.h"
+#include "lib/listenaddr.h"
 #include "lib/watchlist.h"
 
 #ifndef BW_SYSCONFDIR
@@ -229,69 +229,6 @@ conf_where(const char *file, int line, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s", file);
 	return buf;
-}
-
-/*
- * A listen address (BW_CONF_F_LISTEN): "HOST:PORT", "[IPV6]:PORT" or
- * ":PORT", PORT 1..65535, HOST an IPv4 address or a host name. Returns
- * NULL when v is one, else what is wrong with it.
- */
-static const char *
-conf_listen_problem(const char *v)
-{
-	char host[256];
-	const char *colon, *p;
-	size_t hlen;
-	long port = 0;
-
-	if (v[0] == '[') {
-		const char *end = strchr(v, ']');
-
-		if (end == NULL || end[1] != ':')
-			return "expected [IPV6]:PORT";
-		hlen = (size_t)(end - v - 1);
-		if (hlen == 0 || hlen >= sizeof(host))
-			return "bad IPv6 address";
-		memcpy(host, v + 1, hlen);
-		host[hlen] = '\0';
-		if (inet_pton(AF_INET6, host, &(struct in6_addr){ 0 }) != 1)
-			return "bad IPv6 address";
-		colon = end + 1;
-	} else {
-		colon = strrchr(v, ':');
-		if (colon == NULL)
-			return "no :PORT";
-		hlen = (size_t)(colon - v);
-		if (memchr(v, ':', hlen) != NULL)
-			return "an IPv6 address must be in brackets, [ADDR]:PORT";
-		if (hlen >= sizeof(host))
-			return "host name too long";
-		memcpy(host, v, hlen);
-		host[hlen] = '\0';
-		if (hlen > 0 && strspn(host, "0123456789.") == hlen) {
-			if (inet_pton(AF_INET, host, &(struct in_addr){ 0 }) != 1)
-				return "bad IPv4 address";
-		} else if (hlen > 0) {
-			for (p = host; *p != '\0'; p++)
-				if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-					return "bad host name";
-			if (host[0] == '.' || host[0] == '-' || strstr(host, "..") != NULL)
-				return "bad host name";
-		}
-	}
-	p = colon + 1;
-	if (*p == '\0')
-		return "no port";
-	for (; *p != '\0'; p++) {
-		if (!isdigit((unsigned char)*p))
-			return "the port is not a number";
-		port = port * 10 + (*p - '0');
-		if (port > 65535)
-			return "the port is above 65535";
-	}
-	if (port == 0)
-		return "the port must be 1..65535";
-	return NULL;
 }
 
 static char *
@@ -644,7 +581,7 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 					where, section, k->name, bad);
 		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
-		    (why = conf_listen_problem(value)) != NULL)
+		    (why = bw_listen_parse(value, NULL, 0, NULL)) != NULL)
 			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is not a listen address "
 				"(HOST:PORT, [IPV6]:PORT or :PORT): %s",

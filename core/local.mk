@@ -47,7 +47,7 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += \
 	core/proxy/proxy.h core/proxy/proxy_int.h \
 	core/proxy/engine.c core/proxy/parsers.c core/proxy/proxy_flow.c \
-	core/proxy/proxy_api.c
+	core/proxy/proxy_api.c core/proxy/proxy_redirect.c
 include_bulwark_HEADERS += include/bulwark/l7.h
 EXTRA_DIST += docs/l7.md
 libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)

@@ -27,4 +27,6 @@ include modules/prometheus/local.mk
 include modules/flowstore/local.mk
 include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
+include modules/webui/local.mk
+include modules/http/local.mk
 include modules/advisor/local.mk

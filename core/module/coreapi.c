@@ -613,10 +613,15 @@ coreapi_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
 }
 
 static int
-coreapi_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict,
-		  int rule)
+coreapi_l7_record(bw_l7_conn *conn, const struct bw_l7_record *rec)
 {
-	return bw_proxy_record(conn, l7, verdict, rule);
+	return bw_proxy_record(conn, rec);
+}
+
+static int
+coreapi_l7_resume(bw_l7_conn *conn, int dir)
+{
+	return bw_proxy_resume(conn, dir);
 }
 
 static const struct bw_l7_conn_info *
@@ -1056,6 +1061,30 @@ coreapi_alert_publish(bw_module_ctx *ctx, const char *json)
 	return rc;
 }
 
+/* ---- ABI 1.2: in-process control API calls ------------------------------ */
+
+static int
+coreapi_api_call(bw_module_ctx *ctx, const char *method, const char *target,
+		 const char *body, size_t body_len, bw_api_call_fn cb,
+		 void *user_data, bw_api_call **call)
+{
+	struct bw_api_request *req = NULL;
+	int rc;
+
+	(void)ctx;
+	rc = bw_api_local_call(method, target, body, body_len, cb, user_data,
+			 call != NULL ? &req : NULL);
+	if (call != NULL)
+		*call = (bw_api_call *)req;
+	return rc;
+}
+
+static void
+coreapi_api_call_cancel(bw_api_call *call)
+{
+	bw_api_local_cancel((struct bw_api_request *)call);
+}
+
 /* ---- the advisor: history between modules, what-if, the rules ---------------------- */
 
 static int
@@ -1169,6 +1198,9 @@ static const struct bw_core_api coreapi = {
 	.policy_isolation = coreapi_policy_isolation,
 	.alert_subscribe = coreapi_alert_subscribe,
 	.alert_publish = coreapi_alert_publish,
+	.api_call = coreapi_api_call,
+	.api_call_cancel = coreapi_api_call_cancel,
+	.l7_resume = coreapi_l7_resume,
 	.history_provider_register = coreapi_history_provider_register,
 	.history_scan = coreapi_history_scan,
 	.whatif_new = coreapi_whatif_new,

@@ -64,6 +64,10 @@
  *       policy_isolation, alert_subscribe, alert_publish; struct bw_flow:
  *       staged_verdict, staged_by, n_staged_by and the flags
  *       BW_FLOW_F_INGRESS_ENFORCED, BW_FLOW_F_EGRESS_ENFORCED.
+ *       Then api_call, api_call_cancel (in-process calls of the control
+ *       API's routes; enum bw_api_call_event, bw_api_call_fn; webui).
+ *       Then l7_resume (the L7 engine: resume a parser after an
+ *       asynchronous answer); l7_record takes a struct bw_l7_record.
  *       Then the advisor (recommend, simulate, broad-rules):
  *       bw_core_api.history_provider_register, history_scan (struct
  *       bw_history_provider, struct bw_history_row), whatif_new,
@@ -110,6 +114,7 @@ typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
 typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
 typedef struct bw_l7_conn bw_l7_conn;         /* one proxied connection (<bulwark/l7.h>) */
+typedef struct bw_api_call bw_api_call;       /* an in-process API call (1.2) */
 typedef struct bw_whatif bw_whatif;           /* a candidate policy set (ABI 1.2) */
 
 /* Log levels (syslog numbering). */
@@ -174,6 +179,26 @@ struct bw_conf_key {
  */
 typedef int (*bw_api_handler)(bw_api_request *req, void *user_data);
 typedef void (*bw_free_fn)(void *user_data);
+
+/*
+ * ABI 1.2: what an in-process call of a control API route (api_call below)
+ * hands back, in this order:
+ *   BW_API_CALL_REPLY         a plain reply: status and the JSON text (an
+ *                             error is {"error": ...} with its status); the
+ *                             last call
+ *   BW_API_CALL_STREAM_BEGIN  an NDJSON stream starts (status 200, no text)
+ *   BW_API_CALL_STREAM_LINE   one line of it (a JSON object, no newline)
+ *   BW_API_CALL_STREAM_END    the stream ended (no text); the last call
+ * text is valid during the call only and is not NUL-terminated past len.
+ */
+enum bw_api_call_event {
+	BW_API_CALL_REPLY = 1,
+	BW_API_CALL_STREAM_BEGIN,
+	BW_API_CALL_STREAM_LINE,
+	BW_API_CALL_STREAM_END,
+};
+typedef void (*bw_api_call_fn)(enum bw_api_call_event ev, int status,
+			       const char *text, size_t len, void *user_data);
 
 /* ---- policy formats ----------------------------------------------------- */
 
@@ -285,6 +310,7 @@ struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
 struct bw_daemon_info; /* below */
+struct bw_l7_record;  /* <bulwark/l7.h> */
 struct bw_flow_policy; /* <bulwark/flow.h> */
 struct bw_endpoint_view; /* below */
 struct bw_history_provider; /* below (ABI 1.2) */
@@ -486,14 +512,11 @@ struct bw_core_api {
 	 */
 	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
 	/*
-	 * Record a request or a response of conn as an L7 flow; verdict is an
-	 * enum bw_flow_verdict, rule the index of the matching rule in the
-	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
-	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
-	 * RESPONSE, verdict. A negative errno on a bad record.
+	 * Record a request or a response of conn as an L7 flow (struct
+	 * bw_l7_record: the l7 message, the verdict, the matching rule's
+	 * index, who decided, extensions). 0, or -EINVAL for a bad record.
 	 */
-	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
-			 int verdict, int rule);
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_l7_record *rec);
 	/* What the engine knows of conn (valid while it is open). */
 	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
 
@@ -634,6 +657,36 @@ struct bw_core_api {
 			       void *user_data, bw_free_fn free_fn);
 	int (*alert_publish)(bw_module_ctx *ctx, const char *json);
 
+	/*
+	 * Call one of the daemon's control API routes in-process, exactly as
+	 * a client of the control socket would (`bulwark` and the web UI use
+	 * the same routes): method "GET", "POST", "PUT" or "DELETE"; target
+	 * the request target as on the wire, "/v1/...?a=b" with its query
+	 * URL-encoded; body and body_len the request body (NULL, 0: none).
+	 * The route runs before api_call returns, and cb gets its reply (see
+	 * enum bw_api_call_event). An answer that comes after its handler
+	 * returned - a stream that goes on, or a reply the route deferred with
+	 * reply_later - sets *call (may be NULL if the caller takes no such
+	 * answers; otherwise set to NULL for every other reply): cb then gets
+	 * it later, on the loop thread, and api_call_cancel(*call) stops it
+	 * (cb is not called again). Returns 0 once cb has been called, or a
+	 * negative errno when it was not called at all: -EINVAL (bad
+	 * arguments), -E2BIG (body over the API's limit), -ELOOP (calls
+	 * nested too deep), -ENOMEM.
+	 */
+	int (*api_call)(bw_module_ctx *ctx, const char *method,
+			const char *target, const char *body, size_t body_len,
+			bw_api_call_fn cb, void *user_data, bw_api_call **call);
+	void (*api_call_cancel)(bw_api_call *call);
+
+	/* ABI 1.2, the L7 engine */
+
+	/*
+	 * Have data() called again for direction dir of conn soon (on the
+	 * loop, never from inside this call): after an asynchronous answer
+	 * (a decision hook's done()) the parser was waiting for. 0 or -EPIPE.
+	 */
+	int (*l7_resume)(bw_l7_conn *conn, int dir);
 	/* ABI 1.2, the advisor (recommend, simulate, broad-rules) */
 
 	/*

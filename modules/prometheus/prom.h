@@ -70,6 +70,19 @@ void prom_flows_foreach_vec(const struct prom_flows *f,
 			    void (*cb)(const struct prom_vec *v, void *arg),
 			    void *arg);
 
+/* ---- HTTP families (prom_http.c) ------------------------------------------ */
+
+struct prom_http;
+
+struct prom_http *prom_http_new(size_t max_series);
+void prom_http_free(struct prom_http *h);
+/* Count one flow (only L7 HTTP responses count). */
+void prom_http_count(struct prom_http *h, const struct bw_flow *flow);
+/* Write hubble_http_requests_total and hubble_http_request_duration_seconds. */
+void prom_http_write(struct prom_http *h, struct evbuffer *out);
+/* The bounded counter family (for bulwark_metrics_series/_folded). */
+const struct prom_vec *prom_http_requests(const struct prom_http *h);
+
 /* ---- node families read at scrape time (prom_node.c) ----------------------- */
 
 /*

@@ -23,6 +23,26 @@ tests_bench_bench_flowstore_fill_SOURCES = tests/bench/bench_flowstore_fill.c \
 tests_bench_bench_flowstore_fill_CFLAGS = $(AM_CFLAGS) -pthread
 tests_bench_bench_flowstore_fill_LDADD = $(BW_CORE_LIBS) -lpthread
 
+# modules/http's parser against Debian's http-parser (smuggling shapes and
+# speed); built when libhttp-parser-dev is installed
+if HAVE_HTTP_PARSER
+check_PROGRAMS += tests/bench/bench_http_parser
+tests_bench_bench_http_parser_SOURCES = tests/bench/bench_http_parser.c \
+	modules/http/http_parse.c
+tests_bench_bench_http_parser_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_bench_bench_http_parser_LDADD = -lhttp_parser
+endif
+
+# the proxy engine + http module in a process of their own (bench_l7.sh's
+# explicit position, memory per idle connection)
+check_PROGRAMS += tests/bench/bench_l7_proxy
+tests_bench_bench_l7_proxy_SOURCES = tests/bench/bench_l7_proxy.c \
+	modules/http/http.c modules/http/http_parse.c modules/http/http_rules.c
+tests_bench_bench_l7_proxy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http
+tests_bench_bench_l7_proxy_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
+tests_bench_bench_l7_proxy_LDADD = $(BW_CORE_LIBS) $(PCRE2_LIBS)
+
 BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
@@ -30,12 +50,13 @@ BW_BENCH_SH = \
 	tests/bench/bench_flows.sh \
 	tests/bench/bench_hubble.sh \
 	tests/bench/bench_redirect.sh \
-	tests/bench/bench_flowstore.sh
+	tests/bench/bench_flowstore.sh \
+	tests/bench/bench_l7.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
 bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_newflows$(EXEEXT) \
-		tests/bench/bench_flowstore_fill$(EXEEXT)
+		tests/bench/bench_flowstore_fill$(EXEEXT) tests/bench/bench_l7_proxy$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench

@@ -91,3 +91,18 @@ BW_E2E_REDIRECT_TESTS = \
 TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
+
+# the web UI: its listener (page, traversal, the API as the control socket
+# answers it, JSON errors, read-only, live events, TLS and token off
+# loopback, allow_changes), and the page in a headless Chromium driven over
+# the DevTools protocol (tests/e2e/cdp.py), screenshots in
+# tests/e2e/webui-screenshots/
+TESTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
+dist_check_SCRIPTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
+dist_check_DATA += tests/e2e/webui_lib.sh tests/e2e/cdp.py tests/e2e/webui_browser.py
+CLEANFILES += tests/e2e/webui-screenshots/*.png
+
+# HTTP policy end to end (docs/l7.md): rules.http through the redirect, the
+# proxy engine and the http module, nginx and curl/wrk/raw sockets
+TESTS += tests/e2e/test_http.sh
+dist_check_SCRIPTS += tests/e2e/test_http.sh

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bulwark/hook.h>
+#include <bulwark/l7.h>
 
 #include "lib/flowjson.h"
 #include "tests/unit/fake_core.h"
@@ -395,10 +396,16 @@ fake_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
 
 /* The verdict the module asked for: no request hook changes it here. */
 static int
-fake_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict, int rule)
+fake_l7_record(bw_l7_conn *conn, const struct bw_l7_record *rec)
 {
 	fake_core.l7_records++;
-	return verdict;
+	return rec->verdict;
+}
+
+static int
+fake_l7_resume(bw_l7_conn *conn, int dir)
+{
+	return -EPIPE;
 }
 
 static const struct bw_l7_conn_info *
@@ -528,6 +535,37 @@ fake_alert_publish(bw_module_ctx *ctx, const char *json)
 	return 0;
 }
 
+/* ---- in-process API calls (webui) ---------------------------------------- */
+
+static int
+fake_api_call(bw_module_ctx *ctx, const char *method, const char *target,
+	      const char *body, size_t body_len, bw_api_call_fn cb, void *ud,
+	      bw_api_call **call)
+{
+	char reply[1400];
+
+	(void)ctx;
+	if (method == NULL || target == NULL || cb == NULL || target[0] != '/')
+		return -EINVAL;
+	fake_core.api_calls++;
+	snprintf(fake_core.api_call_method, sizeof(fake_core.api_call_method), "%s",
+		 method);
+	snprintf(fake_core.api_call_target, sizeof(fake_core.api_call_target), "%s",
+		 target);
+	free(fake_core.api_call_body);
+	fake_core.api_call_body = strndup(body != NULL ? body : "", body_len);
+	if (call != NULL)
+		*call = NULL;
+	if (fake_core.api_call_fn != NULL)
+		return fake_core.api_call_fn(method, target, body, body_len, cb, ud,
+					     call);
+	snprintf(reply, sizeof(reply), "{\"error\":\"no API endpoint at %.*s; "
+		 "check the path and that the module serving it is loaded "
+		 "(bulwark modules)\"}", (int)strcspn(target, "?"), target);
+	cb(BW_API_CALL_REPLY, 404, reply, strlen(reply), ud);
+	return 0;
+}
+
 /* The advisor's members: history and what-if answered by the test. */
 static int
 fake_history_provider_register(bw_module_ctx *ctx, const struct bw_history_provider *p)
@@ -602,6 +640,13 @@ fake_policy_export(char **json)
 	return *json != NULL ? 0 : -ENOMEM;
 }
 
+static void
+fake_api_call_cancel(bw_api_call *call)
+{
+	fake_core.api_call_cancels++;
+	fake_core.api_call_cancelled = call;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -662,6 +707,9 @@ static const struct bw_core_api fake_api = {
 	.policy_isolation = fake_policy_isolation,
 	.alert_subscribe = fake_alert_subscribe,
 	.alert_publish = fake_alert_publish,
+	.api_call = fake_api_call,
+	.api_call_cancel = fake_api_call_cancel,
+	.l7_resume = fake_l7_resume,
 	.history_provider_register = fake_history_provider_register,
 	.history_scan = fake_history_scan,
 	.whatif_new = fake_whatif_new,
@@ -682,6 +730,7 @@ fake_core_reset(void)
 	free(fake_core.reply);
 	free(fake_core.stream);
 	free(fake_core.metrics);
+	free(fake_core.api_call_body);
 	free(fake_core.whatif_candidate);
 	memset(&fake_core, 0, sizeof(fake_core));
 }

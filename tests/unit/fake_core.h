@@ -51,6 +51,14 @@ struct fake_core {
 	 * hook_dns/http/kafka return (0 means BW_HOOK_NONE: allowed) */
 	unsigned hook_flags;
 	int hook_rc;
+	/*
+	 * api_call() (ABI 1.2): when set, answers in-process calls (call cb
+	 * as the core would, set *call for an answer that comes later);
+	 * unset, every call gets the core's 404 for a route nobody serves.
+	 */
+	int (*api_call_fn)(const char *method, const char *target,
+			   const char *body, size_t body_len, bw_api_call_fn cb,
+			   void *ud, bw_api_call **call);
 	/* the advisor's members (ABI 1.2): history_scan() hands these rows
 	 * to row() and then calls done(history_err); history_rc < 0 is
 	 * returned instead. whatif_replay() answers FORWARDED in both sets
@@ -89,6 +97,11 @@ struct fake_core {
 	uint64_t hook_cancelled; /* the last hook_cancel() ticket */
 	const struct bw_l7_parser *l7_parser; /* the last l7_parser_register() */
 	unsigned l7_records;   /* l7_record() calls */
+	unsigned api_calls;    /* api_call() calls */
+	char api_call_method[16], api_call_target[1024]; /* the last one */
+	char *api_call_body;   /* its body */
+	unsigned api_call_cancels; /* api_call_cancel() calls */
+	bw_api_call *api_call_cancelled; /* the last one's handle */
 	int followers;         /* flow_followers_account() deltas summed */
 	const struct bw_history_provider *history_provider; /* the last registered */
 	int64_t history_since; /* the last history_scan() */

@@ -76,6 +76,12 @@ dist_check_SCRIPTS += tests/unit/test_cli.sh
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
 tests_unit_test_api_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_api_LDADD = $(BW_TEST_LIBS)
+# core/api.c's in-process calls (bw_core_api.api_call, ABI 1.2)
+check_PROGRAMS += tests/unit/test_api_local
+TESTS += tests/unit/test_api_local
+tests_unit_test_api_local_SOURCES = tests/unit/test_api_local.c
+tests_unit_test_api_local_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_api_local_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_module_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_module_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
@@ -165,6 +171,21 @@ tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_svcmap_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 
+# modules/webui: static files, the API proxy, access checks, live flows
+# (through the descriptor with a fake core and a real listener); the
+# page's committed build and its logic (node --test)
+check_PROGRAMS += tests/unit/test_webui
+TESTS += tests/unit/test_webui tests/unit/test_webui_ui.sh
+dist_check_SCRIPTS += tests/unit/test_webui_ui.sh
+tests_unit_test_webui_SOURCES = tests/unit/test_webui.c \
+	modules/webui/webui.c modules/webui/webui_static.c \
+	modules/webui/webui_proxy.c modules/webui/webui_events.c
+tests_unit_test_webui_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) -DBW_WEBUI_DIR=\"/nonexistent\"
+tests_unit_test_webui_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_webui_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
+
 # core/node/ipcache.c against a brute-force model; the datapath writes are the
 # test's own recording functions (not core/datapath/datapath.c), so the table is
 # tested alone.
@@ -237,3 +258,41 @@ TESTS += tests/unit/test_proxy
 tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
 tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# modules/http: the strict parser (every smuggling shape of
+# tests/unit/http_smuggling.h refused) and Cilium's rules.http semantics
+check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_http_rules
+TESTS += tests/unit/test_http_parse tests/unit/test_http_rules
+tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c \
+	tests/unit/http_smuggling.h modules/http/http_parse.c
+tests_unit_test_http_parse_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_http_parse_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_http_parse_LDADD = $(CHECK_LIBS)
+tests_unit_test_http_rules_SOURCES = tests/unit/test_http_rules.c \
+	modules/http/http_parse.c modules/http/http_rules.c
+tests_unit_test_http_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http
+tests_unit_test_http_rules_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_http_rules_LDADD = $(CHECK_LIBS) $(PCRE2_LIBS) $(JANSSON_LIBS)
+
+# modules/http on the proxy engine between curl / raw sockets and a real
+# nginx on loopback (skips without nginx or curl)
+check_PROGRAMS += tests/unit/test_http
+TESTS += tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c \
+	modules/http/http.c modules/http/http_parse.c modules/http/http_rules.c
+tests_unit_test_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_http_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_http_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
+
+# prometheus module: Hubble's HTTP metrics and L7 flows in the policy and
+# processed families
+check_PROGRAMS += tests/unit/test_prom_http
+TESTS += tests/unit/test_prom_http
+tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
+	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
+	modules/prometheus/prom_http.c
+tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
+tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm

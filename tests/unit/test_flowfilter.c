@@ -224,7 +224,7 @@ START_TEST(test_identity_port_protocol)
 	/* ICMP has no ports */
 	ck_assert(!m("{\"destination_port\": [\"8080\"]}"));
 	ck_assert_str_eq(perr("{\"protocol\": [\"gopher\"]}"),
-			 "protocol: unknown protocol 'gopher' (tcp, udp, sctp, icmp, icmpv4, icmpv6)");
+			 "protocol: unknown protocol 'gopher' (tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka)");
 }
 END_TEST
 
@@ -278,11 +278,63 @@ START_TEST(test_tcp_flags_and_more)
 	ck_assert(m("{\"uuid\": [\"6f1d2c0e-8b7a-4c53-9d8e-2a41f7c3b915\"]}"));
 	ck_assert(!m("{\"uuid\": [\"0c7e4a52-1f39-4d8e-b6a1-93e2d5f8a7c4\"]}"));
 
-	ck_assert_str_eq(perr("{\"http_status_code\": [\"404\"]}"),
-			 "unsupported FlowFilter field 'http_status_code'");
+	ck_assert_str_eq(perr("{\"cel_expression\": [\"true\"]}"),
+			 "unsupported FlowFilter field 'cel_expression'");
 	ck_assert_str_eq(perr("{\"verdict\": \"DROPPED\"}"),
 			 "FlowFilter field 'verdict' must be a list");
 	ck_assert_str_eq(perr("{}"), "");
+}
+END_TEST
+
+/* Hubble's HTTP filters (pkg/hubble/filters/http.go) on L7 flows. */
+START_TEST(test_http_filters)
+{
+	static const struct bw_flow_kv hdrs[] = {
+		{ "user-agent", "curl/7.88" }, { ":authority", "web.shop" },
+	};
+	struct bw_flow_http h = { .code = 404, .method = "GET",
+				  .url = "http://web.shop:8080/api/v1/it%20em?limit=10",
+				  .protocol = "HTTP/1.1", .headers = hdrs, .n_headers = 2 };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_RESPONSE,
+				 .http = &h };
+
+	make_flow();
+	/* an L3/L4 flow has no HTTP record: HTTP filters never match it */
+	ck_assert(!m("{\"http_method\": [\"GET\"]}"));
+	flow.type = BW_FLOW_TYPE_L7;
+	flow.event_type = BW_FLOW_EVENT_L7;
+	flow.l7 = &l7;
+	ck_assert(m("{\"http_status_code\": [\"404\"]}"));
+	ck_assert(m("{\"http_status_code\": [\"4+\"]}"));
+	ck_assert(m("{\"http_status_code\": [\"40+\"]}"));
+	ck_assert(!m("{\"http_status_code\": [\"41+\", \"5+\"]}"));
+	ck_assert(m("{\"http_method\": [\"post\", \"get\"]}"));
+	ck_assert(!m("{\"http_method\": [\"POST\"]}"));
+	/* the path is unescaped and has no query; unanchored like Go's regexp */
+	ck_assert(m("{\"http_path\": [\"^/api/v1/it em$\"]}"));
+	ck_assert(m("{\"http_path\": [\"v1\"]}"));
+	ck_assert(!m("{\"http_path\": [\"limit\"]}"));
+	ck_assert(m("{\"http_url\": [\"limit=10$\"]}"));
+	ck_assert(!m("{\"http_url\": [\"^https:\"]}"));
+	ck_assert(m("{\"http_header\": [{\"key\": \"user-agent\", \"value\": \"curl/7.88\"}]}"));
+	ck_assert(!m("{\"http_header\": [{\"key\": \"user-agent\", \"value\": \"curl\"}]}"));
+	ck_assert(m("{\"protocol\": [\"http\"]}"));
+	ck_assert(!m("{\"protocol\": [\"dns\", \"kafka\"]}"));
+	ck_assert(m("{\"event_type\": [{\"type\": 129}], \"http_method\": [\"GET\"]}"));
+	/* a request has no status: a status filter never matches it */
+	l7.type = BW_FLOW_L7_REQUEST;
+	h.code = 0;
+	ck_assert(!m("{\"http_status_code\": [\"4+\"]}"));
+	ck_assert(m("{\"http_method\": [\"GET\"]}"));
+
+	ck_assert_str_eq(perr("{\"http_status_code\": [\"4x\"]}"),
+			 "http_status_code: invalid status code prefix: \"4x\"");
+	ck_assert_str_eq(perr("{\"http_status_code\": [\"600\"]}"),
+			 "http_status_code: invalid status code prefix: \"600\"");
+	ck_assert_str_eq(perr("{\"event_type\": [{\"type\": 1}], \"http_method\": [\"GET\"]}"),
+			 "filtering by http method requires the event type filter to only match 'l7' events");
+	ck_assert_str_eq(perr("{\"http_path\": [\"(\"]}"),
+			 "http_path: '(': Unmatched ( or \\(");
 }
 END_TEST
 
@@ -640,6 +692,7 @@ flowfilter_suite(void)
 	tcase_add_test(tc, test_builder_errors);
 	tcase_add_test(tc, test_builder_output_parses);
 	tcase_add_test(tc, test_time);
+	tcase_add_test(tc, test_http_filters);
 	suite_add_tcase(s, tc);
 	return s;
 }
