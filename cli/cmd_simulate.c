@@ -145,6 +145,7 @@ cmd_simulate(int argc, char **argv)
 	}
 	if (replace)
 		cli_path_param(&path, "replace", "true");
+	cli_path_param(&path, "source", strcmp(file, "-") ? file : "stdin");
 	if (since != NULL)
 		cli_path_param(&path, "since", since);
 	if (cli_call_raw("POST", cli_path_end(&path), "application/yaml", data, len, &doc) == 200) {

@@ -1107,10 +1107,10 @@ coreapi_history_scan(bw_module_ctx *ctx, int64_t since_ms,
 }
 
 static bw_whatif *
-coreapi_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, unsigned flags,
-		   char *err, size_t errlen)
+coreapi_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, const char *source,
+		   unsigned flags, char *err, size_t errlen)
 {
-	return (bw_whatif *)bw_whatif_new(candidate, len,
+	return (bw_whatif *)bw_whatif_new(candidate, len, source,
 					  (flags & BW_WHATIF_REPLACE) ? BW_WHATIF_F_REPLACE : 0,
 					  err, errlen);
 }

@@ -436,7 +436,8 @@ wi_item_cmp(const struct bw_pol_item *it, const struct bw_pol *p)
 }
 
 struct bw_whatif *
-bw_whatif_new(const char *candidate, size_t len, unsigned flags, char *err, size_t errlen)
+bw_whatif_new(const char *candidate, size_t len, const char *source, unsigned flags, char *err,
+	      size_t errlen)
 {
 	struct bw_pol_batch b = { 0 };
 	struct bw_whatif *w;
@@ -450,7 +451,8 @@ bw_whatif_new(const char *candidate, size_t len, unsigned flags, char *err, size
 		return NULL;
 	}
 	if (candidate != NULL) {
-		rc = bw_pol_batch_parse(candidate, len, "candidate", &b, err, errlen);
+		rc = bw_pol_batch_parse(candidate, len, source != NULL ? source : "candidate", &b,
+					err, errlen);
 		if (rc < 0) {
 			errno = -rc;
 			return NULL;
@@ -458,17 +460,6 @@ bw_whatif_new(const char *candidate, size_t len, unsigned flags, char *err, size
 		for (size_t i = 0; i < b.n; i++) {
 			struct bw_pol *old = bw_pol_find(b.v[i].ns, b.v[i].name, b.v[i].kind, NULL);
 
-			for (size_t j = 0; j < i; j++)
-				if (!strcmp(b.v[i].kind, b.v[j].kind) && !strcmp(b.v[i].ns, b.v[j].ns) &&
-				    !strcmp(b.v[i].name, b.v[j].name)) {
-					snprintf(err, errlen,
-						 "document %u (line %u): %s %s%s%s is defined twice (also document %u)",
-						 b.v[i].doc_index, b.v[i].line, b.v[i].kind, b.v[i].ns,
-						 *b.v[i].ns ? "/" : "", b.v[i].name, b.v[j].doc_index);
-					bw_pol_batch_free(&b);
-					errno = EINVAL;
-					return NULL;
-				}
 			if (old != NULL && strcmp(old->source, BW_POLICY_SOURCE_API)) {
 				snprintf(err, errlen,
 					 "document %u (line %u): %s %s%s%s is defined by file %s; change it there",

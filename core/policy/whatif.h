@@ -44,12 +44,13 @@ struct bw_whatif;
 
 /*
  * Build a what-if. candidate (len bytes, YAML or JSON documents; NULL:
- * none) is parsed like a policy import: -EINVAL with "document N (line L):
- * field: reason" in err; -EEXIST when it names a policy of a policy.dir
+ * none; source names it in messages, NULL: "candidate") is parsed like a
+ * policy import: -EINVAL with "SOURCE:LINE: document N (line L): field:
+ * reason" in err; -EEXIST when it names a policy of a policy.dir
  * file. Returns NULL with errno set on failure.
  */
-struct bw_whatif *bw_whatif_new(const char *candidate, size_t len, unsigned flags,
-				char *err, size_t errlen);
+struct bw_whatif *bw_whatif_new(const char *candidate, size_t len, const char *source,
+				unsigned flags, char *err, size_t errlen);
 void bw_whatif_free(struct bw_whatif *w);
 
 /*

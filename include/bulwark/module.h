@@ -715,7 +715,8 @@ struct bw_core_api {
 	 * candidate (YAML or JSON documents, as `bulwark policy import`
 	 * reads them), or with BW_WHATIF_REPLACE what `bulwark policy
 	 * replace` would leave (the candidate instead of the API-managed
-	 * set; policies of policy.dir files stay). Both are resolved by the
+	 * set; policies of policy.dir files stay); source names it in
+	 * messages (a file name; NULL: "candidate"). Both are resolved by the
 	 * daemon's resolver from the live identities and endpoints, apart
 	 * from the datapath (nothing the kernel holds changes), and
 	 * whatif_replay() looks connections up in their entries with the
@@ -726,7 +727,8 @@ struct bw_core_api {
 	 * Loop thread only; free with whatif_free().
 	 */
 	bw_whatif *(*whatif_new)(bw_module_ctx *ctx, const char *candidate, size_t len,
-				 unsigned flags, char *err, size_t errlen);
+				 const char *source, unsigned flags, char *err,
+				 size_t errlen);
 	/*
 	 * Replay n connections (struct bw_whatif_conn, named as history
 	 * names them) against both sets; out[i] gets the verdicts of

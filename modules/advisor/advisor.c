@@ -6,7 +6,7 @@
  * user's guide and the stable JSON shapes):
  *
  *   GET  /v1/recommend?namespace=NS[,NS...]&mode=coarse|fine&since=DUR
- *   POST /v1/simulate?replace=true&since=DUR     (body: the candidate YAML)
+ *   POST /v1/simulate?replace=true&since=DUR&source=NAME  (body: the candidate YAML)
  *   GET  /v1/broad-rules?since=DUR
  *   GET  /v1/advisor                             (counters)
  *
@@ -331,7 +331,7 @@ static int
 adv_route_simulate(bw_api_request *req, void *ud)
 {
 	struct advisor *a = ud;
-	const char *rep = a->api->req_query(req, "replace");
+	const char *rep = a->api->req_query(req, "replace"), *src;
 	size_t len = 0;
 	const char *body = a->api->req_body(req, &len);
 	unsigned flags = 0;
@@ -350,14 +350,16 @@ adv_route_simulate(bw_api_request *req, void *ud)
 	if ((r = adv_req_new(a, req, ADV_SIMULATE)) == NULL)
 		return 0;
 	err[0] = '\0';
-	if ((r->w = a->api->whatif_new(a->ctx, body, len, flags, err, sizeof(err))) == NULL) {
+	src = a->api->req_query(req, "source");
+	if ((r->w = a->api->whatif_new(a->ctx, body, len, src != NULL && *src ? src : NULL, flags,
+				       err, sizeof(err))) == NULL) {
 		int e = errno;
 
 		adv_req_free(r);
 		a->requests[ADV_SIMULATE]++;
 		a->failures[ADV_SIMULATE]++;
 		return a->api->reply_error(req, e == EINVAL || e == EEXIST ? 400 : 500,
-					   "the candidate: %s", err[0] ? err : strerror(e));
+					   "%s", err[0] ? err : strerror(e));
 	}
 	return adv_start(a, r);
 }

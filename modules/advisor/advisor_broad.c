@@ -340,7 +340,7 @@ br_check(const struct bw_core_api *api, const struct adv_rows *rows, const struc
 	int ok = 1;
 
 	err[0] = '\0';
-	w = api->whatif_new(NULL, yaml, strlen(yaml), 0, err, sizeof(err));
+	w = api->whatif_new(NULL, yaml, strlen(yaml), "the suggestion", 0, err, sizeof(err));
 	if (w == NULL) {
 		snprintf(why, len, "the suggestion does not import: %s", err);
 		return 0;
@@ -572,7 +572,7 @@ adv_broad(const struct bw_core_api *api, const struct adv_conf *conf,
 	for (size_t i = 0; i < rows->n; i++)
 		if (adv_row_ok(&rows->v[i]) > 0)
 			used[nused++] = i;
-	if ((w = api->whatif_new(NULL, NULL, 0, 0, err, errlen)) == NULL) {
+	if ((w = api->whatif_new(NULL, NULL, 0, NULL, 0, err, errlen)) == NULL) {
 		rc = -errno;
 		goto out;
 	}

@@ -825,7 +825,8 @@ rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, co
 	int rc2;
 
 	werr[0] = '\0';
-	w = api->whatif_new(ctx, yaml, strlen(yaml), BW_WHATIF_REPLACE, werr, sizeof(werr));
+	w = api->whatif_new(ctx, yaml, strlen(yaml), "the recommendation", BW_WHATIF_REPLACE, werr,
+			    sizeof(werr));
 	if (w == NULL) {
 		snprintf(err, errlen, "the recommended policies do not import: %s", werr);
 		json_decref(nc);

@@ -485,7 +485,7 @@ fake_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr *
 	return -ENXIO;
 }
 
-/* The adoption tools' views: no endpoints or policy map here. */
+/* The adoption tools' views: the test's endpoints, no policy map here. */
 static int
 fake_reply_later(bw_api_request *req)
 {
@@ -496,6 +496,8 @@ static void
 fake_endpoint_walk(void (*cb)(const struct bw_endpoint_view *ep, void *arg),
 		   void *arg)
 {
+	for (size_t i = 0; i < fake_core.n_endpoints; i++)
+		cb(&fake_core.endpoints[i], arg);
 }
 
 static int
@@ -591,8 +593,8 @@ fake_history_scan(bw_module_ctx *ctx, int64_t since_ms,
 }
 
 static bw_whatif *
-fake_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, unsigned flags,
-		char *err, size_t errlen)
+fake_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, const char *source,
+		unsigned flags, char *err, size_t errlen)
 {
 	free(fake_core.whatif_candidate);
 	fake_core.whatif_candidate = candidate != NULL ? strndup(candidate, len) : NULL;

@@ -71,6 +71,9 @@ struct fake_core {
 	void (*whatif_judge)(const struct bw_whatif_conn *c, struct bw_whatif_result *r);
 	const char *whatif_error;
 	const char *policies;
+	/* endpoint_walk() visits these */
+	const struct bw_endpoint_view *endpoints;
+	size_t n_endpoints;
 	/* the request fake_core_request() hands to the route's handler */
 	const char *query[FAKE_QUERY_MAX][2]; /* name, value; NULL name ends */
 	const char *body;
