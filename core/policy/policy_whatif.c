@@ -8,14 +8,14 @@
  * what the kernel enforces), fed copies of the live resolver's identities
  * and endpoints and compiled copies of the policies; its sync callback
  * keeps each endpoint's entries expanded as the datapath would hold them.
- * CIDR peers acquire no identities here (nothing reaches the ipcache):
- * addresses are looked up with identities of their own, labelled cidr:
- * <address>/<host length> and reserved:world, which a CIDR selector
- * selects exactly when the datapath's longest-prefix match would give an
- * identity it selects (the prefixes of every CIDR peer, excepts included,
- * have identities of their own in the datapath, so the longest one holding
- * the address lies inside every selector prefix holding it and inside
- * every except holding it).
+ * CIDR peers get identities private to their set (the same labels the
+ * identity layer gives a CIDR identity: cidr:<prefix>, reserved:world),
+ * never the identity layer's (nothing reaches the ipcache); an address
+ * outside the cluster is then looked up the way the datapath's ipcache
+ * does it, in that set: the identity of the longest of the set's prefixes
+ * holding it, else world (2). So each set sees the addresses exactly as the
+ * datapath would if that set were enforced, and resolves no more
+ * identities than the kernel would.
  *
  * Rule references are the what-if's own (an index into its table), so
  * that a verdict names the policy, rule and entry of either set, candidate
@@ -62,6 +62,15 @@ struct wi_ep {
 	uint32_t flags;
 	struct bw_policy_kv *kv;
 	size_t n;
+	int sorted; /* kv sorted for bw_datapath_policy_lookup_sorted() */
+};
+
+/* A CIDR identity of a set: a prefix of one of its CIDR peers. */
+struct wi_pfx {
+	int family;
+	uint8_t addr[16];
+	int plen;
+	uint32_t id;
 };
 
 struct wi_set {
@@ -69,12 +78,14 @@ struct wi_set {
 	struct bw_resolver *rv;
 	struct rv_map eps; /* u32 ep_id -> struct wi_ep */
 	size_t npolicies;
+	struct wi_pfx *pfx; /* its CIDR identities */
+	size_t npfx, cappfx;
 	int err;
 };
 
 struct wi_peer {
-	struct rv_ids ids;
-	const char *why; /* interned; NULL when ids were found */
+	struct rv_ids ids[2]; /* the peer's identities in the current set, the candidate */
+	const char *why;      /* interned; NULL when ids were found */
 };
 
 struct bw_whatif {
@@ -132,7 +143,8 @@ wi_free_peer(void *val, void *arg)
 {
 	struct wi_peer *p = val;
 
-	free(p->ids.v);
+	free(p->ids[0].v);
+	free(p->ids[1].v);
 	free(p);
 }
 
@@ -281,7 +293,77 @@ wi_sync(void *arg, const struct bw_rv_endpoint_desc *ep, uint32_t flags,
 	we->kv = kv;
 	we->n = nkv;
 	we->flags = flags;
+	we->sorted = bw_datapath_policy_sort(kv, nkv) == 0;
 	return 0;
+}
+
+/*
+ * The resolver's CIDR identity of a prefix (a CIDR peer or an except of
+ * one): private to the set, labelled as the identity layer labels it.
+ */
+static int
+wi_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen, uint32_t *id)
+{
+	struct wi_set *s = arg;
+	struct bw_prefix p = { 0 };
+	struct bw_labelset *ls;
+	char text[INET6_ADDRSTRLEN + 8], key[96];
+	int rc;
+
+	for (size_t i = 0; i < s->npfx; i++)
+		if (s->pfx[i].family == family && s->pfx[i].plen == plen &&
+		    !memcmp(s->pfx[i].addr, addr, 16)) {
+			*id = s->pfx[i].id;
+			return 0;
+		}
+	if (s->npfx == s->cappfx) {
+		size_t nc = s->cappfx ? s->cappfx * 2 : 16;
+		struct wi_pfx *v = realloc(s->pfx, nc * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		s->pfx = v;
+		s->cappfx = nc;
+	}
+	p.family = family;
+	memcpy(p.addr, addr, 16);
+	p.plen = plen;
+	bw_prefix_format(&p, 1, text, sizeof(text));
+	if ((rc = bw_identity_cidr_label(text, key, sizeof(key))) < 0)
+		return rc;
+	if ((ls = bw_labelset_new()) == NULL)
+		return -ENOMEM;
+	*id = s->w->next_synth++;
+	rc = bw_labelset_add(ls, BW_LABEL_SOURCE_CIDR, key, "");
+	if (rc == 0)
+		rc = bw_labelset_add(ls, BW_LABEL_SOURCE_RESERVED, "world", "");
+	if (rc == 0)
+		rc = bw_resolver_identity_add(s->rv, *id, ls);
+	bw_labelset_free(ls);
+	if (rc < 0)
+		return rc;
+	s->pfx[s->npfx++] = (struct wi_pfx){ family, { 0 }, plen, *id };
+	memcpy(s->pfx[s->npfx - 1].addr, addr, 16);
+	return 0;
+}
+
+/* The identity the set's "ipcache" gives an address: longest prefix, else world. */
+static uint32_t
+wi_address_identity(const struct wi_set *s, const struct bw_prefix *a)
+{
+	uint32_t id = BW_ID_WORLD;
+	int best = -1;
+
+	for (size_t i = 0; i < s->npfx; i++) {
+		const struct wi_pfx *p = &s->pfx[i];
+
+		if (p->plen > best && p->plen <= a->plen &&
+		    rv_prefix_within(a->family, a->addr, a->plen, p->family, p->addr, p->plen)) {
+			best = p->plen;
+			id = p->id;
+		}
+	}
+	return id;
 }
 
 /* The class number of an l7proto name, without creating one (no side effect). */
@@ -300,6 +382,9 @@ wi_copy_ident_cb(void *val, void *arg)
 	struct rv_ident *id = val;
 	struct wi_set *s = arg;
 
+	/* addresses are the set's business (wi_cidr_acquire, wi_address_identity) */
+	if (id->id >= BW_ID_LOCAL_SCOPE)
+		return;
 	if (bw_resolver_identity_add(s->rv, id->id, id->labels) < 0)
 		s->err = -ENOMEM;
 }
@@ -326,6 +411,7 @@ wi_set_init(struct bw_whatif *w, struct wi_set *s)
 {
 	struct bw_resolver_ops ops = {
 		.sync = wi_sync,
+		.cidr_acquire = wi_cidr_acquire,
 		.proxy_class = wi_proxy_class,
 		.arg = s,
 	};
@@ -351,6 +437,9 @@ wi_set_fini(struct wi_set *s)
 	s->rv = NULL;
 	rv_map_foreach(&s->eps, wi_free_ep, NULL);
 	rv_map_clear(&s->eps);
+	free(s->pfx);
+	s->pfx = NULL;
+	s->npfx = s->cappfx = 0;
 }
 
 static int
@@ -575,32 +664,12 @@ static const struct {
 	{ "world-ipv6", 10 },
 };
 
-/* An identity of its own for an address outside the cluster, in both sets. */
+/* Both sets' identities of one identity the node knows. */
 static int
-wi_synth_address(struct bw_whatif *w, const struct bw_prefix *p, struct wi_peer *peer)
+wi_peer_id(struct wi_peer *peer, uint32_t id)
 {
-	char text[INET6_ADDRSTRLEN + 8], key[96];
-	struct bw_labelset *ls = bw_labelset_new();
-	uint32_t id = w->next_synth++;
-	int rc;
-
-	if (ls == NULL)
-		return -ENOMEM;
-	bw_prefix_format(p, 1, text, sizeof(text));
-	rc = bw_identity_cidr_label(text, key, sizeof(key));
-	if (rc == 0)
-		rc = bw_labelset_add(ls, BW_LABEL_SOURCE_CIDR, key, "");
-	if (rc == 0)
-		rc = bw_labelset_add(ls, BW_LABEL_SOURCE_RESERVED, "world", "");
-	if (rc == 0)
-		rc = bw_resolver_identity_add(w->cur.rv, id, ls);
-	if (rc == 0 && w->cand != &w->cur)
-		rc = bw_resolver_identity_add(w->cand->rv, id, ls);
-	bw_labelset_free(ls);
-	if (rc == 0)
-		rc = rv_ids_add(&peer->ids, id);
-	w->dirty = 1;
-	return rc;
+	return rv_ids_add(&peer->ids[0], id) < 0 || rv_ids_add(&peer->ids[1], id) < 0 ? -ENOMEM
+										      : 0;
 }
 
 static int
@@ -622,7 +691,7 @@ wi_peer_resolve(struct bw_whatif *w, int kind, const char *name, struct wi_peer 
 	case BW_HISTORY_PEER_POD:
 		if ((ids = rv_map_get(&w->wl_ids, name, strlen(name))) != NULL && ids->n > 0) {
 			for (size_t i = 0; i < ids->n; i++)
-				if (rv_ids_add(&peer->ids, ids->v[i]) < 0)
+				if (wi_peer_id(peer, ids->v[i]) < 0)
 					return -ENOMEM;
 			return 0;
 		}
@@ -634,19 +703,21 @@ wi_peer_resolve(struct bw_whatif *w, int kind, const char *name, struct wi_peer 
 	case BW_HISTORY_PEER_RESERVED:
 		for (size_t i = 0; i < sizeof(wi_reserved) / sizeof(*wi_reserved); i++)
 			if (!strcmp(wi_reserved[i].name, name))
-				return rv_ids_add(&peer->ids, wi_reserved[i].id);
+				return wi_peer_id(peer, wi_reserved[i].id);
 		if (!strncmp(name, "identity-", 9)) {
 			uint32_t id = (uint32_t)strtoul(name + 9, NULL, 10);
 
 			if (id != 0 && bw_resolver_identity_known(w->cur.rv, id))
-				return rv_ids_add(&peer->ids, id);
+				return wi_peer_id(peer, id);
 		}
 		break;
 	case BW_HISTORY_PEER_WORLD:
 		if (!strcmp(name, "world"))
-			return rv_ids_add(&peer->ids, BW_ID_WORLD);
+			return wi_peer_id(peer, BW_ID_WORLD);
 		if (bw_prefix_parse(name, 0, &p) == 0)
-			return wi_synth_address(w, &p, peer);
+			return rv_ids_add(&peer->ids[0], wi_address_identity(&w->cur, &p)) < 0 ||
+			       rv_ids_add(&peer->ids[1], wi_address_identity(w->cand, &p)) < 0
+				       ? -ENOMEM : 0;
 		snprintf(why, sizeof(why),
 			 "%s: the address behind this name is not known, and names are not matched yet",
 			 name);
@@ -702,7 +773,12 @@ wi_lookup(struct bw_whatif *w, struct wi_set *s, uint32_t ep_id, uint32_t peer, 
 	if (e == NULL || !(e->flags & bit))
 		return;
 	out->enforced = 1;
-	bw_datapath_policy_lookup_set(e->kv, e->n, ep_id, peer, (uint8_t)dir, proto, port, &v);
+	if (e->sorted)
+		bw_datapath_policy_lookup_sorted(e->kv, e->n, ep_id, peer, (uint8_t)dir, proto, port,
+						 &v);
+	else
+		bw_datapath_policy_lookup_set(e->kv, e->n, ep_id, peer, (uint8_t)dir, proto, port,
+					      &v);
 	if (v.rule_ref > 0 && v.rule_ref <= w->nrefs) {
 		const struct wi_ref *r = &w->refs[v.rule_ref - 1];
 
@@ -819,9 +895,9 @@ bw_whatif_replay(struct bw_whatif *w, const struct bw_whatif_conn *conns, size_t
 
 			res.checked = 1;
 			res.endpoints = (unsigned)eps->n;
-			wi_judge(w, &w->cur, eps, &peers[i]->ids, dir, c->protocol, c->port,
+			wi_judge(w, &w->cur, eps, &peers[i]->ids[0], dir, c->protocol, c->port,
 				 &res.current);
-			wi_judge(w, w->cand, eps, &peers[i]->ids, dir, c->protocol, c->port,
+			wi_judge(w, w->cand, eps, &peers[i]->ids[1], dir, c->protocol, c->port,
 				 &res.candidate);
 		}
 		memcpy(r, &res, res.size);
