@@ -88,7 +88,23 @@ struct wi_peer {
 	const char *why;      /* interned; NULL when ids were found */
 };
 
+/*
+ * The names of a replay come again and again (a caller usually passes the
+ * same string for the same name): a direct-mapped cache keyed by the
+ * string's address, checked against a copy of the name, saves the key's
+ * formatting and hashing.
+ */
+#define WI_CACHE 4096
+
+struct wi_cache {
+	const char *ptr;  /* the caller's string */
+	const char *name; /* interned copy */
+	int kind;
+	void *val;
+};
+
 struct bw_whatif {
+	struct wi_cache peer_cache[WI_CACHE], ep_cache[WI_CACHE];
 	struct wi_set cur, cand_own;
 	struct wi_set *cand;   /* &cand_own, or &cur when the candidate is the current set */
 	struct wi_pol **pols;
@@ -749,6 +765,40 @@ wi_peer(struct bw_whatif *w, int kind, const char *name)
 	return p;
 }
 
+static struct wi_cache *
+wi_cache_slot(struct wi_cache *c, const char *ptr, int kind)
+{
+	return &c[(((uintptr_t)ptr >> 3) ^ (uintptr_t)kind) & (WI_CACHE - 1)];
+}
+
+static struct wi_peer *
+wi_peer_cached(struct bw_whatif *w, int kind, const char *name)
+{
+	struct wi_cache *c = wi_cache_slot(w->peer_cache, name, kind);
+
+	if (c->ptr == name && c->kind == kind && !strcmp(c->name, name))
+		return c->val;
+	c->val = wi_peer(w, kind, name);
+	c->ptr = c->val != NULL ? name : NULL;
+	c->name = wi_intern(w, name);
+	c->kind = kind;
+	return c->val;
+}
+
+/* The endpoints of workload "NS/W", or NULL. */
+static const struct rv_ids *
+wi_workload_eps(struct bw_whatif *w, const char *name)
+{
+	struct wi_cache *c = wi_cache_slot(w->ep_cache, name, 0);
+
+	if (c->ptr == name && !strcmp(c->name, name))
+		return c->val;
+	c->val = rv_map_get(&w->wl_eps, name, strlen(name));
+	c->ptr = name;
+	c->name = wi_intern(w, name);
+	return c->val;
+}
+
 /* ---- lookups ------------------------------------------------------------------------- */
 
 static int
@@ -860,7 +910,7 @@ bw_whatif_replay(struct bw_whatif *w, const struct bw_whatif_conn *conns, size_t
 		if (pname == NULL || (c->direction != BW_FLOW_TRAFFIC_INGRESS &&
 				      c->direction != BW_FLOW_TRAFFIC_EGRESS))
 			continue;
-		if ((peers[i] = wi_peer(w, pkind, pname)) == NULL) {
+		if ((peers[i] = wi_peer_cached(w, pkind, pname)) == NULL) {
 			rc = -ENOMEM;
 			goto out;
 		}
@@ -882,9 +932,7 @@ bw_whatif_replay(struct bw_whatif *w, const struct bw_whatif_conn *conns, size_t
 		res.why = "";
 		if (peers[i] == NULL) {
 			res.why = "not a connection check (no direction)";
-		} else if (lname == NULL ||
-			   (eps = rv_map_get(&w->wl_eps, lname, strlen(lname))) == NULL ||
-			   eps->n == 0) {
+		} else if (lname == NULL || (eps = wi_workload_eps(w, lname)) == NULL || eps->n == 0) {
 			snprintf(why, sizeof(why), "%s has no endpoint on this node now",
 				 lname != NULL ? lname : "?");
 			res.why = wi_intern(w, why);
