@@ -695,7 +695,9 @@ struct bw_core_api {
 	 * until the instance stops, when free_user_data(user_data) is
 	 * called); the first one registered serves. history_scan() asks it
 	 * for the aggregated connection records seen since since_ms (struct
-	 * bw_history_row below): row(r, arg) is called for each, on the
+	 * bw_history_row below; a key may come several times, once per
+	 * period the store aggregates by: sum them): row(r, arg) is called
+	 * for each, on the
 	 * provider's own thread (copy what you keep; return non-zero to
 	 * stop), then done(err, message, arg) exactly once on the loop
 	 * thread (err 0, or a negative errno and a message a person can act

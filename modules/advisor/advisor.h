@@ -57,6 +57,20 @@ int adv_map_put(struct adv_map *m, const char *key, void *val);
 /* The keys, sorted (malloc'd array of pointers into the map; NULL when empty). */
 const char **adv_map_keys(const struct adv_map *m, size_t *n);
 
+/*
+ * A map keyed by (pointer, pointer, integer): lookups in the hot loops keyed
+ * by interned strings (their addresses) instead of formatted text.
+ */
+struct adv_pmap {
+	struct adv_pentry *v;
+	size_t cap, n;
+};
+
+void adv_pmap_init(struct adv_pmap *m);
+void adv_pmap_clear(struct adv_pmap *m);
+void *adv_pmap_get(const struct adv_pmap *m, const void *a, const void *b, uint64_t c);
+int adv_pmap_put(struct adv_pmap *m, const void *a, const void *b, uint64_t c, void *val);
+
 /* ---- history rows (advisor_rows.c) ----------------------------------------------- */
 
 /* One connection key: every record of (source, destination, port, protocol,
@@ -90,8 +104,14 @@ void adv_rows_free(struct adv_rows *t);
 int adv_rows_add(struct adv_rows *t, const struct bw_history_row *r);
 /* An interned copy of s (lives as long as t). */
 const char *adv_rows_intern(struct adv_rows *t, const char *s);
-/* Rows in a stable order: source, destination, port, protocol, direction. */
-void adv_rows_sort(struct adv_rows *t);
+/*
+ * The order of rows in every listing (source, destination, port, protocol,
+ * direction): the output depends on the history, not on the order the
+ * provider hands it over in.
+ */
+int adv_row_order(const struct adv_row *a, const struct adv_row *b);
+/* More connections first (count), then adv_row_order. */
+int adv_row_rank(const struct adv_row *a, uint64_t ca, const struct adv_row *b, uint64_t cb);
 
 /* Connections that worked (forwarded or audited). */
 static inline uint64_t

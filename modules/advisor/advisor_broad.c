@@ -37,19 +37,15 @@
 #define BR_MAX_USED_BY 100 /* connections listed per rule */
 
 struct br_use {
-	char *key;      /* "Kind\tNS\tNAME\trule\tdir\tentry" */
-	const char *kind, *ns, *name;
+	const char *kind, *ns, *name; /* the what-if's strings (one set of them per policy) */
 	int rule, entry, dir;
 	size_t *rows;
 	size_t n, cap;
 };
 
 static void
-br_use_free(void *p)
+br_use_free(struct br_use *u)
 {
-	struct br_use *u = p;
-
-	free(u->key);
 	free(u->rows);
 	free(u);
 }
@@ -387,9 +383,20 @@ br_use_cmp(const void *pa, const void *pb)
 	return c ? c : a->entry - b->entry;
 }
 
+static const struct adv_rows *br_rows_for_sort;
+
+static int
+br_row_cmp(const void *pa, const void *pb)
+{
+	const struct adv_row *a = &br_rows_for_sort->v[*(const size_t *)pa];
+	const struct adv_row *b = &br_rows_for_sort->v[*(const size_t *)pb];
+
+	return adv_row_rank(a, adv_row_ok(a), b, adv_row_ok(b));
+}
+
 static json_t *
 br_finding(const struct bw_core_api *api, const struct adv_conf *conf,
-	   const struct adv_world *world, const struct adv_rows *rows, const struct br_use *u,
+	   const struct adv_world *world, const struct adv_rows *rows, struct br_use *u,
 	   const json_t *pol, int *checked_budget)
 {
 	int egress = u->dir == BW_FLOW_TRAFFIC_EGRESS;
@@ -410,6 +417,9 @@ br_finding(const struct bw_core_api *api, const struct adv_conf *conf,
 
 	if (entry == NULL || json_is_true(json_object_get(entry, "deny")))
 		return NULL;
+	/* the use, most connections first: the order of everything below */
+	br_rows_for_sort = rows;
+	qsort(u->rows, u->n, sizeof(*u->rows), br_row_cmp);
 	/* what it allows */
 	if (peers == NULL) {
 		peers_wide = 1;
@@ -544,9 +554,8 @@ adv_broad(const struct bw_core_api *api, const struct adv_conf *conf,
 	  size_t errlen)
 {
 	struct bw_whatif_result *res = NULL;
-	size_t *used = NULL, nused = 0, nk = 0;
-	struct adv_map uses;
-	const char **keys = NULL;
+	size_t *used = NULL, nused = 0, nk = 0, capk = 0;
+	struct adv_pmap uses;
 	struct br_use **v = NULL;
 	json_t *exported = NULL, *pols, *findings = json_array();
 	json_error_t jerr;
@@ -555,8 +564,7 @@ adv_broad(const struct bw_core_api *api, const struct adv_conf *conf,
 	int rc, budget = BR_MAX_CHECKED;
 
 	*out = NULL;
-	adv_map_init(&uses);
-	adv_rows_sort(rows);
+	adv_pmap_init(&uses);
 	if ((rc = api->policy_export(&text)) < 0)
 		goto out;
 	if ((exported = json_loads(text, 0, &jerr)) == NULL) {
@@ -581,23 +589,34 @@ adv_broad(const struct bw_core_api *api, const struct adv_conf *conf,
 	/* the entry behind each connection that worked */
 	for (size_t i = 0; i < nused; i++) {
 		const struct bw_whatif_verdict *cv = &res[i].current;
-		char key[1200];
+		/* the what-if's strings are one set per policy: its name's address names it */
+		uint64_t c;
 		struct br_use *u;
 
 		if (!res[i].checked || cv->verdict != BW_FLOW_VERDICT_FORWARDED || cv->kind == NULL ||
 		    cv->deny || cv->rule_index < 0 || cv->entry_index < 0)
 			continue;
-		snprintf(key, sizeof(key), "%s\t%s\t%s\t%d\t%u\t%d", cv->kind, cv->ns, cv->name,
-			 cv->rule_index, rows->v[used[i]].dir, cv->entry_index);
-		if ((u = adv_map_get(&uses, key)) == NULL) {
-			if ((u = calloc(1, sizeof(*u))) == NULL || (u->key = strdup(key)) == NULL ||
-			    adv_map_put(&uses, key, u) < 0) {
-				if (u != NULL)
-					free(u->key);
+		c = (uint64_t)(uint32_t)cv->rule_index << 40 | (uint64_t)(uint32_t)cv->entry_index << 8 |
+		    rows->v[used[i]].dir;
+		if ((u = adv_pmap_get(&uses, cv->name, cv->kind, c)) == NULL) {
+			if (nk == capk) {
+				size_t nc = capk ? capk * 2 : 16;
+				struct br_use **nv = realloc(v, nc * sizeof(*nv));
+
+				if (nv == NULL) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				v = nv;
+				capk = nc;
+			}
+			if ((u = calloc(1, sizeof(*u))) == NULL ||
+			    adv_pmap_put(&uses, cv->name, cv->kind, c, u) < 0) {
 				free(u);
 				rc = -ENOMEM;
 				goto out;
 			}
+			v[nk++] = u;
 			/* the what-if's strings live until it is freed: after the findings */
 			u->kind = cv->kind;
 			u->ns = cv->ns;
@@ -619,13 +638,6 @@ adv_broad(const struct bw_core_api *api, const struct adv_conf *conf,
 		}
 		u->rows[u->n++] = used[i];
 	}
-	keys = adv_map_keys(&uses, &nk);
-	if ((v = calloc(nk ? nk : 1, sizeof(*v))) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nk; i++)
-		v[i] = adv_map_get(&uses, keys[i]);
 	qsort(v, nk, sizeof(*v), br_use_cmp);
 	for (size_t i = 0; i < nk; i++) {
 		const json_t *pol = br_find_policy(pols, v[i]->kind, v[i]->ns, v[i]->name);
@@ -645,9 +657,10 @@ out:
 	free(text);
 	free(res);
 	free(used);
-	free(keys);
+	for (size_t i = 0; i < nk; i++)
+		br_use_free(v[i]);
 	free(v);
-	adv_map_clear(&uses, br_use_free);
+	adv_pmap_clear(&uses);
 	if (w != NULL)
 		api->whatif_free(w);
 	return rc;

@@ -64,13 +64,18 @@ struct rec {
 	const struct adv_world *world;
 	struct adv_rows *rows;
 	int fine;
+	const char *all;           /* "" interned: the subject "every pod of the namespace" */
 	const char **chosen;
 	size_t nchosen;
 	size_t topk;
 	struct adv_map nss;        /* namespace -> struct rec_ns */
 	struct adv_map shared_out; /* peer key -> struct rec_group */
 	struct adv_map shared_in;
-	struct adv_map counts;     /* shared detection: key -> count, "key\tns" -> 1 */
+	/* the hot loops are keyed by interned strings (adv_rows_intern) */
+	struct adv_pmap peerkeys;  /* (name, ingress / fine) -> interned peer key, or rc */
+	struct adv_pmap counts;    /* shared detection: (peer, NULL, port) -> count,
+				    * (peer, namespace, port) -> seen */
+	struct adv_pmap lookups;   /* (map, key) -> its value (groups, specs, namespaces) */
 	size_t *used;
 	size_t nused;
 	uint64_t used_conns;
@@ -109,19 +114,34 @@ rec_group_get(struct rec *rc, struct adv_map *m, const char *key)
 	return g;
 }
 
+/* rec_group_get() of an interned key, through the lookup cache. */
+static struct rec_group *
+rec_group_get_i(struct rec *rc, struct adv_map *m, const char *key)
+{
+	struct rec_group *g = adv_pmap_get(&rc->lookups, m, key, 0);
+
+	if (g == NULL && (g = rec_group_get(rc, m, key)) != NULL &&
+	    adv_pmap_put(&rc->lookups, m, key, 0, g) < 0)
+		rc->err = -ENOMEM;
+	return g;
+}
+
 /* Keep the topk rows with the most connections (ties: row order). */
 static void
 rec_top_add(struct rec *rc, struct rec_group *g, size_t row)
 {
-	uint64_t c = adv_row_ok(&rc->rows->v[row]);
+	const struct adv_row *r = &rc->rows->v[row], *v = rc->rows->v;
+	uint64_t c = adv_row_ok(r);
 	size_t i = g->ntop;
 
 	if (g->ntop == rc->topk) {
-		if (adv_row_ok(&rc->rows->v[g->top[g->ntop - 1]]) >= c)
+		const struct adv_row *last = &v[g->top[g->ntop - 1]];
+
+		if (adv_row_rank(last, adv_row_ok(last), r, c) <= 0)
 			return;
 		i = --g->ntop;
 	}
-	while (i > 0 && adv_row_ok(&rc->rows->v[g->top[i - 1]]) < c) {
+	while (i > 0 && adv_row_rank(&v[g->top[i - 1]], adv_row_ok(&v[g->top[i - 1]]), r, c) > 0) {
 		g->top[i] = g->top[i - 1];
 		i--;
 	}
@@ -228,13 +248,42 @@ rec_peer_key(const struct adv_row *r, int ingress, int fine, char *buf, size_t l
 	}
 }
 
-static int
-rec_chosen(const struct rec *rc, const char *ns)
+/* rec_peer_key() of an interned name, interned, once per name (NULL: none). */
+static const char *
+rec_peer_key_i(struct rec *rc, const struct adv_row *r, int ingress, int fine)
 {
-	for (size_t i = 0; ns != NULL && i < rc->nchosen; i++)
-		if (!strcmp(rc->chosen[i], ns))
-			return 1;
-	return 0;
+	const char *name = ingress ? r->src : r->dst;
+	uint64_t c = (uint64_t)ingress << 1 | (uint64_t)(fine != 0);
+	const char *k = adv_pmap_get(&rc->peerkeys, name, NULL, c);
+	char buf[600];
+
+	if (k == (const char *)rc)
+		return NULL;
+	if (k != NULL)
+		return k;
+	k = rec_peer_key(r, ingress, fine, buf, sizeof(buf));
+	if (k != NULL)
+		k = adv_rows_intern(rc->rows, k);
+	if (adv_pmap_put(&rc->peerkeys, name, NULL, c, k != NULL ? (void *)k : (void *)rc) < 0)
+		rc->err = -ENOMEM;
+	return k;
+}
+
+static int
+rec_chosen(struct rec *rc, const char *ns)
+{
+	void *v;
+	int yes = 0;
+
+	if (ns == NULL)
+		return 0;
+	if ((v = adv_pmap_get(&rc->lookups, rc, ns, 1)) != NULL)
+		return v == (void *)rc;
+	for (size_t i = 0; i < rc->nchosen && !yes; i++)
+		yes = !strcmp(rc->chosen[i], ns);
+	if (adv_pmap_put(&rc->lookups, rc, ns, 1, yes ? (void *)rc : (void *)&rc->chosen) < 0)
+		rc->err = -ENOMEM;
+	return yes;
 }
 
 static const char *
@@ -248,6 +297,29 @@ rec_local_ns(const struct adv_row *r)
 }
 
 /* ---- the pass over the rows ------------------------------------------------------------ */
+
+static int
+rec_json_str_cmp(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static void
+rec_sort_strings(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), rec_json_str_cmp);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
 
 static void __attribute__((format(printf, 2, 3)))
 rec_note(struct rec *rc, const char *fmt, ...)
@@ -266,47 +338,48 @@ rec_note(struct rec *rc, const char *fmt, ...)
 	json_array_append_new(rc->notes, json_string(buf));
 }
 
-static uintptr_t
-rec_count(struct rec *rc, const char *key, const char *ns)
+/*
+ * Shared detection. A key is the peer (interned, at workload granularity)
+ * and, for egress, the protocol and port: a destination that most
+ * namespaces use; for ingress, a source that reaches most of them
+ * (monitoring, the node). 0 when the row's peer cannot be shared.
+ */
+static const char *
+rec_shared_key(struct rec *rc, const struct adv_row *r, uint64_t *c)
 {
-	char k2[1200];
-	uintptr_t n = (uintptr_t)adv_map_get(&rc->counts, key);
+	int ingress = r->dir == BW_FLOW_TRAFFIC_INGRESS;
+	const char *peer = rec_peer_key_i(rc, r, ingress, 1);
 
-	snprintf(k2, sizeof(k2), "%s\t%s", key, ns);
-	if (adv_map_get(&rc->counts, k2) == NULL) {
-		if (adv_map_put(&rc->counts, k2, (void *)1) < 0 ||
-		    adv_map_put(&rc->counts, key, (void *)(n + 1)) < 0)
-			rc->err = -ENOMEM;
-		n++;
+	if (peer == NULL)
+		return NULL;
+	if (ingress) {
+		if (!strncmp(peer, "cidr:", 5) || !strcmp(peer, "entity:world"))
+			return NULL;
+		*c = UINT64_C(1) << 32;
+	} else {
+		*c = UINT64_C(2) << 32 | (uint64_t)r->proto << 16 | r->port;
 	}
-	return n;
+	return peer;
+}
+
+/* Count namespace ns (interned) for key (peer, c) once. */
+static void
+rec_count(struct rec *rc, const char *peer, uint64_t c, const char *ns)
+{
+	uintptr_t n;
+
+	if (adv_pmap_get(&rc->counts, peer, ns, c) != NULL)
+		return;
+	n = (uintptr_t)adv_pmap_get(&rc->counts, peer, NULL, c);
+	if (adv_pmap_put(&rc->counts, peer, ns, c, (void *)1) < 0 ||
+	    adv_pmap_put(&rc->counts, peer, NULL, c, (void *)(n + 1)) < 0)
+		rc->err = -ENOMEM;
 }
 
 static int
 rec_is_shared(const struct rec *rc, uintptr_t n)
 {
 	return n >= 2 && (uint64_t)n * 100 > (uint64_t)rc->conf->shared_percent * rc->nchosen;
-}
-
-/* Shared-detection keys: egress "out|PEER|proto/port", ingress "in|PEER". */
-static const char *
-rec_shared_key(const struct adv_row *r, char *buf, size_t len)
-{
-	char pk[600];
-	int ingress = r->dir == BW_FLOW_TRAFFIC_INGRESS;
-	const char *peer = rec_peer_key(r, ingress, 1, pk, sizeof(pk));
-
-	if (peer == NULL)
-		return NULL;
-	if (ingress) {
-		/* sources that reach most namespaces: monitoring, the node */
-		if (!strncmp(peer, "cidr:", 5) || !strcmp(peer, "entity:world"))
-			return NULL;
-		snprintf(buf, len, "in|%s", peer);
-	} else {
-		snprintf(buf, len, "out|%s|%u/%u", peer, r->proto, r->port);
-	}
-	return buf;
 }
 
 static int
@@ -319,10 +392,14 @@ rec_is_dns(const struct adv_row *r)
 static struct rec_ns *
 rec_ns_get(struct rec *rc, const char *ns)
 {
-	struct rec_ns *n = adv_map_get(&rc->nss, ns);
+	struct rec_ns *n = adv_pmap_get(&rc->lookups, &rc->nss, ns, 0);
 
 	if (n != NULL)
 		return n;
+	if ((n = adv_map_get(&rc->nss, ns)) != NULL) {
+		adv_pmap_put(&rc->lookups, &rc->nss, ns, 0, n);
+		return n;
+	}
 	if ((n = calloc(1, sizeof(*n))) == NULL ||
 	    (n->intra[0].top = calloc(rc->topk, sizeof(*n->intra[0].top))) == NULL ||
 	    (n->intra[1].top = calloc(rc->topk, sizeof(*n->intra[1].top))) == NULL ||
@@ -335,16 +412,21 @@ rec_ns_get(struct rec *rc, const char *ns)
 		rc->err = -ENOMEM;
 		return NULL;
 	}
+	adv_pmap_put(&rc->lookups, &rc->nss, ns, 0, n);
 	return n;
 }
 
 static struct rec_spec *
 rec_spec_get(struct rec *rc, struct rec_ns *n, const char *subject)
 {
-	struct rec_spec *s = adv_map_get(&n->specs, subject);
+	struct rec_spec *s = adv_pmap_get(&rc->lookups, &n->specs, subject, 0);
 
 	if (s != NULL)
 		return s;
+	if ((s = adv_map_get(&n->specs, subject)) != NULL) {
+		adv_pmap_put(&rc->lookups, &n->specs, subject, 0, s);
+		return s;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->subject = strdup(subject)) == NULL ||
 	    adv_map_put(&n->specs, subject, s) < 0) {
 		if (s != NULL)
@@ -353,6 +435,7 @@ rec_spec_get(struct rec *rc, struct rec_ns *n, const char *subject)
 		rc->err = -ENOMEM;
 		return NULL;
 	}
+	adv_pmap_put(&rc->lookups, &n->specs, subject, 0, s);
 	return s;
 }
 
@@ -388,27 +471,26 @@ rec_assign(struct rec *rc, size_t i)
 	const char *lns = rec_local_ns(r);
 	const char *pns = ingress ? r->src_ns : r->dst_ns;
 	int pkind = ingress ? r->src_kind : r->dst_kind;
-	char sk[1200], pk[600], fk[600];
-	const char *skey = rec_shared_key(r, sk, sizeof(sk));
-	const char *peer = rec_peer_key(r, ingress, rc->fine, pk, sizeof(pk));
+	uint64_t sc = 0;
+	const char *skey = rec_shared_key(rc, r, &sc);
+	const char *peer = rec_peer_key_i(rc, r, ingress, rc->fine);
 	struct rec_ns *n = rec_ns_get(rc, lns);
 	struct rec_spec *s;
 
 	if (n == NULL)
 		return;
-	if (skey != NULL && (rec_is_shared(rc, (uintptr_t)adv_map_get(&rc->counts, skey)) ||
+	if (skey != NULL && (rec_is_shared(rc, (uintptr_t)adv_pmap_get(&rc->counts, skey, NULL, sc)) ||
 			     rec_is_dns(r))) {
-		/* the baseline's: shared services, at workload granularity */
-		const char *fine = rec_peer_key(r, ingress, 1, fk, sizeof(fk));
-		struct rec_group *g = rec_group_get(rc, ingress ? &rc->shared_in : &rc->shared_out,
-						    fine);
+		/* the baseline's: shared services, at workload granularity (skey) */
+		struct rec_group *g = rec_group_get_i(rc, ingress ? &rc->shared_in : &rc->shared_out,
+						      skey);
 
 		rec_group_add(rc, g, i);
 		if (g != NULL && rec_is_dns(r))
 			g->dns = 1;
 		return;
 	}
-	if (!rc->fine && pkind == BW_HISTORY_PEER_POD && pns != NULL && !strcmp(pns, lns)) {
+	if (!rc->fine && pkind == BW_HISTORY_PEER_POD && pns != NULL && pns == lns) {
 		rec_group_add(rc, &n->intra[ingress ? 0 : 1], i); /* the baseline allows it */
 		return;
 	}
@@ -425,10 +507,10 @@ rec_assign(struct rec *rc, size_t i)
 		}
 		s = rec_spec_get(rc, n, wl);
 	} else {
-		s = rec_spec_get(rc, n, "");
+		s = rec_spec_get(rc, n, rc->all);
 	}
 	if (s != NULL)
-		rec_group_add(rc, rec_group_get(rc, ingress ? &s->in : &s->out, peer), i);
+		rec_group_add(rc, rec_group_get_i(rc, ingress ? &s->in : &s->out, peer), i);
 }
 
 /* ---- writing the documents -------------------------------------------------------------- */
@@ -812,12 +894,35 @@ rec_rules(json_t *const *docs, size_t ndocs)
 
 /* ---- verification ------------------------------------------------------------------------- */
 
+static const struct adv_rows *rec_rows_for_sort;
+static const struct bw_whatif_result *rec_res_for_sort;
+static const size_t *rec_used_for_sort;
+
+/* Not covered first (so the list keeps them all up to its cap), then by rank. */
+static int
+rec_nc_cmp(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	const struct bw_whatif_result *x = &rec_res_for_sort[a], *y = &rec_res_for_sort[b];
+	int okx = x->checked && x->candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
+	int oky = y->checked && y->candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
+	const struct adv_row *ra = &rec_rows_for_sort->v[rec_used_for_sort[a]];
+	const struct adv_row *rb = &rec_rows_for_sort->v[rec_used_for_sort[b]];
+
+	if (okx != oky)
+		return okx - oky;
+	if (okx)
+		return a < b ? -1 : a > b; /* allowed ones only count */
+	return adv_row_rank(ra, adv_row_ok(ra), rb, adv_row_ok(rb));
+}
+
 static int
 rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, const char *yaml,
 	   json_t *doc, char *err, size_t errlen)
 {
 	struct bw_whatif_result *res = NULL;
 	json_t *nc = json_array();
+	size_t *order = NULL;
 	bw_whatif *w;
 	size_t allowed = 0, unchecked = 0, denied = 0;
 	uint64_t nc_conns = 0;
@@ -834,11 +939,20 @@ rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, co
 	}
 	rc2 = adv_replay(api, w, rc->rows, rc->used, rc->nused, &res);
 	api->whatif_free(w);
-	if (rc2 < 0) {
+	if (rc2 < 0 || (order = calloc(rc->nused ? rc->nused : 1, sizeof(*order))) == NULL) {
+		free(res);
 		json_decref(nc);
-		return rc2;
+		return rc2 < 0 ? rc2 : -ENOMEM;
 	}
-	for (size_t i = 0; i < rc->nused; i++) {
+	rec_used_for_sort = rc->used;
+	/* most connections first, then by name: the list is cut at 200 */
+	rec_rows_for_sort = rc->rows;
+	rec_res_for_sort = res;
+	for (size_t i = 0; i < rc->nused; i++)
+		order[i] = i;
+	qsort(order, rc->nused, sizeof(*order), rec_nc_cmp);
+	for (size_t k = 0; k < rc->nused; k++) {
+		size_t i = order[k];
 		const struct adv_row *r = &rc->rows->v[rc->used[i]];
 		char why[1200];
 		json_t *o;
@@ -862,6 +976,7 @@ rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, co
 		}
 	}
 	free(res);
+	free(order);
 	json_object_set_new(doc, "verification",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "connections",
 				      (json_int_t)rc->nused, "allowed", (json_int_t)allowed,
@@ -898,7 +1013,10 @@ adv_recommend(const struct bw_core_api *api, bw_module_ctx *ctx, const struct ad
 	adv_map_init(&rc.nss);
 	adv_map_init(&rc.shared_out);
 	adv_map_init(&rc.shared_in);
-	adv_map_init(&rc.counts);
+	adv_pmap_init(&rc.counts);
+	adv_pmap_init(&rc.peerkeys);
+	adv_pmap_init(&rc.lookups);
+	rc.all = adv_rows_intern(rows, "");
 	if (o->nns > 0) {
 		for (size_t i = 0; i < o->nns; i++)
 			if (!adv_world_has_ns(world, o->namespaces[i])) {
@@ -937,7 +1055,6 @@ adv_recommend(const struct bw_core_api *api, bw_module_ctx *ctx, const struct ad
 		ret = -EINVAL;
 		goto out;
 	}
-	adv_rows_sort(rows);
 	if ((rc.used = calloc(rows->n ? rows->n : 1, sizeof(*rc.used))) == NULL) {
 		ret = -ENOMEM;
 		goto out;
@@ -945,7 +1062,7 @@ adv_recommend(const struct bw_core_api *api, bw_module_ctx *ctx, const struct ad
 	/* the connections that worked, checked at a chosen namespace */
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct adv_row *r = &rows->v[i];
-		char sk[1200];
+		uint64_t sc = 0;
 		const char *key, *pns;
 
 		if (adv_row_ok(r) == 0 || !rec_chosen(&rc, rec_local_ns(r)))
@@ -954,10 +1071,10 @@ adv_recommend(const struct bw_core_api *api, bw_module_ctx *ctx, const struct ad
 		rc.used_conns += adv_row_ok(r);
 		/* a service is shared when other namespaces than its own use it */
 		pns = r->dir == BW_FLOW_TRAFFIC_INGRESS ? r->src_ns : r->dst_ns;
-		if (pns != NULL && !strcmp(pns, rec_local_ns(r)))
+		if (pns != NULL && pns == rec_local_ns(r))
 			continue;
-		if ((key = rec_shared_key(r, sk, sizeof(sk))) != NULL)
-			rec_count(&rc, key, rec_local_ns(r));
+		if ((key = rec_shared_key(&rc, r, &sc)) != NULL)
+			rec_count(&rc, key, sc, rec_local_ns(r));
 	}
 	for (size_t i = 0; i < rc.nused; i++)
 		rec_assign(&rc, rc.used[i]);
@@ -967,6 +1084,7 @@ adv_recommend(const struct bw_core_api *api, bw_module_ctx *ctx, const struct ad
 	}
 	for (size_t i = 0; i < rc.nchosen; i++)
 		rec_ns_get(&rc, rc.chosen[i]);
+	rec_sort_strings(rc.notes);
 	docs[ndocs++] = rec_baseline(&rc);
 	nskeys = adv_map_keys(&rc.nss, &nnk);
 	for (size_t i = 0; i < nnk && ndocs < sizeof(docs) / sizeof(*docs); i++) {
@@ -1062,6 +1180,8 @@ out:
 	adv_map_clear(&rc.nss, rec_ns_free);
 	adv_map_clear(&rc.shared_out, rec_group_free);
 	adv_map_clear(&rc.shared_in, rec_group_free);
-	adv_map_clear(&rc.counts, NULL);
+	adv_pmap_clear(&rc.counts);
+	adv_pmap_clear(&rc.peerkeys);
+	adv_pmap_clear(&rc.lookups);
 	return ret;
 }

@@ -150,6 +150,80 @@ adv_map_keys(const struct adv_map *m, size_t *n)
 	return v;
 }
 
+/* ---- a pointer-keyed map ------------------------------------------------------------- */
+
+struct adv_pentry {
+	const void *a, *b;
+	uint64_t c;
+	void *val;
+	int used;
+};
+
+void
+adv_pmap_init(struct adv_pmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+adv_pmap_clear(struct adv_pmap *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t
+adv_pmap_slot(const struct adv_pmap *m, const void *a, const void *b, uint64_t c)
+{
+	uint64_t h = (uint64_t)(uintptr_t)a * UINT64_C(0x9e3779b97f4a7c15);
+
+	h ^= (uint64_t)(uintptr_t)b * UINT64_C(0xc2b2ae3d27d4eb4f);
+	h ^= c * UINT64_C(0x165667b19e3779f9);
+	h ^= h >> 29;
+	return (size_t)h & (m->cap - 1);
+}
+
+void *
+adv_pmap_get(const struct adv_pmap *m, const void *a, const void *b, uint64_t c)
+{
+	if (m->cap == 0)
+		return NULL;
+	for (size_t i = adv_pmap_slot(m, a, b, c);; i = (i + 1) & (m->cap - 1)) {
+		const struct adv_pentry *e = &m->v[i];
+
+		if (!e->used)
+			return NULL;
+		if (e->a == a && e->b == b && e->c == c)
+			return e->val;
+	}
+}
+
+int
+adv_pmap_put(struct adv_pmap *m, const void *a, const void *b, uint64_t c, void *val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct adv_pmap nm = { NULL, m->cap ? m->cap * 2 : 256, 0 };
+
+		if ((nm.v = calloc(nm.cap, sizeof(*nm.v))) == NULL)
+			return -ENOMEM;
+		for (size_t k = 0; k < m->cap; k++)
+			if (m->v[k].used)
+				adv_pmap_put(&nm, m->v[k].a, m->v[k].b, m->v[k].c, m->v[k].val);
+		free(m->v);
+		*m = nm;
+	}
+	for (i = adv_pmap_slot(m, a, b, c); m->v[i].used; i = (i + 1) & (m->cap - 1))
+		if (m->v[i].a == a && m->v[i].b == b && m->v[i].c == c) {
+			m->v[i].val = val;
+			return 0;
+		}
+	m->v[i] = (struct adv_pentry){ a, b, c, val, 1 };
+	m->n++;
+	return 0;
+}
+
 /* ---- interned strings ---------------------------------------------------------------- */
 
 #define ADV_CHUNK 65536
@@ -428,14 +502,13 @@ adv_rows_add(struct adv_rows *t, const struct bw_history_row *r)
 	return 0;
 }
 
-static int
-adv_row_cmp(const void *pa, const void *pb)
+int
+adv_row_order(const struct adv_row *a, const struct adv_row *b)
 {
-	const struct adv_row *a = pa, *b = pb;
-	int c = strcmp(a->src, b->src);
+	int c = a->src == b->src ? 0 : strcmp(a->src, b->src);
 
 	if (c == 0)
-		c = strcmp(a->dst, b->dst);
+		c = a->dst == b->dst ? 0 : strcmp(a->dst, b->dst);
 	if (c == 0)
 		c = (int)a->port - (int)b->port;
 	if (c == 0)
@@ -445,14 +518,12 @@ adv_row_cmp(const void *pa, const void *pb)
 	return c;
 }
 
-void
-adv_rows_sort(struct adv_rows *t)
+int
+adv_row_rank(const struct adv_row *a, uint64_t ca, const struct adv_row *b, uint64_t cb)
 {
-	/* the slots are not needed once every row is in */
-	qsort(t->v, t->n, sizeof(*t->v), adv_row_cmp);
-	free(t->slots);
-	t->slots = NULL;
-	t->nslots = 0;
+	if (ca != cb)
+		return ca > cb ? -1 : 1;
+	return adv_row_order(a, b);
 }
 
 const char *

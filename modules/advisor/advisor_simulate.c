@@ -24,6 +24,7 @@
 struct sim_item {
 	size_t row;
 	uint64_t count;
+	const struct adv_row *r;
 };
 
 static int
@@ -31,10 +32,7 @@ sim_item_cmp(const void *pa, const void *pb)
 {
 	const struct sim_item *a = pa, *b = pb;
 
-	/* most connections first, then the rows' own order (by name) */
-	if (a->count != b->count)
-		return a->count > b->count ? -1 : 1;
-	return a->row < b->row ? -1 : a->row > b->row;
+	return adv_row_rank(a->r, a->count, b->r, b->count);
 }
 
 static json_t *
@@ -67,19 +65,20 @@ int
 adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows, json_t **out)
 {
 	struct bw_whatif_result *res = NULL;
-	struct sim_item *drop = NULL, *allow = NULL;
-	size_t *idx = NULL, *where = NULL, ndrop = 0, nallow = 0, nchecked = 0;
+	struct sim_item *drop = NULL, *allow = NULL, *skip = NULL;
+	size_t *idx = NULL, *where = NULL, ndrop = 0, nallow = 0, nchecked = 0, nskip = 0;
 	json_t *not_replayed = json_array(), *doc;
 	uint64_t conns = 0, unchecked_conns = 0;
 	int rc;
 
 	*out = NULL;
-	adv_rows_sort(rows);
 	idx = calloc(rows->n ? rows->n : 1, sizeof(*idx));
 	where = calloc(rows->n ? rows->n : 1, sizeof(*where));
 	drop = calloc(rows->n ? rows->n : 1, sizeof(*drop));
 	allow = calloc(rows->n ? rows->n : 1, sizeof(*allow));
-	if (idx == NULL || where == NULL || drop == NULL || allow == NULL || not_replayed == NULL) {
+	skip = calloc(rows->n ? rows->n : 1, sizeof(*skip));
+	if (idx == NULL || where == NULL || drop == NULL || allow == NULL || skip == NULL ||
+	    not_replayed == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -97,21 +96,23 @@ adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows,
 		conns += count;
 		if (!res[i].checked) {
 			unchecked_conns += count;
-			if (json_array_size(not_replayed) < 100) {
-				json_t *o = adv_conn_json(r, count, r->last);
-
-				json_object_set_new(o, "reason", json_string(res[i].why));
-				json_array_append_new(not_replayed, o);
-			}
+			skip[nskip++] = (struct sim_item){ i, count, r };
 			continue;
 		}
 		nchecked++;
 		cur_ok = res[i].current.verdict == BW_FLOW_VERDICT_FORWARDED;
 		cand_ok = res[i].candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
 		if (cur_ok && !cand_ok)
-			drop[ndrop++] = (struct sim_item){ i, count };
+			drop[ndrop++] = (struct sim_item){ i, count, r };
 		else if (!cur_ok && cand_ok)
-			allow[nallow++] = (struct sim_item){ i, count };
+			allow[nallow++] = (struct sim_item){ i, count, r };
+	}
+	qsort(skip, nskip, sizeof(*skip), sim_item_cmp);
+	for (size_t k = 0; k < nskip && k < 100; k++) {
+		json_t *o = adv_conn_json(skip[k].r, skip[k].count, skip[k].r->last);
+
+		json_object_set_new(o, "reason", json_string(res[skip[k].row].why));
+		json_array_append_new(not_replayed, o);
 	}
 	doc = json_object();
 	json_object_set_new(doc, "newly_dropped", sim_list(rows, drop, ndrop, res, where, 1));
@@ -133,5 +134,6 @@ out:
 	free(where);
 	free(drop);
 	free(allow);
+	free(skip);
 	return rc;
 }
