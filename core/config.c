@@ -120,8 +120,41 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 	BW_CONF_KEY_END
 };
 
-/* The Lua host arrives later; the section exists so DESIGN's layout holds. */
+static const char *const conf_lua_verdicts[] = { "deny", "allow", NULL };
+
+/* core/lua/ (docs/lua.md, "Sandbox and budgets") */
 const struct bw_conf_key bw_conf_lua_keys[] = {
+	DKEY("dir", BW_CONF_STRING, BW_SYSCONFDIR "/bulwark/lua", lua_dir,
+	     0, 0, NULL, 0, "directory of Lua scripts (*.lua), watched for changes"),
+	DKEY("memory_limit", BW_CONF_SIZE, "16M", lua_memory_limit,
+	     65536, 1073741824, NULL, BW_CONF_F_RELOADABLE,
+	     "memory one script's Lua state may hold"),
+	DKEY("instruction_limit", BW_CONF_INT, "1000000", lua_instruction_limit,
+	     1000, 1000000000, NULL, BW_CONF_F_RELOADABLE,
+	     "Lua VM instructions per hook call (and for loading a script)"),
+	DKEY("time_limit", BW_CONF_DURATION, "100ms", lua_time_limit,
+	     1, 60000, NULL, BW_CONF_F_RELOADABLE,
+	     "wall-clock time per hook call"),
+	DKEY("max_failures", BW_CONF_INT, "5", lua_max_failures, 1, 1000, NULL,
+	     BW_CONF_F_RELOADABLE,
+	     "failures (errors, overruns, bad return values) within failure_window that disable a script"),
+	DKEY("failure_window", BW_CONF_DURATION, "1m", lua_failure_window,
+	     1000, 86400000, NULL, BW_CONF_F_RELOADABLE,
+	     "the window max_failures counts in"),
+	DKEY("default_verdict", BW_CONF_ENUM, "deny", lua_default_verdict, 0, 0,
+	     conf_lua_verdicts, BW_CONF_F_RELOADABLE,
+	     "what a DNS/HTTP/Kafka request gets when a script deciding it fails, overruns or is disabled after failures"),
+	DKEY("decision_timeout", BW_CONF_DURATION, "1s", lua_decision_timeout,
+	     10, 60000, NULL, BW_CONF_F_RELOADABLE,
+	     "a decision not answered within this time gets default_verdict"),
+	DKEY("flow_queue", BW_CONF_INT, "8192", lua_flow_queue, 16, 1048576,
+	     NULL, 0, "flows that may wait for on_flow/on_verdict hooks; beyond, flows are published without them (counted)"),
+	DKEY("flow_delay", BW_CONF_DURATION, "200ms", lua_flow_delay, 1, 10000,
+	     NULL, BW_CONF_F_RELOADABLE,
+	     "the longest a flow waits for on_flow before it is published without its extensions"),
+	DKEY("webhooks", BW_CONF_STRING, "", lua_webhooks, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE,
+	     "space-separated http:// URL prefixes that bulwark.webhook() may post to (empty: none)"),
 	BW_CONF_KEY_END
 };
 

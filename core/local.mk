@@ -34,6 +34,7 @@ libbwcore_la_SOURCES += \
 	core/policy/policy_batch.c \
 	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
 	core/policy/policy_whatif.c core/policy/whatif.h \
+	core/policy/quarantine.c core/policy/quarantine.h \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
 	core/policy/resolver_util.h \
@@ -41,7 +42,8 @@ libbwcore_la_SOURCES += \
 EXTRA_DIST += docs/policy-engine.md docs/redirect.md
 # flows (core/flow/flow.h): pipeline, enrichment, GET /v1/flows
 libbwcore_la_SOURCES += \
-	core/flow/flow.c core/flow/flow.h core/flow/flowenrich.c \
+	core/flow/flow.c core/flow/flow.h core/flow/flow_int.h core/flow/flowenrich.c \
+	core/flow/flowstage.c \
 	core/flow/flowapi.c
 # the L7 proxy engine (core/proxy/proxy.h): connections, parsers, L7 flows
 libbwcore_la_SOURCES += \
@@ -57,3 +59,20 @@ bulwarkd_SOURCES = core/bulwarkd.c
 bulwarkd_LDADD = $(BW_CORE_LIBS)
 include_bulwark_HEADERS += include/bulwark/flow.h include/bulwark/hook.h
 EXTRA_DIST += docs/flows.md docs/lua.md
+
+# the Lua host (core/lua/lua.h, docs/lua.md); lua/bulwark.lua is compiled in
+libbwcore_la_SOURCES += \
+	core/lua/lua.c core/lua/lua.h core/lua/lua_int.h \
+	core/lua/luasandbox.c core/lua/luasandbox.h \
+	core/lua/luaworker.c core/lua/luaconv.c core/lua/luaapi.c \
+	core/lua/luactl.c core/lua/luaparser.c
+nodist_libbwcore_la_SOURCES = core/lua/bulwark_lua.inc
+BUILT_SOURCES += core/lua/bulwark_lua.inc
+CLEANFILES += core/lua/bulwark_lua.inc core/lua/bulwark_lua.inc.tmp
+core/lua/bulwark_lua.inc: $(srcdir)/lua/bulwark.lua
+	$(AM_V_GEN)$(MKDIR_P) core/lua && \
+	{ echo '/* generated from lua/bulwark.lua by core/local.mk: do not edit */'; \
+	  echo 'static const char luaapi_helpers[] ='; \
+	  $(SED) -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
+		$(srcdir)/lua/bulwark.lua; \
+	  echo ';'; } > $@.tmp && mv -f $@.tmp $@

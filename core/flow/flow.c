@@ -37,6 +37,7 @@
 
 #include "bpf/bw_datapath.h"
 #include "core/flow/flow.h"
+#include "core/flow/flow_int.h"
 #include "lib/dropreason.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
@@ -568,9 +569,9 @@ bw_flow_set_lost_handler(void (*fn)(const char *source, uint64_t n))
 int
 bw_flow_publish(const struct bw_flow *in)
 {
-	struct bw_flow tmp, *f;
+	struct bw_flow tmp;
 	char uuid[40];
-	size_t n, fsize, slot;
+	size_t n;
 
 	if (fl.cap == 0)
 		return -ENXIO;
@@ -586,6 +587,28 @@ bw_flow_publish(const struct bw_flow *in)
 	}
 	if (tmp.node_name == NULL)
 		tmp.node_name = bw_flow_node_name();
+	/* a stage (the Lua host's on_flow) may hold it back: flowstage.c */
+	if (bw_flow_stage_on())
+		return bw_flow_stage_hold(&tmp);
+	return bw_flow_store(&tmp);
+}
+
+struct bw_flow *
+bw_flow_clone(const struct bw_flow *s)
+{
+	struct bw_flow *d = malloc(flow_clone_size(s));
+
+	if (d != NULL)
+		flow_clone_into(d, s);
+	return d;
+}
+
+int
+bw_flow_store(const struct bw_flow *in)
+{
+	struct bw_flow tmp = *in, *f;
+	size_t n, fsize, slot;
+
 	/*
 	 * Memory is recycled: the flow evicted by the previous publish is kept
 	 * as a spare and holds this one when it is large enough, so a full
@@ -1125,6 +1148,7 @@ bw_flow_attach(struct event_base *base, int ringbuf_fd)
 void
 bw_flow_detach(void)
 {
+	bw_flow_stage_set(NULL, NULL); /* store what a stage still holds */
 	if (fl.rb_ev != NULL) {
 		event_free(fl.rb_ev);
 		fl.rb_ev = NULL;

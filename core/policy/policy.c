@@ -42,6 +42,7 @@
 #include "core/log.h"
 #include "core/policy/policy.h"
 #include "core/policy/policy_int.h"
+#include "core/policy/quarantine.h"
 #include "core/policy/policydoc.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
@@ -622,6 +623,7 @@ static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 	if (event == BW_EP_EVENT_DELETED) {
 		uint32_t id = bw_endpoint_id(ep);
 
+		bw_quarantine_endpoint_deleted(bw_endpoint_ns(ep), bw_endpoint_pod(ep));
 		bw_resolver_endpoint_remove(P.rv, id);
 		bw_pol_staged_endpoint(NULL, id);
 		if (P.ready) {
@@ -1039,6 +1041,13 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 			 "%s%s%s names policies of several kinds (%s); say which with --kind",
 			 ns && *ns ? ns : "", ns && *ns ? "/" : "", name, kinds);
 		return -EEXIST;
+	}
+	if (!strcmp(p->source, BW_POLICY_SOURCE_QUARANTINE)) {
+		snprintf(err, errlen,
+			 "%s %s%s%s is a quarantine; lift it with: bulwark quarantine delete %s%s%s",
+			 p->kind, p->ns, *p->ns ? "/" : "", p->name, p->ns,
+			 *p->ns ? "/" : "", p->name);
+		return -EPERM;
 	}
 	if (strcmp(p->source, BW_POLICY_SOURCE_API)) {
 		snprintf(err, errlen,

@@ -65,6 +65,16 @@ int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
 void bw_pol_item_clear(struct bw_pol_item *it);
 
 /*
+ * One batch item from a policy already in the canonical rule model
+ * (docs/rule-model.md), for the core's own sources (quarantine): checked
+ * and compiled as a format module's output would be. 0, or -errno with a
+ * message and nothing left in it; bw_pol_batch_free() frees a batch of
+ * such items.
+ */
+int bw_pol_item_from_canonical(json_t *doc, struct bw_pol_item *it, char *err,
+			       size_t errlen);
+
+/*
  * Apply a parsed batch for source (API or a file path): every policy of
  * the batch is added or updated; with replace, the source's policies that
  * are not in the batch are deleted. All or nothing; the maps are synced

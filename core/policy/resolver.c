@@ -1022,8 +1022,7 @@ static void rv_count_cb(void *val, void *arg)
 	struct rv_count *c = arg;
 
 	for (size_t i = 0; i < c->p->nrules; i++)
-		if (c->p->rules[i].subject &&
-		    rv_ids_has(&c->p->rules[i].subject->ids, ep->identity)) {
+		if (bw_rv_rule_selects(&c->p->rules[i], ep->identity, ep->ns, ep->pod)) {
 			c->n++;
 			return;
 		}

@@ -134,6 +134,7 @@ struct bw_rv_ruleentry {
 struct bw_rv_rule {
 	struct bw_selector *subject_sel;
 	char *subject_key;
+	char *subject_ep;            /* "ns/pod": only that endpoint (quarantine), or NULL */
 	struct bw_rv_sel *subject;   /* set when committed */
 	int default_deny[3];         /* indexed by BW_DIR_* */
 	struct bw_rv_ruleentry *entries[3]; /* indexed by BW_DIR_* */
@@ -314,6 +315,14 @@ struct bw_resolver_stats {
 	uint64_t regenerations, regen_ns;
 };
 void bw_resolver_stats(struct bw_resolver *r, struct bw_resolver_stats *st);
+
+/*
+ * Whether rule ru applies to endpoint (ns, pod) of identity id: its
+ * subject selects the identity and, for a rule limited to one endpoint
+ * ("endpoint": "ns/pod" in the rule model), it is that endpoint.
+ */
+int bw_rv_rule_selects(const struct bw_rv_rule *ru, uint32_t id,
+		       const char *ns, const char *pod);
 
 /* Entity name -> identities as documented in docs/policy-engine.md. */
 int bw_resolver_entity_valid(const char *name);

@@ -49,6 +49,7 @@ void bw_rv_policy_free(struct bw_rv_policy *p)
 
 		bw_selector_free(ru->subject_sel);
 		free(ru->subject_key);
+		free(ru->subject_ep);
 		for (int d = 1; d <= 2; d++) {
 			for (size_t j = 0; j < ru->nentries[d]; j++)
 				rc_entry_free(&ru->entries[d][j]);
@@ -440,6 +441,7 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 	const json_t *subj = json_object_get(obj, "subject");
 	const json_t *dd = json_object_get(obj, "default_deny");
 	const json_t *log = json_object_get(obj, "log");
+	const json_t *sep = json_object_get(obj, "endpoint");
 	char path[64], sub[160];
 
 	snprintf(path, sizeof(path), "rules[%zu]", idx);
@@ -466,6 +468,17 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 					     path);
 		ru->default_deny[BW_DIR_INGRESS] = json_is_true(in);
 		ru->default_deny[BW_DIR_EGRESS] = json_is_true(eg);
+	}
+	if (sep && !json_is_null(sep)) {
+		const char *v = json_string_value(sep);
+		const char *slash = v ? strchr(v, '/') : NULL;
+
+		if (!slash || slash == v || !slash[1] || strchr(slash + 1, '/'))
+			return bw_errbuf_set(err, errlen,
+					     "%s.endpoint: must be \"NAMESPACE/POD\"", path);
+		ru->subject_ep = strdup(v);
+		if (!ru->subject_ep)
+			return -ENOMEM;
 	}
 	if (log && !json_is_null(log)) {
 		if (!json_is_string(log))
@@ -499,6 +512,22 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 		}
 	}
 	return 0;
+}
+
+int bw_rv_rule_selects(const struct bw_rv_rule *ru, uint32_t id,
+		       const char *ns, const char *pod)
+{
+	size_t n;
+
+	if (!ru->subject || !id || !rv_ids_has(&ru->subject->ids, id))
+		return 0;
+	if (!ru->subject_ep)
+		return 1;
+	if (!ns || !pod)
+		return 0;
+	n = strlen(ns);
+	return !strncmp(ru->subject_ep, ns, n) && ru->subject_ep[n] == '/' &&
+	       !strcmp(ru->subject_ep + n + 1, pod);
 }
 
 struct bw_rv_policy *bw_rv_policy_compile(const json_t *rules, char *err,

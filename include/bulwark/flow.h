@@ -112,6 +112,7 @@ enum bw_flow_trace_reason {
  */
 #define BW_FLOW_F_INGRESS_ENFORCED (1u << 3)
 #define BW_FLOW_F_EGRESS_ENFORCED (1u << 4)
+#define BW_FLOW_F_SCRIPT (1u << 5)   /* emitted by a Lua script (bulwark.emit_flow) */
 
 /* Hubble's L7FlowType enum (l7.type). */
 enum bw_flow_l7_type {

@@ -31,6 +31,9 @@
 #   bulwark-t   the same policy with rules.http [{GET, /public/.*}]: the
 #               datapath hands the connection to bulwarkd's engine
 #               (docs/redirect.md, docs/l7.md)
+#   bulwark-lua bulwark-t with a trivial Lua on_http loaded (docs/lua.md):
+#               every request the rule allows is also asked of the script
+#               (on the bw-lua thread) before it goes on
 # bulwarkd, like nginx and haproxy, is pinned to CPU 1.
 # For each: wrk keep-alive (CONNS connections, small GETs) and wrk with
 # "Connection: close", requests/s and p99 latency. Then memory per idle
@@ -162,7 +165,7 @@ bw_wait_listen "$BW_NODE" tcp $BW_PORT
 # which exec()s the command, so they are the same)
 url_of() {
 	case $1 in
-	direct | direct-dp | haproxy-t | bulwark-l4 | bulwark-t) echo "http://$SRV_IP:80/public/bench" ;;
+	direct | direct-dp | haproxy-t | bulwark-l4 | bulwark-t | bulwark-lua) echo "http://$SRV_IP:80/public/bench" ;;
 	haproxy) echo "http://$NODE_IP:$HA_PORT/public/bench" ;;
 	bulwark) echo "http://$NODE_IP:$BW_PORT/public/bench" ;;
 	esac
@@ -344,21 +347,43 @@ set_policy() {
 	} | bw_policy_import_text "bench-$1" >/dev/null || bw_die "policy import ($1) failed"
 }
 
+# lua_script on|off : the trivial on_http script in [lua] dir, loaded or gone
+LUA_DIR=$BW_TMP/lua
+lua_loaded() {
+	bw lua list -o json 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(s["name"] == "trivial" and s["state"] == "active" for s in d["scripts"]) else 1)'
+}
+lua_gone() { ! lua_loaded; }
+lua_script() {
+	if [ "$1" = on ]; then
+		printf 'function on_http(req) end\n' >"$LUA_DIR/.trivial.tmp"
+		mv -f "$LUA_DIR/.trivial.tmp" "$LUA_DIR/trivial.lua"
+		bw_wait_for 10 lua_loaded || bw_die "the on_http script did not load"
+	elif [ -e "$LUA_DIR/trivial.lua" ]; then
+		rm -f "$LUA_DIR/trivial.lua"
+		bw_wait_for 10 lua_gone || bw_die "the on_http script did not go"
+	fi
+}
+
 # transparent_mode MODE : the node in MODE's state, checked
 transparent_mode() {
 	tproxy off
+	[ "$1" = bulwark-lua ] || lua_script off
 	case $1 in
 	direct-dp) set_policy none; check_direct "$1" ;;
 	haproxy-t) set_policy none; tproxy on; check_rule "$1" ;;
 	bulwark-l4) set_policy l4; check_direct "$1" ;;
 	bulwark-t) set_policy l7; check_rule "$1" ;;
+	bulwark-lua) set_policy l7; lua_script on; check_rule "$1" ;;
 	esac
 }
 
 if [ "$POSITION" != explicit ]; then
 	BW_CONF=$BW_TMP/bulwark.conf
 	printf '[daemon]\nmodules = identity-local netpol-cilium http\n' >"$BW_CONF"
-	bw_start_daemon -o flows.capacity=16
+	mkdir -p "$LUA_DIR"
+	bw_start_daemon -o flows.capacity=16 -o "lua.dir=$LUA_DIR"
 	taskset -a -p -c 1 "$BW_DAEMON_PID" >/dev/null
 	bw_pod_register x/srv app=web
 	bw_pod_register x/cli app=client
@@ -388,10 +413,10 @@ if [ "$POSITION" != explicit ]; then
 	rss1=$(rss_kb "$HA_T_PID")
 	idle_close
 	bench_sample haproxy-t idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
-	TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t)
+	TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t bulwark-lua)
 	for rep in $(seq "$REPS"); do
-		for i in 0 1 2 3; do
-			m=${TMODES[$(((i + rep) % 4))]}
+		for i in 0 1 2 3 4; do
+			m=${TMODES[$(((i + rep) % 5))]}
 			transparent_mode "$m"
 			for kind in keepalive close; do
 				bw_log "rep $rep: $m $kind"
@@ -400,6 +425,7 @@ if [ "$POSITION" != explicit ]; then
 		done
 	done
 	tproxy off
+	lua_script off
 	set_policy none
 fi
 
@@ -422,7 +448,8 @@ lines = ["L7 HTTP: wrk -t2 -c%d, %d s x %d, small GETs to nginx; median of runs"
 tables = (("explicit position (the client connects to the proxy):", "direct", "haproxy",
            ("direct", "haproxy", "bulwark")),
           ("transparent position (the client connects to the server; bulwark's datapath on the veths):",
-           "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t")))
+           "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t",
+                                      "bulwark-lua")))
 for title, base, ha, modes in tables:
     if med(base, "keepalive", "rps") is None:
         continue
@@ -438,6 +465,12 @@ for title, base, ha, modes in tables:
             lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s" % (
                 mode, kind, rps, p99, rps / d,
                 "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-"))
+if med("bulwark-lua", "keepalive", "rps") is not None:
+    lines += ["", "a trivial Lua on_http (bulwark-lua) vs none (bulwark-t):"]
+    for kind in ("keepalive", "close"):
+        r = med("bulwark-lua", kind, "rps") / med("bulwark-t", kind, "rps")
+        res["runs"]["lua_vs_none/%s" % kind] = r
+        lines.append("  %-10s %.2fx requests/s" % (kind, r))
 res["idle"] = {}
 lines += ["", "memory per idle keep-alive connection (%d connections, one request each):" % idle]
 if med("bulwark", "idle", "heap_per_conn") is not None:

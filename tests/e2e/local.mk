@@ -92,6 +92,11 @@ TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
 
+# Lua hooks with real traffic: on_flow extensions, the alert and port-scan
+# quarantine examples, failures, reloads (docs/lua.md)
+TESTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+dist_check_SCRIPTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+
 # the web UI: its listener (page, traversal, the API as the control socket
 # answers it, JSON errors, read-only, live events, TLS and token off
 # loopback, allow_changes), and the page in a headless Chromium driven over
@@ -106,3 +111,14 @@ CLEANFILES += tests/e2e/webui-screenshots/*.png
 # proxy engine and the http module, nginx and curl/wrk/raw sockets
 TESTS += tests/e2e/test_http.sh
 dist_check_SCRIPTS += tests/e2e/test_http.sh
+
+# Kafka policy end to end: librdkafka's mock cluster as the broker (built
+# when librdkafka-dev is installed), kcat and kafka-python as clients.
+if HAVE_RDKAFKA
+check_PROGRAMS += tests/e2e/kafka_mock
+tests_e2e_kafka_mock_SOURCES = tests/e2e/kafka_mock.c
+tests_e2e_kafka_mock_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_e2e_kafka_mock_LDADD = $(RDKAFKA_LIBS)
+endif
+TESTS += tests/e2e/test_kafka.sh
+dist_check_SCRIPTS += tests/e2e/test_kafka.sh

@@ -268,6 +268,44 @@ tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
 tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
 
+# core/flow/flowstage.c: a stage holds flows back, the ring gets them all, in order
+check_PROGRAMS += tests/unit/test_flowstage
+TESTS += tests/unit/test_flowstage
+tests_unit_test_flowstage_SOURCES = tests/unit/test_flowstage.c
+tests_unit_test_flowstage_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowstage_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luasandbox.c: escapes tried and contained, budgets, hook checks
+check_PROGRAMS += tests/unit/test_luasandbox
+TESTS += tests/unit/test_luasandbox
+tests_unit_test_luasandbox_SOURCES = tests/unit/test_luasandbox.c
+tests_unit_test_luasandbox_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_luasandbox_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/: every hook, every return value, failures, reloads, the flow
+# queue, the flow table against observe's JSON
+check_PROGRAMS += tests/unit/test_lua
+TESTS += tests/unit/test_lua
+tests_unit_test_lua_SOURCES = tests/unit/test_lua.c
+tests_unit_test_lua_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_lua_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_lua_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luaproxy.c: on_http / on_kafka through the L7 proxy engine,
+# real sockets on loopback
+check_PROGRAMS += tests/unit/test_luaproxy
+TESTS += tests/unit/test_luaproxy
+tests_unit_test_luaproxy_SOURCES = tests/unit/test_luaproxy.c
+tests_unit_test_luaproxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_luaproxy_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# lua/examples/ through lua/testing.lua and lua5.4 (docs/lua.md, "Testing a script")
+TESTS += tests/unit/test_lua_examples.sh
+dist_check_SCRIPTS += tests/unit/test_lua_examples.sh
+
 # modules/http: the strict parser (every smuggling shape of
 # tests/unit/http_smuggling.h refused) and Cilium's rules.http semantics
 check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_http_rules
@@ -301,7 +339,7 @@ check_PROGRAMS += tests/unit/test_prom_http
 TESTS += tests/unit/test_prom_http
 tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
 	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
-	modules/prometheus/prom_http.c
+	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c
 tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
 tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
@@ -324,3 +362,32 @@ tests_unit_test_advisor_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS) \
 tests_unit_test_advisor_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
 tests_unit_test_advisor_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) $(PCRE2_LIBS)
 EXTRA_DIST += tests/unit/data/advisor
+
+# modules/kafka: the wire layer against vectors generated from Apache
+# Kafka's JSON message definitions (tests/unit/kafka_vectors.py), and
+# Cilium's rules.kafka semantics
+check_PROGRAMS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
+TESTS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
+tests_unit_test_kafka_proto_SOURCES = tests/unit/test_kafka_proto.c \
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c lib/kafkakeys.c
+tests_unit_test_kafka_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
+	-DKAFKA_VECTORS=\"$(abs_top_srcdir)/tests/unit/data/kafka_vectors.txt\"
+tests_unit_test_kafka_proto_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_proto_LDADD = $(CHECK_LIBS)
+tests_unit_test_kafka_rules_SOURCES = tests/unit/test_kafka_rules.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c lib/kafkakeys.c
+tests_unit_test_kafka_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_rules_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_rules_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS)
+EXTRA_DIST += tests/unit/data/kafka_vectors.txt tests/unit/kafka_vectors.py
+
+# modules/kafka on the real proxy engine, a raw client and a scripted
+# broker: ordering, large batches, topic IDs, fetch sessions, hooks
+check_PROGRAMS += tests/unit/test_kafka
+TESTS += tests/unit/test_kafka
+tests_unit_test_kafka_SOURCES = tests/unit/test_kafka.c \
+	modules/kafka/kafka.c modules/kafka/kafka_conn.c modules/kafka/kafka_codec.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c modules/kafka/kafka_topics.c
+tests_unit_test_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_LDADD = $(BW_TEST_LIBS)
