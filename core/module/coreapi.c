@@ -40,6 +40,7 @@
 #include "core/flow/flow.h"
 #include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
+#include "lib/prefix.h"
 #include "core/log.h"
 #include "core/module/alertbus.h"
 #include "core/module/coreapi.h"
@@ -1270,6 +1271,17 @@ coreapi_policy_export(char **out)
 	return *out != NULL ? 0 : -ENOMEM;
 }
 
+static size_t
+coreapi_fqdn_names(const char *address, const char *const **names)
+{
+	struct bw_prefix p;
+
+	if (address == NULL || names == NULL || bw_prefix_parse(address, 0, &p) < 0 ||
+	    p.plen != (p.family == 4 ? 32 : 128))
+		return 0;
+	return bw_fqdn_names(p.family, p.addr, names);
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -1349,6 +1361,7 @@ static const struct bw_core_api coreapi = {
 	.whatif_replay = coreapi_whatif_replay,
 	.whatif_free = coreapi_whatif_free,
 	.policy_export = coreapi_policy_export,
+	.fqdn_names = coreapi_fqdn_names,
 };
 
 const struct bw_core_api *

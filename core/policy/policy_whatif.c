@@ -17,6 +17,16 @@
  * datapath would if that set were enforced, and resolves no more
  * identities than the kernel would.
  *
+ * toFQDNs (core/node/fqdn.h): each set keeps the FQDN selectors its
+ * policies use (the resolver's fqdn_selector op, never the node's table).
+ * An address the DNS proxy learned names for (bw_fqdn_names: the node's
+ * FQDN cache now) that one of the set's selectors matches gets, in that
+ * set, the identity of its label set as core/node/fqdn.c builds it:
+ * fqdn:<selector> for each selector matching one of its names,
+ * reserved:world, and the cidr: label of the longest of the set's
+ * prefixes holding it; its /32 entry wins over any prefix in the datapath,
+ * so it wins here too. Otherwise the address is looked up by prefix.
+ *
  * Rule references are the what-if's own (an index into its table), so
  * that a verdict names the policy, rule and entry of either set, candidate
  * policies included.
@@ -42,7 +52,9 @@
 #include "core/policy/resolver.h"
 #include "core/policy/resolver_int.h"
 #include "core/policy/whatif.h"
+#include "core/node/fqdn.h"
 #include "lib/flowpeer.h"
+#include "lib/fqdnmatch.h"
 #include "lib/prefix.h"
 
 /* Identities of outside addresses: above every range the identity layer uses. */
@@ -73,6 +85,13 @@ struct wi_pfx {
 	uint32_t id;
 };
 
+/* An FQDN selector a set's policies use (canonical text). */
+struct wi_fsel {
+	char *text;
+	struct bw_fqdn_matcher *m;
+	unsigned refs;
+};
+
 struct wi_set {
 	struct bw_whatif *w;
 	struct bw_resolver *rv;
@@ -80,6 +99,9 @@ struct wi_set {
 	size_t npolicies;
 	struct wi_pfx *pfx; /* its CIDR identities */
 	size_t npfx, cappfx;
+	struct wi_fsel *fsel; /* its FQDN selectors, sorted by text */
+	size_t nfsel, capfsel;
+	struct rv_map fgroups; /* label set text -> identity (uintptr_t) */
 	int err;
 };
 
@@ -382,6 +404,115 @@ wi_address_identity(const struct wi_set *s, const struct bw_prefix *a)
 	return id;
 }
 
+/* The resolver's fqdn_selector op: the set's own list, never the node's. */
+static void
+wi_fqdn_selector(void *arg, const char *text, int add)
+{
+	struct wi_set *s = arg;
+	size_t i = 0;
+
+	while (i < s->nfsel && strcmp(s->fsel[i].text, text) < 0)
+		i++;
+	if (i < s->nfsel && !strcmp(s->fsel[i].text, text)) {
+		if (add) {
+			s->fsel[i].refs++;
+		} else if (--s->fsel[i].refs == 0) {
+			free(s->fsel[i].text);
+			bw_fqdn_matcher_free(s->fsel[i].m);
+			memmove(&s->fsel[i], &s->fsel[i + 1], (s->nfsel - i - 1) * sizeof(*s->fsel));
+			s->nfsel--;
+		}
+		return;
+	}
+	if (!add)
+		return;
+	if (s->nfsel == s->capfsel) {
+		size_t nc = s->capfsel ? s->capfsel * 2 : 8;
+		struct wi_fsel *v = realloc(s->fsel, nc * sizeof(*v));
+
+		if (v == NULL) {
+			s->err = -ENOMEM;
+			return;
+		}
+		s->fsel = v;
+		s->capfsel = nc;
+	}
+	memmove(&s->fsel[i + 1], &s->fsel[i], (s->nfsel - i) * sizeof(*s->fsel));
+	s->fsel[i] = (struct wi_fsel){ strdup(text), bw_fqdn_matcher_from_canonical(text), 1 };
+	s->nfsel++;
+	if (s->fsel[i].text == NULL || s->fsel[i].m == NULL)
+		s->err = -ENOMEM;
+}
+
+/*
+ * The identity an address with names (shown form, as flows carry them) has
+ * in set s: the FQDN identity of its label set when a selector of the set
+ * matches one of the names, else its prefix's (wi_address_identity).
+ */
+static int
+wi_named_address_identity(struct wi_set *s, const struct bw_prefix *a,
+			  const char *const *names, size_t nnames, uint32_t *id)
+{
+	struct bw_labelset *ls = NULL;
+	char norm[BW_FQDN_NAME_MAX + 2], pfx[INET6_ADDRSTRLEN + 8], key[96];
+	char *text = NULL;
+	const struct wi_pfx *best = NULL;
+	uintptr_t v;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->nfsel && rc == 0; i++)
+		for (size_t k = 0; k < nnames; k++) {
+			if (s->fsel[i].m == NULL ||
+			    bw_fqdn_name_normalize(names[k], norm, sizeof(norm)) < 0 ||
+			    !bw_fqdn_matcher_match(s->fsel[i].m, norm))
+				continue;
+			if (ls == NULL && (ls = bw_labelset_new()) == NULL)
+				return -ENOMEM;
+			rc = bw_labelset_add(ls, BW_LABEL_SOURCE_FQDN, s->fsel[i].text, "");
+			break;
+		}
+	if (ls == NULL) {
+		*id = wi_address_identity(s, a);
+		return 0;
+	}
+	if (rc == 0)
+		rc = bw_labelset_add(ls, BW_LABEL_SOURCE_RESERVED, "world", "");
+	for (size_t i = 0; i < s->npfx; i++) {
+		const struct wi_pfx *p = &s->pfx[i];
+
+		if ((best == NULL || p->plen > best->plen) && p->plen <= a->plen &&
+		    rv_prefix_within(a->family, a->addr, a->plen, p->family, p->addr, p->plen))
+			best = p;
+	}
+	if (rc == 0 && best != NULL) {
+		struct bw_prefix bp = { 0 };
+
+		bp.family = best->family;
+		memcpy(bp.addr, best->addr, 16);
+		bp.plen = best->plen;
+		bw_prefix_format(&bp, 1, pfx, sizeof(pfx));
+		if (bw_identity_cidr_label(pfx, key, sizeof(key)) == 0)
+			rc = bw_labelset_add(ls, BW_LABEL_SOURCE_CIDR, key, "");
+	}
+	if (rc == 0 && (text = bw_labelset_text(ls)) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		v = (uintptr_t)rv_map_get(&s->fgroups, text, strlen(text));
+		if (v != 0) {
+			*id = (uint32_t)v;
+		} else {
+			*id = s->w->next_synth++;
+			rc = bw_resolver_identity_add(s->rv, *id, ls);
+			if (rc == 0)
+				rc = rv_map_put(&s->fgroups, text, strlen(text), (void *)(uintptr_t)*id);
+			s->w->dirty = 1;
+		}
+	}
+	free(text);
+	bw_labelset_free(ls);
+	return rc;
+}
+
 /* The class number of an l7proto name, without creating one (no side effect). */
 static uint8_t
 wi_proxy_class(void *arg, const char *l7proto)
@@ -429,12 +560,14 @@ wi_set_init(struct bw_whatif *w, struct wi_set *s)
 		.sync = wi_sync,
 		.cidr_acquire = wi_cidr_acquire,
 		.proxy_class = wi_proxy_class,
+		.fqdn_selector = wi_fqdn_selector,
 		.arg = s,
 	};
 	struct bw_resolver *main_rv = bw_pol_resolver();
 
 	s->w = w;
 	rv_map_init(&s->eps);
+	rv_map_init(&s->fgroups);
 	if (main_rv == NULL)
 		return -ENODEV;
 	if ((s->rv = bw_resolver_new(&ops)) == NULL)
@@ -456,6 +589,14 @@ wi_set_fini(struct wi_set *s)
 	free(s->pfx);
 	s->pfx = NULL;
 	s->npfx = s->cappfx = 0;
+	for (size_t i = 0; i < s->nfsel; i++) {
+		free(s->fsel[i].text);
+		bw_fqdn_matcher_free(s->fsel[i].m);
+	}
+	free(s->fsel);
+	s->fsel = NULL;
+	s->nfsel = s->capfsel = 0;
+	rv_map_clear(&s->fgroups);
 }
 
 static int
@@ -730,12 +871,23 @@ wi_peer_resolve(struct bw_whatif *w, int kind, const char *name, struct wi_peer 
 	case BW_HISTORY_PEER_WORLD:
 		if (!strcmp(name, "world"))
 			return wi_peer_id(peer, BW_ID_WORLD);
-		if (bw_prefix_parse(name, 0, &p) == 0)
-			return rv_ids_add(&peer->ids[0], wi_address_identity(&w->cur, &p)) < 0 ||
-			       rv_ids_add(&peer->ids[1], wi_address_identity(w->cand, &p)) < 0
-				       ? -ENOMEM : 0;
+		if (bw_prefix_parse(name, 0, &p) == 0) {
+			const char *const *names = NULL;
+			size_t nn = 0;
+			uint32_t id2[2];
+			int rc;
+
+			/* names DNS gave for a host address (the FQDN cache now) */
+			if (p.plen == (p.family == 4 ? 32 : 128))
+				nn = bw_fqdn_names(p.family, p.addr, &names);
+			if ((rc = wi_named_address_identity(&w->cur, &p, names, nn, &id2[0])) < 0 ||
+			    (rc = wi_named_address_identity(w->cand, &p, names, nn, &id2[1])) < 0)
+				return rc;
+			return rv_ids_add(&peer->ids[0], id2[0]) < 0 ||
+			       rv_ids_add(&peer->ids[1], id2[1]) < 0 ? -ENOMEM : 0;
+		}
 		snprintf(why, sizeof(why),
-			 "%s: the address behind this name is not known, and names are not matched yet",
+			 "%s: give the address (the what-if looks an outside peer up by address)",
 			 name);
 		peer->why = wi_intern(w, why);
 		return 0;

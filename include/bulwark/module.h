@@ -78,7 +78,7 @@
  *       bw_core_api.history_provider_register, history_scan (struct
  *       bw_history_provider, struct bw_history_row), whatif_new,
  *       whatif_replay, whatif_free (struct bw_whatif_conn, struct
- *       bw_whatif_result), policy_export.
+ *       bw_whatif_result), policy_export, fqdn_names.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -823,6 +823,15 @@ struct bw_core_api {
 	 * sorted by kind, namespace and name. 0 or -ENOMEM.
 	 */
 	int (*policy_export)(char **json);
+	/*
+	 * The names DNS gave for an outside address (its text, "203.0.113.10"
+	 * or "2001:db8::10", optionally with /32 or /128) as the node's FQDN
+	 * cache holds them now (docs/fqdn.md), in the form flows show them
+	 * (lower case, no trailing dot). *names points into the cache: use
+	 * it before returning to the loop. Loop thread. Returns how many,
+	 * 0 when none (unknown address, no DNS proxy).
+	 */
+	size_t (*fqdn_names)(const char *address, const char *const **names);
 };
 
 /* bw_core_api.whatif_new flags. */

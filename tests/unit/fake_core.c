@@ -642,6 +642,20 @@ fake_policy_export(char **json)
 	return *json != NULL ? 0 : -ENOMEM;
 }
 
+static size_t
+fake_fqdn_names(const char *address, const char *const **names)
+{
+	static const char *one[1];
+	size_t n = fake_core.fqdn_address != NULL ? strlen(fake_core.fqdn_address) : 0;
+
+	if (n == 0 || address == NULL || strncmp(address, fake_core.fqdn_address, n) ||
+	    (address[n] != '\0' && address[n] != '/'))
+		return 0;
+	one[0] = fake_core.fqdn_name;
+	*names = one;
+	return 1;
+}
+
 static void
 fake_api_call_cancel(bw_api_call *call)
 {
@@ -795,6 +809,7 @@ static const struct bw_core_api fake_api = {
 	.whatif_replay = fake_whatif_replay,
 	.whatif_free = fake_whatif_free,
 	.policy_export = fake_policy_export,
+	.fqdn_names = fake_fqdn_names,
 };
 
 const struct bw_core_api *

@@ -72,6 +72,8 @@ struct fake_core {
 	void (*whatif_judge)(const struct bw_whatif_conn *c, struct bw_whatif_result *r);
 	const char *whatif_error;
 	const char *policies;
+	/* fqdn_names() gives fqdn_name for the address fqdn_address */
+	const char *fqdn_address, *fqdn_name;
 	/* endpoint_walk() visits these */
 	const struct bw_endpoint_view *endpoints;
 	size_t n_endpoints;
