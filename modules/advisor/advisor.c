@@ -186,6 +186,7 @@ adv_on_done(int err, const char *message, void *arg)
 	}
 	a->rows_read += r->rows.n;
 	a->connections_read += r->rows.records;
+	adv_rows_name(&r->rows, a->api); /* outside addresses by their DNS names */
 	errbuf[0] = '\0';
 	if ((rc = adv_world_load(&world, a->api)) < 0) {
 		adv_finish(r, 500, NULL, "out of memory");

@@ -77,6 +77,7 @@ int adv_pmap_put(struct adv_pmap *m, const void *a, const void *b, uint64_t c, v
  * direction) in the window, summed. */
 struct adv_row {
 	const char *src, *dst;         /* interned */
+	const char *dst_addr;          /* interned: dst's address when dst is its DNS name */
 	const char *src_ns, *dst_ns;   /* interned, NULL unless a pod */
 	uint8_t src_kind, dst_kind;    /* BW_HISTORY_PEER_* */
 	uint8_t proto, dir;
@@ -102,6 +103,13 @@ int adv_rows_init(struct adv_rows *t, size_t max);
 void adv_rows_free(struct adv_rows *t);
 /* Add one provider row (any thread that owns t). 0, or -ENOMEM. */
 int adv_rows_add(struct adv_rows *t, const struct bw_history_row *r);
+/*
+ * Outside destinations named: each row whose destination is an outside
+ * address with names in the node's FQDN cache (api->fqdn_names) gets the
+ * first of them (in byte order) as dst, the address kept as dst_addr (the
+ * what-if looks it up by address). Loop thread, after the last row.
+ */
+void adv_rows_name(struct adv_rows *t, const struct bw_core_api *api);
 /* An interned copy of s (lives as long as t). */
 const char *adv_rows_intern(struct adv_rows *t, const char *s);
 /*

@@ -502,6 +502,30 @@ adv_rows_add(struct adv_rows *t, const struct bw_history_row *r)
 	return 0;
 }
 
+void
+adv_rows_name(struct adv_rows *t, const struct bw_core_api *api)
+{
+	if (api == NULL || !BW_API_HAS(api, fqdn_names) || api->fqdn_names == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		struct adv_row *r = &t->v[i];
+		const char *const *names = NULL;
+		const char *best = NULL, *name;
+		size_t n;
+
+		if (r->dst_kind != BW_HISTORY_PEER_WORLD || r->dst_addr != NULL ||
+		    (n = api->fqdn_names(r->dst, &names)) == 0)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (names[k] != NULL && *names[k] && (best == NULL || strcmp(names[k], best) < 0))
+				best = names[k];
+		if (best == NULL || (name = adv_rows_intern(t, best)) == NULL)
+			continue;
+		r->dst_addr = r->dst;
+		r->dst = name;
+	}
+}
+
 int
 adv_row_order(const struct adv_row *a, const struct adv_row *b)
 {
@@ -515,6 +539,8 @@ adv_row_order(const struct adv_row *a, const struct adv_row *b)
 		c = (int)a->proto - (int)b->proto;
 	if (c == 0)
 		c = (int)a->dir - (int)b->dir;
+	if (c == 0 && a->dst_addr != b->dst_addr) /* two addresses of one name */
+		c = a->dst_addr == NULL ? -1 : b->dst_addr == NULL ? 1 : strcmp(a->dst_addr, b->dst_addr);
 	return c;
 }
 

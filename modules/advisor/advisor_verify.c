@@ -18,7 +18,7 @@ adv_row_conn(const struct adv_row *r, struct bw_whatif_conn *c)
 	memset(c, 0, sizeof(*c));
 	c->size = sizeof(*c);
 	c->source = r->src;
-	c->destination = r->dst;
+	c->destination = r->dst_addr != NULL ? r->dst_addr : r->dst;
 	c->source_kind = r->src_kind;
 	c->destination_kind = r->dst_kind;
 	c->direction = r->dir;
@@ -30,12 +30,16 @@ json_t *
 adv_conn_json(const struct adv_row *r, uint64_t count, int64_t last_ms)
 {
 	char pb[16], tb[40];
+	json_t *o;
 
 	adv_time_text(last_ms, tb, sizeof(tb));
-	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:I,s:s}", "source", r->src, "destination", r->dst,
-			 "port", (int)r->port, "protocol", adv_proto_name(r->proto, pb, sizeof(pb)),
-			 "direction", r->dir == BW_FLOW_TRAFFIC_INGRESS ? "INGRESS" : "EGRESS",
-			 "count", (json_int_t)count, "last_seen", tb);
+	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:I,s:s}", "source", r->src, "destination", r->dst,
+		      "port", (int)r->port, "protocol", adv_proto_name(r->proto, pb, sizeof(pb)),
+		      "direction", r->dir == BW_FLOW_TRAFFIC_INGRESS ? "INGRESS" : "EGRESS",
+		      "count", (json_int_t)count, "last_seen", tb);
+	if (o != NULL && r->dst_addr != NULL)
+		json_object_set_new(o, "destination_address", json_string(r->dst_addr));
+	return o;
 }
 
 json_t *

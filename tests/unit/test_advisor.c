@@ -494,6 +494,49 @@ START_TEST(broad_rules_flag_an_egress_to_the_internet_used_for_one_destination)
 }
 END_TEST
 
+/* judge_worker_https, and the replay must get the address, not the name */
+static void
+judge_worker_https_by_address(const struct bw_whatif_conn *c, struct bw_whatif_result *r)
+{
+	if (c->port == 443)
+		ck_assert_str_eq(c->destination, "203.0.113.10/32");
+	judge_worker_https(c, r);
+}
+
+START_TEST(broad_rules_name_an_outside_address_by_the_name_dns_gave_for_it)
+{
+	struct adv_world world;
+	struct adv_rows rows;
+	json_t *doc = NULL, *r, *use;
+	const char *sugg;
+
+	fake_core.policies = broad_policies;
+	fake_core.whatif_judge = judge_worker_https_by_address;
+	fake_core.endpoints = model_eps;
+	fake_core.n_endpoints = sizeof(model_eps) / sizeof(*model_eps);
+	fake_core.fqdn_address = "203.0.113.10";
+	fake_core.fqdn_name = "api.example";
+	ck_assert_int_eq(adv_world_load(&world, fake_core_api()), 0);
+	load_rows(&rows, model, sizeof(model) / sizeof(*model), 0);
+	adv_rows_name(&rows, fake_core_api()); /* as the module does once the rows are in */
+	ck_assert_int_eq(adv_broad(fake_core_api(), &conf, &world, &rows, &doc, err, sizeof(err)), 0);
+	r = json_array_get(json_object_get(doc, "rules"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "rule")), "egress[0]");
+	use = json_array_get(json_object_get(r, "used_by"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(use, "destination")), "api.example");
+	ck_assert_str_eq(json_string_value(json_object_get(use, "destination_address")),
+			 "203.0.113.10/32");
+	sugg = json_string_value(json_object_get(r, "suggestion"));
+	ck_assert_msg(strstr(sugg, "toFQDNs") != NULL && strstr(sugg, "matchName: api.example") != NULL,
+		      "%s", sugg);
+	ck_assert_msg(strstr(sugg, "toCIDR: [203.0.113.10/32]") == NULL, "%s", sugg);
+	ck_assert_uint_eq(parse_back(sugg), 1);
+	json_decref(doc);
+	adv_rows_free(&rows);
+	adv_world_free(&world);
+}
+END_TEST
+
 static const char *ports_policies =
 	"{\"policies\": [{\"kind\": \"NetworkPolicy\", \"namespace\": \"shop\","
 	" \"name\": \"db-from-cart\", \"source\": \"api\", \"revision\": 1, \"staged\": false,"
@@ -593,6 +636,7 @@ main(void)
 	tcase_add_test(tc, recommend_refuses_a_namespace_without_endpoints);
 	tcase_add_test(tc, simulate_reports_newly_dropped_and_newly_allowed_in_the_issue_s_shape);
 	tcase_add_test(tc, broad_rules_flag_an_egress_to_the_internet_used_for_one_destination);
+	tcase_add_test(tc, broad_rules_name_an_outside_address_by_the_name_dns_gave_for_it);
 	tcase_add_test(tc, broad_rules_flag_every_port_used_on_one_and_keep_the_peers);
 	tcase_add_test(tc, yaml_writer_quotes_what_yaml_would_read_otherwise);
 	suite_add_tcase(s, tc);
