@@ -14,9 +14,14 @@
 # Cluster: namespaces shop (frontend, cart, db), pay (api, worker) and mon
 # (prom); outside: a client (203.0.113.50), an API the pay worker uses
 # (203.0.113.10:443), another one nobody uses (203.0.113.20:443) and a DNS
-# server (198.51.100.53:53) every namespace asks.
+# server every namespace asks (unbound on 198.51.100.53, dig in the pods:
+# once the recommended baseline's DNS rule applies, the DNS proxy answers
+# them). tests/e2e/test_advisor_fqdn.sh has the DNS names (toFQDNs).
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+BW_DNS_IP=198.51.100.53
+. "$(cd "$(dirname "$0")" && pwd)/fqdn_lib.sh"
 bw_init
+fqdn_require
 bw_require_tool socat socat
 bw_require_tool python3 python3
 bw_start_daemon
@@ -37,10 +42,13 @@ bw_server_tcp pay/api 8443 9090
 bw_external_add client 203.0.113.50
 bw_external_add extapi 203.0.113.10
 bw_external_add extother 203.0.113.20
-bw_external_add dns 198.51.100.53
 bw_server_tcp extapi 443
 bw_server_tcp extother 443
-bw_server_udp dns 53
+fqdn_dns_start "shop IN A 203.0.113.50"
+# resolves POD : a lookup from POD answered
+resolves() {
+	[ "$(fqdn_status "$1" shop.example)" = NOERROR ]
+}
 
 # jq-free JSON checks: expect_json DESC FILE EXPR WANT (EXPR is python, d the
 # document; P(NS) is the recommended policy of namespace NS, "" the baseline)
@@ -70,10 +78,10 @@ observed() {
 	bw_probe_tcp pay/worker extapi 443 &&       # the worker calls an outside API
 	bw_probe_tcp mon/prom shop/frontend 9090 && # monitoring scrapes two namespaces
 	bw_probe_tcp mon/prom pay/api 9090 &&
-	bw_probe_udp shop/frontend dns 53 &&        # and everybody resolves names
-	bw_probe_udp shop/cart dns 53 &&
-	bw_probe_udp pay/worker dns 53 &&
-	bw_probe_udp mon/prom dns 53
+	resolves shop/frontend &&                  # and everybody resolves names
+	resolves shop/cart &&
+	resolves pay/worker &&
+	resolves mon/prom
 }
 bw_check "the cluster's traffic flows before any policy" observed
 
