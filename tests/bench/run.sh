@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver lua datapath flows hubble redirect flowstore l7 kafka dns)
+[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver lua datapath flows hubble redirect flowstore l7 kafka dns advisor)
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${abs_top_srcdir:=$(cd "$HERE/../.." && pwd)}"
@@ -59,7 +59,7 @@ for b in "${ONLY[@]}"; do
 			-o "$RESULTS/lua-$DATE.json" | tee "$RESULTS/lua-$DATE.txt" ||
 			status=1
 		;;
-	datapath | flows | hubble | redirect | flowstore | l7 | kafka | dns)
+	datapath | flows | hubble | redirect | flowstore | l7 | kafka | dns | advisor)
 		if [ "$(id -u)" != 0 ]; then
 			echo "SKIP: $b needs root (network namespaces, BPF)"
 			continue
