@@ -22,7 +22,8 @@ static void
 simulate_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: " CLI_PROG " simulate -f FILE [--replace] [--since DUR] [-o table|json]\n"
+"Usage: " CLI_PROG " simulate -f FILE [--replace] [--since DUR] [--limit N]\n"
+"                [-o table|json]\n"
 "\n"
 "Replay the flow history against the policies in force plus those of FILE\n"
 "(YAML or JSON documents, as `policy import` reads them; - for stdin), or with\n"
@@ -40,6 +41,8 @@ simulate_usage(FILE *f)
 "      --replace        the candidate replaces the API-managed set\n"
 "      --since DUR      the history to replay (30m, 24h, 7d or a time;\n"
 "                       default: the advisor module's window, 7d)\n"
+"      --limit N        list at most N connections of each kind, the busiest\n"
+"                       (default 1000; 0: all); the totals count them all\n"
 "  -o, --output FMT     table (default) or json\n"
 "  -h, --help           show this help\n");
 }
@@ -89,10 +92,11 @@ cmd_simulate(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ "replace", no_argument, NULL, 'r' },
 		{ "since", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum cli_format fmt = CLI_OUT_TABLE;
-	const char *file = NULL, *since = NULL;
+	const char *file = NULL, *since = NULL, *limit = NULL;
 	int replace = 0, c, rc = 1;
 	struct cli_path path;
 	json_t *doc = NULL, *v;
@@ -121,6 +125,12 @@ cmd_simulate(int argc, char **argv)
 				return 2;
 			since = optarg;
 			break;
+		case 'l':
+			if (optarg[0] == '\0' || strspn(optarg, "0123456789") != strlen(optarg))
+				return cli_usage_error("simulate", "--limit %s: give a number (0: all)",
+						       optarg);
+			limit = optarg;
+			break;
 		case ':':
 			return cli_usage_error("simulate", "option '%s' needs a value",
 					       argv[optind - 1]);
@@ -148,6 +158,8 @@ cmd_simulate(int argc, char **argv)
 	cli_path_param(&path, "source", strcmp(file, "-") ? file : "stdin");
 	if (since != NULL)
 		cli_path_param(&path, "since", since);
+	if (limit != NULL)
+		cli_path_param(&path, "limit", limit);
 	if (cli_call_raw("POST", cli_path_end(&path), "application/yaml", data, len, &doc) == 200) {
 		if (json_object_get(doc, "warning") != NULL)
 			fprintf(stderr, CLI_PROG ": warning: %s\n", cli_json_str(doc, "warning", ""));
@@ -157,6 +169,14 @@ cmd_simulate(int argc, char **argv)
 			simulate_table(json_object_get(doc, "newly_dropped"), "NEWLY DROPPED", 1);
 			printf("\n");
 			simulate_table(json_object_get(doc, "newly_allowed"), "NEWLY ALLOWED", 0);
+			if ((size_t)json_integer_value(json_object_get(doc, "newly_dropped_total")) >
+				    json_array_size(json_object_get(doc, "newly_dropped")) ||
+			    (size_t)json_integer_value(json_object_get(doc, "newly_allowed_total")) >
+				    json_array_size(json_object_get(doc, "newly_allowed")))
+				printf("\n(the busiest listed: %lld newly dropped and %lld newly allowed "
+				       "in all; --limit 0 lists every one)\n",
+				       (long long)json_integer_value(json_object_get(doc, "newly_dropped_total")),
+				       (long long)json_integer_value(json_object_get(doc, "newly_allowed_total")));
 			printf("\nreplayed %lld of %lld distinct connections seen since %s",
 			       (long long)json_integer_value(json_object_get(doc, "replayed")),
 			       (long long)(json_integer_value(json_object_get(doc, "replayed")) +

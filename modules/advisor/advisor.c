@@ -6,7 +6,7 @@
  * user's guide and the stable JSON shapes):
  *
  *   GET  /v1/recommend?namespace=NS[,NS...]&mode=coarse|fine&since=DUR
- *   POST /v1/simulate?replace=true&since=DUR&source=NAME  (body: the candidate YAML)
+ *   POST /v1/simulate?replace=true&since=DUR&limit=N&source=NAME  (body: the candidate YAML)
  *   GET  /v1/broad-rules?since=DUR
  *   GET  /v1/advisor                             (counters)
  *
@@ -67,6 +67,10 @@ struct advisor {
 	uint64_t requests[ADV_NVERBS], failures[ADV_NVERBS];
 	uint64_t rows_read, connections_read;
 	double last_seconds[ADV_NVERBS];
+	/* the last request's phases: prepare (the route: the candidate
+	 * resolved), read (the history scan), work, free (reply queued and
+	 * the request's memory released, after last_seconds) */
+	double last_phase[ADV_NVERBS][4];
 	unsigned active;
 };
 
@@ -79,11 +83,24 @@ struct adv_req {
 	struct adv_rows rows;
 	int row_err;
 	bw_whatif *w;
+	char *cand, *cand_src;   /* simulate: the candidate, resolved once the history is read */
+	size_t cand_len;
+	unsigned cand_flags;
+	size_t limit;            /* simulate: entries per list (0: all) */
 	char **ns;
 	size_t nns;
 	int fine;
-	struct timespec t0;
+	struct timespec t0, t_started, t_read;
 };
+
+static double
+adv_secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* simulate's lists: the busiest entries by default (?limit=, 0: all) */
+#define ADV_SIMULATE_LIMIT 1000
 
 #define adv_log(a, lvl, ...) (a)->api->log((a)->ctx, (lvl), __VA_ARGS__)
 
@@ -124,6 +141,8 @@ adv_req_free(struct adv_req *r)
 	adv_rows_free(&r->rows);
 	if (r->w != NULL)
 		r->adv->api->whatif_free(r->w);
+	free(r->cand);
+	free(r->cand_src);
 	for (size_t i = 0; i < r->nns; i++)
 		free(r->ns[i]);
 	free(r->ns);
@@ -149,19 +168,28 @@ static void
 adv_finish(struct adv_req *r, int status, json_t *doc, const char *error)
 {
 	struct advisor *a = r->adv;
-	struct timespec t1;
+	struct timespec t1, t2;
+	int verb = r->verb;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	a->last_seconds[r->verb] = (double)(t1.tv_sec - r->t0.tv_sec) +
-				   (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9;
+	a->last_seconds[verb] = adv_secs(&r->t0, &t1);
+	if (r->t_started.tv_sec != 0) {
+		a->last_phase[verb][0] = adv_secs(&r->t0, &r->t_started);
+		if (r->t_read.tv_sec != 0) {
+			a->last_phase[verb][1] = adv_secs(&r->t_started, &r->t_read);
+			a->last_phase[verb][2] = adv_secs(&r->t_read, &t1);
+		}
+	}
 	if (status != 200)
-		a->failures[r->verb]++;
+		a->failures[verb]++;
 	if (doc != NULL)
 		adv_reply_doc(a, r->req, status, doc);
 	else
 		a->api->reply_error(r->req, status, "%s", error != NULL ? error : "failed");
 	a->active--;
 	adv_req_free(r);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	a->last_phase[verb][3] = adv_secs(&t1, &t2);
 }
 
 static void
@@ -175,6 +203,7 @@ adv_on_done(int err, const char *message, void *arg)
 	json_t *doc = NULL;
 	int rc = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &r->t_read);
 	if (err < 0) {
 		adv_finish(r, err == -EAGAIN ? 503 : 500, NULL,
 			   message != NULL ? message : "reading the history failed");
@@ -204,7 +233,25 @@ adv_on_done(int err, const char *message, void *arg)
 		break;
 	}
 	case ADV_SIMULATE:
-		rc = adv_simulate(a->api, r->w, &r->rows, &doc);
+		/*
+		 * Resolved here, after the history read, and freed at once: a
+		 * what-if kept across the read cost four times its making to
+		 * free (its many small blocks interleaved with the rows'), all
+		 * of it after the reply (benchmark 10).
+		 */
+		r->w = a->api->whatif_new(a->ctx, r->cand, r->cand_len, r->cand_src, r->cand_flags,
+					  errbuf, sizeof(errbuf));
+		if (r->w == NULL) {
+			int e = errno;
+
+			adv_world_free(&world);
+			adv_finish(r, e == EINVAL || e == EEXIST ? 400 : 500, NULL,
+				   errbuf[0] ? errbuf : strerror(e));
+			return;
+		}
+		rc = adv_simulate(a->api, r->w, &r->rows, r->limit, &doc);
+		a->api->whatif_free(r->w);
+		r->w = NULL;
 		break;
 	case ADV_BROAD:
 		rc = adv_broad(a->api, conf, &world, &r->rows, &doc, errbuf, sizeof(errbuf));
@@ -235,6 +282,7 @@ adv_start(struct advisor *a, struct adv_req *r)
 
 	a->requests[r->verb]++;
 	a->active++;
+	clock_gettime(CLOCK_MONOTONIC, &r->t_started);
 	a->api->reply_later(r->req);
 	rc = a->api->history_scan(a->ctx, r->since_ms, adv_on_row, adv_on_done, r);
 	if (rc < 0)
@@ -333,11 +381,12 @@ adv_route_simulate(bw_api_request *req, void *ud)
 {
 	struct advisor *a = ud;
 	const char *rep = a->api->req_query(req, "replace"), *src;
+	const char *lim = a->api->req_query(req, "limit");
+	size_t limit = ADV_SIMULATE_LIMIT;
 	size_t len = 0;
 	const char *body = a->api->req_body(req, &len);
 	unsigned flags = 0;
 	struct adv_req *r;
-	char err[1024];
 
 	if (rep != NULL && *rep) {
 		if (!strcmp(rep, "true") || !strcmp(rep, "1"))
@@ -345,23 +394,33 @@ adv_route_simulate(bw_api_request *req, void *ud)
 		else if (strcmp(rep, "false") && strcmp(rep, "0"))
 			return a->api->reply_error(req, 400, "replace=%s: give true or false", rep);
 	}
+	if (lim != NULL && *lim) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(lim, &end, 10);
+		if (errno != 0 || *end != '\0' || *lim == '-' || v > 100000000ULL)
+			return a->api->reply_error(req, 400,
+						   "limit=%s: give the entries per list (0: all)", lim);
+		limit = (size_t)v;
+	}
 	if (body == NULL || len == 0 || strspn(body, " \t\r\n") == len)
 		return a->api->reply_error(req, 400,
 					   "give the candidate policies (YAML or JSON) in the body");
 	if ((r = adv_req_new(a, req, ADV_SIMULATE)) == NULL)
 		return 0;
-	err[0] = '\0';
 	src = a->api->req_query(req, "source");
-	if ((r->w = a->api->whatif_new(a->ctx, body, len, src != NULL && *src ? src : NULL, flags,
-				       err, sizeof(err))) == NULL) {
-		int e = errno;
-
+	if ((r->cand = malloc(len + 1)) == NULL ||
+	    (src != NULL && *src && (r->cand_src = strdup(src)) == NULL)) {
 		adv_req_free(r);
-		a->requests[ADV_SIMULATE]++;
-		a->failures[ADV_SIMULATE]++;
-		return a->api->reply_error(req, e == EINVAL || e == EEXIST ? 400 : 500,
-					   "%s", err[0] ? err : strerror(e));
+		return a->api->reply_error(req, 500, "out of memory");
 	}
+	memcpy(r->cand, body, len);
+	r->cand[len] = '\0';
+	r->limit = limit;
+	r->cand_len = len;
+	r->cand_flags = flags;
 	return adv_start(a, r);
 }
 
@@ -382,10 +441,13 @@ adv_route_status(bw_api_request *req, void *ud)
 
 	for (int v = 0; v < ADV_NVERBS; v++)
 		json_object_set_new(verbs, adv_verb_names[v],
-				    json_pack("{s:I,s:I,s:f}", "requests",
+				    json_pack("{s:I,s:I,s:f,s:{s:f,s:f,s:f,s:f}}", "requests",
 					      (json_int_t)a->requests[v], "failures",
 					      (json_int_t)a->failures[v], "last_seconds",
-					      a->last_seconds[v]));
+					      a->last_seconds[v], "last_phases",
+					      "prepare", a->last_phase[v][0], "read",
+					      a->last_phase[v][1], "work", a->last_phase[v][2],
+					      "free", a->last_phase[v][3]));
 	json_object_set_new(doc, "verbs", verbs);
 	json_object_set_new(doc, "active", json_integer(a->active));
 	json_object_set_new(doc, "rows_read", json_integer((json_int_t)a->rows_read));

@@ -196,7 +196,7 @@ int adv_recommend(const struct bw_core_api *api, bw_module_ctx *ctx, const struc
 
 /* bulwark simulate: {"newly_dropped", "newly_allowed", "not_replayed", ...}. */
 int adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows,
-		 json_t **out);
+		 size_t limit, json_t **out);
 
 /* bulwark broad-rules: {"rules": [...]}. */
 int adv_broad(const struct bw_core_api *api, const struct adv_conf *conf,

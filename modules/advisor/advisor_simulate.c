@@ -37,12 +37,12 @@ sim_item_cmp(const void *pa, const void *pb)
 
 static json_t *
 sim_list(const struct adv_rows *rows, struct sim_item *v, size_t n,
-	 const struct bw_whatif_result *res, const size_t *where, int dropped)
+	 const struct bw_whatif_result *res, const size_t *where, int dropped, size_t limit)
 {
 	json_t *a = json_array();
 
 	qsort(v, n, sizeof(*v), sim_item_cmp);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && (limit == 0 || i < limit); i++) {
 		const struct adv_row *r = &rows->v[v[i].row];
 		const struct bw_whatif_result *x = &res[where[v[i].row]];
 		const struct bw_whatif_verdict *cand = &x->candidate, *cur = &x->current;
@@ -62,7 +62,8 @@ sim_list(const struct adv_rows *rows, struct sim_item *v, size_t n,
 }
 
 int
-adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows, json_t **out)
+adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows, size_t limit,
+	     json_t **out)
 {
 	struct bw_whatif_result *res = NULL;
 	struct sim_item *drop = NULL, *allow = NULL, *skip = NULL;
@@ -115,8 +116,11 @@ adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows,
 		json_array_append_new(not_replayed, o);
 	}
 	doc = json_object();
-	json_object_set_new(doc, "newly_dropped", sim_list(rows, drop, ndrop, res, where, 1));
-	json_object_set_new(doc, "newly_allowed", sim_list(rows, allow, nallow, res, where, 0));
+	json_object_set_new(doc, "newly_dropped", sim_list(rows, drop, ndrop, res, where, 1, limit));
+	json_object_set_new(doc, "newly_allowed", sim_list(rows, allow, nallow, res, where, 0, limit));
+	/* the lists hold the busiest `limit` of each; these count them all */
+	json_object_set_new(doc, "newly_dropped_total", json_integer((json_int_t)ndrop));
+	json_object_set_new(doc, "newly_allowed_total", json_integer((json_int_t)nallow));
 	json_object_set_new(doc, "replayed", json_integer((json_int_t)nchecked));
 	json_object_set_new(doc, "connections", json_integer((json_int_t)conns));
 	json_object_set_new(doc, "not_replayed_count",

@@ -114,6 +114,13 @@ advisor_last() { # VERB : the daemon's own time for the last request of VERB
 	curl -s --unix-socket "$BW_SOCK" http://x/v1/advisor |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["verbs"][sys.argv[1]]["last_seconds"])' "$1"
 }
+advisor_phases() { # VERB : samples of the last request's phases (GET /v1/advisor)
+	local name=$1 p
+	for p in prepare read work free; do
+		bench_sample t "$name" "phase_$p" "$(curl -s --unix-socket "$BW_SOCK" http://x/v1/advisor |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["verbs"][sys.argv[1]]["last_phases"][sys.argv[2]])' "$2" "$p")"
+	done
+}
 timed() { # NAME VERB CMD... : RUNS runs, seconds of each (CLI and daemon)
 	local name=$1 verb=$2 i a b
 	shift 2
@@ -123,6 +130,7 @@ timed() { # NAME VERB CMD... : RUNS runs, seconds of each (CLI and daemon)
 		b=$(bench_now_ns)
 		bench_sample t "$name" seconds "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')"
 		[ -z "$verb" ] || bench_sample t "$name" daemon_seconds "$(advisor_last "$verb")"
+		[ -z "$verb" ] || advisor_phases "$name" "$verb"
 	done
 }
 if [ -n "${BENCH_PERF:-}" ]; then
@@ -185,6 +193,16 @@ for name, goal in (("history", "baseline"), ("recommend", "<= 2 s"), ("simulate"
     res["verbs"][name] = {"seconds": v, "daemon_seconds": d}
     lines.append("| %s | %.3f | %s | %.1f | %s |" % (name.replace("_", " "), v,
                  "-" if d is None else "%.3f" % d, v / base if base else 0, goal))
+    ph = [med("t", name, "phase_" + p) for p in ("prepare", "read", "work", "free")]
+    if None not in ph:
+        res["verbs"][name]["phases"] = dict(zip(("prepare", "read", "work", "free"), ph))
+phl = ["", "The daemon's phases (GET /v1/advisor last_phases, seconds): prepare (the route), read (the history scan), work, "
+       "free (after the reply was queued):", ""]
+for name, v in res["verbs"].items():
+    if "phases" in v:
+        phl.append("- %s: %s" % (name.replace("_", " "), ", ".join("%s %.3f" % kv for kv in v["phases"].items())))
+if len(phl) > 3:
+    lines += phl
 res["check"] = {k[1] + "_" + k[2]: v[-1] for k, v in S.items() if k[0] == "check"}
 c = res["check"]
 lines += ["", "recommend: %d connections replayed through the recommendation, %d stay allowed, %d policies; "

@@ -218,6 +218,24 @@ bw_expect_output "simulate table names the newly dropped connection" '^shop/cart
 bw_check_fails "simulate refuses a broken candidate, naming the field" \
 	sh -c "printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec: {endpointSelector: {}, ingress: [{fromCIDR: [300.1.1.1/8]}]}\n' | \"$BULWARK\" -s \"$BW_SOCK\" simulate -f - 2>&1 | grep -q 'fromCIDR' && exit 1"
 
+cat >"$BW_TMP/deny-all-in.yaml" <<'EOF'
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: deny-all-in}
+spec:
+  endpointSelector: {}
+  ingressDeny:
+  - fromEntities: [all]
+EOF
+bw simulate -f "$BW_TMP/deny-all-in.yaml" --limit 2 -o json >"$SIM" || bw_fail "simulate --limit 2"
+expect_json "simulate --limit 2: the two busiest newly dropped listed, the total counts them all" "$SIM" \
+	'(len(d["newly_dropped"]), d["newly_dropped_total"] > 2, d["newly_dropped"][0]["count"] >= d["newly_dropped"][1]["count"])' \
+	"(2, True, True)"
+bw_expect_output "simulate's table says the lists were cut" "newly dropped and [0-9]+ newly allowed in all" \
+	bw simulate -f "$BW_TMP/deny-all-in.yaml" --limit 2
+bw_check_fails "simulate --limit refuses what is not a number" \
+	sh -c "\"$BULWARK\" -s \"$BW_SOCK\" simulate -f \"$BW_TMP/deny-all-in.yaml\" --limit x 2>/dev/null"
+
 # ---- broad rules --------------------------------------------------------------------------------
 bw_policy_replace_text broad <<'EOF' >/dev/null || bw_die "policy replace (broad)"
 apiVersion: cilium.io/v2

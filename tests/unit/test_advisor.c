@@ -406,7 +406,7 @@ START_TEST(simulate_reports_newly_dropped_and_newly_allowed_in_the_issue_s_shape
 
 	fake_core.whatif_judge = judge_flip;
 	load_rows(&rows, model, sizeof(model) / sizeof(*model), 0);
-	ck_assert_int_eq(adv_simulate(fake_core_api(), (bw_whatif *)(void *)&fake_core, &rows,
+	ck_assert_int_eq(adv_simulate(fake_core_api(), (bw_whatif *)(void *)&fake_core, &rows, 0,
 				      &doc), 0);
 	d = json_object_get(doc, "newly_dropped");
 	a = json_object_get(doc, "newly_allowed");
