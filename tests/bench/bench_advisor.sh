@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # tests/bench/bench_advisor.sh - the advisor's verbs over a large history
-# (docs/benchmarks.md, benchmark 10; modules/advisor). Goal (issue 12):
+# (docs/benchmarks.md, benchmark 11; modules/advisor). Goal (issue 12):
 # recommend and simulate over 1M aggregated rows and 1,000 endpoints in
 # at most 2 s each.
 #
@@ -177,7 +177,7 @@ def med(mode, n, metric):
 res = {"benchmark": "advisor", "machine": json.loads(machine), "runs": int(runs),
        "seconds": (int(t1) - int(t0)) / 1e9, "verbs": {}, "samples": [[*k, v] for k, v in S.items()]}
 db_rows = med("fill", "db", "rows") or 0
-lines = ["Benchmark 10: the advisor (%s, %d run(s) each)" % (machine, int(runs)), "",
+lines = ["Benchmark 11: the advisor (%s, %d run(s) each)" % (machine, int(runs)), "",
          "%d aggregated rows (%d distinct connections, %.0f MiB, filled in %.0f s), %s endpoints, 150 policies" % (
              db_rows, med("fill", "db", "keys") or 0, (med("fill", "db", "bytes") or 0) / 1048576,
              med("fill", "db", "seconds") or 0, nep), "",
