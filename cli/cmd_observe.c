@@ -83,6 +83,9 @@ observe_usage(FILE *f)
 "      --http-path REGEX    HTTP flows whose URL path matches (unanchored)\n"
 "      --http-url REGEX     HTTP flows whose full URL matches (unanchored)\n"
 "      --http-header K:V    HTTP flows with this header and value\n"
+"      --kafka-topic T      Kafka flows of this topic (bulwark; not in hubble)\n"
+"      --kafka-api-key K    Kafka flows of this API key: produce, fetch, offsets,\n"
+"                           metadata, ... or a number (bulwark; not in hubble)\n"
 "      --not                put the next filter flag on the deny list\n"
 "\n"
 "Output:\n"
@@ -461,6 +464,8 @@ static const struct option observe_opts[] = {
 	{"http-path", required_argument, NULL, OPT_FILTER},
 	{"http-url", required_argument, NULL, OPT_FILTER},
 	{"http-header", required_argument, NULL, OPT_FILTER},
+	{"kafka-topic", required_argument, NULL, OPT_FILTER},
+	{"kafka-api-key", required_argument, NULL, OPT_FILTER},
 	{NULL, 0, NULL, 0},
 };
 

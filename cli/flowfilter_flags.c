@@ -80,6 +80,8 @@ static const struct {
 	{"http-path", "http_path", NULL, FB_BOTH, 0, 0},
 	{"http-url", "http_url", NULL, FB_BOTH, 0, 0},
 	{"http-header", "http_header", NULL, FB_BOTH, 0, 0},
+	{"kafka-topic", "kafka_topic", NULL, FB_BOTH, 0, 0},
+	{"kafka-api-key", "kafka_api_key", NULL, FB_BOTH, 0, 0},
 };
 
 void
@@ -308,7 +310,7 @@ bad_type:
 				 "value", colon + 1);
 	}
 	if (strcmp(field, "http_status_code") == 0 || strcmp(field, "http_path") == 0 ||
-	    strcmp(field, "http_url") == 0) {
+	    strcmp(field, "http_url") == 0 || strcmp(field, "kafka_api_key") == 0) {
 		/* checked by the FlowFilter parser, with Hubble's messages */
 		json_t *o = json_pack("{s:[s]}", field, v);
 		struct bw_flowfilter *ff;

@@ -25,6 +25,7 @@
 
 #include "lib/flowfilter.h"
 #include "lib/flowfilter_int.h"
+#include "lib/kafkakeys.h"
 #include "lib/errbuf.h"
 #include "lib/prefix.h"
 
@@ -74,6 +75,11 @@ struct bw_flowfilter {
 	size_t n_http_url;
 	struct bw_flow_kv *http_header; /* strdup'd key and value */
 	size_t n_http_header;
+	/* L7 Kafka (bulwark extension: Hubble's FlowFilter has none) */
+	char **kafka_topic;     /* exact topic names */
+	size_t n_kafka_topic;
+	char **kafka_api_key;   /* l7.kafka.api_key as flows spell it */
+	size_t n_kafka_api_key;
 };
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
@@ -607,6 +613,12 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 		free((char *)ff->http_header[i].value);
 	}
 	free(ff->http_header);
+	for (size_t i = 0; i < ff->n_kafka_topic; i++)
+		free(ff->kafka_topic[i]);
+	free(ff->kafka_topic);
+	for (size_t i = 0; i < ff->n_kafka_api_key; i++)
+		free(ff->kafka_api_key[i]);
+	free(ff->kafka_api_key);
 	free(ff);
 }
 
@@ -856,6 +868,26 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		h->value = strdup(hv != NULL ? hv : "");
 		if (h->key == NULL || h->value == NULL)
 			return -ENOMEM;
+	} else if (strcmp(key, "kafka_topic") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		d = FF_PUSH(ff->kafka_topic, ff->n_kafka_topic);
+		if ((*d = strdup(s)) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "kafka_api_key") == 0) {
+		char **d, kb[16];
+
+		FF_NEED_STRING();
+
+		if ((n = bw_kafka_key_parse(s)) < 0) {
+			bw_errbuf_set(err, errlen, "kafka_api_key: unknown API key '%s' (produce, fetch, offsets, metadata, ..., or a number)", s);
+			return -EINVAL;
+		}
+		d = FF_PUSH(ff->kafka_api_key, ff->n_kafka_api_key);
+		/* as flows spell it */
+		if ((*d = strdup(bw_kafka_key_flow_name(n, kb, sizeof(kb)))) == NULL)
+			return -ENOMEM;
 	} else if (strcmp(key, "node_name") == 0 || strcmp(key, "uuid") == 0) {
 		char **d;
 
@@ -873,15 +905,18 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 #undef FF_PUSH
 }
 
-/* Hubble: HTTP fields need an event type filter that lets L7 events in. */
+/* Hubble: HTTP fields need an event type filter that lets L7 events in
+ * (and so do bulwark's Kafka fields). */
 static int
 ff_check_http(const struct bw_flowfilter *ff, char *err, size_t errlen)
 {
 	static const char *const what[] = {
 		"http status code", "http method", "http path", "http url", "http headers",
+		"kafka topic", "kafka api key",
 	};
 	size_t n[] = { ff->n_http_status, ff->n_http_method, ff->n_http_path,
-		       ff->n_http_url, ff->n_http_header };
+		       ff->n_http_url, ff->n_http_header, ff->n_kafka_topic,
+		       ff->n_kafka_api_key };
 
 	if (ff->n_event_type == 0)
 		return 0;
@@ -1087,6 +1122,33 @@ ff_match_http(const struct bw_flowfilter *ff, const struct bw_flow *f)
 }
 
 static int
+ff_match_kafka(const struct bw_flowfilter *ff, const struct bw_flow *f)
+{
+	const struct bw_flow_l7 *l7;
+	const struct bw_flow_kafka *k;
+	size_t i;
+	int ok;
+
+	if (ff->n_kafka_topic == 0 && ff->n_kafka_api_key == 0)
+		return 1;
+	if ((l7 = ff_l7(f)) == NULL || (k = l7->kafka) == NULL)
+		return 0;
+	if (ff->n_kafka_topic) {
+		for (ok = 0, i = 0; i < ff->n_kafka_topic && !ok; i++)
+			ok = k->topic != NULL && strcmp(k->topic, ff->kafka_topic[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_kafka_api_key) {
+		for (ok = 0, i = 0; i < ff->n_kafka_api_key && !ok; i++)
+			ok = k->api_key != NULL && strcasecmp(k->api_key, ff->kafka_api_key[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static int
 ff_has_ports(const struct bw_flow *f)
 {
 	return f->protocol == 6 || f->protocol == 17 || f->protocol == 132;
@@ -1227,7 +1289,7 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 		if (!ok)
 			return 0;
 	}
-	return ff_match_http(ff, f);
+	return ff_match_http(ff, f) && ff_match_kafka(ff, f);
 }
 
 /* ---- filter sets ---------------------------------------------------------- */

@@ -11,6 +11,7 @@ libbw_la_SOURCES = \
 	lib/prefix.c lib/prefix.h \
 	lib/watchlist.c lib/watchlist.h \
 	lib/dropreason.c lib/dropreason.h \
+	lib/kafkakeys.c lib/kafkakeys.h \
 	lib/flowjson.c lib/flowjson.h lib/flowmask.c \
 	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
 	lib/flowfilter_time.c \

@@ -29,3 +29,4 @@ include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
 include modules/webui/local.mk
 include modules/http/local.mk
+include modules/kafka/local.mk

@@ -83,6 +83,19 @@ void prom_http_write(struct prom_http *h, struct evbuffer *out);
 /* The bounded counter family (for bulwark_metrics_series/_folded). */
 const struct prom_vec *prom_http_requests(const struct prom_http *h);
 
+/* ---- Kafka families (prom_kafka.c) ----------------------------------------- */
+
+struct prom_kafka;
+
+struct prom_kafka *prom_kafka_new(size_t max_series);
+void prom_kafka_free(struct prom_kafka *k);
+/* Count one flow (only L7 Kafka requests count, as in Hubble). */
+void prom_kafka_count(struct prom_kafka *k, const struct bw_flow *flow);
+/* Write hubble_kafka_requests_total and hubble_kafka_request_duration_seconds. */
+void prom_kafka_write(struct prom_kafka *k, struct evbuffer *out);
+/* The bounded counter family (for bulwark_metrics_series/_folded). */
+const struct prom_vec *prom_kafka_requests(const struct prom_kafka *k);
+
 /* ---- node families read at scrape time (prom_node.c) ----------------------- */
 
 /*

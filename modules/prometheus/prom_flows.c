@@ -21,6 +21,7 @@ struct prom_flows {
 	struct prom_vec *by_ns;     /* bulwark_policy_verdicts_by_namespace_total */
 	struct prom_vec *denied;    /* bulwark_denied_flows_total */
 	struct prom_http *http;     /* hubble_http_* (prom_http.c) */
+	struct prom_kafka *kafka;   /* hubble_kafka_* (prom_kafka.c) */
 };
 
 static const char *const processed_labels[] = { "protocol", "type", "subtype", "verdict" };
@@ -210,8 +211,9 @@ prom_flows_new(size_t max_series)
 		"Connections denied by policy, by source and destination namespace and workload",
 		"counter", denied_labels, NLABELS(denied_labels), max_series, 0xf);
 	f->http = prom_http_new(max_series);
+	f->kafka = prom_kafka_new(max_series);
 	if (!f->processed || !f->drop || !f->policy || !f->tcp || !f->ports ||
-	    !f->by_ns || !f->denied || !f->http) {
+	    !f->by_ns || !f->denied || !f->http || !f->kafka) {
 		prom_flows_free(f);
 		return NULL;
 	}
@@ -231,6 +233,7 @@ prom_flows_free(struct prom_flows *f)
 	prom_vec_free(f->by_ns);
 	prom_vec_free(f->denied);
 	prom_http_free(f->http);
+	prom_kafka_free(f->kafka);
 	free(f);
 }
 
@@ -396,6 +399,7 @@ prom_flows_count(const struct bw_flow *flow, void *arg)
 	if (flow->event_type == BW_FLOW_EVENT_L7) {
 		flows_count_l7(f, flow, proto);
 		prom_http_count(f->http, flow);
+		prom_kafka_count(f->kafka, flow);
 	}
 }
 
@@ -405,7 +409,7 @@ prom_flows_foreach_vec(const struct prom_flows *f,
 {
 	const struct prom_vec *all[] = {
 		f->processed, f->drop, f->policy, f->tcp, f->ports, f->by_ns,
-		f->denied, prom_http_requests(f->http),
+		f->denied, prom_http_requests(f->http), prom_kafka_requests(f->kafka),
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -423,4 +427,5 @@ prom_flows_write(const struct prom_flows *f, struct evbuffer *out)
 	prom_vec_write(f->by_ns, out);
 	prom_vec_write(f->denied, out);
 	prom_http_write(f->http, out);
+	prom_kafka_write(f->kafka, out);
 }

@@ -46,6 +46,16 @@ tests_bench_bench_l7_proxy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/htt
 tests_bench_bench_l7_proxy_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
 tests_bench_bench_l7_proxy_LDADD = $(BW_CORE_LIBS) $(PCRE2_LIBS)
 
+# Kafka produce through the proxy vs direct (bench_kafka.sh): a producer in
+# the manner of rdkafka_performance; built when librdkafka-dev is installed
+if HAVE_RDKAFKA
+check_PROGRAMS += tests/bench/kafka_produce
+tests_bench_kafka_produce_SOURCES = tests/bench/kafka_produce.c
+tests_bench_kafka_produce_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_bench_kafka_produce_LDADD = $(RDKAFKA_LIBS)
+BW_BENCH_KAFKA_PROGS = tests/bench/kafka_produce$(EXEEXT) tests/e2e/kafka_mock$(EXEEXT)
+endif
+
 BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
@@ -54,13 +64,14 @@ BW_BENCH_SH = \
 	tests/bench/bench_hubble.sh \
 	tests/bench/bench_redirect.sh \
 	tests/bench/bench_flowstore.sh \
-	tests/bench/bench_l7.sh
+	tests/bench/bench_l7.sh \
+	tests/bench/bench_kafka.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
 bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_lua$(EXEEXT) \
 		tests/bench/bench_newflows$(EXEEXT) tests/bench/bench_flowstore_fill$(EXEEXT) \
-		tests/bench/bench_l7_proxy$(EXEEXT)
+		tests/bench/bench_l7_proxy$(EXEEXT) $(BW_BENCH_KAFKA_PROGS)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench

@@ -113,6 +113,17 @@ CLEANFILES += tests/e2e/webui-screenshots/*.png
 TESTS += tests/e2e/test_http.sh
 dist_check_SCRIPTS += tests/e2e/test_http.sh
 
+# Kafka policy end to end: librdkafka's mock cluster as the broker (built
+# when librdkafka-dev is installed), kcat and kafka-python as clients.
+if HAVE_RDKAFKA
+check_PROGRAMS += tests/e2e/kafka_mock
+tests_e2e_kafka_mock_SOURCES = tests/e2e/kafka_mock.c
+tests_e2e_kafka_mock_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_e2e_kafka_mock_LDADD = $(RDKAFKA_LIBS)
+endif
+TESTS += tests/e2e/test_kafka.sh
+dist_check_SCRIPTS += tests/e2e/test_kafka.sh
+
 # The quick start's demo (demo/jobs-app): up, one round of traffic, the
 # 9-step walkthrough with --yes, down (also after a killed up) leaving
 # nothing behind.

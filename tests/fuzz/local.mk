@@ -75,3 +75,14 @@ tests_fuzz_fuzz_adoption_SOURCES = tests/fuzz/fuzz_adoption.c tests/fuzz/replay.
 tests_fuzz_fuzz_adoption_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/adoption\"
 tests_fuzz_fuzz_adoption_LDADD = $(BW_CORE_LIBS)
+
+# modules/kafka: requests read whole and by prefix, refusals read back,
+# responses, ApiVersions capping, rules.kafka
+check_PROGRAMS += tests/fuzz/fuzz_kafka
+TESTS += tests/fuzz/fuzz_kafka
+tests_fuzz_fuzz_kafka_SOURCES = tests/fuzz/fuzz_kafka.c tests/fuzz/replay.c \
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c modules/kafka/kafka_rules.c \
+	lib/kafkakeys.c
+tests_fuzz_fuzz_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/kafka\"
+tests_fuzz_fuzz_kafka_LDADD = $(JANSSON_LIBS)

@@ -330,7 +330,36 @@ check_PROGRAMS += tests/unit/test_prom_http
 TESTS += tests/unit/test_prom_http
 tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
 	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
-	modules/prometheus/prom_http.c
+	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c
 tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
 tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
+
+# modules/kafka: the wire layer against vectors generated from Apache
+# Kafka's JSON message definitions (tests/unit/kafka_vectors.py), and
+# Cilium's rules.kafka semantics
+check_PROGRAMS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
+TESTS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
+tests_unit_test_kafka_proto_SOURCES = tests/unit/test_kafka_proto.c \
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c lib/kafkakeys.c
+tests_unit_test_kafka_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
+	-DKAFKA_VECTORS=\"$(abs_top_srcdir)/tests/unit/data/kafka_vectors.txt\"
+tests_unit_test_kafka_proto_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_proto_LDADD = $(CHECK_LIBS)
+tests_unit_test_kafka_rules_SOURCES = tests/unit/test_kafka_rules.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c lib/kafkakeys.c
+tests_unit_test_kafka_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_rules_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_rules_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS)
+EXTRA_DIST += tests/unit/data/kafka_vectors.txt tests/unit/kafka_vectors.py
+
+# modules/kafka on the real proxy engine, a raw client and a scripted
+# broker: ordering, large batches, topic IDs, fetch sessions, hooks
+check_PROGRAMS += tests/unit/test_kafka
+TESTS += tests/unit/test_kafka
+tests_unit_test_kafka_SOURCES = tests/unit/test_kafka.c \
+	modules/kafka/kafka.c modules/kafka/kafka_conn.c modules/kafka/kafka_codec.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c modules/kafka/kafka_topics.c
+tests_unit_test_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_LDADD = $(BW_TEST_LIBS)

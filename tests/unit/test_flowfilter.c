@@ -338,6 +338,38 @@ START_TEST(test_http_filters)
 }
 END_TEST
 
+/* bulwark's Kafka filters (observe --kafka-topic / --kafka-api-key). */
+START_TEST(test_kafka_filters)
+{
+	struct bw_flow_kafka k = { .api_version = 7, .api_key = "produce",
+				   .correlation_id = 4, .topic = "orders" };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_REQUEST, .kafka = &k };
+
+	make_flow();
+	ck_assert(!m("{\"kafka_topic\": [\"orders\"]}"));
+	flow.type = BW_FLOW_TYPE_L7;
+	flow.event_type = BW_FLOW_EVENT_L7;
+	flow.l7 = &l7;
+	ck_assert(m("{\"kafka_topic\": [\"orders\"]}"));
+	ck_assert(m("{\"kafka_topic\": [\"audit\", \"orders\"]}"));
+	ck_assert(!m("{\"kafka_topic\": [\"order\"]}"));      /* exact */
+	ck_assert(m("{\"kafka_api_key\": [\"Produce\"]}"));
+	ck_assert(m("{\"kafka_api_key\": [\"0\"]}"));          /* by number */
+	ck_assert(!m("{\"kafka_api_key\": [\"fetch\"]}"));
+	ck_assert(m("{\"kafka_api_key\": [\"produce\"], \"kafka_topic\": [\"orders\"]}"));
+	ck_assert(!m("{\"kafka_api_key\": [\"produce\"], \"kafka_topic\": [\"audit\"]}"));
+	ck_assert(m("{\"protocol\": [\"kafka\"]}"));
+	k.api_key = "offsets";
+	ck_assert(m("{\"kafka_api_key\": [\"ListOffsets\"]}")); /* Kafka's name */
+	k.api_key = "68";
+	ck_assert(m("{\"kafka_api_key\": [\"68\"]}"));          /* past Cilium's names */
+	ck_assert_str_eq(perr("{\"kafka_api_key\": [\"nosuchkey\"]}"),
+			 "kafka_api_key: unknown API key 'nosuchkey' (produce, fetch, offsets, metadata, ..., or a number)");
+	ck_assert_str_eq(perr("{\"event_type\": [{\"type\": 1}], \"kafka_topic\": [\"x\"]}"),
+			 "filtering by kafka topic requires the event type filter to only match 'l7' events");
+}
+END_TEST
+
 START_TEST(test_and_or_and_lists)
 {
 	struct bw_flowfilters fs;
@@ -693,6 +725,7 @@ flowfilter_suite(void)
 	tcase_add_test(tc, test_builder_output_parses);
 	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_http_filters);
+	tcase_add_test(tc, test_kafka_filters);
 	suite_add_tcase(s, tc);
 	return s;
 }

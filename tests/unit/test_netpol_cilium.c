@@ -554,6 +554,11 @@ START_TEST(l7_dns_kafka_and_l7proto_rules)
 	expect_json(json_object_get(port0("ingress"), "rules"),
 		    "{\"kafka\":[{\"role\":\"produce\",\"topic\":\"orders\"},"
 		    "{\"apiKey\":\"metadata\",\"apiVersion\":\"3\",\"clientID\":\"c1\"}]}");
+	/* past Cilium's table, Kafka's names (a bulwark extension), lower-cased */
+	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092', protocol: TCP}]\n"
+		  "      rules:\n        kafka: [{apiKey: ConsumerGroupHeartbeat}, {apiKey: InitProducerId}]\n");
+	expect_json(json_object_get(port0("ingress"), "rules"),
+		    "{\"kafka\":[{\"apiKey\":\"consumergroupheartbeat\"},{\"apiKey\":\"initproducerid\"}]}");
 	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '4040', protocol: TCP}]\n"
 		  "      rules:\n        l7proto: r2d2\n        l7: [{cmd: READ, file: '/public/.*'}]\n");
 	expect_json(json_object_get(port0("ingress"), "rules"),

@@ -4,8 +4,9 @@
  * (modules/prometheus/prom_http.c, prom_flows.c): Hubble's httpV2 metrics
  * from HTTP response flows (requests_total with method, protocol, status,
  * reporter; the duration histogram with Prometheus' default buckets),
- * hubble_policy_verdicts_total{match="l7/http"} for every L7 flow, and
- * hubble_flows_processed_total's L7 protocol and subtype.
+ * hubble_policy_verdicts_total{match="l7/http"} for every L7 flow,
+ * hubble_flows_processed_total's L7 protocol and subtype, and Hubble's
+ * Kafka metrics (prom_kafka.c) from Kafka request flows.
  */
 #include <check.h>
 #include <stdio.h>
@@ -109,6 +110,52 @@ START_TEST(methods_are_bounded)
 }
 END_TEST
 
+static void
+kafka_flow(struct prom_flows *f, enum bw_flow_l7_type type, int dir, const char *key,
+	   const char *topic, int err)
+{
+	struct bw_flow_kafka k = { .error_code = err, .api_version = 7, .api_key = key,
+				   .correlation_id = 1, .topic = topic };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = type, .kafka = &k };
+	struct bw_flow flow = { .size = sizeof(flow), .type = BW_FLOW_TYPE_L7,
+				.event_type = BW_FLOW_EVENT_L7, .verdict = BW_FLOW_VERDICT_FORWARDED,
+				.traffic_direction = dir, .protocol = 6, .ip_version = 4,
+				.l7 = &l7 };
+
+	prom_flows_count(&flow, f);
+}
+
+START_TEST(kafka_requests_count_as_hubble_does)
+{
+	struct prom_flows *f = prom_flows_new(2);
+	char *s;
+
+	kafka_flow(f, BW_FLOW_L7_REQUEST, BW_FLOW_TRAFFIC_INGRESS, "produce", "orders", 0);
+	kafka_flow(f, BW_FLOW_L7_REQUEST, BW_FLOW_TRAFFIC_INGRESS, "produce", "orders", 0);
+	kafka_flow(f, BW_FLOW_L7_REQUEST, BW_FLOW_TRAFFIC_EGRESS, "fetch", "audit", 0);
+	/* responses are not counted (Hubble's kafka plugin counts requests) */
+	kafka_flow(f, BW_FLOW_L7_RESPONSE, BW_FLOW_TRAFFIC_INGRESS, "produce", "orders", 3);
+	/* a third topic: the family is full (max_series 2), it folds */
+	kafka_flow(f, BW_FLOW_L7_REQUEST, BW_FLOW_TRAFFIC_INGRESS, "produce", "t3", 0);
+	s = render(f);
+	ck_assert_msg(strstr(s, "# TYPE hubble_kafka_requests_total counter\n") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, "hubble_kafka_requests_total{topic=\"orders\",api_key=\"produce\","
+			     "error_code=\"0\",reporter=\"server\"} 2\n") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, "hubble_kafka_requests_total{topic=\"audit\",api_key=\"fetch\","
+			     "error_code=\"0\",reporter=\"client\"} 1\n") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, "topic=\"other\"") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, "error_code=\"3\"") == NULL, "%s", s);
+	ck_assert_msg(strstr(s, "hubble_kafka_request_duration_seconds_bucket{topic=\"orders\","
+			     "api_key=\"produce\",reporter=\"server\",le=\"0.005\"} 2\n") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, "hubble_kafka_request_duration_seconds_count{topic=\"orders\","
+			     "api_key=\"produce\",reporter=\"server\"} 2\n") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, "hubble_policy_verdicts_total{direction=\"ingress\",match=\"l7/kafka\","
+			     "action=\"forwarded\"}") != NULL, "%s", s);
+	free(s);
+	prom_flows_free(f);
+}
+END_TEST
+
 static Suite *
 prom_http_suite(void)
 {
@@ -118,6 +165,7 @@ prom_http_suite(void)
 	tcase_add_test(tc, responses_count_with_hubble_labels);
 	tcase_add_test(tc, l7_flows_in_policy_and_processed);
 	tcase_add_test(tc, methods_are_bounded);
+	tcase_add_test(tc, kafka_requests_count_as_hubble_does);
 	suite_add_tcase(s, tc);
 	return s;
 }
