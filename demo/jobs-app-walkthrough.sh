@@ -194,7 +194,7 @@ walk_compliance() {
 	shown 14 bulwark compliance --namespace "$NS_APP"
 	doc=$(bw compliance --namespace "$NS_APP" -o json) || { sums "bulwark compliance failed"; return 1; }
 	sums "$(jq -r '.endpoints as $e |
-		def dd(d): [$e[] | select(.[d].default_deny and .[d].mode == "enforce" and (.[d].policies | length) > 0)] | length;
+		def dd(d): [$e[] | select(.[d].default_deny and .[d].mode == "enforce")] | length;
 		"\($e | length) endpoints of jobs-app: \(dd("ingress")) default-deny on ingress, \(dd("egress")) on egress (enforced); policies: \([$e[] | .ingress.policies[], .egress.policies[]] | unique | if length == 0 then "none" else join(", ") end)"' <<<"$doc")"
 }
 
