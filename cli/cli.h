@@ -26,6 +26,7 @@ int cmd_namespace(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_fqdn(int argc, char **argv);
 int cmd_lua(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
 int cmd_history(int argc, char **argv);

@@ -69,6 +69,10 @@ observe_usage(FILE *f)
 "      --workload [KIND/]NAME  --from-workload, --to-workload: the pod's workload,\n"
 "                           e.g. web, Deployment/web, or Deployment/ (any\n"
 "                           Deployment); names and kinds match exactly\n"
+"      --fqdn PATTERN       --from-fqdn, --to-fqdn: a DNS name the node learned\n"
+"                           for the peer's address ('*' wildcards, e.g.\n"
+"                           '*.example.com'; a '*' may cross dots, as in hubble)\n"
+"      --dns-query REGEX    DNS flows whose query matches the regular expression\n"
 "      --verdict V          FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR\n"
 "  -t, --type T             trace[:SUBTYPE], drop, policy-verdict, l7, or a number\n"
 "      --protocol P         tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka\n"
@@ -451,6 +455,10 @@ static const struct option observe_opts[] = {
 	{"workload", required_argument, NULL, OPT_FILTER},
 	{"from-workload", required_argument, NULL, OPT_FILTER},
 	{"to-workload", required_argument, NULL, OPT_FILTER},
+	{"fqdn", required_argument, NULL, OPT_FILTER},
+	{"from-fqdn", required_argument, NULL, OPT_FILTER},
+	{"to-fqdn", required_argument, NULL, OPT_FILTER},
+	{"dns-query", required_argument, NULL, OPT_FILTER},
 	{"verdict", required_argument, NULL, OPT_FILTER},
 	{"protocol", required_argument, NULL, OPT_FILTER},
 	{"traffic-direction", required_argument, NULL, OPT_FILTER},

@@ -35,6 +35,8 @@
 #define FB_NS_SIDE (1u << 11)
 #define FB_WL (1u << 12)
 #define FB_WL_SIDE (1u << 13)
+#define FB_FQDN (1u << 14)
+#define FB_FQDN_SIDE (1u << 15)
 
 enum fb_side { FB_BOTH, FB_EITHER };
 
@@ -66,6 +68,10 @@ static const struct {
 	{"workload", "source_workload", "destination_workload", FB_EITHER, FB_WL, FB_WL_SIDE},
 	{"from-workload", "source_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
 	{"to-workload", "destination_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
+	{"fqdn", "source_fqdn", "destination_fqdn", FB_EITHER, FB_FQDN, FB_FQDN_SIDE},
+	{"from-fqdn", "source_fqdn", NULL, FB_BOTH, FB_FQDN_SIDE, FB_FQDN},
+	{"to-fqdn", "destination_fqdn", NULL, FB_BOTH, FB_FQDN_SIDE, FB_FQDN},
+	{"dns-query", "dns_query", NULL, FB_BOTH, 0, 0},
 	{"verdict", "verdict", NULL, FB_BOTH, 0, 0},
 	{"type", "event_type", NULL, FB_BOTH, 0, 0},
 	{"protocol", "protocol", NULL, FB_BOTH, 0, 0},
@@ -201,6 +207,19 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 	if (strcmp(field, "source_port") == 0 || strcmp(field, "destination_port") == 0) {
 		if (ff_parse_u32(v, 65535, &u) < 0) {
 			bw_errbuf_set(err, errlen, "--%s: '%s' is not a port number", flag, v);
+			return NULL;
+		}
+		return json_string(v);
+	}
+	if (strcmp(field, "source_fqdn") == 0 || strcmp(field, "destination_fqdn") == 0) {
+		for (const char *p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+			    *p != '.' && *p != '*') {
+				bw_errbuf_set(err, errlen, "--%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", flag, v);
+				return NULL;
+			}
+		if (*v == '\0' || !strcmp(v, ".")) {
+			bw_errbuf_set(err, errlen, "--%s: a name or pattern is required", flag);
 			return NULL;
 		}
 		return json_string(v);

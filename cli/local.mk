@@ -26,6 +26,9 @@ bulwark_SOURCES += cli/cmd_policy.c
 # bulwark map (GET /v1/map from modules/servicemap; dot/svg rendered here)
 bulwark_SOURCES += cli/cmd_map.c
 
+# bulwark fqdn cache [clean] (GET/DELETE /v1/fqdn/cache from modules/fqdn)
+bulwark_SOURCES += cli/cmd_fqdn.c
+
 # bulwark lua / quarantine (GET /v1/lua, /v1/quarantines)
 bulwark_SOURCES += cli/cmd_lua.c
 

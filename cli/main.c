@@ -28,6 +28,7 @@ static const struct cli_verb verbs[] = {
 	{ "identity", cmd_identity, "list security identities and their labels" },
 	{ "policy", cmd_policy, "import, list, delete policies; trace and resolved verdicts" },
 	{ "map", cmd_map, "service map: who talks to whom (table, json, dot, svg)" },
+	{ "fqdn", cmd_fqdn, "the DNS cache behind toFQDNs policy: list, clean" },
 	{ "lua", cmd_lua, "Lua rule scripts: list, reload, disable" },
 	{ "quarantine", cmd_quarantine, "time-limited denies of a peer: list, add, delete" },
 	{ "history", cmd_history, "durable flow history: who talked to whom, allowed or denied" },

@@ -26,6 +26,7 @@
 #include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/log.h"
@@ -354,6 +355,7 @@ out:
 		bw_policy_fini();
 	}
 	if (subsys >= 2) {
+		bw_fqdn_fini();
 		bw_endpoint_fini();
 		bw_identity_fini();
 		bw_ipcache_fini();

@@ -64,6 +64,10 @@ struct bw_flowfilter {
 	size_t n_node_name;
 	char **uuid;
 	size_t n_uuid;
+	char **src_fqdn, **dst_fqdn; /* lower case, no trailing dot; '*' wildcards */
+	size_t n_src_fqdn, n_dst_fqdn;
+	regex_t *dns_query;          /* POSIX extended, unanchored */
+	size_t n_dns_query;
 	/* L7 HTTP (Hubble's pkg/hubble/filters/http.go) */
 	char **http_status;     /* "404", or a prefix "4" / "40" from "4+" */
 	size_t n_http_status;
@@ -81,6 +85,88 @@ struct bw_flowfilter {
 	char **kafka_api_key;   /* l7.kafka.api_key as flows spell it */
 	size_t n_kafka_api_key;
 };
+
+/*
+ * Hubble's FQDN filter (pkg/hubble/filters): lower case, the trailing dot
+ * dropped, characters [-a-zA-Z0-9_.*], '*' standing for zero or more of
+ * [-a-zA-Z0-9_.] (it may cross dots, unlike a policy's matchPattern),
+ * anchored at both ends.
+ */
+static int
+ff_fqdn_parse(const char *s, char **out)
+{
+	size_t n = strlen(s);
+	char *p;
+
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	while (n && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	if (n && s[n - 1] == '.')
+		n--;
+	if (n == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '*')
+			return -EINVAL;
+	p = strndup(s, n);
+	if (p == NULL)
+		return -ENOMEM;
+	for (char *q = p; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	*out = p;
+	return 0;
+}
+
+static int
+ff_fqdn_class(int c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* pattern (as parsed) against a name, a trailing dot ignored */
+static int
+ff_fqdn_match(const char *pat, const char *name)
+{
+	size_t sl = strlen(name), pl = strlen(pat);
+	unsigned char row[512], next[512];
+
+	if (sl && name[sl - 1] == '.')
+		sl--;
+	if (sl + 1 > sizeof(row))
+		return 0;
+	memset(row, 0, sl + 1);
+	row[0] = 1;
+	for (size_t i = 0; i < pl; i++) {
+		if (pat[i] == '*') {
+			next[0] = row[0];
+			for (size_t j = 1; j <= sl; j++)
+				next[j] = row[j] ||
+					  (next[j - 1] && ff_fqdn_class((unsigned char)name[j - 1]));
+		} else {
+			next[0] = 0;
+			for (size_t j = 1; j <= sl; j++)
+				next[j] = row[j - 1] &&
+					  tolower((unsigned char)name[j - 1]) == pat[i];
+		}
+		memcpy(row, next, sl + 1);
+	}
+	return row[sl];
+}
+
+static int
+ff_names_match(char *const *pats, size_t npats, const char *const *names,
+	       uint32_t nnames)
+{
+	for (size_t i = 0; i < npats; i++)
+		for (uint32_t j = 0; j < nnames; j++)
+			if (names[j] != NULL && ff_fqdn_match(pats[i], names[j]))
+				return 1;
+	return 0;
+}
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
 static void *
@@ -596,6 +682,15 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 	for (size_t i = 0; i < ff->n_uuid; i++)
 		free(ff->uuid[i]);
 	free(ff->uuid);
+	for (size_t i = 0; i < ff->n_src_fqdn; i++)
+		free(ff->src_fqdn[i]);
+	free(ff->src_fqdn);
+	for (size_t i = 0; i < ff->n_dst_fqdn; i++)
+		free(ff->dst_fqdn[i]);
+	free(ff->dst_fqdn);
+	for (size_t i = 0; i < ff->n_dns_query; i++)
+		regfree(&ff->dns_query[i]);
+	free(ff->dns_query);
 	for (size_t i = 0; i < ff->n_http_status; i++)
 		free(ff->http_status[i]);
 	free(ff->http_status);
@@ -896,6 +991,42 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 				  : FF_PUSH(ff->uuid, ff->n_uuid);
 		if ((*d = strdup(s)) == NULL)
 			return -ENOMEM;
+	} else if (strcmp(key, "source_fqdn") == 0 ||
+		   strcmp(key, "destination_fqdn") == 0) {
+		char **d, *pat = NULL;
+
+		FF_NEED_STRING();
+		rc = ff_fqdn_parse(s, &pat);
+		if (rc == -EINVAL) {
+			bw_errbuf_set(err, errlen, "%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", key, s);
+			return rc;
+		}
+		if (rc < 0)
+			return rc;
+		d = src ? FF_PUSH(ff->src_fqdn, ff->n_src_fqdn)
+			: FF_PUSH(ff->dst_fqdn, ff->n_dst_fqdn);
+		*d = pat;
+	} else if (strcmp(key, "dns_query") == 0) {
+		regex_t re;
+
+		FF_NEED_STRING();
+		rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char why[128];
+
+			regerror(rc, &re, why, sizeof(why));
+			bw_errbuf_set(err, errlen, "dns_query: '%s' is not a regular expression: %s", s, why);
+			return -EINVAL;
+		}
+		{
+			regex_t *slot = ff_push(&ff->dns_query, &ff->n_dns_query, sizeof(*slot));
+
+			if (slot == NULL) {
+				regfree(&re);
+				return -ENOMEM;
+			}
+			*slot = re;
+		}
 	} else {
 		bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
 		return -EINVAL;
@@ -1286,6 +1417,27 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 	if (ff->n_uuid) {
 		for (ok = 0, i = 0; i < ff->n_uuid && !ok; i++)
 			ok = strcmp(ff->uuid[i], f->uuid) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_src_fqdn &&
+	    (!BW_FLOW_HAS(f, n_source_names) ||
+	     !ff_names_match(ff->src_fqdn, ff->n_src_fqdn, f->source_names,
+			     f->n_source_names)))
+		return 0;
+	if (ff->n_dst_fqdn &&
+	    (!BW_FLOW_HAS(f, n_destination_names) ||
+	     !ff_names_match(ff->dst_fqdn, ff->n_dst_fqdn, f->destination_names,
+			     f->n_destination_names)))
+		return 0;
+	if (ff->n_dns_query) {
+		const struct bw_flow_l7 *l7 = BW_FLOW_HAS(f, l7) ? f->l7 : NULL;
+		const char *q = l7 != NULL && l7->dns != NULL ? l7->dns->query : NULL;
+
+		if (q == NULL)
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_dns_query && !ok; i++)
+			ok = regexec(&ff->dns_query[i], q, 0, NULL, 0) == 0;
 		if (!ok)
 			return 0;
 	}

@@ -15,6 +15,7 @@ libbw_la_SOURCES = \
 	lib/flowjson.c lib/flowjson.h lib/flowmask.c \
 	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
 	lib/flowfilter_time.c \
+	lib/fqdnmatch.c lib/fqdnmatch.h \
 	lib/flowpeer.c lib/flowpeer.h \
 	lib/listenaddr.c lib/listenaddr.h
 libbw_la_LIBADD = $(JANSSON_LIBS)

@@ -402,6 +402,10 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 	d->l7 = fc_l7(c, s->l7);
 	d->verdict_by = fc_str(c, s->verdict_by);
 	d->verdict_reason = fc_str(c, s->verdict_reason);
+	d->source_names = fc_strv(c, s->source_names, s->n_source_names);
+	d->n_source_names = d->source_names != NULL ? s->n_source_names : 0;
+	d->destination_names = fc_strv(c, s->destination_names, s->n_destination_names);
+	d->n_destination_names = d->destination_names != NULL ? s->n_destination_names : 0;
 }
 
 static size_t
@@ -797,6 +801,30 @@ bw_flow_addr_text(int family, const uint8_t *addr, char *out, size_t len)
 	flow_addr_str(family, addr, out, len);
 }
 
+/*
+ * Hubble's source_names / destination_names: the names DNS gave for a side
+ * that is not a local endpoint (the FQDN cache); they point into the
+ * source's table, valid until the flow is published (which copies them).
+ */
+static void
+flow_fill_names(struct bw_flow *f)
+{
+	const char *const *v;
+	int family = f->ip_version == 6 ? 6 : 4;
+	size_t n;
+
+	if (fl.src.names == NULL || f->ip_version == 0)
+		return;
+	if (f->source.id == 0 && (n = fl.src.names(family, f->src_addr, &v)) > 0) {
+		f->source_names = v;
+		f->n_source_names = (uint32_t)n;
+	}
+	if (f->destination.id == 0 && (n = fl.src.names(family, f->dst_addr, &v)) > 0) {
+		f->destination_names = v;
+		f->n_destination_names = (uint32_t)n;
+	}
+}
+
 struct flow_isolating {
 	struct bw_flow_policy *v;
 	uint32_t n;
@@ -939,6 +967,7 @@ bw_flow_handle_event(const void *data, size_t len)
 		       leaving ? ev->dst_identity : ev->src_identity, family,
 		       leaving ? f.dst_addr : f.src_addr, NULL);
 
+	flow_fill_names(&f);
 	f.type = BW_FLOW_TYPE_L3_L4;
 	f.event_type = ev->type;
 	f.ifindex = ev->ifindex;

@@ -105,6 +105,11 @@ struct bw_flow_sources {
 		      void *arg);
 	/* Events the datapath failed to queue since it was loaded. */
 	uint64_t (*events_lost)(void);
+	/*
+	 * The DNS names known for an address (the FQDN cache): *out points
+	 * to them, valid until the flow is published. Returns how many.
+	 */
+	size_t (*names)(int family, const uint8_t *addr, const char *const **out);
 };
 
 void bw_flow_set_sources(const struct bw_flow_sources *src);
@@ -126,6 +131,14 @@ const char *bw_flow_node_name(void);
 void bw_flow_fill_endpoint(struct bw_flow_endpoint *side, const char **labelbuf,
 			   uint32_t ep_id, uint32_t identity, int family,
 			   const uint8_t *addr);
+/*
+ * Publish a flow a module built (bw_core_api.flow_publish): address texts,
+ * both sides (from the ids, else the addresses), DNS names of peers that
+ * are not local endpoints, and the policy of rule_ref, when the module left
+ * them out (core/flow/flowenrich.c). 0, -EINVAL, -ENOMEM, -ENXIO.
+ */
+int bw_flow_publish_module(const struct bw_flow *f);
+
 /* An address as the flow record writes it (family 4 or 6). */
 void bw_flow_addr_text(int family, const uint8_t *addr, char *out, size_t len);
 

@@ -128,6 +128,9 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full);
 int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 			uint32_t *id);
 void bw_pol_cidr_release(void *arg, uint32_t id);
+/* toFQDNs selectors entering or leaving a resolver's selector cache (the
+ * resolver ops of any resolver: core/node/fqdn.c counts references). */
+void bw_pol_fqdn_selector(void *arg, const char *text, int add);
 /* The redirect class of an L7 protocol (resolver ops of any resolver). */
 uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
 

@@ -22,6 +22,7 @@
 #include "core/node/selector.h"
 #include "lib/errbuf.h"
 #include "lib/prefix.h"
+#include "lib/fqdnmatch.h"
 
 static void rc_entry_free(struct bw_rv_ruleentry *en)
 {
@@ -29,6 +30,7 @@ static void rc_entry_free(struct bw_rv_ruleentry *en)
 		bw_selector_free(en->peers[k].sel);
 		free(en->peers[k].key);
 		free(en->peers[k].except);
+		free(en->peers[k].fqdn);
 	}
 	free(en->peers);
 	for (size_t k = 0; k < en->nports; k++) {
@@ -87,21 +89,56 @@ static int rc_prefix_cmp(const void *pa, const void *pb)
 	return memcmp(a->addr, b->addr, 16);
 }
 
+/*
+ * {"fqdn": {"match_name": "api.example.com"}} or {"fqdn": {"match_pattern":
+ * "*.example.com"}}: identities labelled fqdn:<canonical text>, which the
+ * FQDN identities of the core (core/node/fqdn.c) carry for the addresses
+ * DNS gave for the names the selector matches.
+ */
+static int rc_fqdn_peer(const json_t *f, const char *path, struct bw_rv_peerdef *pd,
+			char *err, size_t errlen)
+{
+	const json_t *mn = json_object_get(f, "match_name");
+	const json_t *mp = json_object_get(f, "match_pattern");
+	enum bw_fqdn_kind kind = mn ? BW_FQDN_MATCH_NAME : BW_FQDN_MATCH_PATTERN;
+	const char *field = mn ? "match_name" : "match_pattern";
+	char canon[BW_FQDN_SELECTOR_MAX + 1], why[256];
+	const char *text;
+
+	if (!json_is_object(f) || !!mn + !!mp != 1)
+		return bw_errbuf_set(err, errlen,
+			      "%s.fqdn: must be an object with exactly one of match_name, match_pattern",
+			      path);
+	text = json_string_value(mn ? mn : mp);
+	if (!text)
+		return bw_errbuf_set(err, errlen, "%s.fqdn.%s: must be a string", path, field);
+	if (bw_fqdn_selector_check(kind, text, why, sizeof(why)) < 0 ||
+	    bw_fqdn_selector_canonical(kind, text, canon, sizeof(canon)) < 0)
+		return bw_errbuf_set(err, errlen, "%s.fqdn.%s: %s", path, field, why);
+	pd->type = BW_RV_PEER_FQDN;
+	pd->fqdn = strdup(canon);
+	pd->key = rc_strcat3("fqdn:", canon, "");
+	return pd->fqdn && pd->key ? 0 : -ENOMEM;
+}
+
 static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd,
 		   char *err, size_t errlen)
 {
 	const json_t *sel = json_object_get(obj, "selector");
 	const json_t *ent = json_object_get(obj, "entity");
 	const json_t *cidr = json_object_get(obj, "cidr");
+	const json_t *fqdn = json_object_get(obj, "fqdn");
 	char sub[320];
-	int n = !!sel + !!ent + !!cidr;
+	int n = !!sel + !!ent + !!cidr + !!fqdn;
 
 	if (!json_is_object(obj))
 		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
 	if (n != 1)
 		return bw_errbuf_set(err, errlen,
-				     "%s: must have exactly one of selector, entity, cidr",
+				     "%s: must have exactly one of selector, entity, cidr, fqdn",
 				     path);
+	if (fqdn)
+		return rc_fqdn_peer(fqdn, path, pd, err, errlen);
 	if (sel) {
 		snprintf(sub, sizeof(sub), "%s.selector", path);
 		pd->type = BW_RV_PEER_SEL;
@@ -383,6 +420,10 @@ static int rc_entry(const json_t *obj, const char *path, struct bw_rv_ruleentry 
 			if (en->peers[i].type == BW_RV_PEER_CIDR &&
 			    en->peers[i].match_endpoints)
 				ru->endpoint_dep = 1;
+			if (en->peers[i].type == BW_RV_PEER_FQDN && dir != BW_DIR_EGRESS)
+				return bw_errbuf_set(err, errlen,
+					      "%s.fqdn: FQDN peers are egress only (the source address of a connection says nothing about the names it has)",
+					      sub);
 		}
 	}
 	if (ports && !json_is_null(ports) && !json_is_array(ports))

@@ -68,6 +68,12 @@
  *       API's routes; enum bw_api_call_event, bw_api_call_fn; webui).
  *       Then l7_resume (the L7 engine: resume a parser after an
  *       asynchronous answer); l7_record takes a struct bw_l7_record.
+ *       Then DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
+ *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach,
+ *       ct_peers_alive, dns_subscribe, dns_publish, flow_publish,
+ *       redirect_generation;
+ *       struct bw_dns_answer; struct bw_flow: source_names,
+ *       destination_names.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -307,6 +313,7 @@ struct bw_daemon_info; /* below */
 struct bw_l7_record;  /* <bulwark/l7.h> */
 struct bw_flow_policy; /* <bulwark/flow.h> */
 struct bw_endpoint_view; /* below */
+struct bw_dns_answer; /* below (ABI 1.2) */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -677,6 +684,75 @@ struct bw_core_api {
 	 * (a decision hook's done()) the parser was waiting for. 0 or -EPIPE.
 	 */
 	int (*l7_resume)(bw_l7_conn *conn, int dir);
+
+	/* DNS and FQDN policy (docs/fqdn.md) */
+
+	/*
+	 * FQDN identities. fqdn_ip_set records the names DNS gave for one
+	 * address (family 4 or 6, addr in network order, IPv4 in the first 4
+	 * bytes; names as in DNS, compared case-insensitively, a missing
+	 * trailing dot added; nnames 0 forgets the address) and only takes
+	 * note. fqdn_sync applies what was noted: every address whose names
+	 * a toFQDNs selector of the policies matches is mapped to the
+	 * node-local identity of its selector set, and fqdn_sync returns once
+	 * the datapath allows that identity where policy says so. Addresses
+	 * nothing selects keep no identity (their names still show in flows).
+	 * Return 0 or a negative errno (-EINVAL bad address, -ENOMEM, the
+	 * datapath's error).
+	 */
+	int (*fqdn_ip_set)(bw_module_ctx *ctx, int family, const uint8_t *addr,
+			   const char *const *names, size_t nnames);
+	int (*fqdn_sync)(bw_module_ctx *ctx);
+	/* The FQDN identity an address is mapped to now, 0 when none. */
+	uint32_t (*fqdn_ip_identity)(int family, const uint8_t *addr);
+	/*
+	 * The toFQDNs selectors the policies use, in canonical form (lower
+	 * case, no trailing dot, "*" for every name). Valid during the call.
+	 */
+	void (*fqdn_selector_foreach)(void (*cb)(const char *selector, void *arg),
+				      void *arg);
+	/*
+	 * Connection tracking: which of n addresses (16 bytes each, IPv4 as
+	 * ::ffff:a.b.c.d) is a peer of a connection the datapath still
+	 * tracks (not expired). alive[i] is set to 1 or 0. One walk of the
+	 * table for the whole list. Returns 0, -ENXIO without a datapath, or
+	 * a negative errno.
+	 */
+	int (*ct_peers_alive)(const uint8_t (*addrs)[16], size_t n,
+			      uint8_t *alive);
+
+	/*
+	 * DNS answers between modules: a DNS proxy publishes each answer it
+	 * is about to release (dns_publish), the core calls every subscriber
+	 * (an FQDN cache) at once, in subscription order, on the loop thread,
+	 * and dns_publish returns after the last one: what they asked of the
+	 * core (fqdn_sync) is in the datapath by then. The answer and what it
+	 * points to are valid during the calls only.
+	 */
+	int (*dns_subscribe)(bw_module_ctx *ctx,
+			     void (*cb)(const struct bw_dns_answer *answer,
+					void *user_data),
+			     void *user_data, bw_free_fn free_fn);
+	int (*dns_publish)(bw_module_ctx *ctx, const struct bw_dns_answer *answer);
+
+	/*
+	 * Publish a flow a module built (a proxy's L7 record, <bulwark/flow.h>)
+	 * to the flow ring, observe streams and subscribers. The core fills
+	 * what is left empty: uuid, time_ns (now), node_name, ip_version and
+	 * the address texts from src_addr/dst_addr, and each side's identity,
+	 * namespace, pod, workload and labels from its id (local endpoint) or
+	 * address (ipcache); the policies named by rule_ref go to
+	 * egress/ingress_allowed_by or _denied_by by the flow's direction and
+	 * verdict. The flow is copied. Returns 0 or a negative errno.
+	 */
+	int (*flow_publish)(bw_module_ctx *ctx, const struct bw_flow *flow);
+	/*
+	 * The generation redirect_lookup() would report now (struct
+	 * bw_redirect_conn.generation): a proxy may keep using what a lookup
+	 * said about a client and server while the generation is unchanged,
+	 * instead of asking again for every datagram.
+	 */
+	uint64_t (*redirect_generation)(void);
 };
 
 /* bw_core_api.policy_reach peer classes. */
@@ -724,6 +800,36 @@ struct bw_node_stats {
 	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
 	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
 	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/*
+ * bw_core_api.dns_publish (ABI 1.2): one DNS answer on its way back to a
+ * workload, as a DNS proxy saw it.
+ */
+struct bw_dns_ip {
+	int family;       /* 4 or 6 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
+struct bw_dns_answer {
+	size_t size;             /* sizeof(struct bw_dns_answer) */
+	uint64_t time_ns;        /* when the answer arrived (CLOCK_REALTIME) */
+	uint32_t ep_id;          /* the endpoint that asked, 0 when unknown */
+	int client_family;       /* its address */
+	uint8_t client_addr[16];
+	const char *qname;       /* lower case, with the trailing dot */
+	uint16_t qtype;          /* 1 A, 28 AAAA, ... */
+	uint8_t rcode;           /* 0 NOERROR, 3 NXDOMAIN, ... */
+	uint8_t truncated;       /* TC was set: the client retries over TCP */
+	/*
+	 * The A and AAAA records of the qname, followed through the CNAME
+	 * chain (records of other names are left out), and the chain's names.
+	 */
+	const struct bw_dns_ip *ips;
+	size_t n_ips;
+	uint32_t ttl;            /* the smallest TTL along the chain */
+	const char *const *cnames;
+	size_t n_cnames;
 };
 
 /* bw_core_api.daemon_info (ABI 1.2). */

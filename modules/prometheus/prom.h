@@ -70,6 +70,19 @@ void prom_flows_foreach_vec(const struct prom_flows *f,
 			    void (*cb)(const struct prom_vec *v, void *arg),
 			    void *arg);
 
+/* ---- DNS families (prom_dns.c) -------------------------------------------- */
+
+struct prom_dns;
+
+struct prom_dns *prom_dns_new(size_t max_series);
+void prom_dns_free(struct prom_dns *d);
+/* Count one flow (only L7 flows with a DNS record count). */
+void prom_dns_count(struct prom_dns *d, const struct bw_flow *flow);
+/* Write hubble_dns_queries_total, _responses_total, _response_types_total. */
+void prom_dns_write(const struct prom_dns *d, struct evbuffer *out);
+void prom_dns_foreach_vec(const struct prom_dns *d,
+			  void (*cb)(const struct prom_vec *v, void *arg), void *arg);
+
 /* ---- HTTP families (prom_http.c) ------------------------------------------ */
 
 struct prom_http;

@@ -20,6 +20,7 @@ struct prom_flows {
 	struct prom_vec *ports;     /* hubble_port_distribution_total */
 	struct prom_vec *by_ns;     /* bulwark_policy_verdicts_by_namespace_total */
 	struct prom_vec *denied;    /* bulwark_denied_flows_total */
+	struct prom_dns *dns;       /* hubble_dns_* (prom_dns.c) */
 	struct prom_http *http;     /* hubble_http_* (prom_http.c) */
 	struct prom_kafka *kafka;   /* hubble_kafka_* (prom_kafka.c) */
 };
@@ -210,10 +211,11 @@ prom_flows_new(size_t max_series)
 	f->denied = prom_vec_new("bulwark_denied_flows_total",
 		"Connections denied by policy, by source and destination namespace and workload",
 		"counter", denied_labels, NLABELS(denied_labels), max_series, 0xf);
+	f->dns = prom_dns_new(max_series);
 	f->http = prom_http_new(max_series);
 	f->kafka = prom_kafka_new(max_series);
 	if (!f->processed || !f->drop || !f->policy || !f->tcp || !f->ports ||
-	    !f->by_ns || !f->denied || !f->http || !f->kafka) {
+	    !f->by_ns || !f->denied || !f->dns || !f->http || !f->kafka) {
 		prom_flows_free(f);
 		return NULL;
 	}
@@ -232,6 +234,7 @@ prom_flows_free(struct prom_flows *f)
 	prom_vec_free(f->ports);
 	prom_vec_free(f->by_ns);
 	prom_vec_free(f->denied);
+	prom_dns_free(f->dns);
 	prom_http_free(f->http);
 	prom_kafka_free(f->kafka);
 	free(f);
@@ -396,6 +399,7 @@ prom_flows_count(const struct bw_flow *flow, void *arg)
 	flows_count_forwarded(f, flow, proto);
 	if (flow->event_type == BW_FLOW_EVENT_POLICY_VERDICT)
 		flows_count_verdict(f, flow);
+	prom_dns_count(f->dns, flow);
 	if (flow->event_type == BW_FLOW_EVENT_L7) {
 		flows_count_l7(f, flow, proto);
 		prom_http_count(f->http, flow);
@@ -414,6 +418,7 @@ prom_flows_foreach_vec(const struct prom_flows *f,
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		cb(all[i], arg);
+	prom_dns_foreach_vec(f->dns, cb, arg);
 }
 
 void
@@ -426,6 +431,7 @@ prom_flows_write(const struct prom_flows *f, struct evbuffer *out)
 	prom_vec_write(f->ports, out);
 	prom_vec_write(f->by_ns, out);
 	prom_vec_write(f->denied, out);
+	prom_dns_write(f->dns, out);
 	prom_http_write(f->http, out);
 	prom_kafka_write(f->kafka, out);
 }

@@ -61,6 +61,7 @@ BW_BENCH_SH = \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_flows.sh \
+	tests/bench/bench_dns.sh \
 	tests/bench/bench_hubble.sh \
 	tests/bench/bench_redirect.sh \
 	tests/bench/bench_flowstore.sh \

@@ -123,6 +123,18 @@ tests_e2e_kafka_mock_LDADD = $(RDKAFKA_LIBS)
 endif
 TESTS += tests/e2e/test_kafka.sh
 dist_check_SCRIPTS += tests/e2e/test_kafka.sh
+# DNS proxy and toFQDNs (docs/fqdn.md) with real DNS servers (unbound) in an
+# "external" namespace: rules and wildcards, CNAME chains, TCP, truncation,
+# EDNS0, a silent server, flows and metrics (test_fqdn.sh); TTL expiry with
+# and without a live connection, IP caps, cache clean (test_fqdn_ttl.sh);
+# the daemon stopped and restarted (test_fqdn_restart.sh).
+BW_E2E_FQDN_TESTS = \
+	tests/e2e/test_fqdn.sh \
+	tests/e2e/test_fqdn_ttl.sh \
+	tests/e2e/test_fqdn_restart.sh
+TESTS += $(BW_E2E_FQDN_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_FQDN_TESTS)
+dist_check_DATA += tests/e2e/fqdn_lib.sh
 
 # The quick start's demo (demo/jobs-app): up, one round of traffic, the
 # 9-step walkthrough with --yes, down (also after a killed up) leaving

@@ -46,6 +46,15 @@ tests_fuzz_fuzz_webui_path_LDADD = $(BW_CORE_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
 
+# the DNS proxy's message path (ldns behind a pre-check of our own)
+check_PROGRAMS += tests/fuzz/fuzz_dns
+TESTS += tests/fuzz/fuzz_dns
+tests_fuzz_fuzz_dns_SOURCES = tests/fuzz/fuzz_dns.c tests/fuzz/replay.c \
+	modules/dnsproxy/dnsproxy_msg.c modules/dnsproxy/dnsproxy_msg.h
+tests_fuzz_fuzz_dns_CPPFLAGS = $(AM_CPPFLAGS) $(LDNS_CFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/dns\"
+tests_fuzz_fuzz_dns_LDADD = libbw.la $(LDNS_LIBS)
+
 # modules/http: heads, framing, chunked bodies in pieces, rules.http
 check_PROGRAMS += tests/fuzz/fuzz_http
 TESTS += tests/fuzz/fuzz_http

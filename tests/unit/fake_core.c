@@ -573,6 +573,74 @@ fake_api_call_cancel(bw_api_call *call)
 	fake_core.api_call_cancelled = call;
 }
 
+/* DNS and FQDN policy: recorded; no datapath, nothing tracked. */
+static int
+fake_fqdn_ip_set(bw_module_ctx *ctx, int family, const uint8_t *addr,
+		 const char *const *names, size_t nnames)
+{
+	fake_core.fqdn_ip_sets++;
+	return 0;
+}
+
+static int
+fake_fqdn_sync(bw_module_ctx *ctx)
+{
+	fake_core.fqdn_syncs++;
+	return 0;
+}
+
+static uint32_t
+fake_fqdn_ip_identity(int family, const uint8_t *addr)
+{
+	return 0;
+}
+
+static void
+fake_fqdn_selector_foreach(void (*cb)(const char *selector, void *arg), void *arg)
+{
+}
+
+static int
+fake_ct_peers_alive(const uint8_t (*addrs)[16], size_t n, uint8_t *alive)
+{
+	if (n != 0 && alive != NULL)
+		memset(alive, 0, n);
+	return 0;
+}
+
+static int
+fake_dns_subscribe(bw_module_ctx *ctx,
+		   void (*cb)(const struct bw_dns_answer *answer, void *user_data),
+		   void *user_data, bw_free_fn free_fn)
+{
+	fake_core.dns_cb = cb;
+	fake_core.dns_ud = user_data;
+	fake_core.dns_free = free_fn;
+	return 0;
+}
+
+static int
+fake_dns_publish(bw_module_ctx *ctx, const struct bw_dns_answer *answer)
+{
+	fake_core.dns_published++;
+	if (fake_core.dns_cb != NULL)
+		fake_core.dns_cb(answer, fake_core.dns_ud);
+	return 0;
+}
+
+static int
+fake_flow_publish(bw_module_ctx *ctx, const struct bw_flow *flow)
+{
+	fake_core.flows_published++;
+	return 0;
+}
+
+static uint64_t
+fake_redirect_generation(void)
+{
+	return fake_core.redirect_generation;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -636,6 +704,15 @@ static const struct bw_core_api fake_api = {
 	.api_call = fake_api_call,
 	.api_call_cancel = fake_api_call_cancel,
 	.l7_resume = fake_l7_resume,
+	.fqdn_ip_set = fake_fqdn_ip_set,
+	.fqdn_sync = fake_fqdn_sync,
+	.fqdn_ip_identity = fake_fqdn_ip_identity,
+	.fqdn_selector_foreach = fake_fqdn_selector_foreach,
+	.ct_peers_alive = fake_ct_peers_alive,
+	.dns_subscribe = fake_dns_subscribe,
+	.dns_publish = fake_dns_publish,
+	.flow_publish = fake_flow_publish,
+	.redirect_generation = fake_redirect_generation,
 };
 
 const struct bw_core_api *

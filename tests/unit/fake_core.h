@@ -51,6 +51,7 @@ struct fake_core {
 	 * hook_dns/http/kafka return (0 means BW_HOOK_NONE: allowed) */
 	unsigned hook_flags;
 	int hook_rc;
+	uint64_t redirect_generation; /* what redirect_generation() answers */
 	/*
 	 * api_call() (ABI 1.2): when set, answers in-process calls (call cb
 	 * as the core would, set *call for an answer that comes later);
@@ -92,6 +93,13 @@ struct fake_core {
 	bw_api_call *api_call_cancelled; /* the last one's handle */
 	int followers;         /* flow_followers_account() deltas summed */
 	uint64_t followers_lost;
+	unsigned fqdn_ip_sets, fqdn_syncs; /* fqdn_ip_set() / fqdn_sync() calls */
+	/* the last dns_subscribe(); dns_publish() calls it */
+	void (*dns_cb)(const struct bw_dns_answer *answer, void *ud);
+	void *dns_ud;
+	bw_free_fn dns_free;
+	unsigned dns_published; /* dns_publish() calls */
+	unsigned flows_published; /* flow_publish() calls */
 };
 
 extern struct fake_core fake_core;

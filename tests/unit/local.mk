@@ -235,6 +235,42 @@ tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
 TESTS += tests/unit/test_layering.sh
 dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
 
+# lib/fqdnmatch.c: Cilium's matchName/matchPattern semantics
+check_PROGRAMS += tests/unit/test_fqdnmatch
+TESTS += tests/unit/test_fqdnmatch
+tests_unit_test_fqdnmatch_SOURCES = tests/unit/test_fqdnmatch.c
+tests_unit_test_fqdnmatch_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdnmatch_LDADD = $(BW_TEST_LIBS)
+
+# core/node/fqdn.c: FQDN identities per selector set, relabelling, the order
+# of identity / ipcache changes (with core/node/ipcache.c and recording
+# stand-ins for the datapath and the identity registry)
+check_PROGRAMS += tests/unit/test_fqdn
+TESTS += tests/unit/test_fqdn
+tests_unit_test_fqdn_SOURCES = tests/unit/test_fqdn.c core/node/fqdn.c \
+	core/node/ipcache.c core/node/labels.c core/log.c lib/fqdnmatch.c
+tests_unit_test_fqdn_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdn_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
+
+# modules/fqdn: the DNS cache (TTL, conntrack-kept zombies, caps, clean,
+# the file across a restart)
+check_PROGRAMS += tests/unit/test_fqdn_cache
+TESTS += tests/unit/test_fqdn_cache
+tests_unit_test_fqdn_cache_SOURCES = tests/unit/test_fqdn_cache.c \
+	modules/fqdn/fqdn_cache.c modules/fqdn/fqdn_cache.h
+tests_unit_test_fqdn_cache_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdn_cache_LDADD = $(BW_TEST_LIBS)
+
+# modules/dnsproxy: the message path, the rules, and the engine on loopback
+# against a scripted upstream (fresh IDs, REFUSED/NXDOMAIN, SERVFAIL, TC,
+# EDNS0, CNAME chains, TCP pipelining, the concurrency limit, flows)
+check_PROGRAMS += tests/unit/test_dnsproxy
+TESTS += tests/unit/test_dnsproxy
+tests_unit_test_dnsproxy_SOURCES = tests/unit/test_dnsproxy.c \
+	modules/dnsproxy/dnsproxy_engine.c modules/dnsproxy/dnsproxy_msg.c \
+	modules/dnsproxy/dnsproxy_rules.c
+tests_unit_test_dnsproxy_CFLAGS = $(BW_TEST_CFLAGS) $(LDNS_CFLAGS)
+tests_unit_test_dnsproxy_LDADD = $(BW_TEST_LIBS) $(LDNS_LIBS)
 # lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
 check_PROGRAMS += tests/unit/test_dropreason
 TESTS += tests/unit/test_dropreason
@@ -330,7 +366,8 @@ check_PROGRAMS += tests/unit/test_prom_http
 TESTS += tests/unit/test_prom_http
 tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
 	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
-	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c
+	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c \
+	modules/prometheus/prom_dns.c
 tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
 tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm

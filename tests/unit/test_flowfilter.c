@@ -561,6 +561,58 @@ START_TEST(test_builder_one_side)
 }
 END_TEST
 
+START_TEST(test_fqdn_and_dns_query)
+{
+	static const char *const names[] = { "api.example.com", "edge.cdn.example" };
+	static const char *const ips[] = { "192.0.2.7" };
+	static const char *const qt[] = { "A" };
+	struct bw_flow_dns dns = { .query = "api.example.com.", .ips = ips, .n_ips = 1,
+				   .observation_source = "proxy", .qtypes = qt, .n_qtypes = 1 };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_RESPONSE, .dns = &dns };
+	const char *const either[] = { "fqdn", "*.example.com", NULL };
+	const char *const sides[] = { "from-fqdn", "a.example", "to-fqdn", "B.Example.", NULL };
+	const char *const query[] = { "dns-query", "example\\.com\\.$", NULL };
+	const char *const conflict[] = { "fqdn", "a.example", "to-fqdn", "b.example", NULL };
+	const char *const badchar[] = { "to-fqdn", "a b", NULL };
+
+	make_flow();
+	/* no names: an FQDN filter matches nothing */
+	ck_assert(!m("{\"destination_fqdn\": [\"*\"]}"));
+	flow.destination.id = 0;
+	flow.destination_names = names;
+	flow.n_destination_names = 2;
+	ck_assert(m("{\"destination_fqdn\": [\"api.example.com\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"API.EXAMPLE.COM.\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"*.example.com\"]}"));
+	/* as in hubble, a '*' of a flow filter may cross dots */
+	ck_assert(m("{\"destination_fqdn\": [\"*.example\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"*cdn*\"]}"));
+	ck_assert(!m("{\"destination_fqdn\": [\"example.com\"]}"));
+	ck_assert(!m("{\"source_fqdn\": [\"*\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"nope.example\", \"edge.*\"]}"));
+	ck_assert_str_eq(perr("{\"destination_fqdn\": [\"a[b]\"]}"),
+			 "destination_fqdn: 'a[b]': only letters, digits, '-', '_', '.' and '*' are allowed");
+	/* dns_query: a regular expression on l7.dns.query, DNS flows only */
+	ck_assert(!m("{\"dns_query\": [\"example\"]}"));
+	flow.type = BW_FLOW_TYPE_L7;
+	flow.l7 = &l7;
+	ck_assert(m("{\"dns_query\": [\"example\"]}"));
+	ck_assert(m("{\"dns_query\": [\"^api\\\\.\", \"zzz\"]}"));
+	ck_assert(!m("{\"dns_query\": [\"^www\\\\.\"]}"));
+	ck_assert_ptr_nonnull(strstr(perr("{\"dns_query\": [\"(\"]}"),
+				  "dns_query: '(' is not a regular expression"));
+	/* the observe flags */
+	build(either, "[{\"source_fqdn\":[\"*.example.com\"]},{\"destination_fqdn\":[\"*.example.com\"]}]",
+	      "[]", NULL);
+	build(sides, "[{\"source_fqdn\":[\"a.example\"],\"destination_fqdn\":[\"B.Example.\"]}]",
+	      "[]", NULL);
+	build(query, "[{\"dns_query\":[\"example\\\\.com\\\\.$\"]}]", "[]", NULL);
+	build(conflict, NULL, NULL, "--to-fqdn cannot be combined with --fqdn");
+	build(badchar, NULL, NULL,
+	      "--to-fqdn: 'a b': only letters, digits, '-', '_', '.' and '*' are allowed");
+}
+END_TEST
+
 START_TEST(test_builder_not)
 {
 	const char *const a[] = { "not", "verdict", "FORWARDED", NULL };
@@ -721,6 +773,7 @@ flowfilter_suite(void)
 	tcase_add_test(tc, test_builder_either_side);
 	tcase_add_test(tc, test_builder_one_side);
 	tcase_add_test(tc, test_builder_not);
+	tcase_add_test(tc, test_fqdn_and_dns_query);
 	tcase_add_test(tc, test_builder_errors);
 	tcase_add_test(tc, test_builder_output_parses);
 	tcase_add_test(tc, test_time);
