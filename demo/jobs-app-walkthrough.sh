@@ -89,6 +89,17 @@ l7_count() { # TYPE-FILTER... : L7 flows of jobs-app seen so far
 	bw observe --all --namespace "$NS_APP" --type l7 "$@" -o json 2>/dev/null | grep -c '"flow"'
 }
 
+# what the DNS proxy learned: "names learned: NAME (IP...), ...; N flows to
+# NAME carry its name" (the talk's flow table names api.twitter.com)
+dns_names() {
+	local names named
+	names=$(bw fqdn cache -o json 2>/dev/null | jq -r '[.entries[]? | {n: (.name | rtrimstr(".")), ip}] |
+		group_by(.n) | map("\(.[0].n) (\(map(.ip) | unique | join(", ")))") |
+		if length == 0 then "none" else join(", ") end')
+	named=$(bw observe --all --to-fqdn "$TWITTER" -o json 2>/dev/null | grep -c '"flow"')
+	echo "names learned: ${names:-none}; $named flows to $TWITTER carry its name"
+}
+
 walk_flows() {
 	local edges drops http kafka dns
 	step "Live flows" "what talks to what in $NS_APP, with the verdict of every connection, and the requests inside them (L7)"
@@ -98,6 +109,11 @@ walk_flows() {
 	fi
 	shown 14 bulwark map --namespace "$NS_APP" --since "$WALK_START"
 	shown 6 bulwark observe --namespace "$NS_APP" --type l7 --last 6 -o compact
+	if [ "$VISIBILITY_dnsproxy" = on ] && have_module fqdn; then
+		# the names the crawler's lookups gave, and its flows named by them
+		shown 4 bulwark fqdn cache
+		shown 2 bulwark observe --to-fqdn "$TWITTER" --last 2 -o compact
+	fi
 	edges=$(bw map --namespace "$NS_APP" --since "$WALK_START" -o json | jq '.edges | length')
 	drops=$(bw observe --all --namespace "$NS_APP" --since "$WALK_START" --verdict DROPPED -o json 2>/dev/null |
 		grep -c '"flow"')
@@ -112,7 +128,9 @@ walk_flows() {
 	else
 		kafka="Kafka requests $VISIBILITY_kafka"
 	fi
-	if [ "$VISIBILITY_dnsproxy" = on ]; then
+	if [ "$VISIBILITY_dnsproxy" = on ] && have_module fqdn; then
+		dns="$(l7_count --protocol dns) DNS lookups; $(dns_names)"
+	elif [ "$VISIBILITY_dnsproxy" = on ]; then
 		dns="$(l7_count --protocol dns) DNS lookups"
 	else
 		dns="DNS lookups $VISIBILITY_dnsproxy"

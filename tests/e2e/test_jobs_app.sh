@@ -142,8 +142,13 @@ if has kafka; then
 else
 	expect_summary "live flows: Kafka is not available on this build, and says so" 1 'Kafka requests not available on this build'
 fi
-if has dnsproxy; then
-	expect_summary "live flows: the crawler's DNS lookups (dnsproxy module)" 1 '; [1-9][0-9]* DNS lookups'
+if has dnsproxy && has fqdn; then
+	expect_summary "live flows: the crawler's DNS lookups and the name they gave (dnsproxy, fqdn)" 1 \
+		'; [1-9][0-9]* DNS lookups; names learned: api\.twitter\.example \(198\.51\.100\.10\); [1-9][0-9]* flows to api\.twitter\.example carry its name$'
+	bw_check "live flows: the crawler's HTTPS flows show the name, as hubble prints them" \
+		grep -Eq '^    .* jobs-app/crawler:[0-9]+ \(ID:[0-9]+\) -> api\.twitter\.example:443 \(world\) ' "$BW_TMP/walk.log"
+elif has dnsproxy; then
+	expect_summary "live flows: the crawler's DNS lookups (dnsproxy module)" 1 '; [1-9][0-9]* DNS lookups$'
 else
 	expect_summary "live flows: DNS is not available on this build, and says so" 1 'DNS lookups not available on this build'
 fi
