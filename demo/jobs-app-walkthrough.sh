@@ -50,6 +50,42 @@ show_file() {
 	[ "$n" -le "$2" ] || printf '    ... (%d more lines in %s)\n' $(($n - $2)) "$1"
 }
 
+# show_recommendation FILE MAX-LINES : a recommendation, the per-namespace
+# policies (what jobs-app needs beyond the baseline) in full, the baseline
+# (the same for every namespace) by its opening comment only
+show_recommendation() {
+	awk -v max="$2" -v file="$1" '
+		function flush(   i, n, base) {
+			if (nl == 0)
+				return
+			base = buf ~ /\nkind: CiliumClusterwideNetworkPolicy\n/
+			n = split(buf, l, "\n") - 1
+			while (n > 0 && l[n] == "")
+				n--
+			for (i = 1; i <= n; i++) {
+				if (base && i > 1 && l[i] !~ /^#/) {
+					out("    ... (the baseline: " n - i + 1 " more lines in " file ")")
+					break
+				}
+				out("    " l[i])
+			}
+			buf = ""; nl = 0
+		}
+		function out(s) {
+			if (++shown <= max)
+				print s
+			else
+				rest++
+		}
+		/^---$/ { flush() }
+		{ buf = buf $0 "\n"; nl++ }
+		END {
+			flush()
+			if (rest)
+				print "    ... (" rest " more lines in " file ")"
+		}' "$1"
+}
+
 have_advisor() {
 	"$BULWARK" recommend --help >/dev/null 2>&1 && have_module advisor
 }
@@ -157,7 +193,7 @@ recommend() {
 	}
 	jq -r '.yaml' <<<"$doc" >"$2"
 	printf '  $ bulwark recommend --namespace %s --mode %s > %s\n' "$NS_APP" "$1" "$2"
-	show_file "$2" 60
+	show_recommendation "$2" 60
 	jq -r '.not_covered[]? | "    not covered: \(.source) -> \(.destination) \(.protocol)/\(.port): \(.reason)"' <<<"$doc"
 	NOT_COVERED=$(jq '.not_covered | length' <<<"$doc")
 }

@@ -157,6 +157,10 @@ expect_summary "exposure: every workload of jobs-app is exposed, mostly unused" 
 if has advisor; then
 	expect_summary "recommend coarse: a baseline and a policy for jobs-app, covering everything seen" 3 \
 		'CiliumClusterwideNetworkPolicy .*CiliumNetworkPolicy jobs-app/.*; connections seen but not covered: 0$'
+	if has fqdn; then
+		bw_check "recommend coarse: the crawler's outside calls by the name its lookups gave (toFQDNs)" \
+			grep -Eq '^    +- matchName: api\.twitter\.example$' "$BW_TMP/walk.log"
+	fi
 	expect_summary "simulate: nothing that works today would be dropped" 4 \
 		'=> replayed [1-9][0-9]* connections: 0 would be dropped that pass today'
 	expect_summary "apply: enforced, and the application still works" 5 \
