@@ -78,6 +78,10 @@ collect_pids() {
 	done
 }
 
+bw_expect_output "--help says how to run it" 'demo/jobs-app \[--prefix DIR\] up' "$DEMO" --help
+bw_check "... and is all text, no code" sh -c "! '$DEMO' --help | grep -q 'pipefail'"
+fails_with "a wrong argument is refused, naming it" "unknown argument 'sideways'" "$DEMO" sideways
+
 # ---- down after an up that was killed half way -----------------------------------------------
 "$DEMO" up -- "${DAEMON_OPTS[@]}" >"$BW_TMP/up1.log" 2>&1 &
 up_pid=$!
