@@ -30,6 +30,9 @@ libbwcore_la_SOURCES += \
 	core/datapath/datapath_lookup.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
+libbwcore_la_SOURCES += core/datapath/earlydemux.c core/datapath/earlydemux.h \
+	core/datapath/uplink.c core/datapath/uplink.h core/datapath/pins.h \
+	core/datapath/sklookup.c core/datapath/sklookup.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c \
@@ -49,7 +52,8 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += \
 	core/proxy/proxy.h core/proxy/proxy_int.h \
 	core/proxy/engine.c core/proxy/parsers.c core/proxy/proxy_flow.c \
-	core/proxy/proxy_api.c core/proxy/proxy_redirect.c
+	core/proxy/proxy_api.c core/proxy/proxy_redirect.c \
+	core/proxy/sockets.c
 include_bulwark_HEADERS += include/bulwark/l7.h
 EXTRA_DIST += docs/l7.md
 libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)

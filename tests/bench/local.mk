@@ -66,6 +66,7 @@ BW_BENCH_SH = \
 	tests/bench/bench_redirect.sh \
 	tests/bench/bench_flowstore.sh \
 	tests/bench/bench_l7.sh \
+	tests/bench/bench_demux.sh \
 	tests/bench/bench_kafka.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md

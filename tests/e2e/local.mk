@@ -112,6 +112,11 @@ CLEANFILES += tests/e2e/webui-screenshots/*.png
 # proxy engine and the http module, nginx and curl/wrk/raw sockets
 TESTS += tests/e2e/test_http.sh
 dist_check_SCRIPTS += tests/e2e/test_http.sh
+# the proxy's TIME_WAIT tuples reused once the L7 rule is gone (early demux
+# off in the daemon's netns, daemon.early_demux), and HTTP policy on
+# traffic from outside the node through the uplink program (datapath.uplinks)
+TESTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
+dist_check_SCRIPTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
 
 # Kafka policy end to end: librdkafka's mock cluster as the broker (built
 # when librdkafka-dev is installed), kcat and kafka-python as clients.

@@ -372,6 +372,18 @@ tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prom
 tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
 
+# modules/hubble-observer: the flow encoding against lib/flowjson.c, field
+# masks, FlowFilter conversion, grpc-timeout (hubble_pb.c, hubble_req.c)
+check_PROGRAMS += tests/unit/test_hubble_pb
+TESTS += tests/unit/test_hubble_pb
+tests_unit_test_hubble_pb_SOURCES = tests/unit/test_hubble_pb.c \
+	modules/hubble-observer/hubble_pb.c modules/hubble-observer/hubble_req.c
+tests_unit_test_hubble_pb_CPPFLAGS = $(AM_CPPFLAGS) -I$(HUBBLE_PB) \
+	-I$(top_srcdir)/modules/hubble-observer $(PROTOBUF_C_CFLAGS)
+tests_unit_test_hubble_pb_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hubble_pb_LDADD = modules/hubble-observer/libhubblepb.la \
+	$(BW_TEST_LIBS) $(PROTOBUF_C_LIBS)
+
 # modules/kafka: the wire layer against vectors generated from Apache
 # Kafka's JSON message definitions (tests/unit/kafka_vectors.py), and
 # Cilium's rules.kafka semantics
