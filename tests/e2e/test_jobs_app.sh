@@ -192,6 +192,7 @@ fi
 bw_expect_output "it ends with where to look further and how to stop" \
 	"Stop the demo and remove everything it made: .*jobs-app down" tail -n 1 "$BW_TMP/walk.log"
 bw_check "... naming the Hubble socket" grep -q "hubble observe --server unix://$D/hubble/hubble.sock" "$BW_TMP/walk.log"
+bw_check "... which is there" test -S "$D/hubble/hubble.sock"
 
 # ---- down -------------------------------------------------------------------------------------------
 collect_pids
