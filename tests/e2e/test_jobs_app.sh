@@ -7,6 +7,7 @@
 # and netns prefix; nothing of /usr/local or the host's network is touched.
 #
 #   - down after an up that was killed half way removes everything it made;
+#   - Ctrl-C in the middle of up removes everything it made;
 #   - up brings the application up: one round of its traffic all answers;
 #   - walkthrough --yes goes through its 9 steps, and each step's summary
 #     line says what the daemon answered (steps whose feature this build
@@ -99,6 +100,39 @@ else
 	kill -KILL "$up_pid" 2>/dev/null
 	"$DEMO" down >/dev/null 2>&1
 fi
+# ---- Ctrl-C in the middle of up ---------------------------------------------------------------
+# bulwark, wrapped: the call that registers jobs-app/loader waits until the
+# test has pressed Ctrl-C (SIGINT to up's process group, as a terminal does)
+cat >"$BW_TMP/bulwark-held" <<EOF
+#!/bin/sh
+case "\$*" in *"endpoint add jobs-app/loader "*)
+	touch "$BW_TMP/held"
+	while :; do sleep 0.1; done ;;
+esac
+exec "$BULWARK" "\$@"
+EOF
+chmod +x "$BW_TMP/bulwark-held"
+# as from a terminal: up in a process group of its own, SIGINT not ignored
+BULWARK=$BW_TMP/bulwark-held python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setpgid(0, 0)
+os.execvp(sys.argv[1], sys.argv[1:])' "$DEMO" up -- "${DAEMON_OPTS[@]}" >"$BW_TMP/up2.log" 2>&1 &
+up_pid=$!
+held() { [ -e "$BW_TMP/held" ]; }
+if bw_wait_for 60 held; then
+	collect_pids
+	kill -INT -- -"$up_pid"
+	wait "$up_pid"
+	rc=$?
+	bw_check "Ctrl-C in the middle of up: up fails ($rc), saying so ($(tail -n 3 "$BW_TMP/up2.log" | tr '\n' ' '))" \
+		grep -q "up failed: interrupted" "$BW_TMP/up2.log"
+	bw_check "... and nothing is left behind ($(left_behind | tr '\n' ';'))" test -z "$(left_behind)"
+else
+	bw_fail "up never reached jobs-app/loader: $(tail -n 5 "$BW_TMP/up2.log" | tr '\n' ' ')"
+	kill -KILL -- -"$up_pid" 2>/dev/null
+	"$DEMO" down >/dev/null 2>&1
+fi
+
 bw_expect_output "down when nothing is up is harmless" "the demo is not up; nothing to remove" "$DEMO" down
 fails_with "up with a bad daemon option fails, naming it" "unknown key 'no_such_key'.*up failed: bulwarkd -n refused" \
 	"$DEMO" up -- "${DAEMON_OPTS[@]}" -o daemon.no_such_key=1
