@@ -14,6 +14,7 @@ libbwcore_la_SOURCES += \
 	core/module/coreapi.c core/module/coreapi.h core/module/registry.c core/module/registry.h \
 	core/module/hooks.c core/module/hooks.h \
 	core/module/alertbus.c core/module/alertbus.h \
+	core/module/history.c core/module/history.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
 	core/node/labels.c core/node/labels.h \
@@ -37,6 +38,7 @@ libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c \
 	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
+	core/policy/policy_whatif.c core/policy/whatif.h \
 	core/policy/quarantine.c core/policy/quarantine.h \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \

@@ -67,7 +67,8 @@ BW_BENCH_SH = \
 	tests/bench/bench_flowstore.sh \
 	tests/bench/bench_l7.sh \
 	tests/bench/bench_demux.sh \
-	tests/bench/bench_kafka.sh
+	tests/bench/bench_kafka.sh \
+	tests/bench/bench_advisor.sh
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 

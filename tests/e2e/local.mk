@@ -65,9 +65,12 @@ TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
 
 # zero-trust adoption: flow history (modules/flowstore), exposure, compliance,
-# staged policies, deny alerts (modules/alerts)
-TESTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
-dist_check_SCRIPTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
+# staged policies, deny alerts (modules/alerts); recommend, simulate,
+# broad-rules (modules/advisor), also with real DNS and toFQDNs
+TESTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh \
+	tests/e2e/test_advisor.sh tests/e2e/test_advisor_fqdn.sh
+dist_check_SCRIPTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh \
+	tests/e2e/test_advisor.sh tests/e2e/test_advisor_fqdn.sh
 
 # hubble-observer: Hubble's gRPC API with a real gRPC client generated from
 # the module's .proto files (every RPC over Unix, TCP and TLS; GetFlows
