@@ -297,7 +297,14 @@ walk_broad() {
 		sums "$NO_ADVISOR"
 		return 0
 	fi
-	shown 30 bulwark broad-rules
+	# each finding with its use; the suggested policies (YAML) go to a file
+	printf '  $ bulwark broad-rules > %s\n' "$RUN/broad-rules.txt"
+	bw broad-rules >"$RUN/broad-rules.txt" 2>&1 || { sums "bulwark broad-rules failed"; return 1; }
+	awk -v file="$RUN/broad-rules.txt" '
+		/^  suggestion:/ { print "    " $0 " (a tighter policy, in " file ")"; skip = 1; next }
+		skip && /^    / { next }
+		{ skip = 0; if (++n <= 40) print "    " $0 }
+		END { if (n > 40) print "    ... (" n - 40 " more lines in " file ")" }' "$RUN/broad-rules.txt"
 	doc=$(bw broad-rules -o json) || { sums "bulwark broad-rules failed"; return 1; }
 	sums "$(jq -r 'if (.rules | length) == 0 then "no rule allows far more than it was used for (\(.connections_checked) connections checked)"
 		else "\(.rules | length) rules allow far more than they were used for, e.g. \(.rules[0].kind) \(.rules[0].policy): \(.rules[0].allowed) (\(.rules[0].reasons[0]))" end' <<<"$doc")"
@@ -308,7 +315,7 @@ walk_further() {
 	echo
 	echo "Where to look further:"
 	if [ -n "${WEBUI_URL:-}" ]; then
-		echo "  web UI          $WEBUI_URL  (the live map, flows, policies, exposure, compliance; forwarded into $NODE)"
+		echo "  web UI          $WEBUI_URL  (the live map, flows, policies, exposure, compliance, recommend and simulate; forwarded into $NODE)"
 	else
 		echo "  web UI          in network namespace $NODE (no host port forwarded)"
 	fi
@@ -322,7 +329,7 @@ walk_further() {
 	fi
 	echo "  bulwark         bulwark observe -f --namespace $NS_APP; bulwark history --verdict DROPPED;"
 	echo "                  bulwark compliance -o html > compliance.html; bulwark policy list"
-	[ -z "$COARSE" ] || echo "  the policies    $RUN/coarse.yaml (enforced), $RUN/fine.yaml (the next step)"
+	[ -z "$COARSE" ] || echo "  the policies    $RUN/coarse.yaml (enforced), $RUN/fine.yaml (the next step), $RUN/broad-rules.txt"
 	echo "  read            docs/adoption.md, docs/demo.md, man bulwark"
 	echo "Stop the demo and remove everything it made: $SELF down"
 }
