@@ -41,8 +41,8 @@ dist_check_SCRIPTS += tests/e2e/test_observe.sh
 
 # flows: the [flows] trace/drop/policy_verdict_events switches (SIGHUP) and
 # medium aggregation's one trace per packet
-TESTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh tests/e2e/test_demo.sh
-dist_check_SCRIPTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh tests/e2e/test_demo.sh
+TESTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh
+dist_check_SCRIPTS += tests/e2e/test_flow_events.sh tests/e2e/test_monitor_aggregation.sh
 
 # Policies from policy.dir (drop/change/refuse/remove a file, with traffic)
 # and a daemon restart with unchanged policy (connections survive, denied
@@ -106,6 +106,10 @@ dist_check_SCRIPTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/t
 TESTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
 dist_check_SCRIPTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
 dist_check_DATA += tests/e2e/webui_lib.sh tests/e2e/cdp.py tests/e2e/webui_browser.py
+dist_check_DATA += tests/e2e/data/shop-policies/10-shop-default-deny.yaml \
+	tests/e2e/data/shop-policies/20-frontend-to-cart.yaml \
+	tests/e2e/data/shop-policies/30-cart-to-payments.yaml \
+	tests/e2e/data/shop-policies/40-payments-to-api.yaml
 CLEANFILES += tests/e2e/webui-screenshots/*.png
 
 # HTTP policy end to end (docs/l7.md): rules.http through the redirect, the
@@ -140,6 +144,12 @@ BW_E2E_FQDN_TESTS = \
 TESTS += $(BW_E2E_FQDN_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_FQDN_TESTS)
 dist_check_DATA += tests/e2e/fqdn_lib.sh
+
+# The quick start's demo (demo/jobs-app): up, one round of traffic, the
+# 9-step walkthrough with --yes, down (also after a killed up) leaving
+# nothing behind.
+TESTS += tests/e2e/test_jobs_app.sh
+dist_check_SCRIPTS += tests/e2e/test_jobs_app.sh
 
 # Kubernetes ipBlock peers match addresses, not identities: replicas sharing
 # labels told apart in the datapath, trace, flows and policy resolved
