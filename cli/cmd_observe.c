@@ -510,7 +510,7 @@ cmd_observe(int argc, char **argv)
 	size_t pathlen = 0;
 	uint64_t tmp;
 	FILE *pf;
-	int c, idx, rc = 2;
+	int c, idx, rc = 2, trc;
 
 	bw_flowfilter_builder_init(&fb);
 	optind = 1;
@@ -554,7 +554,13 @@ cmd_observe(int argc, char **argv)
 			continue;
 		case OPT_SINCE:
 		case OPT_UNTIL:
-			if (bw_flowfilter_parse_time(optarg, 1, &tmp) < 0) {
+			trc = bw_flowfilter_parse_time(optarg, 1, &tmp);
+			if (trc == -ERANGE) {
+				cli_usage_error("observe", "--%s: '%s' is longer than a duration can be (at most 2562047h)",
+						c == OPT_SINCE ? "since" : "until", optarg);
+				goto out;
+			}
+			if (trc < 0) {
 				cli_usage_error("observe", "--%s: '%s' is neither a duration (3s, 4m, 1h43m) nor a time (RFC 3339)",
 						c == OPT_SINCE ? "since" : "until", optarg);
 				goto out;

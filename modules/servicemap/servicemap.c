@@ -572,7 +572,8 @@ sm_edge_policies_json(struct sm_edge *e)
 	static const char *const effects[] = { "allow", "deny", "default-deny" };
 	json_t *a = json_array();
 
-	qsort(e->pols, e->npols, sizeof(*e->pols), sm_pol_cmp);
+	if (e->npols > 1) /* qsort takes no NULL array, even empty */
+		qsort(e->pols, e->npols, sizeof(*e->pols), sm_pol_cmp);
 	for (size_t i = 0; i < e->npols && a != NULL; i++) {
 		const struct sm_pol *p = &e->pols[i];
 

@@ -13,7 +13,8 @@ BW_E2E_CILIUM_TESTS = \
 	tests/e2e/test_cilium_ipv6.sh \
 	tests/e2e/test_cilium_audit.sh \
 	tests/e2e/test_cilium_enforcement_modes.sh \
-	tests/e2e/test_cilium_anti_spoofing.sh
+	tests/e2e/test_cilium_anti_spoofing.sh \
+	tests/e2e/test_cilium_import.sh
 TESTS += $(BW_E2E_CILIUM_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_CILIUM_TESTS)
 dist_check_DATA += tests/e2e/lib.sh
@@ -149,3 +150,32 @@ dist_check_DATA += tests/e2e/fqdn_lib.sh
 # nothing behind.
 TESTS += tests/e2e/test_jobs_app.sh
 dist_check_SCRIPTS += tests/e2e/test_jobs_app.sh
+
+# Kubernetes ipBlock peers match addresses, not identities: replicas sharing
+# labels told apart in the datapath, trace, flows and policy resolved
+TESTS += tests/e2e/test_ipblock.sh
+dist_check_SCRIPTS += tests/e2e/test_ipblock.sh
+
+# the BPF filesystem at start-up: mounted on /sys/fs/bpf when it is not one
+# (ip netns exec), refusals naming daemon.bpffs_dir
+TESTS += tests/e2e/test_bpffs.sh
+dist_check_SCRIPTS += tests/e2e/test_bpffs.sh
+
+# state files: a full state_dir refuses policy changes (persist first),
+# damaged files stop the start while the pinned datapath enforces
+TESTS += tests/e2e/test_state.sh
+dist_check_SCRIPTS += tests/e2e/test_state.sh
+
+# policy.dir against a FIFO, half-written, renamed and oversized files
+TESTS += tests/e2e/test_policy_dir_files.sh
+dist_check_SCRIPTS += tests/e2e/test_policy_dir_files.sh
+
+# the control socket and metrics port against slow, many, malformed clients
+# and a daemon out of file descriptors (lib/httpguard.c)
+TESTS += tests/e2e/test_api_limits.sh
+dist_check_SCRIPTS += tests/e2e/test_api_limits.sh
+
+# requests that would hurt the node: lo or an address-holding interface as
+# an endpoint's host_ifname; more CIDR peers than the ipcache holds
+TESTS += tests/e2e/test_node_guards.sh
+dist_check_SCRIPTS += tests/e2e/test_node_guards.sh
