@@ -25,4 +25,8 @@ uint32_t dp_ipcache_identity(uint8_t family, const uint8_t *addr);
  * at the end of the current batch (bw_datapath_batch_begin). */
 int dp_revalidate_all_req(void);
 
+/* bpffs.c: daemon.bpffs_dir on a BPF filesystem, mounting one if need be
+ * (logs its failures); 0 or -errno */
+int dp_bpffs_prepare(const char *dir);
+
 #endif /* BW_CORE_DATAPATH_INT_H */

@@ -34,6 +34,7 @@
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/log.h"
+#include "core/module/module.h"
 #include "core/state.h"
 #include "lib/errbuf.h"
 #include "lib/watchlist.h"
@@ -601,12 +602,32 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	return rc;
 }
 
-/* Why bw_identity_acquire() failed, for the caller's message. */
+/*
+ * Why bw_identity_acquire() failed, for the caller's message. Without an
+ * allocator: a configured identity module that failed (its state file, its
+ * init) is the reason to name, not a missing daemon.modules entry.
+ */
 static void endpoint_identity_err(int rc, char *err, size_t errlen)
 {
-	bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-		      rc == -ENODEV ? "no identity module is loaded (add identity-local to "
-				      "daemon.modules)" : strerror(-rc));
+	const struct bw_module_ctx *bad = NULL;
+
+	if (rc != -ENODEV) {
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s", strerror(-rc));
+		return;
+	}
+	for (const struct bw_module_ctx *c = bw_modules_first(); c; c = c->next)
+		if ((c->state == BW_INSTANCE_DISABLED || c->state == BW_INSTANCE_FAILED) &&
+		    (!bad || (c->module && strstr(c->module, "identity"))))
+			bad = c;
+	if (bad)
+		bw_errbuf_set(err, errlen,
+			      "cannot allocate an identity: no identity module is running: [%s] is %s (%s)",
+			      bad->instance ? bad->instance : "?",
+			      bw_instance_state_name(bad->state),
+			      bad->error[0] ? bad->error : "see the log");
+	else
+		bw_errbuf_set(err, errlen,
+			      "cannot allocate an identity: no identity module is loaded (add identity-local to daemon.modules)");
 }
 
 /* Write the state file where nobody waits for the answer: log a failure. */
@@ -1216,7 +1237,8 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 	}
 	/* s points into spec: spec lives until s is copied. */
 	rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
-	if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
+	if (rc == -EINVAL && (strncmp(err, "host_ifname: no interface", 25) == 0 ||
+			      strstr(err, "not an endpoint's host-side veth") != NULL)) {
 		bw_warn("endpoint: dropping endpoint %u: %s", id, err);
 		json_decref(spec);
 		return 1;
@@ -1264,6 +1286,7 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 
 int bw_endpoint_restore(void)
 {
+	static const char *const lists[] = { "namespaces", "endpoints", NULL };
 	char path[4096], err[512];
 	json_t *doc, *a;
 	size_t i, dropped = 0;
@@ -1271,18 +1294,12 @@ int bw_endpoint_restore(void)
 
 	if (rc < 0)
 		return rc;
-	doc = bw_state_read_json(path, err, sizeof(err));
+	doc = bw_state_read_doc(path, ENDPOINT_STATE_VERSION, lists, err, sizeof(err));
 	if (!doc) {
 		if (errno == ENOENT)
 			return 0;
-		bw_err("endpoint: cannot read %s: %s", path,
-		       errno == EINVAL ? err : strerror(errno));
-		return -errno;
-	}
-	if (json_integer_value(json_object_get(doc, "version")) != ENDPOINT_STATE_VERSION) {
-		bw_err("endpoint: %s: unknown version (expected %d)", path,
-		       ENDPOINT_STATE_VERSION);
-		json_decref(doc);
+		bw_err("endpoint: cannot restore the endpoints: %s; bulwarkd does not start (the pinned datapath keeps enforcing); move the file away to start without endpoints, or restore it",
+		       err);
 		return -EINVAL;
 	}
 	endpoint_next_id = (uint32_t)json_integer_value(json_object_get(doc, "next_id"));
