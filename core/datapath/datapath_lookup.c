@@ -84,11 +84,23 @@ bw_datapath_policy_lookup_set(const struct bw_policy_kv *kv, size_t n,
 #define DPL_FIXED_BITS (BW_POLICY_FULL_BITS - 24)
 #define DPL_FIXED_BYTES (DPL_FIXED_BITS / 8)
 
-static int
+/*
+ * The order of memcmp() over those 72 bits (ep_id and identity are big
+ * endian, so host-order comparisons give it), without a call per probe:
+ * the what-if's replays make millions of them.
+ */
+static inline int
 dpl_fixed_cmp(const struct bw_policy_key *a, const struct bw_policy_key *b)
 {
-	return memcmp((const unsigned char *)a + sizeof(a->prefixlen),
-		      (const unsigned char *)b + sizeof(b->prefixlen), DPL_FIXED_BYTES);
+	uint64_t x = (uint64_t)ntohl(a->ep_id) << 32 | ntohl(a->identity);
+	uint64_t y = (uint64_t)ntohl(b->ep_id) << 32 | ntohl(b->identity);
+
+	_Static_assert(DPL_FIXED_BYTES == sizeof(a->ep_id) + sizeof(a->identity) +
+						  sizeof(a->direction),
+		       "the fixed part is ep_id, identity, direction");
+	if (x != y)
+		return x < y ? -1 : 1;
+	return a->direction < b->direction ? -1 : a->direction > b->direction;
 }
 
 static int

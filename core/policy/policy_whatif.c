@@ -75,6 +75,10 @@ struct wi_ep {
 	struct bw_policy_kv *kv;
 	size_t n;
 	int sorted; /* kv sorted for bw_datapath_policy_lookup_sorted() */
+	/* isolated_by text of a default deny per direction (ingress, egress),
+	 * interned, valid while iso_gen is the what-if's flush count */
+	const char *iso[2];
+	uint64_t iso_gen[2];
 };
 
 /* A CIDR identity of a set: a prefix of one of its CIDR peers. */
@@ -99,6 +103,15 @@ struct wi_set {
 	size_t npolicies;
 	struct wi_pfx *pfx; /* its CIDR identities */
 	size_t npfx, cappfx;
+	/*
+	 * pfx indexed: prefix (host bits cleared) -> struct rv_ptrlist of
+	 * index + 1 in pfx, in the order they came; plens[f][l]: some prefix
+	 * of family f (0: IPv4, 1: IPv6) has length l. Lookups cost a few
+	 * hash probes, not a walk of every prefix (a recommendation can hold
+	 * tens of thousands of /32s).
+	 */
+	struct rv_map pfxidx;
+	uint8_t plens[2][129];
 	struct wi_fsel *fsel; /* its FQDN selectors, sorted by text */
 	size_t nfsel, capfsel;
 	struct rv_map fgroups; /* label set text -> identity (uintptr_t) */
@@ -140,6 +153,7 @@ struct bw_whatif {
 	uint32_t next_synth;
 	size_t neps;
 	int dirty;             /* identities added since the last flush */
+	uint64_t flushes;      /* wi_flush calls: what was cached before is stale */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -184,6 +198,16 @@ wi_free_peer(void *val, void *arg)
 	free(p->ids[0].v);
 	free(p->ids[1].v);
 	free(p);
+}
+
+static void
+wi_free_ptrlist(void *val, void *arg)
+{
+	struct rv_ptrlist *l = val;
+
+	(void)arg;
+	free(l->v);
+	free(l);
 }
 
 static void
@@ -348,12 +372,18 @@ wi_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen, uint32_t *
 	char text[INET6_ADDRSTRLEN + 8], key[96];
 	int rc;
 
-	for (size_t i = 0; i < s->npfx; i++)
-		if (s->pfx[i].family == family && s->pfx[i].plen == plen &&
-		    !memcmp(s->pfx[i].addr, addr, 16)) {
-			*id = s->pfx[i].id;
+	const struct rv_ptrlist *l = rv_pfx_list(&s->pfxidx, family, addr, plen);
+
+	for (size_t k = 0; l != NULL && k < l->n; k++) {
+		const struct wi_pfx *q = &s->pfx[(uintptr_t)l->v[k] - 1];
+
+		if (q->family == family && q->plen == plen && !memcmp(q->addr, addr, 16)) {
+			*id = q->id;
 			return 0;
 		}
+	}
+	if (plen < 0 || plen > 128 || (family != 4 && family != 6))
+		return -EINVAL;
 	if (s->npfx == s->cappfx) {
 		size_t nc = s->cappfx ? s->cappfx * 2 : 16;
 		struct wi_pfx *v = realloc(s->pfx, nc * sizeof(*v));
@@ -380,28 +410,44 @@ wi_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen, uint32_t *
 	bw_labelset_free(ls);
 	if (rc < 0)
 		return rc;
+	if ((rc = rv_pfx_index(&s->pfxidx, family, addr, plen, (void *)(uintptr_t)(s->npfx + 1),
+			       1)) < 0)
+		return rc;
+	s->plens[family == 6][plen] = 1;
 	s->pfx[s->npfx++] = (struct wi_pfx){ family, { 0 }, plen, *id };
 	memcpy(s->pfx[s->npfx - 1].addr, addr, 16);
 	return 0;
+}
+
+/*
+ * The longest of the set's prefixes holding a (the first of them that came
+ * when several have that length and bits), or NULL.
+ */
+static const struct wi_pfx *
+wi_longest_prefix(const struct wi_set *s, const struct bw_prefix *a)
+{
+	int f = a->family == 6;
+
+	if (a->family != 4 && a->family != 6)
+		return NULL;
+	for (int l = a->plen > 128 ? 128 : a->plen; l >= 0; l--) {
+		const struct rv_ptrlist *pl;
+
+		if (!s->plens[f][l] ||
+		    (pl = rv_pfx_list(&s->pfxidx, a->family, a->addr, l)) == NULL || pl->n == 0)
+			continue;
+		return &s->pfx[(uintptr_t)pl->v[0] - 1];
+	}
+	return NULL;
 }
 
 /* The identity the set's "ipcache" gives an address: longest prefix, else world. */
 static uint32_t
 wi_address_identity(const struct wi_set *s, const struct bw_prefix *a)
 {
-	uint32_t id = BW_ID_WORLD;
-	int best = -1;
+	const struct wi_pfx *p = wi_longest_prefix(s, a);
 
-	for (size_t i = 0; i < s->npfx; i++) {
-		const struct wi_pfx *p = &s->pfx[i];
-
-		if (p->plen > best && p->plen <= a->plen &&
-		    rv_prefix_within(a->family, a->addr, a->plen, p->family, p->addr, p->plen)) {
-			best = p->plen;
-			id = p->id;
-		}
-	}
-	return id;
+	return p != NULL ? p->id : BW_ID_WORLD;
 }
 
 /* The resolver's fqdn_selector op: the set's own list, never the node's. */
@@ -477,13 +523,7 @@ wi_named_address_identity(struct wi_set *s, const struct bw_prefix *a,
 	}
 	if (rc == 0)
 		rc = bw_labelset_add(ls, BW_LABEL_SOURCE_RESERVED, "world", "");
-	for (size_t i = 0; i < s->npfx; i++) {
-		const struct wi_pfx *p = &s->pfx[i];
-
-		if ((best == NULL || p->plen > best->plen) && p->plen <= a->plen &&
-		    rv_prefix_within(a->family, a->addr, a->plen, p->family, p->addr, p->plen))
-			best = p;
-	}
+	best = wi_longest_prefix(s, a);
 	if (rc == 0 && best != NULL) {
 		struct bw_prefix bp = { 0 };
 
@@ -568,6 +608,7 @@ wi_set_init(struct bw_whatif *w, struct wi_set *s)
 	s->w = w;
 	rv_map_init(&s->eps);
 	rv_map_init(&s->fgroups);
+	rv_map_init(&s->pfxidx);
 	if (main_rv == NULL)
 		return -ENODEV;
 	if ((s->rv = bw_resolver_new(&ops)) == NULL)
@@ -589,6 +630,9 @@ wi_set_fini(struct wi_set *s)
 	free(s->pfx);
 	s->pfx = NULL;
 	s->npfx = s->cappfx = 0;
+	rv_map_foreach(&s->pfxidx, wi_free_ptrlist, NULL);
+	rv_map_clear(&s->pfxidx);
+	memset(s->plens, 0, sizeof(s->plens));
 	for (size_t i = 0; i < s->nfsel; i++) {
 		free(s->fsel[i].text);
 		bw_fqdn_matcher_free(s->fsel[i].m);
@@ -609,6 +653,7 @@ wi_flush(struct bw_whatif *w)
 	if (rc == 0)
 		rc = w->cur.err ? w->cur.err : w->cand->err;
 	w->dirty = 0;
+	w->flushes++;
 	return rc;
 }
 
@@ -959,12 +1004,15 @@ wi_verdict_rank(int v)
 	return v == BW_FLOW_VERDICT_DROPPED ? 2 : v == BW_FLOW_VERDICT_AUDIT ? 1 : 0;
 }
 
+static const char *wi_isolated_by(struct bw_whatif *w, struct wi_set *s, uint32_t ep_id,
+				  int dir);
+
 /* The verdict of set s for one endpoint and peer identity. */
 static void
 wi_lookup(struct bw_whatif *w, struct wi_set *s, uint32_t ep_id, uint32_t peer, int dir,
 	  uint8_t proto, uint16_t port, struct bw_whatif_verdict *out)
 {
-	const struct wi_ep *e = rv_map_get(&s->eps, &ep_id, sizeof(ep_id));
+	struct wi_ep *e = rv_map_get(&s->eps, &ep_id, sizeof(ep_id));
 	uint32_t bit = dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS : BW_EP_F_ENFORCE_EGRESS;
 	struct bw_policy_verdict v;
 
@@ -995,30 +1043,44 @@ wi_lookup(struct bw_whatif *w, struct wi_set *s, uint32_t ep_id, uint32_t peer, 
 		return;
 	out->verdict = (e->flags & BW_EP_F_AUDIT) ? BW_FLOW_VERDICT_AUDIT : BW_FLOW_VERDICT_DROPPED;
 	if (v.rule_ref == 0) {
-		void *owners[BW_POLICY_ISOLATION_MAX];
-		size_t n = bw_resolver_isolating(s->rv, ep_id, dir, owners, BW_POLICY_ISOLATION_MAX);
-		const char *texts[BW_POLICY_ISOLATION_MAX];
-		char buf[4096];
-		size_t off = 0;
+		int d = dir == BW_DIR_INGRESS ? 0 : 1;
 
-		if (n > BW_POLICY_ISOLATION_MAX)
-			n = BW_POLICY_ISOLATION_MAX;
-		for (size_t i = 0; i < n; i++)
-			texts[i] = ((const struct wi_pol *)owners[i])->text;
-		/* sorted, as history lists policies */
-		for (size_t i = 1; i < n; i++)
-			for (size_t j = i; j > 0 && strcmp(texts[j - 1], texts[j]) > 0; j--) {
-				const char *t = texts[j];
-
-				texts[j] = texts[j - 1];
-				texts[j - 1] = t;
-			}
-		buf[0] = '\0';
-		for (size_t i = 0; i < n && off < sizeof(buf); i++)
-			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "\n" : "",
-						texts[i]);
-		out->isolated_by = wi_intern(w, buf);
+		/* the same for every lookup of this endpoint and direction until a flush */
+		if (e->iso[d] == NULL || e->iso_gen[d] != w->flushes) {
+			e->iso[d] = wi_isolated_by(w, s, ep_id, dir);
+			e->iso_gen[d] = w->flushes;
+		}
+		out->isolated_by = e->iso[d];
 	}
+}
+
+/* The policies isolating endpoint ep_id in direction dir: "Kind NS/NAME" lines, sorted. */
+static const char *
+wi_isolated_by(struct bw_whatif *w, struct wi_set *s, uint32_t ep_id, int dir)
+{
+	void *owners[BW_POLICY_ISOLATION_MAX];
+	size_t n = bw_resolver_isolating(s->rv, ep_id, dir, owners, BW_POLICY_ISOLATION_MAX);
+	const char *texts[BW_POLICY_ISOLATION_MAX];
+	char buf[4096];
+	size_t off = 0;
+
+	if (n > BW_POLICY_ISOLATION_MAX)
+		n = BW_POLICY_ISOLATION_MAX;
+	for (size_t i = 0; i < n; i++)
+		texts[i] = ((const struct wi_pol *)owners[i])->text;
+	/* sorted, as history lists policies */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(texts[j - 1], texts[j]) > 0; j--) {
+			const char *t = texts[j];
+
+			texts[j] = texts[j - 1];
+			texts[j - 1] = t;
+		}
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "\n" : "",
+					texts[i]);
+	return wi_intern(w, buf);
 }
 
 /* Worst verdict of set s over every (endpoint, peer identity) pair. */

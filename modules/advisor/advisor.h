@@ -177,6 +177,17 @@ void adv_verdict_reason(const struct bw_whatif_verdict *v, char *buf, size_t len
 int adv_replay(const struct bw_core_api *api, bw_whatif *w, const struct adv_rows *rows,
 	       const size_t *idx, size_t n, struct bw_whatif_result **res);
 
+/* Called with each replayed row's result (k: its place in idx); nonzero stops. */
+typedef int (*adv_replay_fn)(void *arg, size_t k, const struct bw_whatif_result *res);
+
+/*
+ * The same replay without holding every result: fn gets them in the order
+ * of idx, a chunk at a time. The results' strings live as long as w.
+ * 0, fn's nonzero return, or a negative errno.
+ */
+int adv_replay_each(const struct bw_core_api *api, bw_whatif *w, const struct adv_rows *rows,
+		    const size_t *idx, size_t n, adv_replay_fn fn, void *arg);
+
 /* ---- the verbs ----------------------------------------------------------------------- */
 
 struct adv_recommend_opts {

@@ -895,37 +895,59 @@ rec_rules(json_t *const *docs, size_t ndocs)
 
 /* ---- verification ------------------------------------------------------------------------- */
 
-static const struct adv_rows *rec_rows_for_sort;
-static const struct bw_whatif_result *rec_res_for_sort;
-static const size_t *rec_used_for_sort;
+/* A connection the recommendation does not let through, with its result. */
+struct rec_nc {
+	const struct adv_row *r;
+	struct bw_whatif_result res;
+};
 
-/* Not covered first (so the list keeps them all up to its cap), then by rank. */
+struct rec_vstate {
+	const struct rec *rc;
+	size_t allowed;
+	struct rec_nc *v;
+	size_t n, cap;
+};
+
+static int
+rec_verify_one(void *arg, size_t k, const struct bw_whatif_result *res)
+{
+	struct rec_vstate *st = arg;
+
+	if (res->checked && res->candidate.verdict == BW_FLOW_VERDICT_FORWARDED) {
+		st->allowed++;
+		return 0;
+	}
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 256;
+		struct rec_nc *v = realloc(st->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		st->v = v;
+		st->cap = cap;
+	}
+	st->v[st->n].r = &st->rc->rows->v[st->rc->used[k]];
+	st->v[st->n++].res = *res;
+	return 0;
+}
+
+/* Most connections first, then by name: the list is cut at 200. */
 static int
 rec_nc_cmp(const void *pa, const void *pb)
 {
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	const struct bw_whatif_result *x = &rec_res_for_sort[a], *y = &rec_res_for_sort[b];
-	int okx = x->checked && x->candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
-	int oky = y->checked && y->candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
-	const struct adv_row *ra = &rec_rows_for_sort->v[rec_used_for_sort[a]];
-	const struct adv_row *rb = &rec_rows_for_sort->v[rec_used_for_sort[b]];
+	const struct rec_nc *a = pa, *b = pb;
 
-	if (okx != oky)
-		return okx - oky;
-	if (okx)
-		return a < b ? -1 : a > b; /* allowed ones only count */
-	return adv_row_rank(ra, adv_row_ok(ra), rb, adv_row_ok(rb));
+	return adv_row_rank(a->r, adv_row_ok(a->r), b->r, adv_row_ok(b->r));
 }
 
 static int
 rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, const char *yaml,
 	   json_t *doc, char *err, size_t errlen)
 {
-	struct bw_whatif_result *res = NULL;
+	struct rec_vstate st = { rc, 0, NULL, 0, 0 };
 	json_t *nc = json_array();
-	size_t *order = NULL;
 	bw_whatif *w;
-	size_t allowed = 0, unchecked = 0, denied = 0;
+	size_t unchecked = 0, denied = 0;
 	uint64_t nc_conns = 0;
 	char werr[1024];
 	int rc2;
@@ -938,49 +960,41 @@ rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, co
 		json_decref(nc);
 		return -EIO;
 	}
-	rc2 = adv_replay(api, w, rc->rows, rc->used, rc->nused, &res);
-	api->whatif_free(w);
-	if (rc2 < 0 || (order = calloc(rc->nused ? rc->nused : 1, sizeof(*order))) == NULL) {
-		free(res);
+	/* the results' texts are the what-if's: w is freed after the last use */
+	rc2 = adv_replay_each(api, w, rc->rows, rc->used, rc->nused, rec_verify_one, &st);
+	if (rc2 < 0) {
+		api->whatif_free(w);
+		free(st.v);
 		json_decref(nc);
-		return rc2 < 0 ? rc2 : -ENOMEM;
+		return rc2;
 	}
-	rec_used_for_sort = rc->used;
-	/* most connections first, then by name: the list is cut at 200 */
-	rec_rows_for_sort = rc->rows;
-	rec_res_for_sort = res;
-	for (size_t i = 0; i < rc->nused; i++)
-		order[i] = i;
-	qsort(order, rc->nused, sizeof(*order), rec_nc_cmp);
-	for (size_t k = 0; k < rc->nused; k++) {
-		size_t i = order[k];
-		const struct adv_row *r = &rc->rows->v[rc->used[i]];
+	qsort(st.v, st.n, sizeof(*st.v), rec_nc_cmp);
+	for (size_t k = 0; k < st.n; k++) {
+		const struct bw_whatif_result *res = &st.v[k].res;
+		const struct adv_row *r = st.v[k].r;
 		char why[1200];
 		json_t *o;
 
-		if (res[i].checked && res[i].candidate.verdict == BW_FLOW_VERDICT_FORWARDED) {
-			allowed++;
-			continue;
-		}
-		if (res[i].checked) {
+		if (res->checked)
 			denied++;
-			adv_verdict_reason(&res[i].candidate, why, sizeof(why));
-		} else {
+		else
 			unchecked++;
-			snprintf(why, sizeof(why), "not checked: %s", res[i].why);
-		}
 		nc_conns += adv_row_ok(r);
 		if (json_array_size(nc) < 200) {
+			if (res->checked)
+				adv_verdict_reason(&res->candidate, why, sizeof(why));
+			else
+				snprintf(why, sizeof(why), "not checked: %s", res->why);
 			o = adv_conn_json(r, adv_row_ok(r), r->last_ok);
 			json_object_set_new(o, "reason", json_string(why));
 			json_array_append_new(nc, o);
 		}
 	}
-	free(res);
-	free(order);
+	free(st.v);
+	api->whatif_free(w);
 	json_object_set_new(doc, "verification",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "connections",
-				      (json_int_t)rc->nused, "allowed", (json_int_t)allowed,
+				      (json_int_t)rc->nused, "allowed", (json_int_t)st.allowed,
 				      "denied", (json_int_t)denied, "not_checked",
 				      (json_int_t)unchecked, "not_covered_connections",
 				      (json_int_t)nc_conns));

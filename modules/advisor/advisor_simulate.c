@@ -61,83 +61,118 @@ sim_list(const struct adv_rows *rows, struct sim_item *v, size_t n,
 	return a;
 }
 
+/* What the replay keeps: counts, and the results of the rows the lists may name. */
+struct sim_state {
+	const struct adv_rows *rows;
+	struct sim_item *drop, *allow, *skip;
+	size_t ndrop, nallow, nskip, nchecked;
+	size_t *where;                 /* row -> its result in res */
+	struct bw_whatif_result *res;
+	size_t nres, capres;
+	uint64_t conns, unchecked_conns;
+};
+
+static int
+sim_one(void *arg, size_t i, const struct bw_whatif_result *x)
+{
+	struct sim_state *st = arg;
+	const struct adv_row *r = &st->rows->v[i];
+	uint64_t count = r->forwarded + r->audited + r->dropped;
+	struct sim_item *list;
+	size_t *nlist;
+	int cur_ok, cand_ok;
+
+	st->conns += count;
+	if (!x->checked) {
+		st->unchecked_conns += count;
+		list = st->skip;
+		nlist = &st->nskip;
+	} else {
+		st->nchecked++;
+		cur_ok = x->current.verdict == BW_FLOW_VERDICT_FORWARDED;
+		cand_ok = x->candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
+		if (cur_ok && !cand_ok) {
+			list = st->drop;
+			nlist = &st->ndrop;
+		} else if (!cur_ok && cand_ok) {
+			list = st->allow;
+			nlist = &st->nallow;
+		} else {
+			return 0;
+		}
+	}
+	if (st->nres == st->capres) {
+		size_t cap = st->capres ? st->capres * 2 : 1024;
+		struct bw_whatif_result *v = realloc(st->res, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		st->res = v;
+		st->capres = cap;
+	}
+	st->where[i] = st->nres;
+	st->res[st->nres++] = *x;
+	list[(*nlist)++] = (struct sim_item){ i, count, r };
+	return 0;
+}
+
 int
 adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows, size_t limit,
 	     json_t **out)
 {
-	struct bw_whatif_result *res = NULL;
-	struct sim_item *drop = NULL, *allow = NULL, *skip = NULL;
-	size_t *idx = NULL, *where = NULL, ndrop = 0, nallow = 0, nchecked = 0, nskip = 0;
+	struct sim_state st = { 0 };
+	size_t *idx = NULL;
 	json_t *not_replayed = json_array(), *doc;
-	uint64_t conns = 0, unchecked_conns = 0;
 	int rc;
 
 	*out = NULL;
+	st.rows = rows;
 	idx = calloc(rows->n ? rows->n : 1, sizeof(*idx));
-	where = calloc(rows->n ? rows->n : 1, sizeof(*where));
-	drop = calloc(rows->n ? rows->n : 1, sizeof(*drop));
-	allow = calloc(rows->n ? rows->n : 1, sizeof(*allow));
-	skip = calloc(rows->n ? rows->n : 1, sizeof(*skip));
-	if (idx == NULL || where == NULL || drop == NULL || allow == NULL || skip == NULL ||
-	    not_replayed == NULL) {
+	st.where = calloc(rows->n ? rows->n : 1, sizeof(*st.where));
+	st.drop = calloc(rows->n ? rows->n : 1, sizeof(*st.drop));
+	st.allow = calloc(rows->n ? rows->n : 1, sizeof(*st.allow));
+	st.skip = calloc(rows->n ? rows->n : 1, sizeof(*st.skip));
+	if (idx == NULL || st.where == NULL || st.drop == NULL || st.allow == NULL ||
+	    st.skip == NULL || not_replayed == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < rows->n; i++) {
+	for (size_t i = 0; i < rows->n; i++)
 		idx[i] = i;
-		where[i] = i;
-	}
-	if ((rc = adv_replay(api, w, rows, idx, rows->n, &res)) < 0)
+	if ((rc = adv_replay_each(api, w, rows, idx, rows->n, sim_one, &st)) < 0)
 		goto out;
-	for (size_t i = 0; i < rows->n; i++) {
-		const struct adv_row *r = &rows->v[i];
-		uint64_t count = r->forwarded + r->audited + r->dropped;
-		int cur_ok, cand_ok;
+	qsort(st.skip, st.nskip, sizeof(*st.skip), sim_item_cmp);
+	for (size_t k = 0; k < st.nskip && k < 100; k++) {
+		json_t *o = adv_conn_json(st.skip[k].r, st.skip[k].count, st.skip[k].r->last);
 
-		conns += count;
-		if (!res[i].checked) {
-			unchecked_conns += count;
-			skip[nskip++] = (struct sim_item){ i, count, r };
-			continue;
-		}
-		nchecked++;
-		cur_ok = res[i].current.verdict == BW_FLOW_VERDICT_FORWARDED;
-		cand_ok = res[i].candidate.verdict == BW_FLOW_VERDICT_FORWARDED;
-		if (cur_ok && !cand_ok)
-			drop[ndrop++] = (struct sim_item){ i, count, r };
-		else if (!cur_ok && cand_ok)
-			allow[nallow++] = (struct sim_item){ i, count, r };
-	}
-	qsort(skip, nskip, sizeof(*skip), sim_item_cmp);
-	for (size_t k = 0; k < nskip && k < 100; k++) {
-		json_t *o = adv_conn_json(skip[k].r, skip[k].count, skip[k].r->last);
-
-		json_object_set_new(o, "reason", json_string(res[skip[k].row].why));
+		json_object_set_new(o, "reason", json_string(st.res[st.where[st.skip[k].row]].why));
 		json_array_append_new(not_replayed, o);
 	}
 	doc = json_object();
-	json_object_set_new(doc, "newly_dropped", sim_list(rows, drop, ndrop, res, where, 1, limit));
-	json_object_set_new(doc, "newly_allowed", sim_list(rows, allow, nallow, res, where, 0, limit));
+	json_object_set_new(doc, "newly_dropped",
+			    sim_list(rows, st.drop, st.ndrop, st.res, st.where, 1, limit));
+	json_object_set_new(doc, "newly_allowed",
+			    sim_list(rows, st.allow, st.nallow, st.res, st.where, 0, limit));
 	/* the lists hold the busiest `limit` of each; these count them all */
-	json_object_set_new(doc, "newly_dropped_total", json_integer((json_int_t)ndrop));
-	json_object_set_new(doc, "newly_allowed_total", json_integer((json_int_t)nallow));
-	json_object_set_new(doc, "replayed", json_integer((json_int_t)nchecked));
-	json_object_set_new(doc, "connections", json_integer((json_int_t)conns));
+	json_object_set_new(doc, "newly_dropped_total", json_integer((json_int_t)st.ndrop));
+	json_object_set_new(doc, "newly_allowed_total", json_integer((json_int_t)st.nallow));
+	json_object_set_new(doc, "replayed", json_integer((json_int_t)st.nchecked));
+	json_object_set_new(doc, "connections", json_integer((json_int_t)st.conns));
 	json_object_set_new(doc, "not_replayed_count",
-			    json_integer((json_int_t)(rows->n - nchecked)));
+			    json_integer((json_int_t)(rows->n - st.nchecked)));
 	json_object_set_new(doc, "not_replayed_connections",
-			    json_integer((json_int_t)unchecked_conns));
+			    json_integer((json_int_t)st.unchecked_conns));
 	json_object_set_new(doc, "not_replayed", not_replayed);
 	not_replayed = NULL;
 	*out = doc;
 	rc = 0;
 out:
 	json_decref(not_replayed);
-	free(res);
+	free(st.res);
 	free(idx);
-	free(where);
-	free(drop);
-	free(allow);
-	free(skip);
+	free(st.where);
+	free(st.drop);
+	free(st.allow);
+	free(st.skip);
 	return rc;
 }

@@ -123,3 +123,87 @@ adv_replay(const struct bw_core_api *api, bw_whatif *w, const struct adv_rows *r
 	*res = r;
 	return 0;
 }
+
+/*
+ * Rows replayed a chunk at a time: the results of a million rows would be
+ * a few hundred MB that the callers only count. One call first with one
+ * row per distinct peer: the core resolves every peer of a call before it
+ * judges any row, adding the identities a peer needs and re-resolving the
+ * sets once (bw_whatif_replay); so that the chunks see the sets exactly as
+ * one call over every row would, every peer is resolved before the first
+ * chunk, in the order of the rows, and the chunks find them all known.
+ */
+#define ADV_REPLAY_CHUNK 8192
+
+int
+adv_replay_each(const struct bw_core_api *api, bw_whatif *w, const struct adv_rows *rows,
+		const size_t *idx, size_t n, adv_replay_fn fn, void *arg)
+{
+	size_t chunk = n < ADV_REPLAY_CHUNK ? (n ? n : 1) : ADV_REPLAY_CHUNK, np = 0;
+	struct bw_whatif_conn *c = calloc(chunk, sizeof(*c)), *pc = NULL;
+	struct bw_whatif_result *r = calloc(chunk, sizeof(*r));
+	struct adv_pmap seen;
+	int rc = 0;
+
+	adv_pmap_init(&seen);
+	if (c == NULL || r == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* the peers, once each, in the order of the rows */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct adv_row *row = &rows->v[idx[i]];
+		struct bw_whatif_conn x;
+		const char *name;
+		int kind;
+
+		adv_row_conn(row, &x);
+		if (x.direction != BW_FLOW_TRAFFIC_INGRESS && x.direction != BW_FLOW_TRAFFIC_EGRESS)
+			continue;
+		name = x.direction == BW_FLOW_TRAFFIC_INGRESS ? x.source : x.destination;
+		kind = x.direction == BW_FLOW_TRAFFIC_INGRESS ? x.source_kind : x.destination_kind;
+		if (name == NULL || adv_pmap_get(&seen, name, NULL, (uint64_t)kind) != NULL)
+			continue;
+		if (adv_pmap_put(&seen, name, NULL, (uint64_t)kind, (void *)1) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (np % chunk == 0) {
+			struct bw_whatif_conn *v = realloc(pc, (np + chunk) * sizeof(*v));
+
+			if (v == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			pc = v;
+		}
+		pc[np++] = x;
+	}
+	if (rc == 0 && np > 0) {
+		struct bw_whatif_result *pr = calloc(np, sizeof(*pr));
+
+		for (size_t i = 0; pr != NULL && i < np; i++)
+			pr[i].size = sizeof(pr[i]);
+		rc = pr == NULL ? -ENOMEM : api->whatif_replay(w, pc, np, pr);
+		free(pr);
+	}
+	for (size_t off = 0; rc == 0 && off < n; off += chunk) {
+		size_t m = n - off < chunk ? n - off : chunk;
+
+		for (size_t i = 0; i < m; i++) {
+			adv_row_conn(&rows->v[idx[off + i]], &c[i]);
+			memset(&r[i], 0, sizeof(r[i]));
+			r[i].size = sizeof(r[i]);
+		}
+		if ((rc = api->whatif_replay(w, c, m, r)) < 0)
+			break;
+		for (size_t i = 0; i < m && rc == 0; i++)
+			rc = fn(arg, off + i, &r[i]);
+	}
+out:
+	adv_pmap_clear(&seen);
+	free(pc);
+	free(c);
+	free(r);
+	return rc;
+}
