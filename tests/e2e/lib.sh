@@ -494,6 +494,32 @@ bw_daemon_alive() {
 	[ -n "$BW_DAEMON_PID" ] && kill -0 "$BW_DAEMON_PID" 2>/dev/null
 }
 
+# bw_endpoint_state : print the endpoint registry the daemon has saved, as
+# one JSON document: $BW_STATE/endpoints.json with the records of its
+# journal (endpoints.json.journal, core/node/endpoint.c) applied.
+bw_endpoint_state() {
+	python3 - "$BW_STATE/endpoints.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+doc = {"version": 1, "next_id": 1, "namespaces": [], "endpoints": []}
+if os.path.exists(path):
+    doc = json.load(open(path))
+if os.path.exists(path + ".journal"):
+    for line in open(path + ".journal"):
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        put = rec.get("put")
+        i = put["id"] if put else rec["del"]
+        doc["endpoints"] = [e for e in doc["endpoints"] if e["id"] != i]
+        if put:
+            doc["endpoints"].append(put)
+        if rec.get("next_id"):
+            doc["next_id"] = rec["next_id"]
+print(json.dumps(doc, sort_keys=True))
+PY
+}
+
 # bw ARGS... : run the CLI against this test's daemon (`bulwark -s SOCK ...`).
 bw() {
 	"$BULWARK" -s "$BW_SOCK" "$@"

@@ -70,5 +70,5 @@ bw_check "the demo exits 0 at the end of --duration (log: $(tail -1 "$BW_TMP/dem
 bw_check "it removed its network namespaces" \
 	test -z "$(ip netns list | grep "^$prefix-")"
 bw_check "it removed its endpoints from the daemon's state" \
-	test "$(jq '.endpoints | length' "$BW_STATE/endpoints.json")" = 0
+	test "$(bw_endpoint_state | jq '.endpoints | length')" = 0
 bw_finish
