@@ -25,7 +25,7 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
-	core/datapath/datapath_lookup.c \
+	core/datapath/datapath_lookup.c core/datapath/datapath_ep.c core/datapath/veth.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += \
