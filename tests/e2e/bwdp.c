@@ -354,14 +354,34 @@ static int cmd_ep(int argc, char **argv)
 	return bw_datapath_endpoint_put(idx, &info);
 }
 
+static int bwdp_find_ep(int ifindex, const struct bw_endpoint_info *i, void *arg)
+{
+	uint32_t *want = arg;
+
+	if ((uint32_t)ifindex != want[0])
+		return 0;
+	want[1] = i->ep_id;
+	return 1;
+}
+
+/* The daemon leaves a deleted endpoint's connections to its next garbage
+ * collection; this one-shot tool has none, so it removes them at once. */
 static int cmd_ep_del(int argc, char **argv)
 {
-	int idx;
+	uint32_t q[2] = { 0, 0 };
+	int idx, rc;
 
 	if (argc != 2)
 		return -EINVAL;
 	idx = bwdp_ifindex(argv[1]);
-	return idx < 0 ? idx : bw_datapath_endpoint_del(idx);
+	if (idx < 0)
+		return idx;
+	q[0] = (uint32_t)idx;
+	bw_datapath_endpoint_foreach(bwdp_find_ep, q);
+	rc = bw_datapath_endpoint_del(idx);
+	if (rc == 0 && q[1])
+		rc = bw_datapath_ct_flush_endpoint(q[1]);
+	return rc < 0 ? rc : 0;
 }
 
 static int cmd_ipc(int argc, char **argv)
