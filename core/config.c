@@ -53,6 +53,8 @@ static const char *const conf_enforcement[] = {
 };
 /* the order of enum bw_tc_attach_mode (core/datapath/datapath.h) */
 static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
+/* datapath.host_routing: 0 the kernel's routing, 1 eBPF host routing */
+static const char *const conf_host_routing[] = { "kernel", "bpf", NULL };
 static const char *const conf_aggregation[] = { /* = enum bw_aggregation */
 	"none", "lowest", "low", "medium", "maximum", NULL
 };
@@ -148,6 +150,14 @@ const struct bw_conf_key bw_conf_proxy_keys[] = {
 	BW_CONF_KEY_END
 };
 
+/* The eBPF datapath (docs/datapath.md). */
+const struct bw_conf_key bw_conf_datapath_keys[] = {
+	DKEY("host_routing", BW_CONF_ENUM, "kernel", host_routing, 0, 0, conf_host_routing,
+	     BW_CONF_F_RELOADABLE,
+	     "kernel: pod traffic goes through the node's routing and netfilter; bpf: the datapath delivers it itself once policy passed (faster; node iptables no longer see it)"),
+	BW_CONF_KEY_END
+};
+
 static const struct {
 	const char *name;
 	const struct bw_conf_key *keys;
@@ -157,6 +167,7 @@ static const struct {
 	{ "flows", bw_conf_flows_keys },
 	{ "lua", bw_conf_lua_keys },
 	{ "proxy", bw_conf_proxy_keys },
+	{ "datapath", bw_conf_datapath_keys },
 };
 #define CONF_NCORE (sizeof(conf_core_sections) / sizeof(conf_core_sections[0]))
 

@@ -90,6 +90,9 @@ struct bw_daemon_conf {
 	int64_t proxy_idle_timeout;     /* ms: no byte either way (0: never) */
 	int64_t proxy_connect_timeout;  /* ms: connecting to the original destination */
 
+	/* [datapath] */
+	int host_routing;    /* 0 kernel, 1 bpf (eBPF host routing) */
+
 	/* daemon.modules split into instance names ("mod" or "mod:inst"). */
 	char **module_list;
 	size_t nmodules;
@@ -233,5 +236,6 @@ extern const struct bw_conf_key bw_conf_policy_keys[];
 extern const struct bw_conf_key bw_conf_flows_keys[];
 extern const struct bw_conf_key bw_conf_lua_keys[];
 extern const struct bw_conf_key bw_conf_proxy_keys[];
+extern const struct bw_conf_key bw_conf_datapath_keys[];
 
 #endif /* BW_CONFIG_H */

@@ -755,6 +755,9 @@ int main(int argc, char **argv)
 	bw_log_init(BW_LOG_TARGET_STDERR, verbose ? BW_LOG_DEBUG : BW_LOG_WARNING);
 	bw_log_libbpf();
 	bw_datapath_config_default(&bwdp_cfg);
+	/* the e2e suite's host-routing mode (tests/e2e/lib.sh, BW_HOST_ROUTING) */
+	if (getenv("BW_HOST_ROUTING") && !strcmp(getenv("BW_HOST_ROUTING"), "bpf"))
+		bwdp_cfg.flags |= BW_CFG_F_HOST_ROUTING;
 	if (ncmds) {
 		for (i = 0; i < ncmds; i++) {
 			snprintf(line, sizeof(line), "%s", cmds[i]);

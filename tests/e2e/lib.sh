@@ -47,6 +47,10 @@
 #   BW_MODULE_DIR                      module directory (default: the build
 #                                      tree's modules/.libs)
 #   BW_DAEMON_OPTS                     extra "-o S.K=V" words for bulwarkd
+#   BW_HOST_ROUTING=bpf|kernel         run the daemon (and tests/e2e/bwdp)
+#                                      with datapath.host_routing set so:
+#                                      `make check BW_HOST_ROUTING=bpf` runs
+#                                      the whole suite with eBPF host routing
 #   BW_E2E_KEEP=1                      keep the temp dir (logs) after the run
 #   BW_E2E_VERBOSE=1                   trace every command (set -x)
 #
@@ -429,6 +433,10 @@ bw_start_daemon() {
 	# directory (the default, /var/run/bulwark/hubble.sock, is the host's).
 	if grep -Eq '^modules *=.*(^| |=)hubble-observer( |$)' "$conf"; then
 		cmd+=(-o "hubble-observer.socket=$BW_HUBBLE_SOCK")
+	fi
+	# the suite's routing mode (docs/datapath.md, "eBPF host routing")
+	if [ -n "${BW_HOST_ROUTING:-}" ]; then
+		cmd+=(-o "datapath.host_routing=$BW_HOST_ROUTING")
 	fi
 	# shellcheck disable=SC2206
 	local -a extra=(${BW_DAEMON_OPTS:-})
