@@ -596,10 +596,12 @@ static int bwdp_print_ct(const struct bw_ct_key *k, const struct bw_ct_entry *v,
 	return 0;
 }
 
+/* flags: what ep put (BW_EP_F_ENFORCE_*, AUDIT); dp: what the datapath adds
+ * (BW_EP_F_HAS_IPV4/6, EPADDR, READY) */
 static int bwdp_print_ep(int ifindex, const struct bw_endpoint_info *i, void *arg)
 {
-	printf("ep ifindex=%d id=%u identity=%u flags=0x%x\n", ifindex, i->ep_id, i->identity,
-	       i->flags);
+	printf("ep ifindex=%d id=%u identity=%u flags=0x%x dp=0x%x\n", ifindex, i->ep_id,
+	       i->identity, i->flags & ~BW_EP_F_DP_MASK, i->flags & BW_EP_F_DP_MASK);
 	return 0;
 }
 
