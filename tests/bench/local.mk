@@ -8,7 +8,8 @@
 check_PROGRAMS += tests/bench/bench_resolver
 tests_bench_bench_resolver_SOURCES = tests/bench/bench_resolver.c
 tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
-# BPF_PROG_TEST_RUN of two builds of the endpoint programs (bench_redirect.sh)
+# BPF_PROG_TEST_RUN of the endpoint programs, path by path (bench_datapath.sh
+# --micro, bench_redirect.sh)
 check_PROGRAMS += tests/bench/bench_bpfrun
 tests_bench_bench_bpfrun_SOURCES = tests/bench/bench_bpfrun.c
 tests_bench_bench_bpfrun_LDADD = $(LIBBPF_LIBS)
@@ -30,12 +31,13 @@ BW_BENCH_SH = \
 	tests/bench/bench_flows.sh \
 	tests/bench/bench_hubble.sh \
 	tests/bench/bench_redirect.sh \
-	tests/bench/bench_flowstore.sh
+	tests/bench/bench_flowstore.sh \
+	tests/bench/bench_churn.py
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
 bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_newflows$(EXEEXT) \
-		tests/bench/bench_flowstore_fill$(EXEEXT)
+		tests/bench/bench_flowstore_fill$(EXEEXT) tests/bench/bench_bpfrun$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench
