@@ -69,14 +69,27 @@ observe_usage(FILE *f)
 "      --workload [KIND/]NAME  --from-workload, --to-workload: the pod's workload,\n"
 "                           e.g. web, Deployment/web, or Deployment/ (any\n"
 "                           Deployment); names and kinds match exactly\n"
+"      --fqdn PATTERN       --from-fqdn, --to-fqdn: a DNS name the node learned\n"
+"                           for the peer's address ('*' wildcards, e.g.\n"
+"                           '*.example.com'; a '*' may cross dots, as in hubble)\n"
+"      --dns-query REGEX    DNS flows whose query matches the regular expression\n"
 "      --verdict V          FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR\n"
 "  -t, --type T             trace[:SUBTYPE], drop, policy-verdict, l7, or a number\n"
-"      --protocol P         tcp, udp, sctp, icmp, icmpv4, icmpv6\n"
+"      --protocol P         tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka\n"
 "      --traffic-direction D  ingress or egress\n"
 "      --tcp-flags F[,F]    flows with all these TCP flags set (syn,ack)\n"
 "      --drop-reason-desc R e.g. POLICY_DENIED\n"
 "      --ip-version V       v4 or v6 (-4, -6)\n"
 "      --node-name PATTERN  --uuid UUID\n"
+"      --http-status CODE   HTTP responses with this status (404), or a prefix\n"
+"                           (4+, 40+)\n"
+"      --http-method M      HTTP flows with this method (any case)\n"
+"      --http-path REGEX    HTTP flows whose URL path matches (unanchored)\n"
+"      --http-url REGEX     HTTP flows whose full URL matches (unanchored)\n"
+"      --http-header K:V    HTTP flows with this header and value\n"
+"      --kafka-topic T      Kafka flows of this topic (bulwark; not in hubble)\n"
+"      --kafka-api-key K    Kafka flows of this API key: produce, fetch, offsets,\n"
+"                           metadata, ... or a number (bulwark; not in hubble)\n"
 "      --not                put the next filter flag on the deny list\n"
 "\n"
 "Output:\n"
@@ -165,6 +178,22 @@ observe_drop_string(json_t *flow)
 	return s != NULL ? s : desc != NULL ? desc : "drop";
 }
 
+/* hubble's compact TYPE of an L7 flow: http-request, dns-response proxy, ... */
+static const char *
+observe_l7_type(json_t *flow)
+{
+	json_t *l7 = json_object_get(flow, "l7");
+	int resp = !strcmp(cli_json_str(l7, "type", ""), "RESPONSE");
+
+	if (json_object_get(l7, "http") != NULL)
+		return resp ? "http-response" : "http-request";
+	if (json_object_get(l7, "dns") != NULL)
+		return resp ? "dns-response proxy" : "dns-request proxy";
+	if (json_object_get(l7, "kafka") != NULL)
+		return resp ? "kafka-response" : "kafka-request";
+	return resp ? "l7-response" : "l7-request";
+}
+
 static const char *
 observe_type(json_t *flow, char *buf, size_t len)
 {
@@ -194,7 +223,7 @@ observe_type(json_t *flow, char *buf, size_t len)
 			 cli_json_str(flow, "traffic_direction", "TRAFFIC_DIRECTION_UNKNOWN"));
 		return buf;
 	case 129:
-		return "l7";
+		return observe_l7_type(flow);
 	}
 	snprintf(buf, len, "%lld", (long long)type);
 	return buf;
@@ -426,6 +455,10 @@ static const struct option observe_opts[] = {
 	{"workload", required_argument, NULL, OPT_FILTER},
 	{"from-workload", required_argument, NULL, OPT_FILTER},
 	{"to-workload", required_argument, NULL, OPT_FILTER},
+	{"fqdn", required_argument, NULL, OPT_FILTER},
+	{"from-fqdn", required_argument, NULL, OPT_FILTER},
+	{"to-fqdn", required_argument, NULL, OPT_FILTER},
+	{"dns-query", required_argument, NULL, OPT_FILTER},
 	{"verdict", required_argument, NULL, OPT_FILTER},
 	{"protocol", required_argument, NULL, OPT_FILTER},
 	{"traffic-direction", required_argument, NULL, OPT_FILTER},
@@ -434,6 +467,13 @@ static const struct option observe_opts[] = {
 	{"node-name", required_argument, NULL, OPT_FILTER},
 	{"uuid", required_argument, NULL, OPT_FILTER},
 	{"ip-version", required_argument, NULL, OPT_FILTER},
+	{"http-status", required_argument, NULL, OPT_FILTER},
+	{"http-method", required_argument, NULL, OPT_FILTER},
+	{"http-path", required_argument, NULL, OPT_FILTER},
+	{"http-url", required_argument, NULL, OPT_FILTER},
+	{"http-header", required_argument, NULL, OPT_FILTER},
+	{"kafka-topic", required_argument, NULL, OPT_FILTER},
+	{"kafka-api-key", required_argument, NULL, OPT_FILTER},
 	{NULL, 0, NULL, 0},
 };
 

@@ -35,6 +35,8 @@
 #define FB_NS_SIDE (1u << 11)
 #define FB_WL (1u << 12)
 #define FB_WL_SIDE (1u << 13)
+#define FB_FQDN (1u << 14)
+#define FB_FQDN_SIDE (1u << 15)
 
 enum fb_side { FB_BOTH, FB_EITHER };
 
@@ -66,6 +68,10 @@ static const struct {
 	{"workload", "source_workload", "destination_workload", FB_EITHER, FB_WL, FB_WL_SIDE},
 	{"from-workload", "source_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
 	{"to-workload", "destination_workload", NULL, FB_BOTH, FB_WL_SIDE, FB_WL},
+	{"fqdn", "source_fqdn", "destination_fqdn", FB_EITHER, FB_FQDN, FB_FQDN_SIDE},
+	{"from-fqdn", "source_fqdn", NULL, FB_BOTH, FB_FQDN_SIDE, FB_FQDN},
+	{"to-fqdn", "destination_fqdn", NULL, FB_BOTH, FB_FQDN_SIDE, FB_FQDN},
+	{"dns-query", "dns_query", NULL, FB_BOTH, 0, 0},
 	{"verdict", "verdict", NULL, FB_BOTH, 0, 0},
 	{"type", "event_type", NULL, FB_BOTH, 0, 0},
 	{"protocol", "protocol", NULL, FB_BOTH, 0, 0},
@@ -75,6 +81,13 @@ static const struct {
 	{"node-name", "node_name", NULL, FB_BOTH, 0, 0},
 	{"uuid", "uuid", NULL, FB_BOTH, 0, 0},
 	{"ip-version", "ip_version", NULL, FB_BOTH, 0, 0},
+	{"http-status", "http_status_code", NULL, FB_BOTH, 0, 0},
+	{"http-method", "http_method", NULL, FB_BOTH, 0, 0},
+	{"http-path", "http_path", NULL, FB_BOTH, 0, 0},
+	{"http-url", "http_url", NULL, FB_BOTH, 0, 0},
+	{"http-header", "http_header", NULL, FB_BOTH, 0, 0},
+	{"kafka-topic", "kafka_topic", NULL, FB_BOTH, 0, 0},
+	{"kafka-api-key", "kafka_api_key", NULL, FB_BOTH, 0, 0},
 };
 
 void
@@ -198,6 +211,19 @@ fb_value(const char *flag, const char *field, const char *v, char *err,
 		}
 		return json_string(v);
 	}
+	if (strcmp(field, "source_fqdn") == 0 || strcmp(field, "destination_fqdn") == 0) {
+		for (const char *p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+			    *p != '.' && *p != '*') {
+				bw_errbuf_set(err, errlen, "--%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", flag, v);
+				return NULL;
+			}
+		if (*v == '\0' || !strcmp(v, ".")) {
+			bw_errbuf_set(err, errlen, "--%s: a name or pattern is required", flag);
+			return NULL;
+		}
+		return json_string(v);
+	}
 	if (strcmp(field, "verdict") == 0) {
 		n = ff_verdict_parse(v);
 		if (n < 0) {
@@ -244,7 +270,7 @@ bad_type:
 	}
 	if (strcmp(field, "protocol") == 0) {
 		if (ff_protocol_parse(v) == -3) {
-			bw_errbuf_set(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", v);
+			bw_errbuf_set(err, errlen, "--protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka)", v);
 			return NULL;
 		}
 		return json_string(v);
@@ -290,6 +316,31 @@ bad_type:
 			return json_string("IPv6");
 		bw_errbuf_set(err, errlen, "--ip-version: must be v4 or v6");
 		return NULL;
+	}
+	if (strcmp(field, "http_header") == 0) {
+		const char *colon = strchr(v, ':');
+
+		/* hubble: key:value */
+		if (colon == NULL || colon == v) {
+			bw_errbuf_set(err, errlen, "--http-header: '%s' is not key:value", v);
+			return NULL;
+		}
+		return json_pack("{s:s%, s:s}", "key", v, (size_t)(colon - v),
+				 "value", colon + 1);
+	}
+	if (strcmp(field, "http_status_code") == 0 || strcmp(field, "http_path") == 0 ||
+	    strcmp(field, "http_url") == 0 || strcmp(field, "kafka_api_key") == 0) {
+		/* checked by the FlowFilter parser, with Hubble's messages */
+		json_t *o = json_pack("{s:[s]}", field, v);
+		struct bw_flowfilter *ff;
+
+		if (o == NULL || bw_flowfilter_parse(o, &ff, err, errlen) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+		bw_flowfilter_free(ff);
+		json_decref(o);
+		return json_string(v);
 	}
 	if (strcmp(field, "drop_reason_desc") == 0) {
 		char buf[128];

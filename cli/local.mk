@@ -26,6 +26,12 @@ bulwark_SOURCES += cli/cmd_policy.c
 # bulwark map (GET /v1/map from modules/servicemap; dot/svg rendered here)
 bulwark_SOURCES += cli/cmd_map.c
 
+# bulwark fqdn cache [clean] (GET/DELETE /v1/fqdn/cache from modules/fqdn)
+bulwark_SOURCES += cli/cmd_fqdn.c
+
+# bulwark lua / quarantine (GET /v1/lua, /v1/quarantines)
+bulwark_SOURCES += cli/cmd_lua.c
+
 # bulwark history / exposure / compliance (modules/flowstore's routes)
 bulwark_SOURCES += cli/cmd_history.c cli/cmd_exposure.c cli/cmd_compliance.c \
 	cli/adoption.c cli/adoption.h

@@ -87,6 +87,11 @@ struct bw_api_request {
 	int closed;
 	void (*on_close)(struct bw_api_request *, void *);
 	void *on_close_arg;
+	/* An in-process call (bw_api_local_call()): no evhttp request; the reply
+	 * goes to sink, which bw_api_local_cancel() clears. */
+	int local;
+	bw_api_call_fn sink;
+	void *sink_arg;
 };
 
 struct api_hook {
@@ -97,6 +102,7 @@ struct api_hook {
 
 static struct {
 	struct event_base *base;
+	int call_depth; /* nested bw_api_local_call()s running */
 	struct evhttp *http;
 	char *path;
 	dev_t dev;
@@ -130,6 +136,16 @@ api_method_name(enum evhttp_cmd_type cmd)
 {
 	for (size_t i = 0; i < sizeof(api_methods) / sizeof(api_methods[0]); i++)
 		if (api_methods[i].cmd == cmd)
+			return api_methods[i].name;
+	return "UNKNOWN";
+}
+
+/* The table's own spelling of a method name (a string that stays valid). */
+static const char *
+api_method_name_of(const char *m)
+{
+	for (size_t i = 0; i < sizeof(api_methods) / sizeof(api_methods[0]); i++)
+		if (!strcmp(api_methods[i].name, m))
 			return api_methods[i].name;
 	return "UNKNOWN";
 }
@@ -413,6 +429,13 @@ api_reply_send(struct bw_api_request *req, int status, const char *json)
 	struct evhttp_connection *evcon;
 	struct evbuffer *buf;
 
+	if (req->local) {
+		if (req->closed || req->sink == NULL)
+			return -EPIPE;
+		req->sink(BW_API_CALL_REPLY, status, json, strlen(json),
+			  req->sink_arg);
+		return 0;
+	}
 	if (req->closed || req->evreq == NULL)
 		return -EPIPE;
 	if ((buf = evbuffer_new()) == NULL)
@@ -516,6 +539,12 @@ bw_api_stream_begin(struct bw_api_request *req)
 	if (req->replied || req->streaming)
 		return -EALREADY;
 	req->streaming = 1;
+	if (req->local) {
+		if (req->sink != NULL)
+			req->sink(BW_API_CALL_STREAM_BEGIN, 200, NULL, 0,
+				  req->sink_arg);
+		return 0;
+	}
 	api_clock_now(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
 			  "Content-Type", "application/x-ndjson");
@@ -570,6 +599,12 @@ bw_api_stream_text(struct bw_api_request *req, const char *json)
 		return -EINVAL;
 	if (req->closed)
 		return -EPIPE;
+	if (req->local) {
+		if (req->sink != NULL)
+			req->sink(BW_API_CALL_STREAM_LINE, 200, json, strlen(json),
+				  req->sink_arg);
+		return 0;
+	}
 	if ((buf = evbuffer_new()) == NULL)
 		return -ENOMEM;
 	api_clock_now(req);
@@ -605,6 +640,17 @@ bw_api_stream_end(struct bw_api_request *req)
 
 	if (!req->streaming || req->ended)
 		return -EINVAL;
+	if (req->local) {
+		bw_api_call_fn sink = req->sink;
+
+		req->sink = NULL;
+		req->ended = 1;
+		if (sink != NULL && !req->closed)
+			sink(BW_API_CALL_STREAM_END, 200, NULL, 0, req->sink_arg);
+		if (!req->in_handler)
+			api_req_free(req);
+		return rc;
+	}
 	evcon = evhttp_request_get_connection(req->evreq);
 	if (evcon != NULL)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
@@ -662,36 +708,27 @@ api_req_setup(struct bw_api_request *req, struct evhttp_request *evreq)
 	return 0;
 }
 
-static void
-api_dispatch(struct evhttp_request *evreq, void *arg)
+/*
+ * Route one request and run its handler. Returns 1 when the request lives
+ * on (a stream its owner ends later), 0 when it has been answered and
+ * freed.
+ */
+static int
+api_run(struct bw_api_request *req)
 {
-	struct bw_api_request *req;
 	struct bw_api_route *r;
 	const char *method;
 	char allow[64];
 	int rc;
 
-	(void)arg;
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
-		evhttp_send_error(evreq, 500, "out of memory");
-		return;
-	}
-	rc = api_req_setup(req, evreq);
-	if (rc == -EINVAL) {
-		bw_api_reply_error(req, 400,
-				   "malformed request path or query string");
-		goto done;
-	} else if (rc < 0) {
-		bw_api_reply_error(req, 500, "out of memory");
-		goto done;
-	}
 	/* HEAD is GET without a body; evhttp drops the body for us. */
 	method = strcmp(req->method, "HEAD") ? req->method : "GET";
 	r = api_route_find(method, req->path, allow, sizeof(allow));
 	if (r == NULL) {
 		if (allow[0] != '\0') {
-			evhttp_add_header(evhttp_request_get_output_headers(evreq),
-					  "Allow", allow);
+			if (req->evreq != NULL)
+				evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
+						  "Allow", allow);
 			bw_api_reply_error(req, 405,
 					   "method %s is not allowed on %s; use %s",
 					   req->method, req->path, allow);
@@ -715,10 +752,10 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 	if (req->streaming) {
 		if (req->ended)
 			goto done;
-		return; /* the stream's owner ends it */
+		return 1; /* the stream's owner ends it */
 	}
 	if (req->deferred && !req->replied && rc >= 0)
-		return; /* a later reply answers and frees it */
+		return 1; /* a later reply answers and frees it */
 	if (!req->replied) {
 		if (rc < 0)
 			bw_api_reply_error(req, 500, "%s %s failed: %s",
@@ -730,6 +767,137 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 	}
 done:
 	api_req_free(req);
+	return 0;
+}
+
+static void
+api_dispatch(struct evhttp_request *evreq, void *arg)
+{
+	struct bw_api_request *req;
+	int rc;
+
+	(void)arg;
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		evhttp_send_error(evreq, 500, "out of memory");
+		return;
+	}
+	rc = api_req_setup(req, evreq);
+	if (rc == -EINVAL) {
+		bw_api_reply_error(req, 400,
+				   "malformed request path or query string");
+		api_req_free(req);
+		return;
+	} else if (rc < 0) {
+		bw_api_reply_error(req, 500, "out of memory");
+		api_req_free(req);
+		return;
+	}
+	api_run(req);
+}
+
+/* ---- in-process calls --------------------------------------------------- */
+
+/* Like api_req_setup(), from a request target "/v1/...?query". */
+static int
+api_req_setup_local(struct bw_api_request *req, const char *method,
+		    const char *target, const char *body, size_t body_len)
+{
+	struct evhttp_uri *uri;
+	const char *path, *q;
+	size_t plen;
+	int rc = 0;
+
+	req->local = 1;
+	req->method = method;
+	TAILQ_INIT(&req->query);
+	if ((uri = evhttp_uri_parse_with_flags(target, 0)) == NULL)
+		return -EINVAL;
+	path = evhttp_uri_get_path(uri);
+	q = evhttp_uri_get_query(uri);
+	if (path == NULL || path[0] != '/' || evhttp_uri_get_host(uri) != NULL) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((req->path = evhttp_uridecode(path, 0, &plen)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (strlen(req->path) != plen) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (q != NULL) {
+		if (evhttp_parse_query_str(q, &req->query) < 0) {
+			rc = -EINVAL;
+			goto out;
+		}
+		req->have_query = 1;
+	}
+	req->body_len = body != NULL ? body_len : 0;
+	if ((req->body = malloc(req->body_len + 1)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (req->body_len > 0)
+		memcpy(req->body, body, req->body_len);
+	req->body[req->body_len] = '\0';
+out:
+	evhttp_uri_free(uri);
+	return rc;
+}
+
+int
+bw_api_local_call(const char *method, const char *target, const char *body,
+	    size_t body_len, bw_api_call_fn cb, void *arg,
+	    struct bw_api_request **handle)
+{
+	struct bw_api_request *req;
+	int rc;
+
+	if (handle != NULL)
+		*handle = NULL;
+	if (method == NULL || target == NULL || cb == NULL ||
+	    !api_method_valid(method) || target[0] != '/')
+		return -EINVAL;
+	if (body_len > BW_API_MAX_BODY)
+		return -E2BIG;
+	if (api.call_depth >= BW_API_CALL_DEPTH)
+		return -ELOOP;
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return -ENOMEM;
+	req->sink = cb;
+	req->sink_arg = arg;
+	rc = api_req_setup_local(req, api_method_name_of(method), target, body,
+				 body_len);
+	if (rc == -EINVAL) {
+		bw_api_reply_error(req, 400,
+				   "malformed request path or query string");
+		api_req_free(req);
+		return 0;
+	} else if (rc < 0) {
+		api_req_free(req);
+		return rc;
+	}
+	api.call_depth++;
+	rc = api_run(req);
+	api.call_depth--;
+	if (rc == 1 && handle != NULL)
+		*handle = req;
+	return 0;
+}
+
+void
+bw_api_local_cancel(struct bw_api_request *req)
+{
+	if (req == NULL || !req->local)
+		return;
+	req->sink = NULL;
+	if (req->closed)
+		return;
+	req->closed = 1;
+	/* The owner may end the stream (and so free req) right here. */
+	if (req->on_close != NULL)
+		req->on_close(req, req->on_close_arg);
 }
 
 /* ---- status ------------------------------------------------------------- */

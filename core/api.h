@@ -148,6 +148,33 @@ void bw_api_stream_on_close(struct bw_api_request *req,
 			    void (*cb)(struct bw_api_request *req, void *arg),
 			    void *arg);
 
+/* ---- in-process calls ---------------------------------------------------- */
+
+/* How deeply in-process calls may nest (a handler calling a route ...). */
+#define BW_API_CALL_DEPTH 4
+
+/*
+ * Run the route for method and target ("/v1/...?query", URL-encoded as on
+ * the wire) as if a client had sent it, with the same handlers, replies and
+ * errors; the reply goes to cb (see bw_api_call_fn in bulwark/module.h)
+ * instead of a socket. The route runs before this returns: a plain reply,
+ * an error, or a stream ended by its handler has reached cb by then. A
+ * stream that goes on, or a deferred reply (bw_api_reply_later), sets
+ * *handle (else NULL): cb gets it later, from the loop, and
+ * bw_api_local_cancel(*handle) stops it.
+ * Returns 0 once cb has been called at least once, or a negative errno
+ * (-EINVAL, -E2BIG, -ELOOP, -ENOMEM) when cb was not called at all.
+ */
+int bw_api_local_call(const char *method, const char *target, const char *body,
+		size_t body_len, bw_api_call_fn cb, void *arg,
+		struct bw_api_request **handle);
+/*
+ * The caller of a going stream no longer wants it: cb is not called again,
+ * and the stream's owner sees its client go (its close callback), as when
+ * a socket client disconnects. Not after cb got BW_API_CALL_STREAM_END.
+ */
+void bw_api_local_cancel(struct bw_api_request *req);
+
 /* ---- status document ---------------------------------------------------- */
 
 /*

@@ -26,12 +26,15 @@
 #include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/log.h"
+#include "core/lua/lua.h"
 #include "core/module/coreapi.h"
 #include "core/module/module.h"
 #include "core/policy/policy.h"
+#include "core/policy/quarantine.h"
 #include "core/module/alertbus.h"
 #include "core/proxy/proxy.h"
 #include "core/module/registry.h"
@@ -214,7 +217,7 @@ bwd_run(struct bwd *d)
 	const struct bw_daemon_conf *dc = &d->cf->daemon;
 	char err[BWD_ERR_MAX];
 	int rc = 1, api_up = 0, loaded = 0, subsys = 0, flows_up = 0, e;
-	int proxy_up = 0;
+	int proxy_up = 0, lua_up = 0;
 	struct event *ct_gc = NULL;
 	struct timeval ct_gc_tv = { BWD_CT_GC_SECONDS, 0 };
 	struct bw_config dpcfg;
@@ -269,6 +272,9 @@ bwd_run(struct bwd *d)
 	if (bw_proxy_init(d->base, dc) < 0)
 		goto out;
 	proxy_up = 1;
+	/* each L7 parser the modules register gets its redirect listeners */
+	if (bw_proxy_redirect_start(d->base) < 0)
+		goto out;
 
 	if (bw_modules_init(d->base, bw_coreapi_get()) < 0)
 		goto out;
@@ -296,10 +302,18 @@ bwd_run(struct bwd *d)
 		bw_err_errno(e, "policy: cannot start the policy.dir watcher");
 		goto out;
 	}
+	/* quarantines are policies too: restored before the first recompute */
+	if (bw_quarantine_init(d->base) < 0)
+		goto out;
+	subsys = 4;
 	if (bw_policy_start() < 0)
 		goto out;
 	if (bw_endpoint_attach_all() < 0)
 		bw_warn("some endpoints could not be attached (see above)");
+	/* the Lua host: the policy state is complete, flows are flowing */
+	if (bw_lua_init(d->base) < 0)
+		goto out;
+	lua_up = 1;
 	ct_gc = event_new(d->base, -1, EV_PERSIST, bwd_ct_gc, NULL);
 	if (ct_gc == NULL || event_add(ct_gc, &ct_gc_tv) < 0) {
 		bw_err("cannot start the conntrack garbage collector");
@@ -325,6 +339,8 @@ out:
 		bw_proxy_stop();
 	if (loaded)
 		bw_modules_stop();
+	if (lua_up)
+		bw_lua_fini();
 	if (flows_up)
 		bw_flow_fini();
 	if (api_up)
@@ -332,11 +348,14 @@ out:
 	/* Subsystem teardown in reverse order goes here. */
 	if (ct_gc)
 		event_free(ct_gc);
+	if (subsys >= 4)
+		bw_quarantine_fini();
 	if (subsys >= 3) {
 		bw_policydir_stop();
 		bw_policy_fini();
 	}
 	if (subsys >= 2) {
+		bw_fqdn_fini();
 		bw_endpoint_fini();
 		bw_identity_fini();
 		bw_ipcache_fini();

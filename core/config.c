@@ -25,12 +25,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <arpa/inet.h>
 #include <ini.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "lib/errbuf.h"
+#include "lib/listenaddr.h"
 #include "lib/watchlist.h"
 
 #ifndef BW_SYSCONFDIR
@@ -122,8 +122,49 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 	BW_CONF_KEY_END
 };
 
-/* The Lua host arrives later; the section exists so DESIGN's layout holds. */
+/* The datapath (docs/datapath.md). */
+const struct bw_conf_key bw_conf_datapath_keys[] = {
+	DKEY("host_routing", BW_CONF_ENUM, "kernel", host_routing, 0, 0, conf_host_routing,
+	     BW_CONF_F_RELOADABLE,
+	     "kernel: pod traffic goes through the node's routing and netfilter; bpf: the datapath delivers it itself once policy passed (faster; node iptables no longer see it)"),
+	BW_CONF_KEY_END
+};
+
+static const char *const conf_lua_verdicts[] = { "deny", "allow", NULL };
+
+/* core/lua/ (docs/lua.md, "Sandbox and budgets") */
 const struct bw_conf_key bw_conf_lua_keys[] = {
+	DKEY("dir", BW_CONF_STRING, BW_SYSCONFDIR "/bulwark/lua", lua_dir,
+	     0, 0, NULL, 0, "directory of Lua scripts (*.lua), watched for changes"),
+	DKEY("memory_limit", BW_CONF_SIZE, "16M", lua_memory_limit,
+	     65536, 1073741824, NULL, BW_CONF_F_RELOADABLE,
+	     "memory one script's Lua state may hold"),
+	DKEY("instruction_limit", BW_CONF_INT, "1000000", lua_instruction_limit,
+	     1000, 1000000000, NULL, BW_CONF_F_RELOADABLE,
+	     "Lua VM instructions per hook call (and for loading a script)"),
+	DKEY("time_limit", BW_CONF_DURATION, "100ms", lua_time_limit,
+	     1, 60000, NULL, BW_CONF_F_RELOADABLE,
+	     "wall-clock time per hook call"),
+	DKEY("max_failures", BW_CONF_INT, "5", lua_max_failures, 1, 1000, NULL,
+	     BW_CONF_F_RELOADABLE,
+	     "failures (errors, overruns, bad return values) within failure_window that disable a script"),
+	DKEY("failure_window", BW_CONF_DURATION, "1m", lua_failure_window,
+	     1000, 86400000, NULL, BW_CONF_F_RELOADABLE,
+	     "the window max_failures counts in"),
+	DKEY("default_verdict", BW_CONF_ENUM, "deny", lua_default_verdict, 0, 0,
+	     conf_lua_verdicts, BW_CONF_F_RELOADABLE,
+	     "what a DNS/HTTP/Kafka request gets when a script deciding it fails, overruns or is disabled after failures"),
+	DKEY("decision_timeout", BW_CONF_DURATION, "1s", lua_decision_timeout,
+	     10, 60000, NULL, BW_CONF_F_RELOADABLE,
+	     "a decision not answered within this time gets default_verdict"),
+	DKEY("flow_queue", BW_CONF_INT, "8192", lua_flow_queue, 16, 1048576,
+	     NULL, 0, "flows that may wait for on_flow/on_verdict hooks; beyond, flows are published without them (counted)"),
+	DKEY("flow_delay", BW_CONF_DURATION, "200ms", lua_flow_delay, 1, 10000,
+	     NULL, BW_CONF_F_RELOADABLE,
+	     "the longest a flow waits for on_flow before it is published without its extensions"),
+	DKEY("webhooks", BW_CONF_STRING, "", lua_webhooks, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE,
+	     "space-separated http:// URL prefixes that bulwark.webhook() may post to (empty: none)"),
 	BW_CONF_KEY_END
 };
 
@@ -150,14 +191,6 @@ const struct bw_conf_key bw_conf_proxy_keys[] = {
 	BW_CONF_KEY_END
 };
 
-/* The eBPF datapath (docs/datapath.md). */
-const struct bw_conf_key bw_conf_datapath_keys[] = {
-	DKEY("host_routing", BW_CONF_ENUM, "kernel", host_routing, 0, 0, conf_host_routing,
-	     BW_CONF_F_RELOADABLE,
-	     "kernel: pod traffic goes through the node's routing and netfilter; bpf: the datapath delivers it itself once policy passed (faster; node iptables no longer see it)"),
-	BW_CONF_KEY_END
-};
-
 static const struct {
 	const char *name;
 	const struct bw_conf_key *keys;
@@ -165,9 +198,9 @@ static const struct {
 	{ "daemon", bw_conf_daemon_keys },
 	{ "policy", bw_conf_policy_keys },
 	{ "flows", bw_conf_flows_keys },
+	{ "datapath", bw_conf_datapath_keys },
 	{ "lua", bw_conf_lua_keys },
 	{ "proxy", bw_conf_proxy_keys },
-	{ "datapath", bw_conf_datapath_keys },
 };
 #define CONF_NCORE (sizeof(conf_core_sections) / sizeof(conf_core_sections[0]))
 
@@ -240,69 +273,6 @@ conf_where(const char *file, int line, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s", file);
 	return buf;
-}
-
-/*
- * A listen address (BW_CONF_F_LISTEN): "HOST:PORT", "[IPV6]:PORT" or
- * ":PORT", PORT 1..65535, HOST an IPv4 address or a host name. Returns
- * NULL when v is one, else what is wrong with it.
- */
-static const char *
-conf_listen_problem(const char *v)
-{
-	char host[256];
-	const char *colon, *p;
-	size_t hlen;
-	long port = 0;
-
-	if (v[0] == '[') {
-		const char *end = strchr(v, ']');
-
-		if (end == NULL || end[1] != ':')
-			return "expected [IPV6]:PORT";
-		hlen = (size_t)(end - v - 1);
-		if (hlen == 0 || hlen >= sizeof(host))
-			return "bad IPv6 address";
-		memcpy(host, v + 1, hlen);
-		host[hlen] = '\0';
-		if (inet_pton(AF_INET6, host, &(struct in6_addr){ 0 }) != 1)
-			return "bad IPv6 address";
-		colon = end + 1;
-	} else {
-		colon = strrchr(v, ':');
-		if (colon == NULL)
-			return "no :PORT";
-		hlen = (size_t)(colon - v);
-		if (memchr(v, ':', hlen) != NULL)
-			return "an IPv6 address must be in brackets, [ADDR]:PORT";
-		if (hlen >= sizeof(host))
-			return "host name too long";
-		memcpy(host, v, hlen);
-		host[hlen] = '\0';
-		if (hlen > 0 && strspn(host, "0123456789.") == hlen) {
-			if (inet_pton(AF_INET, host, &(struct in_addr){ 0 }) != 1)
-				return "bad IPv4 address";
-		} else if (hlen > 0) {
-			for (p = host; *p != '\0'; p++)
-				if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-					return "bad host name";
-			if (host[0] == '.' || host[0] == '-' || strstr(host, "..") != NULL)
-				return "bad host name";
-		}
-	}
-	p = colon + 1;
-	if (*p == '\0')
-		return "no port";
-	for (; *p != '\0'; p++) {
-		if (!isdigit((unsigned char)*p))
-			return "the port is not a number";
-		port = port * 10 + (*p - '0');
-		if (port > 65535)
-			return "the port is above 65535";
-	}
-	if (port == 0)
-		return "the port must be 1..65535";
-	return NULL;
 }
 
 static char *
@@ -655,7 +625,7 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 					where, section, k->name, bad);
 		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
-		    (why = conf_listen_problem(value)) != NULL)
+		    (why = bw_listen_parse(value, NULL, 0, NULL)) != NULL)
 			return bw_errbuf_set(err, errlen,
 				"%s: [%s] %s: '%s' is not a listen address "
 				"(HOST:PORT, [IPV6]:PORT or :PORT): %s",

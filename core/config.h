@@ -34,6 +34,10 @@
  * value must parse with bw_conf_tcp_flags(). */
 #define BW_CONF_F_TCPFLAGS (1u << 30)
 
+/* lua.default_verdict (the order of its enum values) */
+#define BW_LUA_VERDICT_DENY 0
+#define BW_LUA_VERDICT_ALLOW 1
+
 /* flows.monitor_aggregation */
 enum bw_aggregation { /* Cilium's numbers, = the datapath's BW_MONITOR_* */
 	BW_AGG_NONE = 0,
@@ -81,6 +85,19 @@ struct bw_daemon_conf {
 	int trace_events;         /* bool: datapath trace events on */
 	int drop_events;          /* bool: datapath drop events on */
 	int policy_verdict_events; /* bool: datapath policy verdict events on */
+
+	/* [lua] (docs/lua.md) */
+	char *lua_dir;               /* watched scripts (*.lua) */
+	int64_t lua_memory_limit;    /* bytes per script state */
+	int64_t lua_instruction_limit; /* VM instructions per call */
+	int64_t lua_time_limit;      /* ms, wall clock per call */
+	int64_t lua_max_failures;    /* failures within lua_failure_window that fail a script */
+	int64_t lua_failure_window;  /* ms */
+	int lua_default_verdict;     /* BW_LUA_VERDICT_DENY / _ALLOW */
+	int64_t lua_decision_timeout; /* ms */
+	int64_t lua_flow_queue;      /* flows held for on_flow / on_verdict */
+	int64_t lua_flow_delay;      /* ms a flow may wait for on_flow */
+	char *lua_webhooks;          /* URL prefixes bw.webhook may post to */
 
 	/* [proxy] (the L7 proxy engine, core/proxy/) */
 	int64_t proxy_max_connections;  /* proxied connections at once */

@@ -20,7 +20,12 @@
 #   ops/scanner    10.2.0.10  app=scanner     -> cart:8080 denied (default deny)
 #   frontend -> payments:8080 denied, cart -> api.example:443 denied
 #
-# Usage: demo/workload.sh [--duration SECONDS] [--quiet] [-- BULWARKD-OPTION...]
+# The web UI listens on 127.0.0.1:9963 inside the node namespace; the demo
+# forwards 127.0.0.1:WEBUI-PORT of the host to it (socat), so a browser on
+# this machine opens http://127.0.0.1:9963/. --webui-port 0: no forwarder.
+#
+# Usage: demo/workload.sh [--duration SECONDS] [--quiet] [--webui-port PORT]
+#                         [-- BULWARKD-OPTION...]
 # Environment: BULWARKD, BULWARK (default: the installed binaries, else the
 # ones on PATH), BW_DEMO_PREFIX (netns name prefix, default bwdemo), and
 # BULWARK_SOCKET (the CLI's socket, when the daemon options move it).
@@ -29,12 +34,14 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 duration=0
 quiet=0
+webui_port=9963
 daemon_opts=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) duration=$2; shift ;;
 	--quiet) quiet=1 ;;
-	-h | --help) sed -n '3,27p' "$0"; exit 0 ;;
+	--webui-port) webui_port=$2; shift ;;
+	-h | --help) sed -n '3,32p' "$0"; exit 0 ;;
 	--) shift; daemon_opts=("$@"); break ;;
 	*) echo "workload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -166,6 +173,16 @@ for f in "$here"/policies/*.yaml; do
 		{ echo "workload.sh: policy import $f failed" >&2; exit 1; }
 done
 
+if [ "$webui_port" != 0 ]; then
+	if command -v socat >/dev/null; then
+		socat "TCP4-LISTEN:$webui_port,bind=127.0.0.1,fork,reuseaddr" \
+			SYSTEM:"exec nsenter --net=/run/netns/$NODE socat STDIO TCP4\\:127.0.0.1\\:9963" &
+		pids+=($!)
+		say "web UI: http://127.0.0.1:$webui_port/ (forwarded into $NODE)"
+	else
+		say "web UI: install socat to reach it from this host (it listens in $NODE)"
+	fi
+fi
 say "pods: shop/frontend shop/cart shop/payments ops/scanner; outside: api.example (192.0.2.10)"
 say "policies: $(ls "$here"/policies | tr '\n' ' ')"
 say "traffic every second; try in another shell:"

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "lib/flowfilter.h"
 #include "lib/flowfilter_int.h"
+#include "lib/kafkakeys.h"
 #include "lib/errbuf.h"
 #include "lib/prefix.h"
 
@@ -46,7 +48,7 @@ struct bw_flowfilter {
 	size_t n_verdict;
 	struct ff_event_type *event_type;
 	size_t n_event_type;
-	int *protocol; /* IPPROTO_*, -1 = any ICMP, -2 = an L7 protocol */
+	int *protocol; /* IPPROTO_*, -1 = any ICMP, FF_PROTO_* (L7) */
 	size_t n_protocol;
 	int *direction;
 	size_t n_direction;
@@ -62,7 +64,109 @@ struct bw_flowfilter {
 	size_t n_node_name;
 	char **uuid;
 	size_t n_uuid;
+	char **src_fqdn, **dst_fqdn; /* lower case, no trailing dot; '*' wildcards */
+	size_t n_src_fqdn, n_dst_fqdn;
+	regex_t *dns_query;          /* POSIX extended, unanchored */
+	size_t n_dns_query;
+	/* L7 HTTP (Hubble's pkg/hubble/filters/http.go) */
+	char **http_status;     /* "404", or a prefix "4" / "40" from "4+" */
+	size_t n_http_status;
+	char **http_method;
+	size_t n_http_method;
+	regex_t *http_path;     /* against the URL's path */
+	size_t n_http_path;
+	regex_t *http_url;      /* against the whole URL */
+	size_t n_http_url;
+	struct bw_flow_kv *http_header; /* strdup'd key and value */
+	size_t n_http_header;
+	/* L7 Kafka (bulwark extension: Hubble's FlowFilter has none) */
+	char **kafka_topic;     /* exact topic names */
+	size_t n_kafka_topic;
+	char **kafka_api_key;   /* l7.kafka.api_key as flows spell it */
+	size_t n_kafka_api_key;
 };
+
+/*
+ * Hubble's FQDN filter (pkg/hubble/filters): lower case, the trailing dot
+ * dropped, characters [-a-zA-Z0-9_.*], '*' standing for zero or more of
+ * [-a-zA-Z0-9_.] (it may cross dots, unlike a policy's matchPattern),
+ * anchored at both ends.
+ */
+static int
+ff_fqdn_parse(const char *s, char **out)
+{
+	size_t n = strlen(s);
+	char *p;
+
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	while (n && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	if (n && s[n - 1] == '.')
+		n--;
+	if (n == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '*')
+			return -EINVAL;
+	p = strndup(s, n);
+	if (p == NULL)
+		return -ENOMEM;
+	for (char *q = p; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	*out = p;
+	return 0;
+}
+
+static int
+ff_fqdn_class(int c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* pattern (as parsed) against a name, a trailing dot ignored */
+static int
+ff_fqdn_match(const char *pat, const char *name)
+{
+	size_t sl = strlen(name), pl = strlen(pat);
+	unsigned char row[512], next[512];
+
+	if (sl && name[sl - 1] == '.')
+		sl--;
+	if (sl + 1 > sizeof(row))
+		return 0;
+	memset(row, 0, sl + 1);
+	row[0] = 1;
+	for (size_t i = 0; i < pl; i++) {
+		if (pat[i] == '*') {
+			next[0] = row[0];
+			for (size_t j = 1; j <= sl; j++)
+				next[j] = row[j] ||
+					  (next[j - 1] && ff_fqdn_class((unsigned char)name[j - 1]));
+		} else {
+			next[0] = 0;
+			for (size_t j = 1; j <= sl; j++)
+				next[j] = row[j - 1] &&
+					  tolower((unsigned char)name[j - 1]) == pat[i];
+		}
+		memcpy(row, next, sl + 1);
+	}
+	return row[sl];
+}
+
+static int
+ff_names_match(char *const *pats, size_t npats, const char *const *names,
+	       uint32_t nnames)
+{
+	for (size_t i = 0; i < npats; i++)
+		for (uint32_t j = 0; j < nnames; j++)
+			if (names[j] != NULL && ff_fqdn_match(pats[i], names[j]))
+				return 1;
+	return 0;
+}
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
 static void *
@@ -139,8 +243,9 @@ ff_protocol_parse(const char *s)
 		int proto;
 	} t[] = {
 		{"tcp", 6}, {"udp", 17}, {"sctp", 132}, {"icmp", -1},
-		{"icmpv4", 1}, {"icmpv6", 58}, {"dns", -2}, {"http", -2},
-		{"kafka", -2}, {"vrrp", 112}, {"igmp", 2},
+		{"icmpv4", 1}, {"icmpv6", 58}, {"dns", FF_PROTO_DNS},
+		{"http", FF_PROTO_HTTP}, {"kafka", FF_PROTO_KAFKA},
+		{"vrrp", 112}, {"igmp", 2},
 	};
 
 	for (size_t i = 0; i < FF_N(t); i++)
@@ -577,6 +682,38 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 	for (size_t i = 0; i < ff->n_uuid; i++)
 		free(ff->uuid[i]);
 	free(ff->uuid);
+	for (size_t i = 0; i < ff->n_src_fqdn; i++)
+		free(ff->src_fqdn[i]);
+	free(ff->src_fqdn);
+	for (size_t i = 0; i < ff->n_dst_fqdn; i++)
+		free(ff->dst_fqdn[i]);
+	free(ff->dst_fqdn);
+	for (size_t i = 0; i < ff->n_dns_query; i++)
+		regfree(&ff->dns_query[i]);
+	free(ff->dns_query);
+	for (size_t i = 0; i < ff->n_http_status; i++)
+		free(ff->http_status[i]);
+	free(ff->http_status);
+	for (size_t i = 0; i < ff->n_http_method; i++)
+		free(ff->http_method[i]);
+	free(ff->http_method);
+	for (size_t i = 0; i < ff->n_http_path; i++)
+		regfree(&ff->http_path[i]);
+	free(ff->http_path);
+	for (size_t i = 0; i < ff->n_http_url; i++)
+		regfree(&ff->http_url[i]);
+	free(ff->http_url);
+	for (size_t i = 0; i < ff->n_http_header; i++) {
+		free((char *)ff->http_header[i].key);
+		free((char *)ff->http_header[i].value);
+	}
+	free(ff->http_header);
+	for (size_t i = 0; i < ff->n_kafka_topic; i++)
+		free(ff->kafka_topic[i]);
+	free(ff->kafka_topic);
+	for (size_t i = 0; i < ff->n_kafka_api_key; i++)
+		free(ff->kafka_api_key[i]);
+	free(ff->kafka_api_key);
 	free(ff);
 }
 
@@ -712,7 +849,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 		FF_NEED_STRING();
 		n = ff_protocol_parse(s);
 		if (n == -3) {
-			bw_errbuf_set(err, errlen, "protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6)", s);
+			bw_errbuf_set(err, errlen, "protocol: unknown protocol '%s' (tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka)", s);
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->protocol, ff->n_protocol) = n;
@@ -772,6 +909,80 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 			return -EINVAL;
 		}
 		*FF_PUSH(ff->reply, ff->n_reply) = json_is_true(v);
+	} else if (strcmp(key, "http_status_code") == 0) {
+		char **d;
+		size_t len;
+
+		FF_NEED_STRING();
+		len = strlen(s);
+		/* "404" (^[1-5][0-9]{2}$) or a prefix "4+" / "40+" */
+		if (!((len == 3 && s[0] >= '1' && s[0] <= '5' && isdigit((unsigned char)s[1]) &&
+		       isdigit((unsigned char)s[2])) ||
+		      ((len == 2 || len == 3) && s[0] >= '1' && s[0] <= '5' && s[len - 1] == '+' &&
+		       (len == 2 || isdigit((unsigned char)s[1]))))) {
+			bw_errbuf_set(err, errlen, "http_status_code: invalid status code prefix: \"%s\"", s);
+			return -EINVAL;
+		}
+		d = FF_PUSH(ff->http_status, ff->n_http_status);
+		if ((*d = strndup(s, s[len - 1] == '+' ? len - 1 : len)) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "http_method") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		d = FF_PUSH(ff->http_method, ff->n_http_method);
+		if ((*d = strdup(s)) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "http_path") == 0 || strcmp(key, "http_url") == 0) {
+		regex_t *re;
+		char msg[128];
+
+		FF_NEED_STRING();
+		re = key[5] == 'p' ? FF_PUSH(ff->http_path, ff->n_http_path)
+				   : FF_PUSH(ff->http_url, ff->n_http_url);
+		if ((rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(rc, re, msg, sizeof(msg));
+			if (key[5] == 'p')
+				ff->n_http_path--;
+			else
+				ff->n_http_url--;
+			bw_errbuf_set(err, errlen, "%s: '%s': %s", key, s, msg);
+			return -EINVAL;
+		}
+	} else if (strcmp(key, "http_header") == 0) {
+		struct bw_flow_kv *h;
+		const char *hk = json_string_value(json_object_get(v, "key"));
+		const char *hv = json_string_value(json_object_get(v, "value"));
+
+		if (!json_is_object(v) || hk == NULL) {
+			bw_errbuf_set(err, errlen, "http_header: each value is an object {\"key\": ..., \"value\": ...}");
+			return -EINVAL;
+		}
+		h = FF_PUSH(ff->http_header, ff->n_http_header);
+		h->key = strdup(hk);
+		h->value = strdup(hv != NULL ? hv : "");
+		if (h->key == NULL || h->value == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "kafka_topic") == 0) {
+		char **d;
+
+		FF_NEED_STRING();
+		d = FF_PUSH(ff->kafka_topic, ff->n_kafka_topic);
+		if ((*d = strdup(s)) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "kafka_api_key") == 0) {
+		char **d, kb[16];
+
+		FF_NEED_STRING();
+
+		if ((n = bw_kafka_key_parse(s)) < 0) {
+			bw_errbuf_set(err, errlen, "kafka_api_key: unknown API key '%s' (produce, fetch, offsets, metadata, ..., or a number)", s);
+			return -EINVAL;
+		}
+		d = FF_PUSH(ff->kafka_api_key, ff->n_kafka_api_key);
+		/* as flows spell it */
+		if ((*d = strdup(bw_kafka_key_flow_name(n, kb, sizeof(kb)))) == NULL)
+			return -ENOMEM;
 	} else if (strcmp(key, "node_name") == 0 || strcmp(key, "uuid") == 0) {
 		char **d;
 
@@ -780,6 +991,42 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 				  : FF_PUSH(ff->uuid, ff->n_uuid);
 		if ((*d = strdup(s)) == NULL)
 			return -ENOMEM;
+	} else if (strcmp(key, "source_fqdn") == 0 ||
+		   strcmp(key, "destination_fqdn") == 0) {
+		char **d, *pat = NULL;
+
+		FF_NEED_STRING();
+		rc = ff_fqdn_parse(s, &pat);
+		if (rc == -EINVAL) {
+			bw_errbuf_set(err, errlen, "%s: '%s': only letters, digits, '-', '_', '.' and '*' are allowed", key, s);
+			return rc;
+		}
+		if (rc < 0)
+			return rc;
+		d = src ? FF_PUSH(ff->src_fqdn, ff->n_src_fqdn)
+			: FF_PUSH(ff->dst_fqdn, ff->n_dst_fqdn);
+		*d = pat;
+	} else if (strcmp(key, "dns_query") == 0) {
+		regex_t re;
+
+		FF_NEED_STRING();
+		rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char why[128];
+
+			regerror(rc, &re, why, sizeof(why));
+			bw_errbuf_set(err, errlen, "dns_query: '%s' is not a regular expression: %s", s, why);
+			return -EINVAL;
+		}
+		{
+			regex_t *slot = ff_push(&ff->dns_query, &ff->n_dns_query, sizeof(*slot));
+
+			if (slot == NULL) {
+				regfree(&re);
+				return -ENOMEM;
+			}
+			*slot = re;
+		}
 	} else {
 		bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
 		return -EINVAL;
@@ -787,6 +1034,34 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 	return 0;
 #undef FF_NEED_STRING
 #undef FF_PUSH
+}
+
+/* Hubble: HTTP fields need an event type filter that lets L7 events in
+ * (and so do bulwark's Kafka fields). */
+static int
+ff_check_http(const struct bw_flowfilter *ff, char *err, size_t errlen)
+{
+	static const char *const what[] = {
+		"http status code", "http method", "http path", "http url", "http headers",
+		"kafka topic", "kafka api key",
+	};
+	size_t n[] = { ff->n_http_status, ff->n_http_method, ff->n_http_path,
+		       ff->n_http_url, ff->n_http_header, ff->n_kafka_topic,
+		       ff->n_kafka_api_key };
+
+	if (ff->n_event_type == 0)
+		return 0;
+	for (size_t i = 0; i < ff->n_event_type; i++)
+		if (ff->event_type[i].type == BW_FLOW_EVENT_L7)
+			return 0;
+	for (size_t i = 0; i < FF_N(n); i++) {
+		if (n[i] > 0) {
+			bw_errbuf_set(err, errlen, "filtering by %s requires the event type filter to only match 'l7' events",
+			       what[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int
@@ -823,6 +1098,10 @@ bw_flowfilter_parse(const json_t *obj, struct bw_flowfilter **out, char *err,
 			}
 		}
 	}
+	if ((rc = ff_check_http(ff, err, errlen)) < 0) {
+		bw_flowfilter_free(ff);
+		return rc;
+	}
 	*out = ff;
 	return 0;
 }
@@ -845,6 +1124,159 @@ ff_int_in(const int *v, size_t n, int x)
 		if (v[i] == x)
 			return 1;
 	return 0;
+}
+
+static const struct bw_flow_l7 *
+ff_l7(const struct bw_flow *f)
+{
+	if (!BW_FLOW_HAS(f, l7) || f->l7 == NULL ||
+	    f->l7->size < offsetof(struct bw_flow_l7, proto))
+		return NULL;
+	return f->l7;
+}
+
+static const struct bw_flow_http *
+ff_http(const struct bw_flow *f)
+{
+	const struct bw_flow_l7 *l7 = ff_l7(f);
+
+	return l7 != NULL ? l7->http : NULL;
+}
+
+static int
+ff_hex(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * The path of a URL as Go's url.ParseRequestURI gives it (what Hubble's
+ * --http-path matches): after scheme://authority, up to '?', unescaped.
+ * 0, or -1 when the URL cannot be parsed.
+ */
+static int
+ff_url_path(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://"), *e;
+	size_t o = 0;
+
+	if (p == NULL) {
+		if (url[0] != '/')
+			return -1;
+		p = url;
+	} else {
+		p = strchr(p + 3, '/');
+		if (p == NULL) {
+			out[0] = '\0';
+			return 0;
+		}
+	}
+	e = p + strcspn(p, "?#");
+	for (; p < e && o + 1 < len; p++) {
+		if (*p == '%') {
+			int h = p + 2 < e ? ff_hex(p[1]) : -1, l = h >= 0 ? ff_hex(p[2]) : -1;
+
+			if (h < 0 || l < 0)
+				return -1;
+			out[o++] = (char)(h * 16 + l);
+			p += 2;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int
+ff_match_http(const struct bw_flowfilter *ff, const struct bw_flow *f)
+{
+	const struct bw_flow_http *h;
+	size_t i;
+	int ok;
+
+	if (ff->n_http_status == 0 && ff->n_http_method == 0 && ff->n_http_path == 0 &&
+	    ff->n_http_url == 0 && ff->n_http_header == 0)
+		return 1;
+	if ((h = ff_http(f)) == NULL)
+		return 0;
+	if (ff->n_http_status) {
+		char code[16];
+
+		if (h->code == 0)
+			return 0; /* not a response */
+		snprintf(code, sizeof(code), "%03u", h->code);
+		for (ok = 0, i = 0; i < ff->n_http_status && !ok; i++)
+			ok = strncmp(code, ff->http_status[i], strlen(ff->http_status[i])) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_http_method) {
+		if (h->method == NULL || h->method[0] == '\0')
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_http_method && !ok; i++)
+			ok = strcasecmp(h->method, ff->http_method[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_http_path) {
+		char path[4096];
+
+		if (h->url == NULL || h->url[0] == '\0' ||
+		    ff_url_path(h->url, path, sizeof(path)) < 0)
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_http_path && !ok; i++)
+			ok = regexec(&ff->http_path[i], path, 0, NULL, 0) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_http_url) {
+		if (h->url == NULL || h->url[0] == '\0')
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_http_url && !ok; i++)
+			ok = regexec(&ff->http_url[i], h->url, 0, NULL, 0) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_http_header) {
+		for (ok = 0, i = 0; i < ff->n_http_header && !ok; i++)
+			for (uint32_t k = 0; k < h->n_headers && !ok; k++)
+				ok = h->headers[k].key != NULL && h->headers[k].value != NULL &&
+				     strcmp(h->headers[k].key, ff->http_header[i].key) == 0 &&
+				     strcmp(h->headers[k].value, ff->http_header[i].value) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+ff_match_kafka(const struct bw_flowfilter *ff, const struct bw_flow *f)
+{
+	const struct bw_flow_l7 *l7;
+	const struct bw_flow_kafka *k;
+	size_t i;
+	int ok;
+
+	if (ff->n_kafka_topic == 0 && ff->n_kafka_api_key == 0)
+		return 1;
+	if ((l7 = ff_l7(f)) == NULL || (k = l7->kafka) == NULL)
+		return 0;
+	if (ff->n_kafka_topic) {
+		for (ok = 0, i = 0; i < ff->n_kafka_topic && !ok; i++)
+			ok = k->topic != NULL && strcmp(k->topic, ff->kafka_topic[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (ff->n_kafka_api_key) {
+		for (ok = 0, i = 0; i < ff->n_kafka_api_key && !ok; i++)
+			ok = k->api_key != NULL && strcasecmp(k->api_key, ff->kafka_api_key[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
 }
 
 static int
@@ -935,10 +1367,16 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 		for (ok = 0, i = 0; i < ff->n_protocol && !ok; i++) {
 			int p = ff->protocol[i];
 
+			const struct bw_flow_l7 *l7 = ff_l7(f);
+
 			if (p == -1)
 				ok = f->protocol == 1 || f->protocol == 58;
-			else if (p == -2)
-				ok = f->type == BW_FLOW_TYPE_L7;
+			else if (p == FF_PROTO_DNS)
+				ok = l7 != NULL && l7->dns != NULL;
+			else if (p == FF_PROTO_HTTP)
+				ok = l7 != NULL && l7->http != NULL;
+			else if (p == FF_PROTO_KAFKA)
+				ok = l7 != NULL && l7->kafka != NULL;
 			else
 				ok = f->ip_version != 0 && p == f->protocol;
 		}
@@ -982,7 +1420,28 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 		if (!ok)
 			return 0;
 	}
-	return 1;
+	if (ff->n_src_fqdn &&
+	    (!BW_FLOW_HAS(f, n_source_names) ||
+	     !ff_names_match(ff->src_fqdn, ff->n_src_fqdn, f->source_names,
+			     f->n_source_names)))
+		return 0;
+	if (ff->n_dst_fqdn &&
+	    (!BW_FLOW_HAS(f, n_destination_names) ||
+	     !ff_names_match(ff->dst_fqdn, ff->n_dst_fqdn, f->destination_names,
+			     f->n_destination_names)))
+		return 0;
+	if (ff->n_dns_query) {
+		const struct bw_flow_l7 *l7 = BW_FLOW_HAS(f, l7) ? f->l7 : NULL;
+		const char *q = l7 != NULL && l7->dns != NULL ? l7->dns->query : NULL;
+
+		if (q == NULL)
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_dns_query && !ok; i++)
+			ok = regexec(&ff->dns_query[i], q, 0, NULL, 0) == 0;
+		if (!ok)
+			return 0;
+	}
+	return ff_match_http(ff, f) && ff_match_kafka(ff, f);
 }
 
 /* ---- filter sets ---------------------------------------------------------- */

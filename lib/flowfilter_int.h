@@ -65,7 +65,11 @@ extern const size_t ff_n_trace_points;
 
 int ff_verdict_parse(const char *s);         /* -1 when unknown */
 int ff_direction_parse(const char *s);       /* -1 when unknown */
-int ff_protocol_parse(const char *s);        /* IPPROTO_*, -1 any ICMP, -2 L7, -3 unknown */
+/* L7 protocols of --protocol (Hubble's FlowProtocol names) */
+#define FF_PROTO_DNS (-4)
+#define FF_PROTO_HTTP (-5)
+#define FF_PROTO_KAFKA (-6)
+int ff_protocol_parse(const char *s);        /* IPPROTO_*, -1 any ICMP, FF_PROTO_*, -3 unknown */
 int ff_tcp_flag_parse(const char *s, size_t len); /* bit, -1 when unknown */
 int ff_parse_u32(const char *s, uint32_t max, uint32_t *out);
 int ff_parse_workload_text(const char *s, struct ff_workload *w);

@@ -760,6 +760,11 @@ bw_flowjson_flow(const struct bw_flow *f)
 	    (name = bw_flowjson_type_name(f->type)) != NULL)
 		flowjson_set_str(o, "Type", name);
 	flowjson_set_str(o, "node_name", f->node_name);
+	if (BW_FLOW_HAS(f, n_destination_names)) {
+		flowjson_set_strv(o, "source_names", f->source_names, f->n_source_names);
+		flowjson_set_strv(o, "destination_names", f->destination_names,
+				  f->n_destination_names);
+	}
 	if (l7 != NULL)
 		flowjson_set(o, "l7", flowjson_l7(l7));
 	if (f->is_reply == 1)

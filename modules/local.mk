@@ -24,6 +24,11 @@ include modules/identity-local/local.mk
 include modules/flowlog/local.mk
 include modules/servicemap/local.mk
 include modules/prometheus/local.mk
+include modules/fqdn/local.mk
+include modules/dnsproxy/local.mk
 include modules/flowstore/local.mk
 include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
+include modules/webui/local.mk
+include modules/http/local.mk
+include modules/kafka/local.mk

@@ -238,6 +238,15 @@ int bw_datapath_batch_end(void);
 int bw_datapath_ct_foreach(int (*fn)(const struct bw_ct_key *, const struct bw_ct_entry *, void *),
 			   void *arg);
 
+/*
+ * Which of n addresses (16 bytes each, IPv4 as ::ffff:a.b.c.d, as in the
+ * conntrack keys) is an end of a tracked connection that has not expired
+ * (and was not cut by policy): alive[i] = 1 or 0. One walk of bw_ct
+ * (core/datapath/ctpeers.c). Returns 0 or -errno (-ENXIO before init).
+ */
+int bw_datapath_ct_peers_alive(const uint8_t (*addrs)[16], size_t n,
+			       uint8_t *alive);
+
 /* One entry by key: 0, -ENOENT (none, or expired) or -errno. */
 int bw_datapath_ct_get(const struct bw_ct_key *k, struct bw_ct_entry *e);
 /* Write one entry (the proxies' upstream entries, core/datapath/redirect.c). */

@@ -37,6 +37,7 @@
 
 #include "bpf/bw_datapath.h"
 #include "core/flow/flow.h"
+#include "core/flow/flow_int.h"
 #include "lib/dropreason.h"
 #include "lib/flowjson.h"
 #include "core/log.h"
@@ -401,6 +402,10 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 	d->l7 = fc_l7(c, s->l7);
 	d->verdict_by = fc_str(c, s->verdict_by);
 	d->verdict_reason = fc_str(c, s->verdict_reason);
+	d->source_names = fc_strv(c, s->source_names, s->n_source_names);
+	d->n_source_names = d->source_names != NULL ? s->n_source_names : 0;
+	d->destination_names = fc_strv(c, s->destination_names, s->n_destination_names);
+	d->n_destination_names = d->destination_names != NULL ? s->n_destination_names : 0;
 }
 
 static size_t
@@ -568,9 +573,9 @@ bw_flow_set_lost_handler(void (*fn)(const char *source, uint64_t n))
 int
 bw_flow_publish(const struct bw_flow *in)
 {
-	struct bw_flow tmp, *f;
+	struct bw_flow tmp;
 	char uuid[40];
-	size_t n, fsize, slot;
+	size_t n;
 
 	if (fl.cap == 0)
 		return -ENXIO;
@@ -586,6 +591,28 @@ bw_flow_publish(const struct bw_flow *in)
 	}
 	if (tmp.node_name == NULL)
 		tmp.node_name = bw_flow_node_name();
+	/* a stage (the Lua host's on_flow) may hold it back: flowstage.c */
+	if (bw_flow_stage_on())
+		return bw_flow_stage_hold(&tmp);
+	return bw_flow_store(&tmp);
+}
+
+struct bw_flow *
+bw_flow_clone(const struct bw_flow *s)
+{
+	struct bw_flow *d = malloc(flow_clone_size(s));
+
+	if (d != NULL)
+		flow_clone_into(d, s);
+	return d;
+}
+
+int
+bw_flow_store(const struct bw_flow *in)
+{
+	struct bw_flow tmp = *in, *f;
+	size_t n, fsize, slot;
+
 	/*
 	 * Memory is recycled: the flow evicted by the previous publish is kept
 	 * as a spare and holds this one when it is large enough, so a full
@@ -774,6 +801,30 @@ bw_flow_addr_text(int family, const uint8_t *addr, char *out, size_t len)
 	flow_addr_str(family, addr, out, len);
 }
 
+/*
+ * Hubble's source_names / destination_names: the names DNS gave for a side
+ * that is not a local endpoint (the FQDN cache); they point into the
+ * source's table, valid until the flow is published (which copies them).
+ */
+static void
+flow_fill_names(struct bw_flow *f)
+{
+	const char *const *v;
+	int family = f->ip_version == 6 ? 6 : 4;
+	size_t n;
+
+	if (fl.src.names == NULL || f->ip_version == 0)
+		return;
+	if (f->source.id == 0 && (n = fl.src.names(family, f->src_addr, &v)) > 0) {
+		f->source_names = v;
+		f->n_source_names = (uint32_t)n;
+	}
+	if (f->destination.id == 0 && (n = fl.src.names(family, f->dst_addr, &v)) > 0) {
+		f->destination_names = v;
+		f->n_destination_names = (uint32_t)n;
+	}
+}
+
 struct flow_isolating {
 	struct bw_flow_policy *v;
 	uint32_t n;
@@ -916,6 +967,7 @@ bw_flow_handle_event(const void *data, size_t len)
 		       leaving ? ev->dst_identity : ev->src_identity, family,
 		       leaving ? f.dst_addr : f.src_addr, NULL);
 
+	flow_fill_names(&f);
 	f.type = BW_FLOW_TYPE_L3_L4;
 	f.event_type = ev->type;
 	f.ifindex = ev->ifindex;
@@ -1125,6 +1177,7 @@ bw_flow_attach(struct event_base *base, int ringbuf_fd)
 void
 bw_flow_detach(void)
 {
+	bw_flow_stage_set(NULL, NULL); /* store what a stage still holds */
 	if (fl.rb_ev != NULL) {
 		event_free(fl.rb_ev);
 		fl.rb_ev = NULL;

@@ -105,6 +105,11 @@ struct bw_flow_sources {
 		      void *arg);
 	/* Events the datapath failed to queue since it was loaded. */
 	uint64_t (*events_lost)(void);
+	/*
+	 * The DNS names known for an address (the FQDN cache): *out points
+	 * to them, valid until the flow is published. Returns how many.
+	 */
+	size_t (*names)(int family, const uint8_t *addr, const char *const **out);
 };
 
 void bw_flow_set_sources(const struct bw_flow_sources *src);
@@ -126,6 +131,14 @@ const char *bw_flow_node_name(void);
 void bw_flow_fill_endpoint(struct bw_flow_endpoint *side, const char **labelbuf,
 			   uint32_t ep_id, uint32_t identity, int family,
 			   const uint8_t *addr);
+/*
+ * Publish a flow a module built (bw_core_api.flow_publish): address texts,
+ * both sides (from the ids, else the addresses), DNS names of peers that
+ * are not local endpoints, and the policy of rule_ref, when the module left
+ * them out (core/flow/flowenrich.c). 0, -EINVAL, -ENOMEM, -ENXIO.
+ */
+int bw_flow_publish_module(const struct bw_flow *f);
+
 /* An address as the flow record writes it (family 4 or 6). */
 void bw_flow_addr_text(int family, const uint8_t *addr, char *out, size_t len);
 
@@ -179,6 +192,64 @@ void bw_flow_set_lost_handler(void (*fn)(const char *source, uint64_t n));
  * and passed to the lost handler.
  */
 void bw_flow_check_lost(void);
+
+/* ---- the stage ------------------------------------------------------------------ */
+
+/*
+ * A stage between enrichment and the ring: the Lua host's on_flow and
+ * on_verdict hooks, which run on a thread of their own and may add to a
+ * flow's extensions. For every flow published while a stage is set,
+ * wants(arg, f) says what the stage needs:
+ *   BW_FLOW_STAGE_SKIP     nothing: the flow is stored at once (if no
+ *                          earlier flow is still held: order is kept);
+ *   BW_FLOW_STAGE_OBSERVE  to read it: the flow is stored at once, and a
+ *                          copy stays valid until the stage is done;
+ *   BW_FLOW_STAGE_HOLD     to add to it: the flow is stored when the stage
+ *                          is done with it, or after max_delay_ns without.
+ * submit(arg, f, token) hands the copy over (valid until
+ * bw_flow_stage_done(token, ...)); a negative return skips the flow.
+ * At most capacity flows are held or observed: when full, every flow
+ * still held is stored at once and new flows skip the stage until there is
+ * room. Flows are always stored in the order they were published, and
+ * none is lost: only the stage misses them (counted).
+ * Everything runs on the loop thread, except that the stage may read the
+ * copies it was given from another thread until it calls done.
+ */
+#define BW_FLOW_STAGE_SKIP 0
+#define BW_FLOW_STAGE_OBSERVE 1
+#define BW_FLOW_STAGE_HOLD 2
+
+struct bw_flow_stage {
+	int (*wants)(void *arg, const struct bw_flow *f);
+	int (*submit)(void *arg, const struct bw_flow *f, uint64_t token);
+	void *arg;
+	unsigned capacity;
+	uint64_t max_delay_ns;
+};
+
+/*
+ * Set the stage (copied; base runs its timer), or remove it with NULL:
+ * every flow still held is then stored. Remove it only when the stage
+ * no longer reads the copies (its thread stopped). 0 or -errno.
+ */
+int bw_flow_stage_set(struct event_base *base, const struct bw_flow_stage *st);
+/* Change max_delay_ns of the stage in place (SIGHUP). */
+void bw_flow_stage_set_delay(uint64_t max_delay_ns);
+
+/*
+ * The stage is done with token's flow; extensions_json (may be NULL) is
+ * merged into the flow's extensions if it is still held. Unknown tokens
+ * are ignored.
+ */
+void bw_flow_stage_done(uint64_t token, const char *extensions_json);
+
+struct bw_flow_stage_stats {
+	uint64_t held;      /* flows waiting now */
+	uint64_t submitted; /* flows handed to the stage */
+	uint64_t skipped;   /* flows the stage never saw (full, refused) */
+	uint64_t late;      /* held flows stored before the stage was done */
+};
+void bw_flow_stage_stats(struct bw_flow_stage_stats *st);
 
 /* ---- counters ---------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
  * tested with fake sources and without the kernel.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "core/config.h"
 #include "core/datapath/datapath.h"
 #include "core/node/endpoint.h"
+#include "core/node/fqdn.h"
 #include "core/flow/flow.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
@@ -205,6 +207,12 @@ flowenrich_lost(void)
 	return lost;
 }
 
+static size_t
+flowenrich_names(int family, const uint8_t *addr, const char *const **out)
+{
+	return bw_fqdn_names(family, addr, out);
+}
+
 static const struct bw_flow_sources flowenrich_sources = {
 	.endpoint = flowenrich_endpoint,
 	.ipcache = flowenrich_ipcache,
@@ -214,7 +222,69 @@ static const struct bw_flow_sources flowenrich_sources = {
 	.enforced = flowenrich_enforced,
 	.staged = flowenrich_staged,
 	.events_lost = flowenrich_lost,
+	.names = flowenrich_names,
 };
+
+/*
+ * A flow a module built (bw_core_api.flow_publish): fill in what it left
+ * out, from the same sources as the datapath's flows, and publish it.
+ */
+int
+bw_flow_publish_module(const struct bw_flow *in)
+{
+	static const char *labels[2][BW_FLOW_LABELS_MAX];
+	struct bw_flow f;
+	struct bw_flow_policy pol;
+	int family, deny = 0;
+
+	if (in == NULL || in->size < offsetof(struct bw_flow, ct_bytes))
+		return -EINVAL;
+	memset(&f, 0, sizeof(f));
+	memcpy(&f, in, in->size < sizeof(f) ? in->size : sizeof(f));
+	f.size = sizeof(f);
+	if (f.ip_version != 4 && f.ip_version != 6)
+		return -EINVAL;
+	family = f.ip_version;
+	if (f.src_ip[0] == '\0')
+		bw_flow_addr_text(family, f.src_addr, f.src_ip, sizeof(f.src_ip));
+	if (f.dst_ip[0] == '\0')
+		bw_flow_addr_text(family, f.dst_addr, f.dst_ip, sizeof(f.dst_ip));
+	if (f.source.labels == NULL && f.source.pod_name == NULL)
+		bw_flow_fill_endpoint(&f.source, labels[0], f.source.id,
+				      f.source.identity, family, f.src_addr);
+	if (f.destination.labels == NULL && f.destination.pod_name == NULL)
+		bw_flow_fill_endpoint(&f.destination, labels[1], f.destination.id,
+				      f.destination.identity, family, f.dst_addr);
+	if (f.n_source_names == 0 && f.source.id == 0)
+		f.n_source_names = (uint32_t)bw_fqdn_names(family, f.src_addr,
+							   &f.source_names);
+	if (f.n_destination_names == 0 && f.destination.id == 0)
+		f.n_destination_names = (uint32_t)bw_fqdn_names(family, f.dst_addr,
+								&f.destination_names);
+	if (f.rule_ref != 0 && f.n_egress_allowed_by == 0 && f.n_ingress_allowed_by == 0 &&
+	    f.n_egress_denied_by == 0 && f.n_ingress_denied_by == 0) {
+		memset(&pol, 0, sizeof(pol));
+		if (flowenrich_rule(f.rule_ref, &pol, &deny) == 0) {
+			int denied = deny || f.verdict == BW_FLOW_VERDICT_DROPPED;
+			int in_dir = f.traffic_direction == BW_FLOW_TRAFFIC_INGRESS;
+
+			if (denied && in_dir) {
+				f.ingress_denied_by = &pol;
+				f.n_ingress_denied_by = 1;
+			} else if (denied) {
+				f.egress_denied_by = &pol;
+				f.n_egress_denied_by = 1;
+			} else if (in_dir) {
+				f.ingress_allowed_by = &pol;
+				f.n_ingress_allowed_by = 1;
+			} else {
+				f.egress_allowed_by = &pol;
+				f.n_egress_allowed_by = 1;
+			}
+		}
+	}
+	return bw_flow_publish(&f);
+}
 
 /* GET /v1/status: "flows": {...} */
 static json_t *

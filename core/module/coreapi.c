@@ -32,6 +32,7 @@
 #include "core/datapath/redirect.h"
 #include "lib/dropreason.h"
 #include "core/node/endpoint.h"
+#include "core/node/fqdn.h"
 #include "core/policy/policy_int.h"
 #include "core/policy/proxyconn.h"
 #include "core/policy/resolver.h"
@@ -611,10 +612,15 @@ coreapi_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
 }
 
 static int
-coreapi_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict,
-		  int rule)
+coreapi_l7_record(bw_l7_conn *conn, const struct bw_l7_record *rec)
 {
-	return bw_proxy_record(conn, l7, verdict, rule);
+	return bw_proxy_record(conn, rec);
+}
+
+static int
+coreapi_l7_resume(bw_l7_conn *conn, int dir)
+{
+	return bw_proxy_resume(conn, dir);
 }
 
 static const struct bw_l7_conn_info *
@@ -1054,6 +1060,161 @@ coreapi_alert_publish(bw_module_ctx *ctx, const char *json)
 	return rc;
 }
 
+/* ---- ABI 1.2: in-process control API calls ------------------------------ */
+
+static int
+coreapi_api_call(bw_module_ctx *ctx, const char *method, const char *target,
+		 const char *body, size_t body_len, bw_api_call_fn cb,
+		 void *user_data, bw_api_call **call)
+{
+	struct bw_api_request *req = NULL;
+	int rc;
+
+	(void)ctx;
+	rc = bw_api_local_call(method, target, body, body_len, cb, user_data,
+			 call != NULL ? &req : NULL);
+	if (call != NULL)
+		*call = (bw_api_call *)req;
+	return rc;
+}
+
+static void
+coreapi_api_call_cancel(bw_api_call *call)
+{
+	bw_api_local_cancel((struct bw_api_request *)call);
+}
+
+/* ---- ABI 1.2: DNS and FQDN policy -------------------------------------- */
+
+static int
+coreapi_fqdn_ip_set(bw_module_ctx *ctx, int family, const uint8_t *addr,
+		    const char *const *names, size_t nnames)
+{
+	return bw_fqdn_ip_set(family, addr, names, nnames);
+}
+
+static int
+coreapi_fqdn_sync(bw_module_ctx *ctx)
+{
+	return bw_fqdn_sync();
+}
+
+static uint32_t
+coreapi_fqdn_ip_identity(int family, const uint8_t *addr)
+{
+	return addr != NULL ? bw_fqdn_ip_identity(family, addr) : 0;
+}
+
+static int
+coreapi_ct_peers_alive(const uint8_t (*addrs)[16], size_t n, uint8_t *alive)
+{
+	if (n != 0 && (addrs == NULL || alive == NULL))
+		return -EINVAL;
+	return bw_datapath_ct_peers_alive(addrs, n, alive);
+}
+
+/*
+ * DNS answer subscribers, called in subscription order by dns_publish.
+ * A callback may subscribe or unsubscribe (an instance disabled while
+ * called): the list is walked by index and reaped afterwards.
+ */
+struct coreapi_dns_sub {
+	const void *owner;
+	void (*cb)(const struct bw_dns_answer *a, void *ud);
+	void *ud;
+	bw_free_fn free_fn;
+	int dead;
+};
+
+static struct coreapi_dns_sub *coreapi_dns_subs;
+static size_t coreapi_dns_nsubs;
+static int coreapi_dns_calling;
+
+static void
+coreapi_dns_reap(void)
+{
+	size_t j = 0;
+
+	if (coreapi_dns_calling)
+		return;
+	for (size_t i = 0; i < coreapi_dns_nsubs; i++) {
+		if (coreapi_dns_subs[i].dead) {
+			if (coreapi_dns_subs[i].free_fn != NULL)
+				coreapi_dns_subs[i].free_fn(coreapi_dns_subs[i].ud);
+			continue;
+		}
+		coreapi_dns_subs[j++] = coreapi_dns_subs[i];
+	}
+	coreapi_dns_nsubs = j;
+	if (j == 0) {
+		free(coreapi_dns_subs);
+		coreapi_dns_subs = NULL;
+	}
+}
+
+static void
+coreapi_dns_drop_owner(const void *owner)
+{
+	for (size_t i = 0; i < coreapi_dns_nsubs; i++)
+		if (owner == NULL || coreapi_dns_subs[i].owner == owner)
+			coreapi_dns_subs[i].dead = 1;
+	coreapi_dns_reap();
+}
+
+static int
+coreapi_dns_subscribe(bw_module_ctx *ctx,
+		      void (*cb)(const struct bw_dns_answer *answer, void *user_data),
+		      void *user_data, bw_free_fn free_fn)
+{
+	struct coreapi_dns_sub *v;
+	int rc;
+
+	if (cb == NULL)
+		return -EINVAL;
+	if ((rc = bw_registry_add_dropper(coreapi_dns_drop_owner)) < 0)
+		return rc;
+	v = realloc(coreapi_dns_subs, (coreapi_dns_nsubs + 1) * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	coreapi_dns_subs = v;
+	v[coreapi_dns_nsubs++] = (struct coreapi_dns_sub){ ctx, cb, user_data, free_fn, 0 };
+	return 0;
+}
+
+static int
+coreapi_dns_publish(bw_module_ctx *ctx, const struct bw_dns_answer *answer)
+{
+	struct bw_dns_answer a;
+	size_t n;
+
+	if (answer == NULL || answer->size < offsetof(struct bw_dns_answer, cnames) ||
+	    answer->qname == NULL)
+		return -EINVAL;
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, answer, answer->size < sizeof(a) ? answer->size : sizeof(a));
+	a.size = sizeof(a);
+	coreapi_dns_calling++;
+	n = coreapi_dns_nsubs; /* subscribers added by a callback start next time */
+	for (size_t i = 0; i < n; i++)
+		if (!coreapi_dns_subs[i].dead && coreapi_dns_subs[i].owner != ctx)
+			coreapi_dns_subs[i].cb(&a, coreapi_dns_subs[i].ud);
+	coreapi_dns_calling--;
+	coreapi_dns_reap();
+	return 0;
+}
+
+static int
+coreapi_flow_publish(bw_module_ctx *ctx, const struct bw_flow *flow)
+{
+	return bw_flow_publish_module(flow);
+}
+
+static uint64_t
+coreapi_redirect_generation(void)
+{
+	return bw_policy_generation();
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -1114,6 +1275,19 @@ static const struct bw_core_api coreapi = {
 	.policy_isolation = coreapi_policy_isolation,
 	.alert_subscribe = coreapi_alert_subscribe,
 	.alert_publish = coreapi_alert_publish,
+	.api_call = coreapi_api_call,
+	.api_call_cancel = coreapi_api_call_cancel,
+	.l7_resume = coreapi_l7_resume,
+	/* ABI 1.2: DNS and FQDN policy */
+	.fqdn_ip_set = coreapi_fqdn_ip_set,
+	.fqdn_sync = coreapi_fqdn_sync,
+	.fqdn_ip_identity = coreapi_fqdn_ip_identity,
+	.fqdn_selector_foreach = bw_fqdn_selector_foreach,
+	.ct_peers_alive = coreapi_ct_peers_alive,
+	.dns_subscribe = coreapi_dns_subscribe,
+	.dns_publish = coreapi_dns_publish,
+	.flow_publish = coreapi_flow_publish,
+	.redirect_generation = coreapi_redirect_generation,
 };
 
 const struct bw_core_api *

@@ -231,6 +231,54 @@ bw_hooks_kafka(const struct bw_hook_kafka *req, bw_hook_done_fn done,
 	return hook_ask(BW_HOOK_F_KAFKA, req, done, ud, ticket, owner);
 }
 
+static int
+hook_wait(unsigned flag, const void *req, struct bw_hook_answer *a)
+{
+	if (req == NULL || a == NULL)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	if ((bw_hooks_active() & flag) == 0)
+		return BW_HOOK_NONE;
+	if (hk.prov.wait == NULL)
+		return -EINVAL;
+	return hk.prov.wait(hk.prov.arg, flag, req, a) < 0 ? -ENOMEM : 0;
+}
+
+int
+bw_hooks_dns_wait(const struct bw_hook_dns *q, struct bw_hook_answer *a)
+{
+	if (q != NULL && (q->size < sizeof(size_t) || q->name == NULL))
+		return -EINVAL;
+	return hook_wait(BW_HOOK_F_DNS, q, a);
+}
+
+int
+bw_hooks_http_wait(const struct bw_hook_http *req, struct bw_hook_answer *a)
+{
+	if (req != NULL && (req->size < sizeof(size_t) || req->method == NULL ||
+			    req->path == NULL))
+		return -EINVAL;
+	return hook_wait(BW_HOOK_F_HTTP, req, a);
+}
+
+int
+bw_hooks_kafka_wait(const struct bw_hook_kafka *req, struct bw_hook_answer *a)
+{
+	if (req != NULL && req->size < sizeof(size_t))
+		return -EINVAL;
+	return hook_wait(BW_HOOK_F_KAFKA, req, a);
+}
+
+void
+bw_hooks_answer_free(struct bw_hook_answer *a)
+{
+	if (a == NULL)
+		return;
+	if (a->priv != NULL && hk.have_prov && hk.prov.answer_free != NULL)
+		hk.prov.answer_free(hk.prov.arg, a);
+	memset(a, 0, sizeof(*a));
+}
+
 void
 bw_hooks_cancel(uint64_t ticket)
 {

@@ -30,6 +30,12 @@
 
 #include "bulwark/hook.h"
 
+/* An answer a caller waited for (bw_hooks_*_wait). */
+struct bw_hook_answer {
+	struct bw_hook_result res; /* what done() would have been given */
+	void *priv;                /* the provider's; bw_hooks_answer_free() */
+};
+
 /*
  * The provider. Each decision call copies what it needs from the request
  * before it returns (the request dies with the call) and answers later with
@@ -44,6 +50,14 @@ struct bw_hook_provider {
 	int (*http)(void *arg, const struct bw_hook_http *req, uint64_t ticket);
 	int (*kafka)(void *arg, const struct bw_hook_kafka *req, uint64_t ticket);
 	void (*cancel)(void *arg, uint64_t ticket);
+	/*
+	 * Optional, for bw_hooks_*_wait(): decide req (kind BW_HOOK_F_*) and
+	 * return only with the answer in *a (or the default verdict after
+	 * the provider's deadline); answer_free releases what it put there.
+	 */
+	int (*wait)(void *arg, unsigned kind, const void *req,
+		    struct bw_hook_answer *a);
+	void (*answer_free)(void *arg, struct bw_hook_answer *a);
 	void *arg;
 };
 
@@ -72,6 +86,23 @@ int bw_hooks_http(const struct bw_hook_http *req, bw_hook_done_fn done,
 		  void *ud, uint64_t *ticket, const void *owner);
 int bw_hooks_kafka(const struct bw_hook_kafka *req, bw_hook_done_fn done,
 		   void *ud, uint64_t *ticket, const void *owner);
+
+/*
+ * Ask and wait, for core callers that must decide before they return (the
+ * L7 engine's parsers decide synchronously). The Lua host answers within
+ * [lua] decision_timeout (after it, the default verdict, with
+ * res.fallback set); while the loop thread waits, the calls the scripts
+ * make to it are served, so nothing deadlocks. Returns BW_HOOK_NONE (no
+ * hook: allowed, *a untouched), 0 with the answer in *a (release it with
+ * bw_hooks_answer_free()), or -ENOMEM / -EINVAL (deny). Prefer the
+ * asynchronous calls where the caller can wait for done(): waiting holds
+ * up the loop for as long as the scripts take.
+ */
+int bw_hooks_dns_wait(const struct bw_hook_dns *q, struct bw_hook_answer *a);
+int bw_hooks_http_wait(const struct bw_hook_http *req, struct bw_hook_answer *a);
+int bw_hooks_kafka_wait(const struct bw_hook_kafka *req,
+			struct bw_hook_answer *a);
+void bw_hooks_answer_free(struct bw_hook_answer *a);
 
 /* Forget a pending request: its done() will not be called. */
 void bw_hooks_cancel(uint64_t ticket);

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "core/api.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
@@ -301,6 +302,21 @@ int bw_identity_acquire(const struct bw_labelset *labels, uint32_t *id)
 	return 0;
 }
 
+int bw_identity_local_acquire(const struct bw_labelset *labels, uint32_t *id)
+{
+	struct identity_entry *e;
+	int created, rc;
+
+	rc = identity_take(labels, 1, id, &e, &created);
+	if (rc < 0)
+		return rc;
+	if (created) {
+		bw_debug("identity: local identity %u appeared", *id);
+		identity_notify(*id, 1);
+	}
+	return 0;
+}
+
 void bw_identity_release(uint32_t id)
 {
 	if (bw_identity_scope_of(id) == BW_IDENTITY_SCOPE_RESERVED)
@@ -375,6 +391,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 		return rc;
 	}
 	bw_debug("identity: CIDR identity %u for %s", *id, prefix);
+	bw_fqdn_cidr_changed();
 	return 0;
 }
 
@@ -397,6 +414,7 @@ void bw_identity_cidr_release(uint32_t id)
 				     bw_prefix_format(&e->prefix, 1, buf, sizeof(buf)),
 				     id);
 		}
+		bw_fqdn_cidr_changed();
 	}
 	identity_drop(id);
 }

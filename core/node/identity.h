@@ -87,6 +87,13 @@ int bw_identity_acquire(const struct bw_labelset *labels, uint32_t *id);
 void bw_identity_release(uint32_t id);
 
 /*
+ * Node-local identity of a label set (FQDN identities: fqdn:<selector>
+ * labels and reserved:world): like bw_identity_acquire(), in the local
+ * range (>= 0x01000001), released with bw_identity_release().
+ */
+int bw_identity_local_acquire(const struct bw_labelset *labels, uint32_t *id);
+
+/*
  * Node-local CIDR identity for prefix ("10.0.0.0/8", "2001:db8::/32"; a
  * bare address means a host prefix). Host bits must be zero (-EINVAL
  * otherwise). The first reference allocates the identity, tells the

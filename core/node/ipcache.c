@@ -26,7 +26,7 @@
 #include "core/node/ipcache.h"
 #include "core/log.h"
 
-#define IPCACHE_NOWNERS 4 /* indexed by enum bw_ipcache_owner */
+#define IPCACHE_NOWNERS 5 /* indexed by enum bw_ipcache_owner */
 
 struct ipcache_claim {
 	int valid;
@@ -319,6 +319,38 @@ miss:
 	return -ENOENT;
 }
 
+int bw_ipcache_lookup_owner(int family, const uint8_t *addr,
+			    enum bw_ipcache_owner owner,
+			    struct bw_ipcache_entry *out)
+{
+	if ((family != 4 && family != 6) || owner < BW_IPCACHE_OWNER_CIDR ||
+	    owner > BW_IPCACHE_OWNER_HOST)
+		return -ENOENT;
+	for (int plen = family == 4 ? 32 : 128; plen >= 0; plen--) {
+		const struct ipcache_slot *s;
+		struct bw_prefix k;
+
+		if (ipcache_plen_count[family == 4 ? 0 : 1][plen] == 0)
+			continue;
+		memset(&k, 0, sizeof(k));
+		k.family = family;
+		k.plen = plen;
+		memcpy(k.addr, addr, family == 4 ? 4 : 16);
+		bw_prefix_mask(&k);
+		s = ipcache_index_find(&k);
+		if (!s || !s->claims[owner].valid)
+			continue;
+		if (out) {
+			out->prefix = s->prefix;
+			out->identity = s->claims[owner].identity;
+			out->ep_id = s->claims[owner].ep_id;
+			out->owner = owner;
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int bw_ipcache_is_host_addr(int family, const uint8_t *addr)
 {
 	struct bw_prefix p;
@@ -356,6 +388,7 @@ static const char *ipcache_owner_name(enum bw_ipcache_owner o)
 {
 	switch (o) {
 	case BW_IPCACHE_OWNER_CIDR: return "cidr";
+	case BW_IPCACHE_OWNER_FQDN: return "fqdn";
 	case BW_IPCACHE_OWNER_ENDPOINT: return "endpoint";
 	case BW_IPCACHE_OWNER_HOST: return "host";
 	}

@@ -4,8 +4,10 @@
  * datapath's bw_ipcache4/bw_ipcache6 LPM tries.
  *
  * Each prefix may be claimed by several owners (an endpoint address, a CIDR
- * identity, the node itself); the entry written to the kernel is the one of
- * the strongest owner (host > endpoint > cidr). Lookups follow the kernel's
+ * identity, an address DNS gave for a toFQDNs name, the node itself); the
+ * entry written to the kernel is the one of the strongest owner (host >
+ * endpoint > fqdn > cidr: a name that resolves to a pod or node address does
+ * not change that address's identity, as in Cilium). Lookups follow the kernel's
  * longest-prefix-match semantics so that trace and flow enrichment give the
  * same answer the datapath gives. An address no prefix covers belongs to
  * reserved:world (identity 2), as in the datapath.
@@ -27,6 +29,7 @@
 /* Owners, weakest first. */
 enum bw_ipcache_owner {
 	BW_IPCACHE_OWNER_CIDR = 1,
+	BW_IPCACHE_OWNER_FQDN,
 	BW_IPCACHE_OWNER_ENDPOINT,
 	BW_IPCACHE_OWNER_HOST,
 };
@@ -75,6 +78,14 @@ int bw_ipcache_lookup(int family, const uint8_t *addr,
  * before attaching). Returns 0 or a negative errno.
  */
 int bw_ipcache_prune(void);
+
+/*
+ * The longest prefix covering the address that owner claims (whether or
+ * not that claim is the effective one). Returns 0 and fills out, or -ENOENT.
+ */
+int bw_ipcache_lookup_owner(int family, const uint8_t *addr,
+			    enum bw_ipcache_owner owner,
+			    struct bw_ipcache_entry *out);
 
 /* True when the address is one of the node's own (owner host). */
 int bw_ipcache_is_host_addr(int family, const uint8_t *addr);

@@ -36,12 +36,14 @@
 #include "core/datapath/datapath.h"
 #include "core/datapath/redirect.h"
 #include "core/node/endpoint.h"
+#include "core/node/fqdn.h"
 #include "core/node/identity.h"
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/log.h"
 #include "core/policy/policy.h"
 #include "core/policy/policy_int.h"
+#include "core/policy/quarantine.h"
 #include "core/policy/policydoc.h"
 #include "core/module/registry.h"
 #include "core/policy/resolver.h"
@@ -472,6 +474,18 @@ void bw_pol_cidr_release(void *arg, uint32_t id)
 	bw_identity_cidr_release(id);
 }
 
+/* An FQDN selector entered or left a selector cache: the FQDN identities
+ * of the addresses it matches change at the next flush (pol_flush). */
+void bw_pol_fqdn_selector(void *arg, const char *text, int add)
+{
+	if (!add) {
+		bw_fqdn_selector_unref(text);
+		return;
+	}
+	if (bw_fqdn_selector_ref(text) < 0)
+		bw_err("policy: FQDN selector %s: out of memory", text);
+}
+
 /* An l7proto name's proxy class (core/datapath/redirect.c numbers them). */
 uint8_t bw_pol_proxy_class(void *arg, const char *l7proto)
 {
@@ -600,15 +614,30 @@ static int pol_ep_set(struct bw_endpoint *ep)
 /* Sync what is marked, unless inside a batch or before the first recompute. */
 static int pol_flush(void)
 {
-	int err;
+	int err = 0;
 
 	if (!P.ready || P.busy)
 		return 0;
-	P.busy++; /* identities it acquires only mark work */
-	bw_pol_staged_reconcile();
-	P.busy--;
-	err = bw_resolver_flush(P.rv);
-	bw_pol_staged_flush();
+	/*
+	 * FQDN identities in three steps, so that no address is mapped to an
+	 * identity before the entries allowing it are written: the addresses
+	 * whose selector set changed get their new identities (which join
+	 * the resolver without a flush), the flush writes the entries, then
+	 * the ipcache moves to the new identities and the old ones are
+	 * released (which flushes again, removing their entries). Releasing
+	 * CIDR identities may ask for another round.
+	 */
+	for (int round = 0; round < 3; round++) {
+		P.busy++; /* identities they acquire only mark work */
+		bw_fqdn_relabel();
+		bw_pol_staged_reconcile();
+		P.busy--;
+		err = bw_resolver_flush(P.rv);
+		bw_pol_staged_flush();
+		bw_fqdn_commit();
+		if (err < 0 || !bw_fqdn_pending())
+			break;
+	}
 	return err;
 }
 
@@ -622,6 +651,7 @@ static int pol_endpoint_event(struct bw_endpoint *ep, int event, void *arg)
 	if (event == BW_EP_EVENT_DELETED) {
 		uint32_t id = bw_endpoint_id(ep);
 
+		bw_quarantine_endpoint_deleted(bw_endpoint_ns(ep), bw_endpoint_pod(ep));
 		bw_resolver_endpoint_remove(P.rv, id);
 		bw_pol_staged_endpoint(NULL, id);
 		if (P.ready) {
@@ -1040,6 +1070,13 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 			 ns && *ns ? ns : "", ns && *ns ? "/" : "", name, kinds);
 		return -EEXIST;
 	}
+	if (!strcmp(p->source, BW_POLICY_SOURCE_QUARANTINE)) {
+		snprintf(err, errlen,
+			 "%s %s%s%s is a quarantine; lift it with: bulwark quarantine delete %s%s%s",
+			 p->kind, p->ns, *p->ns ? "/" : "", p->name, p->ns,
+			 *p->ns ? "/" : "", p->name);
+		return -EPERM;
+	}
 	if (strcmp(p->source, BW_POLICY_SOURCE_API)) {
 		snprintf(err, errlen,
 			 "%s %s%s%s comes from the file %s; remove it from that file",
@@ -1163,6 +1200,9 @@ int bw_policy_recompute(void)
 	P.busy++;
 	bw_identity_foreach(pol_fill_identity_cb, &f);
 	bw_endpoint_foreach(pol_fill_endpoint_cb, &f);
+	/* addresses restored by the FQDN module get their identities before
+	 * the first flush, so the entries allowing them are never removed */
+	bw_fqdn_relabel();
 	P.busy--;
 	if (f.err < 0) {
 		bw_err("policy: cannot load identities and endpoints: %s",
@@ -1178,6 +1218,7 @@ int bw_policy_recompute(void)
 	bw_pol_staged_mark_all();
 	e = bw_resolver_flush(P.rv);
 	bw_pol_staged_flush();
+	bw_fqdn_commit();
 	if (e < 0)
 		bw_err_errno(e,
 			     "policy: the datapath could not be fully updated");
@@ -1305,6 +1346,7 @@ int bw_policy_init(struct event_base *base)
 		.sync = pol_sync,
 		.cidr_acquire = bw_pol_cidr_acquire,
 		.cidr_release = bw_pol_cidr_release,
+		.fqdn_selector = bw_pol_fqdn_selector,
 		.proxy_class = bw_pol_proxy_class,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;

@@ -30,6 +30,9 @@ struct bw_config;
 
 /* Where a policy comes from. */
 #define BW_POLICY_SOURCE_API "api"
+/* The quarantines' source (core/policy/quarantine.c): kind "Quarantine". */
+#define BW_POLICY_SOURCE_QUARANTINE "quarantine"
+#define BW_POLICY_KIND_QUARANTINE "Quarantine"
 
 /*
  * One rule table row: what a rule_ref names. Valid until the next change of

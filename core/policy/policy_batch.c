@@ -78,6 +78,18 @@ int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
 	return 0;
 }
 
+int bw_pol_item_from_canonical(json_t *doc, struct bw_pol_item *it, char *err,
+			       size_t errlen)
+{
+	int e;
+
+	memset(it, 0, sizeof(*it));
+	e = bw_pol_item_from_doc(doc, it, err, errlen);
+	if (e < 0)
+		bw_pol_item_clear(it);
+	return e;
+}
+
 struct pol_kinds {
 	char *buf;
 	size_t len, cap;

@@ -65,6 +65,16 @@ int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
 void bw_pol_item_clear(struct bw_pol_item *it);
 
 /*
+ * One batch item from a policy already in the canonical rule model
+ * (docs/rule-model.md), for the core's own sources (quarantine): checked
+ * and compiled as a format module's output would be. 0, or -errno with a
+ * message and nothing left in it; bw_pol_batch_free() frees a batch of
+ * such items.
+ */
+int bw_pol_item_from_canonical(json_t *doc, struct bw_pol_item *it, char *err,
+			       size_t errlen);
+
+/*
  * Apply a parsed batch for source (API or a file path): every policy of
  * the batch is added or updated; with replace, the source's policies that
  * are not in the batch are deleted. All or nothing; the maps are synced
@@ -118,6 +128,9 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full);
 int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 			uint32_t *id);
 void bw_pol_cidr_release(void *arg, uint32_t id);
+/* toFQDNs selectors entering or leaving a resolver's selector cache (the
+ * resolver ops of any resolver: core/node/fqdn.c counts references). */
+void bw_pol_fqdn_selector(void *arg, const char *text, int add);
 /* The redirect class of an L7 protocol (resolver ops of any resolver). */
 uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
 

@@ -175,6 +175,7 @@ stg_build(void)
 		.sync = stg_sync,
 		.cidr_acquire = bw_pol_cidr_acquire,
 		.cidr_release = bw_pol_cidr_release,
+		.fqdn_selector = bw_pol_fqdn_selector,
 		.proxy_class = bw_pol_proxy_class,
 	};
 	struct bw_resolver *main_rv = bw_pol_resolver();

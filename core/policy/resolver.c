@@ -291,6 +291,8 @@ static int rv_sel_match(struct bw_resolver *r, const struct bw_rv_sel *s,
 		return bw_selector_matches(s->sel, in->labels);
 	case BW_RV_PEER_ENTITY:
 		return rv_entity_match(s->entity, in);
+	case BW_RV_PEER_FQDN:
+		return bw_labelset_get(in->labels, "fqdn", s->fqdn) != NULL;
 	case BW_RV_PEER_CIDR:
 		if (rv_cidr_match_ident(s, in))
 			return 1;
@@ -384,6 +386,29 @@ static int rv_sel_compute(struct bw_resolver *r, struct bw_rv_sel *s)
 	struct rv_compute c = { r, s, 0 };
 
 	s->ids.n = 0;
+	if (s->type == BW_RV_PEER_FQDN) {
+		/* only the identities carrying the label fqdn:<text> */
+		size_t kl = strlen(s->fqdn);
+		char *k = malloc(kl + 6);
+		const struct rv_ids *b;
+
+		if (!k)
+			return -ENOMEM;
+		memcpy(k, "any:", 4);
+		memcpy(k + 4, s->fqdn, kl);
+		k[4 + kl] = '=';
+		k[5 + kl] = '\0';
+		b = rv_map_get(&r->index, k, kl + 5);
+		free(k);
+		for (size_t i = 0; b && i < b->n; i++) {
+			const struct rv_ident *in = rv_ident_get(r, b->v[i]);
+
+			if (in && rv_sel_match(r, s, in) && rv_bucket_add(&s->ids, in->id) < 0)
+				return -ENOMEM;
+		}
+		rv_ids_sort_uniq(&s->ids);
+		return 0;
+	}
 	if (s->type == BW_RV_PEER_SEL) {
 		int all;
 		const struct rv_ids *cand = rv_sel_candidates(r, s, &all);
@@ -441,6 +466,8 @@ static struct bw_rv_sel *rv_sel_intern(struct bw_resolver *r,
 	s->entity = d->entity;
 	if (d->type == BW_RV_PEER_SEL)
 		s->sel = bw_selector_dup(d->sel);
+	if (d->type == BW_RV_PEER_FQDN)
+		s->fqdn = strdup(d->fqdn);
 	if (d->type == BW_RV_PEER_CIDR) {
 		s->family = d->family;
 		memcpy(s->addr, d->addr, 16);
@@ -455,6 +482,7 @@ static struct bw_rv_sel *rv_sel_intern(struct bw_resolver *r,
 		}
 	}
 	if (!s->key || (d->type == BW_RV_PEER_SEL && !s->sel) ||
+	    (d->type == BW_RV_PEER_FQDN && !s->fqdn) ||
 	    (d->nexcept && !s->except) || rv_sel_compute(r, s) < 0 ||
 	    rv_map_put(&r->sels, s->key, klen, s) < 0)
 		goto fail;
@@ -463,9 +491,12 @@ static struct bw_rv_sel *rv_sel_intern(struct bw_resolver *r,
 		goto fail;
 	}
 	s->refs = 1;
+	if (s->type == BW_RV_PEER_FQDN && r->ops.fqdn_selector)
+		r->ops.fqdn_selector(r->ops.arg, s->fqdn, 1);
 	return s;
 fail:
 	bw_selector_free(s->sel);
+	free(s->fqdn);
 	free(s->except);
 	free(s->ids.v);
 	free(s->key);
@@ -479,6 +510,9 @@ static void rv_sel_unref(struct bw_resolver *r, struct bw_rv_sel *s)
 		return;
 	rv_map_del(&r->sels, s->key, strlen(s->key));
 	rv_sel_index(r, s, 0);
+	if (s->type == BW_RV_PEER_FQDN && r->ops.fqdn_selector)
+		r->ops.fqdn_selector(r->ops.arg, s->fqdn, 0);
+	free(s->fqdn);
 	bw_selector_free(s->sel);
 	free(s->except);
 	free(s->ids.v);
@@ -1022,8 +1056,7 @@ static void rv_count_cb(void *val, void *arg)
 	struct rv_count *c = arg;
 
 	for (size_t i = 0; i < c->p->nrules; i++)
-		if (c->p->rules[i].subject &&
-		    rv_ids_has(&c->p->rules[i].subject->ids, ep->identity)) {
+		if (bw_rv_rule_selects(&c->p->rules[i], ep->identity, ep->ns, ep->pod)) {
 			c->n++;
 			return;
 		}

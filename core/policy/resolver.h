@@ -73,6 +73,7 @@ struct bw_rv_sel; /* a selector cache entry */
 #define BW_RV_PEER_SEL 1    /* endpoint selector */
 #define BW_RV_PEER_ENTITY 2 /* entity (a selector cache entry too) */
 #define BW_RV_PEER_CIDR 3   /* CIDR peer (a selector cache entry too) */
+#define BW_RV_PEER_FQDN 5   /* toFQDNs selector: identities labelled fqdn:<text> */
 
 /* bw_rv_port.l7: the kind of L7 rules a port carries */
 #define BW_RV_L7_NONE 0
@@ -107,6 +108,8 @@ struct bw_rv_peerdef {
 	struct bw_rv_prefix *except;
 	size_t nexcept;
 	int match_endpoints;
+	/* BW_RV_PEER_FQDN: canonical selector text (lib/fqdnmatch.h) */
+	char *fqdn;
 	/* set when committed */
 	struct bw_rv_sel *cached;
 };
@@ -134,6 +137,7 @@ struct bw_rv_ruleentry {
 struct bw_rv_rule {
 	struct bw_selector *subject_sel;
 	char *subject_key;
+	char *subject_ep;            /* "ns/pod": only that endpoint (quarantine), or NULL */
 	struct bw_rv_sel *subject;   /* set when committed */
 	int default_deny[3];         /* indexed by BW_DIR_* */
 	struct bw_rv_ruleentry *entries[3]; /* indexed by BW_DIR_* */
@@ -233,6 +237,13 @@ struct bw_resolver_ops {
 	 */
 	uint8_t (*proxy_class)(void *arg, const char *l7proto);
 	void *arg;
+	/*
+	 * An FQDN selector (canonical text) entered (add 1) or left (add 0)
+	 * the selector cache (may be NULL). Called while a policy is added or
+	 * removed: the callee must only take note (the FQDN identities that
+	 * the selector changes are made after the next flush).
+	 */
+	void (*fqdn_selector)(void *arg, const char *text, int add);
 };
 
 struct bw_resolver *bw_resolver_new(const struct bw_resolver_ops *ops);
@@ -314,6 +325,14 @@ struct bw_resolver_stats {
 	uint64_t regenerations, regen_ns;
 };
 void bw_resolver_stats(struct bw_resolver *r, struct bw_resolver_stats *st);
+
+/*
+ * Whether rule ru applies to endpoint (ns, pod) of identity id: its
+ * subject selects the identity and, for a rule limited to one endpoint
+ * ("endpoint": "ns/pod" in the rule model), it is that endpoint.
+ */
+int bw_rv_rule_selects(const struct bw_rv_rule *ru, uint32_t id,
+		       const char *ns, const char *pod);
 
 /* Entity name -> identities as documented in docs/policy-engine.md. */
 int bw_resolver_entity_valid(const char *name);

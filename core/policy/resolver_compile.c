@@ -22,6 +22,7 @@
 #include "core/node/selector.h"
 #include "lib/errbuf.h"
 #include "lib/prefix.h"
+#include "lib/fqdnmatch.h"
 
 static void rc_entry_free(struct bw_rv_ruleentry *en)
 {
@@ -29,6 +30,7 @@ static void rc_entry_free(struct bw_rv_ruleentry *en)
 		bw_selector_free(en->peers[k].sel);
 		free(en->peers[k].key);
 		free(en->peers[k].except);
+		free(en->peers[k].fqdn);
 	}
 	free(en->peers);
 	for (size_t k = 0; k < en->nports; k++) {
@@ -49,6 +51,7 @@ void bw_rv_policy_free(struct bw_rv_policy *p)
 
 		bw_selector_free(ru->subject_sel);
 		free(ru->subject_key);
+		free(ru->subject_ep);
 		for (int d = 1; d <= 2; d++) {
 			for (size_t j = 0; j < ru->nentries[d]; j++)
 				rc_entry_free(&ru->entries[d][j]);
@@ -86,21 +89,56 @@ static int rc_prefix_cmp(const void *pa, const void *pb)
 	return memcmp(a->addr, b->addr, 16);
 }
 
+/*
+ * {"fqdn": {"match_name": "api.example.com"}} or {"fqdn": {"match_pattern":
+ * "*.example.com"}}: identities labelled fqdn:<canonical text>, which the
+ * FQDN identities of the core (core/node/fqdn.c) carry for the addresses
+ * DNS gave for the names the selector matches.
+ */
+static int rc_fqdn_peer(const json_t *f, const char *path, struct bw_rv_peerdef *pd,
+			char *err, size_t errlen)
+{
+	const json_t *mn = json_object_get(f, "match_name");
+	const json_t *mp = json_object_get(f, "match_pattern");
+	enum bw_fqdn_kind kind = mn ? BW_FQDN_MATCH_NAME : BW_FQDN_MATCH_PATTERN;
+	const char *field = mn ? "match_name" : "match_pattern";
+	char canon[BW_FQDN_SELECTOR_MAX + 1], why[256];
+	const char *text;
+
+	if (!json_is_object(f) || !!mn + !!mp != 1)
+		return bw_errbuf_set(err, errlen,
+			      "%s.fqdn: must be an object with exactly one of match_name, match_pattern",
+			      path);
+	text = json_string_value(mn ? mn : mp);
+	if (!text)
+		return bw_errbuf_set(err, errlen, "%s.fqdn.%s: must be a string", path, field);
+	if (bw_fqdn_selector_check(kind, text, why, sizeof(why)) < 0 ||
+	    bw_fqdn_selector_canonical(kind, text, canon, sizeof(canon)) < 0)
+		return bw_errbuf_set(err, errlen, "%s.fqdn.%s: %s", path, field, why);
+	pd->type = BW_RV_PEER_FQDN;
+	pd->fqdn = strdup(canon);
+	pd->key = rc_strcat3("fqdn:", canon, "");
+	return pd->fqdn && pd->key ? 0 : -ENOMEM;
+}
+
 static int rc_peer(const json_t *obj, const char *path, struct bw_rv_peerdef *pd,
 		   char *err, size_t errlen)
 {
 	const json_t *sel = json_object_get(obj, "selector");
 	const json_t *ent = json_object_get(obj, "entity");
 	const json_t *cidr = json_object_get(obj, "cidr");
+	const json_t *fqdn = json_object_get(obj, "fqdn");
 	char sub[320];
-	int n = !!sel + !!ent + !!cidr;
+	int n = !!sel + !!ent + !!cidr + !!fqdn;
 
 	if (!json_is_object(obj))
 		return bw_errbuf_set(err, errlen, "%s: must be an object", path);
 	if (n != 1)
 		return bw_errbuf_set(err, errlen,
-				     "%s: must have exactly one of selector, entity, cidr",
+				     "%s: must have exactly one of selector, entity, cidr, fqdn",
 				     path);
+	if (fqdn)
+		return rc_fqdn_peer(fqdn, path, pd, err, errlen);
 	if (sel) {
 		snprintf(sub, sizeof(sub), "%s.selector", path);
 		pd->type = BW_RV_PEER_SEL;
@@ -382,6 +420,10 @@ static int rc_entry(const json_t *obj, const char *path, struct bw_rv_ruleentry 
 			if (en->peers[i].type == BW_RV_PEER_CIDR &&
 			    en->peers[i].match_endpoints)
 				ru->endpoint_dep = 1;
+			if (en->peers[i].type == BW_RV_PEER_FQDN && dir != BW_DIR_EGRESS)
+				return bw_errbuf_set(err, errlen,
+					      "%s.fqdn: FQDN peers are egress only (the source address of a connection says nothing about the names it has)",
+					      sub);
 		}
 	}
 	if (ports && !json_is_null(ports) && !json_is_array(ports))
@@ -440,6 +482,7 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 	const json_t *subj = json_object_get(obj, "subject");
 	const json_t *dd = json_object_get(obj, "default_deny");
 	const json_t *log = json_object_get(obj, "log");
+	const json_t *sep = json_object_get(obj, "endpoint");
 	char path[64], sub[160];
 
 	snprintf(path, sizeof(path), "rules[%zu]", idx);
@@ -466,6 +509,17 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 					     path);
 		ru->default_deny[BW_DIR_INGRESS] = json_is_true(in);
 		ru->default_deny[BW_DIR_EGRESS] = json_is_true(eg);
+	}
+	if (sep && !json_is_null(sep)) {
+		const char *v = json_string_value(sep);
+		const char *slash = v ? strchr(v, '/') : NULL;
+
+		if (!slash || slash == v || !slash[1] || strchr(slash + 1, '/'))
+			return bw_errbuf_set(err, errlen,
+					     "%s.endpoint: must be \"NAMESPACE/POD\"", path);
+		ru->subject_ep = strdup(v);
+		if (!ru->subject_ep)
+			return -ENOMEM;
 	}
 	if (log && !json_is_null(log)) {
 		if (!json_is_string(log))
@@ -499,6 +553,22 @@ static int rc_rule(const json_t *obj, size_t idx, struct bw_rv_rule *ru,
 		}
 	}
 	return 0;
+}
+
+int bw_rv_rule_selects(const struct bw_rv_rule *ru, uint32_t id,
+		       const char *ns, const char *pod)
+{
+	size_t n;
+
+	if (!ru->subject || !id || !rv_ids_has(&ru->subject->ids, id))
+		return 0;
+	if (!ru->subject_ep)
+		return 1;
+	if (!ns || !pod)
+		return 0;
+	n = strlen(ns);
+	return !strncmp(ru->subject_ep, ns, n) && ru->subject_ep[n] == '/' &&
+	       !strcmp(ru->subject_ep + n + 1, pod);
 }
 
 struct bw_rv_policy *bw_rv_policy_compile(const json_t *rules, char *err,

@@ -583,8 +583,7 @@ int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep)
 			for (size_t i = 0; i < p->nrules; i++) {
 				const struct bw_rv_rule *ru = &p->rules[i];
 
-				if (!ru->subject || !ep->identity ||
-				    !rv_ids_has(&ru->subject->ids, ep->identity))
+				if (!bw_rv_rule_selects(ru, ep->identity, ep->ns, ep->pod))
 					continue;
 				for (int dir = 1; dir <= 2; dir++) {
 					if (ru->default_deny[dir]) {

@@ -40,6 +40,7 @@ struct bw_rv_sel {
 	struct bw_rv_prefix *except;
 	size_t nexcept;
 	int match_endpoints;
+	char *fqdn;                 /* BW_RV_PEER_FQDN: canonical text */
 	struct rv_ids ids;          /* sorted */
 	unsigned refs;
 	int changed;

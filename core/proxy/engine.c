@@ -92,6 +92,7 @@ struct px_side {
 	unsigned shut : 1;         /* we shut down writing to the destination */
 	unsigned tunnel : 1;
 	unsigned wait : 1;
+	unsigned notify : 1;       /* a long PASS/DROP ended: tell the parser */
 };
 
 struct px_listener {
@@ -377,40 +378,43 @@ px_conn_parser(const bw_l7_conn *c)
 }
 
 int
-bw_proxy_record(bw_l7_conn *c, const struct bw_flow_l7 *l7, int verdict,
-		int rule)
+bw_proxy_record(bw_l7_conn *c, const struct bw_l7_record *in)
 {
-	struct bw_proxy_request req;
-	const char *by = NULL;
-	char reason[256] = "";
+	struct bw_l7_record rec;
 
-	if (c == NULL || l7 == NULL || l7->size < offsetof(struct bw_flow_l7, proto))
+	if (c == NULL || in == NULL || in->size < offsetof(struct bw_l7_record, verdict_by) ||
+	    in->l7 == NULL || in->l7->size < offsetof(struct bw_flow_l7, proto))
 		return -EINVAL;
-	if (l7->type == BW_FLOW_L7_REQUEST) {
+	memset(&rec, 0, sizeof(rec));
+	memcpy(&rec, in, in->size < sizeof(rec) ? in->size : sizeof(rec));
+	if (rec.l7->type == BW_FLOW_L7_REQUEST) {
 		px_stats.requests++;
 		c->parser->received++;
-		if (verdict == BW_FLOW_VERDICT_FORWARDED) {
-			req.conn = &c->info;
-			req.parser = c->parser->p.name;
-			req.l7 = l7;
-			req.verdict = verdict;
-			if (px_hooks_run(&req, &by, reason, sizeof(reason)) ==
-			    BW_FLOW_VERDICT_DROPPED)
-				verdict = BW_FLOW_VERDICT_DROPPED;
-		}
-		if (verdict == BW_FLOW_VERDICT_FORWARDED) {
+		if (rec.verdict == BW_FLOW_VERDICT_FORWARDED) {
 			px_stats.forwarded++;
 			c->parser->forwarded++;
-		} else if (verdict == BW_FLOW_VERDICT_DROPPED) {
+		} else if (rec.verdict == BW_FLOW_VERDICT_DROPPED) {
 			px_stats.denied++;
 			c->parser->denied++;
 		}
-	} else if (l7->type == BW_FLOW_L7_RESPONSE) {
+	} else if (rec.l7->type == BW_FLOW_L7_RESPONSE) {
 		px_stats.responses++;
 	}
-	px_flow_publish(&c->info, c->parser->p.name, c->rules, l7, verdict,
-			rule, by, by != NULL ? reason : NULL);
-	return verdict;
+	px_flow_publish(&c->info, c->parser->p.name, c->rules, &rec);
+	return 0;
+}
+
+int
+bw_proxy_resume(bw_l7_conn *c, int dir)
+{
+	if (c == NULL || (dir != PX_REQ && dir != PX_REP))
+		return -EINVAL;
+	if (c->dead || c->closing || c->fd[PX_CLIENT] < 0)
+		return -EPIPE;
+	c->side[dir].wait = 0;
+	/* run the connection from the loop, not from inside the caller */
+	event_active(&c->ev[PX_CLIENT], EV_TIMEOUT, 0);
+	return 0;
 }
 
 /* ---- closing ------------------------------------------------------------------------ */
@@ -699,6 +703,11 @@ px_decide(struct bw_l7_conn *c, int d)
 	while (!c->closing && !c->dead) {
 		uint32_t avail = px_undecided(s), k;
 
+		if (s->eos && avail == 0 && (s->pass_left > 0 || s->drop_left > 0)) {
+			/* the sender closed in the middle of a message */
+			s->pass_left = s->drop_left = 0;
+			s->notify = 1;
+		}
 		if (s->tunnel || s->pass_left > 0) {
 			k = s->tunnel ? avail
 			    : (uint32_t)(s->pass_left < avail ? s->pass_left : avail);
@@ -708,8 +717,10 @@ px_decide(struct bw_l7_conn *c, int d)
 				px_kill(c);
 				break;
 			}
-			if (!s->tunnel)
+			if (!s->tunnel) {
 				s->pass_left -= k;
+				s->notify = s->pass_left == 0;
+			}
 			progress = 1;
 			continue;
 		}
@@ -722,12 +733,13 @@ px_decide(struct bw_l7_conn *c, int d)
 				break;
 			}
 			s->drop_left -= k;
+			s->notify = s->drop_left == 0;
 			progress = 1;
 			continue;
 		}
-		if (avail == 0 && !(s->eos && !s->eos_told))
+		if (avail == 0 && !s->notify && !(s->eos && !s->eos_told))
 			break;
-		if (avail < s->need && !s->eos)
+		if (avail < s->need && !s->eos && !s->notify)
 			break;
 		if (s->wait || c->own > PX_INJECT_MAX)
 			break;
@@ -749,6 +761,7 @@ px_decide(struct bw_l7_conn *c, int d)
 		if (c->dead)
 			break;
 		s->need = 0;
+		s->notify = 0;
 		if (s->eos)
 			s->eos_told = 1;
 		c->side[1 - d].wait = 0; /* the other side may go on */
@@ -763,7 +776,8 @@ px_decide(struct bw_l7_conn *c, int d)
 			}
 			s->need = n > avail ? (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n)
 					    : avail + 1;
-			if (s->since_ms == 0)
+			/* the head timer runs from the first byte of a message */
+			if (s->since_ms == 0 && avail > 0)
 				s->since_ms = px.now_ms;
 			px_post(s);
 			if (s->need > px.lim.max_message_head) {
@@ -783,19 +797,27 @@ px_decide(struct bw_l7_conn *c, int d)
 			else
 				s->drop_left = n - k;
 			s->since_ms = px_undecided(s) > 0 ? px.now_ms : 0;
-			px_post(s);
-			if (n == 0 && avail > 0) { /* no progress possible: a bug */
+			/* PASS 0 with bytes waiting is fine after an injection
+			 * ("inject here"); without one nothing can progress */
+			if (n == 0 && avail > 0 && s->post == NULL) {
 				px_stats.parse_errors++;
 				c->parser->parse_errors++;
 				px_kill(c);
 				goto out;
 			}
+			px_post(s);
 			break;
 		case BW_L7_WAIT:
 			s->wait = 1;
 			px_post(s);
 			goto out;
 		case BW_L7_CLOSE:
+			/* pass *n bytes first (a response before a last word) */
+			k = n < avail ? (uint32_t)n : avail;
+			if (px_take(s, k, 0) < 0) {
+				px_kill(c);
+				goto out;
+			}
 			px_post(s);
 			px_close_soon(c);
 			goto out;
@@ -1040,6 +1062,8 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	struct bw_l7_conn *c;
 	int sfd = -1, rc;
 
+	if (p == NULL && t->upstream_fd >= 0)
+		close(t->upstream_fd);
 	if (p == NULL) {
 		px_stats.refused++;
 		if (!l->log_once++)
@@ -1051,6 +1075,8 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		if (t->upstream_fd >= 0)
+			close(t->upstream_fd);
 		bw_proxy_ruleset_unref(t->rules);
 		px_close_rst(cfd);
 		px_stats.refused++;
@@ -1082,6 +1108,14 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	c->busy = 1;
 	px_nodelay(cfd);
 
+	if (t->upstream_fd >= 0) {
+		/* the redirect opened it, connect in progress */
+		c->fd[PX_SERVER] = t->upstream_fd;
+		t->upstream_fd = -1;
+		px_nodelay(c->fd[PX_SERVER]);
+		c->connecting = 1;
+		goto opened;
+	}
 	if ((rc = px_upstream_open(l, t, &sfd)) < 0) {
 		bw_debug("proxy: %s: cannot open a socket to the server: %s",
 			 l->name, strerror(-rc));
@@ -1101,6 +1135,7 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	} else {
 		c->writable[PX_SERVER] = 1;
 	}
+opened:
 	if ((rc = p->p.conn_open(p->p.user_data, c, &c->info, &c->state)) < 0) {
 		bw_debug("proxy: parser '%s' refused a connection: %s", p->p.name,
 			 strerror(-rc));
@@ -1166,6 +1201,8 @@ px_accept(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		memset(&t, 0, sizeof(t));
+		t.want_upstream = 1;
+		t.upstream_fd = -1;
 		rc = l->ops.classify(l->ops.arg, cfd, (struct sockaddr *)&peer,
 				     (struct sockaddr *)&local, &t);
 		if (rc < 0) {
@@ -1173,6 +1210,8 @@ px_accept(evutil_socket_t lfd, short what, void *arg)
 			bw_debug("proxy: %s: connection refused by the redirect: %s",
 				 l->name, strerror(-rc));
 			bw_proxy_ruleset_unref(t.rules);
+			if (t.upstream_fd >= 0)
+				close(t.upstream_fd);
 			px_close_rst(cfd);
 			continue;
 		}
@@ -1311,6 +1350,7 @@ bw_proxy_reclassify(void)
 		px_sockaddr(&local, c->info.ip_version, c->info.server_addr,
 			    c->info.server_port);
 		memset(&t, 0, sizeof(t));
+		t.upstream_fd = -1;
 		rc = c->lst->ops.classify(c->lst->ops.arg, c->fd[PX_CLIENT],
 					  (struct sockaddr *)&peer,
 					  (struct sockaddr *)&local, &t);
@@ -1459,6 +1499,7 @@ bw_proxy_stop(void)
 {
 	unsigned n = px_stats.active;
 
+	px_redirect_stop();
 	while (px.listeners != NULL) {
 		struct px_listener *l = px.listeners;
 

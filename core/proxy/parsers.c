@@ -27,15 +27,6 @@
 static struct px_parser *parsers;
 static struct bw_proxy_ruleset *rulesets;
 
-struct px_hook {
-	struct px_hook *next;
-	char *name;
-	bw_proxy_hook_fn fn;
-	void *arg;
-};
-
-static struct px_hook *hooks;
-
 /* ---- parsers ------------------------------------------------------------------ */
 
 struct px_parser *
@@ -93,6 +84,7 @@ bw_proxy_parser_add(const struct bw_l7_parser *in, const void *owner)
 		;
 	*tail = p;
 	bw_info("proxy: L7 parser '%s' registered", p->p.name);
+	px_redirect_parser_added(p->p.name);
 	return 0;
 }
 
@@ -114,6 +106,7 @@ px_rulesets_detach(struct px_parser *p)
 static void
 px_parser_free(struct px_parser *p)
 {
+	px_redirect_parser_dropped(p->p.name);
 	px_engine_close_parser(p);
 	px_rulesets_detach(p);
 	if (p->p.free_user_data != NULL)
@@ -330,60 +323,6 @@ bw_proxy_ruleset_unref(struct bw_proxy_ruleset *rs)
 	free(rs);
 }
 
-/* ---- hooks ------------------------------------------------------------------------ */
-
-int
-bw_proxy_hook_add(const char *name, bw_proxy_hook_fn fn, void *arg)
-{
-	struct px_hook *h, **tail;
-
-	if (fn == NULL || name == NULL)
-		return -EINVAL;
-	if ((h = calloc(1, sizeof(*h))) == NULL || (h->name = strdup(name)) == NULL) {
-		free(h);
-		return -ENOMEM;
-	}
-	h->fn = fn;
-	h->arg = arg;
-	for (tail = &hooks; *tail != NULL; tail = &(*tail)->next)
-		;
-	*tail = h;
-	return 0;
-}
-
-void
-bw_proxy_hook_remove(bw_proxy_hook_fn fn, void *arg)
-{
-	struct px_hook **pp = &hooks;
-
-	while (*pp != NULL) {
-		struct px_hook *h = *pp;
-
-		if (h->fn == fn && h->arg == arg) {
-			*pp = h->next;
-			free(h->name);
-			free(h);
-		} else {
-			pp = &h->next;
-		}
-	}
-}
-
-int
-px_hooks_run(const struct bw_proxy_request *req, const char **by, char *reason,
-	     size_t reasonlen)
-{
-	for (struct px_hook *h = hooks; h != NULL; h = h->next) {
-		reason[0] = '\0';
-		if (h->fn(req, h->arg, reason, reasonlen) == BW_FLOW_VERDICT_DROPPED) {
-			*by = h->name;
-			return BW_FLOW_VERDICT_DROPPED;
-		}
-	}
-	reason[0] = '\0';
-	return 0;
-}
-
 /* ---- teardown ------------------------------------------------------------------------ */
 
 void
@@ -394,13 +333,6 @@ px_parsers_fini(void)
 
 		parsers = p->next;
 		px_parser_free(p);
-	}
-	while (hooks != NULL) {
-		struct px_hook *h = hooks;
-
-		hooks = h->next;
-		free(h->name);
-		free(h);
 	}
 	/* rule sets still referenced (by the redirect) stay until unref'd */
 }

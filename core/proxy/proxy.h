@@ -16,7 +16,9 @@
  *     where it was going, which endpoint's policy applies and which rule
  *     set (bw_proxy_ruleset_get()); bw_proxy_reclassify() after a policy
  *     change re-asks it for every open connection.
- *   - core/lua (above): request hooks (bw_proxy_hook_add()).
+ *   - decision hooks (Lua on_http, ...) are asked by the parsers themselves
+ *     through bw_core_api.hook_http (core/module/hooks.h); the engine
+ *     offers bw_proxy_resume() for their asynchronous answers.
  *
  * Everything runs on the loop thread.
  */
@@ -115,6 +117,14 @@ struct bw_proxy_target {
 	/* Where to connect; normally info.server_addr:server_port. */
 	struct sockaddr_storage upstream;
 	socklen_t upstream_len;
+	/*
+	 * Set by the engine: 1 when classify() runs for a new connection
+	 * (not a reclassify); classify() may then open the socket towards
+	 * the server itself, connect in progress, and put it in upstream_fd
+	 * (the engine preset it to -1 and owns what it gets).
+	 */
+	int want_upstream;
+	int upstream_fd;
 };
 
 struct bw_proxy_redirect_ops {
@@ -162,33 +172,27 @@ int bw_proxy_listen_socket(struct sockaddr_storage *addr, socklen_t *len,
 /* Ask the redirect again about every open connection (policy changed). */
 void bw_proxy_reclassify(void);
 
+/*
+ * The datapath's redirect (core/proxy/proxy_redirect.c): from now on
+ * every parser registered (and every one registered later) gets a
+ * transparent listener per address family, for the proxy class of its
+ * name, whose connections are described by core/policy/proxyconn.h; a
+ * policy change re-reads the rules of open connections. bulwarkd calls it
+ * after bw_proxy_init() (unit tests use their own listeners instead).
+ */
+int bw_proxy_redirect_start(struct event_base *base);
+/* Visit the redirect listeners: parser, address family (4, 6), port. */
+void bw_proxy_redirect_ports(void (*cb)(const char *parser, int family, uint16_t port,
+					void *arg),
+			     void *arg);
+
 /* ---- connections (what the bw_core_api members call) --------------------------- */
 
 int bw_proxy_inject(bw_l7_conn *c, int dir, const void *data, size_t len);
-int bw_proxy_record(bw_l7_conn *c, const struct bw_flow_l7 *l7, int verdict,
-		    int rule);
+int bw_proxy_record(bw_l7_conn *c, const struct bw_l7_record *rec);
 const struct bw_l7_conn_info *bw_proxy_conn_info(bw_l7_conn *c);
-
-/* ---- request hooks (core/lua registers here) --------------------------------- */
-
-/* A request about to be decided, as the hooks see it. */
-struct bw_proxy_request {
-	const struct bw_l7_conn_info *conn;
-	const char *parser;            /* "http" */
-	const struct bw_flow_l7 *l7;   /* the parser's record of the request */
-	int verdict;                   /* the parser's verdict so far */
-};
-
-/*
- * A hook returns BW_FLOW_VERDICT_FORWARDED (no objection) or
- * BW_FLOW_VERDICT_DROPPED with a reason (written into reason, which has
- * reasonlen bytes); it is only asked about requests the rules allow
- * (hooks narrow, never widen). name appears in flows (verdict_by).
- */
-typedef int (*bw_proxy_hook_fn)(const struct bw_proxy_request *req, void *arg,
-				char *reason, size_t reasonlen);
-int bw_proxy_hook_add(const char *name, bw_proxy_hook_fn fn, void *arg);
-void bw_proxy_hook_remove(bw_proxy_hook_fn fn, void *arg);
+/* Call the parser's data() for dir again soon (an asynchronous answer). */
+int bw_proxy_resume(bw_l7_conn *c, int dir);
 
 /* ---- counters ---------------------------------------------------------------- */
 

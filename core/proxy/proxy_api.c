@@ -67,6 +67,13 @@ pxa_parser_json(const struct bw_l7_parser *p, void *arg)
 	json_array_append_new(arg, o);
 }
 
+static void
+pxa_port_json(const char *parser, int family, uint16_t port, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:i, s:i}", "parser", parser,
+					     "family", family, "port", (int)port));
+}
+
 static json_t *
 pxa_status(void *arg)
 {
@@ -94,6 +101,12 @@ pxa_status(void *arg)
 		      "responses", (json_int_t)st.responses,
 		      "buffer_bytes", (json_int_t)st.buffer_bytes,
 		      "parsers", parsers);
+	if (o != NULL) {
+		json_t *ports = json_array();
+
+		bw_proxy_redirect_ports(pxa_port_json, ports);
+		json_object_set_new(o, "redirect_listeners", ports);
+	}
 	if (o != NULL)
 		json_object_set_new(o, "limits",
 			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -210,12 +223,12 @@ bw_proxy_init(struct event_base *base, const struct bw_daemon_conf *dc)
 	if ((rc = px_engine_start(base)) < 0)
 		return rc;
 	if ((rc = bw_api_route_add("GET", "/v1/proxy", pxa_get, NULL)) < 0 && rc != -EEXIST) {
-		bw_err("proxy: cannot register GET /v1/proxy: %s", strerror(-rc));
+		bw_err_errno(rc, "proxy: cannot register GET /v1/proxy");
 		return rc;
 	}
 	rc = bw_api_status_add("proxy", pxa_status, NULL);
 	if (rc < 0 && rc != -EEXIST)
-		bw_warn("proxy: no status section: %s", strerror(-rc));
+		bw_warn_errno(rc, "proxy: no status section");
 	if (bw_metrics_register(pxa_collect, NULL, NULL, NULL) < 0)
 		bw_warn("proxy: no metrics");
 	if (bw_conf_watch(pxa_conf_changed, NULL) < 0)

@@ -9,10 +9,11 @@
  * (whose source is the server), the connection's traffic direction as
  * seen from the endpoint whose policy applies, verdict FORWARDED or
  * DROPPED. bulwark adds who decided: the policy whose rule allowed the
- * request (*_allowed_by), and for a request no rule allowed, the
- * policies whose L7 rules apply to the port (extensions.isolated_by, as
- * for a default-deny drop); a request hook that denied names itself in
- * extensions.verdict_by.
+ * request (*_allowed_by, also when a decision hook then refused it), and
+ * for a request no rule allowed, the policies whose L7 rules apply to the
+ * port (extensions.isolated_by, as for a default-deny drop); a decision
+ * hook's answer is merged under extensions (extensions_json), the
+ * parser's own refusals (an upgrade) name it in extensions.verdict_by.
  */
 #include <errno.h>
 #include <string.h>
@@ -52,10 +53,11 @@ pxf_policies(const struct bw_proxy_ruleset *rs, struct bw_flow_policy *out)
 
 int
 px_flow_publish(const struct bw_l7_conn_info *info, const char *parser,
-		const struct bw_proxy_ruleset *rs, const struct bw_flow_l7 *l7,
-		int verdict, int rule, const char *verdict_by,
-		const char *reason)
+		const struct bw_proxy_ruleset *rs, const struct bw_l7_record *r)
 {
+	const struct bw_flow_l7 *l7 = r->l7;
+	int verdict = r->verdict, rule = r->rule;
+	const char *verdict_by = r->verdict_by;
 	static const char *labels[2][BW_FLOW_LABELS_MAX];
 	struct bw_flow_policy pol[PXF_POLICIES_MAX];
 	struct bw_flow_l7 rec;
@@ -98,11 +100,11 @@ px_flow_publish(const struct bw_l7_conn_info *info, const char *parser,
 	f.is_reply = resp;
 	f.l7 = &rec;
 	f.verdict_by = verdict_by;
-	f.verdict_reason = reason;
+	f.verdict_reason = r->verdict_reason;
+	f.extensions_json = r->extensions_json;
 
 	if (rs != NULL && verdict == BW_FLOW_VERDICT_FORWARDED && rule >= 0 &&
-	    (size_t)rule < rs->n_policies && rs->policies[rule].name != NULL &&
-	    verdict_by == NULL) {
+	    (size_t)rule < rs->n_policies && rs->policies[rule].name != NULL) {
 		if (ingress) {
 			f.ingress_allowed_by = &rs->policies[rule];
 			f.n_ingress_allowed_by = 1;
@@ -110,8 +112,9 @@ px_flow_publish(const struct bw_l7_conn_info *info, const char *parser,
 			f.egress_allowed_by = &rs->policies[rule];
 			f.n_egress_allowed_by = 1;
 		}
-	} else if (rs != NULL && verdict == BW_FLOW_VERDICT_DROPPED &&
-		   verdict_by == NULL && l7->type == BW_FLOW_L7_REQUEST) {
+	} else if (rs != NULL && verdict == BW_FLOW_VERDICT_DROPPED && rule < 0 &&
+		   verdict_by == NULL && r->extensions_json == NULL &&
+		   l7->type == BW_FLOW_L7_REQUEST) {
 		f.n_isolated_by = pxf_policies(rs, pol);
 		f.isolated_by = f.n_isolated_by > 0 ? pol : NULL;
 	}

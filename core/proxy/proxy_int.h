@@ -39,12 +39,6 @@ struct px_parser *px_parser_lookup(const char *name);
 /* Parsers and rule sets: the engine stopped. */
 void px_parsers_fini(void);
 
-/* ---- hooks (parsers.c) ------------------------------------------------------- */
-
-/* Run the request hooks; 0 when all agree, else DROPPED with *by, reason. */
-int px_hooks_run(const struct bw_proxy_request *req, const char **by,
-		 char *reason, size_t reasonlen);
-
 /* ---- engine.c ----------------------------------------------------------------- */
 
 int px_engine_start(struct event_base *base);
@@ -57,13 +51,17 @@ const struct bw_proxy_ruleset *px_conn_ruleset(const bw_l7_conn *c);
 struct px_parser *px_conn_parser(const bw_l7_conn *c);
 extern struct bw_proxy_stats px_stats;
 
+/* ---- proxy_redirect.c ---------------------------------------------------------- */
+
+void px_redirect_parser_added(const char *name);
+void px_redirect_parser_dropped(const char *name);
+void px_redirect_stop(void);
+
 /* ---- proxy_flow.c ---------------------------------------------------------------- */
 
 /* Build and publish the flow of one L7 record (see bw_proxy_record()). */
 int px_flow_publish(const struct bw_l7_conn_info *info, const char *parser,
-		    const struct bw_proxy_ruleset *rs, const struct bw_flow_l7 *l7,
-		    int verdict, int rule, const char *verdict_by,
-		    const char *reason);
+		    const struct bw_proxy_ruleset *rs, const struct bw_l7_record *rec);
 
 /* ---- proxy_api.c ---------------------------------------------------------------- */
 

@@ -112,6 +112,7 @@ enum bw_flow_trace_reason {
  */
 #define BW_FLOW_F_INGRESS_ENFORCED (1u << 3)
 #define BW_FLOW_F_EGRESS_ENFORCED (1u << 4)
+#define BW_FLOW_F_SCRIPT (1u << 5)   /* emitted by a Lua script (bulwark.emit_flow) */
 
 /* Hubble's L7FlowType enum (l7.type). */
 enum bw_flow_l7_type {
@@ -320,6 +321,16 @@ struct bw_flow {
 	enum bw_flow_verdict staged_verdict;
 	const struct bw_flow_policy *staged_by;
 	uint32_t n_staged_by;
+	/*
+	 * Hubble's source_names / destination_names: the DNS names the node
+	 * learned for an address that is not a local endpoint (through the
+	 * DNS proxy), lower case, without the trailing dot (as Cilium's
+	 * GetNamesOf gives them).
+	 */
+	const char *const *source_names;
+	uint32_t n_source_names;
+	const char *const *destination_names;
+	uint32_t n_destination_names;
 };
 
 #define BW_FLOW_HAS(flow, member) \

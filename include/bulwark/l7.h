@@ -42,14 +42,21 @@
  *                (a response the parser must see first, a bounded
  *                pipeline): data() is called again for this direction after
  *                the next data() call of the other direction returns.
- *   BW_L7_CLOSE  stop: send what was passed and injected so far, then close
- *                both sides (a smuggling attempt answered with 400).
+ *   BW_L7_CLOSE  stop: pass the next *n bytes (0: none), send what was
+ *                passed and injected, then close both sides (a smuggling
+ *                attempt answered with 400; a last response before a
+ *                "Connection: close" answer).
  *   BW_L7_TUNNEL pass everything of this direction from now on without
  *                calling the parser again (after a permitted upgrade).
  *
  * A negative errno closes the connection at once (a parser bug or no
  * memory; counted as a parse error). After PASS or DROP the engine calls
- * data() again as long as undecided bytes remain. in->eos says the sender
+ * data() again as long as undecided bytes remain, and once more when the
+ * last byte of a PASS or DROP longer than in->len has gone by (then
+ * in->len may be 0): the parser learns that a message it let through
+ * unseen is complete. PASS 0 with bytes waiting is allowed only after an
+ * injection into the same direction ("inject here, then call me again");
+ * otherwise it is an error, as nothing could progress. in->eos says the sender
  * shut down its side after these bytes: no more will come in this
  * direction (what is passed is then flushed and the shutdown propagated;
  * undecided bytes left over are discarded).
@@ -63,13 +70,18 @@
  * order); bytes injected into the other direction are queued after what
  * that direction has passed so far.
  *
- * Flows and verdicts. bw_core_api.l7_record(conn, l7, verdict, rule)
- * records one request or response as an L7 flow (Hubble's l7 message:
- * struct bw_flow_l7 in <bulwark/flow.h>); the engine fills addresses,
- * endpoints, direction and the policy behind rule. For a REQUEST it
- * returns the verdict to apply: the parser's verdict, narrowed by the
- * core's request hooks (Lua `on_http`, ...), which may turn FORWARDED into
- * DROPPED, never the reverse. Record each request before acting on it.
+ * Flows. bw_core_api.l7_record(conn, &rec) records one request or
+ * response as an L7 flow (rec.l7 is Hubble's l7 message: struct
+ * bw_flow_l7 in <bulwark/flow.h>); the engine fills addresses, endpoints,
+ * direction and the policy behind rec.rule.
+ *
+ * Decision hooks. A request the rules allow may still be refused by the
+ * rule scripts (Lua on_http, on_kafka): ask with bw_core_api.hook_http /
+ * hook_kafka (<bulwark/hook.h>). The answer may come later (BW_HOOK_PENDING):
+ * return BW_L7_WAIT meanwhile and call bw_core_api.l7_resume(conn, dir) from
+ * the done() callback, so that data() is called again for that direction;
+ * cancel the ticket in conn_close. A script's deny gets the protocol's own
+ * denial, and the flow its extensions_json (rec.extensions_json).
  *
  * Rules. in->rules is the value rules_compile() made of the rules that
  * apply to this connection now (the engine swaps it when policy changes,
@@ -191,6 +203,24 @@ struct bw_l7_parser {
 
 	void *user_data;
 	bw_free_fn free_user_data; /* called when the parser is dropped */
+};
+
+/* One L7 record for bw_core_api.l7_record(). */
+struct bw_l7_record {
+	size_t size;                 /* sizeof(struct bw_l7_record) */
+	const struct bw_flow_l7 *l7; /* the request or response */
+	int verdict;                 /* enum bw_flow_verdict: FORWARDED, DROPPED, ERROR */
+	int rule;                    /* index of the matching rule; -1: none */
+	/*
+	 * Something other than the rules decided (the parser itself, e.g.
+	 * "an upgrade not allowed"): who and why, shown as the flow's
+	 * extensions.verdict_by; NULL when the rules decided.
+	 */
+	const char *verdict_by;
+	const char *verdict_reason;
+	/* Merged under the flow's "extensions" (a decision hook's answer:
+	 * bw_hook_result.extensions_json); NULL: none. */
+	const char *extensions_json;
 };
 
 /* Hubble spells a redacted value this way. */

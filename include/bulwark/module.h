@@ -64,6 +64,16 @@
  *       policy_isolation, alert_subscribe, alert_publish; struct bw_flow:
  *       staged_verdict, staged_by, n_staged_by and the flags
  *       BW_FLOW_F_INGRESS_ENFORCED, BW_FLOW_F_EGRESS_ENFORCED.
+ *       Then api_call, api_call_cancel (in-process calls of the control
+ *       API's routes; enum bw_api_call_event, bw_api_call_fn; webui).
+ *       Then l7_resume (the L7 engine: resume a parser after an
+ *       asynchronous answer); l7_record takes a struct bw_l7_record.
+ *       Then DNS and FQDN policy (docs/fqdn.md): bw_core_api.fqdn_ip_set,
+ *       fqdn_sync, fqdn_ip_identity, fqdn_selector_foreach,
+ *       ct_peers_alive, dns_subscribe, dns_publish, flow_publish,
+ *       redirect_generation;
+ *       struct bw_dns_answer; struct bw_flow: source_names,
+ *       destination_names.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -105,6 +115,7 @@ typedef struct bw_module_ctx bw_module_ctx;   /* one module instance */
 typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
 typedef struct bw_l7_conn bw_l7_conn;         /* one proxied connection (<bulwark/l7.h>) */
+typedef struct bw_api_call bw_api_call;       /* an in-process API call (1.2) */
 
 /* Log levels (syslog numbering). */
 enum bw_log_level {
@@ -168,6 +179,26 @@ struct bw_conf_key {
  */
 typedef int (*bw_api_handler)(bw_api_request *req, void *user_data);
 typedef void (*bw_free_fn)(void *user_data);
+
+/*
+ * ABI 1.2: what an in-process call of a control API route (api_call below)
+ * hands back, in this order:
+ *   BW_API_CALL_REPLY         a plain reply: status and the JSON text (an
+ *                             error is {"error": ...} with its status); the
+ *                             last call
+ *   BW_API_CALL_STREAM_BEGIN  an NDJSON stream starts (status 200, no text)
+ *   BW_API_CALL_STREAM_LINE   one line of it (a JSON object, no newline)
+ *   BW_API_CALL_STREAM_END    the stream ended (no text); the last call
+ * text is valid during the call only and is not NUL-terminated past len.
+ */
+enum bw_api_call_event {
+	BW_API_CALL_REPLY = 1,
+	BW_API_CALL_STREAM_BEGIN,
+	BW_API_CALL_STREAM_LINE,
+	BW_API_CALL_STREAM_END,
+};
+typedef void (*bw_api_call_fn)(enum bw_api_call_event ev, int status,
+			       const char *text, size_t len, void *user_data);
 
 /* ---- policy formats ----------------------------------------------------- */
 
@@ -279,8 +310,10 @@ struct bw_flow_l7;    /* <bulwark/flow.h> */
 struct bw_l7_parser;  /* <bulwark/l7.h> */
 struct bw_l7_conn_info; /* <bulwark/l7.h> */
 struct bw_daemon_info; /* below */
+struct bw_l7_record;  /* <bulwark/l7.h> */
 struct bw_flow_policy; /* <bulwark/flow.h> */
 struct bw_endpoint_view; /* below */
+struct bw_dns_answer; /* below (ABI 1.2) */
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -476,14 +509,11 @@ struct bw_core_api {
 	 */
 	int (*l7_inject)(bw_l7_conn *conn, int dir, const void *data, size_t len);
 	/*
-	 * Record a request or a response of conn as an L7 flow; verdict is an
-	 * enum bw_flow_verdict, rule the index of the matching rule in the
-	 * compiled rule list (-1: none). For a REQUEST, returns the verdict
-	 * to apply (request hooks may turn FORWARDED into DROPPED); for a
-	 * RESPONSE, verdict. A negative errno on a bad record.
+	 * Record a request or a response of conn as an L7 flow (struct
+	 * bw_l7_record: the l7 message, the verdict, the matching rule's
+	 * index, who decided, extensions). 0, or -EINVAL for a bad record.
 	 */
-	int (*l7_record)(bw_l7_conn *conn, const struct bw_flow_l7 *l7,
-			 int verdict, int rule);
+	int (*l7_record)(bw_l7_conn *conn, const struct bw_l7_record *rec);
 	/* What the engine knows of conn (valid while it is open). */
 	const struct bw_l7_conn_info *(*l7_conn_info)(bw_l7_conn *conn);
 
@@ -623,6 +653,106 @@ struct bw_core_api {
 			       void (*cb)(const char *json, void *user_data),
 			       void *user_data, bw_free_fn free_fn);
 	int (*alert_publish)(bw_module_ctx *ctx, const char *json);
+
+	/*
+	 * Call one of the daemon's control API routes in-process, exactly as
+	 * a client of the control socket would (`bulwark` and the web UI use
+	 * the same routes): method "GET", "POST", "PUT" or "DELETE"; target
+	 * the request target as on the wire, "/v1/...?a=b" with its query
+	 * URL-encoded; body and body_len the request body (NULL, 0: none).
+	 * The route runs before api_call returns, and cb gets its reply (see
+	 * enum bw_api_call_event). An answer that comes after its handler
+	 * returned - a stream that goes on, or a reply the route deferred with
+	 * reply_later - sets *call (may be NULL if the caller takes no such
+	 * answers; otherwise set to NULL for every other reply): cb then gets
+	 * it later, on the loop thread, and api_call_cancel(*call) stops it
+	 * (cb is not called again). Returns 0 once cb has been called, or a
+	 * negative errno when it was not called at all: -EINVAL (bad
+	 * arguments), -E2BIG (body over the API's limit), -ELOOP (calls
+	 * nested too deep), -ENOMEM.
+	 */
+	int (*api_call)(bw_module_ctx *ctx, const char *method,
+			const char *target, const char *body, size_t body_len,
+			bw_api_call_fn cb, void *user_data, bw_api_call **call);
+	void (*api_call_cancel)(bw_api_call *call);
+
+	/* ABI 1.2, the L7 engine */
+
+	/*
+	 * Have data() called again for direction dir of conn soon (on the
+	 * loop, never from inside this call): after an asynchronous answer
+	 * (a decision hook's done()) the parser was waiting for. 0 or -EPIPE.
+	 */
+	int (*l7_resume)(bw_l7_conn *conn, int dir);
+
+	/* DNS and FQDN policy (docs/fqdn.md) */
+
+	/*
+	 * FQDN identities. fqdn_ip_set records the names DNS gave for one
+	 * address (family 4 or 6, addr in network order, IPv4 in the first 4
+	 * bytes; names as in DNS, compared case-insensitively, a missing
+	 * trailing dot added; nnames 0 forgets the address) and only takes
+	 * note. fqdn_sync applies what was noted: every address whose names
+	 * a toFQDNs selector of the policies matches is mapped to the
+	 * node-local identity of its selector set, and fqdn_sync returns once
+	 * the datapath allows that identity where policy says so. Addresses
+	 * nothing selects keep no identity (their names still show in flows).
+	 * Return 0 or a negative errno (-EINVAL bad address, -ENOMEM, the
+	 * datapath's error).
+	 */
+	int (*fqdn_ip_set)(bw_module_ctx *ctx, int family, const uint8_t *addr,
+			   const char *const *names, size_t nnames);
+	int (*fqdn_sync)(bw_module_ctx *ctx);
+	/* The FQDN identity an address is mapped to now, 0 when none. */
+	uint32_t (*fqdn_ip_identity)(int family, const uint8_t *addr);
+	/*
+	 * The toFQDNs selectors the policies use, in canonical form (lower
+	 * case, no trailing dot, "*" for every name). Valid during the call.
+	 */
+	void (*fqdn_selector_foreach)(void (*cb)(const char *selector, void *arg),
+				      void *arg);
+	/*
+	 * Connection tracking: which of n addresses (16 bytes each, IPv4 as
+	 * ::ffff:a.b.c.d) is a peer of a connection the datapath still
+	 * tracks (not expired). alive[i] is set to 1 or 0. One walk of the
+	 * table for the whole list. Returns 0, -ENXIO without a datapath, or
+	 * a negative errno.
+	 */
+	int (*ct_peers_alive)(const uint8_t (*addrs)[16], size_t n,
+			      uint8_t *alive);
+
+	/*
+	 * DNS answers between modules: a DNS proxy publishes each answer it
+	 * is about to release (dns_publish), the core calls every subscriber
+	 * (an FQDN cache) at once, in subscription order, on the loop thread,
+	 * and dns_publish returns after the last one: what they asked of the
+	 * core (fqdn_sync) is in the datapath by then. The answer and what it
+	 * points to are valid during the calls only.
+	 */
+	int (*dns_subscribe)(bw_module_ctx *ctx,
+			     void (*cb)(const struct bw_dns_answer *answer,
+					void *user_data),
+			     void *user_data, bw_free_fn free_fn);
+	int (*dns_publish)(bw_module_ctx *ctx, const struct bw_dns_answer *answer);
+
+	/*
+	 * Publish a flow a module built (a proxy's L7 record, <bulwark/flow.h>)
+	 * to the flow ring, observe streams and subscribers. The core fills
+	 * what is left empty: uuid, time_ns (now), node_name, ip_version and
+	 * the address texts from src_addr/dst_addr, and each side's identity,
+	 * namespace, pod, workload and labels from its id (local endpoint) or
+	 * address (ipcache); the policies named by rule_ref go to
+	 * egress/ingress_allowed_by or _denied_by by the flow's direction and
+	 * verdict. The flow is copied. Returns 0 or a negative errno.
+	 */
+	int (*flow_publish)(bw_module_ctx *ctx, const struct bw_flow *flow);
+	/*
+	 * The generation redirect_lookup() would report now (struct
+	 * bw_redirect_conn.generation): a proxy may keep using what a lookup
+	 * said about a client and server while the generation is unchanged,
+	 * instead of asking again for every datagram.
+	 */
+	uint64_t (*redirect_generation)(void);
 };
 
 /* bw_core_api.policy_reach peer classes. */
@@ -670,6 +800,36 @@ struct bw_node_stats {
 	uint64_t regenerations;  /* resolver flushes that recomputed an endpoint */
 	uint64_t regeneration_ns;/* time spent in them, nanoseconds (monotonic) */
 	uint64_t endpoint_syncs; /* endpoint policy syncs to the datapath */
+};
+
+/*
+ * bw_core_api.dns_publish (ABI 1.2): one DNS answer on its way back to a
+ * workload, as a DNS proxy saw it.
+ */
+struct bw_dns_ip {
+	int family;       /* 4 or 6 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
+struct bw_dns_answer {
+	size_t size;             /* sizeof(struct bw_dns_answer) */
+	uint64_t time_ns;        /* when the answer arrived (CLOCK_REALTIME) */
+	uint32_t ep_id;          /* the endpoint that asked, 0 when unknown */
+	int client_family;       /* its address */
+	uint8_t client_addr[16];
+	const char *qname;       /* lower case, with the trailing dot */
+	uint16_t qtype;          /* 1 A, 28 AAAA, ... */
+	uint8_t rcode;           /* 0 NOERROR, 3 NXDOMAIN, ... */
+	uint8_t truncated;       /* TC was set: the client retries over TCP */
+	/*
+	 * The A and AAAA records of the qname, followed through the CNAME
+	 * chain (records of other names are left out), and the chain's names.
+	 */
+	const struct bw_dns_ip *ips;
+	size_t n_ips;
+	uint32_t ttl;            /* the smallest TTL along the chain */
+	const char *const *cnames;
+	size_t n_cnames;
 };
 
 /* bw_core_api.daemon_info (ABI 1.2). */

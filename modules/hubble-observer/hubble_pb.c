@@ -610,6 +610,15 @@ hubble_pb_flow(const struct bw_flow *f, int extensions, struct hubble_arena *a,
 	}
 	if (extensions)
 		o->extensions = pb_extensions(a, f);
+	if (BW_FLOW_HAS(f, proxy_port))
+		o->proxy_port = f->proxy_port;
+	if (BW_FLOW_HAS(f, n_destination_names)) {
+		o->source_names = pb_strv(a, f->source_names, f->n_source_names,
+					  &o->n_source_names);
+		o->destination_names = pb_strv(a, f->destination_names,
+					       f->n_destination_names,
+					       &o->n_destination_names);
+	}
 	o->egress_allowed_by = pb_policies(a, f->egress_allowed_by,
 					   f->n_egress_allowed_by,
 					   &o->n_egress_allowed_by);

@@ -19,6 +19,8 @@
 #include <jansson.h>
 #include <pcre2.h>
 
+#include "lib/kafkakeys.h"
+
 #include "cilium_l7.h"
 
 #define CIL_DNS_NAME_MAX 255
@@ -33,18 +35,6 @@ static const char *const cil_kafka_fields[] = {
 	"role", "apiKey", "apiVersion", "clientID", "topic", NULL,
 };
 static const char *const cil_dns_fields[] = { "matchName", "matchPattern", NULL };
-
-/* Kafka API key names (reference sheet 10.2), index = key number. */
-static const char *const cil_kafka_keys[] = {
-	"produce", "fetch", "offsets", "metadata", "leaderandisr", "stopreplica",
-	"updatemetadata", "controlledshutdown", "offsetcommit", "offsetfetch",
-	"findcoordinator", "joingroup", "heartbeat", "leavegroup", "syncgroup",
-	"describegroups", "listgroups", "saslhandshake", "apiversions",
-	"createtopics", "deletetopics", "deleterecords", "initproducerid",
-	"offsetforleaderepoch", "addpartitionstotxn", "addoffsetstotxn", "endtxn",
-	"writetxnmarkers", "txnoffsetcommit", "describeacls", "createacls",
-	"deleteacls", "describeconfigs", "alterconfigs", NULL,
-};
 
 /* A string field (optional); *out NULL when absent. */
 static int cil_opt_string(struct np_ctx *c, json_t *obj, const char *key, const char **out)
@@ -235,18 +225,22 @@ static int cil_kafka_item(struct np_ctx *c, json_t *it, json_t **out)
 		json_object_set_new(o, "role", json_string(buf));
 	}
 	if (key != NULL) {
-		size_t i;
+		/* Cilium's names (0-33); past them Kafka's (bulwark's extension) */
+		int k = bw_kafka_key_by_name(key);
 
-		for (i = 0; cil_kafka_keys[i] != NULL; i++)
-			if (!strcasecmp(cil_kafka_keys[i], key))
-				break;
-		if (cil_kafka_keys[i] == NULL) {
+		if (k < 0) {
 			json_decref(o);
 			return np_fail_at(c, "apiKey",
 					  "\"%s\" is not a Kafka API key name (produce, fetch, offsets, metadata, ...)",
 					  key);
 		}
-		json_object_set_new(o, "apiKey", json_string(cil_kafka_keys[i]));
+		if (bw_kafka_key_cilium(k) != NULL) {
+			json_object_set_new(o, "apiKey", json_string(bw_kafka_key_cilium(k)));
+		} else {
+			snprintf(buf, sizeof(buf), "%s", bw_kafka_key_kafka(k));
+			cil_lower(buf);
+			json_object_set_new(o, "apiKey", json_string(buf));
+		}
 	}
 	if (ver != NULL)
 		json_object_set_new(o, "apiVersion", json_string(ver));

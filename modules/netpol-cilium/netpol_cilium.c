@@ -7,9 +7,10 @@
  * (docs/rule-model.md) with Cilium's meaning (reference sheet section 1):
  * implicit namespace scoping of subjects and peer selectors, nil versus
  * empty peer lists, per-direction default deny with enableDefaultDeny, CIDR
- * peers that never select in-cluster endpoints. L7 rules (toPorts[].rules)
- * are checked in cilium_l7.c and carried on each port. Features bulwark
- * does not have (toFQDNs, host policies, services, groups, ...) are
+ * peers that never select in-cluster endpoints, toFQDNs selectors (checked
+ * with lib/fqdnmatch.c, written in canonical form). L7 rules
+ * (toPorts[].rules) are checked in cilium_l7.c and carried on each port.
+ * Features bulwark does not have (host policies, services, groups, ...) are
  * refused with a message saying so, never ignored; every message names the
  * field by its path in the document.
  */
@@ -22,6 +23,7 @@
 
 #include <bulwark/module.h>
 
+#include "lib/fqdnmatch.h"
 #include "cilium_l7.h"
 #include "netpol_common.h"
 
@@ -78,6 +80,7 @@ static const char *const cil_cidrrule_fields[] = {
 	"cidr", "cidrGroupRef", "cidrGroupSelector", "except", NULL,
 };
 static const char *const cil_icmprule_fields[] = { "fields", NULL };
+static const char *const cil_fqdn_fields[] = { "matchName", "matchPattern", NULL };
 static const char *const cil_icmpfield_fields[] = { "family", "type", NULL };
 static const char *const cil_edd_fields[] = { "ingress", "egress", NULL };
 static const char *const cil_log_fields[] = { "value", NULL };
@@ -131,7 +134,6 @@ struct cil_refusal {
 };
 
 static const struct cil_refusal cil_refusals[] = {
-	{ "toFQDNs", "toFQDNs is not supported yet" },
 	{ "toServices", "toServices is not supported yet" },
 	{ "fromRequires", "fromRequires was removed in Cilium 1.19 and is not supported" },
 	{ "toRequires", "toRequires was removed in Cilium 1.19 and is not supported" },
@@ -262,7 +264,46 @@ cil_cidrset_peer(struct np_ctx *c, json_t *v, json_t **peer)
 	return np_cidr_rule(c, v, 1, 0, 0, peer);
 }
 
-enum cil_family { CIL_ENDPOINTS, CIL_CIDR, CIL_CIDRSET, CIL_ENTITIES };
+/*
+ * One toFQDNs element: exactly one of matchName / matchPattern, Cilium's
+ * characters and length, written as the rule model's fqdn peer in
+ * canonical form (lower case, no trailing dot), so equal selectors spelt
+ * differently share one identity label.
+ */
+static int
+cil_fqdn_peer(struct np_ctx *c, json_t *v, json_t **peer)
+{
+	json_t *mn, *mp;
+	const char *field, *text;
+	enum bw_fqdn_kind kind;
+	char why[256], canon[BW_FQDN_SELECTOR_MAX + 1];
+	int rc;
+
+	*peer = NULL;
+	if ((rc = np_want_object(c, v)) < 0 ||
+	    (rc = np_check_fields(c, v, cil_fqdn_fields)) < 0)
+		return rc;
+	mn = np_get(v, "matchName");
+	mp = np_get(v, "matchPattern");
+	if (mn != NULL && mp != NULL)
+		return np_fail(c, "only one of matchName or matchPattern may be set");
+	if (mn == NULL && mp == NULL)
+		return np_fail(c, "one of matchName or matchPattern is required");
+	field = mn ? "matchName" : "matchPattern";
+	kind = mn ? BW_FQDN_MATCH_NAME : BW_FQDN_MATCH_PATTERN;
+	if (!json_is_string(mn ? mn : mp))
+		return np_fail_at(c, field, "expected a string, got %s",
+				  np_type_name(mn ? mn : mp));
+	text = json_string_value(mn ? mn : mp);
+	if (bw_fqdn_selector_check(kind, text, why, sizeof(why)) < 0 ||
+	    bw_fqdn_selector_canonical(kind, text, canon, sizeof(canon)) < 0)
+		return np_fail_at(c, field, "%s", why);
+	*peer = json_pack("{s:{s:s}}", "fqdn", mn ? "match_name" : "match_pattern",
+			  canon);
+	return *peer ? 0 : np_nomem(c);
+}
+
+enum cil_family { CIL_ENDPOINTS, CIL_CIDR, CIL_CIDRSET, CIL_ENTITIES, CIL_FQDNS };
 
 /*
  * The peers of one element. from_ is "from" or "to". *peers stays NULL when
@@ -273,13 +314,15 @@ cil_peers(struct np_ctx *c, json_t *el, const char *dir_prefix,
 	  const struct cil_policy *pol, json_t **peers)
 {
 	static const char *const names[] = { "Endpoints", "CIDR", "CIDRSet",
-					     "Entities" };
-	char fields[4][32];
-	json_t *lists[4];
+					     "Entities", "FQDNs" };
+	char fields[5][32];
+	json_t *lists[5] = { NULL };
+	/* toFQDNs: egress only (fromFQDNs is refused before this) */
+	int nf = strcmp(dir_prefix, "to") ? 4 : 5;
 	int first = -1, rc = 0;
 
 	*peers = NULL;
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < nf; f++) {
 		snprintf(fields[f], sizeof(fields[f]), "%s%s", dir_prefix,
 			 names[f]);
 		lists[f] = np_get(el, fields[f]);
@@ -295,7 +338,7 @@ cil_peers(struct np_ctx *c, json_t *el, const char *dir_prefix,
 				       fields[first], fields[f]);
 		first = f;
 	}
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < nf; f++) {
 		json_t *v, *peer;
 		size_t i, saved;
 
@@ -316,6 +359,9 @@ cil_peers(struct np_ctx *c, json_t *el, const char *dir_prefix,
 				break;
 			case CIL_CIDRSET:
 				rc = cil_cidrset_peer(c, v, &peer);
+				break;
+			case CIL_FQDNS:
+				rc = cil_fqdn_peer(c, v, &peer);
 				break;
 			default:
 				rc = cil_entity_peer(c, v, &peer);
@@ -720,6 +766,9 @@ cil_element(struct np_ctx *c, json_t *el, int egress, int deny,
 	if (deny && np_get(el, "toFQDNs") != NULL)
 		return np_fail_at(c, "toFQDNs",
 				  "toFQDNs is not allowed in deny rules");
+	if (!egress && np_get(el, "fromFQDNs") != NULL)
+		return np_fail_at(c, "fromFQDNs",
+				  "fromFQDNs is not supported (Cilium has no fromFQDNs either: the source address of a connection says nothing about the names it has; use fromCIDR or fromEndpoints)");
 	if ((rc = np_check_fields(c, el, fields)) < 0 ||
 	    (rc = cil_refuse(c, el, cil_refusals)) < 0)
 		return rc;

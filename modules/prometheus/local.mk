@@ -6,9 +6,10 @@ module_LTLIBRARIES += modules/prometheus.la
 modules_prometheus_la_SOURCES = \
 	modules/prometheus/prometheus.c modules/prometheus/prom.h \
 	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
-	modules/prometheus/prom_node.c
+	modules/prometheus/prom_node.c modules/prometheus/prom_dns.c \
+	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c
 modules_prometheus_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 modules_prometheus_la_LDFLAGS = $(BW_MODULE_LINK)
-modules_prometheus_la_LIBADD = $(LIBEVENT_LIBS) -lm
+modules_prometheus_la_LIBADD = libbw.la $(LIBEVENT_LIBS) -lm
 EXTRA_DIST += modules/prometheus/README.md modules/prometheus/metrics.list \
 	docs/metrics.md

@@ -70,6 +70,45 @@ void prom_flows_foreach_vec(const struct prom_flows *f,
 			    void (*cb)(const struct prom_vec *v, void *arg),
 			    void *arg);
 
+/* ---- DNS families (prom_dns.c) -------------------------------------------- */
+
+struct prom_dns;
+
+struct prom_dns *prom_dns_new(size_t max_series);
+void prom_dns_free(struct prom_dns *d);
+/* Count one flow (only L7 flows with a DNS record count). */
+void prom_dns_count(struct prom_dns *d, const struct bw_flow *flow);
+/* Write hubble_dns_queries_total, _responses_total, _response_types_total. */
+void prom_dns_write(const struct prom_dns *d, struct evbuffer *out);
+void prom_dns_foreach_vec(const struct prom_dns *d,
+			  void (*cb)(const struct prom_vec *v, void *arg), void *arg);
+
+/* ---- HTTP families (prom_http.c) ------------------------------------------ */
+
+struct prom_http;
+
+struct prom_http *prom_http_new(size_t max_series);
+void prom_http_free(struct prom_http *h);
+/* Count one flow (only L7 HTTP responses count). */
+void prom_http_count(struct prom_http *h, const struct bw_flow *flow);
+/* Write hubble_http_requests_total and hubble_http_request_duration_seconds. */
+void prom_http_write(struct prom_http *h, struct evbuffer *out);
+/* The bounded counter family (for bulwark_metrics_series/_folded). */
+const struct prom_vec *prom_http_requests(const struct prom_http *h);
+
+/* ---- Kafka families (prom_kafka.c) ----------------------------------------- */
+
+struct prom_kafka;
+
+struct prom_kafka *prom_kafka_new(size_t max_series);
+void prom_kafka_free(struct prom_kafka *k);
+/* Count one flow (only L7 Kafka requests count, as in Hubble). */
+void prom_kafka_count(struct prom_kafka *k, const struct bw_flow *flow);
+/* Write hubble_kafka_requests_total and hubble_kafka_request_duration_seconds. */
+void prom_kafka_write(struct prom_kafka *k, struct evbuffer *out);
+/* The bounded counter family (for bulwark_metrics_series/_folded). */
+const struct prom_vec *prom_kafka_requests(const struct prom_kafka *k);
+
 /* ---- node families read at scrape time (prom_node.c) ----------------------- */
 
 /*

@@ -20,6 +20,9 @@ struct prom_flows {
 	struct prom_vec *ports;     /* hubble_port_distribution_total */
 	struct prom_vec *by_ns;     /* bulwark_policy_verdicts_by_namespace_total */
 	struct prom_vec *denied;    /* bulwark_denied_flows_total */
+	struct prom_dns *dns;       /* hubble_dns_* (prom_dns.c) */
+	struct prom_http *http;     /* hubble_http_* (prom_http.c) */
+	struct prom_kafka *kafka;   /* hubble_kafka_* (prom_kafka.c) */
 };
 
 static const char *const processed_labels[] = { "protocol", "type", "subtype", "verdict" };
@@ -49,13 +52,39 @@ prom_verdict_name(int verdict)
 	return "VERDICT_UNKNOWN";
 }
 
+/* The L7 record of a flow, when the daemon's flow has one we can read. */
+static const struct bw_flow_l7 *
+flows_l7(const struct bw_flow *flow)
+{
+	if (!BW_FLOW_HAS(flow, l7) || flow->l7 == NULL ||
+	    flow->l7->size < offsetof(struct bw_flow_l7, proto))
+		return NULL;
+	return flow->l7;
+}
+
+static const char *
+flows_l7_protocol(const struct bw_flow *flow)
+{
+	const struct bw_flow_l7 *l7 = flows_l7(flow);
+
+	if (l7 == NULL)
+		return "Unknown L7";
+	if (l7->dns != NULL)
+		return "DNS";
+	if (l7->http != NULL)
+		return "HTTP";
+	if (l7->kafka != NULL)
+		return "Kafka";
+	return "Unknown L7";
+}
+
 /* Hubble's FlowProtocol(). */
 const char *
 prom_flow_protocol(const struct bw_flow *flow)
 {
 	switch (flow->event_type) {
 	case BW_FLOW_EVENT_L7:
-		return "Unknown L7"; /* no L7 record in struct bw_flow yet */
+		return flows_l7_protocol(flow);
 	case BW_FLOW_EVENT_DROP:
 	case BW_FLOW_EVENT_TRACE:
 	case BW_FLOW_EVENT_POLICY_VERDICT:
@@ -182,8 +211,11 @@ prom_flows_new(size_t max_series)
 	f->denied = prom_vec_new("bulwark_denied_flows_total",
 		"Connections denied by policy, by source and destination namespace and workload",
 		"counter", denied_labels, NLABELS(denied_labels), max_series, 0xf);
+	f->dns = prom_dns_new(max_series);
+	f->http = prom_http_new(max_series);
+	f->kafka = prom_kafka_new(max_series);
 	if (!f->processed || !f->drop || !f->policy || !f->tcp || !f->ports ||
-	    !f->by_ns || !f->denied) {
+	    !f->by_ns || !f->denied || !f->dns || !f->http || !f->kafka) {
 		prom_flows_free(f);
 		return NULL;
 	}
@@ -202,6 +234,9 @@ prom_flows_free(struct prom_flows *f)
 	prom_vec_free(f->ports);
 	prom_vec_free(f->by_ns);
 	prom_vec_free(f->denied);
+	prom_dns_free(f->dns);
+	prom_http_free(f->http);
+	prom_kafka_free(f->kafka);
 	free(f);
 }
 
@@ -216,6 +251,7 @@ flows_count_processed(struct prom_flows *f, const struct bw_flow *flow,
 	switch (flow->event_type) {
 	case BW_FLOW_EVENT_L7:
 		type = "L7";
+		subtype = strcmp(proto, "Unknown L7") != 0 ? proto : "";
 		break;
 	case BW_FLOW_EVENT_DROP:
 		type = "Drop";
@@ -321,6 +357,24 @@ flows_count_verdict(struct prom_flows *f, const struct bw_flow *flow)
 	}
 }
 
+/* L7 flows in Hubble's policy metric: match "l7/http", "l7/dns", ... */
+static void
+flows_count_l7(struct prom_flows *f, const struct bw_flow *flow, const char *proto)
+{
+	const struct bw_flow_l7 *l7 = flows_l7(flow);
+	char action[24], match[32];
+	const char *v[3];
+
+	snprintf(match, sizeof(match), "l7/%s",
+		 l7 == NULL ? "" : l7->dns != NULL ? "dns" : l7->http != NULL ? "http"
+		 : l7->kafka != NULL ? "kafka" : "");
+	v[0] = flows_direction(flow->traffic_direction);
+	v[1] = match;
+	v[2] = flows_action(flow->verdict, action, sizeof(action));
+	prom_vec_add(f->policy, v, 1);
+	(void)proto;
+}
+
 void
 prom_flows_count(const struct bw_flow *flow, void *arg)
 {
@@ -345,6 +399,12 @@ prom_flows_count(const struct bw_flow *flow, void *arg)
 	flows_count_forwarded(f, flow, proto);
 	if (flow->event_type == BW_FLOW_EVENT_POLICY_VERDICT)
 		flows_count_verdict(f, flow);
+	prom_dns_count(f->dns, flow);
+	if (flow->event_type == BW_FLOW_EVENT_L7) {
+		flows_count_l7(f, flow, proto);
+		prom_http_count(f->http, flow);
+		prom_kafka_count(f->kafka, flow);
+	}
 }
 
 void
@@ -353,11 +413,12 @@ prom_flows_foreach_vec(const struct prom_flows *f,
 {
 	const struct prom_vec *all[] = {
 		f->processed, f->drop, f->policy, f->tcp, f->ports, f->by_ns,
-		f->denied,
+		f->denied, prom_http_requests(f->http), prom_kafka_requests(f->kafka),
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		cb(all[i], arg);
+	prom_dns_foreach_vec(f->dns, cb, arg);
 }
 
 void
@@ -370,4 +431,7 @@ prom_flows_write(const struct prom_flows *f, struct evbuffer *out)
 	prom_vec_write(f->ports, out);
 	prom_vec_write(f->by_ns, out);
 	prom_vec_write(f->denied, out);
+	prom_dns_write(f->dns, out);
+	prom_http_write(f->http, out);
+	prom_kafka_write(f->kafka, out);
 }

@@ -20,11 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "lib/listenaddr.h"
 #include "prom.h"
 
 struct prom_conf {
@@ -56,77 +55,6 @@ static const struct bw_conf_key prom_keys[] = {
 };
 
 /*
- * Split a listen address into host and port, by the rules the core applies
- * to BW_CONF_F_LISTEN keys (which refuses a bad value first, naming the
- * file and line; check() and init() keep the module right on its own).
- * ":PORT" listens on every address ("::", dual stack). Returns NULL or
- * what is wrong.
- */
-static const char *
-prom_parse_listen(const char *v, char *host, size_t hostlen, uint16_t *port)
-{
-	const char *colon, *p;
-	size_t hlen;
-	long n = 0;
-
-	if (v[0] == '[') {
-		const char *end = strchr(v, ']');
-		struct in6_addr a6;
-
-		if (end == NULL || end[1] != ':')
-			return "expected [IPV6]:PORT";
-		hlen = (size_t)(end - v - 1);
-		if (hlen == 0 || hlen >= hostlen)
-			return "bad IPv6 address";
-		memcpy(host, v + 1, hlen);
-		host[hlen] = '\0';
-		if (inet_pton(AF_INET6, host, &a6) != 1)
-			return "bad IPv6 address";
-		colon = end + 1;
-	} else {
-		struct in_addr a4;
-
-		colon = strrchr(v, ':');
-		if (colon == NULL)
-			return "no :PORT";
-		hlen = (size_t)(colon - v);
-		if (memchr(v, ':', hlen) != NULL)
-			return "an IPv6 address must be in brackets, [ADDR]:PORT";
-		if (hlen >= hostlen)
-			return "host name too long";
-		memcpy(host, v, hlen);
-		host[hlen] = '\0';
-		if (hlen == 0) {
-			snprintf(host, hostlen, "::");
-		} else if (strspn(host, "0123456789.") == hlen) {
-			if (inet_pton(AF_INET, host, &a4) != 1)
-				return "bad IPv4 address";
-		} else {
-			for (p = host; *p != '\0'; p++)
-				if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-					return "bad host name";
-			if (host[0] == '.' || host[0] == '-' ||
-			    strstr(host, "..") != NULL)
-				return "bad host name";
-		}
-	}
-	p = colon + 1;
-	if (*p == '\0')
-		return "no port";
-	for (; *p != '\0'; p++) {
-		if (!isdigit((unsigned char)*p))
-			return "the port is not a number";
-		n = n * 10 + (*p - '0');
-		if (n > 65535)
-			return "the port is above 65535";
-	}
-	if (n == 0)
-		return "the port must be 1..65535";
-	*port = (uint16_t)n;
-	return NULL;
-}
-
-/*
  * The listen key, for check() and init(): 0 with host and port, or
  * -EINVAL with the message in err.
  */
@@ -137,7 +65,7 @@ prom_listen(const struct prom_conf *conf, char *host, size_t hostlen,
 	const char *why = "missing";
 
 	if (conf->listen != NULL &&
-	    (why = prom_parse_listen(conf->listen, host, hostlen, port)) == NULL)
+	    (why = bw_listen_parse(conf->listen, host, hostlen, port)) == NULL)
 		return 0;
 	snprintf(err, errlen, "'%s' is not a listen address (HOST:PORT, "
 		 "[IPV6]:PORT or :PORT): %s",

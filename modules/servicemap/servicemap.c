@@ -21,6 +21,12 @@
  *   audit      each policy-verdict event with verdict AUDIT (a connection
  *              policy would have dropped; it is forwarded too)
  *
+ * Every policy-verdict event also names, on its edge, the policies behind
+ * it (up to 8 per edge, with a count of verdicts each): allow (its
+ * direction's *_allowed_by), deny (*_denied_by) or default-deny (a drop or
+ * audit no rule matched: the policies that isolate the endpoint). The web
+ * UI highlights a policy's edges with them.
+ *
  * Memory is bounded (max_nodes, max_edges): edges sit on a list ordered by
  * last use, and when a limit is reached the least recently seen edge is
  * forgotten (and nodes no edge uses any more). Edges not seen for
@@ -42,6 +48,7 @@
 #include "lib/flowfilter.h"
 
 #define SM_MAX_ADDRS 8
+#define SM_MAX_POLICIES 8 /* policies remembered per edge */
 
 struct sm_conf {
 	int64_t max_nodes;
@@ -74,11 +81,22 @@ struct sm_node {
 	struct sm_node *hnext;
 };
 
+/* What a policy did to an edge's connections (policy-verdict events). */
+enum sm_effect { SM_ALLOW, SM_DENY, SM_DEFAULT_DENY };
+
+struct sm_pol {
+	char *kind, *ns, *name; /* ns "" for cluster-wide policies */
+	enum sm_effect effect;
+	uint64_t verdicts;
+};
+
 struct sm_edge {
 	struct sm_node *src, *dst;
 	uint8_t proto;
 	uint16_t port;
 	uint64_t forwarded, dropped, audit;
+	struct sm_pol *pols; /* at most SM_MAX_POLICIES */
+	size_t npols;
 	uint64_t first_ns, last_ns;
 	struct sm_edge *hnext;
 	struct sm_edge *prev, *next; /* by last use: head is the oldest */
@@ -221,6 +239,12 @@ sm_edge_remove(struct sm *s, struct sm_edge *e)
 	s->nedges--;
 	sm_node_unref(s, e->src);
 	sm_node_unref(s, e->dst);
+	for (size_t i = 0; i < e->npols; i++) {
+		free(e->pols[i].kind);
+		free(e->pols[i].ns);
+		free(e->pols[i].name);
+	}
+	free(e->pols);
 	free(e);
 }
 
@@ -337,7 +361,72 @@ sm_node_get(struct sm *s, const struct bw_flow_endpoint *ep, const char *ip)
 	return n;
 }
 
-enum sm_count { SM_FORWARDED, SM_DROPPED, SM_AUDIT };
+enum sm_count { SM_NONE, SM_FORWARDED, SM_DROPPED, SM_AUDIT };
+
+/* Count one verdict of policy p on e (a new entry while there is room). */
+static void
+sm_edge_policy(struct sm_edge *e, const struct bw_flow_policy *p,
+	       enum sm_effect effect)
+{
+	const char *ns = p->ns != NULL ? p->ns : "";
+	const char *kind = p->kind != NULL ? p->kind : "";
+	struct sm_pol *np, *x;
+
+	if (p->name == NULL)
+		return;
+	for (size_t i = 0; i < e->npols; i++) {
+		x = &e->pols[i];
+		if (x->effect == effect && !strcmp(x->name, p->name) &&
+		    !strcmp(x->ns, ns) && !strcmp(x->kind, kind)) {
+			x->verdicts++;
+			return;
+		}
+	}
+	if (e->npols >= SM_MAX_POLICIES ||
+	    (np = realloc(e->pols, (e->npols + 1) * sizeof(*np))) == NULL)
+		return;
+	e->pols = np;
+	x = &np[e->npols];
+	x->kind = strdup(kind);
+	x->ns = strdup(ns);
+	x->name = strdup(p->name);
+	if (x->kind == NULL || x->ns == NULL || x->name == NULL) {
+		free(x->kind);
+		free(x->ns);
+		free(x->name);
+		return;
+	}
+	x->effect = effect;
+	x->verdicts = 1;
+	e->npols++;
+}
+
+/*
+ * The policies behind a policy-verdict event: those whose rule allowed or
+ * denied it, or for a drop (or audit) no rule matched, the policies that
+ * make the endpoint default-deny in that direction.
+ */
+static void
+sm_edge_attribute(struct sm_edge *e, const struct bw_flow *f)
+{
+	const struct bw_flow_policy *allowed = f->ingress_allowed_by;
+	const struct bw_flow_policy *denied = f->ingress_denied_by;
+	uint32_t na = f->n_ingress_allowed_by, nd = f->n_ingress_denied_by;
+
+	if (f->traffic_direction == BW_FLOW_TRAFFIC_EGRESS) {
+		allowed = f->egress_allowed_by;
+		na = f->n_egress_allowed_by;
+		denied = f->egress_denied_by;
+		nd = f->n_egress_denied_by;
+	}
+	for (uint32_t i = 0; i < na && allowed != NULL; i++)
+		sm_edge_policy(e, &allowed[i], SM_ALLOW);
+	for (uint32_t i = 0; i < nd && denied != NULL; i++)
+		sm_edge_policy(e, &denied[i], SM_DENY);
+	if (nd == 0 && f->verdict != BW_FLOW_VERDICT_FORWARDED)
+		for (uint32_t i = 0; i < f->n_isolated_by && f->isolated_by != NULL; i++)
+			sm_edge_policy(e, &f->isolated_by[i], SM_DEFAULT_DENY);
+}
 
 static void
 sm_on_flow(const struct bw_flow *f, void *ud)
@@ -353,9 +442,9 @@ sm_on_flow(const struct bw_flow *f, void *ud)
 		return;
 	if (f->event_type == BW_FLOW_EVENT_DROP) {
 		what = SM_DROPPED;
-	} else if (f->event_type == BW_FLOW_EVENT_POLICY_VERDICT &&
-		   f->verdict == BW_FLOW_VERDICT_AUDIT) {
-		what = SM_AUDIT;
+	} else if (f->event_type == BW_FLOW_EVENT_POLICY_VERDICT) {
+		/* audits count; every verdict names its policies */
+		what = f->verdict == BW_FLOW_VERDICT_AUDIT ? SM_AUDIT : SM_NONE;
 	} else if (f->event_type == BW_FLOW_EVENT_TRACE &&
 		   f->verdict == BW_FLOW_VERDICT_FORWARDED && f->is_reply != 1 &&
 		   (f->trace_reason == BW_FLOW_REASON_NEW ||
@@ -412,7 +501,10 @@ sm_on_flow(const struct bw_flow *f, void *ud)
 		e->last_ns = f->time_ns;
 	if (f->time_ns < e->first_ns)
 		e->first_ns = f->time_ns;
+	if (f->event_type == BW_FLOW_EVENT_POLICY_VERDICT)
+		sm_edge_attribute(e, f);
 	switch (what) {
+	case SM_NONE: return;
 	case SM_FORWARDED: e->forwarded++; break;
 	case SM_DROPPED: e->dropped++; break;
 	case SM_AUDIT: e->audit++; break;
@@ -453,6 +545,40 @@ sm_proto_name(uint8_t p, char *buf, size_t len)
 		snprintf(buf, len, "%u", p);
 		return buf;
 	}
+}
+
+static int
+sm_pol_cmp(const void *a, const void *b)
+{
+	const struct sm_pol *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+
+	if (c == 0)
+		c = strcmp(x->name, y->name);
+	if (c == 0)
+		c = strcmp(x->kind, y->kind);
+	if (c == 0)
+		c = (int)x->effect - (int)y->effect;
+	return c;
+}
+
+static json_t *
+sm_edge_policies_json(struct sm_edge *e)
+{
+	static const char *const effects[] = { "allow", "deny", "default-deny" };
+	json_t *a = json_array();
+
+	qsort(e->pols, e->npols, sizeof(*e->pols), sm_pol_cmp);
+	for (size_t i = 0; i < e->npols && a != NULL; i++) {
+		const struct sm_pol *p = &e->pols[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I}",
+						   "kind", p->kind, "namespace", p->ns,
+						   "name", p->name, "effect",
+						   effects[p->effect], "verdicts",
+						   (json_int_t)p->verdicts));
+	}
+	return a;
 }
 
 static json_t *
@@ -592,6 +718,7 @@ sm_api_map(bw_api_request *req, void *ud)
 		json_object_set_new(o, "audit", json_integer((json_int_t)e->audit));
 		json_object_set_new(o, "first_seen", sm_time(e->first_ns));
 		json_object_set_new(o, "last_seen", sm_time(e->last_ns));
+		json_object_set_new(o, "policies", sm_edge_policies_json(e));
 		json_array_append_new(edges, o);
 	}
 	free(ev);

@@ -31,7 +31,17 @@
 # counted lost). wrk with "Connection: close" to nginx. "on" also reports
 # the events per connection (events read / connections made).
 #
+# Part C, the same as part A with a Lua on_flow hook loaded (a trivial one:
+# it returns nothing), at LUA_RATES: every flow then waits in the Lua
+# stage for the bw-lua thread before it is stored (docs/lua.md, "Flows
+# and scripts"). Besides part A's columns: flows the scripts saw, flows
+# stored without them (skipped: the queue was full; late: on_flow took
+# longer than flow_delay), from GET /v1/lua. No loss means, as in part A,
+# unaccounted = 0 and lost = 0: the pipeline keeps every event whatever
+# the script does.
+#
 # Usage: bench_flows.sh [--quick] [--reps R] [--duration S] [--rates "..."]
+#                       [--lua-rates "..."]
 # Writes tests/bench/results/flows-DATE.{json,txt} in the build tree.
 
 set -u
@@ -41,13 +51,15 @@ DUR=5
 CDUR=3
 RATES="50000 100000 150000 200000 300000 400000"
 CONNS=16
+LUA_RATES="100000 200000"
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) REPS=1; DUR=3; CDUR=2; RATES="50000 100000" ;;
+	--quick) REPS=1; DUR=3; CDUR=2; RATES="50000 100000"; LUA_RATES="100000" ;;
+	--lua-rates) LUA_RATES=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--duration) DUR=$2; CDUR=$2; shift ;;
 	--rates) RATES=$2; shift ;;
-	-h | --help) sed -n '3,38p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,48p' "$0"; exit 0 ;;
 	*) echo "bench_flows.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -98,13 +110,27 @@ print(s["rx"]["packets"] + s["tx"]["packets"] + s["tx"]["dropped"])')
 	echo $total
 }
 
-# ---- part A -------------------------------------------------------------------
+# lua_flows : "seen skipped late" from GET /v1/lua (0 0 0 without the host)
+lua_flows() {
+	bw lua list -o json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    f = json.load(sys.stdin)["flows"]
+    print(f["seen"], f["skipped"], f["late"])
+except Exception:
+    print(0, 0, 0)'
+}
 
-for rate in $RATES; do
+# ---- part A (and C: run_rates lua) ----------------------------------------------
+
+run_rates() { # MODE RATES
+local mode=$1 rate
+for rate in $2; do
 	# 2 events per datagram, split over the two clients
 	pps=$((rate / 4))
 	bps=$((pps * 64 * 8))
 	read -r ev0 lost0 < <(status_flows)
+	read -r ls0 lk0 ll0 < <(lua_flows)
 	pk0=$(veth_packets)
 	cpu0=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
 	t0=$(bench_now_ns)
@@ -120,19 +146,23 @@ for rate in $RATES; do
 	sleep 2.5 # the daemon drains the ring; the lost counter is read once a second
 	cpu2=$(bench_pid_cpu_ticks "$BW_DAEMON_PID")
 	read -r ev1 lost1 < <(status_flows)
+	read -r ls1 lk1 ll1 < <(lua_flows)
 	pk1=$(veth_packets)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 	produced=$((pk1 - pk0))
 	received=$((ev1 - ev0))
 	lost=$((lost1 - lost0))
-	bench_sample events "$rate" seconds "$secs"
-	bench_sample events "$rate" produced $produced
-	bench_sample events "$rate" received $received
-	bench_sample events "$rate" lost $lost
-	bench_sample events "$rate" unaccounted $((produced - received - lost))
-	bench_sample events "$rate" cpu_ticks_run $((cpu1 - cpu0))
-	bench_sample events "$rate" cpu_ticks_total $((cpu2 - cpu0))
-	bench_sample events "$rate" hz "$HZ"
+	bench_sample "$mode" "$rate" seconds "$secs"
+	bench_sample "$mode" "$rate" produced $produced
+	bench_sample "$mode" "$rate" received $received
+	bench_sample "$mode" "$rate" lost $lost
+	bench_sample "$mode" "$rate" unaccounted $((produced - received - lost))
+	bench_sample "$mode" "$rate" cpu_ticks_run $((cpu1 - cpu0))
+	bench_sample "$mode" "$rate" cpu_ticks_total $((cpu2 - cpu0))
+	bench_sample "$mode" "$rate" hz "$HZ"
+	bench_sample "$mode" "$rate" lua_seen $((ls1 - ls0))
+	bench_sample "$mode" "$rate" lua_skipped $((lk1 - lk0))
+	bench_sample "$mode" "$rate" lua_late $((ll1 - ll0))
 	for f in u1 u2; do
 		python3 -c '
 import json, sys
@@ -142,12 +172,25 @@ try:
 except Exception:
     print(0)' "$BW_TMP/$f.json" >>"$BW_TMP/sent-$rate"
 	done
-	bench_sample events "$rate" udp_sent "$(awk '{ s += $1 } END { print s + 0 }' "$BW_TMP/sent-$rate")"
-	bw_log "target $rate ev/s: produced $produced received $received lost $lost in $secs s, cpu $((cpu2 - cpu0)) ticks"
+	bench_sample "$mode" "$rate" udp_sent "$(awk '{ s += $1 } END { print s + 0 }' "$BW_TMP/sent-$rate")"
+	rm -f "$BW_TMP/sent-$rate"
+	bw_log "$mode: target $rate ev/s: produced $produced received $received lost $lost in $secs s, cpu $((cpu2 - cpu0)) ticks, lua seen $((ls1 - ls0)) skipped $((lk1 - lk0)) late $((ll1 - ll0))"
 done
+}
+run_rates events "$RATES"
+
+# ---- part C: the same with a trivial on_flow --------------------------------------
+
+mkdir -p "$BW_TMP/lua"
+printf 'function on_flow(flow) end\n' >"$BW_TMP/lua/trivial.lua"
+bw_restart_daemon -o flows.monitor_aggregation=none -o "lua.dir=$BW_TMP/lua" >/dev/null
+bw_wait_for 10 sh -c "'$BULWARK' -s '$BW_SOCK' lua list | grep -q 'trivial .*active'" ||
+	bw_die "the Lua script did not load"
+run_rates lua "$LUA_RATES"
 
 # ---- part B -------------------------------------------------------------------
 
+rm -f "$BW_TMP/lua/trivial.lua"
 bw_restart_daemon -o flows.monitor_aggregation=medium >/dev/null # the default aggregation
 cat >"$BW_TMP/allow.yaml" <<'EOF'
 apiVersion: cilium.io/v2
@@ -302,6 +345,26 @@ for (mode, rate), d in sorted(data.items(), key=lambda x: x[0][1]):
              row["daemon_cpu_cores_during_run"], row["daemon_cpu_cores_incl_drain"]))
 L.append("(cpu core: bulwarkd utime+stime during the run / run length; cpu total: including the")
 L.append(" 2.5 s drain after it, over the run length)")
+L.append("")
+res["lua_event_rate"] = []
+L.append("Part C: the same with a trivial Lua on_flow loaded (flows wait for the bw-lua thread)")
+L.append("%10s %10s %10s %10s %8s %10s %10s %8s %10s" % ("target/s", "produced", "received", "lost",
+         "unacct", "lua seen", "skipped", "late", "cpu core"))
+for (mode, rate), d in sorted(data.items(), key=lambda x: x[0][1]):
+    if mode != "lua":
+        continue
+    g = lambda k: d[k][0]
+    s = g("seconds")
+    row = {"target_events_per_s": rate, "seconds": s, "produced": int(g("produced")),
+           "received": int(g("received")), "lost": int(g("lost")),
+           "unaccounted": int(g("unaccounted")), "lua_seen": int(g("lua_seen")),
+           "lua_skipped": int(g("lua_skipped")), "lua_late": int(g("lua_late")),
+           "daemon_cpu_cores_during_run": g("cpu_ticks_run") / g("hz") / s}
+    res["lua_event_rate"].append(row)
+    L.append("%10d %10d %10d %10d %8d %10d %10d %8d %10.2f" % (rate, row["produced"], row["received"],
+             row["lost"], row["unaccounted"], row["lua_seen"], row["lua_skipped"],
+             row["lua_late"], row["daemon_cpu_cores_during_run"]))
+L.append("(cpu core: bulwarkd, both threads, during the run / run length)")
 L.append("")
 L.append("Part B: wrk Connection: close, %s conns, %s s runs, medians of %s; ratio per repetition vs 'off'" % (conns, cdur, reps))
 L.append("(off: daemon running, [flows] trace/drop/policy_verdict_events false; stopped: daemon stopped, ring full)")

@@ -9,7 +9,7 @@
 # status is non-zero only if a benchmark could not run.
 #
 # Usage (from the build directory, or through `make bench`):
-#   tests/bench/run.sh [--quick] [--only resolver|datapath|flows|hubble|redirect|flowstore]...
+#   tests/bench/run.sh [--quick] [--only resolver|lua|datapath|flows|hubble|redirect|flowstore|l7|kafka|dns]...
 # --quick: fewer repetitions, shorter runs, N up to 1,000 peers (about 3
 # minutes instead of about 15).
 
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver datapath flows hubble redirect flowstore)
+[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver lua datapath flows hubble redirect flowstore l7 kafka dns)
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${abs_top_srcdir:=$(cd "$HERE/../.." && pwd)}"
@@ -52,7 +52,14 @@ for b in "${ONLY[@]}"; do
 			-o "$RESULTS/resolver-$DATE.json" | tee "$RESULTS/resolver-$DATE.txt" ||
 			status=1
 		;;
-[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver datapath flows hubble redirect flowstore)
+	lua)
+		n=200000
+		[ ${#QUICK[@]} -gt 0 ] && n=50000
+		"$abs_top_builddir/tests/bench/bench_lua" -n $n -r 5 \
+			-o "$RESULTS/lua-$DATE.json" | tee "$RESULTS/lua-$DATE.txt" ||
+			status=1
+		;;
+	datapath | flows | hubble | redirect | flowstore | l7 | kafka | dns)
 		if [ "$(id -u)" != 0 ]; then
 			echo "SKIP: $b needs root (network namespaces, BPF)"
 			continue

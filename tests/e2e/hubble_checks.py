@@ -335,7 +335,7 @@ def check_filters(stub):
             x["flow"].get("traffic_direction") != "EGRESS"]
     check(len(got) > 0 and got == want and got == uuids(api_flows(whitelist=w, blacklist=b)),
           "whitelist [A AND B, C] minus blacklist [D]: hubble's semantics (%d flows)" % len(got))
-    for flt, what in (({"http_method": ["GET"]}, "a field bulwark cannot match yet (http_method)"),
+    for flt, what in (({"source_service": ["x/svc"]}, "a field bulwark cannot match yet (source_service)"),
                       ({"experimental": {"cel_expression": ["true"]}}, "a CEL expression"),
                       ({"source_ip": ["not-an-ip"]}, "a bad value")):
         try:
@@ -344,6 +344,13 @@ def check_filters(stub):
         except grpc.RpcError as e:
             check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "whitelist[0]" in e.details(),
                   "INVALID_ARGUMENT naming the filter: %s (%s)" % (what, e.details()))
+    # FQDN and DNS filters are matched (no DNS proxy here: nothing has names)
+    try:
+        n = len(flows_only(get_flows(stub, {"whitelist": [{"destination_fqdn": ["*.example"]},
+                                                           {"dns_query": ["example"]}]})))
+        check(n == 0, "destination_fqdn and dns_query are matched (%d flows)" % n)
+    except grpc.RpcError as e:
+        bad("destination_fqdn / dns_query refused: %s" % e.details())
 
 
 # ---- number, first, since, until, field masks ----------------------------------------

@@ -88,3 +88,46 @@ BW_E2E_REDIRECT_TESTS = \
 TESTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_SCRIPTS += $(BW_E2E_REDIRECT_TESTS)
 dist_check_DATA += tests/e2e/redirect_lib.sh
+
+# Lua hooks with real traffic: on_flow extensions, the alert and port-scan
+# quarantine examples, failures, reloads (docs/lua.md)
+TESTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+dist_check_SCRIPTS += tests/e2e/test_lua.sh tests/e2e/test_lua_l7.sh tests/e2e/test_lua_alert.sh
+
+# the web UI: its listener (page, traversal, the API as the control socket
+# answers it, JSON errors, read-only, live events, TLS and token off
+# loopback, allow_changes), and the page in a headless Chromium driven over
+# the DevTools protocol (tests/e2e/cdp.py), screenshots in
+# tests/e2e/webui-screenshots/
+TESTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
+dist_check_SCRIPTS += tests/e2e/test_webui.sh tests/e2e/test_webui_browser.sh
+dist_check_DATA += tests/e2e/webui_lib.sh tests/e2e/cdp.py tests/e2e/webui_browser.py
+CLEANFILES += tests/e2e/webui-screenshots/*.png
+
+# HTTP policy end to end (docs/l7.md): rules.http through the redirect, the
+# proxy engine and the http module, nginx and curl/wrk/raw sockets
+TESTS += tests/e2e/test_http.sh
+dist_check_SCRIPTS += tests/e2e/test_http.sh
+
+# Kafka policy end to end: librdkafka's mock cluster as the broker (built
+# when librdkafka-dev is installed), kcat and kafka-python as clients.
+if HAVE_RDKAFKA
+check_PROGRAMS += tests/e2e/kafka_mock
+tests_e2e_kafka_mock_SOURCES = tests/e2e/kafka_mock.c
+tests_e2e_kafka_mock_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_e2e_kafka_mock_LDADD = $(RDKAFKA_LIBS)
+endif
+TESTS += tests/e2e/test_kafka.sh
+dist_check_SCRIPTS += tests/e2e/test_kafka.sh
+# DNS proxy and toFQDNs (docs/fqdn.md) with real DNS servers (unbound) in an
+# "external" namespace: rules and wildcards, CNAME chains, TCP, truncation,
+# EDNS0, a silent server, flows and metrics (test_fqdn.sh); TTL expiry with
+# and without a live connection, IP caps, cache clean (test_fqdn_ttl.sh);
+# the daemon stopped and restarted (test_fqdn_restart.sh).
+BW_E2E_FQDN_TESTS = \
+	tests/e2e/test_fqdn.sh \
+	tests/e2e/test_fqdn_ttl.sh \
+	tests/e2e/test_fqdn_restart.sh
+TESTS += $(BW_E2E_FQDN_TESTS)
+dist_check_SCRIPTS += $(BW_E2E_FQDN_TESTS)
+dist_check_DATA += tests/e2e/fqdn_lib.sh

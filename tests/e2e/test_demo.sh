@@ -29,7 +29,7 @@ demo_cleanup() {
 	done
 }
 export BULWARK_SOCKET=$BW_SOCK
-BULWARKD=$BULWARKD BULWARK=$BULWARK BW_DEMO_PREFIX=$prefix "$demo" --duration 12 -- \
+BULWARKD=$BULWARKD BULWARK=$BULWARK BW_DEMO_PREFIX=$prefix "$demo" --duration 12 --webui-port 0 -- \
 	-c "$(bw_daemon_conf)" -o "daemon.module_dir=$(bw_module_dir)" \
 	-o "daemon.socket=$BW_SOCK" -o "daemon.state_dir=$BW_STATE" \
 	-o "daemon.bpffs_dir=$BW_BPFFS" -o "policy.dir=$BW_POLICY_DIR" \

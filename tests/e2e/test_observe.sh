@@ -343,8 +343,8 @@ bw_require_tool curl curl
 bw_expect_output "API: a bad number is a 400 naming it" '^400 .*number' \
 	api_get 'number=abc'
 bw_expect_output "API: an unknown FlowFilter field is a 400 naming it" \
-	'^400 .*whitelist\[0\]: unsupported FlowFilter field .http_status_code' \
-	api_get 'whitelist=%5B%7B%22http_status_code%22%3A%5B%22404%22%5D%7D%5D'
+	'^400 .*whitelist\[0\]: unsupported FlowFilter field .cel_expression' \
+	api_get 'whitelist=%5B%7B%22cel_expression%22%3A%5B%22true%22%5D%7D%5D'
 bw_expect_output "API: first with follow is a 400" '^400 .*first cannot be combined with follow' \
 	api_get 'first=true&follow=true'
 bw_expect_output "API: a JSON body GetFlowsRequest (number 2, whitelist)" \

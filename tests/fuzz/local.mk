@@ -32,7 +32,38 @@ tests_fuzz_fuzz_netpol_cilium_CPPFLAGS = $(BW_FUZZ_CPPFLAGS) $(PCRE2_CFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/netpol-cilium\"
 tests_fuzz_fuzz_netpol_cilium_LDADD = $(BW_FAKE_CORE) $(BW_CORE_LIBS) $(PCRE2_LIBS)
 
+# the web UI's URL path check (modules/webui/webui_static.c)
+check_PROGRAMS += tests/fuzz/fuzz_webui_path
+TESTS += tests/fuzz/fuzz_webui_path
+tests_fuzz_fuzz_webui_path_SOURCES = tests/fuzz/fuzz_webui_path.c \
+	tests/fuzz/replay.c modules/webui/webui.c modules/webui/webui_static.c \
+	modules/webui/webui_proxy.c modules/webui/webui_events.c
+tests_fuzz_fuzz_webui_path_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/webui-path\"
+tests_fuzz_fuzz_webui_path_LDADD = $(BW_CORE_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(OPENSSL_LIBS)
+
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
+
+# the DNS proxy's message path (ldns behind a pre-check of our own)
+check_PROGRAMS += tests/fuzz/fuzz_dns
+TESTS += tests/fuzz/fuzz_dns
+tests_fuzz_fuzz_dns_SOURCES = tests/fuzz/fuzz_dns.c tests/fuzz/replay.c \
+	modules/dnsproxy/dnsproxy_msg.c modules/dnsproxy/dnsproxy_msg.h
+tests_fuzz_fuzz_dns_CPPFLAGS = $(AM_CPPFLAGS) $(LDNS_CFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/dns\"
+tests_fuzz_fuzz_dns_LDADD = libbw.la $(LDNS_LIBS)
+
+# modules/http: heads, framing, chunked bodies in pieces, rules.http
+check_PROGRAMS += tests/fuzz/fuzz_http
+TESTS += tests/fuzz/fuzz_http
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c tests/fuzz/replay.c \
+	modules/http/http_parse.c modules/http/http_rules.c
+tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/http\"
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
+tests_fuzz_fuzz_http_LDADD = $(PCRE2_LIBS) $(JANSSON_LIBS)
 
 # lib/prefix.c (the IP prefix parser) and lib/flowmask.c (field masks)
 check_PROGRAMS += tests/fuzz/fuzz_prefix tests/fuzz/fuzz_flowmask
@@ -53,3 +84,14 @@ tests_fuzz_fuzz_adoption_SOURCES = tests/fuzz/fuzz_adoption.c tests/fuzz/replay.
 tests_fuzz_fuzz_adoption_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/adoption\"
 tests_fuzz_fuzz_adoption_LDADD = $(BW_CORE_LIBS)
+
+# modules/kafka: requests read whole and by prefix, refusals read back,
+# responses, ApiVersions capping, rules.kafka
+check_PROGRAMS += tests/fuzz/fuzz_kafka
+TESTS += tests/fuzz/fuzz_kafka
+tests_fuzz_fuzz_kafka_SOURCES = tests/fuzz/fuzz_kafka.c tests/fuzz/replay.c \
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c modules/kafka/kafka_rules.c \
+	lib/kafkakeys.c
+tests_fuzz_fuzz_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/kafka\"
+tests_fuzz_fuzz_kafka_LDADD = $(JANSSON_LIBS)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bulwark/hook.h>
+#include <bulwark/l7.h>
 
 #include "lib/flowjson.h"
 #include "tests/unit/fake_core.h"
@@ -395,10 +396,16 @@ fake_l7_inject(bw_l7_conn *conn, int dir, const void *data, size_t len)
 
 /* The verdict the module asked for: no request hook changes it here. */
 static int
-fake_l7_record(bw_l7_conn *conn, const struct bw_flow_l7 *l7, int verdict, int rule)
+fake_l7_record(bw_l7_conn *conn, const struct bw_l7_record *rec)
 {
 	fake_core.l7_records++;
-	return verdict;
+	return rec->verdict;
+}
+
+static int
+fake_l7_resume(bw_l7_conn *conn, int dir)
+{
+	return -EPIPE;
 }
 
 static const struct bw_l7_conn_info *
@@ -528,6 +535,112 @@ fake_alert_publish(bw_module_ctx *ctx, const char *json)
 	return 0;
 }
 
+/* ---- in-process API calls (webui) ---------------------------------------- */
+
+static int
+fake_api_call(bw_module_ctx *ctx, const char *method, const char *target,
+	      const char *body, size_t body_len, bw_api_call_fn cb, void *ud,
+	      bw_api_call **call)
+{
+	char reply[1400];
+
+	(void)ctx;
+	if (method == NULL || target == NULL || cb == NULL || target[0] != '/')
+		return -EINVAL;
+	fake_core.api_calls++;
+	snprintf(fake_core.api_call_method, sizeof(fake_core.api_call_method), "%s",
+		 method);
+	snprintf(fake_core.api_call_target, sizeof(fake_core.api_call_target), "%s",
+		 target);
+	free(fake_core.api_call_body);
+	fake_core.api_call_body = strndup(body != NULL ? body : "", body_len);
+	if (call != NULL)
+		*call = NULL;
+	if (fake_core.api_call_fn != NULL)
+		return fake_core.api_call_fn(method, target, body, body_len, cb, ud,
+					     call);
+	snprintf(reply, sizeof(reply), "{\"error\":\"no API endpoint at %.*s; "
+		 "check the path and that the module serving it is loaded "
+		 "(bulwark modules)\"}", (int)strcspn(target, "?"), target);
+	cb(BW_API_CALL_REPLY, 404, reply, strlen(reply), ud);
+	return 0;
+}
+
+static void
+fake_api_call_cancel(bw_api_call *call)
+{
+	fake_core.api_call_cancels++;
+	fake_core.api_call_cancelled = call;
+}
+
+/* DNS and FQDN policy: recorded; no datapath, nothing tracked. */
+static int
+fake_fqdn_ip_set(bw_module_ctx *ctx, int family, const uint8_t *addr,
+		 const char *const *names, size_t nnames)
+{
+	fake_core.fqdn_ip_sets++;
+	return 0;
+}
+
+static int
+fake_fqdn_sync(bw_module_ctx *ctx)
+{
+	fake_core.fqdn_syncs++;
+	return 0;
+}
+
+static uint32_t
+fake_fqdn_ip_identity(int family, const uint8_t *addr)
+{
+	return 0;
+}
+
+static void
+fake_fqdn_selector_foreach(void (*cb)(const char *selector, void *arg), void *arg)
+{
+}
+
+static int
+fake_ct_peers_alive(const uint8_t (*addrs)[16], size_t n, uint8_t *alive)
+{
+	if (n != 0 && alive != NULL)
+		memset(alive, 0, n);
+	return 0;
+}
+
+static int
+fake_dns_subscribe(bw_module_ctx *ctx,
+		   void (*cb)(const struct bw_dns_answer *answer, void *user_data),
+		   void *user_data, bw_free_fn free_fn)
+{
+	fake_core.dns_cb = cb;
+	fake_core.dns_ud = user_data;
+	fake_core.dns_free = free_fn;
+	return 0;
+}
+
+static int
+fake_dns_publish(bw_module_ctx *ctx, const struct bw_dns_answer *answer)
+{
+	fake_core.dns_published++;
+	if (fake_core.dns_cb != NULL)
+		fake_core.dns_cb(answer, fake_core.dns_ud);
+	return 0;
+}
+
+static int
+fake_flow_publish(bw_module_ctx *ctx, const struct bw_flow *flow)
+{
+	fake_core.flows_published++;
+	return 0;
+}
+
+static uint64_t
+fake_redirect_generation(void)
+{
+	return fake_core.redirect_generation;
+}
+
 static const struct bw_core_api fake_api = {
 	.size = sizeof(struct bw_core_api),
 	.log = fake_log,
@@ -588,6 +701,18 @@ static const struct bw_core_api fake_api = {
 	.policy_isolation = fake_policy_isolation,
 	.alert_subscribe = fake_alert_subscribe,
 	.alert_publish = fake_alert_publish,
+	.api_call = fake_api_call,
+	.api_call_cancel = fake_api_call_cancel,
+	.l7_resume = fake_l7_resume,
+	.fqdn_ip_set = fake_fqdn_ip_set,
+	.fqdn_sync = fake_fqdn_sync,
+	.fqdn_ip_identity = fake_fqdn_ip_identity,
+	.fqdn_selector_foreach = fake_fqdn_selector_foreach,
+	.ct_peers_alive = fake_ct_peers_alive,
+	.dns_subscribe = fake_dns_subscribe,
+	.dns_publish = fake_dns_publish,
+	.flow_publish = fake_flow_publish,
+	.redirect_generation = fake_redirect_generation,
 };
 
 const struct bw_core_api *
@@ -602,6 +727,7 @@ fake_core_reset(void)
 	free(fake_core.reply);
 	free(fake_core.stream);
 	free(fake_core.metrics);
+	free(fake_core.api_call_body);
 	memset(&fake_core, 0, sizeof(fake_core));
 }
 

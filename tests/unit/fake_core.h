@@ -51,6 +51,15 @@ struct fake_core {
 	 * hook_dns/http/kafka return (0 means BW_HOOK_NONE: allowed) */
 	unsigned hook_flags;
 	int hook_rc;
+	uint64_t redirect_generation; /* what redirect_generation() answers */
+	/*
+	 * api_call() (ABI 1.2): when set, answers in-process calls (call cb
+	 * as the core would, set *call for an answer that comes later);
+	 * unset, every call gets the core's 404 for a route nobody serves.
+	 */
+	int (*api_call_fn)(const char *method, const char *target,
+			   const char *body, size_t body_len, bw_api_call_fn cb,
+			   void *ud, bw_api_call **call);
 	/* the request fake_core_request() hands to the route's handler */
 	const char *query[FAKE_QUERY_MAX][2]; /* name, value; NULL name ends */
 	const char *body;
@@ -77,8 +86,20 @@ struct fake_core {
 	uint64_t hook_cancelled; /* the last hook_cancel() ticket */
 	const struct bw_l7_parser *l7_parser; /* the last l7_parser_register() */
 	unsigned l7_records;   /* l7_record() calls */
+	unsigned api_calls;    /* api_call() calls */
+	char api_call_method[16], api_call_target[1024]; /* the last one */
+	char *api_call_body;   /* its body */
+	unsigned api_call_cancels; /* api_call_cancel() calls */
+	bw_api_call *api_call_cancelled; /* the last one's handle */
 	int followers;         /* flow_followers_account() deltas summed */
 	uint64_t followers_lost;
+	unsigned fqdn_ip_sets, fqdn_syncs; /* fqdn_ip_set() / fqdn_sync() calls */
+	/* the last dns_subscribe(); dns_publish() calls it */
+	void (*dns_cb)(const struct bw_dns_answer *answer, void *ud);
+	void *dns_ud;
+	bw_free_fn dns_free;
+	unsigned dns_published; /* dns_publish() calls */
+	unsigned flows_published; /* flow_publish() calls */
 };
 
 extern struct fake_core fake_core;

@@ -76,6 +76,12 @@ dist_check_SCRIPTS += tests/unit/test_cli.sh
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
 tests_unit_test_api_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_api_LDADD = $(BW_TEST_LIBS)
+# core/api.c's in-process calls (bw_core_api.api_call, ABI 1.2)
+check_PROGRAMS += tests/unit/test_api_local
+TESTS += tests/unit/test_api_local
+tests_unit_test_api_local_SOURCES = tests/unit/test_api_local.c
+tests_unit_test_api_local_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_api_local_LDADD = $(BW_TEST_LIBS)
 tests_unit_test_module_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_module_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
@@ -165,6 +171,21 @@ tests_unit_test_svcmap_SOURCES = tests/unit/test_svcmap.c \
 tests_unit_test_svcmap_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_svcmap_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 
+# modules/webui: static files, the API proxy, access checks, live flows
+# (through the descriptor with a fake core and a real listener); the
+# page's committed build and its logic (node --test)
+check_PROGRAMS += tests/unit/test_webui
+TESTS += tests/unit/test_webui tests/unit/test_webui_ui.sh
+dist_check_SCRIPTS += tests/unit/test_webui_ui.sh
+tests_unit_test_webui_SOURCES = tests/unit/test_webui.c \
+	modules/webui/webui.c modules/webui/webui_static.c \
+	modules/webui/webui_proxy.c modules/webui/webui_events.c
+tests_unit_test_webui_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) -DBW_WEBUI_DIR=\"/nonexistent\"
+tests_unit_test_webui_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_webui_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
+
 # core/node/ipcache.c against a brute-force model; the datapath writes are the
 # test's own recording functions (not core/datapath/datapath.c), so the table is
 # tested alone.
@@ -214,6 +235,42 @@ tests_unit_test_errbuf_LDADD = $(BW_TEST_LIBS)
 TESTS += tests/unit/test_layering.sh
 dist_check_SCRIPTS += tests/unit/test_layering.sh tests/unit/layering.py
 
+# lib/fqdnmatch.c: Cilium's matchName/matchPattern semantics
+check_PROGRAMS += tests/unit/test_fqdnmatch
+TESTS += tests/unit/test_fqdnmatch
+tests_unit_test_fqdnmatch_SOURCES = tests/unit/test_fqdnmatch.c
+tests_unit_test_fqdnmatch_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdnmatch_LDADD = $(BW_TEST_LIBS)
+
+# core/node/fqdn.c: FQDN identities per selector set, relabelling, the order
+# of identity / ipcache changes (with core/node/ipcache.c and recording
+# stand-ins for the datapath and the identity registry)
+check_PROGRAMS += tests/unit/test_fqdn
+TESTS += tests/unit/test_fqdn
+tests_unit_test_fqdn_SOURCES = tests/unit/test_fqdn.c core/node/fqdn.c \
+	core/node/ipcache.c core/node/labels.c core/log.c lib/fqdnmatch.c
+tests_unit_test_fqdn_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdn_LDADD = libbw.la $(CHECK_LIBS) $(DEPS_LIBS)
+
+# modules/fqdn: the DNS cache (TTL, conntrack-kept zombies, caps, clean,
+# the file across a restart)
+check_PROGRAMS += tests/unit/test_fqdn_cache
+TESTS += tests/unit/test_fqdn_cache
+tests_unit_test_fqdn_cache_SOURCES = tests/unit/test_fqdn_cache.c \
+	modules/fqdn/fqdn_cache.c modules/fqdn/fqdn_cache.h
+tests_unit_test_fqdn_cache_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_fqdn_cache_LDADD = $(BW_TEST_LIBS)
+
+# modules/dnsproxy: the message path, the rules, and the engine on loopback
+# against a scripted upstream (fresh IDs, REFUSED/NXDOMAIN, SERVFAIL, TC,
+# EDNS0, CNAME chains, TCP pipelining, the concurrency limit, flows)
+check_PROGRAMS += tests/unit/test_dnsproxy
+TESTS += tests/unit/test_dnsproxy
+tests_unit_test_dnsproxy_SOURCES = tests/unit/test_dnsproxy.c \
+	modules/dnsproxy/dnsproxy_engine.c modules/dnsproxy/dnsproxy_msg.c \
+	modules/dnsproxy/dnsproxy_rules.c
+tests_unit_test_dnsproxy_CFLAGS = $(BW_TEST_CFLAGS) $(LDNS_CFLAGS)
+tests_unit_test_dnsproxy_LDADD = $(BW_TEST_LIBS) $(LDNS_LIBS)
 # lib/dropreason.c: every BW_DROP_* of bpf/bw_datapath.h has a name
 check_PROGRAMS += tests/unit/test_dropreason
 TESTS += tests/unit/test_dropreason
@@ -237,3 +294,109 @@ TESTS += tests/unit/test_proxy
 tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
 tests_unit_test_proxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
 tests_unit_test_proxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# core/flow/flowstage.c: a stage holds flows back, the ring gets them all, in order
+check_PROGRAMS += tests/unit/test_flowstage
+TESTS += tests/unit/test_flowstage
+tests_unit_test_flowstage_SOURCES = tests/unit/test_flowstage.c
+tests_unit_test_flowstage_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_flowstage_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luasandbox.c: escapes tried and contained, budgets, hook checks
+check_PROGRAMS += tests/unit/test_luasandbox
+TESTS += tests/unit/test_luasandbox
+tests_unit_test_luasandbox_SOURCES = tests/unit/test_luasandbox.c
+tests_unit_test_luasandbox_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_luasandbox_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/: every hook, every return value, failures, reloads, the flow
+# queue, the flow table against observe's JSON
+check_PROGRAMS += tests/unit/test_lua
+TESTS += tests/unit/test_lua
+tests_unit_test_lua_SOURCES = tests/unit/test_lua.c
+tests_unit_test_lua_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_lua_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_lua_LDADD = $(BW_TEST_LIBS)
+
+# core/lua/luaproxy.c: on_http / on_kafka through the L7 proxy engine,
+# real sockets on loopback
+check_PROGRAMS += tests/unit/test_luaproxy
+TESTS += tests/unit/test_luaproxy
+tests_unit_test_luaproxy_SOURCES = tests/unit/test_luaproxy.c
+tests_unit_test_luaproxy_CFLAGS = $(BW_TEST_CFLAGS) -pthread
+tests_unit_test_luaproxy_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBW_TEST_LUA_EXAMPLES=\"$(abs_top_srcdir)/lua/examples\"
+tests_unit_test_luaproxy_LDADD = $(BW_TEST_LIBS) -lpthread
+
+# lua/examples/ through lua/testing.lua and lua5.4 (docs/lua.md, "Testing a script")
+TESTS += tests/unit/test_lua_examples.sh
+dist_check_SCRIPTS += tests/unit/test_lua_examples.sh
+
+# modules/http: the strict parser (every smuggling shape of
+# tests/unit/http_smuggling.h refused) and Cilium's rules.http semantics
+check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_http_rules
+TESTS += tests/unit/test_http_parse tests/unit/test_http_rules
+tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c \
+	tests/unit/http_smuggling.h modules/http/http_parse.c
+tests_unit_test_http_parse_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_http_parse_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_http_parse_LDADD = $(CHECK_LIBS)
+tests_unit_test_http_rules_SOURCES = tests/unit/test_http_rules.c \
+	modules/http/http_parse.c modules/http/http_rules.c
+tests_unit_test_http_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http
+tests_unit_test_http_rules_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_http_rules_LDADD = $(CHECK_LIBS) $(PCRE2_LIBS) $(JANSSON_LIBS)
+
+# modules/http on the proxy engine between curl / raw sockets and a real
+# nginx on loopback (skips without nginx or curl)
+check_PROGRAMS += tests/unit/test_http
+TESTS += tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c \
+	modules/http/http.c modules/http/http_parse.c modules/http/http_rules.c
+tests_unit_test_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/http \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_http_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_http_LDADD = $(BW_TEST_LIBS) $(PCRE2_LIBS)
+
+# prometheus module: Hubble's HTTP metrics and L7 flows in the policy and
+# processed families
+check_PROGRAMS += tests/unit/test_prom_http
+TESTS += tests/unit/test_prom_http
+tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
+	modules/prometheus/prom_vec.c modules/prometheus/prom_flows.c \
+	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c \
+	modules/prometheus/prom_dns.c
+tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
+tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
+
+# modules/kafka: the wire layer against vectors generated from Apache
+# Kafka's JSON message definitions (tests/unit/kafka_vectors.py), and
+# Cilium's rules.kafka semantics
+check_PROGRAMS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
+TESTS += tests/unit/test_kafka_proto tests/unit/test_kafka_rules
+tests_unit_test_kafka_proto_SOURCES = tests/unit/test_kafka_proto.c \
+	modules/kafka/kafka_codec.c modules/kafka/kafka_schema.c lib/kafkakeys.c
+tests_unit_test_kafka_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
+	-DKAFKA_VECTORS=\"$(abs_top_srcdir)/tests/unit/data/kafka_vectors.txt\"
+tests_unit_test_kafka_proto_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_proto_LDADD = $(CHECK_LIBS)
+tests_unit_test_kafka_rules_SOURCES = tests/unit/test_kafka_rules.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c lib/kafkakeys.c
+tests_unit_test_kafka_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_rules_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_rules_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS)
+EXTRA_DIST += tests/unit/data/kafka_vectors.txt tests/unit/kafka_vectors.py
+
+# modules/kafka on the real proxy engine, a raw client and a scripted
+# broker: ordering, large batches, topic IDs, fetch sessions, hooks
+check_PROGRAMS += tests/unit/test_kafka
+TESTS += tests/unit/test_kafka
+tests_unit_test_kafka_SOURCES = tests/unit/test_kafka.c \
+	modules/kafka/kafka.c modules/kafka/kafka_conn.c modules/kafka/kafka_codec.c \
+	modules/kafka/kafka_rules.c modules/kafka/kafka_schema.c modules/kafka/kafka_topics.c
+tests_unit_test_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
+tests_unit_test_kafka_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_kafka_LDADD = $(BW_TEST_LIBS)

@@ -224,7 +224,7 @@ START_TEST(test_identity_port_protocol)
 	/* ICMP has no ports */
 	ck_assert(!m("{\"destination_port\": [\"8080\"]}"));
 	ck_assert_str_eq(perr("{\"protocol\": [\"gopher\"]}"),
-			 "protocol: unknown protocol 'gopher' (tcp, udp, sctp, icmp, icmpv4, icmpv6)");
+			 "protocol: unknown protocol 'gopher' (tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka)");
 }
 END_TEST
 
@@ -278,11 +278,95 @@ START_TEST(test_tcp_flags_and_more)
 	ck_assert(m("{\"uuid\": [\"6f1d2c0e-8b7a-4c53-9d8e-2a41f7c3b915\"]}"));
 	ck_assert(!m("{\"uuid\": [\"0c7e4a52-1f39-4d8e-b6a1-93e2d5f8a7c4\"]}"));
 
-	ck_assert_str_eq(perr("{\"http_status_code\": [\"404\"]}"),
-			 "unsupported FlowFilter field 'http_status_code'");
+	ck_assert_str_eq(perr("{\"cel_expression\": [\"true\"]}"),
+			 "unsupported FlowFilter field 'cel_expression'");
 	ck_assert_str_eq(perr("{\"verdict\": \"DROPPED\"}"),
 			 "FlowFilter field 'verdict' must be a list");
 	ck_assert_str_eq(perr("{}"), "");
+}
+END_TEST
+
+/* Hubble's HTTP filters (pkg/hubble/filters/http.go) on L7 flows. */
+START_TEST(test_http_filters)
+{
+	static const struct bw_flow_kv hdrs[] = {
+		{ "user-agent", "curl/7.88" }, { ":authority", "web.shop" },
+	};
+	struct bw_flow_http h = { .code = 404, .method = "GET",
+				  .url = "http://web.shop:8080/api/v1/it%20em?limit=10",
+				  .protocol = "HTTP/1.1", .headers = hdrs, .n_headers = 2 };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_RESPONSE,
+				 .http = &h };
+
+	make_flow();
+	/* an L3/L4 flow has no HTTP record: HTTP filters never match it */
+	ck_assert(!m("{\"http_method\": [\"GET\"]}"));
+	flow.type = BW_FLOW_TYPE_L7;
+	flow.event_type = BW_FLOW_EVENT_L7;
+	flow.l7 = &l7;
+	ck_assert(m("{\"http_status_code\": [\"404\"]}"));
+	ck_assert(m("{\"http_status_code\": [\"4+\"]}"));
+	ck_assert(m("{\"http_status_code\": [\"40+\"]}"));
+	ck_assert(!m("{\"http_status_code\": [\"41+\", \"5+\"]}"));
+	ck_assert(m("{\"http_method\": [\"post\", \"get\"]}"));
+	ck_assert(!m("{\"http_method\": [\"POST\"]}"));
+	/* the path is unescaped and has no query; unanchored like Go's regexp */
+	ck_assert(m("{\"http_path\": [\"^/api/v1/it em$\"]}"));
+	ck_assert(m("{\"http_path\": [\"v1\"]}"));
+	ck_assert(!m("{\"http_path\": [\"limit\"]}"));
+	ck_assert(m("{\"http_url\": [\"limit=10$\"]}"));
+	ck_assert(!m("{\"http_url\": [\"^https:\"]}"));
+	ck_assert(m("{\"http_header\": [{\"key\": \"user-agent\", \"value\": \"curl/7.88\"}]}"));
+	ck_assert(!m("{\"http_header\": [{\"key\": \"user-agent\", \"value\": \"curl\"}]}"));
+	ck_assert(m("{\"protocol\": [\"http\"]}"));
+	ck_assert(!m("{\"protocol\": [\"dns\", \"kafka\"]}"));
+	ck_assert(m("{\"event_type\": [{\"type\": 129}], \"http_method\": [\"GET\"]}"));
+	/* a request has no status: a status filter never matches it */
+	l7.type = BW_FLOW_L7_REQUEST;
+	h.code = 0;
+	ck_assert(!m("{\"http_status_code\": [\"4+\"]}"));
+	ck_assert(m("{\"http_method\": [\"GET\"]}"));
+
+	ck_assert_str_eq(perr("{\"http_status_code\": [\"4x\"]}"),
+			 "http_status_code: invalid status code prefix: \"4x\"");
+	ck_assert_str_eq(perr("{\"http_status_code\": [\"600\"]}"),
+			 "http_status_code: invalid status code prefix: \"600\"");
+	ck_assert_str_eq(perr("{\"event_type\": [{\"type\": 1}], \"http_method\": [\"GET\"]}"),
+			 "filtering by http method requires the event type filter to only match 'l7' events");
+	ck_assert_str_eq(perr("{\"http_path\": [\"(\"]}"),
+			 "http_path: '(': Unmatched ( or \\(");
+}
+END_TEST
+
+/* bulwark's Kafka filters (observe --kafka-topic / --kafka-api-key). */
+START_TEST(test_kafka_filters)
+{
+	struct bw_flow_kafka k = { .api_version = 7, .api_key = "produce",
+				   .correlation_id = 4, .topic = "orders" };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_REQUEST, .kafka = &k };
+
+	make_flow();
+	ck_assert(!m("{\"kafka_topic\": [\"orders\"]}"));
+	flow.type = BW_FLOW_TYPE_L7;
+	flow.event_type = BW_FLOW_EVENT_L7;
+	flow.l7 = &l7;
+	ck_assert(m("{\"kafka_topic\": [\"orders\"]}"));
+	ck_assert(m("{\"kafka_topic\": [\"audit\", \"orders\"]}"));
+	ck_assert(!m("{\"kafka_topic\": [\"order\"]}"));      /* exact */
+	ck_assert(m("{\"kafka_api_key\": [\"Produce\"]}"));
+	ck_assert(m("{\"kafka_api_key\": [\"0\"]}"));          /* by number */
+	ck_assert(!m("{\"kafka_api_key\": [\"fetch\"]}"));
+	ck_assert(m("{\"kafka_api_key\": [\"produce\"], \"kafka_topic\": [\"orders\"]}"));
+	ck_assert(!m("{\"kafka_api_key\": [\"produce\"], \"kafka_topic\": [\"audit\"]}"));
+	ck_assert(m("{\"protocol\": [\"kafka\"]}"));
+	k.api_key = "offsets";
+	ck_assert(m("{\"kafka_api_key\": [\"ListOffsets\"]}")); /* Kafka's name */
+	k.api_key = "68";
+	ck_assert(m("{\"kafka_api_key\": [\"68\"]}"));          /* past Cilium's names */
+	ck_assert_str_eq(perr("{\"kafka_api_key\": [\"nosuchkey\"]}"),
+			 "kafka_api_key: unknown API key 'nosuchkey' (produce, fetch, offsets, metadata, ..., or a number)");
+	ck_assert_str_eq(perr("{\"event_type\": [{\"type\": 1}], \"kafka_topic\": [\"x\"]}"),
+			 "filtering by kafka topic requires the event type filter to only match 'l7' events");
 }
 END_TEST
 
@@ -477,6 +561,58 @@ START_TEST(test_builder_one_side)
 }
 END_TEST
 
+START_TEST(test_fqdn_and_dns_query)
+{
+	static const char *const names[] = { "api.example.com", "edge.cdn.example" };
+	static const char *const ips[] = { "192.0.2.7" };
+	static const char *const qt[] = { "A" };
+	struct bw_flow_dns dns = { .query = "api.example.com.", .ips = ips, .n_ips = 1,
+				   .observation_source = "proxy", .qtypes = qt, .n_qtypes = 1 };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_RESPONSE, .dns = &dns };
+	const char *const either[] = { "fqdn", "*.example.com", NULL };
+	const char *const sides[] = { "from-fqdn", "a.example", "to-fqdn", "B.Example.", NULL };
+	const char *const query[] = { "dns-query", "example\\.com\\.$", NULL };
+	const char *const conflict[] = { "fqdn", "a.example", "to-fqdn", "b.example", NULL };
+	const char *const badchar[] = { "to-fqdn", "a b", NULL };
+
+	make_flow();
+	/* no names: an FQDN filter matches nothing */
+	ck_assert(!m("{\"destination_fqdn\": [\"*\"]}"));
+	flow.destination.id = 0;
+	flow.destination_names = names;
+	flow.n_destination_names = 2;
+	ck_assert(m("{\"destination_fqdn\": [\"api.example.com\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"API.EXAMPLE.COM.\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"*.example.com\"]}"));
+	/* as in hubble, a '*' of a flow filter may cross dots */
+	ck_assert(m("{\"destination_fqdn\": [\"*.example\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"*cdn*\"]}"));
+	ck_assert(!m("{\"destination_fqdn\": [\"example.com\"]}"));
+	ck_assert(!m("{\"source_fqdn\": [\"*\"]}"));
+	ck_assert(m("{\"destination_fqdn\": [\"nope.example\", \"edge.*\"]}"));
+	ck_assert_str_eq(perr("{\"destination_fqdn\": [\"a[b]\"]}"),
+			 "destination_fqdn: 'a[b]': only letters, digits, '-', '_', '.' and '*' are allowed");
+	/* dns_query: a regular expression on l7.dns.query, DNS flows only */
+	ck_assert(!m("{\"dns_query\": [\"example\"]}"));
+	flow.type = BW_FLOW_TYPE_L7;
+	flow.l7 = &l7;
+	ck_assert(m("{\"dns_query\": [\"example\"]}"));
+	ck_assert(m("{\"dns_query\": [\"^api\\\\.\", \"zzz\"]}"));
+	ck_assert(!m("{\"dns_query\": [\"^www\\\\.\"]}"));
+	ck_assert_ptr_nonnull(strstr(perr("{\"dns_query\": [\"(\"]}"),
+				  "dns_query: '(' is not a regular expression"));
+	/* the observe flags */
+	build(either, "[{\"source_fqdn\":[\"*.example.com\"]},{\"destination_fqdn\":[\"*.example.com\"]}]",
+	      "[]", NULL);
+	build(sides, "[{\"source_fqdn\":[\"a.example\"],\"destination_fqdn\":[\"B.Example.\"]}]",
+	      "[]", NULL);
+	build(query, "[{\"dns_query\":[\"example\\\\.com\\\\.$\"]}]", "[]", NULL);
+	build(conflict, NULL, NULL, "--to-fqdn cannot be combined with --fqdn");
+	build(badchar, NULL, NULL,
+	      "--to-fqdn: 'a b': only letters, digits, '-', '_', '.' and '*' are allowed");
+}
+END_TEST
+
 START_TEST(test_builder_not)
 {
 	const char *const a[] = { "not", "verdict", "FORWARDED", NULL };
@@ -637,9 +773,12 @@ flowfilter_suite(void)
 	tcase_add_test(tc, test_builder_either_side);
 	tcase_add_test(tc, test_builder_one_side);
 	tcase_add_test(tc, test_builder_not);
+	tcase_add_test(tc, test_fqdn_and_dns_query);
 	tcase_add_test(tc, test_builder_errors);
 	tcase_add_test(tc, test_builder_output_parses);
 	tcase_add_test(tc, test_time);
+	tcase_add_test(tc, test_http_filters);
+	tcase_add_test(tc, test_kafka_filters);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -949,6 +949,80 @@ START_TEST(test_extra_extensions)
 }
 END_TEST
 
+/*
+ * A proxy's L7 flow (core/proxy builds them; here by hand): Hubble's l7
+ * message in proto order, latency as a string, the HTTP Summary, no TCP
+ * flags, and every string deep-copied into the ring.
+ */
+START_TEST(test_l7_http_flow)
+{
+	char method[] = "GET", url[] = "http://web.shop:8080/api?limit=10";
+	struct bw_flow_kv hdrs[] = { { ":authority", "web.shop:8080" },
+				     { "authorization", "HUBBLE_REDACTED" } };
+	struct bw_flow_http h = { .code = 200, .method = method, .url = url,
+				  .protocol = "HTTP/1.1", .headers = hdrs, .n_headers = 2 };
+	struct bw_flow_l7 l7 = { .size = sizeof(l7), .type = BW_FLOW_L7_RESPONSE,
+				 .latency_ns = 3412876, .http = &h };
+	struct bw_flow f;
+	const struct bw_flow *stored;
+	uint64_t seq = bw_flow_ring_next();
+	char *text;
+
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.verdict = BW_FLOW_VERDICT_FORWARDED;
+	f.type = BW_FLOW_TYPE_L7;
+	f.event_type = BW_FLOW_EVENT_L7;
+	f.ip_version = 4;
+	strcpy(f.src_ip, "10.0.1.12");
+	strcpy(f.dst_ip, "10.0.1.7");
+	f.protocol = 6;
+	f.tcp_flags = BW_FLOW_TCP_ACK;
+	f.src_port = 8080;
+	f.dst_port = 51644;
+	f.traffic_direction = BW_FLOW_TRAFFIC_INGRESS;
+	f.is_reply = 1;
+	f.l7 = &l7;
+	ck_assert_int_eq(bw_flow_publish(&f), 0);
+	strcpy(method, "PUT"); /* the stored copy does not follow */
+	hdrs[0].value = "gone";
+	stored = bw_flow_ring_at(seq);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_ptr_nonnull(stored->l7);
+	ck_assert_str_eq(stored->l7->http->method, "GET");
+	ck_assert_int_eq(bw_flowjson_text(stored, &text), 0);
+	ck_assert_msg(strstr(text, "\"l4\":{\"TCP\":{\"source_port\":8080,\"destination_port\":51644}}") != NULL,
+		      "%s", text);
+	ck_assert_msg(strstr(text, "\"Type\":\"L7\",\"node_name\":\"node-1\",\"l7\":{\"type\":\"RESPONSE\","
+			     "\"latency_ns\":\"3412876\",\"http\":{\"code\":200,\"method\":\"GET\","
+			     "\"url\":\"http://web.shop:8080/api?limit=10\",\"protocol\":\"HTTP/1.1\","
+			     "\"headers\":[{\"key\":\":authority\",\"value\":\"web.shop:8080\"},"
+			     "{\"key\":\"authorization\",\"value\":\"HUBBLE_REDACTED\"}]}},\"reply\":true,"
+			     "\"event_type\":{\"type\":129},\"traffic_direction\":\"INGRESS\",\"is_reply\":true") != NULL,
+		      "%s", text);
+	ck_assert_msg(strstr(text, "\"Summary\":\"HTTP/1.1 200 3ms (GET http://web.shop:8080/api?limit=10)\"") != NULL,
+		      "%s", text);
+	free(text);
+
+	/* the request: Summary "HTTP/1.1 GET url"; a hook's denial in extensions */
+	l7.type = BW_FLOW_L7_REQUEST;
+	l7.latency_ns = 0;
+	h.code = 0;
+	f.verdict = BW_FLOW_VERDICT_DROPPED;
+	f.is_reply = 0;
+	f.verdict_by = "lua:deny-admin";
+	f.verdict_reason = "no admin from batch";
+	seq = bw_flow_ring_next();
+	ck_assert_int_eq(bw_flow_publish(&f), 0);
+	ck_assert_int_eq(bw_flowjson_text(bw_flow_ring_at(seq), &text), 0);
+	ck_assert_msg(strstr(text, "\"Summary\":\"HTTP/1.1 PUT http://web.shop:8080/api?limit=10\"") != NULL,
+		      "%s", text);
+	ck_assert_msg(strstr(text, "\"verdict_by\":{\"by\":\"lua:deny-admin\",\"reason\":\"no admin from batch\"}") != NULL,
+		      "%s", text);
+	free(text);
+}
+END_TEST
+
 /* Datapath flows store no Summary (the serialiser computes it) and get a
  * distinct, well-formed v4 UUID each. */
 START_TEST(test_lazy_summary_and_uuids)
@@ -1090,6 +1164,7 @@ flowjson_suite(void)
 	tcase_add_test(tc, test_monitor_levels);
 	tcase_add_test(tc, test_enum_names);
 	tcase_add_test(tc, test_lazy_summary_and_uuids);
+	tcase_add_test(tc, test_l7_http_flow);
 	tcase_add_test(tc, test_extra_extensions);
 	suite_add_tcase(s, tc);
 	return s;

@@ -23,12 +23,36 @@
 #include "lib/flowpeer.h"
 #include "modules/flowstore/flowstore.h"
 
-static char tmpdir[256], dbpath[320];
+static char basedir[256], tmpdir[300], dbpath[360];
+
+/*
+ * The parent makes one directory for the whole case and removes it after
+ * the last test, also when a test failed (a failing test's own teardown
+ * does not run: it runs in the test's process); each test works in a
+ * directory of its own inside it.
+ */
+static void
+case_setup(void)
+{
+	snprintf(basedir, sizeof(basedir), "/tmp/test_flowstore.XXXXXX");
+	if (mkdtemp(basedir) == NULL)
+		abort();
+}
+
+static void
+case_teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", basedir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", basedir);
+}
 
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_flowstore.XXXXXX");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", basedir);
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/flows.db", tmpdir);
 }
@@ -36,10 +60,6 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 static struct fs_rec
@@ -475,6 +495,7 @@ flowstore_suite(void)
 	Suite *s = suite_create("flowstore");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_batch_aggregates_one_key);

@@ -58,11 +58,34 @@ fake_cancel(void *arg, uint64_t ticket)
 	fake.cancelled++;
 }
 
+static int fake_freed;
+
+static int
+fake_wait(void *arg, unsigned kind, const void *req, struct bw_hook_answer *a)
+{
+	static char reason[] = "waited";
+
+	fake.asked++;
+	a->res.size = sizeof(a->res);
+	a->res.verdict = kind == BW_HOOK_F_HTTP ? BW_HOOK_DENY : BW_HOOK_ALLOW;
+	a->res.reason = reason;
+	a->priv = reason;
+	return 0;
+}
+
+static void
+fake_answer_free(void *arg, struct bw_hook_answer *a)
+{
+	fake_freed++;
+}
+
 static const struct bw_hook_provider fake_prov = {
 	.active = fake_active,
 	.dns = fake_dns,
 	.http = fake_http,
 	.cancel = fake_cancel,
+	.wait = fake_wait,
+	.answer_free = fake_answer_free,
 };
 
 /* ---- what the asker sees --------------------------------------------------- */
@@ -272,6 +295,25 @@ START_TEST(many_requests_in_flight)
 }
 END_TEST
 
+START_TEST(a_caller_may_wait_for_the_answer)
+{
+	struct bw_hook_http r = { .size = sizeof(r), .method = "GET", .path = "/" };
+	struct bw_hook_kafka k = { .size = sizeof(k) };
+	struct bw_hook_answer a;
+
+	fake_freed = 0;
+	ck_assert_int_eq(bw_hooks_http_wait(&r, &a), 0);
+	ck_assert_int_eq(a.res.verdict, BW_HOOK_DENY);
+	ck_assert_str_eq(a.res.reason, "waited");
+	bw_hooks_answer_free(&a);
+	ck_assert_int_eq(fake_freed, 1);
+	/* no script defines on_kafka: no wait, no answer to free */
+	ck_assert_int_eq(bw_hooks_kafka_wait(&k, &a), BW_HOOK_NONE);
+	ck_assert_int_eq(bw_hooks_http_wait(NULL, &a), -EINVAL);
+	ck_assert_uint_eq(bw_hooks_pending(), 0);
+}
+END_TEST
+
 static Suite *
 hooks_suite(void)
 {
@@ -289,6 +331,7 @@ hooks_suite(void)
 	tcase_add_test(tc, incomplete_requests_are_refused);
 	tcase_add_test(tc, only_one_provider);
 	tcase_add_test(tc, many_requests_in_flight);
+	tcase_add_test(tc, a_caller_may_wait_for_the_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

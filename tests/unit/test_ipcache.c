@@ -98,14 +98,14 @@ struct claim {
 
 struct mpfx {
 	struct bw_prefix p;
-	struct claim c[4]; /* by owner */
+	struct claim c[5]; /* by owner */
 };
 static struct mpfx M[MAXP];
 static int NM;
 
 static int m_effective(const struct mpfx *m)
 {
-	for (int o = 3; o > 0; o--)
+	for (int o = 4; o > 0; o--)
 		if (m->c[o].valid)
 			return o;
 	return 0;
@@ -208,7 +208,7 @@ START_TEST(test_table_matches_model)
 	for (int step = 0; step < 6000; step++) {
 		struct bw_prefix p;
 		struct mpfx *m;
-		int owner = 1 + rand_r(&seed) % 3, rc;
+		int owner = 1 + rand_r(&seed) % 4, rc;
 
 		random_prefix(&seed, &p);
 		m = m_get(&p);

@@ -288,6 +288,40 @@ START_TEST(bad_cidrs_are_refused)
 }
 END_TEST
 
+START_TEST(to_fqdns_become_canonical_fqdn_peers)
+{
+	expect_ok(CNP SPEC "  egress:\n  - toFQDNs:\n    - matchName: API.Example.com.\n"
+		  "    - matchPattern: '*.cdn.example'\n    - matchPattern: '**.'\n"
+		  "    toPorts: [{ports: [{port: '443', protocol: TCP}]}]\n");
+	expect_json(field0("egress"),
+		    "[{\"deny\":false,\"peers\":["
+		    "{\"fqdn\":{\"match_name\":\"api.example.com\"}},"
+		    "{\"fqdn\":{\"match_pattern\":\"*.cdn.example\"}},"
+		    "{\"fqdn\":{\"match_pattern\":\"*\"}}],"
+		    "\"ports\":[{\"port\":443,\"protocol\":\"TCP\"}]}]");
+	expect_json(field0("default_deny"), "{\"ingress\":false,\"egress\":true}");
+}
+END_TEST
+
+START_TEST(bad_fqdn_selectors_are_refused)
+{
+	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{matchName: '*.example'}]\n",
+		       "spec.egress[0].toFQDNs[0].matchName: \"*.example\": '*' is not allowed in a matchName (use matchPattern)");
+	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{matchPattern: 'a b.example'}]\n",
+		       "spec.egress[0].toFQDNs[0].matchPattern: \"a b.example\": only a-z, A-Z, 0-9, '-', '_', '.' and '*' are allowed in a matchPattern");
+	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{matchName: a.example, matchPattern: '*'}]\n",
+		       "spec.egress[0].toFQDNs[0]: only one of matchName or matchPattern may be set");
+	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{}]\n",
+		       "spec.egress[0].toFQDNs[0]: one of matchName or matchPattern is required");
+	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{matchName: a..example}]\n",
+		       "spec.egress[0].toFQDNs[0].matchName: \"a..example\" has an empty label (a leading dot or two dots in a row)");
+	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{matchName: a.example}]\n    toCIDR: [10.0.0.0/8]\n",
+		       "spec.egress[0]: combining toCIDR and toFQDNs is not supported");
+	expect_refused(CNP SPEC "  ingress:\n  - fromFQDNs: [{matchName: a.example}]\n",
+		       "spec.ingress[0].fromFQDNs: fromFQDNs is not supported (Cilium has no fromFQDNs either: the source address of a connection says nothing about the names it has; use fromCIDR or fromEndpoints)");
+}
+END_TEST
+
 START_TEST(one_peer_family_per_element)
 {
 	expect_refused(CNP SPEC "  ingress:\n  - fromEndpoints: [{}]\n    fromCIDR: [10.0.0.0/8]\n",
@@ -351,8 +385,6 @@ END_TEST
 
 START_TEST(unsupported_features_are_refused)
 {
-	expect_refused(CNP SPEC "  egress:\n  - toFQDNs: [{matchName: api.example}]\n",
-		       "spec.egress[0].toFQDNs: toFQDNs is not supported yet");
 	expect_refused(CNP SPEC "  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
 		       "spec.egress[0].toServices: toServices is not supported yet");
 	expect_refused(CNP SPEC "  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
@@ -554,6 +586,11 @@ START_TEST(l7_dns_kafka_and_l7proto_rules)
 	expect_json(json_object_get(port0("ingress"), "rules"),
 		    "{\"kafka\":[{\"role\":\"produce\",\"topic\":\"orders\"},"
 		    "{\"apiKey\":\"metadata\",\"apiVersion\":\"3\",\"clientID\":\"c1\"}]}");
+	/* past Cilium's table, Kafka's names (a bulwark extension), lower-cased */
+	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '9092', protocol: TCP}]\n"
+		  "      rules:\n        kafka: [{apiKey: ConsumerGroupHeartbeat}, {apiKey: InitProducerId}]\n");
+	expect_json(json_object_get(port0("ingress"), "rules"),
+		    "{\"kafka\":[{\"apiKey\":\"consumergroupheartbeat\"},{\"apiKey\":\"initproducerid\"}]}");
 	expect_ok(CNP SPEC "  ingress:\n  - toPorts:\n    - ports: [{port: '4040', protocol: TCP}]\n"
 		  "      rules:\n        l7proto: r2d2\n        l7: [{cmd: READ, file: '/public/.*'}]\n");
 	expect_json(json_object_get(port0("ingress"), "rules"),
@@ -631,6 +668,8 @@ netpol_cilium_suite(void)
 	tcase_add_test(tc, cidr_peers_never_match_endpoints);
 	tcase_add_test(tc, bad_cidrs_are_refused);
 	tcase_add_test(tc, one_peer_family_per_element);
+	tcase_add_test(tc, to_fqdns_become_canonical_fqdn_peers);
+	tcase_add_test(tc, bad_fqdn_selectors_are_refused);
 	tcase_add_test(tc, ports_and_protocols);
 	tcase_add_test(tc, bad_ports_are_refused);
 	tcase_add_test(tc, unsupported_features_are_refused);

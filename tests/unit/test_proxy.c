@@ -91,7 +91,10 @@ line_record(struct line_conn *lc, const char *verb, int verdict, int rule)
 		.fields = &kv, .n_fields = 1,
 	};
 
-	bw_proxy_record(lc->conn, &l7, verdict, rule);
+	struct bw_l7_record rec = { .size = sizeof(rec), .l7 = &l7,
+				    .verdict = verdict, .rule = rule };
+
+	bw_proxy_record(lc->conn, &rec);
 }
 
 static int

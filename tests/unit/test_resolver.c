@@ -103,11 +103,58 @@ static void t_cidr_release(void *arg, uint32_t id)
 	bw_resolver_identity_remove(R, id);
 }
 
+/* FQDN selectors entering and leaving the cache (the fqdn_selector op) */
+static char FQSEL[8][64];
+static int FQREFS[8];
+
+static void t_fqdn_selector(void *arg, const char *text, int add)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < 8; i++) {
+		if (FQREFS[i] && !strcmp(FQSEL[i], text))
+			break;
+		if (!FQREFS[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (i == 8) {
+		ck_assert_msg(add, "%s left the cache without entering it", text);
+		i = free_slot;
+		snprintf(FQSEL[i], sizeof(FQSEL[i]), "%s", text);
+	}
+	FQREFS[i] += add ? 1 : -1;
+	ck_assert_int_le(FQREFS[i], 1); /* once per cache entry */
+}
+
+static int fq_in_cache(const char *text)
+{
+	for (int i = 0; i < 8; i++)
+		if (FQREFS[i] && !strcmp(FQSEL[i], text))
+			return 1;
+	return 0;
+}
+
+/* an FQDN identity: fqdn:<sel> labels (comma-separated) and reserved:world */
+static void fqdn_ident(uint32_t id, const char *sels)
+{
+	struct bw_labelset *ls = bw_labelset_new();
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", sels);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		bw_labelset_add(ls, "fqdn", t, "");
+	bw_labelset_add(ls, "reserved", "world", "");
+	ck_assert_int_eq(bw_resolver_identity_add(R, id, ls), 0);
+	bw_labelset_free(ls);
+}
+
 static void setup(void)
 {
 	struct bw_resolver_ops ops = { .sync = t_sync, .cidr_acquire = t_cidr_acquire,
-				       .cidr_release = t_cidr_release };
+				       .cidr_release = t_cidr_release,
+				       .fqdn_selector = t_fqdn_selector };
 
+	memset(FQREFS, 0, sizeof(FQREFS));
 	memset(S, 0, sizeof(S));
 	NREC = 0;
 	next_cidr_id = BW_ID_LOCAL_SCOPE + 1;
@@ -323,6 +370,63 @@ START_TEST(test_deny_without_default_deny_enforces_with_allow_all)
 	ck_assert_uint_eq(S[1].flags, BW_EP_F_ENFORCE_INGRESS);
 	ck_assert(has(1, 1001, IN, 0, 0, 0, 1));
 	ck_assert(has(1, 0, IN, 0, 0, 0, 0));
+}
+END_TEST
+
+START_TEST(test_fqdn_peers_select_identities_by_selector_label)
+{
+	struct bw_rv_policy *p1, *p2;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	endpoint(1, 1000, NULL, NULL, 0);
+	fqdn_ident(BW_ID_LOCAL_SCOPE + 100, "api.example.com");
+	fqdn_ident(BW_ID_LOCAL_SCOPE + 101, "*.cdn.example,api.example.com");
+	fqdn_ident(BW_ID_LOCAL_SCOPE + 102, "*.cdn.example");
+	p1 = policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"egress\":true},"
+		    "\"egress\":[{\"peers\":[{\"fqdn\":{\"match_name\":\"API.example.com.\"}}],"
+		    "\"ports\":[{\"port\":443,\"protocol\":\"TCP\"}]}]}]", 1);
+	ck_assert(fq_in_cache("api.example.com"));
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* one entry per identity carrying the selector's label, no others */
+	ck_assert(has(1, BW_ID_LOCAL_SCOPE + 100, EG, 6, 443, 443, 0));
+	ck_assert(has(1, BW_ID_LOCAL_SCOPE + 101, EG, 6, 443, 443, 0));
+	ck_assert(!has_peer(1, BW_ID_LOCAL_SCOPE + 102, EG));
+	ck_assert_uint_eq(S[1].n, 2);
+	/* a new identity for the selector set reaches the endpoint incrementally */
+	fqdn_ident(BW_ID_LOCAL_SCOPE + 103, "api.example.com,other.example");
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, BW_ID_LOCAL_SCOPE + 103, EG, 6, 443, 443, 0));
+	bw_resolver_identity_remove(R, BW_ID_LOCAL_SCOPE + 100);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(!has_peer(1, BW_ID_LOCAL_SCOPE + 100, EG));
+	/* two policies share the cache entry: the op is called once */
+	p2 = policy("[{\"subject\":" SUBJ_A ",\"egress\":[{\"peers\":["
+		    "{\"fqdn\":{\"match_pattern\":\"api.example.com\"}},"
+		    "{\"fqdn\":{\"match_pattern\":\"*.CDN.example\"}}]}]}]", 10);
+	ck_assert(fq_in_cache("*.cdn.example"));
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, BW_ID_LOCAL_SCOPE + 102, EG, 0, 0, 0, 0));
+	bw_resolver_policy_remove(R, p1);
+	ck_assert(fq_in_cache("api.example.com"));
+	bw_resolver_policy_remove(R, p2);
+	ck_assert(!fq_in_cache("api.example.com"));
+	ck_assert(!fq_in_cache("*.cdn.example"));
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(S[1].n, 0);
+	/* FQDN identities are world: the world entity and 0.0.0.0/0 select them */
+	policy("[{\"subject\":" SUBJ_A ",\"egress\":[{\"peers\":[{\"entity\":\"world\"}]},"
+	       "{\"peers\":[{\"cidr\":\"0.0.0.0/0\"}],\"ports\":[{\"port\":53,\"protocol\":\"UDP\"}]}]}]", 20);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has(1, BW_ID_LOCAL_SCOPE + 102, EG, 0, 0, 0, 0));
+	ck_assert(has(1, BW_ID_LOCAL_SCOPE + 102, EG, 17, 53, 53, 0));
+	/* FQDN peers are egress only; selectors are checked */
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"peers\":[{\"fqdn\":{\"match_name\":\"a.example\"}}]}]}]"),
+			 "rules[0].ingress[0].peers[0].fqdn: FQDN peers are egress only (the source address of a connection says nothing about the names it has)");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"fqdn\":{\"match_name\":\"*.example\"}}]}]}]"),
+			 "rules[0].egress[0].peers[0].fqdn.match_name: \"*.example\": '*' is not allowed in a matchName (use matchPattern)");
+	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"fqdn\":{}}]}]}]"),
+			 "rules[0].egress[0].peers[0].fqdn: must be an object with exactly one of match_name, match_pattern");
 }
 END_TEST
 
@@ -570,7 +674,7 @@ START_TEST(test_compile_errors)
 	ck_assert_str_eq(compile_error("[{\"subject\":{},\"ingress\":[{\"ports\":[{\"port\":80,\"protocol\":\"ICMP\"}]}]}]"),
 			 "rules[0].ingress[0].ports[0].protocol: \"ICMP\" is not one of TCP, UDP, SCTP, ANY");
 	ck_assert_str_eq(compile_error("[{\"subject\":{},\"egress\":[{\"peers\":[{\"entity\":\"world\",\"cidr\":\"1.0.0.0/8\"}]}]}]"),
-			 "rules[0].egress[0].peers[0]: must have exactly one of selector, entity, cidr");
+			 "rules[0].egress[0].peers[0]: must have exactly one of selector, entity, cidr, fqdn");
 	ck_assert_ptr_nonnull(strstr(compile_error("[{\"subject\":{\"match_expressions\":[{\"key\":\"a\",\"operator\":\"Is\"}]}}]"),
 				     "rules[0].subject.match_expressions[0].operator"));
 }
@@ -1070,6 +1174,7 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_default_deny_per_direction);
 	tcase_add_test(tc, test_deny_without_default_deny_enforces_with_allow_all);
 	tcase_add_test(tc, test_enforcement_modes);
+	tcase_add_test(tc, test_fqdn_peers_select_identities_by_selector_label);
 	tcase_add_test(tc, test_entities);
 	tcase_add_test(tc, test_cidr_except);
 	tcase_add_test(tc, test_ipblock_matches_endpoints);

@@ -4,7 +4,8 @@
  * with a fake core: which flows count (one per connection, replies never,
  * every drop, audits), how peers become nodes (world with addresses, CIDR,
  * host, reserved, bare identity or address), the memory bounds (the least
- * recently seen edges go first, nodes follow), and GET /v1/map's
+ * recently seen edges go first, nodes follow), the policies each edge's
+ * verdicts name (allowed by, denied by, default deny), and GET /v1/map's
  * namespace and since parameters.
  */
 #include <check.h>
@@ -236,6 +237,97 @@ START_TEST(test_counts_one_per_connection)
 }
 END_TEST
 
+/* The policy entry {kind, namespace, name, effect} of edge e, or NULL. */
+static json_t *
+sm_pol(json_t *e, const char *ns, const char *name, const char *effect)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(e, "policies"), i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "namespace")), ns) &&
+		    !strcmp(json_string_value(json_object_get(p, "name")), name) &&
+		    !strcmp(json_string_value(json_object_get(p, "effect")), effect))
+			return p;
+	return NULL;
+}
+
+START_TEST(test_edges_name_the_policies_of_their_verdicts)
+{
+	static const struct bw_flow_policy web = { "web", "x", "CiliumNetworkPolicy", 1, NULL, 0 };
+	static const struct bw_flow_policy base = { "baseline", "", "CiliumClusterwideNetworkPolicy", 2, NULL, 0 };
+	static const struct bw_flow_policy deny = { "no-db", "x", "CiliumNetworkPolicy", 1, NULL, 0 };
+	struct bw_flow f;
+	json_t *doc, *e, *p;
+
+	sm_setup(100, 100);
+	/* two allowed connections x/b -> x/a:80: web allowed them at a's
+	 * ingress, the baseline at b's egress */
+	for (int i = 0; i < 2; i++) {
+		flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+		f.traffic_direction = BW_FLOW_TRAFFIC_INGRESS;
+		f.ingress_allowed_by = &web;
+		f.n_ingress_allowed_by = 1;
+		feed(&f);
+		flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+		f.traffic_direction = BW_FLOW_TRAFFIC_EGRESS;
+		f.egress_allowed_by = &base;
+		f.n_egress_allowed_by = 1;
+		f.ingress_allowed_by = &deny; /* the other direction's: not this verdict's */
+		f.n_ingress_allowed_by = 1;
+		feed(&f);
+		flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
+		feed(&f);
+	}
+	/* x/b -> x/a:5432 denied by a deny rule */
+	flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_DROPPED, 6, 5432);
+	f.traffic_direction = BW_FLOW_TRAFFIC_INGRESS;
+	f.ingress_denied_by = &deny;
+	f.n_ingress_denied_by = 1;
+	f.isolated_by = &web; /* a deny rule answers: not default deny */
+	f.n_isolated_by = 1;
+	feed(&f);
+	/* x/b -> x/a:22 dropped by default deny: web isolates a */
+	flow_base(&f, BW_FLOW_EVENT_POLICY_VERDICT, BW_FLOW_VERDICT_DROPPED, 6, 22);
+	f.traffic_direction = BW_FLOW_TRAFFIC_INGRESS;
+	f.isolated_by = &web;
+	f.n_isolated_by = 1;
+	feed(&f);
+	feed(&f);
+
+	doc = sm_get(NULL, NULL);
+	e = sm_edge(doc, "x/b", "x/a", "TCP", 80);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(ji(e, "forwarded"), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(e, "policies")), 2);
+	/* sorted: cluster-wide (namespace "") first */
+	p = json_array_get(json_object_get(e, "policies"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "name")), "baseline");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "kind")),
+			 "CiliumClusterwideNetworkPolicy");
+	ck_assert_int_eq(ji(p, "verdicts"), 2);
+	p = sm_pol(e, "x", "web", "allow");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ji(p, "verdicts"), 2);
+	ck_assert_ptr_null(sm_pol(e, "x", "no-db", "allow"));
+
+	e = sm_edge(doc, "x/b", "x/a", "TCP", 5432);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(ji(e, "forwarded") + ji(e, "dropped"), 0);
+	ck_assert_ptr_nonnull(sm_pol(e, "x", "no-db", "deny"));
+	ck_assert_int_eq(json_array_size(json_object_get(e, "policies")), 1);
+
+	e = sm_edge(doc, "x/b", "x/a", "TCP", 22);
+	p = sm_pol(e, "x", "web", "default-deny");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ji(p, "verdicts"), 2);
+	/* attribution alone is not a mapped flow */
+	ck_assert_int_eq(ji(json_object_get(doc, "stats"), "flows_mapped"), 2);
+	json_decref(doc);
+	sm_teardown();
+}
+END_TEST
+
 START_TEST(test_peers_become_nodes)
 {
 	struct bw_flow f;
@@ -423,6 +515,7 @@ svcmap_suite(void)
 
 	tcase_add_test(tc, test_counts_one_per_connection);
 	tcase_add_test(tc, test_peers_become_nodes);
+	tcase_add_test(tc, test_edges_name_the_policies_of_their_verdicts);
 	tcase_add_test(tc, test_bounds_evict_least_recent);
 	tcase_add_test(tc, test_api_namespace_and_since);
 	suite_add_tcase(s, tc);
