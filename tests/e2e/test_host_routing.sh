@@ -32,22 +32,25 @@ for h in x/b ext; do
 	bw_server_tcp "$h" 80 81
 done
 
-# the node's netfilter, counting what it sees of x/a's packets
-bw_nsx "$BW_NODE" nft -f - <<'EOF' || bw_die "nft table"
+# the node's netfilter, counting what it sees of x/a's packets; nf_reset
+# makes the table again (its rule counters start at 0)
+nf_reset() {
+	bw_nsx "$BW_NODE" nft delete table inet bwhr 2>/dev/null
+	bw_nsx "$BW_NODE" nft -f - <<'EOF' || bw_die "nft table"
 table inet bwhr {
-	chain fwd {
+	chain fw {
 		type filter hook forward priority 0; policy accept;
 		ip saddr 10.1.0.1 counter
 		ip6 saddr fd00:1::1 counter
 	}
 }
 EOF
+}
 nf_packets() { # 4|6 : packets of x/a the forward hook counted
-	bw_nsx "$BW_NODE" nft list chain inet bwhr fwd |
+	bw_nsx "$BW_NODE" nft list chain inet bwhr fw |
 		awk -v f="$([ "$1" = 6 ] && echo ip6 || echo ip)" \
 			'$1 == f && $2 == "saddr" { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
-nf_reset() { bw_nsx "$BW_NODE" nft reset counters table inet bwhr >/dev/null; }
 
 bw_policy_import_text b-from-a <<'EOF' || bw_die "policy"
 apiVersion: cilium.io/v2
@@ -110,9 +113,12 @@ bw_wait_for 10 hr_is bpf
 bw_pod_add x d 10.1.0.4 pod=d || bw_die "endpoint add x/d"
 bw_server_tcp x/d 80
 nf_reset
-bw_expect_ok "host routing: x/a -> x/d (added while on) tcp/80" bw_probe_tcp x/a x/d 80
 bw_expect_ok "host routing: x/a -> x/b tcp/80 after the switch back" bw_probe_tcp x/a x/b 80
-bw_check "the node's netfilter saw none of x/a's packets" test "$(nf_packets 4)" = 0
+bw_check "the node's netfilter saw none of them (got $(nf_packets 4))" test "$(nf_packets 4)" = 0
+nf_reset
+bw_expect_ok "host routing: x/a -> x/d (added while on) tcp/80" bw_probe_tcp x/a x/d 80
+bw_check "the node's netfilter saw none of x/a's packets to x/d (got $(nf_packets 4))" \
+	test "$(nf_packets 4)" = 0
 
 bw_stop_daemon
 bw_finish
