@@ -7,7 +7,8 @@
  * tests/bench/bench_redirect.sh run it in a network namespace of their own.
  *
  *   bench_bpfrun --ifindex A --ifindex2 B [--rounds R] [--repeat K]
- *                [--new N] [--events on|off] [--paths LIST] NAME=OBJECT...
+ *                [--new N] [--events on|off] [--host-routing on|off]
+ *                NAME=OBJECT...
  *
  * Each OBJECT (a bw_lxc.bpf.o) is loaded on its own (private, unpinned
  * maps) and given the same state: two endpoints with both directions
@@ -39,6 +40,9 @@
  * objects are interleaved R times (rotating order); per object and path
  * the median over the rounds is printed.
  *
+ * --events and --host-routing apply to the objects named after them, so
+ * one run can interleave configurations of the same object (e.g.
+ * "--events on on=X --events off off=X --host-routing on hr=X").
  * Events on (the default, as a user runs bulwark): the ring buffer is
  * drained after every measurement, as the daemon would. Output: one line
  * per figure, "figure NAME PROG PATH ns=X", and "xlated NAME PROG insns=N
@@ -88,6 +92,7 @@ struct obj {
 	struct ring_buffer *rb;
 	int prog[NPROG];
 	double samples[NPATH][MAXROUNDS];
+	int events, hr; /* the configuration it runs with */
 };
 
 static int ifx_cli, ifx_srv, repeat = 200000, nnew = 2000, events = 1, hr;
@@ -252,9 +257,9 @@ static int obj_setup(struct obj *o)
 	cfg.ct_tcp_close_j = cfg.ct_tcp_close_s * cfg.hz;
 	cfg.ct_nontcp_j = cfg.ct_nontcp_s * cfg.hz;
 	cfg.monitor_interval_j = cfg.monitor_interval_ms;
-	if (hr)
+	if (o->hr)
 		cfg.flags |= BW_CFG_F_HOST_ROUTING;
-	if (!events)
+	if (!o->events)
 		cfg.flags |= BW_CFG_F_NO_TRACE | BW_CFG_F_NO_DROP | BW_CFG_F_NO_POLICY_VERDICT;
 	if ((rc = put(o->bo, "bw_config", &zero, &cfg, sizeof(cfg))) ||
 	    (rc = ep_setup(o->bo, ifx_cli, 1, 256, "10.1.0.1")) ||
@@ -385,7 +390,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_bpfrun --ifindex A --ifindex2 B [--rounds R] [--repeat K] [--new N]\n"
-		"                    [--events on|off] NAME=OBJECT...\n"
+		"                    [--events on|off] [--host-routing on|off] NAME=OBJECT...\n"
 		"Per-path cost of bw_from_lxc / bw_to_lxc with BPF_PROG_TEST_RUN (see the\n"
 		"head of tests/bench/bench_bpfrun.c). A and B: interfaces of this netns.\n");
 }
@@ -414,8 +419,8 @@ int main(int argc, char **argv)
 			nnew = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--events") && i + 1 < argc)
 			events = strcmp(argv[++i], "off") != 0;
-		else if (!strcmp(argv[i], "--host-routing"))
-			hr = 1;
+		else if (!strcmp(argv[i], "--host-routing") && i + 1 < argc)
+			hr = strcmp(argv[++i], "off") != 0;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage();
 			return 0;
@@ -423,6 +428,8 @@ int main(int argc, char **argv)
 			*eq = '\0';
 			objs[nobj].name = argv[i];
 			objs[nobj].path = eq + 1;
+			objs[nobj].events = events;
+			objs[nobj].hr = hr;
 			nobj++;
 		} else {
 			usage();

@@ -388,7 +388,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$BW_DAEMON_PID/status"; }
 
 micro() {
 	local run=$abs_top_builddir/tests/bench/bench_bpfrun obj=$abs_top_builddir/bpf/bw_lxc.bpf.o
-	local clang bpfcpp ifa ifb base added cfg extra
+	local clang bpfcpp ifa ifb base added
 	[ -x "$run" ] && [ -f "$obj" ] || bw_die "build first: make tests/bench/bench_bpfrun bpf/bw_lxc.bpf.o"
 	nodex ip link add bwmb0 type veth peer name bwmb1 || bw_die "micro: veth"
 	ifa=$(nodex cat /sys/class/net/bwmb0/ifindex)
@@ -415,25 +415,20 @@ micro() {
 		base=""
 	fi
 	echo "base $(git -C "$abs_top_srcdir" rev-parse --short "${base:-HEAD}" 2>/dev/null) ${base:+built}" >"$BW_TMP/micro.out"
-	for cfg in events-on events-off host-routing; do
-		extra=()
-		case $cfg in
-		events-off) extra=(--events off) ;;
-		host-routing) extra=(--host-routing) ;;
-		esac
-		bw_log "micro: $cfg"
-		nodex "$run" --ifindex "$ifa" --ifindex2 "$ifb" --rounds "$MICRO_ROUNDS" \
-			--repeat "$MICRO_REPEAT" "${extra[@]}" "now=$obj" |
-			sed "s/^figure now /figure $cfg /; s/^xlated now /xlated $cfg /" >>"$BW_TMP/micro.out" ||
-			bw_die "micro: bench_bpfrun $cfg"
-		if [ $cfg = events-off ] && [ -n "$base" ]; then
-			bw_log "micro: base $base"
-			nodex "$BW_TMP/bench_bpfrun_base" --ifindex "$ifa" --rounds "$MICRO_ROUNDS" \
-				--repeat "$MICRO_REPEAT" "base=$BW_TMP/base.o" |
-				sed 's/^figure base /figure-base base /' >>"$BW_TMP/micro.out" ||
-				bw_log "micro: the base's bench_bpfrun failed"
-		fi
-	done
+	# the three configurations of this tree's object, interleaved round by
+	# round in one run
+	bw_log "micro: events on, events off, host routing ($MICRO_ROUNDS rounds)"
+	nodex "$run" --ifindex "$ifa" --ifindex2 "$ifb" --rounds "$MICRO_ROUNDS" \
+		--repeat "$MICRO_REPEAT" "events-on=$obj" --events off "events-off=$obj" \
+		--events on --host-routing on "host-routing=$obj" >>"$BW_TMP/micro.out" ||
+		bw_die "micro: bench_bpfrun"
+	if [ -n "$base" ]; then
+		bw_log "micro: base $base"
+		nodex "$BW_TMP/bench_bpfrun_base" --ifindex "$ifa" --rounds "$MICRO_ROUNDS" \
+			--repeat "$MICRO_REPEAT" "base=$BW_TMP/base.o" |
+			sed 's/^figure base /figure-base base /' >>"$BW_TMP/micro.out" ||
+			bw_log "micro: the base's bench_bpfrun failed"
+	fi
 	nodex ip link del bwmb0
 	cp "$BW_TMP/micro.out" "$OUT.micro.txt"
 }
