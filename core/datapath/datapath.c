@@ -501,7 +501,7 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 				bpf_program__fd(dp_skel->progs.bw_to_lxc));
 	if (rc < 0)
 		return rc;
-	dp_ep_attached((int)idx);
+	dp_ep_ready((int)idx, 1);
 	dp_veth_sysctls(ifname);
 	if (ifindex_out)
 		*ifindex_out = (int)idx;
@@ -510,6 +510,10 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 
 int bw_datapath_detach(int ifindex)
 {
+	/* not ready first: host routing stops delivering into it (and running
+	 * its ingress policy for it) before its programs go */
+	if (dp_skel)
+		dp_ep_ready(ifindex, 0);
 	return bw_tcattach_detach(ifindex); /* before init: clsact filters only */
 }
 

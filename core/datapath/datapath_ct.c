@@ -203,13 +203,9 @@ static int dp_ct_run(int mode, uint32_t ep_id)
 
 	if (rc < 0)
 		return rc;
-	if (mode != 0 && ep_id) {
-		const struct bw_endpoint_info *info = dp_ep_info(ep_id);
-
-		/* never ready (its veth never had the programs): no connection */
-		if (info && !(info->flags & BW_EP_F_READY))
-			return 0;
-	}
+	/* never ready (its veth never had the programs): no connection */
+	if (mode != 0 && ep_id && !dp_ep_may_have_ct(ep_id))
+		return 0;
 	rc = bw_datapath_ct_foreach(dp_ct_select, &s);
 	if (rc < 0)
 		goto out;

@@ -44,6 +44,7 @@ struct dp_ep {
 	uint8_t v4[EP_ADDRS][4];
 	uint8_t v6[EP_ADDRS][16];
 	int has_info;
+	int was_ready; /* READY once: it may have connections */
 	struct bw_endpoint_info info; /* what bw_endpoints holds */
 };
 
@@ -448,6 +449,8 @@ int bw_datapath_endpoint_put(int ifindex, const struct bw_endpoint_info *info)
 	if (fresh && !(cur.mac[0] | cur.mac[1] | cur.mac[2] | cur.mac[3] | cur.mac[4] | cur.mac[5]))
 		dp_veth_macs(ifindex, cur.host_mac, cur.mac); /* 0 when it is no veth */
 	ep_complete(e, &cur);
+	if (cur.flags & BW_EP_F_READY)
+		e->was_ready = 1;
 	e->ifindex = ifindex;
 	e->info = cur;
 	e->has_info = 1;
@@ -503,22 +506,31 @@ int bw_datapath_endpoint_del(int ifindex)
 	return rc < 0 ? rc : 0;
 }
 
-/* The programs were attached to ifindex: its endpoint is ready. */
-void dp_ep_attached(int ifindex)
+/*
+ * The programs were attached to ifindex (ready 1): its endpoint is ready;
+ * or they are about to be detached (0): it is not, and eBPF host routing
+ * leaves its packets to the stack again.
+ */
+void dp_ep_ready(int ifindex, int ready)
 {
 	struct bw_endpoint_info info;
 	uint32_t key = (uint32_t)ifindex;
 	struct dp_ep *e;
 
 	if (ep_load() < 0 || bpf_map_lookup_elem(dp_fd_endpoints(), &key, &info) < 0 ||
-	    (info.flags & BW_EP_F_READY))
+	    !(info.flags & BW_EP_F_READY) == !ready)
 		return;
 	e = ep_find(info.ep_id);
 	if (!e || e->ifindex != ifindex)
 		return;
-	e->info.flags |= BW_EP_F_READY;
+	if (ready) {
+		e->info.flags |= BW_EP_F_READY;
+		e->was_ready = 1;
+	} else
+		e->info.flags &= ~BW_EP_F_READY;
 	if (ep_write(e) < 0)
-		bw_warn("datapath: endpoint %u: cannot mark it ready: %s", e->ep_id, strerror(errno));
+		bw_warn("datapath: endpoint %u: cannot mark it %sready: %s", e->ep_id,
+			ready ? "" : "not ", strerror(errno));
 }
 
 /*
@@ -533,6 +545,18 @@ const struct bw_endpoint_info *dp_ep_info(uint32_t ep_id)
 		return NULL;
 	e = ep_find(ep_id);
 	return e && e->has_info && !e->dead ? &e->info : NULL;
+}
+
+/* May endpoint ep_id have connections (its veth had the programs since
+ * the entry was made, or we cannot tell)? */
+int dp_ep_may_have_ct(uint32_t ep_id)
+{
+	const struct dp_ep *e;
+
+	if (ep_load() < 0)
+		return 1;
+	e = ep_find(ep_id);
+	return !e || !e->has_info || e->was_ready || (e->info.flags & BW_EP_F_READY);
 }
 
 /* Does endpoint ep_id exist (its entry written, not deleted)? For the

@@ -45,7 +45,9 @@ int dp_ep_addr(int family, const void *addr, uint32_t ep_id, uint32_t old_ep);
 uint32_t dp_ep_ifindex(uint32_t ep_id); /* its host veth, 0 if unknown */
 int dp_ep_live(uint32_t ep_id);         /* its entry exists (conntrack sweep) */
 const struct bw_endpoint_info *dp_ep_info(uint32_t ep_id); /* its entry, or NULL */
-void dp_ep_attached(int ifindex);       /* the programs are on its veth now */
+int dp_ep_may_have_ct(uint32_t ep_id); /* 0: its veth never had the programs */
+/* the programs are on its veth now (1), or about to be taken off (0) */
+void dp_ep_ready(int ifindex, int ready);
 void dp_eps_collected(void);            /* the sweep removed the dead ones' entries */
 void dp_eps_free(void);
 
