@@ -50,7 +50,9 @@
 #   churn  bench_churn.py: CHURN_ROUNDS rounds of adding M endpoints (veth
 #          pairs made in the node netns) and deleting them again, each
 #          request timed from the API request to its reply, for each M in
-#          --churn; the daemon's RSS full and empty, identities.
+#          --churn; the daemon's RSS full and empty, identities. It runs
+#          before the peers (a daemon with only the three pods), so the
+#          RSS after each import below includes what it left behind.
 #
 # Usage: bench_datapath.sh [--quick] [--reps R] [--duration S]
 #                          [--peers "10 1000 10000"] [--iptables CMD]
@@ -367,7 +369,7 @@ v = list(map(int, sys.argv[1:]))
 a, b = v[:8], v[8:]
 ns = [b[2 * i] - a[2 * i] for i in range(4)]
 runs = [b[2 * i + 1] - a[2 * i + 1] for i in range(4)]
-f = lambda t, c: "%.1f" % (t / c) if c else ""
+f = lambda t, c: "%.1f" % (t / c) if c else "-"  # "-": no run (host routing)
 print(f(ns[0] + ns[1], runs[0] + runs[1]), f(ns[2] + ns[3], runs[2] + runs[3]),
       sum(runs), f(sum(ns), runs[0] + runs[1]))
 EOF
@@ -460,6 +462,9 @@ OUT=$BENCH_RESULTS_DIR/$BENCH_NAME-$BENCH_DATE
 : >"$BW_TMP/micro.out"
 : >"$BW_TMP/churn.out"
 [ $DO_MICRO = 1 ] && micro
+# churn first: its RSS at M endpoints is that of a daemon with nothing else
+# loaded yet (the peers' figures below then include what churn left)
+[ $DO_CHURN = 1 ] && churn
 
 MODES=(bare bw-allow bw-policy bw-hr iptables nft)
 NM=${#MODES[@]}
@@ -532,7 +537,6 @@ print(len(e), d.get("in_sync"))' 2>/dev/null)
 	fi
 done
 set_mode bare 0
-[ $DO_CHURN = 1 ] && churn
 T_END=$(bench_now_ns)
 
 # ---- report -----------------------------------------------------------------
@@ -633,7 +637,8 @@ for n in peers:
             if p and i and f:
                 lines.append("  N=%-6d %-9s %-10s /iptables %.3f  /nft %.3f" % (n, bm, what, p / i, p / f))
 lines.append("")
-lines.append("BPF cost (bpf_stats, ns per program run; per packet = from_lxc + to_lxc):")
+lines.append("BPF cost (bpf_stats, ns per program run over both veths; per packet = all programs' time over the from_lxc runs;")
+lines.append("with host routing no packet crosses a to_lxc: -):")
 lines.append("%-7s %-10s %-7s %10s %10s %12s %10s" % ("peers", "mode", "load", "from_lxc", "to_lxc", "per packet", "runs"))
 for n in peers:
     for m in ("bw-allow", "bw-policy", "bw-hr"):
