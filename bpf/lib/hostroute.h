@@ -31,8 +31,9 @@
 #define BW_IP_CSUM_OFF (ETH_HLEN + 10) /* iphdr.check */
 #define BW_IP6_HOPLIMIT_OFF (ETH_HLEN + 7)
 
-/* Forwarding's TTL / hop limit decrement (p->ttl > 1, checked by the caller). */
-static __always_inline int bw_hr_ttl_dec(struct __sk_buff *skb, const struct bw_pkt *p)
+/* Forwarding's TTL / hop limit decrement (p->ttl > 1, checked by the caller),
+ * with the helpers: for a packet whose headers are not in the linear data. */
+static __noinline int bw_hr_ttl_dec_slow(struct __sk_buff *skb, const struct bw_pkt *p)
 {
 	__u8 ttl = p->ttl - 1;
 
@@ -54,6 +55,59 @@ static __always_inline int bw_mac_set(const __u8 *m)
 }
 
 /*
+ * What the kernel's forwarding does to a packet's headers: the TTL / hop
+ * limit down by one (IPv4: the checksum updated incrementally, as
+ * ip_decrease_ttl does), and, when dmac is given, the next hop's MAC as
+ * destination and smac as source. Written straight into the linear data
+ * (no helper call); headers that are not there take the helpers. 0, or -1
+ * (the packet is left to the stack).
+ */
+static __always_inline int bw_hr_rewrite(struct __sk_buff *skb, const struct bw_pkt *p,
+					 const __u8 *dmac, const __u8 *smac)
+{
+	void *data = bw_skb_data(skb);
+	void *end = bw_skb_data_end(skb);
+
+	if (data + ETH_HLEN + (p->family == 4 ? 20 : 40) <= end) {
+		__u8 *ip = (__u8 *)data + ETH_HLEN;
+
+		if (p->family == 4) {
+			__u16 *csum;
+			__u32 c;
+
+			if ((void *)(ip + 20) > end)
+				return -1;
+			csum = (__u16 *)(ip + 10);
+			ip[8] = p->ttl - 1;
+			c = (__u32)*csum + (__u32)bpf_htons(0x0100);
+			*csum = (__u16)(c + (c >= 0xffff));
+		} else {
+			if ((void *)(ip + 40) > end)
+				return -1;
+			ip[7] = p->ttl - 1;
+		}
+		if (dmac) {
+			if (data + ETH_HLEN > end)
+				return -1;
+			__builtin_memcpy(data, dmac, 6);
+			__builtin_memcpy((__u8 *)data + 6, smac, 6);
+		}
+		return 0;
+	}
+	if (bw_hr_ttl_dec_slow(skb, p) < 0)
+		return -1;
+	if (dmac) {
+		__u8 mac[12];
+
+		__builtin_memcpy(mac, dmac, 6);
+		__builtin_memcpy(&mac[6], smac, 6);
+		if (bpf_skb_store_bytes(skb, 0, mac, 12, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Deliver into the local endpoint whose host veth is ifindex (its ingress
  * policy has passed): its pod's MAC as destination, its host veth's as
  * source (what the kernel's forwarding would write), then the veth's peer.
@@ -61,16 +115,15 @@ static __always_inline int bw_mac_set(const __u8 *m)
 static __always_inline int bw_hr_local(struct __sk_buff *skb, const struct bw_pkt *p,
 				       const struct bw_endpoint_info *pep, __u32 ifindex)
 {
-	__u8 mac[12];
+	__u8 dmac[6], smac[6];
+	int macs = bw_mac_set(pep->mac) && bw_mac_set(pep->host_mac);
 
-	if (bw_hr_ttl_dec(skb, p) < 0)
-		return TC_ACT_OK;
-	if (bw_mac_set(pep->mac) && bw_mac_set(pep->host_mac)) {
-		__builtin_memcpy(mac, pep->mac, 6);
-		__builtin_memcpy(&mac[6], pep->host_mac, 6);
-		if (bpf_skb_store_bytes(skb, 0, mac, 12, 0) < 0)
-			return TC_ACT_SHOT;
+	if (macs) {
+		__builtin_memcpy(dmac, pep->mac, 6);
+		__builtin_memcpy(smac, pep->host_mac, 6);
 	}
+	if (bw_hr_rewrite(skb, p, macs ? dmac : NULL, smac) < 0)
+		return TC_ACT_OK;
 	return bpf_redirect_peer(ifindex, 0);
 }
 
@@ -99,20 +152,14 @@ static __noinline int bw_hr_remote(struct __sk_buff *skb, const struct bw_pkt *p
 	}
 	rc = bpf_fib_lookup(skb, &f, sizeof(f), 0);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		__u8 mac[12];
-
-		if (bw_hr_ttl_dec(skb, p) < 0)
+		if (bw_hr_rewrite(skb, p, f.dmac, f.smac) < 0)
 			return TC_ACT_OK;
-		__builtin_memcpy(mac, f.dmac, 6);
-		__builtin_memcpy(&mac[6], f.smac, 6);
-		if (bpf_skb_store_bytes(skb, 0, mac, 12, 0) < 0)
-			return TC_ACT_SHOT;
 		return bpf_redirect(f.ifindex, 0);
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		struct bpf_redir_neigh nh = {};
 
-		if (bw_hr_ttl_dec(skb, p) < 0)
+		if (bw_hr_rewrite(skb, p, NULL, NULL) < 0)
 			return TC_ACT_OK;
 		if (f.family == AF_INET) {
 			nh.nh_family = AF_INET;
