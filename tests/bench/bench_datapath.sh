@@ -684,7 +684,7 @@ if fig:
     lines.append("%-9s %-11s" % ("program", "path") + "".join("%14s" % c for c in cfgs)
                  + ("%12s" % "off/base" if "base" in cfgs else ""))
     for prog in ("from_lxc", "to_lxc"):
-        for path in ("est", "reply", "udp-est", "new", "denied", "denied-hot"):
+        for path in ("est", "reply", "udp-est", "new", "denied", "denied-hot", "est-1"):
             row = [fig.get((c, prog, path)) for c in cfgs]
             if not any(row):
                 continue
@@ -693,6 +693,13 @@ if fig:
                 r = "%12.3f" % (fig[("events-off", prog, path)] / fig[("base", prog, path)])
             lines.append("%-9s %-11s" % (prog, path) + "".join("%14s" % ("%.1f" % x if x else "-") for x in row) + r)
     lines.append("xlated instructions: " + ", ".join("%s %s %d" % (k[0], k[1], v) for k, v in sorted(xl.items())))
+    # a packet between two local pods, single runs: from_lxc + to_lxc, or
+    # from_lxc alone with host routing (it runs both stages)
+    k1 = [fig.get((c, p, "est-1")) for c, p in (("events-on", "from_lxc"), ("events-on", "to_lxc"), ("host-routing", "from_lxc"))]
+    if all(k1):
+        res["micro_est_packet"] = {"kernel": k1[0] + k1[1], "host_routing": k1[2]}
+        lines.append("established packet pod to pod (est-1, events on): kernel routing %.1f ns (two programs), host routing %.1f ns (one program, both stages and the redirect): %.3f"
+                     % (k1[0] + k1[1], k1[2], k1[2] / (k1[0] + k1[1])))
 
 # churn
 rounds = {}
