@@ -59,6 +59,7 @@
 #                          [--churn "100 1000"] [--churn-rounds R]
 #                          [--micro-rounds R] [--base-rev REV]
 #                          [--no-micro] [--no-churn] [--no-macro]
+#                          [--tc-attach auto|tcx|clsact]
 # Writes tests/bench/results/datapath-DATE.{json,txt} in the build tree.
 
 set -u
@@ -76,6 +77,7 @@ BASE_REV=""
 DO_MICRO=1
 DO_CHURN=1
 DO_MACRO=1
+TC_ATTACH=""
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -88,6 +90,7 @@ while [ $# -gt 0 ]; do
 	--no-micro) DO_MICRO=0 ;;
 	--no-churn) DO_CHURN=0 ;;
 	--no-macro) DO_MACRO=0 ;;
+	--tc-attach) TC_ATTACH=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--duration) DUR=$2; shift ;;
 	--peers) PEERS=$2; shift ;;
@@ -119,6 +122,12 @@ unset BW_HOST_ROUTING
 BW_CONF=$BW_TMP/bulwark.conf
 cp "$(bw_daemon_conf)" "$BW_CONF" || bw_die "no bulwark.conf"
 grep -q '^host_routing *=' "$BW_CONF" || bw_die "$BW_CONF has no datapath host_routing key"
+# daemon.tc_attach for the whole run (tcx attach and detach wait for an RCU
+# grace period each in the kernel: the churn figures depend on it)
+if [ -n "$TC_ATTACH" ]; then
+	sed -i "s/^tc_attach *=.*/tc_attach = $TC_ATTACH/" "$BW_CONF"
+	grep -q "^tc_attach = $TC_ATTACH" "$BW_CONF" || bw_die "$BW_CONF has no daemon tc_attach key"
+fi
 export BW_CONF
 HR=kernel
 bw_start_daemon
@@ -543,9 +552,10 @@ T_END=$(bench_now_ns)
 
 cp "$BENCH_SAMPLES" "$OUT.samples.tsv"
 python3 - "$BENCH_SAMPLES" "$OUT" "$MACHINE" "$REPS" "$DUR" "$CONNS" "$IPT" \
-	"$(((T_END - T_START) / 1000000000))" "$BW_TMP/micro.out" "$BW_TMP/churn.out" <<'EOF'
+	"$(((T_END - T_START) / 1000000000))" "$BW_TMP/micro.out" "$BW_TMP/churn.out" \
+	"$(bw status -o json 2>/dev/null | jq -r '.bpf.attach_mode' 2>/dev/null)" <<'EOF'
 import json, statistics, sys
-samples, out, machine, reps, dur, conns, ipt, secs, micro_f, churn_f = sys.argv[1:11]
+samples, out, machine, reps, dur, conns, ipt, secs, micro_f, churn_f, attach = sys.argv[1:12]
 data = {}
 for line in open(samples):
     mode, n, metric, value = line.rstrip("\n").split("\t")
@@ -710,7 +720,7 @@ for line in open(churn_f):
 if rounds:
     res["churn"] = {}
     lines.append("")
-    lines.append("Endpoint churn (bench_churn.py: per round, add M endpoints then delete them; ms from the API request")
+    lines.append("Endpoint churn, attach mode %s (bench_churn.py: per round, add M endpoints then delete them; ms from the API request" % attach)
     lines.append("to its reply, median and 95th percentile; bwd cpu ms per request; RSS full/empty MiB; identities):")
     lines.append("%-6s %-5s %9s %9s %9s %9s %8s %8s %8s %8s %7s" % ("M", "round", "add p50", "add p95", "del p50", "del p95",
                  "add cpu", "del cpu", "RSS full", "empty", "ids"))
