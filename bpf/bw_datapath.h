@@ -34,6 +34,11 @@
  *   bw_proxy_socks SOCKMAP  u32 BW_PROXY_SOCK_KEY(class, udp, v6) -> socket
  *                  the proxies' listening sockets; a socket leaves the map
  *                  by itself when it is closed (daemon stopped)
+ *   bw_tw_syn     LRU_HASH  struct bw_twsyn_key               -> u32 proxy class
+ *                  a redirected SYN whose tuple a proxy's TIME_WAIT socket
+ *                  holds: written by the tc programs, taken by the
+ *                  daemon's sk_lookup program (bpf/bw_sklookup.bpf.c),
+ *                  which hands the SYN to the class's listener
  *
  * Semantics are documented in docs/datapath.md.
  */
@@ -58,6 +63,7 @@
 #define BW_MAP_EPADDR "bw_epaddr"
 #define BW_MAP_PROXY "bw_proxy"
 #define BW_MAP_PROXY_SOCKS "bw_proxy_socks"
+#define BW_MAP_TW_SYN "bw_tw_syn"
 
 /* Default capacities (the user side may resize before load). */
 #define BW_ENDPOINTS_MAX 4096
@@ -474,6 +480,28 @@ struct bw_proxy_info {
 #define BW_MARK_FROM_PROXY_INGRESS 0x0e00u
 #define BW_MARK_CLASS_SHIFT 16
 #define BW_MARK_CLASS(m) (((m) >> BW_MARK_CLASS_SHIFT) & 0xffu)
+
+/*
+ * A client that reuses its port while the proxy's side of its previous
+ * connection waits in TIME_WAIT (the proxy closed first): the kernel
+ * delivers the new SYN to the TIME_WAIT socket, which hands it to a
+ * listener found by the connection's own destination port - none, for a
+ * transparent redirect - unless an sk_lookup program picks one. The tc
+ * programs note the tuple here (bw_redirect_assign), the daemon's
+ * sk_lookup program picks the class's listener for it, and the kernel
+ * retires the TIME_WAIT socket (as iptables TPROXY does). Addresses
+ * IPv4-mapped, ports in network order.
+ */
+#define BW_TWSYN_MAX 4096
+
+struct bw_twsyn_key {
+	__u8 saddr[16]; /* the client */
+	__u8 daddr[16]; /* the original destination */
+	__be16 sport;
+	__be16 dport;
+	__u8 family;    /* 4 or 6 */
+	__u8 pad0[3];
+};
 
 /* ---- metrics ------------------------------------------------------------ */
 

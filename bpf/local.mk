@@ -35,3 +35,32 @@ BUILT_SOURCES += bpf/bw_lxc.skel.h
 # also when a single target is made without BUILT_SOURCES (make tests/e2e/bwdp)
 core/datapath.lo: bpf/bw_lxc.skel.h
 CLEANFILES += bpf/bw_lxc.bpf.o bpf/bw_lxc.skel.h bpf/bw_lxc.skel.h.tmp
+
+# the uplinks' program (datapath.uplinks; core/datapath/uplink.c includes
+# its skeleton): the same maps, reused from their pins
+EXTRA_DIST += bpf/bw_uplink.bpf.c
+bpf/bw_uplink.bpf.o: $(srcdir)/bpf/bw_uplink.bpf.c $(srcdir)/bpf/bw_datapath.h \
+		$(BW_BPF_LIB_H:%=$(srcdir)/%)
+	@$(MKDIR_P) bpf
+	$(AM_V_GEN)$(CLANG) $(BW_BPF_CFLAGS) -c $(srcdir)/bpf/bw_uplink.bpf.c -o $@
+
+bpf/bw_uplink.skel.h: bpf/bw_uplink.bpf.o
+	$(AM_V_GEN)$(BPFTOOL) gen skeleton bpf/bw_uplink.bpf.o name bw_uplink > $@.tmp && mv $@.tmp $@
+
+BUILT_SOURCES += bpf/bw_uplink.skel.h
+core/datapath/uplink.lo: bpf/bw_uplink.skel.h
+CLEANFILES += bpf/bw_uplink.bpf.o bpf/bw_uplink.skel.h bpf/bw_uplink.skel.h.tmp
+
+# the sk_lookup program on the daemon's netns (core/datapath/sklookup.c)
+EXTRA_DIST += bpf/bw_sklookup.bpf.c
+bpf/bw_sklookup.bpf.o: $(srcdir)/bpf/bw_sklookup.bpf.c $(srcdir)/bpf/bw_datapath.h \
+		$(BW_BPF_LIB_H:%=$(srcdir)/%)
+	@$(MKDIR_P) bpf
+	$(AM_V_GEN)$(CLANG) $(BW_BPF_CFLAGS) -c $(srcdir)/bpf/bw_sklookup.bpf.c -o $@
+
+bpf/bw_sklookup.skel.h: bpf/bw_sklookup.bpf.o
+	$(AM_V_GEN)$(BPFTOOL) gen skeleton bpf/bw_sklookup.bpf.o name bw_sklookup > $@.tmp && mv $@.tmp $@
+
+BUILT_SOURCES += bpf/bw_sklookup.skel.h
+core/datapath/sklookup.lo: bpf/bw_sklookup.skel.h
+CLEANFILES += bpf/bw_sklookup.bpf.o bpf/bw_sklookup.skel.h bpf/bw_sklookup.skel.h.tmp

@@ -3,6 +3,7 @@
  * cli/adoption.c - helpers of the adoption verbs (cli/adoption.h).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,5 +90,51 @@ cli_short_time(const char *t, char *buf, size_t len)
 	if (t == NULL || strlen(t) < 19)
 		return t != NULL ? t : "-";
 	snprintf(buf, len, "%.10s %.8s", t, t + 11);
+	return buf;
+}
+
+char *
+cli_read_input(const char *file, size_t *len)
+{
+	FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f) {
+		fprintf(stderr, CLI_PROG ": cannot read %s: %s\n", file, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		size_t r;
+
+		if (n + 65536 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 131072;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				fprintf(stderr, CLI_PROG ": out of memory\n");
+				free(buf);
+				buf = NULL;
+				goto out;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, CLI_PROG ": cannot read %s: %s\n", file, strerror(errno));
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = n;
+out:
+	if (f != stdin)
+		fclose(f);
 	return buf;
 }

@@ -37,4 +37,10 @@ const char *cli_join(json_t *arr, const char *sep, char *buf, size_t len);
 /* A JSON time (RFC 3339) shortened for tables: "2026-11-26 08:26:32". */
 const char *cli_short_time(const char *rfc3339, char *buf, size_t len);
 
+/*
+ * The whole of FILE ("-": stdin), NUL-terminated, its length in *len
+ * (malloc'd); NULL after printing why it cannot be read.
+ */
+char *cli_read_input(const char *file, size_t *len);
+
 #endif /* BW_CLI_ADOPTION_H */

@@ -32,6 +32,9 @@ int cmd_quarantine(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_exposure(int argc, char **argv);
 int cmd_compliance(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_broad_rules(int argc, char **argv);
 
 /* The program name used in messages. */
 #define CLI_PROG "bulwark"

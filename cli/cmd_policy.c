@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "client.h"
 #include "output.h"
+#include "adoption.h"
 
 static void policy_usage(FILE *f)
 {
@@ -92,50 +93,6 @@ static char *policy_urlenc(const char *s)
 	return out;
 }
 
-static char *policy_read_input(const char *file, size_t *len)
-{
-	FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f) {
-		fprintf(stderr, CLI_PROG ": cannot read %s: %s\n", file, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		size_t r;
-
-		if (n + 65536 + 1 > cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 131072;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				fprintf(stderr, CLI_PROG ": out of memory\n");
-				free(buf);
-				buf = NULL;
-				goto out;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, CLI_PROG ": cannot read %s: %s\n", file, strerror(errno));
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[n] = '\0';
-	*len = n;
-out:
-	if (f != stdin)
-		fclose(f);
-	return buf;
-}
 
 static const char *policy_int_str(json_t *v, char *buf, size_t len)
 {
@@ -185,7 +142,7 @@ static int policy_load(const char *verb, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage_error("policy", "%s needs one FILE (or - for stdin)", verb);
-	data = policy_read_input(argv[1], &len);
+	data = cli_read_input(argv[1], &len);
 	if (!data)
 		return 1;
 	src = policy_urlenc(strcmp(argv[1], "-") ? argv[1] : "stdin");

@@ -35,3 +35,6 @@ bulwark_SOURCES += cli/cmd_lua.c
 # bulwark history / exposure / compliance (modules/flowstore's routes)
 bulwark_SOURCES += cli/cmd_history.c cli/cmd_exposure.c cli/cmd_compliance.c \
 	cli/adoption.c cli/adoption.h
+
+# bulwark recommend / simulate / broad-rules (modules/advisor's routes)
+bulwark_SOURCES += cli/cmd_recommend.c cli/cmd_simulate.c cli/cmd_broad_rules.c

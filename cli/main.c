@@ -34,6 +34,9 @@ static const struct cli_verb verbs[] = {
 	{ "history", cmd_history, "durable flow history: who talked to whom, allowed or denied" },
 	{ "exposure", cmd_exposure, "risk exposure per namespace: allowed paths, used or not" },
 	{ "compliance", cmd_compliance, "default-deny proof per endpoint (table, json, markdown, html)" },
+	{ "recommend", cmd_recommend, "policies from the flow history: baseline + per namespace" },
+	{ "simulate", cmd_simulate, "replay the flow history against candidate policies" },
+	{ "broad-rules", cmd_broad_rules, "rules that allow far more than they were used for" },
 	/* One line per verb; keep the order of `bulwark --help`. */
 };
 
@@ -56,7 +59,7 @@ usage(FILE *f)
 		"\n"
 		"Verbs:\n");
 	for (size_t i = 0; i < NVERBS; i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f,
 		"\n"
 		"Run '" CLI_PROG " VERB --help' for a verb's options. Every verb "

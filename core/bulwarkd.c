@@ -24,6 +24,9 @@
 #include "core/config.h" /* before datapath.h (BW_ENFORCE_* macros) */
 #include "core/datapath/datapath.h"
 #include "core/datapath/redirect.h"
+#include "core/datapath/earlydemux.h"
+#include "core/datapath/sklookup.h"
+#include "core/datapath/uplink.h"
 #include "core/node/endpoint.h"
 #include "core/flow/flow.h"
 #include "core/node/fqdn.h"
@@ -262,6 +265,21 @@ bwd_run(struct bwd *d)
 	subsys = 1;
 	if (bw_redirect_init((uint32_t)dc->redirect_table, (uint32_t)dc->redirect_priority) < 0)
 		goto out; /* logged */
+	bw_earlydemux_apply(dc->early_demux, dc->state_dir); /* warns */
+	if ((e = bw_earlydemux_watch()) < 0) {
+		bw_err_errno(e, "cannot follow daemon.early_demux");
+		goto out;
+	}
+	/* SYNs of redirected clients that reuse a port in TIME_WAIT */
+	if (bw_sklookup_init(dc->bpffs_dir) < 0)
+		goto out; /* logged */
+	/* datapath.uplinks: L7 ingress redirects of traffic from outside */
+	if (bw_uplink_init(dc->bpffs_dir, dc->state_dir, dc->datapath_uplinks) < 0)
+		goto out; /* logged */
+	if ((e = bw_uplink_watch()) < 0) {
+		bw_err_errno(e, "cannot follow datapath.uplinks");
+		goto out;
+	}
 	if (bw_ipcache_init() < 0 || bw_identity_init() < 0 || bw_endpoint_init() < 0)
 		goto out;
 	subsys = 2;
@@ -361,6 +379,9 @@ out:
 		bw_ipcache_fini();
 	}
 	if (subsys >= 1) {
+		bw_uplink_close();
+		bw_sklookup_close();
+		bw_earlydemux_restore();
 		bw_redirect_close();
 		bw_datapath_close();
 	}

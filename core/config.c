@@ -53,6 +53,8 @@ static const char *const conf_enforcement[] = {
 };
 /* the order of enum bw_tc_attach_mode (core/datapath/datapath.h) */
 static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
+/* the order of enum bw_earlydemux_mode (core/datapath/earlydemux.h) */
+static const char *const conf_early_demux[] = { "off", "keep", NULL };
 /* datapath.host_routing: 0 the kernel's routing, 1 eBPF host routing */
 static const char *const conf_host_routing[] = { "kernel", "bpf", NULL };
 static const char *const conf_aggregation[] = { /* = enum bw_aggregation */
@@ -77,6 +79,9 @@ const struct bw_conf_key bw_conf_daemon_keys[] = {
 	     "routing table (256 and up) for packets the datapath hands to a local proxy; its only route: local default dev lo"),
 	DKEY("redirect_rule_priority", BW_CONF_INT, "9", redirect_priority, 1, 32765, NULL, 0,
 	     "priority of the policy-routing rule that sends them there (fwmark 0xb00/0xf00)"),
+	DKEY("early_demux", BW_CONF_ENUM, "off", early_demux, 0, 0, conf_early_demux,
+	     BW_CONF_F_RELOADABLE,
+	     "off: TCP/UDP early demux off in bulwarkd's netns while it runs (connections reusing a proxy's TIME_WAIT tuple are forwarded); keep: leave the kernel's setting"),
 	DKEY("module_dir", BW_CONF_STRING, BW_MODULEDIR, module_dir,
 	     0, 0, NULL, 0, "where module shared objects are loaded from"),
 	DKEY("modules", BW_CONF_STRING, "", modules, 0, 0, NULL, 0,
@@ -124,6 +129,9 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 
 /* The datapath (docs/datapath.md). */
 const struct bw_conf_key bw_conf_datapath_keys[] = {
+	DKEY("uplinks", BW_CONF_STRING, "", datapath_uplinks, 0, 0, NULL,
+	     BW_CONF_F_RELOADABLE | BW_CONF_F_IFLIST,
+	     "interfaces traffic from outside the node arrives on (IF[,IF...]): a program there hands TCP connections that a pod's ingress L7 policy redirects to the local proxy; empty: none"),
 	DKEY("host_routing", BW_CONF_ENUM, "kernel", host_routing, 0, 0, conf_host_routing,
 	     BW_CONF_F_RELOADABLE,
 	     "kernel: pod traffic goes through the node's routing and netfilter; bpf: the datapath delivers it itself once policy passed (faster; node iptables no longer see it)"),
@@ -254,6 +262,42 @@ bad:
 		return -1;
 	}
 	return 0;
+}
+
+int
+bw_conf_iflist(const char *v, char names[][16], int max, char *bad, size_t badlen)
+{
+	const char *p = v ? v : "";
+	int n = 0;
+
+	if (bad && badlen)
+		bad[0] = '\0';
+	while (*p) {
+		size_t len;
+		int dup = 0;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, ", \t");
+		if (len >= 16 || memchr(p, '/', len) != NULL || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.') || n >= max) {
+			if (bad && badlen)
+				snprintf(bad, badlen, "%.*s", (int)(len < 48 ? len : 48), p);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			if (strlen(names[i]) == len && !memcmp(names[i], p, len))
+				dup = 1;
+		if (!dup) {
+			memcpy(names[n], p, len);
+			names[n][len] = '\0';
+			n++;
+		}
+		p += len;
+	}
+	return n;
 }
 
 const char *
@@ -623,6 +667,14 @@ conf_set_value(const struct bw_conf_key *k, void *dst, const char *section,
 				return bw_errbuf_set(err, errlen,
 					"%s: [%s] %s: '%s' is not a TCP flag (all, none, or a comma-separated list of syn, fin, rst, psh, ack, urg, ece, cwr)",
 					where, section, k->name, bad);
+		}
+		if (k->flags & BW_CONF_F_IFLIST) {
+			char names[BW_CONF_IFLIST_MAX][16], bad[64];
+
+			if (bw_conf_iflist(value, names, BW_CONF_IFLIST_MAX, bad, sizeof(bad)) < 0)
+				return bw_errbuf_set(err, errlen,
+					"%s: [%s] %s: '%s' is not an interface name (at most 15 characters, no '/'; at most %d interfaces, separated by commas)",
+					where, section, k->name, bad, BW_CONF_IFLIST_MAX);
 		}
 		if ((k->flags & BW_CONF_F_LISTEN) &&
 		    (why = bw_listen_parse(value, NULL, 0, NULL)) != NULL)

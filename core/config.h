@@ -33,6 +33,20 @@
 /* A core-only key flag (module keys never carry it): the BW_CONF_STRING
  * value must parse with bw_conf_tcp_flags(). */
 #define BW_CONF_F_TCPFLAGS (1u << 30)
+/* A core-only key flag: the BW_CONF_STRING value must parse with
+ * bw_conf_iflist() (a list of interface names). */
+#define BW_CONF_F_IFLIST (1u << 29)
+
+/* datapath.uplinks: at most this many interfaces */
+#define BW_CONF_IFLIST_MAX 16
+
+/*
+ * An interface list "IF[,IF...]" (commas and/or blanks; empty: none) into
+ * names[] (each at most 15 characters, no '/', not "." or ".."; duplicates
+ * are kept once). Returns the number of names, or -1 with *bad holding the
+ * offending word (too many: the first one that does not fit).
+ */
+int bw_conf_iflist(const char *v, char names[][16], int max, char *bad, size_t badlen);
 
 /* lua.default_verdict (the order of its enum values) */
 #define BW_LUA_VERDICT_DENY 0
@@ -67,6 +81,7 @@ struct bw_daemon_conf {
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
 	int64_t redirect_table;    /* routing table of proxy-bound packets */
 	int64_t redirect_priority; /* priority of its policy-routing rule */
+	int early_demux;     /* enum bw_earlydemux_mode: off, keep */
 	char *module_dir;    /* where <module>.so files are */
 	char *modules;       /* the raw list, as written */
 	int log_level;       /* index into err..debug; see bw_conf_log_level() */
@@ -85,6 +100,10 @@ struct bw_daemon_conf {
 	int trace_events;         /* bool: datapath trace events on */
 	int drop_events;          /* bool: datapath drop events on */
 	int policy_verdict_events; /* bool: datapath policy verdict events on */
+
+	/* [datapath] */
+	char *datapath_uplinks; /* "IF[,IF...]": the uplink program's interfaces */
+	int host_routing;       /* 0 kernel, 1 bpf (eBPF host routing) */
 
 	/* [lua] (docs/lua.md) */
 	char *lua_dir;               /* watched scripts (*.lua) */
@@ -106,9 +125,6 @@ struct bw_daemon_conf {
 	int64_t proxy_head_timeout;     /* ms: an incomplete message head may wait */
 	int64_t proxy_idle_timeout;     /* ms: no byte either way (0: never) */
 	int64_t proxy_connect_timeout;  /* ms: connecting to the original destination */
-
-	/* [datapath] */
-	int host_routing;    /* 0 kernel, 1 bpf (eBPF host routing) */
 
 	/* daemon.modules split into instance names ("mod" or "mod:inst"). */
 	char **module_list;
@@ -251,6 +267,7 @@ void bw_conf_watch_clear(void);
 extern const struct bw_conf_key bw_conf_daemon_keys[];
 extern const struct bw_conf_key bw_conf_policy_keys[];
 extern const struct bw_conf_key bw_conf_flows_keys[];
+extern const struct bw_conf_key bw_conf_datapath_keys[];
 extern const struct bw_conf_key bw_conf_lua_keys[];
 extern const struct bw_conf_key bw_conf_proxy_keys[];
 extern const struct bw_conf_key bw_conf_datapath_keys[];

@@ -14,6 +14,7 @@ libbwcore_la_SOURCES += \
 	core/module/coreapi.c core/module/coreapi.h core/module/registry.c core/module/registry.h \
 	core/module/hooks.c core/module/hooks.h \
 	core/module/alertbus.c core/module/alertbus.h \
+	core/module/history.c core/module/history.h \
 	core/api.c core/api.h
 libbwcore_la_SOURCES += \
 	core/node/labels.c core/node/labels.h \
@@ -30,10 +31,14 @@ libbwcore_la_SOURCES += \
 	core/datapath/datapath_lookup.c core/datapath/datapath_ep.c core/datapath/veth.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
+libbwcore_la_SOURCES += core/datapath/earlydemux.c core/datapath/earlydemux.h \
+	core/datapath/uplink.c core/datapath/uplink.h core/datapath/pins.h \
+	core/datapath/sklookup.c core/datapath/sklookup.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
 	core/policy/policy_batch.c \
 	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
+	core/policy/policy_whatif.c core/policy/whatif.h \
 	core/policy/quarantine.c core/policy/quarantine.h \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
@@ -49,7 +54,8 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += \
 	core/proxy/proxy.h core/proxy/proxy_int.h \
 	core/proxy/engine.c core/proxy/parsers.c core/proxy/proxy_flow.c \
-	core/proxy/proxy_api.c core/proxy/proxy_redirect.c
+	core/proxy/proxy_api.c core/proxy/proxy_redirect.c \
+	core/proxy/sockets.c
 include_bulwark_HEADERS += include/bulwark/l7.h
 EXTRA_DIST += docs/l7.md
 libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)

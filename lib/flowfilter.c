@@ -4,7 +4,8 @@
  * `observe` flag -> FlowFilter builder.
  *
  * The `observe` flag builder is in cli/flowfilter_flags.c, --since/--until
- * in lib/flowfilter_time.c; what they share is lib/flowfilter_int.h.
+ * in lib/flowfilter_time.c, label selectors in lib/flowfilter_label.c;
+ * what they share is lib/flowfilter_int.h.
  *
  * A filter is parsed once into typed value lists (CIDRs, namespace/pod
  * prefixes, label selectors, workloads, numbers) so that matching a flow costs no
@@ -79,6 +80,14 @@ struct bw_flowfilter {
 	size_t n_http_url;
 	struct bw_flow_kv *http_header; /* strdup'd key and value */
 	size_t n_http_header;
+	/* Hubble's interface (NetworkInterface) and encrypted */
+	struct ff_iface {
+		uint32_t index; /* 0: any */
+		char *name;     /* NULL: any */
+	} *iface;
+	size_t n_iface;
+	int *encrypted;
+	size_t n_encrypted;
 	/* L7 Kafka (bulwark extension: Hubble's FlowFilter has none) */
 	char **kafka_topic;     /* exact topic names */
 	size_t n_kafka_topic;
@@ -169,7 +178,7 @@ ff_names_match(char *const *pats, size_t npats, const char *const *names,
 }
 
 /* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
-static void *
+void *
 ff_push(void *arrp, size_t *n, size_t sz)
 {
 	void **arr = arrp;
@@ -400,233 +409,6 @@ ff_workload_match(const struct ff_workload *w, const struct bw_flow_endpoint *ep
 	       (ep->workload_kind != NULL && strcmp(w->kind, ep->workload_kind) == 0);
 }
 
-/* ---- label selectors (Kubernetes syntax, Cilium source prefixes) ---------- */
-
-void
-ff_selector_free(struct ff_selector *sel)
-{
-	for (size_t i = 0; i < sel->n_reqs; i++) {
-		struct ff_req *r = &sel->reqs[i];
-
-		free(r->source);
-		free(r->key);
-		for (size_t j = 0; j < r->n_values; j++)
-			free(r->values[j]);
-		free(r->values);
-	}
-	free(sel->reqs);
-	sel->reqs = NULL;
-	sel->n_reqs = 0;
-}
-
-static const char *
-ff_skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-/* A key: up to whitespace, '=', '!', ',', '(' or ')'. */
-static const char *
-ff_scan_key(const char *p)
-{
-	while (*p != '\0' && !strchr(" \t=!,()", *p))
-		p++;
-	return p;
-}
-
-static int
-ff_req_set_key(struct ff_req *r, const char *k, size_t len)
-{
-	const char *colon = memchr(k, ':', len);
-
-	if (len == 0)
-		return -EINVAL;
-	if (colon != NULL) {
-		size_t slen = (size_t)(colon - k);
-
-		if (slen == 0 || colon + 1 == k + len)
-			return -EINVAL;
-		if (!(slen == 3 && strncmp(k, "any", 3) == 0)) {
-			r->source = strndup(k, slen);
-			if (r->source == NULL)
-				return -ENOMEM;
-		}
-		k = colon + 1;
-		len -= slen + 1;
-	}
-	r->key = strndup(k, len);
-	return r->key != NULL ? 0 : -ENOMEM;
-}
-
-static int
-ff_req_add_value(struct ff_req *r, const char *v, size_t len)
-{
-	char **slot = ff_push(&r->values, &r->n_values, sizeof(char *));
-
-	if (slot == NULL)
-		return -ENOMEM;
-	*slot = strndup(v, len);
-	return *slot != NULL ? 0 : -ENOMEM;
-}
-
-int
-ff_selector_parse(const char *s, struct ff_selector *sel)
-{
-	const char *p = ff_skip_ws(s), *k, *ke, *v;
-	struct ff_req *r;
-
-	memset(sel, 0, sizeof(*sel));
-	if (*p == '\0')
-		return -EINVAL;
-	for (;;) {
-		p = ff_skip_ws(p);
-		r = ff_push(&sel->reqs, &sel->n_reqs, sizeof(*r));
-		if (r == NULL)
-			goto fail;
-		if (*p == '!') {
-			p = ff_skip_ws(p + 1);
-			k = p;
-			ke = ff_scan_key(p);
-			if (ff_req_set_key(r, k, (size_t)(ke - k)) < 0)
-				goto fail;
-			r->op = FF_NOT_EXISTS;
-			p = ff_skip_ws(ke);
-		} else {
-			k = p;
-			ke = ff_scan_key(p);
-			if (ff_req_set_key(r, k, (size_t)(ke - k)) < 0)
-				goto fail;
-			p = ff_skip_ws(ke);
-			if (*p == '=' || (*p == '!' && p[1] == '=')) {
-				r->op = *p == '!' ? FF_NEQ : FF_EQ;
-				p += *p == '!' ? 2 : (p[1] == '=' ? 2 : 1);
-				p = ff_skip_ws(p);
-				v = p;
-				while (*p != '\0' && !strchr(" \t,()=!", *p))
-					p++;
-				if (ff_req_add_value(r, v, (size_t)(p - v)) < 0)
-					goto fail;
-				p = ff_skip_ws(p);
-			} else if ((strncmp(p, "in", 2) == 0 &&
-				    (p[2] == ' ' || p[2] == '(')) ||
-				   (strncmp(p, "notin", 5) == 0 &&
-				    (p[5] == ' ' || p[5] == '('))) {
-				r->op = p[0] == 'i' ? FF_IN : FF_NOTIN;
-				p = ff_skip_ws(p + (r->op == FF_IN ? 2 : 5));
-				if (*p++ != '(')
-					goto fail;
-				for (;;) {
-					p = ff_skip_ws(p);
-					v = p;
-					while (*p != '\0' && !strchr(" \t,()", *p))
-						p++;
-					if (p > v && ff_req_add_value(r, v, (size_t)(p - v)) < 0)
-						goto fail;
-					p = ff_skip_ws(p);
-					if (*p == ',') {
-						p++;
-						continue;
-					}
-					if (*p == ')')
-						break;
-					goto fail;
-				}
-				p = ff_skip_ws(p + 1);
-				if (r->n_values == 0)
-					goto fail;
-			} else {
-				r->op = FF_EXISTS;
-			}
-		}
-		if (*p == '\0')
-			return 0;
-		if (*p != ',')
-			goto fail;
-		p++;
-	}
-fail:
-	ff_selector_free(sel);
-	return -EINVAL;
-}
-
-/*
- * Find the label with the requirement's key (and source) in a label list;
- * returns its value ("" when the label has none) or NULL.
- */
-static const char *
-ff_label_get(const struct ff_req *r, const struct bw_flow_endpoint *ep,
-	     size_t *from)
-{
-	size_t klen = strlen(r->key);
-
-	for (size_t i = *from; i < ep->n_labels; i++) {
-		const char *l = ep->labels[i], *colon, *key, *eq;
-
-		if (l == NULL)
-			continue;
-		colon = strchr(l, ':');
-		eq = strchr(l, '=');
-		if (colon == NULL || (eq != NULL && eq < colon)) {
-			key = l; /* no source */
-			if (r->source != NULL)
-				continue;
-		} else {
-			key = colon + 1;
-			if (r->source != NULL &&
-			    (strlen(r->source) != (size_t)(colon - l) ||
-			     strncmp(r->source, l, (size_t)(colon - l)) != 0))
-				continue;
-		}
-		eq = strchr(key, '=');
-		if ((eq != NULL ? (size_t)(eq - key) : strlen(key)) != klen ||
-		    strncmp(key, r->key, klen) != 0)
-			continue;
-		*from = i + 1;
-		return eq != NULL ? eq + 1 : "";
-	}
-	return NULL;
-}
-
-static int
-ff_req_match(const struct ff_req *r, const struct bw_flow_endpoint *ep)
-{
-	size_t pos = 0;
-	const char *v;
-	int found = 0, hit = 0;
-
-	while ((v = ff_label_get(r, ep, &pos)) != NULL) {
-		found = 1;
-		for (size_t i = 0; i < r->n_values; i++)
-			if (strcmp(v, r->values[i]) == 0)
-				hit = 1;
-	}
-	switch (r->op) {
-	case FF_EXISTS:
-		return found;
-	case FF_NOT_EXISTS:
-		return !found;
-	case FF_EQ:
-	case FF_IN:
-		return hit;
-	case FF_NEQ:
-	case FF_NOTIN:
-		return !hit;
-	}
-	return 0;
-}
-
-static int
-ff_selector_match(const struct ff_selector *sel,
-		  const struct bw_flow_endpoint *ep)
-{
-	for (size_t i = 0; i < sel->n_reqs; i++)
-		if (!ff_req_match(&sel->reqs[i], ep))
-			return 0;
-	return 1;
-}
-
 /* ---- parsing a FlowFilter ------------------------------------------------ */
 
 void
@@ -708,6 +490,10 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 		free((char *)ff->http_header[i].value);
 	}
 	free(ff->http_header);
+	for (size_t i = 0; i < ff->n_iface; i++)
+		free(ff->iface[i].name);
+	free(ff->iface);
+	free(ff->encrypted);
 	for (size_t i = 0; i < ff->n_kafka_topic; i++)
 		free(ff->kafka_topic[i]);
 	free(ff->kafka_topic);
@@ -715,6 +501,38 @@ bw_flowfilter_free(struct bw_flowfilter *ff)
 		free(ff->kafka_api_key[i]);
 	free(ff->kafka_api_key);
 	free(ff);
+}
+
+/*
+ * FlowFilter fields of Hubble's that no bulwark flow can satisfy: the
+ * record has nothing they could match. Refused by name (a filter that
+ * silently matches nothing would look like an empty node).
+ */
+static const struct {
+	const char *field;
+	const char *why;
+} ff_unmatchable[] = {
+	{"source_ip_xlated", "bulwark translates no addresses: flows have no IP.source_xlated"},
+	{"source_service", "bulwark's flows name no Kubernetes services"},
+	{"destination_service", "bulwark's flows name no Kubernetes services"},
+	{"source_cluster_name", "bulwark's flows carry no cluster name"},
+	{"destination_cluster_name", "bulwark's flows carry no cluster name"},
+	{"node_labels", "bulwark's flows carry no node labels"},
+	{"trace_id", "bulwark's flows carry no trace context"},
+	{"ip_trace_id", "bulwark's flows carry no IP trace ID"},
+};
+
+static void
+ff_unsupported(const char *key, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < FF_N(ff_unmatchable); i++) {
+		if (strcmp(key, ff_unmatchable[i].field) == 0) {
+			bw_errbuf_set(err, errlen, "FlowFilter field '%s' is not supported: %s",
+				      key, ff_unmatchable[i].why);
+			return;
+		}
+	}
+	bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
 }
 
 /* Parse one array element of a field; key names the field in errors. */
@@ -991,6 +809,29 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 				  : FF_PUSH(ff->uuid, ff->n_uuid);
 		if ((*d = strdup(s)) == NULL)
 			return -ENOMEM;
+	} else if (strcmp(key, "interface") == 0) {
+		struct ff_iface *fi;
+		json_t *ix = json_object_get(v, "index"), *nm = json_object_get(v, "name");
+
+		if (!json_is_object(v) || (ix != NULL && !json_is_integer(ix)) ||
+		    (nm != NULL && !json_is_string(nm)) ||
+		    json_object_size(v) != (size_t)(ix != NULL) + (nm != NULL) ||
+		    (ix != NULL && (json_integer_value(ix) < 0 ||
+				    json_integer_value(ix) > 0xffffffffLL))) {
+			bw_errbuf_set(err, errlen, "interface: each value is an object {\"index\": N, \"name\": \"...\"}");
+			return -EINVAL;
+		}
+		fi = FF_PUSH(ff->iface, ff->n_iface);
+		fi->index = ix != NULL ? (uint32_t)json_integer_value(ix) : 0;
+		if (nm != NULL && *json_string_value(nm) != '\0' &&
+		    (fi->name = strdup(json_string_value(nm))) == NULL)
+			return -ENOMEM;
+	} else if (strcmp(key, "encrypted") == 0) {
+		if (!json_is_boolean(v)) {
+			bw_errbuf_set(err, errlen, "encrypted: values are true or false");
+			return -EINVAL;
+		}
+		*FF_PUSH(ff->encrypted, ff->n_encrypted) = json_is_true(v);
 	} else if (strcmp(key, "source_fqdn") == 0 ||
 		   strcmp(key, "destination_fqdn") == 0) {
 		char **d, *pat = NULL;
@@ -1028,7 +869,7 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 			*slot = re;
 		}
 	} else {
-		bw_errbuf_set(err, errlen, "unsupported FlowFilter field '%s'", key);
+		ff_unsupported(key, err, errlen);
 		return -EINVAL;
 	}
 	return 0;
@@ -1420,6 +1261,22 @@ bw_flowfilter_match(const struct bw_flowfilter *ff, const struct bw_flow *f)
 		if (!ok)
 			return 0;
 	}
+	if (ff->n_iface) {
+		/* pkg/hubble/filters: a flow without an interface matches none;
+		 * a filter's zero index or empty name matches any */
+		const char *ifn = f->ifname != NULL ? f->ifname : "";
+
+		if (f->ifindex == 0 && *ifn == '\0')
+			return 0;
+		for (ok = 0, i = 0; i < ff->n_iface && !ok; i++)
+			ok = (ff->iface[i].index == 0 || ff->iface[i].index == f->ifindex) &&
+			     (ff->iface[i].name == NULL || strcmp(ff->iface[i].name, ifn) == 0);
+		if (!ok)
+			return 0;
+	}
+	/* bulwark encrypts nothing: every flow is IP.encrypted false */
+	if (ff->n_encrypted && !ff_int_in(ff->encrypted, ff->n_encrypted, 0))
+		return 0;
 	if (ff->n_src_fqdn &&
 	    (!BW_FLOW_HAS(f, n_source_names) ||
 	     !ff_names_match(ff->src_fqdn, ff->n_src_fqdn, f->source_names,

@@ -73,7 +73,16 @@ int ff_protocol_parse(const char *s);        /* IPPROTO_*, -1 any ICMP, FF_PROTO
 int ff_tcp_flag_parse(const char *s, size_t len); /* bit, -1 when unknown */
 int ff_parse_u32(const char *s, uint32_t max, uint32_t *out);
 int ff_parse_workload_text(const char *s, struct ff_workload *w);
+/* Grow *arr (of element size sz) by one zeroed element; NULL on ENOMEM. */
+void *ff_push(void *arrp, size_t *n, size_t sz);
+
+/* ---- label selectors (lib/flowfilter_label.c) ------------------------------- */
+
 int ff_selector_parse(const char *s, struct ff_selector *sel);
 void ff_selector_free(struct ff_selector *sel);
+struct bw_flow_endpoint;
+/* 1 when the endpoint's labels satisfy every requirement of sel. */
+int ff_selector_match(const struct ff_selector *sel,
+		      const struct bw_flow_endpoint *ep);
 
 #endif /* BW_CORE_FLOWFILTER_INT_H */

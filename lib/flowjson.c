@@ -786,10 +786,10 @@ bw_flowjson_flow(const struct bw_flow *f)
 	if (f->trace_reason != BW_FLOW_REASON_UNKNOWN &&
 	    (name = bw_flowjson_trace_reason_name(f->trace_reason)) != NULL)
 		flowjson_set_str(o, "trace_reason", name);
-	if (f->drop_reason != 0)
-		flowjson_set_str(o, "drop_reason_desc",
-				 f->drop_reason_desc != NULL ? f->drop_reason_desc
-							     : "DROP_REASON_UNKNOWN");
+	/* a code without a name is left out, as protobuf's JSON leaves the
+	 * enum's zero out (GetFlows prints the same) */
+	if (f->drop_reason != 0 && f->drop_reason_desc != NULL)
+		flowjson_set_str(o, "drop_reason_desc", f->drop_reason_desc);
 	if (f->is_reply >= 0)
 		flowjson_set(o, "is_reply", json_boolean(f->is_reply != 0));
 	if (f->ifindex != 0 || (f->ifname != NULL && *f->ifname != '\0')) {

@@ -13,7 +13,7 @@ libbw_la_SOURCES = \
 	lib/dropreason.c lib/dropreason.h \
 	lib/kafkakeys.c lib/kafkakeys.h \
 	lib/flowjson.c lib/flowjson.h lib/flowmask.c \
-	lib/flowfilter.c lib/flowfilter.h lib/flowfilter_int.h \
+	lib/flowfilter.c lib/flowfilter_label.c lib/flowfilter.h lib/flowfilter_int.h \
 	lib/flowfilter_time.c \
 	lib/fqdnmatch.c lib/fqdnmatch.h \
 	lib/flowpeer.c lib/flowpeer.h \

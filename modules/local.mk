@@ -31,4 +31,5 @@ include modules/alerts/local.mk
 include modules/hubble-observer/local.mk
 include modules/webui/local.mk
 include modules/http/local.mk
+include modules/advisor/local.mk
 include modules/kafka/local.mk

@@ -120,6 +120,13 @@ struct {
 	__type(value, __u64);
 } bw_proxy_socks SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BW_TWSYN_MAX);
+	__type(key, struct bw_twsyn_key);
+	__type(value, __u32);
+} bw_tw_syn SEC(".maps");
+
 /* Per-CPU scratch space (the BPF stack is 512 bytes); not pinned. */
 struct bw_scratch {
 	struct bw_pkt pkt;

@@ -81,9 +81,16 @@ static __always_inline int bw_proxy_present(__u8 cls, const struct bw_pkt *p)
 	return 1;
 }
 
-/* A socket of the node that already has this TCP tuple (a SYN retransmit of
- * a connection the proxy already accepted or is accepting). */
-static __always_inline int bw_tcp_tuple_taken(struct __sk_buff *skb, const struct bw_pkt *p)
+/*
+ * A socket of the node that already has this TCP tuple (a SYN retransmit of
+ * a connection the proxy already accepted or is accepting). When it is a
+ * TIME_WAIT socket (the client reuses its port while the proxy's side of
+ * its previous connection waits), the SYN goes to it all the same - a
+ * listener assigned here would be refused the tuple - and the class is
+ * noted in bw_tw_syn for the sk_lookup program (bw_datapath.h).
+ */
+static __always_inline int bw_tcp_tuple_taken(struct __sk_buff *skb, const struct bw_pkt *p,
+					      __u8 cls)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -107,6 +114,15 @@ static __always_inline int bw_tcp_tuple_taken(struct __sk_buff *skb, const struc
 	if (!sk)
 		return 0;
 	taken = sk->state != BPF_TCP_LISTEN;
+	if (sk->state == BPF_TCP_TIME_WAIT) {
+		struct bw_twsyn_key k = { .sport = p->sport, .dport = p->dport,
+					  .family = p->family };
+		__u32 v = cls;
+
+		__builtin_memcpy(k.saddr, p->saddr, 16);
+		__builtin_memcpy(k.daddr, p->daddr, 16);
+		bpf_map_update_elem(&bw_tw_syn, &k, &v, BPF_ANY);
+	}
 	bpf_sk_release(sk);
 	return taken;
 }
@@ -124,7 +140,7 @@ static __always_inline int bw_redirect_assign(struct __sk_buff *skb, const struc
 
 	if (p->proto == IPPROTO_TCP &&
 	    ((p->tcp_flags & (BW_TCP_SYN | BW_TCP_ACK)) != BW_TCP_SYN ||
-	     bw_tcp_tuple_taken(skb, p))) {
+	     bw_tcp_tuple_taken(skb, p, cls))) {
 		skb->mark = BW_MARK_TO_PROXY; /* the proxy's socket has the tuple */
 		return 0;
 	}

@@ -203,6 +203,19 @@ int bw_datapath_policy_lookup_set(const struct bw_policy_kv *kv, size_t n,
 				  uint8_t protocol, uint16_t port,
 				  struct bw_policy_verdict *out);
 
+/*
+ * The same decision for many keys: bw_datapath_policy_sort() orders kv by
+ * the entries' fixed part (endpoint, identity, direction) once (-EINVAL
+ * when an entry does not cover it whole, which expand never writes: then
+ * use lookup_set), and bw_datapath_policy_lookup_sorted() finds a key's
+ * candidates by binary search before the same longest match and decision.
+ */
+int bw_datapath_policy_sort(struct bw_policy_kv *kv, size_t n);
+int bw_datapath_policy_lookup_sorted(const struct bw_policy_kv *kv, size_t n,
+				     uint32_t ep_id, uint32_t identity, uint8_t direction,
+				     uint8_t protocol, uint16_t port,
+				     struct bw_policy_verdict *out);
+
 /* Call fn for every policy map entry of ep_id (0: all endpoints). */
 int bw_datapath_policy_foreach(uint32_t ep_id,
 			       int (*fn)(const struct bw_policy_key *, const struct bw_policy_value *,

@@ -62,6 +62,8 @@ static const char *const rd_builtin[BW_PROXY_CLASS_NAMED] = {
 
 static struct {
 	char names[BW_PROXY_CLASSES][RD_NAME_MAX];
+	struct bw_proxy_info info[BW_PROXY_CLASSES]; /* what bw_proxy holds ... */
+	uint8_t info_known[BW_PROXY_CLASSES];        /* ... for the classes written */
 	uint32_t table, priority;
 	int routes; /* bw_redirect_init installed them */
 } rd;
@@ -112,12 +114,23 @@ const char *bw_redirect_class_name(unsigned cls)
 	return rd.names[cls][0] ? rd.names[cls] : NULL;
 }
 
+/*
+ * The class table is written by this daemon only (rd_info_put), so reads
+ * come from a copy: the proxies ask for a class's port on every connection
+ * (bw_redirect_port), which would otherwise be a bpf() call each time.
+ */
 static int rd_info_get(unsigned cls, struct bw_proxy_info *pi)
 {
 	uint32_t k = cls;
 
 	memset(pi, 0, sizeof(*pi));
-	if (dp_ready() < 0 || bpf_map_lookup_elem(dp_fd_proxy(), &k, pi) < 0)
+	if (dp_ready() < 0)
+		return -ENXIO;
+	if (cls < BW_PROXY_CLASSES && rd.info_known[cls]) {
+		*pi = rd.info[cls];
+		return 0;
+	}
+	if (bpf_map_lookup_elem(dp_fd_proxy(), &k, pi) < 0)
 		return -errno;
 	return 0;
 }
@@ -129,6 +142,10 @@ static int rd_info_put(unsigned cls, const struct bw_proxy_info *pi)
 	if (bpf_map_update_elem(dp_fd_proxy(), &k, pi, BPF_ANY) < 0) {
 		bw_err("redirect: writing the proxy class table: %s", strerror(errno));
 		return -errno;
+	}
+	if (cls < BW_PROXY_CLASSES) {
+		rd.info[cls] = *pi;
+		rd.info_known[cls] = 1;
 	}
 	return 0;
 }
@@ -490,14 +507,18 @@ int bw_redirect_ct_key(struct bw_ct_key *k, int protocol, const struct sockaddr 
 	return 0;
 }
 
-int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
-			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
+static uint16_t rd_port(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
+					: ((const struct sockaddr_in6 *)sa)->sin6_port;
+}
+
+static int rd_connect_once(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
+			   uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
 {
 	int fd, rc, family = dst->sa_family;
 	int type = protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
-	if (!bw_redirect_addrlen(dst) || (src && src->sa_family != family))
-		return -EINVAL;
 	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -514,13 +535,22 @@ int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct s
 			((struct sockaddr_in6 *)&b)->sin6_port = 0;
 		if (rd_transparent(fd, family) < 0 || bind(fd, (struct sockaddr *)&b, blen) < 0)
 			goto fail;
+		if (!ep_id && rd_port(src) == 0)
+			goto bound; /* no port to avoid, no entry to write */
+		blen = sizeof(b);
+		if (getsockname(fd, (struct sockaddr *)&b, &blen) < 0)
+			goto fail;
+		if ((family == AF_INET &&
+		     ((struct sockaddr_in *)&b)->sin_port == ((const struct sockaddr_in *)src)->sin_port) ||
+		    (family == AF_INET6 &&
+		     ((struct sockaddr_in6 *)&b)->sin6_port == ((const struct sockaddr_in6 *)src)->sin6_port)) {
+			close(fd);
+			return -EADDRINUSE; /* the client's port: the caller tries again */
+		}
 		if (ep_id) {
 			struct bw_ct_key k;
 			struct bw_ct_entry e;
 
-			blen = sizeof(b);
-			if (getsockname(fd, (struct sockaddr *)&b, &blen) < 0)
-				goto fail;
 			bw_redirect_ct_key(&k, protocol, (struct sockaddr *)&b, dst, ep_id,
 					   BW_DIR_EGRESS);
 			memset(&e, 0, sizeof(e));
@@ -536,6 +566,7 @@ int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct s
 			}
 		}
 	}
+bound:
 	if (do_connect && connect(fd, dst, bw_redirect_addrlen(dst)) < 0 && errno != EINPROGRESS)
 		goto fail;
 	return fd;
@@ -543,4 +574,26 @@ fail:
 	rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
+			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect)
+{
+	int fd;
+
+	if (!bw_redirect_addrlen(dst) || (src && src->sa_family != dst->sa_family))
+		return -EINVAL;
+	for (int attempt = 0; src && attempt < 4; attempt++) {
+		/*
+		 * Never the client's own port: the upstream connection would
+		 * have the client connection's tuple, and share its tracking
+		 * entries (the client's, at its veth or the uplink).
+		 */
+		fd = rd_connect_once(protocol, src, dst, mark, ep_id, peer_id, do_connect);
+		if (fd != -EADDRINUSE)
+			return fd;
+	}
+	if (src)
+		return -EADDRINUSE;
+	return rd_connect_once(protocol, NULL, dst, mark, 0, peer_id, do_connect);
 }

@@ -89,8 +89,10 @@ int bw_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr
  * any port); with ep_id as well, a connection-tracking entry (endpoint
  * ep_id, egress, src -> dst, BW_CT_F_UPSTREAM, peer identity peer_id) lets
  * the replies that the node itself sends to src reach the socket (they are
- * turned around at ep_id's veth). Returns the fd. Never logs (the caller
- * decides).
+ * turned around at ep_id's veth). The socket never gets src's port (with
+ * a port in src, or with ep_id, the bound port is checked and another one
+ * taken): its connection would have the client connection's tuple. Returns
+ * the fd. Never logs (the caller decides).
  */
 int bw_redirect_connect(int protocol, const struct sockaddr *src, const struct sockaddr *dst,
 			uint32_t mark, uint32_t ep_id, uint32_t peer_id, int do_connect);

@@ -215,10 +215,16 @@ bw_flow_monitor_level(const char *name)
 
 /* ---- deep copy into one allocation ------------------------------------------ */
 
-/* Two passes over the same code: measure (base == NULL), then copy. */
+/*
+ * The same code measures (base == NULL) and copies (into base, at most
+ * cap bytes). A copy that does not fit writes nothing past cap and leaves
+ * off at the size it needs: the caller then makes room and copies again.
+ * The ring copies into the spare flow's memory first, so the usual flow
+ * takes one pass, not a measuring pass and a copying pass.
+ */
 struct flow_copy {
 	char *base;
-	size_t off;
+	size_t off, cap;
 };
 
 static void *
@@ -227,7 +233,7 @@ fc_alloc(struct flow_copy *c, size_t n, size_t align)
 	void *p;
 
 	c->off = (c->off + align - 1) & ~(align - 1);
-	p = c->base != NULL ? c->base + c->off : NULL;
+	p = c->base != NULL && c->off + n <= c->cap ? c->base + c->off : NULL;
 	c->off += n;
 	return p;
 }
@@ -411,16 +417,20 @@ fc_flow(struct flow_copy *c, struct bw_flow *d, const struct bw_flow *s)
 static size_t
 flow_clone_size(const struct bw_flow *s)
 {
-	struct flow_copy c = { NULL, 0 };
+	struct flow_copy c = { NULL, 0, 0 };
 	struct bw_flow dummy = *s;
 
 	fc_flow(&c, &dummy, s); /* measure */
 	return sizeof(struct bw_flow) + c.off;
 }
 
-/* Copy s and everything it points to into d (flow_clone_size(s) bytes). */
-static void
-flow_clone_into(struct bw_flow *d, const struct bw_flow *s)
+/*
+ * Copy s and everything it points to into d, which has room for size
+ * bytes (at least sizeof(struct bw_flow)). Returns the size the copy
+ * needs: when that is more than size, d is not a usable copy.
+ */
+static size_t
+flow_clone_into(struct bw_flow *d, size_t size, const struct bw_flow *s)
 {
 	struct flow_copy c;
 
@@ -428,7 +438,9 @@ flow_clone_into(struct bw_flow *d, const struct bw_flow *s)
 	d->size = sizeof(struct bw_flow);
 	c.base = (char *)d + sizeof(struct bw_flow);
 	c.off = 0;
+	c.cap = size - sizeof(struct bw_flow);
 	fc_flow(&c, d, s);
+	return sizeof(struct bw_flow) + c.off;
 }
 
 /* ---- the ring ---------------------------------------------------------------- */
@@ -600,10 +612,11 @@ bw_flow_publish(const struct bw_flow *in)
 struct bw_flow *
 bw_flow_clone(const struct bw_flow *s)
 {
-	struct bw_flow *d = malloc(flow_clone_size(s));
+	size_t n = flow_clone_size(s);
+	struct bw_flow *d = malloc(n);
 
 	if (d != NULL)
-		flow_clone_into(d, s);
+		flow_clone_into(d, n, s);
 	return d;
 }
 
@@ -619,20 +632,17 @@ bw_flow_store(const struct bw_flow *in)
 	 * ring costs no malloc and free per flow. (Not the flow this one
 	 * evicts: the new flow's strings may still point into it.)
 	 */
-	n = flow_clone_size(&tmp);
 	f = fl.spare;
 	fsize = fl.spare_size;
 	fl.spare = NULL;
-	if (f != NULL && fsize < n) {
+	n = f != NULL ? flow_clone_into(f, fsize, &tmp) : flow_clone_size(&tmp);
+	if (f == NULL || n > fsize) {
 		free(f);
-		f = NULL;
-	}
-	if (f == NULL) {
 		fsize = n < 1024 ? 1024 : n; /* room for the usual sizes to come */
 		if ((f = malloc(fsize)) == NULL)
 			return -ENOMEM;
+		flow_clone_into(f, fsize, &tmp);
 	}
-	flow_clone_into(f, &tmp);
 	f->seq = fl.next;
 	slot = f->seq % fl.cap;
 	if (fl.slot[slot] != NULL) {

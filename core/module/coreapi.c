@@ -36,12 +36,15 @@
 #include "core/policy/policy_int.h"
 #include "core/policy/proxyconn.h"
 #include "core/policy/resolver.h"
+#include "core/policy/whatif.h"
 #include "core/flow/flow.h"
 #include "core/proxy/proxy.h"
 #include "lib/flowjson.h"
+#include "lib/prefix.h"
 #include "core/log.h"
 #include "core/module/alertbus.h"
 #include "core/module/coreapi.h"
+#include "core/module/history.h"
 #include "core/module/hooks.h"
 #include "core/module/module.h"
 #include "core/module/registry.h"
@@ -1215,6 +1218,70 @@ coreapi_redirect_generation(void)
 	return bw_policy_generation();
 }
 
+/* ---- the advisor: history between modules, what-if, the rules ---------------------- */
+
+static int
+coreapi_history_provider_register(bw_module_ctx *ctx, const struct bw_history_provider *p)
+{
+	int rc = bw_history_provider_add(p, ctx);
+
+	if (rc == -EINVAL)
+		bw_logx(ctx->prefix, BW_LOG_ERR,
+			"history_provider_register: the provider has no scan function");
+	return rc;
+}
+
+static int
+coreapi_history_scan(bw_module_ctx *ctx, int64_t since_ms,
+		     int (*row)(const struct bw_history_row *r, void *arg),
+		     void (*done)(int err, const char *message, void *arg), void *arg)
+{
+	return bw_history_scan(since_ms, row, done, arg);
+}
+
+static bw_whatif *
+coreapi_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, const char *source,
+		   unsigned flags, char *err, size_t errlen)
+{
+	return (bw_whatif *)bw_whatif_new(candidate, len, source,
+					  (flags & BW_WHATIF_REPLACE) ? BW_WHATIF_F_REPLACE : 0,
+					  err, errlen);
+}
+
+static int
+coreapi_whatif_replay(bw_whatif *w, const struct bw_whatif_conn *conns, size_t n,
+		      struct bw_whatif_result *out)
+{
+	return bw_whatif_replay((struct bw_whatif *)w, conns, n, out);
+}
+
+static void
+coreapi_whatif_free(bw_whatif *w)
+{
+	bw_whatif_free((struct bw_whatif *)w);
+}
+
+static int
+coreapi_policy_export(char **out)
+{
+	json_t *doc = bw_policy_export();
+
+	*out = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	return *out != NULL ? 0 : -ENOMEM;
+}
+
+static size_t
+coreapi_fqdn_names(const char *address, const char *const **names)
+{
+	struct bw_prefix p;
+
+	if (address == NULL || names == NULL || bw_prefix_parse(address, 0, &p) < 0 ||
+	    p.plen != (p.family == 4 ? 32 : 128))
+		return 0;
+	return bw_fqdn_names(p.family, p.addr, names);
+}
+
 static const struct bw_core_api coreapi = {
 	.size = sizeof(struct bw_core_api),
 	.log = coreapi_log,
@@ -1288,6 +1355,13 @@ static const struct bw_core_api coreapi = {
 	.dns_publish = coreapi_dns_publish,
 	.flow_publish = coreapi_flow_publish,
 	.redirect_generation = coreapi_redirect_generation,
+	.history_provider_register = coreapi_history_provider_register,
+	.history_scan = coreapi_history_scan,
+	.whatif_new = coreapi_whatif_new,
+	.whatif_replay = coreapi_whatif_replay,
+	.whatif_free = coreapi_whatif_free,
+	.policy_export = coreapi_policy_export,
+	.fqdn_names = coreapi_fqdn_names,
 };
 
 const struct bw_core_api *

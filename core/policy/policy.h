@@ -24,6 +24,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct bw_endpoint;
 struct bw_config;
@@ -175,6 +177,13 @@ struct bw_policy_isolation {
 
 /* Default deny of endpoint ep_id in direction dir. 0, -ENOENT, -EINVAL. */
 int bw_policy_isolation(uint32_t ep_id, int dir, struct bw_policy_isolation *out);
+
+/*
+ * Every policy with its canonical rules, sorted by kind, namespace and
+ * name: {"policies": [{"kind", "namespace", "name", "source", "revision",
+ * "staged", "rules"}]} (bw_core_api.policy_export). NULL on ENOMEM.
+ */
+json_t *bw_policy_export(void);
 
 /* Kind, namespace ("" when cluster-wide) and name of a policy. */
 void bw_policy_describe(const struct bw_pol *p, const char **kind, const char **ns,

@@ -289,3 +289,45 @@ bw_policy_describe(const struct bw_pol *p, const char **kind, const char **ns,
 	if (revision != NULL)
 		*revision = p->revision;
 }
+
+/* ---- export (the advisor's view of the rules) ------------------------------------ */
+
+static int
+pq_pol_cmp(const void *a, const void *b)
+{
+	const struct bw_pol *x = *(const struct bw_pol *const *)a;
+	const struct bw_pol *y = *(const struct bw_pol *const *)b;
+	int c = strcmp(x->kind, y->kind);
+
+	if (c == 0)
+		c = strcmp(x->ns, y->ns);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+json_t *
+bw_policy_export(void)
+{
+	json_t *arr = json_array(), *doc;
+	const struct bw_pol **v;
+	size_t n = 0, i = 0;
+
+	for (const struct bw_pol *p = bw_pol_first(); p; p = p->next)
+		n++;
+	if (arr == NULL || (v = calloc(n ? n : 1, sizeof(*v))) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	for (const struct bw_pol *p = bw_pol_first(); p; p = p->next)
+		v[i++] = p;
+	qsort(v, n, sizeof(*v), pq_pol_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:O}",
+						     "kind", v[i]->kind, "namespace", v[i]->ns,
+						     "name", v[i]->name, "source", v[i]->source,
+						     "revision", (json_int_t)v[i]->revision,
+						     "staged", v[i]->staged, "rules",
+						     json_object_get(v[i]->doc, "rules")));
+	free(v);
+	doc = json_pack("{s:o}", "policies", arr);
+	return doc;
+}

@@ -249,14 +249,10 @@ void bw_proxyconn_rules(uint32_t ep_id, int dir, uint32_t peer, int protocol, ui
 	}
 }
 
-int bw_proxyconn_lookup(int protocol, const struct sockaddr *client,
-			const struct sockaddr *orig_dst, struct bw_proxyconn *c)
+int bw_proxyconn_lookup_conn(int protocol, const struct sockaddr *client,
+			     const struct sockaddr *orig_dst, struct bw_proxyconn *c)
 {
-	struct bw_policy_verdict v;
 	struct bw_ct_entry e;
-	uint32_t peer;
-	uint16_t port;
-	uint8_t tmp[16];
 
 	memset(c, 0, sizeof(*c));
 	if (!client || !orig_dst || !bw_redirect_addrlen(client) ||
@@ -278,24 +274,55 @@ int bw_proxyconn_lookup(int protocol, const struct sockaddr *client,
 	c->proxy_class = e.proxy_class;
 	c->class_name = bw_redirect_class_name(e.proxy_class);
 	c->proxy_port = bw_redirect_port(e.proxy_class, protocol);
-	c->rules = json_array();
 	c->generation = bw_policy_generation();
+	return 0;
+}
+
+uint32_t bw_proxyconn_peer(const struct bw_proxyconn *c)
+{
+	return c->direction == BW_DIR_EGRESS ? c->server.identity : c->client.identity;
+}
+
+uint16_t bw_proxyconn_port(const struct bw_proxyconn *c)
+{
+	uint8_t tmp[16];
+	uint16_t port;
+
+	pc_addr((const struct sockaddr *)&c->server.addr, tmp, &port);
+	return port;
+}
+
+int bw_proxyconn_lookup_rules(struct bw_proxyconn *c)
+{
+	struct bw_policy_verdict v;
+	uint32_t peer = bw_proxyconn_peer(c);
+	uint16_t port = bw_proxyconn_port(c);
+
+	json_decref(c->rules);
+	c->redirected = 0;
+	c->rules = json_array();
 	if (!c->rules)
 		return -ENOMEM;
-	peer = c->direction == BW_DIR_EGRESS ? c->server.identity : c->client.identity;
-	pc_addr(orig_dst, tmp, &port);
-	if (bw_datapath_policy_lookup(c->policy_ep, peer, (uint8_t)c->direction, (uint8_t)protocol,
-				      port, &v) < 0)
+	if (bw_datapath_policy_lookup(c->policy_ep, peer, (uint8_t)c->direction,
+				      (uint8_t)c->protocol, port, &v) < 0)
 		return 0; /* no rules: the proxy denies */
-	if (v.allowed && v.proxy_class == e.proxy_class) {
+	if (v.allowed && v.proxy_class == c->proxy_class) {
 		c->redirected = 1;
-		bw_proxyconn_rules(c->policy_ep, c->direction, peer, protocol, port, e.proxy_class,
-				   c->rules);
+		bw_proxyconn_rules(c->policy_ep, c->direction, peer, c->protocol, port,
+				   c->proxy_class, c->rules);
 	} else if (v.allowed && v.rule_ref) {
 		/* the policy changed: this port is plainly allowed now */
 		pc_add(c->rules, v.rule_ref, peer, 1, 0, 0);
 	}
 	return 0;
+}
+
+int bw_proxyconn_lookup(int protocol, const struct sockaddr *client,
+			const struct sockaddr *orig_dst, struct bw_proxyconn *c)
+{
+	int rc = bw_proxyconn_lookup_conn(protocol, client, orig_dst, c);
+
+	return rc < 0 ? rc : bw_proxyconn_lookup_rules(c);
 }
 
 void bw_proxyconn_release(struct bw_proxyconn *c)
@@ -311,6 +338,7 @@ static int pc_upstream(const struct bw_proxyconn *c, int do_connect)
 	uint32_t mark = c->direction == BW_DIR_EGRESS ? BW_MARK_FROM_PROXY_EGRESS
 						      : BW_MARK_FROM_PROXY_INGRESS;
 	const struct sockaddr *src = NULL;
+	struct sockaddr_storage cli;
 
 	/*
 	 * Keep the client's address towards a local endpoint: its ingress
@@ -320,10 +348,37 @@ static int pc_upstream(const struct bw_proxyconn *c, int do_connect)
 	 * before any program of ours (it finds this socket and drops them as
 	 * forwarded packets), so other destinations see the node's address.
 	 */
-	if (c->server.ep_id)
-		src = (const struct sockaddr *)&c->client.addr;
+	if (c->server.ep_id) {
+		/*
+		 * The client's own port must not be taken where two tracking
+		 * entries would share the tuple: a client from outside the
+		 * node (its connection's entry and the upstream's are both
+		 * the server's ingress), and the upstream entry of an egress
+		 * redirect (below). A local pod's connection after an ingress
+		 * redirect is keyed on the pod, the upstream on the server;
+		 * the node's own client socket holds its port already.
+		 */
+		memcpy(&cli, &c->client.addr, sizeof(cli));
+		if (c->direction == BW_DIR_INGRESS &&
+		    (c->client.ep_id || c->client.identity == BW_ID_HOST)) {
+			if (cli.ss_family == AF_INET)
+				((struct sockaddr_in *)&cli)->sin_port = 0;
+			else
+				((struct sockaddr_in6 *)&cli)->sin6_port = 0;
+		}
+		src = (const struct sockaddr *)&cli;
+	}
+	/*
+	 * The tracking entry that turns the node's own replies around to
+	 * this socket (an ingress proxy answering) is needed only when the
+	 * server's ingress may redirect this connection again: after an
+	 * egress redirect. An ingress proxy's upstream is never redirected
+	 * (BW_MARK_FROM_PROXY_INGRESS): the server itself answers.
+	 */
 	return bw_redirect_connect(c->protocol, src, (const struct sockaddr *)&c->server.addr,
-				   mark, src ? c->client.ep_id : 0, c->server.identity, do_connect);
+				   mark,
+				   src && c->direction == BW_DIR_EGRESS ? c->client.ep_id : 0,
+				   c->server.identity, do_connect);
 }
 
 int bw_proxyconn_upstream(const struct bw_proxyconn *c)

@@ -71,6 +71,21 @@ int bw_proxyconn_lookup(int protocol, const struct sockaddr *client,
 void bw_proxyconn_release(struct bw_proxyconn *c);
 
 /*
+ * The two halves of bw_proxyconn_lookup(), for a caller that caches the
+ * rules: _conn() fills everything but rules and redirected (one
+ * connection-tracking lookup; c->rules is NULL); _rules() then reads the
+ * policy and the rules for c. The rules depend only on c->policy_ep,
+ * c->direction, bw_proxyconn_peer(c), c->protocol, bw_proxyconn_port(c),
+ * c->proxy_class and c->generation: equal keys, equal rules.
+ */
+int bw_proxyconn_lookup_conn(int protocol, const struct sockaddr *client,
+			     const struct sockaddr *orig_dst, struct bw_proxyconn *c);
+int bw_proxyconn_lookup_rules(struct bw_proxyconn *c);
+/* The peer whose identity the policy looks at, and the destination port. */
+uint32_t bw_proxyconn_peer(const struct bw_proxyconn *c);
+uint16_t bw_proxyconn_port(const struct bw_proxyconn *c);
+
+/*
  * The proxy's upstream socket to c's original destination, non-blocking,
  * connect in progress: from the client's own address when the destination
  * is a local endpoint (its ingress policy sees the client's identity;

@@ -639,6 +639,14 @@ px_read(struct bw_l7_conn *c, int d, uint32_t *budget)
 			 * more (or the FIN) arrives */
 			if ((uint32_t)n < room && px.has_rdhup && !s->rdhup)
 				s->readable = 0;
+			/* after EPOLLRDHUP every byte before the FIN was queued:
+			 * a short read took them all, the FIN is next (no
+			 * read() returning 0 needed) */
+			if ((uint32_t)n < room && s->rdhup) {
+				s->eos = 1;
+				s->readable = 0;
+				break;
+			}
 			continue;
 		}
 		if (n == 0) {
@@ -796,7 +804,11 @@ px_decide(struct bw_l7_conn *c, int d)
 				s->pass_left = n - k;
 			else
 				s->drop_left = n - k;
-			s->since_ms = px_undecided(s) > 0 ? px.now_ms : 0;
+			/* a message is decided: the next one's head timer starts
+			 * when the parser asks for more of it (MORE), not while
+			 * it waits for the other direction (a pipelined request
+			 * behind a slow response) */
+			s->since_ms = 0;
 			/* PASS 0 with bytes waiting is fine after an injection
 			 * ("inject here"); without one nothing can progress */
 			if (n == 0 && avail > 0 && s->post == NULL) {
@@ -809,6 +821,7 @@ px_decide(struct bw_l7_conn *c, int d)
 			break;
 		case BW_L7_WAIT:
 			s->wait = 1;
+			s->since_ms = 0; /* the bytes are complete; the other side is slow */
 			px_post(s);
 			goto out;
 		case BW_L7_CLOSE:
@@ -958,7 +971,10 @@ px_check_done(struct bw_l7_conn *c)
 		if (!px_side_flushed(s) || c->fd[1 - d] < 0 ||
 		    (d == PX_REQ && c->connecting))
 			continue;
-		shutdown(c->fd[1 - d], SHUT_WR);
+		/* the last direction: close() both sockets right after sends
+		 * this FIN (everything from that socket was read) */
+		if (!c->side[1 - d].shut)
+			shutdown(c->fd[1 - d], SHUT_WR);
 		s->shut = 1;
 	}
 	if (c->side[PX_REQ].shut && c->side[PX_REP].shut)
@@ -986,18 +1002,14 @@ px_run(struct bw_l7_conn *c)
 
 /* ---- events --------------------------------------------------------------------------- */
 
+/*
+ * The upstream connect finished. Whether it failed shows in the first
+ * read or send on the socket (ECONNREFUSED, ...), which end in
+ * px_upstream_failed() like any upstream error: no SO_ERROR round trip.
+ */
 static void
 px_connected(struct bw_l7_conn *c)
 {
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(c->fd[PX_SERVER], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err != 0) {
-		px_upstream_failed(c, err);
-		return;
-	}
 	c->connecting = 0;
 }
 
@@ -1105,8 +1117,7 @@ px_conn_setup(struct px_listener *l, int cfd, struct bw_proxy_target *t)
 	px_stats.accepted++;
 	p->conns++;
 	p->active++;
-	c->busy = 1;
-	px_nodelay(cfd);
+	c->busy = 1; /* cfd has TCP_NODELAY from the listener */
 
 	if (t->upstream_fd >= 0) {
 		/* the redirect opened it, connect in progress */
@@ -1224,37 +1235,6 @@ px_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 int
-bw_proxy_listen_socket(struct sockaddr_storage *addr, socklen_t *len,
-		       int transparent)
-{
-	int fd, one = 1, rc;
-
-	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (transparent) {
-		rc = addr->ss_family == AF_INET6
-			     ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
-			     : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
-		if (rc < 0)
-			goto fail;
-	}
-	if (addr->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)addr, *len) < 0 || listen(fd, 1024) < 0)
-		goto fail;
-	*len = sizeof(*addr);
-	if (getsockname(fd, (struct sockaddr *)addr, len) < 0)
-		goto fail;
-	return fd;
-fail:
-	rc = -errno;
-	close(fd);
-	return rc;
-}
-
-int
 bw_proxy_listener_add(const char *name, int fd,
 		      const struct bw_proxy_redirect_ops *ops)
 {
@@ -1269,6 +1249,9 @@ bw_proxy_listener_add(const char *name, int fd,
 		return -ENOMEM;
 	}
 	evutil_make_socket_nonblocking(fd);
+	/* accepted sockets inherit it: one setsockopt per listener, not per
+	 * connection */
+	px_nodelay(fd);
 	l->fd = fd;
 	l->ops = *ops;
 	l->id = px.next_listener++;
@@ -1312,27 +1295,6 @@ bw_proxy_listener_remove(int id)
 }
 
 /* ---- policy changes ------------------------------------------------------------------- */
-
-static socklen_t
-px_sockaddr(struct sockaddr_storage *ss, uint8_t v, const uint8_t *addr,
-	    uint16_t port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (v == 6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, addr, 16);
-		s6->sin6_port = htons(port);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-	s4->sin_family = AF_INET;
-	memcpy(&s4->sin_addr, addr, 4);
-	s4->sin_port = htons(port);
-	return sizeof(*s4);
-}
 
 void
 bw_proxy_reclassify(void)

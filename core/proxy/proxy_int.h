@@ -51,6 +51,13 @@ const struct bw_proxy_ruleset *px_conn_ruleset(const bw_l7_conn *c);
 struct px_parser *px_conn_parser(const bw_l7_conn *c);
 extern struct bw_proxy_stats px_stats;
 
+/* ---- sockets.c ------------------------------------------------------------------ */
+
+/* Fill ss with address addr (4 or 16 bytes, v 4 or 6) and port (host
+ * order); returns its length. */
+socklen_t px_sockaddr(struct sockaddr_storage *ss, uint8_t v, const uint8_t *addr,
+		      uint16_t port);
+
 /* ---- proxy_redirect.c ---------------------------------------------------------- */
 
 void px_redirect_parser_added(const char *name);

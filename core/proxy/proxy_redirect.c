@@ -17,7 +17,8 @@
  *
  * A policy change (bw_policy_generation() moved; checked every
  * PXR_POLL_MS) makes the engine ask again for every open connection, so
- * that the next request is decided by the rules in force.
+ * that the next request is decided by the rules in force, and empties the
+ * rule sets kept per (endpoint, direction, peer, port, parser) (below).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,6 +39,32 @@
 #define PXR_POLL_MS 500
 #define PXR_MAX_RULES 4096 /* rules of one connection (more are refused) */
 
+/*
+ * The rule set of a connection depends only on the policy's endpoint, the
+ * direction, the peer's identity, the port, the class (the parser) and the
+ * policy generation (core/policy/proxyconn.h): classify() keeps the rule
+ * sets it built under that key, so that a new connection with the same key
+ * costs no policy lookup, no JSON and no compilation (which a rule set
+ * whose last connection closed would otherwise need again: what
+ * Connection: close traffic did for every request). The table is
+ * direct-mapped (a collision replaces the entry) and emptied when the
+ * generation moves.
+ */
+#define PXR_CACHE_SIZE 1024 /* a power of two */
+
+struct pxr_key {
+	uint64_t generation;
+	uint32_t policy_ep, peer;
+	uint16_t port;
+	uint8_t direction, protocol;
+	const char *parser; /* the listener's (stable while it is open) */
+};
+
+struct pxr_cached {
+	struct pxr_key key;
+	struct bw_proxy_ruleset *rules; /* a reference; NULL: empty slot */
+};
+
 struct pxr_listener {
 	struct pxr_listener *next;
 	char *parser;
@@ -51,7 +78,40 @@ static struct {
 	struct pxr_listener *listeners;
 	struct event *poll;
 	uint64_t generation;
+	struct pxr_cached *cache; /* PXR_CACHE_SIZE slots, or NULL */
+	uint64_t cache_gen;
 } pxr;
+
+static void
+pxr_cache_flush(void)
+{
+	if (pxr.cache == NULL)
+		return;
+	for (size_t i = 0; i < PXR_CACHE_SIZE; i++) {
+		bw_proxy_ruleset_unref(pxr.cache[i].rules);
+		pxr.cache[i].rules = NULL;
+	}
+}
+
+static struct pxr_cached *
+pxr_cache_slot(const struct pxr_key *k)
+{
+	uint64_t h = k->generation * 0x9e3779b97f4a7c15ull;
+
+	if (pxr.cache == NULL &&
+	    (pxr.cache = calloc(PXR_CACHE_SIZE, sizeof(*pxr.cache))) == NULL)
+		return NULL;
+	if (k->generation != pxr.cache_gen) {
+		pxr_cache_flush();
+		pxr.cache_gen = k->generation;
+	}
+	h ^= ((uint64_t)k->policy_ep << 32 | k->peer) * 0xff51afd7ed558ccdull;
+	h ^= ((uint64_t)k->port << 16 | (uint64_t)k->direction << 8 | k->protocol) *
+	     0xc4ceb9fe1a85ec53ull;
+	h ^= (uint64_t)(uintptr_t)k->parser;
+	h ^= h >> 29;
+	return &pxr.cache[h & (PXR_CACHE_SIZE - 1)];
+}
 
 /* ---- the connection's rules --------------------------------------------------------- */
 
@@ -157,19 +217,44 @@ pxr_addr(struct bw_l7_conn_info *info, const struct sockaddr_storage *ss, int cl
 	}
 }
 
+/* Build the rule set of c's key (a policy lookup, JSON, maybe a compile). */
+static struct bw_proxy_ruleset *
+pxr_ruleset_build(const char *parser, struct bw_proxyconn *c, int *rc)
+{
+	struct bw_flow_policy *pol = NULL;
+	struct bw_proxy_ruleset *rs;
+	size_t npol = 0;
+	char *json = NULL, err[512];
+
+	if ((*rc = bw_proxyconn_lookup_rules(c)) < 0)
+		return NULL;
+	if ((*rc = pxr_rules(parser, c->rules, &json, &pol, &npol)) < 0) {
+		bw_warn("proxy: the L7 rules of a %s connection cannot be used: %s",
+			parser, *rc == -E2BIG ? "more than 4096 rules" : strerror(-*rc));
+		return NULL;
+	}
+	rs = bw_proxy_ruleset_get(parser, json, pol, npol, err, sizeof(err));
+	*rc = rs != NULL ? 0 : -errno;
+	if (rs == NULL)
+		bw_warn("proxy: %s connection refused: its L7 rules do not compile: %s",
+			parser, err);
+	free(json);
+	pxr_policies_free(pol, npol);
+	return rs;
+}
+
 static int
 pxr_classify(void *arg, int fd, const struct sockaddr *peer, const struct sockaddr *local,
 	     struct bw_proxy_target *t)
 {
 	const char *parser = arg;
 	struct bw_proxyconn c;
-	struct bw_flow_policy *pol = NULL;
 	const struct bw_proxyconn_side *ep;
-	size_t npol = 0;
-	char *json = NULL, err[512];
+	struct pxr_cached *slot;
+	struct pxr_key key;
 	int rc;
 
-	rc = bw_proxyconn_lookup(IPPROTO_TCP, peer, local, &c);
+	rc = bw_proxyconn_lookup_conn(IPPROTO_TCP, peer, local, &c);
 	if (rc < 0)
 		return rc;
 	if (c.class_name == NULL || strcmp(c.class_name, parser) != 0) {
@@ -189,20 +274,31 @@ pxr_classify(void *arg, int fd, const struct sockaddr *peer, const struct sockad
 	t->info.endpoint_ns = ep->ns;   /* copied by the engine */
 	t->info.endpoint_pod = ep->pod;
 	t->parser = parser;
-	if ((rc = pxr_rules(parser, c.rules, &json, &pol, &npol)) < 0) {
-		bw_warn("proxy: the L7 rules of a %s connection cannot be used: %s",
-			parser, rc == -E2BIG ? "more than 4096 rules" : strerror(-rc));
-		bw_proxyconn_release(&c);
-		return rc;
+
+	memset(&key, 0, sizeof(key));
+	key.generation = c.generation;
+	key.policy_ep = c.policy_ep;
+	key.peer = bw_proxyconn_peer(&c);
+	key.port = bw_proxyconn_port(&c);
+	key.direction = (uint8_t)c.direction;
+	key.protocol = IPPROTO_TCP;
+	key.parser = parser;
+	slot = pxr_cache_slot(&key);
+	if (slot != NULL && slot->rules != NULL && !memcmp(&slot->key, &key, sizeof(key))) {
+		t->rules = bw_proxy_ruleset_ref(slot->rules);
+	} else {
+		t->rules = pxr_ruleset_build(parser, &c, &rc);
+		if (t->rules == NULL) {
+			bw_proxyconn_release(&c);
+			return rc;
+		}
+		if (slot != NULL) {
+			bw_proxy_ruleset_unref(slot->rules);
+			slot->key = key;
+			slot->rules = bw_proxy_ruleset_ref(t->rules);
+		}
 	}
-	t->rules = bw_proxy_ruleset_get(parser, json, pol, npol, err, sizeof(err));
-	rc = t->rules != NULL ? 0 : -errno;
-	if (t->rules == NULL)
-		bw_warn("proxy: %s connection refused: its L7 rules do not compile: %s",
-			parser, err);
-	free(json);
-	pxr_policies_free(pol, npol);
-	if (rc == 0 && t->want_upstream) {
+	if (t->want_upstream) {
 		int up = bw_proxyconn_upstream(&c);
 
 		if (up < 0) {
@@ -263,6 +359,7 @@ pxr_listen(const char *name)
 static void
 pxr_unlisten(const char *name)
 {
+	pxr_cache_flush(); /* the keys name the parser by its listener's string */
 	for (struct pxr_listener **pp = &pxr.listeners; *pp != NULL; pp = &(*pp)->next) {
 		struct pxr_listener *l = *pp;
 
@@ -305,6 +402,7 @@ pxr_tick(evutil_socket_t fd, short what, void *arg)
 
 	if (g != pxr.generation) {
 		pxr.generation = g;
+		pxr_cache_flush();
 		bw_proxy_reclassify();
 	}
 }
@@ -335,6 +433,9 @@ px_redirect_stop(void)
 		event_free(pxr.poll);
 		pxr.poll = NULL;
 	}
+	pxr_cache_flush();
+	free(pxr.cache);
+	pxr.cache = NULL;
 	pxr.on = 0;
 }
 

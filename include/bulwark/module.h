@@ -74,6 +74,11 @@
  *       redirect_generation;
  *       struct bw_dns_answer; struct bw_flow: source_names,
  *       destination_names.
+ *       Then the advisor (recommend, simulate, broad-rules):
+ *       bw_core_api.history_provider_register, history_scan (struct
+ *       bw_history_provider, struct bw_history_row), whatif_new,
+ *       whatif_replay, whatif_free (struct bw_whatif_conn, struct
+ *       bw_whatif_result), policy_export, fqdn_names.
  *
  * This header is C99 and self-contained: it needs no other bulwark header,
  * and no libevent, jansson or libbpf header.
@@ -116,6 +121,7 @@ typedef struct bw_api_request bw_api_request; /* one control API request */
 typedef struct bw_metrics_out bw_metrics_out; /* metrics being collected */
 typedef struct bw_l7_conn bw_l7_conn;         /* one proxied connection (<bulwark/l7.h>) */
 typedef struct bw_api_call bw_api_call;       /* an in-process API call (1.2) */
+typedef struct bw_whatif bw_whatif;           /* a candidate policy set (ABI 1.2) */
 
 /* Log levels (syslog numbering). */
 enum bw_log_level {
@@ -314,6 +320,10 @@ struct bw_l7_record;  /* <bulwark/l7.h> */
 struct bw_flow_policy; /* <bulwark/flow.h> */
 struct bw_endpoint_view; /* below */
 struct bw_dns_answer; /* below (ABI 1.2) */
+struct bw_history_provider; /* below (ABI 1.2) */
+struct bw_history_row;
+struct bw_whatif_conn;
+struct bw_whatif_result;
 
 struct bw_core_api {
 	size_t size; /* sizeof(struct bw_core_api) as the daemon knows it */
@@ -753,6 +763,152 @@ struct bw_core_api {
 	 * instead of asking again for every datagram.
 	 */
 	uint64_t (*redirect_generation)(void);
+	/* ABI 1.2, the advisor (recommend, simulate, broad-rules) */
+
+	/*
+	 * Flow history between modules: the module that keeps it (flowstore)
+	 * registers a provider (the struct is copied; its strings must live
+	 * until the instance stops, when free_user_data(user_data) is
+	 * called); the first one registered serves. history_scan() asks it
+	 * for the aggregated connection records seen since since_ms (struct
+	 * bw_history_row below; a key may come several times, once per
+	 * period the store aggregates by: sum them): row(r, arg) is called
+	 * for each, on the
+	 * provider's own thread (copy what you keep; return non-zero to
+	 * stop), then done(err, message, arg) exactly once on the loop
+	 * thread (err 0, or a negative errno and a message a person can act
+	 * on: -EAGAIN "history is unavailable: ..."). Returns 0, or a
+	 * negative errno and calls neither (-ENOENT: no history is kept).
+	 */
+	int (*history_provider_register)(bw_module_ctx *ctx,
+					 const struct bw_history_provider *p);
+	int (*history_scan)(bw_module_ctx *ctx, int64_t since_ms,
+			    int (*row)(const struct bw_history_row *r, void *arg),
+			    void (*done)(int err, const char *message, void *arg),
+			    void *arg);
+
+	/*
+	 * What-if (docs/adoption.md, "simulate"): the policy set now in
+	 * force, and a candidate: the current set plus the policies of
+	 * candidate (YAML or JSON documents, as `bulwark policy import`
+	 * reads them), or with BW_WHATIF_REPLACE what `bulwark policy
+	 * replace` would leave (the candidate instead of the API-managed
+	 * set; policies of policy.dir files stay); source names it in
+	 * messages (a file name; NULL: "candidate"). Both are resolved by the
+	 * daemon's resolver from the live identities and endpoints, apart
+	 * from the datapath (nothing the kernel holds changes), and
+	 * whatif_replay() looks connections up in their entries with the
+	 * datapath's own decision. candidate NULL (and no flag): the
+	 * candidate is the current set. Returns NULL with errno and a
+	 * message in err naming the document, line and field (EINVAL), or
+	 * the conflict (EEXIST: a policy of a policy.dir file).
+	 * Loop thread only; free with whatif_free().
+	 */
+	bw_whatif *(*whatif_new)(bw_module_ctx *ctx, const char *candidate, size_t len,
+				 const char *source, unsigned flags, char *err,
+				 size_t errlen);
+	/*
+	 * Replay n connections (struct bw_whatif_conn, named as history
+	 * names them) against both sets; out[i] gets the verdicts of
+	 * conns[i] (set out[i].size first). Strings in out are valid until
+	 * whatif_free(). Returns 0 or a negative errno.
+	 */
+	int (*whatif_replay)(bw_whatif *w, const struct bw_whatif_conn *conns, size_t n,
+			     struct bw_whatif_result *out);
+	void (*whatif_free)(bw_whatif *w);
+	/*
+	 * Every policy of the repository as one JSON document (malloc'd,
+	 * free() it): {"policies": [{"kind", "namespace", "name", "source",
+	 * "revision", "staged", "rules": [canonical rules, docs/rule-model.md]}]},
+	 * sorted by kind, namespace and name. 0 or -ENOMEM.
+	 */
+	int (*policy_export)(char **json);
+	/*
+	 * The names DNS gave for an outside address (its text, "203.0.113.10"
+	 * or "2001:db8::10", optionally with /32 or /128) as the node's FQDN
+	 * cache holds them now (docs/fqdn.md), in the form flows show them
+	 * (lower case, no trailing dot). *names points into the cache: use
+	 * it before returning to the loop. Loop thread. Returns how many,
+	 * 0 when none (unknown address, no DNS proxy).
+	 */
+	size_t (*fqdn_names)(const char *address, const char *const **names);
+};
+
+/* bw_core_api.whatif_new flags. */
+#define BW_WHATIF_REPLACE (1u << 0) /* the candidate replaces the API-managed set */
+
+/* bw_core_api.history_scan: one aggregated connection record (ABI 1.2). */
+struct bw_history_row {
+	size_t size;             /* sizeof(struct bw_history_row) as the provider knows it */
+	/* the two sides, named as `bulwark history` names them (NS/WORKLOAD,
+	 * a DNS name or an address as a host CIDR, host, remote-node, ...) */
+	const char *source, *destination;
+	const char *source_ns, *destination_ns; /* NULL unless a pod */
+	int source_kind, destination_kind;      /* BW_HISTORY_PEER_* */
+	uint16_t port;           /* destination port; ICMP: the type */
+	uint8_t protocol;        /* 6, 17, 132, 1, 58 */
+	uint8_t direction;       /* BW_FLOW_TRAFFIC_INGRESS / _EGRESS (<bulwark/flow.h>) */
+	uint8_t verdict;         /* BW_FLOW_VERDICT_FORWARDED / _DROPPED / _AUDIT */
+	const char *policies;    /* "Kind NS/NAME" lines joined by '\n', "" when none */
+	uint64_t count;          /* connections (denied attempts for DROPPED) */
+	int64_t first_ms, last_ms; /* wall clock, milliseconds */
+};
+
+/* bw_history_row.source_kind / destination_kind (= lib/flowpeer.h's kinds) */
+#define BW_HISTORY_PEER_UNKNOWN 0
+#define BW_HISTORY_PEER_POD 1      /* NS/WORKLOAD */
+#define BW_HISTORY_PEER_WORLD 2    /* outside the cluster: a name or an address */
+#define BW_HISTORY_PEER_HOST 3     /* the node */
+#define BW_HISTORY_PEER_RESERVED 4 /* another reserved identity (remote-node, ...) */
+
+struct bw_history_provider {
+	size_t size;             /* sizeof(struct bw_history_provider) */
+	const char *name;
+	/*
+	 * Start a scan (what bw_core_api.history_scan says); the provider
+	 * returns 0 and calls row() on its thread and done() later on the
+	 * loop thread, or returns a negative errno and calls neither.
+	 */
+	int (*scan)(void *user_data, int64_t since_ms,
+		    int (*row)(const struct bw_history_row *r, void *arg),
+		    void (*done)(int err, const char *message, void *arg), void *arg);
+	void *user_data;
+	bw_free_fn free_user_data;
+};
+
+/* bw_core_api.whatif_replay: one connection to look up (ABI 1.2). */
+struct bw_whatif_conn {
+	size_t size;             /* sizeof(struct bw_whatif_conn) */
+	const char *source, *destination; /* as struct bw_history_row names them */
+	int source_kind, destination_kind; /* BW_HISTORY_PEER_*; 0: guessed from the name */
+	uint8_t direction;       /* which side's policy: BW_FLOW_TRAFFIC_INGRESS
+				  * (the destination's) or _EGRESS (the source's) */
+	uint8_t protocol;
+	uint16_t port;           /* ICMP: the type */
+};
+
+/* The verdict of one policy set for one connection. */
+struct bw_whatif_verdict {
+	int verdict;             /* BW_FLOW_VERDICT_FORWARDED, _DROPPED or _AUDIT
+				  * (audit mode: policy denies, the packet passes) */
+	int enforced;            /* the direction is default-deny for the endpoint */
+	/* the rule behind it: its policy, the rule's index in the policy's
+	 * canonical rules[] and the entry's in its ingress[] / egress[];
+	 * kind NULL when no rule decided (default deny, or not enforced) */
+	const char *kind, *ns, *name; /* ns "" when cluster-wide */
+	int rule_index, entry_index;
+	int deny;                /* the entry is a deny */
+	/* a default deny: the policies isolating the endpoint, "Kind NS/NAME"
+	 * lines joined by '\n' ("" otherwise) */
+	const char *isolated_by;
+};
+
+struct bw_whatif_result {
+	size_t size;             /* set by the caller: sizeof(struct bw_whatif_result) */
+	int checked;             /* 1: replayed; 0: it could not be (why says why) */
+	const char *why;
+	unsigned endpoints;      /* local endpoints of the checked side looked at */
+	struct bw_whatif_verdict current, candidate;
 };
 
 /* bw_core_api.policy_reach peer classes. */

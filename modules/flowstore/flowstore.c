@@ -444,7 +444,7 @@ fs_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *conf)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = fs_api_init(fs)) < 0)
+	if ((rc = fs_api_init(fs)) < 0 || (rc = fs_history_provider_init(fs)) < 0)
 		goto fail;
 	if ((rc = api->metrics_register(ctx, fs_metrics_collect, fs, NULL)) < 0)
 		goto fail;

@@ -179,6 +179,7 @@ enum fs_query_kind {
 	FS_Q_HISTORY = 1,
 	FS_Q_DENIES,
 	FS_Q_SEEN,
+	FS_Q_SCAN,     /* the history provider's scan (bw_core_api.history_scan) */
 };
 
 struct fs_query {
@@ -196,6 +197,9 @@ struct fs_query {
 	void *arg;                     /* the caller's */
 	void *arg2;
 	json_t *arg3;
+	/* FS_Q_SCAN: called on the database thread for each row */
+	int (*scan_row)(const struct bw_history_row *r, void *arg);
+	void *scan_arg;
 };
 
 /* Queue a query; its done() runs later from fs_db_complete(). */
@@ -243,6 +247,8 @@ void fs_time_text(int64_t ms, char *buf, size_t len);
 
 /* flowstore_api.c */
 int fs_api_init(struct flowstore *fs);
+/* The history provider (bw_core_api.history_provider_register). */
+int fs_history_provider_init(struct flowstore *fs);
 void fs_metrics_collect(bw_metrics_out *out, void *ud);
 /* The exposure document for namespace ns (NULL: all) and window since_ms. */
 json_t *fs_exposure_json(struct flowstore *fs, const char *ns, int64_t since_ms);

@@ -227,6 +227,74 @@ fs_route_history(bw_api_request *req, void *ud)
 	return fs_db_query(fs->db, q);
 }
 
+/* ---- the history provider (bw_core_api.history_scan) ------------------------------ */
+
+struct fs_scan {
+	void (*done)(int err, const char *message, void *arg);
+	void *arg;
+};
+
+static void
+fs_scan_done(struct fs_query *q)
+{
+	struct fs_scan *sc = q->arg2;
+
+	if (q->result != NULL)
+		sc->done(0, NULL, sc->arg);
+	else
+		sc->done(q->unavailable ? -EAGAIN : -EIO, q->error, sc->arg);
+	free(sc);
+	fs_query_free(q);
+}
+
+static int
+fs_scan(void *ud, int64_t since_ms, int (*row)(const struct bw_history_row *r, void *arg),
+	void (*done)(int err, const char *message, void *arg), void *arg)
+{
+	struct flowstore *fs = ud;
+	struct fs_query *q;
+	struct fs_scan *sc;
+
+	if (fs->db == NULL || !fs->running)
+		return -ENODEV;
+	if ((q = calloc(1, sizeof(*q))) == NULL || (sc = calloc(1, sizeof(*sc))) == NULL) {
+		free(q);
+		return -ENOMEM;
+	}
+	sc->done = done;
+	sc->arg = arg;
+	q->kind = FS_Q_SCAN;
+	q->since_ms = since_ms;
+	q->scan_row = row;
+	q->scan_arg = arg;
+	q->done = fs_scan_done;
+	q->arg = fs;
+	q->arg2 = sc;
+	/* what was aggregated so far is part of the history */
+	if (fs->batch != NULL && (fs->batch->nrecs > 0 || fs->batch->ndenies > 0)) {
+		struct fs_batch *b = fs->batch;
+
+		fs->batch = fs_batch_new((size_t)fs->conf.max_keys);
+		fs_db_push(fs->db, b);
+	}
+	return fs_db_query(fs->db, q);
+}
+
+int
+fs_history_provider_init(struct flowstore *fs)
+{
+	struct bw_history_provider p = {
+		.size = sizeof(p),
+		.name = "flowstore",
+		.scan = fs_scan,
+		.user_data = fs,
+	};
+
+	if (!BW_API_HAS(fs->api, history_provider_register))
+		return 0; /* an older daemon: no advisor to serve */
+	return fs->api->history_provider_register(fs->ctx, &p);
+}
+
 /* ---- exposure -------------------------------------------------------------------- */
 
 struct fs_wl {

@@ -928,6 +928,61 @@ fs_run_seen(struct fs_db *db, struct fs_query *q)
 	sqlite3_finalize(st);
 }
 
+/*
+ * Every aggregated record since q->since_ms to q->scan_row, one per time
+ * bucket as stored: the consumer sums them (a GROUP BY here costs ten times
+ * the scan: 2.1 s of CPU against 0.18 s for a million rows, sqlite3 CLI).
+ */
+static void
+fs_run_scan(struct fs_db *db, struct fs_query *q)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db->h,
+				    "SELECT s.name, s.kind, s.ns, d.name, d.kind, d.ns, f.port, f.proto,"
+				    " f.dir, f.verdict, p.text, f.count, f.first, f.last"
+				    " FROM flows f JOIN peers s ON s.id = f.src JOIN peers d ON d.id = f.dst"
+				    " JOIN policysets p ON p.id = f.pol"
+				    " WHERE f.bucket > ?1 AND f.last >= ?2",
+				    -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, q->since_ms - db->set.bucket);
+		sqlite3_bind_int64(st, 2, q->since_ms);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct bw_history_row r = {
+				.size = sizeof(r),
+				.source = (const char *)sqlite3_column_text(st, 0),
+				.source_kind = sqlite3_column_int(st, 1),
+				.source_ns = (const char *)sqlite3_column_text(st, 2),
+				.destination = (const char *)sqlite3_column_text(st, 3),
+				.destination_kind = sqlite3_column_int(st, 4),
+				.destination_ns = (const char *)sqlite3_column_text(st, 5),
+				.port = (uint16_t)sqlite3_column_int(st, 6),
+				.protocol = (uint8_t)sqlite3_column_int(st, 7),
+				.direction = (uint8_t)sqlite3_column_int(st, 8),
+				.verdict = (uint8_t)sqlite3_column_int(st, 9),
+				.policies = (const char *)sqlite3_column_text(st, 10),
+				.count = (uint64_t)sqlite3_column_int64(st, 11),
+				.first_ms = sqlite3_column_int64(st, 12),
+				.last_ms = sqlite3_column_int64(st, 13),
+			};
+
+			if (r.policies == NULL)
+				r.policies = "";
+			if (q->scan_row(&r, q->scan_arg) != 0) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(q->error, sizeof(q->error), "reading the history failed: %s",
+			 sqlite3_errmsg(db->h));
+	else
+		q->result = json_true(); /* done, no error */
+	sqlite3_finalize(st);
+}
+
 static void
 fs_run_query(struct fs_db *db, struct fs_query *q, int available)
 {
@@ -948,6 +1003,9 @@ fs_run_query(struct fs_db *db, struct fs_query *q, int available)
 		break;
 	case FS_Q_SEEN:
 		fs_run_seen(db, q);
+		break;
+	case FS_Q_SCAN:
+		fs_run_scan(db, q);
 		break;
 	}
 }

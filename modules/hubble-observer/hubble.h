@@ -10,6 +10,8 @@
  *   hubble_flows.c     observer.Observer/GetFlows: history and followers
  *   hubble_pb.c        struct bw_flow -> flow.Flow, field masks, FlowFilter
  *                      -> the JSON lib/flowfilter.c parses
+ *   hubble_req.c       what clients send, read: grpc-timeout, a
+ *                      GetFlowsRequest's filters, field mask, extensions
  *   hubble_rpc.c       the other RPCs: ServerStatus, GetNodes,
  *                      GetNamespaces, GetAgentEvents, GetDebugEvents,
  *                      grpc.health.v1.Health, peer.Peer/Notify
@@ -30,8 +32,10 @@
 
 #include "flow/flow.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "observer/observer.pb-c.h"
 
 struct event_base;
+struct bw_flowfilters;
 
 /* gRPC status codes (grpc/doc/statuscodes.md). */
 enum hubble_code {
@@ -179,13 +183,16 @@ void hubble_getflows_start(struct hubble *h, struct hubble_call *call,
 void hubble_getflows_end(struct hubble_call *call);
 void hubble_getflows_writable(struct hubble_call *call);
 
+enum { HUBBLE_L7_HTTP, HUBBLE_L7_DNS, HUBBLE_L7_KAFKA, HUBBLE_L7_OTHER, HUBBLE_L7_N };
 struct hubble_flows_stats {
 	uint64_t followers;       /* GetFlows calls open now */
 	uint64_t flows_sent;
+	uint64_t l7_sent[HUBBLE_L7_N]; /* of which L7, by protocol */
 	uint64_t lost_sent;       /* flows reported lost to clients (LostEvent) */
 	uint64_t stalled_dropped; /* followers disconnected for not reading */
 };
 void hubble_flows_stats(struct hubble *h, struct hubble_flows_stats *st);
+const struct hubble_ff_stats *hubble_flows_ff_stats(struct hubble *h);
 
 /* ---- protobuf helpers (hubble_pb.c) ----------------------------------------- */
 
@@ -225,13 +232,46 @@ void hubble_pb_time(uint64_t ns, struct hubble_arena *a,
 		    Google__Protobuf__Timestamp **out);
 /*
  * A FlowFilter as the JSON object lib/flowfilter.c parses (proto field
- * names, enums as names). NULL with a message naming the field when the
- * filter uses something no JSON can carry (a CEL expression).
+ * names, enums as names), bulwark's FlowFilterExtensions fields (carried
+ * as field numbers Hubble does not use) included. NULL with a message
+ * naming the field when the filter uses something bulwark does not
+ * evaluate (a CEL expression) or a field number it does not know.
  */
 json_t *hubble_pb_filter_json(const Flow__FlowFilter *ff, char *err,
 			      size_t errlen);
 /* Serialise msg with the 5-byte gRPC prefix into a malloc'd buffer. */
 uint8_t *hubble_pb_frame(const ProtobufCMessage *msg, size_t *len);
+
+/* ---- requests (hubble_req.c) ------------------------------------------------- */
+
+/* grpc-timeout ("1 to 8 digits" and H, M, S, m, u or n) in ms; -1 when bad. */
+int64_t hubble_grpc_timeout_ms(const char *v);
+/*
+ * FlowFilter fields clients use and bulwark refuses, by field: slots are
+ * flow.FlowFilter's fields in descriptor order, then FlowFilterExtensions'
+ * fields, then "unknown_field_number".
+ */
+#define HUBBLE_FF_MAX 64
+struct hubble_ff_stats {
+	uint64_t used[HUBBLE_FF_MAX];    /* filters that set the field */
+	uint64_t refused[HUBBLE_FF_MAX]; /* requests refused for the field */
+};
+/* The name of slot i, NULL past the last. */
+const char *hubble_ff_field_name(size_t i);
+/*
+ * The request's whitelist and blacklist into fs (lib/flowfilter.c),
+ * counting in st (may be NULL). 0, or -EINVAL with a message naming the
+ * filter ("whitelist[1]: ...").
+ */
+int hubble_req_filters(const Observer__GetFlowsRequest *r,
+		       struct bw_flowfilters *fs, struct hubble_ff_stats *st,
+		       char *err, size_t errlen);
+/* The field mask (field_mask, or experimental.field_mask of hubble before
+ * 1.16); *out NULL for all fields. 0 or -EINVAL with a message. */
+int hubble_req_mask(const Observer__GetFlowsRequest *r, struct hubble_mask **out,
+		    char *err, size_t errlen);
+/* 1 when the request's extensions ask for Flow.extensions. */
+int hubble_req_extensions(const Observer__GetFlowsRequest *r);
 
 /* ---- the other RPCs (hubble_rpc.c) -------------------------------------------- */
 

@@ -38,9 +38,6 @@
 
 #include "hubble.h"
 #include "lib/flowfilter.h"
-#include "bulwark/extensions.pb-c.h"
-#include "google/protobuf/any.pb-c.h"
-#include "google/protobuf/field_mask.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "observer/observer.pb-c.h"
 
@@ -85,6 +82,7 @@ struct hubble_flows {
 	uint64_t lost_datapath;
 	int lost_primed;
 	struct hubble_flows_stats st;
+	struct hubble_ff_stats ff;
 };
 
 /* ---- encodings --------------------------------------------------------------- */
@@ -278,6 +276,11 @@ flows_pump(struct flows_call *fc)
 			return 1;
 		}
 		fl->st.flows_sent++;
+		if (BW_FLOW_HAS(f, l7) && f->l7 != NULL)
+			fl->st.l7_sent[f->l7->http != NULL ? HUBBLE_L7_HTTP
+				       : f->l7->dns != NULL ? HUBBLE_L7_DNS
+				       : f->l7->kafka != NULL ? HUBBLE_L7_KAFKA
+				       : HUBBLE_L7_OTHER]++;
 		fc->sent++;
 		if (!fc->follow && fc->number > 0 && fc->sent >= fc->number) {
 			flows_call_done(fc, HUBBLE_OK, NULL);
@@ -373,109 +376,6 @@ flows_ts(const Google__Protobuf__Timestamp *t)
 	return (uint64_t)t->seconds * 1000000000u + (uint64_t)(t->nanos > 0 ? t->nanos : 0);
 }
 
-static int
-flows_filters(const Observer__GetFlowsRequest *r, struct bw_flowfilters *fs,
-	      char *err, size_t errlen)
-{
-	json_t *wl = json_array(), *bl = json_array();
-	char sub[400];
-	int rc = -EINVAL;
-
-	if (wl == NULL || bl == NULL)
-		goto out;
-	for (size_t i = 0; i < r->n_whitelist; i++) {
-		json_t *o = hubble_pb_filter_json(r->whitelist[i], sub, sizeof(sub));
-
-		if (o == NULL) {
-			snprintf(err, errlen, "whitelist[%zu]: %s", i, sub);
-			goto out;
-		}
-		json_array_append_new(wl, o);
-	}
-	for (size_t i = 0; i < r->n_blacklist; i++) {
-		json_t *o = hubble_pb_filter_json(r->blacklist[i], sub, sizeof(sub));
-
-		if (o == NULL) {
-			snprintf(err, errlen, "blacklist[%zu]: %s", i, sub);
-			goto out;
-		}
-		json_array_append_new(bl, o);
-	}
-	rc = bw_flowfilters_parse(fs, wl, bl, err, errlen);
-out:
-	json_decref(wl);
-	json_decref(bl);
-	return rc;
-}
-
-/*
- * The field mask: field_mask, or what older clients (hubble before 1.16)
- * send as experimental.field_mask, field 1 of Experimental, which this
- * proto reserves: protobuf-c keeps it as an unknown field.
- */
-static int
-flows_mask(const Observer__GetFlowsRequest *r, struct hubble_mask **out,
-	   char *err, size_t errlen)
-{
-	Google__Protobuf__FieldMask *old = NULL;
-	int rc;
-
-	*out = NULL;
-	if (r->field_mask != NULL && r->field_mask->n_paths > 0)
-		return hubble_mask_parse(r->field_mask->paths, r->field_mask->n_paths,
-					 out, err, errlen);
-	if (r->experimental == NULL)
-		return 0;
-	for (unsigned i = 0; i < r->experimental->base.n_unknown_fields; i++) {
-		const ProtobufCMessageUnknownField *u = &r->experimental->base.unknown_fields[i];
-
-		size_t hl = 0;
-
-		if (u->tag != 1 || u->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
-			continue;
-		/* protobuf-c keeps the field as it came: its length prefix first */
-		while (hl < u->len && hl < 10 && (u->data[hl] & 0x80))
-			hl++;
-		hl++;
-		if (hl <= u->len)
-			old = google__protobuf__field_mask__unpack(NULL, u->len - hl,
-								   u->data + hl);
-		if (old == NULL) {
-			snprintf(err, errlen, "experimental.field_mask is not a FieldMask");
-			return -EINVAL;
-		}
-		break;
-	}
-	if (old == NULL)
-		return 0;
-	rc = hubble_mask_parse(old->paths, old->n_paths, out, err, errlen);
-	google__protobuf__field_mask__free_unpacked(old, NULL);
-	return rc;
-}
-
-/* GetFlowsRequest.extensions: bulwark's GetFlowsExtensions. */
-static int
-flows_want_extensions(const Observer__GetFlowsRequest *r)
-{
-	const char *url, *slash;
-	GetFlowsExtensions *x;
-	int on;
-
-	if (r->extensions == NULL || r->extensions->type_url == NULL)
-		return 0;
-	url = r->extensions->type_url;
-	slash = strrchr(url, '/');
-	if (strcmp(slash != NULL ? slash + 1 : url, "GetFlowsExtensions") != 0)
-		return 0;
-	x = get_flows_extensions__unpack(NULL, r->extensions->value.len,
-					 r->extensions->value.data);
-	if (x == NULL)
-		return 0;
-	on = x->flow_extensions;
-	get_flows_extensions__free_unpacked(x, NULL);
-	return on;
-}
-
 void
 hubble_getflows_start(struct hubble *h, struct hubble_call *call,
 		      const ProtobufCMessage *reqmsg)
@@ -500,15 +400,15 @@ hubble_getflows_start(struct hubble *h, struct hubble_call *call,
 	}
 	fc->h = h;
 	fc->call = call;
-	if (flows_filters(r, &fc->filters, err, sizeof(err)) < 0 ||
-	    flows_mask(r, &mask, err, sizeof(err)) < 0) {
+	if (hubble_req_filters(r, &fc->filters, &fl->ff, err, sizeof(err)) < 0 ||
+	    hubble_req_mask(r, &mask, err, sizeof(err)) < 0) {
 		bw_flowfilters_clear(&fc->filters);
 		free(fc);
 		hubble_call_finish(call, HUBBLE_INVALID_ARGUMENT, "%s",
 				   err[0] ? err : "invalid request");
 		return;
 	}
-	ext = flows_want_extensions(r) || (mask != NULL && hubble_mask_has(mask, "extensions"));
+	ext = hubble_req_extensions(r) || (mask != NULL && hubble_mask_has(mask, "extensions"));
 	fc->group = flows_group_get(fl, mask, ext);
 	if (fc->group == NULL) {
 		bw_flowfilters_clear(&fc->filters);
@@ -624,4 +524,12 @@ hubble_flows_stats(struct hubble *h, struct hubble_flows_stats *st)
 		*st = h->flows->st;
 	else
 		memset(st, 0, sizeof(*st));
+}
+
+const struct hubble_ff_stats *
+hubble_flows_ff_stats(struct hubble *h)
+{
+	static const struct hubble_ff_stats none;
+
+	return h->flows != NULL ? &h->flows->ff : &none;
 }

@@ -223,13 +223,23 @@ hubble_status_json(struct hubble *h)
 	const struct hubble_method *m = hubble_methods(&nm);
 	json_t *calls = json_object();
 
+	const struct hubble_ff_stats *ff = hubble_flows_ff_stats(h);
+	json_t *used = json_object(), *refused = json_object();
+	const char *name;
+
 	hubble_srv_stats(h, &ss);
 	hubble_flows_stats(h, &fs);
 	for (size_t i = 0; i < nm && i < 16; i++)
 		json_object_set_new(calls, m[i].name,
 				    json_integer((json_int_t)ss.calls_total[i]));
+	for (size_t i = 0; (name = hubble_ff_field_name(i)) != NULL; i++) {
+		if (ff->used[i] != 0)
+			json_object_set_new(used, name, json_integer((json_int_t)ff->used[i]));
+		if (ff->refused[i] != 0)
+			json_object_set_new(refused, name, json_integer((json_int_t)ff->refused[i]));
+	}
 	return json_pack("{s:s, s:s?, s:b, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
-			 "s:o, s:{s:I, s:I, s:I, s:I}}",
+			 "s:o, s:{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}, s:{s:o, s:o}}",
 			 "address", hubble_srv_address(h),
 			 "listen", h->conf->listen != NULL && *h->conf->listen ? h->conf->listen : NULL,
 			 "tls", hubble_srv_tls(h),
@@ -247,7 +257,13 @@ hubble_status_json(struct hubble *h)
 			 "followers", (json_int_t)fs.followers,
 			 "sent", (json_int_t)fs.flows_sent,
 			 "lost", (json_int_t)fs.lost_sent,
-			 "followers_dropped", (json_int_t)fs.stalled_dropped);
+			 "followers_dropped", (json_int_t)fs.stalled_dropped,
+			 "l7_sent",
+			 "http", (json_int_t)fs.l7_sent[HUBBLE_L7_HTTP],
+			 "dns", (json_int_t)fs.l7_sent[HUBBLE_L7_DNS],
+			 "kafka", (json_int_t)fs.l7_sent[HUBBLE_L7_KAFKA],
+			 "other", (json_int_t)fs.l7_sent[HUBBLE_L7_OTHER],
+			 "filters", "used", used, "refused", refused);
 }
 
 static int
@@ -283,6 +299,10 @@ hubble_metrics(bw_metrics_out *out, void *ud)
 		"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
 		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
 	};
+
+	const struct hubble_ff_stats *ff = hubble_flows_ff_stats(h);
+	static const char *const l7names[HUBBLE_L7_N] = { "http", "dns", "kafka", "other" };
+	const char *name;
 
 	hubble_srv_stats(h, &ss);
 	hubble_flows_stats(h, &fs);
@@ -326,6 +346,29 @@ hubble_metrics(bw_metrics_out *out, void *ud)
 			api->metrics_printf(out,
 				"bulwark_hubble_call_status_total{instance=\"%s\",code=\"%s\"} %" PRIu64 "\n",
 				inst, codes[i], ss.codes_total[i]);
+	api->metrics_printf(out,
+		"# HELP bulwark_hubble_l7_flows_sent_total L7 flows sent to GetFlows clients, by protocol (part of bulwark_hubble_flows_sent_total).\n"
+		"# TYPE bulwark_hubble_l7_flows_sent_total counter\n");
+	for (size_t i = 0; i < HUBBLE_L7_N; i++)
+		api->metrics_printf(out,
+			"bulwark_hubble_l7_flows_sent_total{instance=\"%s\",protocol=\"%s\"} %" PRIu64 "\n",
+			inst, l7names[i], fs.l7_sent[i]);
+	api->metrics_printf(out,
+		"# HELP bulwark_hubble_filter_fields_total GetFlows filters (whitelist and blacklist) that set each FlowFilter field.\n"
+		"# TYPE bulwark_hubble_filter_fields_total counter\n");
+	for (size_t i = 0; (name = hubble_ff_field_name(i)) != NULL; i++)
+		if (ff->used[i] != 0)
+			api->metrics_printf(out,
+				"bulwark_hubble_filter_fields_total{instance=\"%s\",field=\"%s\"} %" PRIu64 "\n",
+				inst, name, ff->used[i]);
+	api->metrics_printf(out,
+		"# HELP bulwark_hubble_filter_refused_total GetFlows calls refused (INVALID_ARGUMENT) for a FlowFilter field: one bulwark cannot match, CEL, an unknown field number, or a bad value.\n"
+		"# TYPE bulwark_hubble_filter_refused_total counter\n");
+	for (size_t i = 0; (name = hubble_ff_field_name(i)) != NULL; i++)
+		if (ff->refused[i] != 0)
+			api->metrics_printf(out,
+				"bulwark_hubble_filter_refused_total{instance=\"%s\",field=\"%s\"} %" PRIu64 "\n",
+				inst, name, ff->refused[i]);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */

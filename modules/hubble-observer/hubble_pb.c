@@ -479,14 +479,23 @@ pb_extensions(struct hubble_arena *a, const struct bw_flow *f)
 	const char *by = BW_FLOW_HAS(f, verdict_by) ? f->verdict_by : NULL;
 	int l7ext = l7 != NULL && l7->http == NULL && l7->dns == NULL &&
 		    l7->kafka == NULL && (l7->proto != NULL || l7->n_fields > 0);
+	int staged = BW_FLOW_HAS(f, n_staged_by) &&
+		     f->staged_verdict != BW_FLOW_VERDICT_UNKNOWN;
 	FlowExtensions__VerdictBy vb = FLOW_EXTENSIONS__VERDICT_BY__INIT;
 	FlowExtensions__L7 xl7 = FLOW_EXTENSIONS__L7__INIT;
+	FlowExtensions__Staged st = FLOW_EXTENSIONS__STAGED__INIT;
 
 	if (f->n_isolated_by == 0 && f->rule_ref == 0 &&
 	    !(f->flags & BW_FLOW_F_CT_CLOSE) && more == NULL && by == NULL &&
-	    !l7ext) {
+	    !l7ext && !staged) {
 		json_decref(more);
 		return NULL;
+	}
+	if (staged) {
+		st.verdict = (Flow__Verdict)f->staged_verdict;
+		st.policies = pb_policies(a, f->staged_by, f->n_staged_by,
+					  &st.n_policies);
+		x.staged = &st;
 	}
 	if (by != NULL) {
 		vb.by = (char *)by;
@@ -555,6 +564,8 @@ hubble_pb_flow(const struct bw_flow *f, int extensions, struct hubble_arena *a,
 	o->destination = pb_endpoint(a, &f->destination);
 	o->type = (Flow__FlowType)f->type;
 	o->node_name = pb_str(f->node_name);
+	if (BW_FLOW_HAS(f, proxy_port))
+		o->proxy_port = f->proxy_port;
 	if (pb_l7_of(f) != NULL)
 		o->l7 = pb_l7(a, pb_l7_of(f));
 	o->reply = f->is_reply == 1;
@@ -572,7 +583,15 @@ hubble_pb_flow(const struct bw_flow *f, int extensions, struct hubble_arena *a,
 	o->policy_match_type = f->policy_match_type;
 	o->trace_observation_point = (Flow__TraceObservationPoint)f->trace_observation_point;
 	o->trace_reason = (Flow__TraceReason)f->trace_reason;
-	o->drop_reason_desc = (Flow__DropReason)f->drop_reason;
+	/* DropReason by the name flowjson prints (the same number for every
+	 * code lib/dropreason.c names); unset when the code has no name */
+	if (f->drop_reason != 0 && f->drop_reason_desc != NULL) {
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
+			&flow__drop_reason__descriptor, f->drop_reason_desc);
+
+		o->drop_reason_desc = (Flow__DropReason)(ev != NULL ? (uint32_t)ev->value
+								    : f->drop_reason);
+	}
 	if (f->is_reply >= 0) {
 		Google__Protobuf__BoolValue *b =
 			ARENA_NEW(a, Google__Protobuf__BoolValue, GOOGLE__PROTOBUF__BOOL_VALUE__INIT);
@@ -996,6 +1015,59 @@ pb_msg_json(const ProtobufCMessage *msg, int defaults)
 	return o;
 }
 
+/*
+ * bulwark's FlowFilterExtensions fields travel as fields of the FlowFilter
+ * that Hubble's descriptor does not know (protobuf-c keeps them as
+ * unknown fields): decode the filter's bytes again as FlowFilterExtensions
+ * and add what it finds to o. Any other unknown field number is refused:
+ * a filter field of a newer Hubble must not be dropped silently (the
+ * filter would match more than its sender asked for).
+ */
+static int
+pb_filter_ext(const Flow__FlowFilter *ff, json_t *o, char *err, size_t errlen)
+{
+	const ProtobufCMessageDescriptor *xd = &flow_filter_extensions__descriptor;
+	FlowFilterExtensions *x;
+	json_t *xo;
+	uint8_t *buf;
+	size_t n;
+
+	if (ff->base.n_unknown_fields == 0)
+		return 0;
+	for (unsigned i = 0; i < ff->base.n_unknown_fields; i++) {
+		uint32_t tag = ff->base.unknown_fields[i].tag;
+
+		if (protobuf_c_message_descriptor_get_field(xd, tag) == NULL) {
+			snprintf(err, errlen,
+				 "FlowFilter field number %u is not known to bulwark (a newer Hubble's?)",
+				 tag);
+			return -EINVAL;
+		}
+	}
+	n = protobuf_c_message_get_packed_size(&ff->base);
+	buf = malloc(n > 0 ? n : 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	protobuf_c_message_pack(&ff->base, buf);
+	x = flow_filter_extensions__unpack(NULL, n, buf);
+	free(buf);
+	if (x == NULL) {
+		snprintf(err, errlen, "FlowFilter: bulwark's extension fields (FlowFilterExtensions) do not decode");
+		return -EINVAL;
+	}
+	xo = pb_msg_json(&x->base, 0);
+	flow_filter_extensions__free_unpacked(x, NULL);
+	if (xo == NULL || json_object_update(o, xo) < 0) {
+		json_decref(xo);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_decref(xo);
+	return 0;
+}
+
 json_t *
 hubble_pb_filter_json(const Flow__FlowFilter *ff, char *err, size_t errlen)
 {
@@ -1016,6 +1088,10 @@ hubble_pb_filter_json(const Flow__FlowFilter *ff, char *err, size_t errlen)
 			return NULL;
 		}
 		json_object_del(o, "experimental");
+	}
+	if (pb_filter_ext(ff, o, err, errlen) < 0) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }

@@ -191,28 +191,6 @@ srv_pct_encode(const char *s)
 	return out;
 }
 
-/* grpc-timeout: up to 8 digits and a unit (H M S m u n). -1 when bad. */
-static int64_t
-srv_timeout_ms(const char *v)
-{
-	uint64_t n = 0;
-	size_t i;
-
-	for (i = 0; isdigit((unsigned char)v[i]) && i < 8; i++)
-		n = n * 10 + (uint64_t)(v[i] - '0');
-	if (i == 0 || v[i + 1] != '\0')
-		return -1;
-	switch (v[i]) {
-	case 'H': return (int64_t)(n * 3600000u);
-	case 'M': return (int64_t)(n * 60000u);
-	case 'S': return (int64_t)(n * 1000u);
-	case 'm': return (int64_t)n;
-	case 'u': return (int64_t)((n + 999) / 1000);
-	case 'n': return (int64_t)((n + 999999) / 1000000);
-	}
-	return -1;
-}
-
 #define SRV_NV(name, value)                                              \
 	{ (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1,        \
 	  strlen(value), NGHTTP2_NV_FLAG_NONE }
@@ -601,7 +579,7 @@ srv_call_headers(struct hubble_call *c)
 	if (tmo != NULL) {
 		struct timeval tv;
 
-		ms = srv_timeout_ms(tmo);
+		ms = hubble_grpc_timeout_ms(tmo);
 		if (ms < 0) {
 			srv_trailers_only(c, HUBBLE_INTERNAL,
 					  "malformed grpc-timeout '%s'", tmo);

@@ -92,6 +92,7 @@ modules_hubble_observer_la_SOURCES = \
 	modules/hubble-observer/hubble_server.c \
 	modules/hubble-observer/hubble_flows.c \
 	modules/hubble-observer/hubble_pb.c \
+	modules/hubble-observer/hubble_req.c \
 	modules/hubble-observer/hubble_rpc.c
 modules_hubble_observer_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(HUBBLE_PB) \
 	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \

@@ -5,7 +5,7 @@
  * the flow store benchmark (tests/bench/bench_flowstore.sh):
  *
  *   bench_flowstore_fill -f FILE -n FLOWS [-k KEYS] [-w WORKLOADS] [-N NAMESPACES]
- *                        [-H HOURS] [-e ENDPOINTS] [-x]
+ *                        [-H HOURS] [-e ENDPOINTS] [-x] [-a]
  *
  * FLOWS connection records spread evenly over KEYS distinct (source,
  * destination, port, verdict) keys and over the last HOURS hours (one
@@ -14,7 +14,12 @@
  * workloads (three quarters) or addresses in 198.51.100.0/24, one in 20
  * records DROPPED with a policy. ENDPOINTS endpoints "nsI/appJ-K" get denied
  * counts and every workload seen paths. -x: every flow its own key (the
- * worst case for size). Prints "flows N rows R bytes B seconds S".
+ * worst case for size). -a (the advisor benchmark, bench_advisor.sh): every
+ * key distinct and what a node records: each key is a (source workload,
+ * destination workload, port) of WORKLOADS^2 pairs and KEYS / WORKLOADS^2
+ * ports, recorded at both sides (an EGRESS and an INGRESS record), one
+ * destination in eight outside the cluster (EGRESS only), one key in 20
+ * DROPPED. Prints "flows N rows R bytes B seconds S".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,7 +68,7 @@ main(int argc, char **argv)
 {
 	const char *file = NULL;
 	long long flows = 0, keys = 1000, wls = 500, nss = 50, hours = 24, eps = 1000;
-	int distinct = 0, c, fd;
+	int distinct = 0, advisor = 0, c, fd;
 	struct fs_db_settings s;
 	struct fs_db_stats st;
 	struct fs_db *db;
@@ -72,7 +77,7 @@ main(int argc, char **argv)
 	int64_t now, b0;
 	long long rows_per_key_hour, rem, row = 0, done = 0;
 
-	while ((c = getopt(argc, argv, "f:n:k:w:N:H:e:x")) != -1) {
+	while ((c = getopt(argc, argv, "f:n:k:w:N:H:e:xa")) != -1) {
 		switch (c) {
 		case 'f': file = optarg; break;
 		case 'n': flows = atoll(optarg); break;
@@ -82,6 +87,7 @@ main(int argc, char **argv)
 		case 'H': hours = atoll(optarg); break;
 		case 'e': eps = atoll(optarg); break;
 		case 'x': distinct = 1; break;
+		case 'a': advisor = 1; break;
 		default: fill_usage();
 		}
 	}
@@ -137,6 +143,49 @@ main(int argc, char **argv)
 			} else {
 				snprintf(dst, sizeof(dst), "198.51.100.%lld/32", k % 250);
 				r.dst_kind = BW_PEER_WORLD;
+			}
+			if (advisor) {
+				long long pair = k % (wls * wls), pi = k / (wls * wls);
+
+				w = pair % wls;
+				v = pair / wls;
+				snprintf(srcns, sizeof(srcns), "ns%lld", w % nss);
+				snprintf(src, sizeof(src), "ns%lld/app%lld", w % nss, w / nss);
+				if (v % 8 == 7) {
+					snprintf(dst, sizeof(dst), "203.0.%lld.%lld/32", (v / 8) % 250,
+						 w % 250);
+					r.dst_ns = NULL;
+					r.dst_kind = BW_PEER_WORLD;
+				} else {
+					snprintf(dstns, sizeof(dstns), "ns%lld", v % nss);
+					snprintf(dst, sizeof(dst), "ns%lld/app%lld", v % nss, v / nss);
+					r.dst_ns = dstns;
+					r.dst_kind = BW_PEER_POD;
+				}
+				r.bucket = bucket;
+				r.dst = dst;
+				r.port = (uint16_t)(1000 + pi);
+				r.proto = 6;
+				r.verdict = k % 20 == 0 ? BW_FLOW_VERDICT_DROPPED
+							: BW_FLOW_VERDICT_FORWARDED;
+				r.policies = (char *)"";
+				r.count = (uint64_t)(rows_per_key_hour + (row++ < rem ? 1 : 0));
+				if (done + (long long)r.count > flows)
+					r.count = (uint64_t)(flows - done);
+				r.first = bucket;
+				r.last = bucket + 59000;
+				r.dir = BW_FLOW_TRAFFIC_EGRESS;
+				fs_batch_add(b, &r);
+				if (r.dst_kind == BW_PEER_POD) {
+					r.dir = BW_FLOW_TRAFFIC_INGRESS;
+					fs_batch_add(b, &r);
+				}
+				done += (long long)r.count;
+				if (b->nrecs >= 50000) {
+					fill_push(db, b);
+					b = fs_batch_new(100000);
+				}
+				continue;
 			}
 			r.dst = dst;
 			r.bucket = bucket;

@@ -43,8 +43,9 @@
 # growth is the connections') and haproxy: RSS.
 #
 # Usage: bench_l7.sh [--quick] [--reps R] [--duration S] [--conns C] [--idle N]
-#                    [--position explicit|transparent|both]
-# --quick: 1 repetition of 2 s, 500 idle connections.
+#                    [--position explicit|transparent|both] [--kinds keepalive,close]
+#                    [--tmodes MODE,...] (transparent modes, default all five)
+# --quick: 1 repetition of 2 s, 500 idle connections. --idle 0: no memory runs.
 # Writes tests/bench/results/l7-DATE.{json,txt} in the build tree.
 
 set -u
@@ -54,6 +55,8 @@ DUR=5
 CONNS=16
 IDLE=2000
 POSITION=both
+KINDS="keepalive close"
+TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t bulwark-lua)
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -63,7 +66,9 @@ while [ $# -gt 0 ]; do
 	--conns) CONNS=$2; shift ;;
 	--idle) IDLE=$2; shift ;;
 	--position) POSITION=$2; shift ;;
-	-h | --help) sed -n '3,46p' "$0"; exit 0 ;;
+	--kinds) KINDS=${2//,/ }; shift ;;
+	--tmodes) IFS=, read -r -a TMODES <<<"$2"; shift ;;
+	-h | --help) sed -n '3,50p' "$0"; exit 0 ;;
 	*) echo "bench_l7.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -200,14 +205,45 @@ check_direct() {
 
 # ---- throughput ----------------------------------------------------------------------
 # run_wrk MODE KIND : one wrk run; records rps and p99 (ms).
+# proxy_pid MODE : the pid of the proxy process of MODE (none for direct modes)
+proxy_pid() {
+	case $1 in
+	haproxy) echo "$HA_PID" ;;
+	haproxy-t) echo "$HA_T_PID" ;;
+	bulwark) echo "$BW_PROXY_PID" ;;
+	bulwark-l4 | bulwark-t | bulwark-lua) echo "$BW_DAEMON_PID" ;;
+	esac
+}
+
+# server_ticks PROXY-PID : CPU clock ticks of everything on the server's
+# side of the run, all pinned to CPU 1: nginx's processes, the proxy, and
+# bulwarkd when it runs (its flow pipeline reads the datapath's events in
+# every transparent mode, proxied or not)
+server_ticks() {
+	local t=0 p seen=" "
+	for p in $(ip netns pids "$(bw_netns_of "$SRV")") $1 ${BW_DAEMON_PID:-}; do
+		[ -r "/proc/$p/stat" ] || continue
+		case $seen in *" $p "*) continue ;; esac
+		seen="$seen$p "
+		t=$((t + $(bench_pid_cpu_ticks "$p")))
+	done
+	echo "$t"
+}
+
 run_wrk() {
-	local mode=$1 kind=$2 out=$BW_TMP/wrk.out
+	local mode=$1 kind=$2 out=$BW_TMP/wrk.out pid c0=0 c1=0 s0 s1
 	local -a hdr=()
 	[ "$kind" = close ] && hdr=(-H "Connection: close")
+	pid=$(proxy_pid "$mode")
+	[ -z "$pid" ] || c0=$(bench_pid_cpu_ticks "$pid")
+	s0=$(server_ticks "$pid")
 	bw_nsx "$(bw_netns_of "$CLI")" taskset -c 0 wrk -t 2 -c "$CONNS" -d "${DUR}s" \
 		--latency "${hdr[@]}" "$(url_of "$mode")" >"$out" 2>&1 ||
 		{ cat "$out"; bw_die "wrk failed ($mode $kind)"; }
-	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" <<'PY'
+	[ -z "$pid" ] || c1=$(bench_pid_cpu_ticks "$pid")
+	s1=$(server_ticks "$pid")
+	python3 - "$out" "$mode" "$kind" "$BENCH_SAMPLES" "$((c1 - c0))" "$(getconf CLK_TCK)" "$pid" \
+		"$((s1 - s0))" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
@@ -223,6 +259,15 @@ with open(sys.argv[4], "a") as f:
     f.write("%s\t%s\tnon2xx\t%s\n" % (sys.argv[2], sys.argv[3], errs.group(1) if errs else 0))
     if sock:
         f.write("%s\t%s\tsocket_errors\t%d\n" % (sys.argv[2], sys.argv[3], sum(int(x) for x in sock.groups())))
+    # the proxy process's CPU time (user + system, its own and the kernel
+    # work done in its context) per request
+    nreq = re.search(r"^\s*(\d+) requests in", text, re.M)
+    if sys.argv[7] and nreq and int(nreq.group(1)) > 0:
+        f.write("%s\t%s\tcpu_us_per_req\t%.2f\n" % (sys.argv[2], sys.argv[3],
+                int(sys.argv[5]) * 1e6 / int(sys.argv[6]) / int(nreq.group(1))))
+    if nreq and int(nreq.group(1)) > 0:
+        f.write("%s\t%s\tserver_cpu_us_per_req\t%.2f\n" % (sys.argv[2], sys.argv[3],
+                int(sys.argv[8]) * 1e6 / int(sys.argv[6]) / int(nreq.group(1))))
 PY
 }
 
@@ -283,7 +328,7 @@ if [ "$POSITION" != transparent ]; then
 	for rep in $(seq "$REPS"); do
 		for i in 0 1 2; do
 			m=${MODES[$(((i + rep) % 3))]}
-			for kind in keepalive close; do
+			for kind in $KINDS; do
 				bw_log "rep $rep: $m $kind"
 				run_wrk "$m" "$kind"
 			done
@@ -292,6 +337,7 @@ if [ "$POSITION" != transparent ]; then
 	# memory after the runs: the engine's in-use heap (mallinfo2) in steady
 	# state, its one-time allocations made
 	# bench_l7_proxy: heap and RSS
+	[ "$IDLE" -gt 0 ] && {
 	heap0=$(bw_stats heap_bytes)
 	rss0=$(rss_kb "$BW_PROXY_PID")
 	idle_open "$NODE_IP" $BW_PORT
@@ -310,6 +356,7 @@ if [ "$POSITION" != transparent ]; then
 	rss1=$(rss_kb "$HA_PID")
 	idle_close
 	bench_sample haproxy idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
+	}
 fi
 
 # ---- transparent position ---------------------------------------------------------------
@@ -387,13 +434,12 @@ if [ "$POSITION" != explicit ]; then
 	taskset -a -p -c 1 "$BW_DAEMON_PID" >/dev/null
 	bw_pod_register x/srv app=web
 	bw_pod_register x/cli app=client
-	# A proxy that closes first leaves a TIME_WAIT socket for (client
-	# address:port, server:80) on the node; a later connection that is not
-	# proxied (the next mode) from the same client port would meet it in
-	# the kernel's early demux and be dropped as a forwarded packet with a
-	# socket (ip_forward), for up to 60 s. Off in the node netns, for both
-	# proxies alike (Istio's remedy, istio/istio#38982).
-	nodex sysctl -qw net.ipv4.tcp_early_demux=0
+	# bulwarkd turns TCP early demux off in its netns (daemon.early_demux,
+	# docs/redirect.md): a later connection that is not proxied (the next
+	# mode) from a client port a proxy's TIME_WAIT socket holds is then
+	# forwarded; the same holds for haproxy's TIME_WAIT sockets.
+	[ "$(nodex sysctl -n net.ipv4.tcp_early_demux)" = 0 ] ||
+		bw_die "bulwarkd did not turn tcp_early_demux off"
 	nodex ip rule add fwmark 0x1/0x1 lookup 100 priority 100 ||
 		bw_die "ip rule for TPROXY failed"
 	nodex ip route add local 0.0.0.0/0 dev lo table 100 ||
@@ -401,6 +447,7 @@ if [ "$POSITION" != explicit ]; then
 	# memory first (fresh processes): bulwarkd's RSS, haproxy's RSS
 	# (bulwarkd's flow ring is 16 flows here, see bw_start_daemon above:
 	# what grows is the connections', not the flows')
+	[ "$IDLE" -gt 0 ] && {
 	transparent_mode bulwark-t
 	rss0=$(rss_kb "$BW_DAEMON_PID")
 	idle_open "$SRV_IP" 80
@@ -413,12 +460,12 @@ if [ "$POSITION" != explicit ]; then
 	rss1=$(rss_kb "$HA_T_PID")
 	idle_close
 	bench_sample haproxy-t idle rss_per_conn "$(((rss1 - rss0) * 1024 / IDLE))"
-	TMODES=(direct-dp haproxy-t bulwark-l4 bulwark-t bulwark-lua)
+	}
 	for rep in $(seq "$REPS"); do
-		for i in 0 1 2 3 4; do
-			m=${TMODES[$(((i + rep) % 5))]}
+		for ((i = 0; i < ${#TMODES[@]}; i++)); do
+			m=${TMODES[$(((i + rep) % ${#TMODES[@]}))]}
 			transparent_mode "$m"
-			for kind in keepalive close; do
+			for kind in $KINDS; do
 				bw_log "rep $rep: $m $kind"
 				run_wrk "$m" "$kind"
 			done
@@ -451,23 +498,37 @@ tables = (("explicit position (the client connects to the proxy):", "direct", "h
            "direct-dp", "haproxy-t", ("direct-dp", "haproxy-t", "bulwark-l4", "bulwark-t",
                                       "bulwark-lua")))
 for title, base, ha, modes in tables:
-    if med(base, "keepalive", "rps") is None:
+    if all(med(m, k, "rps") is None for m in modes for k in ("keepalive", "close")):
         continue
     lines += ["", title,
-              "%-10s %-10s %12s %9s %10s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy")]
+              "%-10s %-10s %12s %9s %10s %10s %11s %10s %11s %10s" % ("mode", "kind", "requests/s", "p99 ms", "vs direct", "vs haproxy",
+                                                  "proxy us/r", "vs ha", "server us/r", "vs ha")]
     for kind in ("keepalive", "close"):
         for mode in modes:
+            if med(mode, kind, "rps") is None:
+                continue
             rps, p99 = med(mode, kind, "rps"), med(mode, kind, "p99_ms")
             d, h = med(base, kind, "rps"), med(ha, kind, "rps")
+            cpu, hcpu = med(mode, kind, "cpu_us_per_req"), med(ha, kind, "cpu_us_per_req")
+            scpu, hscpu = med(mode, kind, "server_cpu_us_per_req"), med(ha, kind, "server_cpu_us_per_req")
             res["runs"]["%s/%s" % (mode, kind)] = {
                 "rps": rps, "p99_ms": p99, "rps_samples": data.get((mode, kind, "rps"), []),
+                "cpu_us_per_req": cpu, "cpu_samples": data.get((mode, kind, "cpu_us_per_req"), []),
+                "server_cpu_us_per_req": scpu,
+                "server_cpu_samples": data.get((mode, kind, "server_cpu_us_per_req"), []),
                 "non2xx": med(mode, kind, "non2xx"), "socket_errors": med(mode, kind, "socket_errors")}
-            lines.append("%-10s %-10s %12.0f %9.2f %9.2fx %9s" % (
-                mode, kind, rps, p99, rps / d,
-                "%.2fx" % (rps / h) if mode.startswith("bulwark") else "-"))
-if med("bulwark-lua", "keepalive", "rps") is not None:
+            lines.append("%-10s %-10s %12.0f %9.2f %10s %9s %11s %10s %11s %10s" % (
+                mode, kind, rps, p99, "%.2fx" % (rps / d) if d else "-",
+                "%.2fx" % (rps / h) if h and mode.startswith("bulwark") else "-",
+                "%.1f" % cpu if cpu is not None else "-",
+                "%.2fx" % (cpu / hcpu) if cpu is not None and hcpu and mode.startswith("bulwark") else "-",
+                "%.1f" % scpu if scpu is not None else "-",
+                "%.2fx" % (scpu / hscpu) if scpu is not None and hscpu and mode.startswith("bulwark") else "-"))
+if med("bulwark-lua", "keepalive", "rps") is not None or med("bulwark-lua", "close", "rps") is not None:
     lines += ["", "a trivial Lua on_http (bulwark-lua) vs none (bulwark-t):"]
     for kind in ("keepalive", "close"):
+        if med("bulwark-lua", kind, "rps") is None or med("bulwark-t", kind, "rps") is None:
+            continue
         r = med("bulwark-lua", kind, "rps") / med("bulwark-t", kind, "rps")
         res["runs"]["lua_vs_none/%s" % kind] = r
         lines.append("  %-10s %.2fx requests/s" % (kind, r))

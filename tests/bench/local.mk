@@ -67,7 +67,9 @@ BW_BENCH_SH = \
 	tests/bench/bench_redirect.sh \
 	tests/bench/bench_flowstore.sh \
 	tests/bench/bench_l7.sh \
+	tests/bench/bench_demux.sh \
 	tests/bench/bench_kafka.sh \
+	tests/bench/bench_advisor.sh \
 	tests/bench/bench_churn.py
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md

@@ -65,9 +65,12 @@ TESTS += tests/e2e/test_map.sh
 dist_check_SCRIPTS += tests/e2e/test_map.sh
 
 # zero-trust adoption: flow history (modules/flowstore), exposure, compliance,
-# staged policies, deny alerts (modules/alerts)
-TESTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
-dist_check_SCRIPTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh
+# staged policies, deny alerts (modules/alerts); recommend, simulate,
+# broad-rules (modules/advisor), also with real DNS and toFQDNs
+TESTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh \
+	tests/e2e/test_advisor.sh tests/e2e/test_advisor_fqdn.sh
+dist_check_SCRIPTS += tests/e2e/test_adoption.sh tests/e2e/test_flowstore.sh tests/e2e/test_alerts.sh \
+	tests/e2e/test_advisor.sh tests/e2e/test_advisor_fqdn.sh
 
 # hubble-observer: Hubble's gRPC API with a real gRPC client generated from
 # the module's .proto files (every RPC over Unix, TCP and TLS; GetFlows
@@ -108,6 +111,11 @@ CLEANFILES += tests/e2e/webui-screenshots/*.png
 # proxy engine and the http module, nginx and curl/wrk/raw sockets
 TESTS += tests/e2e/test_http.sh
 dist_check_SCRIPTS += tests/e2e/test_http.sh
+# the proxy's TIME_WAIT tuples reused once the L7 rule is gone (early demux
+# off in the daemon's netns, daemon.early_demux), and HTTP policy on
+# traffic from outside the node through the uplink program (datapath.uplinks)
+TESTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
+dist_check_SCRIPTS += tests/e2e/test_l7_timewait.sh tests/e2e/test_l7_uplink.sh
 
 # Kafka policy end to end: librdkafka's mock cluster as the broker (built
 # when librdkafka-dev is installed), kcat and kafka-python as clients.

@@ -31,7 +31,8 @@ OTHER_NS=$(bw_netns_of x/other)
 
 # ---- nginx in x/srv ----------------------------------------------------------------
 NGX=$BW_TMP/nginx
-mkdir -p "$NGX/dav"
+mkdir -p "$NGX/dav" "$NGX/slow"
+head -c 32768 /dev/zero | tr '\0' a >"$NGX/slow/file"
 cat >"$NGX/nginx.conf" <<EOF
 user root root;
 worker_processes 1;
@@ -52,6 +53,8 @@ http {
 		listen $SRV:80;
 		location / { return 200 "\$request_method \$request_uri\n"; }
 		location /dav/ { root $NGX; dav_methods PUT; client_max_body_size 16m; }
+		# a slow answer (32 KiB at 8 KiB/s): pipelining behind it
+		location /public/slow/ { alias $NGX/slow/; limit_rate 8k; }
 	}
 }
 EOF
@@ -336,6 +339,9 @@ EOF
 }
 bw_expect_output "an idle keep-alive connection is closed (FIN) after idle_timeout" \
 	'GET /public/idle\|<EOF>$' wait_closed 'GET /public/idle HTTP/1.1\r\nHost: h\r\n\r\n'
+raw_has "a pipelined request behind a slow answer (longer than head_timeout) is not timed out" \
+	'GET /public/slow/file HTTP/1.1\r\nHost: h\r\n\r\nGET /public/after-slow HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n' \
+	'^(?!.*408 Request Timeout)' '^HTTP/1.1 200 .*a{32768}HTTP/1.1 200 .*GET /public/after-slow\n<EOF>$'
 bw_expect_output "slowloris: an unfinished head gets 408 and a close after head_timeout" \
 	'^HTTP/1.1 408 Request Timeout.*<EOF>' wait_closed 'GET /public/slow HTTP/1.1\r\nHost: h\r\nX-A: '
 

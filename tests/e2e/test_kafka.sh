@@ -17,7 +17,7 @@
 # topic, role and client id (kcat's and kafka-python's own errors), a
 # request naming an allowed and a refused topic, metadata, flexible and
 # non-flexible protocol versions, consumer groups, acks=0, and the flows
-# and metrics the requests leave.
+# and metrics the requests leave; an on_kafka Lua script narrowing them.
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
 # Optional, to run the same checks with another librdkafka (a newer one
@@ -36,7 +36,9 @@ MPORT=$((20000 + $$ % 20000))
 BW_CONF=$BW_TMP/bulwark.conf
 printf '[daemon]\nmodules = identity-local netpol-k8s netpol-cilium kafka prometheus\n' >"$BW_CONF"
 # every check reads flows back: keep all of this test's
-bw_start_daemon -o "prometheus.listen=127.0.0.1:$MPORT" -o flows.capacity=131072
+mkdir -p "$BW_TMP/lua"
+bw_start_daemon -o "prometheus.listen=127.0.0.1:$MPORT" -o flows.capacity=131072 \
+	-o "lua.dir=$BW_TMP/lua"
 bw_pod_add x broker 10.1.0.1 app=kafka
 bw_pod_add x cli 10.1.0.2 app=client
 bw_pod_add x other 10.1.0.3 app=other
@@ -340,6 +342,60 @@ else:
 	bw_expect_output "ApiVersions v0 (the retry after v3) is in the flows (version 0: no api_version)" \
 		'"kafka":\{"api_key":"apiversions","correlation_id":2\}' \
 		bw observe --all -o json --type l7 --kafka-api-key apiversions
+fi
+
+# ---- on_kafka: a Lua script narrows what the rules allow (docs/lua.md) ---------------------------
+# The script refuses produce requests of client id "batch", which the rules
+# allow on orders; it is never asked about what the rules refuse.
+cat >"$BW_TMP/kafka-gate.lua" <<'EOF'
+function on_kafka(req)
+  if req.api_key == "produce" and req.client_id == "batch" then
+    for _, t in ipairs(req.topics) do
+      if t == "secret" then return "deny", "saw a refused topic" end
+    end
+    return "deny", "batch may not produce from " .. tostring(req.source.pod)
+  end
+end
+EOF
+lua_active() {
+	bw lua list -o json 2>/dev/null | "$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(s["name"] == "kafka-gate" and s["state"] == "active" for s in d["scripts"]) else 1)'
+}
+cp "$BW_TMP/kafka-gate.lua" "$BW_TMP/lua/.kafka-gate.tmp"
+mv -f "$BW_TMP/lua/.kafka-gate.tmp" "$BW_TMP/lua/kafka-gate.lua"
+if bw_wait_for 10 lua_active; then
+	bw_pass "on_kafka: script kafka-gate loaded"
+	bw_expect_output "on_kafka: client id batch producing to orders (the rules allow it) is refused" \
+		'Topic authorization failed' produce "$CLI_NS" orders b1 -X client.id=batch
+	bw_expect_output "on_kafka: another client id still produces to orders" '^$' \
+		produce "$CLI_NS" orders b2 -X client.id=other
+	orders_b2_not_b1() {
+		local out
+		out=$(bw_nsx "$BROKER_NS" timeout 20 "${KCAT[@]}" -b "$BOOT" -C -t orders -o beginning -e -q)
+		if printf '%s\n' "$out" | grep -qx b2 && ! printf '%s\n' "$out" | grep -qx b1; then
+			echo "b2 stored, b1 not"
+		else
+			printf '%s\n' "$out"
+		fi
+	}
+	bw_expect_output "on_kafka: the message it refused never reached the broker" '^b2 stored, b1 not$' \
+		orders_b2_not_b1
+	bw_expect_output "on_kafka: the DROPPED flow names the script and its reason" \
+		'"script":"kafka-gate".*"reason":"batch may not produce from cli"' \
+		bw observe --all -o json --type l7 --kafka-api-key produce --verdict DROPPED --kafka-topic orders
+	bw_expect_output "on_kafka: a topic the rules refuse gets the policy's refusal" \
+		'Topic authorization failed' produce "$CLI_NS" secret b3 -X client.id=batch
+	gate_saw_secret() {
+		bw observe --all -o json --type l7 --kafka-topic secret | grep -c 'saw a refused topic' || true
+	}
+	bw_expect_output "on_kafka: ... and the script was never asked about it" '^0$' gate_saw_secret
+	bw_expect_output "bulwark lua list counts the script's denial" \
+		'kafka-gate +active +on_kafka' bw lua list
+	rm -f "$BW_TMP/lua/kafka-gate.lua"
+else
+	bw_fail "on_kafka: script kafka-gate did not load"
+	bw lua list 2>&1 | sed 's/^/#   | /'
 fi
 
 # ---- metrics ------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ if served recommend; then
 		["a recommendation is shown as YAML",
 		 "document.getElementById(\"rec-yaml\").value.includes(\"kind:\")"],
 		["simulating it against history drops nothing that was seen",
-		 "(document.querySelector(\"[data-testid=simulate-summary], .simulate-result .loading, .simulate-result .notice\") || document.querySelector(\".recommend-left .buttons button\").click(), document.querySelector(\"[data-testid=simulate-summary]\")?.textContent.startsWith(\"0 connections seen would be dropped\"))"]]}}')
+		 "(document.querySelector(\"[data-testid=simulate-summary], .simulate-result .loading, .simulate-result .notice\") || document.querySelector(\".recommend-left > .buttons > button\").click(), document.querySelector(\"[data-testid=simulate-summary]\")?.textContent.startsWith(\"0 connections seen would be dropped\"))"]]}}')
 else
 	bw_log "recommend: not served by this daemon; the view must say so"
 fi

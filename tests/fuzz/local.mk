@@ -85,6 +85,18 @@ tests_fuzz_fuzz_adoption_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/adoption\"
 tests_fuzz_fuzz_adoption_LDADD = $(BW_CORE_LIBS)
 
+# modules/hubble-observer: grpc-timeout, GetFlowsRequest / FlowFilter
+# decoding and conversion, field masks (hubble_req.c, hubble_pb.c)
+check_PROGRAMS += tests/fuzz/fuzz_hubble
+TESTS += tests/fuzz/fuzz_hubble
+tests_fuzz_fuzz_hubble_SOURCES = tests/fuzz/fuzz_hubble.c tests/fuzz/replay.c \
+	modules/hubble-observer/hubble_pb.c modules/hubble-observer/hubble_req.c
+tests_fuzz_fuzz_hubble_CPPFLAGS = $(AM_CPPFLAGS) -I$(HUBBLE_PB) \
+	-I$(top_srcdir)/modules/hubble-observer $(PROTOBUF_C_CFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/hubble\"
+tests_fuzz_fuzz_hubble_LDADD = modules/hubble-observer/libhubblepb.la libbw.la \
+	$(PROTOBUF_C_LIBS) $(DEPS_LIBS)
+
 # modules/kafka: requests read whole and by prefix, refusals read back,
 # responses, ApiVersions capping, rules.kafka
 check_PROGRAMS += tests/fuzz/fuzz_kafka

@@ -485,7 +485,7 @@ fake_redirect_reply_udp(const struct sockaddr *orig_dst, const struct sockaddr *
 	return -ENXIO;
 }
 
-/* The adoption tools' views: no endpoints or policy map here. */
+/* The adoption tools' views: the test's endpoints, no policy map here. */
 static int
 fake_reply_later(bw_api_request *req)
 {
@@ -496,6 +496,8 @@ static void
 fake_endpoint_walk(void (*cb)(const struct bw_endpoint_view *ep, void *arg),
 		   void *arg)
 {
+	for (size_t i = 0; i < fake_core.n_endpoints; i++)
+		cb(&fake_core.endpoints[i], arg);
 }
 
 static int
@@ -564,6 +566,94 @@ fake_api_call(bw_module_ctx *ctx, const char *method, const char *target,
 		 "(bulwark modules)\"}", (int)strcspn(target, "?"), target);
 	cb(BW_API_CALL_REPLY, 404, reply, strlen(reply), ud);
 	return 0;
+}
+
+/* The advisor's members: history and what-if answered by the test. */
+static int
+fake_history_provider_register(bw_module_ctx *ctx, const struct bw_history_provider *p)
+{
+	fake_core.history_provider = p;
+	return 0;
+}
+
+static int
+fake_history_scan(bw_module_ctx *ctx, int64_t since_ms,
+		  int (*row)(const struct bw_history_row *r, void *arg),
+		  void (*done)(int err, const char *message, void *arg), void *arg)
+{
+	fake_core.history_since = since_ms;
+	if (fake_core.history_rc < 0)
+		return fake_core.history_rc;
+	for (size_t i = 0; i < fake_core.n_history; i++)
+		if (row(&fake_core.history[i], arg))
+			break;
+	done(fake_core.history_err, fake_core.history_err ? "history is unavailable: test"
+							  : NULL, arg);
+	return 0;
+}
+
+static bw_whatif *
+fake_whatif_new(bw_module_ctx *ctx, const char *candidate, size_t len, const char *source,
+		unsigned flags, char *err, size_t errlen)
+{
+	free(fake_core.whatif_candidate);
+	fake_core.whatif_candidate = candidate != NULL ? strndup(candidate, len) : NULL;
+	fake_core.whatif_flags = flags;
+	fake_core.whatif_news++;
+	if (fake_core.whatif_error != NULL) {
+		snprintf(err, errlen, "%s", fake_core.whatif_error);
+		errno = EINVAL;
+		return NULL;
+	}
+	return (bw_whatif *)(void *)&fake_core;
+}
+
+static int
+fake_whatif_replay(bw_whatif *w, const struct bw_whatif_conn *conns, size_t n,
+		   struct bw_whatif_result *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t size = out[i].size;
+
+		memset(&out[i], 0, size);
+		out[i].size = size;
+		out[i].checked = 1;
+		out[i].why = "";
+		out[i].current.verdict = out[i].candidate.verdict = 1; /* FORWARDED */
+		out[i].current.rule_index = out[i].candidate.rule_index = -1;
+		out[i].current.entry_index = out[i].candidate.entry_index = -1;
+		out[i].current.isolated_by = out[i].candidate.isolated_by = "";
+		if (fake_core.whatif_judge != NULL)
+			fake_core.whatif_judge(&conns[i], &out[i]);
+	}
+	return 0;
+}
+
+static void
+fake_whatif_free(bw_whatif *w)
+{
+	fake_core.whatif_frees++;
+}
+
+static int
+fake_policy_export(char **json)
+{
+	*json = strdup(fake_core.policies != NULL ? fake_core.policies : "{\"policies\": []}");
+	return *json != NULL ? 0 : -ENOMEM;
+}
+
+static size_t
+fake_fqdn_names(const char *address, const char *const **names)
+{
+	static const char *one[1];
+	size_t n = fake_core.fqdn_address != NULL ? strlen(fake_core.fqdn_address) : 0;
+
+	if (n == 0 || address == NULL || strncmp(address, fake_core.fqdn_address, n) ||
+	    (address[n] != '\0' && address[n] != '/'))
+		return 0;
+	one[0] = fake_core.fqdn_name;
+	*names = one;
+	return 1;
 }
 
 static void
@@ -713,6 +803,13 @@ static const struct bw_core_api fake_api = {
 	.dns_publish = fake_dns_publish,
 	.flow_publish = fake_flow_publish,
 	.redirect_generation = fake_redirect_generation,
+	.history_provider_register = fake_history_provider_register,
+	.history_scan = fake_history_scan,
+	.whatif_new = fake_whatif_new,
+	.whatif_replay = fake_whatif_replay,
+	.whatif_free = fake_whatif_free,
+	.policy_export = fake_policy_export,
+	.fqdn_names = fake_fqdn_names,
 };
 
 const struct bw_core_api *
@@ -728,6 +825,7 @@ fake_core_reset(void)
 	free(fake_core.stream);
 	free(fake_core.metrics);
 	free(fake_core.api_call_body);
+	free(fake_core.whatif_candidate);
 	memset(&fake_core, 0, sizeof(fake_core));
 }
 

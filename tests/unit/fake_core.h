@@ -60,6 +60,23 @@ struct fake_core {
 	int (*api_call_fn)(const char *method, const char *target,
 			   const char *body, size_t body_len, bw_api_call_fn cb,
 			   void *ud, bw_api_call **call);
+	/* the advisor's members (ABI 1.2): history_scan() hands these rows
+	 * to row() and then calls done(history_err); history_rc < 0 is
+	 * returned instead. whatif_replay() answers FORWARDED in both sets
+	 * unless whatif_judge changes a result; whatif_error makes
+	 * whatif_new() fail with that message. policy_export() returns
+	 * policies (NULL: no policy). */
+	const struct bw_history_row *history;
+	size_t n_history;
+	int history_rc, history_err;
+	void (*whatif_judge)(const struct bw_whatif_conn *c, struct bw_whatif_result *r);
+	const char *whatif_error;
+	const char *policies;
+	/* fqdn_names() gives fqdn_name for the address fqdn_address */
+	const char *fqdn_address, *fqdn_name;
+	/* endpoint_walk() visits these */
+	const struct bw_endpoint_view *endpoints;
+	size_t n_endpoints;
 	/* the request fake_core_request() hands to the route's handler */
 	const char *query[FAKE_QUERY_MAX][2]; /* name, value; NULL name ends */
 	const char *body;
@@ -92,6 +109,11 @@ struct fake_core {
 	unsigned api_call_cancels; /* api_call_cancel() calls */
 	bw_api_call *api_call_cancelled; /* the last one's handle */
 	int followers;         /* flow_followers_account() deltas summed */
+	const struct bw_history_provider *history_provider; /* the last registered */
+	int64_t history_since; /* the last history_scan() */
+	char *whatif_candidate; /* the last whatif_new() candidate */
+	unsigned whatif_flags;
+	unsigned whatif_news, whatif_frees;
 	uint64_t followers_lost;
 	unsigned fqdn_ip_sets, fqdn_syncs; /* fqdn_ip_set() / fqdn_sync() calls */
 	/* the last dns_subscribe(); dns_publish() calls it */

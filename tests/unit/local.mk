@@ -130,6 +130,15 @@ tests_unit_test_policy_SOURCES = tests/unit/test_policy.c \
 tests_unit_test_policy_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
 tests_unit_test_policy_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_policy_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
+# core/policy/policy_whatif.c: candidate sets, their errors, unreplayable
+# connections (lookups against endpoints: tests/e2e/test_advisor.sh)
+check_PROGRAMS += tests/unit/test_whatif
+TESTS += tests/unit/test_whatif
+tests_unit_test_whatif_SOURCES = tests/unit/test_whatif.c \
+	modules/netpol-k8s/netpol_k8s.c modules/netpol-k8s/netpol_common.c
+tests_unit_test_whatif_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_whatif_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_whatif_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS)
 
 # Grafana dashboards (etc/grafana/): importable, PromQL parses, every metric
 # they query is one the prometheus module exports (metrics.list), documented.
@@ -371,6 +380,37 @@ tests_unit_test_prom_http_SOURCES = tests/unit/test_prom_http.c \
 tests_unit_test_prom_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/prometheus
 tests_unit_test_prom_http_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_prom_http_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) -lm
+
+# modules/hubble-observer: the flow encoding against lib/flowjson.c, field
+# masks, FlowFilter conversion, grpc-timeout (hubble_pb.c, hubble_req.c)
+check_PROGRAMS += tests/unit/test_hubble_pb
+TESTS += tests/unit/test_hubble_pb
+tests_unit_test_hubble_pb_SOURCES = tests/unit/test_hubble_pb.c \
+	modules/hubble-observer/hubble_pb.c modules/hubble-observer/hubble_req.c
+tests_unit_test_hubble_pb_CPPFLAGS = $(AM_CPPFLAGS) -I$(HUBBLE_PB) \
+	-I$(top_srcdir)/modules/hubble-observer $(PROTOBUF_C_CFLAGS)
+tests_unit_test_hubble_pb_CFLAGS = $(BW_TEST_CFLAGS)
+tests_unit_test_hubble_pb_LDADD = modules/hubble-observer/libhubblepb.la \
+	$(BW_TEST_LIBS) $(PROTOBUF_C_LIBS)
+
+# modules/advisor: the recommendation generator on recorded histories, simulate,
+# broad-rules, the YAML writer; netpol-cilium is compiled in so that every
+# document written is read back by the daemon's own parser.
+check_PROGRAMS += tests/unit/test_advisor
+TESTS += tests/unit/test_advisor
+tests_unit_test_advisor_SOURCES = tests/unit/test_advisor.c \
+	modules/advisor/advisor.h modules/advisor/advisor_rows.c \
+	modules/advisor/advisor_world.c modules/advisor/advisor_recommend.c \
+	modules/advisor/advisor_verify.c modules/advisor/advisor_simulate.c \
+	modules/advisor/advisor_broad.c modules/advisor/advisor_cnp.c \
+	modules/advisor/advisor_yaml.c \
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
+	modules/netpol-k8s/netpol_common.c
+tests_unit_test_advisor_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS) \
+	-DBW_TEST_ADVISOR_DATA=\"$(abs_top_srcdir)/tests/unit/data/advisor\"
+tests_unit_test_advisor_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_advisor_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) $(PCRE2_LIBS)
+EXTRA_DIST += tests/unit/data/advisor
 
 # modules/kafka: the wire layer against vectors generated from Apache
 # Kafka's JSON message definitions (tests/unit/kafka_vectors.py), and

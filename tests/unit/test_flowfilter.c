@@ -286,6 +286,37 @@ START_TEST(test_tcp_flags_and_more)
 }
 END_TEST
 
+/* interface and encrypted; the fields no bulwark flow can match. */
+START_TEST(test_interface_encrypted_unmatchable)
+{
+	make_flow();
+	ck_assert(!m("{\"interface\": [{\"name\": \"lxcweb\"}]}")); /* no interface */
+	flow.ifindex = 17;
+	flow.ifname = "lxcweb";
+	ck_assert(m("{\"interface\": [{\"name\": \"lxcweb\"}]}"));
+	ck_assert(m("{\"interface\": [{\"index\": 17}]}"));
+	ck_assert(m("{\"interface\": [{\"index\": 17, \"name\": \"lxcweb\"}]}"));
+	ck_assert(m("{\"interface\": [{\"index\": 0, \"name\": \"\"}]}")); /* any */
+	ck_assert(!m("{\"interface\": [{\"index\": 18, \"name\": \"lxcweb\"}]}"));
+	ck_assert(m("{\"interface\": [{\"name\": \"eth0\"}, {\"index\": 17}]}"));
+	ck_assert_str_eq(perr("{\"interface\": [\"lxcweb\"]}"),
+			 "interface: each value is an object {\"index\": N, \"name\": \"...\"}");
+	ck_assert_str_eq(perr("{\"interface\": [{\"ifname\": \"lxcweb\"}]}"),
+			 "interface: each value is an object {\"index\": N, \"name\": \"...\"}");
+	/* bulwark encrypts nothing */
+	ck_assert(m("{\"encrypted\": [false]}"));
+	ck_assert(!m("{\"encrypted\": [true]}"));
+	ck_assert(m("{\"encrypted\": [true, false]}"));
+	ck_assert_str_eq(perr("{\"encrypted\": [\"no\"]}"), "encrypted: values are true or false");
+	ck_assert_str_eq(perr("{\"source_service\": [\"shop/web\"]}"),
+			 "FlowFilter field 'source_service' is not supported: bulwark's flows name no Kubernetes services");
+	ck_assert_str_eq(perr("{\"node_labels\": [\"a=b\"]}"),
+			 "FlowFilter field 'node_labels' is not supported: bulwark's flows carry no node labels");
+	ck_assert_str_eq(perr("{\"source_ip_xlated\": [\"10.0.0.1\"]}"),
+			 "FlowFilter field 'source_ip_xlated' is not supported: bulwark translates no addresses: flows have no IP.source_xlated");
+}
+END_TEST
+
 /* Hubble's HTTP filters (pkg/hubble/filters/http.go) on L7 flows. */
 START_TEST(test_http_filters)
 {
@@ -778,6 +809,7 @@ flowfilter_suite(void)
 	tcase_add_test(tc, test_builder_output_parses);
 	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_http_filters);
+	tcase_add_test(tc, test_interface_encrypted_unmatchable);
 	tcase_add_test(tc, test_kafka_filters);
 	suite_add_tcase(s, tc);
 	return s;

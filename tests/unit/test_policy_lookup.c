@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/test_policy_lookup.c - bw_datapath_policy_lookup_set(): the
- * datapath's decision over entries held in memory (staged policies), with
+ * datapath's decision over entries held in memory (staged policies; and
+ * bw_datapath_policy_lookup_sorted(), the what-if's, which must agree), with
  * the LPM trie's longest match and the kernel's precedence: a deny in the
  * exact-identity or the any-identity lookup wins, then the longer port
  * prefix, then the exact identity.
@@ -79,6 +80,42 @@ START_TEST(test_lookup_set_follows_the_datapath)
 }
 END_TEST
 
+/* The sorted lookup (the what-if's) answers every key as lookup_set does. */
+START_TEST(test_lookup_sorted_agrees_with_lookup_set)
+{
+	static const uint32_t ids[] = { 0, 1, 300, 301, 400, 500, 999 };
+	static const uint8_t protos[] = { 0, 1, 6, 17, 132 };
+	static const uint16_t ports[] = { 0, 1, 8, 53, 79, 80, 84, 85, 86, 90, 91, 65535 };
+	struct bw_policy_kv *kv = NULL, *sorted;
+	size_t n = 0, checked = 0;
+
+	ck_assert_int_eq(bw_datapath_policy_expand(EP, specs, sizeof(specs) / sizeof(*specs),
+						   &kv, &n), 0);
+	sorted = malloc(n * sizeof(*sorted));
+	memcpy(sorted, kv, n * sizeof(*kv));
+	ck_assert_int_eq(bw_datapath_policy_sort(sorted, n), 0);
+	for (int ep = EP; ep <= EP + 1; ep++)
+		for (size_t a = 0; a < sizeof(ids) / sizeof(*ids); a++)
+			for (uint8_t dir = BW_DIR_INGRESS; dir <= BW_DIR_EGRESS; dir++)
+				for (size_t b = 0; b < sizeof(protos); b++)
+					for (size_t c = 0; c < sizeof(ports) / sizeof(*ports); c++) {
+						struct bw_policy_verdict v1, v2;
+
+						bw_datapath_policy_lookup_set(kv, n, ep, ids[a], dir,
+									      protos[b], ports[c], &v1);
+						bw_datapath_policy_lookup_sorted(sorted, n, ep, ids[a], dir,
+										 protos[b], ports[c], &v2);
+						ck_assert_msg(!memcmp(&v1, &v2, sizeof(v1)),
+							      "identity %u dir %u proto %u port %u",
+							      ids[a], dir, protos[b], ports[c]);
+						checked++;
+					}
+	ck_assert_uint_eq(checked, 2 * 7 * 2 * 5 * 12);
+	free(sorted);
+	free(kv);
+}
+END_TEST
+
 START_TEST(test_empty_set_is_default_deny)
 {
 	struct bw_policy_verdict v;
@@ -100,6 +137,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, test_lookup_set_follows_the_datapath);
+	tcase_add_test(tc, test_lookup_sorted_agrees_with_lookup_set);
 	tcase_add_test(tc, test_empty_set_is_default_deny);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -44,6 +44,7 @@ static struct bw_proxy_ruleset *rules;
 struct line_conn {
 	bw_l7_conn *conn;
 	int closed;
+	int await;  /* a PING is waiting for its answer: the next line waits */
 };
 
 static int line_opens, line_closes;
@@ -105,6 +106,8 @@ line_data(void *state, const struct bw_l7_input *in, size_t *n)
 	size_t len;
 
 	if (in->dir == BW_L7_DIR_REPLY) {
+		if (in->len > 0)
+			lc->await = 0;
 		*n = in->len;
 		return BW_L7_PASS;
 	}
@@ -112,6 +115,8 @@ line_data(void *state, const struct bw_l7_input *in, size_t *n)
 		*n = 0;
 		return BW_L7_PASS;
 	}
+	if (lc->await) /* in order: after the answer (HTTP pipelining) */
+		return BW_L7_WAIT;
 	nl = memchr(in->data, '\n', in->len);
 	if (nl == NULL) {
 		*n = 0;
@@ -120,6 +125,11 @@ line_data(void *state, const struct bw_l7_input *in, size_t *n)
 	len = (size_t)(nl - in->data) + 1;
 	if (len >= 5 && memcmp(in->data, "ALLOW", 5) == 0) {
 		line_record(lc, "ALLOW", BW_FLOW_VERDICT_FORWARDED, 0);
+		*n = len;
+		return BW_L7_PASS;
+	}
+	if (len >= 4 && memcmp(in->data, "PING", 4) == 0) {
+		lc->await = 1;
 		*n = len;
 		return BW_L7_PASS;
 	}
@@ -526,6 +536,32 @@ START_TEST(test_slow_head_times_out)
 }
 END_TEST
 
+/*
+ * A complete request behind one whose answer is slow waits without its
+ * head timer running: the timer is for heads that are slow to arrive,
+ * not for a slow server (the bug: 408 to a pipelined request).
+ */
+START_TEST(test_head_timer_waits_for_a_slow_answer)
+{
+	char buf[256];
+	struct bw_proxy_stats st0, st;
+	int fd;
+
+	set_limits(16384, 65536, 200, 3600000, 100);
+	bw_proxy_stats_get(&st0);
+	echo_slow_us = 900000; /* well past the 200 ms head timeout */
+	fd = client_connect();
+	client_send(fd, "PING\nALLOW after\n");
+	ck_assert_int_eq(client_read(fd, buf, sizeof(buf), 17), 17);
+	ck_assert_str_eq(buf, "PING\nALLOW after\n");
+	bw_proxy_stats_get(&st);
+	ck_assert_uint_eq(st.timeouts_head, st0.timeouts_head);
+	echo_slow_us = 0;
+	close(fd);
+	ck_assert(pump_until(no_connections));
+}
+END_TEST
+
 START_TEST(test_idle_connection_is_closed)
 {
 	char buf[256];
@@ -696,6 +732,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_close_op_flushes_then_closes);
 	tcase_add_test(tc, test_too_large_head_is_refused);
 	tcase_add_test(tc, test_slow_head_times_out);
+	tcase_add_test(tc, test_head_timer_waits_for_a_slow_answer);
 	tcase_add_test(tc, test_idle_connection_is_closed);
 	tcase_add_test(tc, test_connection_limit);
 	tcase_add_test(tc, test_unreachable_server);
