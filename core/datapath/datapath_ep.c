@@ -286,15 +286,53 @@ static int ep_load(void)
 		    slot.ep_id)
 			slot_ifx[s] = key;
 	}
-	/* slots of endpoints that are gone (a crash between the two writes) */
-	for (uint32_t s = 0; s < BW_EPSLOTS; s++) {
-		struct bw_endpoint_info slot;
+	/* slots of endpoints that are gone (a crash between the two writes):
+	 * read in batches (one system call per 1,024 slots, not 16,384) */
+	{
+		enum { CHUNK = 1024 };
+		struct bw_endpoint_info *vals = calloc(CHUNK, sizeof(*vals));
+		uint32_t *keys = calloc(CHUNK, sizeof(*keys)), in = 0, out = 0, n;
+		int first_batch = 1, rc, err = 0;
 
-		if (slot_ifx[s] || bpf_map_lookup_elem(dp_fd_epslots(), &s, &slot) < 0 ||
-		    !slot.ifindex)
-			continue;
-		memset(&slot, 0, sizeof(slot));
-		bpf_map_update_elem(dp_fd_epslots(), &s, &slot, BPF_ANY);
+		if (!vals || !keys) {
+			free(vals);
+			free(keys);
+			return -ENOMEM;
+		}
+		do {
+			LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+			n = CHUNK;
+			rc = bpf_map_lookup_batch(dp_fd_epslots(), first_batch ? NULL : &in, &out,
+						  keys, vals, &n, &bo);
+			err = rc < 0 ? errno : 0;
+			if (err && err != ENOENT)
+				break;
+			for (uint32_t i = 0; i < n; i++) {
+				uint32_t sl = keys[i];
+
+				if (sl >= BW_EPSLOTS || slot_ifx[sl] || !vals[i].ifindex)
+					continue;
+				memset(&vals[i], 0, sizeof(vals[i]));
+				bpf_map_update_elem(dp_fd_epslots(), &sl, &vals[i], BPF_ANY);
+			}
+			first_batch = 0;
+			in = out;
+		} while (rc == 0);
+		free(vals);
+		free(keys);
+		if (err && err != ENOENT) {
+			/* a kernel without batch reads of arrays: one by one */
+			for (uint32_t sl = 0; sl < BW_EPSLOTS; sl++) {
+				struct bw_endpoint_info slot;
+
+				if (slot_ifx[sl] || bpf_map_lookup_elem(dp_fd_epslots(), &sl, &slot) < 0 ||
+				    !slot.ifindex)
+					continue;
+				memset(&slot, 0, sizeof(slot));
+				bpf_map_update_elem(dp_fd_epslots(), &sl, &slot, BPF_ANY);
+			}
+		}
 	}
 	eps_loaded = 1;
 	return 0;
