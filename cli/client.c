@@ -17,6 +17,7 @@
  * change may or may not have been applied and how to check.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +318,23 @@ rd_chunked(struct rd *r, struct sink *s, int timeout)
 	return 0;
 }
 
+char *
+cli_pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fprintf(stderr, CLI_PROG ": out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
 static const char *
 cli_reason_text(int status)
 {
@@ -343,7 +361,7 @@ cli_exchange(const char *method, const char *path, const char *ctype,
 {
 	struct rd *r;
 	struct sink s = { NULL, 0, 0, NULL, NULL, 0, 0 };
-	char head[1024], *l;
+	char *head = NULL, *l;
 	long long clen = -1;
 	int chunked = 0, status, rc, fd, got_status = 0;
 	unsigned timeout = cli_timeout_for(method);
@@ -361,16 +379,24 @@ cli_exchange(const char *method, const char *path, const char *ctype,
 			cli_print_unreachable(-fd);
 		return fd;
 	}
-	snprintf(head, sizeof(head),
-		 "%s %s HTTP/1.1\r\nHost: bulwarkd\r\nConnection: close\r\n"
-		 "Accept: application/json\r\nUser-Agent: bulwark\r\n",
-		 method, path);
+	/* as long as the path is: no fixed-size buffer cuts a request */
 	if (data != NULL)
-		snprintf(head + strlen(head), sizeof(head) - strlen(head),
-			 "Content-Type: %s\r\nContent-Length: %zu\r\n",
-			 ctype, len);
-	strncat(head, "\r\n", sizeof(head) - strlen(head) - 1);
+		rc = asprintf(&head,
+			      "%s %s HTTP/1.1\r\nHost: bulwarkd\r\nConnection: close\r\n"
+			      "Accept: application/json\r\nUser-Agent: bulwark\r\n"
+			      "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+			      method, path, ctype, len);
+	else
+		rc = asprintf(&head,
+			      "%s %s HTTP/1.1\r\nHost: bulwarkd\r\nConnection: close\r\n"
+			      "Accept: application/json\r\nUser-Agent: bulwark\r\n\r\n",
+			      method, path);
+	if (rc < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
 	rc = cli_write_all(fd, head, strlen(head));
+	free(head);
 	if (rc == 0 && data != NULL && len > 0)
 		rc = cli_write_all(fd, data, len);
 	if (rc < 0) {

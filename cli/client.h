@@ -63,4 +63,10 @@ void cli_print_unreachable(int err);
 /* The "error" member of an error reply, or NULL. */
 const char *cli_error_message(json_t *reply);
 
+/*
+ * A request path of any length (vasprintf; out of memory exits). The
+ * caller frees it. No CLI request is built in a fixed-size buffer.
+ */
+char *cli_pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* BW_CLI_CLIENT_H */

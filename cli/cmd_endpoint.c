@@ -43,7 +43,8 @@ static void endpoint_usage(FILE *f)
 		"  get     one endpoint, with its identity and information labels.\n"
 		"\n"
 		"Options:\n"
-		"  --host-ifname IF          host-side interface of the pod's veth pair\n"
+		"  --host-ifname IF          host-side interface of the pod's veth pair (not lo,\n"
+		"                            not an interface holding the node's addresses)\n"
 		"  --ip ADDR                 an address of the pod (repeat for IPv4 + IPv6)\n"
 		"  --label K=V               a pod label (repeat); Kubernetes key/value rules\n"
 		"  --named-port N=PORT/PROTO a named container port, e.g. http=8080/TCP\n"
@@ -206,7 +207,7 @@ static int ep_add_or_update(int argc, char **argv, int add)
 	json_t *body = json_object(), *labels = json_object(), *ips = json_array(),
 	       *ports = json_array(), *reply = NULL;
 	const char *ifname = NULL, *pod;
-	char ns[256], path[1024];
+	char ns[256], *path;
 	int c, audit = -1, rc = 2, status, nlabels = 0;
 
 	optind = 0;
@@ -307,8 +308,9 @@ static int ep_add_or_update(int argc, char **argv, int add)
 	if (add) {
 		status = cli_call("POST", "/v1/endpoints", body, &reply);
 	} else {
-		snprintf(path, sizeof(path), "/v1/endpoints/%s/%s", ns, pod);
+		path = cli_pathf("/v1/endpoints/%s/%s", ns, pod);
 		status = cli_call("PUT", path, body, &reply);
+		free(path);
 	}
 	if (status != 200 && status != 201) {
 		rc = 1;
@@ -374,7 +376,7 @@ static int ep_simple_opts(const char *verb, int argc, char **argv, int nargs,
 static int ep_delete(int argc, char **argv)
 {
 	const char *pod;
-	char ns[256], path[1024];
+	char ns[256], *path;
 	json_t *reply = NULL;
 	int rc = ep_simple_opts("endpoint delete", argc, argv, 1, NULL, endpoint_usage);
 
@@ -382,8 +384,10 @@ static int ep_delete(int argc, char **argv)
 		return rc;
 	if (ep_split_name("endpoint delete", argv[optind], ns, sizeof(ns), &pod) < 0)
 		return 2;
-	snprintf(path, sizeof(path), "/v1/endpoints/%s/%s", ns, pod);
-	if (cli_call("DELETE", path, NULL, &reply) != 200) {
+	path = cli_pathf("/v1/endpoints/%s/%s", ns, pod);
+	rc = cli_call("DELETE", path, NULL, &reply);
+	free(path);
+	if (rc != 200) {
 		json_decref(reply);
 		return 1;
 	}
@@ -458,7 +462,7 @@ static int ep_get(int argc, char **argv)
 {
 	enum cli_format fmt = CLI_OUT_TABLE;
 	const char *pod;
-	char ns[256], path[1024];
+	char ns[256], *path;
 	json_t *reply = NULL;
 	int rc = ep_simple_opts("endpoint get", argc, argv, 1, &fmt, endpoint_usage);
 
@@ -466,8 +470,10 @@ static int ep_get(int argc, char **argv)
 		return rc;
 	if (ep_split_name("endpoint get", argv[optind], ns, sizeof(ns), &pod) < 0)
 		return 2;
-	snprintf(path, sizeof(path), "/v1/endpoints/%s/%s", ns, pod);
-	if (cli_call("GET", path, NULL, &reply) != 200) {
+	path = cli_pathf("/v1/endpoints/%s/%s", ns, pod);
+	rc = cli_call("GET", path, NULL, &reply);
+	free(path);
+	if (rc != 200) {
 		json_decref(reply);
 		return 1;
 	}
@@ -575,7 +581,7 @@ static int ns_set(int argc, char **argv)
 	};
 	const char *verb = "namespace set";
 	json_t *body = json_object(), *labels = json_object(), *reply = NULL;
-	char path[1024];
+	char *path;
 	int c, audit = -1, rc = 2;
 
 	optind = 0;
@@ -617,8 +623,10 @@ static int ns_set(int argc, char **argv)
 	json_object_set(body, "labels", labels);
 	if (audit >= 0)
 		json_object_set_new(body, "audit", json_boolean(audit));
-	snprintf(path, sizeof(path), "/v1/namespaces/%s", argv[optind]);
-	if (cli_call("PUT", path, body, &reply) != 200) {
+	path = cli_pathf("/v1/namespaces/%s", argv[optind]);
+	rc = cli_call("PUT", path, body, &reply);
+	free(path);
+	if (rc != 200) {
 		rc = 1;
 		goto out;
 	}

@@ -54,13 +54,18 @@ map_usage(FILE *f)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static void
-map_urlenc(char *out, size_t len, const char *s)
+static char *
+map_urlenc(const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(strlen(s) * 3 + 1);
 	size_t o = 0;
 
-	for (; *s != '\0' && o + 4 < len; s++) {
+	if (!out) {
+		fprintf(stderr, CLI_PROG ": out of memory\n");
+		exit(1);
+	}
+	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -74,6 +79,7 @@ map_urlenc(char *out, size_t len, const char *s)
 		}
 	}
 	out[o] = '\0';
+	return out;
 }
 
 static long long
@@ -368,7 +374,7 @@ cmd_map(int argc, char **argv)
 	};
 	enum map_format fmt = MAP_TABLE;
 	const char *ns = NULL, *since = NULL;
-	char path[1024], enc[512];
+	char *path, *ens = NULL, *esince = NULL;
 	json_t *doc = NULL;
 	int c, rc, st;
 
@@ -423,18 +429,16 @@ cmd_map(int argc, char **argv)
 					       "(2026-11-26T09:00:00Z)", since);
 	}
 
-	snprintf(path, sizeof(path), "/v1/map");
-	if (ns != NULL) {
-		map_urlenc(enc, sizeof(enc), ns);
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "?namespace=%s", enc);
-	}
-	if (since != NULL) {
-		map_urlenc(enc, sizeof(enc), since);
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "%ssince=%s", ns != NULL ? "&" : "?", enc);
-	}
+	if (ns != NULL)
+		ens = map_urlenc(ns);
+	if (since != NULL)
+		esince = map_urlenc(since);
+	path = cli_pathf("/v1/map%s%s%s%s", ens ? "?namespace=" : "", ens ? ens : "",
+			 esince ? (ens ? "&since=" : "?since=") : "", esince ? esince : "");
+	free(ens);
+	free(esince);
 	st = cli_request("GET", path, NULL, &doc, CLI_QUIET);
+	free(path);
 	if (st != 200) {
 		const char *msg = cli_error_message(doc);
 

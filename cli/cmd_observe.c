@@ -134,28 +134,38 @@ observe_identity(json_t *ep, char *buf, size_t len)
 	return buf;
 }
 
-/* ns/pod:port, else ip:port ([ip]:port for IPv6) */
+/*
+ * ns/pod:port, else the DNS names learned for the address, comma-separated
+ * (as hubble prints them), else ip:port ([ip]:port for IPv6)
+ */
 static const char *
 observe_host(json_t *flow, int src, char *buf, size_t len)
 {
 	json_t *ep = json_object_get(flow, src ? "source" : "destination");
 	json_t *ip = json_object_get(flow, "IP");
-	json_t *l4 = json_object_get(flow, "l4"), *proto;
+	json_t *l4 = json_object_get(flow, "l4"), *proto, *name;
+	json_t *names = json_object_get(flow, src ? "source_names" : "destination_names");
 	const char *ns = cli_json_str(ep, "namespace", NULL);
 	const char *pod = cli_json_str(ep, "pod_name", NULL);
 	const char *addr = cli_json_str(ip, src ? "source" : "destination", "");
 	json_int_t port = 0;
 	const char *k;
-	size_t n;
+	size_t n, i;
 
 	json_object_foreach(l4, k, proto) {
 		if (!strcmp(k, "TCP") || !strcmp(k, "UDP") || !strcmp(k, "SCTP"))
 			port = json_integer_value(json_object_get(proto,
 					src ? "source_port" : "destination_port"));
 	}
-	if (pod != NULL)
+	if (pod != NULL) {
 		n = (size_t)snprintf(buf, len, "%s/%s", ns != NULL ? ns : "", pod);
-	else if (strchr(addr, ':') != NULL && port != 0)
+	} else if (json_array_size(names) > 0) {
+		n = 0;
+		json_array_foreach(names, i, name)
+			if (json_is_string(name) && n < len)
+				n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+						      json_string_value(name));
+	} else if (strchr(addr, ':') != NULL && port != 0)
 		n = (size_t)snprintf(buf, len, "[%s]", addr);
 	else
 		n = (size_t)snprintf(buf, len, "%s", addr);
@@ -500,7 +510,7 @@ cmd_observe(int argc, char **argv)
 	size_t pathlen = 0;
 	uint64_t tmp;
 	FILE *pf;
-	int c, idx, rc = 2;
+	int c, idx, rc = 2, trc;
 
 	bw_flowfilter_builder_init(&fb);
 	optind = 1;
@@ -544,7 +554,13 @@ cmd_observe(int argc, char **argv)
 			continue;
 		case OPT_SINCE:
 		case OPT_UNTIL:
-			if (bw_flowfilter_parse_time(optarg, 1, &tmp) < 0) {
+			trc = bw_flowfilter_parse_time(optarg, 1, &tmp);
+			if (trc == -ERANGE) {
+				cli_usage_error("observe", "--%s: '%s' is longer than a duration can be (at most 2562047h)",
+						c == OPT_SINCE ? "since" : "until", optarg);
+				goto out;
+			}
+			if (trc < 0) {
 				cli_usage_error("observe", "--%s: '%s' is neither a duration (3s, 4m, 1h43m) nor a time (RFC 3339)",
 						c == OPT_SINCE ? "since" : "until", optarg);
 				goto out;

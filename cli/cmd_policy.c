@@ -24,8 +24,8 @@
 static void policy_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " CLI_PROG " policy import FILE|-\n"
-		"       " CLI_PROG " policy replace FILE|-\n"
+		"Usage: " CLI_PROG " policy import FILE|- [--namespace NS]\n"
+		"       " CLI_PROG " policy replace FILE|- [--namespace NS]\n"
 		"       " CLI_PROG " policy delete [NS/]NAME [--kind KIND]\n"
 		"       " CLI_PROG " policy list [-o table|json]\n"
 		"       " CLI_PROG " policy get [NS/]NAME [--kind KIND] [-o json]\n"
@@ -39,7 +39,12 @@ static void policy_usage(FILE *f)
 		"  import    add or update every policy of a YAML/JSON file (several\n"
 		"            documents, `---` separated, or a List), all or nothing.\n"
 		"            Kinds: Kubernetes NetworkPolicy, CiliumNetworkPolicy,\n"
-		"            CiliumClusterwideNetworkPolicy (as the loaded modules accept).\n"
+		"            CiliumClusterwideNetworkPolicy (as the loaded modules accept),\n"
+		"            and `cilium policy import` JSON: a list of Cilium rules with\n"
+		"            their labels; the policy's name is the rule's name label (else\n"
+		"            the file's name), its namespace the rule's\n"
+		"            io.cilium.k8s.policy.namespace label, else --namespace NS,\n"
+		"            else none (a cluster-wide policy).\n"
 		"  replace   make the API-managed set exactly the file's policies (an\n"
 		"            empty file removes them all), all or nothing.\n"
 		"  delete    remove an API-managed policy. Without NS: a cluster-wide\n"
@@ -135,26 +140,56 @@ static void policy_print_table(json_t *arr)
 static int policy_load(const char *verb, int argc, char **argv)
 {
 	const char *method = strcmp(verb, "replace") ? "POST" : "PUT";
-	char *data, *src, path[4096];
-	size_t len = 0;
+	const char *file = NULL, *ns = NULL;
+	char *data, *src, *nsq, *path;
+	size_t len = 0, plen;
 	json_t *reply = NULL;
 	int rc;
 
-	if (argc != 2)
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--namespace") || !strcmp(argv[i], "-n")) {
+			if (i + 1 >= argc)
+				return cli_usage_error("policy", "%s needs a namespace", argv[i]);
+			ns = argv[++i];
+		} else if (!strncmp(argv[i], "--namespace=", 12)) {
+			ns = argv[i] + 12;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage_error("policy", "%s: unknown option %s", verb, argv[i]);
+		} else if (file) {
+			return cli_usage_error("policy", "%s needs one FILE (or - for stdin)", verb);
+		} else {
+			file = argv[i];
+		}
+	}
+	if (!file)
 		return cli_usage_error("policy", "%s needs one FILE (or - for stdin)", verb);
-	data = cli_read_input(argv[1], &len);
+	data = cli_read_input(file, &len);
 	if (!data)
 		return 1;
-	src = policy_urlenc(strcmp(argv[1], "-") ? argv[1] : "stdin");
-	snprintf(path, sizeof(path), "/v1/policies?source=%s", src ? src : "");
+	src = policy_urlenc(strcmp(file, "-") ? file : "stdin");
+	nsq = ns ? policy_urlenc(ns) : NULL;
+	plen = 64 + (src ? strlen(src) : 0) + (nsq ? strlen(nsq) : 0);
+	path = malloc(plen);
+	if (!path || !src || (ns && !nsq)) {
+		free(path);
+		free(src);
+		free(nsq);
+		free(data);
+		fprintf(stderr, "bulwark: out of memory\n");
+		return 1;
+	}
+	snprintf(path, plen, "/v1/policies?source=%s%s%s", src, nsq ? "&namespace=" : "",
+		 nsq ? nsq : "");
 	free(src);
+	free(nsq);
 	rc = cli_call_raw(method, path, "application/yaml", data, len, &reply);
 	free(data);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
 	}
-	printf("%s: %lld policies, %lld changed; %lld policies in total\n", argv[1],
+	printf("%s: %lld policies, %lld changed; %lld policies in total\n", file,
 	       (long long)json_array_size(json_object_get(reply, "policies")),
 	       (long long)json_integer_value(json_object_get(reply, "changed")),
 	       (long long)json_integer_value(json_object_get(reply, "total")));
@@ -224,20 +259,19 @@ static int policy_opts_parse(int argc, char **argv, struct policy_opts *o)
 	return 0;
 }
 
-static int policy_named_path(const char *name, const char *kind, char *path,
-			     size_t len)
+static char *policy_named_path(const char *name, const char *kind)
 {
-	char *n = policy_urlenc(name), *k = kind ? policy_urlenc(kind) : NULL;
+	char *n = policy_urlenc(name), *k = kind ? policy_urlenc(kind) : NULL, *path;
 
 	if (!n || (kind && !k)) {
 		free(n);
 		free(k);
-		return -1;
+		return NULL;
 	}
-	snprintf(path, len, "/v1/policies/%s%s%s", n, k ? "?kind=" : "", k ? k : "");
+	path = cli_pathf("/v1/policies/%s%s%s", n, k ? "?kind=" : "", k ? k : "");
 	free(n);
 	free(k);
-	return 0;
+	return path;
 }
 
 static int policy_list(struct policy_opts *o)
@@ -259,15 +293,16 @@ static int policy_list(struct policy_opts *o)
 
 static int policy_get_delete(const char *verb, struct policy_opts *o)
 {
-	char path[4096];
+	char *path;
 	json_t *reply = NULL;
 	int rc;
 
 	if (o->nargs != 1)
 		return cli_usage_error("policy", "%s needs [NS/]NAME", verb);
-	if (policy_named_path(o->args[0], o->kind, path, sizeof(path)) < 0)
+	if (!(path = policy_named_path(o->args[0], o->kind)))
 		return 1;
 	rc = cli_call(strcmp(verb, "delete") ? "GET" : "DELETE", path, NULL, &reply);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
@@ -339,7 +374,7 @@ static void policy_print_step(json_t *s)
 
 static int policy_trace(struct policy_opts *o)
 {
-	char path[4096];
+	char *path;
 	char *f, *t, *p, *pr;
 	json_t *reply = NULL, *steps, *s;
 	size_t i;
@@ -356,13 +391,14 @@ static int policy_trace(struct policy_opts *o)
 	t = policy_urlenc(o->to);
 	p = policy_urlenc(o->port ? o->port : "");
 	pr = policy_urlenc(o->proto ? o->proto : "TCP");
-	snprintf(path, sizeof(path), "/v1/policy/trace?from=%s&to=%s&port=%s&protocol=%s",
-		 f ? f : "", t ? t : "", p ? p : "", pr ? pr : "");
+	path = cli_pathf("/v1/policy/trace?from=%s&to=%s&port=%s&protocol=%s", f ? f : "",
+			 t ? t : "", p ? p : "", pr ? pr : "");
 	free(f);
 	free(t);
 	free(p);
 	free(pr);
 	rc = cli_call("GET", path, NULL, &reply);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;
@@ -379,6 +415,17 @@ static int policy_trace(struct policy_opts *o)
 	       (long long)json_integer_value(json_object_get(reply, "to_identity")),
 	       cli_json_str(reply, "protocol", "?"),
 	       (long long)json_integer_value(json_object_get(reply, "port")));
+	/* an ipBlock split the address off its endpoint's identity */
+	if (json_object_get(reply, "from_identity_split_of"))
+		printf("  identity %lld: the address of %s that an ipBlock splits off identity %lld\n",
+		       (long long)json_integer_value(json_object_get(reply, "from_identity")),
+		       cli_json_str(reply, "from", "?"),
+		       (long long)json_integer_value(json_object_get(reply, "from_identity_split_of")));
+	if (json_object_get(reply, "to_identity_split_of"))
+		printf("  identity %lld: the address of %s that an ipBlock splits off identity %lld\n",
+		       (long long)json_integer_value(json_object_get(reply, "to_identity")),
+		       cli_json_str(reply, "to", "?"),
+		       (long long)json_integer_value(json_object_get(reply, "to_identity_split_of")));
 	steps = json_object_get(reply, "steps");
 	json_array_foreach(steps, i, s)
 		policy_print_step(s);
@@ -421,7 +468,7 @@ static int policy_resolved(struct policy_opts *o)
 {
 	static const char *const hdr[] = { "DIRECTION", "PEER", "LABELS", "PROTO", "PORTS",
 					   "ACTION", "POLICY", NULL };
-	char path[4096], *n, iso_in[1024], iso_eg[1024];
+	char *path, *n, iso_in[1024], iso_eg[1024];
 	json_t *reply = NULL, *flags, *e;
 	struct cli_table *t;
 	size_t i;
@@ -430,9 +477,10 @@ static int policy_resolved(struct policy_opts *o)
 	if (o->nargs != 1)
 		return cli_usage_error("policy", "resolved needs NS/POD");
 	n = policy_urlenc(o->args[0]);
-	snprintf(path, sizeof(path), "/v1/policy/resolved/%s", n ? n : "");
+	path = cli_pathf("/v1/policy/resolved/%s", n ? n : "");
 	free(n);
 	rc = cli_call("GET", path, NULL, &reply);
+	free(path);
 	if (rc != 200) {
 		json_decref(reply);
 		return 1;

@@ -47,6 +47,7 @@
 
 #include "core/api.h"
 #include "core/log.h"
+#include "lib/httpguard.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -114,6 +115,8 @@ static struct {
 	struct bw_api_status_sec *status;
 	struct api_hook *hooks;
 	size_t nhooks;
+	struct bw_httpguard *guard; /* connection cap, request deadline, accept back-off */
+	unsigned max_conns, request_timeout;
 } api;
 
 static const struct {
@@ -448,6 +451,8 @@ api_reply_send(struct bw_api_request *req, int status, const char *json)
 	evbuffer_add(buf, "\n", 1);
 	evhttp_add_header(evhttp_request_get_output_headers(req->evreq),
 			  "Content-Type", "application/json");
+	/* the next request on this connection has its deadline from now */
+	bw_httpguard_replied(api.guard, req->evreq);
 	evhttp_send_reply(req->evreq, status, api_reason(status), buf);
 	evbuffer_free(buf);
 	return 0;
@@ -655,6 +660,7 @@ bw_api_stream_end(struct bw_api_request *req)
 	if (evcon != NULL)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
 	api_clock_now(req);
+	bw_httpguard_replied(api.guard, req->evreq);
 	/* Also frees an evhttp request whose connection is gone. */
 	evhttp_send_reply_end(req->evreq);
 	req->evreq = NULL;
@@ -777,6 +783,8 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 	int rc;
 
 	(void)arg;
+	/* the whole request is in: its connection's deadline stops */
+	bw_httpguard_request(api.guard, evreq);
 	if ((req = calloc(1, sizeof(*req))) == NULL) {
 		evhttp_send_error(evreq, 500, "out of memory");
 		return;
@@ -789,6 +797,17 @@ api_dispatch(struct evhttp_request *evreq, void *arg)
 		return;
 	} else if (rc < 0) {
 		bw_api_reply_error(req, 500, "out of memory");
+		api_req_free(req);
+		return;
+	}
+	/*
+	 * CONNECT would open a tunnel: never here. evhttp keeps a connection
+	 * that sent one open whatever the answer says, so close it after.
+	 */
+	if (!strcmp(req->method, "CONNECT")) {
+		bw_httpguard_close_after(api.guard, evreq);
+		evhttp_add_header(evhttp_request_get_output_headers(evreq), "Connection", "close");
+		bw_api_reply_error(req, 405, "method CONNECT is not allowed on the control API");
 		api_req_free(req);
 		return;
 	}
@@ -946,6 +965,13 @@ bw_api_set_timeout(int seconds)
 }
 
 void
+bw_api_set_limits(unsigned max_conns, unsigned request_timeout_s)
+{
+	api.max_conns = max_conns;
+	api.request_timeout = request_timeout_s;
+}
+
+void
 bw_api_set_ready(int ready)
 {
 	api.ready = !!ready;
@@ -971,6 +997,20 @@ api_status(struct bw_api_request *req, void *arg)
 			(json_int_t)getpid());
 	if (doc == NULL)
 		return -ENOMEM;
+	if (api.guard) {
+		struct bw_httpguard_stats st;
+
+		bw_httpguard_stats(api.guard, &st);
+		json_object_set_new(doc, "api",
+				    json_pack("{s:I,s:i,s:I,s:I,s:I,s:I,s:b}", "connections",
+					      (json_int_t)st.open, "max_connections",
+					      (int)(api.max_conns ? api.max_conns : BW_API_MAX_CONNS),
+					      "accepted", (json_int_t)st.accepted,
+					      "refused_over_cap", (json_int_t)st.over_cap,
+					      "timed_out", (json_int_t)st.timed_out,
+					      "accept_errors", (json_int_t)st.accept_errors,
+					      "paused", st.paused));
+	}
 	for (struct bw_api_status_sec *s = api.status; s != NULL; s = s->next) {
 		json_t *v = s->fn(s->arg);
 
@@ -1053,6 +1093,12 @@ api_clear_stale(const char *path, const struct sockaddr_un *sun)
 	}
 	bw_info("api: removed stale socket %s", path);
 	return 0;
+}
+
+static void
+api_guard_log(void *arg, int level, const char *msg)
+{
+	bw_log(level, "%s", msg);
 }
 
 static int
@@ -1154,12 +1200,27 @@ bw_api_init(struct event_base *base, const char *socket_path,
 		api.timeout = BW_API_TIMEOUT;
 	evhttp_set_timeout(api.http, api.timeout);
 	evhttp_set_gencb(api.http, api_dispatch, NULL);
-	if (evhttp_accept_socket_with_handle(api.http, fd) == NULL) {
-		rc = -EIO;
-		bw_err("api: cannot accept on %s", socket_path);
-		evhttp_free(api.http);
-		api.http = NULL;
-		goto fail;
+	evhttp_set_max_headers_size(api.http, BW_API_MAX_HEADERS);
+	{
+		struct bw_httpguard_limits lim = {
+			api.max_conns ? api.max_conns : BW_API_MAX_CONNS,
+			api.request_timeout ? api.request_timeout : BW_API_REQUEST_TIMEOUT, 1
+		};
+		struct evhttp_bound_socket *bs;
+
+		api.guard = bw_httpguard_new(base, api.http, &lim, "api", api_guard_log, NULL);
+		bs = api.guard ? evhttp_accept_socket_with_handle(api.http, fd) : NULL;
+		if (bs == NULL || bw_httpguard_attach(api.guard, bs) < 0) {
+			rc = api.guard ? -EIO : -ENOMEM;
+			bw_err("api: cannot accept on %s", socket_path);
+			evhttp_free(api.http);
+			api.http = NULL;
+			bw_httpguard_free(api.guard);
+			api.guard = NULL;
+			if (bs)
+				fd = -1; /* freed with the server */
+			goto fail;
+		}
 	}
 	fd = -1; /* evhttp owns it */
 	if ((api.path = strdup(socket_path)) == NULL) {
@@ -1196,6 +1257,8 @@ bw_api_fini(void)
 		evhttp_free(api.http);
 		api.http = NULL;
 	}
+	bw_httpguard_free(api.guard); /* after its server: connections closed */
+	api.guard = NULL;
 	/* Remove the socket only if it is still ours. */
 	if (api.path != NULL && stat(api.path, &st) == 0 &&
 	    st.st_dev == api.dev && st.st_ino == api.ino)

@@ -27,6 +27,12 @@ struct event_base;
 
 /* Seconds a client may stay silent mid-request (streams excepted). */
 #define BW_API_TIMEOUT 60
+/* Connections the control socket takes at once, and how long a client has
+ * to send a whole request (headers and body) once connected or answered
+ * (lib/httpguard.h), and the largest request head. */
+#define BW_API_MAX_CONNS 256
+#define BW_API_REQUEST_TIMEOUT 10
+#define BW_API_MAX_HEADERS (64 * 1024)
 
 /*
  * A route handler. Return 0 after replying or after bw_api_stream_begin();
@@ -46,6 +52,12 @@ int bw_api_init(struct event_base *base, const char *socket_path,
 
 /* Change the idle timeout (tests); 0 restores BW_API_TIMEOUT. */
 void bw_api_set_timeout(int seconds);
+/*
+ * Connections at once and the request deadline in seconds (daemon.
+ * api_max_connections, api_request_timeout), before bw_api_init(); 0 keeps
+ * BW_API_MAX_CONNS / BW_API_REQUEST_TIMEOUT.
+ */
+void bw_api_set_limits(unsigned max_conns, unsigned request_timeout_s);
 
 /* Close the listener, remove the socket file, drop every route. */
 void bw_api_fini(void);

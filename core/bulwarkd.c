@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -212,6 +213,38 @@ bwd_ct_gc(evutil_socket_t fd, short what, void *arg)
 		bw_debug("conntrack: %d expired entries removed", n);
 }
 
+
+/*
+ * Raise the open-file limit to its hard maximum: every endpoint, client
+ * connection, proxied connection and pinned object holds descriptors, and
+ * the distribution's default soft limit (1024) is reached under load. What
+ * happens when it is reached anyway: the listeners pause accepting
+ * (lib/httpguard.c) and policy.dir scans are retried.
+ */
+static void
+bwd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	{
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
+			rl.rlim_cur = 1u << 20; /* enough, and what the kernel takes */
+		if (rl.rlim_cur <= old)
+			return;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			bw_warn_errno(errno, "cannot raise the open files limit from %llu",
+				      (unsigned long long)old);
+		else
+			bw_info("open files limit raised from %llu to %llu",
+				(unsigned long long)old, (unsigned long long)rl.rlim_cur);
+	}
+}
+
 static int
 bwd_run(struct bwd *d)
 {
@@ -226,6 +259,7 @@ bwd_run(struct bwd *d)
 	struct bw_config dpcfg;
 
 	bw_log_libbpf();
+	bwd_raise_nofile();
 	if (bwd_make_dirs(dc) < 0)
 		return 1;
 
@@ -248,6 +282,8 @@ bwd_run(struct bwd *d)
 		goto out;
 	}
 	loaded = 1;
+	bw_api_set_limits((unsigned)dc->api_max_connections,
+			  (unsigned)((dc->api_request_timeout + 999) / 1000));
 	if (bw_api_init(d->base, dc->socket, dc->socket_group) < 0)
 		goto out; /* logged */
 	api_up = 1;
@@ -260,6 +296,7 @@ bwd_run(struct bwd *d)
 	 */
 	bw_policy_datapath_config(&dpcfg);
 	bw_datapath_set_attach_mode(dc->tc_attach); /* daemon.tc_attach */
+	bw_datapath_set_ipcache_max((unsigned)dc->ipcache_max_entries);
 	if (bw_datapath_init(dc->bpffs_dir, &dpcfg) < 0)
 		goto out; /* logged */
 	subsys = 1;

@@ -24,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -69,10 +73,18 @@ const struct bw_conf_key bw_conf_daemon_keys[] = {
 	     0, 0, NULL, 0, "control API Unix socket"),
 	DKEY("socket_group", BW_CONF_STRING, "", socket_group, 0, 0, NULL, 0,
 	     "group allowed to use the socket besides root (empty: root only)"),
+	DKEY("api_max_connections", BW_CONF_INT, "256", api_max_connections, 1, 65536, NULL, 0,
+	     "connections the control socket takes at once; beyond, it stops accepting until one closes"),
+	DKEY("api_request_timeout", BW_CONF_DURATION, "10s", api_request_timeout, 1000,
+	     3600000, NULL, 0,
+	     "time a client has to send a whole request (headers and body) once connected or answered; slower ones are closed"),
 	DKEY("state_dir", BW_CONF_STRING, "/var/lib/bulwark", state_dir,
 	     0, 0, NULL, 0, "persistent state (endpoints, identities, caches)"),
 	DKEY("bpffs_dir", BW_CONF_STRING, "/sys/fs/bpf/bulwark", bpffs_dir,
 	     0, 0, NULL, 0, "directory on bpffs where the maps are pinned"),
+	DKEY("ipcache_max_entries", BW_CONF_INT, "131072", ipcache_max_entries, 1024, 16777216,
+	     NULL, 0,
+	     "prefixes the datapath's ipcache holds per address family (endpoint addresses, CIDR peers, the node's); a change replaces the pinned maps at the next start"),
 	DKEY("tc_attach", BW_CONF_ENUM, "auto", tc_attach, 0, 0, conf_tc_attach, 0,
 	     "how programs attach to endpoint veths: auto (tcx if the kernel has it), tcx, clsact"),
 	DKEY("redirect_table", BW_CONF_INT, "2004", redirect_table, 256, 4294967294LL, NULL, 0,
@@ -934,6 +946,13 @@ conf_reader_read(char *str, int num, void *stream)
 		r->continuation = 0;
 		r->last = NULL;
 		if (end != NULL) {
+			const char *q = p + 1;
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (q == end)
+				conf_reader_fail(r, "%s:%d: a section needs a name ([daemon], [policy], [MODULE], ...)",
+						 r->name, r->line);
 			*end = '\0';
 			r->cur = conf_section_get(r->cf, p + 1, r->name, r->line);
 			*end = ']';
@@ -1166,6 +1185,28 @@ conf_check_paths(struct bw_conf *cf, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * daemon.socket_group must name a group, for -n as for a start (the start
+ * would refuse it when it creates the socket).
+ */
+static int
+conf_check_group(struct bw_conf *cf, char *err, size_t errlen)
+{
+	const char *g = cf->daemon.socket_group;
+	struct group gr, *res = NULL;
+	char buf[4096], where[PATH_MAX + 32];
+	int rc;
+
+	if (g == NULL || *g == '\0')
+		return 0;
+	rc = getgrnam_r(g, &gr, buf, sizeof(buf), &res);
+	if (res != NULL)
+		return 0;
+	return bw_errbuf_set(err, errlen, "%s: [daemon] socket_group: no such group '%s'%s%s",
+			     conf_key_where(cf, "daemon", "socket_group", where, sizeof(where)),
+			     g, rc ? ": " : "", rc ? strerror(rc) : "");
+}
+
 static int
 conf_check(struct bw_conf *cf, char *err, size_t errlen)
 {
@@ -1181,6 +1222,8 @@ conf_check(struct bw_conf *cf, char *err, size_t errlen)
 			return rc;
 	}
 	if ((rc = conf_check_paths(cf, err, errlen)) < 0)
+		return rc;
+	if ((rc = conf_check_group(cf, err, errlen)) < 0)
 		return rc;
 	if ((rc = conf_modules_split(cf, err, errlen)) < 0)
 		return rc;
@@ -1259,11 +1302,46 @@ bw_conf_load(const char *path, char *const *overrides, size_t noverrides,
 	     char *err, size_t errlen)
 {
 	struct bw_conf *cf;
+	struct stat st;
 	FILE *f;
+	int fd;
 
-	f = fopen(path, "re");
+	/*
+	 * A regular file of sane size (or /dev/null, "no file"): a FIFO or a
+	 * device such as /dev/zero is never read, and is opened without
+	 * blocking.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) && strcmp(path, "/dev/null")) {
+		bw_errbuf_set(err, errlen, "%s: not a regular file (a %s); give a config file",
+			      path,
+			      S_ISDIR(st.st_mode) ? "directory" : S_ISFIFO(st.st_mode) ? "FIFO"
+				      : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device"
+										   : "socket");
+		close(fd);
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > BW_CONF_MAX_BYTES) {
+		bw_errbuf_set(err, errlen, "%s: %lld bytes, larger than a config file may be (%d MiB)",
+			      path, (long long)st.st_size, BW_CONF_MAX_BYTES >> 20);
+		close(fd);
+		return NULL;
+	}
+	/* blocking again for the reads (a regular file never blocks) */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
 	if (f == NULL) {
 		bw_errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	cf = conf_load(path, f, NULL, overrides, noverrides, err, errlen);

@@ -68,6 +68,9 @@ enum bw_aggregation { /* Cilium's numbers, = the datapath's BW_MONITOR_* */
  */
 int bw_conf_tcp_flags(const char *v, unsigned *mask, char *bad, size_t badlen);
 
+/* Largest config file read; a larger one (or a FIFO, a device) is refused. */
+#define BW_CONF_MAX_BYTES (4 << 20)
+
 /*
  * The core's effective configuration. Strings are owned by the config and
  * valid until the next reload has been applied (copy what must live longer).
@@ -76,8 +79,11 @@ struct bw_daemon_conf {
 	/* [daemon] */
 	char *socket;        /* control API socket path */
 	char *socket_group;  /* group allowed on the socket; "" = root's */
+	int64_t api_max_connections; /* control socket connections at once */
+	int64_t api_request_timeout; /* ms: a whole request must come in this time */
 	char *state_dir;     /* persistent state */
 	char *bpffs_dir;     /* where maps are pinned */
+	int64_t ipcache_max_entries; /* ipcache map size per address family */
 	int tc_attach;       /* BW_TC_ATTACH_* (core/datapath/datapath.h): auto, tcx, clsact */
 	int64_t redirect_table;    /* routing table of proxy-bound packets */
 	int64_t redirect_priority; /* priority of its policy-routing rule */

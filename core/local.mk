@@ -27,7 +27,7 @@ libbwcore_la_SOURCES += \
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
-	core/datapath/ctpeers.c \
+	core/datapath/ctpeers.c core/datapath/bpffs.c \
 	core/datapath/datapath_lookup.c core/datapath/datapath_ep.c core/datapath/veth.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
@@ -36,12 +36,15 @@ libbwcore_la_SOURCES += core/datapath/earlydemux.c core/datapath/earlydemux.h \
 	core/datapath/sklookup.c core/datapath/sklookup.h
 libbwcore_la_SOURCES += \
 	core/policy/policy.c core/policy/policy.h core/policy/policy_int.h core/policy/policy_api.c \
-	core/policy/policy_batch.c \
+	core/policy/policy_batch.c core/policy/policy_split.c core/policy/policy_rulelist.c \
+	core/policy/policy_persist.c \
+	core/policy/policy_room.c \
 	core/policy/policydir.c core/policy/policy_query.c core/policy/policy_staged.c \
 	core/policy/policy_whatif.c core/policy/whatif.h \
 	core/policy/quarantine.c core/policy/quarantine.h \
 	core/policy/resolver.c core/policy/resolver.h core/policy/resolver_int.h \
 	core/policy/resolver_compile.c core/policy/resolver_entries.c core/policy/resolver_util.c \
+	core/policy/resolver_split.c \
 	core/policy/resolver_util.h \
 	core/policy/proxyconn.c core/policy/proxyconn.h
 EXTRA_DIST += docs/policy-engine.md docs/redirect.md
@@ -58,7 +61,7 @@ libbwcore_la_SOURCES += \
 	core/proxy/sockets.c
 include_bulwark_HEADERS += include/bulwark/l7.h
 EXTRA_DIST += docs/l7.md
-libbwcore_la_LIBADD = libbw.la $(DEPS_LIBS)
+libbwcore_la_LIBADD = libbw.la libbwhttp.la $(DEPS_LIBS)
 
 sbin_PROGRAMS += bulwarkd
 bulwarkd_SOURCES = core/bulwarkd.c

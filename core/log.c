@@ -5,13 +5,23 @@
  * One formatting path for every message: the text is formatted once into a
  * line buffer (so a message is one write(2) on stderr and never interleaves
  * with another thread's), then handed to stderr or syslog(3).
+ *
+ * Repeated lines are rate-limited: the same message (same level and text)
+ * more than LOG_BURST times within LOG_WINDOW_MS is held back and counted,
+ * and "the last message was repeated N times" is written before the next
+ * different message (or the same one once the window has passed). A loop
+ * that fails a million times a second writes a few lines a second, not
+ * hundreds of megabytes.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -19,6 +29,18 @@
 #include "core/log.h"
 
 #define LOG_LINE_MAX 2048
+#define LOG_BURST 10
+#define LOG_WINDOW_MS 1000
+
+/* The repeat limiter's state (any thread may log). */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char line[LOG_LINE_MAX]; /* the last message, without its level prefix */
+	int level;
+	unsigned burst;          /* times in the current window */
+	unsigned long held;      /* held back since it was last written */
+	uint64_t window_ms;      /* start of the window */
+} log_rep;
 
 static int log_target = BW_LOG_TARGET_STDERR;
 static int log_level = BW_LOG_INFO;
@@ -95,6 +117,75 @@ bw_log_enabled(int level)
 	return level <= log_level;
 }
 
+/* Write one formatted message line (level prefix added here). */
+static void
+log_emit(int level, const char *msg)
+{
+	char line[LOG_LINE_MAX + 32];
+	size_t off = 0;
+	int n;
+
+	if (log_target == BW_LOG_TARGET_SYSLOG) {
+		syslog(level, "%s", msg);
+		return;
+	}
+	if (log_journal < 0)
+		log_journal = log_stderr_is_journal();
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%d>%s\n", level, msg);
+	else
+		n = snprintf(line, sizeof(line), "%s: %s\n", log_names[level], msg);
+	if (n <= 0)
+		return;
+	off = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	if (line[off - 1] != '\n')
+		line[off - 1] = '\n';
+	if (write(STDERR_FILENO, line, off) < 0) {
+		/* Nowhere left to report it. */
+	}
+}
+
+static uint64_t
+log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The repeat limiter (under log_lock): write msg, or hold it back. */
+static void
+log_limited(int level, const char *msg)
+{
+	uint64_t now = log_now_ms();
+	int same = level == log_rep.level && !strcmp(msg, log_rep.line);
+
+	if (same && now - log_rep.window_ms < LOG_WINDOW_MS) {
+		if (++log_rep.burst > LOG_BURST) {
+			log_rep.held++;
+			return;
+		}
+		log_emit(level, msg);
+		return;
+	}
+	if (log_rep.held) {
+		char note[128];
+
+		snprintf(note, sizeof(note), "the last message was repeated %lu more times",
+			 log_rep.held);
+		log_emit(log_rep.level, note);
+	}
+	log_rep.held = 0;
+	log_rep.burst = 1;
+	log_rep.window_ms = now;
+	if (!same) {
+		log_rep.level = level;
+		snprintf(log_rep.line, sizeof(log_rep.line), "%s", msg);
+	}
+	log_emit(level, msg);
+}
+
 void
 bw_vlogx(const char *prefix, int level, const char *fmt, va_list ap)
 {
@@ -108,20 +199,10 @@ bw_vlogx(const char *prefix, int level, const char *fmt, va_list ap)
 		level = BW_LOG_ERR;
 	if (level > BW_LOG_DEBUG)
 		level = BW_LOG_DEBUG;
-
-	if (log_target == BW_LOG_TARGET_STDERR) {
-		if (log_journal < 0)
-			log_journal = log_stderr_is_journal();
-		if (log_journal)
-			n = snprintf(line, sizeof(line), "<%d>", level);
-		else
-			n = snprintf(line, sizeof(line), "%s: ", log_names[level]);
-		off = n > 0 ? (size_t)n : 0;
-	}
 	if (prefix && *prefix) {
-		n = snprintf(line + off, sizeof(line) - off, "%s: ", prefix);
+		n = snprintf(line, sizeof(line), "%s: ", prefix);
 		if (n > 0)
-			off += (size_t)n < sizeof(line) - off ? (size_t)n : sizeof(line) - off - 1;
+			off = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
 	}
 	n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
 	if (n > 0)
@@ -129,17 +210,9 @@ bw_vlogx(const char *prefix, int level, const char *fmt, va_list ap)
 	/* One message, one line: drop trailing newlines (libbpf sends them). */
 	while (off > 0 && (line[off - 1] == '\n' || line[off - 1] == '\r'))
 		line[--off] = '\0';
-
-	if (log_target == BW_LOG_TARGET_SYSLOG) {
-		syslog(level, "%s", line);
-	} else {
-		if (off >= sizeof(line) - 1)
-			off = sizeof(line) - 2;
-		line[off++] = '\n';
-		if (write(STDERR_FILENO, line, off) < 0) {
-			/* Nowhere left to report it. */
-		}
-	}
+	pthread_mutex_lock(&log_lock);
+	log_limited(level, line);
+	pthread_mutex_unlock(&log_lock);
 	errno = saved;
 }
 

@@ -245,3 +245,78 @@ bw_state_journal_reset(const char *path)
 		return -errno;
 	return 0;
 }
+
+/* ---- state documents --------------------------------------------------------------- */
+
+json_t *
+bw_state_read_doc(const char *path, int version, const char *const *lists, char *err,
+		  size_t errlen)
+{
+	json_error_t jerr;
+	struct stat st;
+	json_t *doc, *v;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (unsigned long long)st.st_size > BW_STATE_MAX_BYTES) {
+		int reg = S_ISREG(st.st_mode);
+
+		if (err && errlen)
+			snprintf(err, errlen, reg ? "%s: larger than %u MiB: not a bulwark state file"
+						  : "%s: not a regular file",
+				 path, BW_STATE_MAX_BYTES >> 20);
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		close(fd);
+		return NULL;
+	}
+	doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (doc == NULL) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+		errno = EINVAL;
+		return NULL;
+	}
+	v = json_object_get(doc, "version");
+	if (!json_is_object(doc) || !json_is_integer(v) || json_integer_value(v) != version) {
+		if (err && errlen && !json_is_object(doc))
+			snprintf(err, errlen,
+				 "%s: not a bulwark state file (a %s, not an object with \"version\": %d)",
+				 path, json_is_array(doc) ? "list" : "single value", version);
+		else if (err && errlen && !json_is_integer(v))
+			snprintf(err, errlen, "%s: not a bulwark state file (no \"version\": %d)",
+				 path, version);
+		else if (err && errlen)
+			snprintf(err, errlen, "%s: version %lld, this bulwarkd reads version %d", path,
+				 (long long)json_integer_value(v), version);
+		json_decref(doc);
+		errno = EINVAL;
+		return NULL;
+	}
+	for (size_t i = 0; lists && lists[i]; i++) {
+		if (!json_is_array(json_object_get(doc, lists[i]))) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s: \"%s\" is %s, not a list", path, lists[i],
+					 json_object_get(doc, lists[i]) ? "something else" : "missing");
+			json_decref(doc);
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	return doc;
+}

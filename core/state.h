@@ -66,5 +66,20 @@ int bw_state_journal_read(const char *path, int (*fn)(const json_t *rec, void *a
 
 /* Empty the journal (after its records went into the file). 0 or -errno. */
 int bw_state_journal_reset(const char *path);
+/* Largest state file read (a bigger one is refused, not read). */
+#define BW_STATE_MAX_BYTES (256u << 20)
+
+/*
+ * Read a state file of the shape bulwarkd writes: a JSON object with
+ * "version": version and, for each name in lists (NULL-terminated), a list
+ * under that name. Refuses (NULL, errno EINVAL, err = "PATH: why") a file
+ * that is not a regular file (a FIFO is never opened for reading in a way
+ * that blocks), larger than BW_STATE_MAX_BYTES, not JSON, not an object,
+ * of another version, or without one of the lists, so that a damaged or
+ * foreign file is never read as an empty state. NULL with errno ENOENT
+ * when the file does not exist.
+ */
+json_t *bw_state_read_doc(const char *path, int version, const char *const *lists, char *err,
+			  size_t errlen);
 
 #endif /* BW_STATE_H */

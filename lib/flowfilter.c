@@ -694,6 +694,10 @@ ff_parse_value(struct bw_flowfilter *ff, const char *key, const json_t *v,
 				bw_errbuf_set(err, errlen, "tcp_flags: unknown flag '%s'", fk);
 				return -EINVAL;
 			}
+			if (!json_is_boolean(fv)) {
+				bw_errbuf_set(err, errlen, "tcp_flags: %s must be true or false", fk);
+				return -EINVAL;
+			}
 			if (json_is_true(fv))
 				mask |= (uint32_t)n;
 		}

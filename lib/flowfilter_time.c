@@ -57,6 +57,10 @@ ff_parse_duration(const char *s, uint64_t *out)
 			return -EINVAL;
 		total += v * units[best].ns;
 		p += blen;
+		/* Go's time.ParseDuration refuses what does not fit an int64 of
+		 * nanoseconds (about 2562047h) */
+		if (!(total < 9223372036854775808.0))
+			return -ERANGE;
 	}
 	*out = (uint64_t)total;
 	return 0;
@@ -87,9 +91,14 @@ bw_flowfilter_parse_time(const char *s, uint64_t now_ns, uint64_t *out)
 
 	if (s == NULL || *s == '\0')
 		return -EINVAL;
-	if (ff_parse_duration(s, &dur) == 0) {
+	switch (ff_parse_duration(s, &dur)) {
+	case 0:
 		*out = dur < now_ns ? now_ns - dur : 0;
 		return 0;
+	case -ERANGE:
+		return -ERANGE;
+	default:
+		break;
 	}
 	if (strlen(s) < 10 || ff_digits(s, 4, &y) || s[4] != '-' ||
 	    ff_digits(s + 5, 2, &mo) || s[7] != '-' || ff_digits(s + 8, 2, &d))

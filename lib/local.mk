@@ -19,3 +19,11 @@ libbw_la_SOURCES = \
 	lib/flowpeer.c lib/flowpeer.h \
 	lib/listenaddr.c lib/listenaddr.h
 libbw_la_LIBADD = $(JANSSON_LIBS)
+
+# lib/httpguard.c: connection cap, request deadline and accept back-off for
+# an evhttp server (the control socket, the metrics port); needs libevent,
+# so it is a library of its own (libbw.la stays libc + jansson).
+noinst_LTLIBRARIES += libbwhttp.la
+libbwhttp_la_SOURCES = lib/httpguard.c lib/httpguard.h
+libbwhttp_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+libbwhttp_la_LIBADD = $(LIBEVENT_LIBS)

@@ -20,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,10 +35,6 @@
 #include "core/state.h"
 #include "core/datapath/tcattach.h"
 #include "bpf/bw_lxc.skel.h"
-
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
 
 _Static_assert(sizeof(struct bw_endpoint_info) == 56, "bw_endpoint_info layout");
 _Static_assert(sizeof(struct bw_ipcache4_key) == 8, "bw_ipcache4_key layout");
@@ -63,6 +57,7 @@ static struct bw_lxc *dp_skel;
 static struct bw_config dp_cfg;
 static char dp_bpffs[PATH_MAX];
 static int dp_attach_mode = BW_TC_ATTACH_AUTO;
+static unsigned dp_ipcache_max = BW_IPCACHE_MAX; /* entries per address family */
 
 static void dp_sets_free(void);
 
@@ -194,35 +189,6 @@ static int dp_ncpus(void)
 	return n > 0 ? n : 1;
 }
 
-/* bpffs_dir exists and is on a bpffs (mount one there if it is not). */
-static int dp_bpffs_prepare(const char *dir)
-{
-	struct statfs sfs;
-	int rc;
-
-	rc = bw_state_mkdir_p(dir, 0700);
-	if (rc < 0) {
-		bw_err_errno(rc, "datapath: cannot create %s", dir);
-		return rc;
-	}
-	if (statfs(dir, &sfs) < 0) {
-		rc = -errno;
-		bw_err_errno(errno, "datapath: statfs %s", dir);
-		return rc;
-	}
-	if ((unsigned long)sfs.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpffs", dir, "bpf", 0, "mode=0700") < 0) {
-		rc = -errno;
-		bw_err_errno(errno,
-			     "datapath: %s is not on a bpffs and mounting one there failed",
-			     dir);
-		return rc;
-	}
-	bw_info("datapath: mounted a bpffs on %s", dir);
-	return 0;
-}
-
 /*
  * A pin left by an older build whose layout differs cannot be reused; drop
  * it so that libbpf creates and pins a fresh map (the programs are replaced
@@ -310,6 +276,13 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 		rc = -errno;
 		bw_err_errno(rc, "datapath: cannot open the BPF object");
 		return rc;
+	}
+	/* daemon.ipcache_max_entries (a pin of another size is replaced) */
+	if (bpf_map__set_max_entries(dp_skel->maps.bw_ipcache4, dp_ipcache_max) < 0 ||
+	    bpf_map__set_max_entries(dp_skel->maps.bw_ipcache6, dp_ipcache_max) < 0) {
+		rc = -EINVAL;
+		bw_err("datapath: cannot size the ipcache to %u entries", dp_ipcache_max);
+		goto fail;
 	}
 	bpf_object__for_each_map(map, dp_skel->obj) {
 		const char *name = bpf_map__name(map);
@@ -444,6 +417,16 @@ void bw_datapath_close(void)
 }
 
 /* ---- attachment ---------------------------------------------------------------- */
+
+void bw_datapath_set_ipcache_max(unsigned entries)
+{
+	dp_ipcache_max = entries ? entries : BW_IPCACHE_MAX;
+}
+
+unsigned bw_datapath_ipcache_max(void)
+{
+	return dp_ipcache_max;
+}
 
 int bw_datapath_set_attach_mode(int mode)
 {

@@ -61,6 +61,16 @@ enum bw_tc_attach_mode {
  */
 int bw_datapath_set_attach_mode(int mode);
 
+/*
+ * Entries of each ipcache map (bw_ipcache4, bw_ipcache6): prefixes of
+ * endpoints, CIDR peers and the node (daemon.ipcache_max_entries; 0 =
+ * BW_IPCACHE_MAX). Before bw_datapath_init(); a pinned map of another size
+ * is replaced at init (the ipcache is written again from the daemon's own
+ * table).
+ */
+void bw_datapath_set_ipcache_max(unsigned entries);
+unsigned bw_datapath_ipcache_max(void);
+
 /* The mode in use after init: "tcx" or "clsact" ("" before init). */
 const char *bw_datapath_attach_mode(void);
 

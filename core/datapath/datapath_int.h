@@ -53,5 +53,8 @@ void dp_eps_free(void);
 
 /* core/datapath/veth.c: the MACs of a veth pair (zeros where unknown) */
 int dp_veth_macs(int ifindex, uint8_t host_mac[6], uint8_t peer_mac[6]);
+/* bpffs.c: daemon.bpffs_dir on a BPF filesystem, mounting one if need be
+ * (logs its failures); 0 or -errno */
+int dp_bpffs_prepare(const char *dir);
 
 #endif /* BW_CORE_DATAPATH_INT_H */

@@ -770,6 +770,9 @@ flow_fill_side(struct bw_flow_endpoint *side, const char **labelbuf,
 		}
 		if (side->identity == 0)
 			side->identity = peer.identity;
+		else if (side->identity != peer.identity && fl.src.identity_base != NULL &&
+			 fl.src.identity_base(side->identity) == peer.identity)
+			side->identity = peer.identity; /* its address's split identity */
 		if (ifname != NULL)
 			*ifname = peer.ifname;
 		n = peer.n_labels <= FLOW_LABELS_MAX ? peer.n_labels : FLOW_LABELS_MAX;

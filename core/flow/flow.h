@@ -110,6 +110,12 @@ struct bw_flow_sources {
 	 * to them, valid until the flow is published. Returns how many.
 	 */
 	size_t (*names)(int family, const uint8_t *addr, const char *const **out);
+	/*
+	 * The endpoint identity a split identity was made from (an address
+	 * a Kubernetes ipBlock splits off, docs/policy.md), else 0: flows
+	 * show a local endpoint under its own identity. May be NULL.
+	 */
+	uint32_t (*identity_base)(uint32_t id);
 };
 
 void bw_flow_set_sources(const struct bw_flow_sources *src);

@@ -100,7 +100,7 @@ flowapi_parse(struct bw_api_request *req, struct flowapi_query *q)
 	const char *s, *which;
 	char err[512];
 	size_t len = 0;
-	int rc = -EINVAL;
+	int rc = -EINVAL, trc;
 	uint64_t now = flowapi_now();
 
 	memset(q, 0, sizeof(*q));
@@ -165,13 +165,17 @@ flowapi_parse(struct bw_api_request *req, struct flowapi_query *q)
 		goto out;
 	}
 	if ((s = bw_api_req_query(req, "since")) != NULL &&
-	    bw_flowfilter_parse_time(s, now, &q->since) < 0) {
-		bw_api_reply_error(req, 400, "since: '%s' is neither an RFC 3339 time nor a duration like 5m", s);
+	    (trc = bw_flowfilter_parse_time(s, now, &q->since)) < 0) {
+		bw_api_reply_error(req, 400, trc == -ERANGE
+				   ? "since: '%s' is longer than a duration can be (at most 2562047h)"
+				   : "since: '%s' is neither an RFC 3339 time nor a duration like 5m", s);
 		goto out;
 	}
 	if ((s = bw_api_req_query(req, "until")) != NULL &&
-	    bw_flowfilter_parse_time(s, now, &q->until) < 0) {
-		bw_api_reply_error(req, 400, "until: '%s' is neither an RFC 3339 time nor a duration like 5m", s);
+	    (trc = bw_flowfilter_parse_time(s, now, &q->until)) < 0) {
+		bw_api_reply_error(req, 400, trc == -ERANGE
+				   ? "until: '%s' is longer than a duration can be (at most 2562047h)"
+				   : "until: '%s' is neither an RFC 3339 time nor a duration like 5m", s);
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {

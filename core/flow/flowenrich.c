@@ -213,6 +213,14 @@ flowenrich_names(int family, const uint8_t *addr, const char *const **out)
 	return bw_fqdn_names(family, addr, out);
 }
 
+static uint32_t
+flowenrich_identity_base(uint32_t id)
+{
+	struct bw_resolver *rv = bw_pol_resolver();
+
+	return rv != NULL ? bw_resolver_split_base(rv, id) : 0;
+}
+
 static const struct bw_flow_sources flowenrich_sources = {
 	.endpoint = flowenrich_endpoint,
 	.ipcache = flowenrich_ipcache,
@@ -223,6 +231,7 @@ static const struct bw_flow_sources flowenrich_sources = {
 	.staged = flowenrich_staged,
 	.events_lost = flowenrich_lost,
 	.names = flowenrich_names,
+	.identity_base = flowenrich_identity_base,
 };
 
 /*

@@ -34,6 +34,7 @@
 #include "core/node/ipcache.h"
 #include "core/node/labels.h"
 #include "core/log.h"
+#include "core/module/module.h"
 #include "core/state.h"
 #include "lib/errbuf.h"
 #include "lib/watchlist.h"
@@ -653,12 +654,32 @@ static int endpoint_log(const struct bw_endpoint *ep, int del, char *err, size_t
 	return 0;
 }
 
-/* Why bw_identity_acquire() failed, for the caller's message. */
+/*
+ * Why bw_identity_acquire() failed, for the caller's message. Without an
+ * allocator: a configured identity module that failed (its state file, its
+ * init) is the reason to name, not a missing daemon.modules entry.
+ */
 static void endpoint_identity_err(int rc, char *err, size_t errlen)
 {
-	bw_errbuf_set(err, errlen, "cannot allocate an identity: %s",
-		      rc == -ENODEV ? "no identity module is loaded (add identity-local to "
-				      "daemon.modules)" : strerror(-rc));
+	const struct bw_module_ctx *bad = NULL;
+
+	if (rc != -ENODEV) {
+		bw_errbuf_set(err, errlen, "cannot allocate an identity: %s", strerror(-rc));
+		return;
+	}
+	for (const struct bw_module_ctx *c = bw_modules_first(); c; c = c->next)
+		if ((c->state == BW_INSTANCE_DISABLED || c->state == BW_INSTANCE_FAILED) &&
+		    (!bad || (c->module && strstr(c->module, "identity"))))
+			bad = c;
+	if (bad)
+		bw_errbuf_set(err, errlen,
+			      "cannot allocate an identity: no identity module is running: [%s] is %s (%s)",
+			      bad->instance ? bad->instance : "?",
+			      bw_instance_state_name(bad->state),
+			      bad->error[0] ? bad->error : "see the log");
+	else
+		bw_errbuf_set(err, errlen,
+			      "cannot allocate an identity: no identity module is loaded (add identity-local to daemon.modules)");
 }
 
 /* Write the state file where nobody waits for the answer: log a failure. */
@@ -1269,7 +1290,8 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 	}
 	/* s points into spec: spec lives until s is copied. */
 	rc = bw_ep_spec_parse_add(spec, &s, err, sizeof(err));
-	if (rc == -EINVAL && strncmp(err, "host_ifname: no interface", 25) == 0) {
+	if (rc == -EINVAL && (strncmp(err, "host_ifname: no interface", 25) == 0 ||
+			      strstr(err, "not an endpoint's host-side veth") != NULL)) {
 		bw_warn("endpoint: dropping endpoint %u: %s", id, err);
 		json_decref(spec);
 		return 1;

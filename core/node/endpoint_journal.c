@@ -65,19 +65,18 @@ static int ep_journal_apply(const json_t *rec, void *arg)
 int bw_ep_state_load(const char *path, const char *jpath, int version, json_t **out,
 		     int *replayed)
 {
+	static const char *const lists[] = { "namespaces", "endpoints", NULL };
 	char err[512];
-	json_t *doc = bw_state_read_json(path, err, sizeof(err));
+	json_t *doc = bw_state_read_doc(path, version, lists, err, sizeof(err));
 	int n;
 
 	*out = NULL;
 	*replayed = 0;
 	if (!doc) {
 		if (errno != ENOENT) {
-			int e = errno;
-
-			bw_err("endpoint: cannot read %s: %s", path,
-			       e == EINVAL ? err : strerror(e));
-			return -e;
+			bw_err("endpoint: cannot restore the endpoints: %s; bulwarkd does not start (the pinned datapath keeps enforcing); move the file away to start without endpoints, or restore it",
+			       err);
+			return -EINVAL;
 		}
 		/* no file yet: the journal may hold everything */
 		doc = json_pack("{s:i, s:I, s:[], s:[]}", "version", version, "next_id",

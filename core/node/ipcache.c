@@ -26,7 +26,7 @@
 #include "core/node/ipcache.h"
 #include "core/log.h"
 
-#define IPCACHE_NOWNERS 5 /* indexed by enum bw_ipcache_owner */
+#define IPCACHE_NOWNERS (BW_IPCACHE_OWNER_HOST + 1) /* indexed by enum bw_ipcache_owner */
 
 struct ipcache_claim {
 	int valid;
@@ -319,6 +319,20 @@ miss:
 	return -ENOENT;
 }
 
+size_t bw_ipcache_count(int family)
+{
+	size_t n = 0;
+
+	for (int l = 0; l <= (family == 4 ? 32 : 128); l++)
+		n += ipcache_plen_count[family == 4 ? 0 : 1][l];
+	return n;
+}
+
+int bw_ipcache_has(const struct bw_prefix *p)
+{
+	return ipcache_index_find(p) != NULL;
+}
+
 int bw_ipcache_lookup_owner(int family, const uint8_t *addr,
 			    enum bw_ipcache_owner owner,
 			    struct bw_ipcache_entry *out)
@@ -390,6 +404,7 @@ static const char *ipcache_owner_name(enum bw_ipcache_owner o)
 	case BW_IPCACHE_OWNER_CIDR: return "cidr";
 	case BW_IPCACHE_OWNER_FQDN: return "fqdn";
 	case BW_IPCACHE_OWNER_ENDPOINT: return "endpoint";
+	case BW_IPCACHE_OWNER_IPBLOCK: return "ipblock";
 	case BW_IPCACHE_OWNER_HOST: return "host";
 	}
 	return "?";

@@ -4,12 +4,13 @@
  * datapath's bw_ipcache4/bw_ipcache6 LPM tries.
  *
  * Each prefix may be claimed by several owners (an endpoint address, a CIDR
- * identity, an address DNS gave for a toFQDNs name, the node itself); the
+ * identity, an address DNS gave for a toFQDNs name, the node itself, an
+ * address a Kubernetes ipBlock splits off its endpoint's identity); the
  * entry written to the kernel is the one of the strongest owner (host >
- * endpoint > fqdn > cidr: a name that resolves to a pod or node address does
- * not change that address's identity, as in Cilium). Lookups follow the kernel's
- * longest-prefix-match semantics so that trace and flow enrichment give the
- * same answer the datapath gives. An address no prefix covers belongs to
+ * ipblock > endpoint > fqdn > cidr: a name that resolves to a pod or node
+ * address does not change that address's identity, as in Cilium). Lookups
+ * follow the kernel's longest-prefix-match semantics so that trace and flow
+ * enrichment give the same answer the datapath gives. An address no prefix covers belongs to
  * reserved:world (identity 2), as in the datapath.
  *
  * Every change is written through to the datapath (bw_datapath_ipcache_put
@@ -26,11 +27,16 @@
 
 #include "lib/prefix.h"
 
-/* Owners, weakest first. */
+/*
+ * Owners, weakest first. IPBLOCK: an endpoint address that Kubernetes
+ * ipBlock peers split off its endpoint's identity (the policy repository
+ * claims it with the split identity and the same endpoint id; docs/policy.md).
+ */
 enum bw_ipcache_owner {
 	BW_IPCACHE_OWNER_CIDR = 1,
 	BW_IPCACHE_OWNER_FQDN,
 	BW_IPCACHE_OWNER_ENDPOINT,
+	BW_IPCACHE_OWNER_IPBLOCK,
 	BW_IPCACHE_OWNER_HOST,
 };
 
@@ -79,6 +85,10 @@ int bw_ipcache_lookup(int family, const uint8_t *addr,
  */
 int bw_ipcache_prune(void);
 
+/* Prefixes of a family (4 or 6) in the table, each once (= kernel entries). */
+size_t bw_ipcache_count(int family);
+/* True when the exact prefix is in the table. */
+int bw_ipcache_has(const struct bw_prefix *p);
 /*
  * The longest prefix covering the address that owner claims (whether or
  * not that claim is the effective one). Returns 0 and fills out, or -ENOENT.

@@ -509,8 +509,8 @@ static int selector_req_in(const struct selector_req *r,
 		if (!any && strcmp(l->source, r->source) != 0)
 			continue;
 		*exists = 1;
-		if (bsearch(&l->value, r->values, r->nvalues, sizeof(char *),
-			    selector_strcmp))
+		if (r->nvalues && bsearch(&l->value, r->values, r->nvalues, sizeof(char *),
+					  selector_strcmp))
 			return 1;
 	}
 	return 0;

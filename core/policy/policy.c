@@ -25,6 +25,7 @@
  * with the identity and endpoint registries; its output goes
  * to the datapath through pol_sync().
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,8 @@ static struct {
 	char *state_path;
 	char *refs_path;
 	char cidr_fail[64]; /* the CIDR a failed apply could not get an identity for */
+	char persist_fail[4096]; /* the state file a failed apply could not write */
+	int restoring;          /* pol_restore(): the set comes from the file */
 } P;
 
 static uint64_t pol_hash(const char *s)
@@ -319,18 +322,25 @@ static void pol_refs_save(void)
 		P.refs_dirty = 0;
 }
 
-/* Restore the current refs of the last run (unowned until claimed). */
-static void pol_refs_load(void)
+/*
+ * Restore the current refs of the last run (unowned until claimed). A
+ * damaged file is refused, not read as none: refs would start again from
+ * 1 while pinned entries and conntrack still carry the old ones.
+ */
+static int pol_refs_load(void)
 {
-	char err[256];
-	json_t *doc = bw_state_read_json(P.refs_path, err, sizeof(err));
+	static const char *const lists[] = { "refs", NULL };
+	char err[512];
+	json_t *doc = bw_state_read_doc(P.refs_path, 1, lists, err, sizeof(err));
 	json_t *arr, *v;
 	size_t i;
 
 	if (!doc) {
-		if (errno != ENOENT)
-			bw_warn("policy: ignoring %s: %s", P.refs_path, err);
-		return;
+		if (errno == ENOENT)
+			return 0;
+		bw_err("policy: cannot read the rule references: %s; bulwarkd does not start (the pinned datapath keeps enforcing); move the file away to number the rules afresh, or restore it",
+		       err);
+		return -EINVAL;
 	}
 	P.next_ref = (uint32_t)json_integer_value(json_object_get(doc, "next_ref"));
 	arr = json_object_get(doc, "refs");
@@ -345,6 +355,7 @@ static void pol_refs_load(void)
 	json_decref(doc);
 	if (!P.next_ref)
 		P.next_ref = 1;
+	return 0;
 }
 
 struct pol_orphans {
@@ -808,34 +819,9 @@ json_t *bw_pol_to_json(const struct bw_pol *p, int full)
 
 /* ---- persistence of the API set ---------------------------------------------------- */
 
+/* After a change that was already stored: the rule refs only. */
 static void pol_save(void)
 {
-	json_t *arr = json_array(), *doc;
-	int err;
-
-	if (!arr || !P.state_path)
-		goto out;
-	for (struct bw_pol *p = P.list; p; p = p->next) {
-		if (strcmp(p->source, BW_POLICY_SOURCE_API))
-			continue;
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:O}",
-						     "kind", p->kind, "namespace", p->ns,
-						     "name", p->name, "revision",
-						     (json_int_t)p->revision, "updated",
-						     (json_int_t)p->updated, "policy",
-						     p->doc));
-	}
-	doc = json_pack("{s:i,s:o}", "version", 1, "policies", arr);
-	arr = NULL;
-	if (!doc)
-		goto out;
-	err = bw_state_write_json(P.state_path, doc);
-	json_decref(doc);
-	if (err < 0)
-		bw_err("policy: cannot write %s: %s (the API-managed policies will not survive a restart)",
-		       P.state_path, strerror(-err));
-out:
-	json_decref(arr);
 	pol_refs_save();
 }
 
@@ -847,6 +833,34 @@ struct pol_change {
 	struct bw_pol *nw;
 	int moved;           /* the item's parts belong to nw */
 };
+
+/* Which current policies a batch keeps (bw_pol_state_write's keep()). */
+struct pol_keep_ctx {
+	const struct bw_pol_batch *b;
+	const struct pol_change *ch;
+	size_t nch;
+	int replace;
+	const char *source;
+	const struct bw_pol *drop; /* bw_pol_delete's */
+};
+
+static int pol_keeps(const struct bw_pol *p, void *arg)
+{
+	const struct pol_keep_ctx *c = arg;
+
+	if (p == c->drop)
+		return 0;
+	for (size_t i = 0; i < c->nch; i++)
+		if (c->ch[i].old == p)
+			return 0; /* its new version takes its place */
+	if (!c->replace || !c->b || strcmp(p->source, c->source))
+		return 1;
+	for (size_t i = 0; i < c->b->n; i++)
+		if (c->b->v[i].kind &&
+		    pol_key_eq(p, c->b->v[i].kind, c->b->v[i].ns, c->b->v[i].name))
+			return 1;
+	return 0; /* replace: not in the batch, deleted */
+}
 
 int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		 unsigned *nchanged, char *err, size_t errlen)
@@ -860,6 +874,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 	if (nchanged)
 		*nchanged = 0;
 	P.cidr_fail[0] = '\0';
+	P.persist_fail[0] = '\0';
 	if (b->n && !ch) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -885,6 +900,24 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[nch].it = it;
 		ch[nch].old = old;
 		nch++;
+	}
+	/* 2a. room in the ipcache for their CIDR peers, before any is acquired */
+	if (nch) {
+		struct bw_rv_policy **pv = calloc(nch, sizeof(*pv));
+
+		if (!pv) {
+			free(ch);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < nch; i++)
+			pv[i] = ch[i].it->rv;
+		e = bw_pol_ipcache_room(pv, nch, err, errlen);
+		free(pv);
+		if (e < 0) {
+			free(ch);
+			return e;
+		}
 	}
 	/* 2. the new versions join the resolver (CIDR identities acquired) */
 	P.busy++;
@@ -922,9 +955,36 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[i].it->rv = NULL;
 		ch[i].moved = 1;
 	}
+	/*
+	 * 3. persist first: the API-managed set as it will be is written
+	 * (temporary file, fsync, rename) before anything is enforced, so
+	 * that what a client was told is applied also survives a restart. If
+	 * it cannot be written, nothing changes.
+	 */
+	if (!strcmp(source, BW_POLICY_SOURCE_API) && P.state_path && !P.restoring) {
+		struct pol_keep_ctx kc = { b, ch, nch, replace, source, NULL };
+		struct bw_pol **nw = nch ? calloc(nch, sizeof(*nw)) : NULL;
+		int deleting = 0;
+
+		for (struct bw_pol *q = P.list; q && replace; q = q->next)
+			if (!strcmp(q->source, source) && !pol_keeps(q, &kc))
+				deleting = 1;
+		if (nch && !nw) {
+			e = -ENOMEM;
+			goto rollback;
+		}
+		for (size_t i = 0; i < nch; i++)
+			nw[i] = ch[i].nw;
+		e = nch || deleting ? bw_pol_state_write(P.state_path, pol_keeps, &kc, nw, nch) : 0;
+		free(nw);
+		if (e < 0) {
+			snprintf(P.persist_fail, sizeof(P.persist_fail), "%s", P.state_path);
+			goto rollback;
+		}
+	}
 	if (nch)
 		bw_pol_staged_changed();
-	/* 3. swap versions: from here on nothing fails */
+	/* 4. swap versions: from here on nothing fails */
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = ch[i].nw;
 
@@ -973,10 +1033,7 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 	if (changed) {
 		P.repo_rev++;
 		e = pol_flush();
-		if (!strcmp(source, BW_POLICY_SOURCE_API))
-			pol_save();
-		else
-			pol_refs_save();
+		pol_refs_save();
 		if (e < 0) {
 			snprintf(err, errlen,
 				 "the policy was stored but the datapath could not be updated: %s",
@@ -1013,7 +1070,11 @@ rollback:
 	/* what the failed adds marked resolves to the old state */
 	pol_flush();
 	free(ch);
-	if (P.cidr_fail[0])
+	if (P.persist_fail[0])
+		snprintf(err, errlen,
+			 "nothing changed: cannot store the API-managed policies in %s: %s (they would not survive a restart; make room in daemon.state_dir)",
+			 P.persist_fail, strerror(-e));
+	else if (P.cidr_fail[0])
 		snprintf(err, errlen, "cannot apply the policies: no identity for CIDR %s: %s",
 			 P.cidr_fail, strerror(-e));
 	else
@@ -1083,6 +1144,18 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 			 p->kind, p->ns, *p->ns ? "/" : "", p->name, p->source);
 		return -EPERM;
 	}
+	if (P.state_path) {
+		struct pol_keep_ctx kc = { NULL, NULL, 0, 0, BW_POLICY_SOURCE_API, p };
+
+		/* persist first: a delete that cannot be stored is not done */
+		e = bw_pol_state_write(P.state_path, pol_keeps, &kc, NULL, 0);
+		if (e < 0) {
+			snprintf(err, errlen,
+				 "nothing changed: cannot store the API-managed policies in %s: %s (make room in daemon.state_dir)",
+				 P.state_path, strerror(-e));
+			return e;
+		}
+	}
 	bw_info("policy: deleted %s %s%s%s", p->kind, p->ns, *p->ns ? "/" : "",
 		p->name);
 	P.busy++;
@@ -1099,67 +1172,15 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 	return 0;
 }
 
-/* Restore the API-managed set from policies.json. */
+/* Restore the API-managed set from policies.json (policy_persist.c). */
 static int pol_restore(void)
 {
-	char err[1024];
-	json_t *doc = bw_state_read_json(P.state_path, err, sizeof(err));
-	struct bw_pol_batch b = { 0 };
-	json_t *arr, *v;
-	size_t i, n;
-	time_t now = time(NULL);
+	int e;
 
-	if (!doc) {
-		if (errno == ENOENT)
-			return 0;
-		bw_err("policy: cannot read %s: %s", P.state_path, err);
-		return -EINVAL;
-	}
-	arr = json_object_get(doc, "policies");
-	n = json_array_size(arr);
-	b.v = n ? calloc(n, sizeof(*b.v)) : NULL;
-	if (n && !b.v) {
-		json_decref(doc);
-		return -ENOMEM;
-	}
-	json_array_foreach(arr, i, v) {
-		struct bw_pol_item *it = &b.v[b.n];
-
-		if (bw_pol_item_from_doc(json_object_get(v, "policy"), it, err,
-				      sizeof(err)) < 0) {
-			bw_err("policy: %s: policy %zu cannot be restored: %s",
-			       P.state_path, i, err);
-			bw_pol_item_clear(it);
-			continue;
-		}
-		it->doc_index = (unsigned)i + 1;
-		b.n++;
-	}
-	if (bw_pol_apply(&b, BW_POLICY_SOURCE_API, 0, NULL, err, sizeof(err)) < 0) {
-		bw_err("policy: cannot restore %s: %s", P.state_path, err);
-		bw_pol_batch_free(&b);
-		json_decref(doc);
-		return -EINVAL;
-	}
-	/* keep the persisted revisions and times */
-	json_array_foreach(arr, i, v) {
-		const json_t *pd = json_object_get(v, "policy");
-		struct bw_pol *p = bw_pol_find(json_string_value(json_object_get(pd, "namespace")),
-					       json_string_value(json_object_get(pd, "name")),
-					       json_string_value(json_object_get(pd, "kind")),
-					       NULL);
-		json_int_t rev = json_integer_value(json_object_get(v, "revision"));
-		json_int_t upd = json_integer_value(json_object_get(v, "updated"));
-
-		if (p && rev > 0)
-			p->revision = (uint64_t)rev;
-		if (p)
-			p->updated = upd > 0 ? (time_t)upd : now;
-	}
-	bw_info("policy: restored %zu API-managed policies from %s", b.n, P.state_path);
-	bw_pol_batch_free(&b);
-	json_decref(doc);
-	return 0;
+	P.restoring = 1; /* the set comes from the file: not written back */
+	e = bw_pol_state_restore(P.state_path);
+	P.restoring = 0;
+	return e;
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -1348,6 +1369,9 @@ int bw_policy_init(struct event_base *base)
 		.cidr_release = bw_pol_cidr_release,
 		.fqdn_selector = bw_pol_fqdn_selector,
 		.proxy_class = bw_pol_proxy_class,
+		.split_acquire = bw_pol_split_acquire,
+		.split_release = bw_pol_split_release,
+		.split_map = bw_pol_split_map,
 	};
 	const struct bw_daemon_conf *dc = bw_conf;
 	int e;
@@ -1380,7 +1404,11 @@ int bw_policy_init(struct event_base *base)
 			bw_policy_fini();
 			return -ENOMEM;
 		}
-		pol_refs_load();
+		e = pol_refs_load();
+		if (e < 0) {
+			bw_policy_fini();
+			return e;
+		}
 	}
 	if (P.state_path) {
 		e = pol_restore();

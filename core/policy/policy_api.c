@@ -3,9 +3,10 @@
  * core/policy/policy_api.c - the policy part of the control API.
  *
  *   GET    /v1/policies                  list (metadata, rule and endpoint counts)
- *   POST   /v1/policies[?source=NAME]    import: add or update every policy of the
- *                                        body (YAML/JSON, multi-document), all or nothing
- *   PUT    /v1/policies[?source=NAME]    replace the API-managed set by the body
+ *   POST   /v1/policies[?source=NAME][&namespace=NS]  import: add or update every
+ *                                        policy of the body (YAML/JSON, multi-document,
+ *                                        or `cilium policy import` rules), all or nothing
+ *   PUT    /v1/policies[?source=NAME][&namespace=NS]  replace the API-managed set
  *   GET    /v1/policies/[NS/]NAME[?kind=K]     one policy with its canonical rules
  *   DELETE /v1/policies/[NS/]NAME[?kind=K]
  *   GET    /v1/policy/trace?from=NS/POD&to=NS/POD|IP&port=N[&protocol=P]
@@ -159,6 +160,7 @@ static int pa_status_of(int e)
 {
 	switch (e) {
 	case -EINVAL:
+	case -E2BIG: /* more than a configured limit takes */
 		return 400;
 	case -ENOENT:
 		return 404;
@@ -175,6 +177,7 @@ static int pa_load(struct bw_api_request *req, int replace)
 	size_t len = 0;
 	const char *body = bw_api_req_body(req, &len);
 	const char *src = bw_api_req_query(req, "source");
+	const char *ns = bw_api_req_query(req, "namespace");
 	struct bw_pol_batch b;
 	char err[PA_ERR];
 	unsigned changed = 0;
@@ -184,7 +187,9 @@ static int pa_load(struct bw_api_request *req, int replace)
 
 	if (!src || !*src)
 		src = "request";
-	e = bw_pol_batch_parse(body ? body : "", len, src, &b, err, sizeof(err));
+	/* ?namespace=: of `cilium policy import` rules that name none */
+	e = bw_pol_batch_parse_ns(body ? body : "", len, src, ns && *ns ? ns : NULL, &b, err,
+				  sizeof(err));
 	if (e < 0)
 		return bw_api_reply_error(req, e == -ENOMEM ? 500 : 400,
 					  "nothing changed: %s", err);
@@ -587,6 +592,15 @@ static int pa_trace(struct bw_api_request *req, void *arg)
 		      "to_identity", (json_int_t)dst.identity, "protocol",
 		      pa_proto_name(proto, pbuf, sizeof(pbuf)), "port", (int)port, "steps",
 		      steps, "verdict", overall);
+	/* an address an ipBlock split off its endpoint identity (docs/policy.md) */
+	if (o && bw_resolver_split_base(bw_pol_resolver(), src.identity))
+		json_object_set_new(o, "from_identity_split_of",
+				    json_integer(bw_resolver_split_base(bw_pol_resolver(),
+									src.identity)));
+	if (o && bw_resolver_split_base(bw_pol_resolver(), dst.identity))
+		json_object_set_new(o, "to_identity_split_of",
+				    json_integer(bw_resolver_split_base(bw_pol_resolver(),
+									dst.identity)));
 	return bw_api_reply_json(req, 200, o);
 }
 
@@ -767,13 +781,14 @@ json_t *bw_policy_status_json(void *arg)
 	int m = bw_pol_enforcement();
 
 	bw_resolver_stats(bw_pol_resolver(), &st);
-	return json_pack("{s:I,s:s,s:b,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "policies",
+	return json_pack("{s:I,s:s,s:b,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "policies",
 			 (json_int_t)bw_policy_count(), "enforcement",
 			 m >= 0 && m <= 2 ? modes[m] : "?", "audit", bw_pol_audit(), "files",
 			 bw_policydir_to_json(), "resolver", "identities",
 			 (json_int_t)st.identities, "endpoints", (json_int_t)st.endpoints,
 			 "selectors", (json_int_t)st.selectors, "entries",
-			 (json_int_t)st.entries, "syncs", (json_int_t)st.syncs);
+			 (json_int_t)st.entries, "syncs", (json_int_t)st.syncs,
+			 "split_identities", (json_int_t)st.splits);
 }
 
 int bw_policy_api_init(void)

@@ -136,15 +136,58 @@ static void pol_doc_error(char *err, size_t errlen, const char *buf, size_t len,
 	snprintf(err, errlen, "%s: %s: %s", source_name, where, msg);
 }
 
+/*
+ * An error in a document made of `cilium policy import` rules: its path
+ * "specs[K].rest" names the K-th rule of the policy: say which input item
+ * that was, at its line.
+ */
+static void pol_rule_error(char *err, size_t errlen, const char *buf, size_t len,
+			   const char *source_name, const struct bw_pol_rulelist *m,
+			   const char *where, const struct bw_policydoc *d, const char *msg)
+{
+	unsigned long k;
+	char *end;
+
+	if (!strncmp(msg, "specs[", 6) && (k = strtoul(msg + 6, &end, 10), end[0] == ']') &&
+	    k < m->n && (end[1] == '.' || end[1] == ':')) {
+		const struct bw_pol_rule_origin *o = &m->o[k];
+		struct bw_policydoc rd = *d;
+		char w[96];
+
+		rd.line = o->line;
+		rd.column = o->column;
+		if (o->item >= 0)
+			snprintf(w, sizeof(w), "document %u, item %d (line %u)", o->index + 1,
+				 o->item, o->line);
+		else
+			snprintf(w, sizeof(w), "document %u (line %u)", o->index + 1, o->line);
+		pol_doc_error(err, errlen, buf, len, source_name, w, &rd,
+			      end[1] == '.' ? end + 2 : end + 3);
+		return;
+	}
+	pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
+}
+
 int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		       struct bw_pol_batch *b, char *err, size_t errlen)
 {
+	return bw_pol_batch_parse_ns(buf, len, source_name, NULL, b, err, errlen);
+}
+
+int bw_pol_batch_parse_ns(const char *buf, size_t len, const char *source_name,
+			  const char *default_ns, struct bw_pol_batch *b, char *err,
+			  size_t errlen)
+{
 	struct bw_policydoc_set set = { 0 };
+	struct bw_pol_rulelist *rl = NULL;
 	char msg[1024];
 	int e;
 
 	memset(b, 0, sizeof(*b));
 	e = bw_policydoc_read(buf, len, source_name, &set, err, errlen);
+	if (e == 0)
+		e = bw_pol_rulelist_convert(&set, source_name, default_ns, buf, len, &rl, err,
+					    errlen);
 	if (e < 0) {
 		bw_policydoc_set_free(&set);
 		return e;
@@ -152,6 +195,7 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 	if (set.count) {
 		b->v = calloc(set.count, sizeof(*b->v));
 		if (!b->v) {
+			bw_pol_rulelist_free(rl, set.count);
 			bw_policydoc_set_free(&set);
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
@@ -198,8 +242,12 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		msg[0] = '\0';
 		e = fmt->parse(fmt->user_data, d->json, d->json_len, &out, msg, sizeof(msg));
 		if (e < 0 || !out) {
-			pol_doc_error(err, errlen, buf, len, source_name, where, d,
-				      msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
+			if (rl && rl[i].n)
+				pol_rule_error(err, errlen, buf, len, source_name, &rl[i], where,
+					       d, msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
+			else
+				pol_doc_error(err, errlen, buf, len, source_name, where, d,
+					      msg[0] ? msg : strerror(e < 0 ? -e : EINVAL));
 			free(out);
 			goto fail;
 		}
@@ -236,9 +284,11 @@ int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 				goto fail;
 			}
 	}
+	bw_pol_rulelist_free(rl, set.count);
 	bw_policydoc_set_free(&set);
 	return 0;
 fail:
+	bw_pol_rulelist_free(rl, set.count);
 	bw_policydoc_set_free(&set);
 	bw_pol_batch_free(b);
 	return -EINVAL;

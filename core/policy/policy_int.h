@@ -58,6 +58,34 @@ struct bw_pol_batch {
  */
 int bw_pol_batch_parse(const char *buf, size_t len, const char *source_name,
 		       struct bw_pol_batch *b, char *err, size_t errlen);
+/* The same with the namespace of `cilium policy import` rules that name
+ * none (NULL: cluster-wide; policy_rulelist.c). */
+int bw_pol_batch_parse_ns(const char *buf, size_t len, const char *source_name,
+			  const char *default_ns, struct bw_pol_batch *b, char *err,
+			  size_t errlen);
+
+/*
+ * Cilium's `cilium policy import` format (policy_rulelist.c): the bare
+ * rules among set's documents become CiliumNetworkPolicy /
+ * CiliumClusterwideNetworkPolicy documents, one per (namespace, name);
+ * *maps gets, per document of the rewritten set, where its specs came
+ * from (n 0 for the documents left as they were). 0, or -EINVAL/-ENOMEM
+ * with err (then set may hold documents without text: free it).
+ */
+struct bw_pol_rule_origin {
+	unsigned index;        /* its document (struct bw_policydoc) */
+	int item;              /* and item there, or -1 */
+	unsigned line, column; /* where the rule starts */
+};
+struct bw_pol_rulelist {
+	struct bw_pol_rule_origin *o; /* one per spec */
+	size_t n;
+};
+struct bw_policydoc_set;
+int bw_pol_rulelist_convert(struct bw_policydoc_set *set, const char *source_name,
+			    const char *default_ns, const char *buf, size_t len,
+			    struct bw_pol_rulelist **maps, char *err, size_t errlen);
+void bw_pol_rulelist_free(struct bw_pol_rulelist *maps, size_t n);
 void bw_pol_batch_free(struct bw_pol_batch *b);
 /* One canonical policy object into an item (compiled); -errno and err. */
 int bw_pol_item_from_doc(json_t *doc, struct bw_pol_item *it, char *err,
@@ -97,6 +125,17 @@ int bw_pol_delete(const char *ns, const char *name, const char *kind,
 
 /* Lookup and iteration. */
 struct bw_pol *bw_pol_first(void);
+
+/*
+ * policies.json (policy_persist.c). bw_pol_state_write() writes the API
+ * policies that keep(p, arg) keeps (all when keep is NULL), then extra: 0
+ * or -errno with the old file untouched. bw_pol_state_restore() applies
+ * the file's set as source "api": 0 (also when there is none) or -errno,
+ * logged, when the start must stop.
+ */
+int bw_pol_state_write(const char *path, int (*keep)(const struct bw_pol *p, void *arg),
+		       void *arg, struct bw_pol *const *extra, size_t nextra);
+int bw_pol_state_restore(const char *path);
 /*
  * Find by (ns, name, kind); kind NULL matches any: *ambiguous set when
  * several kinds match (the first is returned).
@@ -133,6 +172,15 @@ void bw_pol_cidr_release(void *arg, uint32_t id);
 void bw_pol_fqdn_selector(void *arg, const char *text, int add);
 /* The redirect class of an L7 protocol (resolver ops of any resolver). */
 uint8_t bw_pol_proxy_class(void *arg, const char *l7proto);
+/* Split identities of ipBlock peers (policy_split.c; struct bw_resolver_ops). */
+int bw_pol_split_acquire(void *arg, uint32_t base, const char *sigkey, uint32_t *id);
+void bw_pol_split_release(void *arg, uint32_t id);
+/* Room in the ipcache for the CIDR peers of these compiled policies
+ * (policy_room.c): 0, or -E2BIG with a message naming the limit and key. */
+struct bw_rv_policy;
+int bw_pol_ipcache_room(struct bw_rv_policy *const *pols, size_t n, char *err, size_t errlen);
+struct bw_rv_addr;
+int bw_pol_split_map(void *arg, uint32_t ep_id, const struct bw_rv_addr *a, uint32_t id);
 
 /*
  * core/policy/policy_staged.c: staged policies (annotation

@@ -263,11 +263,16 @@ bw_policy_isolation(uint32_t ep_id, int dir, struct bw_policy_isolation *out)
 	if (bw_resolver_endpoint_state(rv, ep_id, &flags, NULL, NULL) < 0)
 		return -ENOENT;
 	bit = dir == BW_DIR_INGRESS ? BW_EP_F_ENFORCE_INGRESS : BW_EP_F_ENFORCE_EGRESS;
-	out->default_deny = mode == BW_ENFORCE_ALWAYS ||
-			    (mode != BW_ENFORCE_NEVER && (flags & bit));
 	out->audit = (flags & BW_EP_F_AUDIT) || bw_pol_audit();
 	out->enforcement_always = mode == BW_ENFORCE_ALWAYS;
 	n = bw_resolver_isolating(rv, ep_id, dir, owners, BW_POLICY_ISOLATION_MAX);
+	/*
+	 * Default deny needs a policy that isolates the endpoint: a direction
+	 * enforced only to carry deny entries, L7 ports or proxy visibility
+	 * has an allow-everything entry under them (resolver_entries.c).
+	 */
+	out->default_deny = mode == BW_ENFORCE_ALWAYS ||
+			    (mode != BW_ENFORCE_NEVER && (flags & bit) && n > 0);
 	for (size_t i = 0; i < n && i < BW_POLICY_ISOLATION_MAX; i++)
 		out->policies[out->npolicies++] = bw_pol_of_owner(owners[i]);
 	n = bw_policy_staged_selecting(ep_id, dir, staged, BW_POLICY_ISOLATION_MAX, 1);

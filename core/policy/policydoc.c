@@ -584,6 +584,10 @@ pd_scalar(const yaml_event_t *ev, char *msg, size_t msglen)
 		return NULL;
 	}
 string:
+	if (memchr(s, '\0', n) != NULL) {
+		snprintf(msg, msglen, "a string may not contain NUL (\\0)");
+		return NULL;
+	}
 	j = json_stringn(s, n);
 	if (j == NULL)
 		snprintf(msg, msglen, "invalid UTF-8 in a string");
@@ -850,6 +854,25 @@ pd_event(struct pd_reader *r, yaml_event_t *ev, unsigned *index)
 	}
 }
 
+/* Line and column (in characters, 1-based) of byte offset off of buf. */
+static void
+pd_offset_mark(const char *buf, size_t len, size_t off, unsigned *line,
+	       unsigned *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && i < len; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		if (ch == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if ((ch & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
 static int
 pd_read_yaml(struct pd_reader *r, const char *buf, size_t len)
 {
@@ -865,6 +888,21 @@ pd_read_yaml(struct pd_reader *r, const char *buf, size_t len)
 		if (!yaml_parser_parse(&parser, &ev)) {
 			if (parser.error == YAML_MEMORY_ERROR) {
 				rc = pd_nomem(r);
+			} else if (parser.error == YAML_READER_ERROR) {
+				unsigned l, c;
+
+				/* the reader's marks are not set: place it by its
+				 * byte offset */
+				pd_offset_mark(buf, len, parser.problem_offset, &l, &c);
+				if (parser.problem_value >= 0)
+					rc = pd_fail(r, l, c, "%s (byte 0x%02x)",
+						     parser.problem ? parser.problem
+								    : "unreadable input",
+						     (unsigned)parser.problem_value & 0xffu);
+				else
+					rc = pd_fail(r, l, c, "%s",
+						     parser.problem ? parser.problem
+								    : "unreadable input");
 			} else if (parser.context != NULL) {
 				char ctx[160];
 

@@ -105,7 +105,7 @@ q_save(void)
 			"created", (json_int_t)e->created,
 			"expires", (json_int_t)e->expires));
 	}
-	doc = json_pack("{s:I, s:o}", "next", (json_int_t)Q.next_id,
+	doc = json_pack("{s:i, s:I, s:o}", "version", 1, "next", (json_int_t)Q.next_id,
 			"quarantines", a);
 	if (doc == NULL || bw_state_write_json(Q.path, doc) < 0)
 		bw_warn("quarantine: cannot save %s", Q.path);
@@ -482,16 +482,27 @@ q_api_delete(struct bw_api_request *req, void *arg)
 
 /* ---- start and stop ------------------------------------------------------------ */
 
-static void
+/*
+ * Restore the quarantines of the last run. A damaged or foreign file is
+ * refused (the daemon does not start), not read as none: that would lift
+ * every quarantine, and the save after the start would make it final.
+ */
+static int
 q_restore(void)
 {
+	static const char *const lists[] = { "quarantines", NULL };
 	char err[Q_ERR];
-	json_t *doc = bw_state_read_json(Q.path, err, sizeof(err)), *v;
+	json_t *doc = bw_state_read_doc(Q.path, 1, lists, err, sizeof(err)), *v;
 	int64_t now = (int64_t)time(NULL);
 	size_t i;
 
-	if (doc == NULL)
-		return; /* none yet, or unreadable (logged by nobody: say it) */
+	if (doc == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		bw_err("quarantine: %s (move it away to start without the quarantines it held)",
+		       err);
+		return -EINVAL;
+	}
 	if (json_is_integer(json_object_get(doc, "next")))
 		Q.next_id = (uint64_t)json_integer_value(json_object_get(doc, "next"));
 	json_array_foreach(json_object_get(doc, "quarantines"), i, v) {
@@ -527,6 +538,7 @@ q_restore(void)
 		Q.v[Q.n++] = e;
 	}
 	json_decref(doc);
+	return 0;
 }
 
 int
@@ -549,7 +561,9 @@ bw_quarantine_init(struct event_base *base)
 			Q.path = NULL;
 			return -ENOMEM;
 		}
-		q_restore();
+		rc = q_restore();
+		if (rc < 0)
+			return rc;
 	}
 	if (base != NULL) {
 		Q.timer = event_new(base, -1, 0, q_tick, NULL);

@@ -136,11 +136,26 @@ static int rv_cidr_index_ident(struct bw_resolver *r, struct rv_ident *in, int a
 	return rv_pfx_index(&r->cidr_ids, in->family, in->addr, in->plen, in, add);
 }
 
-/* Add a selector to (or take it out of) r->cidr_sels / r->other_sels. */
+/*
+ * Add a selector to (or take it out of) r->cidr_sels / r->other_sels, and
+ * an ipBlock one to r->ipblock_sels (the address pass runs again).
+ */
 static int rv_sel_index(struct bw_resolver *r, struct bw_rv_sel *s, int add)
 {
-	if (s->type == BW_RV_PEER_CIDR)
-		return rv_pfx_index(&r->cidr_sels, s->family, s->addr, s->plen, s, add);
+	if (s->type == BW_RV_PEER_CIDR && s->match_endpoints) {
+		r->split_dirty = 1;
+		if (!add)
+			rv_ptrlist_del(&r->ipblock_sels, s);
+		else if (rv_ptrlist_add(&r->ipblock_sels, s) < 0)
+			return -ENOMEM;
+	}
+	if (s->type == BW_RV_PEER_CIDR) {
+		int err = rv_pfx_index(&r->cidr_sels, s->family, s->addr, s->plen, s, add);
+
+		if (err < 0 && add && s->match_endpoints)
+			rv_ptrlist_del(&r->ipblock_sels, s);
+		return err;
+	}
 	if (add)
 		return rv_ptrlist_add(&r->other_sels, s);
 	rv_ptrlist_del(&r->other_sels, s);
@@ -167,6 +182,7 @@ static void rv_ep_free(struct bw_rv_endpoint *ep)
 	free(ep->ns);
 	free(ep->pod);
 	free(ep->addrs);
+	free(ep->addr_ids);
 	for (size_t i = 0; i < ep->nports; i++)
 		free((char *)ep->ports[i].name);
 	free(ep->ports);
@@ -253,36 +269,11 @@ static int rv_cidr_match_ident(const struct bw_rv_sel *s, const struct rv_ident 
 	return 0;
 }
 
-static int rv_cidr_match_ep(const struct bw_rv_sel *s,
-			    const struct bw_rv_endpoint *ep)
-{
-	for (size_t i = 0; i < ep->naddrs; i++) {
-		int plen = ep->addrs[i].family == 4 ? 32 : 128;
-
-		if (rv_prefix_within(ep->addrs[i].family, ep->addrs[i].addr, plen,
-				     s->family, s->addr, s->plen) &&
-		    !rv_in_excepts(s, ep->addrs[i].family, ep->addrs[i].addr, plen))
-			return 1;
-	}
-	return 0;
-}
-
-struct rv_epmatch {
-	const struct bw_rv_sel *s;
-	uint32_t id;
-	int found;
-};
-
-static void rv_epmatch_cb(void *val, void *arg)
-{
-	struct bw_rv_endpoint *ep = val;
-	struct rv_epmatch *m = arg;
-
-	if (!m->found && ep->identity == m->id && rv_cidr_match_ep(m->s, ep))
-		m->found = 1;
-}
-
-/* Does selector s select identity in (with the current endpoints)? */
+/*
+ * Does selector s select identity in? An ipBlock (match_endpoints) selects
+ * endpoint and split identities by their addresses: the address pass
+ * (resolver_split.c) keeps those in s->epids.
+ */
 static int rv_sel_match(struct bw_resolver *r, const struct bw_rv_sel *s,
 			const struct rv_ident *in)
 {
@@ -294,15 +285,8 @@ static int rv_sel_match(struct bw_resolver *r, const struct bw_rv_sel *s,
 	case BW_RV_PEER_FQDN:
 		return bw_labelset_get(in->labels, "fqdn", s->fqdn) != NULL;
 	case BW_RV_PEER_CIDR:
-		if (rv_cidr_match_ident(s, in))
-			return 1;
-		if (s->match_endpoints && rv_is_endpoint_id(in)) {
-			struct rv_epmatch m = { s, in->id, 0 };
-
-			rv_map_foreach(&r->eps, rv_epmatch_cb, &m);
-			return m.found;
-		}
-		return 0;
+		return rv_cidr_match_ident(s, in) ||
+		       (s->match_endpoints && rv_ids_has(&s->epids, in->id));
 	}
 	return 0;
 }
@@ -369,17 +353,6 @@ static void rv_compute_ident_cb(void *val, void *arg)
 		c->err = -ENOMEM;
 }
 
-static void rv_compute_ep_cb(void *val, void *arg)
-{
-	struct rv_compute *c = arg;
-	struct bw_rv_endpoint *ep = val;
-	const struct rv_ident *in = rv_ident_get(c->r, ep->identity);
-
-	if (in && rv_is_endpoint_id(in) && rv_cidr_match_ep(c->s, ep) &&
-	    rv_bucket_add(&c->s->ids, ep->identity) < 0)
-		c->err = -ENOMEM;
-}
-
 /* Evaluate s against every identity. */
 static int rv_sel_compute(struct bw_resolver *r, struct bw_rv_sel *s)
 {
@@ -441,8 +414,10 @@ static int rv_sel_compute(struct bw_resolver *r, struct bw_rv_sel *s)
 	} else {
 		rv_map_foreach(&r->idents, rv_compute_ident_cb, &c);
 	}
-	if (s->type == BW_RV_PEER_CIDR && s->match_endpoints)
-		rv_map_foreach(&r->eps, rv_compute_ep_cb, &c);
+	/* endpoints, by address: as the last address pass found them */
+	for (size_t i = 0; s->type == BW_RV_PEER_CIDR && i < s->epids.n; i++)
+		if (rv_bucket_add(&s->ids, s->epids.v[i]) < 0)
+			return -ENOMEM;
 	rv_ids_sort_uniq(&s->ids);
 	return c.err;
 }
@@ -499,6 +474,8 @@ fail:
 	free(s->fqdn);
 	free(s->except);
 	free(s->ids.v);
+	free(s->epids.v);
+	free(s->epnew.v);
 	free(s->key);
 	free(s);
 	return NULL;
@@ -516,6 +493,8 @@ static void rv_sel_unref(struct bw_resolver *r, struct bw_rv_sel *s)
 	bw_selector_free(s->sel);
 	free(s->except);
 	free(s->ids.v);
+	free(s->epids.v);
+	free(s->epnew.v);
 	free(s->key);
 	free(s);
 }
@@ -584,6 +563,20 @@ static void rv_propagate(struct bw_resolver *r, int endpoints_changed)
 static void rv_clear_changed_cb(void *val, void *arg)
 {
 	((struct bw_rv_sel *)val)->changed = 0;
+}
+
+/* The address pass changed selector sets (s->changed): mark what depends. */
+void rv_propagate_changed(struct bw_resolver *r, int endpoints_changed)
+{
+	rv_propagate(r, endpoints_changed);
+	rv_map_foreach(&r->sels, rv_clear_changed_cb, NULL);
+}
+
+int rv_is_endpoint_identity(const struct bw_resolver *r, uint32_t id)
+{
+	const struct rv_ident *in = rv_ident_get(r, id);
+
+	return in && rv_is_endpoint_id(in);
 }
 
 struct rv_reeval {
@@ -668,6 +661,7 @@ struct bw_resolver *bw_resolver_new(const struct bw_resolver_ops *ops)
 	rv_map_init(&r->index);
 	rv_map_init(&r->cidr_ids);
 	rv_map_init(&r->cidr_sels);
+	rv_map_init(&r->addrmap);
 	r->enforcement = BW_ENFORCE_DEFAULT;
 	return r;
 }
@@ -716,6 +710,8 @@ void bw_resolver_free(struct bw_resolver *r)
 		if (r->ops.cidr_release)
 			r->ops.cidr_release(r->ops.arg, r->pending.v[i]);
 	free(r->pending.v);
+	rv_split_free(r);
+	free(r->ipblock_sels.v);
 	rv_map_foreach(&r->idents, rv_free_ident_cb, NULL);
 	rv_map_foreach(&r->eps, rv_free_ep_cb, NULL);
 	rv_map_foreach(&r->index, rv_free_bucket_cb, NULL);
@@ -868,7 +864,8 @@ int bw_resolver_endpoint_set(struct bw_resolver *r,
 		goto nomem;
 	rv_ep_free(old);
 	ep->dirty = 1;
-	/* CIDR peers matching endpoint addresses, named ports of peers */
+	r->split_dirty = 1; /* ipBlock peers match addresses: the address pass */
+	/* named ports of peers */
 	err = rv_reeval_identity(r, ep->identity, 0, 1, NULL, 1);
 	if (old_id && old_id != ep->identity)
 		rv_reeval_identity(r, old_id, !rv_ident_get(r, old_id), 1, NULL, 1);
@@ -889,6 +886,7 @@ void bw_resolver_endpoint_remove(struct bw_resolver *r, uint32_t ep_id)
 		return;
 	id = ep->identity;
 	rv_ep_free(ep);
+	r->split_dirty = 1;
 	rv_reeval_identity(r, id, !rv_ident_get(r, id), 1, NULL, 1);
 }
 
@@ -1073,49 +1071,104 @@ unsigned bw_resolver_policy_selected(struct bw_resolver *r,
 
 /* ---- flush ------------------------------------------------------------------- */
 
-int bw_resolver_flush(struct bw_resolver *r)
+/* Recompute and sync every marked endpoint; the first error. */
+static int rv_sync_marked(struct bw_resolver *r, int *regen)
 {
 	size_t n;
 	void **eps = rv_map_values(&r->eps, &n);
-	int ret = 0, regen = 0;
-	struct timespec t0, t1;
+	int ret = 0;
 
 	if (n && !eps)
 		return -ENOMEM;
-	r->flushes++;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; i < n; i++) {
 		struct bw_rv_endpoint *ep = eps[i];
 		int err;
 
 		if (!ep->dirty)
 			continue;
-		regen = 1;
+		*regen = 1;
 		err = rv_resolve_and_sync(r, ep);
 		if (err < 0 && !ret)
 			ret = err;
 	}
 	free(eps);
+	return ret;
+}
+
+static void rv_any_dirty_cb(void *val, void *arg)
+{
+	if (((struct bw_rv_endpoint *)val)->dirty)
+		*(int *)arg = 1;
+}
+
+/*
+ * One flush: the address pass when endpoints or ipBlock peers changed
+ * (split identities acquired), the marked endpoints synced, then the
+ * ipcache pointed at the split identities, then what is no longer used
+ * released (split identities, CIDR identities of removed policies). The
+ * releases come back through the identity watcher and mark endpoints
+ * again, which the next round syncs.
+ */
+int bw_resolver_flush(struct bw_resolver *r)
+{
+	int ret = 0, regen = 0;
+	struct timespec t0, t1;
+
+	/*
+	 * A flush from inside one (an identity event: a release, or an FQDN
+	 * identity its caller maps in the ipcache right after) writes the
+	 * marked entries now, as callers expect of a flush; the address pass
+	 * stays the outer flush's.
+	 */
+	if (r->flushing)
+		return rv_sync_marked(r, &regen);
+	r->flushing = 1;
+	r->flushes++;
+	if (r->split_retry) {
+		r->split_dirty = 1;
+		r->split_retry = 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int round = 0; round < 8; round++) {
+		int dirty = 0;
+
+		if (r->split_dirty) {
+			ret = rv_split_update(r);
+			if (ret < 0)
+				break;
+		}
+		ret = rv_sync_marked(r, &regen);
+		if (ret < 0)
+			break;
+		ret = rv_split_apply(r);
+		if (ret < 0)
+			break;
+		rv_split_release_unused(r);
+		if (r->pending.n) {
+			/*
+			 * Releasing an identity comes back through the identity
+			 * event: take the list first.
+			 */
+			uint32_t *pend = r->pending.v;
+			size_t np = r->pending.n;
+
+			memset(&r->pending, 0, sizeof(r->pending));
+			for (size_t i = 0; i < np; i++)
+				if (r->ops.cidr_release)
+					r->ops.cidr_release(r->ops.arg, pend[i]);
+			free(pend);
+		}
+		rv_map_foreach(&r->eps, rv_any_dirty_cb, &dirty);
+		if (!dirty && !r->split_dirty)
+			break;
+	}
 	if (regen) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		r->regenerations++;
 		r->regen_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
 			       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
 	}
-	if (!ret && r->pending.n) {
-		/*
-		 * Releasing an identity comes back here through the identity
-		 * event (and may flush again): take the list first.
-		 */
-		uint32_t *pend = r->pending.v;
-		size_t np = r->pending.n;
-
-		memset(&r->pending, 0, sizeof(r->pending));
-		for (size_t i = 0; i < np; i++)
-			if (r->ops.cidr_release)
-				r->ops.cidr_release(r->ops.arg, pend[i]);
-		free(pend);
-	}
+	r->flushing = 0;
 	return ret;
 }
 
@@ -1168,10 +1221,18 @@ static void rv_stats_cb(void *val, void *arg)
 		((struct bw_rv_endpoint *)val)->n;
 }
 
+uint32_t bw_resolver_split_base(struct bw_resolver *r, uint32_t id)
+{
+	const struct rv_split *sp = rv_split_find(r, id);
+
+	return sp ? sp->base : 0;
+}
+
 void bw_resolver_stats(struct bw_resolver *r, struct bw_resolver_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->identities = r->idents.n;
+	st->splits = r->nsplits;
 	st->endpoints = r->eps.n;
 	st->policies = r->npolicies;
 	st->selectors = r->sels.n;

@@ -236,6 +236,23 @@ struct bw_resolver_ops {
 	 * allow nothing); 0 when no class can be had.
 	 */
 	uint8_t (*proxy_class)(void *arg, const char *l7proto);
+	/*
+	 * Kubernetes ipBlock peers match addresses (docs/policy.md, "ipBlock"):
+	 * when the ipBlock peers hold some addresses of an endpoint identity
+	 * and not others, the resolver gives those addresses an identity of
+	 * their own, one per (identity, set of ipBlocks holding the address):
+	 * split_acquire gets it (the identity's labels plus
+	 * BW_RV_SPLIT_LABEL=sigkey), split_release drops it, split_map points
+	 * an endpoint address at it in the ipcache (id 0: back to the
+	 * endpoint's identity). Called from bw_resolver_flush(): acquisitions
+	 * before the entries are synced, maps after, releases last. May be
+	 * NULL: then an identity is selected by an ipBlock only when every
+	 * one of its addresses lies in it (a replica outside is never
+	 * admitted; one inside may be denied).
+	 */
+	int (*split_acquire)(void *arg, uint32_t base, const char *sigkey, uint32_t *id);
+	void (*split_release)(void *arg, uint32_t id);
+	int (*split_map)(void *arg, uint32_t ep_id, const struct bw_rv_addr *a, uint32_t id);
 	void *arg;
 	/*
 	 * An FQDN selector (canonical text) entered (add 1) or left (add 0)
@@ -245,6 +262,9 @@ struct bw_resolver_ops {
 	 */
 	void (*fqdn_selector)(void *arg, const char *text, int add);
 };
+
+/* The label (source reserved) that tells a split identity from its base. */
+#define BW_RV_SPLIT_LABEL "ipblock-split"
 
 struct bw_resolver *bw_resolver_new(const struct bw_resolver_ops *ops);
 void bw_resolver_free(struct bw_resolver *r);
@@ -316,9 +336,16 @@ int bw_resolver_endpoint_l7(struct bw_resolver *r, uint32_t ep_id,
 size_t bw_resolver_isolating(struct bw_resolver *r, uint32_t ep_id, int dir,
 			     void **owners, size_t max);
 
+/*
+ * The endpoint identity a split identity was made from (split_acquire's
+ * base), or 0 when id is not a split identity in use.
+ */
+uint32_t bw_resolver_split_base(struct bw_resolver *r, uint32_t id);
+
 /* Statistics for status/bench. */
 struct bw_resolver_stats {
 	size_t identities, endpoints, policies, selectors, entries;
+	size_t splits;        /* split identities in use (ipBlock, by address) */
 	uint64_t flushes, syncs;
 	/* Flushes that recomputed at least one endpoint, and the time they
 	 * took in nanoseconds (CLOCK_MONOTONIC), for the metrics. */

@@ -232,38 +232,68 @@ struct rv_named_ctx {
 	const struct bw_rv_ruleentry *en;
 };
 
-/* Egress named ports: resolved on each peer endpoint that has the name. */
+size_t rv_ep_addr_identities(const struct bw_rv_endpoint *ep, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!ep->identity)
+		return 0;
+	if (!ep->addr_ids || !ep->naddrs) {
+		out[n++] = ep->identity;
+		return n;
+	}
+	for (size_t i = 0; i < ep->naddrs; i++) {
+		uint32_t id = ep->addr_ids[i] ? ep->addr_ids[i] : ep->identity;
+		size_t k;
+
+		for (k = 0; k < n && out[k] != id; k++)
+			;
+		if (k == n && n < max)
+			out[n++] = id;
+	}
+	return n;
+}
+
+/*
+ * Egress named ports: resolved on each peer endpoint that has the name,
+ * for each identity its addresses map to (its own, or split ones).
+ */
 static void rv_named_egress_cb(void *val, void *arg)
 {
 	const struct bw_rv_endpoint *q = val;
 	struct rv_named_ctx *c = arg;
 	const struct bw_rv_ruleentry *en = c->en;
-	int peer = en->any_peer;
+	uint32_t ids[BW_RV_EP_ADDR_IDS];
+	size_t nids = rv_ep_addr_identities(q, ids, BW_RV_EP_ADDR_IDS);
 
-	for (size_t k = 0; k < en->npeers && !peer; k++) {
-		const struct bw_rv_sel *s = en->peers[k].cached;
+	for (size_t x = 0; x < nids; x++) {
+		int peer = en->any_peer;
 
-		if (en->peers[k].type == BW_RV_PEER_ANY)
-			peer = 1;
-		else if (s && rv_ids_has(&s->ids, q->identity))
-			peer = 1;
-	}
-	if (!peer || !q->identity)
-		return;
-	for (size_t i = 0; i < en->nports; i++) {
-		const struct bw_rv_named_port *np;
-		struct rv_l7src src;
-		int l7;
+		for (size_t k = 0; k < en->npeers && !peer; k++) {
+			const struct bw_rv_sel *s = en->peers[k].cached;
 
-		if (!en->ports[i].name)
+			if (en->peers[k].type == BW_RV_PEER_ANY)
+				peer = 1;
+			else if (s && rv_ids_has(&s->ids, ids[x]))
+				peer = 1;
+		}
+		if (!peer)
 			continue;
-		l7 = rv_port_l7(c->r, &en->ports[i], &src, (uint32_t)i);
-		if (l7 < 0)
-			continue;
-		np = rv_named(q, en->ports[i].name, en->ports[i].protocol);
-		if (np)
-			rv_emit_port(c->o, q->identity, BW_DIR_EGRESS, en, &en->ports[i],
-				     np->protocol, np->port, np->port, l7 ? &src : NULL);
+		for (size_t i = 0; i < en->nports; i++) {
+			const struct bw_rv_named_port *np;
+			struct rv_l7src src;
+			int l7;
+
+			if (!en->ports[i].name)
+				continue;
+			l7 = rv_port_l7(c->r, &en->ports[i], &src, (uint32_t)i);
+			if (l7 < 0)
+				continue;
+			np = rv_named(q, en->ports[i].name, en->ports[i].protocol);
+			if (np)
+				rv_emit_port(c->o, ids[x], BW_DIR_EGRESS, en, &en->ports[i],
+					     np->protocol, np->port, np->port, l7 ? &src : NULL);
+		}
 	}
 }
 

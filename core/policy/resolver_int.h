@@ -42,6 +42,13 @@ struct bw_rv_sel {
 	int match_endpoints;
 	char *fqdn;                 /* BW_RV_PEER_FQDN: canonical text */
 	struct rv_ids ids;          /* sorted */
+	/*
+	 * match_endpoints (Kubernetes ipBlock): the endpoint and split
+	 * identities whose addresses lie in it, as the last address pass
+	 * (resolver_split.c) found them; also in ids.
+	 */
+	struct rv_ids epids;
+	struct rv_ids epnew;        /* the address pass's scratch */
 	unsigned refs;
 	int changed;
 };
@@ -52,6 +59,9 @@ struct bw_rv_endpoint {
 	int audit;
 	struct bw_rv_addr *addrs;
 	size_t naddrs;
+	/* per address: the split identity the ipcache maps it to (0 = the
+	 * endpoint's own), as the last address pass decided; NULL = none */
+	uint32_t *addr_ids;
 	struct bw_rv_named_port *ports; /* names owned */
 	size_t nports;
 	struct bw_rv_visibility *vis;
@@ -89,11 +99,47 @@ struct bw_resolver {
 	struct bw_rv_policy *policies;
 	size_t npolicies;
 	struct rv_ids pending; /* CIDR identities to release after the next flush */
+	/*
+	 * Addresses split off their endpoint identity by ipBlock peers
+	 * (resolver_split.c): the split identities in use, the address ->
+	 * identity mappings written through ops.split_map, and whether the
+	 * address pass must run again (endpoints or ipBlock selectors changed).
+	 */
+	struct rv_split *splits;
+	size_t nsplits, capsplits;
+	struct rv_map addrmap;      /* struct rv_amap_key -> struct rv_amap */
+	struct rv_ptrlist ipblock_sels; /* struct bw_rv_sel with match_endpoints */
+	int split_dirty;
+	int split_retry; /* a split identity could not be had: try on the next flush */
+	int flushing;
 	uint64_t flushes, syncs;
 	uint64_t regenerations, regen_ns; /* flushes that synced, their time */
 };
 
+/* A split identity (resolver_split.c). */
+struct rv_split {
+	uint32_t id;        /* from ops.split_acquire */
+	uint32_t base;      /* the endpoint identity it splits */
+	char sigkey[17];    /* hex hash of the keys of the ipBlocks holding its addresses */
+	int used;           /* wanted by the last address pass */
+};
+
 /* resolver_entries.c */
+#define BW_RV_EP_ADDR_IDS 64 /* identities one endpoint's addresses map to, at most */
 int rv_resolve_and_sync(struct bw_resolver *r, struct bw_rv_endpoint *ep);
+/* The identities an endpoint's addresses map to (its own unless split),
+ * each once; returns how many (at most max). */
+size_t rv_ep_addr_identities(const struct bw_rv_endpoint *ep, uint32_t *out, size_t max);
+
+/* resolver.c */
+void rv_propagate_changed(struct bw_resolver *r, int endpoints_changed);
+int rv_is_endpoint_identity(const struct bw_resolver *r, uint32_t id);
+
+/* resolver_split.c: the address pass and its writes (docs/policy.md) */
+int rv_split_update(struct bw_resolver *r);
+int rv_split_apply(struct bw_resolver *r);
+void rv_split_release_unused(struct bw_resolver *r);
+const struct rv_split *rv_split_find(const struct bw_resolver *r, uint32_t id);
+void rv_split_free(struct bw_resolver *r);
 
 #endif /* BW_CORE_RESOLVER_INT_H */

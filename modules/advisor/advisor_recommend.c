@@ -531,7 +531,7 @@ rec_comment(struct rec *rc, json_t *el, const struct rec_group *g, const char *e
 	char *buf = NULL, line[1200];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	json_t *flows = json_array();
+	json_t *flows;
 
 	if (f == NULL)
 		return;
@@ -542,6 +542,7 @@ rec_comment(struct rec *rc, json_t *el, const struct rec_group *g, const char *e
 							 "baseline allows everything within a namespace"));
 		return;
 	}
+	flows = json_array();
 	fprintf(f, "%" PRIu64 " connection%s seen (%zu flow%s)%s%s:", g->conns,
 		g->conns == 1 ? "" : "s", g->nflows, g->nflows == 1 ? "" : "s",
 		extra != NULL ? "; " : "", extra != NULL ? extra : "");

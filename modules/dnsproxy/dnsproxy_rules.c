@@ -156,7 +156,8 @@ struct dpr_rules *dpr_compile(const char *json, char *err, size_t errlen)
 		errno = -rc;
 		return NULL;
 	}
-	qsort(r->v, r->n, sizeof(*r->v), dpr_cmp);
+	if (r->n > 1) /* qsort takes no NULL array, even empty */
+		qsort(r->v, r->n, sizeof(*r->v), dpr_cmp);
 	return r;
 }
 

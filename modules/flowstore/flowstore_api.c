@@ -87,6 +87,52 @@ fs_unavailable(struct flowstore *fs, char *buf, size_t len)
 
 /* ---- history --------------------------------------------------------------------- */
 
+/*
+ * The store keeps an outside peer by its address ("203.0.113.7/32"): names
+ * change and expire, addresses are what policy matched. When the node's
+ * FQDN cache knows names for the address now, the answer shows the first
+ * as the side ("api.example", as flows show names) and keeps the address
+ * in "<side>_address"; the other names in "<side>_names". Loop thread.
+ */
+static void
+fs_history_name(struct flowstore *fs, json_t *row, const char *side)
+{
+	const char *v = json_string_value(json_object_get(row, side));
+	const char *const *names = NULL;
+	char key[64];
+	size_t n;
+
+	if (v == NULL || strchr(v, '/') == NULL || (strchr(v, '.') == NULL && strchr(v, ':') == NULL) ||
+	    (n = fs->api->fqdn_names(v, &names)) == 0 || names == NULL || names[0] == NULL)
+		return;
+	snprintf(key, sizeof(key), "%s_address", side);
+	json_object_set_new(row, key, json_string(v));
+	if (n > 1) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			if (names[i] != NULL)
+				json_array_append_new(a, json_string(names[i]));
+		snprintf(key, sizeof(key), "%s_names", side);
+		json_object_set_new(row, key, a);
+	}
+	json_object_set_new(row, side, json_string(names[0]));
+}
+
+static void
+fs_history_names(struct flowstore *fs, json_t *doc)
+{
+	json_t *row;
+	size_t i;
+
+	if (!BW_API_HAS(fs->api, fqdn_names) || fs->api->fqdn_names == NULL)
+		return;
+	json_array_foreach(json_object_get(doc, "flows"), i, row) {
+		fs_history_name(fs, row, "source");
+		fs_history_name(fs, row, "destination");
+	}
+}
+
 static void
 fs_history_done(struct fs_query *q)
 {
@@ -94,6 +140,7 @@ fs_history_done(struct fs_query *q)
 	bw_api_request *req = q->arg2;
 
 	if (q->result != NULL) {
+		fs_history_names(fs, q->result);
 		fs_reply_doc(fs, req, 200, json_incref(q->result));
 	} else {
 		fs->api->reply_error(req, q->unavailable ? 503 : 500, "%s", q->error);

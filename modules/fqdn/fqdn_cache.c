@@ -747,7 +747,8 @@ json_t *fqc_to_json(const struct fqc *c, int64_t now,
 		for (struct fqc_ip *p = c->ips[i]; p; p = p->hnext)
 			for (struct fqc_entry *e = p->entries; e && n < c->nentries; e = e->inext)
 				v[n++] = e;
-	qsort(v, n, sizeof(*v), fqc_entry_cmp);
+	if (n > 1) /* qsort takes no NULL array, even empty */
+		qsort(v, n, sizeof(*v), fqc_entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct fqc_entry *e = v[i];
 		char a[64];

@@ -56,6 +56,7 @@
 #include <bulwark/module.h>
 
 #define IDL_FILE "identities.json"
+#define IDL_MAX_BYTES (256 << 20) /* a larger file is refused, not read */
 #define IDL_VERSION 1
 #define IDL_MIN_GLOBAL 256u
 #define IDL_MAX_GLOBAL 65535u
@@ -498,26 +499,56 @@ static int idl_load_entry(struct idl *s, const json_t *e, int64_t now, int repla
 	return rc;
 }
 
+/*
+ * Read the table. A file that is not the table this module writes (not a
+ * regular file, not JSON, another version, no "identities" list) is
+ * refused, never read as an empty table: every identity would be
+ * numbered afresh while the pinned datapath holds the old numbers.
+ */
 static int idl_load(struct idl *s)
 {
+	static const char fix[] =
+		"move it away to number identities afresh (policy is recomputed), or restore it";
 	json_error_t je;
-	json_t *doc = json_load_file(s->path, 0, &je), *a;
+	json_t *doc, *a;
 	int64_t now = idl_now();
+	struct stat st;
 	FILE *f;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
-	int rc = 0;
+	int rc = 0, fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
-	if (!doc) {
-		if (access(s->path, F_OK) < 0 && errno == ENOENT)
-			goto journal;
-		idl_log(s, BW_LOG_ERR, "%s:%d: %s", s->path, je.line, je.text);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			goto journal; /* the journal may hold everything */
+		idl_log(s, BW_LOG_ERR, "%s: %s", s->path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > IDL_MAX_BYTES) {
+		idl_log(s, BW_LOG_ERR, "%s: %s; %s", s->path,
+			S_ISREG(st.st_mode) ? "too large for an identity table" : "not a regular file",
+			fix);
+		close(fd);
 		return -EINVAL;
 	}
-	if (json_integer_value(json_object_get(doc, "version")) != IDL_VERSION) {
-		idl_log(s, BW_LOG_ERR, "%s: unknown version (expected %d)", s->path,
-			IDL_VERSION);
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	doc = json_loadf(f, 0, &je);
+	fclose(f);
+	if (!doc) {
+		idl_log(s, BW_LOG_ERR, "%s:%d: %s; %s", s->path, je.line, je.text, fix);
+		return -EINVAL;
+	}
+	if (!json_is_object(doc) || !json_is_integer(json_object_get(doc, "version")) ||
+	    json_integer_value(json_object_get(doc, "version")) != IDL_VERSION ||
+	    !json_is_array(json_object_get(doc, "identities"))) {
+		idl_log(s, BW_LOG_ERR,
+			"%s: not an identity table of this version (an object with \"version\": %d and an \"identities\" list); %s",
+			s->path, IDL_VERSION, fix);
 		json_decref(doc);
 		return -EINVAL;
 	}

@@ -334,10 +334,28 @@ np_key(struct np_ctx *c, const char *key, int mode, const char *prefix,
 		return 0;
 	}
 
-	/* Cilium: "source:key" or a bare key (source any). */
+	/*
+	 * Cilium: "source:key" or a bare key (source any). As Cilium's label
+	 * parser (pkg/labels ParseSource with ':') does, "$name" and, without
+	 * a ':', "reserved.name" are the reserved label name (Cilium's own
+	 * examples write "reserved.init").
+	 */
 	const char *colon = strchr(key, ':');
 	const char *name = colon ? colon + 1 : key;
 	size_t i;
+
+	if (key[0] == '$' || (colon == NULL && !strncmp(key, "reserved.", 9))) {
+		name = key + (key[0] == '$' ? 1 : 9);
+		if (*name == '\0' || strlen(name) > 317)
+			return np_fail(c, "\"%s\" is not a valid label key", key);
+		for (i = 0; name[i]; i++)
+			if (isspace((unsigned char)name[i]) || !isprint((unsigned char)name[i]) ||
+			    name[i] == '=' || name[i] == ',')
+				return np_fail(c, "\"%s\" is not a valid label key", key);
+		if ((size_t)snprintf(buf, buflen, "reserved:%s", name) >= buflen)
+			return np_fail(c, "label key \"%s\" is too long", key);
+		return 0;
+	}
 
 	if (colon != NULL) {
 		for (i = 0; np_cilium_sources[i] != NULL; i++)

@@ -10,6 +10,6 @@ modules_prometheus_la_SOURCES = \
 	modules/prometheus/prom_http.c modules/prometheus/prom_kafka.c
 modules_prometheus_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 modules_prometheus_la_LDFLAGS = $(BW_MODULE_LINK)
-modules_prometheus_la_LIBADD = libbw.la $(LIBEVENT_LIBS) -lm
+modules_prometheus_la_LIBADD = libbw.la libbwhttp.la $(LIBEVENT_LIBS) -lm
 EXTRA_DIST += modules/prometheus/README.md modules/prometheus/metrics.list \
 	docs/metrics.md

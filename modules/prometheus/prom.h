@@ -19,6 +19,9 @@ struct evbuffer;
 
 /* The label value series are folded into once a family is full. */
 #define PROM_OTHER "other"
+/* the metrics port: connections at once, seconds for a whole request */
+#define PROM_MAX_CONNS 64
+#define PROM_REQUEST_TIMEOUT 10
 
 /* ---- label vectors (prom_vec.c) ----------------------------------------- */
 

@@ -169,7 +169,8 @@ prom_http_write(struct prom_http *h, struct evbuffer *out)
 
 	prom_vec_write(h->requests, out);
 	prom_family(out, name, "Quantiles of HTTP request duration in seconds", "histogram");
-	qsort(h->hist, h->n_hist, sizeof(*h->hist), http_hist_cmp);
+	if (h->n_hist > 1) /* qsort takes no NULL array, even empty */
+		qsort(h->hist, h->n_hist, sizeof(*h->hist), http_hist_cmp);
 	for (size_t i = 0; i < h->n_hist; i++) {
 		const struct http_hist_series *s = &h->hist[i];
 

@@ -190,7 +190,8 @@ prom_kafka_write(struct prom_kafka *k, struct evbuffer *out)
 
 	prom_vec_write(k->requests, out);
 	prom_family(out, name, "Quantiles of Kafka request duration in seconds", "histogram");
-	qsort(k->hist, k->n_hist, sizeof(*k->hist), kafka_hist_cmp);
+	if (k->n_hist > 1) /* qsort takes no NULL array, even empty */
+		qsort(k->hist, k->n_hist, sizeof(*k->hist), kafka_hist_cmp);
 	for (size_t i = 0; i < k->n_hist; i++) {
 		const struct kafka_hist_series *s = &k->hist[i];
 

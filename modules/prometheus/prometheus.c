@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "lib/httpguard.h"
 #include "lib/listenaddr.h"
 #include "prom.h"
 
@@ -36,6 +37,7 @@ struct prom_state {
 	const struct bw_core_api *api;
 	const struct prom_conf *conf;
 	struct evhttp *http;
+	struct bw_httpguard *guard; /* connection cap, request deadline, accept back-off */
 	struct prom_flows *flows;
 	uint64_t scrapes;
 };
@@ -176,6 +178,8 @@ prom_http_cb(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evbuffer *out;
 
+	/* answered at once: the next request on the connection has its deadline */
+	bw_httpguard_replied(st->guard, req);
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		prom_reply_json(req, 404, "Not Found",
 			"{\"error\": \"not found: metrics are served at GET /metrics\"}");
@@ -209,8 +213,18 @@ prom_state_free(struct prom_state *st)
 		return;
 	if (st->http != NULL)
 		evhttp_free(st->http);
+	bw_httpguard_free(st->guard); /* after its server */
 	prom_flows_free(st->flows);
 	free(st);
+}
+
+/* The guard's messages through the module's log. */
+static void
+prom_guard_log(void *arg, int level, const char *msg)
+{
+	struct prom_state *st = arg;
+
+	st->api->log(st->ctx, level, "%s", msg);
 }
 
 static int
@@ -248,13 +262,30 @@ prom_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *confp)
 	evhttp_set_timeout(st->http, 30);
 	evhttp_set_max_headers_size(st->http, 16384);
 	evhttp_set_max_body_size(st->http, 4096);
-	if (evhttp_bind_socket_with_handle(st->http, host, port) == NULL) {
-		rc = errno != 0 ? -errno : -EADDRNOTAVAIL;
-		api->log(ctx, BW_LOG_ERR,
-			 "[%s] listen: cannot listen on %s: %s", inst,
-			 conf->listen, strerror(-rc));
-		prom_state_free(st);
-		return rc;
+	{
+		struct bw_httpguard_limits lim = { PROM_MAX_CONNS, PROM_REQUEST_TIMEOUT, 0 };
+		struct evhttp_bound_socket *bs;
+
+		st->guard = bw_httpguard_new(api->event_base(ctx), st->http, &lim, inst,
+					     prom_guard_log, st);
+		if (st->guard == NULL) {
+			prom_state_free(st);
+			return -ENOMEM;
+		}
+		errno = 0;
+		bs = evhttp_bind_socket_with_handle(st->http, host, port);
+		if (bs == NULL) {
+			rc = errno != 0 ? -errno : -EADDRNOTAVAIL;
+			api->log(ctx, BW_LOG_ERR,
+				 "[%s] listen: cannot listen on %s: %s", inst,
+				 conf->listen, strerror(-rc));
+			prom_state_free(st);
+			return rc;
+		}
+		if ((rc = bw_httpguard_attach(st->guard, bs)) < 0) {
+			prom_state_free(st);
+			return rc;
+		}
 	}
 	if ((rc = api->flow_subscribe(ctx, prom_flows_count, st->flows, NULL)) < 0) {
 		api->log(ctx, BW_LOG_ERR, "cannot subscribe to flows: %s",
@@ -277,6 +308,8 @@ prom_stop(bw_module_ctx *ctx)
 	if (st != NULL && st->http != NULL) {
 		evhttp_free(st->http);
 		st->http = NULL;
+		bw_httpguard_free(st->guard);
+		st->guard = NULL;
 	}
 }
 

@@ -14,9 +14,12 @@
  * What is counted, so that one connection counts once:
  *   forwarded  a trace event of a new connection (trace reason NEW), taken
  *              where the connection enters the node's view first: leaving
- *              its source pod (from-endpoint), or entering its destination
- *              pod when the source is not a local pod (to-endpoint);
- *              replies never make edges of their own
+ *              its source pod (from-endpoint), entering a local proxy
+ *              that will speak to a peer that is not a local pod
+ *              (to-proxy: a redirected connection has no from-endpoint
+ *              trace), or entering its destination pod when the source is
+ *              not a local pod (to-endpoint); replies never make edges of
+ *              their own
  *   dropped    each drop event (every dropped packet, retries included)
  *   audit      each policy-verdict event with verdict AUDIT (a connection
  *              policy would have dropped; it is forwarded too)
@@ -453,7 +456,8 @@ sm_on_flow(const struct bw_flow *f, void *ud)
 		    * it enters a local pod, or where it leaves one for a peer
 		    * that is not a local pod (medium traces only there) */
 		   (f->trace_observation_point == BW_FLOW_OBS_TO_ENDPOINT ||
-		    (f->trace_observation_point == BW_FLOW_OBS_FROM_ENDPOINT &&
+		    ((f->trace_observation_point == BW_FLOW_OBS_FROM_ENDPOINT ||
+		      f->trace_observation_point == BW_FLOW_OBS_TO_PROXY) &&
 		     f->destination.id == 0))) {
 		what = SM_FORWARDED;
 	} else {
@@ -568,7 +572,8 @@ sm_edge_policies_json(struct sm_edge *e)
 	static const char *const effects[] = { "allow", "deny", "default-deny" };
 	json_t *a = json_array();
 
-	qsort(e->pols, e->npols, sizeof(*e->pols), sm_pol_cmp);
+	if (e->npols > 1) /* qsort takes no NULL array, even empty */
+		qsort(e->pols, e->npols, sizeof(*e->pols), sm_pol_cmp);
 	for (size_t i = 0; i < e->npols && a != NULL; i++) {
 		const struct sm_pol *p = &e->pols[i];
 

@@ -84,6 +84,7 @@ BW_NODE_IP4=10.0.0.1
 BW_NODE_IP6=fd00::1
 BW_NETNS_LIST=()  # every netns we created, in creation order
 BW_PIDS=()        # background processes we started (servers)
+BW_MOUNTS=()      # mounts a test made (bw_mount_tmpfs), unmounted on exit
 BW_VETH_SEQ=0
 BW_PLUMB_IF=""
 BW_PASSED=0
@@ -259,6 +260,10 @@ bw_init() {
 	ip netns list >/dev/null 2>&1 || bw_skip "ip netns does not work here"
 
 	BW_ID=$(printf 'bw%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
+	# make check's leftover check looks for namespaces named with it
+	if [ -n "${BW_CHECK_DIR:-}" ] && [ -d "$BW_CHECK_DIR" ]; then
+		echo "$BW_ID" >>"$BW_CHECK_DIR/ids"
+	fi
 	BW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-e2e.$BW_ID.XXXXXX") ||
 		bw_die "mktemp failed"
 	BW_INITED=1
@@ -360,6 +365,10 @@ bw_cleanup() {
 		tail -n 200 "$BW_DAEMON_LOG" | sed 's/^/# /'
 		echo "# ---- end of bulwarkd log ----"
 	fi
+	for ((i = ${#BW_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount "${BW_MOUNTS[i]}" 2>/dev/null || umount -l "${BW_MOUNTS[i]}" 2>/dev/null
+	done
+	BW_MOUNTS=()
 	if [ "$BW_BPFFS_MOUNTED" = 1 ]; then
 		umount "$BW_BPFFS" 2>/dev/null || umount -l "$BW_BPFFS" 2>/dev/null
 		BW_BPFFS_MOUNTED=0
@@ -457,6 +466,35 @@ bw_start_daemon() {
 	bw_log "bulwarkd ready (pid $BW_DAEMON_PID)"
 }
 
+# bw_run_daemon_fg SECONDS [-o SECTION.KEY=VALUE]... : run bulwarkd in the
+# node netns with this test's paths (as bw_start_daemon would) in the
+# foreground, for a start that must fail: its output goes to
+# $BW_TMP/fg.log, its exit status is returned; after SECONDS it is stopped
+# and 124 returned (it did not fail).
+bw_run_daemon_fg() {
+	local t=$1 conf moddir
+	shift
+	BULWARKD=$(bw_find_bin bulwarkd "${BULWARKD:-}" \
+		"$abs_top_builddir/bulwarkd" "$abs_top_builddir/core/bulwarkd")
+	conf=$(bw_daemon_conf) || bw_die "no bulwark.conf found"
+	moddir=$(bw_module_dir)
+	local -a cmd=("$BULWARKD" -c "$conf" -o "daemon.socket=$BW_SOCK"
+		-o "daemon.state_dir=$BW_STATE" -o "daemon.bpffs_dir=$BW_BPFFS"
+		-o "policy.dir=$BW_POLICY_DIR" -o "daemon.module_dir=$moddir")
+	if grep -Eq '^modules *=.*(^| |=)hubble-observer( |$)' "$conf"; then
+		cmd+=(-o "hubble-observer.socket=$BW_HUBBLE_SOCK")
+	fi
+	timeout "$t" ip netns exec "$BW_NODE" "${cmd[@]}" "$@" >"$BW_TMP/fg.log" 2>&1
+}
+
+# bw_mount_tmpfs DIR SIZE : a tmpfs of SIZE (e.g. 256k) on DIR (created),
+# unmounted by the EXIT trap (a full filesystem for a test).
+bw_mount_tmpfs() {
+	mkdir -p "$1" || bw_die "mkdir $1"
+	mount -t tmpfs -o "size=$2,mode=0700" bwtest "$1" || bw_die "cannot mount a tmpfs on $1"
+	BW_MOUNTS+=("$1")
+}
+
 # bw_stop_daemon : SIGTERM the daemon and wait; FAILs the check (not the
 # whole test) unless it exits 0 within 10 s.
 bw_stop_daemon() {
@@ -468,6 +506,12 @@ bw_stop_daemon() {
 		sleep 0.1
 	done
 	if kill -0 "$BW_DAEMON_PID" 2>/dev/null; then
+		# where it is stuck, for the log (gdb, when installed)
+		if command -v gdb >/dev/null 2>&1; then
+			echo "# ---- bulwarkd did not stop: its threads ----"
+			timeout 20 gdb -q -batch -ex "thread apply all bt" -p "$BW_DAEMON_PID" \
+				2>/dev/null | grep -E '^(#|Thread)' | sed 's/^/# /' | head -n 80
+		fi
 		kill -KILL "$BW_DAEMON_PID"
 		wait "$BW_DAEMON_PID" 2>/dev/null
 		BW_DAEMON_PID=""

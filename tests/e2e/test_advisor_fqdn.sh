@@ -98,6 +98,14 @@ names_learned() {
 }
 bw_wait_for 10 names_learned || bw_fail "the FQDN cache has api.example"
 
+# ---- history: an outside peer by the name the node knows for it ---------------------
+HIST=$BW_TMP/history.json
+bw history -o json >"$HIST" 2>&1
+expect_json "history names the worker's outside peer api.example, keeping its address" "$HIST" \
+	'sorted(set((f["source"], f["destination"], f.get("destination_address"), f["port"]) for f in d["flows"] if f.get("destination_address") == "198.51.100.10/32"))' \
+	"[('pay/worker', 'api.example', '198.51.100.10/32', 443)]"
+bw_expect_output "the history table shows the name" 'pay/worker +api\.example +443' bw history
+
 # ---- recommend (fine): the name the proxy learned ---------------------------------
 REC=$BW_TMP/rec-fine.json
 FINE=$BW_TMP/fine.yaml

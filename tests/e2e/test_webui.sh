@@ -100,7 +100,7 @@ expect_json_error "a bad filter is the core's JSON 400" 400 GET '/api/v1/flows?w
 expect_json_error "a policy trace with bad input is a JSON 400" 400 GET '/api/v1/policy/trace?from=ops/scanner&to=shop/cart'
 expect_json_error "following flows goes to /api/events" 400 GET '/api/v1/flows?follow=true'
 expect_json_error "policy import is refused while read-only" 403 POST /api/v1/policies \
-	-H 'X-Requested-With: bulwark-webui' --data-binary @"$abs_top_srcdir/demo/policies/10-shop-default-deny.yaml"
+	-H 'X-Requested-With: bulwark-webui' --data-binary @"$abs_top_srcdir/tests/e2e/data/shop-policies/10-shop-default-deny.yaml"
 bw_check "which says how to allow it" grep -q 'allow_changes = true' "$BW_TMP/b"
 expect_json_error "endpoint changes are never allowed" 403 DELETE /api/v1/endpoints/shop/cart \
 	-H 'X-Requested-With: bulwark-webui'

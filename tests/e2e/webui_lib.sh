@@ -2,8 +2,8 @@
 # shellcheck shell=bash
 #
 # tests/e2e/webui_lib.sh - the model cluster the web UI tests look at
-# (sourced after lib.sh): the demo's shop and a scanner, an outside API
-# host, the demo's policies (demo/policies/), known traffic, and a loop that
+# (sourced after lib.sh): a shop of three pods and a scanner, an outside API
+# host, its policies (tests/e2e/data/shop-policies/), known traffic, and a loop that
 # keeps it going while a browser watches.
 #
 #   shop/frontend  10.1.0.10  app=frontend  -> cart:8080 allowed
@@ -58,7 +58,7 @@ webui_cluster() {
 	bw_server_tcp shop/cart 8080
 	bw_server_tcp shop/payments 8080
 	bw_server_tcp api 443
-	for f in "$abs_top_srcdir"/demo/policies/*.yaml; do
+	for f in "$abs_top_srcdir"/tests/e2e/data/shop-policies/*.yaml; do
 		bw policy import "$f" >/dev/null || bw_die "policy import $f"
 	done
 	webui_once

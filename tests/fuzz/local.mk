@@ -107,3 +107,54 @@ tests_fuzz_fuzz_kafka_SOURCES = tests/fuzz/fuzz_kafka.c tests/fuzz/replay.c \
 tests_fuzz_fuzz_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka \
 	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/kafka\"
 tests_fuzz_fuzz_kafka_LDADD = $(JANSSON_LIBS)
+
+# the config reader and value parsers (core/config.c); labels and selectors
+# (core/node/labels.c, selector.c); the state-file reader (core/state.c);
+# the endpoint API's request bodies (core/node/endpoint_spec.c)
+check_PROGRAMS += tests/fuzz/fuzz_config tests/fuzz/fuzz_labels \
+	tests/fuzz/fuzz_state tests/fuzz/fuzz_endpoint
+TESTS += tests/fuzz/fuzz_config tests/fuzz/fuzz_labels tests/fuzz/fuzz_state \
+	tests/fuzz/fuzz_endpoint
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/config\"
+tests_fuzz_fuzz_config_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_labels_SOURCES = tests/fuzz/fuzz_labels.c tests/fuzz/replay.c
+tests_fuzz_fuzz_labels_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/labels\"
+tests_fuzz_fuzz_labels_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_state_SOURCES = tests/fuzz/fuzz_state.c tests/fuzz/replay.c
+tests_fuzz_fuzz_state_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/state\"
+tests_fuzz_fuzz_state_LDADD = $(BW_CORE_LIBS)
+tests_fuzz_fuzz_endpoint_SOURCES = tests/fuzz/fuzz_endpoint.c tests/fuzz/replay.c
+tests_fuzz_fuzz_endpoint_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/endpoint\"
+tests_fuzz_fuzz_endpoint_LDADD = $(BW_CORE_LIBS)
+
+# the rule-model compiler (core/policy/resolver_compile.c) and `cilium
+# policy import` rule lists (core/policy/policy_rulelist.c)
+check_PROGRAMS += tests/fuzz/fuzz_rulemodel
+TESTS += tests/fuzz/fuzz_rulemodel
+tests_fuzz_fuzz_rulemodel_SOURCES = tests/fuzz/fuzz_rulemodel.c tests/fuzz/replay.c
+tests_fuzz_fuzz_rulemodel_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/rulemodel\"
+tests_fuzz_fuzz_rulemodel_LDADD = $(BW_CORE_LIBS)
+
+# the /v1/flows request: query string and body (core/flow/flowapi.c)
+check_PROGRAMS += tests/fuzz/fuzz_flowapi
+TESTS += tests/fuzz/fuzz_flowapi
+tests_fuzz_fuzz_flowapi_SOURCES = tests/fuzz/fuzz_flowapi.c tests/fuzz/replay.c
+tests_fuzz_fuzz_flowapi_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/flowapi\"
+tests_fuzz_fuzz_flowapi_LDADD = $(BW_CORE_LIBS)
+
+# the CLI's request building: `observe` flags into FlowFilters
+# (cli/flowfilter_flags.c), which the daemon's parser must accept
+check_PROGRAMS += tests/fuzz/fuzz_cli_filters
+TESTS += tests/fuzz/fuzz_cli_filters
+tests_fuzz_fuzz_cli_filters_SOURCES = tests/fuzz/fuzz_cli_filters.c \
+	tests/fuzz/replay.c cli/flowfilter_flags.c cli/flowfilter_flags.h
+tests_fuzz_fuzz_cli_filters_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/cli-filters\"
+tests_fuzz_fuzz_cli_filters_LDADD = libbw.la $(DEPS_LIBS)

@@ -227,7 +227,7 @@ tests_unit_test_policy_lookup_LDADD = $(BW_TEST_LIBS)
 check_PROGRAMS += tests/unit/test_prefix tests/unit/test_errbuf \
 	tests/unit/test_watchlist
 TESTS += tests/unit/test_prefix tests/unit/test_errbuf tests/unit/test_watchlist
-EXTRA_DIST += tests/unit/check_main.h
+EXTRA_DIST += tests/unit/check_main.h tests/unit/tmpdir.h
 tests_unit_test_watchlist_SOURCES = tests/unit/test_watchlist.c
 tests_unit_test_watchlist_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_watchlist_LDADD = $(BW_TEST_LIBS)
@@ -440,3 +440,14 @@ tests_unit_test_kafka_SOURCES = tests/unit/test_kafka.c \
 tests_unit_test_kafka_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules/kafka
 tests_unit_test_kafka_CFLAGS = $(BW_TEST_CFLAGS)
 tests_unit_test_kafka_LDADD = $(BW_TEST_LIBS)
+
+# core/policy/policy_rulelist.c: `cilium policy import` JSON (the netpol-cilium
+# format module compiled in)
+check_PROGRAMS += tests/unit/test_rulelist
+TESTS += tests/unit/test_rulelist
+tests_unit_test_rulelist_SOURCES = tests/unit/test_rulelist.c \
+	modules/netpol-cilium/netpol_cilium.c modules/netpol-cilium/cilium_l7.c \
+	modules/netpol-k8s/netpol_common.c
+tests_unit_test_rulelist_CPPFLAGS = $(BW_POLICY_TEST_CPPFLAGS)
+tests_unit_test_rulelist_CFLAGS = $(BW_TEST_CFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_rulelist_LDADD = $(BW_FAKE_CORE) $(BW_TEST_LIBS) $(PCRE2_LIBS)

@@ -29,6 +29,7 @@
 
 #include "core/api.h"
 #include "core/log.h"
+#include "tests/unit/tmpdir.h"
 
 static struct event_base *base;
 static char dir[256], sock[300];
@@ -42,7 +43,7 @@ struct reply {
 static void
 setup(void)
 {
-	strcpy(dir, "/tmp/bwapi.XXXXXX");
+	bw_test_tmp(dir, sizeof(dir), "bwapi.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	base = event_base_new();

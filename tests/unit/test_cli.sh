@@ -63,6 +63,10 @@ expect_grep "bad -o named" "bulwark status: -o: 'yaml' is not one of table, json
 expect_grep "missing option value named" "bulwark status: option '--wait' needs a value" "$err"
 "$BULWARK" modules extra > "$out" 2> "$err"
 expect_eq "extra argument exits 2" 2 $?
+"$BULWARK" observe --since 99999999999999999h > "$out" 2> "$err"
+expect_eq "an absurd --since exits 2" 2 $?
+expect_grep "an absurd --since is named" \
+	"bulwark observe: --since: '99999999999999999h' is longer than a duration can be (at most 2562047h)" "$err"
 
 # ---- a running daemon ----------------------------------------------------
 conf=$(bw_conf cli <<EOF
@@ -104,6 +108,23 @@ expect_eq "modules -o json: file" "$TESTMOD_DIR/test-full.so" \
 
 # The socket is 0660.
 expect_eq "socket mode" 660 "$(stat -c %a "$T/bulwark.sock")"
+
+# Requests of any length leave whole (a fixed 1 KiB request buffer cut them,
+# and the daemon then waited 60 s for the rest): a 3000-character label
+# filter and policy name get the daemon's answer, at once.
+long=$(printf 'k%.0s' $(seq 3000))
+timeout 20 "$BULWARK" -s "$T/bulwark.sock" observe --label "app=$long" --last 1 -o json \
+	> "$out" 2> "$err"
+rc=$?
+if [ "$rc" != 124 ] && ! grep -q "did not answer\|timed out" "$err"; then
+	ok "observe with a 3000-character label gets an answer (exit $rc)"
+else
+	fail "observe with a 3000-character label: exit $rc"
+	sed 's/^/#   /' "$err"
+fi
+timeout 20 "$BULWARK" -s "$T/bulwark.sock" policy get "x/$long" > "$out" 2> "$err"
+expect_eq "policy get of a 3000-character name exits 1 (not found)" 1 $?
+expect_grep "and says so" "no policy" "$err"
 
 bw_stop
 expect_eq "bulwarkd exits 0 on SIGTERM" 0 "$BW_RC"

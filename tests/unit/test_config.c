@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "tests/unit/tmpdir.h"
 
 static char err[1024];
 
@@ -76,7 +78,7 @@ START_TEST(core_values_are_applied)
 		"# another\n"
 		"[daemon]\n"
 		"socket = /tmp/x.sock\n"
-		"socket_group = bulwark\n"
+		"socket_group = root\n"
 		"log_level = debug ; inline comment\n"
 		"log_target = syslog\n"
 		"[policy]\n"
@@ -92,7 +94,7 @@ START_TEST(core_values_are_applied)
 	ck_assert_msg(cf != NULL, "%s", err);
 	dc = &cf->daemon;
 	ck_assert_str_eq(dc->socket, "/tmp/x.sock");
-	ck_assert_str_eq(dc->socket_group, "bulwark");
+	ck_assert_str_eq(dc->socket_group, "root");
 	ck_assert_int_eq(bw_conf_log_level(dc), BW_LOG_DEBUG);
 	ck_assert_int_eq(dc->log_target, BW_LOG_TARGET_SYSLOG);
 	ck_assert_str_eq(dc->policy_dir, "/srv/policies");
@@ -243,11 +245,45 @@ START_TEST(continuation_lines_extend_a_value)
 }
 END_TEST
 
+/* /dev/zero would be read for ever (22 GB seen); a FIFO would block. */
+START_TEST(non_regular_and_huge_files_are_refused)
+{
+	char fifo[256], big[256], want[512];
+	int fd;
+
+	ck_assert_ptr_null(bw_conf_load("/dev/zero", NULL, 0, err, sizeof(err)));
+	ck_assert_str_eq(err, "/dev/zero: not a regular file (a device); give a config file");
+	bw_test_tmp(fifo, sizeof(fifo), "bw-test-config-fifo-XXXXXX");
+	ck_assert_int_ge(fd = mkstemp(fifo), 0);
+	close(fd);
+	unlink(fifo);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_ptr_null(bw_conf_load(fifo, NULL, 0, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO); give a config file", fifo);
+	ck_assert_str_eq(err, want);
+	unlink(fifo);
+	bw_test_tmp(big, sizeof(big), "bw-test-config-big-XXXXXX");
+	ck_assert_int_ge(fd = mkstemp(big), 0);
+	ck_assert_int_eq(ftruncate(fd, BW_CONF_MAX_BYTES + 1), 0);
+	close(fd);
+	ck_assert_ptr_null(bw_conf_load(big, NULL, 0, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "larger than a config file may be (4 MiB)") != NULL, "%s", err);
+	unlink(big);
+	/* /dev/null stays "no config file" */
+	{
+		struct bw_conf *cf = bw_conf_load("/dev/null", NULL, 0, err, sizeof(err));
+
+		ck_assert_ptr_nonnull(cf);
+		bw_conf_free(cf);
+	}
+}
+END_TEST
+
 START_TEST(real_file_reports_its_path_and_lines)
 {
-	char path[] = "/tmp/bw-test-config-XXXXXX";
-	char want[256];
-	int fd = mkstemp(path);
+	char path[256];
+	char want[512];
+	int fd = mkstemp(bw_test_tmp(path, sizeof(path), "bw-test-config-XXXXXX"));
 	FILE *f;
 
 	ck_assert_int_ge(fd, 0);
@@ -264,7 +300,7 @@ START_TEST(real_file_reports_its_path_and_lines)
 	ck_assert_str_eq(err, "/nonexistent/bulwark.conf: No such file or directory");
 	/* A directory opens but cannot be read: not an empty config. */
 	ck_assert_ptr_null(bw_conf_load("/", NULL, 0, err, sizeof(err)));
-	ck_assert_str_eq(err, "/: Is a directory");
+	ck_assert_str_eq(err, "/: not a regular file (a directory); give a config file");
 }
 END_TEST
 
@@ -763,6 +799,7 @@ config_suite(void)
 	tcase_add_test(tc, byte_order_mark_is_skipped);
 	tcase_add_test(tc, continuation_lines_extend_a_value);
 	tcase_add_test(tc, real_file_reports_its_path_and_lines);
+	tcase_add_test(tc, non_regular_and_huge_files_are_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sections");

@@ -7,9 +7,12 @@
  * workload: its KIND/NAME validation and what a pod name implies.
  *
  * Successful adds need the datapath and run in tests/e2e/test_endpoint.sh.
+ * The interfaces the requests name are veths in a network namespace of the
+ * test's own (root and ip(8); skipped without them).
  */
 #include <check.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "core/node/endpoint.h"
 #include "core/node/identity.h"
 #include "core/node/labels.h"
+#include "tests/unit/tmpdir.h"
 
 static char statedir[256];
 static struct bw_conf *conf;
@@ -28,7 +32,7 @@ static void setup(void)
 	char override[300], err[512];
 	char *ov[1] = { override };
 
-	snprintf(statedir, sizeof(statedir), "/tmp/bw-test-endpoint-XXXXXX");
+	bw_test_tmp(statedir, sizeof(statedir), "bw-test-endpoint-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(statedir));
 	snprintf(override, sizeof(override), "daemon.state_dir=%s", statedir);
 	conf = bw_conf_load_string("test.conf", "[daemon]\nmodules =\n", ov, 1, err,
@@ -77,17 +81,19 @@ static void add_fails(const char *body, int rc, const char *msg)
 	assert_untouched();
 }
 
-#define GOOD "\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"lo\""
+/* a host-side interface as a veth is: up, no address (main() makes it) */
+#define TEST_IF "bwt-veth0"
+#define GOOD "\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"" TEST_IF "\""
 
 START_TEST(names_are_checked)
 {
-	add_fails("{\"pod\": \"a\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+	add_fails("{\"pod\": \"a\", \"host_ifname\": \"" TEST_IF "\", \"ips\": [\"10.0.0.1\"]}",
 		  -EINVAL, "namespace: missing");
-	add_fails("{\"namespace\": \"X_y\", \"pod\": \"a\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+	add_fails("{\"namespace\": \"X_y\", \"pod\": \"a\", \"host_ifname\": \"" TEST_IF "\", \"ips\": [\"10.0.0.1\"]}",
 		  -EINVAL, "namespace: \"X_y\" is not a valid DNS label");
-	add_fails("{\"namespace\": \"x\", \"pod\": \"A\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+	add_fails("{\"namespace\": \"x\", \"pod\": \"A\", \"host_ifname\": \"" TEST_IF "\", \"ips\": [\"10.0.0.1\"]}",
 		  -EINVAL, "pod: \"A\" is not a valid DNS subdomain");
-	add_fails("{\"namespace\": \"x\", \"ips\": [\"10.0.0.1\"], \"host_ifname\": \"lo\"}",
+	add_fails("{\"namespace\": \"x\", \"ips\": [\"10.0.0.1\"], \"host_ifname\": \"" TEST_IF "\"}",
 		  -EINVAL, "pod: missing");
 	add_fails("{" GOOD ", \"ips\": [\"10.0.0.1\"], \"color\": \"red\"}",
 		  -EINVAL, "unknown field \"color\"");
@@ -103,6 +109,17 @@ START_TEST(interface_must_exist)
 		  -EINVAL, "host_ifname: no interface \"bw-nosuchif0\" in the daemon's network namespace");
 	add_fails("{\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"a-very-long-interface-name\", \"ips\": [\"10.0.0.1\"]}",
 		  -EINVAL, "is not a valid interface name");
+}
+END_TEST
+
+/* An endpoint's host-side interface is a veth without addresses: neither
+ * the loopback interface nor one holding the node's addresses. */
+START_TEST(loopback_and_address_holding_interfaces_are_refused)
+{
+	add_fails("{\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"lo\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "host_ifname: \"lo\" is the loopback interface, not an endpoint's host-side veth");
+	add_fails("{\"namespace\": \"x\", \"pod\": \"a\", \"host_ifname\": \"bwt-node0\", \"ips\": [\"10.0.0.1\"]}",
+		  -EINVAL, "host_ifname: \"bwt-node0\" holds the node's address 192.0.2.1: not an endpoint's host-side veth");
 }
 END_TEST
 
@@ -425,6 +442,7 @@ static Suite *endpoint_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, names_are_checked);
 	tcase_add_test(tc, interface_must_exist);
+	tcase_add_test(tc, loopback_and_address_holding_interfaces_are_refused);
 	tcase_add_test(tc, addresses_are_checked);
 	tcase_add_test(tc, labels_follow_kubernetes_rules);
 	tcase_add_test(tc, named_ports_are_checked);
@@ -443,8 +461,20 @@ static Suite *endpoint_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(endpoint_suite());
+	SRunner *sr;
 	int failed;
+
+	/* The interfaces the requests name, in a network namespace of this
+	 * test's own (gone when it exits; the host's are never touched). */
+	if (unshare(CLONE_NEWNET) < 0 ||
+	    system("ip link add " TEST_IF " type veth peer name bwt-pod0 &&"
+		   " ip link set " TEST_IF " up &&"
+		   " ip link add bwt-node0 type veth peer name bwt-node1 &&"
+		   " ip addr add 192.0.2.1/24 dev bwt-node0") != 0) {
+		printf("SKIP: a network namespace with veth interfaces needs root and ip(8)\n");
+		return 77;
+	}
+	sr = srunner_create(endpoint_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

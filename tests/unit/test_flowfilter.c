@@ -262,6 +262,10 @@ START_TEST(test_tcp_flags_and_more)
 	ck_assert(m("{\"tcp_flags\": [{\"SYN\": true}]}"));
 	ck_assert(!m("{\"tcp_flags\": [{\"SYN\": true, \"ACK\": true}]}"));
 	ck_assert(m("{\"tcp_flags\": [{\"FIN\": true}, {\"SYN\": true}]}"));
+	/* a flag's value is a boolean, as in Hubble's TCPFlags */
+	ck_assert_str_eq(perr("{\"tcp_flags\": [{\"SYN\": \"yes\"}]}"), "tcp_flags: SYN must be true or false");
+	ck_assert_str_eq(perr("{\"tcp_flags\": [{\"SYN\": 1}]}"), "tcp_flags: SYN must be true or false");
+	ck_assert_str_eq(perr("{\"tcp_flags\": [{\"SYN\": false, \"ACK\": true}]}"), "");
 	flow.tcp_flags = BW_FLOW_TCP_SYN | BW_FLOW_TCP_ACK;
 	ck_assert(m("{\"tcp_flags\": [{\"SYN\": true, \"ACK\": true}]}"));
 	flow.protocol = 17;
@@ -784,6 +788,11 @@ START_TEST(test_time)
 	ck_assert_int_eq(bw_flowfilter_parse_time("3x", now, &t), -EINVAL);
 	ck_assert_int_eq(bw_flowfilter_parse_time("2025-13-03", now, &t), -EINVAL);
 	ck_assert_int_eq(bw_flowfilter_parse_time("", now, &t), -EINVAL);
+	/* as Go's time.ParseDuration: no more than an int64 of nanoseconds */
+	ck_assert_int_eq(bw_flowfilter_parse_time("99999999999999999h", now, &t), -ERANGE);
+	ck_assert_int_eq(bw_flowfilter_parse_time("2562048h", now, &t), -ERANGE);
+	ck_assert_int_eq(bw_flowfilter_parse_time("2562047h", now, &t), 0);
+	ck_assert_uint_eq(t, 0);
 }
 END_TEST
 

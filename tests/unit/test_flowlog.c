@@ -27,6 +27,7 @@
 #include "lib/flowjson.h"
 #include "modules/flowlog/flowlog.h"
 #include "tests/unit/fake_core.h"
+#include "tests/unit/tmpdir.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -35,7 +36,7 @@ static char tmpdir[256];
 static void
 mk_tmp(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_flowlog.XXXXXX");
+	bw_test_tmp(tmpdir, sizeof(tmpdir), "test_flowlog.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 

@@ -32,6 +32,7 @@
 #include "bpf/bw_datapath.h"
 
 #include "modules/identity-local/identity_local.c"
+#include "tests/unit/tmpdir.h"
 
 /* ---- the module, driven through the tests' fake core ------------------------ */
 
@@ -69,7 +70,7 @@ static void stop_module(struct fake_ctx *c)
 
 static void setup(void)
 {
-	snprintf(statedir, sizeof(statedir), "/tmp/bw-test-identity-XXXXXX");
+	bw_test_tmp(statedir, sizeof(statedir), "bw-test-identity-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(statedir));
 	ck_assert_ptr_nonnull(fake_base = event_base_new());
 	fake_core_reset();

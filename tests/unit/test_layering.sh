@@ -11,7 +11,7 @@ top=${abs_top_srcdir:-${top_srcdir:-.}}
 checker="$top/tests/unit/layering.py"
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: no python3"; exit 77; }
 
-tmp=$(mktemp -d /tmp/bw-layering-XXXXXX) || exit 99
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bw-layering-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fail=0
 

@@ -16,8 +16,9 @@
 #include <bpf/libbpf.h>
 
 #include "core/log.h"
+#include "tests/unit/tmpdir.h"
 
-static char path[] = "/tmp/bw-test-log-XXXXXX";
+static char path[256];
 
 /* Send stderr to a temporary file. */
 static void
@@ -25,7 +26,7 @@ capture_begin(void)
 {
 	int fd;
 
-	strcpy(path, "/tmp/bw-test-log-XXXXXX");
+	bw_test_tmp(path, sizeof(path), "bw-test-log-XXXXXX");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
@@ -84,6 +85,31 @@ START_TEST(prefix_and_trailing_newlines)
 	out = capture_end();
 	ck_assert_str_eq(out, "warning: flowlog:audit: disk full\ninfo: plain\n"
 			      "info: empty prefix\n");
+	free(out);
+}
+END_TEST
+
+/* A message repeated a million times writes a few lines, then the count. */
+START_TEST(repeated_lines_are_rate_limited)
+{
+	char *out, *p;
+	int copies = 0;
+
+	unsetenv("JOURNAL_STREAM");
+	capture_begin();
+	bw_log_init(BW_LOG_TARGET_STDERR, BW_LOG_INFO);
+	for (int i = 0; i < 1000000; i++)
+		bw_err("accept: Too many open files");
+	bw_info("recovered");
+	out = capture_end();
+	for (p = out; (p = strstr(p, "err: accept: Too many open files\n")); p++)
+		copies++;
+	/* the burst, and nothing else of it within its second */
+	ck_assert_int_ge(copies, 1);
+	ck_assert_int_le(copies, 20);
+	ck_assert_msg(strstr(out, "err: the last message was repeated ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, " more times\ninfo: recovered\n") != NULL, "%s", out);
+	ck_assert_uint_lt(strlen(out), 4096);
 	free(out);
 }
 END_TEST
@@ -218,6 +244,7 @@ log_suite(void)
 
 	tcase_add_test(tc, level_filters_messages);
 	tcase_add_test(tc, prefix_and_trailing_newlines);
+	tcase_add_test(tc, repeated_lines_are_rate_limited);
 	tcase_add_test(tc, journal_gets_priority_prefix);
 	tcase_add_test(tc, journal_stream_of_another_file_is_ignored);
 	tcase_add_test(tc, long_message_is_cut_to_one_line);

@@ -26,8 +26,9 @@
 #include "core/module/module.h"
 #include "core/module/registry.h"
 #include "tests/unit/fake_core.h"
+#include "tests/unit/tmpdir.h"
 
-static char moddir[512], dir[64];
+static char moddir[512], dir[256];
 static struct event_base *base;
 static struct bw_conf *cf;
 
@@ -37,7 +38,7 @@ setup(void)
 	const char *b = getenv("abs_top_builddir");
 
 	snprintf(moddir, sizeof(moddir), "%s/tests/modules/.libs", b ? b : ".");
-	strcpy(dir, "/tmp/bwmod.XXXXXX");
+	bw_test_tmp(dir, sizeof(dir), "bwmod.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	base = event_base_new();
 	bw_log_set_level(BW_LOG_ERR);

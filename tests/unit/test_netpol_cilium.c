@@ -226,6 +226,27 @@ START_TEST(ccnp_namespace_is_ignored_and_init_subjects_are_special)
 }
 END_TEST
 
+/* Cilium's own examples (examples/policies/l4/init.yaml) write "reserved.init";
+ * Cilium's label parser reads it, and "$init", as reserved:init. */
+START_TEST(reserved_dot_and_dollar_keys_are_reserved_labels)
+{
+	expect_ok("apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: init}\n"
+		  "specs:\n  - endpointSelector:\n      matchLabels:\n        \"reserved.init\": \"\"\n"
+		  "    ingress:\n    - fromEntities: [host]\n"
+		  "    egress:\n    - toEntities: [all]\n      toPorts:\n      - ports:\n        - port: \"53\"\n          protocol: UDP\n");
+	expect_json(field0("subject"), "{\"match_labels\":{\"reserved:init\":\"\"}}");
+	expect_ok(CNP SPEC "  ingress:\n  - fromEndpoints:\n    - matchLabels: {$host: ''}\n"
+		  "    - matchExpressions: [{key: reserved.health, operator: Exists}]\n");
+	expect_json(json_object_get(json_array_get(field0("ingress"), 0), "peers"),
+		    "[{\"selector\":{\"match_labels\":{\"reserved:host\":\"\"}}},"
+		    "{\"selector\":{\"match_expressions\":[{\"key\":\"reserved:health\",\"operator\":\"Exists\"}]}}]");
+	/* only without a ':' (then the part before it is the source) */
+	expect_ok(CNP SPEC "  ingress:\n  - fromEndpoints:\n    - matchLabels: {k8s:reserved.x: a}\n");
+	expect_refused(CNP SPEC "  ingress:\n  - fromEndpoints:\n    - matchLabels: {reserved.: ''}\n",
+		       "spec.ingress[0].fromEndpoints[0].matchLabels[reserved.]: \"reserved.\" is not a valid label key");
+}
+END_TEST
+
 START_TEST(nil_and_empty_peer_lists_differ)
 {
 	expect_ok(CNP SPEC "  ingress:\n"
@@ -663,6 +684,7 @@ netpol_cilium_suite(void)
 	tcase_add_test(tc, cnp_explicit_namespaces_are_kept);
 	tcase_add_test(tc, ccnp_peers_are_limited_to_pods_in_any_namespace);
 	tcase_add_test(tc, ccnp_namespace_is_ignored_and_init_subjects_are_special);
+	tcase_add_test(tc, reserved_dot_and_dollar_keys_are_reserved_labels);
 	tcase_add_test(tc, nil_and_empty_peer_lists_differ);
 	tcase_add_test(tc, every_entity_is_accepted);
 	tcase_add_test(tc, cidr_peers_never_match_endpoints);

@@ -255,6 +255,31 @@ START_TEST(yaml_syntax_errors_name_line_and_column)
 }
 END_TEST
 
+START_TEST(unreadable_bytes_and_nul_are_placed_where_they_are)
+{
+	static const char bad_utf8[] = "kind: A\nspec:\n  a: 1\n  b: \"x\xff\"\n";
+	static const char nul_after_doc[] = "kind: A\n---\nkind: B\nx: 1\0\n";
+
+	/* invalid UTF-8 on line 4, a NUL on line 4 after document 1: said
+	 * there, not at 1:1 */
+	bw_policydoc_set_free(&set);
+	rc = bw_policydoc_read(bad_utf8, sizeof(bad_utf8) - 1, "policies.yaml",
+			       &set, err, sizeof(err));
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_str_eq(err, "policies.yaml:4:8: invalid leading UTF-8 octet (byte 0xff)");
+	bw_policydoc_set_free(&set);
+	rc = bw_policydoc_read(nul_after_doc, sizeof(nul_after_doc) - 1,
+			       "policies.yaml", &set, err, sizeof(err));
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_str_eq(err, "policies.yaml:4:5: control characters are not allowed (byte 0x00)");
+	/* a NUL written as an escape in a name is refused where it is, not
+	 * mistaken for a document without apiVersion and kind */
+	rd("apiVersion: v1\nkind: A\nmetadata:\n  name: \"a\\0b\"\n");
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_str_eq(err, "policies.yaml:4:9: a string may not contain NUL (\\0)");
+}
+END_TEST
+
 START_TEST(duplicate_keys_are_refused)
 {
 	rd("kind: A\nspec:\n  ingress: []\n  ingress: []\n");
@@ -405,6 +430,7 @@ policydoc_suite(void)
 	tcase_add_test(tc, nesting_is_limited);
 	tcase_add_test(tc, input_need_not_be_nul_terminated);
 	tcase_add_test(tc, kind_helper);
+	tcase_add_test(tc, unreadable_bytes_and_nul_are_placed_where_they_are);
 	tcase_add_test(tc, every_test_data_file_reads);
 	suite_add_tcase(s, tc);
 	return s;

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,104 @@ static void t_cidr_release(void *arg, uint32_t id)
 	bw_resolver_identity_remove(R, id);
 }
 
+/*
+ * Split identities (ipBlock by address), like core/policy/policy.c: the
+ * base's labels plus reserved:ipblock-split=<sigkey>; the ipcache writes
+ * recorded per address.
+ */
+#define MAX_SPLIT 64
+static struct {
+	uint32_t id, base;
+	char key[17];
+	int alive;
+} SPLIT[MAX_SPLIT];
+static size_t NSPLIT;
+static struct {
+	int family;
+	uint8_t addr[16];
+	uint32_t ep, id;
+} AMAP[MAX_SPLIT];
+static size_t NAMAP;
+static int split_fail;
+
+static int t_split_acquire(void *arg, uint32_t base, const char *sigkey, uint32_t *id)
+{
+	const struct bw_labelset *bl = bw_resolver_identity_labels(R, base);
+	struct bw_labelset *ls;
+
+	if (split_fail || !bl || NSPLIT == MAX_SPLIT)
+		return -ENOSPC;
+	for (size_t i = 0; i < NSPLIT; i++)
+		if (SPLIT[i].alive && SPLIT[i].base == base && !strcmp(SPLIT[i].key, sigkey))
+			ck_abort_msg("split %u/%s acquired twice", base, sigkey);
+	ls = bw_labelset_dup(bl);
+	bw_labelset_add(ls, "reserved", BW_RV_SPLIT_LABEL, sigkey);
+	*id = 5000 + (uint32_t)NSPLIT;
+	SPLIT[NSPLIT].id = *id;
+	SPLIT[NSPLIT].base = base;
+	snprintf(SPLIT[NSPLIT].key, sizeof(SPLIT[0].key), "%s", sigkey);
+	SPLIT[NSPLIT].alive = 1;
+	NSPLIT++;
+	bw_resolver_identity_add(R, *id, ls);
+	bw_labelset_free(ls);
+	return 0;
+}
+
+static void t_split_release(void *arg, uint32_t id)
+{
+	for (size_t i = 0; i < NSPLIT; i++)
+		if (SPLIT[i].id == id) {
+			ck_assert(SPLIT[i].alive);
+			SPLIT[i].alive = 0;
+		}
+	/* never released while an address still maps to it */
+	for (size_t i = 0; i < NAMAP; i++)
+		ck_assert_uint_ne(AMAP[i].id, id);
+	bw_resolver_identity_remove(R, id);
+}
+
+static int t_split_map(void *arg, uint32_t ep_id, const struct bw_rv_addr *a, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < NAMAP; i++)
+		if (AMAP[i].family == a->family && !memcmp(AMAP[i].addr, a->addr, 16))
+			break;
+	if (!id) {
+		ck_assert_msg(i < NAMAP, "unmap of an address never mapped");
+		AMAP[i] = AMAP[--NAMAP];
+		return 0;
+	}
+	if (i == NAMAP)
+		NAMAP++;
+	AMAP[i].family = a->family;
+	memcpy(AMAP[i].addr, a->addr, 16);
+	AMAP[i].ep = ep_id;
+	AMAP[i].id = id;
+	return 0;
+}
+
+/* The identity the ipcache gives an IPv4 address (0: its endpoint's). */
+static uint32_t amap_of(const char *ip)
+{
+	uint8_t a[16] = { 0 };
+
+	inet_pton(AF_INET, ip, a);
+	for (size_t i = 0; i < NAMAP; i++)
+		if (AMAP[i].family == 4 && !memcmp(AMAP[i].addr, a, 16))
+			return AMAP[i].id;
+	return 0;
+}
+
+static size_t splits_alive(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NSPLIT; i++)
+		n += SPLIT[i].alive;
+	return n;
+}
+
 /* FQDN selectors entering and leaving the cache (the fqdn_selector op) */
 static char FQSEL[8][64];
 static int FQREFS[8];
@@ -152,7 +251,13 @@ static void setup(void)
 {
 	struct bw_resolver_ops ops = { .sync = t_sync, .cidr_acquire = t_cidr_acquire,
 				       .cidr_release = t_cidr_release,
+				       .split_acquire = t_split_acquire,
+				       .split_release = t_split_release,
+				       .split_map = t_split_map,
 				       .fqdn_selector = t_fqdn_selector };
+
+	NSPLIT = NAMAP = 0;
+	split_fail = 0;
 
 	memset(FQREFS, 0, sizeof(FQREFS));
 	memset(S, 0, sizeof(S));
@@ -555,6 +660,147 @@ START_TEST(test_ipblock_matches_endpoints)
 	ck_assert_int_eq(bw_resolver_flush(R), 0);
 	ck_assert_int_eq(S[1].count, 1);
 	ck_assert(has_peer(1, 1002, IN));
+}
+END_TEST
+
+#define KNP_EXCEPT(cidr, exc)                                                        \
+	"[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"                   \
+	"\"ingress\":[{\"peers\":[{\"cidr\":\"" cidr "\",\"except\":[\"" exc "\"],"      \
+	"\"match_endpoints\":true}]}]}]"
+
+/* Replicas share an identity; the ipBlock holds one and not the other. */
+START_TEST(test_ipblock_splits_replicas)
+{
+	uint32_t sb;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=same");
+	endpoint(1, 1000, "10.1.0.1", NULL, 0);
+	endpoint(2, 1001, "10.244.1.12", NULL, 0);
+	endpoint(3, 1001, "10.244.1.13", NULL, 0);
+	policy(KNP_EXCEPT("10.244.1.0/24", "10.244.1.13/32"), 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	/* x/b's address got an identity of its own, x/c's kept the shared one */
+	sb = amap_of("10.244.1.12");
+	ck_assert_uint_ne(sb, 0);
+	ck_assert_uint_eq(amap_of("10.244.1.13"), 0);
+	ck_assert_uint_eq(bw_resolver_split_base(R, sb), 1001);
+	ck_assert_uint_eq(splits_alive(), 1);
+	/* the ipBlock allows the split identity, never the shared one */
+	ck_assert(has_peer(1, sb, IN));
+	ck_assert(!has_peer(1, 1001, IN));
+
+	/* a label selector sees the split identity as its base */
+	policy("[{\"subject\":" SUBJ_A ",\"egress\":[{\"peers\":[" SEL("same") "]}]}]", 20);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert(has_peer(1, 1001, EG));
+	ck_assert(has_peer(1, sb, EG));
+}
+END_TEST
+
+/* Without except: a host prefix holding one replica. */
+START_TEST(test_ipblock_host_prefix_one_replica)
+{
+	struct bw_rv_policy *p;
+	uint32_t sb;
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=same");
+	endpoint(1, 1000, "10.1.0.1", NULL, 0);
+	endpoint(2, 1001, "10.244.1.12", NULL, 0);
+	endpoint(3, 1001, "10.244.1.13", NULL, 0);
+	p = policy("[{\"subject\":" SUBJ_A ",\"default_deny\":{\"ingress\":true},"
+		   "\"ingress\":[{\"peers\":[{\"cidr\":\"10.244.1.12/32\",\"match_endpoints\":true}]}]}]",
+		   1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	sb = amap_of("10.244.1.12");
+	ck_assert_uint_ne(sb, 0);
+	ck_assert(has_peer(1, sb, IN));
+	ck_assert(!has_peer(1, 1001, IN));
+	/* the policy goes: the address maps back, the split identity is released */
+	bw_resolver_policy_remove(R, p);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(amap_of("10.244.1.12"), 0);
+	ck_assert_uint_eq(NAMAP, 0);
+	ck_assert_uint_eq(splits_alive(), 0);
+	ck_assert_uint_eq(bw_resolver_split_base(R, sb), 0);
+}
+END_TEST
+
+/* Every replica inside: no split, the shared identity is selected. */
+START_TEST(test_ipblock_all_replicas_inside_no_split)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=same");
+	endpoint(1, 1000, "10.1.0.1", NULL, 0);
+	endpoint(2, 1001, "10.244.1.12", NULL, 0);
+	endpoint(3, 1001, "10.244.1.13", NULL, 0);
+	policy(KNP_EXCEPT("10.244.0.0/16", "10.244.9.0/24"), 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(NSPLIT, 0);
+	ck_assert_uint_eq(NAMAP, 0);
+	ck_assert(has_peer(1, 1001, IN));
+	/* one replica moves out: now they are split */
+	endpoint(3, 1001, "10.244.9.13", NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_ne(amap_of("10.244.1.12"), 0);
+	ck_assert_uint_eq(amap_of("10.244.9.13"), 0);
+	ck_assert(has_peer(1, amap_of("10.244.1.12"), IN));
+	ck_assert(!has_peer(1, 1001, IN));
+	/* and back: the split identity goes again */
+	endpoint(3, 1001, "10.244.1.13", NULL, 0);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(NAMAP, 0);
+	ck_assert_uint_eq(splits_alive(), 0);
+	ck_assert(has_peer(1, 1001, IN));
+}
+END_TEST
+
+/* Many replicas, one signature: one split identity for all of them. */
+START_TEST(test_ipblock_one_split_per_signature)
+{
+	char ip[32];
+
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=same");
+	endpoint(1, 1000, "10.1.0.1", NULL, 0);
+	for (uint32_t i = 2; i < 12; i++) {
+		snprintf(ip, sizeof(ip), "10.244.1.%u", i);
+		endpoint(i, 1001, ip, NULL, 0);
+	}
+	endpoint(12, 1001, "10.9.9.9", NULL, 0);
+	policy(KNP_EXCEPT("10.244.0.0/16", "10.244.2.0/24"), 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(splits_alive(), 1);
+	ck_assert_uint_eq(NAMAP, 10);
+	ck_assert_uint_eq(amap_of("10.9.9.9"), 0);
+	ck_assert(!has_peer(1, 1001, IN));
+}
+END_TEST
+
+/* No split identity to be had: the ipBlock admits no replica (fail closed). */
+START_TEST(test_ipblock_split_unavailable_fails_closed)
+{
+	reserved();
+	ident(1000, "x", "app=a");
+	ident(1001, "x", "app=same");
+	endpoint(1, 1000, "10.1.0.1", NULL, 0);
+	endpoint(2, 1001, "10.244.1.12", NULL, 0);
+	endpoint(3, 1001, "10.244.1.13", NULL, 0);
+	split_fail = 1;
+	policy(KNP_EXCEPT("10.244.1.0/24", "10.244.1.13/32"), 1);
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_eq(NAMAP, 0);
+	ck_assert(!has_peer(1, 1001, IN));
+	/* it is tried again on the next flush */
+	split_fail = 0;
+	ck_assert_int_eq(bw_resolver_flush(R), 0);
+	ck_assert_uint_ne(amap_of("10.244.1.12"), 0);
+	ck_assert(has_peer(1, amap_of("10.244.1.12"), IN));
 }
 END_TEST
 
@@ -1178,6 +1424,11 @@ static Suite *resolver_suite(void)
 	tcase_add_test(tc, test_entities);
 	tcase_add_test(tc, test_cidr_except);
 	tcase_add_test(tc, test_ipblock_matches_endpoints);
+	tcase_add_test(tc, test_ipblock_splits_replicas);
+	tcase_add_test(tc, test_ipblock_host_prefix_one_replica);
+	tcase_add_test(tc, test_ipblock_all_replicas_inside_no_split);
+	tcase_add_test(tc, test_ipblock_one_split_per_signature);
+	tcase_add_test(tc, test_ipblock_split_unavailable_fails_closed);
 	tcase_add_test(tc, test_named_ports);
 	tcase_add_test(tc, test_port_ranges_and_icmp);
 	tcase_add_test(tc, test_incremental_identity_add);

@@ -348,6 +348,22 @@ START_TEST(test_peers_become_nodes)
 		strcpy(f.dst_ip, ip);
 		feed(&f);
 	}
+	/* x/b -> world:53 redirected to the DNS proxy (proxy visibility or
+	 * DNS rules): traced where it enters the proxy only, counted there;
+	 * the same to a local pod counts where it enters the pod */
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 17, 53);
+	memset(&f.destination, 0, sizeof(f.destination));
+	f.destination.identity = 2;
+	f.destination.labels = lab_world;
+	f.destination.n_labels = 1;
+	f.trace_observation_point = BW_FLOW_OBS_TO_PROXY;
+	strcpy(f.dst_ip, "192.0.2.53");
+	feed(&f);
+	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 9092);
+	f.trace_observation_point = BW_FLOW_OBS_TO_PROXY;
+	feed(&f);
+	f.trace_observation_point = BW_FLOW_OBS_TO_ENDPOINT;
+	feed(&f);
 	/* a CIDR identity */
 	flow_base(&f, BW_FLOW_EVENT_TRACE, BW_FLOW_VERDICT_FORWARDED, 6, 80);
 	memset(&f.destination, 0, sizeof(f.destination));
@@ -388,6 +404,8 @@ START_TEST(test_peers_become_nodes)
 	ck_assert_ptr_null(json_object_get(n, "namespace"));
 	e = sm_edge(doc, "x/b", "world", "TCP", 443);
 	ck_assert_int_eq(ji(e, "forwarded"), 10);
+	ck_assert_int_eq(ji(sm_edge(doc, "x/b", "world", "UDP", 53), "forwarded"), 1);
+	ck_assert_int_eq(ji(sm_edge(doc, "x/b", "x/a", "TCP", 9092), "forwarded"), 1);
 	n = sm_node(doc, "cidr:203.0.113.0/24");
 	ck_assert_str_eq(json_string_value(json_object_get(n, "kind")), "cidr");
 	ck_assert_str_eq(json_string_value(json_object_get(n, "name")), "203.0.113.0/24");

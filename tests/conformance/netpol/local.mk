@@ -37,4 +37,6 @@ EXTRA_DIST += \
 	tests/conformance/netpol/cases/044-udp-ports.yaml \
 	tests/conformance/netpol/cases/README.md \
 	tests/conformance/netpol/cases/templated/034-egress-cidr-block.yaml \
-	tests/conformance/netpol/cases/templated/036-cidr-except-overlap.yaml
+	tests/conformance/netpol/cases/templated/036-cidr-except-overlap.yaml \
+	tests/conformance/netpol/cases/templated/101-ipblock-replicas-ingress.yaml \
+	tests/conformance/netpol/cases/templated/102-ipblock-replicas-egress.yaml
