@@ -77,7 +77,7 @@ EOF
 mkdir -p "$T/policies"
 "$BULWARKD" -c "$conf" > "$T/daemon.log" 2>&1 &
 BW_PID=$!
-cli status --wait 20 > "$out" 2> "$err"
+cli status --wait 60 > "$out" 2> "$err"
 expect_eq "status --wait exits 0 once ready" 0 $?
 expect_grep "human status: ready" "ready:    yes" "$out"
 expect_grep "human status: modules" "modules:  1 loaded, 1 failed" "$out"
