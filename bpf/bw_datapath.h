@@ -7,6 +7,9 @@
  *
  * Map set (pinned under daemon.bpffs_dir, names are the pin file names):
  *   bw_endpoints  HASH      u32 ifindex (host-side veth)      -> struct bw_endpoint_info
+ *   bw_epslots    ARRAY     u32 ifindex % BW_EPSLOTS          -> struct bw_endpoint_info
+ *                  a direct-mapped copy of bw_endpoints (one array access
+ *                  per packet instead of a hash lookup; see BW_EPSLOTS)
  *   bw_ipcache4   LPM_TRIE  struct bw_ipcache4_key             -> struct bw_ipcache_value
  *   bw_ipcache6   LPM_TRIE  struct bw_ipcache6_key             -> struct bw_ipcache_value
  *   bw_policy     LPM_TRIE  struct bw_policy_key               -> struct bw_policy_value
@@ -47,6 +50,7 @@
 #include <linux/types.h>
 
 #define BW_MAP_ENDPOINTS "bw_endpoints"
+#define BW_MAP_EPSLOTS "bw_epslots"
 #define BW_MAP_IPCACHE4 "bw_ipcache4"
 #define BW_MAP_IPCACHE6 "bw_ipcache6"
 #define BW_MAP_POLICY "bw_policy"
@@ -94,13 +98,59 @@
 #define BW_EP_F_ENFORCE_INGRESS (1u << 0) /* ingress is default-deny */
 #define BW_EP_F_ENFORCE_EGRESS (1u << 1)  /* egress is default-deny */
 #define BW_EP_F_AUDIT (1u << 2)           /* drops become AUDIT verdicts */
+/*
+ * Set by the datapath (core/datapath/datapath.c), whatever the caller of
+ * bw_datapath_endpoint_put() gives: the endpoint's own addresses, for the
+ * anti-spoofing check without a map lookup. HAS_IPV4 / HAS_IPV6: ipv4 /
+ * ipv6 hold its only address of that family; EPADDR: it has more than one
+ * address of a family, bw_epaddr decides.
+ */
+#define BW_EP_F_HAS_IPV4 (1u << 3)
+#define BW_EP_F_HAS_IPV6 (1u << 4)
+#define BW_EP_F_EPADDR (1u << 5)
+/*
+ * Also the datapath's: the endpoint's veth has the programs (set by
+ * bw_datapath_attach, or when an endpoint is put on a veth that has them).
+ * Until then no packet is checked for it and it has no connection; host
+ * routing delivers only to ready endpoints (others go through the stack
+ * to their veth, as without it).
+ */
+#define BW_EP_F_READY (1u << 6)
+#define BW_EP_F_DP_MASK (BW_EP_F_HAS_IPV4 | BW_EP_F_HAS_IPV6 | BW_EP_F_EPADDR | BW_EP_F_READY)
 
+/*
+ * One lookup gives everything the programs need of the endpoint whose veth
+ * a packet crosses: its identity, enforcement, addresses, and for eBPF
+ * host routing (docs/datapath.md) the MAC addresses a packet delivered
+ * into it gets.
+ */
 struct bw_endpoint_info {
 	__u32 ep_id;    /* endpoint id (never 0) */
 	__u32 identity; /* the endpoint's security identity */
 	__u32 flags;    /* BW_EP_F_* */
 	__u32 policy_rev; /* revision of the policy the entries were computed for */
+	__u8 ipv6[16];  /* with BW_EP_F_HAS_IPV6 */
+	__u8 ipv4[4];   /* with BW_EP_F_HAS_IPV4 */
+	__u8 mac[6];    /* the pod's interface (the veth's peer); 0 = unknown */
+	__u8 host_mac[6]; /* the host-side veth's own address; 0 = unknown */
+	__u32 pad0;
+	__u32 ifindex;  /* the host-side veth (the bw_endpoints key); last, see
+			 * bw_epslots */
 };
+
+/*
+ * bw_epslots: a direct-mapped copy of bw_endpoints, slot ifindex %
+ * BW_EPSLOTS, so that the programs find their endpoint with an array
+ * access instead of a hash lookup (the endpoint is the one lookup every
+ * packet makes). A slot holds the endpoint whose ifindex it names (0:
+ * none); an endpoint whose slot is taken by another lives in bw_endpoints
+ * only. A slot is given to an endpoint when it is added and freed when it is
+ * deleted (after its programs are detached), never handed from one live
+ * endpoint to another, and ifindex is the last field the kernel's copy
+ * writes: a program reading a slot that names its interface reads that
+ * endpoint's values.
+ */
+#define BW_EPSLOTS 16384
 
 /* ---- ipcache ------------------------------------------------------------ */
 
@@ -116,7 +166,8 @@ struct bw_ipcache6_key {
 
 struct bw_ipcache_value {
 	__u32 identity;
-	__u32 ep_id; /* local endpoint owning this address, 0 if none */
+	__u32 ep_id;   /* local endpoint owning this address, 0 if none */
+	__u32 ifindex; /* that endpoint's host-side veth (set by the datapath), 0 if none */
 };
 
 /* bw_epaddr key: an endpoint's address (IPv4-mapped for IPv4, as in the
@@ -226,21 +277,31 @@ struct bw_ct_key {
 #define BW_CT_F_PROXY (1u << 11)
 #define BW_CT_F_PROXY_ANY (BW_CT_F_PROXY | BW_CT_F_FROM_PROXY | BW_CT_F_UPSTREAM)
 
+/*
+ * 64 bytes, one cache line. Times are in jiffies (bpf_jiffies64(), the
+ * kernel's tick counter: read inline by the programs, where
+ * bpf_ktime_get_ns() is a helper call) truncated to 32 bits and compared
+ * as signed differences, so a deadline may lie at most 2^31 ticks ahead
+ * (24 days at HZ=1000; lifetimes are capped at 7 days). bw_config.hz
+ * converts.
+ */
 struct bw_ct_entry {
-	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline */
 	__u64 packets_fwd;
 	__u64 bytes_fwd;
 	__u64 packets_rev;
 	__u64 bytes_rev;
+	__u32 expires;     /* deadline, jiffies */
 	__u32 rule_ref;    /* policy entry that allowed it */
 	__u32 peer_identity;
-	__u32 flags;       /* BW_CT_F_* */
+	__u32 peer_ifindex; /* host veth of the peer when it is a local endpoint */
+	__u32 report_fwd;  /* jiffies of the last trace report per direction */
+	__u32 report_rev;
+	__u16 flags;       /* BW_CT_F_* */
 	__u8 tcp_flags_seen; /* union of TCP flags seen in the forward direction */
 	__u8 match_type;
 	__u8 tcp_flags_rev;  /* union of TCP flags seen in the reply direction */
 	__u8 proxy_class;    /* non-zero: redirected to this proxy class */
-	__u32 report_fwd_ms; /* last trace report per direction, in */
-	__u32 report_rev_ms; /* bpf_ktime_get_ns() / 1e6 (wraps; compared as a difference) */
+	__u8 pad0[2];
 };
 
 /* ---- fragments ---------------------------------------------------------- */
@@ -267,6 +328,7 @@ struct bw_frag_value {
 #define BW_CT_LIFETIME_TCP 21600
 #define BW_CT_LIFETIME_TCP_CLOSE 10
 #define BW_CT_LIFETIME_NONTCP 60
+#define BW_CT_LIFETIME_MAX (7 * 86400) /* the jiffies deadline's range */
 
 /* ---- config ------------------------------------------------------------- */
 
@@ -286,6 +348,13 @@ struct bw_frag_value {
  * client's veth (docs/redirect.md) */
 #define BW_CFG_F_INGRESS_REDIRECT (1u << 4)
 
+/* eBPF host routing (datapath.host_routing = bpf, docs/datapath.md): a
+ * packet both programs' policy let through goes straight into a local
+ * peer's namespace (bpf_redirect_peer) or to the next hop of an off-node
+ * destination (bpf_fib_lookup + bpf_redirect_neigh), past the node's
+ * routing and netfilter */
+#define BW_CFG_F_HOST_ROUTING (1u << 5)
+
 struct bw_config {
 	__u32 enforcement; /* BW_ENFORCE_*: always/never override the endpoint
 			    * flags in the kernel; default uses them (the user
@@ -300,6 +369,17 @@ struct bw_config {
 				    * after this long in a direction (0: never) */
 	__u32 monitor_tcp_flags;   /* medium/maximum: TCP flags (BW_TCP_*) whose
 				    * first sighting in a direction is reported */
+	/*
+	 * Written by the datapath (bw_datapath_set_config) from the fields
+	 * above: the kernel's tick rate and the lifetimes and interval in
+	 * ticks, which is what the programs read.
+	 */
+	__u32 hz;
+	__u32 ct_tcp_syn_j;
+	__u32 ct_tcp_j;
+	__u32 ct_tcp_close_j;
+	__u32 ct_nontcp_j;
+	__u32 monitor_interval_j;
 	__u32 pad0;
 };
 

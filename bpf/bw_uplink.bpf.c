@@ -36,7 +36,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline int bw_up_drop(const struct bw_pkt *p, const struct bw_ev_ctx *c,
+static __always_inline int bw_up_drop(const struct bw_pkt *p, struct bw_ev_ctx *c,
 				      __u8 reason, __u32 rule_ref, __u8 match_type)
 {
 	bw_metrics_add(reason, c->dir, p->len);
@@ -56,8 +56,9 @@ int bw_from_uplink(struct __sk_buff *skb)
 	struct bw_verdict v = {};
 	struct bw_ev_ctx c = {};
 	struct bw_pkt *p;
+	struct bw_ct_new cn = {};
 	int state, rc, rep, per_packet;
-	__u64 now;
+	__u32 now;
 
 	cfg = bpf_map_lookup_elem(&bw_config, &zero);
 	if (!cfg || !(cfg->flags & BW_CFG_F_INGRESS_REDIRECT) ||
@@ -86,7 +87,7 @@ int bw_from_uplink(struct __sk_buff *skb)
 	c.dst_identity = dst->identity;
 	per_packet = cfg->monitor_level < BW_MONITOR_MEDIUM;
 
-	now = bpf_ktime_get_ns();
+	now = (__u32)bpf_jiffies64(); /* the conntrack clock (lib/conntrack.h) */
 	state = bw_ct_lookup(p, ep_id, BW_DIR_INGRESS, now, &s->ct_key, &e);
 	if (state == BW_CT_ESTABLISHED && e &&
 	    (e->flags & (BW_CT_F_FIN_SEEN | BW_CT_F_RST_SEEN)) &&
@@ -134,8 +135,11 @@ int bw_from_uplink(struct __sk_buff *skb)
 	}
 	bw_event_send(p, &c, BW_EVENT_POLICY_VERDICT, 0, BW_VERDICT_REDIRECTED, 0, v.rule_ref,
 		      v.match_type, 0, 0);
-	bw_ct_create(p, ep_id, BW_DIR_INGRESS, cfg, now, peer_id, 0, v.rule_ref, v.match_type, 0, 0,
-		     v.proxy_class, &s->ct_key, &s->ct_new);
+	cn.peer_id = peer_id;
+	cn.rule_ref = v.rule_ref;
+	cn.match_type = v.match_type;
+	cn.proxy_class = v.proxy_class;
+	bw_ct_create(p, ep_id, BW_DIR_INGRESS, cfg, now, &cn, &s->ct_key, &s->ct_new);
 	c.to_proxy = 1;
 	bw_event_send(p, &c, BW_EVENT_TRACE, BW_TRACE_TO_PROXY, BW_VERDICT_FORWARDED,
 		      BW_EV_F_CT_NEW, v.rule_ref, 0, 1, p->len);

@@ -15,7 +15,8 @@ BW_BPF_LIB_H = \
 	bpf/lib/conntrack.h \
 	bpf/lib/frag.h \
 	bpf/lib/events.h \
-	bpf/lib/redirect.h
+	bpf/lib/redirect.h \
+	bpf/lib/hostroute.h
 
 EXTRA_DIST += bpf/bw_lxc.bpf.c $(BW_BPF_LIB_H) docs/datapath.md
 

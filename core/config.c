@@ -59,6 +59,8 @@ static const char *const conf_enforcement[] = {
 static const char *const conf_tc_attach[] = { "auto", "tcx", "clsact", NULL };
 /* the order of enum bw_earlydemux_mode (core/datapath/earlydemux.h) */
 static const char *const conf_early_demux[] = { "off", "keep", NULL };
+/* datapath.host_routing: 0 the kernel's routing, 1 eBPF host routing */
+static const char *const conf_host_routing[] = { "kernel", "bpf", NULL };
 static const char *const conf_aggregation[] = { /* = enum bw_aggregation */
 	"none", "lowest", "low", "medium", "maximum", NULL
 };
@@ -137,11 +139,14 @@ const struct bw_conf_key bw_conf_flows_keys[] = {
 	BW_CONF_KEY_END
 };
 
-/* The datapath beyond the endpoints' veths (docs/datapath.md). */
+/* The datapath (docs/datapath.md). */
 const struct bw_conf_key bw_conf_datapath_keys[] = {
 	DKEY("uplinks", BW_CONF_STRING, "", datapath_uplinks, 0, 0, NULL,
 	     BW_CONF_F_RELOADABLE | BW_CONF_F_IFLIST,
 	     "interfaces traffic from outside the node arrives on (IF[,IF...]): a program there hands TCP connections that a pod's ingress L7 policy redirects to the local proxy; empty: none"),
+	DKEY("host_routing", BW_CONF_ENUM, "kernel", host_routing, 0, 0, conf_host_routing,
+	     BW_CONF_F_RELOADABLE,
+	     "kernel: pod traffic goes through the node's routing and netfilter; bpf: the datapath delivers it itself once policy passed (faster; node iptables no longer see it)"),
 	BW_CONF_KEY_END
 };
 

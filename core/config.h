@@ -109,6 +109,7 @@ struct bw_daemon_conf {
 
 	/* [datapath] */
 	char *datapath_uplinks; /* "IF[,IF...]": the uplink program's interfaces */
+	int host_routing;       /* 0 kernel, 1 bpf (eBPF host routing) */
 
 	/* [lua] (docs/lua.md) */
 	char *lua_dir;               /* watched scripts (*.lua) */
@@ -275,5 +276,6 @@ extern const struct bw_conf_key bw_conf_flows_keys[];
 extern const struct bw_conf_key bw_conf_datapath_keys[];
 extern const struct bw_conf_key bw_conf_lua_keys[];
 extern const struct bw_conf_key bw_conf_proxy_keys[];
+extern const struct bw_conf_key bw_conf_datapath_keys[];
 
 #endif /* BW_CONFIG_H */

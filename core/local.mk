@@ -23,12 +23,12 @@ libbwcore_la_SOURCES += \
 	core/node/ipcache.c core/node/ipcache.h \
 	core/node/fqdn.c core/node/fqdn.h \
 	core/node/endpoint.c core/node/endpoint.h core/node/endpoint_int.h \
-	core/node/endpoint_spec.c core/node/endpoint_api.c
+	core/node/endpoint_spec.c core/node/endpoint_api.c core/node/endpoint_journal.c
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \
 	core/datapath/ctpeers.c core/datapath/bpffs.c \
-	core/datapath/datapath_lookup.c \
+	core/datapath/datapath_lookup.c core/datapath/datapath_ep.c core/datapath/veth.c \
 	core/datapath/tcattach.c core/datapath/tcattach.h \
 	core/datapath/redirect.c core/datapath/redirect.h
 libbwcore_la_SOURCES += core/datapath/earlydemux.c core/datapath/earlydemux.h \

@@ -159,6 +159,95 @@ bw_state_read_json(const char *path, char *err, size_t errlen)
 	return doc;
 }
 
+/* ---- journals ------------------------------------------------------------------- */
+
+int
+bw_state_journal_append(const char *path, const json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t len, off = 0;
+	int fd, rc = 0;
+
+	if (text == NULL)
+		return -ENOMEM;
+	len = strlen(text);
+	text[len] = '\n'; /* json_dumps' terminating NUL becomes the newline */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		free(text);
+		return rc;
+	}
+	while (off < len + 1) {
+		ssize_t n = write(fd, text + off, len + 1 - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	free(text);
+	return rc;
+}
+
+int
+bw_state_journal_read(const char *path, int (*fn)(const json_t *rec, void *arg), void *arg,
+		      char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int count = 0, lineno = 0, rc = 0;
+
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		json_error_t jerr;
+		json_t *rec;
+		int last;
+
+		lineno++;
+		last = n == 0 || line[n - 1] != '\n';
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		rec = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+		if (rec == NULL) {
+			if (last)
+				break; /* cut short by a crash: the change was not acknowledged */
+			if (err && errlen)
+				snprintf(err, errlen, "%s:%d: %s", path, lineno, jerr.text);
+			rc = -EINVAL;
+			break;
+		}
+		rc = fn(rec, arg);
+		json_decref(rec);
+		if (rc < 0)
+			break;
+		count++;
+	}
+	free(line);
+	fclose(f);
+	return rc < 0 ? rc : count;
+}
+
+int
+bw_state_journal_reset(const char *path)
+{
+	if (truncate(path, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* ---- state documents --------------------------------------------------------------- */
+
 json_t *
 bw_state_read_doc(const char *path, int version, const char *const *lists, char *err,
 		  size_t errlen)

@@ -41,6 +41,31 @@ int bw_state_write_json(const char *path, const json_t *doc);
  */
 json_t *bw_state_read_json(const char *path, char *err, size_t errlen);
 
+/*
+ * Journals: a state file rewritten in full on every change costs as much
+ * as the table is long. A journal next to it (path, conventionally
+ * "<file>.journal") takes one JSON record per line instead, appended with
+ * one write(2) before the change is acknowledged; the owner replays it
+ * over the file when it loads, and folds it into the file (rewrite, then
+ * truncate the journal) once it is long. Appends are not fsync'ed: they
+ * survive a crash of the daemon (the page cache keeps them), not one of
+ * the machine, which also loses everything pinned in the bpffs.
+ */
+
+/* Append doc as one compact line. Returns 0 or -errno. */
+int bw_state_journal_append(const char *path, const json_t *doc);
+
+/*
+ * Call fn for each record of the journal, in order. A last line cut short
+ * by a crash is ignored; any other line that does not parse is an error
+ * (-EINVAL, the line in err). A missing journal has no records (0).
+ * Returns the number of records, or -errno, or fn's negative return.
+ */
+int bw_state_journal_read(const char *path, int (*fn)(const json_t *rec, void *arg),
+			  void *arg, char *err, size_t errlen);
+
+/* Empty the journal (after its records went into the file). 0 or -errno. */
+int bw_state_journal_reset(const char *path);
 /* Largest state file read (a bigger one is refused, not read). */
 #define BW_STATE_MAX_BYTES (256u << 20)
 

@@ -68,7 +68,8 @@ struct bw_pkt {
 	__u8 flags; /* BW_PKT_* */
 	__u8 in_proto; /* ICMP error: inner protocol */
 	__u8 icmp_code;
-	__u8 pad0[3];
+	__u8 ttl;      /* IPv4 TTL / IPv6 hop limit (host routing) */
+	__u8 pad0[2];
 	__u32 frag_id;
 	__u32 len;
 	/* ICMP error: the embedded (inner) tuple, CT form */
@@ -88,6 +89,45 @@ static __always_inline int bw_is_v6_unspec(const __u8 *a)
 	const __u64 *w = (const __u64 *)a;
 
 	return w[0] == 0 && w[1] == 0;
+}
+
+/*
+ * Copy len bytes at offset off of the packet: straight from the linear data
+ * when they are there (the usual case: headers), else with
+ * bpf_skb_load_bytes (non-linear skbs need no pulling).
+ */
+/* skb->data / data_end read straight from the context (clang may otherwise
+ * keep &skb->data in a register, which the verifier refuses) */
+static __always_inline void *bw_skb_data(const struct __sk_buff *skb)
+{
+	void *d;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)"
+		     : "=r"(d)
+		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, data)));
+	return d;
+}
+
+static __always_inline void *bw_skb_data_end(const struct __sk_buff *skb)
+{
+	void *d;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)"
+		     : "=r"(d)
+		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, data_end)));
+	return d;
+}
+
+static __always_inline int bw_load(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	void *data = bw_skb_data(skb);
+	void *end = bw_skb_data_end(skb);
+
+	if (off < 256 && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
 static __always_inline void bw_addr_copy(__u8 *dst, const __u8 *src)

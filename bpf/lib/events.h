@@ -5,14 +5,18 @@
  * is counted in bw_events_lost, never retried. A class of events that the
  * configuration switched off (BW_CFG_F_NO_*) is not written at all.
  *
- * Records are submitted without waking the reader (BPF_RB_NO_WAKEUP) until
- * BW_EVENTS_WAKEUP_BYTES are waiting: the daemon reads the ring on a short
- * timer as well, so it wakes per batch, not per event.
+ * Records are submitted without waking the reader (BPF_RB_NO_WAKEUP); the
+ * one that brings the waiting data to BW_EVENTS_WAKEUP_BYTES wakes it: the
+ * daemon reads the ring on a short timer as well, so it wakes per batch,
+ * not per event.
  */
 #ifndef BW_LIB_EVENTS_H
 #define BW_LIB_EVENTS_H
 
 #include "lib/maps.h"
+
+/* what one record takes in the ring: the event and the ring's 8-byte header */
+#define BW_EVENT_REC_BYTES (((sizeof(struct bw_event) + 7) & ~7ul) + 8)
 
 static __always_inline void bw_metrics_add(__u8 reason, __u8 dir, __u32 len)
 {
@@ -38,6 +42,7 @@ struct bw_ev_ctx {
 	__u8 dir;
 	__u8 to_proxy;    /* traces say TO_PROXY */
 	__be16 proxy_port; /* copied into the events (REDIRECTED, to-proxy) */
+	__u64 ts;         /* bpf_ktime_get_ns() of the packet's first event, 0 before */
 };
 
 static __always_inline int bw_event_enabled(const struct bw_ev_ctx *c, __u8 type)
@@ -49,13 +54,13 @@ static __always_inline int bw_event_enabled(const struct bw_ev_ctx *c, __u8 type
 	return !(c->cfg_flags & off);
 }
 
-static __always_inline void bw_event_send(const struct bw_pkt *p, const struct bw_ev_ctx *c,
+static __always_inline void bw_event_send(const struct bw_pkt *p, struct bw_ev_ctx *c,
 					  __u8 type, __u8 subtype, __u8 verdict, __u32 flags,
 					  __u32 rule_ref, __u8 match_type, __u64 ct_packets,
 					  __u64 ct_bytes)
 {
 	struct bw_event *e;
-	__u64 wake;
+	__u64 wake, avail;
 
 	if (!bw_event_enabled(c, type))
 		return;
@@ -73,7 +78,9 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, const struct b
 	e->direction = c->dir;
 	e->protocol = p->proto;
 	e->flags = flags | (p->family == 6 ? BW_EV_F_IPV6 : 0);
-	e->ts_ns = bpf_ktime_get_ns();
+	if (!c->ts)
+		c->ts = bpf_ktime_get_ns(); /* one clock read per packet */
+	e->ts_ns = c->ts;
 	e->ep_id = c->ep_id;
 	e->ifindex = c->ifindex;
 	e->src_identity = c->src_identity;
@@ -106,7 +113,14 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, const struct b
 	e->ct_bytes = ct_bytes;
 	e->proxy_port = c->proxy_port;
 	__builtin_memset(e->pad0, 0, sizeof(e->pad0));
-	wake = bpf_ringbuf_query(&bw_events, BPF_RB_AVAIL_DATA) >= BW_EVENTS_WAKEUP_BYTES
+	/*
+	 * Only the record that takes the unread data across the threshold
+	 * wakes the reader (it drains everything then): waking on every
+	 * record above it costs an irq_work per event whenever the reader
+	 * lags, microseconds each.
+	 */
+	avail = bpf_ringbuf_query(&bw_events, BPF_RB_AVAIL_DATA);
+	wake = avail >= BW_EVENTS_WAKEUP_BYTES && avail < BW_EVENTS_WAKEUP_BYTES + BW_EVENT_REC_BYTES
 		       ? BPF_RB_FORCE_WAKEUP
 		       : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, wake);

@@ -17,6 +17,25 @@ struct {
 } bw_endpoints SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_EPSLOTS);
+	__type(key, __u32);
+	__type(value, struct bw_endpoint_info);
+} bw_epslots SEC(".maps");
+
+/* The endpoint behind a host veth: its slot in bw_epslots (an array access),
+ * else bw_endpoints. NULL: not an endpoint's interface. */
+static __always_inline struct bw_endpoint_info *bw_endpoint(__u32 ifindex)
+{
+	__u32 slot = ifindex & (BW_EPSLOTS - 1);
+	struct bw_endpoint_info *ep = bpf_map_lookup_elem(&bw_epslots, &slot);
+
+	if (ep && ep->ifindex == ifindex && ep->ep_id)
+		return ep;
+	return bpf_map_lookup_elem(&bw_endpoints, &ifindex);
+}
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, BW_IPCACHE_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -114,6 +133,8 @@ struct bw_scratch {
 	struct bw_ct_key ct_key;
 	struct bw_ct_entry ct_new;
 	struct bw_frag_key frag_key;
+	__u32 hr_ok;   /* host routing: the packet may take the fast path */
+	__u32 hr_peer; /* ... to the local endpoint on this host veth (0: FIB) */
 };
 
 struct {

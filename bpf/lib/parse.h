@@ -3,8 +3,9 @@
  * parse.h - packet parsing into struct bw_pkt: IPv4, IPv6 with extension
  * headers (hop-by-hop, routing, destination options, fragment, AH), TCP,
  * UDP, SCTP ports, ICMP/ICMPv6 type and echo identifier, and the embedded
- * tuple of ICMP errors. Everything is read with bpf_skb_load_bytes, so
- * non-linear skbs need no pulling. Returns 0 or -BW_DROP_*.
+ * tuple of ICMP errors. Everything is read with bw_load (common.h): from the
+ * linear data, or with bpf_skb_load_bytes where a header is not there.
+ * Returns 0 or -BW_DROP_*.
  */
 #ifndef BW_LIB_PARSE_H
 #define BW_LIB_PARSE_H
@@ -20,7 +21,7 @@ static __always_inline int bw_parse_ports(struct __sk_buff *skb, __u32 off, __u8
 	__u8 b[8];
 
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) {
-		if (bpf_skb_load_bytes(skb, off, b, 4) < 0)
+		if (bw_load(skb, off, b, 4) < 0)
 			return -BW_DROP_CT_INVALID_HDR;
 		__builtin_memcpy(sport, &b[0], 2);
 		__builtin_memcpy(dport, &b[2], 2);
@@ -30,7 +31,7 @@ static __always_inline int bw_parse_ports(struct __sk_buff *skb, __u32 off, __u8
 		__u8 req = is_v6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO;
 		__u8 rep = is_v6 ? ICMPV6_ECHO_REPLY : ICMP_ECHOREPLY;
 
-		if (bpf_skb_load_bytes(skb, off, b, 8) < 0)
+		if (bw_load(skb, off, b, 8) < 0)
 			return -BW_DROP_CT_INVALID_HDR;
 		*sport = 0;
 		*dport = 0;
@@ -93,7 +94,7 @@ static __always_inline int bw_parse_l4(struct __sk_buff *skb, __u32 off, struct 
 
 	switch (p->proto) {
 	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, off, b, 14) < 0)
+		if (bw_load(skb, off, b, 14) < 0)
 			return -BW_DROP_CT_INVALID_HDR;
 		__builtin_memcpy(&p->sport, &b[0], 2);
 		__builtin_memcpy(&p->dport, &b[2], 2);
@@ -110,7 +111,7 @@ static __always_inline int bw_parse_l4(struct __sk_buff *skb, __u32 off, struct 
 	case IPPROTO_ICMPV6:
 		if ((p->proto == IPPROTO_ICMP) == is_v6)
 			return 0; /* ICMP in IPv6 or ICMPv6 in IPv4: no ports */
-		if (bpf_skb_load_bytes(skb, off, b, 8) < 0)
+		if (bw_load(skb, off, b, 8) < 0)
 			return -BW_DROP_CT_INVALID_HDR;
 		p->flags |= BW_PKT_ICMP;
 		p->icmp_type = b[0];
@@ -171,12 +172,13 @@ static __always_inline int bw_parse_ipv4(struct __sk_buff *skb, struct bw_pkt *p
 	struct iphdr ip;
 	__u16 frag;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
+	if (bw_load(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
 		return -BW_DROP_INVALID_PACKET;
 	if (ip.ihl < 5 || ip.version != 4)
 		return -BW_DROP_INVALID_PACKET;
 	p->family = 4;
 	p->proto = ip.protocol;
+	p->ttl = ip.ttl;
 	bw_addr_map4(p->saddr, ip.saddr);
 	bw_addr_map4(p->daddr, ip.daddr);
 	frag = bpf_ntohs(ip.frag_off);
@@ -204,11 +206,12 @@ static __always_inline int bw_parse_ipv6(struct __sk_buff *skb, struct bw_pkt *p
 	__u8 nh;
 	int i;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
+	if (bw_load(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
 		return -BW_DROP_INVALID_PACKET;
 	if (ip6.version != 6)
 		return -BW_DROP_INVALID_PACKET;
 	p->family = 6;
+	p->ttl = ip6.hop_limit;
 	bw_addr_copy(p->saddr, (const __u8 *)&ip6.saddr);
 	bw_addr_copy(p->daddr, (const __u8 *)&ip6.daddr);
 	nh = ip6.nexthdr;

@@ -21,7 +21,7 @@ struct ctp {
 	uint8_t *alive;
 	size_t *slots; /* index + 1 into addrs, 0 empty */
 	size_t cap;    /* power of two */
-	uint64_t now;
+	uint32_t now;  /* jiffies (struct bw_ct_entry) */
 };
 
 static size_t ctp_hash(const uint8_t *a, size_t cap)
@@ -44,7 +44,7 @@ static int ctp_cb(const struct bw_ct_key *k, const struct bw_ct_entry *v, void *
 {
 	struct ctp *c = arg;
 
-	if (v->expires_ns < c->now || (v->flags & BW_CT_F_DENIED))
+	if ((int32_t)(v->expires - c->now) < 0 || (v->flags & BW_CT_F_DENIED))
 		return 0;
 	ctp_mark(c, k->saddr);
 	ctp_mark(c, k->daddr);
@@ -54,7 +54,7 @@ static int ctp_cb(const struct bw_ct_key *k, const struct bw_ct_entry *v, void *
 int bw_datapath_ct_peers_alive(const uint8_t (*addrs)[16], size_t n,
 			       uint8_t *alive)
 {
-	struct ctp c = { addrs, alive, NULL, 16, dp_now_ns() };
+	struct ctp c = { addrs, alive, NULL, 16, dp_ct_now() };
 	int rc;
 
 	memset(alive, 0, n);

@@ -36,15 +36,15 @@
 #include "core/datapath/tcattach.h"
 #include "bpf/bw_lxc.skel.h"
 
-_Static_assert(sizeof(struct bw_endpoint_info) == 16, "bw_endpoint_info layout");
+_Static_assert(sizeof(struct bw_endpoint_info) == 56, "bw_endpoint_info layout");
 _Static_assert(sizeof(struct bw_ipcache4_key) == 8, "bw_ipcache4_key layout");
 _Static_assert(sizeof(struct bw_ipcache6_key) == 20, "bw_ipcache6_key layout");
-_Static_assert(sizeof(struct bw_ipcache_value) == 8, "bw_ipcache_value layout");
+_Static_assert(sizeof(struct bw_ipcache_value) == 12, "bw_ipcache_value layout");
 _Static_assert(sizeof(struct bw_policy_key) == 16, "bw_policy_key layout");
 _Static_assert(sizeof(struct bw_policy_value) == 8, "bw_policy_value layout");
 _Static_assert(sizeof(struct bw_ct_key) == 44, "bw_ct_key layout");
 _Static_assert(sizeof(struct bw_ct_entry) == 64, "bw_ct_entry layout");
-_Static_assert(sizeof(struct bw_config) == 40, "bw_config layout");
+_Static_assert(sizeof(struct bw_config) == 64, "bw_config layout");
 _Static_assert(sizeof(struct bw_metrics_key) == 4, "bw_metrics_key layout");
 _Static_assert(sizeof(struct bw_metrics_value) == 16, "bw_metrics_value layout");
 _Static_assert(sizeof(struct bw_event) == 104, "bw_event layout");
@@ -65,12 +65,81 @@ static void dp_sets_free(void);
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-uint64_t dp_now_ns(void)
-{
-	struct timespec ts;
+/* ---- the conntrack clock ------------------------------------------------------ */
 
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns() clock */
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+static uint32_t dp_hz; /* the kernel's tick rate (bw_config.hz) */
+
+/* Run bw_clock: jiffies now (and the tick rate libbpf found, or 0). */
+static int dp_clock_run(uint64_t *jiffies, uint32_t *hz)
+{
+	unsigned char pkt[64];
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	memset(pkt, 0, sizeof(pkt));
+	opts.data_in = pkt;
+	opts.data_size_in = sizeof(pkt);
+	if (bpf_prog_test_run_opts(bpf_program__fd(dp_skel->progs.bw_clock), &opts) < 0)
+		return -errno;
+	*jiffies = dp_skel->bss->bw_clock_jiffies;
+	if (hz)
+		*hz = dp_skel->bss->bw_clock_hz;
+	return 0;
+}
+
+uint32_t dp_ct_now(void)
+{
+	uint64_t j = 0;
+
+	if (!dp_skel || dp_clock_run(&j, NULL) < 0)
+		return 0;
+	return (uint32_t)j;
+}
+
+uint32_t dp_ct_ticks(uint32_t seconds)
+{
+	return seconds * (dp_hz ? dp_hz : 1000);
+}
+
+/*
+ * The tick rate: CONFIG_HZ when libbpf read the kernel's configuration,
+ * else measured (jiffies over 200 ms of CLOCK_MONOTONIC, rounded to the
+ * rates Linux offers).
+ */
+static int dp_clock_init(void)
+{
+	static const uint32_t rates[] = { 100, 250, 300, 1000 };
+	struct timespec t0, t1, d = { 0, 200000000 };
+	uint64_t j0, j1;
+	uint32_t hz = 0, best = 1000;
+	double r, bd = 1e18;
+	int rc = dp_clock_run(&j0, &hz);
+
+	if (rc < 0) {
+		bw_err_errno(rc, "datapath: cannot run the clock program");
+		return rc;
+	}
+	if (hz) {
+		dp_hz = hz;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nanosleep(&d, NULL);
+	if ((rc = dp_clock_run(&j1, NULL)) < 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r = (double)(j1 - j0) /
+	    ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		double e = r > rates[i] ? r - rates[i] : rates[i] - r;
+
+		if (e < bd) {
+			bd = e;
+			best = rates[i];
+		}
+	}
+	dp_hz = best;
+	bw_info("datapath: the kernel's tick rate, measured: %u Hz", dp_hz);
+	return 0;
 }
 
 int dp_ready(void)
@@ -86,6 +155,16 @@ int dp_fd_ct(void)
 int dp_fd_endpoints(void)
 {
 	return DP_FD(bw_endpoints);
+}
+
+int dp_fd_epslots(void)
+{
+	return DP_FD(bw_epslots);
+}
+
+int dp_fd_epaddr(void)
+{
+	return DP_FD(bw_epaddr);
 }
 
 int dp_fd_proxy(void)
@@ -148,8 +227,9 @@ static json_t *dp_status(void *arg)
 	(void)arg;
 	if (!dp_skel)
 		return NULL;
-	return json_pack("{s:s, s:s}", "attach_mode", bw_tcattach_mode_name(), "bpffs_dir",
-			 dp_bpffs);
+	return json_pack("{s:s, s:s, s:s}", "attach_mode", bw_tcattach_mode_name(), "bpffs_dir",
+			 dp_bpffs, "host_routing",
+			 (dp_cfg.flags & BW_CFG_F_HOST_ROUTING) ? "bpf" : "kernel");
 }
 
 void bw_datapath_config_default(struct bw_config *cfg)
@@ -207,7 +287,10 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 	bpf_object__for_each_map(map, dp_skel->obj) {
 		const char *name = bpf_map__name(map);
 
-		if (strncmp(name, "bw_", 3) != 0 || strcmp(name, "bw_scratch") == 0)
+		/* not pinned: the scratch space, the programs' globals (.bss,
+		 * .kconfig: each load has its own) */
+		if (strncmp(name, "bw_", 3) != 0 || strcmp(name, "bw_scratch") == 0 ||
+		    bpf_map__is_internal(map))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", bpffs_dir, name) >= sizeof(path)) {
 			bw_err("datapath: bpffs path too long: %s", bpffs_dir);
@@ -227,6 +310,9 @@ int bw_datapath_init(const char *bpffs_dir, const struct bw_config *cfg)
 		       strerror(-rc));
 		goto fail;
 	}
+	rc = dp_clock_init();
+	if (rc < 0)
+		goto fail;
 	if (cfg)
 		dp_cfg = *cfg;
 	else
@@ -253,6 +339,16 @@ fail:
 	return rc;
 }
 
+/* A lifetime in ticks: 0 means the default, and at most BW_CT_LIFETIME_MAX. */
+static uint32_t dp_life_j(uint32_t s, uint32_t dflt)
+{
+	if (!s)
+		s = dflt;
+	if (s > BW_CT_LIFETIME_MAX)
+		s = BW_CT_LIFETIME_MAX;
+	return dp_ct_ticks(s);
+}
+
 int bw_datapath_set_config(const struct bw_config *cfg)
 {
 	struct bw_config c = *cfg;
@@ -261,6 +357,18 @@ int bw_datapath_set_config(const struct bw_config *cfg)
 
 	if (rc < 0)
 		return rc;
+	/* what the programs read: the tick rate and times in ticks */
+	c.hz = dp_hz;
+	c.ct_tcp_syn_j = dp_life_j(c.ct_tcp_syn_s, BW_CT_LIFETIME_TCP_SYN);
+	c.ct_tcp_j = dp_life_j(c.ct_tcp_s, BW_CT_LIFETIME_TCP);
+	c.ct_tcp_close_j = dp_life_j(c.ct_tcp_close_s, BW_CT_LIFETIME_TCP_CLOSE);
+	c.ct_nontcp_j = dp_life_j(c.ct_nontcp_s, BW_CT_LIFETIME_NONTCP);
+	c.monitor_interval_j = 0;
+	if (c.monitor_interval_ms) {
+		uint64_t j = (uint64_t)c.monitor_interval_ms * dp_hz / 1000;
+
+		c.monitor_interval_j = j ? (uint32_t)j : 1;
+	}
 	/* the datapath's own flag (policy_sync keeps it), not the caller's */
 	c.flags = (c.flags & ~BW_CFG_F_INGRESS_REDIRECT) |
 		  (dp_cfg.flags & BW_CFG_F_INGRESS_REDIRECT);
@@ -302,6 +410,7 @@ void bw_datapath_close(void)
 	bw_lxc__destroy(dp_skel); /* fds only: pins, tcx links and tc filters stay */
 	dp_skel = NULL;
 	bw_tcattach_close();
+	dp_eps_free();
 	bw_api_status_remove("bpf");
 	bw_api_hook_remove(dp_batch_begin_hook, dp_batch_end_hook, NULL);
 	dp_sets_free();
@@ -375,6 +484,7 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 				bpf_program__fd(dp_skel->progs.bw_to_lxc));
 	if (rc < 0)
 		return rc;
+	dp_ep_ready((int)idx, 1);
 	dp_veth_sysctls(ifname);
 	if (ifindex_out)
 		*ifindex_out = (int)idx;
@@ -383,76 +493,14 @@ int bw_datapath_attach(const char *ifname, int *ifindex_out)
 
 int bw_datapath_detach(int ifindex)
 {
+	/* not ready first: host routing stops delivering into it (and running
+	 * its ingress policy for it) before its programs go */
+	if (dp_skel)
+		dp_ep_ready(ifindex, 0);
 	return bw_tcattach_detach(ifindex); /* before init: clsact filters only */
 }
 
-/* ---- endpoints and ipcache ----------------------------------------------------- */
-
-int bw_datapath_endpoint_put(int ifindex, const struct bw_endpoint_info *info)
-{
-	struct bw_endpoint_info old;
-	uint32_t key = (uint32_t)ifindex;
-	int rc = dp_ready(), had;
-
-	if (rc < 0)
-		return rc;
-	if (!info->ep_id || ifindex <= 0)
-		return -EINVAL;
-	had = bpf_map_lookup_elem(DP_FD(bw_endpoints), &key, &old) == 0;
-	if (bpf_map_update_elem(DP_FD(bw_endpoints), &key, info, BPF_ANY) < 0)
-		return -errno;
-	if (had && (old.flags != info->flags || old.identity != info->identity ||
-		    old.ep_id != info->ep_id)) {
-		rc = bw_datapath_ct_revalidate(info->ep_id);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-int bw_datapath_endpoint_del(int ifindex)
-{
-	struct bw_endpoint_info old;
-	uint32_t key = (uint32_t)ifindex;
-	int rc = dp_ready(), had;
-
-	if (rc < 0)
-		return rc;
-	had = bpf_map_lookup_elem(DP_FD(bw_endpoints), &key, &old) == 0;
-	if (bpf_map_delete_elem(DP_FD(bw_endpoints), &key) < 0 && errno != ENOENT)
-		return -errno;
-	if (!had)
-		return 0;
-	/* nothing of the endpoint may outlive it: its policy entries and connections */
-	rc = bw_datapath_policy_sync(old.ep_id, NULL, 0);
-	if (rc < 0)
-		return rc;
-	rc = bw_datapath_ct_flush_endpoint(old.ep_id);
-	return rc < 0 ? rc : 0;
-}
-
-int bw_datapath_endpoint_foreach(int (*fn)(int ifindex, const struct bw_endpoint_info *, void *),
-				 void *arg)
-{
-	struct bw_endpoint_info info;
-	uint32_t key, next;
-	int fd, rc = dp_ready(), first = 1;
-
-	if (rc < 0)
-		return rc;
-	fd = DP_FD(bw_endpoints);
-	for (;;) {
-		if (bpf_map_get_next_key(fd, first ? NULL : &key, &next) < 0)
-			return errno == ENOENT ? 0 : -errno;
-		first = 0;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &info) < 0)
-			continue;
-		rc = fn((int)key, &info, arg);
-		if (rc)
-			return rc < 0 ? rc : 0;
-	}
-}
+/* ---- ipcache ------------------------------------------------------------------ */
 
 static int dp_ipcache_walk(int family, int (*fn)(int, const void *, int,
 						 const struct bw_ipcache_value *, void *),
@@ -535,106 +583,37 @@ static int dp_ipcache_key(int family, const void *addr, int prefixlen, void *key
 	return 0;
 }
 
-/* bw_epaddr key of an address (family AF_INET/AF_INET6 or 4/6). */
-static void dp_epaddr_key(int family, const void *addr, struct bw_epaddr_key *k)
+/* A host prefix (an endpoint's address) is mirrored into the endpoint's
+ * entry and bw_epaddr (core/datapath/datapath_ep.c). */
+static int dp_is_host(int family, int prefixlen)
 {
-	memset(k, 0, sizeof(*k));
-	if (family == AF_INET || family == 4) {
-		k->family = 4;
-		k->addr[10] = 0xff;
-		k->addr[11] = 0xff;
-		memcpy(&k->addr[12], addr, 4);
-	} else {
-		k->family = 6;
-		memcpy(k->addr, addr, 16);
-	}
-}
-
-/*
- * Keep bw_epaddr equal to the ipcache's host prefixes that name a local
- * endpoint: an entry with an endpoint id is put, one without (or a deleted
- * one) is removed. Shorter prefixes never name an endpoint's address.
- */
-static int dp_epaddr_mirror(int family, const void *addr, int prefixlen, uint32_t ep_id)
-{
-	struct bw_epaddr_key k;
-	int full = (family == AF_INET || family == 4) ? 32 : 128;
-
-	if (prefixlen != full)
-		return 0;
-	dp_epaddr_key(family, addr, &k);
-	if (ep_id)
-		return bpf_map_update_elem(DP_FD(bw_epaddr), &k, &ep_id, BPF_ANY) < 0 ? -errno : 0;
-	if (bpf_map_delete_elem(DP_FD(bw_epaddr), &k) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-int bw_datapath_epaddr_prune(int (*keep)(int family, const uint8_t *addr, uint32_t ep_id),
-			     int *pruned)
-{
-	struct bw_epaddr_key key, next, *keys = NULL;
-	size_t n = 0, cap = 0;
-	int fd, rc = dp_ready(), first = 1;
-	uint32_t ep_id;
-
-	if (rc < 0)
-		return rc;
-	fd = DP_FD(bw_epaddr);
-	for (;;) {
-		if (bpf_map_get_next_key(fd, first ? NULL : &key, &next) < 0) {
-			rc = errno == ENOENT ? 0 : -errno;
-			break;
-		}
-		first = 0;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &ep_id) < 0)
-			continue;
-		if (keep(key.family, key.family == 4 ? &key.addr[12] : key.addr, ep_id))
-			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 64;
-			struct bw_epaddr_key *v = realloc(keys, c * sizeof(*v));
-
-			if (!v) {
-				rc = -ENOMEM;
-				break;
-			}
-			keys = v;
-			cap = c;
-		}
-		keys[n++] = key;
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (bpf_map_delete_elem(fd, &keys[i]) == 0 && pruned)
-			(*pruned)++;
-	free(keys);
-	return rc;
+	return prefixlen == (family == AF_INET ? 32 : 128);
 }
 
 int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 			    const struct bw_ipcache_value *v)
 {
 	uint8_t key[sizeof(struct bw_ipcache6_key)];
-	int fd, rc = dp_ready();
+	struct bw_ipcache_value old, nv = *v;
+	int fd, rc = dp_ready(), had;
 
 	if (rc < 0)
 		return rc;
-	struct bw_ipcache_value old;
-	int had;
-
 	rc = dp_ipcache_key(family, addr, prefixlen, key, &fd);
 	if (rc < 0)
 		return rc; /* bad family or prefix length */
 	/* what these addresses resolved to so far (this prefix or a shorter one) */
 	had = bpf_map_lookup_elem(fd, key, &old) == 0;
-	if (bpf_map_update_elem(fd, key, v, BPF_ANY) < 0)
+	nv.ifindex = nv.ep_id && dp_is_host(family, prefixlen) ? dp_ep_ifindex(nv.ep_id) : 0;
+	if (bpf_map_update_elem(fd, key, &nv, BPF_ANY) < 0)
 		return -errno;
-	rc = dp_epaddr_mirror(family, addr, prefixlen, v->ep_id);
-	if (rc < 0)
-		return rc;
+	if (dp_is_host(family, prefixlen)) {
+		rc = dp_ep_addr(family, addr, nv.ep_id, had ? old.ep_id : 0);
+		if (rc < 0)
+			return rc;
+	}
 	/* peers whose identity changed may no longer be allowed */
-	if (had && old.identity != v->identity)
+	if (had && old.identity != nv.identity)
 		return dp_revalidate_all_req();
 	return 0;
 }
@@ -642,20 +621,44 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 {
 	uint8_t key[sizeof(struct bw_ipcache6_key)];
-	int fd, rc = dp_ready();
+	struct bw_ipcache_value old;
+	int fd, rc = dp_ready(), had;
 
 	if (rc < 0)
 		return rc;
 	rc = dp_ipcache_key(family, addr, prefixlen, key, &fd);
 	if (rc < 0)
 		return rc; /* bad family or prefix length */
-	rc = dp_epaddr_mirror(family, addr, prefixlen, 0);
-	if (rc < 0)
-		return rc;
+	had = bpf_map_lookup_elem(fd, key, &old) == 0;
+	if (dp_is_host(family, prefixlen)) {
+		rc = dp_ep_addr(family, addr, 0, had ? old.ep_id : 0);
+		if (rc < 0)
+			return rc;
+	}
 	if (bpf_map_delete_elem(fd, key) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	/* the addresses now resolve to a shorter prefix or to world */
 	return dp_revalidate_all_req();
+}
+
+/*
+ * The host veth of a host entry's endpoint changed (it was added, or
+ * deleted): write it into the entry, if the entry still names that
+ * endpoint (core/datapath/datapath_ep.c).
+ */
+void dp_ipcache_set_ifindex(int family, const void *addr, uint32_t ep_id, uint32_t ifindex)
+{
+	uint8_t key[sizeof(struct bw_ipcache6_key)];
+	struct bw_ipcache_value v;
+	int fd;
+
+	if (dp_ipcache_key(family, addr, family == AF_INET ? 32 : 128, key, &fd) < 0 ||
+	    bpf_map_lookup_elem(fd, key, &v) < 0 || v.ep_id != ep_id || v.ifindex == ifindex)
+		return;
+	/* an LPM lookup returns the longest match: this exact prefix? */
+	v.ifindex = ifindex;
+	if (bpf_map_update_elem(fd, key, &v, BPF_EXIST) < 0 && errno != ENOENT)
+		bw_warn("datapath: ipcache entry of endpoint %u: %s", ep_id, strerror(errno));
 }
 
 /* Identity of an address (IPv4-mapped when family is 4), as the kernel sees it. */
@@ -1053,6 +1056,12 @@ static int dp_sets_load(void)
 
 int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, size_t n)
 {
+	return dp_policy_sync(ep_id, entries, n, 1);
+}
+
+int dp_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, size_t n,
+		   int revalidate)
+{
 	struct bw_policy_kv *want = NULL;
 	const struct bw_policy_kv *old = NULL;
 	struct dp_epset *set;
@@ -1128,7 +1137,7 @@ int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *e
 	rc = dp_ingress_redirect_set(dp_sets_in_redirect());
 	if (rc < 0)
 		goto out;
-	if (changed && may_deny) {
+	if (changed && may_deny && revalidate) {
 		int cut = bw_datapath_ct_revalidate(ep_id);
 
 		if (cut < 0)

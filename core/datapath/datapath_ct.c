@@ -103,9 +103,7 @@ out:
 struct dp_ct_sel {
 	int mode;          /* 0 gc, 1 flush endpoint, 2 revalidate */
 	uint32_t ep_id;
-	uint64_t now;
-	struct bw_endpoint_info *eps; /* revalidation: every endpoint */
-	size_t neps;
+	uint32_t now;      /* jiffies (struct bw_ct_entry) */
 	struct bw_ct_key *keys; /* matching keys, acted on after the walk */
 	struct bw_ct_entry *vals;
 	size_t n, cap;
@@ -124,15 +122,12 @@ static int dp_ct_enforced(const struct bw_endpoint_info *ep, uint8_t dir)
 /* Would the current policy deny this tracked connection? */
 static int dp_ct_denied_now(const struct dp_ct_sel *s, const struct bw_ct_key *k)
 {
-	const struct bw_endpoint_info *ep = NULL;
+	const struct bw_endpoint_info *ep = dp_ep_info(k->ep_id);
 	struct bw_policy_verdict v;
 	uint32_t peer;
 	uint16_t port;
-	size_t i;
 
-	for (i = 0; i < s->neps && !ep; i++)
-		if (s->eps[i].ep_id == k->ep_id)
-			ep = &s->eps[i];
+	(void)s;
 	if (!ep || !dp_ct_enforced(ep, k->direction))
 		return 0;
 	if ((ep->flags & BW_EP_F_AUDIT) || (dp_config()->flags & BW_CFG_F_AUDIT))
@@ -150,6 +145,12 @@ static int dp_ct_denied_now(const struct dp_ct_sel *s, const struct bw_ct_key *k
 	return !v.allowed;
 }
 
+/* Deadlines are jiffies truncated to 32 bits: signed differences. */
+static int dp_ct_expired(const struct bw_ct_entry *v, uint32_t now)
+{
+	return (int32_t)(v->expires - now) < 0;
+}
+
 static int dp_ct_select(const struct bw_ct_key *k, const struct bw_ct_entry *v, void *arg)
 {
 	struct dp_ct_sel *s = arg;
@@ -157,7 +158,9 @@ static int dp_ct_select(const struct bw_ct_key *k, const struct bw_ct_entry *v, 
 
 	switch (s->mode) {
 	case 0:
-		take = v->expires_ns < s->now;
+		/* expired, or of an endpoint that no longer exists
+		 * (bw_datapath_endpoint_del leaves them to this sweep) */
+		take = dp_ct_expired(v, s->now) || !dp_ep_live(k->ep_id);
 		break;
 	case 1:
 		take = k->ep_id == s->ep_id;
@@ -166,7 +169,7 @@ static int dp_ct_select(const struct bw_ct_key *k, const struct bw_ct_entry *v, 
 		/* a proxy's upstream entry was not made by the endpoint's policy */
 		take = (!s->ep_id || k->ep_id == s->ep_id) &&
 		       !(v->flags & (BW_CT_F_DENIED | BW_CT_F_UPSTREAM)) &&
-		       v->expires_ns >= s->now && dp_ct_denied_now(s, k);
+		       !dp_ct_expired(v, s->now) && dp_ct_denied_now(s, k);
 		break;
 	}
 	if (!take)
@@ -191,50 +194,18 @@ static int dp_ct_select(const struct bw_ct_key *k, const struct bw_ct_entry *v, 
 	return 0;
 }
 
-/* Every endpoint entry (for revalidation). */
-static int dp_eps_load(struct bw_endpoint_info **out, size_t *n)
-{
-	struct bw_endpoint_info *eps = NULL, *t;
-	uint32_t key, next;
-	size_t cnt = 0, cap = 0;
-	int fd = dp_fd_endpoints(), first = 1;
-
-	for (;;) {
-		if (bpf_map_get_next_key(fd, first ? NULL : &key, &next) < 0)
-			break;
-		first = 0;
-		key = next;
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 32;
-			t = realloc(eps, cap * sizeof(*t));
-			if (!t) {
-				free(eps);
-				return -ENOMEM;
-			}
-			eps = t;
-		}
-		if (bpf_map_lookup_elem(fd, &key, &eps[cnt]) == 0)
-			cnt++;
-	}
-	*out = eps;
-	*n = cnt;
-	return 0;
-}
-
 static int dp_ct_run(int mode, uint32_t ep_id)
 {
 	static const char *what[] = { "garbage collection", "flush", "revalidation" };
-	struct dp_ct_sel s = { .mode = mode, .ep_id = ep_id, .now = dp_now_ns() };
+	struct dp_ct_sel s = { .mode = mode, .ep_id = ep_id, .now = dp_ct_now() };
 	int fd, rc = dp_ready(), done = 0;
 	size_t i;
 
 	if (rc < 0)
 		return rc;
-	if (mode == 2) {
-		rc = dp_eps_load(&s.eps, &s.neps);
-		if (rc < 0)
-			goto out;
-	}
+	/* never ready (its veth never had the programs): no connection */
+	if (mode != 0 && ep_id && !dp_ep_may_have_ct(ep_id))
+		return 0;
 	rc = bw_datapath_ct_foreach(dp_ct_select, &s);
 	if (rc < 0)
 		goto out;
@@ -246,7 +217,7 @@ static int dp_ct_run(int mode, uint32_t ep_id)
 							   : BW_CT_LIFETIME_NONTCP;
 
 			v.flags |= BW_CT_F_DENIED;
-			v.expires_ns = s.now + (uint64_t)life * 1000000000ull;
+			v.expires = s.now + dp_ct_ticks(life);
 			if (bpf_map_update_elem(fd, &s.keys[i], &v, BPF_EXIST) == 0)
 				done++;
 		} else if (bpf_map_delete_elem(fd, &s.keys[i]) == 0) {
@@ -254,12 +225,13 @@ static int dp_ct_run(int mode, uint32_t ep_id)
 		}
 	}
 	rc = done;
+	if (mode == 0)
+		dp_eps_collected();
 out:
 	if (rc < 0)
 		bw_err_errno(rc, "datapath: conntrack %s", what[mode]);
 	free(s.keys);
 	free(s.vals);
-	free(s.eps);
 	return rc;
 }
 
@@ -326,7 +298,7 @@ int bw_datapath_ct_get(const struct bw_ct_key *k, struct bw_ct_entry *e)
 		return rc;
 	if (bpf_map_lookup_elem(dp_fd_ct(), k, e) < 0)
 		return -errno;
-	if (e->expires_ns < dp_now_ns())
+	if (dp_ct_expired(e, dp_ct_now()))
 		return -ENOENT;
 	return 0;
 }

@@ -27,7 +27,8 @@ static inline int dp_reuse_pins(struct bpf_object *obj, const char *bpffs_dir)
 		const char *name = bpf_map__name(map);
 
 		/* per-object scratch space and sections are not shared */
-		if (strncmp(name, "bw_", 3) != 0 || strcmp(name, "bw_scratch") == 0)
+		if (strncmp(name, "bw_", 3) != 0 || strcmp(name, "bw_scratch") == 0 ||
+		    bpf_map__is_internal(map)) /* .bss, .rodata, .kconfig: the object's own */
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", bpffs_dir, name) >= sizeof(path))
 			return -ENAMETOOLONG;

@@ -556,10 +556,9 @@ static int rd_connect_once(int protocol, const struct sockaddr *src, const struc
 			memset(&e, 0, sizeof(e));
 			e.flags = BW_CT_F_UPSTREAM | (protocol == IPPROTO_TCP ? BW_CT_F_SYN_SEEN : 0);
 			e.peer_identity = peer_id;
-			e.expires_ns = dp_now_ns() + (uint64_t)(protocol == IPPROTO_TCP
-								? dp_config()->ct_tcp_syn_s
-								: dp_config()->ct_nontcp_s) *
-							       1000000000ull;
+			e.expires = dp_ct_now() + dp_ct_ticks(protocol == IPPROTO_TCP
+								      ? dp_config()->ct_tcp_syn_s
+								      : dp_config()->ct_nontcp_s);
 			rc = bw_datapath_ct_put(&k, &e);
 			if (rc < 0) {
 				close(fd);

@@ -417,6 +417,23 @@ int bw_tcattach_attach(int ifindex, int from_fd, int to_fd)
 	return 0;
 }
 
+int bw_tcattach_attached(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCA_TC_HANDLE, .priority = TCA_TC_PRIO);
+	libbpf_print_fn_t old;
+	char path[PATH_MAX];
+	int rc;
+
+	if (tca_dir[0] && tca_pin_path(path, sizeof(path), ifindex, TCA_INGRESS) == 0 &&
+	    access(path, F_OK) == 0)
+		return 1;
+	old = libbpf_set_print(tca_quiet_print);
+	rc = bpf_tc_query(&h, &opts);
+	libbpf_set_print(old);
+	return rc == 0;
+}
+
 int bw_tcattach_detach(int ifindex)
 {
 	int rc = tca_tcx_detach(ifindex);

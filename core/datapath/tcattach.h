@@ -41,6 +41,10 @@ const char *bw_tcattach_mode_name(void);
  */
 int bw_tcattach_attach(int ifindex, int from_fd, int to_fd);
 
+/* 1 if bulwark's program is on ifindex's tc ingress hook (a pinned tcx
+ * link, or our clsact filter), else 0. */
+int bw_tcattach_attached(int ifindex);
+
 /* Remove bulwark's tcx links (and their pins) and clsact filters from
  * ifindex; what is missing, or an interface that is gone, is not an error. */
 int bw_tcattach_detach(int ifindex);

@@ -282,13 +282,11 @@ void bw_endpoint_foreach(int (*cb)(struct bw_endpoint *ep, void *arg), void *arg
 	}
 }
 
+static size_t endpoint_n; /* endpoints linked */
+
 size_t bw_endpoint_count(void)
 {
-	size_t n = 0;
-
-	for (struct bw_endpoint *ep = endpoints; ep; ep = ep->next)
-		n++;
-	return n;
+	return endpoint_n;
 }
 
 static struct endpoint_ns *endpoint_ns_find(const char *name)
@@ -463,6 +461,7 @@ static void endpoint_link(struct bw_endpoint *ep)
 	ep->next = *pp;
 	*pp = ep;
 	ep->nsp->nendpoints++;
+	endpoint_n++;
 }
 
 static void endpoint_unlink(struct bw_endpoint *ep)
@@ -470,6 +469,7 @@ static void endpoint_unlink(struct bw_endpoint *ep)
 	for (struct bw_endpoint **pp = &endpoints; *pp; pp = &(*pp)->next) {
 		if (*pp == ep) {
 			*pp = ep->next;
+			endpoint_n--;
 			break;
 		}
 	}
@@ -524,6 +524,28 @@ static json_t *endpoint_ips_json(const struct bw_endpoint *ep)
 	return a;
 }
 
+/* One endpoint as the state file (and its journal) keeps it. */
+static json_t *endpoint_json_one(const struct bw_endpoint *ep)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b}",
+			      "id", (json_int_t)ep->id,
+			      "namespace", ep->ns, "pod", ep->pod,
+			      "host_ifname", ep->ifname,
+			      "ips", endpoint_ips_json(ep),
+			      "labels", endpoint_labels_obj(ep->st.pod_labels),
+			      "named_ports", endpoint_ports_json(ep),
+			      "audit", ep->st.audit);
+
+	if (o && ep->st.nvis)
+		json_object_set_new(o, "proxy_visibility", endpoint_visibility_json(ep));
+	/* only a given workload is kept: the pod name's is derived again */
+	if (o && ep->wl_set)
+		json_object_set_new(o, "workload",
+				    json_pack("{s:s, s:s}", "kind", ep->wl.kind,
+					      "name", ep->wl.name));
+	return o;
+}
+
 static json_t *endpoint_state_json(const struct bw_endpoint *skip)
 {
 	json_t *eps = json_array(), *nss = json_array();
@@ -540,28 +562,9 @@ static json_t *endpoint_state_json(const struct bw_endpoint *skip)
 						     "audit", n->audit, "explicit",
 						     n->explicit_set));
 	}
-	for (struct bw_endpoint *ep = endpoints; ep; ep = ep->next) {
-		json_t *o;
-
-		if (ep == skip)
-			continue;
-		o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b}",
-			      "id", (json_int_t)ep->id,
-			      "namespace", ep->ns, "pod", ep->pod,
-			      "host_ifname", ep->ifname,
-			      "ips", endpoint_ips_json(ep),
-			      "labels", endpoint_labels_obj(ep->st.pod_labels),
-			      "named_ports", endpoint_ports_json(ep),
-			      "audit", ep->st.audit);
-		if (o && ep->st.nvis)
-			json_object_set_new(o, "proxy_visibility", endpoint_visibility_json(ep));
-		/* only a given workload is kept: the pod name's is derived again */
-		if (o && ep->wl_set)
-			json_object_set_new(o, "workload",
-					    json_pack("{s:s, s:s}", "kind", ep->wl.kind,
-						      "name", ep->wl.name));
-		json_array_append_new(eps, o);
-	}
+	for (struct bw_endpoint *ep = endpoints; ep; ep = ep->next)
+		if (ep != skip)
+			json_array_append_new(eps, endpoint_json_one(ep));
 	return json_pack("{s:i, s:I, s:o, s:o}", "version", ENDPOINT_STATE_VERSION,
 			 "next_id", (json_int_t)endpoint_next_id, "namespaces", nss,
 			 "endpoints", eps);
@@ -577,10 +580,22 @@ static int endpoint_state_path(char *buf, size_t len)
 	return 0;
 }
 
+/* The journal next to the state file (core/node/endpoint_journal.c). */
+static size_t endpoint_journal_n; /* records in the journal */
+
+static int endpoint_journal_path(char *buf, size_t len)
+{
+	int rc = endpoint_state_path(buf, len);
+
+	if (rc == 0 && strlen(buf) + sizeof(".journal") > len)
+		return -ENAMETOOLONG;
+	return rc < 0 ? rc : (strcat(buf, ".journal"), 0);
+}
+
 /* Write the registry (without skip) to the state file; the caller reports. */
 static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errlen)
 {
-	char path[4096];
+	char path[4096], jpath[4096];
 	json_t *doc;
 	int rc = endpoint_state_path(path, sizeof(path));
 
@@ -597,9 +612,46 @@ static int endpoint_save(const struct bw_endpoint *skip, char *err, size_t errle
 	if (rc == 0)
 		rc = bw_state_write_json(path, doc);
 	json_decref(doc);
-	if (rc < 0)
+	if (rc < 0) {
 		bw_errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-	return rc;
+		return rc;
+	}
+	/* the file has everything: the journal's records are in it (replaying
+	 * them again would give the same state, should emptying it fail) */
+	if (endpoint_journal_path(jpath, sizeof(jpath)) == 0 &&
+	    bw_state_journal_reset(jpath) == 0)
+		endpoint_journal_n = 0;
+	return 0;
+}
+
+/*
+ * Record one endpoint's change in the journal: put (added or changed: its
+ * whole entry) or, with del, its removal. The caller reports a failure.
+ */
+static int endpoint_log(const struct bw_endpoint *ep, int del, char *err, size_t errlen)
+{
+	char jpath[4096], e2[256];
+	int rc = endpoint_journal_path(jpath, sizeof(jpath));
+
+	if (rc < 0) {
+		bw_errbuf_set(err, errlen, "no state directory configured");
+		return rc;
+	}
+	rc = bw_state_mkdir_p(bw_conf->state_dir, 0700);
+	if (rc < 0) {
+		bw_errbuf_set(err, errlen, "cannot create %s: %s", bw_conf->state_dir,
+			      strerror(-rc));
+		return rc;
+	}
+	rc = bw_ep_journal_append(jpath, del ? NULL : endpoint_json_one(ep), ep->id,
+				  endpoint_next_id, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* fold it into the file once it is long (the change is safe already) */
+	if (++endpoint_journal_n > 64 + 2 * bw_endpoint_count() &&
+	    endpoint_save(NULL, e2, sizeof(e2)) < 0)
+		bw_warn("endpoint: %s", e2);
+	return 0;
 }
 
 /*
@@ -944,7 +996,7 @@ int bw_endpoint_add(const json_t *spec, struct bw_endpoint **out, char *err,
 	/* 5. state file */
 	if (endpoint_next_id <= id)
 		endpoint_next_id = id + 1 > ENDPOINT_MAX_ID ? 1 : id + 1;
-	rc = endpoint_save(NULL, err, errlen);
+	rc = endpoint_log(ep, 0, err, errlen);
 	if (rc < 0)
 		goto fail;
 	saved = 1;
@@ -976,7 +1028,8 @@ fail:
 			pr.announced = 0;
 			endpoint_unlink(ep);
 			pr.linked = 0;
-			endpoint_save_or_warn();
+			if (endpoint_log(ep, 1, err, errlen) < 0)
+				bw_warn("endpoint: %s", err);
 		}
 		endpoint_take_down(ep, &pr, 1);
 	}
@@ -1022,7 +1075,7 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 	if (wlset >= 0 && !labels && audit < 0 && !visset) {
 		/* only the workload: no identity or policy change */
 		endpoint_set_workload(ep, wlset, &wl);
-		rc = endpoint_save(NULL, err, errlen);
+		rc = endpoint_log(ep, 0, err, errlen);
 		if (rc < 0) {
 			ep->wl = oldwl;
 			ep->wl_set = oldset;
@@ -1040,7 +1093,7 @@ int bw_endpoint_update(const char *ns, const char *pod, const json_t *spec,
 		return rc;
 	}
 	endpoint_set_workload(ep, wlset, &wl);
-	rc = endpoint_save(NULL, err, errlen);
+	rc = endpoint_log(ep, 0, err, errlen);
 	if (rc < 0) {
 		char e2[64];
 
@@ -1072,7 +1125,7 @@ int bw_endpoint_delete(const char *ns, const char *pod, char *err, size_t errlen
 			      strerror(-rc));
 		return rc;
 	}
-	rc = endpoint_save(ep, err, errlen);
+	rc = endpoint_log(ep, 1, err, errlen);
 	if (rc < 0) {
 		int e = bw_datapath_attach(ep->ifname, &ifidx);
 
@@ -1286,20 +1339,20 @@ static int endpoint_restore_one(const json_t *j, size_t idx)
 
 int bw_endpoint_restore(void)
 {
-	static const char *const lists[] = { "namespaces", "endpoints", NULL };
-	char path[4096], err[512];
+	char path[4096], jpath[4096], err[512];
 	json_t *doc, *a;
 	size_t i, dropped = 0;
-	int rc = endpoint_state_path(path, sizeof(path));
+	int rc = endpoint_state_path(path, sizeof(path)), replayed;
 
-	if (rc < 0)
+	if (rc < 0 || (rc = endpoint_journal_path(jpath, sizeof(jpath))) < 0)
 		return rc;
-	doc = bw_state_read_doc(path, ENDPOINT_STATE_VERSION, lists, err, sizeof(err));
-	if (!doc) {
-		if (errno == ENOENT)
-			return 0;
-		bw_err("endpoint: cannot restore the endpoints: %s; bulwarkd does not start (the pinned datapath keeps enforcing); move the file away to start without endpoints, or restore it",
-		       err);
+	rc = bw_ep_state_load(path, jpath, ENDPOINT_STATE_VERSION, &doc, &replayed);
+	if (rc < 0 || !doc)
+		return rc;
+	if (json_integer_value(json_object_get(doc, "version")) != ENDPOINT_STATE_VERSION) {
+		bw_err("endpoint: %s: unknown version (expected %d)", path,
+		       ENDPOINT_STATE_VERSION);
+		json_decref(doc);
 		return -EINVAL;
 	}
 	endpoint_next_id = (uint32_t)json_integer_value(json_object_get(doc, "next_id"));
@@ -1350,8 +1403,8 @@ int bw_endpoint_restore(void)
 		next = n->next;
 		endpoint_ns_gc(n);
 	}
-	if (dropped)
-		endpoint_save_or_warn();
+	if (dropped || replayed)
+		endpoint_save_or_warn(); /* one file again, the journal empty */
 	bw_notice("endpoint: restored %zu endpoints from %s", bw_endpoint_count(), path);
 	return 0;
 }
@@ -1396,6 +1449,8 @@ void bw_endpoint_fini(void)
 		free(n);
 	}
 	endpoint_next_id = 1;
+	endpoint_n = 0;
+	endpoint_journal_n = 0;
 	bw_watchlist_clear(&endpoint_watchers);
 }
 

@@ -7,6 +7,7 @@
 #define BW_ENDPOINT_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -70,5 +71,19 @@ int bw_ep_spec_parse_workload(const json_t *spec, struct bw_ep_workload *wl,
 /* The body is an object with only the allowed (NULL-terminated) fields. */
 int bw_ep_spec_check_fields(const json_t *spec, const char *const *allowed,
 			    char *err, size_t errlen);
+
+/* core/node/endpoint_journal.c: the registry's journal (see there). */
+/* Append {"put": put} (put given: taken over) or {"del": del_id}, with
+ * next_id. 0 or -errno with a message in err. */
+int bw_ep_journal_append(const char *jpath, json_t *put, uint32_t del_id, uint32_t next_id,
+			 char *err, size_t errlen);
+/*
+ * The saved registry: the state file (or, missing, an empty document of
+ * this version) with the journal's records applied. *out NULL when nothing
+ * was ever saved; *replayed the number of journal records. 0, or -errno
+ * (logged).
+ */
+int bw_ep_state_load(const char *path, const char *jpath, int version, json_t **out,
+		     int *replayed);
 
 #endif /* BW_ENDPOINT_INT_H */

@@ -1315,6 +1315,8 @@ void bw_policy_datapath_config(struct bw_config *cfg)
 			cfg->flags |= BW_CFG_F_NO_DROP;
 		if (!dc->policy_verdict_events)
 			cfg->flags |= BW_CFG_F_NO_POLICY_VERDICT;
+		if (dc->host_routing)
+			cfg->flags |= BW_CFG_F_HOST_ROUTING;
 	}
 }
 
@@ -1328,6 +1330,7 @@ static void pol_conf_changed(const struct bw_daemon_conf *old,
 	     !old->policy_verdict_events != !cur->policy_verdict_events ||
 	     old->monitor_aggregation != cur->monitor_aggregation ||
 	     old->monitor_interval != cur->monitor_interval ||
+	     old->host_routing != cur->host_routing ||
 	     strcmp(old->monitor_flags ? old->monitor_flags : "",
 		    cur->monitor_flags ? cur->monitor_flags : ""))) {
 		struct bw_config cfg;
@@ -1336,9 +1339,10 @@ static void pol_conf_changed(const struct bw_daemon_conf *old,
 		bw_policy_datapath_config(&cfg);
 		bw_datapath_set_config(&cfg);
 		bw_notice("flows: datapath events: trace %s, drop %s, policy verdict %s; "
-			  "monitor aggregation level %d",
+			  "monitor aggregation level %d; host routing %s",
 			  cur->trace_events ? "on" : "off", cur->drop_events ? "on" : "off",
-			  cur->policy_verdict_events ? "on" : "off", cur->monitor_aggregation);
+			  cur->policy_verdict_events ? "on" : "off", cur->monitor_aggregation,
+			  cur->host_routing ? "bpf" : "kernel");
 	}
 	if (old && cur && strcmp(old->policy_dir ? old->policy_dir : "",
 				 cur->policy_dir ? cur->policy_dir : ""))

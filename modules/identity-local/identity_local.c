@@ -17,6 +17,14 @@
  * zero-delay event on the daemon's loop, so a request that allocates 10,000
  * CIDR identities writes the file once, after its handler has returned
  * (instead of 10,000 times, each rewrite as long as the table: quadratic).
+ * A save that changes few entries of a long table does not rewrite it
+ * either: it appends the changed entries to identities.json.journal (one
+ * JSON record per line, not fsync'ed: it survives the daemon, which is
+ * what the file is for), and the table is rewritten once the journal holds
+ * more records than the table has entries, or more changes come at once
+ * than half of it. Loading replays the journal over the file. Without this
+ * a busy node (pods with labels of their own, each a new number kept for
+ * keep_released) paid for the whole table on every pod it started.
  * The instance's stop and its allocator's release (instance finished or
  * disabled) write what is pending. What a crash can lose is therefore the
  * numbers handed out in the last loop turn; see README.md for why the
@@ -91,6 +99,11 @@ struct idl {
 	int save_failed;    /* the last write failed: save synchronously */
 	int stopped;        /* the loop is stopping: save at free */
 	unsigned long saves; /* files written (tests look at it) */
+	char *jpath;        /* <path>.journal */
+	uint32_t *chg;      /* ids changed since the last save (may repeat) */
+	size_t nchg, capchg;
+	size_t jn;          /* records in the journal */
+	int full;           /* the next save rewrites the table */
 	struct bw_identity_allocator alloc;
 };
 
@@ -152,33 +165,96 @@ static int idl_write_atomic(const char *path, const char *data, size_t len)
 	return 0;
 }
 
+static json_t *idl_entry_json(const struct idl_entry *e)
+{
+	json_t *labels = json_array();
+	const char *p = e->labels;
+
+	while (labels && *p) {
+		size_t l = strcspn(p, "\n");
+
+		json_array_append_new(labels, json_stringn(p, l));
+		p += l;
+		if (*p)
+			p++;
+	}
+	return json_pack("{s:I, s:s, s:o, s:I}", "id", (json_int_t)e->id, "scope",
+			 e->local ? "local" : "global", "labels", labels, "released",
+			 (json_int_t)(e->refs ? 0 : e->released));
+}
+
+static struct idl_entry *idl_find_id(struct idl *s, uint32_t id);
+
+/* Append the changed entries to the journal: {"put": ENTRY} or {"del": ID}. */
+static int idl_journal(struct idl *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int fd, rc = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nchg; i++) {
+		struct idl_entry *e = idl_find_id(s, s->chg[i]);
+		json_t *rec = e ? json_pack("{s:o}", "put", idl_entry_json(e))
+				: json_pack("{s:I}", "del", (json_int_t)s->chg[i]);
+		char *t = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+
+		json_decref(rec);
+		if (!t) {
+			rc = -ENOMEM;
+			break;
+		}
+		fprintf(f, "%s\n", t);
+		free(t);
+	}
+	if (fclose(f) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		fd = open(s->jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = -errno;
+		} else {
+			for (size_t off = 0; off < len;) {
+				ssize_t w = write(fd, buf + off, len - off);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0) {
+					rc = -errno;
+					break;
+				}
+				off += (size_t)w;
+			}
+			if (close(fd) < 0 && rc == 0)
+				rc = -errno;
+		}
+	}
+	free(buf);
+	if (rc == 0)
+		s->jn += s->nchg;
+	return rc;
+}
+
 static int idl_save(struct idl *s)
 {
-	json_t *a = json_array(), *doc;
+	json_t *a, *doc;
 	char *text;
 	int rc;
 
+	if (!s->full && s->nchg && s->jn + s->nchg <= 64 + s->n && 2 * s->nchg <= s->n &&
+	    access(s->path, F_OK) == 0) {
+		rc = idl_journal(s);
+		if (rc == 0)
+			goto saved;
+		/* the table in full, then */
+	}
+	a = json_array();
 	if (!a)
 		return -ENOMEM;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct idl_entry *e = s->v[i];
-		json_t *labels = json_array();
-		const char *p = e->labels;
-
-		while (labels && *p) {
-			size_t l = strcspn(p, "\n");
-
-			json_array_append_new(labels, json_stringn(p, l));
-			p += l;
-			if (*p)
-				p++;
-		}
-		json_array_append_new(a, json_pack("{s:I, s:s, s:o, s:I}", "id",
-						   (json_int_t)e->id, "scope",
-						   e->local ? "local" : "global",
-						   "labels", labels, "released",
-						   (json_int_t)(e->refs ? 0 : e->released)));
-	}
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(a, idl_entry_json(s->v[i]));
 	doc = json_pack("{s:i, s:o}", "version", IDL_VERSION, "identities", a);
 	if (!doc)
 		return -ENOMEM;
@@ -194,6 +270,13 @@ static int idl_save(struct idl *s)
 		s->save_failed = 1;
 		return rc;
 	}
+	/* the file has everything: empty the journal (replaying it again
+	 * would give the same table, should that fail) */
+	if (truncate(s->jpath, 0) == 0 || errno == ENOENT)
+		s->jn = 0;
+	s->full = 0;
+saved:
+	s->nchg = 0;
 	if (s->save_failed)
 		idl_log(s, BW_LOG_NOTICE, "%s written again", s->path);
 	s->save_failed = 0;
@@ -213,6 +296,24 @@ static void idl_save_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	idl_flush(arg); /* logged; retried at the next change and at stop */
+}
+
+/* Note that entry id changed (for the journal); 0 if it cannot be noted
+ * (the next save then rewrites the table). */
+static void idl_note(struct idl *s, uint32_t id)
+{
+	if (s->nchg == s->capchg) {
+		size_t cap = s->capchg ? s->capchg * 2 : 64;
+		uint32_t *c = realloc(s->chg, cap * sizeof(*c));
+
+		if (!c) {
+			s->full = 1;
+			return;
+		}
+		s->chg = c;
+		s->capchg = cap;
+	}
+	s->chg[s->nchg++] = id;
 }
 
 /*
@@ -354,6 +455,51 @@ static int idl_insert(struct idl *s, uint32_t id, char *labels, int local,
 }
 
 /*
+ * One entry of the file or of a journal record. replace: the journal's
+ * newer version of an entry takes its place.
+ */
+static int idl_load_entry(struct idl *s, const json_t *e, int64_t now, int replace,
+			  const char *where, size_t i)
+{
+	json_t *labels = json_object_get(e, "labels");
+	json_int_t id = json_integer_value(json_object_get(e, "id"));
+	const char *scope = json_string_value(json_object_get(e, "scope"));
+	int local = scope && strcmp(scope, "local") == 0;
+	json_int_t released = json_integer_value(json_object_get(e, "released"));
+	struct idl_entry *old;
+	size_t len = 1;
+	char *text;
+	int rc;
+
+	if ((local && (id < IDL_MIN_LOCAL || id > IDL_MAX_LOCAL)) ||
+	    (!local && (id < IDL_MIN_GLOBAL || id > IDL_MAX_GLOBAL)) || !json_is_array(labels)) {
+		idl_log(s, BW_LOG_ERR, "%s: identities[%zu] is not valid", where, i);
+		return -EINVAL;
+	}
+	for (size_t j = 0; j < json_array_size(labels); j++)
+		len += strlen(json_string_value(json_array_get(labels, j)) ?: "") + 1;
+	text = calloc(1, len);
+	if (!text)
+		return -ENOMEM;
+	for (size_t j = 0; j < json_array_size(labels); j++) {
+		if (j)
+			strcat(text, "\n");
+		strcat(text, json_string_value(json_array_get(labels, j)) ?: "");
+	}
+	if (replace && (old = idl_find_id(s, (uint32_t)id)))
+		idl_remove_at(s, idl_lower_bound(s, old->id));
+	/* Nothing references anything until the core restores its
+	 * endpoints: the keep period of in-use entries starts now. */
+	rc = idl_insert(s, (uint32_t)id, text, local, released ? released : now, NULL);
+	if (rc < 0) {
+		idl_log(s, BW_LOG_ERR, "%s: identity %lld or its labels listed twice", where,
+			(long long)id);
+		free(text);
+	}
+	return rc;
+}
+
+/*
  * Read the table. A file that is not the table this module writes (not a
  * regular file, not JSON, another version, no "identities" list) is
  * refused, never read as an empty table: every identity would be
@@ -368,11 +514,14 @@ static int idl_load(struct idl *s)
 	int64_t now = idl_now();
 	struct stat st;
 	FILE *f;
-	int fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int rc = 0, fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return 0;
+			goto journal; /* the journal may hold everything */
 		idl_log(s, BW_LOG_ERR, "%s: %s", s->path, strerror(errno));
 		return -errno;
 	}
@@ -405,48 +554,52 @@ static int idl_load(struct idl *s)
 	}
 	a = json_object_get(doc, "identities");
 	for (size_t i = 0; i < json_array_size(a); i++) {
-		json_t *e = json_array_get(a, i), *labels = json_object_get(e, "labels");
-		json_int_t id = json_integer_value(json_object_get(e, "id"));
-		const char *scope = json_string_value(json_object_get(e, "scope"));
-		int local = scope && strcmp(scope, "local") == 0;
-		json_int_t released = json_integer_value(json_object_get(e, "released"));
-		size_t len = 1;
-		char *text;
-		int rc;
-
-		if ((local && (id < IDL_MIN_LOCAL || id > IDL_MAX_LOCAL)) ||
-		    (!local && (id < IDL_MIN_GLOBAL || id > IDL_MAX_GLOBAL)) ||
-		    !json_is_array(labels)) {
-			idl_log(s, BW_LOG_ERR, "%s: identities[%zu] is not valid", s->path, i);
-			json_decref(doc);
-			return -EINVAL;
-		}
-		for (size_t j = 0; j < json_array_size(labels); j++)
-			len += strlen(json_string_value(json_array_get(labels, j)) ?: "") + 1;
-		text = calloc(1, len);
-		if (!text) {
-			json_decref(doc);
-			return -ENOMEM;
-		}
-		for (size_t j = 0; j < json_array_size(labels); j++) {
-			if (j)
-				strcat(text, "\n");
-			strcat(text, json_string_value(json_array_get(labels, j)) ?: "");
-		}
-		/* Nothing references anything until the core restores its
-		 * endpoints: the keep period of in-use entries starts now. */
-		rc = idl_insert(s, (uint32_t)id, text, local, released ? released : now,
-				NULL);
+		rc = idl_load_entry(s, json_array_get(a, i), now, 0, s->path, i);
 		if (rc < 0) {
-			idl_log(s, BW_LOG_ERR, "%s: identity %lld or its labels listed twice",
-				s->path, (long long)id);
-			free(text);
 			json_decref(doc);
 			return rc;
 		}
 	}
 	json_decref(doc);
-	idl_log(s, BW_LOG_INFO, "%zu identities restored from %s", s->n, s->path);
+journal:
+	/* the changes saved since the file was written */
+	f = fopen(s->jpath, "re");
+	while (f && (n = getline(&line, &cap, f)) >= 0) {
+		json_t *rec, *put;
+
+		lineno++;
+		if (n == 0 || line[n - 1] != '\n')
+			break; /* cut short by a crash */
+		rec = json_loadb(line, (size_t)n - 1, 0, &je);
+		if (!rec) {
+			idl_log(s, BW_LOG_ERR, "%s:%zu: %s", s->jpath, lineno, je.text);
+			rc = -EINVAL;
+			break;
+		}
+		put = json_object_get(rec, "put");
+		if (put) {
+			rc = idl_load_entry(s, put, now, 1, s->jpath, lineno);
+		} else {
+			struct idl_entry *e = idl_find_id(
+				s, (uint32_t)json_integer_value(json_object_get(rec, "del")));
+
+			if (e)
+				idl_remove_at(s, idl_lower_bound(s, e->id));
+		}
+		json_decref(rec);
+		if (rc < 0)
+			break;
+		s->jn++;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (rc < 0)
+		return rc;
+	if (s->jn)
+		s->full = 1; /* fold the journal in at the next save */
+	if (s->n)
+		idl_log(s, BW_LOG_INFO, "%zu identities restored from %s", s->n, s->path);
 	return 0;
 }
 
@@ -468,6 +621,7 @@ static int idl_gc(struct idl *s)
 		struct idl_entry *e = s->v[i];
 
 		if (e->refs == 0 && e->released && now - e->released >= s->keep_s) {
+			idl_note(s, e->id);
 			idl_remove_at(s, i);
 			dropped++;
 		} else {
@@ -543,6 +697,7 @@ static int idl_allocate(void *user_data, const char *labels, int scope_local,
 		return rc;
 	}
 	e->refs = 1;
+	idl_note(s, nid);
 	if (s->save_failed) {
 		/* The disk refused the last write: do not hand out numbers
 		 * that may not survive a restart while it still refuses. */
@@ -570,6 +725,7 @@ static int idl_release(void *user_data, uint32_t id)
 		e->released = idl_now();
 		if (e->released + s->keep_s < s->gc_due)
 			s->gc_due = e->released + s->keep_s;
+		idl_note(s, id);
 		if (s->keep_s == 0)
 			idl_gc(s);
 		idl_mark_dirty(s); /* only the keep period: the number is saved */
@@ -603,6 +759,8 @@ static void idl_destroy(struct idl *s)
 	free(s->v);
 	free(s->hb);
 	free(s->path);
+	free(s->jpath);
+	free(s->chg);
 	free(s);
 }
 
@@ -650,6 +808,11 @@ static int idl_init(bw_module_ctx *ctx, const struct bw_core_api *api, void *con
 	}
 	if (asprintf(&s->path, "%s/%s", dir, IDL_FILE) < 0) {
 		s->path = NULL;
+		idl_destroy(s);
+		return -ENOMEM;
+	}
+	if (asprintf(&s->jpath, "%s.journal", s->path) < 0) {
+		s->jpath = NULL;
 		idl_destroy(s);
 		return -ENOMEM;
 	}

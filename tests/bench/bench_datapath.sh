@@ -26,6 +26,8 @@
 #   nft        node netns table ip bwbench: ct state established,related
 #              accept; ip daddr x/srv ip saddr @allowed tcp dport {80,5201}
 #              accept (one set of N addresses); ip daddr x/srv drop
+#   bw-hr      bw-policy with eBPF host routing (datapath.host_routing =
+#              bpf, switched with a config reload: SIGHUP), docs/datapath.md
 # For every N in --peers. Figures per sample: iperf3 single stream
 # (SECONDS), wrk connection rate with "Connection: close" (SECONDS, 16
 # connections). Then, per N: BPF run time per program run from bpf_stats
@@ -36,10 +38,28 @@
 # imports are the CLI's request (POST /v1/policies) sent with curl, because
 # `bulwark policy import` gives up after 300 s and a 10,000-identity import
 # takes longer (docs/benchmarks.md). bulwarkd's CPU is sampled during every
-# run (/proc/PID/stat).
+# run (/proc/PID/stat), its RSS after every import.
+#
+# Also, in the same run:
+#   micro  per-path cost of bw_from_lxc / bw_to_lxc with BPF_PROG_TEST_RUN
+#          (tests/bench/bench_bpfrun.c: established, reply, UDP, new allowed,
+#          new denied), events on, events off and host routing on, and the
+#          base revision's programs (--base-rev; default: before issue 9's
+#          datapath work) on the paths its own bench_bpfrun measured, with
+#          the xlated instruction counts of both;
+#   churn  bench_churn.py: CHURN_ROUNDS rounds of adding M endpoints (veth
+#          pairs made in the node netns) and deleting them again, each
+#          request timed from the API request to its reply, for each M in
+#          --churn; the daemon's RSS full and empty, identities. It runs
+#          before the peers (a daemon with only the three pods), so the
+#          RSS after each import below includes what it left behind.
 #
 # Usage: bench_datapath.sh [--quick] [--reps R] [--duration S]
 #                          [--peers "10 1000 10000"] [--iptables CMD]
+#                          [--churn "100 1000"] [--churn-rounds R]
+#                          [--micro-rounds R] [--base-rev REV]
+#                          [--no-micro] [--no-churn] [--no-macro]
+#                          [--tc-attach auto|tcx|clsact]
 # Writes tests/bench/results/datapath-DATE.{json,txt} in the build tree.
 
 set -u
@@ -49,15 +69,33 @@ DUR=3
 PEERS="10 1000 10000"
 IPT=iptables
 CONNS=16
+CHURN="100 1000"
+CHURN_ROUNDS=5
+MICRO_ROUNDS=15
+MICRO_REPEAT=200000
+BASE_REV=""
+DO_MICRO=1
+DO_CHURN=1
+DO_MACRO=1
+TC_ATTACH=""
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) REPS=1; DUR=2; PEERS="10 1000" ;;
+	--quick) REPS=1; DUR=2; PEERS="10 1000"; CHURN_ROUNDS=3; MICRO_ROUNDS=5
+		MICRO_REPEAT=50000 ;;
+	--churn) CHURN=$2; shift ;;
+	--churn-rounds) CHURN_ROUNDS=$2; shift ;;
+	--micro-rounds) MICRO_ROUNDS=$2; shift ;;
+	--base-rev) BASE_REV=$2; shift ;;
+	--no-micro) DO_MICRO=0 ;;
+	--no-churn) DO_CHURN=0 ;;
+	--no-macro) DO_MACRO=0 ;;
+	--tc-attach) TC_ATTACH=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--duration) DUR=$2; shift ;;
 	--peers) PEERS=$2; shift ;;
 	--iptables) IPT=$2; shift ;;
-	-h | --help) sed -n '3,45p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,66p' "$0"; exit 0 ;;
 	*) echo "bench_datapath.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -78,6 +116,20 @@ HZ=$(getconf CLK_TCK)
 
 SRV=10.1.0.1
 CLI=10.1.0.2
+# a config file of our own: host routing is switched by editing it and a
+# reload (SIGHUP), as a user would; the suite's BW_HOST_ROUTING would pin it
+unset BW_HOST_ROUTING
+BW_CONF=$BW_TMP/bulwark.conf
+cp "$(bw_daemon_conf)" "$BW_CONF" || bw_die "no bulwark.conf"
+grep -q '^host_routing *=' "$BW_CONF" || bw_die "$BW_CONF has no datapath host_routing key"
+# daemon.tc_attach for the whole run (tcx attach and detach wait for an RCU
+# grace period each in the kernel: the churn figures depend on it)
+if [ -n "$TC_ATTACH" ]; then
+	sed -i "s/^tc_attach *=.*/tc_attach = $TC_ATTACH/" "$BW_CONF"
+	grep -q "^tc_attach = $TC_ATTACH" "$BW_CONF" || bw_die "$BW_CONF has no daemon tc_attach key"
+fi
+export BW_CONF
+HR=kernel
 bw_start_daemon
 bw_pod_add x srv $SRV app=none >/dev/null || bw_die "endpoint x/srv"
 bw_pod_add x cli $CLI app=client >/dev/null || bw_die "endpoint x/cli"
@@ -116,6 +168,16 @@ ep_label() {
 		bw endpoint update x/srv --label app="$1" >/dev/null || bw_die "label x/srv"
 	fi
 }
+# hr_set kernel|bpf : datapath.host_routing, by a config reload
+hr_set() {
+	[ "$HR" = "$1" ] && return 0
+	sed -i "s/^host_routing *=.*/host_routing = $1/" "$BW_CONF"
+	kill -HUP "$BW_DAEMON_PID"
+	# shellcheck disable=SC2317
+	hr_is() { [ "$(bw status -o json | jq -r '.bpf.host_routing')" = "$1" ]; }
+	bw_wait_for 30 hr_is "$1" || bw_die "host_routing did not become $1"
+	HR=$1
+}
 IPT_ON=0
 NFT_ON=0
 ipt_clear() {
@@ -142,11 +204,12 @@ nft_apply() {
 
 set_mode() { # MODE N
 	case $1 in
-	bare) ep_unregister; ipt_clear; nft_clear ;;
-	bw-allow) ipt_clear; nft_clear; ep_label none; ep_register ;;
-	bw-policy) ipt_clear; nft_clear; ep_label "srv$2"; ep_register ;;
-	iptables) ep_unregister; nft_clear; ipt_apply "$2" ;;
-	nft) ep_unregister; ipt_clear; nft_apply "$2" ;;
+	bare) ep_unregister; ipt_clear; nft_clear; hr_set kernel ;;
+	bw-allow) ipt_clear; nft_clear; hr_set kernel; ep_label none; ep_register ;;
+	bw-policy) ipt_clear; nft_clear; hr_set kernel; ep_label "srv$2"; ep_register ;;
+	bw-hr) ipt_clear; nft_clear; hr_set bpf; ep_label "srv$2"; ep_register ;;
+	iptables) ep_unregister; nft_clear; hr_set kernel; ipt_apply "$2" ;;
+	nft) ep_unregister; ipt_clear; hr_set kernel; nft_apply "$2" ;;
 	esac
 }
 
@@ -286,37 +349,136 @@ measure_sample() { # MODE N
 }
 
 bpf_cost() { # MODE N : one iperf3 and one wrk run with bpf_stats on
-	local from to fa ta fb tb kind
-	from=$(bench_tc_prog_id "$IF_CLI" ingress)
-	to=$(bench_tc_prog_id "$IF_SRV" egress)
-	[ -n "$from" ] && [ -n "$to" ] || { bw_log "no program ids"; return 0; }
+	# Every packet leaves a pod through one bw_from_lxc; with the kernel's
+	# routing it enters the other through a bw_to_lxc, with host routing it
+	# does not (bpf_redirect_peer). Per packet: all four programs' run time
+	# over the bw_from_lxc runs.
+	local ids=() a=() b=() i kind d
+	for i in "$IF_CLI ingress" "$IF_SRV ingress" "$IF_CLI egress" "$IF_SRV egress"; do
+		# shellcheck disable=SC2086
+		ids+=("$(bench_tc_prog_id $i)")
+	done
+	for i in 0 1 2 3; do
+		[ -n "${ids[$i]}" ] || { bw_log "no program ids"; return 0; }
+	done
 	bench_bpf_stats_on || { bw_log "cannot enable bpf_stats"; return 0; }
 	for kind in stream crr; do
-		fa=$(bench_prog_stats "$from")
-		ta=$(bench_prog_stats "$to")
+		a=(); b=()
+		for i in 0 1 2 3; do a+=($(bench_prog_stats "${ids[$i]}")); done
 		if [ $kind = stream ]; then
 			bench_iperf3_tcp x/cli $SRV 5201 "$DUR" 0 >/dev/null
 		else
 			bench_wrk_close x/cli "http://$SRV/" "$DUR" $CONNS 0 >/dev/null
 		fi
-		fb=$(bench_prog_stats "$from")
-		tb=$(bench_prog_stats "$to")
-		set -- "$1" "$2" $fa $fb $ta $tb
-		bench_sample "$1" "$2" "bpf_from_lxc_ns_${kind}" \
-			"$(awk -v t=$(($5 - $3)) -v c=$(($6 - $4)) 'BEGIN { if (c) printf "%.1f", t / c }')"
-		bench_sample "$1" "$2" "bpf_to_lxc_ns_${kind}" \
-			"$(awk -v t=$(($9 - $7)) -v c=$((${10} - $8)) 'BEGIN { if (c) printf "%.1f", t / c }')"
-		bench_sample "$1" "$2" "bpf_runs_${kind}" $(($6 - $4 + ${10} - $8))
-		# every packet runs one program on each veth it crosses
-		bench_sample "$1" "$2" "bpf_ns_per_packet_${kind}" \
-			"$(awk -v t=$(($5 - $3 + $9 - $7)) -v c=$(($6 - $4 + ${10} - $8)) \
-				'BEGIN { if (c) printf "%.1f", 2 * t / c }')"
+		for i in 0 1 2 3; do b+=($(bench_prog_stats "${ids[$i]}")); done
+		# a/b: ns runs per program (from cli, from srv, to cli, to srv)
+		d=$(python3 - "${a[@]}" "${b[@]}" <<'EOF'
+import sys
+v = list(map(int, sys.argv[1:]))
+a, b = v[:8], v[8:]
+ns = [b[2 * i] - a[2 * i] for i in range(4)]
+runs = [b[2 * i + 1] - a[2 * i + 1] for i in range(4)]
+f = lambda t, c: "%.1f" % (t / c) if c else "-"  # "-": no run (host routing)
+print(f(ns[0] + ns[1], runs[0] + runs[1]), f(ns[2] + ns[3], runs[2] + runs[3]),
+      sum(runs), f(sum(ns), runs[0] + runs[1]))
+EOF
+)
+		set -- "$1" "$2" $d
+		bench_sample "$1" "$2" "bpf_from_lxc_ns_${kind}" "$3"
+		bench_sample "$1" "$2" "bpf_to_lxc_ns_${kind}" "${4:-0}"
+		bench_sample "$1" "$2" "bpf_runs_${kind}" "${5:-0}"
+		bench_sample "$1" "$2" "bpf_ns_per_packet_${kind}" "${6:-}"
+		set -- "$1" "$2"
 	done
 	bench_bpf_stats_off
 }
 
-MODES=(bare bw-allow bw-policy iptables nft)
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$BW_DAEMON_PID/status"; }
+
+# ---- micro: BPF_PROG_TEST_RUN per path -----------------------------------------
+
+micro() {
+	local run=$abs_top_builddir/tests/bench/bench_bpfrun obj=$abs_top_builddir/bpf/bw_lxc.bpf.o
+	local clang bpfcpp ifa ifb base added
+	[ -x "$run" ] && [ -f "$obj" ] || bw_die "build first: make tests/bench/bench_bpfrun bpf/bw_lxc.bpf.o"
+	nodex ip link add bwmb0 type veth peer name bwmb1 || bw_die "micro: veth"
+	ifa=$(nodex cat /sys/class/net/bwmb0/ifindex)
+	ifb=$(nodex cat /sys/class/net/bwmb1/ifindex)
+	# the base revision: its programs and its own bench_bpfrun (the map
+	# layouts differ), for the paths that one measures, events off
+	base=$BASE_REV
+	if [ -z "$base" ]; then
+		added=$(git -C "$abs_top_srcdir" log --diff-filter=A --format=%H -- bpf/lib/hostroute.h | tail -n 1)
+		[ -n "$added" ] && base=$added^
+	fi
+	if [ -n "$base" ] && git -C "$abs_top_srcdir" cat-file -e "$base:tests/bench/bench_bpfrun.c" 2>/dev/null; then
+		clang=$(sed -n 's/^CLANG = //p' "$abs_top_builddir/Makefile")
+		bpfcpp=$(sed -n 's/^BPF_CPPFLAGS = //p' "$abs_top_builddir/Makefile")
+		mkdir -p "$BW_TMP/base"
+		git -C "$abs_top_srcdir" archive "$base" bpf tests/bench/bench_bpfrun.c | tar -x -C "$BW_TMP/base" &&
+			# shellcheck disable=SC2086
+			"$clang" -target bpf -O2 -g -D__BPF__ -Wall -I"$BW_TMP/base/bpf" $bpfcpp \
+				-c "$BW_TMP/base/bpf/bw_lxc.bpf.c" -o "$BW_TMP/base.o" &&
+			cc -O2 -I"$BW_TMP/base" -o "$BW_TMP/bench_bpfrun_base" \
+				"$BW_TMP/base/tests/bench/bench_bpfrun.c" -lbpf ||
+			{ bw_log "micro: cannot build base $base"; base=""; }
+	else
+		base=""
+	fi
+	echo "base $(git -C "$abs_top_srcdir" rev-parse --short "${base:-HEAD}" 2>/dev/null) ${base:+built}" >"$BW_TMP/micro.out"
+	# the three configurations of this tree's object, interleaved round by
+	# round in one run
+	bw_log "micro: events on, events off, host routing ($MICRO_ROUNDS rounds)"
+	nodex "$run" --ifindex "$ifa" --ifindex2 "$ifb" --rounds "$MICRO_ROUNDS" \
+		--repeat "$MICRO_REPEAT" "events-on=$obj" --events off "events-off=$obj" \
+		--events on --host-routing on "host-routing=$obj" >>"$BW_TMP/micro.out" ||
+		bw_die "micro: bench_bpfrun"
+	if [ -n "$base" ]; then
+		bw_log "micro: base $base"
+		nodex "$BW_TMP/bench_bpfrun_base" --ifindex "$ifa" --rounds "$MICRO_ROUNDS" \
+			--repeat "$MICRO_REPEAT" "base=$BW_TMP/base.o" |
+			sed 's/^figure base /figure-base base /' >>"$BW_TMP/micro.out" ||
+			bw_log "micro: the base's bench_bpfrun failed"
+	fi
+	nodex ip link del bwmb0
+	cp "$BW_TMP/micro.out" "$OUT.micro.txt"
+}
+
+# ---- churn: endpoint add/delete at M endpoints -----------------------------------
+
+churn() {
+	local m r
+	for m in $CHURN; do
+		bw_log "churn: $m veth pairs"
+		{
+			for i in $(seq "$m"); do
+				echo "link add bwch$i type veth peer name bwch${i}p"
+				echo "link set bwch$i up"
+			done
+		} >"$BW_TMP/churn-links"
+		nodex ip -batch "$BW_TMP/churn-links" || bw_die "churn: veths"
+		bw_log "churn: $CHURN_ROUNDS rounds of $m adds and deletes"
+		python3 "$abs_top_srcdir/tests/bench/bench_churn.py" "$BW_SOCK" "$BW_DAEMON_PID" \
+			"$m" "$CHURN_ROUNDS" bwch | sed "s/^/$m /" >>"$BW_TMP/churn.out" ||
+			bw_die "churn: bench_churn.py"
+		for i in $(seq "$m"); do echo "link del bwch$i"; done >"$BW_TMP/churn-links"
+		nodex ip -batch "$BW_TMP/churn-links" || bw_die "churn: removing veths"
+	done
+	cp "$BW_TMP/churn.out" "$OUT.churn.txt"
+}
+
+OUT=$BENCH_RESULTS_DIR/$BENCH_NAME-$BENCH_DATE
+: >"$BW_TMP/micro.out"
+: >"$BW_TMP/churn.out"
+[ $DO_MICRO = 1 ] && micro
+# churn first: its RSS at M endpoints is that of a daemon with nothing else
+# loaded yet (the peers' figures below then include what churn left)
+[ $DO_CHURN = 1 ] && churn
+
+MODES=(bare bw-allow bw-policy bw-hr iptables nft)
+NM=${#MODES[@]}
 k=0
+[ $DO_MACRO = 1 ] || PEERS=""
 for n in $PEERS; do
 	bw_log "N=$n: generating rule sets"
 	gen_rules "$n" $k
@@ -336,6 +498,7 @@ for n in $PEERS; do
 		bench_sample bulwark "$n" program_reimport_ms "$t"
 	done
 	[ $v = a ] || api_import "$BW_TMP/policy-$n-a.yaml" "$n" || bw_die "import a"
+	bench_sample bulwark "$n" rss_kib "$(rss_kib)"
 	bench_sample bulwark "$n" api_import_noreply "$(cat "$BW_TMP/noreply" 2>/dev/null | grep -c "^$n\$")"
 	entries=$(bw policy resolved x/srv -o json | python3 -c '
 import json, sys
@@ -367,14 +530,16 @@ print(len(e), d.get("in_sync"))' 2>/dev/null)
 	done
 
 	for r in $(seq "$REPS"); do
-		for j in 0 1 2 3 4; do
-			m=${MODES[$(((j + r - 1) % 5))]}
+		for j in $(seq 0 $((NM - 1))); do
+			m=${MODES[$(((j + r - 1) % NM))]}
 			set_mode "$m" "$n"
 			measure_sample "$m" "$n"
 		done
 	done
 	set_mode bw-policy "$n"
 	bpf_cost bw-policy "$n"
+	set_mode bw-hr "$n"
+	bpf_cost bw-hr "$n"
 	if [ $k = 1 ]; then
 		set_mode bw-allow "$n"
 		bpf_cost bw-allow "$n"
@@ -385,12 +550,12 @@ T_END=$(bench_now_ns)
 
 # ---- report -----------------------------------------------------------------
 
-OUT=$BENCH_RESULTS_DIR/$BENCH_NAME-$BENCH_DATE
 cp "$BENCH_SAMPLES" "$OUT.samples.tsv"
 python3 - "$BENCH_SAMPLES" "$OUT" "$MACHINE" "$REPS" "$DUR" "$CONNS" "$IPT" \
-	"$(((T_END - T_START) / 1000000000))" "$*" <<'EOF'
+	"$(((T_END - T_START) / 1000000000))" "$BW_TMP/micro.out" "$BW_TMP/churn.out" \
+	"$(bw status -o json 2>/dev/null | jq -r '.bpf.attach_mode' 2>/dev/null)" <<'EOF'
 import json, statistics, sys
-samples, out, machine, reps, dur, conns, ipt, secs = sys.argv[1:9]
+samples, out, machine, reps, dur, conns, ipt, secs, micro_f, churn_f, attach = sys.argv[1:12]
 data = {}
 for line in open(samples):
     mode, n, metric, value = line.rstrip("\n").split("\t")
@@ -415,7 +580,7 @@ def med(mode, n, metric):
     return statistics.median(v) if v else None
 
 peers = sorted({n for (_, n) in data if n > 0})
-modes = ["bare", "bw-allow", "bw-policy", "iptables", "nft"]
+modes = ["bare", "bw-allow", "bw-policy", "bw-hr", "iptables", "nft"]
 res = {"benchmark": "datapath", "machine": json.loads(machine), "repetitions": int(reps),
        "duration_s": int(dur), "wrk_connections": int(conns), "iptables": ipt,
        "wall_time_s": int(secs), "peers": {}}
@@ -463,7 +628,8 @@ for n in peers:
             "nft_f_ms": med("nft", n, "program_ms"),
             "resolved_entries": med("bulwark", n, "resolved_entries"),
             "in_sync": (data.get(("bulwark", n), {}).get("in_sync") or [None])[0],
-            "imports_without_reply": med("bulwark", n, "api_import_noreply")}
+            "imports_without_reply": med("bulwark", n, "api_import_noreply"),
+            "daemon_rss_kib": med("bulwark", n, "rss_kib")}
     pr["programming"] = prog
 lines.append("")
 lines.append("Scaling (bw-policy at the largest N vs the smallest, and vs iptables/nft at each N, conn/s):")
@@ -475,14 +641,17 @@ if len(peers) > 1:
         res["scaling_conn_ratio"] = b / a
         res["scaling_throughput_ratio"] = tb / ta if ta and tb else None
 for n in peers:
-    p, i, f = med("bw-policy", n, "conn_per_s"), med("iptables", n, "conn_per_s"), med("nft", n, "conn_per_s")
-    if p and i and f:
-        lines.append("  N=%-6d bw-policy/iptables %.3f  bw-policy/nft %.3f" % (n, p / i, p / f))
+    for bm in ("bw-policy", "bw-hr"):
+        for metric, what in (("conn_per_s", "conn/s"), ("throughput_bps", "throughput")):
+            p, i, f = med(bm, n, metric), med("iptables", n, metric), med("nft", n, metric)
+            if p and i and f:
+                lines.append("  N=%-6d %-9s %-10s /iptables %.3f  /nft %.3f" % (n, bm, what, p / i, p / f))
 lines.append("")
-lines.append("BPF cost (bpf_stats, ns per program run; per packet = from_lxc + to_lxc):")
+lines.append("BPF cost (bpf_stats, ns per program run over both veths; per packet = all programs' time over the from_lxc runs;")
+lines.append("with host routing no packet crosses a to_lxc: -):")
 lines.append("%-7s %-10s %-7s %10s %10s %12s %10s" % ("peers", "mode", "load", "from_lxc", "to_lxc", "per packet", "runs"))
 for n in peers:
-    for m in ("bw-allow", "bw-policy"):
+    for m in ("bw-allow", "bw-policy", "bw-hr"):
         d = data.get((m, n), {})
         for kind in ("stream", "crr"):
             if "bpf_ns_per_packet_" + kind in d:
@@ -491,14 +660,86 @@ for n in peers:
                     d["bpf_ns_per_packet_" + kind][0], d["bpf_runs_" + kind][0]))
 lines.append("")
 lines.append("Programming N peers (ms; bulwark import of new identities: 1 sample; others: median of 3):")
-lines.append("%-7s %14s %14s %14s %10s %9s %8s %8s" % ("peers", "bw import new", "bw re-import", "iptables-rst", "nft -f", "entries", "in_sync", "noreply"))
+lines.append("%-7s %14s %14s %14s %10s %9s %8s %8s %9s" % ("peers", "bw import new", "bw re-import", "iptables-rst", "nft -f", "entries", "in_sync", "noreply", "bwd MiB"))
 for n in peers:
     p = res["peers"][str(n)]["programming"]
     f = lambda x: "%.1f" % x if isinstance(x, float) else "-"
-    lines.append("%-7s %14s %14s %14s %10s %9s %8s %8s" % (n, f(p["bulwark_import_new_ms"]), f(p["bulwark_reimport_ms"]),
+    lines.append("%-7s %14s %14s %14s %10s %9s %8s %8s %9s" % (n, f(p["bulwark_import_new_ms"]), f(p["bulwark_reimport_ms"]),
                  f(p["iptables_restore_ms"]), f(p["nft_f_ms"]),
                  "%d" % p["resolved_entries"] if p["resolved_entries"] else "-", p["in_sync"],
-                 "%d" % p["imports_without_reply"] if p["imports_without_reply"] is not None else "-"))
+                 "%d" % p["imports_without_reply"] if p["imports_without_reply"] is not None else "-",
+                 "%.1f" % (p["daemon_rss_kib"] / 1024) if p["daemon_rss_kib"] else "-"))
+
+# micro: BPF_PROG_TEST_RUN per path
+fig, xl, base_id = {}, {}, None
+for line in open(micro_f):
+    w = line.split()
+    if not w:
+        continue
+    if w[0] == "base":
+        base_id = w[1] if len(w) > 2 else None
+    elif w[0] == "figure":
+        fig[(w[1], w[2], w[3])] = float(w[4].split("=")[1])
+    elif w[0] == "figure-base":
+        fig[("base", "from_lxc", {"established": "est", "new-denied": "denied-hot"}.get(w[2], w[2]))] = float(w[3].split("=")[1])
+    elif w[0] == "xlated":
+        xl[(w[1], w[2])] = int(w[3].split("=")[1])
+if fig:
+    cfgs = [c for c in ("base", "events-off", "events-on", "host-routing") if any(k[0] == c for k in fig)]
+    res["micro"] = {"%s %s %s" % k: v for k, v in fig.items()}
+    res["micro_xlated"] = {"%s %s" % k: v for k, v in xl.items()}
+    lines.append("")
+    lines.append("Per path, BPF_PROG_TEST_RUN (ns per run, median of the rounds; new/denied: distinct packets, timer")
+    lines.append("overhead subtracted; base = %s, before issue 9, events off, its own bench_bpfrun):" % (base_id or "-"))
+    lines.append("%-9s %-11s" % ("program", "path") + "".join("%14s" % c for c in cfgs)
+                 + ("%12s" % "off/base" if "base" in cfgs else ""))
+    for prog in ("from_lxc", "to_lxc"):
+        for path in ("est", "reply", "udp-est", "new", "denied", "denied-hot", "est-1"):
+            row = [fig.get((c, prog, path)) for c in cfgs]
+            if not any(row):
+                continue
+            r = ""
+            if "base" in cfgs and fig.get(("base", prog, path)) and fig.get(("events-off", prog, path)):
+                r = "%12.3f" % (fig[("events-off", prog, path)] / fig[("base", prog, path)])
+            lines.append("%-9s %-11s" % (prog, path) + "".join("%14s" % ("%.1f" % x if x else "-") for x in row) + r)
+    lines.append("xlated instructions: " + ", ".join("%s %s %d" % (k[0], k[1], v) for k, v in sorted(xl.items())))
+    # a packet between two local pods, single runs: from_lxc + to_lxc, or
+    # from_lxc alone with host routing (it runs both stages)
+    k1 = [fig.get((c, p, "est-1")) for c, p in (("events-on", "from_lxc"), ("events-on", "to_lxc"), ("host-routing", "from_lxc"))]
+    if all(k1):
+        res["micro_est_packet"] = {"kernel": k1[0] + k1[1], "host_routing": k1[2]}
+        lines.append("established packet pod to pod (est-1, events on): kernel routing %.1f ns (two programs), host routing %.1f ns (one program, both stages and the redirect): %.3f"
+                     % (k1[0] + k1[1], k1[2], k1[2] / (k1[0] + k1[1])))
+
+# churn
+rounds = {}
+for line in open(churn_f):
+    w = line.split(" ", 1)
+    if len(w) == 2 and w[1].startswith("{"):
+        rounds.setdefault(int(w[0]), []).append(json.loads(w[1]))
+if rounds:
+    res["churn"] = {}
+    lines.append("")
+    lines.append("Endpoint churn, attach mode %s (bench_churn.py: per round, add M endpoints then delete them; ms from the API request" % attach)
+    lines.append("to its reply, median and 95th percentile; bwd cpu ms per request; RSS full/empty MiB; identities):")
+    lines.append("%-6s %-5s %9s %9s %9s %9s %8s %8s %8s %8s %7s" % ("M", "round", "add p50", "add p95", "del p50", "del p95",
+                 "add cpu", "del cpu", "RSS full", "empty", "ids"))
+    pct = lambda v, q: sorted(v)[min(len(v) - 1, int(q * len(v)))]
+    for m in sorted(rounds):
+        res["churn"][str(m)] = []
+        for rd in rounds[m]:
+            a, d = rd["add_ms"], rd["delete_ms"]
+            row = {"round": rd["round"], "add_p50": statistics.median(a), "add_p95": pct(a, 0.95),
+                   "delete_p50": statistics.median(d), "delete_p95": pct(d, 0.95),
+                   "add_mean": statistics.mean(a), "delete_mean": statistics.mean(d),
+                   "add_cpu_ms": rd["add_cpu_ms"], "delete_cpu_ms": rd["delete_cpu_ms"],
+                   "rss_kib_full": rd["rss_kib_full"], "rss_kib_empty": rd["rss_kib_empty"],
+                   "identities_full": rd["identities_full"], "identities_empty": rd["identities_empty"]}
+            res["churn"][str(m)].append(row)
+            lines.append("%-6d %-5d %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f %8.1f %8.1f %7s" % (
+                m, rd["round"], row["add_p50"], row["add_p95"], row["delete_p50"], row["delete_p95"],
+                row["add_cpu_ms"], row["delete_cpu_ms"], rd["rss_kib_full"] / 1024.0,
+                rd["rss_kib_empty"] / 1024.0, rd["identities_full"]))
 lines.append("")
 lines.append("machine: %s; wall time %s s" % (json.dumps(res["machine"]), secs))
 text = "\n".join(lines)

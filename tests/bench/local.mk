@@ -11,7 +11,8 @@ tests_bench_bench_resolver_LDADD = $(BW_CORE_LIBS)
 check_PROGRAMS += tests/bench/bench_lua
 tests_bench_bench_lua_SOURCES = tests/bench/bench_lua.c
 tests_bench_bench_lua_LDADD = $(BW_CORE_LIBS)
-# BPF_PROG_TEST_RUN of two builds of the endpoint programs (bench_redirect.sh)
+# BPF_PROG_TEST_RUN of the endpoint programs, path by path (bench_datapath.sh's
+# micro part, bench_redirect.sh)
 check_PROGRAMS += tests/bench/bench_bpfrun
 tests_bench_bench_bpfrun_SOURCES = tests/bench/bench_bpfrun.c
 tests_bench_bench_bpfrun_LDADD = $(LIBBPF_LIBS)
@@ -68,13 +69,15 @@ BW_BENCH_SH = \
 	tests/bench/bench_l7.sh \
 	tests/bench/bench_demux.sh \
 	tests/bench/bench_kafka.sh \
-	tests/bench/bench_advisor.sh
+	tests/bench/bench_advisor.sh \
+	tests/bench/bench_churn.py
 dist_noinst_SCRIPTS += $(BW_BENCH_SH)
 EXTRA_DIST += docs/benchmarks.md
 
 bench: all tests/bench/bench_resolver$(EXEEXT) tests/bench/bench_lua$(EXEEXT) \
 		tests/bench/bench_newflows$(EXEEXT) tests/bench/bench_flowstore_fill$(EXEEXT) \
-		tests/bench/bench_l7_proxy$(EXEEXT) $(BW_BENCH_KAFKA_PROGS)
+		tests/bench/bench_l7_proxy$(EXEEXT) $(BW_BENCH_KAFKA_PROGS) \
+		tests/bench/bench_bpfrun$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(abs_top_srcdir)/tests/bench/run.sh $(BENCH_ARGS)
 .PHONY: bench

@@ -354,14 +354,34 @@ static int cmd_ep(int argc, char **argv)
 	return bw_datapath_endpoint_put(idx, &info);
 }
 
+static int bwdp_find_ep(int ifindex, const struct bw_endpoint_info *i, void *arg)
+{
+	uint32_t *want = arg;
+
+	if ((uint32_t)ifindex != want[0])
+		return 0;
+	want[1] = i->ep_id;
+	return 1;
+}
+
+/* The daemon leaves a deleted endpoint's connections to its next garbage
+ * collection; this one-shot tool has none, so it removes them at once. */
 static int cmd_ep_del(int argc, char **argv)
 {
-	int idx;
+	uint32_t q[2] = { 0, 0 };
+	int idx, rc;
 
 	if (argc != 2)
 		return -EINVAL;
 	idx = bwdp_ifindex(argv[1]);
-	return idx < 0 ? idx : bw_datapath_endpoint_del(idx);
+	if (idx < 0)
+		return idx;
+	q[0] = (uint32_t)idx;
+	bw_datapath_endpoint_foreach(bwdp_find_ep, q);
+	rc = bw_datapath_endpoint_del(idx);
+	if (rc == 0 && q[1])
+		rc = bw_datapath_ct_flush_endpoint(q[1]);
+	return rc < 0 ? rc : 0;
 }
 
 static int cmd_ipc(int argc, char **argv)
@@ -576,10 +596,12 @@ static int bwdp_print_ct(const struct bw_ct_key *k, const struct bw_ct_entry *v,
 	return 0;
 }
 
+/* flags: what ep put (BW_EP_F_ENFORCE_*, AUDIT); dp: what the datapath adds
+ * (BW_EP_F_HAS_IPV4/6, EPADDR, READY) */
 static int bwdp_print_ep(int ifindex, const struct bw_endpoint_info *i, void *arg)
 {
-	printf("ep ifindex=%d id=%u identity=%u flags=0x%x\n", ifindex, i->ep_id, i->identity,
-	       i->flags);
+	printf("ep ifindex=%d id=%u identity=%u flags=0x%x dp=0x%x\n", ifindex, i->ep_id,
+	       i->identity, i->flags & ~BW_EP_F_DP_MASK, i->flags & BW_EP_F_DP_MASK);
 	return 0;
 }
 
@@ -735,6 +757,9 @@ int main(int argc, char **argv)
 	bw_log_init(BW_LOG_TARGET_STDERR, verbose ? BW_LOG_DEBUG : BW_LOG_WARNING);
 	bw_log_libbpf();
 	bw_datapath_config_default(&bwdp_cfg);
+	/* the e2e suite's host-routing mode (tests/e2e/lib.sh, BW_HOST_ROUTING) */
+	if (getenv("BW_HOST_ROUTING") && !strcmp(getenv("BW_HOST_ROUTING"), "bpf"))
+		bwdp_cfg.flags |= BW_CFG_F_HOST_ROUTING;
 	if (ncmds) {
 		for (i = 0; i < ncmds; i++) {
 			snprintf(line, sizeof(line), "%s", cmds[i]);

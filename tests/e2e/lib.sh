@@ -47,6 +47,10 @@
 #   BW_MODULE_DIR                      module directory (default: the build
 #                                      tree's modules/.libs)
 #   BW_DAEMON_OPTS                     extra "-o S.K=V" words for bulwarkd
+#   BW_HOST_ROUTING=bpf|kernel         run the daemon (and tests/e2e/bwdp)
+#                                      with datapath.host_routing set so:
+#                                      `make check BW_HOST_ROUTING=bpf` runs
+#                                      the whole suite with eBPF host routing
 #   BW_E2E_KEEP=1                      keep the temp dir (logs) after the run
 #   BW_E2E_VERBOSE=1                   trace every command (set -x)
 #
@@ -439,6 +443,10 @@ bw_start_daemon() {
 	if grep -Eq '^modules *=.*(^| |=)hubble-observer( |$)' "$conf"; then
 		cmd+=(-o "hubble-observer.socket=$BW_HUBBLE_SOCK")
 	fi
+	# the suite's routing mode (docs/datapath.md, "eBPF host routing")
+	if [ -n "${BW_HOST_ROUTING:-}" ]; then
+		cmd+=(-o "datapath.host_routing=$BW_HOST_ROUTING")
+	fi
 	# shellcheck disable=SC2206
 	local -a extra=(${BW_DAEMON_OPTS:-})
 	cmd+=("${extra[@]}" "$@")
@@ -538,6 +546,32 @@ bw_restart_daemon() {
 # bw_daemon_alive : 0 if the daemon started by bw_start_daemon still runs.
 bw_daemon_alive() {
 	[ -n "$BW_DAEMON_PID" ] && kill -0 "$BW_DAEMON_PID" 2>/dev/null
+}
+
+# bw_endpoint_state : print the endpoint registry the daemon has saved, as
+# one JSON document: $BW_STATE/endpoints.json with the records of its
+# journal (endpoints.json.journal, core/node/endpoint.c) applied.
+bw_endpoint_state() {
+	python3 - "$BW_STATE/endpoints.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+doc = {"version": 1, "next_id": 1, "namespaces": [], "endpoints": []}
+if os.path.exists(path):
+    doc = json.load(open(path))
+if os.path.exists(path + ".journal"):
+    for line in open(path + ".journal"):
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        put = rec.get("put")
+        i = put["id"] if put else rec["del"]
+        doc["endpoints"] = [e for e in doc["endpoints"] if e["id"] != i]
+        if put:
+            doc["endpoints"].append(put)
+        if rec.get("next_id"):
+            doc["next_id"] = rec["next_id"]
+print(json.dumps(doc, sort_keys=True))
+PY
 }
 
 # bw ARGS... : run the CLI against this test's daemon (`bulwark -s SOCK ...`).

@@ -27,8 +27,8 @@ TESTS += tests/e2e/test_datapath.sh
 dist_check_SCRIPTS += tests/e2e/test_datapath.sh
 # The same with clsact forced (daemon.tc_attach = clsact), and the tcx links
 # themselves (pins, re-attach, clsact <-> tcx, daemon down and restarted).
-TESTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_tcx.sh
-dist_check_SCRIPTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_tcx.sh
+TESTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_tcx.sh tests/e2e/test_host_routing.sh
+dist_check_SCRIPTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_tcx.sh tests/e2e/test_host_routing.sh
 
 # Endpoints, namespaces and identities through the CLI (add/update/delete,
 # refused input, restart restores ids and identity numbers).

@@ -42,7 +42,7 @@ snapshot() {
 	bw endpoint list -o json
 	bw namespace list -o json
 	bw identity list -o json
-	md5sum <"$BW_STATE/endpoints.json"
+	cat "$BW_STATE/endpoints.json" "$BW_STATE/endpoints.json.journal" 2>/dev/null | md5sum
 }
 
 # refused DESC REGEX CMD... : CMD must exit non-zero, print a message

@@ -21,17 +21,17 @@
 
 START_TEST(test_struct_layout)
 {
-	ck_assert_uint_eq(sizeof(struct bw_endpoint_info), 16);
+	ck_assert_uint_eq(sizeof(struct bw_endpoint_info), 56);
 	ck_assert_uint_eq(sizeof(struct bw_ipcache4_key), 8);
 	ck_assert_uint_eq(sizeof(struct bw_ipcache6_key), 20);
-	ck_assert_uint_eq(sizeof(struct bw_ipcache_value), 8);
+	ck_assert_uint_eq(sizeof(struct bw_ipcache_value), 12);
 	ck_assert_uint_eq(sizeof(struct bw_policy_key), 16);
 	ck_assert_uint_eq(offsetof(struct bw_policy_key, ep_id), 4);
 	ck_assert_uint_eq(offsetof(struct bw_policy_key, dport), 14);
 	ck_assert_uint_eq(sizeof(struct bw_policy_value), 8);
 	ck_assert_uint_eq(sizeof(struct bw_ct_key), 44);
 	ck_assert_uint_eq(sizeof(struct bw_ct_entry), 64);
-	ck_assert_uint_eq(sizeof(struct bw_config), 40);
+	ck_assert_uint_eq(sizeof(struct bw_config), 64);
 	ck_assert_uint_eq(sizeof(struct bw_metrics_key), 4);
 	ck_assert_uint_eq(sizeof(struct bw_event), 104);
 	ck_assert_uint_eq(offsetof(struct bw_event, proxy_port), 96);

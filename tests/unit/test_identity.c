@@ -363,18 +363,43 @@ static void cidr_labels(char *buf, size_t len, int i)
 		 (i >> 8) & 255, i & 255);
 }
 
-/* Entries in the state file, or -1 if there is none. */
+/* Entries in the state file with its journal's records applied, or -1 if
+ * there is no file. */
 static int file_entries(void)
 {
-	char path[512];
-	json_t *doc;
+	char path[512], line[4096];
+	json_t *doc, *a;
+	FILE *f;
 	int n;
 
 	snprintf(path, sizeof(path), "%s/identities.json", statedir);
 	doc = json_load_file(path, 0, NULL);
 	if (!doc)
 		return -1;
-	n = (int)json_array_size(json_object_get(doc, "identities"));
+	a = json_object_get(doc, "identities");
+	strcat(path, ".journal");
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		json_t *rec = json_loads(line, 0, NULL), *put;
+		json_int_t id;
+		size_t i;
+
+		ck_assert_ptr_nonnull(rec);
+		put = json_object_get(rec, "put");
+		id = put ? json_integer_value(json_object_get(put, "id"))
+			 : json_integer_value(json_object_get(rec, "del"));
+		for (i = 0; i < json_array_size(a); i++)
+			if (json_integer_value(json_object_get(json_array_get(a, i), "id")) == id)
+				break;
+		if (i < json_array_size(a))
+			json_array_remove(a, i);
+		if (put)
+			json_array_append(a, put);
+		json_decref(rec);
+	}
+	if (f)
+		fclose(f);
+	n = (int)json_array_size(a);
 	json_decref(doc);
 	return n;
 }
