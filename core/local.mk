@@ -23,7 +23,8 @@ libbwcore_la_SOURCES += \
 	core/node/ipcache.c core/node/ipcache.h \
 	core/node/fqdn.c core/node/fqdn.h \
 	core/node/endpoint.c core/node/endpoint.h core/node/endpoint_int.h \
-	core/node/endpoint_spec.c core/node/endpoint_api.c core/node/endpoint_journal.c
+	core/node/endpoint_spec.c core/node/endpoint_api.c core/node/endpoint_journal.c \
+	core/node/endpoint_access.c
 libbwcore_la_SOURCES += core/policy/policydoc.c core/policy/policydoc.h
 libbwcore_la_SOURCES += \
 	core/datapath/datapath.c core/datapath/datapath.h core/datapath/datapath_int.h core/datapath/datapath_ct.c \

@@ -43,45 +43,6 @@
 #define ENDPOINT_STATE_VERSION 1
 #define ENDPOINT_MAX_ID 0xffffu
 
-struct endpoint_ns {
-	char *name;
-	struct bw_labelset *labels; /* source k8s, namespace label keys */
-	int audit;
-	int explicit_set;           /* set through the API (kept when empty) */
-	unsigned nendpoints;
-	struct endpoint_ns *next;
-};
-
-/* What a relabel swaps in and out. */
-struct endpoint_state {
-	struct bw_labelset *pod_labels;
-	struct bw_labelset *labels;
-	struct bw_labelset *id_labels;
-	uint32_t identity;
-	int audit;
-	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY]; /* proxy visibility */
-	size_t nvis;
-};
-
-struct bw_endpoint {
-	uint32_t id;
-	char *ns;
-	char *pod;
-	char ifname[IF_NAMESIZE];
-	int ifindex;
-	struct bw_ep_addr ips[BW_EP_MAX_IPS];
-	size_t nips;
-	struct endpoint_state st;
-	struct bw_ep_named_port ports[BW_EP_MAX_NAMED_PORTS];
-	size_t nports;
-	struct bw_ep_workload wl;         /* given with the endpoint (wl_set) */
-	int wl_set;
-	struct bw_ep_workload wl_derived; /* from the pod name (wl_derived_ok) */
-	int wl_derived_ok;
-	struct endpoint_ns *nsp;
-	struct bw_endpoint *next; /* sorted by id */
-};
-
 static struct bw_endpoint *endpoints;
 static struct endpoint_ns *namespaces;
 static uint32_t endpoint_next_id = 1;
@@ -143,67 +104,12 @@ static void endpoint_state_clear(struct endpoint_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* ---- accessors ------------------------------------------------------------ */
-
-uint32_t bw_endpoint_id(const struct bw_endpoint *ep) { return ep->id; }
-const char *bw_endpoint_ns(const struct bw_endpoint *ep) { return ep->ns; }
-const char *bw_endpoint_pod(const struct bw_endpoint *ep) { return ep->pod; }
-const char *bw_endpoint_ifname(const struct bw_endpoint *ep) { return ep->ifname; }
-int bw_endpoint_ifindex(const struct bw_endpoint *ep) { return ep->ifindex; }
-uint32_t bw_endpoint_identity(const struct bw_endpoint *ep) { return ep->st.identity; }
-int bw_endpoint_audit(const struct bw_endpoint *ep) { return ep->st.audit; }
-
-const struct bw_ep_visibility *bw_endpoint_visibility(const struct bw_endpoint *ep, size_t *n)
-{
-	*n = ep->st.nvis;
-	return ep->st.vis;
-}
-
 static json_t *endpoint_visibility_json(const struct bw_endpoint *ep)
 {
 	char buf[BW_EP_MAX_VISIBILITY * 96];
 
 	bw_ep_visibility_format(ep->st.vis, ep->st.nvis, buf, sizeof(buf));
 	return json_string(buf);
-}
-int bw_endpoint_ns_audit(const struct bw_endpoint *ep) { return ep->nsp ? ep->nsp->audit : 0; }
-
-const struct bw_ep_addr *bw_endpoint_ips(const struct bw_endpoint *ep, size_t *n)
-{
-	*n = ep->nips;
-	return ep->ips;
-}
-
-const struct bw_labelset *bw_endpoint_pod_labels(const struct bw_endpoint *ep)
-{
-	return ep->st.pod_labels;
-}
-
-const struct bw_labelset *bw_endpoint_labels(const struct bw_endpoint *ep)
-{
-	return ep->st.labels;
-}
-
-const struct bw_labelset *bw_endpoint_identity_labels(const struct bw_endpoint *ep)
-{
-	return ep->st.id_labels;
-}
-
-const struct bw_ep_named_port *bw_endpoint_named_ports(const struct bw_endpoint *ep,
-						       size_t *n)
-{
-	*n = ep->nports;
-	return ep->ports;
-}
-
-const struct bw_ep_workload *bw_endpoint_workload(const struct bw_endpoint *ep,
-						  int *derived)
-{
-	if (derived)
-		*derived = !ep->wl_set && ep->wl_derived_ok;
-	if (ep->wl_set)
-		return &ep->wl;
-	return ep->wl_derived_ok ? &ep->wl_derived : NULL;
 }
 
 /* Take the given workload of a request (set: as bw_ep_spec.workload). */
@@ -217,20 +123,6 @@ static void endpoint_set_workload(struct bw_endpoint *ep, int set,
 		ep->wl = *wl;
 	else
 		memset(&ep->wl, 0, sizeof(ep->wl));
-}
-
-int bw_endpoint_named_port(const struct bw_endpoint *ep, const char *name,
-			   uint8_t proto, uint16_t *port)
-{
-	for (size_t i = 0; i < ep->nports; i++) {
-		if (strcmp(ep->ports[i].name, name) != 0)
-			continue;
-		if (proto && ep->ports[i].protocol != proto)
-			continue;
-		*port = ep->ports[i].port;
-		return 0;
-	}
-	return -ENOENT;
 }
 
 /* ---- lookups ------------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * core/node/endpoint_int.h - what core/node/endpoint.c shares with its request
- * parser (core/node/endpoint_spec.c). Not for other parts of the core.
+ * parser (core/node/endpoint_spec.c) and its accessors
+ * (core/node/endpoint_access.c). Not for other parts of the core.
  */
 #ifndef BW_ENDPOINT_INT_H
 #define BW_ENDPOINT_INT_H
@@ -13,7 +14,49 @@
 
 #include "core/node/endpoint.h"
 
+#include <net/if.h>
+
 struct bw_labelset;
+
+struct endpoint_ns {
+	char *name;
+	struct bw_labelset *labels; /* source k8s, namespace label keys */
+	int audit;
+	int explicit_set;           /* set through the API (kept when empty) */
+	unsigned nendpoints;
+	struct endpoint_ns *next;
+};
+
+/* What a relabel swaps in and out. */
+struct endpoint_state {
+	struct bw_labelset *pod_labels;
+	struct bw_labelset *labels;
+	struct bw_labelset *id_labels;
+	uint32_t identity;
+	int audit;
+	struct bw_ep_visibility vis[BW_EP_MAX_VISIBILITY]; /* proxy visibility */
+	size_t nvis;
+};
+
+struct bw_endpoint {
+	uint32_t id;
+	char *ns;
+	char *pod;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	struct bw_ep_addr ips[BW_EP_MAX_IPS];
+	size_t nips;
+	struct endpoint_state st;
+	struct bw_ep_named_port ports[BW_EP_MAX_NAMED_PORTS];
+	size_t nports;
+	struct bw_ep_workload wl;         /* given with the endpoint (wl_set) */
+	int wl_set;
+	struct bw_ep_workload wl_derived; /* from the pod name (wl_derived_ok) */
+	int wl_derived_ok;
+	struct endpoint_ns *nsp;
+	struct bw_endpoint *next; /* sorted by id */
+};
+
 
 /* Everything of an add request, parsed and checked, nothing applied. */
 struct bw_ep_spec {
