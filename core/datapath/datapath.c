@@ -1054,6 +1054,79 @@ static int dp_sets_load(void)
 	return dp_ingress_redirect_set(dp_sets_in_redirect());
 }
 
+/*
+ * Writing an endpoint's changes: one BPF_MAP_UPDATE_BATCH (or
+ * BPF_MAP_DELETE_BATCH) call per DP_POL_BATCH entries where the kernel
+ * offers it for the LPM trie, else one system call per entry. The batch
+ * writes in array order, like the loop it replaces (denies before allows).
+ * 10,000 CIDR peers' entries: 5 calls instead of 20,000 (issue 9).
+ */
+#define DP_POL_BATCH 4096
+#define DP_ENOTSUPP 524 /* the kernel's internal ENOTSUPP */
+static int dp_pol_batch = -1; /* -1 not tried yet, 1 works, 0 unsupported */
+
+static int dp_pol_batch_unsupported(int rc)
+{
+	if (dp_pol_batch < 0 && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -DP_ENOTSUPP)) {
+		dp_pol_batch = 0;
+		bw_info("datapath: no batch updates of the policy map here; one call per entry");
+		return 1;
+	}
+	return 0;
+}
+
+static int dp_policy_write(int fd, const struct bw_policy_key *keys,
+			   const struct bw_policy_value *vals, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n && dp_pol_batch != 0) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+		__u32 cnt = n - done > DP_POL_BATCH ? DP_POL_BATCH : (__u32)(n - done);
+		int rc = bpf_map_update_batch(fd, keys + done, vals + done, &cnt, &o);
+
+		if (rc == 0) {
+			done += cnt;
+			dp_pol_batch = 1;
+			continue;
+		}
+		if (dp_pol_batch_unsupported(rc))
+			break;
+		return rc;
+	}
+	for (; done < n; done++)
+		if (bpf_map_update_elem(fd, &keys[done], &vals[done], BPF_ANY) < 0)
+			return -errno;
+	return 0;
+}
+
+/* Deletes; an entry already gone (ENOENT) is not an error. */
+static int dp_policy_erase(int fd, const struct bw_policy_key *keys, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n && dp_pol_batch != 0) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 cnt = n - done > DP_POL_BATCH ? DP_POL_BATCH : (__u32)(n - done);
+		int rc = bpf_map_delete_batch(fd, keys + done, &cnt, &o);
+
+		if (rc == 0) {
+			done += cnt;
+			dp_pol_batch = 1;
+			continue;
+		}
+		if (dp_pol_batch_unsupported(rc))
+			break;
+		/* keys[done + cnt] failed (ENOENT, say): the rest one by one */
+		done += cnt;
+		break;
+	}
+	for (; done < n; done++)
+		if (bpf_map_delete_elem(fd, &keys[done]) < 0 && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
 int bw_datapath_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, size_t n)
 {
 	return dp_policy_sync(ep_id, entries, n, 1);
@@ -1064,6 +1137,8 @@ int dp_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, s
 {
 	struct bw_policy_kv *want = NULL;
 	const struct bw_policy_kv *old = NULL;
+	struct bw_policy_key *bk = NULL, *dk = NULL;
+	struct bw_policy_value *bv = NULL;
 	struct dp_epset *set;
 	size_t nwant = 0, nold = 0, i;
 	int fd, rc = dp_ready(), pass, changed = 0, may_deny = 0;
@@ -1092,8 +1167,20 @@ int dp_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, s
 		if (rc < 0)
 			goto out;
 	}
-	/* pass 0 writes denies, pass 1 allows */
+	/* pass 0 writes denies, pass 1 allows; each pass one batch */
+	if (nwant) {
+		bk = malloc(nwant * sizeof(*bk));
+		bv = malloc(nwant * sizeof(*bv));
+	}
+	if (nold)
+		dk = malloc(nold * sizeof(*dk));
+	if ((nwant && (!bk || !bv)) || (nold && !dk)) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (pass = 0; pass < 2; pass++) {
+		size_t nb = 0;
+
 		for (i = 0; i < nwant; i++) {
 			const struct bw_policy_kv *cur;
 			int is_deny = (want[i].value.flags & BW_POL_F_DENY) != 0;
@@ -1103,30 +1190,33 @@ int dp_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, s
 			cur = dp_kv_find(old, nold, &want[i]);
 			if (cur && memcmp(&cur->value, &want[i].value, sizeof(cur->value)) == 0)
 				continue;
-			if (bpf_map_update_elem(fd, &want[i].key, &want[i].value, BPF_ANY) < 0) {
-				rc = -errno;
-				goto fail;
-			}
+			bk[nb] = want[i].key;
+			bv[nb++] = want[i].value;
 			changed = 1;
 			/* a new deny, or an entry that changed, may deny a live connection */
 			if (is_deny || cur)
 				may_deny = 1;
 		}
+		rc = dp_policy_write(fd, bk, bv, nb);
+		if (rc < 0)
+			goto fail;
 	}
 	/* pass 0 deletes stale allows, pass 1 stale denies */
 	for (pass = 0; pass < 2; pass++) {
+		size_t nd = 0;
+
 		for (i = 0; i < nold; i++) {
 			int is_deny = (old[i].value.flags & BW_POL_F_DENY) != 0;
 
 			if (is_deny != (pass == 1) || dp_kv_find(want, nwant, &old[i]))
 				continue;
-			if (bpf_map_delete_elem(fd, &old[i].key) < 0 && errno != ENOENT) {
-				rc = -errno;
-				goto fail;
-			}
+			dk[nd++] = old[i].key;
 			changed = 1;
 			may_deny = 1;
 		}
+		rc = dp_policy_erase(fd, dk, nd);
+		if (rc < 0)
+			goto fail;
 	}
 	/* the map now holds exactly `want` for this endpoint */
 	free(set->kv);
@@ -1148,10 +1238,16 @@ int dp_policy_sync(uint32_t ep_id, const struct bw_policy_entry_spec *entries, s
 	}
 out:
 	free(want);
+	free(bk);
+	free(bv);
+	free(dk);
 	return rc;
 fail:
 	dp_sets_loaded = 0; /* the map is half-way: read it again next time */
 	free(want);
+	free(bk);
+	free(bv);
+	free(dk);
 	return rc;
 }
 

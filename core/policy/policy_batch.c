@@ -219,7 +219,7 @@ int bw_pol_batch_parse_ns(const char *buf, size_t len, const char *source_name,
 		else
 			snprintf(where, sizeof(where), "document %u (line %u)",
 				 d->index + 1, d->line);
-		e = bw_policydoc_kind(d->json, av, sizeof(av), kind, sizeof(kind));
+		e = bw_policydoc_kind_of(d, av, sizeof(av), kind, sizeof(kind));
 		fmt = e == 0 ? bw_policy_format_find(av, kind) : NULL;
 		if (!fmt) {
 			char kinds[1024];
@@ -260,8 +260,9 @@ int bw_pol_batch_parse_ns(const char *buf, size_t len, const char *source_name,
 			goto fail;
 		}
 		/* bulwark.io/staged: the core reads it from the input itself */
-		if (bw_pol_staged_annotation(d->json, d->json_len, doc, msg,
-					     sizeof(msg)) < 0) {
+		if ((d->obj ? bw_pol_staged_annotation_obj(d->obj, doc, msg, sizeof(msg))
+			    : bw_pol_staged_annotation(d->json, d->json_len, doc, msg,
+						       sizeof(msg))) < 0) {
 			json_decref(doc);
 			pol_doc_error(err, errlen, buf, len, source_name, where, d, msg);
 			goto fail;

@@ -194,6 +194,9 @@ struct bw_rv_endpoint_desc;
  * canonical object's "staged" member. 0, or -EINVAL with a message. */
 int bw_pol_staged_annotation(const char *input, size_t len, json_t *canon,
 			     char *err, size_t errlen);
+/* The same from the input document's object (not parsed again). */
+int bw_pol_staged_annotation_obj(json_t *input, json_t *canon, char *err,
+				 size_t errlen);
 /* The repository changed: reconcile the staged resolver at the next flush. */
 void bw_pol_staged_changed(void);
 void bw_pol_staged_reconcile(void);

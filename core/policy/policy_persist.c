@@ -22,40 +22,71 @@
 #include "core/state.h"
 
 /*
+ * One entry of the file, appended to f: the same bytes as json_dumps
+ * (JSON_COMPACT | JSON_SORT_KEYS) of {kind, name, namespace, policy,
+ * revision, updated}, with the policy's stored text (doc_text: the compact,
+ * sorted dump of p->doc) put in place rather than p->doc serialised again
+ * (a 10,000-peer policy is ~300 kB of JSON; issue 9).
+ */
+static int pp_entry(FILE *f, const struct bw_pol *p, int first)
+{
+	json_t *head = json_pack("{s:s,s:s,s:s}", "kind", p->kind, "name", p->name, "namespace",
+				 p->ns);
+	json_t *tail = json_pack("{s:I,s:I}", "revision", (json_int_t)p->revision, "updated",
+				 (json_int_t)p->updated);
+	char *h = head ? json_dumps(head, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *t = tail ? json_dumps(tail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *d = p->doc_text ? NULL : json_dumps(p->doc, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = -ENOMEM;
+
+	/* h is {...} and t is {...}: "{h-body,"policy":DOC,t-body}" */
+	if (h && t && (p->doc_text || d) &&
+	    fprintf(f, "%s%.*s,\"policy\":%s,%s", first ? "" : ",", (int)(strlen(h) - 1), h,
+		    p->doc_text ? p->doc_text : d, t + 1) >= 0)
+		rc = 0;
+	json_decref(head);
+	json_decref(tail);
+	free(h);
+	free(t);
+	free(d);
+	return rc;
+}
+
+/*
  * Write the API-managed set to policies.json as it will be: the current
  * API policies that keep(p, arg) keeps (all when keep is NULL), then the
- * extra versions. 0 or -errno (nothing written: the old file stays).
+ * extra versions. 0 or -errno (nothing written: the old file stays). The
+ * file is what bw_state_write_json would write for
+ * {"version": 1, "policies": [...]}: compact, keys sorted, one line.
  */
 int bw_pol_state_write(const char *path, int (*keep)(const struct bw_pol *p, void *arg),
 		       void *arg, struct bw_pol *const *extra, size_t nextra)
 {
-	json_t *arr = json_array(), *doc;
-	int err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err = 0, first = 1;
 
-	if (!arr)
+	if (!f)
 		return -ENOMEM;
-	for (size_t k = 0; k <= nextra; k++) {
-		for (struct bw_pol *p = k ? extra[k - 1] : bw_pol_first(); p; p = k ? NULL : p->next) {
+	fputs("{\"policies\":[", f);
+	for (size_t k = 0; k <= nextra && !err; k++) {
+		for (struct bw_pol *p = k ? extra[k - 1] : bw_pol_first(); p && !err;
+		     p = k ? NULL : p->next) {
 			if (strcmp(p->source, BW_POLICY_SOURCE_API))
 				continue;
 			if (!k && keep && !keep(p, arg))
 				continue;
-			if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:O}", "kind",
-								 p->kind, "namespace", p->ns,
-								 "name", p->name, "revision",
-								 (json_int_t)p->revision, "updated",
-								 (json_int_t)p->updated, "policy",
-								 p->doc)) < 0) {
-				json_decref(arr);
-				return -ENOMEM;
-			}
+			err = pp_entry(f, p, first);
+			first = 0;
 		}
 	}
-	doc = json_pack("{s:i,s:o}", "version", 1, "policies", arr);
-	if (!doc)
-		return -ENOMEM;
-	err = bw_state_write_json(path, doc);
-	json_decref(doc);
+	fputs("],\"version\":1}\n", f);
+	if (fclose(f) != 0 && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = bw_state_write_file(path, buf, len, 0600);
+	free(buf);
 	return err;
 }
 

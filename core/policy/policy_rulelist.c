@@ -142,7 +142,11 @@ int bw_pol_rulelist_convert(struct bw_policydoc_set *set, const char *source_nam
 	defname[0] = '\0';
 	for (size_t i = 0; i < set->count && rc == 0; i++) {
 		struct bw_policydoc *d = &set->docs[i];
-		json_t *o = json_loadb(d->json, d->json_len, 0, NULL), *labels, *l;
+		/* the reader's object, or a copy of it where the rule is changed below */
+		json_t *o = !d->obj		   ? json_loadb(d->json, d->json_len, 0, NULL)
+			    : rl_is_rule(d->obj) ? json_deep_copy(d->obj)
+						 : json_incref(d->obj),
+		       *labels, *l;
 		const char *ns = default_ns && *default_ns ? default_ns : "";
 		char name[256] = "", nsbuf[256], key[320], val[320];
 		size_t k, x;
@@ -261,6 +265,8 @@ int bw_pol_rulelist_convert(struct bw_policydoc_set *set, const char *source_nam
 		free(d->json);
 		d->json = NULL;
 		d->json_len = 0;
+		json_decref(d->obj);
+		d->obj = NULL;
 	}
 	if (rc == 0 && ng) {
 		maps = calloc(set->count, sizeof(*maps));
@@ -278,7 +284,7 @@ int bw_pol_rulelist_convert(struct bw_policydoc_set *set, const char *source_nam
 			json_object_set_new(json_object_get(doc, "metadata"), "namespace",
 					    json_string(g[x].ns));
 		d->json = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-		json_decref(doc);
+		d->obj = doc; /* d's object was dropped above */
 		if (!d->json) {
 			rc = -ENOMEM;
 			break;

@@ -62,13 +62,23 @@ bw_pol_staged_annotation(const char *input, size_t len, json_t *canon,
 			 char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *doc, *v;
+	json_t *doc = json_loadb(input, len, 0, &jerr);
+	int rc = bw_pol_staged_annotation_obj(doc, canon, err, errlen);
+
+	json_decref(doc);
+	return rc;
+}
+
+int
+bw_pol_staged_annotation_obj(json_t *doc, json_t *canon, char *err,
+			     size_t errlen)
+{
+	json_t *v;
 	const char *s;
 	int staged = -1;
 
 	if (json_is_true(json_object_get(canon, "staged")))
 		staged = 1; /* the format said so itself */
-	doc = json_loadb(input, len, 0, &jerr);
 	v = json_object_get(json_object_get(json_object_get(doc, "metadata"),
 					    "annotations"), STG_ANNOTATION);
 	if (v != NULL) {
@@ -77,12 +87,10 @@ bw_pol_staged_annotation(const char *input, size_t len, json_t *canon,
 			snprintf(err, errlen,
 				 "metadata.annotations.%s: must be \"true\" or \"false\"",
 				 STG_ANNOTATION);
-			json_decref(doc);
 			return -EINVAL;
 		}
 		staged = !strcmp(s, "true");
 	}
-	json_decref(doc);
 	if (staged == 1)
 		json_object_set_new(canon, "staged", json_true());
 	else

@@ -123,6 +123,7 @@ pd_emit(struct pd_reader *r, json_t *obj, unsigned index, int item,
 	doc = &set->docs[set->count++];
 	doc->json = text;
 	doc->json_len = strlen(text);
+	doc->obj = json_incref(obj);
 	doc->index = index;
 	doc->item = item;
 	doc->line = line;
@@ -977,8 +978,10 @@ bw_policydoc_set_free(struct bw_policydoc_set *set)
 {
 	if (set == NULL)
 		return;
-	for (size_t i = 0; i < set->count; i++)
+	for (size_t i = 0; i < set->count; i++) {
 		free(set->docs[i].json);
+		json_decref(set->docs[i].obj);
+	}
 	free(set->docs);
 	set->docs = NULL;
 	set->count = set->cap = 0;
@@ -1002,13 +1005,16 @@ pd_copy(char *dst, size_t dlen, const char *src)
 	return 0;
 }
 
+static int
+pd_kind(json_t *doc, char *api_version, size_t avlen, char *kind,
+	size_t kindlen);
+
 int
 bw_policydoc_kind(const char *json, char *api_version, size_t avlen,
 		  char *kind, size_t kindlen)
 {
-	const char *av, *k;
 	json_t *doc;
-	int rc = 0, rc2;
+	int rc;
 
 	if (api_version != NULL && avlen > 0)
 		api_version[0] = '\0';
@@ -1017,10 +1023,35 @@ bw_policydoc_kind(const char *json, char *api_version, size_t avlen,
 	if (json == NULL)
 		return -EINVAL;
 	doc = json_loads(json, 0, NULL);
-	if (!json_is_object(doc)) {
-		json_decref(doc);
+	rc = pd_kind(doc, api_version, avlen, kind, kindlen);
+	json_decref(doc);
+	return rc;
+}
+
+int
+bw_policydoc_kind_of(const struct bw_policydoc *d, char *api_version,
+		     size_t avlen, char *kind, size_t kindlen)
+{
+	if (d->obj == NULL)
+		return bw_policydoc_kind(d->json, api_version, avlen, kind,
+					 kindlen);
+	if (api_version != NULL && avlen > 0)
+		api_version[0] = '\0';
+	if (kind != NULL && kindlen > 0)
+		kind[0] = '\0';
+	return pd_kind(d->obj, api_version, avlen, kind, kindlen);
+}
+
+/* apiVersion and kind of doc (not consumed) */
+static int
+pd_kind(json_t *doc, char *api_version, size_t avlen, char *kind,
+	size_t kindlen)
+{
+	const char *av, *k;
+	int rc = 0, rc2;
+
+	if (!json_is_object(doc))
 		return -EINVAL;
-	}
 	av = json_string_value(json_object_get(doc, "apiVersion"));
 	k = json_string_value(json_object_get(doc, "kind"));
 	if (av == NULL || k == NULL)
@@ -1031,7 +1062,6 @@ bw_policydoc_kind(const char *json, char *api_version, size_t avlen,
 	rc2 = pd_copy(kind, kindlen, k);
 	if (rc == 0 && rc2 < 0)
 		rc = rc2;
-	json_decref(doc);
 	return rc;
 }
 

@@ -31,6 +31,10 @@
 struct bw_policydoc {
 	char *json;      /* compact JSON text of the document (a JSON object), malloc'd */
 	size_t json_len; /* strlen(json) */
+	/* the same document as a jansson object (one reference, dropped by
+	 * bw_policydoc_set_free), so that the core reads it without parsing
+	 * json again; NULL where only the text is kept. Read only. */
+	struct json_t *obj;
 	unsigned index;  /* 0-based index of the document in the stream (`---`) */
 	int item;        /* index in the document's List `items`, or -1 */
 	unsigned line;   /* 1-based line where the document (or List item) starts */
@@ -87,5 +91,10 @@ void bw_policydoc_set_free(struct bw_policydoc_set *set);
  */
 int bw_policydoc_kind(const char *json, char *api_version, size_t avlen,
 		      char *kind, size_t kindlen);
+
+/* The same for a document of a set, from its object (no parsing) when it
+ * has one. */
+int bw_policydoc_kind_of(const struct bw_policydoc *d, char *api_version,
+			 size_t avlen, char *kind, size_t kindlen);
 
 #endif /* BW_CORE_POLICYDOC_H */
