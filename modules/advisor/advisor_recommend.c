@@ -968,7 +968,8 @@ rec_verify(struct rec *rc, const struct bw_core_api *api, bw_module_ctx *ctx, co
 		json_decref(nc);
 		return rc2;
 	}
-	qsort(st.v, st.n, sizeof(*st.v), rec_nc_cmp);
+	if (st.n > 1)
+		qsort(st.v, st.n, sizeof(*st.v), rec_nc_cmp);
 	for (size_t k = 0; k < st.n; k++) {
 		const struct bw_whatif_result *res = &st.v[k].res;
 		const struct adv_row *r = st.v[k].r;

@@ -141,7 +141,8 @@ adv_simulate(const struct bw_core_api *api, bw_whatif *w, struct adv_rows *rows,
 		idx[i] = i;
 	if ((rc = adv_replay_each(api, w, rows, idx, rows->n, sim_one, &st)) < 0)
 		goto out;
-	qsort(st.skip, st.nskip, sizeof(*st.skip), sim_item_cmp);
+	if (st.nskip > 1)
+		qsort(st.skip, st.nskip, sizeof(*st.skip), sim_item_cmp);
 	for (size_t k = 0; k < st.nskip && k < 100; k++) {
 		json_t *o = adv_conn_json(st.skip[k].r, st.skip[k].count, st.skip[k].r->last);
 
