@@ -8,6 +8,7 @@
 noinst_LTLIBRARIES += libbw.la
 libbw_la_SOURCES = \
 	lib/errbuf.c lib/errbuf.h \
+	lib/atomicfile.c lib/atomicfile.h \
 	lib/prefix.c lib/prefix.h \
 	lib/watchlist.c lib/watchlist.h \
 	lib/dropreason.c lib/dropreason.h \

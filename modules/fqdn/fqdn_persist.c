@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fqdn_persist.h"
+#include "lib/atomicfile.h"
 
 struct fqp {
 	char *path;
@@ -29,52 +30,6 @@ struct fqp {
 	unsigned long writes;
 	int running;
 };
-
-int fqp_write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	char *slash;
-	size_t off = 0;
-	int fd, rc = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
-		return rc;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
-}
 
 static void *fqp_main(void *arg)
 {
@@ -92,7 +47,7 @@ static void *fqp_main(void *arg)
 		text = p->pending;
 		p->pending = NULL;
 		pthread_mutex_unlock(&p->mu);
-		rc = fqp_write_atomic(p->path, text, strlen(text));
+		rc = bw_file_write_atomic(p->path, text, strlen(text), 0600);
 		free(text);
 		pthread_mutex_lock(&p->mu);
 		p->last_error = rc;
@@ -126,7 +81,7 @@ int fqp_submit(struct fqp *p, char *text)
 	int rc;
 
 	if (!p->running) { /* no thread: write here */
-		rc = fqp_write_atomic(p->path, text, strlen(text));
+		rc = bw_file_write_atomic(p->path, text, strlen(text), 0600);
 		free(text);
 		p->last_error = rc;
 		if (rc == 0)

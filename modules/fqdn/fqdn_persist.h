@@ -25,7 +25,4 @@ unsigned long fqp_writes(struct fqp *p);
 /* Write what waits, stop the thread, free. */
 void fqp_free(struct fqp *p);
 
-/* Temporary file, fsync, rename, directory fsync. 0 or -errno. */
-int fqp_write_atomic(const char *path, const char *data, size_t len);
-
 #endif /* BW_FQDN_PERSIST_H */

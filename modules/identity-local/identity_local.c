@@ -55,6 +55,8 @@
 
 #include <bulwark/module.h>
 
+#include "lib/atomicfile.h"
+
 #define IDL_FILE "identities.json"
 #define IDL_MAX_BYTES (256 << 20) /* a larger file is refused, not read */
 #define IDL_VERSION 1
@@ -118,52 +120,6 @@ static int64_t idl_now(void)
 }
 
 /* ---- persistence ---------------------------------------------------------- */
-
-static int idl_write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	char *slash;
-	size_t off = 0;
-	int fd, rc = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
-		return rc;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
-}
 
 static json_t *idl_entry_json(const struct idl_entry *e)
 {
@@ -262,7 +218,7 @@ static int idl_save(struct idl *s)
 	json_decref(doc);
 	if (!text)
 		return -ENOMEM;
-	rc = idl_write_atomic(s->path, text, strlen(text));
+	rc = bw_file_write_atomic(s->path, text, strlen(text), 0600);
 	free(text);
 	if (rc < 0) {
 		if (!s->save_failed)
