@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# tests/e2e/test_tc_attach.sh - daemon.tc_attach as a user meets it
+# (docs/datapath.md, "Attachment" and "Switching"):
+#   - a daemon with the default configuration (tc_attach = auto) attaches
+#     the programs as clsact filters, also on a kernel with tcx: its log and
+#     `bulwark status` say clsact, the veth has bulwark's two filters and no
+#     tcx program or pinned link;
+#   - switching tc_attach on a live node (the pods keep running, bulwarkd
+#     restarted with tc_attach = tcx, then with the default again, which is
+#     also the upgrade of a node that ran tcx) moves every endpoint's veth
+#     with enforcement kept throughout: a prober that connects to the
+#     protected pod from a pod the policy does not allow, in a loop for the
+#     whole time, never gets through, and allowed traffic passes after each
+#     step.
+# The tcx steps are skipped on a kernel without tcx. Needs root and BPF.
+. "$(dirname "$0")/lib.sh"
+
+bw_init
+
+BWDP=$(bw_find_bin bwdp "${BWDP:-}" "$abs_top_builddir/tests/e2e/bwdp")
+[ -n "$BWDP" ] || bw_die "tests/e2e/bwdp not built (make check builds it)"
+unset BW_TC_ATTACH
+
+# tcx_of IF : the programs on IF's tcx hooks and bulwark's pins, one line
+tcx_of() {
+	bw_nsx "$BW_NODE" "$BWDP" -d "$BW_BPFFS" -e "tcx $1" | tr '\n' ' '
+}
+
+# our_filters IF HOOK : bulwark's clsact filters on IF's HOOK (nothing when none)
+our_filters() {
+	bw_nsx "$BW_NODE" tc filter show dev "$1" "$2" | grep -E 'bw_(from|to)_lxc' || true
+}
+
+# last_log : the daemon log of its latest start (lib.sh appends every start)
+last_log() {
+	awk '/^# .* starting: / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' \
+		"$BW_DAEMON_LOG"
+}
+
+status_mode() {
+	bw status -o json | python3 -c 'import json, sys; print(json.load(sys.stdin)["bpf"]["attach_mode"])'
+}
+
+# as_clsact DESC IF / as_tcx DESC IF : how IF's programs are attached
+as_clsact() {
+	bw_expect_output "$1: bw_from_lxc is a clsact filter (tc ingress)" "bw_from_lxc" \
+		our_filters "$2" ingress
+	bw_expect_output "$1: bw_to_lxc is a clsact filter (tc egress)" "bw_to_lxc" \
+		our_filters "$2" egress
+	bw_expect_output "$1: no tcx program, no pinned link" \
+		"tcx ingress count=0 link ingress none tcx egress count=0 link egress none" \
+		tcx_of "$2"
+}
+as_tcx() {
+	bw_expect_output "$1: one tcx link per hook" \
+		"tcx ingress count=1 bw_from_lxc:[0-9]+ link ingress id=[0-9]+ .*tcx egress count=1 bw_to_lxc:[0-9]+ link egress id=[0-9]+" \
+		tcx_of "$2"
+	bw_expect_output "$1: no clsact filter of ours (ingress)" "^$" our_filters "$2" ingress
+	bw_expect_output "$1: no clsact filter of ours (egress)" "^$" our_filters "$2" egress
+}
+
+# ---------------------------------------------------------------------------
+# the default configuration
+
+grep -Eq '^tc_attach *= *auto' "$(bw_daemon_conf)" ||
+	bw_die "$(bw_daemon_conf) does not have the default tc_attach = auto"
+bw_start_daemon
+bw_expect_output "the default (auto) is logged as clsact" \
+	"datapath: attaching with clsact \(tc_attach = auto\)" last_log
+bw_expect_output "bulwark status shows clsact" "^clsact$" status_mode
+bw namespace set y || bw_die "namespace set y"
+bw_pod_add y d 10.2.0.1 pod=d || bw_die "endpoint add y/d"
+bw_pod_add y e 10.2.0.2 pod=e || bw_die "endpoint add y/e"
+bw_pod_add y f 10.2.0.3 pod=f || bw_die "endpoint add y/f"
+IFD=${BW_IF_OF[y/d]}
+bw_server_tcp y/d 80
+bw_policy_import_text pol <<'EOF' || bw_die "policy import"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: d-from-e
+  namespace: y
+spec:
+  podSelector:
+    matchLabels:
+      pod: d
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          pod: e
+    ports:
+    - port: 80
+EOF
+as_clsact "default configuration" "$IFD"
+bw_check "default configuration: no pinned tcx link" \
+	test -z "$(ls -A "$BW_BPFFS/links" 2>/dev/null)"
+bw_expect_ok "default configuration: e -> d allowed" bw_probe_tcp y/e y/d 80
+bw_expect_blocked "default configuration: f -> d denied" bw_probe_tcp y/f y/d 80
+
+if [ "$(bw_nsx "$BW_NODE" "$BWDP" -d "$BW_BPFFS" -m tcx -e attach-mode 2>/dev/null)" != \
+	"attach-mode tcx" ]; then
+	bw_log "this kernel has no tcx links: the switching steps are skipped"
+	bw_finish
+fi
+
+# ---------------------------------------------------------------------------
+# switching on a live node, a prober running all along
+
+PROBES=$BW_TMP/denied-probes
+STOP=$BW_TMP/stop-probing
+: >"$PROBES"
+# f -> d tcp/80 in a loop until told to stop: one line per attempt
+(
+	while [ ! -e "$STOP" ]; do
+		if bw_probe_tcp y/f y/d 80 1; then echo through; else echo blocked; fi >>"$PROBES"
+	done
+) &
+BW_PIDS+=($!)
+PROBER=$!
+probes_so_far() { wc -l <"$PROBES"; }
+# wait_probes N : the prober has made more than N attempts
+wait_probes() { [ "$(probes_so_far)" -gt "$1" ]; }
+n=$(probes_so_far)
+bw_wait_for 30 wait_probes "$n" || bw_die "the prober does not run"
+
+n=$(probes_so_far)
+bw_restart_daemon -o daemon.tc_attach=tcx
+bw_expect_output "restarted with tc_attach = tcx: logged" "datapath: attaching with tcx" \
+	last_log
+bw_expect_output "bulwark status shows tcx" "^tcx$" status_mode
+as_tcx "clsact -> tcx on a live node" "$IFD"
+bw_wait_for 30 wait_probes "$n" || bw_die "the prober stopped"
+bw_expect_ok "tcx: e -> d allowed" bw_probe_tcp y/e y/d 80
+bw_expect_blocked "tcx: f -> d denied" bw_probe_tcp y/f y/d 80
+
+n=$(probes_so_far)
+bw_restart_daemon -o daemon.tc_attach=auto
+bw_expect_output "back to the default: logged as clsact" \
+	"datapath: attaching with clsact \(tc_attach = auto\)" last_log
+bw_expect_output "back to the default: bulwark status shows clsact" "^clsact$" status_mode
+as_clsact "tcx -> default (the upgrade of a tcx node)" "$IFD"
+bw_check "tcx -> default: the pinned links are gone" \
+	test -z "$(ls -A "$BW_BPFFS/links" 2>/dev/null)"
+bw_wait_for 30 wait_probes "$n" || bw_die "the prober stopped"
+bw_expect_ok "default again: e -> d allowed" bw_probe_tcp y/e y/d 80
+
+touch "$STOP"
+wait "$PROBER" 2>/dev/null
+bw_log "prober: $(grep -c blocked "$PROBES") attempts blocked, $(grep -c through "$PROBES" || true) through"
+through() { grep -c through "$PROBES" || true; }
+bw_expect_output "while switching, f -> d never got through" "^0$" through
+bw_check "the prober ran throughout ($(probes_so_far) attempts)" test "$(probes_so_far)" -gt 2
+
+bw_finish
