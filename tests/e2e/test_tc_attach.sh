@@ -10,9 +10,9 @@
 #   - switching tc_attach on a live node (the pods keep running, bulwarkd
 #     restarted with tc_attach = tcx, then with the default again, which is
 #     also the upgrade of a node that ran tcx) moves every endpoint's veth
-#     with enforcement kept throughout: a prober that connects to the
-#     protected pod from a pod the policy does not allow, in a loop for the
-#     whole time, never gets through, and allowed traffic passes after each
+#     with enforcement kept throughout: probers that connect to the
+#     protected pod from a pod the policy does not allow, in loops for the
+#     whole time, never get through, and allowed traffic passes after each
 #     step.
 # The tcx steps are skipped on a kernel without tcx. Needs root and BPF.
 . "$(dirname "$0")/lib.sh"
@@ -112,14 +112,18 @@ fi
 PROBES=$BW_TMP/denied-probes
 STOP=$BW_TMP/stop-probing
 : >"$PROBES"
-# f -> d tcp/80 in a loop until told to stop: one line per attempt
-(
-	while [ ! -e "$STOP" ]; do
-		if bw_probe_tcp y/f y/d 80 1; then echo through; else echo blocked; fi >>"$PROBES"
-	done
-) &
-BW_PIDS+=($!)
-PROBER=$!
+# f -> d tcp/80 in a loop until told to stop, four loops at once (a denied
+# attempt waits out its 1 s connect timeout): one line per attempt
+PROBERS=()
+for k in 1 2 3 4; do
+	(
+		while [ ! -e "$STOP" ]; do
+			if bw_probe_tcp y/f y/d 80 1; then echo through; else echo blocked; fi >>"$PROBES"
+		done
+	) &
+	BW_PIDS+=($!)
+	PROBERS+=($!)
+done
 probes_so_far() { wc -l <"$PROBES"; }
 # wait_probes N : the prober has made more than N attempts
 wait_probes() { [ "$(probes_so_far)" -gt "$1" ]; }
@@ -148,7 +152,7 @@ bw_wait_for 30 wait_probes "$n" || bw_die "the prober stopped"
 bw_expect_ok "default again: e -> d allowed" bw_probe_tcp y/e y/d 80
 
 touch "$STOP"
-wait "$PROBER" 2>/dev/null
+wait "${PROBERS[@]}" 2>/dev/null
 bw_log "prober: $(grep -c blocked "$PROBES") attempts blocked, $(grep -c through "$PROBES" || true) through"
 through() { grep -c through "$PROBES" || true; }
 bw_expect_output "while switching, f -> d never got through" "^0$" through
