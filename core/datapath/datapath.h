@@ -48,7 +48,7 @@ void bw_datapath_close(void);
 
 /* daemon.tc_attach; core/config.c lists the names in this order. */
 enum bw_tc_attach_mode {
-	BW_TC_ATTACH_AUTO = 0, /* clsact (tcx links wait for RCU grace periods) */
+	BW_TC_ATTACH_AUTO = 0, /* tcx when the kernel has it (6.6+), else clsact */
 	BW_TC_ATTACH_TCX,      /* tcx or fail */
 	BW_TC_ATTACH_CLSACT,   /* clsact filters only */
 };

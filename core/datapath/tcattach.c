@@ -1,19 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * core/datapath/tcattach.c - the datapath programs on an endpoint's host-side veth:
- * clsact filters (daemon.tc_attach = auto, the default, or clsact), or tcx
- * links (tc_attach = tcx, kernels 6.6+).
- *
- * Why auto means clsact, also where the kernel has tcx: every tcx link
- * made or released swaps the device's bpf_mprog entry and then waits for an
- * RCU grace period under the rtnl lock (kernel/bpf/tcx.c, tcx_entry_sync()
- * after tcx_link_prog_attach() and in tcx_link_release(); only an in-place
- * bpf_link_update() does not wait). Two links per endpoint: 20-30 ms of
- * wall time per endpoint add and per delete, during which every other rtnl
- * user of the node waits too, and no attach flag or ordering avoids it.
- * clsact filters are in place in well under a millisecond and cost the same
- * per packet within the noise of the measurement (docs/benchmarks.md,
- * "Endpoint churn"; docs/datapath.md, "Attachment").
+ * tcx links where the kernel has them (6.6+), clsact filters otherwise or
+ * when daemon.tc_attach says so.
  *
  * libbpf 1.1 has no tcx API (bpf_program__attach_tcx came with 1.3) and
  * Debian 12's linux/bpf.h (6.1) does not know the tcx attach types, so the
@@ -59,6 +48,7 @@
 #define TCA_BPF_TCX_INGRESS 46
 #define TCA_BPF_TCX_EGRESS 47
 #define TCA_BPF_LINK_TYPE_TCX 11
+#define TCA_ENOTSUPP 524 /* the kernel's internal ENOTSUPP */
 
 /* Our clsact filters: fixed handle and priority, so a re-attach replaces them. */
 #define TCA_TC_HANDLE 0xb01
@@ -69,6 +59,8 @@ static const char *const tca_hook_name[] = { "ingress", "egress" };
 
 static char tca_dir[PATH_MAX];  /* <bpffs_dir>/links */
 static int tca_mode;            /* resolved: BW_TC_ATTACH_TCX or _CLSACT; 0 before init */
+static int tca_auto;            /* the mode came from auto: may still fall back */
+static int tca_tcx_worked;      /* a tcx link was made or updated in this process */
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -190,6 +182,7 @@ static int tca_tcx_attach_one(int ifindex, int hook, int prog_fd)
 			rc = bpf_link_update(fd, prog_fd, NULL);
 			if (rc == 0) {
 				close(fd);
+				tca_tcx_worked = 1;
 				return 0;
 			}
 			if (rc != -ENOLINK) { /* ENOLINK: detached meanwhile */
@@ -218,6 +211,7 @@ static int tca_tcx_attach_one(int ifindex, int hook, int prog_fd)
 		return rc;
 	}
 	close(fd);
+	tca_tcx_worked = 1;
 	return 0;
 }
 
@@ -325,6 +319,7 @@ int bw_tcattach_init(const char *bpffs_dir, int mode, int prog_fd)
 		tca_dir[0] = 0;
 		return rc;
 	}
+	tca_auto = 0;
 	switch (mode) {
 	case BW_TC_ATTACH_CLSACT:
 		tca_mode = BW_TC_ATTACH_CLSACT;
@@ -342,9 +337,15 @@ int bw_tcattach_init(const char *bpffs_dir, int mode, int prog_fd)
 			tca_dir);
 		break;
 	default:
-		/* auto: clsact on every kernel (the file's comment says why) */
-		tca_mode = BW_TC_ATTACH_CLSACT;
-		bw_info("datapath: attaching with clsact (tc_attach = auto)");
+		tca_auto = 1;
+		if (tca_tcx_probe(prog_fd, &why)) {
+			tca_mode = BW_TC_ATTACH_TCX;
+			bw_info("datapath: attaching with tcx, links pinned under %s", tca_dir);
+		} else {
+			tca_mode = BW_TC_ATTACH_CLSACT;
+			bw_info("datapath: attaching with clsact (no tcx in this kernel: %s)",
+				strerror(-why));
+		}
 		break;
 	}
 	tca_sweep();
@@ -355,6 +356,8 @@ void bw_tcattach_close(void)
 {
 	tca_dir[0] = 0;
 	tca_mode = 0;
+	tca_auto = 0;
+	tca_tcx_worked = 0;
 }
 
 const char *bw_tcattach_mode_name(void)
@@ -394,8 +397,16 @@ int bw_tcattach_attach(int ifindex, int from_fd, int to_fd)
 	rc = tca_tcx_attach_one(ifindex, TCA_INGRESS, from_fd);
 	if (rc == 0)
 		rc = tca_tcx_attach_one(ifindex, TCA_EGRESS, to_fd);
-	if (rc < 0)
+	if (rc < 0) {
+		if (tca_auto && !tca_tcx_worked &&
+		    (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -TCA_ENOTSUPP)) {
+			bw_warn("datapath: tcx attach refused (%s); attaching with clsact instead",
+				strerror(-rc));
+			tca_mode = BW_TC_ATTACH_CLSACT;
+			return tca_attach_clsact(ifindex, from_fd, to_fd);
+		}
 		return rc;
+	}
 	/* both links decide now; a clsact filter of an earlier run is never
 	 * reached any more and can go */
 	rc = tca_clsact_detach(ifindex);

@@ -8,10 +8,10 @@
 # pods see plus the events and counters the datapath reports.
 #
 # The programs are attached the way BW_TC_ATTACH says (auto, the default:
-# clsact filters on every kernel; tcx; clsact); the attachment checks
+# tcx links where the kernel has them; tcx; clsact); the attachment checks
 # follow the mode in use, everything else is the same in every mode.
-# tests/e2e/test_datapath_clsact.sh runs this script with clsact named,
-# tests/e2e/test_datapath_tcx.sh with tcx (skipped on a kernel without);
+# tests/e2e/test_datapath_clsact.sh runs this script with clsact forced,
+# tests/e2e/test_datapath_tcx.sh with tcx named (skipped without tcx);
 # tests/e2e/test_tcx.sh covers the tcx links themselves.
 #
 # Needs root and BPF (skips with 77 otherwise); tools: iproute2, socat,
@@ -124,7 +124,8 @@ bw_check "attach and program the maps" dp "config monitor=medium" \
 	"ipc 10.1.0.3 1003 3" "ipc fd00::a:3 1003 3"
 MODE=$(dp attach-mode | sed -n 's/^attach-mode //p')
 case $BW_TC_ATTACH in
-auto) bw_check "attach mode auto is clsact ($MODE)" test "$MODE" = clsact ;;
+auto) bw_check "attach mode auto: tcx where the kernel has it ($MODE)" \
+	test "$MODE" = "$([ $HAVE_TCX = 1 ] && echo tcx || echo clsact)" ;;
 *) bw_check "attach mode is the forced one ($MODE)" test "$MODE" = "$BW_TC_ATTACH" ;;
 esac
 bw_log "attaching with $MODE"

@@ -235,8 +235,8 @@ uplink_progs() {
 		grep '^tcx ingress' | grep -o 'bw_from_uplink:' | wc -l
 }
 tc_uplink() { tc -n "$BW_NODE" filter show dev "$UPLINK" ingress 2>/dev/null | grep -c 'handle 0xb02' || true; }
-# tcx (daemon.tc_attach = tcx; the default, auto, is clsact): a link the
-# daemon holds, gone with it
+# tcx (daemon.tc_attach = tcx, named; auto resolves to it on a tcx kernel):
+# a link the daemon holds, gone with it
 bw_restart_daemon -o daemon.tc_attach=tcx
 bw_expect_output "with daemon.tc_attach = tcx the uplink's tcx ingress has bw_from_uplink while bulwarkd runs" \
 	'^1$' uplink_progs
