@@ -869,7 +869,8 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 	size_t nch = 0;
 	unsigned changed = 0;
 	time_t now = time(NULL);
-	int e = 0;
+	struct bw_prefix failed = { 0 };
+	int e = 0, deferring = 0;
 
 	if (nchanged)
 		*nchanged = 0;
@@ -919,8 +920,13 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 			return e;
 		}
 	}
-	/* 2. the new versions join the resolver (CIDR identities acquired) */
+	/*
+	 * 2. the new versions join the resolver (CIDR identities acquired;
+	 * their ipcache entries reach the kernel in one batch at the end)
+	 */
 	P.busy++;
+	bw_ipcache_defer_begin();
+	deferring = 1;
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = calloc(1, sizeof(*p));
 
@@ -954,6 +960,13 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[i].it->doc_text = NULL;
 		ch[i].it->rv = NULL;
 		ch[i].moved = 1;
+	}
+	deferring = 0;
+	e = bw_ipcache_defer_end(&failed);
+	if (e < 0) {
+		if (failed.family)
+			bw_prefix_format(&failed, 1, P.cidr_fail, sizeof(P.cidr_fail));
+		goto rollback;
 	}
 	/*
 	 * 3. persist first: the API-managed set as it will be is written
@@ -1045,6 +1058,8 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		*nchanged = changed;
 	return 0;
 rollback:
+	if (deferring) /* written, then released with the claims below */
+		bw_ipcache_defer_end(NULL);
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = ch[i].nw;
 
