@@ -473,10 +473,11 @@ int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 	int err;
 
 	memcpy(p.addr, addr, 16);
-	bw_prefix_format(&p, 1, buf, sizeof(buf));
-	err = bw_identity_cidr_acquire(buf, id);
-	if (err < 0) /* bw_pol_apply() reports it with the prefix */
+	err = bw_identity_cidr_acquire_prefix(&p, id);
+	if (err < 0) { /* bw_pol_apply() reports it with the prefix */
+		bw_prefix_format(&p, 1, buf, sizeof(buf));
 		snprintf(P.cidr_fail, sizeof(P.cidr_fail), "%s", buf);
+	}
 	return err;
 }
 

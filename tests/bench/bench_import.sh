@@ -24,8 +24,8 @@
 #   nft_re    `nft -f` again (the file deletes and re-creates the table)
 # Per sample: wall time of the command (the CLI: request to reply, which
 # comes after the maps are written) and CPU time: bulwarkd's main thread
-# (/proc/PID/task/PID/schedstat, ns) for bulwark, nft's own (rusage) for
-# nft. The maps are checked after each import: x/srv's policy map holds 2N
+# (/proc/PID/task/PID/schedstat, ns) and the CLI's own (rusage) for
+# bulwark, nft's own (rusage) for nft. The maps are checked after each import: x/srv's policy map holds 2N
 # (a) or 3N (b) entries, and the ipcache N-1 CIDR entries.
 #
 # Options:
@@ -34,7 +34,7 @@
 #   --reimports K     re-import pairs per round (default 2)
 #   --builds "D1 D2"  build directories to compare (default: this one);
 #                     each gives bulwarkd, bulwark and modules/.libs
-#   --strace          also strace -c -f bulwarkd during one new import and
+#   --strace          also strace -c -w -f bulwarkd during one new import and
 #                     one re-import of the first build (files in results)
 #   --perf            also perf record --call-graph dwarf bulwarkd during them
 # Writes tests/bench/results/import-DATE.{json,txt,samples.tsv}.
@@ -87,12 +87,15 @@ N=$PEERS
 TIMER=$BW_TMP/timed.py
 cat >"$TIMER" <<'EOF'
 import os, resource, subprocess, sys, time
+# (the children's usage before the call is subtracted: the interpreter
+# may have waited for children of its own at start-up)
+out = open(os.environ["TIMED_OUT"], "w")
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.perf_counter()
-with open(os.environ["TIMED_OUT"], "w") as out:
-    rc = subprocess.call(sys.argv[1:], stdout=out, stderr=subprocess.STDOUT)
+rc = subprocess.call(sys.argv[1:], stdout=out, stderr=subprocess.STDOUT)
 t1 = time.perf_counter()
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print("%.3f %.3f" % ((t1 - t0) * 1e3, (ru.ru_utime + ru.ru_stime) * 1e3))
+r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.3f %.3f" % ((t1 - t0) * 1e3, (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1e3))
 sys.exit(rc)
 EOF
 export TIMED_OUT=$BW_TMP/timed.out
@@ -198,6 +201,7 @@ one_import() {
 	c1=$(daemon_cpu_ns)
 	set -- "$1" "$2" "$3" "$4" "$5" $wc
 	bench_sample "b$1" "$N" "$2_wall_ms" "$6"
+	bench_sample "b$1" "$N" "$2_cli_cpu_ms" "$7"
 	bench_sample "b$1" "$N" "$2_daemon_cpu_ms" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
 	check_maps "$2" "$4" "$5"
 }
@@ -227,7 +231,7 @@ profile_import() {
 	local st pf
 	if [ $DO_STRACE = 1 ]; then
 		st=$OUT.strace-$1.txt
-		strace -c -f -o "$st" -p "$BW_DAEMON_PID" &
+		strace -c -w -f -o "$st" -p "$BW_DAEMON_PID" &
 		local spid=$!
 		sleep 1
 		"$BULWARK" -s "$BW_SOCK" policy import "$2" >/dev/null || bw_die "strace import"
@@ -326,6 +330,7 @@ for i, b in enumerate(builds):
     for m in ("new", "reimport", "delete"):
         e[m + "_wall_ms"] = stat(("b%d" % i, m + "_wall_ms"))
         e[m + "_daemon_cpu_ms"] = stat(("b%d" % i, m + "_daemon_cpu_ms"))
+        e[m + "_cli_cpu_ms"] = stat(("b%d" % i, m + "_cli_cpu_ms"))
     res["builds"].append(e)
 for m in ("nft_new", "nft_re"):
     res["nft"][m + "_wall_ms"] = stat(("nft", m + "_wall_ms"))
@@ -338,8 +343,9 @@ lines = ["Programming %s peers: median (min-max, samples) in ms; load %s -> %s; 
 for i, e in enumerate(res["builds"]):
     lines.append("build %d: %s (%s)" % (i, e["dir"], e["rev"]))
     for m in ("new", "reimport", "delete"):
-        lines.append("  %-9s wall %-28s bulwarkd main thread CPU %s" %
-                     (m, f(e[m + "_wall_ms"]), f(e[m + "_daemon_cpu_ms"])))
+        lines.append("  %-9s wall %-28s bulwarkd main thread CPU %-28s CLI CPU %s" %
+                     (m, f(e[m + "_wall_ms"]), f(e[m + "_daemon_cpu_ms"]),
+                      f(e.get(m + "_cli_cpu_ms"))))
 if len(builds) > 1:
     lines.append("maps after the first import equal between builds (map_canon.py): %s" % equal)
 lines.append("nft -f:")
