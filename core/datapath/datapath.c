@@ -612,8 +612,12 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 		if (rc < 0)
 			return rc;
 	}
-	/* peers whose identity changed may no longer be allowed */
-	if (had && old.identity != nv.identity)
+	/*
+	 * Peers whose identity changed may no longer be allowed: from a
+	 * shorter prefix's, or from world where none covered them (an
+	 * endpoint's new address: dp_ep_addr revalidated its connections).
+	 */
+	if (had ? old.identity != nv.identity : !nv.ep_id && nv.identity != BW_ID_WORLD)
 		return dp_revalidate_all_req();
 	return 0;
 }
