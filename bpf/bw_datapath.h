@@ -549,6 +549,20 @@ struct bw_metrics_value {
 #define BW_EV_F_CT_NEW (1u << 3)
 #define BW_EV_F_CT_CLOSE (1u << 4)
 #define BW_EV_F_CT_RELATED (1u << 5) /* ICMP error of a tracked connection */
+/*
+ * Two events in one record (a POLICY_VERDICT record only): the reader
+ * (bw_flow_expand_event, core/flow) hands on the verdict without the flag,
+ * then the event the flag names, rebuilt from the same record:
+ *   WITH_TRACE  a TRACE of the connection's creation: subtype
+ *               BW_TRACE_FROM_ENDPOINT (egress) or BW_TRACE_TO_ENDPOINT
+ *               (ingress), verdict FORWARDED, flags BW_EV_F_CT_NEW plus the
+ *               record's AUDITED and IPV6, match_type 0, ct_packets 1,
+ *               ct_bytes pkt_len;
+ *   WITH_DROP   the DROP of the denied packet: type DROP, the rest as is.
+ * A new connection's events then cost one ring buffer record, not two.
+ */
+#define BW_EV_F_WITH_TRACE (1u << 6)
+#define BW_EV_F_WITH_DROP (1u << 7)
 
 /* bw_event.verdict (Hubble's Verdict numbers) */
 #define BW_VERDICT_FORWARDED 1
@@ -600,5 +614,34 @@ struct bw_event {
 	__be16 proxy_port; /* REDIRECTED verdicts and to-proxy traces */
 	__u8 pad0[6];
 };
+
+#ifndef __BPF__
+/*
+ * The events of one record (see BW_EV_F_WITH_TRACE): ev[0] and, when the
+ * record stands for two, ev[1]. Returns how many (1 or 2).
+ */
+static inline int bw_event_expand(const struct bw_event *rec, struct bw_event ev[2])
+{
+	ev[0] = *rec;
+	if (rec->type != BW_EVENT_POLICY_VERDICT ||
+	    !(rec->flags & (BW_EV_F_WITH_TRACE | BW_EV_F_WITH_DROP)))
+		return 1;
+	ev[0].flags &= ~(BW_EV_F_WITH_TRACE | BW_EV_F_WITH_DROP);
+	ev[1] = ev[0];
+	if (rec->flags & BW_EV_F_WITH_DROP) {
+		ev[1].type = BW_EVENT_DROP;
+		return 2;
+	}
+	ev[1].type = BW_EVENT_TRACE;
+	ev[1].subtype = rec->direction == BW_DIR_EGRESS ? BW_TRACE_FROM_ENDPOINT
+							: BW_TRACE_TO_ENDPOINT;
+	ev[1].verdict = BW_VERDICT_FORWARDED;
+	ev[1].flags = BW_EV_F_CT_NEW | (rec->flags & (BW_EV_F_AUDITED | BW_EV_F_IPV6));
+	ev[1].match_type = 0;
+	ev[1].ct_packets = 1;
+	ev[1].ct_bytes = rec->pkt_len;
+	return 2;
+}
+#endif
 
 #endif /* BW_DATAPATH_H */

@@ -41,6 +41,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 				 * the packet may take the fast path */
 #define BW_STAGE_PEER (1u << 3) /* ingress of a local destination, run by
 				 * the sender's bw_from_lxc (host routing) */
+/* a new packet's trace is due (bw_stage(), with BW_EV_F_* flags) */
+#define BW_STAGE_TRACE (1u << 31)
 /* bw_stage() in BW_STAGE_PEER mode: this packet cannot take the fast path
  * (a proxy is involved); nothing was recorded, the stack delivers it */
 #define BW_NOT_FAST 1000
@@ -68,6 +70,27 @@ static __always_inline void bw_trace(const struct bw_pkt *p, struct bw_ev_ctx *c
 		      : c->dir == BW_DIR_EGRESS ? BW_TRACE_FROM_ENDPOINT
 						: BW_TRACE_TO_ENDPOINT,
 		      BW_VERDICT_FORWARDED, flags, rule_ref, 0, pk, by);
+}
+
+/* The POLICY_VERDICT event of verdict v (flags: the BW_EV_F_WITH_* of a
+ * record that stands for two events). */
+static __always_inline void bw_verdict_send(const struct bw_pkt *p, struct bw_ev_ctx *c,
+					    const struct bw_verdict *v, __u8 verdict, __u32 flags)
+{
+	if (verdict == BW_VERDICT_AUDIT)
+		flags |= BW_EV_F_AUDITED;
+	bw_event_send(p, c, BW_EVENT_POLICY_VERDICT, v->reason, verdict, flags, v->rule_ref,
+		      v->match_type, 0, 0);
+}
+
+/* Whether a new connection from this endpoint (egress, no proxy of its own
+ * yet) goes to a local server whose ingress policy may redirect it to a
+ * proxy: decided at the client's veth (see bw_redirect_new). */
+static __always_inline int bw_in_redirect(const struct bw_pkt *p, const struct bw_config *cfg,
+					  __u8 dir, int cls, __u32 peer_ep)
+{
+	return dir == BW_DIR_EGRESS && !cls && peer_ep &&
+	       (cfg->flags & BW_CFG_F_INGRESS_REDIRECT) && bw_redirectable(p);
 }
 
 static __always_inline int bw_enforced(const struct bw_endpoint_info *ep,
@@ -249,10 +272,11 @@ __noinline int bw_stage(struct __sk_buff *skb, struct bw_scratch *s,
 	struct bw_ct_entry *e;
 	struct bw_verdict v = {};
 	struct bw_ev_ctx c = {};
-	struct bw_ct_new cn;
+	struct bw_ct_new *cn;
 	int enforced, audit, state, level, trace_all, per_packet, tx_side, rc;
 	int cls = 0, later = 0;
-	__u8 verdict;
+	__u32 trace = 0; /* BW_STAGE_TRACE: a trace to send, with these BW_EV_F_* */
+	__u8 verdict = 0;
 
 	if (!skb || !s || !ep)
 		return TC_ACT_OK;
@@ -358,19 +382,34 @@ __noinline int bw_stage(struct __sk_buff *skb, struct bw_scratch *s,
 		verdict = !v.reason ? (cls ? BW_VERDICT_REDIRECTED : BW_VERDICT_FORWARDED)
 		      : audit	    ? BW_VERDICT_AUDIT
 				    : BW_VERDICT_DROPPED;
-		bw_event_send(p, &c, BW_EVENT_POLICY_VERDICT, v.reason, verdict,
-			      verdict == BW_VERDICT_AUDIT ? BW_EV_F_AUDITED : 0, v.rule_ref,
-			      v.match_type, 0, 0);
-		if (v.reason && !audit)
-			return bw_drop(p, &c, v.reason, v.rule_ref, v.match_type);
+		/*
+		 * A plain allowed (or audited) connection: no other event comes
+		 * between its verdict and the trace of its creation, which then
+		 * share one record (sent with the trace, below). A denied one:
+		 * the verdict and the drop share one.
+		 */
+		v.pending = verdict != BW_VERDICT_DROPPED && !cls && !bw_in_redirect(p, cfg, dir, cls, pi.ep_id) ? verdict : 0;
+		if (!v.pending) {
+			__u32 with = verdict == BW_VERDICT_DROPPED && bw_event_enabled(&c, BW_EVENT_POLICY_VERDICT) &&
+					     bw_event_enabled(&c, BW_EVENT_DROP)
+					     ? BW_EV_F_WITH_DROP
+					     : 0;
+
+			bw_verdict_send(p, &c, &v, verdict, with);
+			if (with) {
+				bw_metrics_add(v.reason, c.dir, p->len);
+				return TC_ACT_SHOT;
+			}
+			if (verdict == BW_VERDICT_DROPPED)
+				return bw_drop(p, &c, v.reason, v.rule_ref, v.match_type);
+		}
 	}
 	/*
 	 * The server is a local endpoint whose ingress policy may redirect
 	 * this connection to a proxy: that is decided here, at the client's
 	 * veth, before the kernel routes the packet (see bw_redirect_new).
 	 */
-	if (dir == BW_DIR_EGRESS && !cls && pi.ep_id && (cfg->flags & BW_CFG_F_INGRESS_REDIRECT) &&
-	    bw_redirectable(p)) {
+	if (bw_in_redirect(p, cfg, dir, cls, pi.ep_id)) {
 		struct bw_verdict vi = {};
 
 		bw_policy_check(pi.ep_id, ep->identity, BW_DIR_INGRESS, p->proto, p->pol_port, &vi);
@@ -411,20 +450,38 @@ __noinline int bw_stage(struct __sk_buff *skb, struct bw_scratch *s,
 	     (skb->mark & BW_MARK_MAGIC_MASK) == BW_MARK_FROM_PROXY_INGRESS))
 		ct_flags |= BW_CT_F_FROM_PROXY;
 	if (state != BW_CT_DENIED_REV && bw_ct_creates(p, enforced)) {
-		cn.peer_id = pi.identity;
-		cn.peer_ifindex = pi.ifindex;
-		cn.rule_ref = v.rule_ref;
-		cn.extra_flags = ct_flags;
-		cn.match_type = v.match_type;
-		cn.audited = enforced && v.reason;
-		cn.peer_local = pi.ep_id != 0;
-		cn.proxy_class = (__u8)(cls ? cls : later);
-		bw_ct_create(p, ep->ep_id, dir, cfg, now, &cn, &s->ct_key, &s->ct_new);
 		if (trace_all || tx_side || cls)
-			bw_trace(p, &c, BW_EV_F_CT_NEW | (cn.audited ? BW_EV_F_AUDITED : 0),
-				 v.rule_ref, 1, p->len);
+			trace = BW_STAGE_TRACE | BW_EV_F_CT_NEW |
+				(enforced && v.reason ? BW_EV_F_AUDITED : 0);
+		cn = &s->cn;
+		cn->peer_id = pi.identity;
+		cn->peer_ifindex = pi.ifindex;
+		cn->rule_ref = v.rule_ref;
+		cn->extra_flags = ct_flags;
+		cn->match_type = v.match_type;
+		cn->audited = enforced && v.reason;
+		cn->peer_local = pi.ep_id != 0;
+		cn->proxy_class = (__u8)(cls ? cls : later);
+		bw_ct_create(p, ep->ep_id, dir, cfg, now, cn, &s->ct_key, &s->ct_new);
 	} else if (trace_all || (tx_side && per_packet)) {
-		bw_trace(p, &c, 0, v.rule_ref, 0, 0);
+		trace = BW_STAGE_TRACE;
+	}
+	if (v.pending) {
+		__u32 with = (trace & BW_EV_F_CT_NEW) &&
+				     bw_event_enabled(&c, BW_EVENT_POLICY_VERDICT) &&
+				     bw_event_enabled(&c, BW_EVENT_TRACE)
+				     ? BW_EV_F_WITH_TRACE
+				     : 0;
+
+		/* with the trace of the creation in one record */
+		bw_verdict_send(p, &c, &v, v.pending, with);
+		if (with)
+			trace = 0;
+	}
+	if (trace) {
+		int pk = (trace & BW_EV_F_CT_NEW) != 0;
+
+		bw_trace(p, &c, trace & ~BW_STAGE_TRACE, v.rule_ref, pk, pk ? p->len : 0);
 	}
 	bw_metrics_add(0, dir, p->len);
 	if (cls && dir == BW_DIR_INGRESS)

@@ -182,17 +182,7 @@ static __always_inline int bw_ct_creates(const struct bw_pkt *p, int enforced)
 	return 1;
 }
 
-/* What a new entry records besides the packet. */
-struct bw_ct_new {
-	__u32 peer_id;
-	__u32 peer_ifindex; /* the peer is a local endpoint on this veth, else 0 */
-	__u32 rule_ref;
-	__u32 extra_flags;
-	__u8 match_type;
-	__u8 audited;
-	__u8 peer_local;
-	__u8 proxy_class;
-};
+/* struct bw_ct_new (what a new entry records besides the packet): lib/maps.h */
 
 static __always_inline int bw_ct_create(const struct bw_pkt *p, __u32 ep_id, __u8 dir,
 					const struct bw_config *cfg, __u32 now,

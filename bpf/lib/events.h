@@ -54,6 +54,8 @@ static __always_inline int bw_event_enabled(const struct bw_ev_ctx *c, __u8 type
 	return !(c->cfg_flags & off);
 }
 
+/* The record of one event, or of two (flags BW_EV_F_WITH_*: the second is
+ * counted lost with the first when the ring is full). */
 static __always_inline void bw_event_send(const struct bw_pkt *p, struct bw_ev_ctx *c,
 					  __u8 type, __u8 subtype, __u8 verdict, __u32 flags,
 					  __u32 rule_ref, __u8 match_type, __u64 ct_packets,
@@ -70,7 +72,7 @@ static __always_inline void bw_event_send(const struct bw_pkt *p, struct bw_ev_c
 		__u64 *lost = bpf_map_lookup_elem(&bw_events_lost, &zero);
 
 		if (lost)
-			*lost += 1;
+			*lost += (flags & (BW_EV_F_WITH_TRACE | BW_EV_F_WITH_DROP)) ? 2 : 1;
 		return;
 	}
 	e->type = type;

@@ -127,11 +127,24 @@ struct {
 	__type(value, __u32);
 } bw_tw_syn SEC(".maps");
 
+/* What a new conntrack entry records besides the packet (lib/conntrack.h). */
+struct bw_ct_new {
+	__u32 peer_id;
+	__u32 peer_ifindex; /* the peer is a local endpoint on this veth, else 0 */
+	__u32 rule_ref;
+	__u32 extra_flags;
+	__u8 match_type;
+	__u8 audited;
+	__u8 peer_local;
+	__u8 proxy_class;
+};
+
 /* Per-CPU scratch space (the BPF stack is 512 bytes); not pinned. */
 struct bw_scratch {
 	struct bw_pkt pkt;
 	struct bw_ct_key ct_key;
 	struct bw_ct_entry ct_new;
+	struct bw_ct_new cn; /* bw_stage(): what its new entry records */
 	struct bw_frag_key frag_key;
 	__u32 hr_ok;   /* host routing: the packet may take the fast path */
 	__u32 hr_peer; /* ... to the local endpoint on this host veth (0: FIB) */

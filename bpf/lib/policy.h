@@ -25,7 +25,8 @@ struct bw_verdict {
 	__u8 reason;     /* 0 allowed, else BW_DROP_POLICY or BW_DROP_POLICY_DENY */
 	__u8 match_type; /* BW_MATCH_* */
 	__u8 proxy_class; /* allowed and redirected to this proxy class */
-	__u8 pad;
+	__u8 pending;     /* bw_stage: the BW_VERDICT_* of a POLICY_VERDICT event
+			   * still to send, else 0 */
 };
 
 static __always_inline __u8 bw_policy_match_type(int is_l3, __u8 plen)

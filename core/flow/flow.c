@@ -912,10 +912,32 @@ flow_connection_checks(struct bw_flow *f, const struct bw_event *ev,
 				  f->destination.identity);
 }
 
+static int flow_handle_one(const struct bw_event *ev, size_t len);
+
+/*
+ * One record of the ring buffer: one event, or two that the datapath wrote
+ * as one (BW_EV_F_WITH_TRACE / BW_EV_F_WITH_DROP, bpf/bw_datapath.h), handed
+ * on one after the other as if they had been two records.
+ */
 int
 bw_flow_handle_event(const void *data, size_t len)
 {
-	const struct bw_event *ev = data;
+	struct bw_event ev[2];
+	int n, rc, rc2;
+
+	if (len < sizeof(ev[0]))
+		return flow_handle_one(data, len);
+	n = bw_event_expand(data, ev);
+	rc = flow_handle_one(&ev[0], sizeof(ev[0]));
+	if (n < 2)
+		return rc;
+	rc2 = flow_handle_one(&ev[1], sizeof(ev[1]));
+	return rc < 0 ? rc : rc2;
+}
+
+static int
+flow_handle_one(const struct bw_event *ev, size_t len)
+{
 	static const char *labels[2][FLOW_LABELS_MAX];
 	struct bw_flow_policy rule_pol, iso_pol[FLOW_ISOLATING_MAX];
 	struct flow_isolating iso = { iso_pol, 0 };

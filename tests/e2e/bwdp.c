@@ -508,9 +508,24 @@ static void bwdp_addr(char *buf, size_t len, const uint8_t *a, int v6)
 	inet_ntop(v6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)len);
 }
 
+static int bwdp_event_one(const struct bw_event *e, size_t size);
+
+/* a record may stand for two events (bw_event_expand) */
 static int bwdp_event(void *ctx, void *data, size_t size)
 {
-	const struct bw_event *e = data;
+	struct bw_event ev[2];
+	int i, n;
+
+	if (size < sizeof(ev[0]))
+		return 0;
+	n = bw_event_expand(data, ev);
+	for (i = 0; i < n; i++)
+		bwdp_event_one(&ev[i], sizeof(ev[i]));
+	return 0;
+}
+
+static int bwdp_event_one(const struct bw_event *e, size_t size)
+{
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], pb[8], fl[96] = "";
 	const char *type, *verdict, *reason = NULL;
 	int v6 = (e->flags & BW_EV_F_IPV6) != 0;

@@ -539,6 +539,121 @@ START_TEST(test_drop_event)
 }
 END_TEST
 
+/*
+ * A record the datapath wrote for two events (BW_EV_F_WITH_TRACE /
+ * BW_EV_F_WITH_DROP) gives the two flows that the two records a and b
+ * would have given, in that order.
+ */
+static void
+assert_record_is(const struct bw_event *rec, const struct bw_event *a, const struct bw_event *b)
+{
+	uint64_t seq = bw_flow_ring_next();
+	json_t *got[2], *want[2];
+	int i;
+
+	ck_assert_int_eq(bw_flow_handle_event(rec, sizeof(*rec)), 0);
+	ck_assert_uint_eq(bw_flow_ring_next(), seq + 2);
+	for (i = 0; i < 2; i++)
+		got[i] = bw_flowjson_response(bw_flow_ring_at(seq + i));
+	want[0] = run(a);
+	want[1] = run(b);
+	for (i = 0; i < 2; i++) {
+		char *g, *w;
+
+		json_object_del(json_object_get(got[i], "flow"), "uuid");
+		json_object_del(json_object_get(want[i], "flow"), "uuid");
+		g = json_dumps(got[i], JSON_SORT_KEYS);
+		w = json_dumps(want[i], JSON_SORT_KEYS);
+		ck_assert_str_eq(g, w);
+		free(g);
+		free(w);
+		json_decref(got[i]);
+		json_decref(want[i]);
+	}
+}
+
+START_TEST(test_record_with_trace)
+{
+	struct bw_event rec, verdict, trace;
+	int v6;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		/* an allowed new connection entering web: its verdict and its
+		 * creation's trace */
+		ev_v4(&verdict, "10.0.1.7", "10.0.1.12", 6, 51644, 8080);
+		if (v6)
+			verdict.flags = BW_EV_F_IPV6; /* addresses aside: the flag is kept */
+		verdict.type = BW_EVENT_POLICY_VERDICT;
+		verdict.direction = BW_DIR_INGRESS;
+		verdict.verdict = BW_VERDICT_FORWARDED;
+		verdict.ep_id = EP_WEB;
+		verdict.ifindex = 41;
+		verdict.src_identity = ID_CLI;
+		verdict.dst_identity = ID_WEB;
+		verdict.rule_ref = RULE_ALLOW;
+		verdict.match_type = BW_MATCH_L3_L4;
+		verdict.tcp_flags = 0x02;
+		verdict.ts_ns = 1000000;
+		trace = verdict;
+		trace.type = BW_EVENT_TRACE;
+		trace.subtype = BW_TRACE_TO_ENDPOINT;
+		trace.flags |= BW_EV_F_CT_NEW;
+		trace.match_type = 0;
+		trace.ct_packets = 1;
+		trace.ct_bytes = verdict.pkt_len;
+		rec = verdict;
+		rec.flags |= BW_EV_F_WITH_TRACE;
+		assert_record_is(&rec, &verdict, &trace);
+	}
+
+	/* audited, leaving client */
+	ev_v4(&verdict, "10.0.1.7", "203.0.113.9", 17, 40000, 53);
+	verdict.type = BW_EVENT_POLICY_VERDICT;
+	verdict.subtype = BW_DROP_POLICY;
+	verdict.direction = BW_DIR_EGRESS;
+	verdict.verdict = BW_VERDICT_AUDIT;
+	verdict.flags = BW_EV_F_AUDITED;
+	verdict.ep_id = EP_CLI;
+	verdict.src_identity = ID_CLI;
+	verdict.dst_identity = BW_ID_WORLD;
+	verdict.ts_ns = 2000000;
+	trace = verdict;
+	trace.type = BW_EVENT_TRACE;
+	trace.subtype = BW_TRACE_FROM_ENDPOINT;
+	trace.verdict = BW_VERDICT_FORWARDED;
+	trace.flags = BW_EV_F_CT_NEW | BW_EV_F_AUDITED;
+	trace.ct_packets = 1;
+	trace.ct_bytes = verdict.pkt_len;
+	rec = verdict;
+	rec.flags |= BW_EV_F_WITH_TRACE;
+	assert_record_is(&rec, &verdict, &trace);
+}
+END_TEST
+
+START_TEST(test_record_with_drop)
+{
+	struct bw_event rec, verdict, drop;
+
+	ev_v4(&verdict, "10.0.1.7", "10.0.1.12", 6, 40112, 8080);
+	verdict.type = BW_EVENT_POLICY_VERDICT;
+	verdict.subtype = BW_DROP_POLICY_DENY;
+	verdict.direction = BW_DIR_INGRESS;
+	verdict.verdict = BW_VERDICT_DROPPED;
+	verdict.ep_id = EP_WEB;
+	verdict.src_identity = ID_CLI;
+	verdict.dst_identity = ID_WEB;
+	verdict.rule_ref = RULE_DENY;
+	verdict.match_type = BW_MATCH_L3_L4;
+	verdict.tcp_flags = 0x02;
+	verdict.ts_ns = 3000000;
+	drop = verdict;
+	drop.type = BW_EVENT_DROP;
+	rec = verdict;
+	rec.flags |= BW_EV_F_WITH_DROP;
+	assert_record_is(&rec, &verdict, &drop);
+}
+END_TEST
+
 START_TEST(test_audit_verdict)
 {
 	struct bw_event ev;
@@ -1152,6 +1267,8 @@ flowjson_suite(void)
 	tcase_add_test(tc, test_policy_verdict_explicit_deny);
 	tcase_add_test(tc, test_drop_event);
 	tcase_add_test(tc, test_audit_verdict);
+	tcase_add_test(tc, test_record_with_trace);
+	tcase_add_test(tc, test_record_with_drop);
 	tcase_add_test(tc, test_icmp_and_cidr_peer);
 	tcase_add_test(tc, test_icmp_code);
 	tcase_add_test(tc, test_ipv6);
