@@ -612,8 +612,12 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 		if (rc < 0)
 			return rc;
 	}
-	/* peers whose identity changed may no longer be allowed */
-	if (had && old.identity != nv.identity)
+	/*
+	 * Peers whose identity changed may no longer be allowed: from a
+	 * shorter prefix's, or from world where none covered them (an
+	 * endpoint's new address: dp_ep_addr revalidated its connections).
+	 */
+	if (had ? old.identity != nv.identity : !nv.ep_id && nv.identity != BW_ID_WORLD)
 		return dp_revalidate_all_req();
 	return 0;
 }
@@ -639,6 +643,105 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 		return errno == ENOENT ? 0 : -errno;
 	/* the addresses now resolve to a shorter prefix or to world */
 	return dp_revalidate_all_req();
+}
+
+/*
+ * Batched ipcache writes (bw_datapath_ipcache_put_many): same rule as the
+ * policy map's (dp_policy_write): batch while the kernel takes it, one call
+ * per entry where it does not (EINVAL, EOPNOTSUPP, ENOTSUPP on the first
+ * try: an LPM trie without batch operations).
+ */
+#define DP_IPC_BATCH 4096
+static int dp_ipc_batch = -1; /* -1 not tried yet, 1 works, 0 unsupported */
+
+static int dp_ipcache_write_run(int fd, const uint8_t *keys, size_t klen,
+				const struct bw_ipcache_value *vals, size_t n, size_t *done)
+{
+	*done = 0;
+	while (*done < n && dp_ipc_batch != 0) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+		__u32 cnt = n - *done > DP_IPC_BATCH ? DP_IPC_BATCH : (__u32)(n - *done);
+		int rc = bpf_map_update_batch(fd, keys + *done * klen, vals + *done, &cnt, &o);
+
+		if (rc == 0) {
+			*done += cnt;
+			dp_ipc_batch = 1;
+			continue;
+		}
+		if (dp_ipc_batch < 0 && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -524)) {
+			dp_ipc_batch = 0;
+			bw_info("datapath: no batch updates of the ipcache here; one call per entry");
+			break;
+		}
+		*done += cnt; /* entries before the failing one are written */
+		return rc;
+	}
+	for (; *done < n; (*done)++)
+		if (bpf_map_update_elem(fd, keys + *done * klen, &vals[*done], BPF_ANY) < 0)
+			return -errno;
+	return 0;
+}
+
+int bw_datapath_ipcache_put_many(const struct bw_ipcache_write *w, size_t n, size_t *nwritten)
+{
+	uint8_t *keys = NULL;
+	struct bw_ipcache_value *vals = NULL;
+	size_t i = 0, klen;
+	int rc = dp_ready(), reval = 0;
+
+	*nwritten = 0;
+	if (rc < 0 || !n)
+		return rc;
+	keys = malloc(n * sizeof(struct bw_ipcache6_key));
+	vals = malloc(n * sizeof(*vals));
+	if (!keys || !vals) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* runs of one family, in the caller's order */
+	while (i < n) {
+		size_t j, m = 0, done = 0;
+		int fd = -1;
+
+		for (j = i; j < n && w[j].family == w[i].family; j++) {
+			klen = w[j].family == AF_INET ? sizeof(struct bw_ipcache4_key)
+						      : sizeof(struct bw_ipcache6_key);
+			if (w[j].v.ep_id || w[j].old_ep_id) {
+				rc = -EINVAL; /* endpoints' prefixes: bw_datapath_ipcache_put */
+				goto out;
+			}
+			rc = dp_ipcache_key(w[j].family, w[j].addr, w[j].prefixlen, keys + m * klen,
+					    &fd);
+			if (rc < 0)
+				goto out;
+			vals[m] = w[j].v;
+			vals[m].ifindex = 0;
+			m++;
+			if (w[j].old_identity != w[j].v.identity)
+				reval = 1;
+		}
+		klen = w[i].family == AF_INET ? sizeof(struct bw_ipcache4_key)
+					      : sizeof(struct bw_ipcache6_key);
+		rc = dp_ipcache_write_run(fd, keys, klen, vals, m, &done);
+		*nwritten += done;
+		if (rc < 0) {
+			if (done)
+				reval = 1;
+			goto out;
+		}
+		i = j;
+	}
+out:
+	free(keys);
+	free(vals);
+	/* peers whose identity changed may no longer be allowed */
+	if (reval) {
+		int r = dp_revalidate_all_req();
+
+		if (rc == 0 && r < 0)
+			rc = r;
+	}
+	return rc;
 }
 
 /*

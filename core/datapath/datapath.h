@@ -124,6 +124,27 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen);
 
 /*
+ * New prefixes that name no endpoint, written together (the CIDR peers of an
+ * import): one BPF_MAP_UPDATE_BATCH per family and up to 4,096 entries where
+ * the kernel has batch operations on an LPM trie, else one call per entry.
+ * The caller (core/node/ipcache.c, the user-side truth of the tries) says
+ * what each prefix resolved to before: old_identity (BW_ID_WORLD where no
+ * shorter prefix covered it) and old_ep_id, which must be 0 like v.ep_id;
+ * connections are revalidated when an identity changes, as with
+ * bw_datapath_ipcache_put. Returns 0, or -errno with *nwritten the number
+ * of leading entries that are in the map.
+ */
+struct bw_ipcache_write {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t addr[16];
+	int prefixlen;
+	struct bw_ipcache_value v;
+	uint32_t old_identity;
+	uint32_t old_ep_id;
+};
+int bw_datapath_ipcache_put_many(const struct bw_ipcache_write *w, size_t n, size_t *nwritten);
+
+/*
  * bw_epaddr (the anti-spoofing map) follows the ipcache's host prefixes by
  * itself; after a restart, entries the new table does not keep are removed
  * with this: keep(family 4|6, addr (4 or 16 bytes), ep_id) says whether an

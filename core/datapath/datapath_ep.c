@@ -360,6 +360,13 @@ int dp_ep_addr(int family, const void *addr, uint32_t ep_id, uint32_t old_ep)
 	} else if (bpf_map_delete_elem(dp_fd_epaddr(), &k) < 0 && errno != ENOENT) {
 		return -errno;
 	}
+	/*
+	 * An address of no endpoint before or after (a CIDR or FQDN /32): no
+	 * endpoint's addresses changed, nothing to revalidate here; a changed
+	 * identity is revalidated by the ipcache writer (once per batch).
+	 */
+	if (!ep_id && !old_ep)
+		return 0;
 	if (old_ep && old_ep != ep_id && (e = ep_find(old_ep))) {
 		if (ep_addr_note(e, v4, addr, 0) && e->has_info) {
 			ep_complete(e, &e->info);

@@ -85,6 +85,8 @@ static void identity_notify(uint32_t id, int added)
 	}
 }
 
+static void cidr_idx_del(const struct bw_prefix *p, uint32_t id);
+
 static struct identity_entry *identity_find(uint32_t id)
 {
 	size_t lo = 0, hi = identity_n;
@@ -144,6 +146,8 @@ static void identity_remove(uint32_t id)
 	if (!e)
 		return;
 	i = (size_t)(e - identity_tab);
+	if (e->is_cidr)
+		cidr_idx_del(&e->prefix, e->id);
 	bw_labelset_free(e->labels);
 	free(e->text);
 	memmove(&identity_tab[i], &identity_tab[i + 1],
@@ -326,6 +330,135 @@ void bw_identity_release(uint32_t id)
 
 /* ---- CIDR identities -------------------------------------------------------- */
 
+/*
+ * CIDR identities by prefix (chained hash, grown at load 1): a policy that
+ * names a prefix whose identity exists (a re-import of 10,000 CIDR peers)
+ * takes its reference without building the label set and its text again.
+ */
+struct cidr_node {
+	struct cidr_node *next;
+	struct bw_prefix prefix;
+	uint32_t id;
+};
+
+static struct cidr_node **cidr_idx;
+static size_t cidr_nb, cidr_n;
+
+static size_t cidr_hash(const struct bw_prefix *p)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	h = (h ^ (uint64_t)p->family) * 1099511628211ull;
+	h = (h ^ (uint64_t)p->plen) * 1099511628211ull;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ p->addr[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct cidr_node **cidr_slot(const struct bw_prefix *p)
+{
+	struct cidr_node **pp;
+
+	if (!cidr_nb)
+		return NULL;
+	for (pp = &cidr_idx[cidr_hash(p) & (cidr_nb - 1)]; *pp; pp = &(*pp)->next)
+		if (bw_prefix_equal(&(*pp)->prefix, p))
+			return pp;
+	return pp;
+}
+
+static void cidr_idx_add(const struct bw_prefix *p, uint32_t id)
+{
+	struct cidr_node *n, **pp;
+
+	if (cidr_n + 1 > cidr_nb) {
+		size_t nb = cidr_nb ? cidr_nb * 2 : 256;
+		struct cidr_node **v = calloc(nb, sizeof(*v));
+
+		if (!v)
+			return; /* no index entry: the slow path finds it */
+		for (size_t i = 0; i < cidr_nb; i++) {
+			struct cidr_node *c = cidr_idx[i], *next;
+
+			for (; c; c = next) {
+				next = c->next;
+				c->next = v[cidr_hash(&c->prefix) & (nb - 1)];
+				v[cidr_hash(&c->prefix) & (nb - 1)] = c;
+			}
+		}
+		free(cidr_idx);
+		cidr_idx = v;
+		cidr_nb = nb;
+	}
+	pp = cidr_slot(p);
+	if (*pp) {
+		(*pp)->id = id;
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return;
+	n->prefix = *p;
+	n->id = id;
+	*pp = n;
+	cidr_n++;
+}
+
+static void cidr_idx_del(const struct bw_prefix *p, uint32_t id)
+{
+	struct cidr_node **pp = cidr_slot(p), *n;
+
+	if (!pp || !*pp || (*pp)->id != id)
+		return;
+	n = *pp;
+	*pp = n->next;
+	free(n);
+	cidr_n--;
+}
+
+static void cidr_idx_clear(void)
+{
+	for (size_t i = 0; i < cidr_nb; i++) {
+		struct cidr_node *c = cidr_idx[i], *next;
+
+		for (; c; c = next) {
+			next = c->next;
+			free(c);
+		}
+	}
+	free(cidr_idx);
+	cidr_idx = NULL;
+	cidr_nb = cidr_n = 0;
+}
+
+/*
+ * Another reference of the CIDR identity of p if it exists: the allocator
+ * is asked with the identity's stored text (what identity_take() would
+ * build from the same labels). 1 taken, 0 not known here, or -errno.
+ */
+static int cidr_take_known(const struct bw_prefix *p, uint32_t *id)
+{
+	const struct bw_identity_allocator *a = bw_identity_allocator_get();
+	struct cidr_node **pp = cidr_slot(p);
+	struct identity_entry *e;
+	uint32_t nid = 0;
+	int rc;
+
+	if (!pp || !*pp || !a || !(e = identity_find((*pp)->id)) || !e->is_cidr ||
+	    !bw_prefix_equal(&e->prefix, p))
+		return 0;
+	rc = a->allocate(a->user_data, e->text, 1, &nid);
+	if (rc < 0)
+		return rc;
+	if (nid != e->id) { /* not what the table says: the full path decides */
+		a->release(a->user_data, nid);
+		return 0;
+	}
+	e->refs++;
+	*id = nid;
+	return 1;
+}
+
 int bw_identity_cidr_label(const char *prefix, char *buf, size_t buflen)
 {
 	struct bw_prefix p;
@@ -357,14 +490,34 @@ int bw_identity_cidr_label(const char *prefix, char *buf, size_t buflen)
 
 int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 {
+	struct bw_prefix p;
+
+	if (bw_prefix_parse(prefix, BW_PREFIX_STRICT, &p) < 0)
+		return -EINVAL;
+	return bw_identity_cidr_acquire_prefix(&p, id);
+}
+
+int bw_identity_cidr_acquire_prefix(const struct bw_prefix *pfx, uint32_t *id)
+{
 	struct bw_labelset *ls;
 	struct identity_entry *e;
-	struct bw_prefix p;
-	char key[96];
+	struct bw_prefix p = *pfx, q;
+	char key[96], prefix[INET6_ADDRSTRLEN + 8];
 	int created, rc;
 
-	if (bw_prefix_parse(prefix, BW_PREFIX_STRICT, &p) < 0 ||
-	    bw_identity_cidr_label(prefix, key, sizeof(key)) < 0)
+	if ((p.family != 4 && p.family != 6) || p.plen < 0 || p.plen > (p.family == 4 ? 32 : 128))
+		return -EINVAL;
+	if (p.family == 4)
+		memset(p.addr + 4, 0, 12);
+	q = p;
+	bw_prefix_mask(&p);
+	if (!bw_prefix_equal(&p, &q))
+		return -EINVAL; /* host bits set */
+	rc = cidr_take_known(&p, id);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	bw_prefix_format(&p, 1, prefix, sizeof(prefix));
+	if (bw_identity_cidr_label(prefix, key, sizeof(key)) < 0)
 		return -EINVAL;
 	ls = bw_labelset_new();
 	if (!ls)
@@ -382,6 +535,7 @@ int bw_identity_cidr_acquire(const char *prefix, uint32_t *id)
 		return 0;
 	e->is_cidr = 1;
 	e->prefix = p;
+	cidr_idx_add(&p, *id);
 	/* Policy first, so that the first packet mapped to the new identity
 	 * already meets entries that allow it. */
 	identity_notify(*id, 1);
@@ -506,6 +660,7 @@ void bw_identity_fini(void)
 	free(identity_tab);
 	identity_tab = NULL;
 	identity_n = identity_cap = 0;
+	cidr_idx_clear();
 	for (uint32_t r = 0; r <= BW_IDENTITY_RESERVED_MAX; r++) {
 		bw_labelset_free(identity_reserved[r]);
 		identity_reserved[r] = NULL;

@@ -29,6 +29,8 @@
 
 #include <jansson.h>
 
+#include "lib/prefix.h"
+
 struct bw_labelset;
 
 /* Reserved identity 11 (not in bpf/bw_datapath.h: never on the wire). */
@@ -102,6 +104,8 @@ int bw_identity_local_acquire(const struct bw_labelset *labels, uint32_t *id);
  * datapath's error (then nothing is kept).
  */
 int bw_identity_cidr_acquire(const char *prefix, uint32_t *id);
+/* The same for a parsed prefix (family 4 or 6; host bits must be zero). */
+int bw_identity_cidr_acquire_prefix(const struct bw_prefix *p, uint32_t *id);
 
 /*
  * Drop one reference of a CIDR identity; the last one removes the ipcache

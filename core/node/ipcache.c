@@ -37,7 +37,16 @@ struct ipcache_claim {
 struct ipcache_slot {
 	struct bw_prefix prefix;
 	struct ipcache_claim claims[IPCACHE_NOWNERS];
+	int pending; /* its kernel entry is in ipcache_pend, not yet written */
 };
+
+/* Deferred kernel writes (bw_ipcache_defer_begin), in the order made. */
+static struct {
+	struct bw_ipcache_write *w;
+	struct ipcache_slot **slot;
+	size_t n, cap;
+	unsigned depth;
+} ipcache_pend;
 
 static struct ipcache_slot **ipcache_slots; /* sorted, longest prefix first */
 static size_t ipcache_n, ipcache_cap;
@@ -171,6 +180,108 @@ static int ipcache_dp_del(const struct bw_prefix *p)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/*
+ * What the kernel's longest-prefix match gives for p's address among the
+ * prefixes not longer than p's (the entry a new prefix p shadows): the
+ * table is the kernel's content. Miss: world, no endpoint.
+ */
+static void ipcache_covering(const struct bw_prefix *p, uint32_t *identity, uint32_t *ep_id)
+{
+	*identity = BW_ID_WORLD;
+	*ep_id = 0;
+	for (int plen = p->plen; plen >= 0; plen--) {
+		const struct ipcache_slot *s;
+		const struct ipcache_claim *c;
+		struct bw_prefix k;
+
+		if (ipcache_plen_count[p->family == 4 ? 0 : 1][plen] == 0)
+			continue;
+		k = *p;
+		k.plen = plen;
+		bw_prefix_mask(&k);
+		s = ipcache_index_find(&k);
+		if (!s || !(c = ipcache_effective(s, NULL)))
+			continue;
+		*identity = c->identity;
+		*ep_id = c->ep_id;
+		return;
+	}
+}
+
+/* Write what is pending (one batch); see bw_ipcache_defer_end(). */
+static int ipcache_flush(struct bw_prefix *failed)
+{
+	size_t done = 0;
+	int rc;
+
+	if (!ipcache_pend.n)
+		return 0;
+	rc = bw_datapath_ipcache_put_many(ipcache_pend.w, ipcache_pend.n, &done);
+	for (size_t i = 0; i < ipcache_pend.n; i++)
+		if (ipcache_pend.slot[i])
+			ipcache_pend.slot[i]->pending = 0;
+	if (rc < 0 && failed && done < ipcache_pend.n) {
+		const struct bw_ipcache_write *w = &ipcache_pend.w[done];
+
+		memset(failed, 0, sizeof(*failed));
+		failed->family = w->family == AF_INET ? 4 : 6;
+		failed->plen = w->prefixlen;
+		memcpy(failed->addr, w->addr, 16);
+	}
+	ipcache_pend.n = 0;
+	return rc;
+}
+
+void bw_ipcache_defer_begin(void)
+{
+	ipcache_pend.depth++;
+}
+
+int bw_ipcache_defer_end(struct bw_prefix *failed)
+{
+	if (!ipcache_pend.depth || --ipcache_pend.depth)
+		return 0;
+	return ipcache_flush(failed);
+}
+
+/* A new slot whose kernel write can wait for ipcache_flush(): queue it. */
+static int ipcache_defer(struct ipcache_slot *s, uint32_t identity, uint32_t ep_id)
+{
+	struct bw_ipcache_write *w;
+	uint32_t old_id, old_ep;
+
+	if (!ipcache_pend.depth || ep_id)
+		return 0;
+	ipcache_covering(&s->prefix, &old_id, &old_ep);
+	if (old_ep)
+		return 0;
+	if (ipcache_pend.n == ipcache_pend.cap) {
+		size_t cap = ipcache_pend.cap ? ipcache_pend.cap * 2 : 256;
+		struct bw_ipcache_write *nw = realloc(ipcache_pend.w, cap * sizeof(*nw));
+		struct ipcache_slot **ns;
+
+		if (!nw)
+			return 0; /* written at once instead */
+		ipcache_pend.w = nw;
+		ns = realloc(ipcache_pend.slot, cap * sizeof(*ns));
+		if (!ns)
+			return 0;
+		ipcache_pend.slot = ns;
+		ipcache_pend.cap = cap;
+	}
+	w = &ipcache_pend.w[ipcache_pend.n];
+	memset(w, 0, sizeof(*w));
+	w->family = s->prefix.family == 4 ? AF_INET : AF_INET6;
+	memcpy(w->addr, s->prefix.addr, 16);
+	w->prefixlen = s->prefix.plen;
+	w->v.identity = identity;
+	w->old_identity = old_id;
+	w->old_ep_id = old_ep;
+	ipcache_pend.slot[ipcache_pend.n++] = s;
+	s->pending = 1;
+	return 1;
+}
+
 int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
 		      uint32_t ep_id, enum bw_ipcache_owner owner)
 {
@@ -184,6 +295,9 @@ int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
 	    (p->family != 4 && p->family != 6))
 		return -EINVAL;
 	s = ipcache_find(p);
+	/* a change of an existing prefix: the kernel gets what is pending first */
+	if (s && (rc = ipcache_flush(NULL)) < 0)
+		return rc;
 	if (s) {
 		eff = ipcache_effective(s, &eff_owner);
 		if (!eff || owner >= eff_owner) {
@@ -213,10 +327,15 @@ int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	rc = ipcache_dp_put(p, identity, ep_id);
-	if (rc < 0) {
-		free(s);
-		return rc;
+	s->prefix = *p;
+	if (!ipcache_defer(s, identity, ep_id)) {
+		rc = ipcache_flush(NULL);
+		if (rc == 0)
+			rc = ipcache_dp_put(p, identity, ep_id);
+		if (rc < 0) {
+			free(s);
+			return rc;
+		}
 	}
 	/* Keep longest prefixes first (after the others of the same length). */
 	for (pos = ipcache_n; pos > 0 && ipcache_slots[pos - 1]->prefix.plen < p->plen; pos--)
@@ -246,6 +365,9 @@ int bw_ipcache_remove(const struct bw_prefix *p, enum bw_ipcache_owner owner)
 		return -EINVAL;
 	if (!s || !s->claims[owner].valid)
 		return -ENOENT;
+	rc = ipcache_flush(NULL);
+	if (rc < 0)
+		return rc;
 	ipcache_effective(s, &eff_owner);
 	saved = s->claims[owner];
 	s->claims[owner].valid = 0;
@@ -563,7 +685,9 @@ int bw_ipcache_prune(void)
 {
 	int pruned = 0, rc;
 
-	rc = ipcache_prune_map(BW_MAP_IPCACHE4, 4, &pruned);
+	rc = ipcache_flush(NULL);
+	if (rc == 0)
+		rc = ipcache_prune_map(BW_MAP_IPCACHE4, 4, &pruned);
 	if (rc == 0)
 		rc = ipcache_prune_map(BW_MAP_IPCACHE6, 6, &pruned);
 	if (rc == 0)
@@ -589,4 +713,7 @@ void bw_ipcache_fini(void)
 	ipcache_index = NULL;
 	ipcache_index_cap = 0;
 	memset(ipcache_plen_count, 0, sizeof(ipcache_plen_count));
+	free(ipcache_pend.w);
+	free(ipcache_pend.slot);
+	memset(&ipcache_pend, 0, sizeof(ipcache_pend));
 }

@@ -14,8 +14,9 @@
  * reserved:world (identity 2), as in the datapath.
  *
  * Every change is written through to the datapath (bw_datapath_ipcache_put
- * / _del) before the call returns; on a datapath error the table is left
- * as it was. Everything here runs on the loop thread.
+ * / _del) before the call returns, except inside bw_ipcache_defer_begin/end
+ * (below); on a datapath error the table is left as it was. Everything
+ * here runs on the loop thread.
  */
 #ifndef BW_IPCACHE_H
 #define BW_IPCACHE_H
@@ -61,6 +62,22 @@ void bw_ipcache_fini(void);
  */
 int bw_ipcache_upsert(const struct bw_prefix *p, uint32_t identity,
 		      uint32_t ep_id, enum bw_ipcache_owner owner);
+
+/*
+ * Deferred writes (an import's CIDR peers): between bw_ipcache_defer_begin()
+ * and bw_ipcache_defer_end(), a new prefix that names no endpoint (and
+ * whose covering prefix names none) enters the table at once but reaches
+ * the kernel at the end, in one batch (bw_datapath_ipcache_put_many),
+ * instead of with a lookup, an update and an anti-spoofing delete each.
+ * Any other change, a removal or bw_ipcache_prune() writes what is pending
+ * first, so the kernel sees the changes in the order they were made.
+ * Nesting counts; the outermost end writes. bw_ipcache_defer_end() returns
+ * 0 or a negative errno; then *failed (if not NULL) is the first prefix not
+ * written, and the caller releases the claims it made (their removal
+ * tolerates the missing kernel entries).
+ */
+void bw_ipcache_defer_begin(void);
+int bw_ipcache_defer_end(struct bw_prefix *failed);
 
 /*
  * Drop owner's claim on prefix; the kernel entry falls back to the next

@@ -31,32 +31,49 @@ void bw_label_clear(struct bw_label *l)
 {
 	if (!l)
 		return;
-	free(l->source);
-	free(l->key);
-	free(l->value);
-	free(l->text);
+	free(l->text); /* the block of all four strings (labels_fill) */
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * One allocation per label: the text ("source:key=value") followed by the
+ * source, key and value strings; bw_label_clear() frees the block by its
+ * text (the first string). 10,000 CIDR identities build and copy 20,000+
+ * labels per import.
+ */
 static int labels_fill(struct bw_label *l, const char *source, size_t slen,
 		       const char *key, size_t klen, const char *value)
 {
 	size_t vlen = value ? strlen(value) : 0;
 	size_t tlen = slen + 1 + klen + (vlen ? 1 + vlen : 0);
+	char *b = malloc(tlen + 1 + slen + 1 + klen + 1 + vlen + 1), *p;
 
 	memset(l, 0, sizeof(*l));
-	l->source = strndup(source, slen);
-	l->key = strndup(key, klen);
-	l->value = strdup(value ? value : "");
-	l->text = malloc(tlen + 1);
-	if (!l->source || !l->key || !l->value || !l->text) {
-		bw_label_clear(l);
+	if (!b)
 		return -ENOMEM;
+	p = b;
+	memcpy(p, source, slen);
+	p[slen] = ':';
+	memcpy(p + slen + 1, key, klen);
+	if (vlen) {
+		p[slen + 1 + klen] = '=';
+		memcpy(p + slen + 1 + klen + 1, value, vlen);
 	}
+	p[tlen] = '\0';
+	l->text = p;
+	p += tlen + 1;
+	memcpy(p, source, slen);
+	p[slen] = '\0';
+	l->source = p;
+	p += slen + 1;
+	memcpy(p, key, klen);
+	p[klen] = '\0';
+	l->key = p;
+	p += klen + 1;
 	if (vlen)
-		snprintf(l->text, tlen + 1, "%s:%s=%s", l->source, l->key, l->value);
-	else
-		snprintf(l->text, tlen + 1, "%s:%s", l->source, l->key);
+		memcpy(p, value, vlen);
+	p[vlen] = '\0';
+	l->value = p;
 	return 0;
 }
 

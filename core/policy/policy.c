@@ -473,10 +473,11 @@ int bw_pol_cidr_acquire(void *arg, int family, const uint8_t *addr, int plen,
 	int err;
 
 	memcpy(p.addr, addr, 16);
-	bw_prefix_format(&p, 1, buf, sizeof(buf));
-	err = bw_identity_cidr_acquire(buf, id);
-	if (err < 0) /* bw_pol_apply() reports it with the prefix */
+	err = bw_identity_cidr_acquire_prefix(&p, id);
+	if (err < 0) { /* bw_pol_apply() reports it with the prefix */
+		bw_prefix_format(&p, 1, buf, sizeof(buf));
 		snprintf(P.cidr_fail, sizeof(P.cidr_fail), "%s", buf);
+	}
 	return err;
 }
 
@@ -869,7 +870,8 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 	size_t nch = 0;
 	unsigned changed = 0;
 	time_t now = time(NULL);
-	int e = 0;
+	struct bw_prefix failed = { 0 };
+	int e = 0, deferring = 0;
 
 	if (nchanged)
 		*nchanged = 0;
@@ -919,8 +921,13 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 			return e;
 		}
 	}
-	/* 2. the new versions join the resolver (CIDR identities acquired) */
+	/*
+	 * 2. the new versions join the resolver (CIDR identities acquired;
+	 * their ipcache entries reach the kernel in one batch at the end)
+	 */
 	P.busy++;
+	bw_ipcache_defer_begin();
+	deferring = 1;
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = calloc(1, sizeof(*p));
 
@@ -954,6 +961,13 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		ch[i].it->doc_text = NULL;
 		ch[i].it->rv = NULL;
 		ch[i].moved = 1;
+	}
+	deferring = 0;
+	e = bw_ipcache_defer_end(&failed);
+	if (e < 0) {
+		if (failed.family)
+			bw_prefix_format(&failed, 1, P.cidr_fail, sizeof(P.cidr_fail));
+		goto rollback;
 	}
 	/*
 	 * 3. persist first: the API-managed set as it will be is written
@@ -1045,6 +1059,8 @@ int bw_pol_apply(struct bw_pol_batch *b, const char *source, int replace,
 		*nchanged = changed;
 	return 0;
 rollback:
+	if (deferring) /* written, then released with the claims below */
+		bw_ipcache_defer_end(NULL);
 	for (size_t i = 0; i < nch; i++) {
 		struct bw_pol *p = ch[i].nw;
 

@@ -61,6 +61,8 @@ BW_BENCH_SH = \
 	tests/bench/run.sh \
 	tests/bench/lib.sh \
 	tests/bench/bench_datapath.sh \
+	tests/bench/bench_import.sh \
+	tests/bench/map_canon.py \
 	tests/bench/bench_attach.sh \
 	tests/bench/bench_flows.sh \
 	tests/bench/bench_dns.sh \

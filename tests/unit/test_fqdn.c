@@ -92,6 +92,19 @@ int bw_datapath_ipcache_put(int family, const void *addr, int prefixlen,
 	return 0;
 }
 
+int bw_datapath_ipcache_put_many(const struct bw_ipcache_write *w, size_t n, size_t *nwritten)
+{
+	*nwritten = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = bw_datapath_ipcache_put(w[i].family, w[i].addr, w[i].prefixlen, &w[i].v);
+
+		if (rc < 0)
+			return rc;
+		(*nwritten)++;
+	}
+	return 0;
+}
+
 int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 {
 	int i = dp_slot(family, addr, prefixlen, 0);

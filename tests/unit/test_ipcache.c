@@ -7,7 +7,11 @@
  * entries written to the "datapath" must be exactly the strongest claim of
  * every claimed prefix.
  *
- * The datapath writes are the two functions below (this test links
+ * The deferred mode (bw_ipcache_defer_begin/end) is held to the same model,
+ * and the batched writes must say what each new prefix covered before
+ * exactly as the kernel's longest-prefix match would.
+ *
+ * The datapath writes are the functions below (this test links
  * core/node/ipcache.c with them instead of core/datapath/datapath.c): they record what
  * would be in the kernel's LPM tries. The kernel side itself is tested by
  * the e2e tests.
@@ -78,6 +82,54 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 	if (!e)
 		return -ENOENT;
 	e->used = 0;
+	return 0;
+}
+
+/*
+ * Deferred writes. What the caller says each new prefix resolved to before
+ * must be what the kernel's longest-prefix match among the entries not
+ * longer than it gives (miss: world, no endpoint). DP_FAIL_AT >= 0 makes
+ * the write of that entry (counted over all calls) fail with -E2BIG.
+ */
+static long DP_MANY_CALLS, DP_MANY_ENTRIES, DP_FAIL_AT = -1;
+
+static void dp_covering(int family, const uint8_t *addr, int plen, uint32_t *id, uint32_t *ep)
+{
+	const struct dpent *best = NULL;
+
+	for (int i = 0; i < MAXP; i++) {
+		struct bw_prefix p = { .family = family == AF_INET ? 4 : 6, .plen = DP[i].plen };
+
+		if (!DP[i].used || DP[i].family != family || DP[i].plen > plen)
+			continue;
+		memcpy(p.addr, DP[i].addr, 16);
+		if (bw_prefix_contains(&p, p.family, addr) && (!best || DP[i].plen > best->plen))
+			best = &DP[i];
+	}
+	*id = best ? best->v.identity : BW_ID_WORLD;
+	*ep = best ? best->v.ep_id : 0;
+}
+
+int bw_datapath_ipcache_put_many(const struct bw_ipcache_write *w, size_t n, size_t *nwritten)
+{
+	*nwritten = 0;
+	DP_MANY_CALLS++;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id, ep;
+		int rc;
+
+		ck_assert_uint_eq(w[i].v.ep_id, 0);
+		dp_covering(w[i].family, w[i].addr, w[i].prefixlen, &id, &ep);
+		ck_assert_uint_eq(w[i].old_identity, id);
+		ck_assert_uint_eq(w[i].old_ep_id, ep);
+		if (DP_FAIL_AT >= 0 && DP_MANY_ENTRIES == DP_FAIL_AT)
+			return -E2BIG;
+		rc = bw_datapath_ipcache_put(w[i].family, w[i].addr, w[i].prefixlen, &w[i].v);
+		if (rc < 0)
+			return rc;
+		DP_MANY_ENTRIES++;
+		(*nwritten)++;
+	}
 	return 0;
 }
 
@@ -236,6 +288,54 @@ START_TEST(test_table_matches_model)
 }
 END_TEST
 
+/*
+ * The same random claims and releases in bursts between
+ * bw_ipcache_defer_begin() and _end(): after each burst the table and the
+ * "datapath" are what they would be without deferring, and the new
+ * prefixes of the bursts went through the batched write.
+ */
+START_TEST(test_deferred_matches_model)
+{
+	unsigned seed = 777;
+
+	memset(DP, 0, sizeof(DP));
+	NM = 0;
+	DP_MANY_CALLS = DP_MANY_ENTRIES = 0;
+	for (int burst = 0; burst < 300; burst++) {
+		bw_ipcache_defer_begin();
+		for (int k = 0; k < 20; k++) {
+			int step = burst * 20 + k;
+			struct bw_prefix p;
+			struct mpfx *m;
+			int owner = 1 + rand_r(&seed) % 4, rc;
+
+			random_prefix(&seed, &p);
+			m = m_get(&p);
+			ck_assert_ptr_nonnull(m);
+			if ((step / 1000) % 2 == 0 ? rand_r(&seed) % 4 != 0 : rand_r(&seed) % 4 == 0) {
+				uint32_t id = 1000 + (uint32_t)(rand_r(&seed) % 50);
+				uint32_t ep = owner == BW_IPCACHE_OWNER_ENDPOINT
+						      ? 1 + (uint32_t)(rand_r(&seed) % 9) : 0;
+
+				rc = bw_ipcache_upsert(&p, id, ep, (enum bw_ipcache_owner)owner);
+				ck_assert_int_eq(rc, 0);
+				m->c[owner].valid = 1;
+				m->c[owner].identity = id;
+				m->c[owner].ep_id = ep;
+			} else {
+				rc = bw_ipcache_remove(&p, (enum bw_ipcache_owner)owner);
+				ck_assert_int_eq(rc, m->c[owner].valid ? 0 : -ENOENT);
+				m->c[owner].valid = 0;
+			}
+		}
+		ck_assert_int_eq(bw_ipcache_defer_end(NULL), 0);
+		check_all(&seed, burst);
+	}
+	ck_assert_int_gt(DP_MANY_ENTRIES, 100);
+	bw_ipcache_fini();
+}
+END_TEST
+
 /* 10.16.x.y/32 for i = x * 256 + y */
 static void host_prefix(int i, struct bw_prefix *p)
 {
@@ -281,6 +381,67 @@ START_TEST(test_many_hosts)
 }
 END_TEST
 
+/*
+ * 1,000 new host prefixes deferred: one batched write at the end, none
+ * before; a failed write names the first prefix not written, and releasing
+ * every claim then leaves the "datapath" empty (the apply's rollback).
+ */
+START_TEST(test_deferred_batch_and_failure)
+{
+	struct bw_prefix p, failed;
+	struct bw_ipcache_entry e;
+	int used = 0;
+
+	memset(DP, 0, sizeof(DP));
+	DP_MANY_CALLS = DP_MANY_ENTRIES = 0;
+	bw_ipcache_defer_begin();
+	bw_ipcache_defer_begin(); /* nested: the outer end writes */
+	for (int i = 0; i < 1000; i++) {
+		host_prefix(i, &p);
+		ck_assert_int_eq(bw_ipcache_upsert(&p, 0x01000000u + (uint32_t)i, 0,
+						   BW_IPCACHE_OWNER_CIDR), 0);
+	}
+	{
+		uint8_t a[4] = { 10, 16, 1, 7 };
+
+		/* the table answers at once; the kernel has nothing yet */
+		ck_assert_int_eq(bw_ipcache_lookup(4, a, &e), 0);
+		ck_assert_uint_eq(e.identity, 0x01000000u + 263);
+	}
+	ck_assert_int_eq(bw_ipcache_defer_end(NULL), 0);
+	for (int i = 0; i < MAXP; i++)
+		used += DP[i].used;
+	ck_assert_int_eq(used, 0);
+	ck_assert_int_eq(bw_ipcache_defer_end(NULL), 0);
+	ck_assert_int_eq(DP_MANY_CALLS, 1);
+	ck_assert_int_eq(DP_MANY_ENTRIES, 1000);
+	for (int i = 0; i < 1000; i++) {
+		host_prefix(i, &p);
+		ck_assert_int_eq(bw_ipcache_remove(&p, BW_IPCACHE_OWNER_CIDR), 0);
+	}
+	/* a failure after 600 entries */
+	DP_MANY_ENTRIES = 0;
+	DP_FAIL_AT = 600;
+	bw_ipcache_defer_begin();
+	for (int i = 0; i < 1000; i++) {
+		host_prefix(i, &p);
+		ck_assert_int_eq(bw_ipcache_upsert(&p, 0x02000000u + (uint32_t)i, 0,
+						   BW_IPCACHE_OWNER_CIDR), 0);
+	}
+	ck_assert_int_eq(bw_ipcache_defer_end(&failed), -E2BIG);
+	DP_FAIL_AT = -1;
+	host_prefix(600, &p);
+	ck_assert(bw_prefix_equal(&failed, &p));
+	for (int i = 0; i < 1000; i++) {
+		host_prefix(i, &p);
+		ck_assert_int_eq(bw_ipcache_remove(&p, BW_IPCACHE_OWNER_CIDR), 0);
+	}
+	for (int i = 0; i < MAXP; i++)
+		ck_assert_int_eq(DP[i].used, 0);
+	bw_ipcache_fini();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ipcache");
@@ -291,6 +452,8 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_table_matches_model);
 	tcase_add_test(tc, test_many_hosts);
+	tcase_add_test(tc, test_deferred_matches_model);
+	tcase_add_test(tc, test_deferred_batch_and_failure);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
