@@ -86,7 +86,7 @@ const struct bw_conf_key bw_conf_daemon_keys[] = {
 	     NULL, 0,
 	     "prefixes the datapath's ipcache holds per address family (endpoint addresses, CIDR peers, the node's); a change replaces the pinned maps at the next start"),
 	DKEY("tc_attach", BW_CONF_ENUM, "auto", tc_attach, 0, 0, conf_tc_attach, 0,
-	     "how programs attach to endpoint veths: auto (tcx if the kernel has it), tcx, clsact"),
+	     "how programs attach to endpoint veths: auto (tcx if the kernel has it), tcx, clsact (endpoint add/delete about 1 ms instead of 20-30 ms with tcx, about 0.3 us more per packet)"),
 	DKEY("redirect_table", BW_CONF_INT, "2004", redirect_table, 256, 4294967294LL, NULL, 0,
 	     "routing table (256 and up) for packets the datapath hands to a local proxy; its only route: local default dev lo"),
 	DKEY("redirect_rule_priority", BW_CONF_INT, "9", redirect_priority, 1, 32765, NULL, 0,

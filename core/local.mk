@@ -21,6 +21,7 @@ libbwcore_la_SOURCES += \
 	core/node/selector.c core/node/selector.h \
 	core/node/identity.c core/node/identity.h \
 	core/node/ipcache.c core/node/ipcache.h \
+	core/node/ifaddr.c core/node/ifaddr.h \
 	core/node/fqdn.c core/node/fqdn.h \
 	core/node/endpoint.c core/node/endpoint.h core/node/endpoint_int.h \
 	core/node/endpoint_spec.c core/node/endpoint_api.c core/node/endpoint_journal.c \

@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <strings.h>
 
 #include "core/node/endpoint_int.h"
+#include "core/node/ifaddr.h"
 #include "core/node/labels.h"
 #include "lib/errbuf.h"
 
@@ -590,33 +590,15 @@ int bw_ep_spec_parse_visibility(const json_t *spec, int *set, struct bw_ep_visib
  * link-local ones. Refused as "host_ifname: ... is not an endpoint's
  * host-side veth" (a restored endpoint so refused is dropped).
  */
-static int ep_spec_ifname_usable(const char *ifname, char *err, size_t errlen)
+static int ep_spec_ifname_usable(const char *ifname, int ifindex, char *err, size_t errlen)
 {
-	struct ifaddrs *ifa = NULL, *i;
 	char addr[INET6_ADDRSTRLEN] = "";
 	int loop = 0;
 
-	if (getifaddrs(&ifa) < 0)
+	/* that interface alone (getifaddrs() would list every link and address
+	 * of the namespace: O(endpoints) per add, core/node/ifaddr.c) */
+	if (bw_ifaddr_probe(ifindex, &loop, addr, sizeof(addr)) < 0)
 		return 0; /* cannot tell: the name resolved, let it be */
-	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_name || strcmp(i->ifa_name, ifname))
-			continue;
-		if (i->ifa_flags & IFF_LOOPBACK)
-			loop = 1;
-		if (!i->ifa_addr || addr[0])
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
-				  addr, sizeof(addr));
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			const struct in6_addr *a6 =
-				&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
-
-			if (!IN6_IS_ADDR_LINKLOCAL(a6))
-				inet_ntop(AF_INET6, a6, addr, sizeof(addr));
-		}
-	}
-	freeifaddrs(ifa);
 	if (loop)
 		return bw_errbuf_set(err, errlen,
 				     "host_ifname: \"%s\" is the loopback interface, not an endpoint's host-side veth",
@@ -677,7 +659,7 @@ int bw_ep_spec_parse_add(const json_t *spec, struct bw_ep_spec *s,
 			      s->ifname);
 		return -EINVAL;
 	}
-	if ((rc = ep_spec_ifname_usable(s->ifname, err, errlen)) < 0)
+	if ((rc = ep_spec_ifname_usable(s->ifname, s->ifindex, err, errlen)) < 0)
 		return rc;
 	ips = json_object_get(spec, "ips");
 	if (!json_is_array(ips) || json_array_size(ips) == 0) {

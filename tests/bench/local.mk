@@ -63,6 +63,7 @@ BW_BENCH_SH = \
 	tests/bench/bench_datapath.sh \
 	tests/bench/bench_import.sh \
 	tests/bench/map_canon.py \
+	tests/bench/bench_attach.sh \
 	tests/bench/bench_flows.sh \
 	tests/bench/bench_dns.sh \
 	tests/bench/bench_hubble.sh \

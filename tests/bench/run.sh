@@ -9,7 +9,7 @@
 # status is non-zero only if a benchmark could not run.
 #
 # Usage (from the build directory, or through `make bench`):
-#   tests/bench/run.sh [--quick] [--only resolver|lua|datapath|flows|hubble|redirect|flowstore|l7|demux|kafka|dns|advisor]...
+#   tests/bench/run.sh [--quick] [--only resolver|lua|datapath|attach|flows|hubble|redirect|flowstore|l7|demux|kafka|dns|advisor]...
 # --quick: fewer repetitions, shorter runs, N up to 1,000 peers (about 3
 # minutes instead of about 15).
 
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver lua datapath flows hubble redirect flowstore l7 demux kafka dns advisor)
+[ ${#ONLY[@]} -gt 0 ] || ONLY=(resolver lua datapath attach flows hubble redirect flowstore l7 demux kafka dns advisor)
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${abs_top_srcdir:=$(cd "$HERE/../.." && pwd)}"
@@ -59,7 +59,7 @@ for b in "${ONLY[@]}"; do
 			-o "$RESULTS/lua-$DATE.json" | tee "$RESULTS/lua-$DATE.txt" ||
 			status=1
 		;;
-	datapath | flows | hubble | redirect | flowstore | l7 | demux | kafka | dns | advisor)
+	datapath | attach | flows | hubble | redirect | flowstore | l7 | demux | kafka | dns | advisor)
 		if [ "$(id -u)" != 0 ]; then
 			echo "SKIP: $b needs root (network namespaces, BPF)"
 			continue

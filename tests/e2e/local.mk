@@ -25,10 +25,13 @@ tests_e2e_bwdp_SOURCES = tests/e2e/bwdp.c
 tests_e2e_bwdp_LDADD = $(BW_CORE_LIBS)
 TESTS += tests/e2e/test_datapath.sh
 dist_check_SCRIPTS += tests/e2e/test_datapath.sh
-# The same with clsact forced (daemon.tc_attach = clsact), and the tcx links
-# themselves (pins, re-attach, clsact <-> tcx, daemon down and restarted).
-TESTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_tcx.sh tests/e2e/test_host_routing.sh
-dist_check_SCRIPTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_tcx.sh tests/e2e/test_host_routing.sh
+# The same with clsact named and with tcx (daemon.tc_attach), the tcx links
+# themselves (pins, re-attach, clsact <-> tcx, daemon down and restarted),
+# and a default-config daemon's attachment switched on a live node.
+TESTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_datapath_tcx.sh \
+	tests/e2e/test_tcx.sh tests/e2e/test_tc_attach.sh tests/e2e/test_host_routing.sh
+dist_check_SCRIPTS += tests/e2e/test_datapath_clsact.sh tests/e2e/test_datapath_tcx.sh \
+	tests/e2e/test_tcx.sh tests/e2e/test_tc_attach.sh tests/e2e/test_host_routing.sh
 
 # Endpoints, namespaces and identities through the CLI (add/update/delete,
 # refused input, restart restores ids and identity numbers).

@@ -226,7 +226,7 @@ else
 fi
 conf "$UPLINK"
 
-# ---- detached when bulwarkd stops; clsact ---------------------------------------------------
+# ---- detached when bulwarkd stops: tcx, clsact ----------------------------------------------
 BWDP=$abs_top_builddir/tests/e2e/bwdp
 [ -x "$BWDP" ] || bw_die "$BWDP is not built (make check builds it)"
 # uplink_progs : how many bw_from_uplink programs the uplink's tcx ingress has
@@ -235,7 +235,11 @@ uplink_progs() {
 		grep '^tcx ingress' | grep -o 'bw_from_uplink:' | wc -l
 }
 tc_uplink() { tc -n "$BW_NODE" filter show dev "$UPLINK" ingress 2>/dev/null | grep -c 'handle 0xb02' || true; }
-bw_expect_output "while bulwarkd runs, the uplink's tcx ingress has bw_from_uplink" '^1$' uplink_progs
+# tcx (daemon.tc_attach = tcx, named; auto resolves to it on a tcx kernel):
+# a link the daemon holds, gone with it
+bw_restart_daemon -o daemon.tc_attach=tcx
+bw_expect_output "with daemon.tc_attach = tcx the uplink's tcx ingress has bw_from_uplink while bulwarkd runs" \
+	'^1$' uplink_progs
 bw_stop_daemon
 if [ "$(uplink_progs)" = 0 ] && [ "$(tc_uplink)" = 0 ]; then
 	bw_pass "after bulwarkd stops, nothing of bulwark is attached to the uplink"

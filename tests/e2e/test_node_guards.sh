@@ -35,7 +35,13 @@ ip -n "$BW_NODE" link set "${BW_ID}up" up
 bw_expect_output "an interface holding the node's address is refused" \
 	"host_ifname: \"${BW_ID}up\" holds the node's address 192.0.2.1: not an endpoint.s host-side veth" \
 	refused endpoint add x/up --host-ifname "${BW_ID}up" --ip 10.11.0.10
-bw_check_fails "neither was added" sh -c "\"$BULWARK\" -s \"$BW_SOCK\" endpoint list | grep -Eq 'x +(lo|up) '"
+# the same with an IPv6 address only (its link-local one alone is allowed)
+ip -n "$BW_NODE" link set "${BW_ID}uq" up
+ip -n "$BW_NODE" addr add 2001:db8::1/64 dev "${BW_ID}uq" nodad || bw_die "address"
+bw_expect_output "an interface holding a node's IPv6 address is refused" \
+	"host_ifname: \"${BW_ID}uq\" holds the node's address 2001:db8::1: not an endpoint.s host-side veth" \
+	refused endpoint add x/uq --host-ifname "${BW_ID}uq" --ip 10.11.0.11
+bw_check_fails "none of them was added" sh -c "\"$BULWARK\" -s \"$BW_SOCK\" endpoint list | grep -Eq 'x +(lo|up|uq) '"
 bw_expect_ok "the node still talks to itself: node -> 10.0.0.1:8080" \
 	bw_probe_tcp node "$BW_NODE_IP4" 8080
 bw_expect_ok "and to x/a: node -> x/a:80" bw_probe_tcp node x/a 80

@@ -2,22 +2,23 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # tests/e2e/test_tcx.sh - the datapath programs attached as tcx links
-# (daemon.tc_attach = auto on a kernel with tcx), with real traffic:
-#   - auto picks tcx; one link per hook, pinned under <bpffs>/links, no
+# (daemon.tc_attach = tcx, named; auto, the default, resolves to it on a
+# kernel with tcx), with real traffic:
+#   - tc_attach = tcx: one link per hook, pinned under <bpffs>/links, no
 #     clsact filter;
 #   - the links outlive the process that made them: a denied connection
 #     stays denied, an allowed one allowed;
 #   - a re-attach updates the pinned link to the new program (same link,
 #     new program, still one program on the hook);
 #   - an interface attached with clsact by an earlier run moves to tcx (and
-#     back with tc_attach = clsact), the old attachment removed, enforcement
-#     unchanged at each step;
+#     back with tc_attach = clsact, and again with auto), the old
+#     attachment removed, enforcement unchanged at each step;
 #   - detach removes links and pins; the pins of a vanished interface are
 #     removed at the next start;
 #   - the same through bulwarkd: the mode in its log and in `bulwark status`,
 #     links on endpoint add,
 #     enforcement while the daemon is down, the same links after a restart,
-#     daemon.tc_attach = clsact, endpoint delete.
+#     daemon.tc_attach = clsact, back to tcx, endpoint delete.
 # Driven by tests/e2e/bwdp first, then by bulwarkd. Skips (77) on a kernel
 # without tcx. Needs root and BPF; tools as tests/e2e/lib.sh, bpftool
 # optional.
@@ -27,7 +28,8 @@ bw_init
 
 BWDP=$(bw_find_bin bwdp "${BWDP:-}" "$abs_top_builddir/tests/e2e/bwdp")
 [ -n "$BWDP" ] || bw_die "tests/e2e/bwdp not built (make check builds it)"
-unset BW_TC_ATTACH
+# every bwdp below attaches with tcx unless it says -m
+export BW_TC_ATTACH=tcx
 
 # dp [-m MODE] CMD... : run bwdp in the node namespace on our bpffs.
 dp() {
@@ -110,12 +112,12 @@ detached() {
 	bw_expect_output "$1: no clsact filter (egress)" "^$" our_filters "$2" egress
 }
 
-MODE=$(dp attach-mode | sed -n 's/^attach-mode //p')
-if [ "$MODE" != tcx ]; then
-	bw_skip "this kernel has no tcx (attach mode auto resolved to '$MODE')"
+if [ "$(dp attach-mode 2>/dev/null)" != "attach-mode tcx" ]; then
+	bw_skip "this kernel has no tcx links (tc_attach = tcx refused)"
 fi
-bw_pass "attach mode auto resolves to tcx on this kernel"
-bw_expect_output "tc_attach = tcx can be forced" "^attach-mode tcx" dp -m tcx attach-mode
+bw_pass "tc_attach = tcx is accepted on this kernel"
+bw_expect_output "tc_attach = auto resolves to tcx on this kernel" "^attach-mode tcx" \
+	dp -m auto attach-mode
 bw_expect_output "tc_attach = clsact can be forced" "^attach-mode clsact" dp -m clsact attach-mode
 
 # ---------------------------------------------------------------------------
@@ -128,7 +130,7 @@ IFA=${BW_IF_OF[x/a]} IFB=${BW_IF_OF[x/b]} IFC=${BW_IF_OF[x/c]}
 bw_server_tcp x/b 80
 bw_server_tcp x/c 80
 
-bw_check "attach (auto) and program the maps" dp \
+bw_check "attach (tcx) and program the maps" dp \
 	"attach $IFA" "attach $IFB" \
 	"ep $IFA 1 1001" "ep $IFB 2 1002 ingress" "ep $IFC 3 1003" \
 	"ipc 10.1.0.1 1001 1" "ipc 10.1.0.2 1002 2" "ipc 10.1.0.3 1003 3" \
@@ -163,14 +165,14 @@ on_tcx "re-attach" "$IFB"
 bw_expect_ok "after re-attach: a -> b tcp/80 allowed" bw_probe_tcp x/a x/b 80
 bw_expect_blocked "after re-attach: c -> b tcp/80 denied" bw_probe_tcp x/c x/b 80
 
-# an earlier run attached c with clsact: the next (auto) attach moves it to
-# tcx and removes the filters; and back with clsact forced
+# an earlier run attached c with clsact: the next tcx attach moves it to
+# tcx and removes the filters; and back with clsact forced, then auto
 dp "ep $IFC 3 1003 ingress" "policy 3 in:1001:tcp:80:allow:12"
 bw_check "attach c with clsact forced" dp -m clsact "attach $IFC"
 on_clsact "clsact" "$IFC"
 bw_expect_ok "clsact: a -> c allowed" bw_probe_tcp x/a x/c 80
 bw_expect_blocked "clsact: b -> c denied" bw_probe_tcp x/b x/c 80
-bw_check "attach c again (auto)" dp "attach $IFC"
+bw_check "attach c again (tcx)" dp "attach $IFC"
 on_tcx "clsact -> tcx" "$IFC"
 bw_expect_ok "clsact -> tcx: a -> c allowed" bw_probe_tcp x/a x/c 80
 bw_expect_blocked "clsact -> tcx: b -> c denied" bw_probe_tcp x/b x/c 80
@@ -178,7 +180,10 @@ bw_check "attach c with clsact forced again" dp -m clsact "attach $IFC"
 on_clsact "tcx -> clsact" "$IFC"
 bw_expect_ok "tcx -> clsact: a -> c allowed" bw_probe_tcp x/a x/c 80
 bw_expect_blocked "tcx -> clsact: b -> c denied" bw_probe_tcp x/b x/c 80
-dp "attach $IFC"
+bw_check "attach c with auto" dp -m auto "attach $IFC"
+on_tcx "clsact -> auto (tcx)" "$IFC"
+bw_expect_ok "clsact -> auto: a -> c allowed" bw_probe_tcp x/a x/c 80
+bw_expect_blocked "clsact -> auto: b -> c denied" bw_probe_tcp x/b x/c 80
 
 # detach
 bw_check "detach c" dp "detach $IFC"
@@ -205,7 +210,7 @@ dp "detach $IFA" "detach $IFB" "policy 2" "ep-del $IFA" "ep-del $IFB" \
 # ---------------------------------------------------------------------------
 # through bulwarkd
 
-bw_start_daemon
+bw_start_daemon -o daemon.tc_attach=tcx
 bw_expect_output "bulwarkd logs the attach mode" "datapath: attaching with tcx" \
 	cat "$BW_DAEMON_LOG"
 bw_expect_output "bulwark status shows the attach mode" "^tcx$" status_mode
@@ -244,7 +249,7 @@ on_tcx "daemon down" "$IFD"
 bw_expect_ok "daemon down: e -> d still allowed" bw_probe_tcp y/e y/d 80
 bw_expect_blocked "daemon down: f -> d still denied" bw_probe_tcp y/f y/d 80
 
-bw_start_daemon
+bw_start_daemon -o daemon.tc_attach=tcx
 on_tcx "daemon restarted" "$IFD"
 bw_check "restart updated the same link (id $DLINK)" \
 	test -n "$DLINK" -a "$DLINK" = "$(link_field "$IFD" ingress id)"
@@ -261,8 +266,8 @@ on_clsact "daemon with tc_attach = clsact" "$IFD"
 bw_expect_ok "clsact daemon: e -> d allowed" bw_probe_tcp y/e y/d 80
 bw_expect_blocked "clsact daemon: f -> d denied" bw_probe_tcp y/f y/d 80
 
-bw_restart_daemon -o daemon.tc_attach=auto
-on_tcx "daemon back to auto" "$IFD"
+bw_restart_daemon -o daemon.tc_attach=tcx
+on_tcx "daemon back to tcx" "$IFD"
 bw_expect_blocked "back to tcx: f -> d denied" bw_probe_tcp y/f y/d 80
 
 bw_expect_output "endpoint delete y/d" "endpoint y/d deleted" bw endpoint delete y/d
