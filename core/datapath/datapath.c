@@ -646,10 +646,8 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 }
 
 /*
- * Batched ipcache writes (bw_datapath_ipcache_put_many): same rule as the
- * policy map's (dp_policy_write): batch while the kernel takes it, one call
- * per entry where it does not (EINVAL, EOPNOTSUPP, ENOTSUPP on the first
- * try: an LPM trie without batch operations).
+ * Batched ipcache writes, as dp_policy_write: one call per entry where the
+ * kernel refuses the first batch (an LPM trie without batch operations).
  */
 #define DP_IPC_BATCH 4096
 static int dp_ipc_batch = -1; /* -1 not tried yet, 1 works, 0 unsupported */
