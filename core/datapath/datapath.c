@@ -646,38 +646,66 @@ int bw_datapath_ipcache_del(int family, const void *addr, int prefixlen)
 }
 
 /*
- * Batched ipcache writes, as dp_policy_write: one call per entry where the
- * kernel refuses the first batch (an LPM trie without batch operations).
+ * Batched map writes (issue 9): one BPF_MAP_UPDATE_BATCH (or
+ * BPF_MAP_DELETE_BATCH) call per DP_BATCH entries where the kernel offers
+ * it for the map, else one system call per entry. *batch remembers, per map
+ * kind, whether the kernel took the first batch; a refusal (EINVAL,
+ * EOPNOTSUPP or the kernel's internal ENOTSUPP on that first try: an LPM
+ * trie without batch operations) falls back for good. The batch writes in
+ * array order, like a loop of single writes. 10,000 CIDR peers' policy
+ * entries: 5 calls instead of 20,000.
  */
-#define DP_IPC_BATCH 4096
-static int dp_ipc_batch = -1; /* -1 not tried yet, 1 works, 0 unsupported */
+#define DP_BATCH 4096
+#define DP_ENOTSUPP 524 /* the kernel's internal ENOTSUPP */
+static int dp_pol_batch = -1; /* policy maps: -1 not tried yet, 1 works, 0 unsupported */
+static int dp_ipc_batch = -1; /* the ipcache tries: the same */
 
-static int dp_ipcache_write_run(int fd, const uint8_t *keys, size_t klen,
-				const struct bw_ipcache_value *vals, size_t n, size_t *done)
+static int dp_batch_unsupported(int *batch, int rc, const char *what)
 {
-	*done = 0;
-	while (*done < n && dp_ipc_batch != 0) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
-		__u32 cnt = n - *done > DP_IPC_BATCH ? DP_IPC_BATCH : (__u32)(n - *done);
-		int rc = bpf_map_update_batch(fd, keys + *done * klen, vals + *done, &cnt, &o);
+	if (*batch < 0 && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -DP_ENOTSUPP)) {
+		*batch = 0;
+		bw_info("datapath: no batch updates of the %s here; one call per entry", what);
+		return 1;
+	}
+	return 0;
+}
 
+/*
+ * Writes n entries (keys klen bytes apart, values vlen); *donep: how many
+ * were written, in order, when it returns (all of them on success).
+ */
+static int dp_batch_update(int fd, const void *keys, size_t klen, const void *vals, size_t vlen,
+			   size_t n, int *batch, const char *what, size_t *donep)
+{
+	const uint8_t *k = keys, *v = vals;
+	size_t done = 0;
+	int rc = 0;
+
+	while (done < n && *batch != 0) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+		__u32 cnt = n - done > DP_BATCH ? DP_BATCH : (__u32)(n - done);
+
+		rc = bpf_map_update_batch(fd, k + done * klen, v + done * vlen, &cnt, &o);
 		if (rc == 0) {
-			*done += cnt;
-			dp_ipc_batch = 1;
+			done += cnt;
+			*batch = 1;
 			continue;
 		}
-		if (dp_ipc_batch < 0 && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -524)) {
-			dp_ipc_batch = 0;
-			bw_info("datapath: no batch updates of the ipcache here; one call per entry");
+		if (dp_batch_unsupported(batch, rc, what))
+			break;
+		done += cnt; /* entries before the failing one are written */
+		goto out;
+	}
+	rc = 0;
+	for (; done < n; done++)
+		if (bpf_map_update_elem(fd, k + done * klen, v + done * vlen, BPF_ANY) < 0) {
+			rc = -errno;
 			break;
 		}
-		*done += cnt; /* entries before the failing one are written */
-		return rc;
-	}
-	for (; *done < n; (*done)++)
-		if (bpf_map_update_elem(fd, keys + *done * klen, &vals[*done], BPF_ANY) < 0)
-			return -errno;
-	return 0;
+out:
+	if (donep)
+		*donep = done;
+	return rc;
 }
 
 int bw_datapath_ipcache_put_many(const struct bw_ipcache_write *w, size_t n, size_t *nwritten)
@@ -720,7 +748,8 @@ int bw_datapath_ipcache_put_many(const struct bw_ipcache_write *w, size_t n, siz
 		}
 		klen = w[i].family == AF_INET ? sizeof(struct bw_ipcache4_key)
 					      : sizeof(struct bw_ipcache6_key);
-		rc = dp_ipcache_write_run(fd, keys, klen, vals, m, &done);
+		rc = dp_batch_update(fd, keys, klen, vals, sizeof(*vals), m, &dp_ipc_batch, "ipcache",
+				     &done);
 		*nwritten += done;
 		if (rc < 0) {
 			if (done)
@@ -1155,50 +1184,12 @@ static int dp_sets_load(void)
 	return dp_ingress_redirect_set(dp_sets_in_redirect());
 }
 
-/*
- * Writing an endpoint's changes: one BPF_MAP_UPDATE_BATCH (or
- * BPF_MAP_DELETE_BATCH) call per DP_POL_BATCH entries where the kernel
- * offers it for the LPM trie, else one system call per entry. The batch
- * writes in array order, like the loop it replaces (denies before allows).
- * 10,000 CIDR peers' entries: 5 calls instead of 20,000 (issue 9).
- */
-#define DP_POL_BATCH 4096
-#define DP_ENOTSUPP 524 /* the kernel's internal ENOTSUPP */
-static int dp_pol_batch = -1; /* -1 not tried yet, 1 works, 0 unsupported */
-
-static int dp_pol_batch_unsupported(int rc)
-{
-	if (dp_pol_batch < 0 && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -DP_ENOTSUPP)) {
-		dp_pol_batch = 0;
-		bw_info("datapath: no batch updates of the policy map here; one call per entry");
-		return 1;
-	}
-	return 0;
-}
-
+/* Writing an endpoint's changes: dp_batch_update (denies before allows). */
 static int dp_policy_write(int fd, const struct bw_policy_key *keys,
 			   const struct bw_policy_value *vals, size_t n)
 {
-	size_t done = 0;
-
-	while (done < n && dp_pol_batch != 0) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
-		__u32 cnt = n - done > DP_POL_BATCH ? DP_POL_BATCH : (__u32)(n - done);
-		int rc = bpf_map_update_batch(fd, keys + done, vals + done, &cnt, &o);
-
-		if (rc == 0) {
-			done += cnt;
-			dp_pol_batch = 1;
-			continue;
-		}
-		if (dp_pol_batch_unsupported(rc))
-			break;
-		return rc;
-	}
-	for (; done < n; done++)
-		if (bpf_map_update_elem(fd, &keys[done], &vals[done], BPF_ANY) < 0)
-			return -errno;
-	return 0;
+	return dp_batch_update(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &dp_pol_batch,
+			       "policy map", NULL);
 }
 
 /* Deletes; an entry already gone (ENOENT) is not an error. */
@@ -1208,7 +1199,7 @@ static int dp_policy_erase(int fd, const struct bw_policy_key *keys, size_t n)
 
 	while (done < n && dp_pol_batch != 0) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 cnt = n - done > DP_POL_BATCH ? DP_POL_BATCH : (__u32)(n - done);
+		__u32 cnt = n - done > DP_BATCH ? DP_BATCH : (__u32)(n - done);
 		int rc = bpf_map_delete_batch(fd, keys + done, &cnt, &o);
 
 		if (rc == 0) {
@@ -1216,7 +1207,7 @@ static int dp_policy_erase(int fd, const struct bw_policy_key *keys, size_t n)
 			dp_pol_batch = 1;
 			continue;
 		}
-		if (dp_pol_batch_unsupported(rc))
+		if (dp_batch_unsupported(&dp_pol_batch, rc, "policy map"))
 			break;
 		/* keys[done + cnt] failed (ENOENT, say): the rest one by one */
 		done += cnt;
